@@ -1,0 +1,31 @@
+/* cli.h - the llmr command-line front end: one file per command (cmd_<name>.c). */
+#ifndef LLMR_CLI_H
+#define LLMR_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit statuses shared by every command. */
+enum { CLI_OK = 0, CLI_BAD_INPUT = 1, CLI_USAGE = 2 };
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);   /* argv[0] is the command name */
+    const char *summary;                 /* one line for `llmr --help` */
+    const char *usage;                   /* full text for `llmr help CMD` */
+} cli_cmd;
+
+const cli_cmd *cli_find(const char *name);
+/* Prints "usage error: ..." and the command's usage on stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "llmr CMD: ..." on stderr; returns CLI_BAD_INPUT. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing for flags: the whole string must be a number in [lo, hi]. */
+bool cli_parse_long(const char *s, long lo, long hi, long *out);
+bool cli_parse_float(const char *s, double lo, double hi, double *out);
+
+/* Commands. */
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,66 @@
+/* util.c - small helpers shared by every layer. */
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+char *llmr_strdup(const char *s)
+{
+    return s ? llmr_strndup(s, strlen(s)) : NULL;
+}
+
+char *llmr_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+double llmr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Counts distinct (physical id, core id) pairs in /proc/cpuinfo: SMT siblings share a core,
+ * and running two compute threads on one core only makes them fight for its FMA units. */
+int llmr_physical_cores(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online < 1)
+        online = 1;
+    if (!f)
+        return (int)online;
+    enum { MAXC = 1024 };
+    int seen_pkg[MAXC], seen_core[MAXC];
+    int n = 0, pkg = 0;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        int v;
+        if (sscanf(line, "physical id : %d", &v) == 1) {
+            pkg = v;
+        } else if (sscanf(line, "core id : %d", &v) == 1) {
+            int dup = 0;
+            for (int i = 0; i < n; i++)
+                if (seen_pkg[i] == pkg && seen_core[i] == v)
+                    dup = 1;
+            if (!dup && n < MAXC) {
+                seen_pkg[n] = pkg;
+                seen_core[n] = v;
+                n++;
+            }
+        }
+    }
+    fclose(f);
+    if (n < 1 || n > online)
+        return (int)online;
+    return n;
+}

@@ -1,0 +1,32 @@
+/* util.h - checked arithmetic and small helpers shared by every layer. */
+#ifndef LLMR_CORE_UTIL_H
+#define LLMR_CORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* a*b and a+b that report overflow instead of wrapping: sizes from files are hostile. */
+static inline bool llmr_mul_ok(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool llmr_add_ok(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+static inline uint64_t llmr_align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+/* strdup that returns NULL for NULL. */
+char *llmr_strdup(const char *s);
+/* Copies n bytes of s into a fresh NUL-terminated string. */
+char *llmr_strndup(const char *s, size_t n);
+
+/* Monotonic time in seconds. */
+double llmr_now(void);
+
+/* Number of physical cores (hyper-threads counted once), at least 1. */
+int llmr_physical_cores(void);
+
+#endif
