@@ -25,11 +25,20 @@ static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
     ROW(Q5_1, "Q5_1", Q8_1, q5_1, 32, 24, NULL),
     ROW(Q8_0, "Q8_0", Q8_0, q8_0, 32, 34, llmr_q8_0_from_float_ref),
     ROW(IQ4_NL, "IQ4_NL", Q8_0, iq4_nl, 32, 18, NULL),
-    /* activation-only type: no vec_dot of its own */
+    ROW(Q2_K, "Q2_K", Q8_K, q2_K, 256, 84, NULL),
+    ROW(Q3_K, "Q3_K", Q8_K, q3_K, 256, 110, NULL),
+    ROW(Q4_K, "Q4_K", Q8_K, q4_K, 256, 144, llmr_q4_K_from_float_ref),
+    ROW(Q5_K, "Q5_K", Q8_K, q5_K, 256, 176, llmr_q5_K_from_float_ref),
+    ROW(Q6_K, "Q6_K", Q8_K, q6_K, 256, 210, llmr_q6_K_from_float_ref),
+    /* activation-only types: no vec_dot of their own */
     [LLMR_TYPE_Q8_1] = {.type = LLMR_TYPE_Q8_1, .vec_dot_type = LLMR_TYPE_Q8_1,
                         .to_float = llmr_q8_1_to_float_ref,
                         .from_float = llmr_q8_1_from_float_ref, .name = "Q8_1",
                         .block_size = 32, .type_size = 36, .isa = LLMR_ISA_REF},
+    [LLMR_TYPE_Q8_K] = {.type = LLMR_TYPE_Q8_K, .vec_dot_type = LLMR_TYPE_Q8_K,
+                        .to_float = llmr_q8_K_to_float_ref,
+                        .from_float = llmr_q8_K_from_float_ref, .name = "Q8_K",
+                        .block_size = 256, .type_size = 292, .isa = LLMR_ISA_REF},
 };
 
 static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];
