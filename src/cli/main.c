@@ -24,6 +24,21 @@ static const cli_cmd commands[] = {
      "  -c N        context length (default: the model's, at least the number of ids)\n"
      "  --kv TYPE   KV cache type, f32 (default here, for exact comparisons) or f16\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"synth", cmd_synth, "write a random-weight model of a real model's shape",
+     "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
+     "                  [--seed N] [-t N]\n"
+     "  SHAPE: tinyllama-1.1b stories15m stories42m stories110m llama2-7b smollm-135m\n"
+     "         qwen2-0.5b. The tokenizer (and vocabulary size) comes from VOCAB.gguf.\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
+     "        rules apply (output.weight Q6_K, _M mixes).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized type",
+     "usage: llmr quantize IN.gguf OUT.gguf TYPE [--pure] [-t N]\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M. Without --pure, llama.cpp's rules choose per tensor (output.weight\n"
+     "        Q6_K; Q4_K_M: Q6_K for some attn_v and ffn_down layers). Norms stay F32.\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
