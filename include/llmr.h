@@ -74,6 +74,44 @@ typedef struct llmr_type_info {
 } llmr_type_info;
 LLMR_API bool llmr_type_get(uint32_t type, llmr_type_info *out);
 
+/* ------------------------------------------------------------------------------------------
+ * Models: a GGUF file's weights (memory-mapped, shared) ready for evaluation.
+ * Supported architectures: llama (Llama 1/2/3, TinyLlama, SmolLM, Mistral dense) and qwen2.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct llmr_model llmr_model;
+
+/* Element type of the KV cache. F16 halves its memory; F32 reproduces llama.cpp's F32-cache
+ * logits most closely. */
+typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
+
+typedef struct llmr_model_opts {
+    int n_threads;          /* compute threads; 0 = the number of physical cores */
+    int n_ctx;              /* context (positions) of each sequence; 0 = the model's training
+                               context, at most 4096 */
+    llmr_kv_type kv_type;   /* default LLMR_KV_F16 */
+} llmr_model_opts;
+
+/* Default options (all automatic, F16 cache). */
+LLMR_API llmr_model_opts llmr_model_defaults(void);
+
+/* Opens the GGUF model at `path` (opts may be NULL for the defaults): maps the file, reads
+ * the hyper-parameters, and checks every tensor's presence, type and shape against them, so
+ * that a bad file fails here with a message naming the key or tensor, never later.
+ * As with sqlite3_open, *out receives a handle even on failure (NULL only when out of memory):
+ * read the reason with llmr_model_errmsg(*out), then llmr_model_close(*out).
+ * Returns LLMR_OK, LLMR_ERR_IO (cannot open or map), LLMR_ERR_FORMAT (malformed file, missing
+ * tensor or key, shape that disagrees with the metadata), LLMR_ERR_UNSUPPORTED (architecture
+ * or tensor type), LLMR_ERR_ARG (options out of range) or LLMR_ERR_NOMEM.
+ * Thread safety: the handle may be used from several threads; evaluations take turns. */
+LLMR_API int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out);
+
+/* Frees the model and unmaps its file; accepts NULL. Every sequence, tokenizer or stream made
+ * from it must be closed first. */
+LLMR_API void llmr_model_close(llmr_model *m);
+
+/* The last detailed error message of m ("" if none); valid until the next call on m. */
+LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
+
 #ifdef __cplusplus
 }
 #endif
