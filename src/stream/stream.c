@@ -301,8 +301,9 @@ static int begin_request(llmr_stream *s)
         }
         if (!s->err.msg[0])
             llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
-        if (recover(s, rc) != LLMR_OK)
-            return rc;
+        int again = recover(s, rc);
+        if (again != LLMR_OK)
+            return again;
     }
 }
 
@@ -558,10 +559,20 @@ static int produce(llmr_stream *s, llmr_piece *p)
         if (rc != LLMR_OK) {
             if (!s->err.msg[0] || s->err.code != rc)
                 llmr_err_set(&s->err, rc, "%s: %s", src->name, llmr_strerror(rc));
-            if (s->u.pieces > 0 || recover(s, rc) != LLMR_OK)
+            if (s->u.pieces > 0)
                 return rc;
-            reset_attempt(s);
-            if ((rc = begin_request(s)) != LLMR_OK)
+            /* recover() answers LLMR_OK (try again), LLMR_ERR_CANCELLED (stopped while
+             * waiting to retry) or rc (give up); so does begin_request() for the new try. */
+            rc = recover(s, rc);
+            if (rc == LLMR_OK) {
+                reset_attempt(s);
+                rc = begin_request(s);
+            }
+            if (rc == LLMR_ERR_CANCELLED) {
+                s->ending = LLMR_FINISH_CANCELLED;
+                continue;
+            }
+            if (rc != LLMR_OK)
                 return rc;
             continue;
         }
