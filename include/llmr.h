@@ -75,6 +75,42 @@ typedef struct llmr_type_info {
 LLMR_API bool llmr_type_get(uint32_t type, llmr_type_info *out);
 
 /* ------------------------------------------------------------------------------------------
+ * Models: a GGUF file's weights (memory-mapped, shared) ready for evaluation.
+ * Supported architectures: llama (Llama 1/2/3, TinyLlama, SmolLM, Mistral dense) and qwen2.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct llmr_model llmr_model;
+
+/* Element type of the KV cache. F16 halves its memory; F32 reproduces llama.cpp's F32-cache
+ * logits most closely. */
+typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
+
+typedef struct llmr_model_opts {
+    int n_threads;          /* compute threads; 0 = the number of physical cores */
+    int n_ctx;              /* context (positions) of each sequence; 0 = the model's training
+                               context, at most 4096 */
+    llmr_kv_type kv_type;   /* default LLMR_KV_F16 */
+} llmr_model_opts;
+
+/* Default options (all automatic, F16 cache). */
+LLMR_API llmr_model_opts llmr_model_defaults(void);
+
+/* Opens the GGUF model at `path` (opts may be NULL for the defaults): maps the file, reads
+ * the hyper-parameters, and checks every tensor's presence, type and shape against them, so
+ * that a bad file fails here with a message naming the key or tensor, never later.
+ * As with sqlite3_open, *out receives a handle even on failure (NULL only when out of memory):
+ * read the reason with llmr_model_errmsg(*out), then llmr_model_close(*out).
+ * Returns LLMR_OK, LLMR_ERR_IO (cannot open or map), LLMR_ERR_FORMAT (malformed file, missing
+ * tensor or key, shape that disagrees with the metadata), LLMR_ERR_UNSUPPORTED (architecture
+ * or tensor type), LLMR_ERR_ARG (options out of range) or LLMR_ERR_NOMEM.
+ * Thread safety: the handle may be used from several threads; evaluations take turns. */
+LLMR_API int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out);
+
+/* Frees the model and unmaps its file; accepts NULL. Every sequence, tokenizer or stream made
+ * from it must be closed first. */
+LLMR_API void llmr_model_close(llmr_model *m);
+
+/* The last detailed error message of m ("" if none); valid until the next call on m. */
+LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
  * Generation and streaming (src/stream/).
  *
  * A stream turns a prompt into text, one piece at a time. Pull it like sqlite3_step():
@@ -96,7 +132,6 @@ LLMR_API bool llmr_type_get(uint32_t type, llmr_type_info *out);
  * a stream always concatenate to exactly the text llmr_generate() returns for the same request.
  * ------------------------------------------------------------------------------------------ */
 
-typedef struct llmr_model  llmr_model;    /* a loaded model (see the model section) */
 typedef struct llmr_stream llmr_stream;   /* one generation request in flight */
 
 /* Why a stream ended. */
@@ -314,7 +349,6 @@ LLMR_API bool llmr_err_retryable(int code);
  * defaults), stops at the first success and returns LLMR_OK with the model in *out and its
  * position in *which (may be NULL). When all fail, returns the last error code and, when
  * errbuf is not NULL, writes one line per path saying why it failed. */
-typedef struct llmr_model_opts llmr_model_opts;
 LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
                                    const llmr_model_opts *o, llmr_model **out, size_t *which,
                                    char *errbuf, size_t errbuf_len);

@@ -15,6 +15,15 @@ static const cli_cmd commands[] = {
      "  --json     one JSON object (gguf_version, architecture, n_params, n_vocab, ...)\n"
      "  --tensors  also list every tensor: name, type, shape, offset\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"eval", cmd_eval, "print a model's logits for given token ids",
+     "usage: llmr eval -m MODEL --ids 1,403,407 [--all] [--json] [-t N] [-c N] [--kv f32|f16]\n"
+     "  Evaluates the ids from position 0 and prints the logits after the last id, or after\n"
+     "  every id with --all.\n"
+     "  --json      {\"n_vocab\": N, \"logits\": [[...], ...]} (one row per position printed)\n"
+     "  -t N        threads (default: physical cores)\n"
+     "  -c N        context length (default: the model's, at least the number of ids)\n"
+     "  --kv TYPE   KV cache type, f32 (default here, for exact comparisons) or f16\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
