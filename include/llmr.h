@@ -111,6 +111,8 @@ LLMR_API void llmr_model_close(llmr_model *m);
 
 /* The last detailed error message of m ("" if none); valid until the next call on m. */
 LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
+
+/* ------------------------------------------------------------------------------------------
  * Generation and streaming (src/stream/).
  *
  * A stream turns a prompt into text, one piece at a time. Pull it like sqlite3_step():
