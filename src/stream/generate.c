@@ -61,3 +61,33 @@ int llmr_generate(llmr_model *m, const char *prompt, const llmr_gen_opts *o, cha
     llmr_stream_close(s);
     return rc;
 }
+
+int llmr_model_open_first(const char *const *paths, size_t n_paths, const llmr_model_opts *o,
+                          llmr_model **out, size_t *which, char *errbuf, size_t errbuf_len)
+{
+    if (out)
+        *out = NULL;
+    if (errbuf && errbuf_len)
+        errbuf[0] = '\0';
+    if (!out || !paths || n_paths == 0)
+        return LLMR_ERR_ARG;
+    int rc = LLMR_ERR_ARG;
+    size_t used = 0;
+    for (size_t i = 0; i < n_paths; i++) {
+        llmr_model *m = NULL;
+        rc = paths[i] ? llmr_model_open(paths[i], o, &m) : LLMR_ERR_ARG;
+        if (rc == LLMR_OK) {
+            *out = m;
+            if (which)
+                *which = i;
+            return LLMR_OK;
+        }
+        if (errbuf && used < errbuf_len) {
+            int k = snprintf(errbuf + used, errbuf_len - used, "%s%s", used ? "\n" : "",
+                             m ? llmr_model_errmsg(m) : llmr_strerror(rc));
+            used += k > 0 ? (size_t)k : 0;
+        }
+        llmr_model_close(m);
+    }
+    return rc;
+}

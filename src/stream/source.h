@@ -35,8 +35,8 @@ typedef struct llmr_source_ops {
     /* Produces the next token. LLMR_OK with *tok filled, LLMR_ERR_CONTEXT when the context is
      * full (the loop ends with finish reason length), or an error. */
     int (*step)(llmr_source *src, llmr_src_token *tok, llmr_err *err);
-    /* Ends the current request (also after an error or a cancel); the source may be begun
-     * again. */
+    /* Ends the current request (also after an error, a cancel, or a failed begin); the
+     * source may be begun again. */
     void (*end)(llmr_source *src);
     /* Frees the source (never the model it runs on). */
     void (*destroy)(llmr_source *src);

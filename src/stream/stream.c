@@ -301,6 +301,7 @@ static int begin_request(llmr_stream *s)
         }
         if (!s->err.msg[0])
             llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
+        src->ops->end(src);        /* a failed begin may hold resources too */
         int again = recover(s, rc);
         if (again != LLMR_OK)
             return again;
