@@ -113,6 +113,76 @@ LLMR_API void llmr_model_close(llmr_model *m);
 LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
 
 /* ------------------------------------------------------------------------------------------
+ * Sampling and constrained output (src/sampler/).
+ *
+ * What a caller sets to choose the next token from the model's logits. The stream layer copies
+ * these fields into its generation options; they are validated before generation starts
+ * (llmr_sampling_validate), so a bad value is an LLMR_ERR_ARG up front, never mid-stream.
+ *
+ * Order of application (llama.cpp's common default chain):
+ *   penalties (repetition, presence, frequency over the last penalty_last_n tokens)
+ *   -> logit bias -> grammar mask -> top-k -> typical-p -> top-p -> min-p -> temperature
+ *   -> draw from the softmax with the seeded PRNG (xoshiro256**, seeded through splitmix64).
+ * temperature == 0 is exact greedy decoding: the argmax after penalties, bias and grammar,
+ * ties going to the lowest token id; the other filters cannot change it and are skipped.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Pass as llmr_sampling.seed to draw a seed from the clock and the process id at start. */
+#define LLMR_SEED_RANDOM UINT64_MAX
+
+/* One logit bias entry: `bias` is added to token `token`'s logit; -INFINITY bans it. */
+typedef struct llmr_logit_bias {
+    int32_t token;
+    float   bias;
+} llmr_logit_bias;
+
+typedef struct llmr_sampling {
+    float    temperature;       /* >= 0; 0 = greedy (argmax, ties to lowest id). Default 0.8 */
+    int32_t  top_k;             /* keep the k most likely; 0 = off. Default 40 */
+    float    top_p;             /* nucleus: smallest set reaching mass p, in (0,1]; 1 = off. 0.95 */
+    float    min_p;             /* drop p < min_p * p_max, in [0,1]; 0 = off. Default 0.05 */
+    float    typical_p;         /* locally typical sampling, in (0,1]; 1 = off. Default 1 */
+    float    repeat_penalty;    /* > 0; logit/r if positive, logit*r if not; 1 = off. Default 1 */
+    float    presence_penalty;  /* subtracted once from any token in the window. Default 0 */
+    float    frequency_penalty; /* subtracted count times. Default 0 */
+    int32_t  penalty_last_n;    /* window of recent tokens the penalties see; 0 = off. 64 */
+    int32_t  min_keep;          /* top-k/typical/top-p/min-p keep at least this many. Default 1 */
+    uint64_t seed;              /* PRNG seed; same seed and settings give the same output.
+                                   LLMR_SEED_RANDOM (the default) picks one at start */
+    const llmr_logit_bias *logit_bias; /* n_logit_bias entries, borrowed; copied at open */
+    size_t   n_logit_bias;
+    /* Constrained output: at most one of the three below. Borrowed; copied at open. */
+    const char *grammar;        /* GBNF text (llama.cpp's syntax), start rule `root`; or NULL */
+    const char *json_schema;    /* a JSON schema (subset, see llmr_json_schema_to_grammar) */
+    bool        json_object;    /* any JSON object (OpenAI response_format json_object) */
+} llmr_sampling;
+
+/* The defaults above (llama.cpp's). Any thread. */
+LLMR_API llmr_sampling llmr_sampling_defaults(void);
+
+/* Checks every field of *s, and compiles its grammar or schema if any. Returns LLMR_OK, or
+ * LLMR_ERR_ARG (a value out of range, or several grammars given), LLMR_ERR_FORMAT (a grammar
+ * or schema that does not parse; the message gives line and column), LLMR_ERR_UNSUPPORTED (a
+ * schema keyword outside the supported subset), with a message in err (errlen bytes, may be
+ * NULL/0). Any thread. */
+LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *err, size_t errlen);
+
+/* Parses GBNF text and checks it: every rule referenced is defined, `root` exists, no rule is
+ * left-recursive. Returns LLMR_OK or LLMR_ERR_FORMAT with "line L, column C: what" in err. */
+LLMR_API int llmr_grammar_validate(const char *gbnf, char *err, size_t errlen);
+
+/* Turns a JSON schema into GBNF text. Supported: type (object, string, number, integer,
+ * boolean, null, array, or a list of those), properties, required (the others may be
+ * omitted; properties appear in schema order), items, minItems/maxItems (up to 1000),
+ * minLength/maxLength (up to 1000), enum, const, anyOf/oneOf, nested schemas; a schema with
+ * no type accepts any JSON value. additionalProperties is not honoured (no extra keys are
+ * produced). $ref is LLMR_ERR_UNSUPPORTED. On success *gbnf is a malloc'd string the caller
+ * frees with llmr_grammar_text_free(). schema == NULL gives the grammar of any JSON object. */
+LLMR_API int llmr_json_schema_to_grammar(const char *schema, char **gbnf, char *err,
+                                         size_t errlen);
+LLMR_API void llmr_grammar_text_free(char *gbnf);
+
+/* ------------------------------------------------------------------------------------------
  * Generation and streaming (src/stream/).
  *
  * A stream turns a prompt into text, one piece at a time. Pull it like sqlite3_step():
@@ -251,12 +321,11 @@ typedef struct llmr_callbacks {
 typedef struct llmr_gen_opts {
     int32_t        max_tokens;     /* tokens to generate at most: 1..LLMR_MAX_GEN_TOKENS, or 0 for
                                       "until the context is full" (default 256) */
-    uint64_t       seed;           /* sampling seed (default LLMR_SEED_RANDOM: from the clock) */
+    llmr_sampling  sampling;       /* temperature, top-k/p, min-p, typical-p, penalties, logit
+                                      bias, seed, and the grammar / json_schema / json_object
+                                      constraint (default llmr_sampling_defaults()) */
     const char    *stop[LLMR_MAX_STOP];  /* stop sequences, non-empty, up to LLMR_MAX_STOP_LEN
                                       bytes; the first NULL ends the list */
-    const char    *grammar;        /* GBNF grammar text the output must match (NULL: none) */
-    const char    *json_schema;    /* JSON schema (text) the output must match (NULL: none);
-                                      at most one of grammar and json_schema */
     bool           add_bos;        /* prepend the model's BOS token if it uses one (default true) */
     bool           parse_special;  /* let special-token text in the prompt ("<|eot_id|>") be
                                       special tokens (default true) */
@@ -278,13 +347,12 @@ typedef struct llmr_gen_opts {
     size_t         n_fallbacks;    /* up to LLMR_MAX_FALLBACKS */
 } llmr_gen_opts;
 
-#define LLMR_SEED_RANDOM UINT64_MAX
-
 /* The defaults described at each field of llmr_gen_opts. */
 LLMR_API llmr_gen_opts llmr_gen_defaults(void);
 
 /* Starts generating a continuation of `prompt` (UTF-8, NUL-terminated) on model `m` with the
- * options `o` (NULL: the defaults). Checks every option, tokenizes the prompt and evaluates it
+ * options `o` (NULL: the defaults). Checks every option (the sampling ones and the grammar or
+ * schema too, as llmr_sampling_validate does), tokenizes the prompt and evaluates it
  * (reusing the model's KV cache for a prefix shared with its previous request), so that bad
  * options (LLMR_ERR_ARG, LLMR_ERR_FORMAT for a bad grammar or schema) and a prompt longer than
  * the context (LLMR_ERR_CONTEXT) are reported here, before any text is generated.

@@ -25,6 +25,7 @@ struct llmr_stream {
     char          *prompt;
     char          *stop_copy[LLMR_MAX_STOP];
     char          *grammar, *json_schema;
+    llmr_logit_bias *bias;
     llmr_filter    filters[LLMR_MAX_FILTERS];
     llmr_stopset   stops;
     llmr_source   *srcs[MAX_SOURCES];
@@ -66,7 +67,7 @@ llmr_gen_opts llmr_gen_defaults(void)
     llmr_gen_opts o;
     memset(&o, 0, sizeof o);
     o.max_tokens = 256;
-    o.seed = LLMR_SEED_RANDOM;
+    o.sampling = llmr_sampling_defaults();
     o.add_bos = true;
     o.parse_special = true;
     o.progress_every = 10;
@@ -109,9 +110,6 @@ int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
         if (!llmr_utf8_valid(o->stop[i], n))
             return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is not valid UTF-8", i + 1);
     }
-    if (o->grammar && o->json_schema)
-        return llmr_err_set(err, LLMR_ERR_ARG, "both grammar and json_schema are set: expected "
-                            "at most one constraint");
     if (o->n_filters > LLMR_MAX_FILTERS || (o->n_filters && !o->filters))
         return llmr_err_set(err, LLMR_ERR_ARG, "n_filters %zu: expected 0..%d with a filters "
                             "array", o->n_filters, LLMR_MAX_FILTERS);
@@ -130,6 +128,12 @@ int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
     if (o->n_fallbacks > LLMR_MAX_FALLBACKS || (o->n_fallbacks && !o->fallbacks))
         return llmr_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
                             "fallbacks array", o->n_fallbacks, LLMR_MAX_FALLBACKS);
+    /* The sampling fields, and the grammar or schema compiled, so that a bad one is an
+     * error now, before any source is asked for anything. */
+    char msg[sizeof err->msg - 16];
+    int rc = llmr_sampling_validate(&o->sampling, msg, sizeof msg);
+    if (rc != LLMR_OK)
+        return llmr_err_set(err, rc, "sampling: %s", msg);
     return LLMR_OK;
 }
 
@@ -149,11 +153,18 @@ static int copy_opts(llmr_stream *s, const llmr_gen_opts *o, const char *prompt)
         s->stops.len[i] = strlen(s->stop_copy[i]);
         s->stops.n = i + 1;
     }
-    if ((o->grammar && !(s->grammar = llmr_strdup(o->grammar))) ||
-        (o->json_schema && !(s->json_schema = llmr_strdup(o->json_schema))))
+    const llmr_sampling *sp = &o->sampling;
+    if ((sp->grammar && !(s->grammar = llmr_strdup(sp->grammar))) ||
+        (sp->json_schema && !(s->json_schema = llmr_strdup(sp->json_schema))))
         return LLMR_ERR_NOMEM;
-    s->o.grammar = s->grammar;
-    s->o.json_schema = s->json_schema;
+    s->o.sampling.grammar = s->grammar;
+    s->o.sampling.json_schema = s->json_schema;
+    if (sp->n_logit_bias) {
+        if (!(s->bias = malloc(sp->n_logit_bias * sizeof *s->bias)))
+            return LLMR_ERR_NOMEM;
+        memcpy(s->bias, sp->logit_bias, sp->n_logit_bias * sizeof *s->bias);
+    }
+    s->o.sampling.logit_bias = s->bias;
     if (o->n_filters)
         memcpy(s->filters, o->filters, o->n_filters * sizeof *o->filters);
     s->o.filters = s->filters;
@@ -422,6 +433,7 @@ void llmr_stream_close(llmr_stream *s)
         free(s->stop_copy[i]);
     free(s->grammar);
     free(s->json_schema);
+    free(s->bias);
     llmr_buf_free(&s->pending);
     llmr_buf_free(&s->piece);
     llmr_buf_free(&s->alt);

@@ -465,7 +465,7 @@ static void bad_argument_errors_do_not_fall_back(void **state)
 
 /* ---- bad options ---- */
 
-static void expect_bad(llmr_gen_opts o, const char *needle)
+static void expect_bad_code(llmr_gen_opts o, int code, const char *needle)
 {
     const char *s[] = {"x", NULL};
     mock_source m;
@@ -477,17 +477,23 @@ static void expect_bad(llmr_gen_opts o, const char *needle)
     o.cb = opts_with_events(&e).cb;
     llmr_stream *st;
     int rc = llmr_stream_open_sources(&src, 1, "p", &o, &st);
-    assert_int_equal(rc, LLMR_ERR_ARG);
+    assert_int_equal(rc, code);
     assert_non_null(st);
-    assert_non_null(strstr(llmr_stream_errmsg(st), needle));
+    if (!strstr(llmr_stream_errmsg(st), needle))
+        fail_msg("message \"%s\" does not name %s", llmr_stream_errmsg(st), needle);
     assert_int_equal(m.begins, 0);                      /* nothing was generated */
     assert_int_equal(e.errors, 1);
     assert_int_equal(e.starts, 0);
     assert_int_equal(llmr_stream_status(st), LLMR_STATUS_FINISHED);
     llmr_piece p;
-    assert_int_equal(llmr_stream_next(st, &p), LLMR_ERR_ARG);
+    assert_int_equal(llmr_stream_next(st, &p), code);
     llmr_stream_close(st);
     assert_int_equal(destroyed, 1);
+}
+
+static void expect_bad(llmr_gen_opts o, const char *needle)
+{
+    expect_bad_code(o, LLMR_ERR_ARG, needle);
 }
 
 static void bad_options_are_rejected_before_generation(void **state)
@@ -505,9 +511,21 @@ static void bad_options_are_rejected_before_generation(void **state)
     o.stop[0] = "\xFF";
     expect_bad(o, "UTF-8");
     o = llmr_gen_defaults();
-    o.grammar = "root ::= \"a\"";
-    o.json_schema = "{}";
-    expect_bad(o, "grammar and json_schema");
+    o.sampling.grammar = "root ::= \"a\"";
+    o.sampling.json_schema = "{}";
+    expect_bad(o, "sampling");
+    o = llmr_gen_defaults();
+    o.sampling.temperature = -1;
+    expect_bad(o, "temperature");
+    o = llmr_gen_defaults();
+    o.sampling.top_p = 1.5f;
+    expect_bad(o, "top_p");
+    o = llmr_gen_defaults();
+    o.sampling.grammar = "root ::= (\"a\"";
+    expect_bad_code(o, LLMR_ERR_FORMAT, "line 1");
+    o = llmr_gen_defaults();
+    o.sampling.json_schema = "{\"type\": ";
+    expect_bad_code(o, LLMR_ERR_FORMAT, "sampling");
     o = llmr_gen_defaults();
     o.backoff = 0.5;
     expect_bad(o, "backoff");
