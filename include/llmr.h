@@ -350,6 +350,12 @@ typedef struct llmr_gen_opts {
 /* The defaults described at each field of llmr_gen_opts. */
 LLMR_API llmr_gen_opts llmr_gen_defaults(void);
 
+/* Checks options as llmr_stream_open() does (ranges, stop sequences, the sampling fields, and
+ * the grammar or schema compiled), without a model: LLMR_OK, or LLMR_ERR_ARG / LLMR_ERR_FORMAT /
+ * LLMR_ERR_UNSUPPORTED with the reason, naming the field, in err (errlen bytes; may be NULL).
+ * Any thread. */
+LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen);
+
 /* Starts generating a continuation of `prompt` (UTF-8, NUL-terminated) on model `m` with the
  * options `o` (NULL: the defaults). Checks every option (the sampling ones and the grammar or
  * schema too, as llmr_sampling_validate does), tokenizes the prompt and evaluates it

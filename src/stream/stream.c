@@ -133,8 +133,18 @@ int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
     char msg[sizeof err->msg - 16];
     int rc = llmr_sampling_validate(&o->sampling, msg, sizeof msg);
     if (rc != LLMR_OK)
-        return llmr_err_set(err, rc, "sampling: %s", msg);
+        return llmr_err_set(err, rc, "%s", msg);
     return LLMR_OK;
+}
+
+int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
+{
+    llmr_err e;
+    llmr_err_clear(&e);
+    int rc = o ? llmr_gen_opts_check(o, &e) : LLMR_ERR_ARG;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", o ? e.msg : "no options given");
+    return rc;
 }
 
 /* Copies the options so the caller's strings and arrays may go away after open. */

@@ -513,7 +513,7 @@ static void bad_options_are_rejected_before_generation(void **state)
     o = llmr_gen_defaults();
     o.sampling.grammar = "root ::= \"a\"";
     o.sampling.json_schema = "{}";
-    expect_bad(o, "sampling");
+    expect_bad(o, "grammar");
     o = llmr_gen_defaults();
     o.sampling.temperature = -1;
     expect_bad(o, "temperature");
@@ -525,7 +525,7 @@ static void bad_options_are_rejected_before_generation(void **state)
     expect_bad_code(o, LLMR_ERR_FORMAT, "line 1");
     o = llmr_gen_defaults();
     o.sampling.json_schema = "{\"type\": ";
-    expect_bad_code(o, LLMR_ERR_FORMAT, "sampling");
+    expect_bad_code(o, LLMR_ERR_FORMAT, "schema");
     o = llmr_gen_defaults();
     o.backoff = 0.5;
     expect_bad(o, "backoff");
