@@ -29,5 +29,6 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif

@@ -49,6 +49,15 @@ static const cli_cmd commands[] = {
      "  --verbose                print prompt and generation speed and time to first token\n"
      "                           on stderr\n"
      "Exit status: 0 ok, 1 bad input (model, file, grammar, prompt too long), 2 usage error.\n"},
+    {"template", cmd_template, "render a chat template with a message list",
+     "usage: llmr template --template-file T.jinja --messages M.json [--add-generation-prompt]\n"
+     "                     [--bos TEXT] [--eos TEXT] [--date YYYY-MM-DD]\n"
+     "  Renders the Jinja2 chat template T with the messages in M (a JSON array of messages,\n"
+     "  or an object with \"messages\" and optional \"tools\") the way Hugging Face's\n"
+     "  apply_chat_template does, and prints the prompt on stdout with nothing added.\n"
+     "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
+     "  --date        the date strftime_now() sees (default today)\n"
+     "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
