@@ -628,6 +628,16 @@ LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
                                    const llmr_model_opts *o, llmr_model **out, size_t *which,
                                    char *errbuf, size_t errbuf_len);
 
+/* Renders a conversation into a prompt with model m's own chat template (its
+ * tokenizer.chat_template key; the plain fallback of llmr_template_fallback() when it has
+ * none), with its BOS and EOS token texts and the generation prompt added. *out is malloc'd
+ * (free with free()). The prompt starts with the BOS text when the template writes it, so pass
+ * it to llmr_stream_open with add_bos false and parse_special true (the defaults' parse_special)
+ * to avoid a second BOS. Returns LLMR_OK, LLMR_ERR_TEMPLATE (message in errbuf) or
+ * LLMR_ERR_NOMEM. Any thread. */
+LLMR_API int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs,
+                              char **out, char *errbuf, size_t errlen);
+
 /* ------------------------------------------------------------------------------------------
  * Stream analysis: live statistics over streamed text, as the guide's StreamAnalyzer keeps.
  * ------------------------------------------------------------------------------------------ */

@@ -192,8 +192,14 @@ static int generate(run_args *a)
     char *chat_prompt = NULL;
     const char *prompt = a->prompt;
     if (a->chat) {
-        llmr_model_close(m);
-        return cli_fail("run", "--chat: the chat template layer is not merged yet");
+        char msg[512];
+        llmr_chat_msg user = {"user", a->prompt};
+        if (llmr_chat_prompt(m, &user, 1, &chat_prompt, msg, sizeof msg) != LLMR_OK) {
+            llmr_model_close(m);
+            return cli_fail("run", "--chat: %s", msg);
+        }
+        prompt = chat_prompt;
+        a->o.add_bos = false;     /* the template writes BOS itself when the model wants one */
     }
     llmr_stream *s;
     int rc = llmr_stream_open(m, prompt, &a->o, &s);

@@ -100,7 +100,7 @@ fail:
     return rc;
 }
 
-static int local_model_get(llmr_model *m, local_model **out, llmr_err *err)
+static int local_model_get_impl(llmr_model *m, local_model **out, llmr_err *err)
 {
     pthread_mutex_lock(&ext_lock);
     int rc = LLMR_OK;
@@ -108,6 +108,14 @@ static int local_model_get(llmr_model *m, local_model **out, llmr_err *err)
         m->ext_free = local_model_free;
     *out = m->ext;
     pthread_mutex_unlock(&ext_lock);
+    return rc;
+}
+
+int llmr_local_tokenizer(llmr_model *m, const llmr_tokenizer **out, llmr_err *err)
+{
+    local_model *lm;
+    int rc = local_model_get_impl(m, &lm, err);
+    *out = rc == LLMR_OK ? lm->tok : NULL;
     return rc;
 }
 
@@ -254,7 +262,7 @@ int llmr_local_source_new(llmr_model *m, llmr_source **out, llmr_err *err)
 {
     *out = NULL;
     local_model *lm;
-    int rc = local_model_get(m, &lm, err);
+    int rc = local_model_get_impl(m, &lm, err);
     if (rc != LLMR_OK)
         return rc;
     local_source *ls = calloc(1, sizeof *ls);
