@@ -581,8 +581,8 @@ LLMR_API int llmr_stream_next(llmr_stream *s, llmr_piece *piece);
 LLMR_API void llmr_stream_stop(llmr_stream *s);
 
 /* Pauses generation: the generating thread blocks (on a condition variable, not spinning)
- * before its next token until llmr_stream_resume() or llmr_stream_stop(); no pieces arrive
- * meanwhile. Pause and resume time is excluded from tokens per second. Any thread. Returns
+ * before its next token, or right after the token it is making, before delivering it, until
+ * llmr_stream_resume() or llmr_stream_stop(); no pieces arrive meanwhile. Pause and resume time is excluded from tokens per second. Any thread. Returns
  * LLMR_OK, or LLMR_ERR_STATE when the stream has finished. */
 LLMR_API int llmr_stream_pause(llmr_stream *s);
 LLMR_API int llmr_stream_resume(llmr_stream *s);

@@ -200,14 +200,6 @@ static bool control_wait(llmr_stream *s)
     return stop;
 }
 
-static bool stop_asked(llmr_stream *s)
-{
-    pthread_mutex_lock(&s->mu);
-    bool stop = s->stop_req;
-    pthread_mutex_unlock(&s->mu);
-    return stop;
-}
-
 /* Sleeps ms milliseconds unless a stop comes first (then returns true). */
 static bool sleep_unless_stopped(llmr_stream *s, unsigned ms)
 {
@@ -601,7 +593,9 @@ static int produce(llmr_stream *s, llmr_piece *p)
         }
         s->u.generated_tokens++;
         s->last_id = tok.id;
-        if (stop_asked(s)) {               /* stop came during the step: drop its token */
+        /* Pause or stop may have come during the step: hold its token while paused, so no
+         * piece is delivered then, and drop it on a stop. */
+        if (control_wait(s)) {
             s->ending = LLMR_FINISH_CANCELLED;
             continue;
         }
