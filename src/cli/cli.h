@@ -27,5 +27,7 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
 
 #endif
