@@ -140,14 +140,15 @@ static void emit(llmr_gmatch *m, size_t base, uint32_t len)
     uint32_t i = hash_stack(s, len) & (m->hcap - 1);
     for (; m->hgen[i] == m->gen; i = (i + 1) & (m->hcap - 1)) {
         const uint32_t *a = m->arena.v + m->htab[i];
-        if (a[0] == len && memcmp(a + 1, s, len * sizeof *s) == 0)
+        if (a[0] == len && (len == 0 || memcmp(a + 1, s, len * sizeof *s) == 0))
             return;
     }
     if (!reserve(m, &m->arena, (size_t)len + 1))
         return;
     uint32_t off = (uint32_t)m->arena.n;
     m->arena.v[off] = len;
-    memcpy(m->arena.v + off + 1, m->scratch.v + base, len * sizeof *s);
+    if (len)                                   /* scratch may still be unallocated */
+        memcpy(m->arena.v + off + 1, m->scratch.v + base, len * sizeof *s);
     m->arena.n += len + 1;
     m->htab[i] = off;
     m->hgen[i] = m->gen;
@@ -332,7 +333,7 @@ static void load_cur(llmr_gmatch *m)
 {
     m->arena.n = 0;
     uint32_t w = set_words(m, &m->cur, 0, m->cur_n);
-    if (reserve(m, &m->arena, w)) {
+    if (w && reserve(m, &m->arena, w)) {
         memcpy(m->arena.v, m->cur.v, w * sizeof(uint32_t));
         m->arena.n = w;
     }
@@ -344,7 +345,8 @@ static void store_cur(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p)
     m->cur.n = 0;
     if (!reserve(m, &m->cur, w))
         return;
-    memcpy(m->cur.v, m->arena.v + off, w * sizeof(uint32_t));
+    if (w)
+        memcpy(m->cur.v, m->arena.v + off, w * sizeof(uint32_t));
     m->cur.n = w;
     m->cur_n = n;
     m->cur_p = p;
