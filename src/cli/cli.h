@@ -27,5 +27,6 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
+int cmd_tensor(int argc, char **argv);
 
 #endif
