@@ -31,5 +31,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tensor(int argc, char **argv);
 
 #endif
