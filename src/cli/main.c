@@ -49,6 +49,15 @@ static const cli_cmd commands[] = {
      "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
      "            model_n_params, n_threads, n_prompt, n_gen, avg_ts, stddev_ts, samples_ts...)\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"tensor", cmd_tensor, "show or fingerprint one tensor's values",
+     "usage: llmr tensor MODEL.gguf NAME [--sha256] [-n N]\n"
+     "  Dequantizes tensor NAME (any supported type) to float32.\n"
+     "  --sha256   print only the SHA-256 of the values (little-endian float32, row-major as\n"
+     "             stored; llama.cpp's to_float gives the same bytes)\n"
+     "  -n N       without --sha256: how many leading values to print (default 8)\n"
+     "  Without --sha256 prints name, type, shape (ne[0] first), elements, bytes, values.\n"
+     "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
+     "2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
