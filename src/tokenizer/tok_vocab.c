@@ -491,6 +491,22 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     return LLMR_OK;
 }
 
+/* True when no token holds U+2581 (SentencePiece's space) after a character other than
+ * U+2581: then a merge never joins a character with a following word start, and the text can
+ * be merged word by word with the same result as in one piece. */
+static bool spm_words_merge_apart(const llmr_tokenizer *t)
+{
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        const char *s = t->text[i];
+        size_t n = t->text_len[i];
+        for (size_t k = 1; k + 3 <= n; k++)
+            if (memcmp(s + k, "\xE2\x96\x81", 3) == 0 &&
+                (k < 3 || memcmp(s + k - 3, "\xE2\x96\x81", 3) != 0))
+                return false;
+    }
+    return true;
+}
+
 static int load(llmr_tokenizer *t, const gguf_file *f)
 {
     const char *path = f->path ? f->path : "gguf";
@@ -557,6 +573,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     if (t->kind == TOK_BPE && (rc = load_merges(t, f)))
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
+    t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
     return load_specials(t, f);
 }
 
