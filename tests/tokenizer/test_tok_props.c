@@ -346,6 +346,32 @@ static void random_bytes_never_crash(void **state)
         skip();
 }
 
+/* Merging SentencePiece text word by word (spm_chunks) gives what merging it whole does. */
+static void spm_word_by_word_equals_whole_text(void **state)
+{
+    (void)state;
+    static char text[8192];
+    static llmr_token a[8192], b[8192];
+    int checked = 0;
+    for (size_t v = 0; v < N_VOCABS; v++) {
+        llmr_tokenizer *t = vocabs[v].t;
+        if (!t || !t->spm_chunks)
+            continue;
+        for (int iter = 0; iter < 100; iter++) {
+            size_t len = random_text(text, 80, &vocabs[v]), na = 0, nb = 0;
+            assert_int_equal(llmr_tokenize(t, text, len, 0, a, 8192, &na), LLMR_OK);
+            t->spm_chunks = false;
+            assert_int_equal(llmr_tokenize(t, text, len, 0, b, 8192, &nb), LLMR_OK);
+            t->spm_chunks = true;
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na * sizeof *a);
+            checked++;
+        }
+    }
+    if (!checked)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +380,7 @@ int main(void)
         cmocka_unit_test(fixed_hard_strings_round_trip),
         cmocka_unit_test(random_ids_stream_equals_whole),
         cmocka_unit_test(random_bytes_never_crash),
+        cmocka_unit_test(spm_word_by_word_equals_whole_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
