@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- hashing ------------------------------------------------------------------------------ */
+/* ---- hashing ------------------------------------------------------------------------------ *
+ * Not core/strmap: tokenizing does a lookup per word or candidate pair, so this map hashes 8
+ * bytes at a time and keeps hash bits and length in the slot (one cache miss per probe, not
+ * two), and a later token with the same string replaces an earlier one, as in llama.cpp. */
 
 static inline uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -306,6 +309,11 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
         }
     }
     t->n_keys = t->n_vocab;
+    uint32_t size = 1024;
+    while (size < (uint64_t)t->n_vocab * 2 + 2)
+        size *= 2;
+    if (map_rehash(t, size))   /* sized once for the vocabulary: no rehash while loading */
+        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     for (int32_t i = 0; i < t->n_vocab; i++)
         if (t->keys_len[i] != UINT32_MAX && map_insert(t, i))
             return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
@@ -412,6 +420,8 @@ static const char *const eog_names[] = {
 
 static bool name_in(const char *s, const char *const *list)
 {
+    if (s[0] != '<' && s[0] != '_')   /* every name starts so: skip the common case fast */
+        return false;
     for (; *list; list++)
         if (strcmp(s, *list) == 0)
             return true;
