@@ -246,9 +246,13 @@ bool ev_getitem(ev *E, const jnode *n, jv obj, jv key, jv *out)
 {
     if (obj.type == JV_UNDEF)
         return ev_undef_fail(E, n, obj);
-    if (key.type == JV_UNDEF)
-        return ev_undef_fail(E, n, key);
     size_t idx;
+    if (key.type == JV_UNDEF || (obj.type == JV_LIST && obj.gen)) {
+        /* Python raises KeyError/TypeError here and jinja2 turns that into Undefined */
+        *out = jv_undef_msg(E->a, "'%s object' has no element %s", jv_type_name(obj),
+                            key.type == JV_UNDEF ? "Undefined" : "(not subscriptable)");
+        return ev_mem_ok(E, n);
+    }
     switch (obj.type) {
     case JV_DICT: case JV_NS: {
         jv *v = jv_dict_get(obj.u.d, key);
@@ -482,6 +486,21 @@ static bool concat_str(ev *E, jnode *n, jv a, jv b, jv *out)
     return true;
 }
 
+/* Markup + str (either order) escapes the plain operand, as markupsafe does; this is how
+ * `"text"|safe + value` renders when autoescape is off (Functionary v3.1 relies on it). */
+static bool markup_concat(ev *E, jnode *n, jv a, jv b, jv *out)
+{
+    jv x = a, y = b;
+    if (!a.safe && !jf_filter(E, n, "escape", a, &(jargs){0}, &x))
+        return false;
+    if (!b.safe && !jf_filter(E, n, "escape", b, &(jargs){0}, &y))
+        return false;
+    if (!concat_str(E, n, x, y, out))
+        return false;
+    out->safe = 1;
+    return true;
+}
+
 static bool repeat(ev *E, jnode *n, jv seq, int64_t k, jv *out)
 {
     if (k < 0)
@@ -495,6 +514,7 @@ static bool repeat(ev *E, jnode *n, jv seq, int64_t k, jv *out)
         for (int64_t i = 0; i < k; i++)
             jbuf_put(&b, seq.u.s->s, seq.u.s->len);
         *out = jv_strn(E->a, b.p ? b.p : "", b.n);
+        out->safe = seq.safe;
         jbuf_free(&b);
         return ev_mem_ok(E, n);
     }
@@ -527,9 +547,11 @@ static bool arith(ev *E, jnode *n, const char *op, jv a, jv b, jv *out)
 {
     char o = op[0];
     bool two = op[1] != 0;   /* ** or // */
+    if (o == '+' && a.type == JV_STR && b.type == JV_STR && (a.safe || b.safe))
+        return markup_concat(E, n, a, b, out);
     if (o == '+' && a.type == JV_STR && b.type == JV_STR)
         return concat_str(E, n, a, b, out);
-    if (o == '+' && a.type == JV_LIST && b.type == JV_LIST) {
+    if (o == '+' && a.type == JV_LIST && b.type == JV_LIST && !a.gen && !b.gen) {
         jv r = jv_list_new(E->a, a.u.l->n + b.u.l->n);
         for (size_t i = 0; r.type == JV_LIST && i < a.u.l->n; i++)
             jv_list_push(E->a, r.u.l, a.u.l->v[i]);

@@ -232,7 +232,7 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
     /* Undefined has __iter__ and __len__ in jinja2, so it counts as iterable */
     else if (!strcmp(t, "iterable")) *out = v.type == JV_STR || v.type == JV_LIST
                                             || v.type == JV_DICT || v.type == JV_UNDEF;
-    else if (!strcmp(t, "sequence")) *out = v.type == JV_STR || v.type == JV_LIST
+    else if (!strcmp(t, "sequence")) *out = v.type == JV_STR || (v.type == JV_LIST && !v.gen)
                                             || v.type == JV_DICT || v.type == JV_UNDEF;
     else if (!strcmp(t, "callable")) *out = v.type == JV_MACRO || v.type == JV_FUNC
                                             || v.type == JV_METHOD;
@@ -337,6 +337,7 @@ static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool att
         if (r == keep && !push(E, n, res, item))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -376,6 +377,7 @@ static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         if (!push(E, n, res, v))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -693,12 +695,15 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         if (!dup && (!push(E, n, seen, k) || !push(E, n, res, l->v[i])))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
 
 static bool do_length(ev *E, const jnode *n, jv in, jv *out)
 {
+    if (in.type == JV_LIST && in.gen)
+        return ev_fail(E, n, "object of type '%s' has no len()", jv_type_name(in));
     switch (in.type) {
     case JV_UNDEF: *out = jv_int(0); return true;
     case JV_STR: *out = jv_int((int64_t)jutf8_len(in.u.s->s, in.u.s->len)); return true;
@@ -787,6 +792,7 @@ static bool do_reverse(ev *E, const jnode *n, jv in, jv *out)
     for (size_t i = l->n; i-- > 0;)
         if (!push(E, n, res, l->v[i]))
             return false;
+    res.gen = 2;   /* reversed(list) */
     *out = res;
     return true;
 }
@@ -902,6 +908,7 @@ static bool do_batch(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     while (fill.type != JV_UNDEF && cur.type == JV_LIST && (int64_t)cur.u.l->n < cnt.u.i)
         if (!push(E, n, cur, fill))
             return false;
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -920,8 +927,12 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     }
     if (!strcmp(f, "tojson"))
         return do_tojson(E, n, in, A, out);
-    if (!strcmp(f, "items"))
-        return do_items(E, n, in, out);
+    if (!strcmp(f, "items")) {   /* jinja2 3.1's |items is a generator; dict.items() is not */
+        if (!do_items(E, n, in, out))
+            return false;
+        out->gen = 1;
+        return true;
+    }
     if (!strcmp(f, "safe")) {
         if (!need_str(E, n, f, in, out))
             return false;
@@ -1025,7 +1036,8 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     } else if (!strcmp(f, "capitalize")) {
         *out = casemap(E, s, 'c');
     } else if (!strcmp(f, "indent")) {
-        return do_indent(E, n, s, A, out);
+        if (!do_indent(E, n, s, A, out))
+            return false;
     } else if (!strcmp(f, "replace")) {
         jv cnt = jv_none();
         if (!jarg(A, 0, "old", &a0) || !jarg(A, 1, "new", &a1))
@@ -1040,6 +1052,9 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
         (void)a2;
         return ev_fail(E, n, "No filter named '%s'.", f);
     }
+    /* markupsafe keeps Markup through strip, upper, lower, title, capitalize and indent */
+    if (out->type == JV_STR && strcmp(f, "replace"))
+        out->safe = s.safe;
     return ev_mem_ok(E, n);
 }
 

@@ -333,6 +333,18 @@ static const jcase ok_cases[] = {
      "{{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }}",
      "{\"messages\": [{\"role\": \"system\", \"content\": \"You are a helpful assistant.\"}, {\"role\": \"user\", \"content\": \"Hello, how are you\?\"}, {\"role\": \"assistant\", \"content\": \"I'm doing great.\"}, {\"role\": \"user\", \"content\": \"Bye \303\274n\303\257c\303\266d\303\251 \346\227\245\346\234\254\"}]}",
      "3"},
+    {"markup_plus_escapes",
+     "{{ 'a'|safe + '<b>' }}|{{ '<i>' + 'x'|safe }}|{{ '<p>' + '&' }}|{{ ('<'|safe + '>') | upper }}",
+     "{}",
+     "a&lt;b&gt;|&lt;i&gt;x|<p>&|<&GT;"},
+    {"generator_truthy_and_json_guard",
+     "{{ ([] | select) is defined }}{% if [] | select %}T{% endif %}{{ [1, 2] | map('string') | list }}{{ [3, 1] | reverse | join }}{{ {'a': 1} | items | list }}",
+     "{}",
+     "TrueT['1', '2']13[('a', 1)]"},
+    {"undefined_key_is_undefined",
+     "{% set m = {'a': 1} %}{{ m[nothing] is defined }}{{ m[[1, 2].type] is defined }}",
+     "{}",
+     "FalseFalse"},
 };
 
 static const jcase err_cases[] = {
@@ -362,4 +374,6 @@ static const jcase err_cases[] = {
     {"break_outside_loop", "{% break %}", "{}", "'break' outside loop (<template>, line 11)"},
     {"tojson_undefined", "{{ nothing | tojson }}", "{}", "Object of type Undefined is not JSON serializable"},
     {"macro_too_many_args", "{% macro f(a) %}{% endmacro %}{{ f(1, 2) }}", "{}", "macro 'f' takes not more than 1 argument(s)"},
+    {"generator_has_no_len", "{{ [1] | map('string') | length }}", "{}", "object of type 'generator' has no len()"},
+    {"generator_not_json", "{{ [1] | select | tojson }}", "{}", "Object of type generator is not JSON serializable"},
 };
