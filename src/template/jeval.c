@@ -294,8 +294,13 @@ static bool do_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out)
 {
     if (obj.type == JV_UNDEF)
         return ev_undef_fail(E, n, obj);
-    if (obj.type != JV_LIST && obj.type != JV_STR)
+    if (obj.type == JV_LIST && obj.gen)
         return ev_fail(E, n, "'%s' object is not subscriptable", jv_type_name(obj));
+    /* jinja2 compiles slices to plain Python subscription (not environment.getitem) */
+    if (obj.type != JV_LIST && obj.type != JV_STR && obj.type != JV_DICT)
+        return ev_fail(E, n, "'%s' object is not subscriptable", jv_type_name(obj));
+    if (obj.type == JV_DICT)
+        return ev_fail(E, n, "unhashable type: 'slice'");
     int64_t len = obj.type == JV_LIST ? (int64_t)obj.u.l->n
                                       : (int64_t)jutf8_len(obj.u.s->s, obj.u.s->len);
     int64_t st = c.type == JV_NONE || c.type == JV_UNDEF ? 1 : c.u.i;
@@ -379,6 +384,8 @@ bool ev_iterate(ev *E, const jnode *n, jv v, jlist **out)
         l = jv_list_new(E->a, 0);
         break;
     case JV_LIST:
+        if (v.u.l->err)   /* a lazy generator whose input was not iterable: raise now */
+            return ev_fail(E, n, "%s", v.u.l->err->s);
         *out = v.u.l;
         return true;
     case JV_DICT:
@@ -423,7 +430,7 @@ bool ev_compare(ev *E, const jnode *n, jv a, jv b, int *cmp)
         *cmp = c ? (c > 0) - (c < 0) : (a.u.s->len > b.u.s->len) - (a.u.s->len < b.u.s->len);
         return true;
     }
-    if (a.type == JV_LIST && b.type == JV_LIST) {
+    if (a.type == JV_LIST && b.type == JV_LIST && a.tuple == b.tuple && !a.gen && !b.gen) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (jv_equal(a.u.l->v[i], b.u.l->v[i], 0))
                 continue;
@@ -455,11 +462,15 @@ static bool contains(ev *E, jnode *n, jv needle, jv hay, bool *out)
                                               needle.u.s->len) != NULL;
         return true;
     case JV_LIST:
+        if (hay.u.l->err)
+            return ev_fail(E, n, "%s", hay.u.l->err->s);
         *out = false;
         for (size_t i = 0; i < hay.u.l->n && !*out; i++)
             *out = jv_equal(needle, hay.u.l->v[i], 0);
         return true;
     case JV_DICT: case JV_NS:
+        if ((needle.type == JV_LIST && !needle.tuple) || needle.type == JV_DICT)
+            return ev_fail(E, n, "unhashable type: '%s'", jv_type_name(needle));
         *out = jv_dict_get(hay.u.d, needle) != NULL;
         return true;
     default:
@@ -567,8 +578,8 @@ static bool arith(ev *E, jnode *n, const char *op, jv a, jv b, jv *out)
         && (a.type == JV_INT || a.type == JV_BOOL))
         return repeat(E, n, b, as_int(a), out);
     if (!jv_is_num(a) || !jv_is_num(b)) {
-        if (o == '%' && a.type == JV_STR)
-            return ev_fail(E, n, "printf-style string formatting ('%%') is not supported");
+        if (o == '%' && a.type == JV_STR && !two)
+            return jf_printf(E, n, a, b, out);
         return type_error(E, n, op, a, b);
     }
     bool ints = a.type != JV_FLOAT && b.type != JV_FLOAT;
@@ -975,6 +986,9 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
     jv loopv = {0};
     loopv.type = JV_LOOP;
     loopv.u.lp = lp;
+    /* jinja2 clears its "no iteration" flag at the end of the body, so when every iteration
+     * ends in break or continue the {% else %} block still runs */
+    bool completed = false;
     for (size_t i = 0; i < items->n; i++) {
         lp->i = i;
         if (!step(E, n) || !bind_targets(E, n, L, items->v[i]) || !scope_set(E, L, "loop", loopv))
@@ -985,8 +999,9 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
             return X_ERR;
         if (rc == X_BREAK)
             break;
+        completed |= rc == X_OK;
     }
-    return X_OK;
+    return completed ? X_OK : exec_body(E, S, &n->else_body, out);
 }
 
 /* Applies a filter chain (innermost input NULL) to a captured string. */

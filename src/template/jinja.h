@@ -67,7 +67,7 @@ typedef struct jv {
     } u;
 } jv;
 
-struct jlist { size_t n, cap; jv *v; };
+struct jlist { size_t n, cap; jv *v; jstr *err; };   /* err: a generator that raises when iterated */
 struct jdict { size_t n, cap; jv *k; jv *v; };   /* insertion order kept, like Python's dict */
 struct jmethod { jv self; const char *name; };
 

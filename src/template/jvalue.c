@@ -474,6 +474,11 @@ static bool print_value(jbuf *b, jv v, int depth, bool repr)
     case JV_INT: return jbuf_printf(b, "%lld", (long long)v.u.i);
     case JV_FLOAT: jfmt_float(num, v.u.f); return jbuf_puts(b, num);
     case JV_STR:
+        if (repr && v.safe) {   /* markupsafe: Markup('...') */
+            jbuf_puts(b, "Markup(");
+            repr_str(b, v.u.s->s, v.u.s->len);
+            return jbuf_puts(b, ")");
+        }
         return repr ? repr_str(b, v.u.s->s, v.u.s->len) : jbuf_put(b, v.u.s->s, v.u.s->len);
     case JV_LIST:
         if (v.gen)
