@@ -38,16 +38,46 @@ static bool in_chars(unsigned char c, const jv *chars)
     return memchr(chars->u.s->s, c, chars->u.s->len) != NULL;
 }
 
-/* str.strip/lstrip/rstrip; chars (a string) replaces whitespace. ASCII-only for chars. */
+/* Python's str.isspace() beyond ASCII: U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000. Returns the byte length of such a character at p, else 0. */
+static size_t uspace_at(const unsigned char *p, size_t left)
+{
+    if (left >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
+        return 2;
+    if (left < 3)
+        return 0;
+    uint32_t cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    if ((p[0] & 0xF0) != 0xE0 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+        return 0;
+    bool sp = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029
+              || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return sp ? 3 : 0;
+}
+
+/* str.strip/lstrip/rstrip; chars (a string of ASCII characters) replaces whitespace. */
 static jv strip(ev *E, jv s, bool left, bool right, const jv *chars)
 {
-    const char *p = s.u.s->s;
-    size_t a = 0, b = s.u.s->len;
-    while (left && a < b && in_chars((unsigned char)p[a], chars))
-        a++;
-    while (right && b > a && in_chars((unsigned char)p[b - 1], chars))
-        b--;
-    return jv_strn(E->a, p + a, b - a);
+    const unsigned char *p = (const unsigned char *)s.u.s->s;
+    size_t a = 0, b = s.u.s->len, k;
+    for (;;) {
+        if (left && a < b && in_chars(p[a], chars))
+            a++;
+        else if (left && !chars && a < b && (k = uspace_at(p + a, b - a)))
+            a += k;
+        else
+            break;
+    }
+    for (;;) {
+        if (right && b > a && in_chars(p[b - 1], chars))
+            b--;
+        else if (right && !chars && b - a >= 2 && uspace_at(p + b - 2, 2) == 2)
+            b -= 2;
+        else if (right && !chars && b - a >= 3 && uspace_at(p + b - 3, 3) == 3)
+            b -= 3;
+        else
+            break;
+    }
+    return jv_strn(E->a, (const char *)p + a, b - a);
 }
 
 /* Case mapping through utf8proc. mode: 'u' upper, 'l' lower, 't' title (jinja's |title:

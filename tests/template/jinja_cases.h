@@ -373,6 +373,10 @@ static const jcase ok_cases[] = {
      "{% set g = 5 | map('string') %}ok{% if 5 | select %}T{% endif %}",
      "{}",
      "okT"},
+    {"unicode_whitespace_trim",
+     "[{{ '\302\240\343\200\200 x \342\200\203\302\240' | trim }}][{{ ' \302\240y'.strip() }}][{{ 'z\342\201\237'.rstrip() }}]",
+     "{}",
+     "[x][y][z]"},
 };
 
 static const jcase err_cases[] = {
