@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# setup.sh - install what llmr needs on Debian 12, build it, and stream a completion.
+#   bash scripts/setup.sh             install + build + run the demo (idempotent)
+#   bash scripts/setup.sh --deps-only just the Debian packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev python3
+          libcmocka-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev libedit-dev
+          libcivetweb-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+
+MODEL=${LLMR_MODEL:-../shared/models/stories260K.gguf}
+if [ ! -f "$MODEL" ]; then
+    cat <<MSG
+setup: built ./build/llmr. No model to run yet: $MODEL is absent.
+Get any GGUF model of the llama or qwen2 family (for example a Q4_K_M TinyLlama-1.1B-Chat or
+Qwen2.5-0.5B-Instruct GGUF from Hugging Face), then:
+    ./build/llmr run -m PATH/TO/MODEL.gguf -n 128 "Once upon a time"
+or set LLMR_MODEL=PATH and run this script again.
+MSG
+    exit 0
+fi
+if ./build/llmr help run >/dev/null 2>&1; then
+    ./build/llmr run -m "$MODEL" -n 64 --temp 0 "Once upon a time"
+    echo
+else
+    ./build/llmr info "$MODEL"
+fi
