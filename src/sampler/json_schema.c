@@ -144,7 +144,8 @@ static int gen_schema(gen *g, const cJSON *s, int depth, char name[32]);
 static int gen_string(gen *g, const cJSON *s, char name[32])
 {
     int min, max, rc;
-    if ((rc = get_count(g, s, "minLength", 0, &min)) || (rc = get_count(g, s, "maxLength", -1, &max)))
+    if ((rc = get_count(g, s, "minLength", 0, &min)) ||
+        (rc = get_count(g, s, "maxLength", -1, &max)))
         return rc;
     if (min == 0 && max < 0) {
         strcpy(name, "string");
@@ -164,7 +165,8 @@ static int gen_array(gen *g, const cJSON *s, int depth, char name[32])
     int min, max, rc;
     char item[32] = "value";
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(s, "items");
-    if ((rc = get_count(g, s, "minItems", 0, &min)) || (rc = get_count(g, s, "maxItems", -1, &max)))
+    if ((rc = get_count(g, s, "minItems", 0, &min)) ||
+        (rc = get_count(g, s, "maxItems", -1, &max)))
         return rc;
     if (max >= 0 && max < min)
         return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxItems < minItems");

@@ -536,7 +536,8 @@ static int alloc_buffers(llmr_sampler *s, llmr_err *err)
     s->stamp = calloc(n, sizeof *s->stamp);
     s->hist = malloc(((size_t)s->o.penalty_last_n + 1) * sizeof *s->hist);
     s->bias = malloc((s->o.n_logit_bias + 1) * sizeof *s->bias);
-    if (!s->work || !s->cand || !s->tmp || !s->aux || !s->count || !s->stamp || !s->hist || !s->bias)
+    if (!s->work || !s->cand || !s->tmp || !s->aux || !s->count || !s->stamp || !s->hist ||
+        !s->bias)
         return llmr_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory for %zu tokens", n);
     return LLMR_OK;
 }
