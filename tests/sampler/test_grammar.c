@@ -267,8 +267,8 @@ static void mutated_grammars_never_crash(void **st)
     static const char *const seeds[] = {
         "root ::= [0-9]+ (\".\" [0-9]+)? | \"-\" root2\nroot2 ::= \"x\"{2,4} # c\n",
         "root ::= (\"a\" | [^b-d] | .)* \"\\u00e9\\x41\"\n",
-        "root ::= obj\nobj ::= \"{\" ws (kv (\",\" ws kv)*)? \"}\"\nkv ::= [a-z]+ \":\" ws obj\n"
-        "ws ::= [ \\t\\n]{0,3}\n",
+        ("root ::= obj\nobj ::= \"{\" ws (kv (\",\" ws kv)*)? \"}\"\nkv ::= [a-z]+ \":\" ws obj\n"
+         "ws ::= [ \\t\\n]{0,3}\n"),
     };
     const char alphabet[] = "root::=|()[]^-\"\\*+?{},.#\n abcxyz019u";
     llmr_rng r;

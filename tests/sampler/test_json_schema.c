@@ -311,8 +311,8 @@ static int schema_judge(const char *schema, const char *text)
     build_vocab();
     char *gbnf;
     llmr_err e;
-    llmr_grammar *g;
-    llmr_gmatch *m;
+    llmr_grammar *g = NULL;
+    llmr_gmatch *m = NULL;
     if (llmr_json_schema_gbnf(schema, &gbnf, &e) || llmr_grammar_parse(gbnf, &g, &e) ||
         llmr_gmatch_create(&m, g, vocab, V, &EOS, 1, &e))
         fail_msg("%s: %s", schema, e.msg);
