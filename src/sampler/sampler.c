@@ -207,11 +207,17 @@ static int32_t top_k_heap(llmr_sampler *s, int32_t k)
 
 /* llama.cpp's penalties: a token seen `count` times in the window gets
  * logit / r (logit > 0) or logit * r (logit <= 0), minus count * frequency + presence. */
+static bool penalties_active(const llmr_sampler *s)
+{
+    const llmr_sampling *o = &s->o;
+    return s->hist_n > 0 && (o->repeat_penalty != 1.0f || o->presence_penalty != 0.0f ||
+                             o->frequency_penalty != 0.0f);
+}
+
 static void apply_penalties(llmr_sampler *s)
 {
     const llmr_sampling *o = &s->o;
-    if (s->hist_n == 0 || (o->repeat_penalty == 1.0f && o->presence_penalty == 0.0f &&
-                           o->frequency_penalty == 0.0f))
+    if (!penalties_active(s))
         return;
     if (++s->stamp_gen == 0) {
         memset(s->stamp, 0, (size_t)s->n_vocab * sizeof *s->stamp);
@@ -425,8 +431,15 @@ int32_t llmr_sampler_candidates(llmr_sampler *s, const float *logits, int32_t *i
 
 int32_t llmr_sampler_sample(llmr_sampler *s, const float *logits, llmr_err *err)
 {
+    int32_t t;
+    if (s->o.temperature == 0.0f && !s->gm && !s->o.n_logit_bias && !penalties_active(s)) {
+        t = argmax(logits, s->n_vocab);        /* plain greedy: nothing to copy or change */
+        if (t < 0)
+            llmr_err_set(err, LLMR_ERR_STATE, "sampler: every token is banned (-inf logits)");
+        return t;
+    }
     prepare(s, logits);
-    int32_t t = run_chain(s);
+    t = run_chain(s);
     if (t >= 0 && s->gm && !llmr_gmatch_token_ok(s->gm, t)) {
         int32_t n = llmr_gmatch_allowed(s->gm, s->allowed);
         if (n < 0) {
