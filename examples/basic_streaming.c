@@ -11,7 +11,7 @@ int main(int argc, char **argv)
 
     printf("🎬 Starting story generation...\n\n");
     llmr_gen_opts o = llmr_gen_defaults();
-    o.max_tokens = 300;
+    o.max_tokens = example_max_tokens(300);
     o.sampling.temperature = 0.8f;
     o.sampling.seed = example_seed();
 

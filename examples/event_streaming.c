@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     llmr_model *m = example_model(argc, argv, " [PROMPT]");
     const char *prompt = argc > 2 ? argv[2] : "Explain the theory of relativity in simple terms";
     llmr_gen_opts o = llmr_gen_defaults();
-    o.max_tokens = 500;
+    o.max_tokens = example_max_tokens(500);
     o.sampling.temperature = 0.6f;
     o.sampling.seed = example_seed();
     o.progress_every = 10;

@@ -3,7 +3,8 @@
  *
  * LLMR_EXAMPLE_SCALE (default 1) multiplies every wall-clock time an example uses (the
  * controllable stream's 3 s / 6 s / 15 s, retry delays, output pacing), so tests run them fast:
- * LLMR_EXAMPLE_SCALE=0.05 turns 15 s into 0.75 s. */
+ * LLMR_EXAMPLE_SCALE=0.05 turns 15 s into 0.75 s. LLMR_EXAMPLE_MAX_TOKENS, when set, caps the
+ * tokens an example asks for (the guide's 300 or 500), also for quick tests. */
 #ifndef LLMR_EXAMPLE_UTIL_H
 #define LLMR_EXAMPLE_UTIL_H
 
@@ -59,6 +60,14 @@ static inline llmr_model *example_model(int argc, char **argv, const char *usage
         exit(1);
     }
     return m;
+}
+
+/* max_tokens as the guide has it, or LLMR_EXAMPLE_MAX_TOKENS when that is smaller. */
+static inline int32_t example_max_tokens(int32_t n)
+{
+    const char *s = getenv("LLMR_EXAMPLE_MAX_TOKENS");
+    int32_t cap = s ? (int32_t)atoi(s) : 0;
+    return cap > 0 && cap < n ? cap : n;
 }
 
 /* The sampling seed from LLMR_SEED, or a random one. */

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     llmr_filter filters[] = {{profanity_filter, NULL}, {punctuation_enhancer, punct_buf},
                              {uppercase_filter, upper_buf}};
     llmr_gen_opts o = llmr_gen_defaults();
-    o.max_tokens = 200;
+    o.max_tokens = example_max_tokens(200);
     o.sampling.temperature = 0.7f;
     o.sampling.seed = example_seed();
     o.filters = filters;

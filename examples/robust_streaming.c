@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     pthread_create(&th, NULL, background, other);
 
     llmr_gen_opts o = llmr_gen_defaults();
-    o.max_tokens = 300;
+    o.max_tokens = example_max_tokens(300);
     o.sampling.temperature = 0.7f;
     o.sampling.seed = example_seed();
     o.max_retries = 3;

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     const char *prompt = argc > 2 ? argv[2]
                                   : "Write a detailed explanation of machine learning concepts";
     llmr_gen_opts o = llmr_gen_defaults();
-    o.max_tokens = 500;
+    o.max_tokens = example_max_tokens(500);
     o.sampling.temperature = 0.7f;
     o.sampling.seed = example_seed();
 
