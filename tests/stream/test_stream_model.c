@@ -289,6 +289,16 @@ static void json_schema_output_parses_whatever_the_weights(void **state)
                          llmr_finish_name(r.u.finish), r.u.generated_tokens, r.text);
             check_schema_json(r.text);
         }
+        /* A complete grammar ends the stream even when EOS is ignored. */
+        llmr_gen_opts o = llmr_gen_defaults();
+        o.max_tokens = 0;
+        o.ignore_eos = true;
+        o.sampling.seed = 9;
+        o.sampling.grammar = "root ::= \"yes\" | \"no\"";
+        out r;
+        pull(m, "Answer:", &o, &r);
+        assert_int_equal(r.u.finish, LLMR_FINISH_STOP);
+        assert_true(!strcmp(r.text, "yes") || !strcmp(r.text, "no"));
         llmr_model_close(m);
     }
 }
