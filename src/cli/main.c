@@ -24,6 +24,31 @@ static const cli_cmd commands[] = {
      "  -c N        context length (default: the model's, at least the number of ids)\n"
      "  --kv TYPE   KV cache type, f32 (default here, for exact comparisons) or f16\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"synth", cmd_synth, "write a random-weight model of a real model's shape",
+     "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
+     "                  [--seed N] [-t N]\n"
+     "  SHAPE: tinyllama-1.1b stories15m stories42m stories110m llama2-7b smollm-135m\n"
+     "         qwen2-0.5b. The tokenizer (and vocabulary size) comes from VOCAB.gguf.\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
+     "        rules apply (output.weight Q6_K, _M mixes).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized type",
+     "usage: llmr quantize IN.gguf OUT.gguf TYPE [--pure] [-t N]\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M. Without --pure, llama.cpp's rules choose per tensor (output.weight\n"
+     "        Q6_K; Q4_K_M: Q6_K for some attn_v and ffn_down layers). Norms stay F32.\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)",
+     "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-t 1,2] [-r 5] [--json]\n"
+     "                  [-o md|json] [--kv f16|f32]\n"
+     "  -p LIST   prompt lengths (ppN tests: N random tokens in one batch; 0 skips)\n"
+     "  -n LIST   generation lengths (tgN tests: N tokens one at a time; 0 skips)\n"
+     "  -t LIST   thread counts (default: physical cores)\n"
+     "  -r N      timed repetitions after one warm-up (default 5)\n"
+     "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
+     "            model_n_params, n_threads, n_prompt, n_gen, avg_ts, stddev_ts, samples_ts...)\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
@@ -59,6 +84,24 @@ static const cli_cmd commands[] = {
      "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
      "  --date        the date strftime_now() sees (default today)\n"
      "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text",
+     "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
+     "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
+     "  space-separated on one line.\n"
+     "  --no-bos   add no special tokens at all (no BOS, EOS, [CLS] or [SEP])\n"
+     "  --special  read control-token text such as <|eot_id|> as those tokens (by default\n"
+     "             it is tokenized as plain text)\n"
+     "  --pieces   one token per line: ID, a tab, and its text as a quoted literal\n"
+     "  --bench    tokenize the text repeatedly on one thread and print MB/s\n"
+     "Invalid UTF-8 is not rejected: each invalid byte is read as U+FFFD (with a warning).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"detokenize", cmd_detokenize, "print the text of token ids",
+     "usage: llmr detokenize -m MODEL [--special] ID...\n"
+     "  Prints the text of the ids (separate arguments, or one argument with spaces or\n"
+     "  commas) exactly, without a newline added. SentencePiece's leading space is removed.\n"
+     "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
+     "             print nothing\n"
+     "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -25,7 +25,7 @@ void llmr_q8_K_from_float_ref(const float *src, void *dst, int64_t n)
                 amax = fabsf(src[j]);
                 max = src[j];
             }
-        if (!amax) {
+        if (!(amax >= 1e-30f)) {        /* zero, or so small that -127/max overflows */
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }

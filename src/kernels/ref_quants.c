@@ -17,14 +17,21 @@ const int8_t llmr_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
 /* ---- activation quantizers ----------------------------------------------------------------
  * Q8_0/Q8_1 follow ggml-cpu's x86 path (quantize_row_q8_0/_1): d = amax/127, the values are
  * multiplied by 127/amax and rounded half to even. Every SIMD version reproduces this
- * exactly, so activations are identical whatever the ISA. */
+ * exactly, so activations are identical whatever the ISA. One departure from ggml: a block
+ * whose largest magnitude is below 1e-30 (f32 subnormal territory, where 127/amax would
+ * overflow to inf and the f16 scale is 0 anyway) becomes all zeros instead of garbage. */
 static float q8_block(const float *x, int8_t *q, int *sum)
 {
     float amax = 0.0f;
     for (int j = 0; j < 32; j++)
         amax = fmaxf(amax, fabsf(x[j]));
+    if (!(amax >= 1e-30f)) {
+        memset(q, 0, 32);
+        *sum = 0;
+        return 0.0f;
+    }
     const float d = amax / 127.f;
-    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+    const float id = 127.f / amax;
     int s = 0;
     for (int j = 0; j < 32; j++) {
         q[j] = (int8_t)nearbyintf(x[j] * id);

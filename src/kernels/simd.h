@@ -4,6 +4,7 @@
 #define LLMR_KERNELS_SIMD_H
 
 #include "kernels/quants.h"
+#include "gguf/gguf.h"
 
 void llmr_kernels_avx2_install(llmr_type_traits *table);
 void llmr_kernels_avx512_install(llmr_type_traits *table);

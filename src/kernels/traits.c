@@ -106,8 +106,10 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
                       float *Y, size_t ldy)
 {
     const uint8_t *w = W, *x = X;
-    if (n == 1) {
-        /* Decode (one column): a straight stream over the rows, each weight byte read once. */
+    if (n == 1 && !t->tile) {
+        /* Decode (one column): a straight stream over the rows, each weight byte read once.
+         * With a tile kernel, decode goes through it too: 4 rows side by side share the
+         * activation loads. */
         for (int i = i0; i < i1; i++)
             t->vec_dot(K, &Y[i], w + (size_t)i * w_stride, x);
         return;
