@@ -61,6 +61,7 @@ static const cli_cmd commands[] = {
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
+     "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
      "  -m, --model F            GGUF model file\n"
      "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
      "                           context is full)\n"
