@@ -143,7 +143,8 @@ static void emit(llmr_gmatch *m, size_t base, uint32_t len)
 {
     if ((m->hcount + 1) * 2 > m->hcap && !table_grow(m))
         return;
-    const uint32_t *s = m->scratch.v + base;
+    /* An empty stack may come before scratch is allocated: no pointer arithmetic on NULL. */
+    const uint32_t *s = m->scratch.v ? m->scratch.v + base : NULL;
     uint32_t i = hash_stack(s, len) & (m->hcap - 1);
     for (; m->hgen[i] == m->gen; i = (i + 1) & (m->hcap - 1)) {
         const uint32_t *a = m->arena.v + m->htab[i];
