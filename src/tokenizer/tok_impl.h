@@ -95,8 +95,8 @@ int tok_vec_push(tok_vec *v, llmr_token id);
  * word's byte range in order; a non-zero return stops and is passed back. */
 typedef int (*pretok_word_fn)(void *user, const char *word, size_t len);
 int pretok_split(tok_pre pre, const char *text, size_t len, pretok_word_fn fn, void *user);
-/* The pre-tokenizer for a tokenizer.ggml.pre name (PRE_GPT2 for unknown names, as the
- * fallback regex of every byte-level BPE vocabulary is GPT-2's). */
+/* The pre-tokenizer for a tokenizer.ggml.pre name; *known is false for a name not in the
+ * table, which gets PRE_DEFAULT (llama.cpp's regex list for a vocabulary without a name). */
 tok_pre pretok_from_name(const char *name, bool *known);
 
 #endif
