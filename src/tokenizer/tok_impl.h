@@ -51,6 +51,7 @@ struct llmr_tokenizer {
     uint8_t  *type;          /* TT_* */
     char    **piece;         /* what a token stands for as text (▁ -> space, byte map undone) */
     uint32_t *piece_len;
+    uint32_t  max_piece_len;
 
     /* Lookup of vocabulary strings. SPM and WPM: the strings as stored. BPE: the raw bytes
      * the token stands for (its piece); entries [n_vocab, n_keys) are strings that only

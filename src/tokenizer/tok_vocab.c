@@ -290,6 +290,8 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
         p[pn] = 0;
         t->piece[i] = p;
         t->piece_len[i] = (uint32_t)pn;
+        if (pn > t->max_piece_len)
+            t->max_piece_len = (uint32_t)pn;
         a += pn + 1;
 
         /* the lookup key: BPE looks words up by the bytes they stand for */
