@@ -71,6 +71,11 @@ struct llmr_tokenizer {
     /* Tokens recognized before pre-tokenization, longest first. */
     int32_t  *specials;
     int32_t   n_specials;
+    /* By first byte, the ranks (indexes into specials) of the tokens starting with it:
+     * by_byte[k][by_off[k][b] .. by_off[k][b + 1]); k = 0: user-defined tokens only (always
+     * recognized), k = 1: every special token (LLMR_TOK_PARSE_SPECIAL). */
+    int32_t  *by_byte[2];
+    uint32_t  by_off[2][257];
 
     llmr_token bos, eos, eot, eom, unk, sep, pad, cls, mask;
     bool add_bos, add_eos, add_sep, add_space_prefix;

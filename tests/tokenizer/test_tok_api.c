@@ -297,6 +297,31 @@ static void tiny_handmade_vocabularies_work(void **state)
     llmr_tokenizer_close(t);
 }
 
+/* Special tokens are taken longest first, then left to right without overlap (llama.cpp's
+ * tokenizer_st_partition): in "abcd ab", "bcd" wins over the "ab" it overlaps. */
+static void longer_special_tokens_win_overlaps(void **state)
+{
+    (void)state;
+    char path[128];
+    llmr_tokenizer *t = NULL;
+    static const char *const toks[] = {"a", "b", "c", "d", "\xC4\xA0", "ab", "bcd"};
+    static const char *const merges[] = {"a b"};
+    int32_t types[] = {1, 1, 1, 1, 1, 4, 4};
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
+    gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 7);
+    gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, 1);
+    gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, 7);
+    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_OK);
+    llmr_token ids[16];
+    size_t n = 0;
+    assert_int_equal(llmr_tokenize(t, "abcd ab", 7, 0, ids, 16, &n), LLMR_OK);
+    static const llmr_token want[] = {0, 6, 4, 5};
+    assert_int_equal(n, 4);
+    assert_memory_equal(ids, want, sizeof want);
+    llmr_tokenizer_close(t);
+}
+
 /* Hostile vocabularies: random strings (empty, U+2581, <0xNN>, multi-byte, duplicates),
  * random token types, NaN scores, merges of anything: opening either fails cleanly or gives a
  * tokenizer that tokenizes, detokenizes and streams random text without fault (run under
@@ -406,6 +431,7 @@ int main(void)
         cmocka_unit_test(small_buffers_report_the_size_needed),
         cmocka_unit_test(missing_or_bad_tokenizer_keys_are_named),
         cmocka_unit_test(tiny_handmade_vocabularies_work),
+        cmocka_unit_test(longer_special_tokens_win_overlaps),
         cmocka_unit_test(random_vocabularies_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
