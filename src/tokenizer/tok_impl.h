@@ -64,6 +64,8 @@ struct llmr_tokenizer {
     pair_map  merges;        /* BPE */
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */
     bool      ignore_merges; /* BPE (Llama 3): a word that is a token is not merged */
+    size_t    bpe_cache_min; /* BPE: texts this long get a per-call cache of merged words
+                                (4096; tests set SIZE_MAX to compare without it) */
     uint32_t  max_token_len; /* WPM */
     bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
                                 no merge crosses the start of a word: words merge apart */
@@ -85,6 +87,8 @@ struct llmr_tokenizer {
     char   *arena;           /* all strings, one block */
 };
 
+/* The hash the lookup uses (fast, 8 bytes at a time). */
+uint64_t tok_hash(const char *s, size_t n);
 /* Lookup of s[0..n) among t->keys: id or -1. */
 int32_t tok_lookup(const llmr_tokenizer *t, const char *s, size_t n);
 int32_t pair_map_get(const pair_map *m, int32_t a, int32_t b, int32_t *result);

@@ -41,6 +41,11 @@ static inline uint64_t slot_tag(uint64_t h, size_t n)
 
 #define TAG_MASK 0xFFFFFFFF00000000ull
 
+uint64_t tok_hash(const char *s, size_t n)
+{
+    return hash_bytes(s, n);
+}
+
 int32_t tok_lookup(const llmr_tokenizer *t, const char *s, size_t n)
 {
     const str_map *m = &t->lookup;
@@ -603,6 +608,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
     t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
+    t->bpe_cache_min = 4096;
     return load_specials(t, f);
 }
 
