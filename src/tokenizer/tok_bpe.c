@@ -11,7 +11,6 @@
 #include "tokenizer/tok_impl.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct bsym {
     int32_t prev, next;
@@ -26,23 +25,10 @@ typedef struct bpair {
     int32_t result;
 } bpair;
 
-/* A merged word and its tokens. Text repeats its words, and a word's tokens depend on its
- * bytes alone, so a long text keeps the words it has merged in a direct-mapped cache (one
- * entry per slot, a newer word replaces an older one). One cache line per entry. */
-#define WC_WORD 22
-#define WC_IDS  8
-#define WC_SLOTS 4096
-typedef struct wc_entry {
-    uint64_t hash;
-    uint8_t  len, n;
-    char     word[WC_WORD];
-    int32_t  ids[WC_IDS];
-} wc_entry;
-
 typedef struct bpe_ctx {
     const llmr_tokenizer *t;
     tok_vec *out;
-    wc_entry *cache;         /* NULL for short texts */
+    wc_entry *cache;         /* NULL for short texts (tok_cache.c) */
     bsym    *sym;
     size_t   sym_cap;
     bpair   *heap;
@@ -140,29 +126,13 @@ static int bpe_word(void *user, const char *w, size_t n)
     if (n > INT32_MAX)
         return LLMR_ERR_TOO_BIG;
     wc_entry *e = NULL;
-    if (c->cache && n <= WC_WORD) {
-        uint64_t h = tok_hash(w, n);
-        e = &c->cache[h & (WC_SLOTS - 1)];
-        if (e->hash == h && e->len == n && memcmp(e->word, w, n) == 0) {
-            for (int i = 0; i < e->n; i++) {
-                int rc = tok_vec_push(c->out, e->ids[i]);
-                if (rc)
-                    return rc;
-            }
-            return LLMR_OK;
-        }
-        e->hash = h;
-        e->len = 0;   /* invalid until filled below */
-    }
+    int rc;
+    if (wc_find(c->cache, w, n, c->out, &e, &rc))
+        return rc;
     size_t n0 = c->out->n;
-    int rc = merge_word(c, w, n);
-    size_t made = c->out->n - n0;
-    if (rc == LLMR_OK && e && made <= WC_IDS) {
-        e->len = (uint8_t)n;
-        e->n = (uint8_t)made;
-        memcpy(e->word, w, n);
-        memcpy(e->ids, c->out->v + n0, made * sizeof *e->ids);
-    }
+    rc = merge_word(c, w, n);
+    if (rc == LLMR_OK)
+        wc_fill(e, w, n, c->out->v + n0, c->out->n - n0);
     return rc;
 }
 
@@ -214,8 +184,8 @@ static int merge_word(bpe_ctx *c, const char *w, size_t n)
 int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
 {
     bpe_ctx c = {.t = t, .out = out};
-    if (len >= t->bpe_cache_min)
-        c.cache = calloc(WC_SLOTS, sizeof *c.cache);   /* without it, merely slower */
+    if (len >= t->cache_min)
+        c.cache = wc_new();   /* NULL (out of memory) only makes it slower */
     int rc = pretok_split(t->pre, text, len, bpe_word, &c);
     free(c.cache);
     free(c.sym);

@@ -64,8 +64,8 @@ struct llmr_tokenizer {
     pair_map  merges;        /* BPE */
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */
     bool      ignore_merges; /* BPE (Llama 3): a word that is a token is not merged */
-    size_t    bpe_cache_min; /* BPE: texts this long get a per-call cache of merged words
-                                (4096; tests set SIZE_MAX to compare without it) */
+    size_t    cache_min;     /* BPE, SPM: texts this long get a per-call cache of merged
+                                words (4096; tests set SIZE_MAX to compare without it) */
     uint32_t  max_token_len; /* WPM */
     bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
                                 no merge crosses the start of a word: words merge apart */
@@ -100,6 +100,26 @@ int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
 int wpm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out);
 
 int tok_vec_push(tok_vec *v, llmr_token id);
+
+/* A cache of merged words for one call (tok_cache.c). Text repeats its words and a word's
+ * tokens depend on its bytes alone, so a long text merges each distinct word about once.
+ * Direct-mapped: a newer word replaces an older one in its slot; one cache line per entry. */
+#define WC_WORD  22          /* longer words are not cached */
+#define WC_IDS   8           /* nor words of more tokens */
+#define WC_SLOTS 4096
+typedef struct wc_entry {
+    uint64_t hash;
+    uint8_t  len, n;
+    char     word[WC_WORD];
+    int32_t  ids[WC_IDS];
+} wc_entry;
+
+wc_entry *wc_new(void);
+/* With a cache c (may be NULL): true when word w[0..n) is cached, its tokens then appended to
+ * out (*rc: LLMR_OK or LLMR_ERR_NOMEM). Otherwise *slot is where wc_fill should record it
+ * (NULL if the word is not cacheable). */
+bool wc_find(wc_entry *c, const char *w, size_t n, tok_vec *out, wc_entry **slot, int *rc);
+void wc_fill(wc_entry *slot, const char *w, size_t n, const llmr_token *ids, size_t n_ids);
 
 /* Pre-tokenization (tok_pretok.c): splits UTF-8 text into words. The callback receives each
  * word's byte range in order; a non-zero return stops and is passed back. */

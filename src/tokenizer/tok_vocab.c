@@ -608,7 +608,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
     t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
-    t->bpe_cache_min = 4096;
+    t->cache_min = 4096;
     return load_specials(t, f);
 }
 
