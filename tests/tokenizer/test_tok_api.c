@@ -340,7 +340,7 @@ static void random_vocabularies_never_crash(void **state)
     (void)state;
     static const char *const atoms[] = {"a", "b", "ab", " ", "\xE2\x96\x81", "\xC4\xA0", "<0x41>",
                                         "<0xZZ>", "<s>", "\xC3\xA9", "\xF0\x9F\x98\x80", "##b", "",
-                                        "\xFF", "[UNK]", "<|end|>", "\xE2\x96\x81" "a", "a b"};
+                                        "\xFF", "[UNK]", "<|end|>", "\xE2\x96\x81\x61", "a b"};
     const size_t n_atoms = sizeof atoms / sizeof atoms[0];
     static const char *const models[] = {"llama", "gpt2", "bert"};
     static const char *const pres[] = {"default", "llama-bpe", "qwen2", "deepseek-llm",
