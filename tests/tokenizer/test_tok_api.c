@@ -173,6 +173,21 @@ static void gpt2_adds_nothing_and_bert_adds_cls_sep(void **state)
     assert_int_equal(ids[0], 101);   /* [CLS] */
     assert_int_equal(ids[3], 102);   /* [SEP] */
     assert_string_equal(llmr_tokenizer_model(b), "bert");
+    /* BERT lowercases, strips accents and makes punctuation words of their own */
+    static const llmr_token hello[] = {7592, 1010, 2088, 999};   /* hello , world ! */
+    assert_int_equal(tok(b, "H\xC3\xA9llo, WORLD!", 0, ids), 4);
+    assert_memory_equal(ids, hello, sizeof hello);
+    /* words of more than 100 characters are [UNK] (max_input_chars_per_word) */
+    char long_word[102];
+    memset(long_word, 'a', 101);
+    long_word[101] = 0;
+    assert_int_equal(tok(b, long_word, 0, ids), 1);
+    assert_int_equal(ids[0], 100);
+    long_word[100] = 0;
+    n = tok(b, long_word, 0, ids);
+    assert_true(n > 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(ids[i], 100);
     llmr_tokenizer_close(g);
     llmr_tokenizer_close(b);
 }
