@@ -136,7 +136,8 @@ typedef int32_t llmr_token;
  * read the reason with llmr_tokenizer_errmsg(*out), then llmr_tokenizer_close(*out).
  * Returns LLMR_OK, LLMR_ERR_IO, LLMR_ERR_FORMAT (missing or inconsistent tokenizer keys),
  * LLMR_ERR_UNSUPPORTED (a tokenizer.ggml.model other than llama, gpt2, bert) or
- * LLMR_ERR_NOMEM. An unknown tokenizer.ggml.pre falls back to the GPT-2 pre-tokenizer. */
+ * LLMR_ERR_NOMEM. A missing or unknown tokenizer.ggml.pre gets llama.cpp's default BPE
+ * pre-tokenizer (its regex list for "default"). */
 LLMR_API int llmr_tokenizer_open(const char *path, llmr_tokenizer **out);
 
 /* Frees the tokenizer; accepts NULL. */
@@ -160,7 +161,8 @@ enum {
 
 /* Tokenizes len bytes of text (need not be NUL-terminated) into out[0..cap).
  * *n_out receives the number of tokens. Returns LLMR_OK, LLMR_ERR_TOO_BIG when cap is too
- * small (nothing useful is in out; *n_out holds the number needed: call again), LLMR_ERR_ARG
+ * small (nothing useful is in out; *n_out holds the number needed: call again) or when one
+ * piece of text to merge is 2 GiB or more (then *n_out is 0), LLMR_ERR_ARG
  * (NULL t, or NULL text with len > 0) or LLMR_ERR_NOMEM. Any thread. */
 LLMR_API int llmr_tokenize(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
                            llmr_token *out, size_t cap, size_t *n_out);

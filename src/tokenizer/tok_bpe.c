@@ -28,6 +28,7 @@ typedef struct bpair {
 typedef struct bpe_ctx {
     const llmr_tokenizer *t;
     tok_vec *out;
+    wc_entry *cache;         /* NULL for short texts (tok_cache.c) */
     bsym    *sym;
     size_t   sym_cap;
     bpair   *heap;
@@ -109,6 +110,8 @@ static int emit_bytes(bpe_ctx *c, const char *s, size_t n)
     return LLMR_OK;
 }
 
+static int merge_word(bpe_ctx *c, const char *w, size_t n);
+
 static int bpe_word(void *user, const char *w, size_t n)
 {
     bpe_ctx *c = user;
@@ -122,6 +125,21 @@ static int bpe_word(void *user, const char *w, size_t n)
     }
     if (n > INT32_MAX)
         return LLMR_ERR_TOO_BIG;
+    wc_entry *e = NULL;
+    int rc;
+    if (wc_find(c->cache, w, n, c->out, &e, &rc))
+        return rc;
+    size_t n0 = c->out->n;
+    rc = merge_word(c, w, n);
+    if (rc == LLMR_OK)
+        wc_fill(e, w, n, c->out->v + n0, c->out->n - n0);
+    return rc;
+}
+
+/* The merges of one word (n >= 2). */
+static int merge_word(bpe_ctx *c, const char *w, size_t n)
+{
+    const llmr_tokenizer *t = c->t;
     if (n > c->sym_cap) {
         size_t cap = n < 64 ? 64 : n;
         bsym *nv = realloc(c->sym, cap * sizeof *nv);
@@ -166,7 +184,10 @@ static int bpe_word(void *user, const char *w, size_t n)
 int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
 {
     bpe_ctx c = {.t = t, .out = out};
+    if (len >= t->cache_min)
+        c.cache = wc_new();   /* NULL (out of memory) only makes it slower */
     int rc = pretok_split(t->pre, text, len, bpe_word, &c);
+    free(c.cache);
     free(c.sym);
     free(c.heap);
     return rc;

@@ -115,11 +115,8 @@ int tok_stream_init(tok_stream *s, const llmr_tokenizer *t, unsigned flags)
     memset(s, 0, sizeof *s);
     s->t = t;
     s->flags = flags;
-    size_t max = 0;
-    for (int32_t i = 0; i < t->n_vocab; i++)
-        if (t->piece_len[i] > max)
-            max = t->piece_len[i];
-    s->out_cap = max + 8;   /* a piece plus held bytes: no allocation per token */
+    s->out_cap = (size_t)t->max_piece_len + 8;   /* a piece plus held bytes: no allocation
+                                                     per token */
     s->out = malloc(s->out_cap);
     return s->out ? LLMR_OK : LLMR_ERR_NOMEM;
 }

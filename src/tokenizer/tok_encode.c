@@ -54,51 +54,109 @@ static int frag_push(frag_list *l, int32_t id, size_t off, size_t len)
     return LLMR_OK;
 }
 
-/* Splits the plain-text runs at every occurrence of each special token, longest tokens first
- * (as llama.cpp's tokenizer_st_partition does, so "<|eot_id|>" wins over a shorter token
- * that it contains). Control and unknown tokens only when parse_special; user-defined
- * tokens always, since the vocabulary defines them as pieces of plain text. */
+/* An occurrence of special token specials[rank] at byte pos. */
+typedef struct hit {
+    int32_t rank;
+    size_t  pos;
+} hit;
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const hit *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Finds every occurrence of every recognized special token in one pass over the text (the
+ * tokens are indexed by first byte). */
+static int find_hits(const llmr_tokenizer *t, const char *text, size_t len, int k, hit **out,
+                     size_t *n_out)
+{
+    hit *v = NULL;
+    size_t n = 0, cap = 0;
+    const uint32_t *off = t->by_off[k];
+    for (size_t p = 0; p < len; p++) {
+        uint8_t b = (uint8_t)text[p];
+        for (uint32_t j = off[b]; j < off[b + 1]; j++) {
+            int32_t r = t->by_byte[k][j];
+            int32_t id = t->specials[r];
+            size_t nl = t->text_len[id];
+            if (nl > len - p || memcmp(text + p, t->text[id], nl) != 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                hit *nv = realloc(v, cap * sizeof *nv);
+                if (!nv) {
+                    free(v);
+                    return LLMR_ERR_NOMEM;
+                }
+                v = nv;
+            }
+            v[n++] = (hit){r, p};
+        }
+    }
+    *out = v;
+    *n_out = n;
+    return LLMR_OK;
+}
+
+/* Splits the text into plain runs and special tokens. Tokens are taken longest first, each
+ * at its occurrences from left to right that do not overlap a token already taken, which is
+ * what llama.cpp's tokenizer_st_partition does by splitting fragments token by token (so
+ * "<|eot_id|>" wins over a shorter token inside it). Control and unknown tokens only when
+ * parse_special; user-defined tokens always, since the vocabulary defines them as pieces of
+ * plain text. */
 static int partition(const llmr_tokenizer *t, const char *text, size_t len, bool parse_special,
                      frag_list *out)
 {
-    frag_list a = {0}, b = {0};
-    int rc = frag_push(&a, -1, 0, len);
-    for (int32_t k = 0; rc == LLMR_OK && k < t->n_specials; k++) {
-        int32_t id = t->specials[k];
-        if (!parse_special && t->type[id] != TT_USER)
-            continue;
-        const char *needle = t->text[id];
-        size_t nl = t->text_len[id];
-        b.n = 0;
-        bool found = false;
-        for (size_t i = 0; rc == LLMR_OK && i < a.n; i++) {
-            frag f = a.v[i];
-            if (f.id >= 0 || f.len < nl) {
-                rc = frag_push(&b, f.id, f.off, f.len);
+    int k = parse_special ? 1 : 0;
+    hit *h = NULL;
+    size_t nh = 0;
+    int rc = t->by_off[k][256] ? find_hits(t, text, len, k, &h, &nh) : LLMR_OK;
+    if (rc)
+        return rc;
+    frag_list a = {0};
+    if (nh == 0) {
+        rc = frag_push(&a, -1, 0, len);
+        if (rc)
+            free(a.v);
+        else
+            *out = a;
+        return rc;
+    }
+    qsort(h, nh, sizeof *h, cmp_hit);
+    int32_t *taken = calloc(len, sizeof *taken);   /* id + 1 at a taken token's start */
+    uint8_t *used = calloc(len, 1);
+    if (!taken || !used) {
+        rc = LLMR_ERR_NOMEM;
+    } else {
+        for (size_t i = 0; i < nh; i++) {
+            int32_t id = t->specials[h[i].rank];
+            size_t p = h[i].pos, nl = t->text_len[id];
+            if (memchr(used + p, 1, nl))
+                continue;
+            memset(used + p, 1, nl);
+            taken[p] = id + 1;
+        }
+        size_t start = 0;
+        for (size_t p = 0; rc == LLMR_OK && p < len;) {
+            if (!taken[p]) {
+                p++;
                 continue;
             }
-            size_t pos = f.off, end = f.off + f.len;
-            for (;;) {
-                const char *hit = memmem(text + pos, end - pos, needle, nl);
-                if (!hit)
-                    break;
-                size_t at = (size_t)(hit - text);
-                found = true;
-                if ((rc = frag_push(&b, -1, pos, at - pos)) ||
-                    (rc = frag_push(&b, id, at, nl)))
-                    break;
-                pos = at + nl;
-            }
-            if (rc == LLMR_OK)
-                rc = frag_push(&b, -1, pos, end - pos);
+            int32_t id = taken[p] - 1;
+            if ((rc = frag_push(&a, -1, start, p - start)) == LLMR_OK)
+                rc = frag_push(&a, id, p, t->text_len[id]);
+            p += t->text_len[id];
+            start = p;
         }
-        if (found) {
-            frag_list tmp = a;
-            a = b;
-            b = tmp;
-        }
+        if (rc == LLMR_OK)
+            rc = frag_push(&a, -1, start, len - start);
     }
-    free(b.v);
+    free(taken);
+    free(used);
+    free(h);
     if (rc) {
         free(a.v);
         return rc;

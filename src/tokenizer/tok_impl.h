@@ -51,6 +51,7 @@ struct llmr_tokenizer {
     uint8_t  *type;          /* TT_* */
     char    **piece;         /* what a token stands for as text (▁ -> space, byte map undone) */
     uint32_t *piece_len;
+    uint32_t  max_piece_len;
 
     /* Lookup of vocabulary strings. SPM and WPM: the strings as stored. BPE: the raw bytes
      * the token stands for (its piece); entries [n_vocab, n_keys) are strings that only
@@ -63,6 +64,8 @@ struct llmr_tokenizer {
     pair_map  merges;        /* BPE */
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */
     bool      ignore_merges; /* BPE (Llama 3): a word that is a token is not merged */
+    size_t    cache_min;     /* BPE, SPM: texts this long get a per-call cache of merged
+                                words (4096; tests set SIZE_MAX to compare without it) */
     uint32_t  max_token_len; /* WPM */
     bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
                                 no merge crosses the start of a word: words merge apart */
@@ -70,6 +73,11 @@ struct llmr_tokenizer {
     /* Tokens recognized before pre-tokenization, longest first. */
     int32_t  *specials;
     int32_t   n_specials;
+    /* By first byte, the ranks (indexes into specials) of the tokens starting with it:
+     * by_byte[k][by_off[k][b] .. by_off[k][b + 1]); k = 0: user-defined tokens only (always
+     * recognized), k = 1: every special token (LLMR_TOK_PARSE_SPECIAL). */
+    int32_t  *by_byte[2];
+    uint32_t  by_off[2][257];
 
     llmr_token bos, eos, eot, eom, unk, sep, pad, cls, mask;
     bool add_bos, add_eos, add_sep, add_space_prefix;
@@ -79,6 +87,8 @@ struct llmr_tokenizer {
     char   *arena;           /* all strings, one block */
 };
 
+/* The hash the lookup uses (fast, 8 bytes at a time). */
+uint64_t tok_hash(const char *s, size_t n);
 /* Lookup of s[0..n) among t->keys: id or -1. */
 int32_t tok_lookup(const llmr_tokenizer *t, const char *s, size_t n);
 int32_t pair_map_get(const pair_map *m, int32_t a, int32_t b, int32_t *result);
@@ -91,12 +101,32 @@ int wpm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
 
 int tok_vec_push(tok_vec *v, llmr_token id);
 
+/* A cache of merged words for one call (tok_cache.c). Text repeats its words and a word's
+ * tokens depend on its bytes alone, so a long text merges each distinct word about once.
+ * Direct-mapped: a newer word replaces an older one in its slot; one cache line per entry. */
+#define WC_WORD  22          /* longer words are not cached */
+#define WC_IDS   8           /* nor words of more tokens */
+#define WC_SLOTS 4096
+typedef struct wc_entry {
+    uint64_t hash;
+    uint8_t  len, n;
+    char     word[WC_WORD];
+    int32_t  ids[WC_IDS];
+} wc_entry;
+
+wc_entry *wc_new(void);
+/* With a cache c (may be NULL): true when word w[0..n) is cached, its tokens then appended to
+ * out (*rc: LLMR_OK or LLMR_ERR_NOMEM). Otherwise *slot is where wc_fill should record it
+ * (NULL if the word is not cacheable). */
+bool wc_find(wc_entry *c, const char *w, size_t n, tok_vec *out, wc_entry **slot, int *rc);
+void wc_fill(wc_entry *slot, const char *w, size_t n, const llmr_token *ids, size_t n_ids);
+
 /* Pre-tokenization (tok_pretok.c): splits UTF-8 text into words. The callback receives each
  * word's byte range in order; a non-zero return stops and is passed back. */
 typedef int (*pretok_word_fn)(void *user, const char *word, size_t len);
 int pretok_split(tok_pre pre, const char *text, size_t len, pretok_word_fn fn, void *user);
-/* The pre-tokenizer for a tokenizer.ggml.pre name (PRE_GPT2 for unknown names, as the
- * fallback regex of every byte-level BPE vocabulary is GPT-2's). */
+/* The pre-tokenizer for a tokenizer.ggml.pre name; *known is false for a name not in the
+ * table, which gets PRE_DEFAULT (llama.cpp's regex list for a vocabulary without a name). */
 tok_pre pretok_from_name(const char *name, bool *known);
 
 #endif

@@ -268,17 +268,19 @@ static const cp_range ds_letters[] = {
     {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943},
 };
 static const cp_range ds_punct[] = {
-    {0x21, 0x2F}, {0x3A, 0x7E}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E}, {0x2018, 0x201F},
-    {0x3000, 0x3002},
+    {0x21, 0x2F}, {0x3A, 0x7E}, {0x2018, 0x201F}, {0x3000, 0x3002}, {0xFF01, 0xFF0F},
+    {0xFF1A, 0xFF5E},
 };
-static const cp_range ds_cjk[] = { {0x4E00, 0x9FA5}, {0x800, 0x4E00}, {0xAC00, 0xD7FF} };
+static const cp_range ds_cjk[] = { {0x800, 0x4E00}, {0x4E00, 0x9FA5}, {0xAC00, 0xD7FF} };
 
+/* The tables are in increasing order of lo (the regexes list them in another order, which a
+ * character class does not care about), so the scan stops at the first range past c. */
 static bool in_ranges(uint32_t c, const cp_range *r, size_t n)
 {
     if (c == OOR || (c > 0x7F && (uc_flags(c) & UC_SPACE)))
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (c >= r[i].lo && c <= r[i].hi)
+    for (size_t i = 0; i < n && r[i].lo <= c; i++)
+        if (c <= r[i].hi)
             return true;
     return false;
 }

@@ -160,13 +160,21 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     } else {
         /* one heap per word keeps it small: a word starts at a U+2581 that follows
          * another character (see spm_chunks) */
+        wc_entry *cache = len >= t->cache_min ? wc_new() : NULL;
         size_t start = 0;
         for (size_t i = 1; rc == LLMR_OK && i <= len; i++) {
             if (i < len && !(at_space(text, i, len) && !(i >= 3 && at_space(text, i - 3, len))))
                 continue;
-            rc = spm_piece(t, text + start, i - start, s, &h, out);
+            wc_entry *e;
+            if (!wc_find(cache, text + start, i - start, out, &e, &rc)) {
+                size_t n0 = out->n;
+                rc = spm_piece(t, text + start, i - start, s, &h, out);
+                if (rc == LLMR_OK)
+                    wc_fill(e, text + start, i - start, out->v + n0, out->n - n0);
+            }
             start = i;
         }
+        free(cache);
     }
     free(h.v);
     free(s);

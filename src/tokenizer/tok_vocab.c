@@ -41,6 +41,11 @@ static inline uint64_t slot_tag(uint64_t h, size_t n)
 
 #define TAG_MASK 0xFFFFFFFF00000000ull
 
+uint64_t tok_hash(const char *s, size_t n)
+{
+    return hash_bytes(s, n);
+}
+
 int32_t tok_lookup(const llmr_tokenizer *t, const char *s, size_t n)
 {
     const str_map *m = &t->lookup;
@@ -290,6 +295,8 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
         p[pn] = 0;
         t->piece[i] = p;
         t->piece_len[i] = (uint32_t)pn;
+        if (pn > t->max_piece_len)
+            t->max_piece_len = (uint32_t)pn;
         a += pn + 1;
 
         /* the lookup key: BPE looks words up by the bytes they stand for */
@@ -479,6 +486,23 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     if (t->eot >= 0) t->eog[t->eot] = 1;
     if (t->eom >= 0) t->eog[t->eom] = 1;
     qsort_r(t->specials, (size_t)t->n_specials, sizeof *t->specials, cmp_special, t);
+    for (int k = 0; k < 2; k++) {
+        t->by_byte[k] = malloc(((size_t)t->n_specials + 1) * sizeof *t->by_byte[k]);
+        if (!t->by_byte[k])
+            return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        uint32_t count[256] = {0};
+        for (int32_t r = 0; r < t->n_specials; r++)
+            if (k == 1 || t->type[t->specials[r]] == TT_USER)
+                count[(uint8_t)t->text[t->specials[r]][0]]++;
+        t->by_off[k][0] = 0;
+        for (int b = 0; b < 256; b++)
+            t->by_off[k][b + 1] = t->by_off[k][b] + count[b];
+        uint32_t fill[256];
+        memcpy(fill, t->by_off[k], sizeof fill);
+        for (int32_t r = 0; r < t->n_specials; r++)
+            if (k == 1 || t->type[t->specials[r]] == TT_USER)
+                t->by_byte[k][fill[(uint8_t)t->text[t->specials[r]][0]]++] = r;
+    }
 
     for (int b = 0; b < 256; b++) {
         int32_t id = -1;
@@ -584,6 +608,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
     t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
+    t->cache_min = 4096;
     return load_specials(t, f);
 }
 
@@ -652,6 +677,8 @@ void llmr_tokenizer_close(llmr_tokenizer *t)
     free(t->score);
     free(t->type);
     free(t->specials);
+    free(t->by_byte[0]);
+    free(t->by_byte[1]);
     free(t->eog);
     free(t->arena);
     free(t->pre_name);

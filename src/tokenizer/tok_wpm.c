@@ -6,7 +6,7 @@
  * own. Each word is then cut greedily into the longest vocabulary pieces. GGUF stores BERT's
  * word-initial pieces with a leading U+2581 and continuation pieces without their "##"
  * (llama.cpp's converter), so a word is matched as "\u2581word". A word that cannot be cut
- * entirely becomes [UNK].
+ * entirely, or has more than 100 characters (Hugging Face's limit), becomes [UNK].
  */
 #include "tokenizer/tok_impl.h"
 #include "tokenizer/tok_unicode.h"
@@ -52,6 +52,13 @@ static int wpm_word(const llmr_tokenizer *t, wbuf *b, tok_vec *out)
     size_t n = b->n;
     if (n <= 3)
         return LLMR_OK;
+    /* WordpieceTokenizer's max_input_chars_per_word: a word of more than 100 characters is
+     * [UNK] without being cut */
+    size_t chars = 0;
+    for (size_t i = 3; i < n; i++)
+        chars += ((uint8_t)b->v[i] & 0xC0) != 0x80;
+    if (chars > 100)
+        return t->unk >= 0 ? tok_vec_push(out, t->unk) : LLMR_OK;
     size_t n0 = out->n;
     const char *w = b->v;
     for (size_t i = 0; i < n;) {

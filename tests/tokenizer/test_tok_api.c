@@ -173,6 +173,21 @@ static void gpt2_adds_nothing_and_bert_adds_cls_sep(void **state)
     assert_int_equal(ids[0], 101);   /* [CLS] */
     assert_int_equal(ids[3], 102);   /* [SEP] */
     assert_string_equal(llmr_tokenizer_model(b), "bert");
+    /* BERT lowercases, strips accents and makes punctuation words of their own */
+    static const llmr_token hello[] = {7592, 1010, 2088, 999};   /* hello , world ! */
+    assert_int_equal(tok(b, "H\xC3\xA9llo, WORLD!", 0, ids), 4);
+    assert_memory_equal(ids, hello, sizeof hello);
+    /* words of more than 100 characters are [UNK] (max_input_chars_per_word) */
+    char long_word[102];
+    memset(long_word, 'a', 101);
+    long_word[101] = 0;
+    assert_int_equal(tok(b, long_word, 0, ids), 1);
+    assert_int_equal(ids[0], 100);
+    long_word[100] = 0;
+    n = tok(b, long_word, 0, ids);
+    assert_true(n > 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(ids[i], 100);
     llmr_tokenizer_close(g);
     llmr_tokenizer_close(b);
 }
@@ -297,6 +312,128 @@ static void tiny_handmade_vocabularies_work(void **state)
     llmr_tokenizer_close(t);
 }
 
+/* Special tokens are taken longest first, then left to right without overlap (llama.cpp's
+ * tokenizer_st_partition): in "abcd ab", "bcd" wins over the "ab" it overlaps. */
+static void longer_special_tokens_win_overlaps(void **state)
+{
+    (void)state;
+    char path[128];
+    llmr_tokenizer *t = NULL;
+    static const char *const toks[] = {"a", "b", "c", "d", "\xC4\xA0", "ab", "bcd"};
+    static const char *const merges[] = {"a b"};
+    int32_t types[] = {1, 1, 1, 1, 1, 4, 4};
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
+    gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 7);
+    gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, 1);
+    gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, 7);
+    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_OK);
+    llmr_token ids[16];
+    size_t n = 0;
+    assert_int_equal(llmr_tokenize(t, "abcd ab", 7, 0, ids, 16, &n), LLMR_OK);
+    static const llmr_token want[] = {0, 6, 4, 5};
+    assert_int_equal(n, 4);
+    assert_memory_equal(ids, want, sizeof want);
+    llmr_tokenizer_close(t);
+}
+
+/* Hostile vocabularies: random strings (empty, U+2581, <0xNN>, multi-byte, duplicates),
+ * random token types, NaN scores, merges of anything: opening either fails cleanly or gives a
+ * tokenizer that tokenizes, detokenizes and streams random text without fault (run under
+ * ASan/UBSan in CI). */
+static uint64_t seed = 88172645463325252ull;
+static uint32_t rnd32(void)
+{
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return (uint32_t)(seed >> 16);
+}
+
+static void random_vocabularies_never_crash(void **state)
+{
+    (void)state;
+    static const char *const atoms[] = {"a", "b", "ab", " ", "\xE2\x96\x81", "\xC4\xA0", "<0x41>",
+                                        "<0xZZ>", "<s>", "\xC3\xA9", "\xF0\x9F\x98\x80", "##b", "",
+                                        "\xFF", "[UNK]", "<|end|>", "\xE2\x96\x81\x61", "a b"};
+    const size_t n_atoms = sizeof atoms / sizeof atoms[0];
+    static const char *const models[] = {"llama", "gpt2", "bert"};
+    static const char *const pres[] = {"default", "llama-bpe", "qwen2", "deepseek-llm",
+                                       "deepseek-coder", "falcon", "smollm", "gpt-2", "zz"};
+    char path[128], text[256], out[4096];
+    llmr_token ids[1024];
+    int opened = 0, refused = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        uint32_t nv = 1 + rnd32() % 40, nm = rnd32() % 30;
+        char tok_buf[40][16];
+        const char *toks[40], *merges[30];
+        char merge_buf[30][40];
+        float scores[40];
+        int32_t types[40];
+        for (uint32_t i = 0; i < nv; i++) {
+            snprintf(tok_buf[i], sizeof tok_buf[i], "%s%s", atoms[rnd32() % n_atoms],
+                     rnd32() % 3 ? "" : atoms[rnd32() % n_atoms]);
+            toks[i] = tok_buf[i];
+            union { uint32_t u; float f; } nan = {0x7FC00000u};
+            scores[i] = rnd32() % 10 ? (float)(rnd32() % 100) - 50.0f : nan.f;
+            types[i] = (int32_t)(rnd32() % 9) - 1;
+        }
+        for (uint32_t i = 0; i < nm; i++) {
+            snprintf(merge_buf[i], sizeof merge_buf[i], "%s %s", toks[rnd32() % nv],
+                     rnd32() % 5 ? toks[rnd32() % nv] : "");
+            merges[i] = merge_buf[i];
+        }
+        gguf_writer *w = gguf_writer_new();
+        gguf_writer_set_str(w, "tokenizer.ggml.model", models[rnd32() % 3]);
+        gguf_writer_set_str(w, "tokenizer.ggml.pre", pres[rnd32() % 9]);
+        gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, nv);
+        if (rnd32() % 4)
+            gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, nv);
+        if (rnd32() % 4)
+            gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, nv);
+        if (rnd32() % 4)
+            gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, nm);
+        gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", rnd32() % (nv + 3));
+        gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", rnd32() % (nv + 3));
+        gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", rnd32() % 2);
+        gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", rnd32() % 2);
+        llmr_tokenizer *t = NULL;
+        int rc = open_written(w, path, sizeof path, &t);
+        if (rc != LLMR_OK) {
+            assert_true(rc == LLMR_ERR_FORMAT || rc == LLMR_ERR_UNSUPPORTED);
+            assert_true(llmr_tokenizer_errmsg(t)[0] != 0);
+            llmr_tokenizer_close(t);
+            refused++;
+            continue;
+        }
+        opened++;
+        for (int k = 0; k < 20; k++) {
+            size_t len = rnd32() % 64;
+            for (size_t i = 0; i < len; i++)
+                text[i] = rnd32() % 2 ? "ab \xC3\xA9<s>|"[rnd32() % 10] : (char)rnd32();
+            size_t n = 0, ol = 0;
+            rc = llmr_tokenize(t, text, len, rnd32() % 4, ids, 1024, &n);
+            assert_int_equal(rc, LLMR_OK);
+            for (size_t i = 0; i < n; i++)
+                assert_true(ids[i] >= 0 && ids[i] < (llmr_token)nv);
+            assert_int_equal(llmr_detokenize(t, ids, n, rnd32() % 4, out, sizeof out, &ol),
+                             LLMR_OK);
+            llmr_detok_stream *s;
+            assert_int_equal(llmr_detok_stream_open(t, 0, &s), LLMR_OK);
+            const char *p;
+            size_t pl;
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(llmr_detok_stream_push(s, ids[i], &p, &pl), LLMR_OK);
+            llmr_detok_stream_flush(s, &p, &pl);
+            llmr_detok_stream_close(s);
+        }
+        llmr_tokenizer_close(t);
+    }
+    print_message("%d random vocabularies opened and used, %d refused with a message\n", opened,
+                  refused);
+    assert_true(opened > 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +446,8 @@ int main(void)
         cmocka_unit_test(small_buffers_report_the_size_needed),
         cmocka_unit_test(missing_or_bad_tokenizer_keys_are_named),
         cmocka_unit_test(tiny_handmade_vocabularies_work),
+        cmocka_unit_test(longer_special_tokens_win_overlaps),
+        cmocka_unit_test(random_vocabularies_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

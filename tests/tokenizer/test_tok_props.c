@@ -372,6 +372,42 @@ static void spm_word_by_word_equals_whole_text(void **state)
         skip();
 }
 
+/* Long texts keep a cache of merged words (tok_cache.c, used by BPE and by SentencePiece's
+ * word-by-word merging): the result is the same as without. */
+static void word_cache_changes_nothing(void **state)
+{
+    (void)state;
+    static char text[40000], word[64][40];
+    static llmr_token a[40000], b[40000];
+    size_t wl[64];
+    int checked = 0;
+    for (size_t v = 0; v < N_VOCABS; v++) {
+        llmr_tokenizer *t = vocabs[v].t;
+        if (!t || t->kind == TOK_WPM)
+            continue;
+        for (int i = 0; i < 64; i++)   /* a small lexicon, so words repeat */
+            wl[i] = random_text(word[i], 1 + i % 12, &vocabs[v]);
+        size_t len = 0;
+        while (len < sizeof text - 64) {
+            int i = (int)(rnd() % 64);
+            memcpy(text + len, word[i], wl[i]);
+            len += wl[i];
+            text[len++] = rnd() % 4 ? ' ' : '\n';
+        }
+        size_t na = 0, nb = 0;
+        assert_int_equal(llmr_tokenize(t, text, len, 0, a, 40000, &na), LLMR_OK);
+        size_t keep = t->cache_min;
+        t->cache_min = SIZE_MAX;
+        assert_int_equal(llmr_tokenize(t, text, len, 0, b, 40000, &nb), LLMR_OK);
+        t->cache_min = keep;
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof *a);
+        checked++;
+    }
+    if (!checked)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +417,7 @@ int main(void)
         cmocka_unit_test(random_ids_stream_equals_whole),
         cmocka_unit_test(random_bytes_never_crash),
         cmocka_unit_test(spm_word_by_word_equals_whole_text),
+        cmocka_unit_test(word_cache_changes_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
