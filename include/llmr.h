@@ -338,7 +338,7 @@ typedef struct llmr_template_opts {
 
 LLMR_API llmr_template_opts llmr_template_defaults(void);
 
-/* Parses `source` (a Jinja2 chat template; NULL or "" selects the plain fallback below) into
+/* Parses `source` (a Jinja2 chat template; NULL selects the plain fallback below) into
  * *out. *out is set even on failure (except LLMR_ERR_NOMEM/LLMR_ERR_ARG) so that
  * llmr_template_errmsg() can tell what was wrong; close it either way.
  * Returns LLMR_OK, or LLMR_ERR_TEMPLATE for a syntax error ("template syntax error at line 3:
