@@ -450,7 +450,8 @@ typedef struct llmr_usage {
     uint32_t    pieces;            /* pieces delivered */
     size_t      text_bytes;        /* bytes of text delivered (after filters) */
     double      prompt_s;          /* evaluating the prompt */
-    double      gen_s;             /* generating, pauses excluded */
+    double      gen_s;             /* generating: time inside llmr_stream_next(), pauses and the
+                                      caller's own time between calls excluded */
     double      ttft_s;            /* from open to the first piece */
     double      total_s;           /* from open to the end, pauses included */
     double      prompt_tps;        /* (prompt_tokens - cached_tokens) / prompt_s */

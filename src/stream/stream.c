@@ -445,25 +445,26 @@ void llmr_stream_close(llmr_stream *s)
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
-/* Runs the filters over t[0..n) and, if the piece survives, fills *p. */
-static bool make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
+/* Runs the filters over t[0..n) and, if the piece survives, fills *p and returns LLMR_PIECE;
+ * LLMR_OK when a filter dropped it (or left it empty); LLMR_ERR_NOMEM. */
+static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
 {
     llmr_buf_truncate(&s->piece, 0);
     if (!llmr_buf_append(&s->piece, t, n))
-        return false;
+        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
     const char *cur = s->piece.p;
     size_t len = n;
     for (size_t i = 0; i < s->o.n_filters; i++) {
         size_t out_len = len;
         const char *r = s->filters[i].fn(s->filters[i].user, cur, len, &out_len);
         if (!r)
-            return false;
+            return LLMR_OK;
         if (r != cur) {
             /* The replacement is the filter's; copy it so the piece lives until the next call
              * on the stream whatever the filter does meanwhile. */
             llmr_buf_truncate(&s->alt, 0);
             if (!llmr_buf_append(&s->alt, r, out_len))
-                return false;
+                return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
             llmr_buf tmp = s->piece;
             s->piece = s->alt;
             s->alt = tmp;
@@ -472,9 +473,9 @@ static bool make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
         }
     }
     if (len == 0)
-        return false;
+        return LLMR_OK;
     if (!llmr_buf_append(&s->text, cur, len))
-        return false;
+        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for the text");
     s->chars += llmr_utf8_count(cur, len);
     p->text = cur;
     p->len = len;
@@ -483,7 +484,7 @@ static bool make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     p->token = s->last_id;
     p->elapsed = llmr_now() - s->t_open;
     s->u.text_bytes = s->text.len;
-    return true;
+    return LLMR_PIECE;
 }
 
 /* Generation time so far: time inside next() calls, pauses excluded (the caller's time
@@ -521,13 +522,12 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
         return LLMR_DONE;
     if (!llmr_utf8_flush(&s->utf8, &s->pending))
         return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    if (s->pending.len && make_piece(s, s->pending.p, s->pending.len, p))
-        return LLMR_PIECE;
-    return LLMR_DONE;
+    int rc = s->pending.len ? make_piece(s, s->pending.p, s->pending.len, p) : LLMR_OK;
+    return rc == LLMR_OK ? LLMR_DONE : rc;
 }
 
-/* One token through UTF-8 assembly and the stop scan; fills *p and returns true when a piece
- * is ready. Sets s->ending on a stop-sequence hit. */
+/* One token through UTF-8 assembly and the stop scan; fills *p and returns LLMR_PIECE when a
+ * piece is ready, LLMR_OK when not (yet), or an error. Sets s->ending on a stop-sequence hit. */
 static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
 {
     size_t before = s->pending.len;
@@ -545,9 +545,9 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
     }
     if (cut == 0)
         return LLMR_OK;
-    bool ready = make_piece(s, s->pending.p, cut, p);
+    int rc = make_piece(s, s->pending.p, cut, p);
     llmr_buf_consume(&s->pending, cut);
-    return ready ? LLMR_PIECE : LLMR_OK;
+    return rc;
 }
 
 /* Steps the source until a piece is ready or the stream ends. */
