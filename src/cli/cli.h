@@ -27,5 +27,8 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif

@@ -15,6 +15,27 @@ static const cli_cmd commands[] = {
      "  --json     one JSON object (gguf_version, architecture, n_params, n_vocab, ...)\n"
      "  --tensors  also list every tensor: name, type, shape, offset\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"pull", cmd_pull, "download a model into the cache (URL, hf:ORG/REPO/FILE) or check a path",
+     "usage: llmr pull [--sha256 HEX] [--quiet] [--attempts N] SOURCE\n"
+     "  SOURCE: a .gguf path, a directory (every .gguf in it), an http(s) URL, or\n"
+     "  hf:ORG/REPO/FILE.gguf (https://huggingface.co/ORG/REPO/resolve/main/FILE.gguf).\n"
+     "  Downloads go to $LLMR_CACHE_DIR (default ~/.cache/llmr), resume after an\n"
+     "  interruption, and are kept only when they are GGUF files matching --sha256.\n"
+     "  The local path is printed as the last line of stdout (one line per file).\n"
+     "  --sha256 HEX  the file's expected SHA-256 (64 hex digits)\n"
+     "  --quiet       no progress bar on stderr\n"
+     "  --attempts N  connections tried, each resuming the last (default 4)\n"
+     "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
+    {"ls", cmd_ls, "list the models in the download cache",
+     "usage: llmr ls [--json]\n"
+     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name, size, modification time;\n"
+     "  unfinished downloads are marked partial.\n"
+     "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
+    {"rm", cmd_rm, "remove models from the download cache",
+     "usage: llmr rm NAME...\n"
+     "  Removes each NAME (as `llmr ls` prints it, .gguf optional) and its unfinished\n"
+     "  download from the cache.\n"
+     "Exit status: 0 ok, 1 a NAME was not in the cache, 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
