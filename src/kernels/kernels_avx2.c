@@ -1,0 +1,568 @@
+/* kernels_avx2.c - AVX2 + FMA + F16C kernels (built with -mavx2 -mfma -mf16c; reached only
+ * through the traits table after CPU detection).
+ *
+ * Shape of every quantized kernel: a tile of NR weight rows x NC activation columns walks
+ * the blocks once; each weight block is unpacked into registers once and multiplied with the
+ * NC columns, so prompt processing reads each weight byte once per NC columns and decode
+ * (NC = 1, NR = 4) streams four rows side by side. Block products are exact integers
+ * (vpmaddubsw: unsigned weight bytes x signed activation bytes, pairs summed in int16 without
+ * saturation for these ranges; vpmaddwd widens to int32), then one float FMA per block with
+ * the product of the two scales. Only the float accumulation order differs from the
+ * reference. */
+#include "kernels/simd.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE int hsum8i(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
+INLINE uint16_t f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+
+/* 32 nibbles of 16 bytes, low nibbles first (values 0-15), then high (16-31): the Q4_0 /
+ * Q4_1 / IQ4_NL order. One broadcast load, one variable shift of the upper lane, one and. */
+INLINE __m256i nibbles32(const uint8_t *p)
+{
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    v = _mm256_srlv_epi32(v, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/* ---- activation quantizers: the reference arithmetic exactly (see ref_quants.c) ---------- */
+INLINE float q8_32(const float *x, int8_t *q, int *sum)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+    __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    if (!(amax >= 1e-30f)) {           /* as the reference: tiny blocks become zeros */
+        memset(q, 0, 32);
+        if (sum)
+            *sum = 0;
+        return 0.0f;
+    }
+    const float d = amax / 127.f;
+    const __m256 id = _mm256_set1_ps(127.f / amax);
+    const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), rn));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), rn));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), rn));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), rn));
+    if (sum)
+        *sum = hsum8i(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+    /* packs work per 128-bit lane: restore the order with a dword permute */
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, p);
+    return d;
+}
+
+static void q8_0_from_float(const float *src, void *dst, int64_t n)
+{
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        y[i].d = f2h(q8_32(src + i * 32, y[i].qs, NULL));
+}
+
+static void q8_1_from_float(const float *src, void *dst, int64_t n)
+{
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        int s;
+        float d = q8_32(src + i * 32, y[i].qs, &s);
+        y[i].d = f2h(d);
+        y[i].s = f2h(d * (float)s);
+    }
+}
+
+/* Q8_K: the first value of largest magnitude maps to -127 (ggml's quantize_row_q8_K_ref). */
+static void q8_K_from_float(const float *src, void *dst, int64_t n)
+{
+    block_q8_K *y = dst;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8)
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(src + j)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        if (!(amax >= 1e-30f)) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float max = 0;
+        for (int j = 0; j < QK_K; j++)
+            if (src[j] == amax || src[j] == -amax) {
+                max = src[j];
+                break;
+            }
+        const float iscale = -127.f / max;
+        const __m256 is = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i v[4];
+            for (int k = 0; k < 4; k++)
+                v[k] = _mm256_min_epi32(lim, _mm256_cvtps_epi32(_mm256_round_ps(
+                           _mm256_mul_ps(is, _mm256_loadu_ps(src + j + 8 * k)), rn)));
+            y[i].bsums[j / 16] = (int16_t)hsum8i(_mm256_add_epi32(v[0], v[1]));
+            y[i].bsums[j / 16 + 1] = (int16_t)hsum8i(_mm256_add_epi32(v[2], v[3]));
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]),
+                                           _mm256_packs_epi32(v[2], v[3]));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + j), p);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+/* ---- tile dispatch: instantiate a kernel for every (rows, columns) up to 4 x 4 ------------ */
+#define TILE_ARGS int K, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, float *Y, \
+                  size_t ldy
+#define TILE_PASS K, W, ws, X, xs, Y, ldy
+#define DEFINE_TILE(name, kern)                                                             \
+    static void name(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,  \
+                     int nc, float *Y, size_t ldy)                                         \
+    {                                                                                      \
+        const uint8_t *W = Wv, *X = Xv;                                                    \
+        switch (nr * 8 + nc) {                                                             \
+        case 011: kern(TILE_PASS, 1, 1); break; case 012: kern(TILE_PASS, 1, 2); break;    \
+        case 013: kern(TILE_PASS, 1, 3); break; case 014: kern(TILE_PASS, 1, 4); break;    \
+        case 021: kern(TILE_PASS, 2, 1); break; case 022: kern(TILE_PASS, 2, 2); break;    \
+        case 023: kern(TILE_PASS, 2, 3); break; case 024: kern(TILE_PASS, 2, 4); break;    \
+        case 031: kern(TILE_PASS, 3, 1); break; case 032: kern(TILE_PASS, 3, 2); break;    \
+        case 033: kern(TILE_PASS, 3, 3); break; case 034: kern(TILE_PASS, 3, 4); break;    \
+        case 041: kern(TILE_PASS, 4, 1); break; case 042: kern(TILE_PASS, 4, 2); break;    \
+        case 043: kern(TILE_PASS, 4, 3); break; case 044: kern(TILE_PASS, 4, 4); break;    \
+        }                                                                                  \
+    }                                                                                      \
+    __attribute__((unused)) static void name##_vec_dot(int n, float *s, const void *w,     \
+                                                       const void *x)                     \
+    {                                                                                      \
+        name(n, w, 0, 1, x, 0, 1, s, 1);                                                   \
+    }
+
+#define ROWB(T, r, b) ((const T *)(W + (size_t)(r) * ws) + (b))
+#define COLB(T, c, b) ((const T *)(X + (size_t)(c) * xs) + (b))
+#define PREFETCH_AHEAD 512   /* bytes ahead of each weight row stream */
+
+/* Stores the NR x NC accumulators. */
+#define STORE_ACC()                                                                        \
+    for (int c = 0; c < NC; c++)                                                           \
+        for (int r = 0; r < NR; r++)                                                       \
+            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]);
+
+/* ---- Q4_0 x Q8_0: (q - 8) . y = q . y - 8 * sum(y), both vpmaddubsw ---------------------- */
+INLINE void q4_0_kern(TILE_ARGS, const int NR, const int NC)
+{
+    const int nb = K / QK4_0;
+    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
+    __m256 acc[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            acc[r][c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i q[4];
+        __m256 dw[4];
+        for (int r = 0; r < NR; r++) {
+            const block_q4_0 *wb = ROWB(block_q4_0, r, b);
+            _mm_prefetch((const char *)wb + PREFETCH_AHEAD, _MM_HINT_T0);
+            q[r] = nibbles32(wb->qs);
+            dw[r] = _mm256_set1_ps(h2f(wb->d));
+        }
+        for (int c = 0; c < NC; c++) {
+            const block_q8_0 *xb = COLB(block_q8_0, c, b);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
+            const __m256i s8 = _mm256_maddubs_epi16(eight, y);
+            const __m256 dy = _mm256_set1_ps(h2f(xb->d));
+            for (int r = 0; r < NR; r++) {
+                __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], y), s8);
+                p = _mm256_madd_epi16(p, ones);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dy),
+                                            acc[r][c]);
+            }
+        }
+    }
+    STORE_ACC()
+}
+DEFINE_TILE(q4_0_tile, q4_0_kern)
+
+/* ---- Q8_0 x Q8_0: |w| . (y * sign(w)) keeps vpmaddubsw's first operand unsigned --------- */
+INLINE void q8_0_kern(TILE_ARGS, const int NR, const int NC)
+{
+    const int nb = K / QK8_0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            acc[r][c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i q[4], aq[4];
+        __m256 dw[4];
+        for (int r = 0; r < NR; r++) {
+            const block_q8_0 *wb = ROWB(block_q8_0, r, b);
+            _mm_prefetch((const char *)wb + PREFETCH_AHEAD, _MM_HINT_T0);
+            q[r] = _mm256_loadu_si256((const __m256i *)wb->qs);
+            aq[r] = _mm256_sign_epi8(q[r], q[r]);
+            dw[r] = _mm256_set1_ps(h2f(wb->d));
+        }
+        for (int c = 0; c < NC; c++) {
+            const block_q8_0 *xb = COLB(block_q8_0, c, b);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
+            const __m256 dy = _mm256_set1_ps(h2f(xb->d));
+            for (int r = 0; r < NR; r++) {
+                __m256i p = _mm256_maddubs_epi16(aq[r], _mm256_sign_epi8(y, q[r]));
+                p = _mm256_madd_epi16(p, ones);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dy),
+                                            acc[r][c]);
+            }
+        }
+    }
+    STORE_ACC()
+}
+DEFINE_TILE(q8_0_tile, q8_0_kern)
+
+/* ---- K-quants x Q8_K ------------------------------------------------------------------
+ * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
+ * so the whole super-block is one int32 vector; minimums (Q4_K/Q5_K) use Q8_K's bsums. */
+
+/* Q4_K/Q5_K's 12 scale bytes -> 8 six-bit scales and 8 mins (layout in quants.h). */
+INLINE void k4_scales(const uint8_t *p, uint8_t sc[8], uint8_t mn[8])
+{
+    uint32_t a, b, c;
+    memcpy(&a, p, 4);
+    memcpy(&b, p + 4, 4);
+    memcpy(&c, p + 8, 4);
+    uint32_t s[2] = {a & 0x3f3f3f3fu, (c & 0x0f0f0f0fu) | (((a >> 6) & 0x03030303u) << 4)};
+    uint32_t m[2] = {b & 0x3f3f3f3fu, ((c >> 4) & 0x0f0f0f0fu) | (((b >> 6) & 0x03030303u) << 4)};
+    memcpy(sc, s, 8);
+    memcpy(mn, m, 8);
+}
+
+/* Q8_K bsums (16 sums of 16) -> 8 sums of 32, as int16. */
+INLINE __m128i bsums32(const block_q8_K *xb)
+{
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)xb->bsums);
+    return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+}
+
+/* Q4_K (HI5 = 0) and Q5_K (HI5 = 1). */
+INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
+{
+    const int nb = K / QK_K;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[4][4];
+    __m128 accm[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) {
+            acc[r][c] = _mm256_setzero_ps();
+            accm[r][c] = _mm_setzero_ps();
+        }
+    for (int b = 0; b < nb; b++) {
+        __m256i sumi[4][4];
+        for (int r = 0; r < NR; r++)
+            for (int c = 0; c < NC; c++)
+                sumi[r][c] = _mm256_setzero_si256();
+        int16_t scl[4][8];
+        __m128i mins[4];
+        float dw[4], dmw[4];
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *blk = (const uint8_t *)W + (size_t)r * ws + (size_t)b * (HI5 ? 176 : 144);
+            const llmr_half *dh = (const llmr_half *)blk;
+            uint8_t sc[8], mn[8];
+            k4_scales(blk + 4, sc, mn);
+            for (int j = 0; j < 8; j++)
+                scl[r][j] = sc[j];
+            mins[r] = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+            dw[r] = h2f(dh[0]);
+            dmw[r] = h2f(dh[1]);
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 128, _MM_HINT_T0);
+        }
+        for (int j = 0; j < 4; j++) {          /* 64 values: low nibbles, then high */
+            __m256i ql[4], qh[4], sl[4], sh[4];
+            for (int r = 0; r < NR; r++) {
+                const uint8_t *blk = (const uint8_t *)W + (size_t)r * ws + (size_t)b * (HI5 ? 176 : 144);
+                const uint8_t *qs = blk + (HI5 ? 48 : 16) + 32 * j;
+                const __m256i bits = _mm256_loadu_si256((const __m256i *)qs);
+                ql[r] = _mm256_and_si256(bits, m4);
+                qh[r] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                if (HI5) {
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(blk + 16));
+                    const __m256i one = _mm256_set1_epi8(1);
+                    ql[r] = _mm256_or_si256(ql[r], _mm256_slli_epi16(
+                                _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4));
+                    qh[r] = _mm256_or_si256(qh[r], _mm256_slli_epi16(
+                                _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4));
+                }
+                sl[r] = _mm256_set1_epi16(scl[r][2 * j]);
+                sh[r] = _mm256_set1_epi16(scl[r][2 * j + 1]);
+            }
+            for (int c = 0; c < NC; c++) {
+                const block_q8_K *xb = COLB(block_q8_K, c, b);
+                const __m256i yl = _mm256_loadu_si256((const __m256i *)(xb->qs + 64 * j));
+                const __m256i yh = _mm256_loadu_si256((const __m256i *)(xb->qs + 64 * j + 32));
+                for (int r = 0; r < NR; r++) {
+                    __m256i pl = _mm256_madd_epi16(sl[r], _mm256_maddubs_epi16(ql[r], yl));
+                    __m256i ph = _mm256_madd_epi16(sh[r], _mm256_maddubs_epi16(qh[r], yh));
+                    sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_add_epi32(pl, ph));
+                }
+            }
+        }
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *xb = COLB(block_q8_K, c, b);
+            const __m128i bs = bsums32(xb);
+            for (int r = 0; r < NR; r++) {
+                const __m128i pm = _mm_madd_epi16(mins[r], bs);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][c]),
+                                            _mm256_set1_ps(xb->d * dw[r]), acc[r][c]);
+                accm[r][c] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_set1_ps(xb->d * dmw[r]),
+                                          accm[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        for (int r = 0; r < NR; r++) {
+            __m128 m = accm[r][c];
+            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]) - _mm_cvtss_f32(m);
+        }
+}
+INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
+INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
+DEFINE_TILE(q4_K_tile, q4_K_kern)
+DEFINE_TILE(q5_K_tile, q5_K_kern)
+
+/* Q6_K: q in 0..63 times y, minus 32 * sum(y) per 16-value sub-block through bsums, both
+ * under the same int8 sub-block scale, so the offset folds into the int32 sum. */
+INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
+{
+    const int nb = K / QK_K;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    __m256 acc[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            acc[r][c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i sumi[4][4];
+        __m256i sc16[4];
+        float dw[4];
+        for (int r = 0; r < NR; r++) {
+            const block_q6_K *wb = ROWB(block_q6_K, r, b);
+            sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
+            dw[r] = h2f(wb->d);
+            for (int k = 0; k < 4; k++)
+                _mm_prefetch((const char *)wb + PREFETCH_AHEAD + 64 * k, _MM_HINT_T0);
+        }
+        /* the -32 offset: sumi starts at -32 * sum_j sc_j * bsum_j */
+        for (int c = 0; c < NC; c++) {
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)COLB(block_q8_K, c, b)->bsums);
+            for (int r = 0; r < NR; r++)
+                sumi[r][c] = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(),
+                                               _mm256_madd_epi16(sc16[r], bs)), 5);
+        }
+        for (int h = 0; h < 2; h++)
+            for (int g = 0; g < 4; g++) {      /* 32 values: sub-blocks 8h+2g, 8h+2g+1 */
+                __m256i q[4], s[4];
+                for (int r = 0; r < NR; r++) {
+                    const block_q6_K *wb = ROWB(block_q6_K, r, b);
+                    const __m256i l = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32 * (g & 1)));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h));
+                    __m256i lo = g < 2 ? _mm256_and_si256(l, m4)
+                                       : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+                    __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), m2), 4);
+                    q[r] = _mm256_or_si256(lo, hi);
+                    const int j = 8 * h + 2 * g;
+                    s[r] = _mm256_set_m128i(_mm_set1_epi16(wb->scales[j + 1]),
+                                            _mm_set1_epi16(wb->scales[j]));
+                }
+                for (int c = 0; c < NC; c++) {
+                    const block_q8_K *xb = COLB(block_q8_K, c, b);
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(xb->qs + 128 * h + 32 * g));
+                    for (int r = 0; r < NR; r++)
+                        sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_madd_epi16(s[r],
+                                                      _mm256_maddubs_epi16(q[r], y)));
+                }
+            }
+        for (int c = 0; c < NC; c++) {
+            const float dy = COLB(block_q8_K, c, b)->d;
+            for (int r = 0; r < NR; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][c]),
+                                            _mm256_set1_ps(dy * dw[r]), acc[r][c]);
+        }
+    }
+    STORE_ACC()
+}
+DEFINE_TILE(q6_K_tile, q6_K_kern)
+
+/* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
+INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+INLINE __m256 ld_bf16(const uint8_t *p)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+#define FLOAT_KERN(name, LD)                                                               \
+    INLINE void name(TILE_ARGS, const int NR, const int NC)                               \
+    {                                                                                      \
+        __m256 acc[4][4];                                                                  \
+        for (int r = 0; r < NR; r++)                                                       \
+            for (int c = 0; c < NC; c++)                                                   \
+                acc[r][c] = _mm256_setzero_ps();                                           \
+        for (int k = 0; k < K; k += 8) {                                                   \
+            __m256 w[4];                                                                   \
+            for (int r = 0; r < NR; r++) {                                                 \
+                const uint8_t *p = W + (size_t)r * ws + 2 * (size_t)k;                     \
+                _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);               \
+                w[r] = LD(p);                                                              \
+            }                                                                              \
+            for (int c = 0; c < NC; c++) {                                                 \
+                const __m256 x = LD(X + (size_t)c * xs + 2 * (size_t)k);                   \
+                for (int r = 0; r < NR; r++)                                               \
+                    acc[r][c] = _mm256_fmadd_ps(w[r], x, acc[r][c]);                       \
+            }                                                                              \
+        }                                                                                  \
+        STORE_ACC()                                                                        \
+    }
+FLOAT_KERN(f16_kern, ld_f16)
+FLOAT_KERN(bf16_kern, ld_bf16)
+DEFINE_TILE(f16_tile, f16_kern)
+DEFINE_TILE(bf16_tile, bf16_kern)
+
+/* Single-row float dots keep four accumulators in flight to hide the FMA latency. */
+static void f16_vec_dot(int n, float *s, const void *wv, const void *xv)
+{
+    const uint8_t *w = wv, *x = xv;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int k = 0;
+    for (; k + 32 <= n; k += 32) {
+        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
+        a0 = _mm256_fmadd_ps(ld_f16(w + 2 * k), ld_f16(x + 2 * k), a0);
+        a1 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 16), ld_f16(x + 2 * k + 16), a1);
+        a2 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 32), ld_f16(x + 2 * k + 32), a2);
+        a3 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 48), ld_f16(x + 2 * k + 48), a3);
+    }
+    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    const uint16_t *wh = wv, *xh = xv;
+    for (; k < n; k++)
+        r += h2f(wh[k]) * h2f(xh[k]);
+    *s = r;
+}
+
+static void bf16_vec_dot(int n, float *s, const void *wv, const void *xv)
+{
+    const uint8_t *w = wv, *x = xv;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int k = 0;
+    for (; k + 32 <= n; k += 32) {
+        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
+        a0 = _mm256_fmadd_ps(ld_bf16(w + 2 * k), ld_bf16(x + 2 * k), a0);
+        a1 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 16), ld_bf16(x + 2 * k + 16), a1);
+        a2 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 32), ld_bf16(x + 2 * k + 32), a2);
+        a3 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 48), ld_bf16(x + 2 * k + 48), a3);
+    }
+    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    const uint16_t *wh = wv, *xh = xv;
+    for (; k < n; k++)
+        r += llmr_bf16_to_fp32(wh[k]) * llmr_bf16_to_fp32(xh[k]);
+    *s = r;
+}
+
+/* Float tiles need K % 8 == 0; other K fall back to the per-element path. */
+static void f16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                         int nc, float *Y, size_t ldy)
+{
+    if (K % 8 == 0) {
+        f16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
+        return;
+    }
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++)
+            f16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
+                        (const uint8_t *)X + c * xs);
+}
+
+static void bf16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                          int nc, float *Y, size_t ldy)
+{
+    if (K % 8 == 0) {
+        bf16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
+        return;
+    }
+    for (int c = 0; c < nc; c++)
+        for (int r = 0; r < nr; r++)
+            bf16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
+                         (const uint8_t *)X + c * xs);
+}
+
+static void f16_to_float(const void *src, float *dst, int64_t n)
+{
+    const uint8_t *p = src;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, ld_f16(p + 2 * i));
+    for (; i < n; i++)
+        dst[i] = h2f(((const uint16_t *)src)[i]);
+}
+
+static void f16_from_float(const float *src, void *dst, int64_t n)
+{
+    uint16_t *d = dst;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(d + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        d[i] = f2h(src[i]);
+}
+
+void llmr_kernels_avx2_install(llmr_type_traits *t)
+{
+    t[LLMR_TYPE_Q8_0].from_float = q8_0_from_float;
+    t[LLMR_TYPE_Q8_1].from_float = q8_1_from_float;
+    t[LLMR_TYPE_Q8_K].from_float = q8_K_from_float;
+
+    t[LLMR_TYPE_Q4_0].vec_dot = q4_0_tile_vec_dot;
+    t[LLMR_TYPE_Q4_0].tile = q4_0_tile;
+    t[LLMR_TYPE_Q8_0].vec_dot = q8_0_tile_vec_dot;
+    t[LLMR_TYPE_Q8_0].tile = q8_0_tile;
+    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_tile_vec_dot;
+    t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
+    t[LLMR_TYPE_Q5_K].vec_dot = q5_K_tile_vec_dot;
+    t[LLMR_TYPE_Q5_K].tile = q5_K_tile;
+    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_tile_vec_dot;
+    t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
+
+    t[LLMR_TYPE_F16].vec_dot = f16_vec_dot;
+    t[LLMR_TYPE_F16].tile = f16_tile_any;
+    t[LLMR_TYPE_F16].to_float = f16_to_float;
+    t[LLMR_TYPE_F16].from_float = f16_from_float;
+    t[LLMR_TYPE_BF16].vec_dot = bf16_vec_dot;
+    t[LLMR_TYPE_BF16].tile = bf16_tile_any;
+}

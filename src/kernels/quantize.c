@@ -1,0 +1,223 @@
+/* quantize.c - weight quantizers for Q4_K, Q5_K and Q6_K (used by `llmr quantize`).
+ *
+ * Round-to-nearest with a scale search: for each sub-block several candidate inverse scales
+ * are tried, each rounding is refitted by weighted least squares (x ~ scale*L + min), and the
+ * candidate with the smallest weighted squared error wins. The sub-block scales are then
+ * themselves quantized (6 bits for Q4_K/Q5_K under two f16 super-scales, int8 under one f16
+ * for Q6_K) and the values re-rounded against the scales that will actually be stored. The
+ * method is llama.cpp's in spirit; its output need not match llama-quantize bit for bit. */
+#include "kernels/quants.h"
+
+#include <math.h>
+#include <string.h>
+
+static inline int nearest_int(float f) { return (int)nearbyintf(f); }
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Asymmetric fit of n values to scale*L + min with L in [0, nmax], min <= 0. Returns the
+ * scale, stores -min (>= 0) in *neg_min and the chosen L. */
+static float fit_asym(int n, int nmax, const float *x, const float *w, uint8_t *L,
+                      float *neg_min, float rmin, float rdelta, int nstep)
+{
+    float lo = x[0], hi = x[0], sw = 0, sx = 0;
+    for (int i = 0; i < n; i++) {
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+        sw += w[i];
+        sx += w[i] * x[i];
+    }
+    if (lo > 0)
+        lo = 0;
+    if (hi == lo) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -lo;
+        return 0.f;
+    }
+    float best_scale = (hi - lo) / nmax, best_min = lo, best_err = INFINITY;
+    uint8_t cand[32];
+    for (int s = -1; s <= nstep; s++) {
+        /* s == -1: the plain min/max rounding; others: stretched grids around it */
+        float iscale = (s < 0 ? (float)nmax : rmin + rdelta * s + nmax) / (hi - lo);
+        float sl = 0, sl2 = 0, sxl = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(nearest_int(iscale * (x[i] - lo)), 0, nmax);
+            cand[i] = (uint8_t)l;
+            sl += w[i] * l;
+            sl2 += w[i] * l * l;
+            sxl += w[i] * l * x[i];
+        }
+        float scale = 1 / iscale, mn = lo;
+        float D = sw * sl2 - sl * sl;
+        if (s >= 0) {
+            if (D <= 0)
+                continue;
+            scale = (sw * sxl - sx * sl) / D;
+            mn = (sl2 * sx - sl * sxl) / D;
+            if (mn > 0) {
+                mn = 0;
+                scale = sl2 > 0 ? sxl / sl2 : 0;
+            }
+        }
+        float err = 0;
+        for (int i = 0; i < n; i++) {
+            float diff = scale * cand[i] + mn - x[i];
+            err += w[i] * diff * diff;
+        }
+        if (err < best_err) {
+            best_err = err;
+            best_scale = scale;
+            best_min = mn;
+            memcpy(L, cand, (size_t)n);
+        }
+    }
+    *neg_min = -best_min;
+    return best_scale;
+}
+
+/* Q4_K / Q5_K share everything but the bit width and the packing of the fifth bit. */
+static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_t *scales,
+                           uint8_t *L, int nmax)
+{
+    float sc[8], mn[8], w[32];
+    float max_sc = 0, max_mn = 0;
+    for (int j = 0; j < 8; j++) {
+        const float *xs = x + 32 * j;
+        float s2 = 0;
+        for (int l = 0; l < 32; l++)
+            s2 += xs[l] * xs[l];
+        const float av = sqrtf(s2 / 32);
+        for (int l = 0; l < 32; l++)
+            w[l] = av + fabsf(xs[l]);     /* favour the large values, keep small ones in play */
+        sc[j] = nmax == 15 ? fit_asym(32, 15, xs, w, L + 32 * j, &mn[j], -1.f, 0.1f, 20)
+                           : fit_asym(32, 31, xs, w, L + 32 * j, &mn[j], -0.5f, 0.1f, 15);
+        max_sc = fmaxf(max_sc, sc[j]);
+        max_mn = fmaxf(max_mn, mn[j]);
+    }
+    const float inv_sc = max_sc > 0 ? 63.f / max_sc : 0.f;
+    const float inv_mn = max_mn > 0 ? 63.f / max_mn : 0.f;
+    memset(scales, 0, K_SCALE_SIZE);
+    for (int j = 0; j < 8; j++) {
+        uint8_t ls = (uint8_t)clampi(nearest_int(inv_sc * sc[j]), 0, 63);
+        uint8_t lm = (uint8_t)clampi(nearest_int(inv_mn * mn[j]), 0, 63);
+        /* the 12-byte packing read back by llmr_k_scale_min */
+        if (j < 4) {
+            scales[j] |= ls;
+            scales[j + 4] |= lm;
+        } else {
+            scales[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+            scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            scales[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    *d = llmr_fp32_to_fp16(max_sc / 63.f);
+    *dmin = llmr_fp32_to_fp16(max_mn / 63.f);
+    for (int j = 0; j < 8; j++) {
+        uint8_t s, m;
+        llmr_k_scale_min(j, scales, &s, &m);
+        const float ds = llmr_h2f(*d) * s, dm = llmr_h2f(*dmin) * m;
+        if (!ds)
+            continue;
+        for (int l = 0; l < 32; l++)
+            L[32 * j + l] = (uint8_t)clampi(nearest_int((x[32 * j + l] + dm) / ds), 0, nmax);
+    }
+}
+
+void llmr_q4_K_from_float_ref(const float *src, void *dst, int64_t n)
+{
+    block_q4_K *y = dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+        quantize_q45_K(src, &y[i].d, &y[i].dmin, y[i].scales, L, 15);
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 32; l++)
+                y[i].qs[32 * j + l] = (uint8_t)(L[64 * j + l] | (L[64 * j + 32 + l] << 4));
+    }
+}
+
+void llmr_q5_K_from_float_ref(const float *src, void *dst, int64_t n)
+{
+    block_q5_K *y = dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+        quantize_q45_K(src, &y[i].d, &y[i].dmin, y[i].scales, L, 31);
+        memset(y[i].qh, 0, sizeof y[i].qh);
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 32; l++) {
+                uint8_t a = L[64 * j + l], b = L[64 * j + 32 + l];
+                y[i].qs[32 * j + l] = (uint8_t)((a & 0xF) | ((b & 0xF) << 4));
+                y[i].qh[l] |= (uint8_t)(((a >> 4) << (2 * j)) | ((b >> 4) << (2 * j + 1)));
+            }
+    }
+}
+
+/* Symmetric fit of 16 values to scale*l, l in [-32, 31], weights x^2 (the large values
+ * dominate the error of a dot product). Returns the scale. */
+static float fit_sym16(const float *x)
+{
+    float amax = 0, max = 0;
+    for (int i = 0; i < 16; i++)
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    if (amax < 1e-30f)
+        return 0.f;
+    float best = -1, best_scale = -max / 32;
+    for (int s = -9; s <= 9; s++) {
+        float iscale = -(32 + 0.1f * s) / max;
+        float sxl = 0, sl2 = 0;
+        for (int i = 0; i < 16; i++) {
+            int l = clampi(nearest_int(iscale * x[i]), -32, 31);
+            float w = x[i] * x[i];
+            sxl += w * x[i] * l;
+            sl2 += w * l * l;
+        }
+        /* least-squares error falls as sxl^2/sl2 rises */
+        if (sl2 > 0 && sxl * sxl / sl2 > best) {
+            best = sxl * sxl / sl2;
+            best_scale = sxl / sl2;
+        }
+    }
+    return best_scale;
+}
+
+void llmr_q6_K_from_float_ref(const float *src, void *dst, int64_t n)
+{
+    block_q6_K *y = dst;
+    int8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+        float sc[16], amax = 0, max = 0;
+        for (int j = 0; j < 16; j++) {
+            sc[j] = fit_sym16(src + 16 * j);
+            if (fabsf(sc[j]) > amax) {
+                amax = fabsf(sc[j]);
+                max = sc[j];
+            }
+        }
+        memset(&y[i], 0, sizeof y[i]);
+        if (amax < 1e-30f) {
+            memset(L, 32, sizeof L);
+        } else {
+            const float iscale = -128.f / max;
+            y[i].d = llmr_fp32_to_fp16(1 / iscale);
+            for (int j = 0; j < 16; j++)
+                y[i].scales[j] = (int8_t)clampi(nearest_int(iscale * sc[j]), -128, 127);
+            for (int j = 0; j < 16; j++) {
+                const float ds = llmr_h2f(y[i].d) * y[i].scales[j];
+                for (int l = 0; l < 16; l++)
+                    L[16 * j + l] = (int8_t)(ds ? clampi(nearest_int(src[16 * j + l] / ds), -32, 31) + 32
+                                                : 32);
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            const int8_t *q = L + 128 * h;
+            uint8_t *ql = y[i].ql + 64 * h, *qh = y[i].qh + 32 * h;
+            for (int l = 0; l < 32; l++) {
+                ql[l] = (uint8_t)((q[l] & 0xF) | ((q[l + 64] & 0xF) << 4));
+                ql[l + 32] = (uint8_t)((q[l + 32] & 0xF) | ((q[l + 96] & 0xF) << 4));
+                qh[l] = (uint8_t)((q[l] >> 4) | ((q[l + 32] >> 4) << 2) | ((q[l + 64] >> 4) << 4) |
+                                  ((q[l + 96] >> 4) << 6));
+            }
+        }
+    }
+}

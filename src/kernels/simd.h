@@ -1,0 +1,12 @@
+/* simd.h - entry points of the SIMD kernel files, called by traits.c only after CPU
+ * detection says the ISA is there. Each fills in the table entries it speeds up. */
+#ifndef LLMR_KERNELS_SIMD_H
+#define LLMR_KERNELS_SIMD_H
+
+#include "kernels/quants.h"
+#include "gguf/gguf.h"
+
+void llmr_kernels_avx2_install(llmr_type_traits *table);
+void llmr_kernels_avx512_install(llmr_type_traits *table);
+
+#endif
