@@ -101,6 +101,23 @@ static const cli_cmd commands[] = {
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"route", cmd_route, "route a prompt over several models (local and remote) by a strategy",
+     "usage: llmr route --config FILE [--explain | --status] [options] \"PROMPT\"\n"
+     "  Opens the router described by FILE (JSON: models, backends, strategy, budgets;\n"
+     "  see include/llmr.h) and streams the answer of the best model on stdout; the model\n"
+     "  that answered is named on stderr as [answered by ID].\n"
+     "  --explain            print the ranking of the models for PROMPT and why; run nothing\n"
+     "  --status             print every model's state as JSON\n"
+     "  -s, --strategy NAME  quality-first, cost-optimized, speed-priority, balanced,\n"
+     "                       round-robin, least-loaded, capability-match, random\n"
+     "  -m, --model ID       use this model (id or alias) first; --strict: only it\n"
+     "  --chat, --json       the request needs a chat model / JSON mode\n"
+     "  --min-context N      the request needs N tokens of context\n"
+     "  -n, --max-tokens N   tokens to generate at most (default 256)\n"
+     "  --temp T, --seed S, --stop TEXT   sampling and stop sequences\n"
+     "  --cache, --no-cache  force the result cache on (even when sampling) or off\n"
+     "  -q, --quiet          do not name the model on stderr\n"
+     "Exit status: 0 ok, 1 failed (config error, every candidate failed), 2 usage error.\n"},
     {"pull", cmd_pull, "download a model into the cache (URL, hf:ORG/REPO/FILE) or check a path",
      "usage: llmr pull [--sha256 HEX] [--quiet] [--attempts N] SOURCE\n"
      "  SOURCE: a .gguf path, a directory (every .gguf in it), an http(s) URL, or\n"
