@@ -14,6 +14,8 @@ The request's "model" field picks a behaviour (so one server covers many cases):
   errchunk   one word, then an error chunk
   malformed  one word, then data that is not JSON
   drop       one word, then the connection closes without [DONE]
+  errfirst   an error chunk before any text (status 200)
+  garbagefirst  data that is not JSON before any text
   hang       headers, then silence (idle timeout)
   slow       one word every 0.2 s, 50 words (cancellation)
 Flags: --name, --fail-first N (the first N completions get 503), --require-key KEY."""
@@ -100,6 +102,13 @@ class H(http.server.BaseHTTPRequestHandler):
             time.sleep(30); return
         if mode == "crlf":
             self.send(": this is a comment" + nl + nl)
+        if mode == "errfirst":
+            self.send("data: " + json.dumps({"error": {"message": "model not ready",
+                      "type": "overloaded"}}) + nl + nl)
+            return
+        if mode == "garbagefirst":
+            self.send("data: <html>oops</html>" + nl + nl)
+            return
         for i, w in enumerate(words):
             text = (w if i == 0 else " " + w)
             c = chunk(text, chat, model=args.name)
