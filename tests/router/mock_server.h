@@ -21,9 +21,9 @@ typedef struct mock_server {
     char  log[128];
 } mock_server;
 
-/* Starts the mock with `name` and up to 6 extra arguments (NULL-terminated); false when python3
- * or the script is missing (the caller skips). */
-static inline bool mock_start(mock_server *m, const char *name, const char *const *extra)
+/* Starts the mock with `name` and up to 6 extra arguments (NULL-terminated) without waiting
+ * for it to listen; false when python3 or the script is missing (the caller skips). */
+__attribute__((noinline, unused)) static bool mock_spawn(mock_server *m, const char *name, const char *const *extra)
 {
     const char *src = getenv("LLMR_SRC");
     char script[512];
@@ -48,6 +48,14 @@ static inline bool mock_start(mock_server *m, const char *name, const char *cons
         execvp("python3", (char *const *)argv);
         _exit(127);
     }
+    return m->pid > 0;
+}
+
+/* Waits until a spawned mock listens (its port file appears); false after 20 s. */
+static inline bool mock_wait(mock_server *m)
+{
+    char portf[128];
+    snprintf(portf, sizeof portf, "%s/port", m->dir);
     for (int i = 0; i < 400; i++) {          /* up to 20 s under a loaded machine */
         FILE *f = fopen(portf, "r");
         if (f) {
@@ -62,6 +70,11 @@ static inline bool mock_start(mock_server *m, const char *name, const char *cons
         nanosleep(&ts, NULL);
     }
     return false;
+}
+
+static inline bool mock_start(mock_server *m, const char *name, const char *const *extra)
+{
+    return mock_spawn(m, name, extra) && mock_wait(m);
 }
 
 /* Kills the server (SIGKILL: a backend dying without notice) and removes its files. */

@@ -14,7 +14,8 @@ static mock_server srv, keyed;
 static int setup(void **st)
 {
     const char *extra[] = {"--require-key", "sekret", NULL};
-    if (!mock_start(&srv, "A", NULL) || !mock_start(&keyed, "K", extra)) {
+    if (!mock_spawn(&srv, "A", NULL) || !mock_spawn(&keyed, "K", extra) || !mock_wait(&srv) ||
+        !mock_wait(&keyed)) {
         print_message("skipped: python3 or tests/router/oai_mock.py is unavailable\n");
         return -1;
     }

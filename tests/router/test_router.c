@@ -10,22 +10,34 @@
 
 #include <cjson/cJSON.h>
 
-static mock_server A, B, C;
+/* A, B, C serve most tests; K is killed by the failover test, F fails its first request, M
+ * counts requests for the cache test. Python starts slowly on a busy machine, so all six
+ * start together. */
+static mock_server A, B, C, K, F, M;
 
 static int setup(void **st)
 {
-    if (!mock_start(&A, "A", NULL) || !mock_start(&B, "B", NULL) || !mock_start(&C, "C", NULL)) {
-        print_message("skipped: python3 or tests/router/oai_mock.py is unavailable\n");
-        return -1;
-    }
+    const char *fail1[] = {"--fail-first", "1", NULL};
+    mock_server *all[] = {&A, &B, &C, &K, &F, &M};
+    const char *names[] = {"A", "B", "C", "K", "F", "M"};
+    for (int i = 0; i < 6; i++)
+        if (!mock_spawn(all[i], names[i], all[i] == &F ? fail1 : NULL)) {
+            print_message("skipped: python3 or tests/router/oai_mock.py is unavailable\n");
+            return -1;
+        }
+    for (int i = 0; i < 6; i++)
+        if (!mock_wait(all[i])) {
+            print_message("skipped: the mock servers did not start\n");
+            return -1;
+        }
     return 0;
 }
 
 static int teardown(void **st)
 {
-    mock_stop(&A);
-    mock_stop(&B);
-    mock_stop(&C);
+    mock_server *all[] = {&A, &B, &C, &K, &F, &M};
+    for (int i = 0; i < 6; i++)
+        mock_stop(all[i]);
     return 0;
 }
 
@@ -109,8 +121,6 @@ static bool flag_of(llmr_router *r, const char *id, const char *key)
 
 static void failover_when_a_backend_is_killed_never_repeats_text(void **st)
 {
-    mock_server K;
-    assert_true(mock_start(&K, "K", NULL));
     char json[4096];
     snprintf(json, sizeof json,
              "{\"strategy\": \"quality-first\", \"cooldown_s\": 60, \"seed\": 1,"
@@ -137,14 +147,10 @@ static void failover_when_a_backend_is_killed_never_repeats_text(void **st)
     assert_non_null(strstr(cJSON_GetObjectItem(m, "last_error")->valuestring, K.url + 7));
     cJSON_Delete(m);
     llmr_router_close(r);
-    mock_stop(&K);
 }
 
 static void cooled_down_backend_comes_back_after_a_health_check(void **st)
 {
-    mock_server F;
-    const char *extra[] = {"--fail-first", "1", NULL};
-    assert_true(mock_start(&F, "F", extra));
     char json[4096];
     snprintf(json, sizeof json,
              "{\"strategy\": \"quality-first\", \"cooldown_s\": 0.2, \"health_interval_s\": 0.1,"
@@ -170,7 +176,6 @@ static void cooled_down_backend_comes_back_after_a_health_check(void **st)
     assert_string_equal(text, "[F] two");
     assert_string_equal(model, "rf");
     llmr_router_close(r);
-    mock_stop(&F);
 }
 
 static void errors_before_the_first_token_fail_over_after_it_they_end_the_stream(void **st)
@@ -271,8 +276,6 @@ static void strategies_apply_per_router_and_per_request(void **st)
 
 static void result_cache_replays_greedy_requests_only(void **st)
 {
-    mock_server M;
-    assert_true(mock_start(&M, "M", NULL));
     char json[2048];
     snprintf(json, sizeof json,
              "{\"cache\": {\"enabled\": true, \"ttl_s\": 60},"
@@ -307,7 +310,6 @@ static void result_cache_replays_greedy_requests_only(void **st)
     assert_string_equal(model, "rm (cached)");
     assert_int_equal(mock_log_count(&M, "POST"), 7);
     llmr_router_close(r);
-    mock_stop(&M);
 }
 
 /* ---- local models (need ../shared) ------------------------------------------------------ */
@@ -318,9 +320,9 @@ static void lru_eviction_under_a_memory_budget(void **st)
     char json[2048];
     snprintf(json, sizeof json,
              "{\"memory_budget_mb\": 100, \"keep_alive_s\": -1, \"models\": ["
-             "{\"id\": \"m1\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512},"
-             "{\"id\": \"m2\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512},"
-             "{\"id\": \"m3\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512},"
+             "{\"id\": \"m1\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512, \"threads\": 1},"
+             "{\"id\": \"m2\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512, \"threads\": 1},"
+             "{\"id\": \"m3\", \"source\": \"%s\", \"size_mb\": 40, \"context\": 512, \"threads\": 1},"
              "{\"id\": \"huge\", \"source\": \"%s\", \"size_mb\": 500}]}",
              path, path, path, path);
     llmr_router *r;
@@ -369,8 +371,8 @@ static void idle_models_unload_after_keep_alive_and_load_on_first_use(void **st)
     char json[2048];
     snprintf(json, sizeof json,
              "{\"models\": ["
-             "{\"id\": \"brief\", \"source\": \"%s\", \"keep_alive_s\": 0.3, \"context\": 512},"
-             "{\"id\": \"now\", \"source\": \"%s\", \"keep_alive_s\": 0, \"context\": 512},"
+             "{\"id\": \"brief\", \"source\": \"%s\", \"keep_alive_s\": 0.3, \"context\": 512, \"threads\": 1},"
+             "{\"id\": \"now\", \"source\": \"%s\", \"keep_alive_s\": 0, \"context\": 512, \"threads\": 1},"
              "{\"id\": \"bad\", \"source\": \"/no/such/model.gguf\", \"quality\": 1}]}",
              path, path);
     llmr_router *r;
