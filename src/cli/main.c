@@ -49,6 +49,40 @@ static const cli_cmd commands[] = {
      "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
      "            model_n_params, n_threads, n_prompt, n_gen, avg_ts, stddev_ts, samples_ts...)\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"run", cmd_run, "generate a continuation of a prompt, streamed",
+     "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
+     "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
+     "  -m, --model F            GGUF model file\n"
+     "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
+     "                           context is full)\n"
+     "  --temp T                 temperature, 0 = greedy (default 0.8)\n"
+     "  --top-k K                keep the K most likely tokens, 0 = off (default 40)\n"
+     "  --top-p P                nucleus sampling, in (0,1], 1 = off (default 0.95)\n"
+     "  --min-p P                drop tokens below P times the top one (default 0.05)\n"
+     "  --typical P              locally typical sampling, 1 = off (default 1)\n"
+     "  --repeat-penalty R       penalise repeats of recent tokens, 1 = off (default 1)\n"
+     "  --presence-penalty P     subtract P from tokens seen recently (default 0)\n"
+     "  --frequency-penalty P    subtract P per occurrence (default 0)\n"
+     "  --seed S                 sampling seed: the same seed gives the same text\n"
+     "  --stop S                 end before text S (repeatable, up to 16)\n"
+     "  --grammar-file F         constrain the output to the GBNF grammar in F\n"
+     "  --json-schema S          constrain the output to the JSON schema S (JSON text, or a\n"
+     "                           file holding it)\n"
+     "  -t, --threads N          compute threads (default: physical cores)\n"
+     "  -c, --ctx-size N         context length (default: the model's, at most 4096)\n"
+     "  --chat                   wrap PROMPT as a user message in the model's chat template\n"
+     "  --verbose                print prompt and generation speed and time to first token\n"
+     "                           on stderr\n"
+     "Exit status: 0 ok, 1 bad input (model, file, grammar, prompt too long), 2 usage error.\n"},
+    {"template", cmd_template, "render a chat template with a message list",
+     "usage: llmr template --template-file T.jinja --messages M.json [--add-generation-prompt]\n"
+     "                     [--bos TEXT] [--eos TEXT] [--date YYYY-MM-DD]\n"
+     "  Renders the Jinja2 chat template T with the messages in M (a JSON array of messages,\n"
+     "  or an object with \"messages\" and optional \"tools\") the way Hugging Face's\n"
+     "  apply_chat_template does, and prints the prompt on stdout with nothing added.\n"
+     "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
+     "  --date        the date strftime_now() sees (default today)\n"
+     "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

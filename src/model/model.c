@@ -358,6 +358,8 @@ void llmr_model_close(llmr_model *m)
 {
     if (!m)
         return;
+    if (m->ext_free)
+        m->ext_free(m->ext);
     llmr_pool_free(m->pool);
     llmr_work_free(m->work);
     free(m->layers);

@@ -75,6 +75,11 @@ struct llmr_model {
     struct llmr_work *work;
     pthread_mutex_t run_lock;              /* guards pool and work */
     llmr_err err;
+    /* State a higher layer keeps per model (the stream layer: tokenizer, sampler vocabulary,
+     * the default sequence and its prefix cache), freed by ext_free first thing at close.
+     * Set once, under the owning layer's own lock; the model layer never looks inside. */
+    void *ext;
+    void (*ext_free)(void *ext);
 };
 
 typedef struct llmr_seq llmr_seq;
