@@ -27,6 +27,7 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
