@@ -386,8 +386,16 @@ bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
             srv_job_cancel(j);   /* ends as cancelled; the reply says length below */
         }
     }
-    if (!ok)
+    if (!ok) {
+        /* Wait (briefly) for the scheduler to drop the job, so the usage read next is final
+         * and counted as cancelled. */
         srv_job_cancel(j);
+        for (int i = 0; i < 100; i++) {
+            len = 0;
+            if (srv_job_take(j, POLL_MS, &buf, &len, &cap) == SRV_JOB_DONE)
+                break;
+        }
+    }
     free(buf);
     return ok;
 }

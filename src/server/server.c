@@ -486,6 +486,11 @@ void llmr_server_shutdown(llmr_server *s)
     pthread_mutex_unlock(&s->lock);
     if (sc)
         srv_sched_cancel_all(sc);
+    /* Handlers write their streams' last chunks before mg_stop: civetweb refuses writes once
+     * it is stopping. */
+    t0 = llmr_now();
+    while (atomic_load(&s->in_flight) > 0 && llmr_now() - t0 < 2)
+        usleep(5000);
     if (s->ctx) {
         mg_stop(s->ctx);   /* joins the worker threads; they see their jobs cancelled */
         s->ctx = NULL;
