@@ -45,7 +45,7 @@ const char srv_page_html[] =
 "  <label>model <select id=\"model\"></select></label>\n"
 "  <label>temperature <input id=\"temperature\" type=\"range\" min=\"0\" max=\"2\" step=\"0.05\" value=\"0.7\">\n"
 "    <output id=\"temperatureValue\">0.70</output></label>\n"
-"  <label>max tokens <input id=\"maxTokens\" type=\"number\" min=\"1\" max=\"4096\" value=\"300\" style=\"width:6em\"></label>\n"
+"  <label>max tokens <input id=\"maxTokens\" type=\"number\" min=\"1\" max=\"2048\" value=\"300\" style=\"width:6em\"></label>\n"
 "  <span id=\"status\">connecting...</span>\n"
 "</header>\n"
 "<div id=\"chat\" aria-live=\"polite\"></div>\n"
