@@ -111,6 +111,24 @@ static const cli_cmd commands[] = {
      "  --shutdown-timeout S on SIGTERM/SIGINT, in-flight requests get S seconds (default 10)\n"
      "  --no-log             no access log on stderr\n"
      "Exit status: 0 after a clean shutdown, 1 when it cannot listen, 2 usage error.\n"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text",
+     "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
+     "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
+     "  space-separated on one line.\n"
+     "  --no-bos   add no special tokens at all (no BOS, EOS, [CLS] or [SEP])\n"
+     "  --special  read control-token text such as <|eot_id|> as those tokens (by default\n"
+     "             it is tokenized as plain text)\n"
+     "  --pieces   one token per line: ID, a tab, and its text as a quoted literal\n"
+     "  --bench    tokenize the text repeatedly on one thread and print MB/s\n"
+     "Invalid UTF-8 is not rejected: each invalid byte is read as U+FFFD (with a warning).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"detokenize", cmd_detokenize, "print the text of token ids",
+     "usage: llmr detokenize -m MODEL [--special] ID...\n"
+     "  Prints the text of the ids (separate arguments, or one argument with spaces or\n"
+     "  commas) exactly, without a newline added. SentencePiece's leading space is removed.\n"
+     "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
+     "             print nothing\n"
+     "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

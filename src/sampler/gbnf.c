@@ -271,10 +271,10 @@ static int parse_alternates(parser *ps, uint32_t rule, evec *out, bool nested);
 
 static int parse_literal(parser *ps, evec *out)
 {
-    ps->p++;                                   /* the opening quote */
+    const char *start = ps->p++;
     while (*ps->p != '"') {
         if (*ps->p == 0 || *ps->p == '\n')
-            return perr(ps, ps->p, "unterminated string literal (expected '\"')");
+            return perr(ps, start, "unterminated string literal (expected '\"')");
         uint32_t cp;
         int rc = read_char(ps, &cp);
         if (rc || (rc = push(ps, out, GE_SET, 1, 0)) || (rc = push(ps, out, GE_RANGE, cp, cp)))
@@ -438,6 +438,8 @@ static int parse_sequence(parser *ps, uint32_t rule, evec *out, bool nested)
             if (!ps->rules[id].defined && ps->rules[id].first_ref == 0)
                 ps->rules[id].first_ref = (uint32_t)(name - ps->src) + 1;
             rc = push(ps, out, GE_REF, id, 0);
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            return perr(ps, at, "repetition operator with nothing before it to repeat");
         } else {
             return LLMR_OK;                    /* end of this sequence */
         }

@@ -54,6 +54,13 @@ struct llmr_gmatch {
     uint32_t  hcap, gen, hcount;
     uint32_t  out_off, emitted;
     bool      oom;
+
+    /* One masking walk's memo (see advance_memo), valid while walk_gen stamps match. */
+    struct memo_ent { uint64_t sig; uint32_t set, r_off, r_n, gen; } *memo;
+    struct cons_ent { uint32_t hash, off, n, gen; } *cons;
+    uint32_t memo_cap, memo_count, cons_cap, cons_count, walk_gen;
+    struct { uint32_t set, r_off, r_n, gen; } ascii[128];   /* last result per ASCII byte */
+    bool     memo_on;          /* inside llmr_gmatch_allowed's walk */
 };
 
 /* ---- buffers -------------------------------------------------------------------------- */
@@ -140,14 +147,15 @@ static void emit(llmr_gmatch *m, size_t base, uint32_t len)
     uint32_t i = hash_stack(s, len) & (m->hcap - 1);
     for (; m->hgen[i] == m->gen; i = (i + 1) & (m->hcap - 1)) {
         const uint32_t *a = m->arena.v + m->htab[i];
-        if (a[0] == len && memcmp(a + 1, s, len * sizeof *s) == 0)
+        if (a[0] == len && (len == 0 || memcmp(a + 1, s, len * sizeof *s) == 0))
             return;
     }
     if (!reserve(m, &m->arena, (size_t)len + 1))
         return;
     uint32_t off = (uint32_t)m->arena.n;
     m->arena.v[off] = len;
-    memcpy(m->arena.v + off + 1, m->scratch.v + base, len * sizeof *s);
+    if (len)                                   /* scratch may still be unallocated */
+        memcpy(m->arena.v + off + 1, m->scratch.v + base, len * sizeof *s);
     m->arena.n += len + 1;
     m->htab[i] = off;
     m->hgen[i] = m->gen;
@@ -282,6 +290,151 @@ static bool partial_ok(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p)
     return false;
 }
 
+/* ---- the masking walk's memo --------------------------------------------------------------
+ * Advancing a set by a code point depends only on which of its stacks match that code point
+ * (a stack that matches continues the same way whatever the character). So within one walk
+ * over the trie, the result for (set, bitmask of matching stacks) is computed once and reused
+ * by every trie node that reaches it, and results equal to an existing set are merged into it
+ * (hash-consing), so that, for example, every plain character inside a JSON string leads back
+ * to one and the same set. The arena is then append-only for the walk. Sets of more than 64
+ * stacks are advanced without the memo (their results are freed after their subtree). */
+
+static uint32_t set_hash(const llmr_gmatch *m, uint32_t off, uint32_t words)
+{
+    return hash_stack(m->arena.v + off, words);
+}
+
+static bool grow_memo(llmr_gmatch *m)
+{
+    uint32_t nc = m->memo_cap ? m->memo_cap * 2 : 256;
+    struct memo_ent *nm = calloc(nc, sizeof *nm);
+    if (!nm) {
+        m->oom = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < m->memo_cap; i++) {
+        struct memo_ent *e = &m->memo[i];
+        if (e->gen != m->walk_gen)
+            continue;
+        uint32_t h = hash_stack((const uint32_t[]){e->set, (uint32_t)e->sig,
+                                                   (uint32_t)(e->sig >> 32)}, 3) & (nc - 1);
+        while (nm[h].gen == m->walk_gen)
+            h = (h + 1) & (nc - 1);
+        nm[h] = *e;
+    }
+    free(m->memo);
+    m->memo = nm;
+    m->memo_cap = nc;
+    return true;
+}
+
+static bool grow_cons(llmr_gmatch *m)
+{
+    uint32_t nc = m->cons_cap ? m->cons_cap * 2 : 256;
+    struct cons_ent *nt = calloc(nc, sizeof *nt);
+    if (!nt) {
+        m->oom = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < m->cons_cap; i++) {
+        struct cons_ent *e = &m->cons[i];
+        if (e->gen != m->walk_gen)
+            continue;
+        uint32_t h = e->hash & (nc - 1);
+        while (nt[h].gen == m->walk_gen)
+            h = (h + 1) & (nc - 1);
+        nt[h] = *e;
+    }
+    free(m->cons);
+    m->cons = nt;
+    m->cons_cap = nc;
+    return true;
+}
+
+/* The canonical offset of the set at (off, n): an earlier identical set if there is one (the
+ * new copy is then dropped from the arena top), else this one, now registered. */
+static uint32_t cons_set(llmr_gmatch *m, uint32_t off, uint32_t n)
+{
+    uint32_t words = (uint32_t)m->arena.n - off;
+    uint32_t hash = set_hash(m, off, words) ^ n;
+    if ((m->cons_count + 1) * 2 > m->cons_cap && !grow_cons(m))
+        return off;
+    uint32_t h = hash & (m->cons_cap - 1);
+    for (; m->cons[h].gen == m->walk_gen; h = (h + 1) & (m->cons_cap - 1)) {
+        struct cons_ent *e = &m->cons[h];
+        if (e->hash == hash && e->n == n && e->off + words <= off &&
+            memcmp(m->arena.v + e->off, m->arena.v + off, words * sizeof(uint32_t)) == 0) {
+            m->arena.n = off;
+            return e->off;
+        }
+    }
+    m->cons[h] = (struct cons_ent){hash, off, n, m->walk_gen};
+    m->cons_count++;
+    return off;
+}
+
+static void memo_begin(llmr_gmatch *m)
+{
+    if (++m->walk_gen == 0) {
+        memset(m->memo, 0, m->memo_cap * sizeof *m->memo);
+        memset(m->cons, 0, m->cons_cap * sizeof *m->cons);
+        memset(m->ascii, 0, sizeof m->ascii);
+        m->walk_gen = 1;
+    }
+    m->memo_count = m->cons_count = 0;
+}
+
+static uint32_t advance_memo(llmr_gmatch *m, uint32_t off, uint32_t n, uint32_t cp,
+                             uint32_t *out_off)
+{
+    const gelem *el = m->g->elems;
+    uint64_t sig = 0;
+    for (uint32_t k = 0, w = off; k < n; k++) {
+        uint32_t len = m->arena.v[w];
+        if (len && set_match(el, m->arena.v[w + len], cp))
+            sig |= 1ull << k;
+        w += len + 1;
+    }
+    if (sig == 0)
+        return 0;
+    if ((m->memo_count + 1) * 2 > m->memo_cap && !grow_memo(m))
+        return 0;
+    uint32_t h = hash_stack((const uint32_t[]){off, (uint32_t)sig, (uint32_t)(sig >> 32)}, 3) &
+                 (m->memo_cap - 1);
+    for (; m->memo[h].gen == m->walk_gen; h = (h + 1) & (m->memo_cap - 1))
+        if (m->memo[h].set == off && m->memo[h].sig == sig) {
+            *out_off = m->memo[h].r_off;
+            return m->memo[h].r_n;
+        }
+    uint32_t r_off, r_n = advance(m, off, n, cp, &r_off);
+    if (r_n)
+        r_off = cons_set(m, r_off, r_n);
+    m->memo[h] = (struct memo_ent){sig, off, r_off, r_n, m->walk_gen};
+    m->memo_count++;
+    *out_off = r_off;
+    return r_n;
+}
+
+static uint32_t step_cp(llmr_gmatch *m, uint32_t off, uint32_t n, uint32_t cp,
+                        uint32_t *out_off)
+{
+    if (!m->memo_on || n > 64)
+        return advance(m, off, n, cp, out_off);
+    if (cp >= 128)
+        return advance_memo(m, off, n, cp, out_off);
+    /* most trie nodes are ASCII bytes from a handful of sets: skip even the memo lookup */
+    if (m->ascii[cp].gen == m->walk_gen && m->ascii[cp].set == off) {
+        *out_off = m->ascii[cp].r_off;
+        return m->ascii[cp].r_n;
+    }
+    uint32_t r_n = advance_memo(m, off, n, cp, out_off);
+    m->ascii[cp].set = off;
+    m->ascii[cp].r_off = *out_off;
+    m->ascii[cp].r_n = r_n;
+    m->ascii[cp].gen = m->walk_gen;
+    return r_n;
+}
+
 /* One byte of output: the set and partial sequence after byte b. False when no parse
  * survives (malformed UTF-8 included). */
 static bool step_byte(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p, uint8_t b,
@@ -290,7 +443,7 @@ static bool step_byte(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p, uint8_t
     if (p.rem == 0) {
         if (b < 0x80) {
             *op = p;
-            *o_n = advance(m, off, n, b, o_off);
+            *o_n = step_cp(m, off, n, b, o_off);
             return *o_n > 0;
         }
         if (b >= 0xC2 && b <= 0xDF)      p = (utf8p){b & 0x1Fu, 1, 2};
@@ -307,7 +460,7 @@ static bool step_byte(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p, uint8_t
                 (p.len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
                 return false;
             *op = (utf8p){0, 0, 0};
-            *o_n = advance(m, off, n, cp, o_off);
+            *o_n = step_cp(m, off, n, cp, o_off);
             return *o_n > 0;
         }
     }
@@ -332,7 +485,7 @@ static void load_cur(llmr_gmatch *m)
 {
     m->arena.n = 0;
     uint32_t w = set_words(m, &m->cur, 0, m->cur_n);
-    if (reserve(m, &m->arena, w)) {
+    if (w && reserve(m, &m->arena, w)) {
         memcpy(m->arena.v, m->cur.v, w * sizeof(uint32_t));
         m->arena.n = w;
     }
@@ -344,7 +497,8 @@ static void store_cur(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p)
     m->cur.n = 0;
     if (!reserve(m, &m->cur, w))
         return;
-    memcpy(m->cur.v, m->arena.v + off, w * sizeof(uint32_t));
+    if (w)
+        memcpy(m->cur.v, m->arena.v + off, w * sizeof(uint32_t));
     m->cur.n = w;
     m->cur_n = n;
     m->cur_p = p;
@@ -469,7 +623,10 @@ static void dfs(llmr_gmatch *m, uint32_t node, uint32_t off, uint32_t n, utf8p p
             if (m->trie[c].child != NONE)
                 dfs(m, c, o, on, op, allowed, count);
         }
-        m->arena.n = mark;
+        if (n > 64 && m->arena.n != mark) {    /* unmemoised: free it, forget the memo */
+            m->arena.n = mark;
+            memo_begin(m);
+        }
     }
 }
 
@@ -480,7 +637,12 @@ int32_t llmr_gmatch_allowed(llmr_gmatch *m, uint8_t *allowed)
         return 0;
     int32_t count = 0;
     load_cur(m);
+    memo_begin(m);
+    m->memo_on = true;
+    if (m->cur_n)
+        cons_set(m, 0, m->cur_n);
     dfs(m, 0, 0, m->cur_n, m->cur_p, allowed, &count);
+    m->memo_on = false;
     for (uint32_t k = 0; k < m->n_long; k++)
         if (llmr_gmatch_token_ok(m, m->long_toks[k])) {
             allowed[m->long_toks[k]] = 1;
@@ -524,6 +686,23 @@ static bool trie_add(llmr_gmatch *m, const uint8_t *s, size_t len, uint32_t t)
     return true;
 }
 
+/* Copies the subtree at old[node] into nu[] in preorder: a node's first child is the next
+ * node, so the masking walk reads the trie front to back instead of hopping around it. */
+static uint32_t relayout(const tnode *old, uint32_t node, tnode *nu, uint32_t *pos)
+{
+    uint32_t me = (*pos)++, prev = NONE;
+    nu[me] = (tnode){NONE, NONE, old[node].tok, old[node].byte};
+    for (uint32_t c = old[node].child; c != NONE; c = old[c].sibling) {
+        uint32_t nc = relayout(old, c, nu, pos);
+        if (prev == NONE)
+            nu[me].child = nc;
+        else
+            nu[prev].sibling = nc;
+        prev = nc;
+    }
+    return me;
+}
+
 static int build_trie(llmr_gmatch *m, llmr_err *err)
 {
     m->cap_nodes = 1024;
@@ -546,6 +725,13 @@ static int build_trie(llmr_gmatch *m, llmr_err *err)
         else if (!trie_add(m, (const uint8_t *)b->ptr, b->len, (uint32_t)t))
             return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");
     }
+    tnode *nu = malloc(m->n_nodes * sizeof *nu);
+    if (!nu)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");
+    uint32_t pos = 0;
+    relayout(m->trie, 0, nu, &pos);
+    free(m->trie);
+    m->trie = nu;
     return LLMR_OK;
 }
 
@@ -609,5 +795,7 @@ void llmr_gmatch_free(llmr_gmatch *m)
     free(m->scratch.v);
     free(m->htab);
     free(m->hgen);
+    free(m->memo);
+    free(m->cons);
     free(m);
 }

@@ -233,8 +233,8 @@ static int gen_object(gen *g, const cJSON *s, int depth, char name[32])
             snprintf(nt, sizeof nt, " s%u-t", base + i + 1);
         }
         sb_printf(&g->out, "s%u-f ::= s%u-kv%s", base + i, base + i, nt);
-        if (opt)
-            sb_printf(&g->out, " |%s", nf);
+        if (opt)                               /* "" : an empty last alternative */
+            sb_printf(&g->out, " |%s", nf[0] ? nf : " \"\"");
         sb_printf(&g->out, "\ns%u-t ::= ", base + i);
         sb_printf(&g->out, opt ? "( \",\" space s%u-kv )?%s\n" : "\",\" space s%u-kv%s\n",
                   base + i, nt);

@@ -117,6 +117,46 @@ static void select_top(cand *c, int32_t n, int32_t k)
     }
 }
 
+/* The k first tokens of the order, straight from s->work into s->cand[0..k) (unsorted):
+ * a min-heap of the best k seen so far, whose root (the worst kept) is the bar a newcomer
+ * must pass. One float compare per token, so top-k costs about one pass over the logits. */
+static int32_t top_k_heap(llmr_sampler *s, int32_t k)
+{
+    cand *h = s->cand;
+    int32_t n = 0;
+    for (int32_t i = 0; i < s->n_vocab; i++) {
+        float x = s->work[i];
+        if (!(x > -INFINITY))
+            continue;
+        int32_t j;
+        if (n < k) {                           /* sift up */
+            j = n++;
+            while (j > 0 && before(&h[(j - 1) / 2], &(cand){x, i})) {
+                h[j] = h[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            h[j] = (cand){x, i};
+            continue;
+        }
+        if (!(x > h[0].logit))                 /* equal logits: the lower id already won */
+            continue;
+        cand c = {x, i};
+        j = 0;                                 /* sift down from the root */
+        for (;;) {
+            int32_t l = 2 * j + 1, w = j;
+            cand *best = &c;
+            if (l < k && before(best, &h[l])) { w = l; best = &h[l]; }
+            if (l + 1 < k && before(best, &h[l + 1])) { w = l + 1; best = &h[l + 1]; }
+            if (w == j)
+                break;
+            h[j] = h[w];
+            j = w;
+        }
+        h[j] = c;
+    }
+    return n;
+}
+
 /* ---- the filters ------------------------------------------------------------------------ */
 
 /* llama.cpp's penalties: a token seen `count` times in the window gets
@@ -233,19 +273,17 @@ static int32_t run_filters(llmr_sampler *s)
         s->cand[0] = (cand){s->work[best], best};
         return 1;
     }
-    int32_t n = 0;
-    for (int32_t i = 0; i < s->n_vocab; i++)
-        if (s->work[i] > -INFINITY)            /* also drops NaN */
-            s->cand[n++] = (cand){s->work[i], i};
+    int32_t n;
+    if (o->top_k > 0 && o->top_k < s->n_vocab) {
+        n = top_k_heap(s, o->top_k > o->min_keep ? o->top_k : o->min_keep);
+    } else {
+        n = 0;
+        for (int32_t i = 0; i < s->n_vocab; i++)
+            if (s->work[i] > -INFINITY)        /* also drops NaN */
+                s->cand[n++] = (cand){s->work[i], i};
+    }
     if (n == 0)
         return 0;
-    if (o->top_k > 0 && o->top_k < n) {
-        int32_t k = o->top_k > o->min_keep ? o->top_k : o->min_keep;
-        if (k < n) {
-            select_top(s->cand, n, k);
-            n = k;
-        }
-    }
     if (o->typical_p < 1.0f && n > 1)
         n = typical(s, n);
     if ((o->top_p < 1.0f || o->min_p > 0.0f) && n > 1)

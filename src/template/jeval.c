@@ -1034,8 +1034,9 @@ static int exec_stmt(ev *E, jscope *S, jnode *n, jbuf *out)
         if (!lookup(E, S, n->name, &ns) || !eval(E, n->a, &v))
             return X_ERR;
         if (ns.type != JV_NS)
-            return ev_fail(E, n, "cannot assign attribute '%s' on '%s': only namespace() "
-                           "objects take attribute assignment", n->targets[0], n->name), X_ERR;
+            return ev_fail(E, n, "cannot assign attribute on non-namespace object "
+                           "(%s.%s: %s is a %s)", n->name, n->targets[0], n->name,
+                           jv_type_name(ns)), X_ERR;
         jv k = jv_str(E->a, n->targets[0]);
         if (k.type != JV_STR || !jv_dict_set(E->a, ns.u.d, k, v))
             return ev_mem_ok(E, n), X_ERR;

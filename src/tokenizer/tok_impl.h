@@ -20,17 +20,22 @@ typedef enum {
 
 /* Open-addressing map from byte strings to ids: the strings are the tokenizer's keys[id]. */
 typedef struct str_map {
-    uint32_t *slot;          /* id + 1, 0 = empty */
+    uint64_t *slot;          /* hash high 32 bits << 32 | (id + 1); 0 = empty. The stored
+                                hash bits let most probes skip reading the key itself. */
     uint32_t  mask;
     uint32_t  count;
 } str_map;
 
 /* Map from a pair of ids to the merge (rank, result id). */
+typedef struct pair_slot {
+    uint64_t key;            /* (left << 32 | right) + 1, 0 = empty */
+    int32_t  rank;
+    int32_t  result;
+} pair_slot;
+
 typedef struct pair_map {
-    uint64_t *key;           /* (left << 32 | right) + 1, 0 = empty */
-    int32_t  *rank;
-    int32_t  *result;
-    uint32_t  mask;
+    pair_slot *slot;         /* one cache line holds the key and its answer */
+    uint32_t   mask;
 } pair_map;
 
 struct llmr_tokenizer {

@@ -1,6 +1,7 @@
 /* tok_unicode.c - UTF-8, character classes from libutf8proc, GPT-2's byte map. */
 #include "tokenizer/tok_unicode.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -32,29 +33,36 @@ static uint8_t flags_from_category(uint32_t cp)
     }
 }
 
-/* ASCII is looked up for every byte of English text: a table built once from the same
- * source keeps the hot path free of utf8proc calls. */
-static uint8_t ascii_flags[128];
-static int ascii_ready;
+uint8_t uc_ascii_flags[128];
+static int16_t cp_byte[0x100 + 68];   /* code point -> byte of GPT-2's map, -1 if none */
 
-static void ascii_init(void)
+static bool byte_is_printable(uint8_t b);
+
+static void init_once(void)
 {
     for (uint32_t c = 0; c < 128; c++) {
         uint8_t f = flags_from_category(c);
-        if ((c >= 0x09 && c <= 0x0D))
+        if (c >= 0x09 && c <= 0x0D)
             f |= UC_SPACE;
-        ascii_flags[c] = f;
+        uc_ascii_flags[c] = f;
     }
-    __atomic_store_n(&ascii_ready, 1, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < sizeof cp_byte / sizeof cp_byte[0]; i++)
+        cp_byte[i] = -1;
+    uint32_t next = 0x100;
+    for (uint32_t b = 0; b < 256; b++)
+        cp_byte[byte_is_printable((uint8_t)b) ? b : next++] = (int16_t)b;
 }
 
-uint8_t uc_flags(uint32_t cp)
+void uc_init(void)
 {
-    if (cp < 128) {
-        if (__builtin_expect(!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE), 0))
-            ascii_init();   /* idempotent: racing threads write the same bytes */
-        return ascii_flags[cp];
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_once);
+}
+
+uint8_t uc_flags_slow(uint32_t cp)
+{
+    if (cp < 128)
+        return uc_ascii_flags[cp];
     if (cp > 0x10FFFF)
         return 0;
     uint8_t f = flags_from_category(cp);
@@ -188,13 +196,5 @@ uint32_t uc_byte_to_cp(uint8_t b)
 
 int uc_cp_to_byte(uint32_t cp)
 {
-    if (cp < 0x100)
-        return byte_is_printable((uint8_t)cp) ? (int)cp : -1;
-    if (cp >= 0x100 + 68)
-        return -1;
-    uint32_t n = cp - 0x100;
-    for (uint32_t x = 0; x < 256; x++)
-        if (!byte_is_printable((uint8_t)x) && n-- == 0)
-            return (int)x;
-    return -1;
+    return cp < sizeof cp_byte / sizeof cp_byte[0] ? cp_byte[cp] : -1;
 }

@@ -22,10 +22,19 @@ enum {
     UC_OTHER  = 1u << 7,   /* unassigned (Cn) and separators that are not White_Space */
 };
 
-/* Flags of code point cp (0 for cp > 0x10FFFF). ASCII comes from a table; the rest from
- * utf8proc_category(). White_Space = Zs, Zl, Zp, U+0009..U+000D and U+0085, which is exactly
- * the property's list in PropList.txt. */
-uint8_t uc_flags(uint32_t cp);
+/* Builds the tables below; call once before using them (any thread; runs once). */
+void uc_init(void);
+
+/* Flags of code point cp (0 for cp > 0x10FFFF), from utf8proc_category(); ASCII from a table
+ * built from the same source by uc_init, as it is looked up for every byte of English text.
+ * White_Space = Zs, Zl, Zp, U+0009..U+000D and U+0085, which is exactly the property's list
+ * in PropList.txt. */
+extern uint8_t uc_ascii_flags[128];
+uint8_t uc_flags_slow(uint32_t cp);
+static inline uint8_t uc_flags(uint32_t cp)
+{
+    return cp < 128 ? uc_ascii_flags[cp] : uc_flags_slow(cp);
+}
 
 /* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 when s does not start one:
  * a stray continuation byte, an overlong form, a surrogate, a value past U+10FFFF, or a

@@ -29,19 +29,32 @@ static inline uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
+/* A slot holds 24 bits of the key's hash, its length (255: 255 or more) and id + 1, so that a
+ * probe reads the key's bytes only when hash and length agree. */
+static inline uint64_t slot_tag(uint64_t h, size_t n)
+{
+    return (h & 0xFFFFFF0000000000ull) | ((uint64_t)(n < 255 ? n : 255) << 32);
+}
+
+#define TAG_MASK 0xFFFFFFFF00000000ull
+
 int32_t tok_lookup(const llmr_tokenizer *t, const char *s, size_t n)
 {
     const str_map *m = &t->lookup;
     if (!m->slot)
         return -1;
-    uint32_t i = (uint32_t)hash_bytes(s, n) & m->mask;
+    uint64_t h = hash_bytes(s, n);
+    uint64_t tag = slot_tag(h, n);
+    uint32_t i = (uint32_t)h & m->mask;
     for (;;) {
-        uint32_t v = m->slot[i];
+        uint64_t v = m->slot[i];
         if (v == 0)
             return -1;
-        int32_t id = (int32_t)(v - 1);
-        if (t->keys_len[id] == n && memcmp(t->keys[id], s, n) == 0)
-            return id;
+        if ((v & TAG_MASK) == tag) {
+            int32_t id = (int32_t)((uint32_t)v - 1);
+            if ((n < 255 || t->keys_len[id] == n) && memcmp(t->keys[id], s, n) == 0)
+                return id;
+        }
         i = (i + 1) & m->mask;
     }
 }
@@ -62,7 +75,7 @@ static int map_rehash(llmr_tokenizer *t, uint32_t new_size)
     t->lookup.count = 0;
     for (uint32_t i = 0; old.slot && i <= old.mask; i++)
         if (old.slot[i])
-            map_insert(t, (int32_t)(old.slot[i] - 1));
+            map_insert(t, (int32_t)((uint32_t)old.slot[i] - 1));
     free(old.slot);
     return LLMR_OK;
 }
@@ -77,17 +90,20 @@ static int map_insert(llmr_tokenizer *t, int32_t id)
     }
     const char *s = t->keys[id];
     size_t n = t->keys_len[id];
-    uint32_t i = (uint32_t)hash_bytes(s, n) & m->mask;
+    uint64_t h = hash_bytes(s, n);
+    uint64_t tag = slot_tag(h, n);
+    uint32_t i = (uint32_t)h & m->mask;
     for (;;) {
-        uint32_t v = m->slot[i];
+        uint64_t v = m->slot[i];
         if (v == 0) {
-            m->slot[i] = (uint32_t)id + 1;
+            m->slot[i] = tag | ((uint32_t)id + 1);
             m->count++;
             return LLMR_OK;
         }
-        int32_t o = (int32_t)(v - 1);
-        if (t->keys_len[o] == n && memcmp(t->keys[o], s, n) == 0) {
-            m->slot[i] = (uint32_t)id + 1;
+        int32_t o = (int32_t)((uint32_t)v - 1);
+        if ((v & TAG_MASK) == tag && t->keys_len[o] == n &&
+            memcmp(t->keys[o], s, n) == 0) {
+            m->slot[i] = tag | ((uint32_t)id + 1);
             return LLMR_OK;
         }
         i = (i + 1) & m->mask;
@@ -107,12 +123,12 @@ int32_t pair_map_get(const pair_map *m, int32_t a, int32_t b, int32_t *result)
     uint64_t k = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     uint32_t i = pair_hash(k) & m->mask;
     for (;;) {
-        uint64_t v = m->key[i];
-        if (v == 0)
+        const pair_slot *p = &m->slot[i];
+        if (p->key == 0)
             return -1;
-        if (v == k) {
-            *result = m->result[i];
-            return m->rank[i];
+        if (p->key == k) {
+            *result = p->result;
+            return p->rank;
         }
         i = (i + 1) & m->mask;
     }
@@ -123,14 +139,12 @@ static void pair_map_put(pair_map *m, int32_t a, int32_t b, int32_t rank, int32_
 {
     uint64_t k = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     uint32_t i = pair_hash(k) & m->mask;
-    while (m->key[i] != 0) {
-        if (m->key[i] == k)
+    while (m->slot[i].key != 0) {
+        if (m->slot[i].key == k)
             return;
         i = (i + 1) & m->mask;
     }
-    m->key[i] = k;
-    m->rank[i] = rank;
-    m->result[i] = result;
+    m->slot[i] = (pair_slot){k, rank, result};
 }
 
 /* ---- keys past the vocabulary (strings that only occur in merges) ------------------------- */
@@ -312,10 +326,8 @@ static int load_merges(llmr_tokenizer *t, const gguf_file *f)
     uint32_t size = 16;
     while (size < n * 2)
         size *= 2;
-    t->merges.key = calloc(size, sizeof *t->merges.key);
-    t->merges.rank = malloc(size * sizeof *t->merges.rank);
-    t->merges.result = malloc(size * sizeof *t->merges.result);
-    if (!t->merges.key || !t->merges.rank || !t->merges.result)
+    t->merges.slot = calloc(size, sizeof *t->merges.slot);
+    if (!t->merges.slot)
         return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     t->merges.mask = size - 1;
     size_t buf_cap = 256;
@@ -551,6 +563,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
 int tok_open_gguf(const gguf_file *f, llmr_tokenizer **out, llmr_err *err)
 {
     *out = NULL;
+    uc_init();
     llmr_tokenizer *t = calloc(1, sizeof *t);
     if (!t)
         return llmr_err_set(err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
@@ -604,9 +617,7 @@ void llmr_tokenizer_close(llmr_tokenizer *t)
     free(t->keys);
     free(t->keys_len);
     free(t->lookup.slot);
-    free(t->merges.key);
-    free(t->merges.rank);
-    free(t->merges.result);
+    free(t->merges.slot);
     free(t->text);
     free(t->text_len);
     free(t->piece);
