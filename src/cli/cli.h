@@ -36,5 +36,6 @@ int cmd_run(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_tensor(int argc, char **argv);
 
 #endif

@@ -129,6 +129,15 @@ static const cli_cmd commands[] = {
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"tensor", cmd_tensor, "show or fingerprint one tensor's values",
+     "usage: llmr tensor MODEL.gguf NAME [--sha256] [-n N]\n"
+     "  Dequantizes tensor NAME (any supported type) to float32.\n"
+     "  --sha256   print only the SHA-256 of the values (little-endian float32, row-major as\n"
+     "             stored; llama.cpp's to_float gives the same bytes)\n"
+     "  -n N       without --sha256: how many leading values to print (default 8)\n"
+     "  Without --sha256 prints name, type, shape (ne[0] first), elements, bytes, values.\n"
+     "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
+     "2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
