@@ -668,6 +668,72 @@ LLMR_API void llmr_analyzer_get(const llmr_analyzer *a, bool final, llmr_analysi
 LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
 
 /* ------------------------------------------------------------------------------------------
+ * The HTTP server (src/server/): `llmr serve`.
+ *
+ * Serves one model to many clients at once: OpenAI-compatible /v1/chat/completions,
+ * /v1/completions and /v1/models (SSE streaming), ollama-compatible /api/generate, /api/chat,
+ * /api/tags, /api/ps and /api/version (NDJSON streaming), the seed's WebSocket chat protocol at
+ * /ws, a web page at /, and /health and /metrics. Requests share the model through continuous
+ * batching: `parallel` sequences, each with its own KV cache of `ctx_size` positions, advance
+ * together in one batched forward pass per generated token.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct llmr_server llmr_server;
+
+typedef struct llmr_server_opts {
+    const char *host;           /* address to listen on (default "127.0.0.1") */
+    int         port;           /* TCP port (default 8080; 0: any free port, see
+                                   llmr_server_port) */
+    int         parallel;       /* sequences generated at once, one KV slot each (default 4) */
+    int         ctx_size;       /* KV positions of EACH slot (default 2048, at most the model's
+                                   training context) */
+    int         n_threads;      /* compute threads (0: physical cores) */
+    const char *api_key;        /* when set, /v1, /api and /ws need "Authorization: Bearer KEY"
+                                   (default NULL: no key) */
+    const char *cors_origin;    /* Access-Control-Allow-Origin value; NULL (default): no CORS */
+    const char *alias;          /* model name clients use (default: the file name without .gguf) */
+    const char *models_dir;     /* folder /api/models lists and loads from (default: the model
+                                   file's folder) */
+    size_t      max_body;       /* request body bytes (default 1 MiB); larger -> 413 */
+    int         max_tokens;     /* generated tokens per request, cap and default (default 2048) */
+    int         max_prompt;     /* prompt tokens per request (default 0: the slot's context) */
+    int         timeout_s;      /* wall time of one request, queueing included (default 600) */
+    int         queue_size;     /* requests waiting for a slot; beyond -> 503 (default 64) */
+    int         shutdown_s;     /* graceful shutdown: in-flight requests get this long to finish
+                                   before they are cancelled (default 10) */
+    bool        access_log;     /* one line per request on stderr (default true) */
+} llmr_server_opts;
+
+/* The defaults above. Any thread. */
+LLMR_API llmr_server_opts llmr_server_defaults(void);
+
+/* Starts listening and loads the model at model_path in the background (GET /health says
+ * "loading" until it is ready, then "ok", or "error" when the load failed). Returns LLMR_OK
+ * with a running server in *out, or an error (LLMR_ERR_ARG: bad options; LLMR_ERR_IO: the
+ * address or port cannot be bound) with *out still set for llmr_server_errmsg() (NULL only on
+ * LLMR_ERR_NOMEM); close it either way. */
+LLMR_API int llmr_server_open(const char *model_path, const llmr_server_opts *o,
+                              llmr_server **out);
+
+/* Waits until the background model load has finished: LLMR_OK when the model is ready, or
+ * the load's error code (message in llmr_server_errmsg). */
+LLMR_API int llmr_server_wait_ready(llmr_server *s);
+
+/* The port actually listened on. */
+LLMR_API int llmr_server_port(const llmr_server *s);
+
+/* The last detailed error message ("" when none). */
+LLMR_API const char *llmr_server_errmsg(const llmr_server *s);
+
+/* Graceful shutdown: new requests get 503, in-flight ones get opts.shutdown_s seconds to
+ * finish and are then cancelled, then the listener and the worker threads stop. Any thread
+ * other than a request handler; idempotent. */
+LLMR_API void llmr_server_shutdown(llmr_server *s);
+
+/* Shuts down (if not yet) and frees everything, the model included. Accepts NULL. */
+LLMR_API void llmr_server_close(llmr_server *s);
+
+/* ------------------------------------------------------------------------------------------
  * Router (src/router/): many models behind one stream API.
  *
  * A router holds several models at once - local GGUF files (loaded on first use, unloaded after

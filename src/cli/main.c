@@ -83,6 +83,34 @@ static const cli_cmd commands[] = {
      "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
      "  --date        the date strftime_now() sees (default today)\n"
      "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
+    {"serve", cmd_serve, "serve a model over HTTP (OpenAI, ollama, WebSocket, web page)",
+     "usage: llmr serve -m MODEL.gguf [--host 127.0.0.1] [--port 8080] [--parallel N]\n"
+     "                  [--ctx-size N] [-t N] [--api-key KEY] [--cors ORIGIN] [limits...]\n"
+     "  Serves the model to many clients at once, with continuous batching: N sequences\n"
+     "  (--parallel, default 4), each with its OWN KV cache of --ctx-size positions (default\n"
+     "  2048), advance together in one batched forward pass per token.\n"
+     "  Routes: POST /v1/chat/completions, /v1/completions, GET /v1/models (OpenAI, SSE);\n"
+     "  POST /api/generate, /api/chat, GET /api/tags, /api/ps, /api/version (ollama, NDJSON);\n"
+     "  /ws (WebSocket chat: welcome, chat, stream_start, token, stream_end, stop);\n"
+     "  GET /api/health, /api/models, POST /api/models/load; GET / (web page);\n"
+     "  GET /health, /metrics (Prometheus).\n"
+     "  --host ADDR          address to listen on (default 127.0.0.1)\n"
+     "  --port N             TCP port (default 8080; 0: any free port)\n"
+     "  --parallel N, -np N  sequences generated at once, one KV slot each (1..64, default 4)\n"
+     "  --ctx-size N, -c N   KV positions of each slot (default 2048)\n"
+     "  -t N, --threads N    compute threads (default: physical cores)\n"
+     "  --api-key KEY        require 'Authorization: Bearer KEY' on /v1, /api and /ws\n"
+     "  --cors ORIGIN        send Access-Control-Allow-Origin: ORIGIN (default: no CORS)\n"
+     "  --alias NAME         the model's name for clients (default: file name without .gguf)\n"
+     "  --models-dir DIR     folder /api/models lists and loads from (default: the model's)\n"
+     "  --max-body BYTES     request body limit (default 1048576) -> 413\n"
+     "  --max-tokens N       generated tokens per request, cap and default (default 2048)\n"
+     "  --max-prompt N       prompt tokens per request (default: the slot's context)\n"
+     "  --timeout S          wall time per request, queueing included (default 600)\n"
+     "  --queue N            requests waiting for a slot before 503 + Retry-After (default 64)\n"
+     "  --shutdown-timeout S on SIGTERM/SIGINT, in-flight requests get S seconds (default 10)\n"
+     "  --no-log             no access log on stderr\n"
+     "Exit status: 0 after a clean shutdown, 1 when it cannot listen, 2 usage error.\n"},
     {"tokenize", cmd_tokenize, "print the token ids of a text",
      "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
      "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
@@ -101,6 +129,15 @@ static const cli_cmd commands[] = {
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"tensor", cmd_tensor, "show or fingerprint one tensor's values",
+     "usage: llmr tensor MODEL.gguf NAME [--sha256] [-n N]\n"
+     "  Dequantizes tensor NAME (any supported type) to float32.\n"
+     "  --sha256   print only the SHA-256 of the values (little-endian float32, row-major as\n"
+     "             stored; llama.cpp's to_float gives the same bytes)\n"
+     "  -n N       without --sha256: how many leading values to print (default 8)\n"
+     "  Without --sha256 prints name, type, shape (ne[0] first), elements, bytes, values.\n"
+     "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
+     "2 usage error.\n"},
     {"route", cmd_route, "route a prompt over several models (local and remote) by a strategy",
      "usage: llmr route --config FILE [--explain | --status] [options] \"PROMPT\"\n"
      "  Opens the router described by FILE (JSON: models, backends, strategy, budgets;\n"
