@@ -843,6 +843,11 @@ LLMR_API int llmr_router_stream_open(llmr_router *r, const char *prompt,
  * opened on r (or already closed). */
 LLMR_API bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, size_t n);
 
+/* llmr_stream_stop() for a stream opened on r, which also interrupts a remote backend's
+ * network wait at once (llmr_stream_stop alone is noticed at the next token, which a stalled
+ * backend may not send until its idle timeout). Any thread. */
+LLMR_API void llmr_router_stream_stop(llmr_router *r, llmr_stream *s);
+
 /* The ranking for a request, and why, as text ("1. big  score 0.812  quality 0.90 ...") -
  * what `llmr route --explain` prints. *text is malloc'd (free()). */
 LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,

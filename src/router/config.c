@@ -1,6 +1,6 @@
 /* config.c - strict parsing of the router's JSON configuration (see config.h). */
 #include "router/config.h"
-#include "router/sha256.h"
+#include "router/digest.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>

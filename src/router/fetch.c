@@ -1,6 +1,6 @@
 /* fetch.c - model sources and the download cache (see fetch.h). */
 #include "router/fetch.h"
-#include "router/sha256.h"
+#include "router/digest.h"
 #include "core/util.h"
 
 #include <dirent.h>

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,7 +406,10 @@ struct rt_req {
     char            model_id[128];   /* who serves it now, guarded by r->mu */
     rt_entry       *cand[MAX_CAND];
     size_t          n_cand, cur;
-    llmr_source    *inner;           /* the serving source */
+    llmr_source    *inner;           /* the serving source (pointer written under r->mu, so
+                                        llmr_router_stream_stop can cancel it) */
+    bool            inner_remote;
+    atomic_bool     cancelled;       /* llmr_router_stream_stop was called */
     rt_entry       *inner_e;         /* its entry (holds one active count) */
     bool            produced;        /* the inner source gave text: no more failover */
     uint32_t        n_tok;
@@ -443,10 +447,13 @@ static void drop_inner(rt_req *q, bool ok, int rc, const char *msg)
 {
     if (!q->inner_e)
         return;
-    if (q->inner) {
-        q->inner->ops->end(q->inner);
-        q->inner->ops->destroy(q->inner);
-        q->inner = NULL;
+    pthread_mutex_lock(&q->r->mu);
+    llmr_source *in = q->inner;
+    q->inner = NULL;
+    pthread_mutex_unlock(&q->r->mu);
+    if (in) {
+        in->ops->end(in);
+        in->ops->destroy(in);
     }
     double gen_s = q->n_tok ? llmr_now() - q->t_first : 0;
     pthread_mutex_lock(&q->r->mu);
@@ -477,10 +484,12 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
         rc_cfg.model = e->cfg.remote_model;
         rc_cfg.chat = e->cfg.remote_chat;
         rc = rt_remote_source_new(&rc_cfg, &q->inner, err);   /* copies the strings */
+        q->inner_remote = true;
         if (rc)
             rt_release(r, e, 0, 0);
     } else if (rc == LLMR_OK) {
         rc = llmr_local_source_new(e->model, &q->inner, err);
+        q->inner_remote = false;
         if (rc)
             rt_release(r, e, 0, 0);
     }
@@ -513,6 +522,8 @@ static int begin_pass(rt_req *q, const char *prompt, const llmr_gen_opts *o, uin
 {
     int rc = LLMR_ERR_NOT_FOUND;
     for (; q->cur < q->n_cand; q->cur++) {
+        if (atomic_load(&q->cancelled))
+            return llmr_err_set(err, LLMR_ERR_CANCELLED, "stopped before a model answered");
         rt_entry *e = q->cand[q->cur];
         rc = try_candidate(q, e, prompt, o, n_prompt, n_cached, err);
         if (rc == LLMR_OK || !can_fail_over(rc))
@@ -575,6 +586,15 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
                 q->t_first = llmr_now();
             if (tok->len)
                 q->produced = true;
+            return LLMR_OK;
+        }
+        if (rc == LLMR_ERR_CANCELLED && atomic_load(&q->cancelled)) {
+            /* llmr_router_stream_stop cut the network wait: end quietly, and the stream,
+             * whose stop flag is already set, finishes as cancelled rather than failed */
+            tok->bytes = "";
+            tok->len = 0;
+            tok->id = -1;
+            tok->eog = true;
             return LLMR_OK;
         }
         if (q->produced || !can_fail_over(rc) || rc == LLMR_ERR_CONTEXT)
@@ -794,6 +814,21 @@ bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, s
         }
     pthread_mutex_unlock(&r->mu);
     return found;
+}
+
+void llmr_router_stream_stop(llmr_router *r, llmr_stream *s)
+{
+    if (!s)
+        return;
+    llmr_stream_stop(s);
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x; x = x->next)
+        if (x->stream == s) {
+            atomic_store(&x->cancelled, true);
+            if (x->inner && x->inner_remote)
+                rt_remote_source_cancel(x->inner);   /* wakes a step blocked on the network */
+        }
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* ---- status ----------------------------------------------------------------------------- */

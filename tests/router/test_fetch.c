@@ -2,7 +2,7 @@
  * names, directory expansion, cache listing and removal. Downloads are tested by pull.sh. */
 #include "test_util.h"
 #include "router/fetch.h"
-#include "router/sha256.h"
+#include "router/digest.h"
 
 #include <unistd.h>
 

@@ -9,6 +9,7 @@
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 
 /* A, B, C serve most tests; K is killed by the failover test, F fails its first request, M
  * counts requests for the cache test. Python starts slowly on a busy machine, so all six
@@ -312,6 +313,46 @@ static void result_cache_replays_greedy_requests_only(void **st)
     llmr_router_close(r);
 }
 
+typedef struct stopper {
+    llmr_router *r;
+    llmr_stream *s;
+} stopper;
+
+static void *stop_later(void *arg)
+{
+    stopper *x = arg;
+    struct timespec ts = {0, 400000000};
+    nanosleep(&ts, NULL);
+    llmr_router_stream_stop(x->r, x->s);
+    return NULL;
+}
+
+/* The slow mock sends a word every 0.2 s; llmr_router_stream_stop ends the stream at once. */
+static void stop_interrupts_a_remote_stream_promptly(void **st)
+{
+    llmr_router *r = open_router(NULL,
+        "{\"id\": \"slow\", \"backend\": \"a\", \"remote_model\": \"slow\"}");
+    llmr_stream *s;
+    llmr_gen_opts o = llmr_gen_defaults();
+    o.sampling.temperature = 0;
+    assert_int_equal(llmr_router_stream_open(r, "x", NULL, &o, &s), LLMR_OK);
+    stopper x = {r, s};
+    pthread_t th;
+    pthread_create(&th, NULL, stop_later, &x);
+    double t0 = llmr_now();
+    llmr_piece p;
+    int rc, pieces = 0;
+    while ((rc = llmr_stream_next(s, &p)) == LLMR_PIECE)
+        pieces++;
+    pthread_join(th, NULL);
+    assert_int_equal(rc, LLMR_DONE);
+    assert_int_equal(llmr_stream_finish_reason(s), LLMR_FINISH_CANCELLED);
+    assert_true(pieces < 10);
+    assert_true(llmr_now() - t0 < 3);
+    llmr_stream_close(s);
+    llmr_router_close(r);
+}
+
 /* ---- local models (need ../shared) ------------------------------------------------------ */
 
 static void lru_eviction_under_a_memory_budget(void **st)
@@ -414,6 +455,7 @@ int main(void)
         cmocka_unit_test(unknown_ids_and_unservable_requests_are_clear_errors),
         cmocka_unit_test(strategies_apply_per_router_and_per_request),
         cmocka_unit_test(result_cache_replays_greedy_requests_only),
+        cmocka_unit_test(stop_interrupts_a_remote_stream_promptly),
         cmocka_unit_test(lru_eviction_under_a_memory_budget),
         cmocka_unit_test(idle_models_unload_after_keep_alive_and_load_on_first_use),
     };
