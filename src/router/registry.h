@@ -26,6 +26,8 @@ typedef struct rt_entry {
     double      last_probe;
     double      measured_tps;      /* exponentially weighted, 0 until measured */
     char        last_error[256];
+    bool        removed;           /* taken out by llmr_router_remove_model */
+    struct rt_entry *next_removed; /* kept in r->removed until close */
 } rt_entry;
 
 typedef struct rt_req rt_req;
@@ -41,6 +43,7 @@ struct llmr_router {
     uint64_t        rr_turn, rng;
     rt_cache        cache;
     rt_req         *reqs;          /* requests in flight, for llmr_router_stream_model */
+    rt_entry       *removed;       /* entries removed at run time, freed at close */
     pthread_t       reaper;
     bool            reaper_started, quit;
     char            name[256];

@@ -144,6 +144,12 @@ void llmr_router_close(llmr_router *r)
         free(r->models[i]);
     }
     free(r->models);
+    while (r->removed) {
+        rt_entry *e = r->removed;
+        r->removed = e->next_removed;
+        rt_model_cfg_free(&e->cfg);
+        free(e);
+    }
     rt_config_free(&r->cfg);
     rt_cache_free(&r->cache);
     pthread_cond_destroy(&r->cv);
@@ -243,8 +249,13 @@ int llmr_router_remove_model(llmr_router *r, const char *id)
             i++;
         memmove(&r->models[i], &r->models[i + 1], (r->n_models - i - 1) * sizeof *r->models);
         r->n_models--;
-        rt_model_cfg_free(&e->cfg);
-        free(e);
+        /* a request ranked before the removal may still hold e as a later candidate: keep
+         * the entry (marked) until close, so that pointer stays valid */
+        e->model = NULL;
+        e->mem_mb = 0;
+        e->removed = true;
+        e->next_removed = r->removed;
+        r->removed = e;
         rc = fail(LLMR_OK, "");
     }
     pthread_mutex_unlock(&r->mu);
@@ -427,6 +438,8 @@ struct rt_req {
     size_t          replay_len;
     int             replay_state;
     char            log[1024];       /* one line per failed candidate */
+    int             step_rc;         /* the error that ended the serving source, if any */
+    char            step_msg[256];
 };
 
 static bool can_fail_over(int rc)
@@ -473,7 +486,9 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
 {
     llmr_router *r = q->r;
     pthread_mutex_lock(&r->mu);
-    int rc = rt_acquire(r, e, err);
+    int rc = e->removed ? llmr_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
+                                       e->cfg.id)
+                        : rt_acquire(r, e, err);
     llmr_remote_cfg rc_cfg = llmr_remote_defaults();
     if (rc == LLMR_OK && e->cfg.backend >= 0) {
         const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
@@ -597,8 +612,13 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
             tok->eog = true;
             return LLMR_OK;
         }
-        if (q->produced || !can_fail_over(rc) || rc == LLMR_ERR_CONTEXT)
+        if (q->produced || !can_fail_over(rc) || rc == LLMR_ERR_CONTEXT) {
+            if (rc != LLMR_ERR_CONTEXT) {         /* a full context is a normal end */
+                q->step_rc = rc;
+                snprintf(q->step_msg, sizeof q->step_msg, "%.200s", err->msg);
+            }
             return rc;
+        }
         /* failed before any text: the next candidate takes the request over */
         const char *id = q->inner_e->cfg.id;
         log_failure(q, id, err->msg);
@@ -615,7 +635,8 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
 static void rq_end(llmr_source *src)
 {
     rt_req *q = (rt_req *)src;
-    drop_inner(q, true, LLMR_OK, "");
+    /* a stream cut by a backend error after its first text still counts against the model */
+    drop_inner(q, q->step_rc == LLMR_OK, q->step_rc, q->step_msg);
 }
 
 static void rq_destroy(llmr_source *src)
