@@ -169,6 +169,9 @@ void rt_note_failure(llmr_router *r, rt_entry *e, int rc, const char *msg)
     if (rc == LLMR_ERR_ARG || rc == LLMR_ERR_CANCELLED || rc == LLMR_ERR_CONTEXT ||
         rc == LLMR_ERR_UNSUPPORTED)
         return;
+    /* a local model runs one stream at a time: busy means in use, not broken */
+    if (rc == LLMR_ERR_BUSY && e->cfg.backend < 0)
+        return;
     if (++e->consecutive_failures >= r->cfg.failures_to_cooldown) {
         double now = llmr_now();
         e->cooldown_until = now + r->cfg.cooldown_s;
