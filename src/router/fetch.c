@@ -289,7 +289,7 @@ typedef struct dl {
     char        head[4];     /* the file's first bytes, to check the magic */
     size_t      n_head;
     double      t_start, t_bar;
-    curl_off_t  bar_done;
+    curl_off_t  total;       /* the whole file's size once known (for the bar) */
     bool        io_error;
     int         io_errno;
 } dl;
@@ -358,10 +358,10 @@ static void draw_bar(dl *d, curl_off_t total, bool final)
             frac = 1;
         int w = 30, fill = (int)(frac * w);
         human((double)total, b, sizeof b);
-        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %s / %s %s/s ", d->name, fill,
+        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %s / %s %s/s\033[K", d->name, fill,
                 "##############################", w - fill, "", frac * 100, a, b, r);
     } else {
-        fprintf(stderr, "\r%s %s %s/s ", d->name, a, r);
+        fprintf(stderr, "\r%s %s %s/s\033[K", d->name, a, r);
     }
     if (final)
         fputc('\n', stderr);
@@ -374,8 +374,10 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     dl *d = user;
     if (d->o->cancel && atomic_load(d->o->cancel))
         return 1;
+    if (dltotal > 0)
+        d->total = d->offset + dltotal;
     if (d->o->progress && dlnow > 0)
-        draw_bar(d, dltotal > 0 ? d->offset + dltotal : 0, false);
+        draw_bar(d, d->total, false);
     return 0;
 }
 
@@ -532,7 +534,7 @@ static int download(const char *url, const char *part, const char *name,
         }
     }
     if (o->progress && rc == LLMR_OK)
-        draw_bar(&d, 0, true);
+        draw_bar(&d, d.total, true);
     else if (o->progress)
         fputc('\n', stderr);
     fclose(f);      /* also releases the lock */
