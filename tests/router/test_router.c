@@ -385,6 +385,10 @@ static void lru_eviction_under_a_memory_budget(void **st)
     assert_int_equal(ASK(r, "Once upon a time", &ro, &o), LLMR_OK);
     assert_string_equal(model, "m2");
     assert_true(strlen(text) > 0);
+    cJSON *m2 = status_of(r, "m2");                 /* its speed is now measured */
+    assert_true(cJSON_GetObjectItem(m2, "measured_tps")->valuedouble > 0);
+    assert_int_equal(cJSON_GetObjectItem(m2, "served")->valueint, 1);
+    cJSON_Delete(m2);
     assert_int_equal(llmr_router_load(r, "m1"), LLMR_OK);
     assert_false(flag_of(r, "m3", "loaded"));
     assert_true(flag_of(r, "m1", "loaded") && flag_of(r, "m2", "loaded"));
