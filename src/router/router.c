@@ -438,6 +438,10 @@ struct rt_req {
     size_t          replay_len;
     int             replay_state;
     char            log[1024];       /* one line per failed candidate */
+    bool            chat;            /* a chat request: local models get it in their template */
+    char           *chat_prompt;     /* the prompt rendered for the serving local model */
+    llmr_gen_opts   chat_opts;       /* the stream's options with add_bos off (the template
+                                        writes BOS); lives as long as the request */
     int             step_rc;         /* the error that ended the serving source, if any */
     char            step_msg[256];
 };
@@ -518,6 +522,24 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
     q->inner_e = e;
     q->n_tok = 0;
     q->produced = false;
+    if (q->chat && e->cfg.backend < 0) {
+        /* a remote chat API applies the server's template to the user message; a local model
+         * gets the same conversation in its own template, so both answer the same request */
+        llmr_chat_msg msg = {"user", prompt};
+        char ebuf[256] = "";
+        free(q->chat_prompt);
+        q->chat_prompt = NULL;
+        rc = llmr_chat_prompt(e->model, &msg, 1, &q->chat_prompt, ebuf, sizeof ebuf);
+        if (rc) {
+            llmr_err_set(err, rc, "model '%s': chat template: %s", e->cfg.id, ebuf);
+            drop_inner(q, false, rc, err->msg);
+            return rc;
+        }
+        q->chat_opts = *o;
+        q->chat_opts.add_bos = false;
+        prompt = q->chat_prompt;
+        o = &q->chat_opts;
+    }
     rc = q->inner->ops->begin(q->inner, prompt, o, n_prompt, n_cached, err);
     if (rc)
         drop_inner(q, false, rc, err->msg);
@@ -652,6 +674,7 @@ static void rq_destroy(llmr_source *src)
     pthread_mutex_unlock(&q->r->mu);
     free(q->prompt);
     free(q->replay);
+    free(q->chat_prompt);
     free(q);
 }
 
@@ -741,6 +764,11 @@ static rt_req *req_new(llmr_router *r, const char *prompt, const llmr_gen_opts *
     return q;
 }
 
+static void req_set_route(rt_req *q, const llmr_route_opts *ro)
+{
+    q->chat = ro->chat;
+}
+
 int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
                             const llmr_gen_opts *o, llmr_stream **out)
 {
@@ -761,6 +789,7 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
             rq_destroy(&q->base);
         return fail(LLMR_ERR_NOMEM, "out of memory");
     }
+    req_set_route(q, ro);
     bool use_cache = cache_applies(r, ro, o);
     char route_part[400];
     snprintf(route_part, sizeof route_part, "%s|%d|%s|%d|%d|%u", ro->model ? ro->model : "",

@@ -429,8 +429,18 @@ static void idle_models_unload_after_keep_alive_and_load_on_first_use(void **st)
     o.max_tokens = 4;
     o.sampling.temperature = 0;
     ro.model = "brief";
+    o.max_tokens = 12;
     assert_int_equal(ASK(r, "Once", &ro, &o), LLMR_OK);       /* loads on first use */
     assert_true(flag_of(r, "brief", "loaded"));
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s", text);
+    ro.chat = true;              /* a chat request goes through the model's chat template: the
+                                    same greedy request then continues another prompt */
+    assert_int_equal(ASK(r, "Once", &ro, &o), LLMR_OK);
+    assert_string_equal(model, "brief");
+    assert_true(strlen(text) > 0 && strcmp(text, plain) != 0);
+    ro.chat = false;
+    o.max_tokens = 4;
     ro.model = "now";
     assert_int_equal(ASK(r, "Once", &ro, &o), LLMR_OK);
     assert_false(flag_of(r, "now", "loaded"));                 /* keep_alive 0 */
