@@ -671,6 +671,198 @@ LLMR_API void llmr_analyzer_get(const llmr_analyzer *a, bool final, llmr_analysi
 /* Frees it. Accepts NULL. */
 LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
 
+/* ------------------------------------------------------------------------------------------
+ * The HTTP server (src/server/): `llmr serve`.
+ *
+ * Serves one model to many clients at once: OpenAI-compatible /v1/chat/completions,
+ * /v1/completions and /v1/models (SSE streaming), ollama-compatible /api/generate, /api/chat,
+ * /api/tags, /api/ps and /api/version (NDJSON streaming), the seed's WebSocket chat protocol at
+ * /ws, a web page at /, and /health and /metrics. Requests share the model through continuous
+ * batching: `parallel` sequences, each with its own KV cache of `ctx_size` positions, advance
+ * together in one batched forward pass per generated token.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct llmr_server llmr_server;
+
+typedef struct llmr_server_opts {
+    const char *host;           /* address to listen on (default "127.0.0.1") */
+    int         port;           /* TCP port (default 8080; 0: any free port, see
+                                   llmr_server_port) */
+    int         parallel;       /* sequences generated at once, one KV slot each (default 4) */
+    int         ctx_size;       /* KV positions of EACH slot (default 2048, at most the model's
+                                   training context) */
+    int         n_threads;      /* compute threads (0: physical cores) */
+    const char *api_key;        /* when set, /v1, /api and /ws need "Authorization: Bearer KEY"
+                                   (default NULL: no key) */
+    const char *cors_origin;    /* Access-Control-Allow-Origin value; NULL (default): no CORS */
+    const char *alias;          /* model name clients use (default: the file name without .gguf) */
+    const char *models_dir;     /* folder /api/models lists and loads from (default: the model
+                                   file's folder) */
+    size_t      max_body;       /* request body bytes (default 1 MiB); larger -> 413 */
+    int         max_tokens;     /* generated tokens per request, cap and default (default 2048) */
+    int         max_prompt;     /* prompt tokens per request (default 0: the slot's context) */
+    int         timeout_s;      /* wall time of one request, queueing included (default 600) */
+    int         queue_size;     /* requests waiting for a slot; beyond -> 503 (default 64) */
+    int         shutdown_s;     /* graceful shutdown: in-flight requests get this long to finish
+                                   before they are cancelled (default 10) */
+    bool        access_log;     /* one line per request on stderr (default true) */
+} llmr_server_opts;
+
+/* The defaults above. Any thread. */
+LLMR_API llmr_server_opts llmr_server_defaults(void);
+
+/* Starts listening and loads the model at model_path in the background (GET /health says
+ * "loading" until it is ready, then "ok", or "error" when the load failed). Returns LLMR_OK
+ * with a running server in *out, or an error (LLMR_ERR_ARG: bad options; LLMR_ERR_IO: the
+ * address or port cannot be bound) with *out still set for llmr_server_errmsg() (NULL only on
+ * LLMR_ERR_NOMEM); close it either way. */
+LLMR_API int llmr_server_open(const char *model_path, const llmr_server_opts *o,
+                              llmr_server **out);
+
+/* Waits until the background model load has finished: LLMR_OK when the model is ready, or
+ * the load's error code (message in llmr_server_errmsg). */
+LLMR_API int llmr_server_wait_ready(llmr_server *s);
+
+/* The port actually listened on. */
+LLMR_API int llmr_server_port(const llmr_server *s);
+
+/* The last detailed error message ("" when none). */
+LLMR_API const char *llmr_server_errmsg(const llmr_server *s);
+
+/* Graceful shutdown: new requests get 503, in-flight ones get opts.shutdown_s seconds to
+ * finish and are then cancelled, then the listener and the worker threads stop. Any thread
+ * other than a request handler; idempotent. */
+LLMR_API void llmr_server_shutdown(llmr_server *s);
+
+/* Shuts down (if not yet) and frees everything, the model included. Accepts NULL. */
+LLMR_API void llmr_server_close(llmr_server *s);
+
+/* ------------------------------------------------------------------------------------------
+ * Router (src/router/): many models behind one stream API.
+ *
+ * A router holds several models at once - local GGUF files (loaded on first use, unloaded after
+ * keep_alive idle seconds, evicted least-recently-used to fit a memory budget) and remote
+ * OpenAI-compatible backends (vLLM, llama.cpp's server, ollama, other `llmr serve`s) - each
+ * with an id, aliases and metadata (quality, cost, speed, context, chat, JSON mode). For each
+ * request it ranks the models by a strategy, opens a stream on the first that accepts the
+ * request, and fails over to the next candidate (exponential backoff with jitter between
+ * passes; a failing model cools down and a health check brings it back) as long as no text
+ * has been delivered, so text is never repeated. Streams opened on a router are ordinary
+ * llmr_stream handles: stop sequences, events, filters and control work as for local models.
+ *
+ * The configuration is one JSON document (`llmr route --config FILE`, `llmr serve --config`):
+ *   {
+ *     "strategy": "balanced",            // quality-first, cost-optimized, speed-priority,
+ *                                        // balanced, round-robin, least-loaded,
+ *                                        // capability-match, random
+ *     "weights": {"quality": 0.4, "cost": 0.2, "speed": 0.3, "load": 0.1},   // balanced
+ *     "memory_budget_mb": 8192,          // 0: unlimited
+ *     "keep_alive_s": 300,               // -1: never unload an idle model
+ *     "retry": {"max_rounds": 2, "backoff_ms": 200, "backoff_max_ms": 5000, "jitter": 0.5},
+ *     "cooldown_s": 30, "failures_to_cooldown": 1, "health_interval_s": 2, "seed": 1,
+ *     "cache": {"enabled": true, "ttl_s": 600, "max_entries": 256, "max_bytes": 16777216,
+ *               "allow_sampling": false},
+ *     "backends": {"gpu1": {"url": "http://10.0.0.5:8080", "api_key_env": "GPU1_KEY",
+ *                           "connect_timeout_ms": 5000, "idle_timeout_ms": 30000}},
+ *     "models": [
+ *       {"id": "tiny", "aliases": ["stories"], "source": "models/stories260K.gguf",
+ *        "quality": 0.1, "cost": 0, "speed": 900, "context": 512, "chat": false,
+ *        "json": true, "size_mb": 2, "keep_alive_s": 60, "preload": false},
+ *       {"id": "big", "backend": "gpu1", "remote_model": "llama-3-70b", "api": "chat",
+ *        "quality": 0.9, "cost": 0.6, "context": 8192}
+ *     ]
+ *   }
+ * A model's "source" is a path, a URL or hf:ORG/REPO/FILE.gguf (downloaded into the cache on
+ * first load; "sha256" checks it). Every key is checked: a wrong type, a value out of range or
+ * an unknown key fails the open with a message naming the key ("models[1].quality: 1.5 is out
+ * of range: expected 0..1").
+ *
+ * Thread safety: every router function may be called from any thread; streams opened on a
+ * router are used as any stream is (one owner thread each).
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct llmr_router llmr_router;
+
+/* Opens a router from a config file (llmr_router_open) or JSON text (llmr_router_open_json;
+ * `name` labels it in messages, may be NULL). Models with "preload" are loaded now; others on
+ * first use. As with sqlite3_open, *out receives a handle even on failure (NULL only when out
+ * of memory): read llmr_router_errmsg(*out), then llmr_router_close(*out). Returns LLMR_OK,
+ * LLMR_ERR_FORMAT (not JSON), LLMR_ERR_ARG (a key wrong or missing), LLMR_ERR_IO /
+ * LLMR_ERR_NOT_FOUND (file), or the error of a preload. */
+LLMR_API int llmr_router_open(const char *config_path, llmr_router **out);
+LLMR_API int llmr_router_open_json(const char *json, const char *name, llmr_router **out);
+
+/* Unloads every model and frees the router; accepts NULL. Every stream opened on it must be
+ * closed first. */
+LLMR_API void llmr_router_close(llmr_router *r);
+
+/* The last detailed error message of a call made on this thread ("" if none). Thread-local
+ * storage: valid until this thread's next router call. */
+LLMR_API const char *llmr_router_errmsg(const llmr_router *r);
+
+/* Loads a model now (by id or alias), evicting idle models least-recently-used first when the
+ * memory budget requires. LLMR_OK (also when already loaded, or remote), LLMR_ERR_NOT_FOUND
+ * (no such id), LLMR_ERR_BUSY (the budget cannot fit it while the others are in use), or the
+ * load's error. */
+LLMR_API int llmr_router_load(llmr_router *r, const char *id);
+
+/* Unloads a local model (by id or alias); it loads again on next use. LLMR_OK,
+ * LLMR_ERR_NOT_FOUND, LLMR_ERR_BUSY (streams are running on it). */
+LLMR_API int llmr_router_unload(llmr_router *r, const char *id);
+
+/* Adds a model at run time from one JSON model object (the same keys as in "models"), or
+ * removes one (unloading it; LLMR_ERR_BUSY while streams run on it). */
+LLMR_API int llmr_router_add_model(llmr_router *r, const char *model_json);
+LLMR_API int llmr_router_remove_model(llmr_router *r, const char *id);
+
+/* How one request is routed. Initialise with llmr_route_defaults(). */
+typedef struct llmr_route_opts {
+    const char *model;        /* an id or alias to use (no ranking; failover still goes to
+                                 other eligible models unless `strict`), or NULL */
+    bool        strict;       /* with `model`: that model only */
+    const char *strategy;     /* this request's strategy (NULL: the router's) */
+    bool        chat;         /* the request needs a chat model */
+    bool        json;         /* it needs JSON mode (also implied by sampling.json_object) */
+    uint32_t    min_context;  /* it needs at least this context (0: estimated from the prompt
+                                 length and max_tokens) */
+    int         cache;        /* result cache: -1 off, 0 the router's rule (default: on only at
+                                 temperature 0), 1 on even when sampling */
+} llmr_route_opts;
+
+LLMR_API llmr_route_opts llmr_route_defaults(void);
+
+/* Opens a stream on the best model for the request (see llmr_stream_open for `o`, *out and
+ * the results). `o->fallbacks` is ignored: the router's ranking gives the fallbacks. Errors
+ * also include LLMR_ERR_NOT_FOUND (route->model is no id or alias; or no model can serve the
+ * request: the message lists why each was excluded) and, when every candidate failed, the
+ * last failure's code with one line per candidate. A result served from the cache streams
+ * the stored text. */
+LLMR_API int llmr_router_stream_open(llmr_router *r, const char *prompt,
+                                     const llmr_route_opts *route, const llmr_gen_opts *o,
+                                     llmr_stream **out);
+
+/* The id of the model serving stream s (opened on r), as it stands now: it may change during
+ * llmr_stream_next() only before the first piece, when a candidate fails over. A result from
+ * the cache gives "ID (cached)". Returns a copy in buf (n bytes); false for a stream not
+ * opened on r (or already closed). */
+LLMR_API bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, size_t n);
+
+/* llmr_stream_stop() for a stream opened on r, which also interrupts a remote backend's
+ * network wait at once (llmr_stream_stop alone is noticed at the next token, which a stalled
+ * backend may not send until its idle timeout). Any thread. */
+LLMR_API void llmr_router_stream_stop(llmr_router *r, llmr_stream *s);
+
+/* The ranking for a request, and why, as text ("1. big  score 0.812  quality 0.90 ...") -
+ * what `llmr route --explain` prints. *text is malloc'd (free()). */
+LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,
+                                 const llmr_route_opts *route, const llmr_gen_opts *o,
+                                 char **text);
+
+/* Every model with its metadata and state (loaded, in flight, served, failures, measured
+ * speed, cooldown) as a JSON object {"models": [...], "memory_used_mb": ..., ...}; *json is
+ * malloc'd (free()). */
+LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,18 +7,32 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev python3
           libcmocka-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev libedit-dev
-          libcivetweb-dev)
+          libcivetweb-dev curl nodejs chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs needs its npm package; a nodejs that bundles npm (NodeSource) conflicts with it.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "setup: installing ${missing[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The server tests' real clients (openai, ollama, ws, playwright-core) come from npm, pinned by
+# tests/npm/package-lock.json. Skipped when node_modules already matches the lock file.
+if command -v npm >/dev/null && [ -f tests/npm/package-lock.json ]; then
+    want=$(sha256sum tests/npm/package-lock.json | cut -d' ' -f1)
+    have=$(cat tests/npm/node_modules/.llmr-lock-sha256 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+        echo "setup: npm ci in tests/npm"
+        (cd tests/npm && npm ci --no-audit --no-fund --loglevel=error) &&
+            echo "$want" > tests/npm/node_modules/.llmr-lock-sha256
+    fi
 fi
 [ "${1:-}" = "--deps-only" ] && exit 0
 

@@ -105,6 +105,34 @@ static const cli_cmd commands[] = {
      "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
      "  --date        the date strftime_now() sees (default today)\n"
      "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
+    {"serve", cmd_serve, "serve a model over HTTP (OpenAI, ollama, WebSocket, web page)",
+     "usage: llmr serve -m MODEL.gguf [--host 127.0.0.1] [--port 8080] [--parallel N]\n"
+     "                  [--ctx-size N] [-t N] [--api-key KEY] [--cors ORIGIN] [limits...]\n"
+     "  Serves the model to many clients at once, with continuous batching: N sequences\n"
+     "  (--parallel, default 4), each with its OWN KV cache of --ctx-size positions (default\n"
+     "  2048), advance together in one batched forward pass per token.\n"
+     "  Routes: POST /v1/chat/completions, /v1/completions, GET /v1/models (OpenAI, SSE);\n"
+     "  POST /api/generate, /api/chat, GET /api/tags, /api/ps, /api/version (ollama, NDJSON);\n"
+     "  /ws (WebSocket chat: welcome, chat, stream_start, token, stream_end, stop);\n"
+     "  GET /api/health, /api/models, POST /api/models/load; GET / (web page);\n"
+     "  GET /health, /metrics (Prometheus).\n"
+     "  --host ADDR          address to listen on (default 127.0.0.1)\n"
+     "  --port N             TCP port (default 8080; 0: any free port)\n"
+     "  --parallel N, -np N  sequences generated at once, one KV slot each (1..64, default 4)\n"
+     "  --ctx-size N, -c N   KV positions of each slot (default 2048)\n"
+     "  -t N, --threads N    compute threads (default: physical cores)\n"
+     "  --api-key KEY        require 'Authorization: Bearer KEY' on /v1, /api and /ws\n"
+     "  --cors ORIGIN        send Access-Control-Allow-Origin: ORIGIN (default: no CORS)\n"
+     "  --alias NAME         the model's name for clients (default: file name without .gguf)\n"
+     "  --models-dir DIR     folder /api/models lists and loads from (default: the model's)\n"
+     "  --max-body BYTES     request body limit (default 1048576) -> 413\n"
+     "  --max-tokens N       generated tokens per request, cap and default (default 2048)\n"
+     "  --max-prompt N       prompt tokens per request (default: the slot's context)\n"
+     "  --timeout S          wall time per request, queueing included (default 600)\n"
+     "  --queue N            requests waiting for a slot before 503 + Retry-After (default 64)\n"
+     "  --shutdown-timeout S on SIGTERM/SIGINT, in-flight requests get S seconds (default 10)\n"
+     "  --no-log             no access log on stderr\n"
+     "Exit status: 0 after a clean shutdown, 1 when it cannot listen, 2 usage error.\n"},
     {"tokenize", cmd_tokenize, "print the token ids of a text",
      "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
      "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
@@ -123,6 +151,44 @@ static const cli_cmd commands[] = {
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"route", cmd_route, "route a prompt over several models (local and remote) by a strategy",
+     "usage: llmr route --config FILE [--explain | --status] [options] \"PROMPT\"\n"
+     "  Opens the router described by FILE (JSON: models, backends, strategy, budgets;\n"
+     "  see include/llmr.h) and streams the answer of the best model on stdout; the model\n"
+     "  that answered is named on stderr as [answered by ID].\n"
+     "  --explain            print the ranking of the models for PROMPT and why; run nothing\n"
+     "  --status             print every model's state as JSON\n"
+     "  -s, --strategy NAME  quality-first, cost-optimized, speed-priority, balanced,\n"
+     "                       round-robin, least-loaded, capability-match, random\n"
+     "  -m, --model ID       use this model (id or alias) first; --strict: only it\n"
+     "  --chat, --json       the request needs a chat model / JSON mode\n"
+     "  --min-context N      the request needs N tokens of context\n"
+     "  -n, --max-tokens N   tokens to generate at most (default 256)\n"
+     "  --temp T, --seed S, --stop TEXT   sampling and stop sequences\n"
+     "  --cache, --no-cache  force the result cache on (even when sampling) or off\n"
+     "  -q, --quiet          do not name the model on stderr\n"
+     "Exit status: 0 ok, 1 failed (config error, every candidate failed), 2 usage error.\n"},
+    {"pull", cmd_pull, "download a model into the cache (URL, hf:ORG/REPO/FILE) or check a path",
+     "usage: llmr pull [--sha256 HEX] [--quiet] [--attempts N] SOURCE\n"
+     "  SOURCE: a .gguf path, a directory (every .gguf in it), an http(s) URL, or\n"
+     "  hf:ORG/REPO/FILE.gguf (https://huggingface.co/ORG/REPO/resolve/main/FILE.gguf).\n"
+     "  Downloads go to $LLMR_CACHE_DIR (default ~/.cache/llmr), resume after an\n"
+     "  interruption, and are kept only when they are GGUF files matching --sha256.\n"
+     "  The local path is printed as the last line of stdout (one line per file).\n"
+     "  --sha256 HEX  the file's expected SHA-256 (64 hex digits)\n"
+     "  --quiet       no progress bar on stderr\n"
+     "  --attempts N  connections tried, each resuming the last (default 4)\n"
+     "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
+    {"ls", cmd_ls, "list the models in the download cache",
+     "usage: llmr ls [--json]\n"
+     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name, size, modification time;\n"
+     "  unfinished downloads are marked partial.\n"
+     "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
+    {"rm", cmd_rm, "remove models from the download cache",
+     "usage: llmr rm NAME...\n"
+     "  Removes each NAME (as `llmr ls` prints it, .gguf optional) and its unfinished\n"
+     "  download from the cache.\n"
+     "Exit status: 0 ok, 1 a NAME was not in the cache, 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -1,0 +1,116 @@
+/* cmd_serve.c - `llmr serve`: the HTTP server (see the server section of llmr.h).
+ *
+ * SIGINT and SIGTERM are blocked in every thread before the server starts its threads, and
+ * the main thread waits for them with sigwait(): the shutdown then runs in ordinary code, not
+ * in a signal handler. */
+#include "cli/cli.h"
+#include "llmr.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool flag_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    if (strcmp(argv[*i], name))
+        return false;
+    if (*i + 1 >= argc) {
+        cli_usage_error("serve", "%s needs a value", name);
+        *out = NULL;
+        return true;
+    }
+    *out = argv[++*i];
+    return true;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    llmr_server_opts o = llmr_server_defaults();
+    const char *model = NULL, *v;
+    long n;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+#define NUM(flag, lo, hi, field)                                                             \
+    if (flag_value(argc, argv, &i, flag, &v)) {                                             \
+        if (!v)                                                                             \
+            return CLI_USAGE;                                                               \
+        if (!cli_parse_long(v, lo, hi, &n))                                                 \
+            return cli_usage_error("serve", "%s %s: expected an integer from %ld to %ld",  \
+                                   flag, v, (long)(lo), (long)(hi));                        \
+        o.field = (int)n;                                                                   \
+        continue;                                                                           \
+    }
+#define STR(flag, dst)                                                                       \
+    if (flag_value(argc, argv, &i, flag, &v)) {                                             \
+        if (!v)                                                                             \
+            return CLI_USAGE;                                                               \
+        dst = v;                                                                            \
+        continue;                                                                           \
+    }
+        STR("-m", model)
+        STR("--model", model)
+        STR("--host", o.host)
+        STR("--api-key", o.api_key)
+        STR("--cors", o.cors_origin)
+        STR("--alias", o.alias)
+        STR("--models-dir", o.models_dir)
+        NUM("--port", 0, 65535, port)
+        NUM("--parallel", 1, 64, parallel)
+        NUM("-np", 1, 64, parallel)
+        NUM("--ctx-size", 16, 1 << 20, ctx_size)
+        NUM("-c", 16, 1 << 20, ctx_size)
+        NUM("-t", 0, 1024, n_threads)
+        NUM("--threads", 0, 1024, n_threads)
+        NUM("--max-tokens", 1, 1 << 20, max_tokens)
+        NUM("--max-prompt", 0, 1 << 20, max_prompt)
+        NUM("--timeout", 0, 86400, timeout_s)
+        NUM("--queue", 0, 4096, queue_size)
+        NUM("--shutdown-timeout", 0, 3600, shutdown_s)
+        if (flag_value(argc, argv, &i, "--max-body", &v)) {
+            if (!v)
+                return CLI_USAGE;
+            if (!cli_parse_long(v, 64, 1L << 30, &n))
+                return cli_usage_error("serve", "--max-body %s: expected bytes from 64 to %ld", v,
+                                       1L << 30);
+            o.max_body = (size_t)n;
+            continue;
+        }
+        if (!strcmp(a, "--no-log")) {
+            o.access_log = false;
+            continue;
+        }
+        return cli_usage_error("serve", "unknown argument '%s'", a);
+#undef NUM
+#undef STR
+    }
+    if (!model)
+        return cli_usage_error("serve", "no model: give -m MODEL.gguf");
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    llmr_server *s = NULL;
+    int rc = llmr_server_open(model, &o, &s);
+    if (rc != LLMR_OK) {
+        int r = cli_fail("serve", "%s", llmr_server_errmsg(s));
+        llmr_server_close(s);
+        return r;
+    }
+    fprintf(stderr, "llmr serve: listening on http://%s%s%s:%d/ (OpenAI /v1, ollama /api, "
+                    "WebSocket /ws, web page /); loading %s\n",
+            strchr(o.host, ':') ? "[" : "", o.host, strchr(o.host, ':') ? "]" : "",
+            llmr_server_port(s), model);
+    fflush(stderr);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "llmr serve: %s: shutting down (in-flight requests get %ds)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", o.shutdown_s);
+    llmr_server_shutdown(s);
+    llmr_server_close(s);
+    fprintf(stderr, "llmr serve: stopped\n");
+    return CLI_OK;
+}

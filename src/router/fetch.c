@@ -1,0 +1,803 @@
+/* fetch.c - model sources and the download cache (see fetch.h). */
+#include "router/fetch.h"
+#include "router/digest.h"
+#include "core/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef LLMR_HAVE_CURL
+#include <curl/curl.h>
+#endif
+
+/* Every GGUF file starts with the bytes "GGUF" (ggml docs/gguf.md, "File Structure"). */
+static const char GGUF_MAGIC[4] = {'G', 'G', 'U', 'F'};
+
+llmr_fetch_opts llmr_fetch_defaults(void)
+{
+    llmr_fetch_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_attempts = 4;
+    o.connect_timeout_ms = 10000;
+    o.idle_timeout_s = 30;
+    o.retry_delay_ms = 200;
+    return o;
+}
+
+static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+llmr_src_kind llmr_source_kind(const char *s)
+{
+    if (has_prefix(s, "http://") || has_prefix(s, "https://"))
+        return LLMR_SRC_URL;
+    if (has_prefix(s, "hf:"))
+        return LLMR_SRC_HF;
+    struct stat st;
+    if (stat(s, &st) == 0 && S_ISDIR(st.st_mode))
+        return LLMR_SRC_DIR;
+    return LLMR_SRC_PATH;
+}
+
+int llmr_cache_dir(char *buf, size_t n, llmr_err *err)
+{
+    const char *e = getenv("LLMR_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
+               *h = getenv("HOME");
+    int k;
+    if (e && *e)
+        k = snprintf(buf, n, "%s", e);
+    else if (x && *x)
+        k = snprintf(buf, n, "%s/llmr", x);
+    else if (h && *h)
+        k = snprintf(buf, n, "%s/.cache/llmr", h);
+    else
+        return llmr_err_set(err, LLMR_ERR_ARG, "no cache directory: set LLMR_CACHE_DIR or HOME");
+    if (k < 0 || (size_t)k >= n)
+        return llmr_err_set(err, LLMR_ERR_ARG, "cache directory path is too long (%d bytes, "
+                            "at most %zu)", k, n - 1);
+    return LLMR_OK;
+}
+
+/* ---- Hugging Face references ------------------------------------------------------------ */
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+/* A repo-name part: non-empty, [A-Za-z0-9._-], not "." or "..". */
+static bool part_ok(const char *s, size_t n, bool slashes)
+{
+    if (n == 0)
+        return false;
+    size_t seg = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || (slashes && s[i] == '/')) {
+            size_t len = i - seg;
+            if (len == 0 || (len == 1 && s[seg] == '.') ||
+                (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+                return false;
+            seg = i + 1;
+        } else if (!name_char(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct hf_ref {
+    const char *org, *repo, *rev, *file;
+    size_t n_org, n_repo, n_rev, n_file;
+} hf_ref;
+
+static int hf_parse(const char *ref, hf_ref *r, llmr_err *err)
+{
+    const char *p = ref + 3;                        /* after "hf:" */
+    const char *s1 = strchr(p, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (!s1 || !s2)
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
+    r->org = p;
+    r->n_org = (size_t)(s1 - p);
+    r->repo = s1 + 1;
+    r->n_repo = (size_t)(s2 - r->repo);
+    r->rev = "main";
+    r->n_rev = 4;
+    const char *at = memchr(r->repo, '@', r->n_repo);
+    if (at) {
+        r->rev = at + 1;
+        r->n_rev = (size_t)(s2 - r->rev);
+        r->n_repo = (size_t)(at - r->repo);
+    }
+    r->file = s2 + 1;
+    r->n_file = strlen(r->file);
+    if (!part_ok(r->org, r->n_org, false))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the organisation '%.*s' must be non-empty "
+                            "[A-Za-z0-9._-]", ref, (int)r->n_org, r->org);
+    if (!part_ok(r->repo, r->n_repo, false))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the repository '%.*s' must be non-empty "
+                            "[A-Za-z0-9._-]", ref, (int)r->n_repo, r->repo);
+    if (!part_ok(r->rev, r->n_rev, false))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the revision '%.*s' must be non-empty "
+                            "[A-Za-z0-9._-]", ref, (int)r->n_rev, r->rev);
+    if (!part_ok(r->file, r->n_file, true))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file '%s' must be a non-empty path of "
+                            "[A-Za-z0-9._-] parts, none '.' or '..'", ref, r->file);
+    return LLMR_OK;
+}
+
+int llmr_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err)
+{
+    if (!has_prefix(ref, "hf:"))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
+    hf_ref r = {0};
+    int rc = hf_parse(ref, &r, err);
+    if (rc)
+        return rc;
+    int k = snprintf(url, n, "https://huggingface.co/%.*s/%.*s/resolve/%.*s/%s", (int)r.n_org,
+                     r.org, (int)r.n_repo, r.repo, (int)r.n_rev, r.rev, r.file);
+    if (k < 0 || (size_t)k >= n)
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL is too long", ref);
+    return LLMR_OK;
+}
+
+/* Appends s[0..len) to name at *at, mapping characters outside [A-Za-z0-9._-] to '_'. */
+static bool name_append(char *name, size_t n, size_t *at, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (*at + 1 >= n)
+            return false;
+        name[(*at)++] = name_char(s[i]) ? s[i] : '_';
+    }
+    name[*at] = 0;
+    return true;
+}
+
+int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
+{
+    char url[2048];
+    const char *u = source;
+    if (has_prefix(source, "hf:")) {
+        int rc = llmr_hf_resolve(source, url, sizeof url, err);
+        if (rc)
+            return rc;
+        u = url;
+    }
+    size_t at = 0;
+    name[0] = 0;
+    /* https://huggingface.co/ORG/REPO/resolve/REV/FILE -> ORG--REPO--FILE */
+    const char *hub = "https://huggingface.co/";
+    if (has_prefix(u, hub)) {
+        const char *p = u + strlen(hub), *s1 = strchr(p, '/');
+        const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+        if (s2 && has_prefix(s2, "/resolve/")) {
+            const char *rev_end = strchr(s2 + 9, '/');
+            if (rev_end && rev_end[1]) {
+                size_t flen = strcspn(rev_end + 1, "?#");
+                bool ok = name_append(name, n, &at, p, (size_t)(s1 - p)) &&
+                          name_append(name, n, &at, "--", 2) &&
+                          name_append(name, n, &at, s1 + 1, (size_t)(s2 - s1 - 1)) &&
+                          name_append(name, n, &at, "--", 2);
+                /* a file in a sub-folder keeps the folder in its name: a/b.gguf -> a_b.gguf */
+                ok = ok && name_append(name, n, &at, rev_end + 1, flen);
+                if (!ok)
+                    return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the name is too long", source);
+                return LLMR_OK;
+            }
+        }
+    }
+    size_t end = strcspn(u, "?#");
+    const char *scheme = strstr(u, "://");
+    const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
+    if (!path || (size_t)(path - u) >= end)
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
+                            "http(s)://HOST/.../FILE.gguf)", source);
+    const char *last = path;
+    for (const char *p = path; p < u + end; p++)
+        if (*p == '/')
+            last = p;
+    size_t len = (size_t)(u + end - last - 1);
+    if (len == 0 || (len == 1 && last[1] == '.') || (len == 2 && !strncmp(last + 1, "..", 2)))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
+                            "http(s)://HOST/.../FILE.gguf)", source);
+    if (!name_append(name, n, &at, last + 1, len))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file name is too long", source);
+    return LLMR_OK;
+}
+
+/* ---- local files ------------------------------------------------------------------------ */
+
+/* LLMR_OK when path is a regular file starting with the GGUF magic. */
+static int check_gguf_file(const char *path, llmr_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return llmr_err_set(err, errno == ENOENT ? LLMR_ERR_NOT_FOUND : LLMR_ERR_IO,
+                            "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return llmr_err_set(err, LLMR_ERR_ARG, "%s: not a regular file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", path, strerror(errno));
+    char m[4] = {0};
+    size_t got = fread(m, 1, 4, f);
+    fclose(f);
+    if (got != 4 || memcmp(m, GGUF_MAGIC, 4) != 0)
+        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (expected the magic "
+                            "'GGUF' at offset 0)", path);
+    return LLMR_OK;
+}
+
+static int mkdir_p(const char *dir, llmr_err *err)
+{
+    char tmp[4096];
+    int k = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (k < 0 || (size_t)k >= sizeof tmp)
+        return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return llmr_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return llmr_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    return LLMR_OK;
+}
+
+/* Compares a file's sha256 with the expected hex; LLMR_ERR_FORMAT naming both when they
+ * differ. */
+static int check_sha(const char *path, const char *want, const char *what, llmr_err *err)
+{
+    uint8_t d[32];
+    char hex[65];
+    if (!llmr_sha256_file(path, d))
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: cannot read to check sha256: %s", path,
+                            strerror(errno));
+    llmr_sha256_hex(d, hex);
+    if (strcasecmp(hex, want) != 0)
+        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: sha256 mismatch: expected %s, got %s",
+                            what, want, hex);
+    return LLMR_OK;
+}
+
+/* ---- downloads -------------------------------------------------------------------------- */
+
+#ifdef LLMR_HAVE_CURL
+
+typedef struct dl {
+    CURL       *c;
+    const llmr_fetch_opts *o;
+    const char *url, *name;
+    FILE       *f;
+    int         fd;
+    curl_off_t  offset;      /* bytes in the .part before this connection */
+    curl_off_t  written;     /* bytes written by this connection */
+    long        status;      /* HTTP status of this connection, once known */
+    bool        restarted;   /* the server ignored Range: the .part was truncated */
+    bool        not_gguf;    /* the first bytes were not the GGUF magic */
+    char        head[4];     /* the file's first bytes, to check the magic */
+    size_t      n_head;
+    double      t_start, t_bar;
+    curl_off_t  total;       /* the whole file's size once known (for the bar) */
+    bool        io_error;
+    int         io_errno;
+} dl;
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *user)
+{
+    dl *d = user;
+    size_t n = sz * nm;
+    if (d->status == 0)
+        curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &d->status);
+    /* Range asked, 200 answered: the server sends the whole file, so start it over. */
+    if (d->offset > 0 && d->written == 0 && d->status == 200 && !d->restarted) {
+        if (ftruncate(d->fd, 0) != 0 || fseeko(d->f, 0, SEEK_SET) != 0) {
+            d->io_error = true;
+            d->io_errno = errno;
+            return 0;
+        }
+        d->offset = 0;
+        d->restarted = true;
+    }
+    if (d->offset + d->written < 4) {
+        size_t take = 4 - (size_t)(d->offset + d->written);
+        if (take > n)
+            take = n;
+        memcpy(d->head + d->n_head, p, take);
+        d->n_head += take;
+        if (memcmp(d->head, GGUF_MAGIC, d->n_head) != 0) {
+            d->not_gguf = true;
+            return 0;
+        }
+    }
+    if (fwrite(p, 1, n, d->f) != n) {
+        d->io_error = true;
+        d->io_errno = errno;
+        return 0;
+    }
+    d->written += (curl_off_t)n;
+    return n;
+}
+
+static void human(double b, char *out, size_t n)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void draw_bar(dl *d, curl_off_t total, bool final)
+{
+    double now = llmr_now();
+    if (!final && now - d->t_bar < 0.1)
+        return;
+    d->t_bar = now;
+    curl_off_t done = d->offset + d->written;
+    char a[32], b[32], r[32];
+    human((double)done, a, sizeof a);
+    double dt = now - d->t_start;
+    human(dt > 0 ? (double)d->written / dt : 0, r, sizeof r);
+    if (total > 0) {
+        double frac = (double)done / (double)total;
+        if (frac > 1)
+            frac = 1;
+        int w = 30, fill = (int)(frac * w);
+        human((double)total, b, sizeof b);
+        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %s / %s %s/s\033[K", d->name, fill,
+                "##############################", w - fill, "", frac * 100, a, b, r);
+    } else {
+        fprintf(stderr, "\r%s %s %s/s\033[K", d->name, a, r);
+    }
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    dl *d = user;
+    if (d->o->cancel && atomic_load(d->o->cancel))
+        return 1;
+    if (dltotal > 0)
+        d->total = d->offset + dltotal;
+    if (d->o->progress && dlnow > 0)
+        draw_bar(d, d->total, false);
+    return 0;
+}
+
+/* One connection: GET url from d->offset on. Returns the curl code; d->status holds the HTTP
+ * status. */
+static CURLcode one_connection(dl *d, char *curl_err)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(c, CURLOPT_URL, d->url);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);     /* the hub redirects to its CDN */
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->o->connect_timeout_ms);
+    /* idle timeout: fewer than 1 byte/s for idle_timeout_s seconds */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, d->o->idle_timeout_s);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "llmr/" "0");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
+    /* CURLOPT_RANGE rather than RESUME_FROM: a server that ignores Range and answers 200 is
+     * then not an error (RFC 9110 section 14.2 allows it); on_write starts the file over. */
+    char range[32];
+    if (d->offset > 0) {
+        snprintf(range, sizeof range, "%lld-", (long long)d->offset);
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+    }
+    /* an error page (404 HTML) must not be written as the file */
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    d->c = c;
+    d->status = 0;
+    d->written = 0;
+    d->restarted = false;
+    CURLcode rc = curl_easy_perform(c);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    if (st)
+        d->status = st;
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+static bool transient(CURLcode rc)
+{
+    return rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
+           rc == CURLE_COULDNT_CONNECT || rc == CURLE_HTTP2_STREAM;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Downloads url into part (resuming it), then checks it. The caller renames it. */
+static int download(const char *url, const char *part, const char *name,
+                    const llmr_fetch_opts *o, llmr_err *err)
+{
+    int fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+    /* Two pulls of one file would interleave their writes: the second one waits its turn
+     * would be surprising, so it fails at once. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return llmr_err_set(err, LLMR_ERR_BUSY, "%s: another download of this file is running",
+                            part);
+    }
+    FILE *f = fdopen(fd, "ab");
+    if (!f) {
+        close(fd);
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+    }
+    dl d;
+    memset(&d, 0, sizeof d);
+    d.o = o;
+    d.url = url;
+    d.name = name;
+    d.f = f;
+    d.fd = fd;
+    d.t_start = llmr_now();
+    int rc = LLMR_ERR_NETWORK;
+    unsigned delay = o->retry_delay_ms;
+    char cerr[CURL_ERROR_SIZE];
+    for (int attempt = 1; attempt <= (o->max_attempts > 0 ? o->max_attempts : 1); attempt++) {
+        fflush(f);
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            rc = llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+            break;
+        }
+        d.offset = st.st_size;
+        d.n_head = 0;
+        if (d.offset > 0 && d.offset < 4) {
+            /* too short to have checked the magic: begin again */
+            if (ftruncate(fd, 0) != 0)
+                break;
+            d.offset = 0;
+        }
+        cerr[0] = 0;
+        CURLcode cr = one_connection(&d, cerr);
+        fflush(f);
+        if (d.not_gguf) {
+            rc = llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (it starts with "
+                              "'%.4s', expected the magic 'GGUF')", url, d.head);
+            break;
+        }
+        if (d.io_error) {
+            rc = llmr_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", part,
+                              strerror(d.io_errno));
+            break;
+        }
+        if (cr == CURLE_ABORTED_BY_CALLBACK) {
+            rc = llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: download cancelled; %s keeps what "
+                              "arrived and the next pull resumes it", url, part);
+            break;
+        }
+        if (d.status == 416 && d.offset > 0) {
+            /* Range Not Satisfiable: the .part is already whole (or longer than the file);
+             * the checks below decide which. */
+            rc = LLMR_OK;
+            break;
+        }
+        if (d.status >= 400) {
+            rc = llmr_err_set(err, d.status >= 500 ? LLMR_ERR_NETWORK : LLMR_ERR_NOT_FOUND,
+                              "%s: HTTP %ld", url, d.status);
+            if (d.status < 500 || attempt == o->max_attempts)
+                break;
+        } else if (cr == CURLE_OK) {
+            rc = LLMR_OK;
+            break;
+        } else if (!transient(cr)) {
+            rc = llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", url,
+                              cerr[0] ? cerr : curl_easy_strerror(cr));
+            break;
+        } else {
+            rc = llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s (after %d attempts, %lld bytes "
+                              "kept in %s for the next pull)", url,
+                              cerr[0] ? cerr : curl_easy_strerror(cr), attempt,
+                              (long long)(d.offset + d.written), part);
+        }
+        if (attempt < o->max_attempts) {
+            sleep_ms(delay);
+            delay *= 2;
+        }
+    }
+    if (o->progress && rc == LLMR_OK)
+        draw_bar(&d, d.total, true);
+    else if (o->progress)
+        fputc('\n', stderr);
+    fclose(f);      /* also releases the lock */
+    if (rc == LLMR_ERR_FORMAT)
+        unlink(part);       /* not a model: nothing worth resuming */
+    return rc;
+}
+
+#endif /* LLMR_HAVE_CURL */
+
+static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out, size_t n,
+                        llmr_err *err)
+{
+    char url[2048], name[256], dir[4096], part[4400];
+    int rc;
+    if (llmr_source_kind(source) == LLMR_SRC_HF) {
+        if ((rc = llmr_hf_resolve(source, url, sizeof url, err)))
+            return rc;
+    } else if (snprintf(url, sizeof url, "%s", source) >= (int)sizeof url) {
+        return llmr_err_set(err, LLMR_ERR_ARG, "URL too long (at most %zu bytes)",
+                            sizeof url - 1);
+    }
+    if (o->sha256 && !llmr_sha256_hex_valid(o->sha256))
+        return llmr_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
+    if ((rc = llmr_cache_name(source, name, sizeof name, err)))
+        return rc;
+    if (o->cache_dir)
+        snprintf(dir, sizeof dir, "%s", o->cache_dir);
+    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
+        return rc;
+    int k = snprintf(out, n, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= n)
+        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+    struct stat st;
+    if (stat(out, &st) == 0) {
+        /* cached: trusted unless a digest is given and disagrees */
+        if (!o->sha256 || check_sha(out, o->sha256, out, NULL) == LLMR_OK)
+            return LLMR_OK;
+    }
+#ifdef LLMR_HAVE_CURL
+    if ((rc = mkdir_p(dir, err)))
+        return rc;
+    snprintf(part, sizeof part, "%s.part", out);
+    if ((rc = download(url, part, name, o, err)))
+        return rc;
+    if ((rc = check_gguf_file(part, err))) {
+        unlink(part);
+        return llmr_err_set(err, rc, "%s: not a GGUF file (expected the magic 'GGUF' at offset "
+                            "0); nothing was kept", url);
+    }
+    if (o->sha256 && (rc = check_sha(part, o->sha256, url, err))) {
+        unlink(part);       /* a wrong file is not resumable: drop it */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "sha256 mismatch");
+        return llmr_err_set(err, rc, "%s; the download was deleted", why);
+    }
+    if (rename(part, out) != 0) {
+        int e = errno;
+        unlink(part);
+        return llmr_err_set(err, LLMR_ERR_IO, "cannot rename %s to %s: %s", part, out,
+                            strerror(e));
+    }
+    return LLMR_OK;
+#else
+    (void)part;
+    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
+                        "cannot download", url);
+#endif
+}
+
+int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
+               llmr_err *err)
+{
+    llmr_fetch_opts def = llmr_fetch_defaults();
+    if (!o)
+        o = &def;
+    switch (llmr_source_kind(source)) {
+    case LLMR_SRC_URL:
+    case LLMR_SRC_HF:
+        return fetch_remote(source, o, path_out, n, err);
+    case LLMR_SRC_DIR:
+        return llmr_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
+    case LLMR_SRC_PATH:
+    default: {
+        int rc = check_gguf_file(source, err);
+        if (rc)
+            return rc;
+        if (o->sha256 && (rc = check_sha(source, o->sha256, source, err)))
+            return rc;
+        if (snprintf(path_out, n, "%s", source) >= (int)n)
+            return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
+        return LLMR_OK;
+    }
+    }
+}
+
+void llmr_paths_free(char **paths, size_t n)
+{
+    if (!paths)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int expand_dir(const char *dir, char ***paths, size_t *n_paths, llmr_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = LLMR_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!ends_with(e->d_name, ".gguf"))
+            continue;
+        char p[4096];
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
+            continue;
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+                break;
+            }
+            v = nv;
+        }
+        if (!(v[n] = llmr_strdup(p))) {
+            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == LLMR_OK && n == 0)
+        rc = llmr_err_set(err, LLMR_ERR_NOT_FOUND, "%s: no .gguf file in this directory", dir);
+    if (rc) {
+        llmr_paths_free(v, n);
+        return rc;
+    }
+    qsort(v, n, sizeof *v, cmp_str);
+    *paths = v;
+    *n_paths = n;
+    return LLMR_OK;
+}
+
+int llmr_source_expand(const char *source, const llmr_fetch_opts *o, char ***paths,
+                       size_t *n_paths, llmr_err *err)
+{
+    *paths = NULL;
+    *n_paths = 0;
+    if (llmr_source_kind(source) == LLMR_SRC_DIR)
+        return expand_dir(source, paths, n_paths, err);
+    char p[4096];
+    int rc = llmr_fetch(source, o, p, sizeof p, err);
+    if (rc)
+        return rc;
+    char **v = malloc(sizeof *v);
+    if (!v || !(v[0] = llmr_strdup(p))) {
+        free(v);
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    }
+    *paths = v;
+    *n_paths = 1;
+    return LLMR_OK;
+}
+
+/* ---- the cache -------------------------------------------------------------------------- */
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const llmr_cache_entry *)a)->name, ((const llmr_cache_entry *)b)->name);
+}
+
+int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return LLMR_OK;
+        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
+    }
+    llmr_cache_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = LLMR_OK;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || strlen(e->d_name) >= 256)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            llmr_cache_entry *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+                break;
+            }
+            v = nv;
+        }
+        llmr_cache_entry *c = &v[n++];
+        snprintf(c->name, sizeof c->name, "%s", e->d_name);
+        c->partial = ends_with(c->name, ".part");
+        if (c->partial)
+            c->name[strlen(c->name) - 5] = 0;
+        c->size = (unsigned long long)st.st_size;
+        c->mtime = (double)st.st_mtime;
+    }
+    closedir(d);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_entry);
+    *out = v;
+    *n_out = n;
+    return LLMR_OK;
+}
+
+int llmr_cache_remove(const char *dir, const char *name, llmr_err *err)
+{
+    if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected a cache entry name as `llmr ls` "
+                            "prints it (no '/')", name);
+    char base[4400], p[4500];
+    snprintf(base, sizeof base, "%s/%s", dir, name);
+    int removed = 0;
+    const char *variants[] = {"", ".part", ".gguf", ".gguf.part"};
+    for (size_t i = 0; i < 4; i++) {
+        if (i >= 2 && ends_with(name, ".gguf"))
+            break;
+        snprintf(p, sizeof p, "%s%s", base, variants[i]);
+        if (unlink(p) == 0)
+            removed++;
+        else if (errno != ENOENT)
+            return llmr_err_set(err, LLMR_ERR_IO, "cannot remove %s: %s", p, strerror(errno));
+        if (i == 1 && removed)
+            break;      /* NAME matched exactly: do not also remove NAME.gguf */
+    }
+    if (!removed)
+        return llmr_err_set(err, LLMR_ERR_NOT_FOUND, "'%s' is not in the cache %s (see `llmr "
+                            "ls`)", name, dir);
+    return LLMR_OK;
+}

@@ -1,0 +1,278 @@
+/* registry.c - loading, memory budget with LRU eviction, keep-alive and health (see
+ * registry.h). Slow work (downloads, model loads, health probes) runs with the router's lock
+ * released; an entry being loaded is marked so that other threads wait for it instead of
+ * loading it twice. */
+#include "router/registry.h"
+#include "router/fetch.h"
+#include "router/remote.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+rt_entry *rt_find(llmr_router *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        if (!strcmp(e->cfg.id, name))
+            return e;
+        for (size_t k = 0; k < e->cfg.n_aliases; k++)
+            if (!strcmp(e->cfg.aliases[k], name))
+                return e;
+    }
+    return NULL;
+}
+
+double rt_keep_alive(const llmr_router *r, const rt_entry *e)
+{
+    return isnan(e->cfg.keep_alive_s) ? r->cfg.keep_alive_s : e->cfg.keep_alive_s;
+}
+
+static void do_unload(llmr_router *r, rt_entry *e)
+{
+    llmr_model_close(e->model);
+    e->model = NULL;
+    r->mem_used_mb -= e->mem_mb;
+    e->mem_mb = 0;
+}
+
+int rt_unload(llmr_router *r, rt_entry *e, llmr_err *err)
+{
+    if (e->active || e->loading)
+        return llmr_err_set(err, LLMR_ERR_BUSY, "model '%s' is in use by %d stream%s",
+                            e->cfg.id, e->active, e->active == 1 ? "" : "s");
+    if (e->model)
+        do_unload(r, e);
+    return LLMR_OK;
+}
+
+/* Frees budget for need_mb by unloading idle models, least recently used first, and reserves
+ * it for e. LLMR_ERR_BUSY naming the models in use when it cannot. */
+static int make_room(llmr_router *r, rt_entry *e, double need_mb, llmr_err *err)
+{
+    double budget = r->cfg.memory_budget_mb;
+    if (budget > 0 && need_mb > budget)
+        return llmr_err_set(err, LLMR_ERR_TOO_BIG, "model '%s' needs %.1f MiB, more than the "
+                            "whole memory budget (%.1f MiB)", e->cfg.id, need_mb, budget);
+    while (budget > 0 && r->mem_used_mb + need_mb > budget + 1e-9) {
+        rt_entry *lru = NULL;
+        for (size_t i = 0; i < r->n_models; i++) {
+            rt_entry *x = r->models[i];
+            if (x != e && x->model && !x->active && !x->loading &&
+                (!lru || x->last_used < lru->last_used))
+                lru = x;
+        }
+        if (!lru) {
+            char busy[300] = "";
+            size_t at = 0;
+            for (size_t i = 0; i < r->n_models && at < sizeof busy; i++)
+                if (r->models[i]->mem_mb > 0 && r->models[i] != e)
+                    at += (size_t)snprintf(busy + at, sizeof busy - at, "%s%s (%.1f MiB)",
+                                           at ? ", " : "", r->models[i]->cfg.id,
+                                           r->models[i]->mem_mb);
+            return llmr_err_set(err, LLMR_ERR_BUSY, "memory budget %.1f MiB: model '%s' needs "
+                                "%.1f MiB but %.1f MiB are held by models in use: %s", budget,
+                                e->cfg.id, need_mb, r->mem_used_mb, busy);
+        }
+        do_unload(r, lru);
+    }
+    r->mem_used_mb += need_mb;
+    e->mem_mb = need_mb;
+    return LLMR_OK;
+}
+
+/* Downloads (if a URL) and loads e's model; mu is held on entry and exit, dropped inside. */
+static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
+{
+    e->loading = true;
+    pthread_mutex_unlock(&r->mu);
+    char path[4096];
+    llmr_fetch_opts fo = llmr_fetch_defaults();
+    fo.sha256 = e->cfg.sha256;
+    int rc = llmr_fetch(e->cfg.source, &fo, path, sizeof path, err);
+    double need = e->cfg.size_mb;
+    if (rc == LLMR_OK && need <= 0) {
+        struct stat st;
+        need = stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
+    }
+    pthread_mutex_lock(&r->mu);
+    if (rc == LLMR_OK)
+        rc = make_room(r, e, need, err);
+    if (rc == LLMR_OK) {
+        pthread_mutex_unlock(&r->mu);
+        llmr_model_opts mo = llmr_model_defaults();
+        mo.n_threads = e->cfg.n_threads;
+        mo.n_ctx = e->cfg.n_ctx;
+        llmr_model *m = NULL;
+        rc = llmr_model_open(path, &mo, &m);
+        if (rc)
+            llmr_err_set(err, rc, "model '%s': %s", e->cfg.id,
+                         m ? llmr_model_errmsg(m) : "out of memory");
+        if (rc) {
+            llmr_model_close(m);
+            m = NULL;
+        }
+        pthread_mutex_lock(&r->mu);
+        if (m) {
+            e->model = m;
+        } else {
+            r->mem_used_mb -= e->mem_mb;     /* give the reservation back */
+            e->mem_mb = 0;
+        }
+    }
+    e->loading = false;
+    pthread_cond_broadcast(&r->cv);
+    return rc;
+}
+
+int rt_acquire(llmr_router *r, rt_entry *e, llmr_err *err)
+{
+    if (e->cfg.backend < 0) {
+        while (e->loading)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (!e->model) {
+            int rc = load_local(r, e, err);
+            if (rc)
+                return rc;
+        }
+    }
+    e->active++;
+    e->last_used = llmr_now();
+    return LLMR_OK;
+}
+
+void rt_release(llmr_router *r, rt_entry *e, uint32_t tokens, double gen_s)
+{
+    if (e->active > 0)
+        e->active--;
+    e->last_used = llmr_now();
+    if (tokens >= 4 && gen_s > 0) {
+        /* an exponentially weighted mean, so one odd request does not swing the ranking */
+        double tps = tokens / gen_s;
+        e->measured_tps = e->measured_tps > 0 ? 0.7 * e->measured_tps + 0.3 * tps : tps;
+    }
+    if (e->model && !e->active && rt_keep_alive(r, e) == 0)
+        do_unload(r, e);                 /* keep_alive 0: unload as soon as it is idle */
+}
+
+void rt_note_failure(llmr_router *r, rt_entry *e, int rc, const char *msg)
+{
+    e->failures++;
+    snprintf(e->last_error, sizeof e->last_error, "%s", msg);
+    /* a bad request, a cancel, a prompt too long or an unsupported option says nothing about
+     * the model's health */
+    if (rc == LLMR_ERR_ARG || rc == LLMR_ERR_CANCELLED || rc == LLMR_ERR_CONTEXT ||
+        rc == LLMR_ERR_UNSUPPORTED)
+        return;
+    /* a local model runs one stream at a time: busy means in use, not broken */
+    if (rc == LLMR_ERR_BUSY && e->cfg.backend < 0)
+        return;
+    if (++e->consecutive_failures >= r->cfg.failures_to_cooldown) {
+        double now = llmr_now();
+        e->cooldown_until = now + r->cfg.cooldown_s;
+        e->needs_probe = e->cfg.backend >= 0;
+        e->last_probe = now;
+    }
+}
+
+void rt_note_success(llmr_router *r, rt_entry *e)
+{
+    e->consecutive_failures = 0;
+    e->cooldown_until = 0;
+    e->needs_probe = false;
+    e->served++;
+}
+
+bool rt_cooling(const llmr_router *r, const rt_entry *e, double now, double *left)
+{
+    double l = e->cooldown_until - now;
+    if (left)
+        *left = l > 0 ? l : 0;
+    return l > 0 || e->needs_probe;
+}
+
+/* ---- the reaper ------------------------------------------------------------------------- */
+
+static void reap_idle(llmr_router *r, double now)
+{
+    for (size_t i = 0; i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        double ka = rt_keep_alive(r, e);
+        if (e->model && !e->active && !e->loading && ka >= 0 && now - e->last_used >= ka)
+            do_unload(r, e);
+    }
+}
+
+/* Probes one remote that waits for a health check, if any is due (drops mu to probe). */
+static void probe_one(llmr_router *r, double now)
+{
+    for (size_t i = 0; i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        if (!e->needs_probe || now < e->cooldown_until ||
+            now - e->last_probe < r->cfg.health_interval_s)
+            continue;
+        e->last_probe = now;
+        const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
+        char url[2048];
+        snprintf(url, sizeof url, "%s", b->url);
+        long timeout = b->connect_timeout_ms < 2000 ? 2000 : b->connect_timeout_ms;
+        pthread_mutex_unlock(&r->mu);
+        llmr_err err;
+        int rc = llmr_remote_health(url, timeout, &err);
+        pthread_mutex_lock(&r->mu);
+        if (rc == LLMR_OK) {
+            e->needs_probe = false;
+            e->consecutive_failures = 0;
+        }
+        return;                          /* the list may have changed meanwhile */
+    }
+}
+
+static void *reaper_main(void *arg)
+{
+    llmr_router *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->quit) {
+        double now = llmr_now();
+        reap_idle(r, now);
+        probe_one(r, now);
+        if (r->quit)
+            break;
+        /* wake every 100 ms: keep-alive and probe times are compared at that resolution */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int rt_reaper_start(llmr_router *r)
+{
+    if (pthread_create(&r->reaper, NULL, reaper_main, r) != 0)
+        return LLMR_ERR_NOMEM;
+    r->reaper_started = true;
+    return LLMR_OK;
+}
+
+void rt_reaper_stop(llmr_router *r)
+{
+    if (!r->reaper_started)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->quit = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->reaper, NULL);
+    r->reaper_started = false;
+}

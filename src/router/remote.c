@@ -1,0 +1,543 @@
+/* remote.c - an OpenAI-compatible backend over libcurl (see remote.h).
+ *
+ * The transfer runs on the caller's thread inside begin() and step(): curl's multi interface
+ * is pumped (curl_multi_perform, then curl_multi_poll for at most POLL_MS) until a piece is
+ * queued, so there is no helper thread, and cancel() wakes the poll with curl_multi_wakeup. */
+#include "router/remote.h"
+#include "router/oai.h"
+#include "router/sse.h"
+#include "core/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LLMR_HAVE_CURL
+#include <curl/curl.h>
+#endif
+
+#define POLL_MS       100
+#define MAX_ERR_BODY  65536
+
+llmr_remote_cfg llmr_remote_defaults(void)
+{
+    llmr_remote_cfg c;
+    memset(&c, 0, sizeof c);
+    c.chat = true;
+    c.connect_timeout_ms = 5000;
+    c.idle_timeout_ms = 30000;
+    return c;
+}
+
+llmr_remote_req llmr_remote_req_defaults(void)
+{
+    llmr_remote_req q;
+    memset(&q, 0, sizeof q);
+    q.temperature = -1;
+    q.top_p = -1;
+    q.seed = -1;
+    return q;
+}
+
+struct llmr_remote {
+    llmr_remote_cfg cfg;           /* strings point at the copies below */
+    char *url, *model, *key_env;
+    char  endpoint[2100];
+    atomic_bool cancel;            /* set by llmr_remote_cancel() from any thread */
+    /* ---- the request in flight (owner thread) ---- */
+    bool   running;                /* easy handle is in the multi */
+    bool   finished;               /* curl reported the transfer's end */
+    bool   headers_done;           /* the final response's headers have arrived */
+    bool   done;                   /* [DONE] or a finish_reason was seen */
+    long   status;
+    double last_rx;                /* when a byte last arrived */
+    int    cb_rc;                  /* an error raised inside a callback */
+    llmr_err cb_err;
+    llmr_sse sse;
+    llmr_oai_delta delta;
+    char  *q;                      /* queued pieces: [size_t len][bytes] ... */
+    size_t q_len, q_cap, q_head;
+    char  *errbody;                /* the body of an HTTP error response */
+    size_t n_errbody;
+    char   finish[32], model_seen[128];
+#ifdef LLMR_HAVE_CURL
+    CURLM *multi;
+    CURL  *easy;
+    CURLcode result;
+    struct curl_slist *hdrs;
+    char  *body;
+    char   curl_err[CURL_ERROR_SIZE];
+#endif
+};
+
+const char *llmr_remote_finish(const llmr_remote *r) { return r->finish; }
+const char *llmr_remote_model(const llmr_remote *r) { return r->model_seen; }
+
+void llmr_remote_cancel(llmr_remote *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->cancel, true);
+#ifdef LLMR_HAVE_CURL
+    if (r->multi)
+        curl_multi_wakeup(r->multi);
+#endif
+}
+
+#ifndef LLMR_HAVE_CURL
+
+int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
+{
+    *out = NULL;
+    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
+                        "cannot use remote backends", cfg && cfg->url ? cfg->url : "(no url)");
+}
+void llmr_remote_close(llmr_remote *r) { free(r); }
+int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q, llmr_err *err)
+{
+    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+}
+int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
+{
+    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+}
+void llmr_remote_end(llmr_remote *r) {}
+int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err)
+{
+    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+}
+
+#else
+
+static bool http_url(const char *u)
+{
+    return u && (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8));
+}
+
+/* {base}/v1/{path}, without doubling a /v1 the base already ends with. */
+static int endpoint(const char *base, const char *path, char *out, size_t n)
+{
+    size_t len = strlen(base);
+    while (len && base[len - 1] == '/')
+        len--;
+    bool has_v1 = len >= 3 && !strncmp(base + len - 3, "/v1", 3);
+    int k = snprintf(out, n, "%.*s%s/%s", (int)len, base, has_v1 ? "" : "/v1", path);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
+{
+    *out = NULL;
+    if (!cfg || !http_url(cfg->url))
+        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s': expected http://HOST[:PORT] or "
+                            "https://...", cfg && cfg->url ? cfg->url : "(none)");
+    static atomic_bool global_done;
+    if (!atomic_exchange(&global_done, true))
+        curl_global_init(CURL_GLOBAL_DEFAULT);   /* once; not thread-safe in itself */
+    llmr_remote *r = calloc(1, sizeof *r);
+    if (!r)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    r->cfg = *cfg;
+    r->url = llmr_strdup(cfg->url);
+    r->model = llmr_strdup(cfg->model);
+    r->key_env = llmr_strdup(cfg->api_key_env);
+    r->cfg.url = r->url;
+    r->cfg.model = r->model;
+    r->cfg.api_key_env = r->key_env;
+    if (r->cfg.connect_timeout_ms <= 0)
+        r->cfg.connect_timeout_ms = 5000;
+    if (r->cfg.idle_timeout_ms <= 0)
+        r->cfg.idle_timeout_ms = 30000;
+    r->multi = curl_multi_init();
+    r->easy = curl_easy_init();
+    if (!r->url || (cfg->model && !r->model) || (cfg->api_key_env && !r->key_env) ||
+        !r->multi || !r->easy) {
+        llmr_remote_close(r);
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    }
+    if (endpoint(r->url, cfg->chat ? "chat/completions" : "completions", r->endpoint,
+                 sizeof r->endpoint)) {
+        llmr_remote_close(r);
+        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s' is too long", cfg->url);
+    }
+    llmr_sse_init(&r->sse, 0);
+    *out = r;
+    return LLMR_OK;
+}
+
+void llmr_remote_close(llmr_remote *r)
+{
+    if (!r)
+        return;
+    llmr_remote_end(r);
+    if (r->easy)
+        curl_easy_cleanup(r->easy);
+    if (r->multi)
+        curl_multi_cleanup(r->multi);
+    llmr_sse_free(&r->sse);
+    llmr_oai_delta_free(&r->delta);
+    free(r->q);
+    free(r->errbody);
+    free(r->url);
+    free(r->model);
+    free(r->key_env);
+    free(r);
+}
+
+/* ---- callbacks (run inside curl_multi_perform on the owner thread) ---------------------- */
+
+static int push_piece(llmr_remote *r, const char *s, size_t n)
+{
+    size_t need = r->q_len + sizeof(size_t) + n;
+    if (need > r->q_cap) {
+        size_t c = r->q_cap ? r->q_cap : 1024;
+        while (c < need)
+            c *= 2;
+        char *q = realloc(r->q, c);
+        if (!q)
+            return llmr_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory queueing text");
+        r->q = q;
+        r->q_cap = c;
+    }
+    memcpy(r->q + r->q_len, &n, sizeof n);
+    memcpy(r->q + r->q_len + sizeof n, s, n);
+    r->q_len = need;
+    return LLMR_OK;
+}
+
+static int on_event(void *user, const llmr_sse_event *ev)
+{
+    llmr_remote *r = user;
+    if (r->done)
+        return 0;                 /* past [DONE]: ignore the rest */
+    if (strcmp(ev->type, "message") != 0 && strcmp(ev->type, "error") != 0)
+        return 0;                 /* other event types carry no completion text */
+    int rc = llmr_oai_decode(ev->data, ev->data_len, r->cfg.chat, &r->delta, &r->cb_err);
+    if (rc == LLMR_OK && !strcmp(ev->type, "error"))
+        rc = llmr_err_set(&r->cb_err, LLMR_ERR_NETWORK, "the backend sent an error event: %.300s",
+                          ev->data);
+    if (rc) {
+        char why[sizeof r->cb_err.msg];
+        snprintf(why, sizeof why, "%s", r->cb_err.msg);
+        llmr_err_set(&r->cb_err, rc, "%s: %s", r->endpoint, why);
+        return rc;
+    }
+    if (r->delta.model[0])
+        snprintf(r->model_seen, sizeof r->model_seen, "%s", r->delta.model);
+    if (r->delta.text && r->delta.len && (rc = push_piece(r, r->delta.text, r->delta.len)))
+        return rc;
+    if (r->delta.finish[0]) {
+        snprintf(r->finish, sizeof r->finish, "%s", r->delta.finish);
+        r->done = true;
+    }
+    if (r->delta.done)
+        r->done = true;
+    return 0;
+}
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *user)
+{
+    llmr_remote *r = user;
+    size_t n = sz * nm;
+    r->last_rx = llmr_now();
+    if (!r->status)
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->status >= 300) {
+        size_t room = MAX_ERR_BODY - r->n_errbody, k = n < room ? n : room;
+        char *b = realloc(r->errbody, r->n_errbody + k + 1);
+        if (!b)
+            return 0;
+        memcpy(b + r->n_errbody, p, k);
+        r->n_errbody += k;
+        b[r->n_errbody] = 0;
+        r->errbody = b;
+        return n;
+    }
+    int rc = llmr_sse_feed(&r->sse, p, n, on_event, r, &r->cb_err);
+    if (rc) {
+        r->cb_rc = rc;
+        if (rc == LLMR_ERR_TOO_BIG || rc == LLMR_ERR_FORMAT) {
+            char why[sizeof r->cb_err.msg];
+            snprintf(why, sizeof why, "%s", r->cb_err.msg);
+            if (!strstr(why, r->endpoint))
+                llmr_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: %s", r->endpoint, why);
+        }
+        return 0;                  /* aborts the transfer */
+    }
+    return n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *user)
+{
+    llmr_remote *r = user;
+    size_t n = sz * nm;
+    r->last_rx = llmr_now();
+    if (n <= 2 && (n == 0 || p[0] == '\r' || p[0] == '\n')) {
+        long st = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+        if (st >= 200) {           /* 1xx (100 Continue) headers are followed by more */
+            r->status = st;
+            r->headers_done = true;
+        }
+    }
+    return n;
+}
+
+static int on_xfer(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    llmr_remote *r = user;
+    return atomic_load(&r->cancel) ? 1 : 0;   /* non-zero aborts: CURLE_ABORTED_BY_CALLBACK */
+}
+
+/* ---- the transfer ----------------------------------------------------------------------- */
+
+/* Runs curl once and waits at most POLL_MS for more; notes the end of the transfer. */
+static int pump(llmr_remote *r, llmr_err *err)
+{
+    if (atomic_load(&r->cancel))
+        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(r->multi, &running);
+    if (mc != CURLM_OK)
+        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, curl_multi_strerror(mc));
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(r->multi, &left)))
+        if (m->msg == CURLMSG_DONE) {
+            r->finished = true;
+            r->result = m->data.result;
+        }
+    if (r->finished)
+        return LLMR_OK;
+    if (llmr_now() - r->last_rx > r->cfg.idle_timeout_ms / 1000.0)
+        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: no data for %ld ms (idle timeout)",
+                            r->endpoint, r->cfg.idle_timeout_ms);
+    curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
+    if (atomic_load(&r->cancel))
+        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+    return LLMR_OK;
+}
+
+/* The error of a transfer that ended early: a callback's, a cancel, or curl's. */
+static int transfer_error(llmr_remote *r, llmr_err *err)
+{
+    if (r->cb_rc) {
+        if (err)
+            *err = r->cb_err;
+        return r->cb_rc;
+    }
+    if (r->result == CURLE_ABORTED_BY_CALLBACK || atomic_load(&r->cancel))
+        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+    const char *why = r->curl_err[0] ? r->curl_err : curl_easy_strerror(r->result);
+    return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, why);
+}
+
+static char *request_body(llmr_remote *r, const char *prompt, const llmr_remote_req *q)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (!b)
+        return NULL;
+    if (r->cfg.model)
+        cJSON_AddStringToObject(b, "model", r->cfg.model);
+    if (r->cfg.chat) {
+        cJSON *msgs = cJSON_AddArrayToObject(b, "messages"), *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "user");
+        cJSON_AddStringToObject(m, "content", prompt);
+        cJSON_AddItemToArray(msgs, m);
+    } else {
+        cJSON_AddStringToObject(b, "prompt", prompt);
+    }
+    cJSON_AddBoolToObject(b, "stream", true);
+    if (q->max_tokens > 0)
+        cJSON_AddNumberToObject(b, "max_tokens", q->max_tokens);
+    if (q->temperature >= 0)
+        cJSON_AddNumberToObject(b, "temperature", q->temperature);
+    if (q->top_p >= 0)
+        cJSON_AddNumberToObject(b, "top_p", q->top_p);
+    if (q->seed >= 0)
+        cJSON_AddNumberToObject(b, "seed", (double)q->seed);
+    if (q->stop && q->stop[0]) {
+        cJSON *s = cJSON_AddArrayToObject(b, "stop");
+        for (size_t i = 0; q->stop[i]; i++)
+            cJSON_AddItemToArray(s, cJSON_CreateString(q->stop[i]));
+    }
+    if (q->json_mode) {
+        cJSON *f = cJSON_AddObjectToObject(b, "response_format");
+        cJSON_AddStringToObject(f, "type", "json_object");
+    }
+    char *s = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return s;
+}
+
+static void reset_request(llmr_remote *r)
+{
+    r->finished = r->headers_done = r->done = false;
+    r->status = 0;
+    r->cb_rc = 0;
+    llmr_err_clear(&r->cb_err);
+    r->q_len = r->q_head = 0;
+    r->n_errbody = 0;
+    r->finish[0] = r->model_seen[0] = 0;
+    r->curl_err[0] = 0;
+    r->result = CURLE_OK;
+    llmr_sse_free(&r->sse);
+    llmr_sse_init(&r->sse, 0);
+}
+
+static int set_headers(llmr_remote *r, llmr_err *err)
+{
+    struct curl_slist *h = NULL, *t;
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = (t = h ? curl_slist_append(h, "Accept: text/event-stream") : NULL) ? t : h;
+    if (r->cfg.api_key_env) {
+        const char *key = getenv(r->cfg.api_key_env);
+        if (!key || !*key) {
+            curl_slist_free_all(h);
+            return llmr_err_set(err, LLMR_ERR_ARG, "%s: the API key variable %s is not set in "
+                                "the environment", r->endpoint, r->cfg.api_key_env);
+        }
+        char line[4200];
+        if (snprintf(line, sizeof line, "Authorization: Bearer %s", key) >= (int)sizeof line) {
+            curl_slist_free_all(h);
+            return llmr_err_set(err, LLMR_ERR_ARG, "%s: the API key in %s is too long",
+                                r->endpoint, r->cfg.api_key_env);
+        }
+        t = h ? curl_slist_append(h, line) : NULL;
+        h = t ? t : h;
+        memset(line, 0, sizeof line);         /* the key lives only in curl's copy */
+    }
+    if (!h)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    r->hdrs = h;
+    return LLMR_OK;
+}
+
+int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q,
+                      llmr_err *err)
+{
+    llmr_remote_req def = llmr_remote_req_defaults();
+    if (!q)
+        q = &def;
+    llmr_remote_end(r);
+    reset_request(r);
+    atomic_store(&r->cancel, false);
+    int rc = set_headers(r, err);
+    if (rc)
+        return rc;
+    if (!(r->body = request_body(r, prompt, q)))
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    CURL *c = r->easy;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, r->endpoint);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, r->cfg.connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_err);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+    if (curl_multi_add_handle(r->multi, c) != CURLM_OK)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "%s: cannot start the request", r->endpoint);
+    r->running = true;
+    r->last_rx = llmr_now();
+    /* Wait for the status line and headers: failures before any text surface here. */
+    while (!r->headers_done && !r->finished)
+        if ((rc = pump(r, err)))
+            return rc;
+    if (!r->headers_done)
+        return transfer_error(r, err);
+    if (r->status >= 300) {
+        while (!r->finished)       /* collect the error body (bounded), for its message */
+            if ((rc = pump(r, err)))
+                return rc;
+        return llmr_oai_http_error(r->status, r->errbody, r->n_errbody, r->endpoint, err);
+    }
+    return LLMR_OK;
+}
+
+int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
+{
+    if (!r->running)
+        return llmr_err_set(err, LLMR_ERR_STATE, "%s: step without a request", r->endpoint);
+    if (r->q_head == r->q_len)
+        r->q_head = r->q_len = 0;          /* the last piece handed out is no longer needed */
+    for (;;) {
+        if (r->q_head < r->q_len) {
+            size_t n;
+            memcpy(&n, r->q + r->q_head, sizeof n);
+            *text = r->q + r->q_head + sizeof n;
+            *len = n;
+            r->q_head += sizeof n + n;
+            return LLMR_OK;
+        }
+        if (r->cb_rc)
+            return transfer_error(r, err);
+        if (r->done)
+            return LLMR_DONE;
+        if (r->finished) {
+            if (r->result != CURLE_OK)
+                return transfer_error(r, err);
+            return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: the stream ended before [DONE] "
+                                "(connection closed by the server)", r->endpoint);
+        }
+        int rc = pump(r, err);
+        if (rc)
+            return rc;
+    }
+}
+
+void llmr_remote_end(llmr_remote *r)
+{
+    if (!r)
+        return;
+    if (r->running) {
+        curl_multi_remove_handle(r->multi, r->easy);
+        r->running = false;
+    }
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    free(r->body);
+    r->body = NULL;
+    llmr_oai_delta_free(&r->delta);
+}
+
+static size_t discard(char *p, size_t sz, size_t nm, void *user) { return sz * nm; }
+
+int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err)
+{
+    char ep[2100];
+    if (!http_url(url) || endpoint(url, "models", ep, sizeof ep))
+        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s': expected http(s)://...", url);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, ep);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode cr = curl_easy_perform(c);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    if (cr != CURLE_OK)
+        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", ep,
+                            cerr[0] ? cerr : curl_easy_strerror(cr));
+    if (st < 200 || st >= 300)
+        return llmr_oai_http_error(st, NULL, 0, ep, err);
+    return LLMR_OK;
+}
+
+#endif /* LLMR_HAVE_CURL */

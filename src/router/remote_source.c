@@ -1,0 +1,89 @@
+/* remote_source.c - llmr_remote behind the stream source vtable (see remote_source.h).
+ *
+ * Sampling maps onto OpenAI's request fields: max_tokens, temperature, top_p, seed, stop,
+ * response_format json_object. A grammar or JSON schema cannot be sent to an OpenAI endpoint
+ * portably, so such a request is LLMR_ERR_UNSUPPORTED here and the router moves on to a model
+ * that can honour it (a local one). */
+#include "router/remote_source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rsource {
+    llmr_source  base;
+    llmr_remote *r;
+} rsource;
+
+static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o,
+                    uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
+{
+    rsource *s = (rsource *)src;
+    *n_prompt = 0;            /* the server counts them; the stream API has no way to ask */
+    *n_cached = 0;
+    if (o->sampling.grammar || o->sampling.json_schema)
+        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: a grammar or JSON schema cannot be "
+                            "sent to a remote backend (use json_object, or a local model)",
+                            src->name);
+    llmr_remote_req q = llmr_remote_req_defaults();
+    q.max_tokens = o->max_tokens;
+    q.temperature = o->sampling.temperature;
+    q.top_p = o->sampling.top_p;
+    if (o->sampling.seed != LLMR_SEED_RANDOM)
+        q.seed = (int64_t)(o->sampling.seed & 0x7fffffffffffffffull);
+    q.stop = o->stop;
+    q.json_mode = o->sampling.json_object;
+    return llmr_remote_begin(s->r, prompt, &q, err);
+}
+
+static int rs_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
+{
+    rsource *s = (rsource *)src;
+    const char *t;
+    size_t n;
+    int rc = llmr_remote_step(s->r, &t, &n, err);
+    tok->id = -1;
+    if (rc == LLMR_DONE) {
+        /* [DONE]: the end of generation (the loop delivers no text for it) */
+        tok->bytes = "";
+        tok->len = 0;
+        tok->eog = true;
+        return LLMR_OK;
+    }
+    if (rc)
+        return rc;
+    tok->bytes = t;
+    tok->len = n;
+    tok->eog = false;
+    return LLMR_OK;
+}
+
+static void rs_end(llmr_source *src) { llmr_remote_end(((rsource *)src)->r); }
+
+static void rs_destroy(llmr_source *src)
+{
+    rsource *s = (rsource *)src;
+    llmr_remote_close(s->r);
+    free(s);
+}
+
+static const llmr_source_ops OPS = {rs_begin, rs_step, rs_end, rs_destroy};
+
+int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err *err)
+{
+    *out = NULL;
+    rsource *s = calloc(1, sizeof *s);
+    if (!s)
+        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = llmr_remote_open(cfg, &s->r, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    s->base.ops = &OPS;
+    snprintf(s->base.name, sizeof s->base.name, "%s", cfg->url);
+    *out = &s->base;
+    return LLMR_OK;
+}
+
+void rt_remote_source_cancel(llmr_source *src) { llmr_remote_cancel(((rsource *)src)->r); }

@@ -1,0 +1,15 @@
+/* remote_source.h - a remote OpenAI-compatible backend as a stream source (stream/source.h),
+ * so stop sequences, events, filters and control work the same for remote models. */
+#ifndef LLMR_ROUTER_REMOTE_SOURCE_H
+#define LLMR_ROUTER_REMOTE_SOURCE_H
+
+#include "router/remote.h"
+#include "stream/source.h"
+
+/* Makes a source sending requests as cfg says (copied). */
+int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err *err);
+
+/* Asks a running request of a remote source to stop (any thread). */
+void rt_remote_source_cancel(llmr_source *src);
+
+#endif

@@ -1,0 +1,305 @@
+/* api_ollama.c - ollama's API (docs/api.md): POST /api/generate and /api/chat stream NDJSON
+ * (application/x-ndjson), one object per line:
+ *   {"model","created_at","response":"piece","done":false}                      (generate)
+ *   {"model","created_at","message":{"role":"assistant","content":"piece"},"done":false} (chat)
+ * and a last line with "done":true, "done_reason" ("stop" | "length"), total_duration,
+ * load_duration, prompt_eval_count, prompt_eval_duration, eval_count, eval_duration
+ * (durations in nanoseconds). "stream": false sends that last object alone with the whole
+ * text. GET /api/tags, /api/ps and /api/version describe the model and the server.
+ */
+#include "server/server_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "llmr_version.h"
+#include "model/model.h"
+
+typedef struct ol_stream {
+    srv_ctx *x;
+    const char *model;
+    bool chat;
+    bool ok;
+} ol_stream;
+
+static cJSON *line_head(ol_stream *st, const char *text, size_t len)
+{
+    cJSON *o = cJSON_CreateObject();
+    char when[48];
+    srv_iso_time(when, sizeof when);
+    cJSON_AddStringToObject(o, "model", st->model);
+    cJSON_AddStringToObject(o, "created_at", when);
+    char *t = llmr_strndup(text, len);
+    if (st->chat) {
+        cJSON *m = cJSON_AddObjectToObject(o, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddStringToObject(m, "content", t ? t : "");
+    } else {
+        cJSON_AddStringToObject(o, "response", t ? t : "");
+    }
+    free(t);
+    return o;
+}
+
+static char *line_text(cJSON *o, size_t *n)
+{
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!js)
+        return NULL;
+    *n = strlen(js);
+    char *l = realloc(js, *n + 2);
+    if (!l) {
+        free(js);
+        return NULL;
+    }
+    l[(*n)++] = '\n';
+    l[*n] = 0;
+    return l;
+}
+
+static bool send_line(ol_stream *st, cJSON *o)
+{
+    size_t n;
+    char *l = line_text(o, &n);
+    bool ok = l && srv_stream_write(st->x, l, n);
+    free(l);
+    return ok;
+}
+
+static bool emit_piece(void *user, const char *text, size_t len)
+{
+    ol_stream *st = user;
+    cJSON *o = line_head(st, text, len);
+    cJSON_AddBoolToObject(o, "done", false);
+    return st->ok = send_line(st, o);
+}
+
+static void add_done(cJSON *o, const srv_usage *u)
+{
+    cJSON_AddBoolToObject(o, "done", true);
+    cJSON_AddStringToObject(o, "done_reason", u->finish == SRV_FINISH_STOP ? "stop" : "length");
+    cJSON_AddNumberToObject(o, "total_duration", (double)(long long)(u->total_s * 1e9));
+    /* The model is loaded once, at start: the wait for a slot is what delays this request. */
+    cJSON_AddNumberToObject(o, "load_duration", (double)(long long)(u->queue_s * 1e9));
+    cJSON_AddNumberToObject(o, "prompt_eval_count", u->prompt_tokens);
+    cJSON_AddNumberToObject(o, "prompt_eval_duration", (double)(long long)(u->prompt_s * 1e9));
+    cJSON_AddNumberToObject(o, "eval_count", u->completion_tokens);
+    cJSON_AddNumberToObject(o, "eval_duration", (double)(long long)(u->gen_s * 1e9));
+}
+
+/* ollama generate: raw prompts go as they are; otherwise system + prompt through the chat
+ * template, as ollama applies the model's template. */
+static char *generate_prompt(llmr_server *s, const srv_req *r, srv_error *e, bool *templated)
+{
+    if (r->raw || !s->chat_template) {
+        *templated = false;
+        if (r->system && r->system[0] && !r->raw) {
+            size_t n = strlen(r->system) + strlen(r->prompt) + 3;
+            char *p = malloc(n);
+            if (p)
+                snprintf(p, n, "%s\n\n%s", r->system, r->prompt);
+            return p;
+        }
+        return llmr_strdup(r->prompt);
+    }
+    *templated = true;
+    srv_msg m[2];
+    int n = 0;
+    if (r->system && r->system[0])
+        m[n++] = (srv_msg){"system", r->system};
+    m[n++] = (srv_msg){"user", r->prompt};
+    return srv_render_chat(s, m, n, e);
+}
+
+static int handle(struct mg_connection *c, void *ud, srv_api api)
+{
+    llmr_server *s = ud;
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, api);
+    atomic_fetch_add(&s->m.requests[api], 1);
+    if (!srv_check(&x, "POST", true))
+        goto out;
+    size_t len;
+    char *body = srv_read_body(&x, &len);
+    if (!body)
+        goto out;
+    srv_req r;
+    srv_error e = {0};
+    int rc = srv_req_parse(api, body, len, &r, &e);
+    free(body);
+    if (rc) {
+        srv_reply_error(&x, &e);
+        srv_req_free(&r);
+        goto out;
+    }
+    if (!srv_model_get(&x, r.model)) {
+        srv_req_free(&r);
+        goto out;
+    }
+    bool templated = api == SRV_API_OLLAMA_CHAT;
+    char *prompt = api == SRV_API_OLLAMA_CHAT ? srv_render_chat(s, r.msgs, r.n_msgs, &e)
+                                              : generate_prompt(s, &r, &e, &templated);
+    srv_job *j = NULL;
+    if (!prompt)
+        srv_reply_error(&x, &e);
+    else
+        j = srv_submit(&x, &r, prompt, templated);
+    free(prompt);
+    if (j) {
+        ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT};
+        st.model = r.model && r.model[0] ? r.model : (s->alias ? s->alias : s->name);
+        if (r.stream) {
+            if (srv_stream_begin(&x, "application/x-ndjson")) {
+                st.ok = true;
+                bool live = srv_pump(&x, j, emit_piece, &st);
+                srv_usage u;
+                srv_job_usage(j, &u);
+                srv_note_usage(&x, &u);
+                if (live && st.ok) {
+                    cJSON *o;
+                    if (u.finish == SRV_FINISH_ERROR) {
+                        o = cJSON_CreateObject();
+                        cJSON_AddStringToObject(o, "error", u.err_msg);
+                    } else {
+                        o = line_head(&st, "", 0);
+                        add_done(o, &u);
+                    }
+                    send_line(&st, o);
+                    srv_stream_end(&x);
+                }
+            }
+        } else {
+            char *text = NULL;
+            size_t tl = 0;
+            bool live = srv_wait_all(&x, j, &text, &tl);
+            srv_usage u;
+            srv_job_usage(j, &u);
+            srv_note_usage(&x, &u);
+            if (live && u.finish == SRV_FINISH_ERROR) {
+                srv_reply_errorf(&x, 500, "server_error", NULL, "generation failed: %s",
+                                 u.err_msg);
+            } else if (live) {
+                cJSON *o = line_head(&st, text ? text : "", tl);
+                add_done(o, &u);
+                char *js = cJSON_PrintUnformatted(o);
+                cJSON_Delete(o);
+                srv_reply_json(&x, 200, js ? js : "{}", NULL);
+                free(js);
+            }
+            free(text);
+        }
+        srv_job_release(j);
+    }
+    srv_model_put(&x);
+    srv_req_free(&r);
+out:
+    srv_access_log(&x);
+    return 1;
+}
+
+int srv_h_ollama_generate(struct mg_connection *c, void *s)
+{
+    return handle(c, s, SRV_API_OLLAMA_GEN);
+}
+
+int srv_h_ollama_chat(struct mg_connection *c, void *s)
+{
+    return handle(c, s, SRV_API_OLLAMA_CHAT);
+}
+
+/* The "details" object of /api/tags and /api/ps. */
+static cJSON *model_entry(llmr_server *s, bool ps)
+{
+    cJSON *m = cJSON_CreateObject();
+    char name[300];
+    snprintf(name, sizeof name, "%s:latest", s->alias ? s->alias : s->name);
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(m, "model", name);
+    char when[48];
+    srv_iso_time(when, sizeof when);
+    if (!ps)
+        cJSON_AddStringToObject(m, "modified_at", when);
+    cJSON_AddNumberToObject(m, "size", (double)s->model_size);
+    /* ollama's digest is the sha256 of the blob; we name the file by its size and path hash
+     * instead of hashing gigabytes on every request. */
+    char digest[80];
+    unsigned long long h = 1469598103934665603ull;
+    for (const char *p = s->model_path; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    snprintf(digest, sizeof digest, "%016llx%016llx", h, (unsigned long long)s->model_size);
+    cJSON_AddStringToObject(m, "digest", digest);
+    cJSON *d = cJSON_AddObjectToObject(m, "details");
+    const llmr_hparams *hp = llmr_model_hparams(s->model);
+    const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
+    cJSON_AddStringToObject(d, "parent_model", "");
+    cJSON_AddStringToObject(d, "format", "gguf");
+    cJSON_AddStringToObject(d, "family", fam);
+    cJSON *fs = cJSON_AddArrayToObject(d, "families");
+    cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
+    char ps_[32];
+    double np = (double)llmr_model_n_params(s->model);
+    if (np >= 1e9)
+        snprintf(ps_, sizeof ps_, "%.1fB", np / 1e9);
+    else if (np >= 1e6)
+        snprintf(ps_, sizeof ps_, "%.0fM", np / 1e6);
+    else
+        snprintf(ps_, sizeof ps_, "%.0fK", np / 1e3);
+    cJSON_AddStringToObject(d, "parameter_size", ps_);
+    llmr_type_info ti;
+    /* The attention query weight's type names the quantization, as ollama reports Q4_0 for
+     * a file whose big matrices are Q4_0 (norms stay F32 in every file). */
+    bool known = hp->n_layer > 0 && llmr_type_get(s->model->layers[0].wq.type, &ti);
+    cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
+    if (ps) {
+        cJSON_AddStringToObject(m, "expires_at", "2099-01-01T00:00:00Z");
+        cJSON_AddNumberToObject(m, "size_vram", 0);
+    }
+    return m;
+}
+
+static int list_models(struct mg_connection *c, void *ud, bool ps)
+{
+    llmr_server *s = ud;
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, SRV_API_OLLAMA_GEN);
+    atomic_fetch_add(&s->m.requests[5], 1);
+    if (srv_check(&x, "GET", true)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *arr = cJSON_AddArrayToObject(o, "models");
+        pthread_mutex_lock(&s->lock);
+        if (s->state == SRV_READY && s->model)
+            cJSON_AddItemToArray(arr, model_entry(s, ps));
+        pthread_mutex_unlock(&s->lock);
+        char *js = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        srv_reply_json(&x, 200, js ? js : "{}", NULL);
+        free(js);
+    }
+    srv_access_log(&x);
+    return 1;
+}
+
+int srv_h_ollama_tags(struct mg_connection *c, void *s)
+{
+    return list_models(c, s, false);
+}
+
+int srv_h_ollama_ps(struct mg_connection *c, void *s)
+{
+    return list_models(c, s, true);
+}
+
+int srv_h_ollama_version(struct mg_connection *c, void *ud)
+{
+    srv_ctx x;
+    srv_ctx_init(&x, ud, c, SRV_API_OLLAMA_GEN);
+    if (srv_check(&x, "GET", false))
+        srv_reply_json(&x, 200, "{\"version\":\"" LLMR_VERSION_STRING "\"}", NULL);
+    srv_access_log(&x);
+    return 1;
+}

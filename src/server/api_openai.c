@@ -1,0 +1,313 @@
+/* api_openai.c - POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
+ *
+ * Streaming follows OpenAI's chunk shapes (API reference, "The chat completion chunk object"):
+ *   data: {"id","object":"chat.completion.chunk","created","model","system_fingerprint",
+ *          "choices":[{"index":0,"delta":{"role":"assistant","content":""},
+ *                      "logprobs":null,"finish_reason":null}]}
+ *   data: {... "delta":{"content":"piece"} ...}                 (one per batch of text)
+ *   data: {... "delta":{}, "finish_reason":"stop"|"length"}      (the final choice chunk)
+ *   data: {... "choices":[], "usage":{...}}                      (only with include_usage;
+ *                                                                  then every chunk carries
+ *                                                                  "usage":null before it)
+ *   data: [DONE]
+ * /v1/completions streams "text_completion" objects with choices[].text the same way.
+ */
+#include "server/server_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "llmr_version.h"
+
+typedef struct oa_stream {
+    srv_ctx *x;
+    const srv_req *r;
+    char id[48];
+    long created;
+    const char *model;
+    bool chat;
+    bool ok;
+} oa_stream;
+
+static cJSON *chunk_head(oa_stream *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", st->id);
+    cJSON_AddStringToObject(o, "object", st->chat ? "chat.completion.chunk" : "text_completion");
+    cJSON_AddNumberToObject(o, "created", (double)st->created);
+    cJSON_AddStringToObject(o, "model", st->model);
+    cJSON_AddStringToObject(o, "system_fingerprint", "llmr-" LLMR_VERSION_STRING);
+    return o;
+}
+
+/* One choice: delta (chat) or text (completions); finish NULL while streaming. */
+static void add_choice(oa_stream *st, cJSON *o, const char *text, size_t len, bool role,
+                       const char *finish)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "choices");
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, c);
+    cJSON_AddNumberToObject(c, "index", 0);
+    char *t = llmr_strndup(text ? text : "", text ? len : 0);
+    if (st->chat) {
+        cJSON *d = cJSON_AddObjectToObject(c, "delta");
+        if (role)
+            cJSON_AddStringToObject(d, "role", "assistant");
+        if (text)
+            cJSON_AddStringToObject(d, "content", t ? t : "");
+    } else {
+        cJSON_AddStringToObject(c, "text", t ? t : "");
+    }
+    free(t);
+    cJSON_AddNullToObject(c, "logprobs");
+    if (finish)
+        cJSON_AddStringToObject(c, "finish_reason", finish);
+    else
+        cJSON_AddNullToObject(c, "finish_reason");
+    if (st->r->include_usage)
+        cJSON_AddNullToObject(o, "usage");
+}
+
+static bool send_event(oa_stream *st, cJSON *o)
+{
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!js)
+        return false;
+    size_t n = strlen(js);
+    char *ev = malloc(n + 10);
+    if (!ev) {
+        free(js);
+        return false;
+    }
+    memcpy(ev, "data: ", 6);
+    memcpy(ev + 6, js, n);
+    memcpy(ev + 6 + n, "\n\n", 2);
+    bool ok = srv_stream_write(st->x, ev, n + 8);
+    free(ev);
+    free(js);
+    return ok;
+}
+
+static bool emit_delta(void *user, const char *text, size_t len)
+{
+    oa_stream *st = user;
+    cJSON *o = chunk_head(st);
+    add_choice(st, o, text, len, false, NULL);
+    return st->ok = send_event(st, o);
+}
+
+static cJSON *usage_json(const srv_usage *u)
+{
+    cJSON *us = cJSON_CreateObject();
+    cJSON_AddNumberToObject(us, "prompt_tokens", u->prompt_tokens);
+    cJSON_AddNumberToObject(us, "completion_tokens", u->completion_tokens);
+    cJSON_AddNumberToObject(us, "total_tokens", u->prompt_tokens + u->completion_tokens);
+    cJSON *pd = cJSON_AddObjectToObject(us, "prompt_tokens_details");
+    cJSON_AddNumberToObject(pd, "cached_tokens", u->cached_tokens);
+    return us;
+}
+
+/* finish_reason as OpenAI spells it: a cancel by timeout reads "length" (the reply was cut). */
+static const char *oa_finish(const srv_usage *u)
+{
+    return u->finish == SRV_FINISH_STOP ? "stop" : "length";
+}
+
+static void error_event(oa_stream *st, const srv_usage *u)
+{
+    srv_error e;
+    srv_error_set(&e, 500, "server_error", NULL, NULL, "generation failed: %s", u->err_msg);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *er = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(er, "message", e.msg);
+    cJSON_AddStringToObject(er, "type", e.type);
+    cJSON_AddNullToObject(er, "param");
+    cJSON_AddNullToObject(er, "code");
+    send_event(st, o);
+}
+
+static void stream_reply(oa_stream *st, srv_job *j)
+{
+    srv_ctx *x = st->x;
+    if (!srv_stream_begin(x, "text/event-stream"))
+        return;
+    if (st->chat) {
+        cJSON *o = chunk_head(st);
+        add_choice(st, o, "", 0, true, NULL);
+        if (!send_event(st, o))
+            return;
+    }
+    st->ok = true;
+    bool live = srv_pump(x, j, emit_delta, st);
+    srv_usage u;
+    srv_job_usage(j, &u);
+    srv_note_usage(x, &u);
+    if (!live || !st->ok)
+        return;   /* the client is gone: nothing more to say */
+    if (u.finish == SRV_FINISH_ERROR) {
+        error_event(st, &u);
+    } else {
+        cJSON *o = chunk_head(st);
+        add_choice(st, o, st->chat ? NULL : "", 0, false, oa_finish(&u));
+        send_event(st, o);
+        if (st->r->include_usage) {
+            o = chunk_head(st);
+            cJSON_AddArrayToObject(o, "choices");
+            cJSON_AddItemToObject(o, "usage", usage_json(&u));
+            send_event(st, o);
+        }
+    }
+    srv_stream_write(x, "data: [DONE]\n\n", 14);
+    srv_stream_end(x);
+}
+
+static void whole_reply(oa_stream *st, srv_job *j)
+{
+    srv_ctx *x = st->x;
+    char *text = NULL;
+    size_t len = 0;
+    bool live = srv_wait_all(x, j, &text, &len);
+    srv_usage u;
+    srv_job_usage(j, &u);
+    srv_note_usage(x, &u);
+    if (!live) {
+        free(text);
+        return;
+    }
+    if (u.finish == SRV_FINISH_ERROR) {
+        free(text);
+        srv_reply_errorf(x, 500, "server_error", NULL, "generation failed: %s", u.err_msg);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", st->id);
+    cJSON_AddStringToObject(o, "object", st->chat ? "chat.completion" : "text_completion");
+    cJSON_AddNumberToObject(o, "created", (double)st->created);
+    cJSON_AddStringToObject(o, "model", st->model);
+    cJSON_AddStringToObject(o, "system_fingerprint", "llmr-" LLMR_VERSION_STRING);
+    cJSON *arr = cJSON_AddArrayToObject(o, "choices");
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, c);
+    cJSON_AddNumberToObject(c, "index", 0);
+    if (st->chat) {
+        cJSON *m = cJSON_AddObjectToObject(c, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddStringToObject(m, "content", text ? text : "");
+        cJSON_AddNullToObject(m, "refusal");
+    } else {
+        cJSON_AddStringToObject(c, "text", text ? text : "");
+    }
+    cJSON_AddNullToObject(c, "logprobs");
+    cJSON_AddStringToObject(c, "finish_reason", oa_finish(&u));
+    cJSON_AddItemToObject(o, "usage", usage_json(&u));
+    free(text);
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (js)
+        srv_reply_json(x, 200, js, NULL);
+    else
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
+    free(js);
+}
+
+static void make_id(char *buf, size_t n, const char *prefix)
+{
+    static atomic_ullong counter;
+    unsigned long long k = atomic_fetch_add(&counter, 1) + 1;
+    snprintf(buf, n, "%s-%lx%06llx", prefix, (unsigned long)time(NULL), k);
+}
+
+static int handle(struct mg_connection *c, void *ud, srv_api api)
+{
+    llmr_server *s = ud;
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, api);
+    atomic_fetch_add(&s->m.requests[api], 1);
+    if (!srv_check(&x, "POST", true))
+        goto out;
+    size_t len;
+    char *body = srv_read_body(&x, &len);
+    if (!body)
+        goto out;
+    srv_req r;
+    srv_error e = {0};
+    int rc = srv_req_parse(api, body, len, &r, &e);
+    free(body);
+    if (rc) {
+        srv_reply_error(&x, &e);
+        srv_req_free(&r);
+        goto out;
+    }
+    if (!srv_model_get(&x, r.model)) {
+        srv_req_free(&r);
+        goto out;
+    }
+    char *prompt = api == SRV_API_CHAT ? srv_render_chat(s, r.msgs, r.n_msgs, &e)
+                                       : llmr_strdup(r.prompt);
+    srv_job *j = NULL;
+    if (!prompt)
+        srv_reply_error(&x, &e);
+    else
+        j = srv_submit(&x, &r, prompt, api == SRV_API_CHAT);
+    free(prompt);
+    if (j) {
+        oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT};
+        make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
+        st.model = r.model && r.model[0] ? r.model : (s->alias ? s->alias : s->name);
+        if (r.stream)
+            stream_reply(&st, j);
+        else
+            whole_reply(&st, j);
+        srv_job_release(j);
+    }
+    srv_model_put(&x);
+    srv_req_free(&r);
+out:
+    srv_access_log(&x);
+    return 1;
+}
+
+int srv_h_chat(struct mg_connection *c, void *s)
+{
+    return handle(c, s, SRV_API_CHAT);
+}
+
+int srv_h_completions(struct mg_connection *c, void *s)
+{
+    return handle(c, s, SRV_API_COMPLETION);
+}
+
+/* GET /v1/models: {"object":"list","data":[{"id","object":"model","created","owned_by"}]} */
+int srv_h_models(struct mg_connection *c, void *ud)
+{
+    llmr_server *s = ud;
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, SRV_API_CHAT);
+    atomic_fetch_add(&s->m.requests[5], 1);
+    if (srv_check(&x, "GET", true)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "object", "list");
+        cJSON *d = cJSON_AddArrayToObject(o, "data");
+        pthread_mutex_lock(&s->lock);
+        if (s->name) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "id", s->alias ? s->alias : s->name);
+            cJSON_AddStringToObject(m, "object", "model");
+            cJSON_AddNumberToObject(m, "created", (double)(long)time(NULL));
+            cJSON_AddStringToObject(m, "owned_by", "llmr");
+            cJSON_AddItemToArray(d, m);
+        }
+        pthread_mutex_unlock(&s->lock);
+        char *js = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        srv_reply_json(&x, 200, js ? js : "{}", NULL);
+        free(js);
+    }
+    srv_access_log(&x);
+    return 1;
+}

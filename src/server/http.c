@@ -1,0 +1,443 @@
+/* http.c - replies, request bodies, client liveness and the generation loop the APIs share.
+ *
+ * Client liveness: civetweb gives a handler no socket, and a handler blocked waiting for
+ * tokens would only learn that its client left at its next write. To stop a generation within
+ * 100 ms of a disconnect, also while the request is queued or its prompt is being evaluated,
+ * the handler finds its own socket once (the descriptor whose peer and local addresses are
+ * this request's) and polls it: POLLRDHUP/POLLHUP, or a readable socket whose MSG_PEEK read
+ * returns 0, means the peer closed.
+ */
+#include "server/server_int.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+#define POLL_MS 20     /* how often a waiting handler checks its client and the clock */
+
+/* ---- client sockets ---------------------------------------------------------------------- */
+
+static bool addr_eq(const struct sockaddr_storage *a, const char *ip, int port)
+{
+    char buf[INET6_ADDRSTRLEN];
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+        return ntohs(in->sin_port) == port && inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) &&
+               !strcmp(buf, ip);
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)a;
+        return ntohs(in->sin6_port) == port &&
+               inet_ntop(AF_INET6, &in->sin6_addr, buf, sizeof buf) && !strcmp(buf, ip);
+    }
+    return false;
+}
+
+static int find_fd(srv_ctx *x)
+{
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d || !ri)
+        return d ? (closedir(d), -1) : -1;
+    int found = -1;
+    struct dirent *de;
+    while (found < 0 && (de = readdir(d))) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        if (*end || end == de->d_name || fd == dirfd(d))
+            continue;
+        struct stat st;
+        if (fstat((int)fd, &st) || !S_ISSOCK(st.st_mode))
+            continue;
+        struct sockaddr_storage peer, self;
+        socklen_t pl = sizeof peer, sl = sizeof self;
+        if (getpeername((int)fd, (struct sockaddr *)&peer, &pl) ||
+            getsockname((int)fd, (struct sockaddr *)&self, &sl))
+            continue;
+        int self_port = self.ss_family == AF_INET
+                            ? ntohs(((struct sockaddr_in *)&self)->sin_port)
+                            : ntohs(((struct sockaddr_in6 *)&self)->sin6_port);
+        if (self_port == x->srv->port && addr_eq(&peer, ri->remote_addr, ri->remote_port))
+            found = (int)fd;
+    }
+    closedir(d);
+    return found;
+}
+
+bool srv_client_alive(srv_ctx *x)
+{
+    if (x->fd == -2)
+        x->fd = find_fd(x);
+    if (x->fd < 0)
+        return true;   /* not found: rely on write errors */
+    struct pollfd p = {.fd = x->fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return true;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+        return false;
+    if (p.revents & POLLIN) {
+        char b;
+        ssize_t n = recv(x->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return false;
+    }
+    return true;
+}
+
+/* ---- replies ----------------------------------------------------------------------------- */
+
+void srv_ctx_init(srv_ctx *x, llmr_server *s, struct mg_connection *c, srv_api api)
+{
+    memset(x, 0, sizeof *x);
+    x->srv = s;
+    x->c = c;
+    x->api = api;
+    x->t0 = llmr_now();
+    x->fd = -2;   /* not looked up yet */
+}
+
+const char *srv_cors_headers(const llmr_server *s)
+{
+    static __thread char buf[600];
+    if (!s->cors)
+        return "";
+    snprintf(buf, sizeof buf,
+             "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+             "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+             "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n", s->cors);
+    return buf;
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+    }
+}
+
+void srv_reply_text(srv_ctx *x, int status, const char *ctype, const char *body, size_t len,
+                    const char *extra)
+{
+    x->status = status;
+    mg_printf(x->c,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\n%s%s\r\n",
+              status, status_text(status), ctype, len, srv_cors_headers(x->srv),
+              extra ? extra : "");
+    if (len)
+        mg_write(x->c, body, len);
+    x->bytes += len;
+    if (status >= 500)
+        atomic_fetch_add(&x->srv->m.errors_5xx, 1);
+    else if (status >= 400)
+        atomic_fetch_add(&x->srv->m.errors_4xx, 1);
+}
+
+void srv_reply_json(srv_ctx *x, int status, const char *json, const char *extra)
+{
+    srv_reply_text(x, status, "application/json", json, strlen(json), extra);
+}
+
+/* OpenAI: {"error":{"message","type","param","code"}}; ollama: {"error":"..."}. */
+static char *error_json(srv_api api, const srv_error *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (api == SRV_API_OLLAMA_GEN || api == SRV_API_OLLAMA_CHAT) {
+        cJSON_AddStringToObject(o, "error", e->msg);
+    } else {
+        cJSON *er = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(er, "message", e->msg);
+        cJSON_AddStringToObject(er, "type", e->type ? e->type : "invalid_request_error");
+        if (e->param[0])
+            cJSON_AddStringToObject(er, "param", e->param);
+        else
+            cJSON_AddNullToObject(er, "param");
+        if (e->code)
+            cJSON_AddStringToObject(er, "code", e->code);
+        else
+            cJSON_AddNullToObject(er, "code");
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+void srv_reply_error(srv_ctx *x, const srv_error *e)
+{
+    char *s = error_json(x->api, e);
+    const char *extra = NULL;
+    if (e->status == 503)
+        extra = "Retry-After: 1\r\n";
+    else if (e->status == 401)
+        extra = "WWW-Authenticate: Bearer\r\n";
+    srv_reply_json(x, e->status, s ? s : "{\"error\":{\"message\":\"out of memory\"}}", extra);
+    if (e->status == 503 && !strcmp(e->type ? e->type : "", "overloaded_error"))
+        atomic_fetch_add(&x->srv->m.rejected_busy, 1);
+    free(s);
+}
+
+void srv_reply_errorf(srv_ctx *x, int status, const char *type, const char *code,
+                      const char *fmt, ...)
+{
+    srv_error e = {0};
+    e.status = status;
+    e.type = type;
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    srv_reply_error(x, &e);
+}
+
+bool srv_stream_begin(srv_ctx *x, const char *ctype)
+{
+    x->status = 200;
+    return mg_printf(x->c,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
+                     "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n%s\r\n",
+                     ctype, srv_cors_headers(x->srv)) > 0;
+}
+
+bool srv_stream_write(srv_ctx *x, const char *data, size_t len)
+{
+    if (!len)
+        return true;
+    /* civetweb's mg_send_chunk writes the size line, the data and the CRLF. */
+    if (mg_send_chunk(x->c, data, (unsigned)len) <= 0)
+        return false;
+    x->bytes += len;
+    return true;
+}
+
+void srv_stream_end(srv_ctx *x)
+{
+    mg_write(x->c, "0\r\n\r\n", 5);
+}
+
+char *srv_read_body(srv_ctx *x, size_t *len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    size_t max = x->srv->o.max_body;
+    if (ri->content_length > 0 && (uint64_t)ri->content_length > max) {
+        srv_reply_errorf(x, 413, "invalid_request_error", "request_too_large",
+                         "the request body has %lld bytes; the limit is %zu (--max-body)",
+                         (long long)ri->content_length, max);
+        return NULL;
+    }
+    size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096, n = 0;
+    char *b = malloc(cap);
+    if (!b) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory reading the body");
+        return NULL;
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap > max + 1) {
+                free(b);
+                srv_reply_errorf(x, 413, "invalid_request_error", "request_too_large",
+                                 "the request body is larger than the limit of %zu bytes", max);
+                return NULL;
+            }
+            char *p = realloc(b, cap * 2);
+            if (!p) {
+                free(b);
+                srv_reply_errorf(x, 500, "server_error", NULL, "out of memory reading the body");
+                return NULL;
+            }
+            b = p;
+            cap *= 2;
+        }
+        int r = mg_read(x->c, b + n, cap - 1 - n);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            free(b);
+            /* A client that stops sending mid-body: civetweb's read times out
+             * (request_timeout_ms) and this worker is freed for others. */
+            srv_reply_errorf(x, 408, "invalid_request_error", "request_timeout",
+                             "the request body did not arrive in time");
+            return NULL;
+        }
+        n += (size_t)r;
+        if (n > max) {
+            free(b);
+            srv_reply_errorf(x, 413, "invalid_request_error", "request_too_large",
+                             "the request body is larger than the limit of %zu bytes", max);
+            return NULL;
+        }
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+void srv_access_log(srv_ctx *x)
+{
+    if (!x->srv->o.access_log)
+        return;
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "%s %s \"%s %s\" %d %zu %.3fs", when, ri ? ri->remote_addr : "-",
+            ri ? ri->request_method : "-", ri ? ri->local_uri : "-", x->status, x->bytes,
+            llmr_now() - x->t0);
+    if (x->prompt_tokens || x->gen_tokens)
+        fprintf(stderr, " prompt=%d gen=%d", x->prompt_tokens, x->gen_tokens);
+    if (x->note)
+        fprintf(stderr, " %s", x->note);
+    fputc('\n', stderr);
+}
+
+/* ---- generation -------------------------------------------------------------------------- */
+
+srv_job *srv_submit(srv_ctx *x, const srv_req *r, const char *prompt, bool templated)
+{
+    srv_error e = {0};
+    llmr_server *s = x->srv;
+    /* A completion prompt is the user's text: its "<s>" is text, not a control token. A
+     * rendered template's markers are control tokens, and the template writes BOS itself when
+     * the model wants one (tokenizer.chat_template starts with {{ bos_token }}), so BOS is only
+     * added to plain prompts. */
+    bool add_bos = !templated || !s->chat_template || !strstr(s->chat_template, "bos_token");
+    srv_job *j = srv_sched_submit(s->sched, r, prompt, add_bos, templated, &e);
+    if (!j) {
+        srv_reply_error(x, &e);
+        return NULL;
+    }
+    return j;
+}
+
+void srv_note_usage(srv_ctx *x, const srv_usage *u)
+{
+    llmr_server *s = x->srv;
+    x->prompt_tokens = u->prompt_tokens;
+    x->gen_tokens = u->completion_tokens;
+    x->note = srv_finish_name(u->finish);
+    atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u->prompt_tokens);
+    atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u->completion_tokens);
+    if (u->finish == SRV_FINISH_CANCELLED)
+        atomic_fetch_add(&s->m.cancelled, 1);
+    if (u->ttft_s > 0) {
+        atomic_fetch_add(&s->m.ttft_count, 1);
+        atomic_fetch_add(&s->m.ttft_sum_us, (unsigned long long)(u->ttft_s * 1e6));
+        for (int i = 0; i < SRV_TTFT_BUCKETS; i++)
+            if (u->ttft_s <= srv_ttft_le[i])
+                atomic_fetch_add(&s->m.ttft_bucket[i], 1);
+    }
+}
+
+static bool timed_out(srv_ctx *x)
+{
+    return x->srv->o.timeout_s > 0 && llmr_now() - x->t0 > x->srv->o.timeout_s;
+}
+
+bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = true;
+    for (;;) {
+        len = 0;
+        srv_job_state st = srv_job_take(j, POLL_MS, &buf, &len, &cap);
+        if (len && !emit(user, buf, len)) {
+            ok = false;
+            break;
+        }
+        if (st == SRV_JOB_DONE)
+            break;
+        if (!srv_client_alive(x)) {
+            ok = false;
+            break;
+        }
+        if (timed_out(x)) {
+            x->note = "timeout";
+            srv_job_cancel(j);   /* ends as cancelled; the reply says length below */
+        }
+    }
+    if (!ok) {
+        /* Wait (briefly) for the scheduler to drop the job, so the usage read next is final
+         * and counted as cancelled. */
+        srv_job_cancel(j);
+        for (int i = 0; i < 100; i++) {
+            len = 0;
+            if (srv_job_take(j, POLL_MS, &buf, &len, &cap) == SRV_JOB_DONE)
+                break;
+        }
+    }
+    free(buf);
+    return ok;
+}
+
+static bool collect(void *user, const char *text, size_t len)
+{
+    void **st = user;   /* {char **buf, size_t *len, size_t *cap} */
+    char **b = st[0];
+    size_t *n = st[1], *cap = st[2];
+    if (*n + len + 1 > *cap) {
+        size_t nc = (*n + len + 1) * 2;
+        char *p = realloc(*b, nc);
+        if (!p)
+            return false;
+        *b = p;
+        *cap = nc;
+    }
+    memcpy(*b + *n, text, len);
+    *n += len;
+    (*b)[*n] = 0;
+    return true;
+}
+
+bool srv_wait_all(srv_ctx *x, srv_job *j, char **text, size_t *len)
+{
+    size_t cap = 64;
+    *len = 0;
+    *text = malloc(cap);
+    if (!*text)
+        return false;
+    (*text)[0] = 0;
+    void *st[3] = {text, len, &cap};
+    return srv_pump(x, j, collect, st);
+}
+
+const char *srv_finish_name(srv_finish f)
+{
+    switch (f) {
+    case SRV_FINISH_STOP: return "stop";
+    case SRV_FINISH_LENGTH: return "length";
+    case SRV_FINISH_CANCELLED: return "cancelled";
+    case SRV_FINISH_ERROR: return "error";
+    default: return "none";
+    }
+}

@@ -1,0 +1,58 @@
+/* prompt.c - chat messages -> prompt text with the model's tokenizer.chat_template (or the
+ * template layer's documented plain fallback when the model has none). */
+#include "server/server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *srv_render_chat(llmr_server *s, const srv_msg *msgs, int n, srv_error *e)
+{
+    /* The server's lock covers reading the template text; the parsed template is this
+     * request's own, so renders run in parallel. */
+    pthread_mutex_lock(&s->lock);
+    char *src = s->chat_template ? strdup(s->chat_template) : NULL;
+    char bos[64], eos[64];
+    memcpy(bos, s->bos, sizeof bos);
+    memcpy(eos, s->eos, sizeof eos);
+    bool had = s->chat_template != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (had && !src) {
+        srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
+        return NULL;
+    }
+    llmr_template *t = NULL;
+    int rc = llmr_template_open(src, &t);
+    free(src);
+    if (rc != LLMR_OK) {
+        srv_error_set(e, 500, "server_error", NULL, NULL, "the model's chat template does not "
+                      "parse: %s", t ? llmr_template_errmsg(t) : llmr_strerror(rc));
+        llmr_template_close(t);
+        return NULL;
+    }
+    llmr_chat_msg *cm = calloc((size_t)n + 1, sizeof *cm);
+    if (!cm) {
+        llmr_template_close(t);
+        srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        cm[i] = (llmr_chat_msg){msgs[i].role, msgs[i].content};
+    llmr_template_opts o = llmr_template_defaults();
+    o.add_generation_prompt = true;
+    o.bos_token = bos;
+    o.eos_token = eos;
+    o.max_output = 4u << 20;
+    char *out = NULL;
+    rc = llmr_template_render(t, cm, (size_t)n, &o, &out, NULL);
+    free(cm);
+    if (rc != LLMR_OK) {
+        /* raise_exception() in a template is how models refuse a message order (a system
+         * message they do not support, roles that do not alternate): the client's fault. */
+        srv_error_set(e, 400, "invalid_request_error", NULL, "messages",
+                      "the chat template refused the messages: %s", llmr_template_errmsg(t));
+        free(out);
+        out = NULL;
+    }
+    llmr_template_close(t);
+    return out;
+}

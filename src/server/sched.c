@@ -1,0 +1,724 @@
+/* sched.c - continuous batching over one model (see sched.h for the loop).
+ *
+ * Locks: sched->mu guards the queue, the stop flag, the slots' `job` pointers as seen by
+ * srv_sched_stats_get, and the counters. job->mu guards the job's out buffer, state and usage
+ * (what the consumer reads). Everything else in a job and a slot belongs to the scheduler
+ * thread alone. job->cancel is atomic: any thread sets it, the scheduler polls it each step.
+ */
+#include "server/sched.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "model/model.h"
+#include "sampler/sampler.h"
+#include "stream/text.h"
+#include "tokenizer/tokenizer.h"
+
+struct srv_job {
+    srv_sched *s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* guarded by mu */
+    llmr_buf out;              /* text produced and not yet taken */
+    srv_job_state state;
+    srv_usage u;
+    int refs;                  /* consumer + scheduler */
+    atomic_bool cancel;
+    /* scheduler thread only (and submit, before the job is queued) */
+    int32_t *prompt;
+    int n_prompt, n_eval;      /* prompt tokens; of those, in the slot's cache */
+    llmr_sampler *smp;
+    int max_tokens, n_gen;
+    llmr_stopset stops;
+    char *stop_text[SRV_MAX_STOP];
+    llmr_utf8 u8;
+    llmr_buf pend;             /* assembled text held back (possible start of a stop) */
+    int32_t last;              /* sampled, not yet evaluated */
+    int pos;                   /* position of `last` */
+    double t_submit, t_slot, t_prompt, t_first;
+    srv_job *next;             /* queue link */
+};
+
+typedef struct slot {
+    llmr_seq *seq;
+    int32_t *cache;            /* tokens in the KV cache at [0, n_cache) */
+    int n_cache;
+    srv_job *job;              /* NULL: free */
+} slot;
+
+struct srv_sched {
+    llmr_model *m;
+    const llmr_tokenizer *t;
+    srv_sched_opts o;
+    int32_t n_vocab;
+    llmr_bytes *pieces;        /* each token's output bytes (borrowed from the tokenizer) */
+    int32_t *eog;
+    size_t n_eog;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    srv_job *qhead, *qtail;
+    int n_queued, n_active;
+    bool stop;
+    slot slots[SRV_MAX_SLOTS];
+    pthread_t th;
+    bool started;
+    int rr;                    /* round robin over prompts in evaluation */
+    uint64_t tokens_in, tokens_out, steps, rows;
+    double decode_s;
+    /* scratch for the batched pass (scheduler thread) */
+    llmr_seq *bseq[SRV_MAX_SLOTS];
+    int32_t btok[SRV_MAX_SLOTS];
+    int bpos[SRV_MAX_SLOTS];
+    int bslot[SRV_MAX_SLOTS];
+};
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+static void job_free(srv_job *j)
+{
+    llmr_sampler_free(j->smp);
+    free(j->prompt);
+    for (int i = 0; i < SRV_MAX_STOP; i++)
+        free(j->stop_text[i]);
+    llmr_buf_free(&j->out);
+    llmr_buf_free(&j->pend);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+static void job_unref(srv_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    int left = --j->refs;
+    pthread_mutex_unlock(&j->mu);
+    if (left == 0)
+        job_free(j);
+}
+
+/* Moves text to the consumer. */
+static void deliver(srv_job *j, const char *text, size_t n)
+{
+    if (!n)
+        return;
+    double now = llmr_now();
+    pthread_mutex_lock(&j->mu);
+    if (!llmr_buf_append(&j->out, text, n)) {
+        pthread_mutex_unlock(&j->mu);
+        return;
+    }
+    if (j->t_first == 0) {
+        j->t_first = now;
+        j->u.ttft_s = now - j->t_submit;
+    }
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Ends the job. On stop and length the text still held back (a possible start of a stop
+ * sequence that did not complete) goes out; a stop sequence that did complete was removed
+ * from it by the caller. */
+static void job_finish(srv_sched *s, srv_job *j, srv_finish f, int code, const char *msg)
+{
+    if (f == SRV_FINISH_LENGTH || f == SRV_FINISH_STOP) {
+        llmr_utf8_flush(&j->u8, &j->pend);
+        deliver(j, j->pend.p, j->pend.len);
+        llmr_buf_truncate(&j->pend, 0);
+    }
+    double now = llmr_now();
+    pthread_mutex_lock(&j->mu);
+    j->state = SRV_JOB_DONE;
+    j->u.finish = f;
+    j->u.err_code = f == SRV_FINISH_ERROR ? code : 0;
+    if (msg)
+        snprintf(j->u.err_msg, sizeof j->u.err_msg, "%s", msg);
+    j->u.prompt_tokens = j->n_prompt;
+    j->u.completion_tokens = j->n_gen;
+    j->u.total_s = now - j->t_submit;
+    j->u.queue_s = (j->t_slot ? j->t_slot : now) - j->t_submit;
+    j->u.prompt_s = j->t_slot ? (j->t_prompt ? j->t_prompt : now) - j->t_slot : 0;
+    j->u.gen_s = j->t_prompt ? now - j->t_prompt : 0;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    pthread_mutex_lock(&s->mu);
+    s->tokens_out += (uint64_t)j->n_gen;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The slot's job is over: free the slot for the next request. */
+static void slot_release(srv_sched *s, slot *sl)
+{
+    srv_job *j = sl->job;
+    pthread_mutex_lock(&s->mu);
+    sl->job = NULL;
+    s->n_active--;
+    pthread_mutex_unlock(&s->mu);
+    job_unref(j);
+}
+
+/* A token sampled for job j in slot sl: text, stops, limits. Returns true when the job goes
+ * on (its token must be evaluated next step). */
+static bool on_token(srv_sched *s, slot *sl, int32_t tok)
+{
+    srv_job *j = sl->job;
+    llmr_err err = {0};
+    bool eog = false;
+    for (size_t i = 0; i < s->n_eog; i++)
+        eog |= s->eog[i] == tok;
+    if (eog) {
+        job_finish(s, j, SRV_FINISH_STOP, 0, NULL);
+        return false;
+    }
+    j->n_gen++;
+    if (llmr_sampler_accept(j->smp, tok, &err) != LLMR_OK) {
+        job_finish(s, j, SRV_FINISH_ERROR, err.code, err.msg);
+        return false;
+    }
+    const llmr_bytes *b = &s->pieces[tok];
+    if (!llmr_utf8_feed(&j->u8, b->ptr, b->len, &j->pend)) {
+        job_finish(s, j, SRV_FINISH_ERROR, LLMR_ERR_NOMEM, "out of memory");
+        return false;
+    }
+    bool hit = false;
+    size_t k = llmr_stop_scan(&j->stops, j->pend.p ? j->pend.p : "", j->pend.len, &hit);
+    deliver(j, j->pend.p, k);
+    if (hit) {
+        /* The stop sequence and whatever follows it are never delivered. */
+        llmr_buf_truncate(&j->pend, 0);
+        memset(&j->u8, 0, sizeof j->u8);
+        job_finish(s, j, SRV_FINISH_STOP, 0, NULL);
+        return false;
+    }
+    llmr_buf_consume(&j->pend, k);
+    if (llmr_sampler_grammar_done(j->smp)) {
+        job_finish(s, j, SRV_FINISH_STOP, 0, NULL);
+        return false;
+    }
+    /* The token goes in at position pos; it needs a place in the cache. */
+    int pos = j->n_prompt + j->n_gen - 1;
+    if (j->n_gen >= j->max_tokens || pos >= llmr_seq_n_ctx(sl->seq)) {
+        job_finish(s, j, SRV_FINISH_LENGTH, 0, NULL);
+        return false;
+    }
+    j->last = tok;
+    j->pos = pos;
+    return true;
+}
+
+/* Samples from logits for the job in sl. */
+static bool sample_next(srv_sched *s, slot *sl, const float *logits)
+{
+    srv_job *j = sl->job;
+    llmr_err err = {0};
+    int32_t tok = llmr_sampler_sample(j->smp, logits, &err);
+    if (tok < 0) {
+        job_finish(s, j, SRV_FINISH_ERROR, err.code ? err.code : LLMR_ERR_STATE, err.msg);
+        return false;
+    }
+    return on_token(s, sl, tok);
+}
+
+/* ---- the scheduler thread ---------------------------------------------------------------- */
+
+static int common_prefix(const slot *sl, const srv_job *j)
+{
+    int n = 0;
+    while (n < sl->n_cache && n < j->n_prompt && sl->cache[n] == j->prompt[n])
+        n++;
+    return n;
+}
+
+/* Under s->mu: queued jobs that were cancelled leave; others take free slots in order. */
+static void admit(srv_sched *s)
+{
+    srv_job **pp = &s->qhead, *prev = NULL;
+    while (*pp) {
+        srv_job *j = *pp;
+        if (!atomic_load(&j->cancel)) {
+            prev = j;
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next;
+        if (s->qtail == j)
+            s->qtail = prev;
+        s->n_queued--;
+        pthread_mutex_unlock(&s->mu);
+        job_finish(s, j, SRV_FINISH_CANCELLED, 0, NULL);
+        job_unref(j);
+        pthread_mutex_lock(&s->mu);
+        pp = &s->qhead;   /* the list may have changed while unlocked */
+        prev = NULL;
+    }
+    while (s->qhead && s->n_active < s->o.n_slots) {
+        srv_job *j = s->qhead;
+        int best = -1, best_len = -1;
+        for (int i = 0; i < s->o.n_slots; i++) {
+            if (s->slots[i].job)
+                continue;
+            int c = common_prefix(&s->slots[i], j);
+            if (c > best_len) {
+                best = i;
+                best_len = c;
+            }
+        }
+        s->qhead = j->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->n_queued--;
+        j->next = NULL;
+        slot *sl = &s->slots[best];
+        sl->job = j;
+        s->n_active++;
+        /* The last prompt token is evaluated again even when cached: its logits are needed. */
+        if (best_len >= j->n_prompt)
+            best_len = j->n_prompt - 1;
+        j->n_eval = best_len;
+        sl->n_cache = best_len;
+        j->t_slot = llmr_now();
+        s->tokens_in += (uint64_t)j->n_prompt;
+        pthread_mutex_lock(&j->mu);
+        j->state = SRV_JOB_PREFILL;
+        j->u.cached_tokens = best_len;
+        pthread_mutex_unlock(&j->mu);
+    }
+}
+
+static void drop_cancelled(srv_sched *s)
+{
+    for (int i = 0; i < s->o.n_slots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->job && atomic_load(&sl->job->cancel)) {
+            job_finish(s, sl->job, SRV_FINISH_CANCELLED, 0, NULL);
+            slot_release(s, sl);
+        }
+    }
+}
+
+/* Evaluates the next chunk of one prompt (round robin among the slots evaluating one). */
+static void prefill_step(srv_sched *s)
+{
+    for (int k = 0; k < s->o.n_slots; k++) {
+        int i = (s->rr + k) % s->o.n_slots;
+        slot *sl = &s->slots[i];
+        srv_job *j = sl->job;
+        if (!j || j->n_eval >= j->n_prompt)
+            continue;
+        s->rr = i + 1;
+        int n = j->n_prompt - j->n_eval;
+        if (n > SRV_PREFILL_CHUNK)
+            n = SRV_PREFILL_CHUNK;
+        const float *logits = NULL;
+        int rc = llmr_seq_eval(sl->seq, j->prompt + j->n_eval, n, j->n_eval, false, &logits);
+        if (rc != LLMR_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "evaluating the prompt: %s", llmr_seq_errmsg(sl->seq));
+            sl->n_cache = j->n_eval;
+            job_finish(s, j, SRV_FINISH_ERROR, rc, msg);
+            slot_release(s, sl);
+            return;
+        }
+        memcpy(sl->cache + j->n_eval, j->prompt + j->n_eval, (size_t)n * sizeof *sl->cache);
+        j->n_eval += n;
+        sl->n_cache = j->n_eval;
+        if (j->n_eval < j->n_prompt)
+            return;
+        j->t_prompt = llmr_now();
+        pthread_mutex_lock(&j->mu);
+        j->state = SRV_JOB_GEN;
+        pthread_mutex_unlock(&j->mu);
+        if (!sample_next(s, sl, logits))
+            slot_release(s, sl);
+        return;
+    }
+}
+
+/* One batched forward pass: the pending token of every generating sequence. */
+static void decode_step(srv_sched *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->o.n_slots; i++) {
+        srv_job *j = s->slots[i].job;
+        if (!j || j->n_eval < j->n_prompt || !j->t_prompt)
+            continue;
+        s->bseq[n] = s->slots[i].seq;
+        s->btok[n] = j->last;
+        s->bpos[n] = j->pos;
+        s->bslot[n] = i;
+        n++;
+    }
+    if (!n)
+        return;
+    double t0 = llmr_now();
+    int rc = llmr_seq_eval_batch(s->bseq, s->btok, s->bpos, n);
+    double dt = llmr_now() - t0;
+    pthread_mutex_lock(&s->mu);
+    s->steps++;
+    s->rows += (uint64_t)n;
+    s->decode_s += dt;
+    pthread_mutex_unlock(&s->mu);
+    for (int k = 0; k < n; k++) {
+        slot *sl = &s->slots[s->bslot[k]];
+        if (rc != LLMR_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "batched decode: %s", llmr_seq_errmsg(sl->seq));
+            job_finish(s, sl->job, SRV_FINISH_ERROR, rc, msg);
+            slot_release(s, sl);
+            continue;
+        }
+        sl->cache[s->bpos[k]] = s->btok[k];
+        sl->n_cache = s->bpos[k] + 1;
+        if (!sample_next(s, sl, llmr_seq_logits(sl->seq)))
+            slot_release(s, sl);
+    }
+}
+
+static void *sched_main(void *arg)
+{
+    srv_sched *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stop && !s->qhead && s->n_active == 0)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop)
+            break;
+        admit(s);
+        pthread_mutex_unlock(&s->mu);
+        drop_cancelled(s);
+        prefill_step(s);
+        drop_cancelled(s);
+        decode_step(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- open, close, submit ----------------------------------------------------------------- */
+
+int srv_sched_open(llmr_model *m, const llmr_tokenizer *t, const srv_sched_opts *o,
+                   srv_sched **out, char *msg, size_t msg_len)
+{
+    *out = NULL;
+    if (o->n_slots < 1 || o->n_slots > SRV_MAX_SLOTS || o->n_ctx < 2) {
+        snprintf(msg, msg_len, "%d slots of %d positions: expected 1 to %d slots and at least 2 "
+                 "positions", o->n_slots, o->n_ctx, SRV_MAX_SLOTS);
+        return LLMR_ERR_ARG;
+    }
+    srv_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return snprintf(msg, msg_len, "out of memory"), LLMR_ERR_NOMEM;
+    s->m = m;
+    s->t = t;
+    s->o = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->n_vocab = llmr_tokenizer_n_vocab(t);
+    if (s->n_vocab != llmr_model_n_vocab(m)) {
+        snprintf(msg, msg_len, "the tokenizer has %d tokens but the model's output has %d",
+                 s->n_vocab, llmr_model_n_vocab(m));
+        srv_sched_close(s);
+        return LLMR_ERR_FORMAT;
+    }
+    s->pieces = calloc((size_t)s->n_vocab, sizeof *s->pieces);
+    s->eog = calloc((size_t)s->n_vocab, sizeof *s->eog);
+    if (!s->pieces || !s->eog)
+        goto nomem;
+    for (int32_t id = 0; id < s->n_vocab; id++) {
+        llmr_token_to_piece(t, id, false, &s->pieces[id].ptr, &s->pieces[id].len);
+        if (llmr_token_is_eog(t, id))
+            s->eog[s->n_eog++] = id;
+    }
+    for (int i = 0; i < o->n_slots; i++) {
+        slot *sl = &s->slots[i];
+        int rc = llmr_seq_new(m, o->n_ctx, &sl->seq);
+        if (rc != LLMR_OK) {
+            snprintf(msg, msg_len, "KV cache of slot %d (%d positions): %s", i, o->n_ctx,
+                     llmr_model_errmsg(m));
+            srv_sched_close(s);
+            return rc;
+        }
+        sl->cache = calloc((size_t)o->n_ctx, sizeof *sl->cache);
+        if (!sl->cache)
+            goto nomem;
+    }
+    if (pthread_create(&s->th, NULL, sched_main, s)) {
+        snprintf(msg, msg_len, "cannot start the scheduler thread");
+        srv_sched_close(s);
+        return LLMR_ERR_NOMEM;
+    }
+    s->started = true;
+    *out = s;
+    return LLMR_OK;
+nomem:
+    snprintf(msg, msg_len, "out of memory for %d slots", o->n_slots);
+    srv_sched_close(s);
+    return LLMR_ERR_NOMEM;
+}
+
+void srv_sched_cancel_all(srv_sched *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    for (srv_job *j = s->qhead; j; j = j->next)
+        atomic_store(&j->cancel, true);
+    for (int i = 0; i < s->o.n_slots; i++)
+        if (s->slots[i].job)
+            atomic_store(&s->slots[i].job->cancel, true);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void srv_sched_close(srv_sched *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = true;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->th, NULL);
+    }
+    while (s->qhead) {
+        srv_job *j = s->qhead;
+        s->qhead = j->next;
+        job_finish(s, j, SRV_FINISH_CANCELLED, 0, NULL);
+        job_unref(j);
+    }
+    for (int i = 0; i < SRV_MAX_SLOTS; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->job) {
+            job_finish(s, sl->job, SRV_FINISH_CANCELLED, 0, NULL);
+            job_unref(sl->job);
+        }
+        llmr_seq_free(sl->seq);
+        free(sl->cache);
+    }
+    free(s->pieces);
+    free(s->eog);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+static int tokenize(srv_sched *s, srv_job *j, const char *prompt, unsigned flags, srv_error *e)
+{
+    size_t len = strlen(prompt), cap = len / 2 + 16, n = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        int32_t *p = realloc(j->prompt, cap * sizeof *p);
+        if (!p)
+            break;
+        j->prompt = p;
+        int rc = llmr_tokenize(s->t, prompt, len, flags, j->prompt, cap, &n);
+        if (rc == LLMR_OK) {
+            j->n_prompt = (int)n;
+            return 0;
+        }
+        if (rc != LLMR_ERR_TOO_BIG)
+            return srv_error_set(e, 400, "invalid_request_error", NULL, "prompt",
+                                 "the prompt cannot be tokenized: %s", llmr_strerror(rc));
+        cap = n > cap ? n : cap * 2;
+    }
+    return srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory tokenizing");
+}
+
+static void sampling_from(const srv_req *r, llmr_sampling *sp, llmr_logit_bias *bias)
+{
+    *sp = llmr_sampling_defaults();
+    if (!isnan(r->temperature)) sp->temperature = r->temperature;
+    if (!isnan(r->top_p)) sp->top_p = r->top_p > 0 ? r->top_p : 1e-6f;
+    if (!isnan(r->min_p)) sp->min_p = r->min_p;
+    if (!isnan(r->presence_penalty)) sp->presence_penalty = r->presence_penalty;
+    if (!isnan(r->frequency_penalty)) sp->frequency_penalty = r->frequency_penalty;
+    if (!isnan(r->repeat_penalty) && r->repeat_penalty > 0) sp->repeat_penalty = r->repeat_penalty;
+    if (r->top_k >= 0) sp->top_k = r->top_k;
+    if (r->has_seed) sp->seed = r->seed;
+    for (int i = 0; i < r->n_bias; i++)
+        /* OpenAI's -100 bans a token; the sampler spells that -infinity. */
+        bias[i] = (llmr_logit_bias){r->bias[i].token,
+                                    r->bias[i].bias <= -100 ? -INFINITY : r->bias[i].bias};
+    sp->logit_bias = bias;
+    sp->n_logit_bias = (size_t)r->n_bias;
+    sp->json_object = r->json_object && !r->json_schema;
+    sp->json_schema = r->json_schema;
+}
+
+static int prepare(srv_sched *s, srv_job *j, const srv_req *r, const char *prompt, bool add_bos,
+                   bool parse_special, srv_error *e)
+{
+    unsigned flags = (add_bos ? LLMR_TOK_ADD_SPECIAL : 0) |
+                     (parse_special ? LLMR_TOK_PARSE_SPECIAL : 0);
+    int rc = tokenize(s, j, prompt, flags, e);
+    if (rc)
+        return rc;
+    if (j->n_prompt == 0)
+        return srv_error_set(e, 400, "invalid_request_error", NULL, "prompt",
+                             "the prompt is empty (no tokens): there is nothing to continue");
+    if (j->n_prompt > s->o.max_prompt || j->n_prompt >= s->o.n_ctx)
+        return srv_error_set(e, 400, "invalid_request_error", "context_length_exceeded",
+                             r->msgs ? "messages" : "prompt",
+                             "the prompt has %d tokens; this server takes at most %d (each slot "
+                             "holds %d positions, with room for at least one generated token)",
+                             j->n_prompt, s->o.max_prompt < s->o.n_ctx - 1 ? s->o.max_prompt
+                                                                          : s->o.n_ctx - 1,
+                             s->o.n_ctx);
+    if (r->max_tokens > s->o.max_tokens)
+        return srv_error_set(e, 400, "invalid_request_error", NULL, "max_tokens",
+                             "max_tokens is %d; this server allows at most %d (--max-tokens)",
+                             r->max_tokens, s->o.max_tokens);
+    j->max_tokens = r->max_tokens > 0 ? r->max_tokens : s->o.max_tokens;
+    for (int i = 0; i < r->n_bias; i++)
+        if (r->bias[i].token >= s->n_vocab)
+            return srv_error_set(e, 400, "invalid_request_error", NULL, "logit_bias",
+                                 "logit_bias names token %d; the vocabulary has %d tokens",
+                                 r->bias[i].token, s->n_vocab);
+    llmr_sampling sp;
+    llmr_logit_bias *bias = calloc((size_t)r->n_bias + 1, sizeof *bias);
+    if (!bias)
+        return srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
+    sampling_from(r, &sp, bias);
+    llmr_err err = {0};
+    rc = llmr_sampler_create(&j->smp, s->n_vocab, &sp, NULL, s->pieces, s->eog, s->n_eog, &err);
+    free(bias);
+    if (rc != LLMR_OK)
+        return srv_error_set(e, rc == LLMR_ERR_NOMEM ? 500 : 400,
+                             rc == LLMR_ERR_NOMEM ? "server_error" : "invalid_request_error", NULL,
+                             r->json_schema || r->json_object ? "response_format" : NULL,
+                             "%s", err.msg);
+    llmr_sampler_add_history(j->smp, j->prompt, (size_t)j->n_prompt);
+    for (int i = 0; i < r->n_stop && i < LLMR_MAX_STOP; i++) {
+        j->stop_text[i] = llmr_strdup(r->stop[i]);
+        if (!j->stop_text[i])
+            return srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
+        j->stops.s[j->stops.n] = j->stop_text[i];
+        j->stops.len[j->stops.n++] = strlen(r->stop[i]);
+    }
+    return 0;
+}
+
+srv_job *srv_sched_submit(srv_sched *s, const srv_req *r, const char *prompt, bool add_bos,
+                          bool parse_special, srv_error *e)
+{
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
+        return NULL;
+    }
+    j->s = s;
+    j->t_submit = llmr_now();
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    j->refs = 2;
+    if (prepare(s, j, r, prompt, add_bos, parse_special, e)) {
+        job_free(j);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    int free_slots = s->o.n_slots - s->n_active;
+    if (s->stop || s->n_queued >= s->o.queue_max + (free_slots > 0 ? free_slots : 0)) {
+        int q = s->n_queued;
+        pthread_mutex_unlock(&s->mu);
+        srv_error_set(e, 503, "overloaded_error", "server_busy", NULL,
+                      "the server is busy: %d slots generating and %d requests queued (the "
+                      "queue holds %d); retry later", s->o.n_slots, q, s->o.queue_max);
+        job_free(j);
+        return NULL;
+    }
+    if (s->qtail)
+        s->qtail->next = j;
+    else
+        s->qhead = j;
+    s->qtail = j;
+    s->n_queued++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, size_t *cap)
+{
+    pthread_mutex_lock(&j->mu);
+    if (j->out.len == 0 && j->state != SRV_JOB_DONE && timeout_ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)timeout_ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    }
+    if (j->out.len) {
+        if (*len + j->out.len + 1 > *cap) {
+            size_t nc = (*len + j->out.len + 1) * 2;
+            char *p = realloc(*buf, nc);
+            if (p) {
+                *buf = p;
+                *cap = nc;
+            }
+        }
+        if (*len + j->out.len + 1 <= *cap) {
+            memcpy(*buf + *len, j->out.p, j->out.len);
+            *len += j->out.len;
+            (*buf)[*len] = 0;
+            llmr_buf_truncate(&j->out, 0);
+        }
+    }
+    /* DONE is reported only once all text has been taken. */
+    srv_job_state st = j->out.len ? SRV_JOB_GEN : j->state;
+    pthread_mutex_unlock(&j->mu);
+    return st;
+}
+
+void srv_job_cancel(srv_job *j)
+{
+    if (!j || atomic_exchange(&j->cancel, true))
+        return;
+    srv_sched *s = j->s;
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_signal(&s->cv);   /* a queued job leaves at once */
+    pthread_mutex_unlock(&s->mu);
+}
+
+void srv_job_usage(srv_job *j, srv_usage *u)
+{
+    pthread_mutex_lock(&j->mu);
+    *u = j->u;
+    if (j->state != SRV_JOB_DONE) {
+        u->prompt_tokens = j->n_prompt;
+        u->finish = SRV_FINISH_NONE;
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
+void srv_job_release(srv_job *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->mu);
+    bool done = j->state == SRV_JOB_DONE;
+    pthread_mutex_unlock(&j->mu);
+    if (!done)
+        srv_job_cancel(j);
+    job_unref(j);
+}
+
+void srv_sched_stats_get(srv_sched *s, srv_sched_stats *st)
+{
+    pthread_mutex_lock(&s->mu);
+    st->n_slots = s->o.n_slots;
+    st->active = s->n_active;
+    st->queued = s->n_queued;
+    st->tokens_in = s->tokens_in;
+    st->tokens_out = s->tokens_out;
+    st->steps = s->steps;
+    st->batched_rows = s->rows;
+    st->decode_s = s->decode_s;
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,520 @@
+/* server.c - llmr_server: options, civetweb start and stop, routes, API key, the model's
+ * lifecycle (background load, /api/models/load), graceful shutdown. */
+#include "server/server_int.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+llmr_server_opts llmr_server_defaults(void)
+{
+    return (llmr_server_opts){
+        .host = "127.0.0.1",
+        .port = 8080,
+        .parallel = 4,
+        .ctx_size = 2048,
+        .max_body = 1u << 20,
+        .max_tokens = 2048,
+        .timeout_s = 600,
+        .queue_size = 64,
+        .shutdown_s = 10,
+        .access_log = true,
+    };
+}
+
+static void set_err(llmr_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(llmr_server *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&s->lock);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    pthread_mutex_unlock(&s->lock);
+    va_end(ap);
+}
+
+const char *llmr_server_errmsg(const llmr_server *s)
+{
+    return s ? s->errmsg : "out of memory";
+}
+
+int llmr_server_port(const llmr_server *s)
+{
+    return s ? s->port : 0;
+}
+
+/* ---- the model --------------------------------------------------------------------------- */
+
+static char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && !strcmp(b + n - 5, ".gguf"))
+        n -= 5;
+    return llmr_strndup(b, n);
+}
+
+bool srv_model_matches(llmr_server *s, const char *name)
+{
+    if (!name || !name[0])
+        return true;
+    pthread_mutex_lock(&s->lock);
+    bool ok = false;
+    if (s->name) {
+        size_t n = strlen(s->name);
+        ok = !strcmp(name, s->name) || (s->alias && !strcmp(name, s->alias)) ||
+             (!strncmp(name, s->name, n) &&
+              (!strcmp(name + n, ".gguf") || !strcmp(name + n, ":latest")));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+/* Opens model, tokenizer and scheduler for path; on success swaps them in. */
+static int load_model(llmr_server *s, const char *path, char *msg, size_t msg_len)
+{
+    llmr_model_opts mo = llmr_model_defaults();
+    mo.n_threads = s->o.n_threads;
+    mo.n_ctx = s->o.ctx_size;
+    llmr_model *m = NULL;
+    int rc = llmr_model_open(path, &mo, &m);
+    if (rc) {
+        snprintf(msg, msg_len, "%s", m ? llmr_model_errmsg(m) : "out of memory");
+        llmr_model_close(m);
+        return rc;
+    }
+    llmr_tokenizer *t = NULL;
+    llmr_err err = {0};
+    rc = tok_open_gguf(llmr_model_gguf(m), &t, &err);
+    if (rc) {
+        snprintf(msg, msg_len, "%s: tokenizer: %s", path, err.msg);
+        llmr_model_close(m);
+        return rc;
+    }
+    int n_ctx = s->o.ctx_size;
+    const llmr_hparams *hp = llmr_model_hparams(m);
+    if (n_ctx > hp->n_ctx_train && hp->n_ctx_train > 0)
+        n_ctx = hp->n_ctx_train;
+    srv_sched_opts so = {
+        .n_slots = s->o.parallel,
+        .n_ctx = n_ctx,
+        .queue_max = s->o.queue_size,
+        .max_tokens = s->o.max_tokens,
+        .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
+    };
+    srv_sched *sc = NULL;
+    rc = srv_sched_open(m, t, &so, &sc, msg, msg_len);
+    if (rc) {
+        llmr_tokenizer_close(t);
+        llmr_model_close(m);
+        return rc;
+    }
+    const gguf_file *gf = llmr_model_gguf(m);
+    const char *ts = gguf_get_str(gf, "tokenizer.chat_template");
+    char *tmpl = ts ? llmr_strdup(ts) : NULL;
+    struct stat st;
+    uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+
+    /* path may be s->model_path itself (the first load): copy before freeing. */
+    char *new_path = llmr_strdup(path), *new_name = base_name(path);
+    pthread_mutex_lock(&s->lock);
+    srv_sched *old_sc = s->sched;
+    llmr_tokenizer *old_t = s->tok;
+    llmr_model *old_m = s->model;
+    free(s->model_path);
+    free(s->name);
+    free(s->chat_template);
+    s->sched = sc;
+    s->tok = t;
+    s->model = m;
+    s->model_path = new_path;
+    s->name = new_name;
+    s->chat_template = tmpl;
+    s->model_size = size;
+    const char *bp = NULL, *ep = NULL;
+    size_t bl = 0, el = 0;
+    s->bos[0] = s->eos[0] = 0;
+    if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
+        snprintf(s->bos, sizeof s->bos, "%.*s", (int)bl, bp);
+    if (llmr_token_to_piece(t, llmr_tokenizer_eos(t), true, &ep, &el) == LLMR_OK && el < 64)
+        snprintf(s->eos, sizeof s->eos, "%.*s", (int)el, ep);
+    s->state = SRV_READY;
+    pthread_mutex_unlock(&s->lock);
+
+    srv_sched_close(old_sc);
+    llmr_tokenizer_close(old_t);
+    llmr_model_close(old_m);
+    fprintf(stderr,
+            "llmr serve: model %s loaded: %d slots (--parallel), each with its own KV cache of "
+            "%d positions (--ctx-size); queue of %d\n",
+            new_path, so.n_slots, so.n_ctx, so.queue_max);
+    if (n_ctx < s->o.ctx_size)
+        fprintf(stderr, "llmr serve: --ctx-size %d is past the model's training context; "
+                        "each slot has %d positions\n", s->o.ctx_size, n_ctx);
+    return LLMR_OK;
+}
+
+static void *loader_main(void *arg)
+{
+    llmr_server *s = arg;
+    char msg[512];
+    pthread_rwlock_wrlock(&s->use);   /* loads never overlap (see srv_model_load) */
+    int rc = load_model(s, s->model_path, msg, sizeof msg);
+    pthread_rwlock_unlock(&s->use);
+    if (rc) {
+        set_err(s, "%s", msg);
+        pthread_mutex_lock(&s->lock);
+        s->state = SRV_FAILED;
+        pthread_mutex_unlock(&s->lock);
+        fprintf(stderr, "llmr serve: loading the model failed: %s\n", msg);
+    }
+    return (void *)(intptr_t)rc;
+}
+
+int llmr_server_wait_ready(llmr_server *s)
+{
+    if (!s)
+        return LLMR_ERR_ARG;
+    if (s->loader_started) {
+        void *r;
+        pthread_join(s->loader, &r);
+        s->loader_started = false;
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = s->state == SRV_READY ? LLMR_OK : LLMR_ERR;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len)
+{
+    /* The write lock waits for every generation request in flight; new ones wait behind it
+     * (POSIX rwlocks with writer preference are not guaranteed, so srv_model_get also checks
+     * state). */
+    pthread_mutex_lock(&s->lock);
+    srv_state prev = s->state;
+    s->state = SRV_LOADING;
+    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_wrlock(&s->use);
+    int rc = load_model(s, path, msg, msg_len);
+    if (rc) {
+        pthread_mutex_lock(&s->lock);
+        s->state = prev;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_rwlock_unlock(&s->use);
+    return rc ? (rc == LLMR_ERR_IO ? 404 : 400) : 0;
+}
+
+bool srv_model_get(srv_ctx *x, const char *name)
+{
+    llmr_server *s = x->srv;
+    if (atomic_load(&s->stopping)) {
+        srv_reply_errorf(x, 503, "server_error", "shutting_down", "the server is shutting down");
+        return false;
+    }
+    pthread_rwlock_rdlock(&s->use);
+    pthread_mutex_lock(&s->lock);
+    srv_state st = s->state;
+    pthread_mutex_unlock(&s->lock);
+    if (st != SRV_READY) {
+        pthread_rwlock_unlock(&s->use);
+        if (st == SRV_LOADING)
+            srv_reply_errorf(x, 503, "server_error", "model_loading", "the model is loading");
+        else
+            srv_reply_errorf(x, 503, "server_error", "model_failed",
+                             "the model failed to load: %s", s->errmsg);
+        return false;
+    }
+    if (!srv_model_matches(s, name)) {
+        pthread_rwlock_unlock(&s->use);
+        srv_error e;
+        srv_error_set(&e, 404, "invalid_request_error", "model_not_found", "model",
+                      "the model '%.200s' does not exist; this server has '%s' (GET /v1/models)",
+                      name, s->alias ? s->alias : s->name);
+        srv_reply_error(x, &e);
+        return false;
+    }
+    atomic_fetch_add(&s->in_flight, 1);
+    return true;
+}
+
+void srv_model_put(srv_ctx *x)
+{
+    atomic_fetch_sub(&x->srv->in_flight, 1);
+    pthread_rwlock_unlock(&x->srv->use);
+}
+
+void srv_iso_time(char *buf, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char d[32];
+    strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%09ldZ", d, ts.tv_nsec);
+}
+
+/* ---- request checks ---------------------------------------------------------------------- */
+
+/* Compares without an early exit so the time taken does not reveal how much of a guessed key
+ * was right. */
+static bool key_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return d == 0;
+}
+
+bool srv_check(srv_ctx *x, const char *method, bool needs_key)
+{
+    llmr_server *s = x->srv;
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    if (!strcmp(ri->request_method, "OPTIONS")) {
+        /* CORS preflight: answered only when --cors is set (the headers carry the answer). */
+        srv_reply_text(x, s->cors ? 204 : 405, "text/plain", "", 0, NULL);
+        return false;
+    }
+    if (method && strcmp(ri->request_method, method)) {
+        char allow[64];
+        snprintf(allow, sizeof allow, "Allow: %s\r\n", method);
+        srv_error e;
+        srv_error_set(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
+                      "%s %s: this route takes %s", ri->request_method, ri->local_uri, method);
+        char *body = NULL;
+        (void)body;
+        x->status = 405;
+        srv_reply_error(x, &e);
+        return false;
+    }
+    if (needs_key && s->api_key) {
+        const char *h = mg_get_header(x->c, "Authorization");
+        if (!h || strncasecmp(h, "Bearer ", 7) || !key_equal(h + 7, s->api_key)) {
+            srv_reply_errorf(x, 401, "authentication_error", "invalid_api_key",
+                             h ? "the API key is not valid" :
+                                 "no API key: send the header 'Authorization: Bearer KEY'");
+            return false;
+        }
+    }
+    return true;
+}
+
+static int h_not_found(struct mg_connection *c, void *ud)
+{
+    srv_ctx x;
+    srv_ctx_init(&x, ud, c, SRV_API_CHAT);
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (!strcmp(ri->request_method, "OPTIONS")) {
+        srv_check(&x, NULL, false);
+    } else if (!strcmp(ri->local_uri, "/")) {
+        srv_h_page(c, ud);
+        return 1;
+    } else {
+        srv_reply_errorf(&x, 404, "invalid_request_error", "not_found", "no route %s %.200s",
+                         ri->request_method, ri->local_uri);
+    }
+    srv_access_log(&x);
+    return 1;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+    (void)c;
+    fprintf(stderr, "llmr serve: civetweb: %s\n", msg);
+    return 1;
+}
+
+static int start_http(llmr_server *s)
+{
+    char ports[300];
+    bool v6 = strchr(s->host, ':') != NULL;
+    snprintf(ports, sizeof ports, v6 ? "[%s]:%d" : "%s:%d", s->host, s->o.port);
+    /* Every streaming request holds a worker thread for its whole life, so there are enough
+     * for every slot and every queued request, plus some for quick routes. */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", s->o.parallel + s->o.queue_size + 16);
+    const char *opts[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", "15000",      /* slow or half-open clients: headers and body */
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+        "max_request_size", "65536",        /* request line and headers */
+        "websocket_timeout_ms", "3600000",
+        NULL,
+    };
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = log_message;
+    s->ctx = mg_start(&cb, s, opts);
+    if (!s->ctx)
+        return LLMR_ERR_IO;
+    struct mg_server_port sp[4];
+    int n = mg_get_server_ports(s->ctx, 4, sp);
+    s->port = n > 0 ? sp[0].port : s->o.port;
+    struct {
+        const char *uri;
+        mg_request_handler h;
+    } routes[] = {
+        {"/v1/chat/completions$", srv_h_chat},
+        {"/v1/completions$", srv_h_completions},
+        {"/v1/models$", srv_h_models},
+        {"/api/generate$", srv_h_ollama_generate},
+        {"/api/chat$", srv_h_ollama_chat},
+        {"/api/tags$", srv_h_ollama_tags},
+        {"/api/ps$", srv_h_ollama_ps},
+        {"/api/version$", srv_h_ollama_version},
+        {"/api/health$", srv_h_api_health},
+        {"/api/models$", srv_h_api_models},
+        {"/api/models/load$", srv_h_api_models_load},
+        {"/health$", srv_h_health},
+        {"/metrics$", srv_h_metrics},
+        {"/index.html$", srv_h_page},
+        {"/", h_not_found},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        mg_set_request_handler(s->ctx, routes[i].uri, routes[i].h, s);
+    srv_ws_register(s);
+    return LLMR_OK;
+}
+
+static int check_opts(llmr_server *s, const llmr_server_opts *o)
+{
+    if (o->parallel < 1 || o->parallel > SRV_MAX_SLOTS)
+        return set_err(s, "parallel is %d; expected 1 to %d", o->parallel, SRV_MAX_SLOTS),
+               LLMR_ERR_ARG;
+    if (o->ctx_size < 16 || o->ctx_size > 1 << 20)
+        return set_err(s, "ctx_size is %d; expected 16 to 1048576", o->ctx_size), LLMR_ERR_ARG;
+    if (o->port < 0 || o->port > 65535)
+        return set_err(s, "port is %d; expected 0 to 65535", o->port), LLMR_ERR_ARG;
+    if (o->queue_size < 0 || o->queue_size > 4096)
+        return set_err(s, "queue size is %d; expected 0 to 4096", o->queue_size), LLMR_ERR_ARG;
+    if (o->max_tokens < 1 || o->max_body < 64)
+        return set_err(s, "max_tokens must be at least 1 and max_body at least 64"),
+               LLMR_ERR_ARG;
+    return LLMR_OK;
+}
+
+int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_server **out)
+{
+    *out = NULL;
+    llmr_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return LLMR_ERR_NOMEM;
+    *out = s;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_rwlock_init(&s->use, NULL);
+    pthread_mutex_init(&s->ws_lock, NULL);
+    s->o = opts ? *opts : llmr_server_defaults();
+    s->t_start = llmr_now();
+    int rc = check_opts(s, &s->o);
+    if (rc)
+        return rc;
+    if (!model_path)
+        return set_err(s, "no model file given"), LLMR_ERR_ARG;
+    s->host = llmr_strdup(s->o.host ? s->o.host : "127.0.0.1");
+    s->api_key = s->o.api_key && s->o.api_key[0] ? llmr_strdup(s->o.api_key) : NULL;
+    s->cors = s->o.cors_origin && s->o.cors_origin[0] ? llmr_strdup(s->o.cors_origin) : NULL;
+    s->alias = s->o.alias ? llmr_strdup(s->o.alias) : NULL;
+    s->model_path = llmr_strdup(model_path);
+    if (s->o.models_dir) {
+        s->models_dir = llmr_strdup(s->o.models_dir);
+    } else {
+        const char *sl = strrchr(model_path, '/');
+        s->models_dir = sl ? llmr_strndup(model_path, (size_t)(sl - model_path) + (sl == model_path))
+                           : llmr_strdup(".");
+    }
+    if (!s->host || !s->model_path || !s->models_dir)
+        return LLMR_ERR_NOMEM;
+    if (strcspn(s->host, " ,\r\n[]") != strlen(s->host))
+        return set_err(s, "host '%s' is not an address", s->host), LLMR_ERR_ARG;
+    s->o.host = s->host;
+    s->o.api_key = s->api_key;
+    s->o.cors_origin = s->cors;
+    s->o.alias = s->alias;
+    s->o.models_dir = s->models_dir;
+    s->state = SRV_LOADING;
+    signal(SIGPIPE, SIG_IGN);   /* a write to a client that left must fail, not kill us */
+    mg_init_library(0);
+    if (start_http(s))
+        return set_err(s, "cannot listen on %s port %d (in use, or not an address of this "
+                          "machine)", s->host, s->o.port), LLMR_ERR_IO;
+    if (pthread_create(&s->loader, NULL, loader_main, s))
+        return set_err(s, "cannot start the model loader thread"), LLMR_ERR_NOMEM;
+    s->loader_started = true;
+    return LLMR_OK;
+}
+
+void llmr_server_shutdown(llmr_server *s)
+{
+    if (!s || atomic_exchange(&s->stopping, true))
+        return;
+    if (s->loader_started) {
+        pthread_join(s->loader, NULL);
+        s->loader_started = false;
+    }
+    /* Let in-flight requests finish for shutdown_s, then cancel what remains. */
+    double t0 = llmr_now();
+    while (atomic_load(&s->in_flight) > 0 && llmr_now() - t0 < s->o.shutdown_s)
+        usleep(20000);
+    int left = atomic_load(&s->in_flight);
+    if (left > 0)
+        fprintf(stderr, "llmr serve: cancelling %d request(s) still running after %ds\n", left,
+                s->o.shutdown_s);
+    srv_ws_close_all(s);
+    pthread_mutex_lock(&s->lock);
+    srv_sched *sc = s->sched;
+    pthread_mutex_unlock(&s->lock);
+    if (sc)
+        srv_sched_cancel_all(sc);
+    /* Handlers write their streams' last chunks before mg_stop: civetweb refuses writes once
+     * it is stopping. */
+    t0 = llmr_now();
+    while (atomic_load(&s->in_flight) > 0 && llmr_now() - t0 < 2)
+        usleep(5000);
+    if (s->ctx) {
+        mg_stop(s->ctx);   /* joins the worker threads; they see their jobs cancelled */
+        s->ctx = NULL;
+    }
+}
+
+void llmr_server_close(llmr_server *s)
+{
+    if (!s)
+        return;
+    llmr_server_shutdown(s);
+    srv_sched_close(s->sched);
+    llmr_tokenizer_close(s->tok);
+    llmr_model_close(s->model);
+    free(s->host);
+    free(s->api_key);
+    free(s->cors);
+    free(s->alias);
+    free(s->models_dir);
+    free(s->model_path);
+    free(s->name);
+    free(s->chat_template);
+    pthread_mutex_destroy(&s->lock);
+    pthread_rwlock_destroy(&s->use);
+    pthread_mutex_destroy(&s->ws_lock);
+    free(s);
+}

@@ -1,0 +1,162 @@
+/* server_int.h - what the files of the server layer share (internal).
+ *
+ * Files: server.c (lifecycle, routing, auth, CORS, limits, access log, the model), http.c
+ * (reply helpers, request bodies, client liveness), api_openai.c, api_ollama.c, ws.c (the
+ * seed's WebSocket protocol), api_misc.c (health, models, metrics), page.c (the web page),
+ * prompt.c (chat messages -> prompt text), request.c, sched.c.
+ */
+#ifndef LLMR_SERVER_INT_H
+#define LLMR_SERVER_INT_H
+
+#include <civetweb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmr.h"
+#include "server/request.h"
+#include "server/sched.h"
+
+typedef enum srv_state { SRV_LOADING = 0, SRV_READY = 1, SRV_FAILED = 2 } srv_state;
+
+/* Time-to-first-token histogram buckets, seconds (Prometheus `le` bounds). */
+#define SRV_TTFT_BUCKETS 12
+extern const double srv_ttft_le[SRV_TTFT_BUCKETS];
+
+typedef struct srv_metrics {
+    atomic_ullong requests[6];        /* by endpoint kind: chat, completion, ollama generate,
+                                         ollama chat, ws, other */
+    atomic_ullong errors_4xx, errors_5xx, rejected_busy, cancelled;
+    atomic_ullong tokens_in, tokens_out;
+    atomic_ullong ttft_count, ttft_bucket[SRV_TTFT_BUCKETS];
+    atomic_ullong ttft_sum_us;
+} srv_metrics;
+
+struct llmr_server {
+    llmr_server_opts o;
+    char *host, *api_key, *cors, *alias, *models_dir;   /* owned copies of the options */
+    struct mg_context *ctx;
+    int port;
+    double t_start;
+    srv_metrics m;
+
+    /* The model. `lock` guards state, model, tok, sched, model_path and name; generation
+     * handlers hold `use` (a read lock) from submit to release so a model load (write lock)
+     * waits for them. */
+    pthread_mutex_t lock;
+    pthread_rwlock_t use;
+    srv_state state;
+    char errmsg[512];
+    llmr_model *model;
+    llmr_tokenizer *tok;
+    srv_sched *sched;
+    char *model_path, *name;
+    uint64_t model_size;
+    char *chat_template;      /* tokenizer.chat_template, or NULL */
+    char bos[64], eos[64];    /* BOS/EOS token text for templates */
+    pthread_t loader;
+    bool loader_started;
+
+    atomic_int in_flight;     /* generation requests being served */
+    atomic_bool stopping;     /* shutdown has begun: new requests get 503 */
+    pthread_mutex_t ws_lock;  /* guards the WebSocket connection list (ws.c) */
+    struct srv_ws *ws_list;
+};
+
+/* ---- per-request bookkeeping for the access log ---- */
+typedef struct srv_ctx {
+    llmr_server *srv;
+    struct mg_connection *c;
+    srv_api api;              /* decides the error shape */
+    int status;
+    size_t bytes;
+    double t0;
+    int fd;                   /* the client's socket, found once; -1 when not found */
+    const char *note;         /* extra access-log text (finish reason) */
+    int prompt_tokens, gen_tokens;
+} srv_ctx;
+
+/* ---- http.c ---- */
+void srv_ctx_init(srv_ctx *x, llmr_server *s, struct mg_connection *c, srv_api api);
+/* Sends a complete response (status, JSON body) with CORS and length headers. */
+void srv_reply_json(srv_ctx *x, int status, const char *json, const char *extra_headers);
+void srv_reply_text(srv_ctx *x, int status, const char *ctype, const char *body, size_t len,
+                    const char *extra_headers);
+/* Sends an error in the request's API shape (OpenAI error object or ollama {"error":...}). */
+void srv_reply_error(srv_ctx *x, const srv_error *e);
+void srv_reply_errorf(srv_ctx *x, int status, const char *type, const char *code,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Starts a streamed (chunked) response with the given content type. */
+bool srv_stream_begin(srv_ctx *x, const char *ctype);
+/* Writes one chunk; false when the client is gone. */
+bool srv_stream_write(srv_ctx *x, const char *data, size_t len);
+void srv_stream_end(srv_ctx *x);
+/* Reads the request body (at most max bytes). Returns a malloc'd NUL-terminated buffer, or
+ * NULL after sending 413 (too large), 408 (client too slow) or 400. */
+char *srv_read_body(srv_ctx *x, size_t *len);
+/* Whether the client is still connected (its socket has not been closed or reset). */
+bool srv_client_alive(srv_ctx *x);
+/* The CORS header line(s) for responses, "" when CORS is off. */
+const char *srv_cors_headers(const llmr_server *s);
+void srv_access_log(srv_ctx *x);
+
+/* ---- server.c ---- */
+/* Whether name (a request's "model") names the loaded model (alias, file name with or without
+ * .gguf, ollama's "name:latest"); NULL or "" always matches. */
+bool srv_model_matches(llmr_server *s, const char *name);
+/* Takes the model for a generation request: returns false after replying (503 loading or
+ * shutting down, 404 unknown model). On true, call srv_model_put() when done. */
+bool srv_model_get(srv_ctx *x, const char *model_name);
+void srv_model_put(srv_ctx *x);
+/* Loads the model file at path (replacing the current one); 0 or an HTTP status with msg. */
+int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len);
+/* ISO 8601 UTC time with nanoseconds, as ollama writes created_at. */
+void srv_iso_time(char *buf, size_t n);
+
+/* ---- prompt.c ---- */
+/* Renders chat messages with the model's chat template (or the documented plain fallback
+ * when the model has none). Returns a malloc'd prompt, or NULL with *e filled (400 when the
+ * template refuses the messages). *parse_special is set true: the template's markers are
+ * control tokens. */
+char *srv_render_chat(llmr_server *s, const srv_msg *msgs, int n, srv_error *e);
+
+/* ---- generation shared by the APIs (http.c) ---- */
+/* Submits a request's prompt and returns the job (or NULL after replying with the error). */
+srv_job *srv_submit(srv_ctx *x, const srv_req *r, const char *prompt, bool templated);
+/* Waits for the job to finish (non-streaming replies), watching the client and the time limit;
+ * the text is returned malloc'd. false when the client left (job cancelled). */
+bool srv_wait_all(srv_ctx *x, srv_job *j, char **text, size_t *len);
+/* Pulls text until the job ends, calling emit for every batch of new text; stops (and cancels)
+ * when emit returns false, the client leaves, or the time limit passes. */
+typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len);
+bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user);
+void srv_note_usage(srv_ctx *x, const srv_usage *u);
+
+/* ---- handlers ---- */
+int srv_h_chat(struct mg_connection *c, void *s);
+int srv_h_completions(struct mg_connection *c, void *s);
+int srv_h_models(struct mg_connection *c, void *s);
+int srv_h_ollama_generate(struct mg_connection *c, void *s);
+int srv_h_ollama_chat(struct mg_connection *c, void *s);
+int srv_h_ollama_tags(struct mg_connection *c, void *s);
+int srv_h_ollama_ps(struct mg_connection *c, void *s);
+int srv_h_ollama_version(struct mg_connection *c, void *s);
+int srv_h_health(struct mg_connection *c, void *s);
+int srv_h_api_health(struct mg_connection *c, void *s);
+int srv_h_api_models(struct mg_connection *c, void *s);
+int srv_h_api_models_load(struct mg_connection *c, void *s);
+int srv_h_metrics(struct mg_connection *c, void *s);
+int srv_h_page(struct mg_connection *c, void *s);
+void srv_ws_register(llmr_server *s);
+void srv_ws_close_all(llmr_server *s);
+
+/* The embedded web page (page.c). */
+extern const char srv_page_html[];
+
+/* Common checks at the top of a handler: method, API key. Returns false after replying. */
+bool srv_check(srv_ctx *x, const char *method, bool needs_key);
+const char *srv_finish_name(srv_finish f);
+
+#endif

@@ -1,0 +1,408 @@
+/* ws.c - the seed's WebSocket chat protocol at /ws (streaming-examples.md, "WebSocket
+ * Streaming Server"):
+ *   server, on connect:  {"type":"welcome","message":"..."}
+ *   client:              {"type":"chat","content":"..."}   (optional: temperature, max_tokens)
+ *   server:              {"type":"stream_start"}, {"type":"token","content":"..."} per piece,
+ *                        {"type":"stream_end","fullResponse":"<trimmed reply>"}
+ *   failures:            {"type":"error","message":"..."}
+ *   client:              {"type":"stop"} cancels the reply in progress (it still ends with
+ *                        stream_end, carrying what was generated and "stopped":true).
+ * Each connection keeps its own history, the last SRV_WS_TURNS messages as the seed's
+ * history.slice(-10), rendered with the model's chat template.
+ *
+ * civetweb calls the data handler on the connection's own thread, so the handler must not
+ * block while a reply streams (it would never see "stop"): each reply is pumped by a thread
+ * of its own, joined before the next reply starts and when the connection closes.
+ */
+#include "server/server_int.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define SRV_WS_TURNS 10
+
+typedef struct srv_ws {
+    llmr_server *s;
+    struct mg_connection *c;
+    pthread_mutex_t mu;        /* guards job, msgs, n_msgs, pumping */
+    srv_msg msgs[SRV_WS_TURNS + 1];
+    int n_msgs;
+    srv_job *job;              /* the reply in progress, once submitted */
+    bool busy;                 /* a reply is being prepared or streamed */
+    bool stop_asked;           /* {"type":"stop"} came before the job existed */
+    bool pumping;              /* a pump thread exists and has not been joined */
+    char *prompt;              /* handed from on_chat to the pump thread */
+    srv_req req;
+    pthread_t th;
+    struct srv_ws *next;       /* s->ws_list, guarded by s->ws_lock */
+} srv_ws;
+
+static void ws_send(srv_ws *w, cJSON *o)
+{
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (js) {
+        mg_websocket_write(w->c, MG_WEBSOCKET_OPCODE_TEXT, js, strlen(js));
+        free(js);
+    }
+}
+
+static void ws_error(srv_ws *w, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "error");
+    cJSON_AddStringToObject(o, "message", msg);
+    ws_send(w, o);
+}
+
+static void ws_simple(srv_ws *w, const char *type)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    ws_send(w, o);
+}
+
+/* Appends a message, keeping the last SRV_WS_TURNS. Under w->mu. */
+static bool history_push(srv_ws *w, const char *role, const char *content)
+{
+    char *r = llmr_strdup(role), *c = llmr_strdup(content);
+    if (!r || !c) {
+        free(r);
+        free(c);
+        return false;
+    }
+    if (w->n_msgs == SRV_WS_TURNS) {
+        free(w->msgs[0].role);
+        free(w->msgs[0].content);
+        memmove(w->msgs, w->msgs + 1, (SRV_WS_TURNS - 1) * sizeof w->msgs[0]);
+        w->n_msgs--;
+    }
+    w->msgs[w->n_msgs++] = (srv_msg){r, c};
+    return true;
+}
+
+/* The seed trims the reply it stores and sends (response.trim()). */
+static char *trimmed(const char *t, size_t n)
+{
+    while (n && isspace((unsigned char)*t))
+        t++, n--;
+    while (n && isspace((unsigned char)t[n - 1]))
+        n--;
+    return llmr_strndup(t, n);
+}
+
+/* Takes the model (read lock, held by this thread for the whole reply so a model load waits
+ * for it) and submits the prompt. NULL after sending the error. */
+static srv_job *pump_submit(srv_ws *w)
+{
+    llmr_server *s = w->s;
+    srv_error e = {0};
+    pthread_rwlock_rdlock(&s->use);
+    pthread_mutex_lock(&s->lock);
+    bool ready = s->state == SRV_READY;
+    bool add_bos = !s->chat_template || !strstr(s->chat_template, "bos_token");
+    pthread_mutex_unlock(&s->lock);
+    srv_job *j = NULL;
+    if (!ready)
+        ws_error(w, "the model is not ready");
+    else if (!(j = srv_sched_submit(s->sched, &w->req, w->prompt, add_bos, true, &e)))
+        ws_error(w, e.msg);
+    if (!j) {
+        pthread_rwlock_unlock(&s->use);
+        return NULL;
+    }
+    atomic_fetch_add(&s->in_flight, 1);
+    ws_simple(w, "stream_start");
+    pthread_mutex_lock(&w->mu);
+    w->job = j;
+    if (w->stop_asked)
+        srv_job_cancel(j);
+    pthread_mutex_unlock(&w->mu);
+    return j;
+}
+
+static void *pump_main(void *arg)
+{
+    srv_ws *w = arg;
+    llmr_server *s = w->s;
+    srv_job *j = pump_submit(w);
+    free(w->prompt);
+    w->prompt = NULL;
+    srv_req_free(&w->req);
+    if (!j) {
+        pthread_mutex_lock(&w->mu);
+        w->busy = false;
+        pthread_mutex_unlock(&w->mu);
+        return NULL;
+    }
+    char *buf = NULL, *all = NULL;
+    size_t len = 0, cap = 0, alen = 0, acap = 0;
+    double t0 = llmr_now();
+    for (;;) {
+        len = 0;
+        srv_job_state st = srv_job_take(j, 50, &buf, &len, &cap);
+        if (len) {
+            if (alen + len + 1 > acap) {
+                size_t nc = (alen + len + 1) * 2;
+                char *p = realloc(all, nc);
+                if (!p)
+                    break;
+                all = p;
+                acap = nc;
+            }
+            memcpy(all + alen, buf, len);
+            alen += len;
+            all[alen] = 0;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "type", "token");
+            cJSON_AddStringToObject(o, "content", buf);
+            ws_send(w, o);
+        }
+        if (st == SRV_JOB_DONE)
+            break;
+        if (s->o.timeout_s > 0 && llmr_now() - t0 > s->o.timeout_s)
+            srv_job_cancel(j);
+    }
+    srv_usage u;
+    srv_job_usage(j, &u);
+    atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
+    atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
+    if (u.finish == SRV_FINISH_ERROR) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "generation failed: %s", u.err_msg);
+        ws_error(w, msg);
+    } else {
+        char *full = trimmed(all ? all : "", alen);
+        pthread_mutex_lock(&w->mu);
+        history_push(w, "assistant", full ? full : "");
+        pthread_mutex_unlock(&w->mu);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "stream_end");
+        cJSON_AddStringToObject(o, "fullResponse", full ? full : "");
+        cJSON_AddStringToObject(o, "finish_reason", srv_finish_name(u.finish));
+        if (u.finish == SRV_FINISH_CANCELLED)
+            cJSON_AddBoolToObject(o, "stopped", true);
+        cJSON_AddNumberToObject(o, "tokens", u.completion_tokens);
+        cJSON_AddNumberToObject(o, "tokens_per_second",
+                                u.gen_s > 0 ? u.completion_tokens / u.gen_s : 0);
+        ws_send(w, o);
+        free(full);
+    }
+    if (s->o.access_log) {
+        const struct mg_request_info *ri = mg_get_request_info(w->c);
+        fprintf(stderr, "%s \"WS /ws chat\" prompt=%d gen=%d %.3fs %s\n",
+                ri ? ri->remote_addr : "-", u.prompt_tokens, u.completion_tokens, u.total_s,
+                srv_finish_name(u.finish));
+    }
+    free(buf);
+    free(all);
+    pthread_mutex_lock(&w->mu);
+    w->job = NULL;
+    w->busy = false;
+    pthread_mutex_unlock(&w->mu);
+    srv_job_release(j);
+    atomic_fetch_sub(&s->in_flight, 1);
+    pthread_rwlock_unlock(&s->use);
+    return NULL;
+}
+
+/* Joins a finished pump thread. Under no lock. */
+static void join_pump(srv_ws *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool p = w->pumping;
+    w->pumping = false;
+    pthread_mutex_unlock(&w->mu);
+    if (p)
+        pthread_join(w->th, NULL);
+}
+
+static void on_chat(srv_ws *w, const char *data, size_t len)
+{
+    llmr_server *s = w->s;
+    pthread_mutex_lock(&w->mu);
+    bool busy = w->busy;
+    pthread_mutex_unlock(&w->mu);
+    if (busy) {
+        ws_error(w, "a reply is in progress: wait for stream_end or send {\"type\":\"stop\"}");
+        return;
+    }
+    join_pump(w);
+    atomic_fetch_add(&s->m.requests[SRV_API_WS], 1);
+    srv_req r;
+    srv_error e = {0};
+    if (srv_req_parse(SRV_API_WS, data, len, &r, &e)) {
+        ws_error(w, e.msg);
+        srv_req_free(&r);
+        return;
+    }
+    if (atomic_load(&s->stopping) || !srv_model_matches(s, r.model)) {
+        ws_error(w, atomic_load(&s->stopping) ? "the server is shutting down"
+                                              : "unknown model (GET /api/models lists them)");
+        srv_req_free(&r);
+        return;
+    }
+    /* No pump thread runs now, so the history is this thread's alone. */
+    if (!history_push(w, "user", r.prompt)) {
+        ws_error(w, "out of memory");
+        srv_req_free(&r);
+        return;
+    }
+    char *prompt = srv_render_chat(s, w->msgs, w->n_msgs, &e);
+    if (!prompt) {
+        /* Drop the user message the template refused, so the next one can go. */
+        w->n_msgs--;
+        free(w->msgs[w->n_msgs].role);
+        free(w->msgs[w->n_msgs].content);
+        ws_error(w, e.msg);
+        srv_req_free(&r);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->busy = true;
+    w->stop_asked = false;
+    w->prompt = prompt;
+    w->req = r;
+    w->pumping = pthread_create(&w->th, NULL, pump_main, w) == 0;
+    if (!w->pumping) {
+        w->busy = false;
+        w->prompt = NULL;
+    }
+    bool started = w->pumping;
+    pthread_mutex_unlock(&w->mu);
+    if (!started) {
+        free(prompt);
+        srv_req_free(&w->req);
+        ws_error(w, "cannot start the reply thread");
+    }
+}
+
+static void on_stop(srv_ws *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stop_asked = true;
+    if (w->job)
+        srv_job_cancel(w->job);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int ws_connect(const struct mg_connection *c, void *ud)
+{
+    llmr_server *s = ud;
+    if (atomic_load(&s->stopping))
+        return 1;
+    if (s->api_key) {
+        /* Browsers cannot set headers on a WebSocket: the key may come as ?api_key=KEY. */
+        const char *h = mg_get_header(c, "Authorization");
+        const struct mg_request_info *ri = mg_get_request_info(c);
+        char q[256] = "";
+        if (ri->query_string)
+            mg_get_var(ri->query_string, strlen(ri->query_string), "api_key", q, sizeof q);
+        bool ok = (h && !strncasecmp(h, "Bearer ", 7) && !strcmp(h + 7, s->api_key)) ||
+                  (q[0] && !strcmp(q, s->api_key));
+        if (!ok)
+            return 1;   /* civetweb refuses the handshake */
+    }
+    return 0;
+}
+
+static void ws_ready(struct mg_connection *c, void *ud)
+{
+    llmr_server *s = ud;
+    srv_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return;
+    w->s = s;
+    w->c = c;
+    pthread_mutex_init(&w->mu, NULL);
+    mg_set_user_connection_data(c, w);
+    pthread_mutex_lock(&s->ws_lock);
+    w->next = s->ws_list;
+    s->ws_list = w;
+    pthread_mutex_unlock(&s->ws_lock);
+    char msg[400];
+    pthread_mutex_lock(&s->lock);
+    snprintf(msg, sizeof msg, "Connected to llmr %s (model %s)", llmr_version(),
+             s->alias ? s->alias : (s->name ? s->name : "loading"));
+    pthread_mutex_unlock(&s->lock);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "welcome");
+    cJSON_AddStringToObject(o, "message", msg);
+    ws_send(w, o);
+}
+
+static int ws_data(struct mg_connection *c, int bits, char *data, size_t len, void *ud)
+{
+    llmr_server *s = ud;
+    srv_ws *w = mg_get_user_connection_data(c);
+    int op = bits & 0x0F;
+    if (!w || op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
+        return 0;
+    if (op == MG_WEBSOCKET_OPCODE_PING) {
+        mg_websocket_write(c, MG_WEBSOCKET_OPCODE_PONG, data, len);
+        return 1;
+    }
+    if (op != MG_WEBSOCKET_OPCODE_TEXT)
+        return 1;   /* pongs and binary frames carry nothing for this protocol */
+    if (len > s->o.max_body) {
+        ws_error(w, "message too large");
+        return 1;
+    }
+    cJSON *o = cJSON_ParseWithLength(data, len);
+    const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
+    if (!cJSON_IsString(t)) {
+        ws_error(w, o ? "a message needs a \"type\" (chat or stop)" : "the message is not JSON");
+    } else if (!strcmp(t->valuestring, "chat")) {
+        on_chat(w, data, len);
+    } else if (!strcmp(t->valuestring, "stop")) {
+        on_stop(w);
+    } else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unknown message type '%.40s' (expected chat or stop)",
+                 t->valuestring);
+        ws_error(w, msg);
+    }
+    cJSON_Delete(o);
+    return 1;
+}
+
+static void ws_close(const struct mg_connection *c, void *ud)
+{
+    llmr_server *s = ud;
+    srv_ws *w = mg_get_user_connection_data(c);
+    if (!w)
+        return;
+    on_stop(w);      /* a client that leaves stops its reply */
+    join_pump(w);
+    pthread_mutex_lock(&s->ws_lock);
+    for (srv_ws **pp = &s->ws_list; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->ws_lock);
+    for (int i = 0; i < w->n_msgs; i++) {
+        free(w->msgs[i].role);
+        free(w->msgs[i].content);
+    }
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void srv_ws_register(llmr_server *s)
+{
+    mg_set_websocket_handler(s->ctx, "/ws$", ws_connect, ws_ready, ws_data, ws_close, s);
+}
+
+void srv_ws_close_all(llmr_server *s)
+{
+    pthread_mutex_lock(&s->ws_lock);
+    for (srv_ws *w = s->ws_list; w; w = w->next)
+        on_stop(w);
+    pthread_mutex_unlock(&s->ws_lock);
+}

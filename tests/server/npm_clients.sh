@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# llmr serve with real clients from npm (installed in tests/npm by scripts/setup.sh):
+# the official `openai` package streaming a chat completion, the `ollama` package streaming
+# /api/chat, and the `ws` package speaking the seed's WebSocket protocol.
+set -u
+. "$(dirname "$0")/lib.bash"
+need_model
+NPM_DIR=${LLMR_SRC:-$(dirname "$0")/../..}/tests/npm
+command -v node >/dev/null || { echo "skipped: node is not installed (scripts/setup.sh)"; exit 77; }
+for m in openai ollama ws; do
+    [ -d "$NPM_DIR/node_modules/$m" ] || {
+        echo "skipped: npm package $m is missing (run scripts/setup.sh: npm ci in tests/npm)"
+        exit 77; }
+done
+start_server --parallel 3
+for t in openai_stream ollama_chat ws_protocol; do
+    timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
+    [ $rc = 0 ] || cat "$TMP/$t.out"
+    check "$t" $rc
+    tail -1 "$TMP/$t.out"
+done
+stop_server; check "clean exit" $?
+finish
