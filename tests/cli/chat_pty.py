@@ -6,7 +6,7 @@ import os, pty, select, sys, time
 bin_, model, hist = sys.argv[1], sys.argv[2], sys.argv[3]
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(bin_, [bin_, "chat", "-m", model, "--temp", "0", "-n", "100000", "-c", "8192",
+    os.execv(bin_, [bin_, "chat", "-m", model, "--temp", "0", "-n", "3000", "-c", "4096",
                     "--history", hist])
 
 buf = b""
@@ -33,6 +33,9 @@ def read_until(needle, timeout=30):
     return seen
 
 def send(s):
+    # Type only once libedit has put the terminal in its editing mode: typed-ahead input is
+    # echoed twice and can race with that switch.
+    time.sleep(0.5)
     os.write(fd, s.encode())
 
 read_until("/help lists commands")
@@ -40,7 +43,13 @@ read_until(">>> ")
 # A long reply (-n 5000, context 512), interrupted as soon as text flows.
 send("Once upon a time\r")
 read_until("Once upon a time\r\n")       # the echo of the input line
-time.sleep(0.2)                          # prompt processing, or the reply, under way
+# Wait for the reply's first bytes: by then readline has returned the terminal to cooked mode,
+# where Ctrl-C is a signal (before that, libedit would read it as a key).
+while not buf:
+    r, _, _ = select.select([fd], [], [], 30)
+    if not r:
+        raise SystemExit("FAIL: no reply began")
+    buf += os.read(fd, 4096)
 send("\x03")
 read_until("(reply stopped)", timeout=60)
 read_until(">>> ")
