@@ -391,6 +391,14 @@ INLINE void f16_kern(TILE_ARGS, const int NR, const int NC)
     STORE_ACC512()
 }
 
+/* 64 bytes of bf16 as the vdpbf16ps operand type (memcpy: no aliasing or cast games). */
+INLINE __m512bh ld32_bf16(const uint8_t *p)
+{
+    __m512bh v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 /* vdpbf16ps: acc[i] += w[2i]*x[2i] + w[2i+1]*x[2i+1] over 32 bf16 values per zmm. */
 INLINE void bf16_kern(TILE_ARGS, const int NR, const int NC)
 {
@@ -403,10 +411,10 @@ INLINE void bf16_kern(TILE_ARGS, const int NR, const int NC)
         for (int r = 0; r < NR; r++) {
             const uint8_t *p = W + (size_t)r * ws + 2 * (size_t)k;
             _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);
-            w[r] = (__m512bh)_mm512_loadu_si512(p);
+            w[r] = ld32_bf16(p);
         }
         for (int c = 0; c < NC; c++) {
-            const __m512bh x = (__m512bh)_mm512_loadu_si512(X + (size_t)c * xs + 2 * (size_t)k);
+            const __m512bh x = ld32_bf16(X + (size_t)c * xs + 2 * (size_t)k);
             for (int r = 0; r < NR; r++)
                 acc[r][c] = _mm512_dpbf16_ps(acc[r][c], w[r], x);
         }
