@@ -17,6 +17,7 @@ static void run_isa(llmr_isa isa)
     kt_isa = isa;
     kt_check_kernels(get_isa, llmr_isa_name(isa));
     kt_check_matmul(get_isa, llmr_isa_name(isa));
+    kt_check_float_tails(get_isa, llmr_isa_name(isa));
 }
 
 static void reference_tiled_matmul_matches_vec_dot(void **state)
