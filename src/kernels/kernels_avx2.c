@@ -240,9 +240,8 @@ DEFINE_TILE(q8_0_tile, q8_0_kern, q8_0_kern4)
 /* ---- K-quants x Q8_K ------------------------------------------------------------------
  * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
  * so the whole super-block is one int32 vector per (row, column); minimums (Q4_K/Q5_K) use
- * Q8_K's bsums. Loops run row-outer inside each 64-value step so that only one row's
- * unpacked quants are live at a time. 4 x 3 and 4 x 4 tiles run as two 2-row halves (the
- * int32 sums of a 4 x 4 tile would not fit the 16 registers). */
+ * Q8_K's bsums. The kernels take NR rows but are used one row at a time against up to 4
+ * columns (DEFINE_TILE_ROWWISE): unpacking a super-block needs many registers. */
 
 /* Q4_K (HI5 = 0) and Q5_K (HI5 = 1). */
 INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
@@ -321,21 +320,8 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
 
-/* 4-row K-quant tiles: decode (NC <= 2) keeps four rows; wider tiles go two rows at a time. */
-#define K_KERN4(name, kern)                                                                \
-    INLINE void name(TILE_ARGS, const int NC)                                              \
-    {                                                                                      \
-        if (NC <= 2) {                                                                     \
-            kern(TILE_PASS, 4, NC);                                                        \
-        } else {                                                                           \
-            kern(TILE_PASS, 2, NC);                                                        \
-            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
-        }                                                                                  \
-    }
-K_KERN4(q4_K_kern4, q4_K_kern)
-K_KERN4(q5_K_kern4, q5_K_kern)
-DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
-DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
+DEFINE_TILE_ROWWISE(q4_K_tile, q4_K_kern)
+DEFINE_TILE_ROWWISE(q5_K_tile, q5_K_kern)
 
 /* Q6_K: q in 0..63 times y, minus 32 * sum(y) per 16-value sub-block through bsums, both
  * under the same int8 sub-block scale, so the offset folds into the int32 sum. */
@@ -400,8 +386,7 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-K_KERN4(q6_K_kern4, q6_K_kern)
-DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
+DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
 INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }

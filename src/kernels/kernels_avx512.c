@@ -285,20 +285,8 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
 
-#define K_KERN4(name, kern)                                                                \
-    INLINE void name(TILE_ARGS, const int NC)                                              \
-    {                                                                                      \
-        if (NC <= 2) {                                                                     \
-            kern(TILE_PASS, 4, NC);                                                        \
-        } else {                                                                           \
-            kern(TILE_PASS, 2, NC);                                                        \
-            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
-        }                                                                                  \
-    }
-K_KERN4(q4_K_kern4, q4_K_kern)
-K_KERN4(q5_K_kern4, q5_K_kern)
-DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
-DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
+DEFINE_TILE_ROWWISE(q4_K_tile, q4_K_kern)
+DEFINE_TILE_ROWWISE(q5_K_tile, q5_K_kern)
 
 INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
 {
@@ -358,8 +346,7 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-K_KERN4(q6_K_kern4, q6_K_kern)
-DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
+DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16, 16 values per step in zmm -------------------------------------------- */
 INLINE __m512 ld16_f16(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
