@@ -151,6 +151,7 @@ static void emulated_avx512_kernels_match_reference(void **state)
     kt_check_kernels(get_emu, "avx512 (emulated)");
     kt_check_matmul(get_emu, "avx512 (emulated)");
     kt_check_float_tails(get_emu, "avx512 (emulated)");
+    kt_check_matmul_blocks(get_emu, "avx512 (emulated)");
 }
 
 int main(void)
