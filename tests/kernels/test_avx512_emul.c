@@ -43,13 +43,16 @@ static inline int emu_reduce_add_epi32(emu_m512i a) { uint32_t s = 0; for (int i
 static inline __m128i emu_cvtepi32_epi8(emu_m512i a) { int8_t b[16]; for (int i = 0; i < 16; i++) b[i] = (int8_t)(uint8_t)a.i[i]; __m128i r; memcpy(&r, b, 16); return r; }
 static inline __m128i emu_cvtsepi32_epi8(emu_m512i a) { int8_t b[16]; for (int i = 0; i < 16; i++) b[i] = (int8_t)(a.i[i] < -128 ? -128 : a.i[i] > 127 ? 127 : a.i[i]); __m128i r; memcpy(&r, b, 16); return r; }
 static inline emu_m512 emu_cvtph_ps(__m256i h) { emu_m512 r; _mm256_storeu_ps(r.f, _mm256_cvtph_ps(_mm256_castsi256_si128(h))); _mm256_storeu_ps(r.f + 8, _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))); return r; }
-/* vdpbf16ps: per lane, src += a[2i+1]*b[2i+1], then += a[2i]*b[2i] (products exact in f32) */
-static inline float emu_bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+/* vdpbf16ps: per lane, src += a[2i+1]*b[2i+1], then += a[2i]*b[2i] (products exact in f32);
+ * subnormal inputs count as zero (DAZ) and subnormal results are flushed to zero (FTZ). */
+static inline float emu_bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; if (!(u & 0x7f800000u)) u &= 0x80000000u; float f; memcpy(&f, &u, 4); return f; }
+static inline float emu_ftz(float f) { return fpclassify(f) == FP_SUBNORMAL ? copysignf(0.0f, f) : f; }
 static inline emu_m512 emu_dpbf16_ps(emu_m512 src, emu_m512bh a, emu_m512bh b)
 {
     for (int i = 0; i < 16; i++) {
-        src.f[i] += emu_bf(a.h[2 * i + 1]) * emu_bf(b.h[2 * i + 1]);
-        src.f[i] += emu_bf(a.h[2 * i]) * emu_bf(b.h[2 * i]);
+        float t = emu_ftz(src.f[i]);
+        t = emu_ftz(t + emu_bf(a.h[2 * i + 1]) * emu_bf(b.h[2 * i + 1]));
+        src.f[i] = emu_ftz(t + emu_bf(a.h[2 * i]) * emu_bf(b.h[2 * i]));
     }
     return src;
 }
