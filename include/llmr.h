@@ -74,6 +74,600 @@ typedef struct llmr_type_info {
 } llmr_type_info;
 LLMR_API bool llmr_type_get(uint32_t type, llmr_type_info *out);
 
+/* ------------------------------------------------------------------------------------------
+ * Models: a GGUF file's weights (memory-mapped, shared) ready for evaluation.
+ * Supported architectures: llama (Llama 1/2/3, TinyLlama, SmolLM, Mistral dense) and qwen2.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct llmr_model llmr_model;
+
+/* Element type of the KV cache. F16 halves its memory; F32 reproduces llama.cpp's F32-cache
+ * logits most closely. */
+typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
+
+typedef struct llmr_model_opts {
+    int n_threads;          /* compute threads; 0 = the number of physical cores */
+    int n_ctx;              /* context (positions) of each sequence; 0 = the model's training
+                               context, at most 4096 */
+    llmr_kv_type kv_type;   /* default LLMR_KV_F16 */
+} llmr_model_opts;
+
+/* Default options (all automatic, F16 cache). */
+LLMR_API llmr_model_opts llmr_model_defaults(void);
+
+/* Opens the GGUF model at `path` (opts may be NULL for the defaults): maps the file, reads
+ * the hyper-parameters, and checks every tensor's presence, type and shape against them, so
+ * that a bad file fails here with a message naming the key or tensor, never later.
+ * As with sqlite3_open, *out receives a handle even on failure (NULL only when out of memory):
+ * read the reason with llmr_model_errmsg(*out), then llmr_model_close(*out).
+ * Returns LLMR_OK, LLMR_ERR_IO (cannot open or map), LLMR_ERR_FORMAT (malformed file, missing
+ * tensor or key, shape that disagrees with the metadata), LLMR_ERR_UNSUPPORTED (architecture
+ * or tensor type), LLMR_ERR_ARG (options out of range) or LLMR_ERR_NOMEM.
+ * Thread safety: the handle may be used from several threads; evaluations take turns. */
+LLMR_API int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out);
+
+/* Frees the model and unmaps its file; accepts NULL. Every sequence, tokenizer or stream made
+ * from it must be closed first. */
+LLMR_API void llmr_model_close(llmr_model *m);
+
+/* The last detailed error message of m ("" if none); valid until the next call on m. */
+LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
+
+/* ------------------------------------------------------------------------------------------
+ * Tokenizer: text <-> token ids with a model's own vocabulary (tokenizer.ggml.* in GGUF).
+ *
+ * Supported: SentencePiece-style ("llama": score-driven merges, byte fallback, the leading
+ * space), byte-level BPE ("gpt2": merge ranks and the pre-tokenizer named by
+ * tokenizer.ggml.pre) and WordPiece ("bert").
+ *
+ * Invalid UTF-8 in text given to llmr_tokenize is not rejected: every byte that does not
+ * begin a valid UTF-8 sequence (stray continuation byte, overlong form, surrogate, value past
+ * U+10FFFF, truncated sequence) is replaced by U+FFFD before tokenizing, so the result is what
+ * the text with those replacements would give.
+ *
+ * Thread safety: a tokenizer is immutable once open; every function taking a
+ * `const llmr_tokenizer *` may be called from several threads at once.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct llmr_tokenizer llmr_tokenizer;
+typedef int32_t llmr_token;
+#define LLMR_TOKEN_NULL (-1)
+
+/* Reads the vocabulary of the GGUF file at `path` (the tensors are not touched).
+ * As with sqlite3_open, *out receives a handle even on failure (NULL only when out of memory):
+ * read the reason with llmr_tokenizer_errmsg(*out), then llmr_tokenizer_close(*out).
+ * Returns LLMR_OK, LLMR_ERR_IO, LLMR_ERR_FORMAT (missing or inconsistent tokenizer keys),
+ * LLMR_ERR_UNSUPPORTED (a tokenizer.ggml.model other than llama, gpt2, bert) or
+ * LLMR_ERR_NOMEM. An unknown tokenizer.ggml.pre falls back to the GPT-2 pre-tokenizer. */
+LLMR_API int llmr_tokenizer_open(const char *path, llmr_tokenizer **out);
+
+/* Frees the tokenizer; accepts NULL. */
+LLMR_API void llmr_tokenizer_close(llmr_tokenizer *t);
+
+/* The message of the failed open ("" if none). Static until close. */
+LLMR_API const char *llmr_tokenizer_errmsg(const llmr_tokenizer *t);
+
+/* Flags for llmr_tokenize. */
+enum {
+    /* Add the special tokens the model asks for: BOS when tokenizer.ggml.add_bos_token (by
+     * default true for "llama" and "bert", where BOS is [CLS]), EOS when add_eos_token, and
+     * [SEP] at the end for "bert". */
+    LLMR_TOK_ADD_SPECIAL   = 1u << 0,
+    /* Recognize the text of control tokens ("<|eot_id|>", "<s>", ...) in the input and emit
+     * them as those tokens. Without it, such text is tokenized like any other text, so user
+     * input cannot inject control tokens. User-defined tokens (token type 4) are always
+     * recognized, as the vocabulary defines them as plain text pieces. */
+    LLMR_TOK_PARSE_SPECIAL = 1u << 1,
+};
+
+/* Tokenizes len bytes of text (need not be NUL-terminated) into out[0..cap).
+ * *n_out receives the number of tokens. Returns LLMR_OK, LLMR_ERR_TOO_BIG when cap is too
+ * small (nothing useful is in out; *n_out holds the number needed: call again), LLMR_ERR_ARG
+ * (NULL t, or NULL text with len > 0) or LLMR_ERR_NOMEM. Any thread. */
+LLMR_API int llmr_tokenize(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
+                           llmr_token *out, size_t cap, size_t *n_out);
+
+/* Flags for llmr_detokenize and llmr_detok_stream_open. */
+enum {
+    /* Render control and unknown tokens as their text ("<|eot_id|>"); by default they give
+     * no text. */
+    LLMR_DETOK_SPECIAL            = 1u << 0,
+    /* Keep the space that a SentencePiece vocabulary with add_space_prefix puts before the
+     * first word. By default it is removed from the first piece that has text, so that
+     * detokenize(tokenize(x)) == x. */
+    LLMR_DETOK_KEEP_LEADING_SPACE = 1u << 1,
+};
+
+/* Writes the text of n tokens into buf[0..cap) with a terminating NUL, and its length (without
+ * the NUL) in *len_out. The text is the bytes of the pieces, concatenated: no spaces are
+ * cleaned up, and bytes are not checked (byte tokens may form invalid UTF-8; they are passed
+ * through as they are). Returns LLMR_OK, LLMR_ERR_TOO_BIG when cap < length + 1 (*len_out
+ * holds the length: call again with length + 1), LLMR_ERR_NOT_FOUND for an id outside
+ * [0, n_vocab) (nothing written) or LLMR_ERR_ARG. Any thread. */
+LLMR_API int llmr_detokenize(const llmr_tokenizer *t, const llmr_token *tokens, size_t n,
+                             unsigned flags, char *buf, size_t cap, size_t *len_out);
+
+/* The text one token stands for: *piece points at *len bytes owned by the tokenizer (valid
+ * until close; not NUL-terminated). Control and unknown tokens give "" unless `special`.
+ * No leading-space removal. Returns LLMR_OK or LLMR_ERR_NOT_FOUND (id out of range). */
+LLMR_API int llmr_token_to_piece(const llmr_tokenizer *t, llmr_token token, bool special,
+                                 const char **piece, size_t *len);
+
+/* The token's string as stored in the vocabulary (e.g. "\u2581the" for SentencePiece,
+ * "\u0120the" for byte-level BPE), NUL-terminated, owned by the tokenizer; NULL if out of
+ * range. */
+LLMR_API const char *llmr_token_text(const llmr_tokenizer *t, llmr_token token);
+
+/* Vocabulary size. */
+LLMR_API int32_t llmr_tokenizer_n_vocab(const llmr_tokenizer *t);
+/* Special ids, or LLMR_TOKEN_NULL when the vocabulary has none. EOT is tokenizer.ggml.
+ * eot_token_id, else a token named <|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>, <EOT>... */
+LLMR_API llmr_token llmr_tokenizer_bos(const llmr_tokenizer *t);
+LLMR_API llmr_token llmr_tokenizer_eos(const llmr_tokenizer *t);
+LLMR_API llmr_token llmr_tokenizer_eot(const llmr_tokenizer *t);
+/* The model family of the vocabulary: "llama" (SentencePiece), "gpt2" (byte-level BPE) or
+ * "bert" (WordPiece); and tokenizer.ggml.pre ("default" when absent). Static until close. */
+LLMR_API const char *llmr_tokenizer_model(const llmr_tokenizer *t);
+LLMR_API const char *llmr_tokenizer_pre(const llmr_tokenizer *t);
+
+/* True when generating `token` ends the turn: EOS, EOT, EOM, and the tokens that
+ * llama.cpp also treats so (<|eot_id|>, <|im_end|>, <|end|>, <|endoftext|>, <end_of_turn>,
+ * <|eom_id|>, <EOT>, <|end_of_text|>...). False for ids out of range. */
+LLMR_API bool llmr_token_is_eog(const llmr_tokenizer *t, llmr_token token);
+/* True for control tokens (token type 3), such as BOS and EOS. */
+LLMR_API bool llmr_token_is_control(const llmr_tokenizer *t, llmr_token token);
+
+/* Streaming detokenizer: turns tokens into text as they are generated, holding back the bytes
+ * of an incomplete UTF-8 sequence until its last byte arrives, so that every piece it gives
+ * is whole UTF-8 (unless the tokens themselves form invalid UTF-8, which is passed through
+ * as soon as it is known to be invalid). The concatenation of everything returned by push
+ * and by the final flush equals llmr_detokenize of the same tokens with the same flags, byte
+ * for byte. One stream per thread; the tokenizer must outlive it. */
+typedef struct llmr_detok_stream llmr_detok_stream;
+
+/* Opens a stream over tokenizer t with LLMR_DETOK_ flags. Returns LLMR_OK, LLMR_ERR_ARG or
+ * LLMR_ERR_NOMEM (then *out is NULL). */
+LLMR_API int llmr_detok_stream_open(const llmr_tokenizer *t, unsigned flags,
+                                    llmr_detok_stream **out);
+/* Adds one token. *text and *len receive the text now complete (often empty); valid until the next
+ * call on s. Returns LLMR_OK or LLMR_ERR_NOT_FOUND (id out of range; the stream is unchanged). */
+LLMR_API int llmr_detok_stream_push(llmr_detok_stream *s, llmr_token token, const char **text,
+                                    size_t *len);
+/* Ends the text: gives whatever is held back (an incomplete sequence at the very end) and
+ * resets the stream for a new text. Returns LLMR_OK. */
+LLMR_API int llmr_detok_stream_flush(llmr_detok_stream *s, const char **text, size_t *len);
+/* Frees the stream; accepts NULL. */
+LLMR_API void llmr_detok_stream_close(llmr_detok_stream *s);
+
+/* ------------------------------------------------------------------------------------------
+ * Sampling and constrained output (src/sampler/).
+ *
+ * What a caller sets to choose the next token from the model's logits. The stream layer copies
+ * these fields into its generation options; they are validated before generation starts
+ * (llmr_sampling_validate), so a bad value is an LLMR_ERR_ARG up front, never mid-stream.
+ *
+ * Order of application (llama.cpp's common default chain):
+ *   penalties (repetition, presence, frequency over the last penalty_last_n tokens)
+ *   -> logit bias -> grammar mask -> top-k -> typical-p -> top-p -> min-p -> temperature
+ *   -> draw from the softmax with the seeded PRNG (xoshiro256**, seeded through splitmix64).
+ * temperature == 0 is exact greedy decoding: the argmax after penalties, bias and grammar,
+ * ties going to the lowest token id; the other filters cannot change it and are skipped.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Pass as llmr_sampling.seed to draw a seed from the clock and the process id at start. */
+#define LLMR_SEED_RANDOM UINT64_MAX
+
+/* One logit bias entry: `bias` is added to token `token`'s logit; -INFINITY bans it. */
+typedef struct llmr_logit_bias {
+    int32_t token;
+    float   bias;
+} llmr_logit_bias;
+
+typedef struct llmr_sampling {
+    float    temperature;       /* >= 0; 0 = greedy (argmax, ties to lowest id). Default 0.8 */
+    int32_t  top_k;             /* keep the k most likely; 0 = off. Default 40 */
+    float    top_p;             /* nucleus: smallest set reaching mass p, in (0,1]; 1 = off. 0.95 */
+    float    min_p;             /* drop p < min_p * p_max, in [0,1]; 0 = off. Default 0.05 */
+    float    typical_p;         /* locally typical sampling, in (0,1]; 1 = off. Default 1 */
+    float    repeat_penalty;    /* > 0; logit/r if positive, logit*r if not; 1 = off. Default 1 */
+    float    presence_penalty;  /* subtracted once from any token in the window. Default 0 */
+    float    frequency_penalty; /* subtracted count times. Default 0 */
+    int32_t  penalty_last_n;    /* window of recent tokens the penalties see; 0 = off. 64 */
+    int32_t  min_keep;          /* top-k/typical/top-p/min-p keep at least this many. Default 1 */
+    uint64_t seed;              /* PRNG seed; same seed and settings give the same output.
+                                   LLMR_SEED_RANDOM (the default) picks one at start */
+    const llmr_logit_bias *logit_bias; /* n_logit_bias entries, borrowed; copied at open */
+    size_t   n_logit_bias;
+    /* Constrained output: at most one of the three below. Borrowed; copied at open. */
+    const char *grammar;        /* GBNF text (llama.cpp's syntax), start rule `root`; or NULL */
+    const char *json_schema;    /* a JSON schema (subset, see llmr_json_schema_to_grammar) */
+    bool        json_object;    /* any JSON object (OpenAI response_format json_object) */
+} llmr_sampling;
+
+/* The defaults above (llama.cpp's). Any thread. */
+LLMR_API llmr_sampling llmr_sampling_defaults(void);
+
+/* Checks every field of *s, and compiles its grammar or schema if any. Returns LLMR_OK, or
+ * LLMR_ERR_ARG (a value out of range, or several grammars given), LLMR_ERR_FORMAT (a grammar
+ * or schema that does not parse; the message gives line and column), LLMR_ERR_UNSUPPORTED (a
+ * schema keyword outside the supported subset), with a message in err (errlen bytes, may be
+ * NULL/0). Any thread. */
+LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *err, size_t errlen);
+
+/* Parses GBNF text and checks it: every rule referenced is defined, `root` exists, no rule is
+ * left-recursive. Returns LLMR_OK or LLMR_ERR_FORMAT with "line L, column C: what" in err. */
+LLMR_API int llmr_grammar_validate(const char *gbnf, char *err, size_t errlen);
+
+/* Turns a JSON schema into GBNF text. Supported: type (object, string, number, integer,
+ * boolean, null, array, or a list of those), properties, required (the others may be
+ * omitted; properties appear in schema order), items, minItems/maxItems (up to 1000),
+ * minLength/maxLength (up to 1000), enum, const, anyOf/oneOf, nested schemas; a schema with
+ * no type accepts any JSON value. additionalProperties is not honoured (no extra keys are
+ * produced). $ref is LLMR_ERR_UNSUPPORTED. On success *gbnf is a malloc'd string the caller
+ * frees with llmr_grammar_text_free(). schema == NULL gives the grammar of any JSON object. */
+LLMR_API int llmr_json_schema_to_grammar(const char *schema, char **gbnf, char *err,
+                                         size_t errlen);
+LLMR_API void llmr_grammar_text_free(char *gbnf);
+
+/* ------------------------------------------------------------------------------------------
+ * Chat templates: render a conversation into a prompt the way Hugging Face's
+ * apply_chat_template does with Python's jinja2 (sandboxed environment, trim_blocks,
+ * lstrip_blocks, loop controls, raise_exception, strftime_now, tojson without ASCII escaping).
+ * The template is usually the model's `tokenizer.chat_template` GGUF key.
+ * ------------------------------------------------------------------------------------------ */
+
+/* A parsed chat template. One thread at a time may use a handle (the error message lives in
+ * it); separate handles are independent. */
+typedef struct llmr_template llmr_template;
+
+/* One message of a conversation. `content` may be NULL (the template sees None). */
+typedef struct llmr_chat_msg {
+    const char *role;       /* "system", "user", "assistant", "tool", ... */
+    const char *content;
+} llmr_chat_msg;
+
+/* Render options; start from llmr_template_defaults(). Strings are borrowed for the call. */
+typedef struct llmr_template_opts {
+    bool        add_generation_prompt;  /* end with the assistant's turn header (default true) */
+    const char *bos_token;              /* the template's `bos_token` (default "") */
+    const char *eos_token;              /* the template's `eos_token` (default "") */
+    const char *date;                   /* "YYYY-MM-DD" that strftime_now() sees, or NULL for
+                                           today (local time) */
+    const char *tools_json;             /* JSON array bound to `tools`, or NULL (undefined) */
+    size_t      max_output;             /* bytes of rendered text; 0 = 16 MiB */
+    uint64_t    max_steps;              /* evaluation steps before giving up; 0 = 10 million */
+} llmr_template_opts;
+
+LLMR_API llmr_template_opts llmr_template_defaults(void);
+
+/* Parses `source` (a Jinja2 chat template; NULL selects the plain fallback below) into
+ * *out. *out is set even on failure (except LLMR_ERR_NOMEM/LLMR_ERR_ARG) so that
+ * llmr_template_errmsg() can tell what was wrong; close it either way.
+ * Returns LLMR_OK, or LLMR_ERR_TEMPLATE for a syntax error ("template syntax error at line 3:
+ * {% for %} is never closed ..."). Any thread. */
+LLMR_API int llmr_template_open(const char *source, llmr_template **out);
+
+/* Frees the handle. Accepts NULL. */
+LLMR_API void llmr_template_close(llmr_template *t);
+
+/* The last error on t ("" after a success). Valid until the next call on t. */
+LLMR_API const char *llmr_template_errmsg(const llmr_template *t);
+
+/* Renders msgs[0..n_msgs) into *out, a NUL-terminated string the caller frees with free();
+ * *out_len (if not NULL) gets its length. The template sees `messages` (a list of dicts with
+ * role and content), `bos_token`, `eos_token`, `add_generation_prompt`, `tools` when
+ * opts->tools_json is set, and the functions raise_exception() and strftime_now().
+ * Returns LLMR_OK; LLMR_ERR_TEMPLATE when the template fails (raise_exception, an undefined
+ * variable misused, a type error, or a limit on output size, steps or macro recursion), with a
+ * message naming the line and construct; LLMR_ERR_FORMAT for bad tools JSON; LLMR_ERR_ARG for
+ * a bad date. On error *out is NULL. */
+LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, size_t n_msgs,
+                                  const llmr_template_opts *opts, char **out, size_t *out_len);
+
+/* As llmr_template_render, with the messages as JSON: an array of message objects (any keys:
+ * role, content, tool_calls, ...), or an object {"messages": [...], "tools": [...], ...} whose
+ * other keys also become template variables. JSON numbers with an integral value are ints.
+ * LLMR_ERR_FORMAT when the JSON is malformed or has no messages array. */
+LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_json,
+                                       const llmr_template_opts *opts, char **out,
+                                       size_t *out_len);
+
+/* The family a chat template belongs to, recognised by its turn markers: "llama3", "chatml",
+ * "mistral", "llama2", "gemma", "phi3", "deepseek", "deepseek-coder", "command-r",
+ * "functionary", "zephyr", "openchat"; "none" for NULL or ""; "unknown" otherwise.
+ * Static storage. Any thread. */
+LLMR_API const char *llmr_template_family(const char *tmpl);
+
+/* The plain fallback used when a model has no chat template (llmr_template_open(NULL)):
+ *   {bos_token}Role: content\n\n ... and "Assistant:" when add_generation_prompt,
+ * with each role capitalized and each content trimmed. Returns its Jinja2 source; static. */
+LLMR_API const char *llmr_template_fallback(void);
+
+/* ------------------------------------------------------------------------------------------
+ * Generation and streaming (src/stream/).
+ *
+ * A stream turns a prompt into text, one piece at a time. Pull it like sqlite3_step():
+ *
+ *     llmr_gen_opts o = llmr_gen_defaults();
+ *     o.max_tokens = 300;
+ *     llmr_stream *s;
+ *     int rc = llmr_stream_open(model, "Once upon a time", &o, &s);
+ *     llmr_piece p;
+ *     if (rc == LLMR_OK)
+ *         while ((rc = llmr_stream_next(s, &p)) == LLMR_PIECE)
+ *             fwrite(p.text, 1, p.len, stdout);
+ *     if (rc != LLMR_DONE) fprintf(stderr, "%s\n", llmr_stream_errmsg(s));
+ *     llmr_stream_close(s);
+ *
+ * or push it: llmr_generate() runs the same loop and calls the callbacks in the options.
+ * Either way the same machinery applies stop sequences, UTF-8 assembly, piece filters,
+ * control (stop, pause, resume from any thread), retries and fallback models, so the pieces of
+ * a stream always concatenate to exactly the text llmr_generate() returns for the same request.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct llmr_stream llmr_stream;   /* one generation request in flight */
+
+/* Why a stream ended. */
+typedef enum llmr_finish {
+    LLMR_FINISH_NONE      = 0,   /* not finished yet */
+    LLMR_FINISH_STOP      = 1,   /* an end-of-generation token (EOS, EOT) or a stop sequence */
+    LLMR_FINISH_LENGTH    = 2,   /* max_tokens reached, or the context window is full */
+    LLMR_FINISH_CANCELLED = 3,   /* llmr_stream_stop() was called */
+    LLMR_FINISH_ERROR     = 4    /* an error ended it (llmr_stream_errmsg says which) */
+} llmr_finish;
+
+/* The name of a finish reason as OpenAI spells it where it has one: "stop", "length",
+ * "cancelled", "error", or "none". Static storage. */
+LLMR_API const char *llmr_finish_name(llmr_finish f);
+
+/* Where a stream stands (llmr_stream_status()). */
+typedef enum llmr_status {
+    LLMR_STATUS_RUNNING  = 0,    /* generating, or ready to generate on the next call */
+    LLMR_STATUS_PAUSED   = 1,    /* llmr_stream_pause() holds it; llmr_stream_resume() frees it */
+    LLMR_STATUS_FINISHED = 2     /* ended; llmr_stream_finish_reason() says why */
+} llmr_status;
+
+/* One piece of generated text, as llmr_stream_next() or the on_token callback hand it out.
+ * `text` is whole UTF-8 (never a split character, never part of a stop sequence), is
+ * NUL-terminated, and is owned by the stream: valid until the next call on that stream. A
+ * piece usually carries one token's text; it carries several when text was held back (an
+ * incomplete character, or a possible start of a stop sequence) and later released. */
+typedef struct llmr_piece {
+    const char *text;
+    size_t      len;          /* bytes in text, not counting the NUL */
+    uint32_t    index;        /* 0-based number of this piece in its stream */
+    uint32_t    n_tokens;     /* tokens generated so far, those behind this piece included */
+    int32_t     token;        /* id of the last token behind the piece; -1 when not known */
+    double      elapsed;      /* seconds since the stream was opened */
+} llmr_piece;
+
+/* Counts and timings of a request. Times in seconds, rates in tokens per second; a rate
+ * whose time is zero is 0. */
+typedef struct llmr_usage {
+    uint32_t    prompt_tokens;     /* tokens in the prompt (BOS and template included) */
+    uint32_t    cached_tokens;     /* of those, reused from the prefix cache, not recomputed */
+    uint32_t    generated_tokens;  /* tokens sampled, the end-of-generation token included */
+    uint32_t    pieces;            /* pieces delivered */
+    size_t      text_bytes;        /* bytes of text delivered (after filters) */
+    double      prompt_s;          /* evaluating the prompt */
+    double      gen_s;             /* generating, pauses excluded */
+    double      ttft_s;            /* from open to the first piece */
+    double      total_s;           /* from open to the end, pauses included */
+    double      prompt_tps;        /* (prompt_tokens - cached_tokens) / prompt_s */
+    double      gen_tps;           /* generated_tokens / gen_s */
+    llmr_finish finish;            /* why it ended (LLMR_FINISH_NONE while running) */
+    int         attempts;          /* sources tried and retries made, 1 when all went well */
+} llmr_usage;
+
+/* What the on_progress callback reports every `progress_every` generated tokens. */
+typedef struct llmr_progress {
+    uint32_t tokens;               /* generated so far */
+    uint32_t max_tokens;           /* the request's limit (0: none) */
+    double   elapsed;              /* seconds since open, pauses included */
+    double   tokens_per_s;         /* generation rate, pauses excluded */
+    double   chars_per_s;          /* characters (code points) delivered per second of elapsed */
+    double   eta_s;                /* (max_tokens - tokens) / tokens_per_s; -1 when unknown */
+} llmr_progress;
+
+/* What the on_complete callback reports. `text` is the whole delivered text (the
+ * concatenation of every piece, NUL-terminated), valid during the callback only. */
+typedef struct llmr_result {
+    const char *text;
+    size_t      len;
+    llmr_usage  usage;
+} llmr_result;
+
+/* A piece filter: sees each piece's text (len bytes, NUL-terminated) before the caller does
+ * and returns what to deliver instead: `text` itself to keep it, another whole-UTF-8 string
+ * (with *out_len set; owned by the filter and valid until its next call) to replace it, or NULL
+ * to drop the piece. Filters run in order; a dropped piece goes no further. Called on the
+ * thread that calls llmr_stream_next() / llmr_generate(). */
+typedef const char *(*llmr_filter_fn)(void *user, const char *text, size_t len, size_t *out_len);
+typedef struct llmr_filter {
+    llmr_filter_fn fn;
+    void          *user;
+} llmr_filter;
+
+/* Callbacks, each optional (NULL), each called on the thread that drives the stream
+ * (llmr_stream_next() or llmr_generate()), each given `user` first. They must not call
+ * llmr_stream_next() or llmr_stream_close() on their own stream; the control calls are fine. */
+typedef struct llmr_callbacks {
+    void *user;
+    /* The request is accepted (options valid) and about to evaluate the prompt. */
+    void (*on_start)(void *user, const char *prompt);
+    /* A piece is ready (the same piece llmr_stream_next() returns). */
+    void (*on_token)(void *user, const llmr_piece *piece);
+    /* Every progress_every generated tokens. */
+    void (*on_progress)(void *user, const llmr_progress *progress);
+    /* The stream ended without error (finish reason stop, length or cancelled). */
+    void (*on_complete)(void *user, const llmr_result *result);
+    /* The stream failed: the code and the detailed message (also in llmr_stream_errmsg). */
+    void (*on_error)(void *user, int code, const char *msg);
+    /* A retryable error before the first piece: `attempt` (1-based) failed with `code`; the
+     * stream sleeps delay_ms and tries again. */
+    void (*on_retry)(void *user, int attempt, unsigned delay_ms, int code, const char *msg);
+} llmr_callbacks;
+
+#define LLMR_MAX_STOP        16        /* stop sequences per request */
+#define LLMR_MAX_STOP_LEN    256       /* bytes per stop sequence */
+#define LLMR_MAX_GEN_TOKENS  1048576   /* the most max_tokens may ask for */
+#define LLMR_MAX_FALLBACKS   8         /* fallback models per request */
+#define LLMR_MAX_FILTERS     16        /* piece filters per request */
+
+/* Options of one generation request. Initialise with llmr_gen_defaults() and change fields;
+ * new fields are only ever appended. Pointers are borrowed for the duration of
+ * llmr_stream_open() only: the stream copies what it keeps (strings, the filter and fallback
+ * arrays), except that filters' and callbacks' user pointers and fallback models must outlive
+ * the stream. */
+typedef struct llmr_gen_opts {
+    int32_t        max_tokens;     /* tokens to generate at most: 1..LLMR_MAX_GEN_TOKENS, or 0 for
+                                      "until the context is full" (default 256) */
+    llmr_sampling  sampling;       /* temperature, top-k/p, min-p, typical-p, penalties, logit
+                                      bias, seed, and the grammar / json_schema / json_object
+                                      constraint (default llmr_sampling_defaults()) */
+    const char    *stop[LLMR_MAX_STOP];  /* stop sequences, non-empty, up to LLMR_MAX_STOP_LEN
+                                      bytes; the first NULL ends the list */
+    bool           add_bos;        /* prepend the model's BOS token if it uses one (default true) */
+    bool           parse_special;  /* let special-token text in the prompt ("<|eot_id|>") be
+                                      special tokens (default true) */
+    bool           ignore_eos;     /* keep generating past end-of-generation tokens (default false) */
+    bool           no_cache;       /* do not reuse the KV cache of the previous request (default
+                                      false: a shared prompt prefix is not recomputed) */
+    uint32_t       progress_every; /* on_progress period in generated tokens (default 10; 0: never) */
+    llmr_callbacks cb;             /* event callbacks (default: none) */
+    const llmr_filter *filters;    /* piece filters run in order (default none) */
+    size_t         n_filters;      /* up to LLMR_MAX_FILTERS */
+    int            max_retries;    /* retries of a retryable error before the first piece: 0..10
+                                      (default 3); retryable are LLMR_ERR_NETWORK and
+                                      LLMR_ERR_BUSY */
+    unsigned       retry_delay_ms; /* first retry's delay (default 1000) ... */
+    double         backoff;        /* ... multiplied by this for each further retry: 1..10 (default 2) */
+    llmr_model *const *fallbacks;  /* models tried in order when the first fails before its first
+                                      piece (any error but LLMR_ERR_ARG and a cancel); after the first
+                                      piece an error ends the stream, never repeating text */
+    size_t         n_fallbacks;    /* up to LLMR_MAX_FALLBACKS */
+} llmr_gen_opts;
+
+/* The defaults described at each field of llmr_gen_opts. */
+LLMR_API llmr_gen_opts llmr_gen_defaults(void);
+
+/* Checks options as llmr_stream_open() does (ranges, stop sequences, the sampling fields, and
+ * the grammar or schema compiled), without a model: LLMR_OK, or LLMR_ERR_ARG / LLMR_ERR_FORMAT /
+ * LLMR_ERR_UNSUPPORTED with the reason, naming the field, in err (errlen bytes; may be NULL).
+ * Any thread. */
+LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen);
+
+/* Starts generating a continuation of `prompt` (UTF-8, NUL-terminated) on model `m` with the
+ * options `o` (NULL: the defaults). Checks every option (the sampling ones and the grammar or
+ * schema too, as llmr_sampling_validate does), tokenizes the prompt and evaluates it
+ * (reusing the model's KV cache for a prefix shared with its previous request), so that bad
+ * options (LLMR_ERR_ARG, LLMR_ERR_FORMAT for a bad grammar or schema) and a prompt longer than
+ * the context (LLMR_ERR_CONTEXT) are reported here, before any text is generated. A model
+ * runs one stream at a time: opening another on it while one is open is LLMR_ERR_BUSY, which
+ * is retryable, so open waits out the options' retries (1 s, 2 s, 4 s by default) first.
+ * On success *out is a stream in state RUNNING. On failure *out is still a handle (NULL only on
+ * LLMR_ERR_NOMEM or a NULL argument) whose llmr_stream_errmsg() says what went wrong and which
+ * the caller must close. */
+LLMR_API int llmr_stream_open(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
+                              llmr_stream **out);
+
+/* Generates until a piece of text is ready and returns LLMR_PIECE with it in *piece; returns
+ * LLMR_DONE when the stream has ended normally (finish reason stop, length or cancelled) and on
+ * every later call; or an error code (the stream then ends with finish reason error, and
+ * llmr_stream_errmsg() says why). Blocks while the stream is paused. Called by one thread at a
+ * time (the stream's owner); never from a callback. */
+LLMR_API int llmr_stream_next(llmr_stream *s, llmr_piece *piece);
+
+/* Asks the stream to end: the generating thread notices before its next token (so at most the
+ * piece being made when stop was called still arrives), wakes if paused, and ends with finish
+ * reason cancelled. Resources are freed by llmr_stream_close(). Any thread; idempotent. */
+LLMR_API void llmr_stream_stop(llmr_stream *s);
+
+/* Pauses generation: the generating thread blocks (on a condition variable, not spinning)
+ * before its next token, or right after the token it is making, before delivering it, until
+ * llmr_stream_resume() or llmr_stream_stop(); no pieces arrive meanwhile. Pause and resume time is excluded from tokens per second. Any thread. Returns
+ * LLMR_OK, or LLMR_ERR_STATE when the stream has finished. */
+LLMR_API int llmr_stream_pause(llmr_stream *s);
+LLMR_API int llmr_stream_resume(llmr_stream *s);
+
+/* Where the stream stands. Any thread. */
+LLMR_API llmr_status llmr_stream_status(llmr_stream *s);
+
+/* Why the stream ended (LLMR_FINISH_NONE while it runs), and its counts and timings so far.
+ * Owner thread (or any thread after it has finished). */
+LLMR_API llmr_finish llmr_stream_finish_reason(llmr_stream *s);
+LLMR_API void llmr_stream_usage(llmr_stream *s, llmr_usage *u);
+
+/* The whole text delivered so far (the concatenation of the pieces), NUL-terminated, owned by
+ * the stream and valid until the next call on it. *len may be NULL. Owner thread. */
+LLMR_API const char *llmr_stream_text(llmr_stream *s, size_t *len);
+
+/* The last error's detailed message ("" when none). Owned by the stream. Owner thread. */
+LLMR_API const char *llmr_stream_errmsg(llmr_stream *s);
+
+/* Ends the stream if it is still running (no callbacks are called) and frees it. Accepts NULL.
+ * Owner thread, once no other thread uses the handle. */
+LLMR_API void llmr_stream_close(llmr_stream *s);
+
+/* The blocking, push form: opens a stream, pulls it to the end calling the callbacks in `o`,
+ * and closes it. Returns LLMR_OK when it ended normally (*usage says why: stop, length or
+ * cancelled) or the error code (after on_error). On LLMR_OK, and when `text` is not NULL,
+ * *text receives the whole text (malloc'd, NUL-terminated; free with free()); `usage` may be
+ * NULL. `errbuf` (may be NULL) receives the detailed message of a failure, truncated to
+ * errbuf_len bytes. To stop it from another thread, use the stream API instead. */
+LLMR_API int llmr_generate(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
+                           char **text, llmr_usage *usage, char *errbuf, size_t errbuf_len);
+
+/* Whether an error code is worth retrying after a delay (a remote backend failed or is busy:
+ * LLMR_ERR_NETWORK, LLMR_ERR_BUSY). */
+LLMR_API bool llmr_err_retryable(int code);
+
+/* Opens the first of `paths` that opens, as in the guide's "might-fail-model, then
+ * backup-model": tries each in order with llmr_model_open() and the same options (NULL:
+ * defaults), stops at the first success and returns LLMR_OK with the model in *out and its
+ * position in *which (may be NULL). When all fail, returns the last error code and, when
+ * errbuf is not NULL, writes one line per path saying why it failed. */
+LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
+                                   const llmr_model_opts *o, llmr_model **out, size_t *which,
+                                   char *errbuf, size_t errbuf_len);
+
+/* Renders a conversation into a prompt with model m's own chat template (its
+ * tokenizer.chat_template key; the plain fallback of llmr_template_fallback() when it has
+ * none), with its BOS and EOS token texts and the generation prompt added. *out is malloc'd
+ * (free with free()). The prompt starts with the BOS text when the template writes it, so pass
+ * it to llmr_stream_open with add_bos false and parse_special true (the defaults' parse_special)
+ * to avoid a second BOS. Returns LLMR_OK, LLMR_ERR_TEMPLATE (message in errbuf) or
+ * LLMR_ERR_NOMEM. Any thread. */
+LLMR_API int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs,
+                              char **out, char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------------------------------
+ * Stream analysis: live statistics over streamed text, as the guide's StreamAnalyzer keeps.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct llmr_analyzer llmr_analyzer;
+
+/* Statistics of the text fed so far. A word is a run of characters other than whitespace and
+ * the sentence ends . ! ?; each of . ! ? ends a sentence. Word lengths count code points;
+ * unique words compare case-folded. */
+typedef struct llmr_analysis {
+    uint64_t tokens;            /* pieces fed (llmr_analyzer_feed calls) */
+    uint64_t chars;             /* code points fed */
+    uint64_t words;             /* words completed */
+    uint64_t unique_words;      /* distinct words, case-folded */
+    uint64_t sentences;         /* . ! ? seen */
+    double   avg_word_len;      /* code points per word (0 when no word) */
+    double   words_per_sentence;/* words / sentences (0 when no sentence) */
+} llmr_analysis;
+
+/* Creates an analyzer (LLMR_OK, or LLMR_ERR_NOMEM). One thread at a time per analyzer. */
+LLMR_API int llmr_analyzer_open(llmr_analyzer **out);
+/* Feeds one piece (len bytes of UTF-8). A word split across pieces is joined. Returns LLMR_OK
+ * or LLMR_ERR_NOMEM. */
+LLMR_API int llmr_analyzer_feed(llmr_analyzer *a, const char *text, size_t len);
+/* The statistics so far; `final` also counts a word still open at the end of the text. */
+LLMR_API void llmr_analyzer_get(const llmr_analyzer *a, bool final, llmr_analysis *out);
+/* Frees it. Accepts NULL. */
+LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,40 @@ static const cli_cmd commands[] = {
      "  --json     one JSON object (gguf_version, architecture, n_params, n_vocab, ...)\n"
      "  --tensors  also list every tensor: name, type, shape, offset\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"eval", cmd_eval, "print a model's logits for given token ids",
+     "usage: llmr eval -m MODEL --ids 1,403,407 [--all] [--json] [-t N] [-c N] [--kv f32|f16]\n"
+     "  Evaluates the ids from position 0 and prints the logits after the last id, or after\n"
+     "  every id with --all.\n"
+     "  --json      {\"n_vocab\": N, \"logits\": [[...], ...]} (one row per position printed)\n"
+     "  -t N        threads (default: physical cores)\n"
+     "  -c N        context length (default: the model's, at least the number of ids)\n"
+     "  --kv TYPE   KV cache type, f32 (default here, for exact comparisons) or f16\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"synth", cmd_synth, "write a random-weight model of a real model's shape",
+     "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
+     "                  [--seed N] [-t N]\n"
+     "  SHAPE: tinyllama-1.1b stories15m stories42m stories110m llama2-7b smollm-135m\n"
+     "         qwen2-0.5b. The tokenizer (and vocabulary size) comes from VOCAB.gguf.\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
+     "        rules apply (output.weight Q6_K, _M mixes).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized type",
+     "usage: llmr quantize IN.gguf OUT.gguf TYPE [--pure] [-t N]\n"
+     "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
+     "        Q5_K_M. Without --pure, llama.cpp's rules choose per tensor (output.weight\n"
+     "        Q6_K; Q4_K_M: Q6_K for some attn_v and ffn_down layers). Norms stay F32.\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)",
+     "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-t 1,2] [-r 5] [--json]\n"
+     "                  [-o md|json] [--kv f16|f32]\n"
+     "  -p LIST   prompt lengths (ppN tests: N random tokens in one batch; 0 skips)\n"
+     "  -n LIST   generation lengths (tgN tests: N tokens one at a time; 0 skips)\n"
+     "  -t LIST   thread counts (default: physical cores)\n"
+     "  -r N      timed repetitions after one warm-up (default 5)\n"
+     "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
+     "            model_n_params, n_threads, n_prompt, n_gen, avg_ts, stddev_ts, samples_ts...)\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"tensor", cmd_tensor, "show or fingerprint one tensor's values",
      "usage: llmr tensor MODEL.gguf NAME [--sha256] [-n N]\n"
      "  Dequantizes tensor NAME (any supported type) to float32.\n"
@@ -24,6 +58,71 @@ static const cli_cmd commands[] = {
      "  Without --sha256 prints name, type, shape (ne[0] first), elements, bytes, values.\n"
      "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
      "2 usage error.\n"},
+    {"run", cmd_run, "generate a continuation of a prompt, streamed",
+     "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
+     "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
+     "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
+     "  -m, --model F            GGUF model file\n"
+     "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
+     "                           context is full)\n"
+     "  --temp T                 temperature, 0 = greedy (default 0.8)\n"
+     "  --top-k K                keep the K most likely tokens, 0 = off (default 40)\n"
+     "  --top-p P                nucleus sampling, in (0,1], 1 = off (default 0.95)\n"
+     "  --min-p P                drop tokens below P times the top one (default 0.05)\n"
+     "  --typical P              locally typical sampling, 1 = off (default 1)\n"
+     "  --repeat-penalty R       penalise repeats of recent tokens, 1 = off (default 1)\n"
+     "  --presence-penalty P     subtract P from tokens seen recently (default 0)\n"
+     "  --frequency-penalty P    subtract P per occurrence (default 0)\n"
+     "  --seed S                 sampling seed: the same seed gives the same text\n"
+     "  --stop S                 end before text S (repeatable, up to 16)\n"
+     "  --grammar-file F         constrain the output to the GBNF grammar in F\n"
+     "  --json-schema S          constrain the output to the JSON schema S (JSON text, or a\n"
+     "                           file holding it)\n"
+     "  -t, --threads N          compute threads (default: physical cores)\n"
+     "  -c, --ctx-size N         context length (default: the model's, at most 4096)\n"
+     "  --chat                   wrap PROMPT as a user message in the model's chat template\n"
+     "  --verbose                print prompt and generation speed and time to first token\n"
+     "                           on stderr\n"
+     "Exit status: 0 ok, 1 bad input (model, file, grammar, prompt too long), 2 usage error.\n"},
+    {"chat", cmd_chat, "chat with a model in the terminal",
+     "usage: llmr chat -m MODEL [--system TEXT] [--history FILE] [options]\n"
+     "  An interactive conversation using the model's chat template; the reply streams as it\n"
+     "  is generated. Line editing and history (libedit; ~/.llmr_history or $LLMR_HISTORY).\n"
+     "  A line starting with \"\"\" begins a multi-line message, ended by a line ending with\n"
+     "  \"\"\". Ctrl-C stops a reply; Ctrl-D or /bye exits; /help lists the commands.\n"
+     "  When stdin is not a terminal, each line is one message and only replies are printed.\n"
+     "  Options as for `llmr run`: -n, --temp, --top-k, --top-p, --min-p, --typical,\n"
+     "  --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c.\n"
+     "  When the conversation outgrows the context, the oldest exchanges are dropped with a\n"
+     "  notice.\n"
+     "Exit status: 0 ok, 1 bad input (model), 2 usage error.\n"},
+    {"template", cmd_template, "render a chat template with a message list",
+     "usage: llmr template --template-file T.jinja --messages M.json [--add-generation-prompt]\n"
+     "                     [--bos TEXT] [--eos TEXT] [--date YYYY-MM-DD]\n"
+     "  Renders the Jinja2 chat template T with the messages in M (a JSON array of messages,\n"
+     "  or an object with \"messages\" and optional \"tools\") the way Hugging Face's\n"
+     "  apply_chat_template does, and prints the prompt on stdout with nothing added.\n"
+     "  --bos, --eos  the template's bos_token / eos_token (default empty)\n"
+     "  --date        the date strftime_now() sees (default today)\n"
+     "Exit status: 0 ok, 1 the template failed (its error on stderr), 2 usage error.\n"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text",
+     "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
+     "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
+     "  space-separated on one line.\n"
+     "  --no-bos   add no special tokens at all (no BOS, EOS, [CLS] or [SEP])\n"
+     "  --special  read control-token text such as <|eot_id|> as those tokens (by default\n"
+     "             it is tokenized as plain text)\n"
+     "  --pieces   one token per line: ID, a tab, and its text as a quoted literal\n"
+     "  --bench    tokenize the text repeatedly on one thread and print MB/s\n"
+     "Invalid UTF-8 is not rejected: each invalid byte is read as U+FFFD (with a warning).\n"
+     "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"detokenize", cmd_detokenize, "print the text of token ids",
+     "usage: llmr detokenize -m MODEL [--special] ID...\n"
+     "  Prints the text of the ids (separate arguments, or one argument with spaces or\n"
+     "  commas) exactly, without a newline added. SentencePiece's leading space is removed.\n"
+     "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
+     "             print nothing\n"
+     "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

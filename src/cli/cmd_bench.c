@@ -1,0 +1,347 @@
+/* cmd_bench.c - `llmr bench`, in the manner of llama.cpp's llama-bench: prompt processing
+ * (ppN: N random tokens in one eval) and generation (tgN: N single-token evals from position
+ * 0) tests, repeated, reported as tokens per second with the standard deviation.
+ *
+ * Method as llama-bench (b4748): one warm-up run per test, then -r timed runs, each on an
+ * empty cache; t/s of each run = tokens / seconds; avg_ts and stddev_ts over the runs. The
+ * --json keys are llama-bench's, so tools that read its output read ours.
+ */
+#include "cli/cli.h"
+#include "core/util.h"
+#include "model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_LIST 16
+
+typedef struct int_list { int v[MAX_LIST]; int n; } int_list;
+
+static bool parse_list(const char *s, int lo, int_list *out)
+{
+    out->n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < lo || v > (1 << 20) || (*end && *end != ',') || out->n == MAX_LIST)
+            return false;
+        out->v[out->n++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    return out->n > 0;
+}
+
+typedef struct result {
+    const char *model_path;
+    char model_type[96], ftype[16];
+    uint64_t size, n_params;
+    int threads, n_prompt, n_gen, reps;
+    double *ns;                /* reps samples */
+    char when[32];
+} result;
+
+/* llama.cpp's llama_ftype names (general.file_type), short form. */
+static const char *ftype_name(const gguf_file *gf)
+{
+    static const struct { uint32_t id; const char *name; } T[] = {
+        {0, "F32"}, {1, "F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"},
+        {9, "Q5_1"}, {10, "Q2_K"}, {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"},
+        {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"},
+        {25, "IQ4_NL"}, {32, "BF16"}};
+    uint32_t ft;
+    if (gguf_get_u32(gf, "general.file_type", &ft))
+        for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+            if (T[i].id == ft)
+                return T[i].name;
+    return "?";
+}
+
+static void size_label(uint64_t n, char *buf, size_t cap)
+{
+    if (n >= 1000000000ull)
+        snprintf(buf, cap, "%lluB", (unsigned long long)(n / 1000000000ull));
+    else if (n >= 1000000ull)
+        snprintf(buf, cap, "%lluM", (unsigned long long)(n / 1000000ull));
+    else
+        snprintf(buf, cap, "%lluK", (unsigned long long)(n / 1000ull));
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* One timed run: a fresh sequence, n_prompt tokens in one eval, then n_gen single tokens. */
+static int run_once(llmr_model *m, int n_prompt, int n_gen, uint64_t *rng, int32_t *toks,
+                    double *ns, char *errbuf, size_t errcap)
+{
+    const int nv = llmr_model_n_vocab(m);
+    llmr_seq *s;
+    if (llmr_seq_new(m, n_prompt + n_gen, &s)) {
+        snprintf(errbuf, errcap, "%s", llmr_model_errmsg(m));
+        return 1;
+    }
+    for (int i = 0; i < n_prompt; i++)
+        toks[i] = i == 0 ? 1 % nv : (int32_t)(rng_next(rng) % (uint64_t)nv);
+    const float *logits;
+    int rc = 0;
+    double t0 = llmr_now();
+    if (n_prompt > 0)
+        rc = llmr_seq_eval(s, toks, n_prompt, 0, false, &logits);
+    int32_t tok = 1 % nv;
+    for (int i = 0; i < n_gen && !rc; i++) {
+        rc = llmr_seq_eval(s, &tok, 1, n_prompt + i, false, &logits);
+        tok = (int32_t)(rng_next(rng) % (uint64_t)nv);
+    }
+    *ns = (llmr_now() - t0) * 1e9;
+    if (rc)
+        snprintf(errbuf, errcap, "%s", llmr_seq_errmsg(s));
+    llmr_seq_free(s);
+    return rc;
+}
+
+static void stats(const result *r, double *avg_ns, double *sd_ns, double *avg_ts, double *sd_ts)
+{
+    const int n = r->reps, tok = r->n_prompt + r->n_gen;
+    double a = 0, b = 0;
+    for (int i = 0; i < n; i++) {
+        a += r->ns[i];
+        b += tok * 1e9 / r->ns[i];
+    }
+    *avg_ns = a / n;
+    *avg_ts = b / n;
+    double va = 0, vb = 0;
+    for (int i = 0; i < n; i++) {
+        va += (r->ns[i] - *avg_ns) * (r->ns[i] - *avg_ns);
+        double ts = tok * 1e9 / r->ns[i];
+        vb += (ts - *avg_ts) * (ts - *avg_ts);
+    }
+    *sd_ns = n > 1 ? sqrt(va / (n - 1)) : 0;
+    *sd_ts = n > 1 ? sqrt(vb / (n - 1)) : 0;
+}
+
+static void print_md_header(void)
+{
+    printf("| model                          |       size |     params | type   | threads "
+           "|          test |                  t/s |\n");
+    printf("| ------------------------------ | ---------: | ---------: | ------ | ------: "
+           "| ------------: | -------------------: |\n");
+}
+
+static void print_md(const result *r)
+{
+    double an, sn, at, st;
+    stats(r, &an, &sn, &at, &st);
+    char size[32], params[32], test[32], ts[48];
+    snprintf(size, sizeof size, "%.2f MiB", (double)r->size / (1024.0 * 1024.0));
+    if (r->n_params >= 1000000000ull)
+        snprintf(params, sizeof params, "%.2f B", (double)r->n_params / 1e9);
+    else
+        snprintf(params, sizeof params, "%.2f M", (double)r->n_params / 1e6);
+    if (r->n_prompt && r->n_gen)
+        snprintf(test, sizeof test, "pp%d+tg%d", r->n_prompt, r->n_gen);
+    else if (r->n_prompt)
+        snprintf(test, sizeof test, "pp%d", r->n_prompt);
+    else
+        snprintf(test, sizeof test, "tg%d", r->n_gen);
+    snprintf(ts, sizeof ts, "%.2f ± %.2f", at, st);
+    printf("| %-30s | %10s | %10s | %-6s | %7d | %13s | %20s |\n", r->model_type, size, params,
+           r->ftype, r->threads, test, ts);
+    fflush(stdout);
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_json(const result *r, bool first, const char *cpu, const char *kv)
+{
+    double an, sn, at, st;
+    stats(r, &an, &sn, &at, &st);
+    printf("%s  {\n", first ? "" : ",\n");
+    printf("    \"build_commit\": \"llmr\",\n    \"build_number\": 0,\n");
+    printf("    \"cpu_info\": ");
+    json_str(cpu);
+    printf(",\n    \"gpu_info\": \"\",\n    \"backends\": \"CPU\",\n    \"model_filename\": ");
+    json_str(r->model_path);
+    printf(",\n    \"model_type\": ");
+    json_str(r->model_type);
+    printf(",\n    \"model_size\": %llu,\n    \"model_n_params\": %llu,\n",
+           (unsigned long long)r->size, (unsigned long long)r->n_params);
+    printf("    \"n_batch\": %d,\n    \"n_ubatch\": %d,\n    \"n_threads\": %d,\n", LLMR_UBATCH,
+           LLMR_UBATCH, r->threads);
+    printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n", kv, kv);
+    printf("    \"flash_attn\": false,\n    \"use_mmap\": true,\n    \"embeddings\": false,\n");
+    printf("    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"test_time\": \"%s\",\n",
+           r->n_prompt, r->n_gen, r->when);
+    printf("    \"avg_ns\": %.0f,\n    \"stddev_ns\": %.0f,\n    \"avg_ts\": %.6f,\n"
+           "    \"stddev_ts\": %.6f,\n", an, sn, at, st);
+    printf("    \"samples_ns\": [ ");
+    for (int i = 0; i < r->reps; i++)
+        printf(i ? ", %.0f" : "%.0f", r->ns[i]);
+    printf(" ],\n    \"samples_ts\": [ ");
+    for (int i = 0; i < r->reps; i++)
+        printf(i ? ", %.6f" : "%.6f", (r->n_prompt + r->n_gen) * 1e9 / r->ns[i]);
+    printf(" ]\n  }");
+    fflush(stdout);
+}
+
+static void cpu_name(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *c = strchr(line, ':');
+            if (c) {
+                c += 1 + (c[1] == ' ');
+                c[strcspn(c, "\n")] = 0;
+                snprintf(buf, cap, "%s", c);
+            }
+            break;
+        }
+    fclose(f);
+}
+
+/* Runs every (prompt, gen) test for one model at one thread count. */
+static int bench_model(const char *path, int threads, const int_list *pp, const int_list *tg,
+                       int reps, llmr_kv_type kv, bool json, bool *first, const char *cpu)
+{
+    llmr_model_opts o = llmr_model_defaults();
+    o.n_threads = threads;
+    o.kv_type = kv;
+    llmr_model *m;
+    if (llmr_model_open(path, &o, &m)) {
+        int rc = cli_fail("bench", "%s", llmr_model_errmsg(m));
+        llmr_model_close(m);
+        return rc;
+    }
+    result r = {.model_path = path, .threads = threads, .reps = reps};
+    const llmr_hparams *hp = llmr_model_hparams(m);
+    r.size = llmr_model_size(m);
+    r.n_params = llmr_model_n_params(m);
+    snprintf(r.ftype, sizeof r.ftype, "%s", ftype_name(llmr_model_gguf(m)));
+    char lab[16];
+    size_label(r.n_params, lab, sizeof lab);
+    snprintf(r.model_type, sizeof r.model_type, "%s %s %s",
+             hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama", lab, r.ftype);
+    int max_p = 0;
+    for (int i = 0; i < pp->n; i++)
+        max_p = pp->v[i] > max_p ? pp->v[i] : max_p;
+    int32_t *toks = malloc(((size_t)max_p + 1) * sizeof *toks);
+    r.ns = malloc((size_t)reps * sizeof *r.ns);
+    int rc = CLI_OK;
+    uint64_t rng = 88172645463325252ull;
+    char errbuf[600];
+    /* llama-bench's order: the prompt tests, then the generation tests */
+    for (int k = 0; k < pp->n + tg->n && rc == CLI_OK && toks && r.ns; k++) {
+        r.n_prompt = k < pp->n ? pp->v[k] : 0;
+        r.n_gen = k < pp->n ? 0 : tg->v[k - pp->n];
+        if (r.n_prompt + r.n_gen == 0)
+            continue;
+        double warm;
+        time_t now = time(NULL);
+        strftime(r.when, sizeof r.when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        if (run_once(m, r.n_prompt, r.n_gen ? 1 : 0, &rng, toks, &warm, errbuf, sizeof errbuf)) {
+            rc = cli_fail("bench", "%s", errbuf);
+            break;
+        }
+        for (int i = 0; i < reps; i++)
+            if (run_once(m, r.n_prompt, r.n_gen, &rng, toks, &r.ns[i], errbuf, sizeof errbuf)) {
+                rc = cli_fail("bench", "%s", errbuf);
+                break;
+            }
+        if (rc == CLI_OK) {
+            if (json)
+                print_json(&r, *first, cpu, kv == LLMR_KV_F32 ? "f32" : "f16");
+            else
+                print_md(&r);
+            *first = false;
+        }
+    }
+    if (!toks || !r.ns)
+        rc = cli_fail("bench", "out of memory");
+    free(toks);
+    free(r.ns);
+    llmr_model_close(m);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *models[MAX_LIST];
+    int n_models = 0;
+    int_list pp = {{512}, 1}, tg = {{128}, 1}, th = {{llmr_physical_cores()}, 1};
+    long reps = 5;
+    bool json = false;
+    llmr_kv_type kv = LLMR_KV_F16;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const bool has = i + 1 < argc;
+        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has) {
+            if (n_models == MAX_LIST)
+                return cli_usage_error("bench", "at most %d models", MAX_LIST);
+            models[n_models++] = argv[++i];
+        } else if ((!strcmp(a, "-p") || !strcmp(a, "--n-prompt")) && has) {
+            if (!parse_list(argv[++i], 0, &pp))
+                return cli_usage_error("bench", "-p wants a list like 512 or 128,512");
+        } else if ((!strcmp(a, "-n") || !strcmp(a, "--n-gen")) && has) {
+            if (!parse_list(argv[++i], 0, &tg))
+                return cli_usage_error("bench", "-n wants a list like 128 or 16,128");
+        } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
+            if (!parse_list(argv[++i], 1, &th))
+                return cli_usage_error("bench", "-t wants a list like 1,2");
+        } else if ((!strcmp(a, "-r") || !strcmp(a, "--repetitions")) && has) {
+            if (!cli_parse_long(argv[++i], 1, 1000, &reps))
+                return cli_usage_error("bench", "-r wants a count in [1, 1000]");
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "-o") && has) {
+            const char *f = argv[++i];
+            if (strcmp(f, "json") && strcmp(f, "md"))
+                return cli_usage_error("bench", "-o wants md or json");
+            json = !strcmp(f, "json");
+        } else if ((!strcmp(a, "-ctk") || !strcmp(a, "--kv")) && has) {
+            const char *k = argv[++i];
+            if (strcmp(k, "f16") && strcmp(k, "f32"))
+                return cli_usage_error("bench", "--kv wants f16 or f32");
+            kv = !strcmp(k, "f32") ? LLMR_KV_F32 : LLMR_KV_F16;
+        } else
+            return cli_usage_error("bench", "unexpected argument '%s'", a);
+    }
+    if (!n_models)
+        return cli_usage_error("bench", "-m MODEL is required");
+    char cpu[128];
+    cpu_name(cpu, sizeof cpu);
+    bool first = true;
+    if (json)
+        printf("[\n");
+    else
+        print_md_header();
+    int rc = CLI_OK;
+    for (int i = 0; i < n_models && rc == CLI_OK; i++)
+        for (int t = 0; t < th.n && rc == CLI_OK; t++)
+            rc = bench_model(models[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
+    if (json)
+        printf("\n]\n");
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* cmd_detokenize.c - `llmr detokenize -m MODEL [--special] ID...`: the text of token ids. */
+#include "cli/cli.h"
+#include "llmr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends the ids in one argument ("5", or "1 2 3" / "1,2,3" as a shell may pass them). */
+static int parse_ids(const char *arg, llmr_token **ids, size_t *n, size_t *cap)
+{
+    const char *p = arg;
+    bool any = false;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        size_t l = strcspn(p, " ,\t\n");
+        char num[24];
+        if (l >= sizeof num)
+            return cli_usage_error("detokenize", "'%.*s' is not a token id", (int)l, p);
+        memcpy(num, p, l);
+        num[l] = 0;
+        long v;
+        if (!cli_parse_long(num, 0, INT32_MAX, &v))
+            return cli_usage_error("detokenize", "'%s' is not a token id (a number >= 0)", num);
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            llmr_token *nv = realloc(*ids, nc * sizeof *nv);
+            if (!nv)
+                return cli_fail("detokenize", "out of memory");
+            *ids = nv;
+            *cap = nc;
+        }
+        (*ids)[(*n)++] = (llmr_token)v;
+        any = true;
+        p += l;
+    }
+    if (!any)
+        return cli_usage_error("detokenize", "'%s' holds no token id", arg);
+    return CLI_OK;
+}
+
+int cmd_detokenize(int argc, char **argv)
+{
+    const char *model = NULL;
+    bool special = false;
+    llmr_token *ids = NULL;
+    size_t n = 0, cap = 0;
+    int st = CLI_OK;
+    for (int i = 1; i < argc && st == CLI_OK; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (i + 1 >= argc)
+                st = cli_usage_error("detokenize", "%s needs a value", a);
+            else
+                model = argv[++i];
+        } else if (!strcmp(a, "--special")) {
+            special = true;
+        } else if (a[0] == '-' && a[1] && a[1] != ',' && !(a[1] >= '0' && a[1] <= '9')) {
+            st = cli_usage_error("detokenize", "unknown flag %s", a);
+        } else {
+            st = parse_ids(a, &ids, &n, &cap);
+        }
+    }
+    if (st == CLI_OK && !model)
+        st = cli_usage_error("detokenize", "-m MODEL is required");
+    if (st == CLI_OK && n == 0)
+        st = cli_usage_error("detokenize", "give at least one token ID");
+    if (st != CLI_OK) {
+        free(ids);
+        return st;
+    }
+    llmr_tokenizer *t = NULL;
+    int rc = llmr_tokenizer_open(model, &t);
+    if (rc) {
+        st = cli_fail("detokenize", "%s", t ? llmr_tokenizer_errmsg(t) : "out of memory");
+        llmr_tokenizer_close(t);
+        free(ids);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] >= llmr_tokenizer_n_vocab(t)) {
+            st = cli_fail("detokenize", "token id %d is out of range (the vocabulary has %d "
+                          "tokens: 0..%d)", ids[i], llmr_tokenizer_n_vocab(t),
+                          llmr_tokenizer_n_vocab(t) - 1);
+            break;
+        }
+    if (st == CLI_OK) {
+        unsigned flags = special ? LLMR_DETOK_SPECIAL : 0;
+        size_t len = 0;
+        rc = llmr_detokenize(t, ids, n, flags, NULL, 0, &len);
+        char *buf = rc == LLMR_ERR_TOO_BIG ? malloc(len + 1) : NULL;
+        if (buf)
+            rc = llmr_detokenize(t, ids, n, flags, buf, len + 1, &len);
+        else if (rc == LLMR_ERR_TOO_BIG)
+            rc = LLMR_ERR_NOMEM;
+        if (rc == LLMR_OK && buf)
+            fwrite(buf, 1, len, stdout);
+        if (rc)
+            st = cli_fail("detokenize", "%s", llmr_strerror(rc));
+        free(buf);
+    }
+    llmr_tokenizer_close(t);
+    free(ids);
+    if (fflush(stdout) != 0)
+        st = CLI_BAD_INPUT;
+    return st;
+}

@@ -1,0 +1,131 @@
+/* cmd_quantize.c - `llmr quantize IN OUT TYPE`: converts an F32/F16/BF16 model to a quantized
+ * type or mix, with llama.cpp's choice of types per tensor (see model/quant.h). Metadata is
+ * copied; general.file_type is set to the target's llama_ftype.
+ */
+#include "cli/cli.h"
+#include "core/util.h"
+#include "gguf/gguf.h"
+#include "kernels/kernels.h"
+#include "model/quant.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct row_from_tensor {
+    const gguf_tensor *t;
+    const llmr_type_traits *tr;
+    size_t row_bytes;
+} row_from_tensor;
+
+static void tensor_row(void *user, int64_t r, float *dst, int64_t ncols)
+{
+    const row_from_tensor *s = user;
+    const uint8_t *src = (const uint8_t *)s->t->data + (size_t)r * s->row_bytes;
+    if (s->t->type == LLMR_TYPE_F32)
+        memcpy(dst, src, (size_t)ncols * sizeof(float));
+    else
+        s->tr->to_float(src, dst, ncols);
+}
+
+static int layer_of(const char *name)
+{
+    int l;
+    return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
+}
+
+int cmd_quantize(int argc, char **argv)
+{
+    const char *pos_args[3] = {0};
+    int npos = 0;
+    bool pure = false;
+    long threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--pure"))
+            pure = true;
+        else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--threads")) && i + 1 < argc) {
+            if (!cli_parse_long(argv[++i], 1, 1024, &threads))
+                return cli_usage_error("quantize", "-t wants a thread count in [1, 1024]");
+        } else if (npos < 3)
+            pos_args[npos++] = argv[i];
+        else
+            return cli_usage_error("quantize", "unexpected argument '%s'", argv[i]);
+    }
+    if (npos != 3)
+        return cli_usage_error("quantize", "IN, OUT and TYPE are required");
+    llmr_qtarget tg;
+    if (!llmr_qtarget_find(pos_args[2], &tg))
+        return cli_usage_error("quantize", "unknown type '%s' (expected one of: %s)",
+                               pos_args[2], llmr_qtarget_names);
+    llmr_err err = {0};
+    gguf_file *in;
+    if (gguf_open(pos_args[0], &in, &err))
+        return cli_fail("quantize", "%s", err.msg);
+    int rc = CLI_BAD_INPUT;
+    gguf_writer *w = gguf_writer_new();
+    void **bufs = calloc(in->n_tensors + 1, sizeof *bufs);
+    llmr_pool *pool = llmr_pool_new(threads ? (int)threads : llmr_physical_cores());
+    if (!w || !bufs || !pool) {
+        cli_fail("quantize", "out of memory");
+        goto done;
+    }
+    for (uint64_t i = 0; i < in->n_kv; i++)
+        if (strcmp(in->kv[i].key.ptr, "general.file_type") &&
+            gguf_writer_set_value(w, in->kv[i].key.ptr, &in->kv[i].val)) {
+            cli_fail("quantize", "out of memory");
+            goto done;
+        }
+    gguf_writer_set_u32(w, "general.file_type", tg.ftype);
+    llmr_qpos qp = {0};
+    const char *arch = gguf_get_str(in, "general.architecture");
+    char key[128];
+    snprintf(key, sizeof key, "%s.block_count", arch ? arch : "llama");
+    uint32_t nl = 0;
+    gguf_get_u32(in, key, &nl);
+    qp.n_layer = (int)nl;
+    qp.has_output = gguf_find_tensor(in, "output.weight") != NULL;
+    /* llama.cpp counts attn_v / ffn_down in file order, which is layer order in its files; the
+     * layer number says the same whatever the order. */
+    for (uint64_t i = 0; i < in->n_tensors; i++) {
+        const gguf_tensor *t = &in->tensors[i];
+        const char *name = t->name.ptr;
+        qp.i_attn_v = qp.i_ffn_down = layer_of(name);
+        uint32_t ty = llmr_qtype_for(&tg, name, (int)t->n_dims, t->ne[0], &qp, pure);
+        const void *data = t->data;
+        if (ty != t->type) {
+            const llmr_type_traits *tr = llmr_traits(t->type);
+            if (t->type != LLMR_TYPE_F32 && t->type != LLMR_TYPE_F16 && t->type != LLMR_TYPE_BF16) {
+                cli_fail("quantize", "%s: tensor %s is already quantized (type %u); quantize "
+                         "reads F32, F16 or BF16 files", pos_args[0], name, t->type);
+                goto done;
+            }
+            row_from_tensor src = {t, tr, llmr_row_size(t->type, t->ne[0])};
+            int64_t nrows = (int64_t)(t->n_elements / (uint64_t)t->ne[0]);
+            size_t nb;
+            if (llmr_rows_convert(pool, ty, t->ne[0], nrows, tensor_row, &src, &bufs[i], &nb,
+                                  &err)) {
+                cli_fail("quantize", "tensor %s: %s", name, err.msg);
+                goto done;
+            }
+            data = bufs[i];
+        }
+        if (gguf_writer_add_tensor(w, name, ty, t->n_dims, t->ne, data)) {
+            cli_fail("quantize", "tensor %s: cannot add to the output", name);
+            goto done;
+        }
+    }
+    if (gguf_writer_write(w, pos_args[1], 3, &err)) {
+        cli_fail("quantize", "%s", err.msg);
+        goto done;
+    }
+    rc = CLI_OK;
+done:
+    if (bufs)
+        for (uint64_t i = 0; i < in->n_tensors; i++)
+            free(bufs[i]);
+    free(bufs);
+    llmr_pool_free(pool);
+    gguf_writer_free(w);
+    gguf_close(in);
+    return rc;
+}

@@ -1,0 +1,249 @@
+/* cmd_synth.c - `llmr synth`: a random-weight model of a real model's shape, in any type, with
+ * the tokenizer copied from a vocab GGUF file. Benchmark models are made by this, never
+ * committed. Weights are uniform with standard deviation 0.02 (the usual initializer scale),
+ * norms are 1, so activations stay finite through any depth; the same seed gives the same
+ * file whatever the thread count (each row has its own random stream).
+ */
+#include "cli/cli.h"
+#include "core/util.h"
+#include "gguf/gguf.h"
+#include "kernels/kernels.h"
+#include "model/quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct shape {
+    const char *name, *arch;
+    int n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx, n_vocab;
+    float rope_base, rms_eps;
+    bool tied, biases;
+} shape;
+
+static const shape SHAPES[] = {
+    {"tinyllama-1.1b", "llama", 22, 2048, 32, 4, 5632, 2048, 32000, 10000.0f, 1e-5f, false, false},
+    {"stories15m", "llama", 6, 288, 6, 6, 768, 256, 32000, 10000.0f, 1e-5f, false, false},
+    {"stories42m", "llama", 8, 512, 8, 8, 1376, 1024, 32000, 10000.0f, 1e-5f, false, false},
+    {"stories110m", "llama", 12, 768, 12, 12, 2048, 1024, 32000, 10000.0f, 1e-5f, false, false},
+    {"llama2-7b", "llama", 32, 4096, 32, 32, 11008, 4096, 32000, 10000.0f, 1e-5f, false, false},
+    {"smollm-135m", "llama", 30, 576, 9, 3, 1536, 2048, 49152, 10000.0f, 1e-5f, true, false},
+    {"qwen2-0.5b", "qwen2", 24, 896, 14, 2, 4864, 32768, 151936, 1000000.0f, 1e-6f, true, true},
+};
+
+typedef struct rnd_src {
+    uint64_t seed;
+    float scale;     /* half-width of the uniform distribution */
+    float offset;    /* added (1 for norms) */
+} rnd_src;
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void random_row(void *user, int64_t r, float *dst, int64_t ncols)
+{
+    const rnd_src *s = user;
+    uint64_t st = s->seed ^ ((uint64_t)r * 0xD1B54A32D192ED03ull);
+    for (int64_t i = 0; i < ncols; i++) {
+        float u = (float)(splitmix(&st) >> 40) * (1.0f / 16777216.0f);   /* [0, 1) */
+        dst[i] = s->offset + s->scale * (2.0f * u - 1.0f);
+    }
+}
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+typedef struct synth {
+    gguf_writer *w;
+    llmr_pool *pool;
+    const llmr_qtarget *tg;
+    llmr_qpos qp;
+    uint64_t seed;
+    bool pure;
+    void **bufs;
+    int n_bufs;
+    uint64_t bytes;
+    llmr_err err;
+} synth;
+
+static int add(synth *s, const char *name, int64_t ne0, int64_t ne1, float scale, float offset)
+{
+    int layer = -1;
+    sscanf(name, "blk.%d.", &layer);
+    s->qp.i_attn_v = s->qp.i_ffn_down = layer;
+    const int n_dims = ne1 ? 2 : 1;
+    uint32_t ty = llmr_qtype_for(s->tg, name, n_dims, ne0, &s->qp, s->pure);
+    rnd_src src = {s->seed ^ hash_name(name), scale, offset};
+    size_t nb;
+    void *buf;
+    int rc = llmr_rows_convert(s->pool, ty, ne0, ne1 ? ne1 : 1, random_row, &src, &buf, &nb,
+                               &s->err);
+    if (rc)
+        return rc;
+    s->bufs[s->n_bufs++] = buf;
+    s->bytes += nb;
+    int64_t ne[2] = {ne0, ne1};
+    return gguf_writer_add_tensor(s->w, name, ty, (uint32_t)n_dims, ne, buf);
+}
+
+static int build(synth *s, const shape *sh, int n_vocab)
+{
+    const float W = 0.02f * sqrtf(3.0f);   /* uniform(-a, a) has sd a / sqrt(3) */
+    const int64_t E = sh->n_embd, F = sh->n_ff, hd = sh->n_embd / sh->n_head;
+    const int64_t qd = sh->n_head * hd, kvd = sh->n_head_kv * hd;
+    int rc;
+    if ((rc = add(s, "token_embd.weight", E, n_vocab, W, 0)) ||
+        (rc = add(s, "output_norm.weight", E, 0, 0, 1.0f)))
+        return rc;
+    if (!sh->tied && (rc = add(s, "output.weight", E, n_vocab, W, 0)))
+        return rc;
+    for (int l = 0; l < sh->n_layer; l++) {
+        char n[64];
+#define T(suffix, a, b, sc, off)                                                               \
+    snprintf(n, sizeof n, "blk.%d.%s", l, suffix);                                             \
+    if ((rc = add(s, n, a, b, sc, off)))                                                       \
+        return rc;
+        T("attn_norm.weight", E, 0, 0, 1.0f)
+        T("attn_q.weight", E, qd, W, 0)
+        T("attn_k.weight", E, kvd, W, 0)
+        T("attn_v.weight", E, kvd, W, 0)
+        if (sh->biases) {
+            T("attn_q.bias", qd, 0, W, 0)
+            T("attn_k.bias", kvd, 0, W, 0)
+            T("attn_v.bias", kvd, 0, W, 0)
+        }
+        T("attn_output.weight", qd, E, W, 0)
+        T("ffn_norm.weight", E, 0, 0, 1.0f)
+        T("ffn_gate.weight", E, F, W, 0)
+        T("ffn_up.weight", E, F, W, 0)
+        T("ffn_down.weight", F, E, W, 0)
+#undef T
+    }
+    return LLMR_OK;
+}
+
+static void set_hparams(gguf_writer *w, const shape *sh, const llmr_qtarget *tg, int n_vocab)
+{
+    char k[128], name[96];
+#define K(suffix) (snprintf(k, sizeof k, "%s.%s", sh->arch, suffix), k)
+    gguf_writer_set_str(w, "general.architecture", sh->arch);
+    snprintf(name, sizeof name, "synthetic %s (random weights)", sh->name);
+    gguf_writer_set_str(w, "general.name", name);
+    gguf_writer_set_u32(w, "general.file_type", tg->ftype);
+    gguf_writer_set_u32(w, K("context_length"), (uint32_t)sh->n_ctx);
+    gguf_writer_set_u32(w, K("embedding_length"), (uint32_t)sh->n_embd);
+    gguf_writer_set_u32(w, K("block_count"), (uint32_t)sh->n_layer);
+    gguf_writer_set_u32(w, K("feed_forward_length"), (uint32_t)sh->n_ff);
+    gguf_writer_set_u32(w, K("attention.head_count"), (uint32_t)sh->n_head);
+    gguf_writer_set_u32(w, K("attention.head_count_kv"), (uint32_t)sh->n_head_kv);
+    gguf_writer_set_f32(w, K("attention.layer_norm_rms_epsilon"), sh->rms_eps);
+    gguf_writer_set_f32(w, K("rope.freq_base"), sh->rope_base);
+    if (!strcmp(sh->arch, "llama")) {
+        gguf_writer_set_u32(w, K("rope.dimension_count"), (uint32_t)(sh->n_embd / sh->n_head));
+        gguf_writer_set_u32(w, K("vocab_size"), (uint32_t)n_vocab);
+    }
+#undef K
+}
+
+static void list_shapes(void)
+{
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        fprintf(stderr, "%s%s", i ? " " : "  shapes: ", SHAPES[i].name);
+    fputc('\n', stderr);
+}
+
+int cmd_synth(int argc, char **argv)
+{
+    const char *shape_s = NULL, *type_s = "F16", *vocab = NULL, *out = NULL;
+    long threads = 0, seed = 1234;
+    bool pure = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const bool has = i + 1 < argc;
+        if (!strcmp(a, "--shape") && has)
+            shape_s = argv[++i];
+        else if (!strcmp(a, "--type") && has)
+            type_s = argv[++i];
+        else if (!strcmp(a, "--vocab") && has)
+            vocab = argv[++i];
+        else if (!strcmp(a, "-o") && has)
+            out = argv[++i];
+        else if (!strcmp(a, "--pure"))
+            pure = true;
+        else if (!strcmp(a, "--seed") && has) {
+            if (!cli_parse_long(argv[++i], 0, 0x7fffffffL, &seed))
+                return cli_usage_error("synth", "--seed wants a non-negative integer");
+        } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
+            if (!cli_parse_long(argv[++i], 1, 1024, &threads))
+                return cli_usage_error("synth", "-t wants a thread count in [1, 1024]");
+        } else
+            return cli_usage_error("synth", "unexpected argument '%s'", a);
+    }
+    if (!shape_s || !vocab || !out)
+        return cli_usage_error("synth", "--shape, --vocab and -o are required");
+    const shape *sh = NULL;
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        if (!strcmp(SHAPES[i].name, shape_s))
+            sh = &SHAPES[i];
+    if (!sh) {
+        list_shapes();
+        return cli_usage_error("synth", "unknown shape '%s'", shape_s);
+    }
+    llmr_qtarget tg;
+    if (!llmr_qtarget_find(type_s, &tg))
+        return cli_usage_error("synth", "unknown type '%s' (expected one of: %s)", type_s,
+                               llmr_qtarget_names);
+    synth s = {.tg = &tg, .seed = (uint64_t)seed * 0x9E3779B97F4A7C15ull, .pure = pure};
+    gguf_file *vf;
+    if (gguf_open(vocab, &vf, &s.err))
+        return cli_fail("synth", "%s", s.err.msg);
+    uint64_t nt = 0;
+    if (!gguf_get_arr(vf, "tokenizer.ggml.tokens", GGUF_STRING, &nt) || nt < 1 || nt > (1u << 30)) {
+        gguf_close(vf);
+        return cli_fail("synth", "%s: no tokenizer.ggml.tokens array to take the vocabulary from",
+                        vocab);
+    }
+    const int n_vocab = (int)nt;
+    if (n_vocab != sh->n_vocab)
+        fprintf(stderr, "llmr synth: note: %s has %d tokens; %s has %d, using %d\n", vocab,
+                n_vocab, sh->name, sh->n_vocab, n_vocab);
+    int rc = CLI_BAD_INPUT;
+    s.w = gguf_writer_new();
+    s.pool = llmr_pool_new(threads ? (int)threads : llmr_physical_cores());
+    s.bufs = calloc((size_t)sh->n_layer * 16 + 8, sizeof *s.bufs);
+    s.qp = (llmr_qpos){.n_layer = sh->n_layer, .has_output = !sh->tied};
+    if (!s.w || !s.pool || !s.bufs) {
+        cli_fail("synth", "out of memory");
+        goto done;
+    }
+    set_hparams(s.w, sh, &tg, n_vocab);
+    for (uint64_t i = 0; i < vf->n_kv; i++)
+        if (!strncmp(vf->kv[i].key.ptr, "tokenizer.", 10))
+            gguf_writer_set_value(s.w, vf->kv[i].key.ptr, &vf->kv[i].val);
+    if (build(&s, sh, n_vocab) || gguf_writer_write(s.w, out, 3, &s.err)) {
+        cli_fail("synth", "%s", s.err.msg[0] ? s.err.msg : "cannot build the model");
+        goto done;
+    }
+    fprintf(stderr, "llmr synth: wrote %s (%s, %s, %.2f MiB of weights)\n", out, sh->name,
+            tg.name, (double)s.bytes / (1024.0 * 1024.0));
+    rc = CLI_OK;
+done:
+    for (int i = 0; s.bufs && i < s.n_bufs; i++)
+        free(s.bufs[i]);
+    free(s.bufs);
+    llmr_pool_free(s.pool);
+    gguf_writer_free(s.w);
+    gguf_close(vf);
+    return rc;
+}

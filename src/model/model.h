@@ -1,0 +1,127 @@
+/* model.h - llama-family models: hyper-parameters, weights (memory-mapped), and sequences.
+ *
+ * Split of state, so that a server can run several sequences on one copy of the weights:
+ *  - llmr_model: the GGUF mapping, hyper-parameters, weight views, the thread pool and one
+ *    work area (activations for up to LLMR_UBATCH rows). Read-only after open except the
+ *    pool and work area, which a mutex (model->run_lock) serializes: evaluations of
+ *    different sequences take turns, each using every thread.
+ *  - llmr_seq: one sequence's KV cache and its logits buffer. A sequence is used by one thread
+ *    at a time.
+ * llmr_seq_eval_batch evaluates one token for each of several sequences in one pass over the
+ * weights (batched decode): the matrix products see one row per sequence, attention reads
+ * each row's own cache.
+ */
+#ifndef LLMR_MODEL_H
+#define LLMR_MODEL_H
+
+#include "core/error.h"
+#include "gguf/gguf.h"
+#include "kernels/kernels.h"
+#include "llmr.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Rows evaluated per pass of the forward (longer prompts are processed in chunks). */
+#define LLMR_UBATCH 512
+
+typedef enum { LLMR_ARCH_LLAMA = 0, LLMR_ARCH_QWEN2 = 1 } llmr_arch;
+
+typedef enum {
+    LLMR_ROPE_NORM = 0,   /* rotate adjacent pairs (x[2i], x[2i+1]): llama */
+    LLMR_ROPE_NEOX = 1    /* rotate (x[i], x[i + n_rot/2]): qwen2 (GPT-NeoX layout) */
+} llmr_rope_kind;
+
+typedef struct llmr_hparams {
+    llmr_arch arch;
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    int head_dim;          /* attention.key_length, default n_embd / n_head */
+    int n_rot;             /* rope.dimension_count, default head_dim */
+    int n_ctx_train;       /* context_length */
+    float rms_eps;         /* attention.layer_norm_rms_epsilon */
+    float rope_base;       /* rope.freq_base, default 10000 */
+    float rope_scale;      /* freq_scale = 1 / rope.scaling.factor (linear), default 1 */
+    llmr_rope_kind rope;
+    bool tied_output;      /* no output.weight: logits use token_embd */
+} llmr_hparams;
+
+/* A weight matrix (or vector) in the mapping: rows of `cols` values of `type`. */
+typedef struct llmr_mat {
+    const void *data;
+    uint32_t type;
+    int64_t rows, cols;
+    size_t row_bytes;
+    const llmr_type_traits *tr;   /* NULL for vectors (norms, biases are F32) */
+} llmr_mat;
+
+typedef struct llmr_layer {
+    llmr_mat attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+    const float *bq, *bk, *bv;    /* qwen2 biases, else NULL */
+} llmr_layer;
+
+struct llmr_work;   /* activations and scratch, forward.c */
+struct llmr_pool;
+
+struct llmr_model {
+    gguf_file *gf;
+    llmr_hparams hp;
+    llmr_mat tok_embd, out_norm, output;   /* output == tok_embd when tied */
+    const float *rope_freqs;               /* Llama-3 per-dimension divisors, or NULL */
+    llmr_layer *layers;
+    int n_threads, n_ctx;                  /* defaults for sequences */
+    int kv_type;                           /* LLMR_TYPE_F16 or LLMR_TYPE_F32 */
+    struct llmr_pool *pool;
+    struct llmr_work *work;
+    pthread_mutex_t run_lock;              /* guards pool and work */
+    llmr_err err;
+    /* State a higher layer keeps per model (the stream layer: tokenizer, sampler vocabulary,
+     * the default sequence and its prefix cache), freed by ext_free first thing at close.
+     * Set once, under the owning layer's own lock; the model layer never looks inside. */
+    void *ext;
+    void (*ext_free)(void *ext);
+};
+
+typedef struct llmr_seq llmr_seq;
+
+/* Reads hyper-parameters and weight views from an open GGUF file and checks every tensor's
+ * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
+int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
+int llmr_weights_load(struct llmr_model *m, llmr_err *err);
+
+/* Model accessors. */
+const gguf_file *llmr_model_gguf(const llmr_model *m);
+const llmr_hparams *llmr_model_hparams(const llmr_model *m);
+int llmr_model_n_vocab(const llmr_model *m);
+int llmr_model_n_ctx(const llmr_model *m);         /* default context of new sequences */
+/* Parameter count and bytes of weights (for bench and info). */
+uint64_t llmr_model_n_params(const llmr_model *m);
+uint64_t llmr_model_size(const llmr_model *m);
+
+/* A new sequence with an empty KV cache of n_ctx positions (0: the model's default).
+ * LLMR_ERR_NOMEM / LLMR_ERR_ARG with a message in the model's err. */
+int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out);
+void llmr_seq_free(llmr_seq *s);
+int llmr_seq_n_ctx(const llmr_seq *s);
+const char *llmr_seq_errmsg(const llmr_seq *s);
+
+/* Evaluates tokens[0..n) at positions pos..pos+n-1 of sequence s (positions >= pos in the
+ * cache are overwritten; those before must have been evaluated). On success *logits points
+ * at n_vocab floats (the last position) or n * n_vocab (every position, when all) owned by s
+ * and valid until the next eval on s.
+ * LLMR_ERR_CONTEXT when pos + n exceeds the sequence's n_ctx (nothing is evaluated),
+ * LLMR_ERR_ARG for a token id outside [0, n_vocab) or n < 1. */
+int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
+                  const float **logits);
+
+/* One token per sequence: seqs[i] gets tokens[i] at position pos[i]; afterwards
+ * llmr_seq_logits(seqs[i]) holds its n_vocab logits. All sequences must share one model
+ * and be distinct. */
+int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
+const float *llmr_seq_logits(const llmr_seq *s);
+
+/* The row kernels of forward.c, exposed for the unit tests. */
+void llmr_rope_head_for_test(float *x, int pos, const llmr_hparams *hp, const float *ff);
+void llmr_rmsnorm_for_test(float *o, const float *x, const float *w, int n, float eps);
+
+#endif

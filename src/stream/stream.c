@@ -1,0 +1,683 @@
+/* stream.c - the generation loop, written once for every source (see source.h).
+ *
+ * A token's bytes go through three stages before the caller sees them:
+ *   UTF-8 assembly (text.h)  ->  stop-sequence scan with hold-back  ->  piece filters.
+ * Control (stop, pause, resume) is a mutex-guarded pair of flags with a condition variable the
+ * owner thread waits on; it is checked before every token. Retries and fallback sources are
+ * only tried before the first piece is delivered, so text is never repeated. */
+#include "stream/source.h"
+#include "stream/text.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SOURCES (1 + LLMR_MAX_FALLBACKS)
+
+struct llmr_stream {
+    /* ---- fixed at open ---- */
+    llmr_gen_opts  o;                          /* copy; strings point into the fields below */
+    char          *prompt;
+    char          *stop_copy[LLMR_MAX_STOP];
+    char          *grammar, *json_schema;
+    llmr_logit_bias *bias;
+    llmr_filter    filters[LLMR_MAX_FILTERS];
+    llmr_stopset   stops;
+    llmr_source   *srcs[MAX_SOURCES];
+    size_t         n_srcs;
+
+    /* ---- control: guarded by mu; cv wakes a paused or sleeping owner ---- */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    bool           stop_req;
+    bool           paused;
+    bool           finished;                   /* written by the owner under mu */
+
+    /* ---- owner thread only ---- */
+    size_t         cur;                        /* source in use */
+    bool           active;                     /* cur has begun and not ended */
+    int            retries;                    /* retries made on cur */
+    llmr_finish    ending;                     /* decided, pending the last piece; NONE: running */
+    bool           flushed;                    /* the ending's last text has been taken */
+    int            final_rc;                   /* what next() returns once finished */
+    llmr_utf8      utf8;
+    llmr_buf       pending;                    /* assembled text not yet decided (hold-back) */
+    llmr_buf       piece;                      /* the piece handed out last */
+    llmr_buf       alt;                        /* a filter's replacement, swapped with piece */
+    llmr_buf       text;                       /* everything delivered */
+    llmr_usage     u;
+    size_t         chars;                      /* code points delivered */
+    int32_t        last_id;
+    double         t_open;
+    double         t_call;                     /* when the current next() call began */
+    double         paused_s;                   /* time spent paused, all told (owner writes) */
+    double         paused_call;                /* paused_s when the current call began */
+    llmr_err       err;
+};
+
+/* ---- options -------------------------------------------------------------------------- */
+
+llmr_gen_opts llmr_gen_defaults(void)
+{
+    llmr_gen_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_tokens = 256;
+    o.sampling = llmr_sampling_defaults();
+    o.add_bos = true;
+    o.parse_special = true;
+    o.progress_every = 10;
+    o.max_retries = 3;
+    o.retry_delay_ms = 1000;
+    o.backoff = 2.0;
+    return o;
+}
+
+const char *llmr_finish_name(llmr_finish f)
+{
+    switch (f) {
+    case LLMR_FINISH_STOP:      return "stop";
+    case LLMR_FINISH_LENGTH:    return "length";
+    case LLMR_FINISH_CANCELLED: return "cancelled";
+    case LLMR_FINISH_ERROR:     return "error";
+    default:                    return "none";
+    }
+}
+
+bool llmr_err_retryable(int code)
+{
+    return code == LLMR_ERR_NETWORK || code == LLMR_ERR_BUSY;
+}
+
+int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
+{
+    if (o->max_tokens < 0 || o->max_tokens > LLMR_MAX_GEN_TOKENS)
+        return llmr_err_set(err, LLMR_ERR_ARG, "max_tokens %ld is out of range: expected 1..%d, "
+                            "or 0 for no limit but the context", (long)o->max_tokens,
+                            LLMR_MAX_GEN_TOKENS);
+    for (int i = 0; i < LLMR_MAX_STOP && o->stop[i]; i++) {
+        size_t n = strlen(o->stop[i]);
+        if (n == 0)
+            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is empty: expected 1..%d "
+                                "bytes of text", i + 1, LLMR_MAX_STOP_LEN);
+        if (n > LLMR_MAX_STOP_LEN)
+            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is %zu bytes long: expected "
+                                "at most %d", i + 1, n, LLMR_MAX_STOP_LEN);
+        if (!llmr_utf8_valid(o->stop[i], n))
+            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is not valid UTF-8", i + 1);
+    }
+    if (o->n_filters > LLMR_MAX_FILTERS || (o->n_filters && !o->filters))
+        return llmr_err_set(err, LLMR_ERR_ARG, "n_filters %zu: expected 0..%d with a filters "
+                            "array", o->n_filters, LLMR_MAX_FILTERS);
+    for (size_t i = 0; i < o->n_filters; i++)
+        if (!o->filters[i].fn)
+            return llmr_err_set(err, LLMR_ERR_ARG, "filter %zu has no function", i + 1);
+    if (o->max_retries < 0 || o->max_retries > 10)
+        return llmr_err_set(err, LLMR_ERR_ARG, "max_retries %d is out of range: expected 0..10",
+                            o->max_retries);
+    if (o->retry_delay_ms > 600000)
+        return llmr_err_set(err, LLMR_ERR_ARG, "retry_delay_ms %u is out of range: expected "
+                            "0..600000", o->retry_delay_ms);
+    if (!(o->backoff >= 1.0 && o->backoff <= 10.0))
+        return llmr_err_set(err, LLMR_ERR_ARG, "backoff %g is out of range: expected 1..10",
+                            o->backoff);
+    if (o->n_fallbacks > LLMR_MAX_FALLBACKS || (o->n_fallbacks && !o->fallbacks))
+        return llmr_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
+                            "fallbacks array", o->n_fallbacks, LLMR_MAX_FALLBACKS);
+    /* The sampling fields, and the grammar or schema compiled, so that a bad one is an
+     * error now, before any source is asked for anything. */
+    char msg[sizeof err->msg - 16];
+    int rc = llmr_sampling_validate(&o->sampling, msg, sizeof msg);
+    if (rc != LLMR_OK)
+        return llmr_err_set(err, rc, "%s", msg);
+    return LLMR_OK;
+}
+
+int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
+{
+    llmr_err e;
+    llmr_err_clear(&e);
+    int rc = o ? llmr_gen_opts_check(o, &e) : LLMR_ERR_ARG;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", o ? e.msg : "no options given");
+    return rc;
+}
+
+/* Copies the options so the caller's strings and arrays may go away after open. */
+static int copy_opts(llmr_stream *s, const llmr_gen_opts *o, const char *prompt)
+{
+    s->o = *o;
+    s->prompt = llmr_strdup(prompt);
+    if (!s->prompt)
+        return LLMR_ERR_NOMEM;
+    memset(s->o.stop, 0, sizeof s->o.stop);
+    for (int i = 0; i < LLMR_MAX_STOP && o->stop[i]; i++) {
+        if (!(s->stop_copy[i] = llmr_strdup(o->stop[i])))
+            return LLMR_ERR_NOMEM;
+        s->o.stop[i] = s->stop_copy[i];
+        s->stops.s[i] = s->stop_copy[i];
+        s->stops.len[i] = strlen(s->stop_copy[i]);
+        s->stops.n = i + 1;
+    }
+    const llmr_sampling *sp = &o->sampling;
+    if ((sp->grammar && !(s->grammar = llmr_strdup(sp->grammar))) ||
+        (sp->json_schema && !(s->json_schema = llmr_strdup(sp->json_schema))))
+        return LLMR_ERR_NOMEM;
+    s->o.sampling.grammar = s->grammar;
+    s->o.sampling.json_schema = s->json_schema;
+    if (sp->n_logit_bias) {
+        if (!(s->bias = malloc(sp->n_logit_bias * sizeof *s->bias)))
+            return LLMR_ERR_NOMEM;
+        memcpy(s->bias, sp->logit_bias, sp->n_logit_bias * sizeof *s->bias);
+    }
+    s->o.sampling.logit_bias = s->bias;
+    if (o->n_filters)
+        memcpy(s->filters, o->filters, o->n_filters * sizeof *o->filters);
+    s->o.filters = s->filters;
+    s->o.fallbacks = NULL;        /* already turned into sources */
+    s->o.n_fallbacks = 0;
+    return LLMR_OK;
+}
+
+/* ---- control -------------------------------------------------------------------------- */
+
+/* Blocks while paused; returns whether a stop was asked. Called before every token. */
+static bool control_wait(llmr_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->paused && !s->stop_req) {
+        double t0 = llmr_now();
+        while (s->paused && !s->stop_req)
+            pthread_cond_wait(&s->cv, &s->mu);
+        s->paused_s += llmr_now() - t0;
+    }
+    bool stop = s->stop_req;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Sleeps ms milliseconds unless a stop comes first (then returns true). */
+static bool sleep_unless_stopped(llmr_stream *s, unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    while (!s->stop_req && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+    bool stop = s->stop_req;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+void llmr_stream_stop(llmr_stream *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop_req = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int set_paused(llmr_stream *s, bool paused)
+{
+    if (!s)
+        return LLMR_ERR_ARG;
+    pthread_mutex_lock(&s->mu);
+    int rc = LLMR_OK;
+    if (s->finished)
+        rc = LLMR_ERR_STATE;
+    else {
+        s->paused = paused;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int llmr_stream_pause(llmr_stream *s) { return set_paused(s, true); }
+int llmr_stream_resume(llmr_stream *s) { return set_paused(s, false); }
+
+llmr_status llmr_stream_status(llmr_stream *s)
+{
+    if (!s)
+        return LLMR_STATUS_FINISHED;
+    pthread_mutex_lock(&s->mu);
+    llmr_status st = s->finished ? LLMR_STATUS_FINISHED
+                   : s->paused && !s->stop_req ? LLMR_STATUS_PAUSED : LLMR_STATUS_RUNNING;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* ---- sources, retries, fallback --------------------------------------------------------- */
+
+static void end_source(llmr_stream *s)
+{
+    if (s->active) {
+        s->srcs[s->cur]->ops->end(s->srcs[s->cur]);
+        s->active = false;
+    }
+}
+
+/* After source cur failed with rc before any piece: decides whether to retry it (retryable
+ * code, retries left: sleeps the backoff delay) or to move to the next source (any error but a
+ * bad argument). Returns LLMR_OK to try again, or the code to give up with. */
+static int recover(llmr_stream *s, int rc)
+{
+    end_source(s);
+    if (rc == LLMR_ERR_ARG || rc == LLMR_ERR_CANCELLED || rc == LLMR_ERR_NOMEM)
+        return rc;
+    if (llmr_err_retryable(rc) && s->retries < s->o.max_retries) {
+        double d = s->o.retry_delay_ms * pow(s->o.backoff, s->retries);
+        unsigned ms = d > 600000.0 ? 600000u : (unsigned)d;
+        s->retries++;
+        s->u.attempts++;
+        if (s->o.cb.on_retry)
+            s->o.cb.on_retry(s->o.cb.user, s->retries, ms, rc, s->err.msg);
+        if (sleep_unless_stopped(s, ms))
+            return llmr_err_set(&s->err, LLMR_ERR_CANCELLED, "stopped while waiting to retry");
+        return LLMR_OK;
+    }
+    if (s->cur + 1 < s->n_srcs) {
+        s->cur++;
+        s->retries = 0;
+        s->u.attempts++;
+        return LLMR_OK;
+    }
+    return rc;
+}
+
+/* Begins the request on the current source, retrying and falling back as recover() allows. */
+static int begin_request(llmr_stream *s)
+{
+    for (;;) {
+        llmr_source *src = s->srcs[s->cur];
+        llmr_err_clear(&s->err);
+        double t0 = llmr_now();
+        int rc = src->ops->begin(src, s->prompt, &s->o, &s->u.prompt_tokens,
+                                 &s->u.cached_tokens, &s->err);
+        s->u.prompt_s = llmr_now() - t0;
+        if (rc == LLMR_OK) {
+            s->active = true;
+            return LLMR_OK;
+        }
+        if (!s->err.msg[0])
+            llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
+        src->ops->end(src);        /* a failed begin may hold resources too */
+        int again = recover(s, rc);
+        if (again != LLMR_OK)
+            return again;
+    }
+}
+
+/* Forgets the partial output of a failed attempt (nothing of it was delivered). */
+static void reset_attempt(llmr_stream *s)
+{
+    memset(&s->utf8, 0, sizeof s->utf8);
+    llmr_buf_truncate(&s->pending, 0);
+    s->u.generated_tokens = 0;
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+static void destroy_sources(llmr_source **srcs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (srcs[i])
+            srcs[i]->ops->destroy(srcs[i]);
+}
+
+static int fail_open(llmr_stream *s, int rc)
+{
+    if (!s->err.msg[0] || s->err.code != rc)
+        llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
+    s->ending = LLMR_FINISH_ERROR;
+    s->u.finish = LLMR_FINISH_ERROR;
+    s->final_rc = rc;
+    pthread_mutex_lock(&s->mu);
+    s->finished = true;
+    pthread_mutex_unlock(&s->mu);
+    if (s->o.cb.on_error)
+        s->o.cb.on_error(s->o.cb.user, rc, s->err.msg);
+    return rc;
+}
+
+static llmr_stream *stream_alloc(void)
+{
+    llmr_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* sleep_unless_stopped's deadlines */
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    s->t_open = llmr_now();
+    s->last_id = -1;
+    s->u.attempts = 1;
+    return s;
+}
+
+int llmr_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llmr_stream **out)
+{
+    llmr_stream *s = stream_alloc();
+    *out = s;
+    if (!s)
+        return rc;
+    if (o)
+        s->o.cb = o->cb;
+    llmr_err_set(&s->err, rc, "%s", msg);
+    return fail_open(s, rc);
+}
+
+int llmr_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prompt,
+                             const llmr_gen_opts *o, llmr_stream **out)
+{
+    if (out)
+        *out = NULL;
+    llmr_gen_opts defaults = llmr_gen_defaults();
+    if (!o)
+        o = &defaults;
+    if (!out || !prompt || n_srcs == 0 || n_srcs > MAX_SOURCES) {
+        destroy_sources(srcs, n_srcs);
+        return LLMR_ERR_ARG;
+    }
+    llmr_stream *s = stream_alloc();
+    if (!s) {
+        destroy_sources(srcs, n_srcs);
+        return LLMR_ERR_NOMEM;
+    }
+    memcpy(s->srcs, srcs, n_srcs * sizeof *srcs);
+    s->n_srcs = n_srcs;
+    *out = s;
+
+    int rc = llmr_gen_opts_check(o, &s->err);
+    if (rc != LLMR_OK) {
+        s->o.cb = o->cb;
+        return fail_open(s, rc);
+    }
+    if ((rc = copy_opts(s, o, prompt)) != LLMR_OK)
+        return fail_open(s, rc);
+    /* Scratch sized once here, so the per-token path does not allocate in the common case. */
+    if (!llmr_buf_reserve(&s->pending, 4 * LLMR_MAX_STOP_LEN) ||
+        !llmr_buf_reserve(&s->piece, 4 * LLMR_MAX_STOP_LEN) ||
+        !llmr_buf_reserve(&s->text, 16384))
+        return fail_open(s, LLMR_ERR_NOMEM);
+    if (s->o.cb.on_start)
+        s->o.cb.on_start(s->o.cb.user, s->prompt);
+    if ((rc = begin_request(s)) != LLMR_OK)
+        return fail_open(s, rc);
+    return LLMR_OK;
+}
+
+void llmr_stream_close(llmr_stream *s)
+{
+    if (!s)
+        return;
+    end_source(s);
+    destroy_sources(s->srcs, s->n_srcs);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->prompt);
+    for (int i = 0; i < LLMR_MAX_STOP; i++)
+        free(s->stop_copy[i]);
+    free(s->grammar);
+    free(s->json_schema);
+    free(s->bias);
+    llmr_buf_free(&s->pending);
+    llmr_buf_free(&s->piece);
+    llmr_buf_free(&s->alt);
+    llmr_buf_free(&s->text);
+    free(s);
+}
+
+/* ---- the loop ------------------------------------------------------------------------- */
+
+/* Runs the filters over t[0..n) and, if the piece survives, fills *p. */
+static bool make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
+{
+    llmr_buf_truncate(&s->piece, 0);
+    if (!llmr_buf_append(&s->piece, t, n))
+        return false;
+    const char *cur = s->piece.p;
+    size_t len = n;
+    for (size_t i = 0; i < s->o.n_filters; i++) {
+        size_t out_len = len;
+        const char *r = s->filters[i].fn(s->filters[i].user, cur, len, &out_len);
+        if (!r)
+            return false;
+        if (r != cur) {
+            /* The replacement is the filter's; copy it so the piece lives until the next call
+             * on the stream whatever the filter does meanwhile. */
+            llmr_buf_truncate(&s->alt, 0);
+            if (!llmr_buf_append(&s->alt, r, out_len))
+                return false;
+            llmr_buf tmp = s->piece;
+            s->piece = s->alt;
+            s->alt = tmp;
+            cur = s->piece.p;
+            len = out_len;
+        }
+    }
+    if (len == 0)
+        return false;
+    if (!llmr_buf_append(&s->text, cur, len))
+        return false;
+    s->chars += llmr_utf8_count(cur, len);
+    p->text = cur;
+    p->len = len;
+    p->index = s->u.pieces++;
+    p->n_tokens = s->u.generated_tokens;
+    p->token = s->last_id;
+    p->elapsed = llmr_now() - s->t_open;
+    s->u.text_bytes = s->text.len;
+    return true;
+}
+
+/* Generation time so far: time inside next() calls, pauses excluded (the caller's time
+ * between calls is not the engine's). */
+static double gen_time(const llmr_stream *s)
+{
+    return s->u.gen_s + (llmr_now() - s->t_call) - (s->paused_s - s->paused_call);
+}
+
+static void report_progress(llmr_stream *s)
+{
+    uint32_t every = s->o.progress_every;
+    if (!s->o.cb.on_progress || every == 0 || s->u.generated_tokens % every != 0)
+        return;
+    llmr_progress pr;
+    pr.tokens = s->u.generated_tokens;
+    pr.max_tokens = (uint32_t)s->o.max_tokens;
+    pr.elapsed = llmr_now() - s->t_open;
+    double gen_s = gen_time(s);
+    pr.tokens_per_s = gen_s > 0 ? pr.tokens / gen_s : 0;
+    pr.chars_per_s = pr.elapsed > 0 ? (double)s->chars / pr.elapsed : 0;
+    pr.eta_s = pr.max_tokens && pr.tokens_per_s > 0
+                   ? (pr.max_tokens - pr.tokens) / pr.tokens_per_s : -1;
+    s->o.cb.on_progress(s->o.cb.user, &pr);
+}
+
+/* The end has been decided: hands out what is left of the text (once), then LLMR_DONE. A stop
+ * sequence hit already cut `pending` at its start; a cancel drops what was held back. */
+static int finish_text(llmr_stream *s, llmr_piece *p)
+{
+    if (s->flushed)
+        return LLMR_DONE;
+    s->flushed = true;
+    if (s->ending == LLMR_FINISH_CANCELLED)
+        return LLMR_DONE;
+    if (!llmr_utf8_flush(&s->utf8, &s->pending))
+        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    if (s->pending.len && make_piece(s, s->pending.p, s->pending.len, p))
+        return LLMR_PIECE;
+    return LLMR_DONE;
+}
+
+/* One token through UTF-8 assembly and the stop scan; fills *p and returns true when a piece
+ * is ready. Sets s->ending on a stop-sequence hit. */
+static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
+{
+    size_t before = s->pending.len;
+    if (!llmr_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending))
+        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    if (s->pending.len == before)
+        return LLMR_OK;
+    bool hit;
+    size_t cut = llmr_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
+    if (hit) {
+        llmr_buf_truncate(&s->pending, cut);
+        memset(&s->utf8, 0, sizeof s->utf8);   /* bytes after the stop are never delivered */
+        s->ending = LLMR_FINISH_STOP;
+        return LLMR_OK;
+    }
+    if (cut == 0)
+        return LLMR_OK;
+    bool ready = make_piece(s, s->pending.p, cut, p);
+    llmr_buf_consume(&s->pending, cut);
+    return ready ? LLMR_PIECE : LLMR_OK;
+}
+
+/* Steps the source until a piece is ready or the stream ends. */
+static int produce(llmr_stream *s, llmr_piece *p)
+{
+    for (;;) {
+        if (s->ending != LLMR_FINISH_NONE)
+            return finish_text(s, p);
+        if (control_wait(s)) {
+            s->ending = LLMR_FINISH_CANCELLED;
+            continue;
+        }
+        if (s->o.max_tokens && s->u.generated_tokens >= (uint32_t)s->o.max_tokens) {
+            s->ending = LLMR_FINISH_LENGTH;
+            continue;
+        }
+        llmr_src_token tok = {0};
+        llmr_source *src = s->srcs[s->cur];
+        int rc = src->ops->step(src, &tok, &s->err);
+        if (rc == LLMR_ERR_CONTEXT) {
+            s->ending = LLMR_FINISH_LENGTH;   /* the context is full: as llama.cpp, a length end */
+            continue;
+        }
+        if (rc != LLMR_OK) {
+            if (!s->err.msg[0] || s->err.code != rc)
+                llmr_err_set(&s->err, rc, "%s: %s", src->name, llmr_strerror(rc));
+            if (s->u.pieces > 0)
+                return rc;
+            /* recover() answers LLMR_OK (try again), LLMR_ERR_CANCELLED (stopped while
+             * waiting to retry) or rc (give up); so does begin_request() for the new try. */
+            rc = recover(s, rc);
+            if (rc == LLMR_OK) {
+                reset_attempt(s);
+                rc = begin_request(s);
+            }
+            if (rc == LLMR_ERR_CANCELLED) {
+                s->ending = LLMR_FINISH_CANCELLED;
+                continue;
+            }
+            if (rc != LLMR_OK)
+                return rc;
+            continue;
+        }
+        s->u.generated_tokens++;
+        s->last_id = tok.id;
+        /* Pause or stop may have come during the step: hold its token while paused, so no
+         * piece is delivered then, and drop it on a stop. */
+        if (control_wait(s)) {
+            s->ending = LLMR_FINISH_CANCELLED;
+            continue;
+        }
+        report_progress(s);
+        if (tok.last || (tok.eog && !s->o.ignore_eos)) {
+            s->ending = LLMR_FINISH_STOP;
+            continue;
+        }
+        if ((rc = take_token(s, &tok, p)) != LLMR_OK)
+            return rc;
+    }
+}
+
+static void mark_finished(llmr_stream *s, llmr_finish f, int rc)
+{
+    s->ending = f;
+    s->u.finish = f;
+    s->final_rc = rc;
+    s->u.total_s = llmr_now() - s->t_open;
+    s->u.prompt_tps = s->u.prompt_s > 0
+                          ? (s->u.prompt_tokens - s->u.cached_tokens) / s->u.prompt_s : 0;
+    s->u.gen_tps = s->u.gen_s > 0 ? s->u.generated_tokens / s->u.gen_s : 0;
+    end_source(s);
+    pthread_mutex_lock(&s->mu);
+    s->finished = true;
+    s->paused = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int llmr_stream_next(llmr_stream *s, llmr_piece *p)
+{
+    if (!s || !p)
+        return LLMR_ERR_ARG;
+    if (s->final_rc)
+        return s->final_rc;
+    s->t_call = llmr_now();
+    s->paused_call = s->paused_s;
+    int rc = produce(s, p);
+    s->u.gen_s = gen_time(s);
+    if (rc == LLMR_PIECE) {
+        if (p->index == 0)
+            s->u.ttft_s = p->elapsed;
+        if (s->o.cb.on_token)
+            s->o.cb.on_token(s->o.cb.user, p);
+        return rc;
+    }
+    if (rc == LLMR_DONE) {
+        mark_finished(s, s->ending, LLMR_DONE);
+        if (s->o.cb.on_complete) {
+            llmr_result r = {s->text.p ? s->text.p : "", s->text.len, s->u};
+            s->o.cb.on_complete(s->o.cb.user, &r);
+        }
+        return rc;
+    }
+    mark_finished(s, LLMR_FINISH_ERROR, rc);
+    if (s->o.cb.on_error)
+        s->o.cb.on_error(s->o.cb.user, rc, s->err.msg);
+    return rc;
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+llmr_finish llmr_stream_finish_reason(llmr_stream *s) { return s ? s->u.finish : LLMR_FINISH_NONE; }
+
+void llmr_stream_usage(llmr_stream *s, llmr_usage *u)
+{
+    if (!u)
+        return;
+    if (s)
+        *u = s->u;
+    else
+        memset(u, 0, sizeof *u);
+}
+
+const char *llmr_stream_text(llmr_stream *s, size_t *len)
+{
+    if (len)
+        *len = s && s->text.p ? s->text.len : 0;
+    return s && s->text.p ? s->text.p : "";
+}
+
+const char *llmr_stream_errmsg(llmr_stream *s)
+{
+    return s ? s->err.msg : "no stream (out of memory or a NULL argument)";
+}

@@ -1,0 +1,294 @@
+/* template.c - the public chat-template API (llmr_template_* in llmr.h): parse once, render
+ * message lists the way HF's apply_chat_template does, name a template's family. */
+#include "template/jinja.h"
+#include "core/error.h"
+#include "core/util.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_OUTPUT  (16u << 20)
+#define DEFAULT_MAX_MEMORY  (256u << 20)
+#define DEFAULT_MAX_STEPS   10000000u
+#define DEFAULT_MAX_DEPTH   100         /* nested macro calls */
+
+struct llmr_template {
+    jarena  ast_arena;      /* tokens and AST: live as long as the handle */
+    jnodes  prog;
+    bool    parsed;
+    llmr_err err;
+};
+
+/* The documented plain fallback for models without a chat template (see llmr.h). */
+static const char fallback_src[] =
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{{ message['role'] | capitalize }}: {{ message['content'] | trim }}\n\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}";
+
+LLMR_API const char *llmr_template_fallback(void) { return fallback_src; }
+
+LLMR_API llmr_template_opts llmr_template_defaults(void)
+{
+    llmr_template_opts o;
+    memset(&o, 0, sizeof o);
+    o.add_generation_prompt = true;
+    o.bos_token = "";
+    o.eos_token = "";
+    return o;
+}
+
+LLMR_API int llmr_template_open(const char *source, llmr_template **out)
+{
+    if (!out)
+        return LLMR_ERR_ARG;
+    *out = NULL;
+    llmr_template *t = calloc(1, sizeof *t);
+    if (!t)
+        return LLMR_ERR_NOMEM;
+    *out = t;
+    jarena_init(&t->ast_arena, (size_t)64 << 20);
+    if (!source)
+        source = fallback_src;
+    char msg[512];
+    jtoks toks;
+    if (!jinja_lex(&t->ast_arena, source, strlen(source), &toks, msg, sizeof msg)
+        || !jinja_parse(&t->ast_arena, &toks, &t->prog, msg, sizeof msg))
+        return llmr_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
+    t->parsed = true;
+    llmr_err_clear(&t->err);
+    return LLMR_OK;
+}
+
+LLMR_API void llmr_template_close(llmr_template *t)
+{
+    if (!t)
+        return;
+    jarena_free(&t->ast_arena);
+    free(t);
+}
+
+LLMR_API const char *llmr_template_errmsg(const llmr_template *t)
+{
+    if (!t)
+        return "out of memory";
+    return t->err.msg;
+}
+
+/* ---- JSON -> values --------------------------------------------------------------------- */
+/* cJSON keeps numbers as doubles; an integral value is taken to be a JSON integer (Python's
+ * json gives int for "3" and float for "3.0"; the two cannot be told apart here). */
+static jv from_json(jarena *a, const cJSON *j, int depth)
+{
+    if (depth > 200)
+        return jv_undef();
+    if (cJSON_IsNull(j))
+        return jv_none();
+    if (cJSON_IsBool(j))
+        return jv_bool(cJSON_IsTrue(j));
+    if (cJSON_IsNumber(j)) {
+        double d = j->valuedouble;
+        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            return jv_int((int64_t)d);
+        return jv_float(d);
+    }
+    if (cJSON_IsString(j))
+        return jv_str(a, j->valuestring ? j->valuestring : "");
+    if (cJSON_IsArray(j)) {
+        jv l = jv_list_new(a, (size_t)cJSON_GetArraySize(j));
+        const cJSON *c;
+        cJSON_ArrayForEach(c, j) if (l.type == JV_LIST) jv_list_push(a, l.u.l, from_json(a, c, depth + 1));
+        return l;
+    }
+    if (cJSON_IsObject(j)) {
+        jv d = jv_dict_new(a, (size_t)cJSON_GetArraySize(j));
+        const cJSON *c;
+        cJSON_ArrayForEach(c, j) if (d.type == JV_DICT)
+            jv_dict_set(a, d.u.d, jv_str(a, c->string ? c->string : ""), from_json(a, c, depth + 1));
+        return d;
+    }
+    return jv_undef();
+}
+
+static bool set_var(jarena *a, jdict *g, const char *name, jv v)
+{
+    jv k = jv_str(a, name);
+    return k.type == JV_STR && jv_dict_set(a, g, k, v);
+}
+
+static int parse_date(const char *s, int *y, int *m, int *d)
+{
+    if (!s)
+        return 0;
+    char tail;
+    if (sscanf(s, "%4d-%2d-%2d%c", y, m, d, &tail) != 3 || *m < 1 || *m > 12 || *d < 1
+        || *d > 31 || *y < 1)
+        return -1;
+    return 1;
+}
+
+/* Renders with globals built from messages (a jv list) and opts. */
+static int render(llmr_template *t, jarena *a, jv messages, const cJSON *extra,
+                  const llmr_template_opts *o, char **out, size_t *out_len)
+{
+    llmr_template_opts def = llmr_template_defaults();
+    if (!o)
+        o = &def;
+    jinja_env env = {0};
+    env.lim.max_output = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
+    env.lim.max_memory = DEFAULT_MAX_MEMORY;
+    env.lim.max_steps = o->max_steps ? o->max_steps : DEFAULT_MAX_STEPS;
+    env.lim.max_depth = DEFAULT_MAX_DEPTH;
+    int pd = parse_date(o->date, &env.year, &env.month, &env.day);
+    if (pd < 0)
+        return llmr_err_set(&t->err, LLMR_ERR_ARG, "date '%s': expected YYYY-MM-DD", o->date);
+    if (pd == 0)
+        env.month = 0;
+    jv g = jv_dict_new(a, 8);
+    if (g.type != JV_DICT)
+        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+    /* extra variables first, so the named ones below win */
+    const cJSON *c;
+    if (extra)
+        cJSON_ArrayForEach(c, extra) if (c->string && strcmp(c->string, "messages"))
+            set_var(a, g.u.d, c->string, from_json(a, c, 0));
+    cJSON *tools = NULL;
+    if (o->tools_json) {
+        tools = cJSON_Parse(o->tools_json);
+        if (!tools)
+            return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "tools: not valid JSON");
+        set_var(a, g.u.d, "tools", from_json(a, tools, 0));
+        cJSON_Delete(tools);
+    }
+    set_var(a, g.u.d, "messages", messages);
+    set_var(a, g.u.d, "bos_token", jv_str(a, o->bos_token ? o->bos_token : ""));
+    set_var(a, g.u.d, "eos_token", jv_str(a, o->eos_token ? o->eos_token : ""));
+    set_var(a, g.u.d, "add_generation_prompt", jv_bool(o->add_generation_prompt));
+    if (a->exhausted)
+        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory building the variables");
+    env.globals = g.u.d;
+    jbuf b = {0};
+    char msg[512];
+    if (!jinja_exec(a, &t->prog, &env, &b, msg, sizeof msg)) {
+        jbuf_free(&b);
+        return llmr_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
+    }
+    if (!b.p && !jbuf_put(&b, "", 0)) {
+        jbuf_free(&b);
+        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+    }
+    *out = b.p;
+    if (out_len)
+        *out_len = b.n;
+    llmr_err_clear(&t->err);
+    return LLMR_OK;
+}
+
+static int check_handle(llmr_template *t, char **out)
+{
+    if (!t || !out)
+        return LLMR_ERR_ARG;
+    *out = NULL;
+    if (!t->parsed)
+        return LLMR_ERR_STATE;   /* the parse error stays in errmsg */
+    return LLMR_OK;
+}
+
+LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, size_t n_msgs,
+                                  const llmr_template_opts *opts, char **out, size_t *out_len)
+{
+    int rc = check_handle(t, out);
+    if (rc)
+        return rc == LLMR_ERR_STATE ? t->err.code : rc;
+    if (n_msgs && !msgs)
+        return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages is NULL but n_msgs is %zu", n_msgs);
+    jarena a;
+    jarena_init(&a, DEFAULT_MAX_MEMORY);
+    jv list = jv_list_new(&a, n_msgs);
+    for (size_t i = 0; list.type == JV_LIST && i < n_msgs; i++) {
+        jv m = jv_dict_new(&a, 2);
+        if (m.type != JV_DICT)
+            break;
+        set_var(&a, m.u.d, "role", jv_str(&a, msgs[i].role ? msgs[i].role : ""));
+        set_var(&a, m.u.d, "content", msgs[i].content ? jv_str(&a, msgs[i].content) : jv_none());
+        jv_list_push(&a, list.u.l, m);
+    }
+    if (a.exhausted)
+        rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+    else
+        rc = render(t, &a, list, NULL, opts, out, out_len);
+    jarena_free(&a);
+    return rc;
+}
+
+LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_json,
+                                       const llmr_template_opts *opts, char **out,
+                                       size_t *out_len)
+{
+    int rc = check_handle(t, out);
+    if (rc)
+        return rc == LLMR_ERR_STATE ? t->err.code : rc;
+    if (!messages_json)
+        return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages JSON is NULL");
+    cJSON *root = cJSON_Parse(messages_json);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at && at >= messages_json ? (long)(at - messages_json) : -1;
+        return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+                            "messages: not valid JSON (error near byte %ld)", off);
+    }
+    const cJSON *msgs = root, *extra = NULL;
+    if (cJSON_IsObject(root)) {
+        msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+        extra = root;
+    }
+    if (!cJSON_IsArray(msgs)) {
+        cJSON_Delete(root);
+        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: expected a JSON array of "
+                            "messages or an object with a \"messages\" array");
+    }
+    jarena a;
+    jarena_init(&a, DEFAULT_MAX_MEMORY);
+    jv list = from_json(&a, msgs, 0);
+    if (a.exhausted || list.type != JV_LIST)
+        rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory reading the messages");
+    else
+        rc = render(t, &a, list, extra, opts, out, out_len);
+    jarena_free(&a);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- families --------------------------------------------------------------------------- */
+LLMR_API const char *llmr_template_family(const char *tmpl)
+{
+    if (!tmpl || !*tmpl)
+        return "none";
+    static const struct { const char *marker, *family; } rules[] = {
+        /* most specific first: several families share the Llama 3 header tokens */
+        {">>>all", "functionary"},
+        {"<|start_header_id|>", "llama3"},
+        {"<|START_OF_TURN_TOKEN|>", "command-r"},
+        {"<start_of_turn>", "gemma"},
+        {"<\xef\xbd\x9cUser\xef\xbd\x9c>", "deepseek"},          /* <｜User｜> (R1, V3) */
+        {"<|User|>", "deepseek"},
+        {"<|im_start|>", "chatml"},
+        {"<|user|>", "phi3"},
+        {"[AVAILABLE_TOOLS]", "mistral"},
+        {"<<SYS>>", "llama2"},
+        {"[INST]", "mistral"},
+        {"### Instruction:", "deepseek-coder"},
+        {"<|assistant|>", "phi3"},
+        {"<|system|>", "zephyr"},
+        {"GPT4 Correct User", "openchat"},
+        {"<|endoftext|>", "chatml"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (strstr(tmpl, rules[i].marker))
+            return rules[i].family;
+    return "unknown";
+}

@@ -1,0 +1,173 @@
+/* tok_bpe.c - byte-level BPE ("gpt2" in GGUF): GPT-2, Llama 3, Qwen2, DeepSeek, Falcon...
+ *
+ * The text is split into words by the vocabulary's pre-tokenizer (tok_pretok.c). A word
+ * starts as one symbol per byte (the vocabulary stores each byte as a printable code point,
+ * GPT-2's bytes_to_unicode; tok_vocab.c indexes tokens by the bytes they stand for, so no
+ * re-encoding is needed here). Adjacent pairs that have a merge rule are queued by rank,
+ * lowest first (leftmost on ties); the best is merged, its neighbours re-queued, stale
+ * entries skipped. With ignore_merges (Llama 3), a word that is itself a token is emitted
+ * whole, as Hugging Face's tokenizers do for that vocabulary.
+ */
+#include "tokenizer/tok_impl.h"
+
+#include <stdlib.h>
+
+typedef struct bsym {
+    int32_t prev, next;
+    int32_t id;            /* key id (may be past n_vocab: a string that only merges know) */
+    uint32_t start, n;
+} bsym;
+
+typedef struct bpair {
+    int32_t rank;
+    int32_t left, right;
+    int32_t lid, rid;      /* the ids the pair was made from: a mismatch means it is stale */
+    int32_t result;
+} bpair;
+
+typedef struct bpe_ctx {
+    const llmr_tokenizer *t;
+    tok_vec *out;
+    bsym    *sym;
+    size_t   sym_cap;
+    bpair   *heap;
+    size_t   heap_n, heap_cap;
+} bpe_ctx;
+
+static inline bool bp_before(const bpair *a, const bpair *b)
+{
+    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
+}
+
+static int heap_push(bpe_ctx *c, bpair p)
+{
+    if (c->heap_n == c->heap_cap) {
+        size_t cap = c->heap_cap ? c->heap_cap * 2 : 64;
+        bpair *nv = realloc(c->heap, cap * sizeof *nv);
+        if (!nv)
+            return LLMR_ERR_NOMEM;
+        c->heap = nv;
+        c->heap_cap = cap;
+    }
+    size_t i = c->heap_n++;
+    while (i > 0) {
+        size_t par = (i - 1) / 2;
+        if (!bp_before(&p, &c->heap[par]))
+            break;
+        c->heap[i] = c->heap[par];
+        i = par;
+    }
+    c->heap[i] = p;
+    return LLMR_OK;
+}
+
+static bpair heap_pop(bpe_ctx *c)
+{
+    bpair top = c->heap[0];
+    bpair last = c->heap[--c->heap_n];
+    size_t i = 0, n = c->heap_n;
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && bp_before(&c->heap[k + 1], &c->heap[k]))
+            k++;
+        if (!bp_before(&c->heap[k], &last))
+            break;
+        c->heap[i] = c->heap[k];
+        i = k;
+    }
+    if (n)
+        c->heap[i] = last;
+    return top;
+}
+
+static int add_pair(bpe_ctx *c, int32_t l, int32_t r)
+{
+    if (l < 0 || r < 0)
+        return LLMR_OK;
+    int32_t a = c->sym[l].id, b = c->sym[r].id;
+    if (a < 0 || b < 0)
+        return LLMR_OK;
+    int32_t result;
+    int32_t rank = pair_map_get(&c->t->merges, a, b, &result);
+    if (rank < 0)
+        return LLMR_OK;
+    return heap_push(c, (bpair){rank, l, r, a, b, result});
+}
+
+static int emit_bytes(bpe_ctx *c, const char *s, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        int32_t id = c->t->byte_tok[(uint8_t)s[j]];
+        if (id >= 0 && id < c->t->n_vocab) {
+            int rc = tok_vec_push(c->out, id);
+            if (rc)
+                return rc;
+        }
+    }
+    return LLMR_OK;
+}
+
+static int bpe_word(void *user, const char *w, size_t n)
+{
+    bpe_ctx *c = user;
+    const llmr_tokenizer *t = c->t;
+    if (n == 1 || t->ignore_merges) {
+        int32_t id = n == 1 ? t->byte_tok[(uint8_t)w[0]] : tok_lookup(t, w, n);
+        if (id >= 0 && id < t->n_vocab)
+            return tok_vec_push(c->out, id);
+        if (n == 1)
+            return emit_bytes(c, w, n);
+    }
+    if (n > INT32_MAX)
+        return LLMR_ERR_TOO_BIG;
+    if (n > c->sym_cap) {
+        size_t cap = n < 64 ? 64 : n;
+        bsym *nv = realloc(c->sym, cap * sizeof *nv);
+        if (!nv)
+            return LLMR_ERR_NOMEM;
+        c->sym = nv;
+        c->sym_cap = cap;
+    }
+    bsym *s = c->sym;
+    int32_t ns = (int32_t)n;
+    for (int32_t i = 0; i < ns; i++)
+        s[i] = (bsym){i - 1, i + 1 == ns ? -1 : i + 1, t->byte_tok[(uint8_t)w[i]],
+                      (uint32_t)i, 1};
+    c->heap_n = 0;
+    int rc = LLMR_OK;
+    for (int32_t i = 1; rc == LLMR_OK && i < ns; i++)
+        rc = add_pair(c, i - 1, i);
+    while (rc == LLMR_OK && c->heap_n) {
+        bpair p = heap_pop(c);
+        bsym *L = &s[p.left], *R = &s[p.right];
+        if (L->n == 0 || R->n == 0 || L->next != p.right || L->id != p.lid || R->id != p.rid)
+            continue;
+        L->n += R->n;
+        L->id = p.result;
+        R->n = 0;
+        L->next = R->next;
+        if (R->next >= 0)
+            s[R->next].prev = p.left;
+        rc = add_pair(c, L->prev, p.left);
+        if (rc == LLMR_OK)
+            rc = add_pair(c, p.left, L->next);
+    }
+    for (int32_t i = 0; rc == LLMR_OK && i != -1; i = s[i].next) {
+        if (s[i].id >= 0 && s[i].id < t->n_vocab)
+            rc = tok_vec_push(c->out, s[i].id);
+        else
+            rc = emit_bytes(c, w + s[i].start, s[i].n);
+    }
+    return rc;
+}
+
+int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
+{
+    bpe_ctx c = {.t = t, .out = out};
+    int rc = pretok_split(t->pre, text, len, bpe_word, &c);
+    free(c.sym);
+    free(c.heap);
+    return rc;
+}
