@@ -237,6 +237,106 @@ INLINE void q8_0_kern4(TILE_ARGS, const int NC)
 }
 DEFINE_TILE(q8_0_tile, q8_0_kern, q8_0_kern4)
 
+/* ---- the other 32-value types: Q4_1 and Q5_1 (x Q8_1), Q5_0 and IQ4_NL (x Q8_0) --------
+ * One kernel shape: unpack a block to 32 bytes, multiply with vpmaddubsw, then per type
+ *   Q5_0:   q in 0..31, (q - 16) . y = q . y - 16 * sum(y)
+ *   Q4_1/Q5_1: q unsigned, d*q + m: dw*dy*(q . y) + m * s, Q8_1's s = dy * sum(y)
+ *   IQ4_NL: q = table[nibble] is signed: |q| . (y * sign(q)), as Q8_0. */
+enum { T_Q4_1, T_Q5_0, T_Q5_1, T_IQ4_NL };
+
+/* 32 fifth bits (little-endian u32 at p) -> 0x10 in each byte whose bit is set. */
+INLINE __m256i bits32_x10(const uint8_t *p)
+{
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+    /* byte i keeps bit i%8: or in every other bit, then compare with all ones */
+    v = _mm256_or_si256(v, _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeull));
+    v = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+INLINE void q32_kern(TILE_ARGS, const int NR, const int NC, const int T)
+{
+    const int BS = T == T_Q4_1 ? 20 : T == T_Q5_0 ? 22 : T == T_Q5_1 ? 24 : 18;
+    const int XS = (T == T_Q4_1 || T == T_Q5_1) ? 36 : 34;    /* Q8_1 or Q8_0 block */
+    const int nb = K / 32;
+    const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi8(16);
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)llmr_iq4nl_values));
+    __m256 acc[4][4];
+    float accm[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) {
+            acc[r][c] = _mm256_setzero_ps();
+            accm[r][c] = 0;
+        }
+    for (int b = 0; b < nb; b++) {
+        __m256i q[4];
+        __m256 dw[4];
+        float mw[4];
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *blk = W + (size_t)r * ws + (size_t)b * BS;
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD, _MM_HINT_T0);
+            const llmr_half *h = (const llmr_half *)blk;
+            dw[r] = _mm256_set1_ps(h2f(h[0]));
+            mw[r] = (T == T_Q4_1 || T == T_Q5_1) ? h2f(h[1]) : 0.0f;
+            if (T == T_Q4_1)
+                q[r] = nibbles32(blk + 4);
+            else if (T == T_Q5_0)
+                q[r] = _mm256_or_si256(nibbles32(blk + 6), bits32_x10(blk + 2));
+            else if (T == T_Q5_1)
+                q[r] = _mm256_or_si256(nibbles32(blk + 8), bits32_x10(blk + 4));
+            else
+                q[r] = _mm256_shuffle_epi8(table, nibbles32(blk + 2));
+        }
+        for (int c = 0; c < NC; c++) {
+            const uint8_t *xb = X + (size_t)c * xs + (size_t)b * XS;
+            const llmr_half *xh = (const llmr_half *)xb;
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xb + XS - 32));
+            const __m256 dy = _mm256_set1_ps(h2f(xh[0]));
+            const __m256i s16 = T == T_Q5_0 ? _mm256_maddubs_epi16(sixteen, y) : y;
+            for (int r = 0; r < NR; r++) {
+                __m256i p;
+                if (T == T_IQ4_NL)
+                    p = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]), _mm256_sign_epi8(y, q[r]));
+                else if (T == T_Q5_0)
+                    p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], y), s16);
+                else
+                    p = _mm256_maddubs_epi16(q[r], y);
+                p = _mm256_madd_epi16(p, ones);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dy),
+                                            acc[r][c]);
+                if (T == T_Q4_1 || T == T_Q5_1)
+                    accm[r][c] += mw[r] * h2f(xh[1]);
+            }
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        for (int r = 0; r < NR; r++)
+            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]) + accm[r][c];
+}
+INLINE void q4_1_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q4_1); }
+INLINE void q5_0_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q5_0); }
+INLINE void q5_1_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q5_1); }
+INLINE void iq4_nl_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_IQ4_NL); }
+/* these run two rows at a time: fewer registers than the 4-row tiles need */
+#define TWO_ROWS(name, kern)                                                               \
+    INLINE void name(TILE_ARGS, const int NC)                                              \
+    {                                                                                      \
+        kern(TILE_PASS, 2, NC);                                                            \
+        kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                                 \
+    }
+TWO_ROWS(q4_1_kern4, q4_1_kern)
+TWO_ROWS(q5_0_kern4, q5_0_kern)
+TWO_ROWS(q5_1_kern4, q5_1_kern)
+TWO_ROWS(iq4_nl_kern4, iq4_nl_kern)
+DEFINE_TILE(q4_1_tile, q4_1_kern, q4_1_kern4)
+DEFINE_TILE(q5_0_tile, q5_0_kern, q5_0_kern4)
+DEFINE_TILE(q5_1_tile, q5_1_kern, q5_1_kern4)
+DEFINE_TILE(iq4_nl_tile, iq4_nl_kern, iq4_nl_kern4)
+
 /* ---- K-quants x Q8_K ------------------------------------------------------------------
  * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
  * so the whole super-block is one int32 vector per (row, column); minimums (Q4_K/Q5_K) use
@@ -498,6 +598,14 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].tile = q4_0_tile;
     t[LLMR_TYPE_Q8_0].vec_dot = q8_0_tile_vec_dot;
     t[LLMR_TYPE_Q8_0].tile = q8_0_tile;
+    t[LLMR_TYPE_Q4_1].vec_dot = q4_1_tile_vec_dot;
+    t[LLMR_TYPE_Q4_1].tile = q4_1_tile;
+    t[LLMR_TYPE_Q5_0].vec_dot = q5_0_tile_vec_dot;
+    t[LLMR_TYPE_Q5_0].tile = q5_0_tile;
+    t[LLMR_TYPE_Q5_1].vec_dot = q5_1_tile_vec_dot;
+    t[LLMR_TYPE_Q5_1].tile = q5_1_tile;
+    t[LLMR_TYPE_IQ4_NL].vec_dot = iq4_nl_tile_vec_dot;
+    t[LLMR_TYPE_IQ4_NL].tile = iq4_nl_tile;
     t[LLMR_TYPE_Q4_K].vec_dot = q4_K_tile_vec_dot;
     t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
     t[LLMR_TYPE_Q5_K].vec_dot = q5_K_tile_vec_dot;
