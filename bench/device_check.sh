@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # device_check.sh - build, run the kernel tests and the kernel benchmark on another machine
 # (used for the AVX-512 paths, which the 2-core development VM lacks). Output on stdout.
+# Needs the project's build dependencies (cmocka, cJSON); the lent GPU machines lack them, so
+# there the kernels and test_simd were built by hand with gcc (see bench/README.md).
 set -u
 J=${J:-8}
 echo "== cpu"; grep -m1 'model name' /proc/cpuinfo

@@ -237,12 +237,111 @@ INLINE void q8_0_kern4(TILE_ARGS, const int NC)
 }
 DEFINE_TILE(q8_0_tile, q8_0_kern, q8_0_kern4)
 
+/* ---- the other 32-value types: Q4_1 and Q5_1 (x Q8_1), Q5_0 and IQ4_NL (x Q8_0) --------
+ * One kernel shape: unpack a block to 32 bytes, multiply with vpmaddubsw, then per type
+ *   Q5_0:   q in 0..31, (q - 16) . y = q . y - 16 * sum(y)
+ *   Q4_1/Q5_1: q unsigned, d*q + m: dw*dy*(q . y) + m * s, Q8_1's s = dy * sum(y)
+ *   IQ4_NL: q = table[nibble] is signed: |q| . (y * sign(q)), as Q8_0. */
+enum { T_Q4_1, T_Q5_0, T_Q5_1, T_IQ4_NL };
+
+/* 32 fifth bits (little-endian u32 at p) -> 0x10 in each byte whose bit is set. */
+INLINE __m256i bits32_x10(const uint8_t *p)
+{
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+    /* byte i keeps bit i%8: or in every other bit, then compare with all ones */
+    v = _mm256_or_si256(v, _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeull));
+    v = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+INLINE void q32_kern(TILE_ARGS, const int NR, const int NC, const int T)
+{
+    const int BS = T == T_Q4_1 ? 20 : T == T_Q5_0 ? 22 : T == T_Q5_1 ? 24 : 18;
+    const int XS = (T == T_Q4_1 || T == T_Q5_1) ? 36 : 34;    /* Q8_1 or Q8_0 block */
+    const int nb = K / 32;
+    const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi8(16);
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)llmr_iq4nl_values));
+    __m256 acc[4][4];
+    float accm[4][4];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) {
+            acc[r][c] = _mm256_setzero_ps();
+            accm[r][c] = 0;
+        }
+    for (int b = 0; b < nb; b++) {
+        __m256i q[4];
+        __m256 dw[4];
+        float mw[4];
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *blk = W + (size_t)r * ws + (size_t)b * BS;
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD, _MM_HINT_T0);
+            const llmr_half *h = (const llmr_half *)blk;
+            dw[r] = _mm256_set1_ps(h2f(h[0]));
+            mw[r] = (T == T_Q4_1 || T == T_Q5_1) ? h2f(h[1]) : 0.0f;
+            if (T == T_Q4_1)
+                q[r] = nibbles32(blk + 4);
+            else if (T == T_Q5_0)
+                q[r] = _mm256_or_si256(nibbles32(blk + 6), bits32_x10(blk + 2));
+            else if (T == T_Q5_1)
+                q[r] = _mm256_or_si256(nibbles32(blk + 8), bits32_x10(blk + 4));
+            else
+                q[r] = _mm256_shuffle_epi8(table, nibbles32(blk + 2));
+        }
+        for (int c = 0; c < NC; c++) {
+            const uint8_t *xb = X + (size_t)c * xs + (size_t)b * XS;
+            const llmr_half *xh = (const llmr_half *)xb;
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(xb + XS - 32));
+            const __m256 dy = _mm256_set1_ps(h2f(xh[0]));
+            const __m256i s16 = T == T_Q5_0 ? _mm256_maddubs_epi16(sixteen, y) : y;
+            for (int r = 0; r < NR; r++) {
+                __m256i p;
+                if (T == T_IQ4_NL)
+                    p = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]), _mm256_sign_epi8(y, q[r]));
+                else if (T == T_Q5_0)
+                    p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], y), s16);
+                else
+                    p = _mm256_maddubs_epi16(q[r], y);
+                p = _mm256_madd_epi16(p, ones);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], dy),
+                                            acc[r][c]);
+                if (T == T_Q4_1 || T == T_Q5_1)
+                    accm[r][c] += mw[r] * h2f(xh[1]);
+            }
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        for (int r = 0; r < NR; r++)
+            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]) + accm[r][c];
+}
+INLINE void q4_1_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q4_1); }
+INLINE void q5_0_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q5_0); }
+INLINE void q5_1_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_Q5_1); }
+INLINE void iq4_nl_kern(TILE_ARGS, const int NR, const int NC) { q32_kern(TILE_PASS, NR, NC, T_IQ4_NL); }
+/* these run two rows at a time: fewer registers than the 4-row tiles need */
+#define TWO_ROWS(name, kern)                                                               \
+    INLINE void name(TILE_ARGS, const int NC)                                              \
+    {                                                                                      \
+        kern(TILE_PASS, 2, NC);                                                            \
+        kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                                 \
+    }
+TWO_ROWS(q4_1_kern4, q4_1_kern)
+TWO_ROWS(q5_0_kern4, q5_0_kern)
+TWO_ROWS(q5_1_kern4, q5_1_kern)
+TWO_ROWS(iq4_nl_kern4, iq4_nl_kern)
+DEFINE_TILE(q4_1_tile, q4_1_kern, q4_1_kern4)
+DEFINE_TILE(q5_0_tile, q5_0_kern, q5_0_kern4)
+DEFINE_TILE(q5_1_tile, q5_1_kern, q5_1_kern4)
+DEFINE_TILE(iq4_nl_tile, iq4_nl_kern, iq4_nl_kern4)
+
 /* ---- K-quants x Q8_K ------------------------------------------------------------------
  * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
  * so the whole super-block is one int32 vector per (row, column); minimums (Q4_K/Q5_K) use
- * Q8_K's bsums. Loops run row-outer inside each 64-value step so that only one row's
- * unpacked quants are live at a time. 4 x 3 and 4 x 4 tiles run as two 2-row halves (the
- * int32 sums of a 4 x 4 tile would not fit the 16 registers). */
+ * Q8_K's bsums. The kernels take NR rows but are used one row at a time against up to 4
+ * columns (DEFINE_TILE_ROWWISE): unpacking a super-block needs many registers. */
 
 /* Q4_K (HI5 = 0) and Q5_K (HI5 = 1). */
 INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
@@ -321,21 +420,8 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
 
-/* 4-row K-quant tiles: decode (NC <= 2) keeps four rows; wider tiles go two rows at a time. */
-#define K_KERN4(name, kern)                                                                \
-    INLINE void name(TILE_ARGS, const int NC)                                              \
-    {                                                                                      \
-        if (NC <= 2) {                                                                     \
-            kern(TILE_PASS, 4, NC);                                                        \
-        } else {                                                                           \
-            kern(TILE_PASS, 2, NC);                                                        \
-            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
-        }                                                                                  \
-    }
-K_KERN4(q4_K_kern4, q4_K_kern)
-K_KERN4(q5_K_kern4, q5_K_kern)
-DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
-DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
+DEFINE_TILE_ROWWISE(q4_K_tile, q4_K_kern)
+DEFINE_TILE_ROWWISE(q5_K_tile, q5_K_kern)
 
 /* Q6_K: q in 0..63 times y, minus 32 * sum(y) per 16-value sub-block through bsums, both
  * under the same int8 sub-block scale, so the offset folds into the int32 sum. */
@@ -400,8 +486,7 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-K_KERN4(q6_K_kern4, q6_K_kern)
-DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
+DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
 INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -411,100 +496,76 @@ INLINE __m256 ld_bf16(const uint8_t *p)
         _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-#define FLOAT_KERN(name, LD)                                                               \
+INLINE __m256 ld_f32(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
+INLINE float sc_f16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h2f(h); }
+INLINE float sc_bf16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return llmr_bf16_to_fp32(h); }
+INLINE float sc_f32(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
+
+/* NR x NC float tile: 8 values per step, ES bytes per value; a K that is not a multiple of 8
+ * (attention over a KV cache of any length) finishes with scalar steps. */
+#define FLOAT_KERN(name, LD, SC, ES)                                                       \
     INLINE void name(TILE_ARGS, const int NR, const int NC)                               \
     {                                                                                      \
         __m256 acc[4][4];                                                                  \
         for (int r = 0; r < NR; r++)                                                       \
             for (int c = 0; c < NC; c++)                                                   \
                 acc[r][c] = _mm256_setzero_ps();                                           \
-        for (int k = 0; k < K; k += 8) {                                                   \
+        const int K8 = K & ~7;                                                             \
+        for (int k = 0; k < K8; k += 8) {                                                  \
             __m256 w[4];                                                                   \
             for (int r = 0; r < NR; r++) {                                                 \
-                const uint8_t *p = W + (size_t)r * ws + 2 * (size_t)k;                     \
+                const uint8_t *p = W + (size_t)r * ws + ES * (size_t)k;                    \
                 _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);               \
                 w[r] = LD(p);                                                              \
             }                                                                              \
             for (int c = 0; c < NC; c++) {                                                 \
-                const __m256 x = LD(X + (size_t)c * xs + 2 * (size_t)k);                   \
+                const __m256 x = LD(X + (size_t)c * xs + ES * (size_t)k);                  \
                 for (int r = 0; r < NR; r++)                                               \
                     acc[r][c] = _mm256_fmadd_ps(w[r], x, acc[r][c]);                       \
             }                                                                              \
         }                                                                                  \
-        STORE_ACC()                                                                        \
-    }
-FLOAT_KERN(f16_kern, ld_f16)
-FLOAT_KERN(bf16_kern, ld_bf16)
-INLINE void f16_kern4(TILE_ARGS, const int NC) { f16_kern(TILE_PASS, 4, NC); }
-INLINE void bf16_kern4(TILE_ARGS, const int NC) { bf16_kern(TILE_PASS, 4, NC); }
-DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
-DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
+        for (int c = 0; c < NC; c++)                                                       \
+            for (int r = 0; r < NR; r++) {                                                 \
+                float t = hsum8(acc[r][c]);                                                \
+                for (int k = K8; k < K; k++)                                               \
+                    t += SC(W + (size_t)r * ws + ES * (size_t)k) *                         \
+                         SC(X + (size_t)c * xs + ES * (size_t)k);                          \
+                Y[(size_t)c * ldy + r] = t;                                                \
+            }                                                                              \
+    }                                                                                      \
+    INLINE void name##4(TILE_ARGS, const int NC) { name(TILE_PASS, 4, NC); }
 
 /* Single-row float dots keep four accumulators in flight to hide the FMA latency. */
-static void f16_vec_dot(int n, float *s, const void *wv, const void *xv)
-{
-    const uint8_t *w = wv, *x = xv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int k = 0;
-    for (; k + 32 <= n; k += 32) {
-        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(ld_f16(w + 2 * k), ld_f16(x + 2 * k), a0);
-        a1 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 16), ld_f16(x + 2 * k + 16), a1);
-        a2 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 32), ld_f16(x + 2 * k + 32), a2);
-        a3 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 48), ld_f16(x + 2 * k + 48), a3);
+#define FLOAT_VEC_DOT(name, LD, SC, ES)                                                    \
+    static void name(int n, float *s, const void *wv, const void *xv)                      \
+    {                                                                                      \
+        const uint8_t *w = wv, *x = xv;                                                    \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                        \
+        int k = 0;                                                                         \
+        for (; k + 32 <= n; k += 32) {                                                     \
+            _mm_prefetch((const char *)w + ES * k + PREFETCH_AHEAD, _MM_HINT_T0);          \
+            a0 = _mm256_fmadd_ps(LD(w + ES * k), LD(x + ES * k), a0);                      \
+            a1 = _mm256_fmadd_ps(LD(w + ES * (k + 8)), LD(x + ES * (k + 8)), a1);          \
+            a2 = _mm256_fmadd_ps(LD(w + ES * (k + 16)), LD(x + ES * (k + 16)), a2);        \
+            a3 = _mm256_fmadd_ps(LD(w + ES * (k + 24)), LD(x + ES * (k + 24)), a3);        \
+        }                                                                                  \
+        for (; k + 8 <= n; k += 8)                                                         \
+            a0 = _mm256_fmadd_ps(LD(w + ES * k), LD(x + ES * k), a0);                      \
+        float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));      \
+        for (; k < n; k++)                                                                 \
+            r += SC(w + ES * k) * SC(x + ES * k);                                          \
+        *s = r;                                                                            \
     }
-    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    const uint16_t *wh = wv, *xh = xv;
-    for (; k < n; k++)
-        r += h2f(wh[k]) * h2f(xh[k]);
-    *s = r;
-}
 
-static void bf16_vec_dot(int n, float *s, const void *wv, const void *xv)
-{
-    const uint8_t *w = wv, *x = xv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int k = 0;
-    for (; k + 32 <= n; k += 32) {
-        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(ld_bf16(w + 2 * k), ld_bf16(x + 2 * k), a0);
-        a1 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 16), ld_bf16(x + 2 * k + 16), a1);
-        a2 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 32), ld_bf16(x + 2 * k + 32), a2);
-        a3 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 48), ld_bf16(x + 2 * k + 48), a3);
-    }
-    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    const uint16_t *wh = wv, *xh = xv;
-    for (; k < n; k++)
-        r += llmr_bf16_to_fp32(wh[k]) * llmr_bf16_to_fp32(xh[k]);
-    *s = r;
-}
-
-/* Float tiles need K % 8 == 0; other K fall back to the per-element path. */
-static void f16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                         int nc, float *Y, size_t ldy)
-{
-    if (K % 8 == 0) {
-        f16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            f16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                        (const uint8_t *)X + c * xs);
-}
-
-static void bf16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                          int nc, float *Y, size_t ldy)
-{
-    if (K % 8 == 0) {
-        bf16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            bf16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                         (const uint8_t *)X + c * xs);
-}
+FLOAT_KERN(f16_kern, ld_f16, sc_f16, 2)
+FLOAT_KERN(bf16_kern, ld_bf16, sc_bf16, 2)
+FLOAT_KERN(f32_kern, ld_f32, sc_f32, 4)
+DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
+DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
+DEFINE_TILE(f32_tile, f32_kern, f32_kern4)
+FLOAT_VEC_DOT(f16_vec_dot, ld_f16, sc_f16, 2)
+FLOAT_VEC_DOT(bf16_vec_dot, ld_bf16, sc_bf16, 2)
+FLOAT_VEC_DOT(f32_vec_dot, ld_f32, sc_f32, 4)
 
 static void f16_to_float(const void *src, float *dst, int64_t n)
 {
@@ -537,6 +598,14 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].tile = q4_0_tile;
     t[LLMR_TYPE_Q8_0].vec_dot = q8_0_tile_vec_dot;
     t[LLMR_TYPE_Q8_0].tile = q8_0_tile;
+    t[LLMR_TYPE_Q4_1].vec_dot = q4_1_tile_vec_dot;
+    t[LLMR_TYPE_Q4_1].tile = q4_1_tile;
+    t[LLMR_TYPE_Q5_0].vec_dot = q5_0_tile_vec_dot;
+    t[LLMR_TYPE_Q5_0].tile = q5_0_tile;
+    t[LLMR_TYPE_Q5_1].vec_dot = q5_1_tile_vec_dot;
+    t[LLMR_TYPE_Q5_1].tile = q5_1_tile;
+    t[LLMR_TYPE_IQ4_NL].vec_dot = iq4_nl_tile_vec_dot;
+    t[LLMR_TYPE_IQ4_NL].tile = iq4_nl_tile;
     t[LLMR_TYPE_Q4_K].vec_dot = q4_K_tile_vec_dot;
     t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
     t[LLMR_TYPE_Q5_K].vec_dot = q5_K_tile_vec_dot;
@@ -545,9 +614,11 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
 
     t[LLMR_TYPE_F16].vec_dot = f16_vec_dot;
-    t[LLMR_TYPE_F16].tile = f16_tile_any;
+    t[LLMR_TYPE_F16].tile = f16_tile;
     t[LLMR_TYPE_F16].to_float = f16_to_float;
     t[LLMR_TYPE_F16].from_float = f16_from_float;
     t[LLMR_TYPE_BF16].vec_dot = bf16_vec_dot;
-    t[LLMR_TYPE_BF16].tile = bf16_tile_any;
+    t[LLMR_TYPE_BF16].tile = bf16_tile;
+    t[LLMR_TYPE_F32].vec_dot = f32_vec_dot;
+    t[LLMR_TYPE_F32].tile = f32_tile;
 }
