@@ -69,6 +69,7 @@ struct srv_sched {
     pthread_t th;
     bool started;
     int rr;                    /* round robin over prompts in evaluation */
+    double prefill_spt;        /* seconds per prompt token in a chunk (moving average) */
     uint64_t tokens_in, tokens_out, steps, rows;
     double decode_s;
     /* scratch for the batched pass (scheduler thread) */
@@ -301,6 +302,19 @@ static void drop_cancelled(srv_sched *s)
     }
 }
 
+/* Prompt tokens per step: as many as fit in SRV_STEP_S at the measured speed (within
+ * [SRV_PREFILL_MIN, SRV_PREFILL_CHUNK]), so that a long prompt delays the other streams'
+ * next token, and a cancel during prompt processing waits, by about SRV_STEP_S at most. */
+static int prefill_chunk(const srv_sched *s)
+{
+    if (s->prefill_spt <= 0)
+        return SRV_PREFILL_MIN;
+    double n = SRV_STEP_S / s->prefill_spt;
+    if (n < SRV_PREFILL_MIN)
+        return SRV_PREFILL_MIN;
+    return n > SRV_PREFILL_CHUNK ? SRV_PREFILL_CHUNK : (int)n;
+}
+
 /* Evaluates the next chunk of one prompt (round robin among the slots evaluating one). */
 static void prefill_step(srv_sched *s)
 {
@@ -311,11 +325,14 @@ static void prefill_step(srv_sched *s)
         if (!j || j->n_eval >= j->n_prompt)
             continue;
         s->rr = i + 1;
-        int n = j->n_prompt - j->n_eval;
-        if (n > SRV_PREFILL_CHUNK)
-            n = SRV_PREFILL_CHUNK;
+        int n = j->n_prompt - j->n_eval, chunk = prefill_chunk(s);
+        if (n > chunk)
+            n = chunk;
         const float *logits = NULL;
+        double t0 = llmr_now();
         int rc = llmr_seq_eval(sl->seq, j->prompt + j->n_eval, n, j->n_eval, false, &logits);
+        double spt = (llmr_now() - t0) / n;
+        s->prefill_spt = s->prefill_spt > 0 ? 0.5 * s->prefill_spt + 0.5 * spt : spt;
         if (rc != LLMR_OK) {
             char msg[300];
             snprintf(msg, sizeof msg, "evaluating the prompt: %s", llmr_seq_errmsg(sl->seq));

@@ -6,7 +6,7 @@
  *   1. drops cancelled requests (queued or running) and frees their slots,
  *   2. admits queued requests into free slots (FIFO), choosing the free slot whose cache
  *      shares the longest prefix with the prompt so that prefix is not recomputed,
- *   3. evaluates one chunk (SRV_PREFILL_CHUNK tokens) of one admitted prompt,
+ *   3. evaluates one chunk (about SRV_STEP_S worth of tokens) of one admitted prompt,
  *   4. runs ONE batched forward pass (llmr_seq_eval_batch) for the next token of every
  *      generating sequence, so the weights are read once per step for all of them,
  *   5. samples each sequence's token, turns it into text (UTF-8 assembly, stop sequences held
@@ -24,9 +24,12 @@
 #include "llmr.h"
 #include "server/request.h"
 
-#define SRV_PREFILL_CHUNK 32    /* prompt tokens per scheduler step: bounds how long a
-                                   prompt holds up the others' decode steps and how soon a
-                                   cancel during prompt processing is seen */
+#define SRV_PREFILL_CHUNK 256   /* prompt tokens per scheduler step, at most ... */
+#define SRV_PREFILL_MIN   4     /* ... and at least; in between, as many as take SRV_STEP_S
+                                   at the measured speed: that bounds how long a prompt holds
+                                   up the others' decode steps and how soon a cancel during
+                                   prompt processing is seen */
+#define SRV_STEP_S        0.05
 #define SRV_MAX_SLOTS 64        /* the batched decode takes at most 64 sequences */
 
 typedef struct srv_sched srv_sched;

@@ -293,15 +293,9 @@ bool srv_check(srv_ctx *x, const char *method, bool needs_key)
         return false;
     }
     if (method && strcmp(ri->request_method, method)) {
-        char allow[64];
-        snprintf(allow, sizeof allow, "Allow: %s\r\n", method);
-        srv_error e;
-        srv_error_set(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
-                      "%s %s: this route takes %s", ri->request_method, ri->local_uri, method);
-        char *body = NULL;
-        (void)body;
-        x->status = 405;
-        srv_reply_error(x, &e);
+        srv_reply_errorf(x, 405, "invalid_request_error", "method_not_allowed",
+                         "%s %.200s: this route takes %s", ri->request_method, ri->local_uri,
+                         method);
         return false;
     }
     if (needs_key && s->api_key) {
