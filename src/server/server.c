@@ -449,6 +449,7 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
     s->state = SRV_LOADING;
     signal(SIGPIPE, SIG_IGN);   /* a write to a client that left must fail, not kill us */
     mg_init_library(0);
+    s->lib_inited = true;
     if (start_http(s))
         return set_err(s, "cannot listen on %s port %d (in use, or not an address of this "
                           "machine)", s->host, s->o.port), LLMR_ERR_IO;
@@ -510,5 +511,7 @@ void llmr_server_close(llmr_server *s)
     pthread_mutex_destroy(&s->lock);
     pthread_rwlock_destroy(&s->use);
     pthread_mutex_destroy(&s->ws_lock);
+    if (s->lib_inited)
+        mg_exit_library();
     free(s);
 }

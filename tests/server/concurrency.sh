@@ -76,6 +76,31 @@ after=$(metric llmr_generated_tokens_total)
 check "it stopped short of max_tokens ($((after - before)) more tokens counted)" \
       $([ "$after" -lt $((before + 900)) ]; echo $?)
 
+# the client leaves while its long prompt is being evaluated: the rest is not evaluated
+python3 -c 'print("{\"prompt\":\"" + "the " * 950 + "\",\"max_tokens\":5,\"stream\":true}")' \
+    > "$TMP/longprompt.json"
+curl -sN "$BASE/v1/completions" --data-binary @"$TMP/longprompt.json" > /dev/null & P=$!
+for _ in $(seq 1 200); do [ "$(metric llmr_slots_active)" = 1 ] && break; sleep 0.005; done
+t=$(python3 - "$BASE" "$P" <<'PY'
+import os, signal, sys, time, urllib.request
+base, pid = sys.argv[1], int(sys.argv[2])
+def metric(name):
+    for line in urllib.request.urlopen(base + "/metrics").read().decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+t0 = time.monotonic()
+os.kill(pid, signal.SIGKILL)
+while metric("llmr_slots_active") != 0 and time.monotonic() - t0 < 5:
+    time.sleep(0.002)
+print("%.3f" % (time.monotonic() - t0))
+PY
+)
+wait "$P" 2>/dev/null
+echo "slot freed ${t}s after a client in prompt processing was killed"
+python3 -c "import sys; sys.exit(0 if $t < 0.25 else 1)"
+check "a client gone during prompt processing frees its slot within 250 ms (took ${t}s)" $?
+check "and is counted as cancelled" $([ "$(metric llmr_cancelled_total)" = 3 ]; echo $?)
+
 # --- slow and half-open clients do not hold up the others ---
 python3 - "$PORT" <<'PY' &
 import socket, sys, time
