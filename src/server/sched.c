@@ -26,6 +26,8 @@ struct srv_job {
     pthread_cond_t cv;
     /* guarded by mu */
     llmr_buf out;              /* text produced and not yet taken */
+    size_t *ends;              /* piece boundaries in out */
+    int n_ends, cap_ends;
     srv_job_state state;
     srv_usage u;
     int refs;                  /* consumer + scheduler */
@@ -88,6 +90,7 @@ static void job_free(srv_job *j)
     for (int i = 0; i < SRV_MAX_STOP; i++)
         free(j->stop_text[i]);
     llmr_buf_free(&j->out);
+    free(j->ends);
     llmr_buf_free(&j->pend);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -110,10 +113,21 @@ static void deliver(srv_job *j, const char *text, size_t n)
         return;
     double now = llmr_now();
     pthread_mutex_lock(&j->mu);
+    if (j->n_ends == j->cap_ends) {
+        int nc = j->cap_ends ? 2 * j->cap_ends : 16;
+        size_t *e = realloc(j->ends, (size_t)nc * sizeof *e);
+        if (!e) {
+            pthread_mutex_unlock(&j->mu);
+            return;
+        }
+        j->ends = e;
+        j->cap_ends = nc;
+    }
     if (!llmr_buf_append(&j->out, text, n)) {
         pthread_mutex_unlock(&j->mu);
         return;
     }
+    j->ends[j->n_ends++] = j->out.len;
     if (j->t_first == 0) {
         j->t_first = now;
         j->u.ttft_s = now - j->t_submit;
@@ -660,8 +674,17 @@ srv_job *srv_sched_submit(srv_sched *s, const srv_req *r, const char *prompt, bo
     return j;
 }
 
-srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, size_t *cap)
+void srv_take_free(srv_take *t)
 {
+    free(t->text);
+    free(t->ends);
+    memset(t, 0, sizeof *t);
+}
+
+srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t)
+{
+    t->len = 0;
+    t->n = 0;
     pthread_mutex_lock(&j->mu);
     if (j->out.len == 0 && j->state != SRV_JOB_DONE && timeout_ms > 0) {
         struct timespec ts;
@@ -672,19 +695,31 @@ srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, 
         pthread_cond_timedwait(&j->cv, &j->mu, &ts);
     }
     if (j->out.len) {
-        if (*len + j->out.len + 1 > *cap) {
-            size_t nc = (*len + j->out.len + 1) * 2;
-            char *p = realloc(*buf, nc);
+        bool room = true;
+        if (j->out.len + 1 > t->cap) {
+            char *p = realloc(t->text, j->out.len + 1);
             if (p) {
-                *buf = p;
-                *cap = nc;
+                t->text = p;
+                t->cap = j->out.len + 1;
             }
+            room = p != NULL;
         }
-        if (*len + j->out.len + 1 <= *cap) {
-            memcpy(*buf + *len, j->out.p, j->out.len);
-            *len += j->out.len;
-            (*buf)[*len] = 0;
+        if (room && j->n_ends > t->cap_ends) {
+            size_t *e = realloc(t->ends, (size_t)j->n_ends * sizeof *e);
+            if (e) {
+                t->ends = e;
+                t->cap_ends = j->n_ends;
+            }
+            room = e != NULL;
+        }
+        if (room) {
+            memcpy(t->text, j->out.p, j->out.len);
+            t->len = j->out.len;
+            t->text[t->len] = 0;
+            memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
+            t->n = j->n_ends;
             llmr_buf_truncate(&j->out, 0);
+            j->n_ends = 0;
         }
     }
     /* DONE is reported only once all text has been taken. */

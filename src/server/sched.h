@@ -95,9 +95,22 @@ void srv_sched_cancel_all(srv_sched *s);
 srv_job *srv_sched_submit(srv_sched *s, const srv_req *r, const char *prompt, bool add_bos,
                           bool parse_special, srv_error *e);
 
-/* Waits up to timeout_ms for text or the end, appends any new text to the buffer (buf, len, cap)
- * (malloc'd, grows), and returns the job's state. */
-srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, size_t *cap);
+/* Text taken from a job: the bytes, and where each piece ends (one piece per generated
+ * token, except where text was held back and released together: an incomplete UTF-8
+ * character, a possible start of a stop sequence). Owned by the consumer; grows as needed;
+ * free with srv_take_free(). */
+typedef struct srv_take {
+    char   *text;
+    size_t  len, cap;
+    size_t *ends;       /* ends[i]: offset just past piece i */
+    int     n, cap_ends;
+} srv_take;
+void srv_take_free(srv_take *t);
+
+/* Waits up to timeout_ms for text or the end, replaces t's contents with the pieces made
+ * since the last take, and returns the job's state (SRV_JOB_DONE only once every piece has
+ * been taken). */
+srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t);
 /* Asks the job to stop: the scheduler drops it at its next step (queued, prompt or
  * generating) and frees its slot; it ends with finish reason cancelled. Any thread. */
 void srv_job_cancel(srv_job *j);
