@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 MODEL=${1:?usage: server_bench.sh MODEL.gguf [OUT_DIR]}
-OUT=${2:-bench/out}
+OUT=${2:-/tmp/llmr-server-bench}
 LLMR_BIN=${LLMR_BIN:-build/llmr}
 LLAMA_SERVER=${LLAMA_SERVER:-}
 THREADS=${THREADS:-2}
