@@ -715,7 +715,8 @@ LLMR_API llmr_server_opts llmr_server_defaults(void);
  * "loading" until it is ready, then "ok", or "error" when the load failed). Returns LLMR_OK
  * with a running server in *out, or an error (LLMR_ERR_ARG: bad options; LLMR_ERR_IO: the
  * address or port cannot be bound) with *out still set for llmr_server_errmsg() (NULL only on
- * LLMR_ERR_NOMEM); close it either way. */
+ * LLMR_ERR_NOMEM); close it either way. The process ignores SIGPIPE from then on, so that a
+ * write to a client that has gone fails instead of killing the process. */
 LLMR_API int llmr_server_open(const char *model_path, const llmr_server_opts *o,
                               llmr_server **out);
 

@@ -155,8 +155,10 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
         cJSON_Delete(o);
         goto out;
     }
-    const char *name = m->valuestring;
-    if (strchr(name, '/') || strstr(name, "..") || strlen(name) > 255) {
+    char name[256];
+    bool too_long = strlen(m->valuestring) >= sizeof name;
+    snprintf(name, sizeof name, "%s", m->valuestring);
+    if (strchr(name, '/') || strstr(name, "..") || too_long) {
         srv_reply_errorf(&x, 400, "invalid_request_error", NULL,
                          "'model' must be a model name from GET /api/models, not a path");
         cJSON_Delete(o);

@@ -365,17 +365,16 @@ static bool timed_out(srv_ctx *x)
 
 bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    srv_take t = {0};
     bool ok = true;
     for (;;) {
-        len = 0;
-        srv_job_state st = srv_job_take(j, POLL_MS, &buf, &len, &cap);
-        if (len && !emit(user, buf, len)) {
-            ok = false;
-            break;
+        srv_job_state st = srv_job_take(j, POLL_MS, &t);
+        /* One event per piece, as OpenAI and ollama stream one token per chunk. */
+        for (int i = 0; ok && i < t.n; i++) {
+            size_t at = i ? t.ends[i - 1] : 0;
+            ok = emit(user, t.text + at, t.ends[i] - at);
         }
-        if (st == SRV_JOB_DONE)
+        if (!ok || st == SRV_JOB_DONE)
             break;
         if (!srv_client_alive(x)) {
             ok = false;
@@ -383,20 +382,18 @@ bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
         }
         if (timed_out(x)) {
             x->note = "timeout";
-            srv_job_cancel(j);   /* ends as cancelled; the reply says length below */
+            srv_job_cancel(j);   /* ends as cancelled; the reply says length */
         }
     }
     if (!ok) {
         /* Wait (briefly) for the scheduler to drop the job, so the usage read next is final
          * and counted as cancelled. */
         srv_job_cancel(j);
-        for (int i = 0; i < 100; i++) {
-            len = 0;
-            if (srv_job_take(j, POLL_MS, &buf, &len, &cap) == SRV_JOB_DONE)
+        for (int i = 0; i < 100; i++)
+            if (srv_job_take(j, POLL_MS, &t) == SRV_JOB_DONE)
                 break;
-        }
     }
-    free(buf);
+    srv_take_free(&t);
     return ok;
 }
 

@@ -26,6 +26,8 @@ struct srv_job {
     pthread_cond_t cv;
     /* guarded by mu */
     llmr_buf out;              /* text produced and not yet taken */
+    size_t *ends;              /* piece boundaries in out */
+    int n_ends, cap_ends;
     srv_job_state state;
     srv_usage u;
     int refs;                  /* consumer + scheduler */
@@ -69,6 +71,7 @@ struct srv_sched {
     pthread_t th;
     bool started;
     int rr;                    /* round robin over prompts in evaluation */
+    double prefill_spt;        /* seconds per prompt token in a chunk (moving average) */
     uint64_t tokens_in, tokens_out, steps, rows;
     double decode_s;
     /* scratch for the batched pass (scheduler thread) */
@@ -87,6 +90,7 @@ static void job_free(srv_job *j)
     for (int i = 0; i < SRV_MAX_STOP; i++)
         free(j->stop_text[i]);
     llmr_buf_free(&j->out);
+    free(j->ends);
     llmr_buf_free(&j->pend);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -109,10 +113,21 @@ static void deliver(srv_job *j, const char *text, size_t n)
         return;
     double now = llmr_now();
     pthread_mutex_lock(&j->mu);
+    if (j->n_ends == j->cap_ends) {
+        int nc = j->cap_ends ? 2 * j->cap_ends : 16;
+        size_t *e = realloc(j->ends, (size_t)nc * sizeof *e);
+        if (!e) {
+            pthread_mutex_unlock(&j->mu);
+            return;
+        }
+        j->ends = e;
+        j->cap_ends = nc;
+    }
     if (!llmr_buf_append(&j->out, text, n)) {
         pthread_mutex_unlock(&j->mu);
         return;
     }
+    j->ends[j->n_ends++] = j->out.len;
     if (j->t_first == 0) {
         j->t_first = now;
         j->u.ttft_s = now - j->t_submit;
@@ -301,6 +316,19 @@ static void drop_cancelled(srv_sched *s)
     }
 }
 
+/* Prompt tokens per step: as many as fit in SRV_STEP_S at the measured speed (within
+ * [SRV_PREFILL_MIN, SRV_PREFILL_CHUNK]), so that a long prompt delays the other streams'
+ * next token, and a cancel during prompt processing waits, by about SRV_STEP_S at most. */
+static int prefill_chunk(const srv_sched *s)
+{
+    if (s->prefill_spt <= 0)
+        return SRV_PREFILL_MIN;
+    double n = SRV_STEP_S / s->prefill_spt;
+    if (n < SRV_PREFILL_MIN)
+        return SRV_PREFILL_MIN;
+    return n > SRV_PREFILL_CHUNK ? SRV_PREFILL_CHUNK : (int)n;
+}
+
 /* Evaluates the next chunk of one prompt (round robin among the slots evaluating one). */
 static void prefill_step(srv_sched *s)
 {
@@ -311,11 +339,14 @@ static void prefill_step(srv_sched *s)
         if (!j || j->n_eval >= j->n_prompt)
             continue;
         s->rr = i + 1;
-        int n = j->n_prompt - j->n_eval;
-        if (n > SRV_PREFILL_CHUNK)
-            n = SRV_PREFILL_CHUNK;
+        int n = j->n_prompt - j->n_eval, chunk = prefill_chunk(s);
+        if (n > chunk)
+            n = chunk;
         const float *logits = NULL;
+        double t0 = llmr_now();
         int rc = llmr_seq_eval(sl->seq, j->prompt + j->n_eval, n, j->n_eval, false, &logits);
+        double spt = (llmr_now() - t0) / n;
+        s->prefill_spt = s->prefill_spt > 0 ? 0.5 * s->prefill_spt + 0.5 * spt : spt;
         if (rc != LLMR_OK) {
             char msg[300];
             snprintf(msg, sizeof msg, "evaluating the prompt: %s", llmr_seq_errmsg(sl->seq));
@@ -643,8 +674,17 @@ srv_job *srv_sched_submit(srv_sched *s, const srv_req *r, const char *prompt, bo
     return j;
 }
 
-srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, size_t *cap)
+void srv_take_free(srv_take *t)
 {
+    free(t->text);
+    free(t->ends);
+    memset(t, 0, sizeof *t);
+}
+
+srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t)
+{
+    t->len = 0;
+    t->n = 0;
     pthread_mutex_lock(&j->mu);
     if (j->out.len == 0 && j->state != SRV_JOB_DONE && timeout_ms > 0) {
         struct timespec ts;
@@ -655,19 +695,31 @@ srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, 
         pthread_cond_timedwait(&j->cv, &j->mu, &ts);
     }
     if (j->out.len) {
-        if (*len + j->out.len + 1 > *cap) {
-            size_t nc = (*len + j->out.len + 1) * 2;
-            char *p = realloc(*buf, nc);
+        bool room = true;
+        if (j->out.len + 1 > t->cap) {
+            char *p = realloc(t->text, j->out.len + 1);
             if (p) {
-                *buf = p;
-                *cap = nc;
+                t->text = p;
+                t->cap = j->out.len + 1;
             }
+            room = p != NULL;
         }
-        if (*len + j->out.len + 1 <= *cap) {
-            memcpy(*buf + *len, j->out.p, j->out.len);
-            *len += j->out.len;
-            (*buf)[*len] = 0;
+        if (room && j->n_ends > t->cap_ends) {
+            size_t *e = realloc(t->ends, (size_t)j->n_ends * sizeof *e);
+            if (e) {
+                t->ends = e;
+                t->cap_ends = j->n_ends;
+            }
+            room = e != NULL;
+        }
+        if (room) {
+            memcpy(t->text, j->out.p, j->out.len);
+            t->len = j->out.len;
+            t->text[t->len] = 0;
+            memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
+            t->n = j->n_ends;
             llmr_buf_truncate(&j->out, 0);
+            j->n_ends = 0;
         }
     }
     /* DONE is reported only once all text has been taken. */

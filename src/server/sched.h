@@ -6,7 +6,7 @@
  *   1. drops cancelled requests (queued or running) and frees their slots,
  *   2. admits queued requests into free slots (FIFO), choosing the free slot whose cache
  *      shares the longest prefix with the prompt so that prefix is not recomputed,
- *   3. evaluates one chunk (SRV_PREFILL_CHUNK tokens) of one admitted prompt,
+ *   3. evaluates one chunk (about SRV_STEP_S worth of tokens) of one admitted prompt,
  *   4. runs ONE batched forward pass (llmr_seq_eval_batch) for the next token of every
  *      generating sequence, so the weights are read once per step for all of them,
  *   5. samples each sequence's token, turns it into text (UTF-8 assembly, stop sequences held
@@ -24,9 +24,12 @@
 #include "llmr.h"
 #include "server/request.h"
 
-#define SRV_PREFILL_CHUNK 32    /* prompt tokens per scheduler step: bounds how long a
-                                   prompt holds up the others' decode steps and how soon a
-                                   cancel during prompt processing is seen */
+#define SRV_PREFILL_CHUNK 256   /* prompt tokens per scheduler step, at most ... */
+#define SRV_PREFILL_MIN   4     /* ... and at least; in between, as many as take SRV_STEP_S
+                                   at the measured speed: that bounds how long a prompt holds
+                                   up the others' decode steps and how soon a cancel during
+                                   prompt processing is seen */
+#define SRV_STEP_S        0.05
 #define SRV_MAX_SLOTS 64        /* the batched decode takes at most 64 sequences */
 
 typedef struct srv_sched srv_sched;
@@ -92,9 +95,22 @@ void srv_sched_cancel_all(srv_sched *s);
 srv_job *srv_sched_submit(srv_sched *s, const srv_req *r, const char *prompt, bool add_bos,
                           bool parse_special, srv_error *e);
 
-/* Waits up to timeout_ms for text or the end, appends any new text to the buffer (buf, len, cap)
- * (malloc'd, grows), and returns the job's state. */
-srv_job_state srv_job_take(srv_job *j, int timeout_ms, char **buf, size_t *len, size_t *cap);
+/* Text taken from a job: the bytes, and where each piece ends (one piece per generated
+ * token, except where text was held back and released together: an incomplete UTF-8
+ * character, a possible start of a stop sequence). Owned by the consumer; grows as needed;
+ * free with srv_take_free(). */
+typedef struct srv_take {
+    char   *text;
+    size_t  len, cap;
+    size_t *ends;       /* ends[i]: offset just past piece i */
+    int     n, cap_ends;
+} srv_take;
+void srv_take_free(srv_take *t);
+
+/* Waits up to timeout_ms for text or the end, replaces t's contents with the pieces made
+ * since the last take, and returns the job's state (SRV_JOB_DONE only once every piece has
+ * been taken). */
+srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t);
 /* Asks the job to stop: the scheduler drops it at its next step (queued, prompt or
  * generating) and frees its slot; it ends with finish reason cancelled. Any thread. */
 void srv_job_cancel(srv_job *j);

@@ -293,15 +293,9 @@ bool srv_check(srv_ctx *x, const char *method, bool needs_key)
         return false;
     }
     if (method && strcmp(ri->request_method, method)) {
-        char allow[64];
-        snprintf(allow, sizeof allow, "Allow: %s\r\n", method);
-        srv_error e;
-        srv_error_set(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
-                      "%s %s: this route takes %s", ri->request_method, ri->local_uri, method);
-        char *body = NULL;
-        (void)body;
-        x->status = 405;
-        srv_reply_error(x, &e);
+        srv_reply_errorf(x, 405, "invalid_request_error", "method_not_allowed",
+                         "%s %.200s: this route takes %s", ri->request_method, ri->local_uri,
+                         method);
         return false;
     }
     if (needs_key && s->api_key) {
@@ -455,6 +449,7 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
     s->state = SRV_LOADING;
     signal(SIGPIPE, SIG_IGN);   /* a write to a client that left must fail, not kill us */
     mg_init_library(0);
+    s->lib_inited = true;
     if (start_http(s))
         return set_err(s, "cannot listen on %s port %d (in use, or not an address of this "
                           "machine)", s->host, s->o.port), LLMR_ERR_IO;
@@ -516,5 +511,7 @@ void llmr_server_close(llmr_server *s)
     pthread_mutex_destroy(&s->lock);
     pthread_rwlock_destroy(&s->use);
     pthread_mutex_destroy(&s->ws_lock);
+    if (s->lib_inited)
+        mg_exit_library();
     free(s);
 }

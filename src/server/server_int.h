@@ -38,6 +38,7 @@ struct llmr_server {
     llmr_server_opts o;
     char *host, *api_key, *cors, *alias, *models_dir;   /* owned copies of the options */
     struct mg_context *ctx;
+    bool lib_inited;          /* mg_init_library called (mg_exit_library at close) */
     int port;
     double t_start;
     srv_metrics m;

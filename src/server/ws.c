@@ -140,27 +140,33 @@ static void *pump_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         return NULL;
     }
-    char *buf = NULL, *all = NULL;
-    size_t len = 0, cap = 0, alen = 0, acap = 0;
+    srv_take t = {0};
+    char *all = NULL;
+    size_t alen = 0, acap = 0;
     double t0 = llmr_now();
     for (;;) {
-        len = 0;
-        srv_job_state st = srv_job_take(j, 50, &buf, &len, &cap);
-        if (len) {
-            if (alen + len + 1 > acap) {
-                size_t nc = (alen + len + 1) * 2;
+        srv_job_state st = srv_job_take(j, 50, &t);
+        if (t.len) {
+            if (alen + t.len + 1 > acap) {
+                size_t nc = (alen + t.len + 1) * 2;
                 char *p = realloc(all, nc);
                 if (!p)
                     break;
                 all = p;
                 acap = nc;
             }
-            memcpy(all + alen, buf, len);
-            alen += len;
+            memcpy(all + alen, t.text, t.len);
+            alen += t.len;
             all[alen] = 0;
+        }
+        /* One {"type":"token"} per piece, as the seed sends one per token. */
+        for (int i = 0; i < t.n; i++) {
+            size_t at = i ? t.ends[i - 1] : 0;
+            char *piece = llmr_strndup(t.text + at, t.ends[i] - at);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "type", "token");
-            cJSON_AddStringToObject(o, "content", buf);
+            cJSON_AddStringToObject(o, "content", piece ? piece : "");
+            free(piece);
             ws_send(w, o);
         }
         if (st == SRV_JOB_DONE)
@@ -199,7 +205,7 @@ static void *pump_main(void *arg)
                 ri ? ri->remote_addr : "-", u.prompt_tokens, u.completion_tokens, u.total_s,
                 srv_finish_name(u.finish));
     }
-    free(buf);
+    srv_take_free(&t);
     free(all);
     pthread_mutex_lock(&w->mu);
     w->job = NULL;

@@ -153,16 +153,16 @@ done
 curl -s "$BASE/" | grep -q '<title>llmr chat</title>'; check "the page at /" $?
 
 # --- errors: status codes and OpenAI's error object ---
-err() { # name, expected status, expected error code or '-', curl args...
+# err NAME STATUS CODE CURL-ARGS...: the status is checked now; the bodies (an OpenAI error
+# object, with `code` when CODE is not '-') are checked by one python3 run below.
+n_err=0
+err() {
     local name=$1 want=$2 wcode=$3; shift 3
+    n_err=$((n_err+1))
     local got
-    got=$(curl -s -o "$TMP/err.json" -w '%{http_code}' "$@")
-    if [ "$got" != "$want" ]; then check "$name: status $got, expected $want" 1; return; fi
-    python3 -c '
-import json,sys; e=json.load(open(sys.argv[1]))["error"]
-assert isinstance(e["message"], str) and e["message"] and e["type"], e
-assert sys.argv[2] == "-" or e["code"] == sys.argv[2], e' "$TMP/err.json" "$wcode"
-    check "$name" $?
+    got=$(curl -s -o "$TMP/err$n_err.json" -w '%{http_code}' "$@")
+    check "$name: status $got, expected $want" $([ "$got" = "$want" ]; echo $?)
+    printf '%s\t%s\t%s\n' "$TMP/err$n_err.json" "$wcode" "$name" >> "$TMP/errs.tsv"
 }
 err "malformed JSON -> 400" 400 - "$BASE/v1/chat/completions" -d '{"messages": ['
 err "wrong type -> 400" 400 - "$BASE/v1/chat/completions" -d '{"messages":"hi"}'
@@ -181,6 +181,21 @@ err "oversized body -> 413" 413 - "$BASE/v1/completions" --data-binary @"$TMP/hu
 err "max_tokens past the limit -> 400" 400 - "$BASE/v1/completions" -d '{"prompt":"a","max_tokens":999999}'
 err "GET on a POST route -> 405" 405 - "$BASE/v1/chat/completions"
 err "unknown route -> 404" 404 - "$BASE/v2/nothing"
+python3 - "$TMP/errs.tsv" <<'PY'
+import json, sys
+bad = 0
+for line in open(sys.argv[1]):
+    path, code, name = line.rstrip("\n").split("\t")
+    try:
+        e = json.load(open(path))["error"]
+        assert isinstance(e["message"], str) and e["message"] and e["type"], e
+        assert code == "-" or e["code"] == code, e
+    except Exception as x:
+        print(f"FAIL: {name}: error body: {x!r}")
+        bad += 1
+sys.exit(bad)
+PY
+check "every error body is an OpenAI error object" $?
 code=$(curl -s -o "$TMP/oerr.json" -w '%{http_code}' "$BASE/api/chat" -d '{"messages":5}')
 python3 -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1]))["error"], str)' \
     "$TMP/oerr.json"
