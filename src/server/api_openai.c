@@ -228,25 +228,10 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
     srv_ctx x;
     srv_ctx_init(&x, s, c, api);
     atomic_fetch_add(&s->m.requests[api], 1);
-    if (!srv_check(&x, "POST", true))
-        goto out;
-    size_t len;
-    char *body = srv_read_body(&x, &len);
-    if (!body)
-        goto out;
     srv_req r;
+    if (!srv_accept_generation(&x, api, &r))
+        goto out;
     srv_error e = {0};
-    int rc = srv_req_parse(api, body, len, &r, &e);
-    free(body);
-    if (rc) {
-        srv_reply_error(&x, &e);
-        srv_req_free(&r);
-        goto out;
-    }
-    if (!srv_model_get(&x, r.model)) {
-        srv_req_free(&r);
-        goto out;
-    }
     char *prompt = api == SRV_API_CHAT ? srv_render_chat(s, r.msgs, r.n_msgs, &e)
                                        : llmr_strdup(r.prompt);
     srv_job *j = NULL;

@@ -438,3 +438,24 @@ const char *srv_finish_name(srv_finish f)
     default: return "none";
     }
 }
+
+bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!srv_check(x, "POST", true))
+        return false;
+    size_t len;
+    char *body = srv_read_body(x, &len);
+    if (!body)
+        return false;
+    srv_error e = {0};
+    int rc = srv_req_parse(api, body, len, r, &e);
+    free(body);
+    if (rc)
+        srv_reply_error(x, &e);
+    if (rc || !srv_model_get(x, r->model)) {
+        srv_req_free(r);
+        return false;
+    }
+    return true;
+}

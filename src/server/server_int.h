@@ -110,6 +110,10 @@ bool srv_model_matches(llmr_server *s, const char *name);
 /* Takes the model for a generation request: returns false after replying (503 loading or
  * shutting down, 404 unknown model). On true, call srv_model_put() when done. */
 bool srv_model_get(srv_ctx *x, const char *model_name);
+/* The common front of every generation route (OpenAI and ollama): method and API key, body,
+ * parsing into *r, and the model it names. False once an error has been replied (r is then
+ * freed); true with *r to free and the model held (release with srv_model_put). */
+bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r);
 void srv_model_put(srv_ctx *x);
 /* Loads the model file at path (replacing the current one); 0 or an HTTP status with msg. */
 int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len);
