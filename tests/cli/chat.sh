@@ -5,8 +5,7 @@ BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODEL=$SHARED/models/stories260K.gguf
-fails=0; passes=0
-check() { if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 "$BIN" chat >/dev/null 2>&1; check "no model -> 2" $([ $? = 2 ]; echo $?)

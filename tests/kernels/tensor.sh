@@ -4,8 +4,7 @@
 set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
-fails=0; passes=0
-check() { if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/../check.bash"
 
 "$BIN" tensor >/dev/null 2>&1; check "no args -> 2" $([ $? = 2 ]; echo $?)
 "$BIN" tensor a.gguf >/dev/null 2>&1; check "no name -> 2" $([ $? = 2 ]; echo $?)

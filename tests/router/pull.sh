@@ -7,8 +7,7 @@ BIN=${LLMR_BIN:?}
 SRC=${LLMR_SRC:-$(dirname "$0")/../..}
 command -v python3 >/dev/null || { echo "skipped: python3 is absent"; exit 77; }
 "$BIN" help pull >/dev/null || exit 1
-fails=0; passes=0
-check() { if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }

@@ -6,8 +6,7 @@ set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
 MODEL=$SHARED/models/stories260K.gguf
-fails=0; passes=0
-check() { if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }

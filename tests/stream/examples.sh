@@ -11,10 +11,7 @@ if [ ! -f "$MODEL" ]; then
 fi
 export LLMR_THREADS=1 LLMR_SEED=7 LLMR_EXAMPLE_SCALE=${LLMR_EXAMPLE_SCALE:-0.1}
 export LLMR_EXAMPLE_MAX_TOKENS=${LLMR_EXAMPLE_MAX_TOKENS:-120}
-fails=0; passes=0
-check() { # name, condition-result
-    if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 num() { grep -o "$1 *[0-9]*" "$2" | head -1 | grep -o '[0-9]*$'; }
 

@@ -4,10 +4,7 @@
 set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
-fails=0; passes=0
-check() { # name, condition-result
-    if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 expect_rc() { # name, rc, needle, command...
     local name=$1 want=$2 needle=$3; shift 3

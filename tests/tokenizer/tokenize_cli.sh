@@ -4,10 +4,7 @@
 set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
-fails=0; passes=0
-check() { # name, condition-result
-    if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # usage errors exit 2, before any file is read

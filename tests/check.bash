@@ -1,0 +1,7 @@
+# check.bash - sourced by the shell tests: `check NAME STATUS` counts a check as passed when
+# STATUS is 0 and prints "FAIL: NAME" otherwise; tests end with
+#   echo "$passes passed, $fails failed"; [ $fails = 0 ]
+fails=0; passes=0
+check() { # name, condition-result
+    if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
+}
