@@ -78,7 +78,7 @@ assert m[0]["content"]=="line one\nline two", m' "$tmp/ml.json"
 check "multi-line block" $?
 
 # The pseudo-terminal: Ctrl-C mid-reply, /stats, history recall, /reset, Ctrl-D.
-timeout 120 python3 "$HERE/chat_pty.py" "$BIN" "$MODEL" "$tmp/history"; check "pty session" $?
+timeout 300 python3 "$HERE/chat_pty.py" "$BIN" "$MODEL" "$tmp/history"; check "pty session" $?
 
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]

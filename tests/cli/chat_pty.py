@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives `llmr chat` through a pseudo-terminal as a person would: a reply interrupted by
 Ctrl-C (the program goes on), /stats, history recall with the up arrow, /reset, Ctrl-D."""
-import os, pty, select, sys, time
+import os, pty, re, select, sys, time
 
 bin_, model, hist = sys.argv[1], sys.argv[2], sys.argv[3]
 pid, fd = pty.fork()
@@ -40,17 +40,17 @@ def send(s):
 
 read_until("/help lists commands")
 read_until(">>> ")
-# A long reply (-n 5000, context 512), interrupted as soon as text flows.
+# A long reply (-n 3000, context 4096), interrupted as soon as text flows.
 send("Once upon a time\r")
 read_until("Once upon a time\r\n")       # the echo of the input line
-# Wait for the reply's first bytes: by then readline has returned the terminal to cooked mode,
-# where Ctrl-C is a signal (before that, libedit would read it as a key).
-while not buf:
-    r, _, _ = select.select([fd], [], [], 30)
+# Wait for the reply's first letter: by then readline has returned the terminal to cooked
+# mode, where Ctrl-C is a signal (before that, libedit would read it as a key).
+while not re.search(rb"[A-Za-z]", buf):
+    r, _, _ = select.select([fd], [], [], 60)
     if not r:
         raise SystemExit("FAIL: no reply began")
     buf += os.read(fd, 4096)
-send("\x03")
+os.write(fd, b"\x03")                   # at once, while the reply streams
 read_until("(reply stopped)", timeout=60)
 read_until(">>> ")
 send("/stats\r")
