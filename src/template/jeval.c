@@ -194,11 +194,11 @@ static bool loop_attr(ev *E, jloop *lp, const char *name, jv *out)
         *out = i > 0 ? lp->items->v[i - 1] : jv_undef_msg(E->a, "there is no previous item");
     else if (!strcmp(name, "nextitem"))
         *out = i + 1 < n ? lp->items->v[i + 1] : jv_undef_msg(E->a, "there is no next item");
-    else if (!strcmp(name, "cycle")) {
+    else if (!strcmp(name, "cycle") || !strcmp(name, "changed")) {
         jv self = {0};
         self.type = JV_LOOP;
         self.u.lp = lp;
-        *out = method(E, self, "cycle");
+        *out = method(E, self, name[0] == 'c' && name[1] == 'y' ? "cycle" : "changed");
     } else
         *out = jv_undef_msg(E->a, "'LoopContext object' has no attribute '%.100s'", name);
     return true;
@@ -756,6 +756,19 @@ bool ev_call(ev *E, const jnode *n, jv callee, const jargs *A, jv *out)
     case JV_FUNC:
         return jf_func(E, n, callee.u.fn, A, out);
     case JV_METHOD:
+        if (callee.u.bm->self.type == JV_LOOP && !strcmp(callee.u.bm->name, "changed")) {
+            /* loop.changed(*values): true on the first call and whenever the values differ */
+            jloop *lp = callee.u.bm->self.u.lp;
+            jv now = jv_list_new(E->a, A->npos);
+            for (size_t i = 0; now.type == JV_LIST && i < A->npos; i++)
+                jv_list_push(E->a, now.u.l, A->pos[i]);
+            if (!ev_mem_ok(E, n))
+                return false;
+            *out = jv_bool(!lp->changed_called || !jv_equal(lp->last_changed, now, 0));
+            lp->last_changed = now;
+            lp->changed_called = true;
+            return true;
+        }
         if (callee.u.bm->self.type == JV_LOOP)
             return loop_cycle(E, n, callee.u.bm->self.u.lp, A, out);
         return jf_method(E, n, callee.u.bm->self, callee.u.bm->name, A, out);

@@ -18,6 +18,8 @@ struct jmacro {
 struct jloop {
     jlist *items;
     size_t i;
+    jv last_changed;        /* loop.changed(): the arguments of its previous call */
+    bool changed_called;
 };
 
 typedef struct ev {

@@ -1176,7 +1176,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
 
 /* ---- methods ---------------------------------------------------------------------------- */
 static const char *const str_methods[] = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
+    "format", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
     "upper", "lower", "title", "capitalize", "replace", "find", "rfind", "count", "join",
     "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", NULL};
 static const char *const dict_methods[] = {"items", "keys", "values", "get", "copy", NULL};
@@ -1291,9 +1291,103 @@ static bool str_class(jv s, const char *what)
     return strcmp(what, "isupper") && strcmp(what, "islower") ? true : any_cased;
 }
 
+/* str.format as the sandbox runs it: {} {0} {name}, .attr and [key] in the field, !r/!s;
+ * a format spec after ':' is supported for plain values only as empty. */
+static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
+{
+    const char *p = s.u.s->s, *end = p + s.u.s->len;
+    jbuf b = {.limit = E->env->lim.max_output};
+    size_t autonum = 0;
+    while (p < end) {
+        if ((*p == '{' || *p == '}') && p + 1 < end && p[1] == *p) {
+            jbuf_put(&b, p, 1);
+            p += 2;
+            continue;
+        }
+        if (*p == '}') {
+            jbuf_free(&b);
+            return ev_fail(E, n, "Single '}' encountered in format string");
+        }
+        if (*p != '{') {
+            jbuf_put(&b, p++, 1);
+            continue;
+        }
+        const char *q = memchr(p, '}', (size_t)(end - p));
+        if (!q) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "Single '{' encountered in format string");
+        }
+        char field[128];
+        size_t fl = (size_t)(q - p - 1);
+        if (fl >= sizeof field) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "format field too long");
+        }
+        memcpy(field, p + 1, fl);
+        field[fl] = 0;
+        p = q + 1;
+        char *colon = strchr(field, ':'), *bang = strchr(field, '!');
+        if (colon && colon[1]) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "str.format: format specs ('%s') are not supported", colon);
+        }
+        if (colon)
+            *colon = 0;
+        char conv = 's';
+        if (bang) {
+            conv = bang[1];
+            *bang = 0;
+        }
+        size_t k = strcspn(field, ".[");
+        char head[128];
+        memcpy(head, field, k);
+        head[k] = 0;
+        jv v;
+        bool ok;
+        if (!k)
+            ok = jarg(A, autonum++, NULL, &v);
+        else if (head[0] >= '0' && head[0] <= '9')
+            ok = jarg(A, (size_t)atoi(head), NULL, &v);
+        else
+            ok = jarg(A, SIZE_MAX, head, &v);
+        if (!ok) {
+            jbuf_free(&b);
+            return ev_fail(E, n, k ? "KeyError: '%s'" : "%stuple index out of range",
+                           k ? head : "");
+        }
+        for (char *f = field + k; *f;) {   /* .attr and [key] */
+            char *e2 = f + 1 + strcspn(f + 1, ".[]");
+            char save = *e2;
+            *e2 = 0;
+            if (*f == '.')
+                ok = ev_getattr(E, n, v, f + 1, &v);
+            else {
+                char *endp;
+                long long idx = strtoll(f + 1, &endp, 10);
+                jv key = (*endp == 0 && f[1]) ? jv_int(idx) : jv_str(E->a, f + 1);
+                ok = ev_getitem(E, n, v, key, &v);
+            }
+            *e2 = save;
+            if (!ok) {
+                jbuf_free(&b);
+                return false;
+            }
+            f = e2 + (save == ']');
+        }
+        if (!(conv == 'r' ? jv_repr(&b, v, 0) : v.type == JV_UNDEF || jv_to_str(&b, v, 0))) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "str.format: result too large");
+        }
+    }
+    *out = mkstr(E, &b);
+    return ev_mem_ok(E, n);
+}
+
 static bool str_method(ev *E, const jnode *n, jv s, const char *m, const jargs *A, jv *out)
 {
     jv a0, a1;
+    if (!strcmp(m, "format"))
+        return str_format(E, n, s, A, out);
     if (!strcmp(m, "strip") || !strcmp(m, "lstrip") || !strcmp(m, "rstrip")) {
         jv chars = jv_none();
         jarg(A, 0, "chars", &chars);

@@ -248,11 +248,8 @@ static jnode *parse_filter_expr(parser *P, jnode *n)
     while (n) {
         if (skip_op(P, "|"))
             n = parse_filter(P, n);
-        else if (skip_name(P, "is")) {
+        else if (skip_name(P, "is"))
             n = parse_test(P, n);
-            if (n && is_name(P, "is"))
-                return perr(P, cur(P)->line, "You cannot chain multiple tests with is");
-        }
         else if (is_op(P, "(")) {
             jnode *c = node(P, JN_CALL, cur(P)->line);
             if (!c)
