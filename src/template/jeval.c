@@ -105,6 +105,13 @@ static bool scope_set(ev *E, jscope *S, const char *name, jv v)
         *slot = v;
         return true;
     }
+    jdict *d = S->vars;
+    if (d->n < d->cap && jv_is_str(d->k[d->n], name)) {
+        /* a loop scope emptied for the next iteration keeps its old keys past n: reuse the
+         * key so that iterating allocates nothing */
+        d->v[d->n++] = v;
+        return true;
+    }
     jv k = jv_str(E->a, name);
     return k.type == JV_STR && jv_dict_set(E->a, S->vars, k, v);
 }
@@ -1004,6 +1011,10 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
     bool completed = false;
     for (size_t i = 0; i < items->n; i++) {
         lp->i = i;
+        /* an empty scope per iteration: in jinja2 a {% set %} in the body does not carry over
+         * to the next iteration (`{{ y }}{% set y = i %}` prints nothing every time). The
+         * storage is reused, so long loops do not grow the arena. */
+        L->vars->n = 0;
         if (!step(E, n) || !bind_targets(E, n, L, items->v[i]) || !scope_set(E, L, "loop", loopv))
             return ev_mem_ok(E, n), X_ERR;
         int rc = exec_body(E, L, &n->body, out);

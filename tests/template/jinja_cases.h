@@ -385,6 +385,10 @@ static const jcase ok_cases[] = {
      "{% for x in [1, 1, 2, 2, 1] %}{{ loop.changed(x) }}{% endfor %}",
      "{}",
      "TrueFalseTrueFalseTrue"},
+    {"loop_set_is_per_iteration",
+     "{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{{ y }}{% endfor %}|{% for i in [1, 2] %}{{ x }}{% set x = i %}{% endfor %}",
+     "{\"x\": 3}",
+     "[]1[]2|33"},
 };
 
 static const jcase err_cases[] = {
