@@ -118,12 +118,20 @@ static bool scope_set(ev *E, jscope *S, const char *name, jv v)
 
 static bool lookup(ev *E, jscope *S, const char *name, jv *out)
 {
+    bool child = S != E->root;
     for (; S; S = S->parent) {
         jv *v = jv_dict_gets(S->vars, name);
         if (v) {
             *out = *v;
             return true;
         }
+    }
+    /* jinja2 compiles a name that the template frame assigns before it reads it into a
+     * frame variable: a loop body or macro that runs before the assignment sees it
+     * undefined, not the value passed in (see analyze_root) */
+    if (child && E->root_stores && jv_dict_gets(E->root_stores, name)) {
+        *out = jv_undef_msg(E->a, "'%s' is undefined", name);
+        return true;
     }
     jv *g = jv_dict_gets(E->env->globals, name);
     if (g) {
@@ -1190,6 +1198,95 @@ static bool check_names(ev *E, const jnodes *ns, int depth)
     return true;
 }
 
+/* ---- jinja2's template-frame symbol analysis (idtracking.py), reduced to what changes
+ * output: for each name, whether the template frame first reads it (then it is resolved from
+ * the passed-in variables) or first assigns it (then it is a frame variable that is missing
+ * until assigned). An assignment inside an {% if %} counts as a read. */
+enum { SYM_LOAD = 1, SYM_STORE = 2 };
+
+static void sym_note(ev *E, jdict *m, const char *name, int kind)
+{
+    if (jv_dict_gets(m, name))
+        return;
+    jv k = jv_str(E->a, name);
+    if (k.type == JV_STR)
+        jv_dict_set(E->a, m, k, jv_int(kind));
+}
+
+static void sym_loads(ev *E, jdict *m, const jnode *n, int depth)
+{
+    if (!n || depth > 4 * JINJA_MAX_NESTING)
+        return;
+    if (n->kind == JN_NAME)
+        sym_note(E, m, n->name, SYM_LOAD);
+    sym_loads(E, m, n->a, depth + 1);
+    sym_loads(E, m, n->b, depth + 1);
+    sym_loads(E, m, n->c, depth + 1);
+    for (size_t i = 0; i < n->args.n; i++)
+        sym_loads(E, m, n->args.v[i], depth + 1);
+}
+
+static void sym_body(ev *E, jdict *m, const jnodes *body, int depth);
+
+static void sym_stmt(ev *E, jdict *m, const jnode *n, int depth)
+{
+    if (depth > JINJA_MAX_NESTING * 2)
+        return;
+    switch (n->kind) {
+    case JN_OUTPUT: case JN_FOR: sym_loads(E, m, n->a, 0); break;
+    case JN_SET:
+        sym_loads(E, m, n->a, 0);
+        for (size_t i = 0; i < n->ntargets; i++)
+            sym_note(E, m, n->targets[i], SYM_STORE);
+        break;
+    case JN_SET_ATTR:
+        sym_note(E, m, n->name, SYM_LOAD);
+        sym_loads(E, m, n->a, 0);
+        break;
+    case JN_SET_BLOCK:
+        sym_body(E, m, &n->body, depth + 1);
+        sym_note(E, m, n->name, SYM_STORE);
+        break;
+    case JN_MACRO: sym_note(E, m, n->name, SYM_STORE); break;
+    case JN_CALL_BLOCK: sym_loads(E, m, n->a, 0); break;
+    case JN_FILTER_BLOCK: case JN_GENERATION: sym_body(E, m, &n->body, depth + 1); break;
+    case JN_IF: {
+        sym_loads(E, m, n->a, 0);
+        jv b1 = jv_dict_new(E->a, 0), b2 = jv_dict_new(E->a, 0);
+        if (b1.type != JV_DICT || b2.type != JV_DICT)
+            return;
+        sym_body(E, b1.u.d, &n->body, depth + 1);
+        sym_body(E, b2.u.d, &n->else_body, depth + 1);
+        /* jinja2 resolves a name assigned inside {% if %} branches from the passed-in
+         * variables (even when every branch assigns it) */
+        jdict *br[2] = {b1.u.d, b2.u.d};
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < br[k]->n; i++)
+                sym_note(E, m, br[k]->k[i].u.s->s, SYM_LOAD);
+        break;
+    }
+    default: break;
+    }
+}
+
+static void sym_body(ev *E, jdict *m, const jnodes *body, int depth)
+{
+    for (size_t i = 0; i < body->n; i++)
+        sym_stmt(E, m, body->v[i], depth);
+}
+
+static jdict *analyze_root(ev *E, const jnodes *prog)
+{
+    jv all = jv_dict_new(E->a, 0), stores = jv_dict_new(E->a, 0);
+    if (all.type != JV_DICT || stores.type != JV_DICT)
+        return NULL;
+    sym_body(E, all.u.d, prog, 0);
+    for (size_t i = 0; i < all.u.d->n; i++)
+        if (all.u.d->v[i].u.i == SYM_STORE)
+            jv_dict_set(E->a, stores.u.d, all.u.d->k[i], jv_bool(true));
+    return stores.u.d;
+}
+
 bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, char *err,
                 size_t errlen)
 {
@@ -1202,6 +1299,7 @@ bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, 
     if (!E.root)
         return ev_mem_ok(&E, NULL);
     E.scope = E.root;
+    E.root_stores = analyze_root(&E, prog);
     int rc = exec_body(&E, E.root, prog, out);
     E.scope = NULL;
     if (rc == X_ERR || E.failed)

@@ -31,6 +31,7 @@ typedef struct ev {
     uint64_t steps;
     int depth;              /* nested macro calls */
     jscope *root;
+    jdict *root_stores;     /* names jinja2 binds to the template frame before any use */
     jscope *scope;          /* where names are looked up now */
     const jnode *stmt;      /* the statement being run, named in errors */
 } ev;

@@ -287,10 +287,8 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
                                     || ((v.type == JV_LIST || v.type == JV_DICT) && v.u.l == x.u.l)
                                     || (v.type == JV_INT && v.u.i == x.u.i));
     } else if (!strcmp(t, "lower") || !strcmp(t, "upper")) {
-        if (v.type != JV_STR) {
-            *out = false;
-            return true;
-        }
+        if (!need_str(E, n, t, v, &v))   /* jinja2: str(value).islower() */
+            return false;
         /* str.islower(): no upper-case letter and at least one cased one */
         jv m = casemap(E, v, t[0] == 'l' ? 'l' : 'u'), o = casemap(E, v, t[0] == 'l' ? 'u' : 'l');
         *out = m.type == JV_STR && o.type == JV_STR && jv_equal(m, v, 0) && !jv_equal(o, v, 0);

@@ -389,6 +389,10 @@ static const jcase ok_cases[] = {
      "{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{{ y }}{% endfor %}|{% for i in [1, 2] %}{{ x }}{% set x = i %}{% endfor %}",
      "{\"x\": 3}",
      "[]1[]2|33"},
+    {"template_frame_scoping",
+     "{% for i in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}|{% macro m() %}{{ y }}{% endmacro %}[{{ m() }}]{% set y = 1 %}[{{ m() }}]|{% for i in [1] %}{{ z }}{% endfor %}{% if true %}{% set z = 9 %}{% endif %}",
+     "{\"x\": 3, \"y\": 4, \"z\": 7}",
+     "[]|[][1]|7"},
 };
 
 static const jcase err_cases[] = {
