@@ -49,9 +49,19 @@ static const cli_cmd commands[] = {
      "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
      "            model_n_params, n_threads, n_prompt, n_gen, avg_ts, stddev_ts, samples_ts...)\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
+    {"tensor", cmd_tensor, "show or fingerprint one tensor's values",
+     "usage: llmr tensor MODEL.gguf NAME [--sha256] [-n N]\n"
+     "  Dequantizes tensor NAME (any supported type) to float32.\n"
+     "  --sha256   print only the SHA-256 of the values (little-endian float32, row-major as\n"
+     "             stored; llama.cpp's to_float gives the same bytes)\n"
+     "  -n N       without --sha256: how many leading values to print (default 8)\n"
+     "  Without --sha256 prints name, type, shape (ne[0] first), elements, bytes, values.\n"
+     "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
+     "2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
+     "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
      "  -m, --model F            GGUF model file\n"
      "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
      "                           context is full)\n"
@@ -74,6 +84,18 @@ static const cli_cmd commands[] = {
      "  --verbose                print prompt and generation speed and time to first token\n"
      "                           on stderr\n"
      "Exit status: 0 ok, 1 bad input (model, file, grammar, prompt too long), 2 usage error.\n"},
+    {"chat", cmd_chat, "chat with a model in the terminal",
+     "usage: llmr chat -m MODEL [--system TEXT] [--history FILE] [options]\n"
+     "  An interactive conversation using the model's chat template; the reply streams as it\n"
+     "  is generated. Line editing and history (libedit; ~/.llmr_history or $LLMR_HISTORY).\n"
+     "  A line starting with \"\"\" begins a multi-line message, ended by a line ending with\n"
+     "  \"\"\". Ctrl-C stops a reply; Ctrl-D or /bye exits; /help lists the commands.\n"
+     "  When stdin is not a terminal, each line is one message and only replies are printed.\n"
+     "  Options as for `llmr run`: -n, --temp, --top-k, --top-p, --min-p, --typical,\n"
+     "  --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c.\n"
+     "  When the conversation outgrows the context, the oldest exchanges are dropped with a\n"
+     "  notice.\n"
+     "Exit status: 0 ok, 1 bad input (model), 2 usage error.\n"},
     {"template", cmd_template, "render a chat template with a message list",
      "usage: llmr template --template-file T.jinja --messages M.json [--add-generation-prompt]\n"
      "                     [--bos TEXT] [--eos TEXT] [--date YYYY-MM-DD]\n"

@@ -13,7 +13,7 @@
 
 /* How long a waiting thread spins before it sleeps: long enough to bridge the gap between
  * two steps of one token (microseconds), short enough not to burn a core while idle. */
-#define SPIN_ITERS 200000
+#define SPIN_ITERS 4000
 
 struct llmr_pool {
     int n;                         /* threads, caller included */

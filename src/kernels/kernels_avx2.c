@@ -9,40 +9,7 @@
  * saturation for these ranges; vpmaddwd widens to int32), then one float FMA per block with
  * the product of the two scales. Only the float accumulation order differs from the
  * reference. */
-#include "kernels/simd.h"
-
-#include <immintrin.h>
-#include <string.h>
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-INLINE int hsum8i(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
-INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
-INLINE uint16_t f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
-
-/* 32 nibbles of 16 bytes, low nibbles first (values 0-15), then high (16-31): the Q4_0 /
- * Q4_1 / IQ4_NL order. One broadcast load, one variable shift of the upper lane, one and. */
-INLINE __m256i nibbles32(const uint8_t *p)
-{
-    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
-    v = _mm256_srlv_epi32(v, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0));
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-}
+#include "kernels/simd_x86.h"
 
 /* ---- activation quantizers: the reference arithmetic exactly (see ref_quants.c) ---------- */
 INLINE float q8_32(const float *x, int8_t *q, int *sum)
@@ -64,7 +31,7 @@ INLINE float q8_32(const float *x, int8_t *q, int *sum)
     }
     const float d = amax / 127.f;
     const __m256 id = _mm256_set1_ps(127.f / amax);
-    const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    enum { rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC };
     __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), rn));
     __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), rn));
     __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), rn));
@@ -122,7 +89,7 @@ static void q8_K_from_float(const float *src, void *dst, int64_t n)
         const float iscale = -127.f / max;
         const __m256 is = _mm256_set1_ps(iscale);
         const __m256i lim = _mm256_set1_epi32(127);
-        const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        enum { rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC };
         for (int j = 0; j < QK_K; j += 32) {
             __m256i v[4];
             for (int k = 0; k < 4; k++)
@@ -138,42 +105,6 @@ static void q8_K_from_float(const float *src, void *dst, int64_t n)
         y[i].d = 1 / iscale;
     }
 }
-
-/* ---- tile dispatch: instantiate a kernel for every (rows, columns) up to 4 x 4 ------------ */
-#define TILE_ARGS int K, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, float *Y, \
-                  size_t ldy
-#define TILE_PASS K, W, ws, X, xs, Y, ldy
-#define DEFINE_TILE(name, kern)                                                             \
-    static void name(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,  \
-                     int nc, float *Y, size_t ldy)                                         \
-    {                                                                                      \
-        const uint8_t *W = Wv, *X = Xv;                                                    \
-        switch (nr * 8 + nc) {                                                             \
-        case 011: kern(TILE_PASS, 1, 1); break; case 012: kern(TILE_PASS, 1, 2); break;    \
-        case 013: kern(TILE_PASS, 1, 3); break; case 014: kern(TILE_PASS, 1, 4); break;    \
-        case 021: kern(TILE_PASS, 2, 1); break; case 022: kern(TILE_PASS, 2, 2); break;    \
-        case 023: kern(TILE_PASS, 2, 3); break; case 024: kern(TILE_PASS, 2, 4); break;    \
-        case 031: kern(TILE_PASS, 3, 1); break; case 032: kern(TILE_PASS, 3, 2); break;    \
-        case 033: kern(TILE_PASS, 3, 3); break; case 034: kern(TILE_PASS, 3, 4); break;    \
-        case 041: kern(TILE_PASS, 4, 1); break; case 042: kern(TILE_PASS, 4, 2); break;    \
-        case 043: kern(TILE_PASS, 4, 3); break; case 044: kern(TILE_PASS, 4, 4); break;    \
-        }                                                                                  \
-    }                                                                                      \
-    __attribute__((unused)) static void name##_vec_dot(int n, float *s, const void *w,     \
-                                                       const void *x)                     \
-    {                                                                                      \
-        name(n, w, 0, 1, x, 0, 1, s, 1);                                                   \
-    }
-
-#define ROWB(T, r, b) ((const T *)(W + (size_t)(r) * ws) + (b))
-#define COLB(T, c, b) ((const T *)(X + (size_t)(c) * xs) + (b))
-#define PREFETCH_AHEAD 512   /* bytes ahead of each weight row stream */
-
-/* Stores the NR x NC accumulators. */
-#define STORE_ACC()                                                                        \
-    for (int c = 0; c < NC; c++)                                                           \
-        for (int r = 0; r < NR; r++)                                                       \
-            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]);
 
 /* ---- Q4_0 x Q8_0: (q - 8) . y = q . y - 8 * sum(y), both vpmaddubsw ---------------------- */
 INLINE void q4_0_kern(TILE_ARGS, const int NR, const int NC)
@@ -208,7 +139,38 @@ INLINE void q4_0_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-DEFINE_TILE(q4_0_tile, q4_0_kern)
+
+/* Four rows: the int16 pair sums of the rows are merged by two levels of vphaddw (each lane
+ * then holds 8 products of one row: |sum| <= 8 * 8 * 128 fits int16), widened once. */
+INLINE void q4_0_kern4(TILE_ARGS, const int NC)
+{
+    const int nb = K / QK4_0;
+    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
+    __m256 acc[4];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        PREFETCH_NEXT_TILE((size_t)b * sizeof(block_q4_0), 4 * (int)sizeof(block_q4_0))
+        __m256i q[4];
+        for (int r = 0; r < 4; r++)
+            q[r] = nibbles32(ROWB(block_q4_0, r, b)->qs);
+        const __m256 sw = scales4(W, ws, (size_t)b * sizeof(block_q4_0));
+        for (int c = 0; c < NC; c++) {
+            const block_q8_0 *xb = COLB(block_q8_0, c, b);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
+            const __m256i s8 = _mm256_maddubs_epi16(eight, y);
+            __m256i p[4];
+            for (int r = 0; r < 4; r++)
+                p[r] = _mm256_sub_epi16(_mm256_maddubs_epi16(q[r], y), s8);
+            const __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(p[0], p[1]),
+                                                _mm256_hadd_epi16(p[2], p[3]));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(h, ones)),
+                                     _mm256_mul_ps(sw, _mm256_set1_ps(h2f(xb->d))), acc[c]);
+        }
+    }
+    store4(acc, NC, Y, ldy);
+}
+DEFINE_TILE(q4_0_tile, q4_0_kern, q4_0_kern4)
 
 /* ---- Q8_0 x Q8_0: |w| . (y * sign(w)) keeps vpmaddubsw's first operand unsigned --------- */
 INLINE void q8_0_kern(TILE_ARGS, const int NR, const int NC)
@@ -243,37 +205,50 @@ INLINE void q8_0_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-DEFINE_TILE(q8_0_tile, q8_0_kern)
+
+/* Four rows: pair sums reach 2*128*127, too big to merge in int16; widen, then merge. */
+INLINE void q8_0_kern4(TILE_ARGS, const int NC)
+{
+    const int nb = K / QK8_0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        PREFETCH_NEXT_TILE((size_t)b * sizeof(block_q8_0), 4 * (int)sizeof(block_q8_0))
+        __m256i q[4], aq[4];
+        for (int r = 0; r < 4; r++) {
+            q[r] = _mm256_loadu_si256((const __m256i *)ROWB(block_q8_0, r, b)->qs);
+            aq[r] = _mm256_sign_epi8(q[r], q[r]);
+        }
+        const __m256 sw = scales4(W, ws, (size_t)b * sizeof(block_q8_0));
+        for (int c = 0; c < NC; c++) {
+            const block_q8_0 *xb = COLB(block_q8_0, c, b);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb->qs);
+            __m256i p[4];
+            for (int r = 0; r < 4; r++)
+                p[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(aq[r], _mm256_sign_epi8(y, q[r])),
+                                         ones);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(merge4_epi32(p[0], p[1], p[2], p[3])),
+                                     _mm256_mul_ps(sw, _mm256_set1_ps(h2f(xb->d))), acc[c]);
+        }
+    }
+    store4(acc, NC, Y, ldy);
+}
+DEFINE_TILE(q8_0_tile, q8_0_kern, q8_0_kern4)
 
 /* ---- K-quants x Q8_K ------------------------------------------------------------------
  * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
- * so the whole super-block is one int32 vector; minimums (Q4_K/Q5_K) use Q8_K's bsums. */
-
-/* Q4_K/Q5_K's 12 scale bytes -> 8 six-bit scales and 8 mins (layout in quants.h). */
-INLINE void k4_scales(const uint8_t *p, uint8_t sc[8], uint8_t mn[8])
-{
-    uint32_t a, b, c;
-    memcpy(&a, p, 4);
-    memcpy(&b, p + 4, 4);
-    memcpy(&c, p + 8, 4);
-    uint32_t s[2] = {a & 0x3f3f3f3fu, (c & 0x0f0f0f0fu) | (((a >> 6) & 0x03030303u) << 4)};
-    uint32_t m[2] = {b & 0x3f3f3f3fu, ((c >> 4) & 0x0f0f0f0fu) | (((b >> 6) & 0x03030303u) << 4)};
-    memcpy(sc, s, 8);
-    memcpy(mn, m, 8);
-}
-
-/* Q8_K bsums (16 sums of 16) -> 8 sums of 32, as int16. */
-INLINE __m128i bsums32(const block_q8_K *xb)
-{
-    const __m256i bs = _mm256_loadu_si256((const __m256i *)xb->bsums);
-    return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-}
+ * so the whole super-block is one int32 vector per (row, column); minimums (Q4_K/Q5_K) use
+ * Q8_K's bsums. Loops run row-outer inside each 64-value step so that only one row's
+ * unpacked quants are live at a time. 4 x 3 and 4 x 4 tiles run as two 2-row halves (the
+ * int32 sums of a 4 x 4 tile would not fit the 16 registers). */
 
 /* Q4_K (HI5 = 0) and Q5_K (HI5 = 1). */
 INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 {
-    const int nb = K / QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const int nb = K / QK_K, BS = HI5 ? 176 : 144, QS = HI5 ? 48 : 16;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc[4][4];
     __m128 accm[4][4];
     for (int r = 0; r < NR; r++)
@@ -282,81 +257,85 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
             accm[r][c] = _mm_setzero_ps();
         }
     for (int b = 0; b < nb; b++) {
-        __m256i sumi[4][4];
-        for (int r = 0; r < NR; r++)
-            for (int c = 0; c < NC; c++)
-                sumi[r][c] = _mm256_setzero_si256();
-        int16_t scl[4][8];
-        __m128i mins[4];
-        float dw[4], dmw[4];
+        __m256i sumi[4][4], scv[4];
         for (int r = 0; r < NR; r++) {
-            const uint8_t *blk = (const uint8_t *)W + (size_t)r * ws + (size_t)b * (HI5 ? 176 : 144);
+            const uint8_t *blk = W + (size_t)r * ws + (size_t)b * BS;
+            uint64_t sc, mn;
+            k4_scales(blk + 4, &sc, &mn);
+            scv[r] = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
             const llmr_half *dh = (const llmr_half *)blk;
-            uint8_t sc[8], mn[8];
-            k4_scales(blk + 4, sc, mn);
-            for (int j = 0; j < 8; j++)
-                scl[r][j] = sc[j];
-            mins[r] = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
-            dw[r] = h2f(dh[0]);
-            dmw[r] = h2f(dh[1]);
-            _mm_prefetch((const char *)blk + PREFETCH_AHEAD, _MM_HINT_T0);
-            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64, _MM_HINT_T0);
-            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 128, _MM_HINT_T0);
-        }
-        for (int j = 0; j < 4; j++) {          /* 64 values: low nibbles, then high */
-            __m256i ql[4], qh[4], sl[4], sh[4];
-            for (int r = 0; r < NR; r++) {
-                const uint8_t *blk = (const uint8_t *)W + (size_t)r * ws + (size_t)b * (HI5 ? 176 : 144);
-                const uint8_t *qs = blk + (HI5 ? 48 : 16) + 32 * j;
-                const __m256i bits = _mm256_loadu_si256((const __m256i *)qs);
-                ql[r] = _mm256_and_si256(bits, m4);
-                qh[r] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-                if (HI5) {
-                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(blk + 16));
-                    const __m256i one = _mm256_set1_epi8(1);
-                    ql[r] = _mm256_or_si256(ql[r], _mm256_slli_epi16(
-                                _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4));
-                    qh[r] = _mm256_or_si256(qh[r], _mm256_slli_epi16(
-                                _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4));
-                }
-                sl[r] = _mm256_set1_epi16(scl[r][2 * j]);
-                sh[r] = _mm256_set1_epi16(scl[r][2 * j + 1]);
-            }
+            const float dw = h2f(dh[0]), dmw = h2f(dh[1]);
             for (int c = 0; c < NC; c++) {
                 const block_q8_K *xb = COLB(block_q8_K, c, b);
-                const __m256i yl = _mm256_loadu_si256((const __m256i *)(xb->qs + 64 * j));
-                const __m256i yh = _mm256_loadu_si256((const __m256i *)(xb->qs + 64 * j + 32));
-                for (int r = 0; r < NR; r++) {
-                    __m256i pl = _mm256_madd_epi16(sl[r], _mm256_maddubs_epi16(ql[r], yl));
-                    __m256i ph = _mm256_madd_epi16(sh[r], _mm256_maddubs_epi16(qh[r], yh));
+                const __m128i pm = _mm_madd_epi16(mins, bsums32(xb));
+                accm[r][c] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_set1_ps(xb->d * dmw),
+                                          accm[r][c]);
+                sumi[r][c] = _mm256_setzero_si256();
+            }
+            (void)dw;
+            if (NR == 4)
+                PREFETCH_NEXT_TILE((size_t)b * BS + r * (BS / 4), BS)
+            else
+                for (int k = 0; k < BS; k += 64)
+                    _mm_prefetch((const char *)blk + PREFETCH_AHEAD + k, _MM_HINT_T0);
+        }
+        for (int j = 0; j < 4; j++) {          /* 64 values: low nibbles, then high */
+            const __m256i cl = bcast16_ctrl(2 * j), ch = bcast16_ctrl(2 * j + 1);
+            for (int r = 0; r < NR; r++) {
+                const uint8_t *blk = W + (size_t)r * ws + (size_t)b * BS;
+                const __m256i bits = _mm256_loadu_si256((const __m256i *)(blk + QS + 32 * j));
+                __m256i ql = _mm256_and_si256(bits, m4);
+                __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                if (HI5) {    /* fifth bits: bit 2j (low half) and 2j+1 (high half) of qh */
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(blk + 16));
+                    ql = _mm256_or_si256(ql, _mm256_slli_epi16(
+                             _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j), one), 4));
+                    qh = _mm256_or_si256(qh, _mm256_slli_epi16(
+                             _mm256_and_si256(_mm256_srli_epi16(hb, 2 * j + 1), one), 4));
+                }
+                const __m256i sl = _mm256_shuffle_epi8(scv[r], cl);
+                const __m256i sh = _mm256_shuffle_epi8(scv[r], ch);
+                for (int c = 0; c < NC; c++) {
+                    const int8_t *y = COLB(block_q8_K, c, b)->qs + 64 * j;
+                    __m256i pl = _mm256_madd_epi16(sl, _mm256_maddubs_epi16(ql,
+                                     _mm256_loadu_si256((const __m256i *)y)));
+                    __m256i ph = _mm256_madd_epi16(sh, _mm256_maddubs_epi16(qh,
+                                     _mm256_loadu_si256((const __m256i *)(y + 32))));
                     sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_add_epi32(pl, ph));
                 }
             }
         }
-        for (int c = 0; c < NC; c++) {
-            const block_q8_K *xb = COLB(block_q8_K, c, b);
-            const __m128i bs = bsums32(xb);
-            for (int r = 0; r < NR; r++) {
-                const __m128i pm = _mm_madd_epi16(mins[r], bs);
+        for (int r = 0; r < NR; r++) {
+            const float dw = h2f(*(const llmr_half *)(W + (size_t)r * ws + (size_t)b * BS));
+            for (int c = 0; c < NC; c++)
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][c]),
-                                            _mm256_set1_ps(xb->d * dw[r]), acc[r][c]);
-                accm[r][c] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_set1_ps(xb->d * dmw[r]),
-                                          accm[r][c]);
-            }
+                                            _mm256_set1_ps(COLB(block_q8_K, c, b)->d * dw),
+                                            acc[r][c]);
         }
     }
     for (int c = 0; c < NC; c++)
-        for (int r = 0; r < NR; r++) {
-            __m128 m = accm[r][c];
-            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
-            m = _mm_add_ss(m, _mm_movehdup_ps(m));
-            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]) - _mm_cvtss_f32(m);
-        }
+        for (int r = 0; r < NR; r++)
+            Y[(size_t)c * ldy + r] = hsum8(acc[r][c]) - hsum4(accm[r][c]);
 }
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
-DEFINE_TILE(q4_K_tile, q4_K_kern)
-DEFINE_TILE(q5_K_tile, q5_K_kern)
+
+/* 4-row K-quant tiles: decode (NC <= 2) keeps four rows; wider tiles go two rows at a time. */
+#define K_KERN4(name, kern)                                                                \
+    INLINE void name(TILE_ARGS, const int NC)                                              \
+    {                                                                                      \
+        if (NC <= 2) {                                                                     \
+            kern(TILE_PASS, 4, NC);                                                        \
+        } else {                                                                           \
+            kern(TILE_PASS, 2, NC);                                                        \
+            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
+        }                                                                                  \
+    }
+K_KERN4(q4_K_kern4, q4_K_kern)
+K_KERN4(q5_K_kern4, q5_K_kern)
+DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
+DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
 
 /* Q6_K: q in 0..63 times y, minus 32 * sum(y) per 16-value sub-block through bsums, both
  * under the same int8 sub-block scale, so the offset folds into the int32 sum. */
@@ -369,56 +348,60 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
         for (int c = 0; c < NC; c++)
             acc[r][c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        __m256i sumi[4][4];
-        __m256i sc16[4];
-        float dw[4];
+        __m256i sumi[4][4], sc_lo[4], sc_hi[4];
         for (int r = 0; r < NR; r++) {
             const block_q6_K *wb = ROWB(block_q6_K, r, b);
-            sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
-            dw[r] = h2f(wb->d);
-            for (int k = 0; k < 4; k++)
-                _mm_prefetch((const char *)wb + PREFETCH_AHEAD + 64 * k, _MM_HINT_T0);
-        }
-        /* the -32 offset: sumi starts at -32 * sum_j sc_j * bsum_j */
-        for (int c = 0; c < NC; c++) {
-            const __m256i bs = _mm256_loadu_si256((const __m256i *)COLB(block_q8_K, c, b)->bsums);
-            for (int r = 0; r < NR; r++)
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
+            /* the -32 offset: sumi starts at -32 * sum_j sc_j * bsum_j */
+            for (int c = 0; c < NC; c++) {
+                const __m256i bs = _mm256_loadu_si256((const __m256i *)COLB(block_q8_K, c, b)->bsums);
                 sumi[r][c] = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(),
-                                               _mm256_madd_epi16(sc16[r], bs)), 5);
+                                               _mm256_madd_epi16(sc16, bs)), 5);
+            }
+            /* scales 0-7 and 8-15, each copied to both 128-bit lanes for vpshufb */
+            sc_lo[r] = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            sc_hi[r] = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+            if (NR == 4)
+                PREFETCH_NEXT_TILE((size_t)b * sizeof(block_q6_K) + r * 53, 212)
+            else
+                for (int k = 0; k < 256; k += 64)
+                    _mm_prefetch((const char *)wb + PREFETCH_AHEAD + k, _MM_HINT_T0);
         }
         for (int h = 0; h < 2; h++)
             for (int g = 0; g < 4; g++) {      /* 32 values: sub-blocks 8h+2g, 8h+2g+1 */
-                __m256i q[4], s[4];
+                /* lane 0 takes scale 2g, lane 1 scale 2g+1 (of this half's 8) */
+                const __m256i ctrl = _mm256_set_m128i(
+                    _mm_set1_epi16((short)((4 * g + 2) | ((4 * g + 3) << 8))),
+                    _mm_set1_epi16((short)((4 * g) | ((4 * g + 1) << 8))));
                 for (int r = 0; r < NR; r++) {
                     const block_q6_K *wb = ROWB(block_q6_K, r, b);
                     const __m256i l = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32 * (g & 1)));
                     const __m256i hb = _mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h));
-                    __m256i lo = g < 2 ? _mm256_and_si256(l, m4)
-                                       : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
-                    __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), m2), 4);
-                    q[r] = _mm256_or_si256(lo, hi);
-                    const int j = 8 * h + 2 * g;
-                    s[r] = _mm256_set_m128i(_mm_set1_epi16(wb->scales[j + 1]),
-                                            _mm_set1_epi16(wb->scales[j]));
-                }
-                for (int c = 0; c < NC; c++) {
-                    const block_q8_K *xb = COLB(block_q8_K, c, b);
-                    const __m256i y = _mm256_loadu_si256((const __m256i *)(xb->qs + 128 * h + 32 * g));
-                    for (int r = 0; r < NR; r++)
-                        sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_madd_epi16(s[r],
-                                                      _mm256_maddubs_epi16(q[r], y)));
+                    const __m256i lo = g < 2 ? _mm256_and_si256(l, m4)
+                                             : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+                    const __m256i hi = _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), m2), 4);
+                    const __m256i q = _mm256_or_si256(lo, hi);
+                    const __m256i s = _mm256_shuffle_epi8(h ? sc_hi[r] : sc_lo[r], ctrl);
+                    for (int c = 0; c < NC; c++) {
+                        const int8_t *y = COLB(block_q8_K, c, b)->qs + 128 * h + 32 * g;
+                        sumi[r][c] = _mm256_add_epi32(sumi[r][c], _mm256_madd_epi16(s,
+                                         _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y))));
+                    }
                 }
             }
-        for (int c = 0; c < NC; c++) {
-            const float dy = COLB(block_q8_K, c, b)->d;
-            for (int r = 0; r < NR; r++)
+        for (int r = 0; r < NR; r++) {
+            const float dw = h2f(ROWB(block_q6_K, r, b)->d);
+            for (int c = 0; c < NC; c++)
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][c]),
-                                            _mm256_set1_ps(dy * dw[r]), acc[r][c]);
+                                            _mm256_set1_ps(COLB(block_q8_K, c, b)->d * dw),
+                                            acc[r][c]);
         }
     }
     STORE_ACC()
 }
-DEFINE_TILE(q6_K_tile, q6_K_kern)
+K_KERN4(q6_K_kern4, q6_K_kern)
+DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
 
 /* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
 INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -452,8 +435,10 @@ INLINE __m256 ld_bf16(const uint8_t *p)
     }
 FLOAT_KERN(f16_kern, ld_f16)
 FLOAT_KERN(bf16_kern, ld_bf16)
-DEFINE_TILE(f16_tile, f16_kern)
-DEFINE_TILE(bf16_tile, bf16_kern)
+INLINE void f16_kern4(TILE_ARGS, const int NC) { f16_kern(TILE_PASS, 4, NC); }
+INLINE void bf16_kern4(TILE_ARGS, const int NC) { bf16_kern(TILE_PASS, 4, NC); }
+DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
+DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
 
 /* Single-row float dots keep four accumulators in flight to hide the FMA latency. */
 static void f16_vec_dot(int n, float *s, const void *wv, const void *xv)

@@ -120,4 +120,8 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
 int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
 const float *llmr_seq_logits(const llmr_seq *s);
 
+/* The row kernels of forward.c, exposed for the unit tests. */
+void llmr_rope_head_for_test(float *x, int pos, const llmr_hparams *hp, const float *ff);
+void llmr_rmsnorm_for_test(float *o, const float *x, const float *w, int n, float eps);
+
 #endif

@@ -1,0 +1,13 @@
+/* rowops.c - rowops.h at the baseline ISA, and the run-time choice. */
+#define LLMR_ROWOPS_IMPL
+#include "model/rowops.h"
+
+#include "kernels/kernels.h"
+
+extern const llmr_rowops llmr_rowops_avx2;
+static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax};
+
+const llmr_rowops *llmr_rowops_get(void)
+{
+    return llmr_cpu_best_isa() >= LLMR_ISA_AVX2 ? &llmr_rowops_avx2 : &rowops_base;
+}

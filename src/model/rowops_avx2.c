@@ -1,0 +1,6 @@
+/* rowops_avx2.c - rowops.h compiled with AVX2+FMA (see CMakeLists: *_avx2.c). Only reached
+ * through llmr_rowops_get() after CPU detection. */
+#define LLMR_ROWOPS_IMPL
+#include "model/rowops.h"
+
+const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax};

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# llmr eval / synth / quantize / bench: the eval JSON contract, tools that make and time
+# models, and exit statuses on bad input.
+set -u
+BIN=${LLMR_BIN:?}
+SHARED=${LLMR_SHARED:-../shared}
+fails=0; passes=0
+check() { # name, condition-result
+    if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# usage errors exit 2
+"$BIN" eval >/dev/null 2>&1; check "eval no args -> 2" $([ $? = 2 ]; echo $?)
+"$BIN" eval -m x.gguf --ids 1,a >/dev/null 2>&1; check "eval bad ids -> 2" $([ $? = 2 ]; echo $?)
+"$BIN" bench >/dev/null 2>&1; check "bench no model -> 2" $([ $? = 2 ]; echo $?)
+"$BIN" quantize a b NOPE >/dev/null 2>&1; check "quantize bad type -> 2" $([ $? = 2 ]; echo $?)
+"$BIN" synth --shape nope --vocab v -o o >/dev/null 2>&1; check "synth bad shape -> 2" $([ $? = 2 ]; echo $?)
+"$BIN" eval -m /nonexistent.gguf --ids 1 2>"$tmp/err" >/dev/null; rc=$?
+check "eval missing file -> 1" $([ $rc = 1 ]; echo $?)
+grep -q nonexistent.gguf "$tmp/err"; check "missing file named" $?
+
+if [ ! -d "$SHARED/models" ] || ! command -v jq >/dev/null; then
+    echo "skipped: $SHARED/models or jq is absent (the model checks need both)"
+    echo "$passes passed, $fails failed"
+    [ $fails = 0 ] || exit 1
+    exit 77
+fi
+M="$SHARED/models/stories260K.gguf"
+
+# eval: {"n_vocab": N, "logits": [[...]]}, one row or one per id with --all
+"$BIN" eval -m "$M" --ids 1,403,407 --json -t 2 > "$tmp/e1.json"; check "eval exit 0" $?
+jq -e '.n_vocab == 512 and (.logits | length) == 1 and (.logits[0] | length) == 512' \
+    "$tmp/e1.json" >/dev/null; check "eval last row" $?
+"$BIN" eval -m "$M" --ids 1,403,407 --all --json > "$tmp/e3.json"; check "eval --all exit 0" $?
+jq -e '(.logits | length) == 3 and ([.logits[] | length] | all(. == 512))' "$tmp/e3.json" \
+    >/dev/null; check "eval --all rows" $?
+# the last row of --all is the single-row answer
+jq -e --slurpfile one "$tmp/e1.json" \
+    '[.logits[2], $one[0].logits[0]] | transpose | map((.[0] - .[1]) | fabs) | max < 1e-4' \
+    "$tmp/e3.json" >/dev/null; check "eval --all last == eval" $?
+# "Once upon a time" -> the golden first step's argmax (432)
+"$BIN" eval -m "$M" --ids 1,403,407,261,378 --json | \
+    jq -e '.logits[0] | to_entries | max_by(.value) | .key == 432' >/dev/null
+check "eval argmax" $?
+"$BIN" eval -m "$M" --ids 1,999 2>"$tmp/err" >/dev/null; rc=$?
+check "eval id out of vocab -> 1" $([ $rc = 1 ]; echo $?)
+grep -q '999' "$tmp/err"; check "bad id named" $?
+"$BIN" eval -m "$M" -c 2 --ids 1,2,3 2>"$tmp/err" >/dev/null; rc=$?
+check "eval context overflow -> 1" $([ $rc = 1 ]; echo $?)
+grep -q 'context' "$tmp/err"; check "overflow says context" $?
+
+# synth + quantize + eval + bench on a small real shape
+V="$SHARED/vocab/ggml-vocab-llama-spm.gguf"
+"$BIN" synth --shape stories15m --type F16 --vocab "$V" -o "$tmp/s.gguf" 2>/dev/null
+check "synth exit 0" $?
+"$BIN" info --json "$tmp/s.gguf" | jq -e '.n_vocab == 32000' >/dev/null; check "synth vocab" $?
+"$BIN" quantize "$tmp/s.gguf" "$tmp/q.gguf" Q8_0; check "quantize exit 0" $?
+"$BIN" eval -m "$tmp/q.gguf" --ids 1,2,3 --json | jq -e '.n_vocab == 32000' >/dev/null
+check "eval quantized" $?
+"$BIN" quantize "$tmp/q.gguf" "$tmp/q2.gguf" Q4_0 2>"$tmp/err"; rc=$?
+check "requantize refused" $([ $rc = 1 ]; echo $?)
+"$BIN" bench -m "$tmp/q.gguf" -p 8 -n 4 -r 2 -t 1 --json > "$tmp/b.json"; check "bench exit 0" $?
+jq -e 'length == 2 and (.[0] | has("model_type") and has("avg_ts") and has("stddev_ts") and
+       has("samples_ts") and has("model_n_params") and .n_prompt == 8 and .n_threads == 1)
+       and .[1].n_gen == 4' "$tmp/b.json" >/dev/null; check "bench json keys" $?
+"$BIN" bench -m "$tmp/q.gguf" -p 8 -n 0 -r 1 -t 1 | grep -q '| *pp8 *|'; check "bench table" $?
+
+echo "$passes passed, $fails failed"
+[ $fails = 0 ]
