@@ -366,7 +366,8 @@ LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, s
 
 /* As llmr_template_render, with the messages as JSON: an array of message objects (any keys:
  * role, content, tool_calls, ...), or an object {"messages": [...], "tools": [...], ...} whose
- * other keys also become template variables. JSON numbers with an integral value are ints.
+ * other keys also become template variables. As in Python's json, "3" is an int and "3.0" a
+ * float.
  * LLMR_ERR_FORMAT when the JSON is malformed or has no messages array. */
 LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_json,
                                        const llmr_template_opts *opts, char **out,

@@ -105,18 +105,33 @@ static bool scope_set(ev *E, jscope *S, const char *name, jv v)
         *slot = v;
         return true;
     }
+    jdict *d = S->vars;
+    if (d->n < d->cap && jv_is_str(d->k[d->n], name)) {
+        /* a loop scope emptied for the next iteration keeps its old keys past n: reuse the
+         * key so that iterating allocates nothing */
+        d->v[d->n++] = v;
+        return true;
+    }
     jv k = jv_str(E->a, name);
     return k.type == JV_STR && jv_dict_set(E->a, S->vars, k, v);
 }
 
 static bool lookup(ev *E, jscope *S, const char *name, jv *out)
 {
+    bool child = S != E->root;
     for (; S; S = S->parent) {
         jv *v = jv_dict_gets(S->vars, name);
         if (v) {
             *out = *v;
             return true;
         }
+    }
+    /* jinja2 compiles a name that the template frame assigns before it reads it into a
+     * frame variable: a loop body or macro that runs before the assignment sees it
+     * undefined, not the value passed in (see analyze_root) */
+    if (child && E->root_stores && jv_dict_gets(E->root_stores, name)) {
+        *out = jv_undef_msg(E->a, "'%s' is undefined", name);
+        return true;
     }
     jv *g = jv_dict_gets(E->env->globals, name);
     if (g) {
@@ -194,11 +209,11 @@ static bool loop_attr(ev *E, jloop *lp, const char *name, jv *out)
         *out = i > 0 ? lp->items->v[i - 1] : jv_undef_msg(E->a, "there is no previous item");
     else if (!strcmp(name, "nextitem"))
         *out = i + 1 < n ? lp->items->v[i + 1] : jv_undef_msg(E->a, "there is no next item");
-    else if (!strcmp(name, "cycle")) {
+    else if (!strcmp(name, "cycle") || !strcmp(name, "changed")) {
         jv self = {0};
         self.type = JV_LOOP;
         self.u.lp = lp;
-        *out = method(E, self, "cycle");
+        *out = method(E, self, name[0] == 'c' && name[1] == 'y' ? "cycle" : "changed");
     } else
         *out = jv_undef_msg(E->a, "'LoopContext object' has no attribute '%.100s'", name);
     return true;
@@ -756,6 +771,19 @@ bool ev_call(ev *E, const jnode *n, jv callee, const jargs *A, jv *out)
     case JV_FUNC:
         return jf_func(E, n, callee.u.fn, A, out);
     case JV_METHOD:
+        if (callee.u.bm->self.type == JV_LOOP && !strcmp(callee.u.bm->name, "changed")) {
+            /* loop.changed(*values): true on the first call and whenever the values differ */
+            jloop *lp = callee.u.bm->self.u.lp;
+            jv now = jv_list_new(E->a, A->npos);
+            for (size_t i = 0; now.type == JV_LIST && i < A->npos; i++)
+                jv_list_push(E->a, now.u.l, A->pos[i]);
+            if (!ev_mem_ok(E, n))
+                return false;
+            *out = jv_bool(!lp->changed_called || !jv_equal(lp->last_changed, now, 0));
+            lp->last_changed = now;
+            lp->changed_called = true;
+            return true;
+        }
         if (callee.u.bm->self.type == JV_LOOP)
             return loop_cycle(E, n, callee.u.bm->self.u.lp, A, out);
         return jf_method(E, n, callee.u.bm->self, callee.u.bm->name, A, out);
@@ -991,6 +1019,10 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
     bool completed = false;
     for (size_t i = 0; i < items->n; i++) {
         lp->i = i;
+        /* an empty scope per iteration: in jinja2 a {% set %} in the body does not carry over
+         * to the next iteration (`{{ y }}{% set y = i %}` prints nothing every time). The
+         * storage is reused, so long loops do not grow the arena. */
+        L->vars->n = 0;
         if (!step(E, n) || !bind_targets(E, n, L, items->v[i]) || !scope_set(E, L, "loop", loopv))
             return ev_mem_ok(E, n), X_ERR;
         int rc = exec_body(E, L, &n->body, out);
@@ -1166,6 +1198,95 @@ static bool check_names(ev *E, const jnodes *ns, int depth)
     return true;
 }
 
+/* ---- jinja2's template-frame symbol analysis (idtracking.py), reduced to what changes
+ * output: for each name, whether the template frame first reads it (then it is resolved from
+ * the passed-in variables) or first assigns it (then it is a frame variable that is missing
+ * until assigned). An assignment inside an {% if %} counts as a read. */
+enum { SYM_LOAD = 1, SYM_STORE = 2 };
+
+static void sym_note(ev *E, jdict *m, const char *name, int kind)
+{
+    if (jv_dict_gets(m, name))
+        return;
+    jv k = jv_str(E->a, name);
+    if (k.type == JV_STR)
+        jv_dict_set(E->a, m, k, jv_int(kind));
+}
+
+static void sym_loads(ev *E, jdict *m, const jnode *n, int depth)
+{
+    if (!n || depth > 4 * JINJA_MAX_NESTING)
+        return;
+    if (n->kind == JN_NAME)
+        sym_note(E, m, n->name, SYM_LOAD);
+    sym_loads(E, m, n->a, depth + 1);
+    sym_loads(E, m, n->b, depth + 1);
+    sym_loads(E, m, n->c, depth + 1);
+    for (size_t i = 0; i < n->args.n; i++)
+        sym_loads(E, m, n->args.v[i], depth + 1);
+}
+
+static void sym_body(ev *E, jdict *m, const jnodes *body, int depth);
+
+static void sym_stmt(ev *E, jdict *m, const jnode *n, int depth)
+{
+    if (depth > JINJA_MAX_NESTING * 2)
+        return;
+    switch (n->kind) {
+    case JN_OUTPUT: case JN_FOR: sym_loads(E, m, n->a, 0); break;
+    case JN_SET:
+        sym_loads(E, m, n->a, 0);
+        for (size_t i = 0; i < n->ntargets; i++)
+            sym_note(E, m, n->targets[i], SYM_STORE);
+        break;
+    case JN_SET_ATTR:
+        sym_note(E, m, n->name, SYM_LOAD);
+        sym_loads(E, m, n->a, 0);
+        break;
+    case JN_SET_BLOCK:
+        sym_body(E, m, &n->body, depth + 1);
+        sym_note(E, m, n->name, SYM_STORE);
+        break;
+    case JN_MACRO: sym_note(E, m, n->name, SYM_STORE); break;
+    case JN_CALL_BLOCK: sym_loads(E, m, n->a, 0); break;
+    case JN_FILTER_BLOCK: case JN_GENERATION: sym_body(E, m, &n->body, depth + 1); break;
+    case JN_IF: {
+        sym_loads(E, m, n->a, 0);
+        jv b1 = jv_dict_new(E->a, 0), b2 = jv_dict_new(E->a, 0);
+        if (b1.type != JV_DICT || b2.type != JV_DICT)
+            return;
+        sym_body(E, b1.u.d, &n->body, depth + 1);
+        sym_body(E, b2.u.d, &n->else_body, depth + 1);
+        /* jinja2 resolves a name assigned inside {% if %} branches from the passed-in
+         * variables (even when every branch assigns it) */
+        jdict *br[2] = {b1.u.d, b2.u.d};
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < br[k]->n; i++)
+                sym_note(E, m, br[k]->k[i].u.s->s, SYM_LOAD);
+        break;
+    }
+    default: break;
+    }
+}
+
+static void sym_body(ev *E, jdict *m, const jnodes *body, int depth)
+{
+    for (size_t i = 0; i < body->n; i++)
+        sym_stmt(E, m, body->v[i], depth);
+}
+
+static jdict *analyze_root(ev *E, const jnodes *prog)
+{
+    jv all = jv_dict_new(E->a, 0), stores = jv_dict_new(E->a, 0);
+    if (all.type != JV_DICT || stores.type != JV_DICT)
+        return NULL;
+    sym_body(E, all.u.d, prog, 0);
+    for (size_t i = 0; i < all.u.d->n; i++)
+        if (all.u.d->v[i].u.i == SYM_STORE)
+            jv_dict_set(E->a, stores.u.d, all.u.d->k[i], jv_bool(true));
+    return stores.u.d;
+}
+
 bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, char *err,
                 size_t errlen)
 {
@@ -1178,6 +1299,7 @@ bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, 
     if (!E.root)
         return ev_mem_ok(&E, NULL);
     E.scope = E.root;
+    E.root_stores = analyze_root(&E, prog);
     int rc = exec_body(&E, E.root, prog, out);
     E.scope = NULL;
     if (rc == X_ERR || E.failed)

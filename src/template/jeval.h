@@ -18,6 +18,8 @@ struct jmacro {
 struct jloop {
     jlist *items;
     size_t i;
+    jv last_changed;        /* loop.changed(): the arguments of its previous call */
+    bool changed_called;
 };
 
 typedef struct ev {
@@ -29,6 +31,7 @@ typedef struct ev {
     uint64_t steps;
     int depth;              /* nested macro calls */
     jscope *root;
+    jdict *root_stores;     /* names jinja2 binds to the template frame before any use */
     jscope *scope;          /* where names are looked up now */
     const jnode *stmt;      /* the statement being run, named in errors */
 } ev;
@@ -65,11 +68,24 @@ bool ev_call(ev *E, const jnode *n, jv callee, const jargs *A, jv *out);
 /* Python's <, <=, >, >= ordering: -1, 0, 1, or false with an error for unorderable types. */
 bool ev_compare(ev *E, const jnode *n, jv a, jv b, int *cmp);
 
+/* jfilters.c: helpers shared with jmethods.c */
+bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out);  /* Undefined -> "" */
+jv   jf_mkstr(ev *E, jbuf *b);          /* the buffer as a string value; frees the buffer */
+bool jf_is_ws(unsigned char c);         /* ASCII whitespace as Python's str.isspace() */
+jv   jf_strip(ev *E, jv s, bool left, bool right, const jv *chars);
+jv   jf_casemap(ev *E, jv s, char mode);    /* 'u' 'l' 't' (|title) 'T' (str.title) 'c' */
+jv   jf_replace(ev *E, jv s, jv old, jv rep, int64_t count);
+bool jf_new_list(ev *E, const jnode *n, jv *l);
+bool jf_push(ev *E, const jnode *n, jv l, jv x);
+bool jf_items(ev *E, const jnode *n, jv in, jv *out);   /* dict -> list of (k, v) tuples */
+bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out);
+
 /* jfilters.c */
 bool jf_filter_exists(const char *name);
 bool jf_test_exists(const char *name);
 bool jf_filter(ev *E, const jnode *n, const char *name, jv in, const jargs *A, jv *out);
 bool jf_test(ev *E, const jnode *n, const char *name, jv in, const jargs *A, bool *out);
+/* jmethods.c */
 bool jf_method(ev *E, const jnode *n, jv self, const char *name, const jargs *A, jv *out);
 bool jf_method_exists(jv self, const char *name);
 int  jf_func_find(const char *name);   /* -1 when no global function has that name */

@@ -1,7 +1,6 @@
-/* jfilters.c - jinja2's built-in filters and tests, the Python str/dict/list methods that
- * chat templates call, and the globals HF provides (raise_exception, strftime_now) plus
- * range, namespace and dict. Behaviour follows jinja2/filters.py and jinja2/tests.py; where
- * HF overrides (tojson) it follows transformers' chat_template_utils. */
+/* jfilters.c - jinja2's built-in filters and tests (methods, globals and printf formatting
+ * are in jmethods.c). Behaviour follows jinja2/filters.py and jinja2/tests.py; where HF
+ * overrides (tojson) it follows transformers' chat_template_utils. */
 #include "template/jeval.h"
 
 #include <math.h>
@@ -12,7 +11,7 @@
 #include <utf8proc.h>
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-static bool need_str(ev *E, const jnode *n, const char *what, jv v, jv *out)
+bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out)
 {
     if (v.type == JV_UNDEF) {   /* soft_str(Undefined) is "" */
         *out = jv_strn(E->a, "", 0);
@@ -22,19 +21,19 @@ static bool need_str(ev *E, const jnode *n, const char *what, jv v, jv *out)
     return ev_to_strv(E, n, v, out);
 }
 
-static jv mkstr(ev *E, jbuf *b)
+jv jf_mkstr(ev *E, jbuf *b)
 {
     jv s = jv_strn(E->a, b->p ? b->p : "", b->n);
     jbuf_free(b);
     return s;
 }
 
-static bool is_ws(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+bool jf_is_ws(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
 
 static bool in_chars(unsigned char c, const jv *chars)
 {
     if (!chars)
-        return is_ws(c);
+        return jf_is_ws(c);
     return memchr(chars->u.s->s, c, chars->u.s->len) != NULL;
 }
 
@@ -55,7 +54,7 @@ static size_t uspace_at(const unsigned char *p, size_t left)
 }
 
 /* str.strip/lstrip/rstrip; chars (a string of ASCII characters) replaces whitespace. */
-static jv strip(ev *E, jv s, bool left, bool right, const jv *chars)
+jv jf_strip(ev *E, jv s, bool left, bool right, const jv *chars)
 {
     const unsigned char *p = (const unsigned char *)s.u.s->s;
     size_t a = 0, b = s.u.s->len, k;
@@ -83,7 +82,7 @@ static jv strip(ev *E, jv s, bool left, bool right, const jv *chars)
 /* Case mapping through utf8proc. mode: 'u' upper, 'l' lower, 't' title (jinja's |title:
  * words start after whitespace, '-', '(', '[', '{'), 'T' Python str.title (after any
  * non-letter), 'c' capitalize. */
-static jv casemap(ev *E, jv s, char mode)
+jv jf_casemap(ev *E, jv s, char mode)
 {
     jbuf b = {.limit = s.u.s->len * 4 + 16};
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s.u.s->s;
@@ -121,10 +120,10 @@ static jv casemap(ev *E, jv s, char mode)
         jbuf_put(&b, (const char *)enc, (size_t)el);
         i += k;
     }
-    return mkstr(E, &b);
+    return jf_mkstr(E, &b);
 }
 
-static jv replace(ev *E, jv s, jv old, jv rep, int64_t count)
+jv jf_replace(ev *E, jv s, jv old, jv rep, int64_t count)
 {
     jbuf b = {.limit = E->env->lim.max_output};
     const char *p = s.u.s->s, *end = p + s.u.s->len;
@@ -142,7 +141,7 @@ static jv replace(ev *E, jv s, jv old, jv rep, int64_t count)
             i += j;
         }
         jbuf_put(&b, p + i, len - i);
-        return mkstr(E, &b);
+        return jf_mkstr(E, &b);
     }
     int64_t done = 0;
     while (p < end && (count < 0 || done < count)) {
@@ -159,16 +158,16 @@ static jv replace(ev *E, jv s, jv old, jv rep, int64_t count)
         jbuf_free(&b);
         return jv_undef();
     }
-    return mkstr(E, &b);
+    return jf_mkstr(E, &b);
 }
 
-static bool new_list(ev *E, const jnode *n, jv *l)
+bool jf_new_list(ev *E, const jnode *n, jv *l)
 {
     *l = jv_list_new(E->a, 0);
     return l->type == JV_LIST || ev_mem_ok(E, n);
 }
 
-static bool push(ev *E, const jnode *n, jv l, jv x)
+bool jf_push(ev *E, const jnode *n, jv l, jv x)
 {
     return jv_list_push(E->a, l.u.l, x) || ev_mem_ok(E, n);
 }
@@ -287,12 +286,10 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
                                     || ((v.type == JV_LIST || v.type == JV_DICT) && v.u.l == x.u.l)
                                     || (v.type == JV_INT && v.u.i == x.u.i));
     } else if (!strcmp(t, "lower") || !strcmp(t, "upper")) {
-        if (v.type != JV_STR) {
-            *out = false;
-            return true;
-        }
+        if (!jf_need_str(E, n, t, v, &v))   /* jinja2: str(value).islower() */
+            return false;
         /* str.islower(): no upper-case letter and at least one cased one */
-        jv m = casemap(E, v, t[0] == 'l' ? 'l' : 'u'), o = casemap(E, v, t[0] == 'l' ? 'u' : 'l');
+        jv m = jf_casemap(E, v, t[0] == 'l' ? 'l' : 'u'), o = jf_casemap(E, v, t[0] == 'l' ? 'u' : 'l');
         *out = m.type == JV_STR && o.type == JV_STR && jv_equal(m, v, 0) && !jv_equal(o, v, 0);
     } else if (!strcmp(t, "odd") || !strcmp(t, "even")) {
         if (!jv_is_num(v))
@@ -383,7 +380,7 @@ static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool att
         in = jv_undef();
     if (lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
+    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
     size_t k = 0;
     jv attrname = jv_undef(), tname = jv_undef();
@@ -408,7 +405,7 @@ static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool att
         } else {
             r = jv_truthy(probe);
         }
-        if (r == keep && !push(E, n, res, item))
+        if (r == keep && !jf_push(E, n, res, item))
             return false;
     }
     res.gen = 1;
@@ -424,7 +421,7 @@ static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         in = jv_undef();
     if (lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
+    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
     bool by_attr = jarg(A, SIZE_MAX, "attribute", &attr);
     bool has_def = jarg(A, SIZE_MAX, "default", &def);
@@ -450,7 +447,7 @@ static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         } else if (!jf_filter(E, n, fname.u.s->s, l->v[i], &FA, &v)) {
             return false;
         }
-        if (!push(E, n, res, v))
+        if (!jf_push(E, n, res, v))
             return false;
     }
     res.gen = 1;
@@ -465,7 +462,7 @@ typedef struct sort_ctx { ev *E; const jnode *n; bool fail, reverse; } sort_ctx;
 static bool sort_key(ev *E, const jnode *n, jv v, bool case_sensitive, jv *out)
 {
     if (!case_sensitive && v.type == JV_STR) {
-        *out = casemap(E, v, 'l');
+        *out = jf_casemap(E, v, 'l');
         return ev_mem_ok(E, n);
     }
     *out = v;
@@ -501,7 +498,7 @@ static bool do_sort(ev *E, const jnode *n, jlist *l, bool reverse, bool cs, jv a
                     bool by_value_of_pair, jv *out)
 {
     jv res;
-    if (!new_list(E, n, &res))
+    if (!jf_new_list(E, n, &res))
         return false;
     if (l->n == 0) {
         *out = res;
@@ -524,7 +521,7 @@ static bool do_sort(ev *E, const jnode *n, jlist *l, bool reverse, bool cs, jv a
     sort_ctx C = {E, n, false, reverse};
     ok = ok && merge_sort(&C, items, items + l->n, l->n);
     for (size_t i = 0; i < l->n && ok; i++)
-        ok = push(E, n, res, items[i].val);
+        ok = jf_push(E, n, res, items[i].val);
     free(items);
     if (ok)
         *out = res;
@@ -593,17 +590,17 @@ static bool do_indent(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
         }
     }
     jbuf_free(&ind);
-    *out = mkstr(E, &b);
+    *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
 
-static bool do_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
+bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
 {
     jv sep = jv_strn(E->a, "", 0), attr = jv_undef();
     jarg(A, 0, "d", &sep);
     jarg(A, 1, "attribute", &attr);
     jlist *l;
-    if (!ev_iterate(E, n, in, &l) || !need_str(E, n, "join", sep, &sep))
+    if (!ev_iterate(E, n, in, &l) || !jf_need_str(E, n, "join", sep, &sep))
         return false;
     jbuf b = {.limit = E->env->lim.max_output};
     for (size_t i = 0; i < l->n; i++) {
@@ -623,7 +620,7 @@ static bool do_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         jbuf_free(&b);
         return ev_fail(E, n, "join: result too large");
     }
-    *out = mkstr(E, &b);
+    *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
 
@@ -661,7 +658,7 @@ static bool do_tojson(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         jbuf_free(&b);
         return ev_fail(E, n, "%s", err);
     }
-    *out = mkstr(E, &b);
+    *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
 
@@ -688,7 +685,7 @@ static bool do_int_float(ev *E, const jnode *n, jv in, const jargs *A, bool is_i
         *out = is_int ? jv_int((int64_t)in.u.f) : in;
         return true;
     case JV_STR: {
-        jv t = strip(E, in, true, true, NULL);
+        jv t = jf_strip(E, in, true, true, NULL);
         if (t.type != JV_STR)
             return ev_mem_ok(E, n);
         char *end;
@@ -757,10 +754,10 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jarg(A, 1, "attribute", &attr);
     if (lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
+    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
     jv seen;
-    if (!new_list(E, n, &seen))
+    if (!jf_new_list(E, n, &seen))
         return false;
     for (size_t i = 0; i < l->n; i++) {
         jv k = l->v[i];
@@ -771,7 +768,7 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         bool dup = false;
         for (size_t j = 0; j < seen.u.l->n && !dup; j++)
             dup = jv_equal(seen.u.l->v[j], k, 0);
-        if (!dup && (!push(E, n, seen, k) || !push(E, n, res, l->v[i])))
+        if (!dup && (!jf_push(E, n, seen, k) || !jf_push(E, n, res, l->v[i])))
             return false;
     }
     res.gen = 1;
@@ -792,10 +789,10 @@ static bool do_length(ev *E, const jnode *n, jv in, jv *out)
     }
 }
 
-static bool do_items(ev *E, const jnode *n, jv in, jv *out)
+bool jf_items(ev *E, const jnode *n, jv in, jv *out)
 {
     jv res;
-    if (!new_list(E, n, &res))
+    if (!jf_new_list(E, n, &res))
         return false;
     if (in.type == JV_UNDEF) {
         *out = res;
@@ -810,7 +807,7 @@ static bool do_items(ev *E, const jnode *n, jv in, jv *out)
         pair.tuple = 1;
         jv_list_push(E->a, pair.u.l, in.u.d->k[i]);
         jv_list_push(E->a, pair.u.l, in.u.d->v[i]);
-        if (!push(E, n, res, pair))
+        if (!jf_push(E, n, res, pair))
             return false;
     }
     *out = res;
@@ -836,7 +833,7 @@ static bool do_escape(ev *E, const jnode *n, jv in, jv *out)
         return true;
     }
     jv s;
-    if (!need_str(E, n, "escape", in, &s))
+    if (!jf_need_str(E, n, "escape", in, &s))
         return false;
     jbuf b = {.limit = E->env->lim.max_output};
     for (size_t i = 0; i < s.u.s->len; i++) {
@@ -848,7 +845,7 @@ static bool do_escape(ev *E, const jnode *n, jv in, jv *out)
         else
             jbuf_put(&b, &c, 1);
     }
-    *out = mkstr(E, &b);
+    *out = jf_mkstr(E, &b);
     out->safe = 1;
     return ev_mem_ok(E, n);
 }
@@ -862,14 +859,14 @@ static bool do_reverse(ev *E, const jnode *n, jv in, jv *out)
         jbuf b = {.limit = in.u.s->len + 1};
         for (size_t i = l->n; i-- > 0;)
             jbuf_put(&b, l->v[i].u.s->s, l->v[i].u.s->len);
-        *out = mkstr(E, &b);
+        *out = jf_mkstr(E, &b);
         return ev_mem_ok(E, n);
     }
     jv res;
-    if (!new_list(E, n, &res))
+    if (!jf_new_list(E, n, &res))
         return false;
     for (size_t i = l->n; i-- > 0;)
-        if (!push(E, n, res, l->v[i]))
+        if (!jf_push(E, n, res, l->v[i]))
             return false;
     res.gen = 2;   /* reversed(list) */
     *out = res;
@@ -933,7 +930,7 @@ static bool do_round(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
 static bool do_wordcount(ev *E, const jnode *n, jv in, jv *out)
 {
     jv s;
-    if (!need_str(E, n, "wordcount", in, &s))
+    if (!jf_need_str(E, n, "wordcount", in, &s))
         return false;
     int64_t k = 0;
     bool inword = false;
@@ -951,7 +948,7 @@ static bool do_center(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
 {
     jv w = jv_int(80), s;
     jarg(A, 0, "width", &w);
-    if (!need_str(E, n, "center", in, &s))
+    if (!jf_need_str(E, n, "center", in, &s))
         return false;
     if (w.type != JV_INT || w.u.i > 4096)
         return ev_fail(E, n, "center: width must be an integer up to 4096");
@@ -968,7 +965,7 @@ static bool do_center(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jbuf_put(&b, s.u.s->s, s.u.s->len);
     for (int64_t i = 0; i < pad - left; i++)
         jbuf_put(&b, " ", 1);
-    *out = mkstr(E, &b);
+    *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
 
@@ -981,18 +978,18 @@ static bool do_batch(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jarg(A, 1, "fill_with", &fill);
     if (lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
+    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
     for (size_t i = 0; i < l->n; i++) {
         if (cur.type != JV_LIST || (int64_t)cur.u.l->n == cnt.u.i) {
-            if (!new_list(E, n, &cur) || !push(E, n, res, cur))
+            if (!jf_new_list(E, n, &cur) || !jf_push(E, n, res, cur))
                 return false;
         }
-        if (!push(E, n, cur, l->v[i]))
+        if (!jf_push(E, n, cur, l->v[i]))
             return false;
     }
     while (fill.type != JV_UNDEF && cur.type == JV_LIST && (int64_t)cur.u.l->n < cnt.u.i)
-        if (!push(E, n, cur, fill))
+        if (!jf_push(E, n, cur, fill))
             return false;
     res.gen = 1;
     *out = res;
@@ -1022,26 +1019,26 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
             *out = g;
             return ev_mem_ok(E, n);
         }
-        if (!do_items(E, n, in, out))
+        if (!jf_items(E, n, in, out))
             return false;
         out->gen = 1;
         return true;
     }
     if (!strcmp(f, "safe")) {
-        if (!need_str(E, n, f, in, out))
+        if (!jf_need_str(E, n, f, in, out))
             return false;
         out->safe = 1;
         return true;
     }
     if (!strcmp(f, "string"))
-        return in.type == JV_UNDEF ? need_str(E, n, f, in, out) : ev_to_strv(E, n, in, out);
+        return in.type == JV_UNDEF ? jf_need_str(E, n, f, in, out) : ev_to_strv(E, n, in, out);
     if (!strcmp(f, "list")) {
         jlist *l;
         jv res;
-        if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
+        if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
             return false;
         for (size_t i = 0; i < l->n; i++)
-            if (!push(E, n, res, l->v[i]))
+            if (!jf_push(E, n, res, l->v[i]))
                 return false;
         *out = res;
         return true;
@@ -1049,7 +1046,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     if (!strcmp(f, "first") || !strcmp(f, "last"))
         return first_last(E, n, in, f[0] == 'l', out);
     if (!strcmp(f, "join"))
-        return do_join(E, n, in, A, out);
+        return jf_join(E, n, in, A, out);
     if (!strcmp(f, "map"))
         return do_map(E, n, in, A, out);
     if (!strcmp(f, "select") || !strcmp(f, "reject"))
@@ -1100,7 +1097,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
         jv pairs;
         if (in.type == JV_UNDEF)
             return ev_undef_fail(E, n, in);
-        if (!do_items(E, n, in, &pairs))
+        if (!jf_items(E, n, in, &pairs))
             return false;
         return do_sort(E, n, pairs.u.l, jv_truthy(rev), jv_truthy(cs), jv_undef(),
                        jv_is_str(by, "value"), out) || (jv_is_str(by, "value") && false);
@@ -1125,7 +1122,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
                 jv_list_push(E->a, args.u.l, A->pos[i]);
             args.tuple = 1;
         }
-        if (!ev_mem_ok(E, n) || !need_str(E, n, f, in, &s))
+        if (!ev_mem_ok(E, n) || !jf_need_str(E, n, f, in, &s))
             return false;
         return jf_printf(E, n, s, args, out);
     }
@@ -1134,20 +1131,20 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     if (!strcmp(f, "batch"))
         return do_batch(E, n, in, A, out);
     /* the rest take a string */
-    if (!need_str(E, n, f, in, &s))
+    if (!jf_need_str(E, n, f, in, &s))
         return false;
     if (!strcmp(f, "trim")) {
         jv chars = jv_none();
         jarg(A, 0, "chars", &chars);
-        *out = strip(E, s, true, true, chars.type == JV_STR ? &chars : NULL);
+        *out = jf_strip(E, s, true, true, chars.type == JV_STR ? &chars : NULL);
     } else if (!strcmp(f, "upper")) {
-        *out = casemap(E, s, 'u');
+        *out = jf_casemap(E, s, 'u');
     } else if (!strcmp(f, "lower")) {
-        *out = casemap(E, s, 'l');
+        *out = jf_casemap(E, s, 'l');
     } else if (!strcmp(f, "title")) {
-        *out = casemap(E, s, 't');
+        *out = jf_casemap(E, s, 't');
     } else if (!strcmp(f, "capitalize")) {
-        *out = casemap(E, s, 'c');
+        *out = jf_casemap(E, s, 'c');
     } else if (!strcmp(f, "indent")) {
         if (in.type != JV_STR)   /* jinja2 does s += "\n" first: only strings indent */
             return ev_fail(E, n, "unsupported operand type(s) for +=: '%s' and 'str'",
@@ -1159,9 +1156,9 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
         if (!jarg(A, 0, "old", &a0) || !jarg(A, 1, "new", &a1))
             return ev_fail(E, n, "replace needs two arguments (old, new)");
         jarg(A, 2, "count", &cnt);
-        if (!need_str(E, n, f, a0, &a0) || !need_str(E, n, f, a1, &a1))
+        if (!jf_need_str(E, n, f, a0, &a0) || !jf_need_str(E, n, f, a1, &a1))
             return false;
-        *out = replace(E, s, a0, a1, cnt.type == JV_INT ? cnt.u.i : -1);
+        *out = jf_replace(E, s, a0, a1, cnt.type == JV_INT ? cnt.u.i : -1);
         if (out->type != JV_STR && !E->a->exhausted)
             return ev_fail(E, n, "replace: result larger than the output limit");
     } else {
@@ -1174,554 +1171,3 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     return ev_mem_ok(E, n);
 }
 
-/* ---- methods ---------------------------------------------------------------------------- */
-static const char *const str_methods[] = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
-    "upper", "lower", "title", "capitalize", "replace", "find", "rfind", "count", "join",
-    "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", NULL};
-static const char *const dict_methods[] = {"items", "keys", "values", "get", "copy", NULL};
-static const char *const list_methods[] = {"index", "count", "copy", NULL};
-
-bool jf_method_exists(jv self, const char *name)
-{
-    const char *const *m = self.type == JV_STR ? str_methods : self.type == JV_DICT ? dict_methods
-                         : self.type == JV_LIST ? list_methods : NULL;
-    for (; m && *m; m++)
-        if (!strcmp(*m, name))
-            return true;
-    return false;
-}
-
-/* str.split / rsplit; sep None splits on whitespace runs and drops empty pieces. */
-static bool do_split(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
-{
-    jv sep = jv_none(), maxs = jv_int(-1), res;
-    jarg(A, 0, "sep", &sep);
-    jarg(A, 1, "maxsplit", &maxs);
-    if (!new_list(E, n, &res))
-        return false;
-    int64_t left = maxs.type == JV_INT ? maxs.u.i : -1;
-    const char *p = s.u.s->s, *end = p + s.u.s->len;
-    if (sep.type == JV_NONE || sep.type == JV_UNDEF) {
-        while (p < end) {
-            while (p < end && is_ws((unsigned char)*p))
-                p++;
-            if (p == end)
-                break;
-            const char *q = p;
-            if (left == 0)
-                q = end;
-            else
-                while (q < end && !is_ws((unsigned char)*q))
-                    q++;
-            if (!push(E, n, res, jv_strn(E->a, p, (size_t)(q - p))))
-                return false;
-            if (left > 0)
-                left--;
-            p = q;
-            if (left == 0) {   /* the rest, with leading whitespace stripped, is one piece */
-                while (p < end && is_ws((unsigned char)*p))
-                    p++;
-                jv rest = strip(E, jv_strn(E->a, p, (size_t)(end - p)), false, true, NULL);
-                if (p < end && !push(E, n, res, rest))
-                    return false;
-                break;
-            }
-        }
-        *out = res;
-        return ev_mem_ok(E, n);
-    }
-    if (sep.type != JV_STR)
-        return ev_fail(E, n, "split: the separator must be a string or None");
-    if (sep.u.s->len == 0)
-        return ev_fail(E, n, "empty separator");
-    for (;;) {
-        const char *q = left == 0 ? NULL : memmem(p, (size_t)(end - p), sep.u.s->s, sep.u.s->len);
-        if (!q) {
-            if (!push(E, n, res, jv_strn(E->a, p, (size_t)(end - p))))
-                return false;
-            break;
-        }
-        if (!push(E, n, res, jv_strn(E->a, p, (size_t)(q - p))))
-            return false;
-        p = q + sep.u.s->len;
-        if (left > 0)
-            left--;
-    }
-    *out = res;
-    return ev_mem_ok(E, n);
-}
-
-static bool affix(ev *E, const jnode *n, jv s, const jargs *A, bool start, jv *out)
-{
-    jv x;
-    if (!jarg(A, 0, NULL, &x))
-        return ev_fail(E, n, "%s needs an argument", start ? "startswith" : "endswith");
-    jlist one = {1, 1, &x, NULL};
-    jlist *cands = x.type == JV_LIST ? x.u.l : &one;
-    *out = jv_bool(false);
-    for (size_t i = 0; i < cands->n; i++) {
-        jv c = cands->v[i];
-        if (c.type != JV_STR)
-            return ev_fail(E, n, "%s first arg must be str or a tuple of str, not %s",
-                           start ? "startswith" : "endswith", jv_type_name(c));
-        size_t cl = c.u.s->len, sl = s.u.s->len;
-        if (cl <= sl && !memcmp(start ? s.u.s->s : s.u.s->s + sl - cl, c.u.s->s, cl))
-            *out = jv_bool(true);
-    }
-    return true;
-}
-
-static bool str_class(jv s, const char *what)
-{
-    if (s.u.s->len == 0)
-        return false;
-    bool any_cased = false;
-    for (size_t i = 0; i < s.u.s->len; i++) {
-        unsigned char c = (unsigned char)s.u.s->s[i];
-        bool digit = c >= '0' && c <= '9', alpha = (c | 32) >= 'a' && (c | 32) <= 'z';
-        if (!strcmp(what, "isdigit") && !digit) return false;
-        if (!strcmp(what, "isalpha") && !alpha) return false;
-        if (!strcmp(what, "isalnum") && !alpha && !digit) return false;
-        if (!strcmp(what, "isspace") && !is_ws(c)) return false;
-        if (!strcmp(what, "isupper") && c >= 'a' && c <= 'z') return false;
-        if (!strcmp(what, "islower") && c >= 'A' && c <= 'Z') return false;
-        any_cased |= alpha;
-    }
-    return strcmp(what, "isupper") && strcmp(what, "islower") ? true : any_cased;
-}
-
-static bool str_method(ev *E, const jnode *n, jv s, const char *m, const jargs *A, jv *out)
-{
-    jv a0, a1;
-    if (!strcmp(m, "strip") || !strcmp(m, "lstrip") || !strcmp(m, "rstrip")) {
-        jv chars = jv_none();
-        jarg(A, 0, "chars", &chars);
-        *out = strip(E, s, m[0] != 'r', m[0] != 'l', chars.type == JV_STR ? &chars : NULL);
-    } else if (!strcmp(m, "split") || !strcmp(m, "rsplit")) {
-        return do_split(E, n, s, A, out);   /* rsplit without maxsplit is the same */
-    } else if (!strcmp(m, "splitlines")) {
-        jv res;
-        if (!new_list(E, n, &res))
-            return false;
-        const char *p = s.u.s->s, *end = p + s.u.s->len;
-        while (p < end) {
-            const char *q = p;
-            while (q < end && *q != '\n' && *q != '\r')
-                q++;
-            if (!push(E, n, res, jv_strn(E->a, p, (size_t)(q - p))))
-                return false;
-            if (q < end && *q == '\r' && q + 1 < end && q[1] == '\n')
-                q++;
-            p = q < end ? q + 1 : q;
-        }
-        *out = res;
-    } else if (!strcmp(m, "startswith") || !strcmp(m, "endswith")) {
-        return affix(E, n, s, A, m[0] == 's', out);
-    } else if (!strcmp(m, "upper") || !strcmp(m, "lower") || !strcmp(m, "capitalize")) {
-        *out = casemap(E, s, m[0] == 'u' ? 'u' : m[0] == 'l' ? 'l' : 'c');
-    } else if (!strcmp(m, "title")) {
-        *out = casemap(E, s, 'T');
-    } else if (!strcmp(m, "replace")) {
-        jv cnt = jv_int(-1);
-        if (!jarg(A, 0, NULL, &a0) || !jarg(A, 1, NULL, &a1) || a0.type != JV_STR
-            || a1.type != JV_STR)
-            return ev_fail(E, n, "replace needs two string arguments");
-        jarg(A, 2, "count", &cnt);
-        *out = replace(E, s, a0, a1, cnt.type == JV_INT ? cnt.u.i : -1);
-        if (out->type != JV_STR && !E->a->exhausted)
-            return ev_fail(E, n, "replace: result larger than the output limit");
-    } else if (!strcmp(m, "find") || !strcmp(m, "rfind") || !strcmp(m, "count")) {
-        if (!jarg(A, 0, NULL, &a0) || a0.type != JV_STR)
-            return ev_fail(E, n, "%s needs a string argument", m);
-        const char *p = s.u.s->s, *end = p + s.u.s->len, *hit = NULL;
-        int64_t cnt = 0;
-        size_t nl = a0.u.s->len;
-        for (const char *q = p; q + nl <= end;) {
-            const char *h = nl ? memmem(q, (size_t)(end - q), a0.u.s->s, nl) : q;
-            if (!h)
-                break;
-            if (!hit || m[0] == 'r')
-                hit = h;
-            cnt++;
-            if (m[0] == 'f')
-                break;
-            q = h + (nl ? nl : 1);
-        }
-        if (!strcmp(m, "count"))
-            *out = jv_int(cnt);
-        else
-            *out = jv_int(hit ? (int64_t)jutf8_len(p, (size_t)(hit - p)) : -1);
-    } else if (!strcmp(m, "join")) {
-        jargs J = {0};
-        J.pos[0] = s;
-        J.npos = 1;
-        if (!jarg(A, 0, NULL, &a0))
-            return ev_fail(E, n, "join needs an iterable argument");
-        return do_join(E, n, a0, &J, out);
-    } else if (!strncmp(m, "is", 2)) {
-        *out = jv_bool(str_class(s, m));
-    } else {
-        return ev_fail(E, n, "'str' object has no attribute '%s'", m);
-    }
-    return ev_mem_ok(E, n);
-}
-
-bool jf_method(ev *E, const jnode *n, jv self, const char *m, const jargs *A, jv *out)
-{
-    jv a0;
-    if (self.type == JV_STR)
-        return str_method(E, n, self, m, A, out);
-    if (self.type == JV_DICT) {
-        if (!strcmp(m, "items"))
-            return do_items(E, n, self, out);
-        if (!strcmp(m, "keys") || !strcmp(m, "values")) {
-            jv res;
-            if (!new_list(E, n, &res))
-                return false;
-            for (size_t i = 0; i < self.u.d->n; i++)
-                if (!push(E, n, res, m[0] == 'k' ? self.u.d->k[i] : self.u.d->v[i]))
-                    return false;
-            *out = res;
-            return true;
-        }
-        if (!strcmp(m, "get")) {
-            if (!jarg(A, 0, NULL, &a0))
-                return ev_fail(E, n, "get expected at least 1 argument, got 0");
-            jv *v = jv_dict_get(self.u.d, a0);
-            if (v)
-                *out = *v;
-            else if (!jarg(A, 1, NULL, out))
-                *out = jv_none();
-            return true;
-        }
-        if (!strcmp(m, "copy")) {
-            jv d = jv_dict_new(E->a, self.u.d->n);
-            for (size_t i = 0; d.type == JV_DICT && i < self.u.d->n; i++)
-                jv_dict_set(E->a, d.u.d, self.u.d->k[i], self.u.d->v[i]);
-            *out = d;
-            return ev_mem_ok(E, n);
-        }
-    }
-    if (self.type == JV_LIST) {
-        if (!strcmp(m, "copy"))
-            return jf_filter(E, n, "list", self, A, out);
-        if (!jarg(A, 0, NULL, &a0))
-            return ev_fail(E, n, "%s() takes exactly one argument", m);
-        int64_t cnt = 0, at = -1;
-        for (size_t i = 0; i < self.u.l->n; i++)
-            if (jv_equal(self.u.l->v[i], a0, 0)) {
-                cnt++;
-                if (at < 0)
-                    at = (int64_t)i;
-            }
-        if (!strcmp(m, "count")) {
-            *out = jv_int(cnt);
-            return true;
-        }
-        if (at < 0)
-            return ev_fail(E, n, "list.index(x): x not in list");
-        *out = jv_int(at);
-        return true;
-    }
-    return ev_fail(E, n, "'%s' object has no attribute '%s'", jv_type_name(self), m);
-}
-
-/* ---- global functions ------------------------------------------------------------------- */
-static const char *const func_names[] = {"range", "namespace", "dict", "raise_exception",
-                                         "strftime_now", NULL};
-
-int jf_func_find(const char *name)
-{
-    for (int i = 0; func_names[i]; i++)
-        if (!strcmp(func_names[i], name))
-            return i;
-    return -1;
-}
-
-#define MAX_RANGE 100000   /* jinja2.sandbox.MAX_RANGE */
-
-static bool do_range(ev *E, const jnode *n, const jargs *A, jv *out)
-{
-    int64_t v[3] = {0, 0, 1};
-    if (A->npos < 1 || A->npos > 3 || A->nkw)
-        return ev_fail(E, n, "range expected 1 to 3 integer arguments, got %zu", A->npos);
-    for (size_t i = 0; i < A->npos; i++) {
-        if (A->pos[i].type != JV_INT && A->pos[i].type != JV_BOOL)
-            return ev_fail(E, n, "'%s' object cannot be interpreted as an integer",
-                           jv_type_name(A->pos[i]));
-        v[A->npos == 1 ? 1 : i] = A->pos[i].type == JV_INT ? A->pos[i].u.i : A->pos[i].u.b;
-    }
-    if (v[2] == 0)
-        return ev_fail(E, n, "range() arg 3 must not be zero");
-    double count = ceil(((double)v[1] - (double)v[0]) / (double)v[2]);
-    if (count > MAX_RANGE)
-        return ev_fail(E, n, "Range too big. The sandbox blocks ranges larger than "
-                       "MAX_RANGE (%d).", MAX_RANGE);
-    jv res = jv_list_new(E->a, count > 0 ? (size_t)count : 0);
-    if (res.type != JV_LIST)
-        return ev_mem_ok(E, n);
-    for (int64_t i = v[0]; v[2] > 0 ? i < v[1] : i > v[1]; i += v[2])
-        if (!push(E, n, res, jv_int(i)))
-            return false;
-    *out = res;
-    return true;
-}
-
-/* namespace(...) and dict(...): optional mapping positional argument, then keywords. */
-static bool do_mapping(ev *E, const jnode *n, const jargs *A, bool ns, jv *out)
-{
-    jv d = jv_dict_new(E->a, 0);
-    if (d.type != JV_DICT)
-        return ev_mem_ok(E, n);
-    if (A->npos > 1)
-        return ev_fail(E, n, "%s() takes at most one positional argument", ns ? "namespace" : "dict");
-    if (A->npos == 1) {
-        jv m = A->pos[0];
-        if (m.type == JV_DICT) {
-            for (size_t i = 0; i < m.u.d->n; i++)
-                jv_dict_set(E->a, d.u.d, m.u.d->k[i], m.u.d->v[i]);
-        } else if (m.type == JV_LIST) {
-            for (size_t i = 0; i < m.u.l->n; i++) {
-                jv p = m.u.l->v[i];
-                if (p.type != JV_LIST || p.u.l->n != 2)
-                    return ev_fail(E, n, "dictionary update sequence element #%zu has the "
-                                   "wrong length", i);
-                jv_dict_set(E->a, d.u.d, p.u.l->v[0], p.u.l->v[1]);
-            }
-        } else {
-            return ev_fail(E, n, "'%s' object is not a mapping", jv_type_name(m));
-        }
-    }
-    for (size_t i = 0; i < A->nkw; i++)
-        jv_dict_set(E->a, d.u.d, jv_str(E->a, A->kwn[i]), A->kwv[i]);
-    if (ns)
-        d.type = JV_NS;
-    *out = d;
-    return ev_mem_ok(E, n);
-}
-
-static bool do_strftime(ev *E, const jnode *n, const jargs *A, jv *out)
-{
-    jv fmt;
-    if (!jarg(A, 0, "format", &fmt) || fmt.type != JV_STR)
-        return ev_fail(E, n, "strftime_now needs a format string");
-    struct tm tm = {0};
-    if (E->env->month) {
-        tm.tm_year = E->env->year - 1900;
-        tm.tm_mon = E->env->month - 1;
-        tm.tm_mday = E->env->day;
-        time_t t = timegm(&tm);   /* fills in the weekday and day of the year */
-        gmtime_r(&t, &tm);
-    } else {
-        time_t t = time(NULL);
-        localtime_r(&t, &tm);
-    }
-    char buf[512];
-    size_t k = fmt.u.s->len ? strftime(buf, sizeof buf, fmt.u.s->s, &tm) : 0;
-    if (fmt.u.s->len && k == 0)
-        return ev_fail(E, n, "strftime_now: the formatted date is empty or too long");
-    *out = jv_strn(E->a, buf, k);
-    return ev_mem_ok(E, n);
-}
-
-bool jf_func(ev *E, const jnode *n, int fn, const jargs *A, jv *out)
-{
-    jv a0;
-    switch (fn) {
-    case 0: return do_range(E, n, A, out);
-    case 1: return do_mapping(E, n, A, true, out);
-    case 2: return do_mapping(E, n, A, false, out);
-    case 3: {
-        /* HF: raise TemplateError(message); the message is the whole error */
-        jv msg = jv_undef();
-        if (jarg(A, 0, "message", &a0) && !ev_to_strv(E, n, a0, &msg))
-            return false;
-        return ev_fail(E, n, "%s", msg.type == JV_STR ? msg.u.s->s : "raise_exception() called");
-    }
-    case 4: return do_strftime(E, n, A, out);
-    default: return ev_fail(E, n, "internal error: unknown function %d", fn);
-    }
-}
-
-/* ---- printf-style formatting: str % args and |format ------------------------------------ */
-/* Python's rules: a tuple gives the positional arguments, a dict serves %(name)s, anything
- * else is the single argument (and a non-tuple with __getitem__, like a list, may go unused
- * without complaint). */
-static bool fmt_num_arg(ev *E, const jnode *n, char conv, jv v, jv *out)
-{
-    if (v.type == JV_INT || v.type == JV_BOOL) {
-        *out = v.type == JV_BOOL ? jv_int(v.u.b) : v;
-        return true;
-    }
-    if (v.type == JV_FLOAT && strchr("diueEfFgG", conv)) {
-        *out = v;
-        return true;
-    }
-    if (v.type == JV_UNDEF)
-        return ev_undef_fail(E, n, v);
-    if (strchr("xXoc", conv))
-        return ev_fail(E, n, "%%%c format: an integer is required, not %s", conv, jv_type_name(v));
-    return ev_fail(E, n, "%%%c format: a real number is required, not %s", conv, jv_type_name(v));
-}
-
-bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
-{
-    const char *p = fmt.u.s->s, *end = p + fmt.u.s->len;
-    jv one[1] = {args};
-    const jv *pos = one;
-    size_t npos = 1, used = 0;
-    bool mapping = args.type == JV_DICT;
-    if (args.type == JV_LIST && args.tuple) {
-        pos = args.u.l->v;
-        npos = args.u.l->n;
-    }
-    bool lax = mapping || (args.type == JV_LIST && !args.tuple) || args.type == JV_STR;
-    jbuf b = {.limit = E->env->lim.max_output};
-    while (p < end) {
-        const char *q = memchr(p, '%', (size_t)(end - p));
-        if (!q) {
-            jbuf_put(&b, p, (size_t)(end - p));
-            break;
-        }
-        jbuf_put(&b, p, (size_t)(q - p));
-        q++;
-        jv arg = jv_undef();
-        bool have_arg = false;
-        if (q < end && *q == '(') {
-            const char *cl = memchr(q, ')', (size_t)(end - q));
-            if (!cl) {
-                jbuf_free(&b);
-                return ev_fail(E, n, "incomplete format key");
-            }
-            if (!mapping) {
-                jbuf_free(&b);
-                return ev_fail(E, n, "format requires a mapping");
-            }
-            jv key = jv_strn(E->a, q + 1, (size_t)(cl - q - 1));
-            jv *v = key.type == JV_STR ? jv_dict_get(args.u.d, key) : NULL;
-            if (!v) {
-                jbuf_free(&b);
-                return ev_fail(E, n, "KeyError: '%.*s'", (int)(cl - q - 1), q + 1);
-            }
-            arg = *v;
-            have_arg = true;
-            q = cl + 1;
-        }
-        char flags[8];
-        int nf = 0;
-        while (q < end && strchr("-+ 0#", *q) && nf < 6)
-            flags[nf++] = *q++;
-        flags[nf] = 0;
-        int width = -1, prec = -1;
-        while (q < end && *q >= '0' && *q <= '9' && width < 100000)
-            width = (width < 0 ? 0 : width * 10) + (*q++ - '0');
-        if (q < end && *q == '.') {
-            q++;
-            prec = 0;
-            while (q < end && *q >= '0' && *q <= '9' && prec < 100000)
-                prec = prec * 10 + (*q++ - '0');
-        }
-        while (q < end && (*q == 'l' || *q == 'h' || *q == 'L'))
-            q++;
-        if (q >= end) {
-            jbuf_free(&b);
-            return ev_fail(E, n, "incomplete format");
-        }
-        char conv = *q++;
-        if (width > 4096 || prec > 4096) {
-            jbuf_free(&b);
-            return ev_fail(E, n, "format width or precision too large");
-        }
-        if (conv == '%') {
-            jbuf_put(&b, "%", 1);
-            p = q;
-            continue;
-        }
-        if (!strchr("sradiuoxXeEfFgGc", conv)) {
-            jbuf_free(&b);
-            return ev_fail(E, n, "unsupported format character '%c' (0x%x) at index %ld", conv,
-                           (unsigned)(unsigned char)conv, (long)(q - 1 - fmt.u.s->s));
-        }
-        if (!have_arg) {
-            if (mapping && npos == 1 && pos == one) {
-                arg = args;   /* "%s" % {'a': 1} prints the dict */
-            } else if (used < npos) {
-                arg = pos[used];
-            } else {
-                jbuf_free(&b);
-                return ev_fail(E, n, "not enough arguments for format string");
-            }
-            used++;
-        }
-        char f[48], tmp[160];
-        jv v;
-        if (conv == 's' || conv == 'r' || conv == 'a') {
-            jbuf sb = {.limit = E->env->lim.max_output};
-            bool ok = conv == 's' ? (arg.type == JV_UNDEF || jv_to_str(&sb, arg, 0))
-                                  : jv_repr(&sb, arg, 0);
-            const char *s = sb.p ? sb.p : "";
-            size_t sl = sb.n, cps = jutf8_len(s, sl);
-            if (prec >= 0 && (size_t)prec < cps) {
-                sl = jutf8_offset(s, sl, (size_t)prec);
-                cps = (size_t)prec;
-            }
-            bool left = strchr(flags, '-') != NULL;
-            for (int i = (int)cps; !left && i < width; i++)
-                jbuf_put(&b, " ", 1);
-            jbuf_put(&b, s, sl);
-            for (int i = (int)cps; left && i < width; i++)
-                jbuf_put(&b, " ", 1);
-            jbuf_free(&sb);
-            if (!ok) {
-                jbuf_free(&b);
-                return ev_fail(E, n, "format: value too large or too deeply nested");
-            }
-        } else if (conv == 'c') {
-            if (arg.type == JV_STR && jutf8_len(arg.u.s->s, arg.u.s->len) == 1) {
-                jbuf_put(&b, arg.u.s->s, arg.u.s->len);
-            } else if (arg.type == JV_INT && arg.u.i >= 0 && arg.u.i < 0x110000) {
-                utf8proc_uint8_t enc[4];
-                jbuf_put(&b, (const char *)enc, (size_t)utf8proc_encode_char((utf8proc_int32_t)arg.u.i, enc));
-            } else {
-                jbuf_free(&b);
-                return ev_fail(E, n, "%%c requires int or char");
-            }
-        } else {
-            if (!fmt_num_arg(E, n, conv, arg, &v)) {
-                jbuf_free(&b);
-                return false;
-            }
-            char c2 = conv == 'i' || conv == 'u' ? 'd' : conv;
-            bool is_int_conv = strchr("doxX", c2) != NULL;
-            if (prec >= 0)
-                snprintf(f, sizeof f, "%%%s%s%d.%d%s%c", flags, "", width < 0 ? 0 : width, prec,
-                         is_int_conv ? "ll" : "", c2);
-            else
-                snprintf(f, sizeof f, "%%%s%d%s%c", flags, width < 0 ? 0 : width,
-                         is_int_conv ? "ll" : "", c2);
-            if (is_int_conv) {
-                long long iv = v.type == JV_FLOAT ? (long long)v.u.f : (long long)v.u.i;
-                if (v.type == JV_FLOAT && strchr("oxX", c2)) {
-                    jbuf_free(&b);
-                    return ev_fail(E, n, "%%%c format: an integer is required, not float", conv);
-                }
-                snprintf(tmp, sizeof tmp, f, iv);
-            } else {
-                snprintf(tmp, sizeof tmp, f, jv_num(v));
-            }
-            jbuf_puts(&b, tmp);
-        }
-        p = q;
-    }
-    if (!mapping && !lax && used < npos) {
-        jbuf_free(&b);
-        return ev_fail(E, n, "not all arguments converted during string formatting");
-    }
-    if (b.failed) {
-        jbuf_free(&b);
-        return ev_fail(E, n, "formatted string larger than the output limit");
-    }
-    *out = mkstr(E, &b);
-    return ev_mem_ok(E, n);
-}

@@ -248,11 +248,8 @@ static jnode *parse_filter_expr(parser *P, jnode *n)
     while (n) {
         if (skip_op(P, "|"))
             n = parse_filter(P, n);
-        else if (skip_name(P, "is")) {
+        else if (skip_name(P, "is"))
             n = parse_test(P, n);
-            if (n && is_name(P, "is"))
-                return perr(P, cur(P)->line, "You cannot chain multiple tests with is");
-        }
         else if (is_op(P, "(")) {
             jnode *c = node(P, JN_CALL, cur(P)->line);
             if (!c)
@@ -275,6 +272,15 @@ static jnode *parse_subscript(parser *P, jnode *obj, int line)
         parts[0] = parse_expr(P);
     if (P->failed)
         return NULL;
+    if (parts[0] && is_op(P, ",")) {   /* x[a, b]: the key is a tuple */
+        jnode *tup = node(P, JN_TUPLE, line);
+        if (!tup || !nodes_push(P, &tup->args, parts[0]))
+            return NULL;
+        while (skip_op(P, ",") && !is_op(P, "]"))
+            if (!nodes_push(P, &tup->args, parse_expr(P)))
+                return NULL;
+        parts[0] = tup;
+    }
     if (skip_op(P, ":")) {
         slice = true;
         if (!is_op(P, "]") && !is_op(P, ":"))

@@ -80,11 +80,50 @@ LLMR_API const char *llmr_template_errmsg(const llmr_template *t)
 }
 
 /* ---- JSON -> values --------------------------------------------------------------------- */
-/* cJSON keeps numbers as doubles; an integral value is taken to be a JSON integer (Python's
- * json gives int for "3" and float for "3.0"; the two cannot be told apart here). */
-static jv from_json(jarena *a, const cJSON *j, int depth)
+/* Python's json makes "3" an int and "3.0" or "3e0" a float, and tojson prints them back that
+ * way; cJSON keeps only a double. So the number tokens of the text are classified first, in
+ * document order, which is also the order from_json visits them in. */
+typedef struct jnums {
+    uint8_t *is_float;
+    size_t n, i;
+} jnums;
+
+static void jnums_scan(const char *s, jnums *k)
 {
-    if (depth > 200)
+    memset(k, 0, sizeof *k);
+    size_t cap = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') {   /* skip a string, escapes included */
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            if (!*p)
+                break;
+            continue;
+        }
+        if (*p != '-' && (*p < '0' || *p > '9'))
+            continue;
+        bool fl = false;
+        while (*p && strchr("+-0123456789.eE", *p)) {
+            fl |= *p == '.' || *p == 'e' || *p == 'E';
+            p++;
+        }
+        if (k->n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            uint8_t *q = realloc(k->is_float, nc);
+            if (!q)
+                break;   /* fall back to guessing from the value */
+            k->is_float = q;
+            cap = nc;
+        }
+        k->is_float[k->n++] = fl;
+        p--;
+    }
+}
+
+static jv from_json(jarena *a, const cJSON *j, int depth, jnums *k)
+{
+    if (depth > 1100)   /* cJSON refuses nesting past 1000, so this never cuts */
         return jv_undef();
     if (cJSON_IsNull(j))
         return jv_none();
@@ -92,7 +131,9 @@ static jv from_json(jarena *a, const cJSON *j, int depth)
         return jv_bool(cJSON_IsTrue(j));
     if (cJSON_IsNumber(j)) {
         double d = j->valuedouble;
-        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        bool fl = k && k->i < k->n ? k->is_float[k->i++]
+                                   : !(d == floor(d) && fabs(d) < 9007199254740992.0);
+        if (!fl && fabs(d) < 9.2e18)
             return jv_int((int64_t)d);
         return jv_float(d);
     }
@@ -101,14 +142,14 @@ static jv from_json(jarena *a, const cJSON *j, int depth)
     if (cJSON_IsArray(j)) {
         jv l = jv_list_new(a, (size_t)cJSON_GetArraySize(j));
         const cJSON *c;
-        cJSON_ArrayForEach(c, j) if (l.type == JV_LIST) jv_list_push(a, l.u.l, from_json(a, c, depth + 1));
+        cJSON_ArrayForEach(c, j) if (l.type == JV_LIST) jv_list_push(a, l.u.l, from_json(a, c, depth + 1, k));
         return l;
     }
     if (cJSON_IsObject(j)) {
         jv d = jv_dict_new(a, (size_t)cJSON_GetArraySize(j));
         const cJSON *c;
         cJSON_ArrayForEach(c, j) if (d.type == JV_DICT)
-            jv_dict_set(a, d.u.d, jv_str(a, c->string ? c->string : ""), from_json(a, c, depth + 1));
+            jv_dict_set(a, d.u.d, jv_str(a, c->string ? c->string : ""), from_json(a, c, depth + 1, k));
         return d;
     }
     return jv_undef();
@@ -132,7 +173,7 @@ static int parse_date(const char *s, int *y, int *m, int *d)
 }
 
 /* Renders with globals built from messages (a jv list) and opts. */
-static int render(llmr_template *t, jarena *a, jv messages, const cJSON *extra,
+static int render(llmr_template *t, jarena *a, jv messages, const jdict *extra,
                   const llmr_template_opts *o, char **out, size_t *out_len)
 {
     llmr_template_opts def = llmr_template_defaults();
@@ -152,16 +193,17 @@ static int render(llmr_template *t, jarena *a, jv messages, const cJSON *extra,
     if (g.type != JV_DICT)
         return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     /* extra variables first, so the named ones below win */
-    const cJSON *c;
-    if (extra)
-        cJSON_ArrayForEach(c, extra) if (c->string && strcmp(c->string, "messages"))
-            set_var(a, g.u.d, c->string, from_json(a, c, 0));
-    cJSON *tools = NULL;
+    for (size_t i = 0; extra && i < extra->n; i++)
+        if (!jv_is_str(extra->k[i], "messages"))
+            jv_dict_set(a, g.u.d, extra->k[i], extra->v[i]);
     if (o->tools_json) {
-        tools = cJSON_Parse(o->tools_json);
+        cJSON *tools = cJSON_Parse(o->tools_json);
         if (!tools)
             return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "tools: not valid JSON");
-        set_var(a, g.u.d, "tools", from_json(a, tools, 0));
+        jnums k;
+        jnums_scan(o->tools_json, &k);
+        set_var(a, g.u.d, "tools", from_json(a, tools, 0, &k));
+        free(k.is_float);
         cJSON_Delete(tools);
     }
     set_var(a, g.u.d, "messages", messages);
@@ -241,11 +283,9 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
                             "messages: not valid JSON (error near byte %ld)", off);
     }
-    const cJSON *msgs = root, *extra = NULL;
-    if (cJSON_IsObject(root)) {
+    const cJSON *msgs = root;
+    if (cJSON_IsObject(root))
         msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
-        extra = root;
-    }
     if (!cJSON_IsArray(msgs)) {
         cJSON_Delete(root);
         return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: expected a JSON array of "
@@ -253,7 +293,17 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
     }
     jarena a;
     jarena_init(&a, DEFAULT_MAX_MEMORY);
-    jv list = from_json(&a, msgs, 0);
+    jnums k;
+    jnums_scan(messages_json, &k);
+    jv all = from_json(&a, root, 0, &k);   /* the whole document, so k stays in step */
+    free(k.is_float);
+    jv list = all;
+    const jdict *extra = NULL;
+    if (all.type == JV_DICT) {
+        jv *m = jv_dict_gets(all.u.d, "messages");
+        list = m ? *m : jv_undef();
+        extra = all.u.d;
+    }
     if (a.exhausted || list.type != JV_LIST)
         rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory reading the messages");
     else

@@ -377,6 +377,22 @@ static const jcase ok_cases[] = {
      "[{{ '\302\240\343\200\200 x \342\200\203\302\240' | trim }}][{{ ' \302\240y'.strip() }}][{{ 'z\342\201\237'.rstrip() }}]",
      "{}",
      "[x][y][z]"},
+    {"str_format_method",
+     "{{ '{} + {} = {}'.format(1, 2, 3) }}|{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{name}: {v!r}'.format(name='k', v='x') }}|{{ '{{literal}}'.format() }}|{{ '{0[role]} {0.content}'.format(messages[0]) }}",
+     "{\"messages\": [{\"role\": \"system\", \"content\": \"You are a helpful assistant.\"}, {\"role\": \"user\", \"content\": \"Hello, how are you\?\"}, {\"role\": \"assistant\", \"content\": \"I'm doing great.\"}, {\"role\": \"user\", \"content\": \"Bye \303\274n\303\257c\303\266d\303\251 \346\227\245\346\234\254\"}]}",
+     "1 + 2 = 3|aba|k: 'x'|{literal}|system You are a helpful assistant."},
+    {"loop_changed",
+     "{% for x in [1, 1, 2, 2, 1] %}{{ loop.changed(x) }}{% endfor %}",
+     "{}",
+     "TrueFalseTrueFalseTrue"},
+    {"loop_set_is_per_iteration",
+     "{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{{ y }}{% endfor %}|{% for i in [1, 2] %}{{ x }}{% set x = i %}{% endfor %}",
+     "{\"x\": 3}",
+     "[]1[]2|33"},
+    {"template_frame_scoping",
+     "{% for i in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}|{% macro m() %}{{ y }}{% endmacro %}[{{ m() }}]{% set y = 1 %}[{{ m() }}]|{% for i in [1] %}{{ z }}{% endfor %}{% if true %}{% set z = 9 %}{% endif %}",
+     "{\"x\": 3, \"y\": 4, \"z\": 7}",
+     "[]|[][1]|7"},
 };
 
 static const jcase err_cases[] = {
@@ -416,4 +432,5 @@ static const jcase err_cases[] = {
     {"if_test_has_no_inline_if", "{% if 1 if 2 %}x{% endif %}", "{}", "expected token 'end of statement block', got 'if'"},
     {"int_of_undefined", "{{ nothing.x | int }}", "{}", "'nothing' is undefined"},
     {"unhashable_in_dict", "{{ [1] in {'a': 1} }}", "{}", "unhashable type: 'list'"},
+    {"str_format_missing", "{{ '{} {}'.format(1) }}", "{}", "tuple index out of range"},
 };

@@ -5,8 +5,7 @@
 #   LLMR_BIN=build/llmr python3 tests/template/jinja_diff.py SEED COUNT
 # Known, accepted differences: the address in "<generator object ... at 0x...>"; jinja2's
 # compile-time constant folding (a slice of a literal that fails gives Undefined instead of a
-# TypeError); dict.items()/keys() print as lists, not dict_items(...); a variable assigned
-# later at top level is undefined inside an earlier loop in jinja2.
+# TypeError); dict.items()/keys() print as lists, not dict_items(...).
 import warnings; warnings.filterwarnings("ignore")
 import random, json, subprocess, sys, datetime, os, tempfile
 import jinja2

@@ -252,6 +252,25 @@ static void api_rejects_bad_arguments(void **state)
     llmr_template_close(t);
 }
 
+static void json_numbers_keep_int_and_float_apart(void **state)
+{
+    (void)state;
+    /* Python's json: "1" is an int, "1.0" and "1e2" are floats, and tojson prints them so */
+    llmr_template *t = NULL;
+    assert_int_equal(llmr_template_open("{{ messages[0].n | tojson }}|{{ messages[0].n }}|"
+                                        "{{ tools | tojson }}", &t), LLMR_OK);
+    llmr_template_opts o = llmr_template_defaults();
+    o.tools_json = "[{\"t\": 0.5, \"i\": 4, \"f\": 4.0}]";
+    char *out = NULL;
+    assert_int_equal(llmr_template_render_json(t, "[{\"role\": \"u\", \"k\\\"1.5\": 2, "
+                                               "\"n\": [1, 1.0, -3, 1e2, \"9.0\"]}]", &o, &out, NULL),
+                     LLMR_OK);
+    assert_string_equal(out, "[1, 1.0, -3, 100.0, \"9.0\"]|[1, 1.0, -3, 100.0, '9.0']|"
+                             "[{\"t\": 0.5, \"i\": 4, \"f\": 4.0}]");
+    free(out);
+    llmr_template_close(t);
+}
+
 static void tools_are_bound(void **state)
 {
     (void)state;
@@ -289,6 +308,7 @@ int main(void)
         cmocka_unit_test(family_names),
         cmocka_unit_test(api_rejects_bad_arguments),
         cmocka_unit_test(tools_are_bound),
+        cmocka_unit_test(json_numbers_keep_int_and_float_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
