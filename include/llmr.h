@@ -338,7 +338,7 @@ typedef struct llmr_template_opts {
 
 LLMR_API llmr_template_opts llmr_template_defaults(void);
 
-/* Parses `source` (a Jinja2 chat template; NULL or "" selects the plain fallback below) into
+/* Parses `source` (a Jinja2 chat template; NULL selects the plain fallback below) into
  * *out. *out is set even on failure (except LLMR_ERR_NOMEM/LLMR_ERR_ARG) so that
  * llmr_template_errmsg() can tell what was wrong; close it either way.
  * Returns LLMR_OK, or LLMR_ERR_TEMPLATE for a syntax error ("template syntax error at line 3:
@@ -560,11 +560,12 @@ LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
  * schema too, as llmr_sampling_validate does), tokenizes the prompt and evaluates it
  * (reusing the model's KV cache for a prefix shared with its previous request), so that bad
  * options (LLMR_ERR_ARG, LLMR_ERR_FORMAT for a bad grammar or schema) and a prompt longer than
- * the context (LLMR_ERR_CONTEXT) are reported here, before any text is generated.
+ * the context (LLMR_ERR_CONTEXT) are reported here, before any text is generated. A model
+ * runs one stream at a time: opening another on it while one is open is LLMR_ERR_BUSY, which
+ * is retryable, so open waits out the options' retries (1 s, 2 s, 4 s by default) first.
  * On success *out is a stream in state RUNNING. On failure *out is still a handle (NULL only on
  * LLMR_ERR_NOMEM or a NULL argument) whose llmr_stream_errmsg() says what went wrong and which
- * the caller must close. A model runs one stream at a time: opening a second while one is open
- * on the same model returns LLMR_ERR_BUSY. */
+ * the caller must close. */
 LLMR_API int llmr_stream_open(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
                               llmr_stream **out);
 

@@ -27,6 +27,7 @@ bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -36,5 +37,6 @@ int cmd_run(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_tensor(int argc, char **argv);
 
 #endif

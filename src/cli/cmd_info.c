@@ -4,6 +4,7 @@
  * ggml's docs/gguf.md; the file type is general.file_type (llama.cpp's llama_ftype ids). */
 #include "cli/cli.h"
 #include "gguf/gguf.h"
+#include "llmr.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -180,6 +181,7 @@ static int print_json(const gguf_file *f, const facts *x, bool tensors)
     if (x->pad >= 0) add_int(o, "padding_token_id", x->pad);
     if (x->unk >= 0) add_int(o, "unknown_token_id", x->unk);
     cJSON_AddBoolToObject(o, "has_chat_template", x->tmpl != NULL);
+    cJSON_AddStringToObject(o, "chat_template_family", llmr_template_family(x->tmpl));
     cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
     cJSON *bytes = cJSON_AddObjectToObject(o, "tensor_bytes");
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
@@ -240,7 +242,10 @@ static void print_text(const gguf_file *f, const facts *x, bool tensors)
     line_int("eos token", x->eos);
     if (x->eot >= 0)
         line_int("eot token", x->eot);
-    printf("%-22s %s\n", "chat template", x->tmpl ? "yes" : "no");
+    if (x->tmpl)
+        printf("%-22s yes (%s)\n", "chat template", llmr_template_family(x->tmpl));
+    else
+        printf("%-22s no\n", "chat template");
     printf("%-22s %" PRIu64 "\n", "tensors", f->n_tensors);
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
         if (x->type_count[t])

@@ -122,8 +122,11 @@ static int parse_flag(run_args *a, int argc, char **argv, int *i)
 
 static int parse_args(run_args *a, int argc, char **argv)
 {
+    bool flags = true;                /* until "--": then a prompt may start with '-' */
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0' && !a->prompt) {
+        if (flags && !strcmp(argv[i], "--"))
+            flags = false;
+        else if (flags && argv[i][0] == '-' && argv[i][1] != '\0') {
             int rc = parse_flag(a, argc, argv, &i);
             if (rc != CLI_OK)
                 return rc;

@@ -61,6 +61,7 @@ static const cli_cmd commands[] = {
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
+     "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
      "  -m, --model F            GGUF model file\n"
      "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
      "                           context is full)\n"
@@ -83,6 +84,18 @@ static const cli_cmd commands[] = {
      "  --verbose                print prompt and generation speed and time to first token\n"
      "                           on stderr\n"
      "Exit status: 0 ok, 1 bad input (model, file, grammar, prompt too long), 2 usage error.\n"},
+    {"chat", cmd_chat, "chat with a model in the terminal",
+     "usage: llmr chat -m MODEL [--system TEXT] [--history FILE] [options]\n"
+     "  An interactive conversation using the model's chat template; the reply streams as it\n"
+     "  is generated. Line editing and history (libedit; ~/.llmr_history or $LLMR_HISTORY).\n"
+     "  A line starting with \"\"\" begins a multi-line message, ended by a line ending with\n"
+     "  \"\"\". Ctrl-C stops a reply; Ctrl-D or /bye exits; /help lists the commands.\n"
+     "  When stdin is not a terminal, each line is one message and only replies are printed.\n"
+     "  Options as for `llmr run`: -n, --temp, --top-k, --top-p, --min-p, --typical,\n"
+     "  --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c.\n"
+     "  When the conversation outgrows the context, the oldest exchanges are dropped with a\n"
+     "  notice.\n"
+     "Exit status: 0 ok, 1 bad input (model), 2 usage error.\n"},
     {"template", cmd_template, "render a chat template with a message list",
      "usage: llmr template --template-file T.jinja --messages M.json [--add-generation-prompt]\n"
      "                     [--bos TEXT] [--eos TEXT] [--date YYYY-MM-DD]\n"

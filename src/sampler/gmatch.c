@@ -39,7 +39,7 @@ struct llmr_gmatch {
     int32_t           n_vocab;
     uint8_t          *eog;
     tnode            *trie;
-    uint32_t          n_nodes, cap_nodes;
+    uint32_t          n_nodes;
     uint32_t         *tok_next;
     int32_t          *long_toks;
     uint32_t          n_long;
@@ -659,31 +659,38 @@ int32_t llmr_gmatch_allowed(llmr_gmatch *m, uint8_t *allowed)
 
 /* ---- construction --------------------------------------------------------------------- */
 
-static bool trie_add(llmr_gmatch *m, const uint8_t *s, size_t len, uint32_t t)
+/* Edges while building: an open-addressing table from (parent, byte) to the child, so that
+ * adding a token costs O(its length) whatever the fan-out (sibling scans made building the
+ * 32k Llama trie take tens of milliseconds). */
+typedef struct tbuild {
+    uint32_t *slot;        /* child node, NONE when empty */
+    uint32_t *parent;      /* [node] */
+    uint32_t  mask;
+} tbuild;
+
+static inline uint32_t edge_hash(uint32_t parent, uint8_t byte)
+{
+    return (uint32_t)((((uint64_t)parent << 8 | byte) * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static void trie_add(llmr_gmatch *m, tbuild *tb, const uint8_t *s, size_t len, uint32_t t)
 {
     uint32_t node = 0;
     for (size_t i = 0; i < len; i++) {
-        uint32_t c = m->trie[node].child;
-        while (c != NONE && m->trie[c].byte != s[i])
-            c = m->trie[c].sibling;
-        if (c == NONE) {
-            if (m->n_nodes == m->cap_nodes) {
-                uint32_t nc = m->cap_nodes * 2;
-                tnode *nt = realloc(m->trie, nc * sizeof *nt);
-                if (!nt)
-                    return false;
-                m->trie = nt;
-                m->cap_nodes = nc;
-            }
+        uint32_t h = edge_hash(node, s[i]) & tb->mask, c;
+        while ((c = tb->slot[h]) != NONE && !(tb->parent[c] == node && m->trie[c].byte == s[i]))
+            h = (h + 1) & tb->mask;
+        if (c == NONE) {                       /* capacity was sized for every byte */
             c = m->n_nodes++;
             m->trie[c] = (tnode){NONE, m->trie[node].child, NONE, s[i]};
             m->trie[node].child = c;
+            tb->parent[c] = node;
+            tb->slot[h] = c;
         }
         node = c;
     }
     m->tok_next[t] = m->trie[node].tok;
     m->trie[node].tok = t;
-    return true;
 }
 
 /* Copies the subtree at old[node] into nu[] in preorder: a node's first child is the next
@@ -705,26 +712,45 @@ static uint32_t relayout(const tnode *old, uint32_t node, tnode *nu, uint32_t *p
 
 static int build_trie(llmr_gmatch *m, llmr_err *err)
 {
-    m->cap_nodes = 1024;
-    m->trie = malloc(m->cap_nodes * sizeof *m->trie);
+    size_t total = 1;                          /* nodes: at most one per byte, plus the root */
+    for (int32_t t = 0; t < m->n_vocab; t++) {
+        const llmr_bytes *b = &m->tok[t];
+        if (!m->eog[t] && b->len && b->len <= TRIE_MAX)
+            total += b->len;
+        if (!m->eog[t] && b->len && !b->ptr)
+            return llmr_err_set(err, LLMR_ERR_ARG, "grammar: token %d has length %zu but no "
+                                "bytes", (int)t, b->len);
+    }
+    if (total >= NONE / 2)
+        return llmr_err_set(err, LLMR_ERR_TOO_BIG, "grammar: the vocabulary has %zu bytes of "
+                            "token text", total);
+    size_t cap = 1024;
+    while (cap < 2 * total)
+        cap *= 2;
+    tbuild tb = {malloc(cap * sizeof *tb.slot), malloc(total * sizeof *tb.parent),
+                 (uint32_t)cap - 1};
+    m->trie = malloc(total * sizeof *m->trie);
     m->tok_next = malloc((size_t)m->n_vocab * sizeof *m->tok_next);
     m->long_toks = malloc((size_t)m->n_vocab * sizeof *m->long_toks);
-    if (!m->trie || !m->tok_next || !m->long_toks)
+    if (!tb.slot || !tb.parent || !m->trie || !m->tok_next || !m->long_toks) {
+        free(tb.slot);
+        free(tb.parent);
         return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the token trie");
+    }
+    memset(tb.slot, 0xFF, cap * sizeof *tb.slot);
     m->trie[0] = (tnode){NONE, NONE, NONE, 0};
     m->n_nodes = 1;
     for (int32_t t = 0; t < m->n_vocab; t++) {
         const llmr_bytes *b = &m->tok[t];
         if (m->eog[t] || b->len == 0)
             continue;
-        if (!b->ptr)
-            return llmr_err_set(err, LLMR_ERR_ARG, "grammar: token %d has length %zu but no "
-                                "bytes", (int)t, b->len);
         if (b->len > TRIE_MAX)
             m->long_toks[m->n_long++] = t;
-        else if (!trie_add(m, (const uint8_t *)b->ptr, b->len, (uint32_t)t))
-            return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");
+        else
+            trie_add(m, &tb, (const uint8_t *)b->ptr, b->len, (uint32_t)t);
     }
+    free(tb.slot);
+    free(tb.parent);
     tnode *nu = malloc(m->n_nodes * sizeof *nu);
     if (!nu)
         return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");

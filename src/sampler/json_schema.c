@@ -144,7 +144,8 @@ static int gen_schema(gen *g, const cJSON *s, int depth, char name[32]);
 static int gen_string(gen *g, const cJSON *s, char name[32])
 {
     int min, max, rc;
-    if ((rc = get_count(g, s, "minLength", 0, &min)) || (rc = get_count(g, s, "maxLength", -1, &max)))
+    if ((rc = get_count(g, s, "minLength", 0, &min)) ||
+        (rc = get_count(g, s, "maxLength", -1, &max)))
         return rc;
     if (min == 0 && max < 0) {
         strcpy(name, "string");
@@ -164,7 +165,8 @@ static int gen_array(gen *g, const cJSON *s, int depth, char name[32])
     int min, max, rc;
     char item[32] = "value";
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(s, "items");
-    if ((rc = get_count(g, s, "minItems", 0, &min)) || (rc = get_count(g, s, "maxItems", -1, &max)))
+    if ((rc = get_count(g, s, "minItems", 0, &min)) ||
+        (rc = get_count(g, s, "maxItems", -1, &max)))
         return rc;
     if (max >= 0 && max < min)
         return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxItems < minItems");
@@ -272,40 +274,40 @@ static int gen_alternatives(gen *g, const cJSON *s, const cJSON *list, int kind,
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
         return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: enum, anyOf, oneOf and a "
                             "type list must be non-empty arrays");
-    char sub[64][32];
-    int n = 0, rc;
+    int count = cJSON_GetArraySize(list), n = 0, rc = LLMR_OK;
+    char (*sub)[32] = calloc((size_t)count, sizeof *sub);    /* heap: nesting is recursive */
+    if (!sub)
+        return llmr_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
     const cJSON *e;
-    if (kind != 0) {                           /* schemas or type names: make their rules */
+    cJSON_ArrayForEach(e, list) {              /* schemas or type names: make their rules */
+        if (kind == 1)
+            rc = gen_schema(g, e, depth + 1, sub[n]);
+        else if (kind == 2 && !cJSON_IsString(e))
+            rc = llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type list entries "
+                              "must be strings");
+        else if (kind == 2)
+            rc = gen_typed(g, s, e->valuestring, depth, sub[n]);
+        if (rc)
+            break;
+        n++;
+    }
+    if (!rc) {
+        new_rule(g, name);
+        sb_printf(&g->out, "%s ::= ", name);
+        int i = 0;
         cJSON_ArrayForEach(e, list) {
-            if (n == 64)
-                return llmr_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: more than "
-                                    "64 alternatives");
-            if (kind == 1)
-                rc = gen_schema(g, e, depth + 1, sub[n]);
-            else if (!cJSON_IsString(e))
-                rc = llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type list entries "
-                                  "must be strings");
-            else
-                rc = gen_typed(g, s, e->valuestring, depth, sub[n]);
-            if (rc)
-                return rc;
-            n++;
+            if (i)
+                sb_put(&g->out, " | ", 3);
+            if (kind == 0 && (rc = sb_json_literal(g, e)))
+                break;
+            if (kind != 0)
+                sb_printf(&g->out, "%s", sub[i]);
+            i++;
         }
+        sb_put(&g->out, "\n", 1);
     }
-    new_rule(g, name);
-    sb_printf(&g->out, "%s ::= ", name);
-    int i = 0;
-    cJSON_ArrayForEach(e, list) {
-        if (i)
-            sb_put(&g->out, " | ", 3);
-        if (kind == 0 && (rc = sb_json_literal(g, e)))
-            return rc;
-        if (kind != 0)
-            sb_printf(&g->out, "%s", sub[i]);
-        i++;
-    }
-    sb_put(&g->out, "\n", 1);
-    return LLMR_OK;
+    free(sub);
+    return rc;
 }
 
 static int gen_schema(gen *g, const cJSON *s, int depth, char name[32])

@@ -203,7 +203,7 @@ static int local_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     local_source *ls = (local_source *)src;
     local_model *lm = ls->lm;
     if (ls->grammar_done) {       /* nothing more can follow: end as an EOS would */
-        *tok = (llmr_src_token){"", 0, llmr_tokenizer_eos(lm->tok), true};
+        *tok = (llmr_src_token){"", 0, llmr_tokenizer_eos(lm->tok), true, true};
         return LLMR_OK;
     }
     if (ls->pending >= 0) {

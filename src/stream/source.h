@@ -21,7 +21,9 @@ typedef struct llmr_src_token {
     size_t      len;
     int32_t     id;       /* token id, or -1 when the source does not know it (remote) */
     bool        eog;      /* an end-of-generation token (EOS, EOT): the stream ends here and its
-                             text, if any, is not delivered */
+                             text, if any, is not delivered (unless the request ignores EOS) */
+    bool        last;     /* nothing can follow (a grammar is complete): the stream ends here
+                             even when the request ignores EOS */
 } llmr_src_token;
 
 typedef struct llmr_source_ops {

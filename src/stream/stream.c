@@ -600,7 +600,7 @@ static int produce(llmr_stream *s, llmr_piece *p)
             continue;
         }
         report_progress(s);
-        if (tok.eog && !s->o.ignore_eos) {
+        if (tok.last || (tok.eog && !s->o.ignore_eos)) {
             s->ending = LLMR_FINISH_STOP;
             continue;
         }

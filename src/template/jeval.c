@@ -246,9 +246,13 @@ bool ev_getitem(ev *E, const jnode *n, jv obj, jv key, jv *out)
 {
     if (obj.type == JV_UNDEF)
         return ev_undef_fail(E, n, obj);
-    if (key.type == JV_UNDEF)
-        return ev_undef_fail(E, n, key);
     size_t idx;
+    if (key.type == JV_UNDEF || (obj.type == JV_LIST && obj.gen)) {
+        /* Python raises KeyError/TypeError here and jinja2 turns that into Undefined */
+        *out = jv_undef_msg(E->a, "'%s object' has no element %s", jv_type_name(obj),
+                            key.type == JV_UNDEF ? "Undefined" : "(not subscriptable)");
+        return ev_mem_ok(E, n);
+    }
     switch (obj.type) {
     case JV_DICT: case JV_NS: {
         jv *v = jv_dict_get(obj.u.d, key);
@@ -290,8 +294,13 @@ static bool do_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out)
 {
     if (obj.type == JV_UNDEF)
         return ev_undef_fail(E, n, obj);
-    if (obj.type != JV_LIST && obj.type != JV_STR)
+    if (obj.type == JV_LIST && obj.gen)
         return ev_fail(E, n, "'%s' object is not subscriptable", jv_type_name(obj));
+    /* jinja2 compiles slices to plain Python subscription (not environment.getitem) */
+    if (obj.type != JV_LIST && obj.type != JV_STR && obj.type != JV_DICT)
+        return ev_fail(E, n, "'%s' object is not subscriptable", jv_type_name(obj));
+    if (obj.type == JV_DICT)
+        return ev_fail(E, n, "unhashable type: 'slice'");
     int64_t len = obj.type == JV_LIST ? (int64_t)obj.u.l->n
                                       : (int64_t)jutf8_len(obj.u.s->s, obj.u.s->len);
     int64_t st = c.type == JV_NONE || c.type == JV_UNDEF ? 1 : c.u.i;
@@ -375,6 +384,8 @@ bool ev_iterate(ev *E, const jnode *n, jv v, jlist **out)
         l = jv_list_new(E->a, 0);
         break;
     case JV_LIST:
+        if (v.u.l->err)   /* a lazy generator whose input was not iterable: raise now */
+            return ev_fail(E, n, "%s", v.u.l->err->s);
         *out = v.u.l;
         return true;
     case JV_DICT:
@@ -419,7 +430,7 @@ bool ev_compare(ev *E, const jnode *n, jv a, jv b, int *cmp)
         *cmp = c ? (c > 0) - (c < 0) : (a.u.s->len > b.u.s->len) - (a.u.s->len < b.u.s->len);
         return true;
     }
-    if (a.type == JV_LIST && b.type == JV_LIST) {
+    if (a.type == JV_LIST && b.type == JV_LIST && a.tuple == b.tuple && !a.gen && !b.gen) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (jv_equal(a.u.l->v[i], b.u.l->v[i], 0))
                 continue;
@@ -451,11 +462,15 @@ static bool contains(ev *E, jnode *n, jv needle, jv hay, bool *out)
                                               needle.u.s->len) != NULL;
         return true;
     case JV_LIST:
+        if (hay.u.l->err)
+            return ev_fail(E, n, "%s", hay.u.l->err->s);
         *out = false;
         for (size_t i = 0; i < hay.u.l->n && !*out; i++)
             *out = jv_equal(needle, hay.u.l->v[i], 0);
         return true;
     case JV_DICT: case JV_NS:
+        if ((needle.type == JV_LIST && !needle.tuple) || needle.type == JV_DICT)
+            return ev_fail(E, n, "unhashable type: '%s'", jv_type_name(needle));
         *out = jv_dict_get(hay.u.d, needle) != NULL;
         return true;
     default:
@@ -482,6 +497,21 @@ static bool concat_str(ev *E, jnode *n, jv a, jv b, jv *out)
     return true;
 }
 
+/* Markup + str (either order) escapes the plain operand, as markupsafe does; this is how
+ * `"text"|safe + value` renders when autoescape is off (Functionary v3.1 relies on it). */
+static bool markup_concat(ev *E, jnode *n, jv a, jv b, jv *out)
+{
+    jv x = a, y = b;
+    if (!a.safe && !jf_filter(E, n, "escape", a, &(jargs){0}, &x))
+        return false;
+    if (!b.safe && !jf_filter(E, n, "escape", b, &(jargs){0}, &y))
+        return false;
+    if (!concat_str(E, n, x, y, out))
+        return false;
+    out->safe = 1;
+    return true;
+}
+
 static bool repeat(ev *E, jnode *n, jv seq, int64_t k, jv *out)
 {
     if (k < 0)
@@ -495,6 +525,7 @@ static bool repeat(ev *E, jnode *n, jv seq, int64_t k, jv *out)
         for (int64_t i = 0; i < k; i++)
             jbuf_put(&b, seq.u.s->s, seq.u.s->len);
         *out = jv_strn(E->a, b.p ? b.p : "", b.n);
+        out->safe = seq.safe;
         jbuf_free(&b);
         return ev_mem_ok(E, n);
     }
@@ -527,9 +558,11 @@ static bool arith(ev *E, jnode *n, const char *op, jv a, jv b, jv *out)
 {
     char o = op[0];
     bool two = op[1] != 0;   /* ** or // */
+    if (o == '+' && a.type == JV_STR && b.type == JV_STR && (a.safe || b.safe))
+        return markup_concat(E, n, a, b, out);
     if (o == '+' && a.type == JV_STR && b.type == JV_STR)
         return concat_str(E, n, a, b, out);
-    if (o == '+' && a.type == JV_LIST && b.type == JV_LIST) {
+    if (o == '+' && a.type == JV_LIST && b.type == JV_LIST && !a.gen && !b.gen) {
         jv r = jv_list_new(E->a, a.u.l->n + b.u.l->n);
         for (size_t i = 0; r.type == JV_LIST && i < a.u.l->n; i++)
             jv_list_push(E->a, r.u.l, a.u.l->v[i]);
@@ -545,8 +578,8 @@ static bool arith(ev *E, jnode *n, const char *op, jv a, jv b, jv *out)
         && (a.type == JV_INT || a.type == JV_BOOL))
         return repeat(E, n, b, as_int(a), out);
     if (!jv_is_num(a) || !jv_is_num(b)) {
-        if (o == '%' && a.type == JV_STR)
-            return ev_fail(E, n, "printf-style string formatting ('%%') is not supported");
+        if (o == '%' && a.type == JV_STR && !two)
+            return jf_printf(E, n, a, b, out);
         return type_error(E, n, op, a, b);
     }
     bool ints = a.type != JV_FLOAT && b.type != JV_FLOAT;
@@ -953,6 +986,9 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
     jv loopv = {0};
     loopv.type = JV_LOOP;
     loopv.u.lp = lp;
+    /* jinja2 clears its "no iteration" flag at the end of the body, so when every iteration
+     * ends in break or continue the {% else %} block still runs */
+    bool completed = false;
     for (size_t i = 0; i < items->n; i++) {
         lp->i = i;
         if (!step(E, n) || !bind_targets(E, n, L, items->v[i]) || !scope_set(E, L, "loop", loopv))
@@ -963,8 +999,9 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
             return X_ERR;
         if (rc == X_BREAK)
             break;
+        completed |= rc == X_OK;
     }
-    return X_OK;
+    return completed ? X_OK : exec_body(E, S, &n->else_body, out);
 }
 
 /* Applies a filter chain (innermost input NULL) to a captured string. */

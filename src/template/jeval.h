@@ -74,5 +74,7 @@ bool jf_method(ev *E, const jnode *n, jv self, const char *name, const jargs *A,
 bool jf_method_exists(jv self, const char *name);
 int  jf_func_find(const char *name);   /* -1 when no global function has that name */
 bool jf_func(ev *E, const jnode *n, int fn, const jargs *A, jv *out);
+/* fmt % args with Python's printf-style rules (also the |format filter). */
+bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out);
 
 #endif

@@ -38,16 +38,46 @@ static bool in_chars(unsigned char c, const jv *chars)
     return memchr(chars->u.s->s, c, chars->u.s->len) != NULL;
 }
 
-/* str.strip/lstrip/rstrip; chars (a string) replaces whitespace. ASCII-only for chars. */
+/* Python's str.isspace() beyond ASCII: U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028,
+ * U+2029, U+202F, U+205F, U+3000. Returns the byte length of such a character at p, else 0. */
+static size_t uspace_at(const unsigned char *p, size_t left)
+{
+    if (left >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
+        return 2;
+    if (left < 3)
+        return 0;
+    uint32_t cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    if ((p[0] & 0xF0) != 0xE0 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+        return 0;
+    bool sp = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029
+              || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return sp ? 3 : 0;
+}
+
+/* str.strip/lstrip/rstrip; chars (a string of ASCII characters) replaces whitespace. */
 static jv strip(ev *E, jv s, bool left, bool right, const jv *chars)
 {
-    const char *p = s.u.s->s;
-    size_t a = 0, b = s.u.s->len;
-    while (left && a < b && in_chars((unsigned char)p[a], chars))
-        a++;
-    while (right && b > a && in_chars((unsigned char)p[b - 1], chars))
-        b--;
-    return jv_strn(E->a, p + a, b - a);
+    const unsigned char *p = (const unsigned char *)s.u.s->s;
+    size_t a = 0, b = s.u.s->len, k;
+    for (;;) {
+        if (left && a < b && in_chars(p[a], chars))
+            a++;
+        else if (left && !chars && a < b && (k = uspace_at(p + a, b - a)))
+            a += k;
+        else
+            break;
+    }
+    for (;;) {
+        if (right && b > a && in_chars(p[b - 1], chars))
+            b--;
+        else if (right && !chars && b - a >= 2 && uspace_at(p + b - 2, 2) == 2)
+            b -= 2;
+        else if (right && !chars && b - a >= 3 && uspace_at(p + b - 3, 3) == 3)
+            b -= 3;
+        else
+            break;
+    }
+    return jv_strn(E->a, (const char *)p + a, b - a);
 }
 
 /* Case mapping through utf8proc. mode: 'u' upper, 'l' lower, 't' title (jinja's |title:
@@ -215,9 +245,20 @@ bool jf_test_exists(const char *name)
     return false;
 }
 
+/* Tests that take only the value: jinja2 calls them as Python functions, so an extra
+ * argument (as in `x is boolean not in y`) is a TypeError. */
+static const char *const unary_tests[] = {
+    "defined", "undefined", "none", "boolean", "true", "false", "integer", "float", "number",
+    "string", "mapping", "iterable", "sequence", "callable", "escaped", "lower", "upper", "odd",
+    "even", "filter", "test", NULL};
+
 bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *out)
 {
     jv x;
+    for (int i = 0; unary_tests[i]; i++)
+        if (!strcmp(unary_tests[i], t) && A->npos + A->nkw > 0)
+            return ev_fail(E, n, "test_%s() takes 1 positional argument but %zu were given", t,
+                           1 + A->npos + A->nkw);
     if (!strcmp(t, "defined")) *out = v.type != JV_UNDEF;
     else if (!strcmp(t, "undefined")) *out = v.type == JV_UNDEF;
     else if (!strcmp(t, "none")) *out = v.type == JV_NONE;
@@ -232,7 +273,7 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
     /* Undefined has __iter__ and __len__ in jinja2, so it counts as iterable */
     else if (!strcmp(t, "iterable")) *out = v.type == JV_STR || v.type == JV_LIST
                                             || v.type == JV_DICT || v.type == JV_UNDEF;
-    else if (!strcmp(t, "sequence")) *out = v.type == JV_STR || v.type == JV_LIST
+    else if (!strcmp(t, "sequence")) *out = v.type == JV_STR || (v.type == JV_LIST && !v.gen)
                                             || v.type == JV_DICT || v.type == JV_UNDEF;
     else if (!strcmp(t, "callable")) *out = v.type == JV_MACRO || v.type == JV_FUNC
                                             || v.type == JV_METHOD;
@@ -250,19 +291,28 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
             *out = false;
             return true;
         }
-        jv m = casemap(E, v, t[0] == 'l' ? 'l' : 'u');
-        *out = m.type == JV_STR && jv_equal(m, v, 0);
+        /* str.islower(): no upper-case letter and at least one cased one */
+        jv m = casemap(E, v, t[0] == 'l' ? 'l' : 'u'), o = casemap(E, v, t[0] == 'l' ? 'u' : 'l');
+        *out = m.type == JV_STR && o.type == JV_STR && jv_equal(m, v, 0) && !jv_equal(o, v, 0);
     } else if (!strcmp(t, "odd") || !strcmp(t, "even")) {
-        if (v.type != JV_INT && v.type != JV_BOOL)
-            return ev_fail(E, n, "test '%s' needs an integer, got %s", t, jv_type_name(v));
-        int64_t i = v.type == JV_INT ? v.u.i : v.u.b;
-        *out = (i % 2 != 0) == (t[0] == 'o');
+        if (!jv_is_num(v))
+            return ev_fail(E, n, "unsupported operand type(s) for %%: '%s' and 'int'",
+                           jv_type_name(v));
+        if (v.type == JV_FLOAT)
+            *out = (fabs(fmod(v.u.f, 2.0)) == 1.0) == (t[0] == 'o');
+        else
+            *out = (((v.type == JV_INT ? v.u.i : v.u.b) % 2) != 0) == (t[0] == 'o');
     } else if (!strcmp(t, "divisibleby")) {
-        if (!jarg(A, 0, "num", &x) || (x.type != JV_INT) || v.type != JV_INT)
-            return ev_fail(E, n, "test 'divisibleby' needs integers");
-        if (x.u.i == 0)
+        if (!jarg(A, 0, "num", &x) || !jv_is_num(x) || !jv_is_num(v))
+            return ev_fail(E, n, "test 'divisibleby' needs numbers");
+        if (jv_num(x) == 0)
             return ev_fail(E, n, "integer division or modulo by zero");
-        *out = x.u.i == -1 || v.u.i % x.u.i == 0;
+        if (x.type != JV_FLOAT && v.type != JV_FLOAT) {
+            int64_t a = v.type == JV_INT ? v.u.i : v.u.b, b = x.type == JV_INT ? x.u.i : x.u.b;
+            *out = b == -1 || a % b == 0;
+        } else {
+            *out = fmod(jv_num(v), jv_num(x)) == 0;
+        }
     } else if (!strcmp(t, "eq") || !strcmp(t, "equalto") || !strcmp(t, "=="))
         return cmp_test(E, n, v, A, "==", out);
     else if (!strcmp(t, "ne") || !strcmp(t, "!="))
@@ -301,6 +351,28 @@ bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *o
 }
 
 /* ---- select / reject / map -------------------------------------------------------------- */
+/* jinja2's map, select, reject, items, unique and batch are Python generators: a bad input
+ * only raises when something iterates the result. Returns true (with *out set to such a
+ * generator) when `in` cannot be iterated. */
+static bool lazy_error(ev *E, const jnode *n, jv in, const char *msg, jv *out)
+{
+    if (in.type == JV_UNDEF || in.type == JV_LIST || in.type == JV_DICT || in.type == JV_STR)
+        return false;
+    jv g = jv_list_new(E->a, 0);
+    char buf[160];
+    if (!msg) {
+        snprintf(buf, sizeof buf, "'%s' object is not iterable", jv_type_name(in));
+        msg = buf;
+    }
+    jv m = jv_str(E->a, msg);
+    if (g.type == JV_LIST && m.type == JV_STR)
+        g.u.l->err = m.u.s;
+    g.gen = 1;
+    *out = g;
+    (void)n;
+    return true;
+}
+
 /* select(test, args...), selectattr(attr, test, args...): the test's arguments follow. */
 static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool attr, bool keep,
                           jv *out)
@@ -309,6 +381,8 @@ static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool att
     jv res;
     if (!jv_truthy(in))   /* jinja2 guards with `if value:`: None selects nothing */
         in = jv_undef();
+    if (lazy_error(E, n, in, NULL, out))
+        return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
         return false;
     size_t k = 0;
@@ -337,6 +411,7 @@ static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool att
         if (r == keep && !push(E, n, res, item))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -347,6 +422,8 @@ static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jv res, attr, def;
     if (!jv_truthy(in))   /* as select: `if value:` */
         in = jv_undef();
+    if (lazy_error(E, n, in, NULL, out))
+        return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
         return false;
     bool by_attr = jarg(A, SIZE_MAX, "attribute", &attr);
@@ -376,6 +453,7 @@ static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         if (!push(E, n, res, v))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -459,7 +537,7 @@ static const char *const filter_names[] = {
     "forceescape", "first", "last", "float", "int", "indent", "items", "join", "list", "lower",
     "upper", "map", "max", "min", "reject", "rejectattr", "select", "selectattr", "replace",
     "reverse", "round", "safe", "sort", "string", "sum", "title", "tojson", "trim", "unique",
-    "wordcount", "center", "batch", NULL};
+    "wordcount", "center", "batch", "format", NULL};
 
 bool jf_filter_exists(const char *name)
 {
@@ -599,6 +677,7 @@ static bool do_int_float(ev *E, const jnode *n, jv in, const jargs *A, bool is_i
     jv def;
     num_arg(A, 0, "default", is_int ? jv_int(0) : jv_float(0.0), &def);
     switch (in.type) {
+    case JV_UNDEF: return ev_undef_fail(E, n, in);   /* Undefined.__int__ raises */
     case JV_INT: *out = is_int ? in : jv_float((double)in.u.i); return true;
     case JV_BOOL: *out = is_int ? jv_int(in.u.b) : jv_float(in.u.b); return true;
     case JV_FLOAT:
@@ -676,6 +755,8 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jv res, cs = jv_bool(false), attr = jv_undef();
     jarg(A, 0, "case_sensitive", &cs);
     jarg(A, 1, "attribute", &attr);
+    if (lazy_error(E, n, in, NULL, out))
+        return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
         return false;
     jv seen;
@@ -693,12 +774,15 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         if (!dup && (!push(E, n, seen, k) || !push(E, n, res, l->v[i])))
             return false;
     }
+    res.gen = 1;
     *out = res;
     return true;
 }
 
 static bool do_length(ev *E, const jnode *n, jv in, jv *out)
 {
+    if (in.type == JV_LIST && in.gen)
+        return ev_fail(E, n, "object of type '%s' has no len()", jv_type_name(in));
     switch (in.type) {
     case JV_UNDEF: *out = jv_int(0); return true;
     case JV_STR: *out = jv_int((int64_t)jutf8_len(in.u.s->s, in.u.s->len)); return true;
@@ -787,6 +871,7 @@ static bool do_reverse(ev *E, const jnode *n, jv in, jv *out)
     for (size_t i = l->n; i-- > 0;)
         if (!push(E, n, res, l->v[i]))
             return false;
+    res.gen = 2;   /* reversed(list) */
     *out = res;
     return true;
 }
@@ -832,8 +917,13 @@ static bool do_round(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         r = floor(x * m) / m;
     else if (jv_is_str(method, "ceil"))
         r = ceil(x * m) / m;
-    else if (method.type == JV_UNDEF || jv_is_str(method, "common"))
+    else if (method.type == JV_UNDEF || jv_is_str(method, "common")) {
+        if (in.type != JV_FLOAT) {   /* round(int, n) is that int in Python */
+            *out = jv_int(in.type == JV_BOOL ? in.u.b : in.u.i);
+            return true;
+        }
         r = nearbyint(x * m) / m;   /* Python's round: halves to even */
+    }
     else
         return ev_fail(E, n, "round: method must be 'common', 'ceil' or 'floor'");
     *out = jv_float(r);
@@ -889,6 +979,8 @@ static bool do_batch(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     if (!jarg(A, 0, "linecount", &cnt) || cnt.type != JV_INT || cnt.u.i <= 0)
         return ev_fail(E, n, "batch needs a positive line count");
     jarg(A, 1, "fill_with", &fill);
+    if (lazy_error(E, n, in, NULL, out))
+        return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !new_list(E, n, &res))
         return false;
     for (size_t i = 0; i < l->n; i++) {
@@ -902,6 +994,7 @@ static bool do_batch(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     while (fill.type != JV_UNDEF && cur.type == JV_LIST && (int64_t)cur.u.l->n < cnt.u.i)
         if (!push(E, n, cur, fill))
             return false;
+    res.gen = 1;
     *out = res;
     return true;
 }
@@ -920,8 +1013,20 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     }
     if (!strcmp(f, "tojson"))
         return do_tojson(E, n, in, A, out);
-    if (!strcmp(f, "items"))
-        return do_items(E, n, in, out);
+    if (!strcmp(f, "items")) {   /* jinja2 3.1's |items is a generator; dict.items() is not */
+        if (in.type != JV_DICT && in.type != JV_UNDEF) {
+            jv g = jv_list_new(E->a, 0), m = jv_str(E->a, "Can only get item pairs from a mapping.");
+            if (g.type == JV_LIST && m.type == JV_STR)
+                g.u.l->err = m.u.s;
+            g.gen = 1;
+            *out = g;
+            return ev_mem_ok(E, n);
+        }
+        if (!do_items(E, n, in, out))
+            return false;
+        out->gen = 1;
+        return true;
+    }
     if (!strcmp(f, "safe")) {
         if (!need_str(E, n, f, in, out))
             return false;
@@ -993,6 +1098,8 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
         jarg(A, 1, "by", &by);
         jarg(A, 2, "reverse", &rev);
         jv pairs;
+        if (in.type == JV_UNDEF)
+            return ev_undef_fail(E, n, in);
         if (!do_items(E, n, in, &pairs))
             return false;
         return do_sort(E, n, pairs.u.l, jv_truthy(rev), jv_truthy(cs), jv_undef(),
@@ -1005,6 +1112,23 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     }
     if (!strcmp(f, "wordcount"))
         return do_wordcount(E, n, in, out);
+    if (!strcmp(f, "format")) {   /* soft_str(value) % (kwargs or args) */
+        if (A->npos && A->nkw)
+            return ev_fail(E, n, "can't handle positional and keyword arguments at the same time");
+        jv args = jv_list_new(E->a, A->npos);
+        if (A->nkw) {
+            args = jv_dict_new(E->a, A->nkw);
+            for (size_t i = 0; args.type == JV_DICT && i < A->nkw; i++)
+                jv_dict_set(E->a, args.u.d, jv_str(E->a, A->kwn[i]), A->kwv[i]);
+        } else {
+            for (size_t i = 0; args.type == JV_LIST && i < A->npos; i++)
+                jv_list_push(E->a, args.u.l, A->pos[i]);
+            args.tuple = 1;
+        }
+        if (!ev_mem_ok(E, n) || !need_str(E, n, f, in, &s))
+            return false;
+        return jf_printf(E, n, s, args, out);
+    }
     if (!strcmp(f, "center"))
         return do_center(E, n, in, A, out);
     if (!strcmp(f, "batch"))
@@ -1025,7 +1149,11 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     } else if (!strcmp(f, "capitalize")) {
         *out = casemap(E, s, 'c');
     } else if (!strcmp(f, "indent")) {
-        return do_indent(E, n, s, A, out);
+        if (in.type != JV_STR)   /* jinja2 does s += "\n" first: only strings indent */
+            return ev_fail(E, n, "unsupported operand type(s) for +=: '%s' and 'str'",
+                           jv_type_name(in));
+        if (!do_indent(E, n, s, A, out))
+            return false;
     } else if (!strcmp(f, "replace")) {
         jv cnt = jv_none();
         if (!jarg(A, 0, "old", &a0) || !jarg(A, 1, "new", &a1))
@@ -1040,6 +1168,9 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
         (void)a2;
         return ev_fail(E, n, "No filter named '%s'.", f);
     }
+    /* markupsafe keeps Markup through strip, upper, lower, title, capitalize and indent */
+    if (out->type == JV_STR && strcmp(f, "replace"))
+        out->safe = s.safe;
     return ev_mem_ok(E, n);
 }
 
@@ -1126,7 +1257,7 @@ static bool affix(ev *E, const jnode *n, jv s, const jargs *A, bool start, jv *o
     jv x;
     if (!jarg(A, 0, NULL, &x))
         return ev_fail(E, n, "%s needs an argument", start ? "startswith" : "endswith");
-    jlist one = {1, 1, &x};
+    jlist one = {1, 1, &x, NULL};
     jlist *cands = x.type == JV_LIST ? x.u.l : &one;
     *out = jv_bool(false);
     for (size_t i = 0; i < cands->n; i++) {
@@ -1411,4 +1542,186 @@ bool jf_func(ev *E, const jnode *n, int fn, const jargs *A, jv *out)
     case 4: return do_strftime(E, n, A, out);
     default: return ev_fail(E, n, "internal error: unknown function %d", fn);
     }
+}
+
+/* ---- printf-style formatting: str % args and |format ------------------------------------ */
+/* Python's rules: a tuple gives the positional arguments, a dict serves %(name)s, anything
+ * else is the single argument (and a non-tuple with __getitem__, like a list, may go unused
+ * without complaint). */
+static bool fmt_num_arg(ev *E, const jnode *n, char conv, jv v, jv *out)
+{
+    if (v.type == JV_INT || v.type == JV_BOOL) {
+        *out = v.type == JV_BOOL ? jv_int(v.u.b) : v;
+        return true;
+    }
+    if (v.type == JV_FLOAT && strchr("diueEfFgG", conv)) {
+        *out = v;
+        return true;
+    }
+    if (v.type == JV_UNDEF)
+        return ev_undef_fail(E, n, v);
+    if (strchr("xXoc", conv))
+        return ev_fail(E, n, "%%%c format: an integer is required, not %s", conv, jv_type_name(v));
+    return ev_fail(E, n, "%%%c format: a real number is required, not %s", conv, jv_type_name(v));
+}
+
+bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
+{
+    const char *p = fmt.u.s->s, *end = p + fmt.u.s->len;
+    jv one[1] = {args};
+    const jv *pos = one;
+    size_t npos = 1, used = 0;
+    bool mapping = args.type == JV_DICT;
+    if (args.type == JV_LIST && args.tuple) {
+        pos = args.u.l->v;
+        npos = args.u.l->n;
+    }
+    bool lax = mapping || (args.type == JV_LIST && !args.tuple) || args.type == JV_STR;
+    jbuf b = {.limit = E->env->lim.max_output};
+    while (p < end) {
+        const char *q = memchr(p, '%', (size_t)(end - p));
+        if (!q) {
+            jbuf_put(&b, p, (size_t)(end - p));
+            break;
+        }
+        jbuf_put(&b, p, (size_t)(q - p));
+        q++;
+        jv arg = jv_undef();
+        bool have_arg = false;
+        if (q < end && *q == '(') {
+            const char *cl = memchr(q, ')', (size_t)(end - q));
+            if (!cl) {
+                jbuf_free(&b);
+                return ev_fail(E, n, "incomplete format key");
+            }
+            if (!mapping) {
+                jbuf_free(&b);
+                return ev_fail(E, n, "format requires a mapping");
+            }
+            jv key = jv_strn(E->a, q + 1, (size_t)(cl - q - 1));
+            jv *v = key.type == JV_STR ? jv_dict_get(args.u.d, key) : NULL;
+            if (!v) {
+                jbuf_free(&b);
+                return ev_fail(E, n, "KeyError: '%.*s'", (int)(cl - q - 1), q + 1);
+            }
+            arg = *v;
+            have_arg = true;
+            q = cl + 1;
+        }
+        char flags[8];
+        int nf = 0;
+        while (q < end && strchr("-+ 0#", *q) && nf < 6)
+            flags[nf++] = *q++;
+        flags[nf] = 0;
+        int width = -1, prec = -1;
+        while (q < end && *q >= '0' && *q <= '9' && width < 100000)
+            width = (width < 0 ? 0 : width * 10) + (*q++ - '0');
+        if (q < end && *q == '.') {
+            q++;
+            prec = 0;
+            while (q < end && *q >= '0' && *q <= '9' && prec < 100000)
+                prec = prec * 10 + (*q++ - '0');
+        }
+        while (q < end && (*q == 'l' || *q == 'h' || *q == 'L'))
+            q++;
+        if (q >= end) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "incomplete format");
+        }
+        char conv = *q++;
+        if (width > 4096 || prec > 4096) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "format width or precision too large");
+        }
+        if (conv == '%') {
+            jbuf_put(&b, "%", 1);
+            p = q;
+            continue;
+        }
+        if (!strchr("sradiuoxXeEfFgGc", conv)) {
+            jbuf_free(&b);
+            return ev_fail(E, n, "unsupported format character '%c' (0x%x) at index %ld", conv,
+                           (unsigned)(unsigned char)conv, (long)(q - 1 - fmt.u.s->s));
+        }
+        if (!have_arg) {
+            if (mapping && npos == 1 && pos == one) {
+                arg = args;   /* "%s" % {'a': 1} prints the dict */
+            } else if (used < npos) {
+                arg = pos[used];
+            } else {
+                jbuf_free(&b);
+                return ev_fail(E, n, "not enough arguments for format string");
+            }
+            used++;
+        }
+        char f[48], tmp[160];
+        jv v;
+        if (conv == 's' || conv == 'r' || conv == 'a') {
+            jbuf sb = {.limit = E->env->lim.max_output};
+            bool ok = conv == 's' ? (arg.type == JV_UNDEF || jv_to_str(&sb, arg, 0))
+                                  : jv_repr(&sb, arg, 0);
+            const char *s = sb.p ? sb.p : "";
+            size_t sl = sb.n, cps = jutf8_len(s, sl);
+            if (prec >= 0 && (size_t)prec < cps) {
+                sl = jutf8_offset(s, sl, (size_t)prec);
+                cps = (size_t)prec;
+            }
+            bool left = strchr(flags, '-') != NULL;
+            for (int i = (int)cps; !left && i < width; i++)
+                jbuf_put(&b, " ", 1);
+            jbuf_put(&b, s, sl);
+            for (int i = (int)cps; left && i < width; i++)
+                jbuf_put(&b, " ", 1);
+            jbuf_free(&sb);
+            if (!ok) {
+                jbuf_free(&b);
+                return ev_fail(E, n, "format: value too large or too deeply nested");
+            }
+        } else if (conv == 'c') {
+            if (arg.type == JV_STR && jutf8_len(arg.u.s->s, arg.u.s->len) == 1) {
+                jbuf_put(&b, arg.u.s->s, arg.u.s->len);
+            } else if (arg.type == JV_INT && arg.u.i >= 0 && arg.u.i < 0x110000) {
+                utf8proc_uint8_t enc[4];
+                jbuf_put(&b, (const char *)enc, (size_t)utf8proc_encode_char((utf8proc_int32_t)arg.u.i, enc));
+            } else {
+                jbuf_free(&b);
+                return ev_fail(E, n, "%%c requires int or char");
+            }
+        } else {
+            if (!fmt_num_arg(E, n, conv, arg, &v)) {
+                jbuf_free(&b);
+                return false;
+            }
+            char c2 = conv == 'i' || conv == 'u' ? 'd' : conv;
+            bool is_int_conv = strchr("doxX", c2) != NULL;
+            if (prec >= 0)
+                snprintf(f, sizeof f, "%%%s%s%d.%d%s%c", flags, "", width < 0 ? 0 : width, prec,
+                         is_int_conv ? "ll" : "", c2);
+            else
+                snprintf(f, sizeof f, "%%%s%d%s%c", flags, width < 0 ? 0 : width,
+                         is_int_conv ? "ll" : "", c2);
+            if (is_int_conv) {
+                long long iv = v.type == JV_FLOAT ? (long long)v.u.f : (long long)v.u.i;
+                if (v.type == JV_FLOAT && strchr("oxX", c2)) {
+                    jbuf_free(&b);
+                    return ev_fail(E, n, "%%%c format: an integer is required, not float", conv);
+                }
+                snprintf(tmp, sizeof tmp, f, iv);
+            } else {
+                snprintf(tmp, sizeof tmp, f, jv_num(v));
+            }
+            jbuf_puts(&b, tmp);
+        }
+        p = q;
+    }
+    if (!mapping && !lax && used < npos) {
+        jbuf_free(&b);
+        return ev_fail(E, n, "not all arguments converted during string formatting");
+    }
+    if (b.failed) {
+        jbuf_free(&b);
+        return ev_fail(E, n, "formatted string larger than the output limit");
+    }
+    *out = mkstr(E, &b);
+    return ev_mem_ok(E, n);
 }

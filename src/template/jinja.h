@@ -49,7 +49,10 @@ typedef struct jloop jloop;
 typedef struct jv {
     uint8_t type;
     uint8_t tuple;      /* JV_LIST built from a tuple: repr prints (a, b) */
-    uint8_t safe;       /* came through |safe (no effect without autoescape; kept for tests) */
+    uint8_t safe;       /* a Markup string (|safe, |escape): `+` escapes the other operand */
+    uint8_t gen;        /* JV_LIST standing for a Python iterator (1: generator from map,
+                           select, items, unique, batch; 2: reversed()): no len(), no JSON,
+                           always truthy, as in jinja2 */
     union {
         bool b;
         int64_t i;
@@ -64,7 +67,7 @@ typedef struct jv {
     } u;
 } jv;
 
-struct jlist { size_t n, cap; jv *v; };
+struct jlist { size_t n, cap; jv *v; jstr *err; };   /* err: a generator that raises when iterated */
 struct jdict { size_t n, cap; jv *k; jv *v; };   /* insertion order kept, like Python's dict */
 struct jmethod { jv self; const char *name; };
 

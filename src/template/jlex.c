@@ -369,12 +369,27 @@ static bool lex_raw(lexer *L, int line)
 
 bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, char *err, size_t errlen)
 {
-    /* keep_trailing_newline=False */
-    if (len && src[len - 1] == '\n') {
-        len--;
-        if (len && src[len - 1] == '\r')
-            len--;
+    /* jinja2 first turns every \r\n and \r into \n (newline_sequence), then, with
+     * keep_trailing_newline=False, drops one newline at the very end */
+    char *norm = jarena_alloc(a, len + 1);
+    if (!norm) {
+        snprintf(err, errlen, "template too large (out of memory)");
+        return false;
     }
+    size_t nl = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (src[i] == '\r') {
+            norm[nl++] = '\n';
+            if (i + 1 < len && src[i + 1] == '\n')
+                i++;
+        } else {
+            norm[nl++] = src[i];
+        }
+    }
+    src = norm;
+    len = nl;
+    if (len && src[len - 1] == '\n')
+        len--;
     lexer L = {a, src, len, 0, 1, out, err, errlen};
     memset(out, 0, sizeof *out);
     bool line_starting = true;

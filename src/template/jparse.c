@@ -233,6 +233,8 @@ static jnode *parse_test(parser *P, jnode *input)
                 || t->type == JT_FLOAT || is_op(P, "[") || is_op(P, "{"))
                && !is_name(P, "else") && !is_name(P, "or") && !is_name(P, "and")) {
         /* `x is divisibleby 3`, `x is sameas none`: one argument without parentheses */
+        if (is_name(P, "is"))
+            return perr(P, cur(P)->line, "You cannot chain multiple tests with is");
         jnode *arg = parse_primary(P);
         if (!arg || !(arg = parse_postfix(P, arg)) || !names_set(P, &tn->kw, 0, 0, NULL)
             || !nodes_push(P, &tn->args, arg))
@@ -246,8 +248,11 @@ static jnode *parse_filter_expr(parser *P, jnode *n)
     while (n) {
         if (skip_op(P, "|"))
             n = parse_filter(P, n);
-        else if (skip_name(P, "is"))
+        else if (skip_name(P, "is")) {
             n = parse_test(P, n);
+            if (n && is_name(P, "is"))
+                return perr(P, cur(P)->line, "You cannot chain multiple tests with is");
+        }
         else if (is_op(P, "(")) {
             jnode *c = node(P, JN_CALL, cur(P)->line);
             if (!c)
@@ -677,7 +682,8 @@ static bool parse_targets(parser *P, jnode *n, const char *tag)
 static jnode *parse_if(parser *P, int line, const char *tag)
 {
     jnode *n = node(P, JN_IF, line);
-    if (!n || !(n->a = parse_tuple_expr(P, true)) || !expect_block_end(P, tag))
+    /* jinja2 parses the test with with_condexpr=False: `{% if a if b %}` is an error */
+    if (!n || !(n->a = parse_tuple_expr(P, false)) || !expect_block_end(P, tag))
         return NULL;
     static const char *const ends[] = {"elif", "else", "endif", NULL};
     if (!parse_body(P, ends, &n->body, "if", line))

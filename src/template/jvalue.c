@@ -208,7 +208,7 @@ bool jv_truthy(jv v)
     case JV_INT: return v.u.i != 0;
     case JV_FLOAT: return v.u.f != 0.0;
     case JV_STR: return v.u.s->len != 0;
-    case JV_LIST: return v.u.l->n != 0;
+    case JV_LIST: return v.gen || v.u.l->n != 0;
     case JV_DICT: return v.u.d->n != 0;
     default: return true;
     }
@@ -238,7 +238,8 @@ const char *jv_type_name(jv v)
     case JV_INT: return "int";
     case JV_FLOAT: return "float";
     case JV_STR: return "str";
-    case JV_LIST: return v.tuple ? "tuple" : "list";
+    case JV_LIST:
+        return v.gen == 1 ? "generator" : v.gen ? "list_reverseiterator" : v.tuple ? "tuple" : "list";
     case JV_DICT: return "dict";
     case JV_NS: return "Namespace";
     case JV_MACRO: return "Macro";
@@ -267,6 +268,8 @@ bool jv_equal(jv a, jv b, int depth)
     case JV_STR:
         return a.u.s->len == b.u.s->len && !memcmp(a.u.s->s, b.u.s->s, a.u.s->len);
     case JV_LIST:
+        if (a.gen || b.gen)
+            return a.u.l == b.u.l;
         if (a.tuple != b.tuple || a.u.l->n != b.u.l->n)
             return false;
         for (size_t i = 0; i < a.u.l->n; i++)
@@ -471,8 +474,15 @@ static bool print_value(jbuf *b, jv v, int depth, bool repr)
     case JV_INT: return jbuf_printf(b, "%lld", (long long)v.u.i);
     case JV_FLOAT: jfmt_float(num, v.u.f); return jbuf_puts(b, num);
     case JV_STR:
+        if (repr && v.safe) {   /* markupsafe: Markup('...') */
+            jbuf_puts(b, "Markup(");
+            repr_str(b, v.u.s->s, v.u.s->len);
+            return jbuf_puts(b, ")");
+        }
         return repr ? repr_str(b, v.u.s->s, v.u.s->len) : jbuf_put(b, v.u.s->s, v.u.s->len);
     case JV_LIST:
+        if (v.gen)
+            return jbuf_printf(b, "<%s object>", jv_type_name(v));
         jbuf_puts(b, v.tuple ? "(" : "[");
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
@@ -601,6 +611,11 @@ static bool json_value(jsonw *w, jv v, int level)
         return true;
     case JV_STR: json_str(w, v.u.s->s, v.u.s->len); return true;
     case JV_LIST:
+        if (v.gen) {
+            snprintf(w->err, w->errlen, "Object of type %s is not JSON serializable",
+                     jv_type_name(v));
+            return false;
+        }
         if (v.u.l->n == 0) {
             jbuf_puts(w->b, "[]");
             return true;

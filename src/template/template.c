@@ -52,7 +52,7 @@ LLMR_API int llmr_template_open(const char *source, llmr_template **out)
         return LLMR_ERR_NOMEM;
     *out = t;
     jarena_init(&t->ast_arena, (size_t)64 << 20);
-    if (!source || !*source)
+    if (!source)
         source = fallback_src;
     char msg[512];
     jtoks toks;

@@ -64,6 +64,8 @@ struct llmr_tokenizer {
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */
     bool      ignore_merges; /* BPE (Llama 3): a word that is a token is not merged */
     uint32_t  max_token_len; /* WPM */
+    bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
+                                no merge crosses the start of a word: words merge apart */
 
     /* Tokens recognized before pre-tokenization, longest first. */
     int32_t  *specials;

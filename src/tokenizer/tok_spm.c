@@ -11,6 +11,7 @@
 #include "tokenizer/tok_unicode.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct sym {
     int32_t  prev, next;
@@ -89,16 +90,12 @@ static int try_bigram(const llmr_tokenizer *t, const char *text, const sym *s, i
     return heap_push(h, (bigram){t->score[id], l, r, size});
 }
 
-int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
+/* Merges text[0..len) as one piece, with the caller's scratch (s has room for len). */
+static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym *s, heap *hp,
+                     tok_vec *out)
 {
-    if (len == 0)
-        return LLMR_OK;
-    if (len > INT32_MAX)
-        return LLMR_ERR_TOO_BIG;
-    sym *s = malloc(len * sizeof *s);
-    heap h = {0};
-    if (!s)
-        return LLMR_ERR_NOMEM;
+    heap h = *hp;
+    h.n = 0;
     int32_t n = 0;
     for (size_t off = 0; off < len;) {
         size_t cl = (size_t)uc_lead_len((uint8_t)text[off]);
@@ -136,6 +133,39 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
             int32_t bt = t->byte_tok[(uint8_t)text[s[i].start + j]];
             if (bt >= 0)
                 rc = tok_vec_push(out, bt);
+        }
+    }
+    *hp = h;
+    return rc;
+}
+
+static bool at_space(const char *s, size_t i, size_t len)
+{
+    return i + 3 <= len && memcmp(s + i, "\xE2\x96\x81", 3) == 0;
+}
+
+int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
+{
+    if (len == 0)
+        return LLMR_OK;
+    if (len > INT32_MAX)
+        return LLMR_ERR_TOO_BIG;
+    sym *s = malloc(len * sizeof *s);
+    heap h = {0};
+    if (!s)
+        return LLMR_ERR_NOMEM;
+    int rc = LLMR_OK;
+    if (!t->spm_chunks) {
+        rc = spm_piece(t, text, len, s, &h, out);
+    } else {
+        /* one heap per word keeps it small: a word starts at a U+2581 that follows
+         * another character (see spm_chunks) */
+        size_t start = 0;
+        for (size_t i = 1; rc == LLMR_OK && i <= len; i++) {
+            if (i < len && !(at_space(text, i, len) && !(i >= 3 && at_space(text, i - 3, len))))
+                continue;
+            rc = spm_piece(t, text + start, i - start, s, &h, out);
+            start = i;
         }
     }
     free(h.v);

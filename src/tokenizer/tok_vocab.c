@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- hashing ------------------------------------------------------------------------------ */
+/* ---- hashing ------------------------------------------------------------------------------ *
+ * Not core/strmap: tokenizing does a lookup per word or candidate pair, so this map hashes 8
+ * bytes at a time and keeps hash bits and length in the slot (one cache miss per probe, not
+ * two), and a later token with the same string replaces an earlier one, as in llama.cpp. */
 
 static inline uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -306,6 +309,11 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
         }
     }
     t->n_keys = t->n_vocab;
+    uint32_t size = 1024;
+    while (size < (uint64_t)t->n_vocab * 2 + 2)
+        size *= 2;
+    if (map_rehash(t, size))   /* sized once for the vocabulary: no rehash while loading */
+        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     for (int32_t i = 0; i < t->n_vocab; i++)
         if (t->keys_len[i] != UINT32_MAX && map_insert(t, i))
             return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
@@ -412,6 +420,8 @@ static const char *const eog_names[] = {
 
 static bool name_in(const char *s, const char *const *list)
 {
+    if (s[0] != '<' && s[0] != '_')   /* every name starts so: skip the common case fast */
+        return false;
     for (; *list; list++)
         if (strcmp(s, *list) == 0)
             return true;
@@ -491,6 +501,22 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     return LLMR_OK;
 }
 
+/* True when no token holds U+2581 (SentencePiece's space) after a character other than
+ * U+2581: then a merge never joins a character with a following word start, and the text can
+ * be merged word by word with the same result as in one piece. */
+static bool spm_words_merge_apart(const llmr_tokenizer *t)
+{
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        const char *s = t->text[i];
+        size_t n = t->text_len[i];
+        for (size_t k = 1; k + 3 <= n; k++)
+            if (memcmp(s + k, "\xE2\x96\x81", 3) == 0 &&
+                (k < 3 || memcmp(s + k - 3, "\xE2\x96\x81", 3) != 0))
+                return false;
+    }
+    return true;
+}
+
 static int load(llmr_tokenizer *t, const gguf_file *f)
 {
     const char *path = f->path ? f->path : "gguf";
@@ -557,6 +583,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     if (t->kind == TOK_BPE && (rc = load_merges(t, f)))
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
+    t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
     return load_specials(t, f);
 }
 

@@ -95,5 +95,14 @@ grep -q 'past the end of the file' "$tmp/err"; check "truncated real file messag
 "$BIN" info --json <(cat "$SHARED/models/stories260K.gguf") | grep -q '"n_layer":5'
 check "read() fallback through a pipe" $?
 
+# a chat template is reported with its family (the model gets Llama 3.1's template)
+python3 "$(dirname "$0")/gguf_set_str.py" "$SHARED/models/stories260K.gguf" "$tmp/tmpl.gguf" \
+    tokenizer.chat_template "$SHARED/chat-templates/llama.cpp/meta-llama-Llama-3.1-8B-Instruct.jinja"
+"$BIN" info --json "$tmp/tmpl.gguf" | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["has_chat_template"] and d["chat_template_family"]=="llama3" and d["n_layer"]==5, d'
+check "chat template family" $?
+"$BIN" info "$tmp/tmpl.gguf" | grep -q "chat template *yes (llama3)"; check "template in text output" $?
+
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]

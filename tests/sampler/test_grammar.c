@@ -51,22 +51,28 @@ static void parse_errors_name_line_and_column(void **st)
 static char byte_store[256];
 static llmr_bytes byte_vocab[257];            /* + one EOG token, id 256 */
 
-static llmr_gmatch *matcher(const char *gbnf)
+static llmr_gmatch *matcher_from(llmr_grammar *g)
 {
     for (int i = 0; i < 256; i++) {
         byte_store[i] = (char)i;
         byte_vocab[i] = (llmr_bytes){&byte_store[i], 1};
     }
     byte_vocab[256] = (llmr_bytes){NULL, 0};
-    llmr_grammar *g;
-    llmr_err e;
-    if (llmr_grammar_parse(gbnf, &g, &e))
-        fail_msg("parse '%s': %s", gbnf, e.msg);
     llmr_gmatch *m;
+    llmr_err e;
     int32_t eog = 256;
     if (llmr_gmatch_create(&m, g, byte_vocab, 257, &eog, 1, &e))
         fail_msg("create: %s", e.msg);
     return m;
+}
+
+static llmr_gmatch *matcher(const char *gbnf)
+{
+    llmr_grammar *g;
+    llmr_err e;
+    if (llmr_grammar_parse(gbnf, &g, &e))
+        fail_msg("parse '%s': %s", gbnf, e.msg);
+    return matcher_from(g);
 }
 
 /* 1: the whole text is a sentence; 0: a valid prefix only; -1: rejected */
@@ -254,6 +260,61 @@ static void ambiguous_grammar_keeps_every_parse(void **st)
     llmr_gmatch_free(m);
 }
 
+/* Hostile grammar text: random edits of valid grammars must give LLMR_OK or a clean error,
+ * and whatever parses must run over random bytes without fault (ASan/UBSan builds check). */
+static void mutated_grammars_never_crash(void **st)
+{
+    static const char *const seeds[] = {
+        "root ::= [0-9]+ (\".\" [0-9]+)? | \"-\" root2\nroot2 ::= \"x\"{2,4} # c\n",
+        "root ::= (\"a\" | [^b-d] | .)* \"\\u00e9\\x41\"\n",
+        ("root ::= obj\nobj ::= \"{\" ws (kv (\",\" ws kv)*)? \"}\"\nkv ::= [a-z]+ \":\" ws obj\n"
+         "ws ::= [ \\t\\n]{0,3}\n"),
+    };
+    const char alphabet[] = "root::=|()[]^-\"\\*+?{},.#\n abcxyz019u";
+    llmr_rng r;
+    llmr_rng_seed(&r, 11);
+    int parsed = 0;
+    for (int it = 0; it < 3000; it++) {
+        char buf[512];
+        const char *sd = seeds[it % 3];
+        size_t n = strlen(sd);
+        memcpy(buf, sd, n + 1);
+        int edits = 1 + (int)(llmr_rng_next(&r) % 4);
+        for (int k = 0; k < edits && n > 1 && n < sizeof buf - 2; k++) {
+            size_t at = (size_t)(llmr_rng_next(&r) % n);
+            char c = (llmr_rng_next(&r) % 8) ? alphabet[llmr_rng_next(&r) % (sizeof alphabet - 1)]
+                                             : (char)(llmr_rng_next(&r) % 255 + 1);
+            switch (llmr_rng_next(&r) % 3) {
+            case 0: buf[at] = c; break;
+            case 1: memmove(buf + at + 1, buf + at, n - at + 1); buf[at] = c; n++; break;
+            default: memmove(buf + at, buf + at + 1, n - at); n--; break;
+            }
+        }
+        llmr_grammar *g = NULL;
+        llmr_err e;
+        int rc = llmr_grammar_parse(buf, &g, &e);
+        if (rc != LLMR_OK && rc != LLMR_ERR_FORMAT && rc != LLMR_ERR_TOO_BIG)
+            fail_msg("rc %d for grammar:\n%s", rc, buf);
+        if (rc)
+            continue;
+        parsed++;
+        llmr_gmatch *m = matcher_from(g);
+        for (int k = 0; k < 40 && !llmr_gmatch_done(m); k++) {
+            uint8_t allowed[257];
+            int32_t na = llmr_gmatch_allowed(m, allowed);
+            if (na <= 0)
+                break;
+            int32_t pick = (int32_t)(llmr_rng_next(&r) % (uint64_t)na), t = 0;
+            for (t = 0; t < 257; t++)
+                if (allowed[t] && pick-- == 0)
+                    break;
+            assert_int_equal(llmr_gmatch_accept(m, t, NULL), LLMR_OK);
+        }
+        llmr_gmatch_free(m);
+    }
+    assert_true(parsed > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +323,7 @@ int main(void)
         cmocka_unit_test(completion_and_eog),
         cmocka_unit_test(partial_utf8_tokens_are_masked_by_what_can_follow),
         cmocka_unit_test(ambiguous_grammar_keeps_every_parse),
+        cmocka_unit_test(mutated_grammars_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

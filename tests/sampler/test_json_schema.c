@@ -305,6 +305,51 @@ static void trie_mask_agrees_with_per_token_checks(void **st)
     free(gbnf);
 }
 
+/* 1 when text is a complete sentence of the schema's grammar, 0 a prefix, -1 rejected */
+static int schema_judge(const char *schema, const char *text)
+{
+    build_vocab();
+    char *gbnf;
+    llmr_err e;
+    llmr_grammar *g = NULL;
+    llmr_gmatch *m = NULL;
+    if (llmr_json_schema_gbnf(schema, &gbnf, &e) || llmr_grammar_parse(gbnf, &g, &e) ||
+        llmr_gmatch_create(&m, g, vocab, V, &EOS, 1, &e))
+        fail_msg("%s: %s", schema, e.msg);
+    free(gbnf);
+    int r = llmr_gmatch_accept_bytes(m, text, strlen(text), NULL) ? -1
+            : llmr_gmatch_can_end(m) ? 1 : 0;
+    llmr_gmatch_free(m);
+    return r;
+}
+
+static void exact_sentences_of_schema_grammars(void **st)
+{
+    const char *len = "{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}";
+    assert_int_equal(schema_judge(len, "\"ab\""), 1);
+    assert_int_equal(schema_judge(len, "\"a\\u00e9c\""), 1);   /* an escape is one char */
+    assert_int_equal(schema_judge(len, "\"a\""), -1);
+    assert_int_equal(schema_judge(len, "\"abcd"), -1);
+    const char *key = "{\"properties\":{\"a\\\"b\":{\"type\":\"null\"},"
+                      "\"\u00e9\":{\"type\":\"integer\"}},\"required\":[\"\u00e9\"]}";
+    assert_int_equal(schema_judge(key, "{\"a\\\"b\": null, \"\xc3\xa9\": 7}"), 1);
+    assert_int_equal(schema_judge(key, "{\"\xc3\xa9\":-0}"), 1);
+    assert_int_equal(schema_judge(key, "{\"a\\\"b\": null}"), -1);   /* required missing */
+    assert_int_equal(schema_judge(key, "{\"\xc3\xa9\": 7, \"a"), -1); /* schema order */
+    assert_int_equal(schema_judge(key, "{}"), -1);
+    const char *arr = "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
+                      "\"minItems\":1,\"maxItems\":2}";
+    assert_int_equal(schema_judge(arr, "[]"), -1);
+    assert_int_equal(schema_judge(arr, "[1, 2]"), 1);
+    assert_int_equal(schema_judge(arr, "[1,2,"), -1);
+    assert_int_equal(schema_judge(arr, "[1.5]"), -1);
+    assert_int_equal(schema_judge("{\"type\":\"number\"}", "-0.5e+12"), 1);
+    assert_int_equal(schema_judge("{\"type\":\"number\"}", "01"), -1);
+    assert_int_equal(schema_judge("{\"type\":\"string\"}", "\"\\ud800\""), -1);
+    assert_int_equal(schema_judge("{\"type\":\"string\"}", "\"\\ud83d\\ude00\""), 1);
+    assert_int_equal(schema_judge("{\"type\":\"string\"}", "\"a\nb\""), -1);
+}
+
 static void schema_errors_are_clear(void **st)
 {
     char *g = NULL, msg[256];
@@ -319,6 +364,15 @@ static void schema_errors_are_clear(void **st)
     assert_int_equal(llmr_json_schema_to_grammar("{\"type\":\"array\",\"maxItems\":-1}", &g,
                                                  msg, sizeof msg), LLMR_ERR_FORMAT);
     assert_null(g);
+    char deep[2048] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "{\"items\":");
+    strcat(deep, "{}");
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "}");
+    assert_int_equal(llmr_json_schema_to_grammar(deep, &g, msg, sizeof msg),
+                     LLMR_ERR_UNSUPPORTED);
+    assert_non_null(strstr(msg, "nested"));
     assert_int_equal(llmr_json_schema_to_grammar(PERSON, &g, msg, sizeof msg), LLMR_OK);
     assert_non_null(strstr(g, "root ::="));
     assert_int_equal(llmr_grammar_validate(g, msg, sizeof msg), LLMR_OK);
@@ -333,6 +387,7 @@ int main(void)
         cmocka_unit_test(array_enum_const_and_nesting),
         cmocka_unit_test(any_json_object_parses),
         cmocka_unit_test(trie_mask_agrees_with_per_token_checks),
+        cmocka_unit_test(exact_sentences_of_schema_grammars),
         cmocka_unit_test(schema_errors_are_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,6 +172,96 @@ static void top_p_keeps_smallest_set_reaching_p(void **st)
     llmr_sampler_free(s);
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* On a large vocabulary (the bucketed path): the kept count equals an independent
+ * computation: sort, then the first index where the mass reaches p, intersected with min-p. */
+static void top_p_and_min_p_on_large_vocab_match_brute_force(void **st)
+{
+    enum { V = 5000 };
+    float *l = malloc(V * sizeof *l);
+    double *p = malloc(V * sizeof *p);
+    int32_t *ids = malloc(V * sizeof *ids);
+    float *pr = malloc(V * sizeof *pr);
+    llmr_rng r;
+    llmr_rng_seed(&r, 3);
+    const float tops[] = {0.3f, 0.9f, 0.99f, 0.999f};
+    const float mins[] = {0.0f, 0.001f, 0.05f};
+    for (int round = 0; round < 3; round++) {
+        double sd = round == 0 ? 0.5 : round == 1 ? 3 : 8;   /* flat to peaked */
+        for (int i = 0; i < V; i++) {
+            double u = llmr_rng_uniform(&r) + 1e-12, v = llmr_rng_uniform(&r);
+            l[i] = (float)(sqrt(-2 * log(u)) * cos(6.283185307 * v) * sd);
+        }
+        double mx = -INFINITY, z = 0;
+        for (int i = 0; i < V; i++)
+            mx = fmax(mx, l[i]);
+        for (int i = 0; i < V; i++)
+            z += (p[i] = exp(l[i] - mx));
+        qsort(p, V, sizeof *p, cmp_desc);
+        for (size_t a = 0; a < sizeof tops / sizeof *tops; a++)
+            for (size_t b = 0; b < sizeof mins / sizeof *mins; b++) {
+                int cut = V, minp = 0;
+                double cum = 0;
+                for (int i = 0; i < V; i++) {
+                    cum += p[i] / z;
+                    if (cum >= tops[a]) {
+                        cut = i + 1;
+                        break;
+                    }
+                }
+                for (int i = 0; i < V; i++)
+                    minp += p[i] >= mins[b] * p[0] * (1 - 1e-6);
+                int want = cut < minp ? cut : minp;
+                llmr_sampling o = plain(1.0f);
+                o.top_p = tops[a];
+                o.min_p = mins[b];
+                llmr_sampler *s = make(V, &o);
+                int32_t got = llmr_sampler_candidates(s, l, ids, pr, V);
+                if (abs(got - want) > 1)       /* float vs double at the boundary */
+                    fail_msg("sd %g top_p %g min_p %g: kept %d, expected %d", sd,
+                             (double)tops[a], (double)mins[b], got, want);
+                for (int i = 1; i < got; i++)  /* sorted, best first */
+                    assert_true(l[ids[i - 1]] >= l[ids[i]]);
+                llmr_sampler_free(s);
+            }
+    }
+    free(l);
+    free(p);
+    free(ids);
+    free(pr);
+}
+
+static void equal_logits_keep_the_lowest_ids(void **st)
+{
+    enum { V = 5000 };
+    float *l = calloc(V, sizeof *l);
+    int32_t *ids = malloc(V * sizeof *ids);
+    float *pr = malloc(V * sizeof *pr);
+    llmr_sampling o = plain(1.0f);
+    o.top_p = 0.5f;
+    llmr_sampler *s = make(V, &o);
+    int32_t n = llmr_sampler_candidates(s, l, ids, pr, V);
+    assert_true(n == V / 2 || n == V / 2 + 1);  /* the sum of 1/V's may round below 0.5 */
+    for (int i = 0; i < n; i++)
+        assert_int_equal(ids[i], i);
+    llmr_sampler_free(s);
+    o.top_p = 1.0f;
+    o.top_k = 7;
+    s = make(V, &o);
+    assert_int_equal(llmr_sampler_candidates(s, l, ids, pr, V), 7);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(ids[i], i);
+    llmr_sampler_free(s);
+    free(l);
+    free(ids);
+    free(pr);
+}
+
 static void min_p_drops_below_fraction_of_max(void **st)
 {
     double pr[5] = {0.05, 0.5, 0.1, 0.2, 0.15};
@@ -372,6 +462,8 @@ int main(void)
         cmocka_unit_test(top_k_keeps_exactly_k),
         cmocka_unit_test(top_p_keeps_smallest_set_reaching_p),
         cmocka_unit_test(min_p_drops_below_fraction_of_max),
+        cmocka_unit_test(equal_logits_keep_the_lowest_ids),
+        cmocka_unit_test(top_p_and_min_p_on_large_vocab_match_brute_force),
         cmocka_unit_test(typical_keeps_tokens_closest_to_entropy),
         cmocka_unit_test(penalties_follow_their_formulas),
         cmocka_unit_test(banned_token_is_never_sampled),

@@ -237,14 +237,12 @@ static void max_tokens_and_a_full_context_end_with_length(void **state)
 
 /* ---- constrained output ---- */
 
-/* The optional property is not last: the sampler branch at merge time wrote an empty trailing
- * alternative for a last optional property that its own GBNF parser rejected (reported). */
 static const char *SCHEMA =
     "{\"type\": \"object\", \"properties\": {"
     "\"name\": {\"type\": \"string\", \"maxLength\": 12},"
-    "\"pets\": {\"type\": \"array\", \"items\": {\"enum\": [\"cat\", \"dog\"]}, \"maxItems\": 3},"
     "\"age\": {\"type\": \"integer\"},"
-    "\"happy\": {\"type\": \"boolean\"}},"
+    "\"happy\": {\"type\": \"boolean\"},"
+    "\"pets\": {\"type\": \"array\", \"items\": {\"enum\": [\"cat\", \"dog\"]}, \"maxItems\": 3}},"
     "\"required\": [\"name\", \"age\", \"happy\"]}";
 
 static void check_schema_json(const char *text)
@@ -289,6 +287,16 @@ static void json_schema_output_parses_whatever_the_weights(void **state)
                          llmr_finish_name(r.u.finish), r.u.generated_tokens, r.text);
             check_schema_json(r.text);
         }
+        /* A complete grammar ends the stream even when EOS is ignored. */
+        llmr_gen_opts o = llmr_gen_defaults();
+        o.max_tokens = 0;
+        o.ignore_eos = true;
+        o.sampling.seed = 9;
+        o.sampling.grammar = "root ::= \"yes\" | \"no\"";
+        out r;
+        pull(m, "Answer:", &o, &r);
+        assert_int_equal(r.u.finish, LLMR_FINISH_STOP);
+        assert_true(!strcmp(r.text, "yes") || !strcmp(r.text, "no"));
         llmr_model_close(m);
     }
 }

@@ -59,7 +59,8 @@ static bool is_syntax_case(const char *name)
     static const char *const syn[] = {"unknown_tag", "unterminated_var", "unterminated_block",
                                       "unclosed_for", "unterminated_comment",
                                       "unterminated_string", "stray_endif", "bad_token",
-                                      "break_outside_loop", NULL};
+                                      "break_outside_loop", "chained_tests",
+                                      "if_test_has_no_inline_if", NULL};
     for (int i = 0; syn[i]; i++)
         if (!strcmp(syn[i], name))
             return true;
