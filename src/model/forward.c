@@ -354,10 +354,10 @@ static void row_rope_store(fwd *f, int r)
     if (m->kv_type == LLMR_TYPE_F16) {
         uint16_t *kc = (uint16_t *)s->k[f->layer] + (size_t)pos * kvd;
         uint16_t *vt = (uint16_t *)s->vt[f->layer];
-        llmr_fp32_to_fp16_row(k, kc, kvd);
+        f->w->ops->to_f16(k, kc, kvd);
         for (int i = 0; i < kvd; i++)
             vt[(size_t)i * s->n_ctx + pos] = llmr_fp32_to_fp16(v[i]);
-        llmr_fp32_to_fp16_row(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
+        f->w->ops->to_f16(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
     } else {
         float *kc = (float *)s->k[f->layer] + (size_t)pos * kvd;
         float *vt = (float *)s->vt[f->layer];
@@ -452,7 +452,7 @@ static void attn_step(void *arg, int ith, int nth)
             float *row = sc + (size_t)j * nkv;
             f->w->ops->softmax(row, nkv, sg->pos + j0 + j + 1, scale);
             if (esz == 2)
-                llmr_fp32_to_fp16_row(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
+                f->w->ops->to_f16(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
         }
         /* out[j][d] = sum_i p[j][i] v[i][d]: rows of the transposed V dotted with p */
         const uint8_t *V = s->vt[f->layer] + (size_t)g * hd * s->n_ctx * esz;
