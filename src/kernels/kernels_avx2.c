@@ -240,9 +240,8 @@ DEFINE_TILE(q8_0_tile, q8_0_kern, q8_0_kern4)
 /* ---- K-quants x Q8_K ------------------------------------------------------------------
  * Per super-block: integer sub-block scales multiply the int16 pair sums inside vpmaddwd,
  * so the whole super-block is one int32 vector per (row, column); minimums (Q4_K/Q5_K) use
- * Q8_K's bsums. Loops run row-outer inside each 64-value step so that only one row's
- * unpacked quants are live at a time. 4 x 3 and 4 x 4 tiles run as two 2-row halves (the
- * int32 sums of a 4 x 4 tile would not fit the 16 registers). */
+ * Q8_K's bsums. The kernels take NR rows but are used one row at a time against up to 4
+ * columns (DEFINE_TILE_ROWWISE): unpacking a super-block needs many registers. */
 
 /* Q4_K (HI5 = 0) and Q5_K (HI5 = 1). */
 INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
@@ -321,21 +320,8 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
 
-/* 4-row K-quant tiles: decode (NC <= 2) keeps four rows; wider tiles go two rows at a time. */
-#define K_KERN4(name, kern)                                                                \
-    INLINE void name(TILE_ARGS, const int NC)                                              \
-    {                                                                                      \
-        if (NC <= 2) {                                                                     \
-            kern(TILE_PASS, 4, NC);                                                        \
-        } else {                                                                           \
-            kern(TILE_PASS, 2, NC);                                                        \
-            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
-        }                                                                                  \
-    }
-K_KERN4(q4_K_kern4, q4_K_kern)
-K_KERN4(q5_K_kern4, q5_K_kern)
-DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
-DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
+DEFINE_TILE_ROWWISE(q4_K_tile, q4_K_kern)
+DEFINE_TILE_ROWWISE(q5_K_tile, q5_K_kern)
 
 /* Q6_K: q in 0..63 times y, minus 32 * sum(y) per 16-value sub-block through bsums, both
  * under the same int8 sub-block scale, so the offset folds into the int32 sum. */
@@ -400,8 +386,7 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-K_KERN4(q6_K_kern4, q6_K_kern)
-DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
+DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
 INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -411,100 +396,76 @@ INLINE __m256 ld_bf16(const uint8_t *p)
         _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-#define FLOAT_KERN(name, LD)                                                               \
+INLINE __m256 ld_f32(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
+INLINE float sc_f16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h2f(h); }
+INLINE float sc_bf16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return llmr_bf16_to_fp32(h); }
+INLINE float sc_f32(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
+
+/* NR x NC float tile: 8 values per step, ES bytes per value; a K that is not a multiple of 8
+ * (attention over a KV cache of any length) finishes with scalar steps. */
+#define FLOAT_KERN(name, LD, SC, ES)                                                       \
     INLINE void name(TILE_ARGS, const int NR, const int NC)                               \
     {                                                                                      \
         __m256 acc[4][4];                                                                  \
         for (int r = 0; r < NR; r++)                                                       \
             for (int c = 0; c < NC; c++)                                                   \
                 acc[r][c] = _mm256_setzero_ps();                                           \
-        for (int k = 0; k < K; k += 8) {                                                   \
+        const int K8 = K & ~7;                                                             \
+        for (int k = 0; k < K8; k += 8) {                                                  \
             __m256 w[4];                                                                   \
             for (int r = 0; r < NR; r++) {                                                 \
-                const uint8_t *p = W + (size_t)r * ws + 2 * (size_t)k;                     \
+                const uint8_t *p = W + (size_t)r * ws + ES * (size_t)k;                    \
                 _mm_prefetch((const char *)p + PREFETCH_AHEAD, _MM_HINT_T0);               \
                 w[r] = LD(p);                                                              \
             }                                                                              \
             for (int c = 0; c < NC; c++) {                                                 \
-                const __m256 x = LD(X + (size_t)c * xs + 2 * (size_t)k);                   \
+                const __m256 x = LD(X + (size_t)c * xs + ES * (size_t)k);                  \
                 for (int r = 0; r < NR; r++)                                               \
                     acc[r][c] = _mm256_fmadd_ps(w[r], x, acc[r][c]);                       \
             }                                                                              \
         }                                                                                  \
-        STORE_ACC()                                                                        \
-    }
-FLOAT_KERN(f16_kern, ld_f16)
-FLOAT_KERN(bf16_kern, ld_bf16)
-INLINE void f16_kern4(TILE_ARGS, const int NC) { f16_kern(TILE_PASS, 4, NC); }
-INLINE void bf16_kern4(TILE_ARGS, const int NC) { bf16_kern(TILE_PASS, 4, NC); }
-DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
-DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
+        for (int c = 0; c < NC; c++)                                                       \
+            for (int r = 0; r < NR; r++) {                                                 \
+                float t = hsum8(acc[r][c]);                                                \
+                for (int k = K8; k < K; k++)                                               \
+                    t += SC(W + (size_t)r * ws + ES * (size_t)k) *                         \
+                         SC(X + (size_t)c * xs + ES * (size_t)k);                          \
+                Y[(size_t)c * ldy + r] = t;                                                \
+            }                                                                              \
+    }                                                                                      \
+    INLINE void name##4(TILE_ARGS, const int NC) { name(TILE_PASS, 4, NC); }
 
 /* Single-row float dots keep four accumulators in flight to hide the FMA latency. */
-static void f16_vec_dot(int n, float *s, const void *wv, const void *xv)
-{
-    const uint8_t *w = wv, *x = xv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int k = 0;
-    for (; k + 32 <= n; k += 32) {
-        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(ld_f16(w + 2 * k), ld_f16(x + 2 * k), a0);
-        a1 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 16), ld_f16(x + 2 * k + 16), a1);
-        a2 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 32), ld_f16(x + 2 * k + 32), a2);
-        a3 = _mm256_fmadd_ps(ld_f16(w + 2 * k + 48), ld_f16(x + 2 * k + 48), a3);
+#define FLOAT_VEC_DOT(name, LD, SC, ES)                                                    \
+    static void name(int n, float *s, const void *wv, const void *xv)                      \
+    {                                                                                      \
+        const uint8_t *w = wv, *x = xv;                                                    \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                        \
+        int k = 0;                                                                         \
+        for (; k + 32 <= n; k += 32) {                                                     \
+            _mm_prefetch((const char *)w + ES * k + PREFETCH_AHEAD, _MM_HINT_T0);          \
+            a0 = _mm256_fmadd_ps(LD(w + ES * k), LD(x + ES * k), a0);                      \
+            a1 = _mm256_fmadd_ps(LD(w + ES * (k + 8)), LD(x + ES * (k + 8)), a1);          \
+            a2 = _mm256_fmadd_ps(LD(w + ES * (k + 16)), LD(x + ES * (k + 16)), a2);        \
+            a3 = _mm256_fmadd_ps(LD(w + ES * (k + 24)), LD(x + ES * (k + 24)), a3);        \
+        }                                                                                  \
+        for (; k + 8 <= n; k += 8)                                                         \
+            a0 = _mm256_fmadd_ps(LD(w + ES * k), LD(x + ES * k), a0);                      \
+        float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));      \
+        for (; k < n; k++)                                                                 \
+            r += SC(w + ES * k) * SC(x + ES * k);                                          \
+        *s = r;                                                                            \
     }
-    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    const uint16_t *wh = wv, *xh = xv;
-    for (; k < n; k++)
-        r += h2f(wh[k]) * h2f(xh[k]);
-    *s = r;
-}
 
-static void bf16_vec_dot(int n, float *s, const void *wv, const void *xv)
-{
-    const uint8_t *w = wv, *x = xv;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int k = 0;
-    for (; k + 32 <= n; k += 32) {
-        _mm_prefetch((const char *)w + 2 * k + PREFETCH_AHEAD, _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(ld_bf16(w + 2 * k), ld_bf16(x + 2 * k), a0);
-        a1 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 16), ld_bf16(x + 2 * k + 16), a1);
-        a2 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 32), ld_bf16(x + 2 * k + 32), a2);
-        a3 = _mm256_fmadd_ps(ld_bf16(w + 2 * k + 48), ld_bf16(x + 2 * k + 48), a3);
-    }
-    float r = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    const uint16_t *wh = wv, *xh = xv;
-    for (; k < n; k++)
-        r += llmr_bf16_to_fp32(wh[k]) * llmr_bf16_to_fp32(xh[k]);
-    *s = r;
-}
-
-/* Float tiles need K % 8 == 0; other K fall back to the per-element path. */
-static void f16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                         int nc, float *Y, size_t ldy)
-{
-    if (K % 8 == 0) {
-        f16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            f16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                        (const uint8_t *)X + c * xs);
-}
-
-static void bf16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                          int nc, float *Y, size_t ldy)
-{
-    if (K % 8 == 0) {
-        bf16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            bf16_vec_dot(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                         (const uint8_t *)X + c * xs);
-}
+FLOAT_KERN(f16_kern, ld_f16, sc_f16, 2)
+FLOAT_KERN(bf16_kern, ld_bf16, sc_bf16, 2)
+FLOAT_KERN(f32_kern, ld_f32, sc_f32, 4)
+DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
+DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
+DEFINE_TILE(f32_tile, f32_kern, f32_kern4)
+FLOAT_VEC_DOT(f16_vec_dot, ld_f16, sc_f16, 2)
+FLOAT_VEC_DOT(bf16_vec_dot, ld_bf16, sc_bf16, 2)
+FLOAT_VEC_DOT(f32_vec_dot, ld_f32, sc_f32, 4)
 
 static void f16_to_float(const void *src, float *dst, int64_t n)
 {
@@ -545,9 +506,11 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
 
     t[LLMR_TYPE_F16].vec_dot = f16_vec_dot;
-    t[LLMR_TYPE_F16].tile = f16_tile_any;
+    t[LLMR_TYPE_F16].tile = f16_tile;
     t[LLMR_TYPE_F16].to_float = f16_to_float;
     t[LLMR_TYPE_F16].from_float = f16_from_float;
     t[LLMR_TYPE_BF16].vec_dot = bf16_vec_dot;
-    t[LLMR_TYPE_BF16].tile = bf16_tile_any;
+    t[LLMR_TYPE_BF16].tile = bf16_tile;
+    t[LLMR_TYPE_F32].vec_dot = f32_vec_dot;
+    t[LLMR_TYPE_F32].tile = f32_tile;
 }

@@ -285,20 +285,8 @@ INLINE void q45_K_kern(TILE_ARGS, const int NR, const int NC, const int HI5)
 INLINE void q4_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 0); }
 INLINE void q5_K_kern(TILE_ARGS, const int NR, const int NC) { q45_K_kern(TILE_PASS, NR, NC, 1); }
 
-#define K_KERN4(name, kern)                                                                \
-    INLINE void name(TILE_ARGS, const int NC)                                              \
-    {                                                                                      \
-        if (NC <= 2) {                                                                     \
-            kern(TILE_PASS, 4, NC);                                                        \
-        } else {                                                                           \
-            kern(TILE_PASS, 2, NC);                                                        \
-            kern(K, W + 2 * ws, ws, X, xs, Y + 2, ldy, 2, NC);                             \
-        }                                                                                  \
-    }
-K_KERN4(q4_K_kern4, q4_K_kern)
-K_KERN4(q5_K_kern4, q5_K_kern)
-DEFINE_TILE(q4_K_tile, q4_K_kern, q4_K_kern4)
-DEFINE_TILE(q5_K_tile, q5_K_kern, q5_K_kern4)
+DEFINE_TILE_ROWWISE(q4_K_tile, q4_K_kern)
+DEFINE_TILE_ROWWISE(q5_K_tile, q5_K_kern)
 
 INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
 {
@@ -358,8 +346,7 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
     }
     STORE_ACC()
 }
-K_KERN4(q6_K_kern4, q6_K_kern)
-DEFINE_TILE(q6_K_tile, q6_K_kern, q6_K_kern4)
+DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16, 16 values per step in zmm -------------------------------------------- */
 INLINE __m512 ld16_f16(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
@@ -426,31 +413,26 @@ INLINE void bf16_kern4(TILE_ARGS, const int NC) { bf16_kern(TILE_PASS, 4, NC); }
 DEFINE_TILE(f16_tile, f16_kern, f16_kern4)
 DEFINE_TILE(bf16_tile, bf16_kern, bf16_kern4)
 
-/* K not a multiple of the vector step: per-element reference for those rows. */
+/* K not a multiple of the vector step (attention over a KV cache of any length): the level
+ * below (AVX2, which finishes with scalar steps) does those. Set once at install. */
+static llmr_tile_fn f16_below, bf16_below;
+
 static void f16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                          int nc, float *Y, size_t ldy)
 {
-    if (K % 16 == 0) {
+    if (K % 16 == 0)
         f16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            llmr_f16_vec_dot_ref(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                                 (const uint8_t *)X + c * xs);
+    else
+        f16_below(K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 static void bf16_tile_any(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                           int nc, float *Y, size_t ldy)
 {
-    if (K % 32 == 0) {
+    if (K % 32 == 0)
         bf16_tile(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int c = 0; c < nc; c++)
-        for (int r = 0; r < nr; r++)
-            llmr_bf16_vec_dot_ref(K, &Y[(size_t)c * ldy + r], (const uint8_t *)W + r * ws,
-                                  (const uint8_t *)X + c * xs);
+    else
+        bf16_below(K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 static void f16_vec_dot(int n, float *s, const void *w, const void *x)
@@ -480,6 +462,8 @@ void llmr_kernels_avx512_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q6_K].vec_dot = q6_K_tile_vec_dot;
     t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
 
+    f16_below = t[LLMR_TYPE_F16].tile;
+    bf16_below = t[LLMR_TYPE_BF16].tile;
     t[LLMR_TYPE_F16].vec_dot = f16_vec_dot;
     t[LLMR_TYPE_F16].tile = f16_tile_any;
     t[LLMR_TYPE_BF16].vec_dot = bf16_vec_dot;

@@ -114,16 +114,26 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
             t->vec_dot(K, &Y[i], w + (size_t)i * w_stride, x);
         return;
     }
-    for (int i = i0; i < i1; i += LLMR_TILE_MAX_R) {
-        int nr = i1 - i < LLMR_TILE_MAX_R ? i1 - i : LLMR_TILE_MAX_R;
-        for (int j = 0; j < n; j += LLMR_TILE_MAX_C) {
-            int nc = n - j < LLMR_TILE_MAX_C ? n - j : LLMR_TILE_MAX_C;
-            const uint8_t *wt = w + (size_t)i * w_stride, *xt = x + (size_t)j * x_stride;
-            float *yt = Y + (size_t)j * ldy + i;
-            if (t->tile)
-                t->tile(K, wt, w_stride, nr, xt, x_stride, nc, yt, ldy);
-            else
-                tile_generic(t, K, wt, w_stride, nr, xt, x_stride, nc, yt, ldy);
+    /* Prompt processing: columns in blocks whose activations stay in L2 (about 128 KiB),
+     * rows in tiles of 4 inside each block, columns in 4s inside each tile; each weight tile
+     * (4 rows) stays in L1 while it meets the block's columns, and each activation block is
+     * read from L2, not L3, by every row tile. */
+    int cb = x_stride ? (int)((128u << 10) / x_stride) & ~(LLMR_TILE_MAX_C - 1) : n;
+    if (cb < LLMR_TILE_MAX_C)
+        cb = LLMR_TILE_MAX_C;
+    for (int jb = 0; jb < n; jb += cb) {
+        const int je = n - jb < cb ? n : jb + cb;
+        for (int i = i0; i < i1; i += LLMR_TILE_MAX_R) {
+            int nr = i1 - i < LLMR_TILE_MAX_R ? i1 - i : LLMR_TILE_MAX_R;
+            for (int j = jb; j < je; j += LLMR_TILE_MAX_C) {
+                int nc = je - j < LLMR_TILE_MAX_C ? je - j : LLMR_TILE_MAX_C;
+                const uint8_t *wt = w + (size_t)i * w_stride, *xt = x + (size_t)j * x_stride;
+                float *yt = Y + (size_t)j * ldy + i;
+                if (t->tile)
+                    t->tile(K, wt, w_stride, nr, xt, x_stride, nc, yt, ldy);
+                else
+                    tile_generic(t, K, wt, w_stride, nr, xt, x_stride, nc, yt, ldy);
+            }
         }
     }
 }

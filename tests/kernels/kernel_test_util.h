@@ -205,4 +205,78 @@ static void kt_check_matmul(const llmr_type_traits *(*get)(uint32_t), const char
     }
 }
 
+/* Enough columns of long rows that matmul_rows splits them into several column blocks
+ * (it keeps about 128 KiB of activations per block). */
+static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), const char *label)
+{
+    const int K = 8192, R = 6, C = 37;
+    const llmr_type_traits *r = llmr_traits_isa(LLMR_TYPE_Q4_0, LLMR_ISA_REF), *s = get(LLMR_TYPE_Q4_0);
+    const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+    size_t ws = llmr_row_size(r->type, K), xs = llmr_row_size(r->vec_dot_type, K);
+    assert_true((128u << 10) / xs < (size_t)C);      /* really more than one block */
+    uint8_t *W = malloc(ws * R), *X = malloc(xs * C);
+    float *xf = malloc(K * sizeof(float)), *Y = malloc(sizeof(float) * R * C);
+    for (int i = 0; i < R; i++)
+        kt_fill(r, W + i * ws, K, KT_RANDOM);
+    for (int j = 0; j < C; j++) {
+        kt_fill_x(xf, K, KT_RANDOM);
+        rx->from_float(xf, X + j * xs, K);
+    }
+    llmr_matmul_rows(s, K, W, ws, 0, R, X, xs, C, Y, R);
+    for (int j = 0; j < C; j++)
+        for (int i = 0; i < R; i++) {
+            float ref;
+            r->vec_dot(K, &ref, W + i * ws, X + j * xs);
+            double m = dot_mag(r, rx, K, W + i * ws, X + j * xs);
+            if (!(fabs((double)Y[j * R + i] - ref) <= tol(m, K))) {
+                print_error("%s Q4_0 column blocks: Y[%d,%d] = %.9g, ref %.9g\n", label, i, j,
+                            Y[j * R + i], ref);
+                fail();
+            }
+        }
+    free(W);
+    free(X);
+    free(xf);
+    free(Y);
+}
+
+/* Float types at lengths that are not a multiple of any vector width (attention runs
+ * matmul_rows over KV caches of every length). */
+static void kt_check_float_tails(const llmr_type_traits *(*get)(uint32_t), const char *label)
+{
+    static const uint32_t ft[] = {LLMR_TYPE_F32, LLMR_TYPE_F16, LLMR_TYPE_BF16};
+    static const int Ks[] = {1, 7, 13, 37, 100};
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+            const int K = Ks[ki], R = 5, C = 5;
+            const llmr_type_traits *r = llmr_traits_isa(ft[ti], LLMR_ISA_REF), *s = get(ft[ti]);
+            size_t rs = llmr_row_size(ft[ti], K);
+            uint8_t *W = malloc(rs * R), *X = malloc(rs * C);
+            float *Y = malloc(sizeof(float) * R * C);
+            for (int i = 0; i < R; i++)
+                kt_fill(r, W + i * rs, K, KT_RANDOM);
+            for (int j = 0; j < C; j++)
+                kt_fill(r, X + j * rs, K, KT_RANDOM);
+            for (int nc = 1; nc <= C; nc++) {
+                llmr_matmul_rows(s, K, W, rs, 0, R, X, rs, nc, Y, R);
+                for (int j = 0; j < nc; j++)
+                    for (int i = 0; i < R; i++) {
+                        float ref, one;
+                        r->vec_dot(K, &ref, W + i * rs, X + j * rs);
+                        s->vec_dot(K, &one, W + i * rs, X + j * rs);
+                        double m = dot_mag(r, r, K, W + i * rs, X + j * rs);
+                        if (!(fabs((double)Y[j * R + i] - ref) <= tol(m, K)) ||
+                            !(fabs((double)one - ref) <= tol(m, K))) {
+                            print_error("%s %s K=%d: matmul %.9g, vec_dot %.9g, ref %.9g\n",
+                                        label, r->name, K, Y[j * R + i], one, ref);
+                            fail();
+                        }
+                    }
+            }
+            free(W);
+            free(X);
+            free(Y);
+        }
+}
+
 #endif

@@ -150,6 +150,8 @@ static void emulated_avx512_kernels_match_reference(void **state)
     emu_avx512_install(emu_table);
     kt_check_kernels(get_emu, "avx512 (emulated)");
     kt_check_matmul(get_emu, "avx512 (emulated)");
+    kt_check_float_tails(get_emu, "avx512 (emulated)");
+    kt_check_matmul_blocks(get_emu, "avx512 (emulated)");
 }
 
 int main(void)

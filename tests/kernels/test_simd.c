@@ -17,6 +17,8 @@ static void run_isa(llmr_isa isa)
     kt_isa = isa;
     kt_check_kernels(get_isa, llmr_isa_name(isa));
     kt_check_matmul(get_isa, llmr_isa_name(isa));
+    kt_check_float_tails(get_isa, llmr_isa_name(isa));
+    kt_check_matmul_blocks(get_isa, llmr_isa_name(isa));
 }
 
 static void reference_tiled_matmul_matches_vec_dot(void **state)
@@ -24,6 +26,7 @@ static void reference_tiled_matmul_matches_vec_dot(void **state)
     (void)state;
     kt_isa = LLMR_ISA_REF;
     kt_check_matmul(get_isa, "ref");
+    kt_check_matmul_blocks(get_isa, "ref");
 }
 static void avx2_kernels_match_reference(void **state)
 {
