@@ -31,6 +31,7 @@ for t in $TYPES; do
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   [ -f "$f" ] || $LLMR quantize "$WORK/tl-f16.gguf" "$f" "$t"
 done
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" > "$RESULTS/load.txt"
 for t in $TYPES; do
   f="$WORK/tl-$t.gguf"
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
@@ -40,6 +41,8 @@ for t in $TYPES; do
   echo "== $t: llmr" >&2
   $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t.json"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
+cat "$RESULTS/load.txt"
 python3 - "$RESULTS" $TYPES <<'PY'
 import json, sys
 work, types = sys.argv[1], sys.argv[2:]
