@@ -7,6 +7,7 @@
 #   env LLAMA_BENCH  command that runs llama-bench  (default: /tmp/llamacpp/build/bin/llama-bench)
 #   env VOCAB        vocab file (default: ../shared/vocab/ggml-vocab-llama-spm.gguf)
 #   env PP, TG       prompt and generation lengths (default 512 and 128)
+#   env RESULTS      where the JSON of each run goes (default WORKDIR)
 # Makes WORKDIR/tl-f16.gguf with `llmr synth` (random weights, TinyLlama 1.1B shape), quantizes
 # it with `llmr quantize`, runs each engine on each file (PP/TG tests, REPS repetitions), and
 # prints one markdown table with the ratio llmr / llama.cpp. Raw JSON stays in WORKDIR.
@@ -20,7 +21,8 @@ LLAMA_BENCH=${LLAMA_BENCH:-/tmp/llamacpp/build/bin/llama-bench}
 VOCAB=${VOCAB:-../shared/vocab/ggml-vocab-llama-spm.gguf}
 PP=${PP:-512}
 TG=${TG:-128}
-mkdir -p "$WORK"
+RESULTS=${RESULTS:-$WORK}
+mkdir -p "$WORK" "$RESULTS"
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
   $LLMR synth --shape tinyllama-1.1b --type F16 --vocab "$VOCAB" -o "$WORK/tl-f16.gguf"
 fi
@@ -29,16 +31,19 @@ for t in $TYPES; do
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   [ -f "$f" ] || $LLMR quantize "$WORK/tl-f16.gguf" "$f" "$t"
 done
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" > "$RESULTS/load.txt"
 for t in $TYPES; do
   f="$WORK/tl-$t.gguf"
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   cat "$f" > /dev/null       # into the page cache before either engine runs
   echo "== $t: llama.cpp" >&2
-  $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$WORK/llamacpp-$t.json"
+  $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t.json"
   echo "== $t: llmr" >&2
-  $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$WORK/llmr-$t.json"
+  $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t.json"
 done
-python3 - "$WORK" $TYPES <<'PY'
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
+cat "$RESULTS/load.txt"
+python3 - "$RESULTS" $TYPES <<'PY'
 import json, sys
 work, types = sys.argv[1], sys.argv[2:]
 print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")

@@ -39,8 +39,6 @@
 /* Up to this many rows, row-wise steps run on the calling thread (no fork/join). */
 #define INLINE_ROWS 4
 #define MAX_XQ 3
-/* Activation rows per block in a matrix product (see mm_step). */
-#define MM_COLS 64
 
 struct llmr_seq {
     llmr_model *m;
@@ -207,15 +205,10 @@ static void mm_step(void *arg, int ith, int nth)
         const mm_part *mp = &f->mm[p];
         const int i0 = c * f->mm_chunk;
         const int i1 = i0 + f->mm_chunk < mp->W->rows ? i0 + f->mm_chunk : (int)mp->W->rows;
-        /* Columns in blocks: this chunk's weight rows stay in L2 while a block of activation
-         * rows (MM_COLS of them, ~140 KB at K = 2048 in Q8_0) is reused against all of them,
-         * instead of the whole activation matrix streaming past every 4-row tile. */
-        for (int j = 0; j < f->mm_rows_n; j += MM_COLS) {
-            const int nc = f->mm_rows_n - j < MM_COLS ? f->mm_rows_n - j : MM_COLS;
-            llmr_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1,
-                             (const uint8_t *)mp->X + (size_t)j * mp->x_stride, mp->x_stride,
-                             nc, mp->Y + (size_t)j * mp->ldy, mp->ldy);
-        }
+        /* matmul_rows blocks the columns itself (each block's activations stay in L2
+         * across this chunk's row tiles) */
+        llmr_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
+                         mp->x_stride, f->mm_rows_n, mp->Y, mp->ldy);
     }
 }
 
@@ -354,10 +347,10 @@ static void row_rope_store(fwd *f, int r)
     if (m->kv_type == LLMR_TYPE_F16) {
         uint16_t *kc = (uint16_t *)s->k[f->layer] + (size_t)pos * kvd;
         uint16_t *vt = (uint16_t *)s->vt[f->layer];
-        llmr_fp32_to_fp16_row(k, kc, kvd);
+        f->w->ops->to_f16(k, kc, kvd);
         for (int i = 0; i < kvd; i++)
             vt[(size_t)i * s->n_ctx + pos] = llmr_fp32_to_fp16(v[i]);
-        llmr_fp32_to_fp16_row(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
+        f->w->ops->to_f16(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
     } else {
         float *kc = (float *)s->k[f->layer] + (size_t)pos * kvd;
         float *vt = (float *)s->vt[f->layer];
@@ -452,7 +445,7 @@ static void attn_step(void *arg, int ith, int nth)
             float *row = sc + (size_t)j * nkv;
             f->w->ops->softmax(row, nkv, sg->pos + j0 + j + 1, scale);
             if (esz == 2)
-                llmr_fp32_to_fp16_row(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
+                f->w->ops->to_f16(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
         }
         /* out[j][d] = sum_i p[j][i] v[i][d]: rows of the transposed V dotted with p */
         const uint8_t *V = s->vt[f->layer] + (size_t)g * hd * s->n_ctx * esz;

@@ -116,7 +116,7 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
 
 /* One token per sequence: seqs[i] gets tokens[i] at position pos[i]; afterwards
  * llmr_seq_logits(seqs[i]) holds its n_vocab logits. All sequences must share one model
- * and be distinct. */
+ * and be distinct; at most 64 (LLMR_ERR_ARG otherwise). */
 int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
 const float *llmr_seq_logits(const llmr_seq *s);
 

@@ -3,6 +3,7 @@
 
 #include "gguf/gguf.h"
 #include "kernels/kernels.h"
+#include "llmr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,8 @@ uint32_t llmr_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int
         default: ty = LLMR_TYPE_F16; break;
         }
         tr = llmr_traits(ty);
-        if (tr && ne0 % tr->block_size)
-            ty = LLMR_TYPE_F16;
+        if (!tr || !tr->from_float || ne0 % tr->block_size)   /* no quantizer: keep 8 bits */
+            ty = ne0 % 32 ? LLMR_TYPE_F16 : LLMR_TYPE_Q8_0;
     }
     return ty;
 }
@@ -117,8 +118,11 @@ int llmr_rows_convert(llmr_pool *pool, uint32_t type, int64_t ncols, int64_t nro
 {
     *out = NULL;
     const llmr_type_traits *tr = llmr_traits(type);
-    if (!tr || (type != LLMR_TYPE_F32 && !tr->from_float))
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "cannot produce tensor type %u", type);
+    if (!tr || (type != LLMR_TYPE_F32 && !tr->from_float)) {
+        llmr_type_info ti;
+        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "no quantizer for type %s (id %u)",
+                            llmr_type_get(type, &ti) ? ti.name : "?", type);
+    }
     size_t rb = llmr_row_size(type, ncols);
     if (!rb)
         return llmr_err_set(err, LLMR_ERR_ARG, "rows of %lld values do not fit type %s",

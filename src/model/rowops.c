@@ -5,7 +5,7 @@
 #include "kernels/kernels.h"
 
 extern const llmr_rowops llmr_rowops_avx2;
-static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax};
+static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax, rowops_to_f16};
 
 const llmr_rowops *llmr_rowops_get(void)
 {

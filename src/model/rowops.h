@@ -13,26 +13,34 @@ typedef struct llmr_rowops {
     void (*swiglu)(float *a, const float *b, int n);
     /* Causal softmax of s[0..valid) after scaling by `scale`; s[valid..n) = 0. */
     void (*softmax)(float *s, int n, int valid, float scale);
+    /* y[i] = half(x[i]), round to nearest even (F16C where built with it) */
+    void (*to_f16)(const float *x, uint16_t *y, int n);
 } llmr_rowops;
 
 const llmr_rowops *llmr_rowops_get(void);
 
 #ifdef LLMR_ROWOPS_IMPL
+#include "kernels/kernels.h"
+/* GCC keeps float compares as branches while FP exceptions may trap (its default), which
+ * stops these loops from vectorizing; nothing here relies on exception flags. Clang does not
+ * model trapping by default. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 /* exp(x) for x in [-87, 88] (clamped): 2^k * e^r with k = round(x / ln 2) found by the
  * 1.5 * 2^23 rounding trick, r = x - k ln 2 in two parts (Cody-Waite), e^r by its degree-6
  * Taylor polynomial (|r| <= ln2/2: relative error below 2e-7), and 2^k added to the exponent
  * bits. Branch-free, so loops over it vectorize. */
+typedef union { float f; int32_t i; } rowops_fi;
+
 static inline float rowops_exp(float x)
 {
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
-    const float magic = 12582912.0f;           /* 1.5 * 2^23 */
-    float t = x * 1.44269504088896341f + magic;
-    int32_t ti, mi;
-    memcpy(&ti, &t, 4);
-    memcpy(&mi, &magic, 4);
-    const int32_t k = ti - mi;
-    const float kf = t - magic;
+    rowops_fi t = {x * 1.44269504088896341f + 12582912.0f};   /* + 1.5 * 2^23 rounds */
+    const rowops_fi magic = {12582912.0f};
+    const int32_t k = t.i - magic.i;
+    const float kf = t.f - 12582912.0f;
     const float r = (x - kf * 0.693359375f) - kf * -2.12194440e-4f;
     float p = 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
@@ -41,11 +49,9 @@ static inline float rowops_exp(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t pi;
-    memcpy(&pi, &p, 4);
-    pi += k * (1 << 23);
-    memcpy(&p, &pi, 4);
-    return p;
+    rowops_fi out = {p};
+    out.i += k * (1 << 23);
+    return out.f;
 }
 
 static void rowops_swiglu(float *restrict a, const float *restrict b, int n)
@@ -54,39 +60,51 @@ static void rowops_swiglu(float *restrict a, const float *restrict b, int n)
         a[i] = a[i] / (1.0f + rowops_exp(-a[i])) * b[i];
 }
 
+#ifdef __F16C__
+#include <immintrin.h>
+static void rowops_to_f16(const float *x, uint16_t *y, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        y[i] = llmr_fp32_to_fp16(x[i]);
+}
+#else
+static void rowops_to_f16(const float *x, uint16_t *y, int n)
+{
+    llmr_fp32_to_fp16_row(x, y, n);
+}
+#endif
+
 static void rowops_softmax(float *restrict s, int n, int valid, float scale)
 {
-    /* 8 independent running maxima so that the reduction vectorizes */
-    float m8[8];
+    for (int i = 0; i < valid; i++)
+        s[i] *= scale;
+    /* 8 independent running maxima and partial sums, so that the reductions vectorize */
+    float m8[8], p8[8];
     for (int k = 0; k < 8; k++)
-        m8[k] = -3.0e38f;
+        m8[k] = s[0], p8[k] = 0.0f;
     int i = 0;
     for (; i + 8 <= valid; i += 8)
-        for (int k = 0; k < 8; k++) {
-            s[i + k] *= scale;
+        for (int k = 0; k < 8; k++)
             m8[k] = s[i + k] > m8[k] ? s[i + k] : m8[k];
-        }
-    for (; i < valid; i++) {
-        s[i] *= scale;
+    for (; i < valid; i++)
         m8[0] = s[i] > m8[0] ? s[i] : m8[0];
-    }
     float mx = m8[0];
     for (int k = 1; k < 8; k++)
         mx = m8[k] > mx ? m8[k] : mx;
-    /* sums of 8 lanes in float, accumulated in double per block, as ggml's SIMD path does */
-    double sum = 0.0;
-    for (i = 0; i + 8 <= valid; i += 8) {
-        float part = 0.0f;
-        for (int k = 0; k < 8; k++) {
-            s[i + k] = rowops_exp(s[i + k] - mx);
-            part += s[i + k];
-        }
-        sum += part;
-    }
-    for (; i < valid; i++) {
+    for (i = 0; i < valid; i++)
         s[i] = rowops_exp(s[i] - mx);
+    for (i = 0; i + 8 <= valid; i += 8)
+        for (int k = 0; k < 8; k++)
+            p8[k] += s[i + k];
+    double sum = 0.0;
+    for (int k = 0; k < 8; k++)
+        sum += p8[k];
+    for (; i < valid; i++)
         sum += s[i];
-    }
     const float inv = (float)(1.0 / sum);
     for (i = 0; i < valid; i++)
         s[i] *= inv;

@@ -3,4 +3,4 @@
 #define LLMR_ROWOPS_IMPL
 #include "model/rowops.h"
 
-const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax};
+const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax, rowops_to_f16};

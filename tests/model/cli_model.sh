@@ -63,5 +63,23 @@ jq -e 'length == 2 and (.[0] | has("model_type") and has("avg_ts") and has("stdd
        and .[1].n_gen == 4' "$tmp/b.json" >/dev/null; check "bench json keys" $?
 "$BIN" bench -m "$tmp/q.gguf" -p 8 -n 0 -r 1 -t 1 | grep -q '| *pp8 *|'; check "bench table" $?
 
+# quantize follows llama.cpp: Q4_0 bytes identical to llama-quantize's (same sha256 of the
+# dequantized values), and the Q4_K_M mix picks the same type per tensor as the fixture
+F="$SHARED/fixtures"
+if [ -f "$F/qfix-F32.gguf" ]; then
+    "$BIN" quantize "$F/qfix-F32.gguf" "$tmp/q40.gguf" Q4_0 --pure -t 1; check "quantize Q4_0" $?
+    for t in token_embd.weight blk.0.attn_q.weight blk.1.ffn_down.weight; do
+        [ "$("$BIN" tensor "$tmp/q40.gguf" $t --sha256)" = \
+          "$("$BIN" tensor "$F/qfix-Q4_0.gguf" $t --sha256)" ]; check "Q4_0 $t as llama.cpp" $?
+    done
+    "$BIN" quantize "$F/qfix-F32.gguf" "$tmp/qkm.gguf" Q4_K_M -t 1; check "quantize Q4_K_M" $?
+    for t in output.weight token_embd.weight blk.0.attn_v.weight blk.1.attn_v.weight \
+             blk.0.ffn_down.weight blk.1.ffn_down.weight blk.1.ffn_up.weight; do
+        [ "$("$BIN" tensor "$tmp/qkm.gguf" $t | grep '^type:')" = \
+          "$("$BIN" tensor "$F/qfix-Q4_K_M.gguf" $t | grep '^type:')" ]
+        check "Q4_K_M $t type as llama.cpp" $?
+    done
+fi
+
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]
