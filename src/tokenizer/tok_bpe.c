@@ -131,7 +131,7 @@ static int bpe_word(void *user, const char *w, size_t n)
         return rc;
     size_t n0 = c->out->n;
     rc = merge_word(c, w, n);
-    if (rc == LLMR_OK)
+    if (rc == LLMR_OK && c->out->n > n0)   /* an empty result (odd vocabularies) is not cached */
         wc_fill(e, w, n, c->out->v + n0, c->out->n - n0);
     return rc;
 }
