@@ -75,10 +75,7 @@ int srv_h_api_health(struct mg_connection *c, void *ud)
             cJSON_AddNumberToObject(o, "queued", st.queued);
         }
         pthread_mutex_unlock(&s->lock);
-        char *js = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        srv_reply_json(&x, 200, js ? js : "{}", NULL);
-        free(js);
+        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;
@@ -123,10 +120,7 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
         if (d)
             closedir(d);
         pthread_mutex_unlock(&s->lock);
-        char *js = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        srv_reply_json(&x, 200, js ? js : "{}", NULL);
-        free(js);
+        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;
@@ -190,10 +184,7 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
         cJSON_AddStringToObject(r, "status", "loaded");
         cJSON_AddBoolToObject(r, "changed", true);
         cJSON_AddStringToObject(r, "model", s->name);
-        char *js = cJSON_PrintUnformatted(r);
-        cJSON_Delete(r);
-        srv_reply_json(&x, 200, js ? js : "{}", NULL);
-        free(js);
+        srv_reply_cjson(&x, 200, r);
     }
 out:
     srv_access_log(&x);

@@ -171,10 +171,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
             } else if (live) {
                 cJSON *o = line_head(&st, text ? text : "", tl);
                 add_done(o, &u);
-                char *js = cJSON_PrintUnformatted(o);
-                cJSON_Delete(o);
-                srv_reply_json(&x, 200, js ? js : "{}", NULL);
-                free(js);
+                srv_reply_cjson(&x, 200, o);
             }
             free(text);
         }
@@ -260,10 +257,7 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
         if (s->state == SRV_READY && s->model)
             cJSON_AddItemToArray(arr, model_entry(s, ps));
         pthread_mutex_unlock(&s->lock);
-        char *js = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        srv_reply_json(&x, 200, js ? js : "{}", NULL);
-        free(js);
+        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;

@@ -288,10 +288,7 @@ int srv_h_models(struct mg_connection *c, void *ud)
             cJSON_AddItemToArray(d, m);
         }
         pthread_mutex_unlock(&s->lock);
-        char *js = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        srv_reply_json(&x, 200, js ? js : "{}", NULL);
-        free(js);
+        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;

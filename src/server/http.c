@@ -166,6 +166,14 @@ void srv_reply_json(srv_ctx *x, int status, const char *json, const char *extra)
     srv_reply_text(x, status, "application/json", json, strlen(json), extra);
 }
 
+void srv_reply_cjson(srv_ctx *x, int status, cJSON *o)
+{
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    srv_reply_json(x, status, js ? js : "{}", NULL);
+    free(js);
+}
+
 /* OpenAI: {"error":{"message","type","param","code"}}; ollama: {"error":"..."}. */
 static char *error_json(srv_api api, const srv_error *e)
 {

@@ -9,6 +9,7 @@
 #define LLMR_SERVER_INT_H
 
 #include <civetweb.h>
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -83,6 +84,8 @@ typedef struct srv_ctx {
 void srv_ctx_init(srv_ctx *x, llmr_server *s, struct mg_connection *c, srv_api api);
 /* Sends a complete response (status, JSON body) with CORS and length headers. */
 void srv_reply_json(srv_ctx *x, int status, const char *json, const char *extra_headers);
+/* Replies with object o as compact JSON and frees o. */
+void srv_reply_cjson(srv_ctx *x, int status, cJSON *o);
 void srv_reply_text(srv_ctx *x, int status, const char *ctype, const char *body, size_t len,
                     const char *extra_headers);
 /* Sends an error in the request's API shape (OpenAI error object or ollama {"error":...}). */
