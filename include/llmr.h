@@ -865,6 +865,32 @@ LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,
  * malloc'd (free()). */
 LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
 
+/* ------------------------------------------------------------------------------------------
+ * The server over a router: `llmr serve --config FILE`.
+ *
+ * The server serves every model of the router (local GGUF files and remote OpenAI-compatible
+ * backends) with the router's strategy, memory budget, keep_alive and load on first use. Each
+ * loaded local model gets its own continuous-batching scheduler (`parallel` slots of
+ * `ctx_size` positions, as with one model); it is closed when the router unloads the model.
+ * A request names its model by id or alias in "model" (ollama's "NAME:latest" and a ".gguf"
+ * suffix are accepted too); "auto", or no model, lets the router rank the models by its
+ * strategy, which a request may override with a "strategy" body field or an X-LLMR-Strategy
+ * header. The asked-for model is tried first; when it fails before its first piece of text (a
+ * backend that is down or answers 5xx, a full queue) the next candidate takes the request, so
+ * no text is duplicated. Replies name the model that answered ("model" fields, X-LLMR-Model
+ * header). An unknown model is a 404 (code model_not_found). GET /v1/models, /api/tags and
+ * /api/models list every model with its state; /api/ps the loaded ones; POST /api/models/load
+ * {"model": ID or SOURCE} loads one (a source - a .gguf path, URL or hf: reference - that is no
+ * id is added first, with its file name as id); DELETE /api/models/ID unloads one (409 while
+ * requests run on it).
+ * ------------------------------------------------------------------------------------------ */
+
+/* Starts listening and serving the models of `router`, which the server takes over (it is
+ * closed by llmr_server_close, also when this fails). o->alias and o->models_dir are not used.
+ * Results and *out as llmr_server_open. Ready at once: /health says "ok". */
+LLMR_API int llmr_server_open_router(llmr_router *router, const llmr_server_opts *o,
+                                     llmr_server **out);
+
 #ifdef __cplusplus
 }
 #endif

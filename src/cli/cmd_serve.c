@@ -27,7 +27,7 @@ static bool flag_value(int argc, char **argv, int *i, const char *name, const ch
 int cmd_serve(int argc, char **argv)
 {
     llmr_server_opts o = llmr_server_defaults();
-    const char *model = NULL, *v;
+    const char *model = NULL, *config = NULL, *v;
     long n;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -48,6 +48,7 @@ int cmd_serve(int argc, char **argv)
         dst = v;                                                                            \
         continue;                                                                           \
     }
+        STR("--config", config)
         STR("-m", model)
         STR("--model", model)
         STR("--host", o.host)
@@ -84,8 +85,21 @@ int cmd_serve(int argc, char **argv)
 #undef NUM
 #undef STR
     }
-    if (!model)
-        return cli_usage_error("serve", "no model: give -m MODEL.gguf");
+    if (model && config)
+        return cli_usage_error("serve", "give -m MODEL.gguf or --config FILE, not both");
+    if (!model && !config)
+        return cli_usage_error("serve", "no model: give -m MODEL.gguf or --config FILE");
+    if (config && (o.alias || o.models_dir))
+        return cli_usage_error("serve", "%s applies to -m only (a config names its models)",
+                               o.alias ? "--alias" : "--models-dir");
+    /* The config is read (and preloads done) before anything listens, so a bad config
+     * fails here, with the key named, and no port is taken. */
+    llmr_router *router = NULL;
+    if (config && llmr_router_open(config, &router) != LLMR_OK) {
+        fprintf(stderr, "llmr serve: %s\n", llmr_router_errmsg(router));
+        llmr_router_close(router);
+        return CLI_USAGE;
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -94,16 +108,16 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     llmr_server *s = NULL;
-    int rc = llmr_server_open(model, &o, &s);
+    int rc = config ? llmr_server_open_router(router, &o, &s) : llmr_server_open(model, &o, &s);
     if (rc != LLMR_OK) {
         int r = cli_fail("serve", "%s", llmr_server_errmsg(s));
         llmr_server_close(s);
         return r;
     }
     fprintf(stderr, "llmr serve: listening on http://%s%s%s:%d/ (OpenAI /v1, ollama /api, "
-                    "WebSocket /ws, web page /); loading %s\n",
+                    "WebSocket /ws, web page /); %s %s\n",
             strchr(o.host, ':') ? "[" : "", o.host, strchr(o.host, ':') ? "]" : "",
-            llmr_server_port(s), model);
+            llmr_server_port(s), config ? "models of" : "loading", config ? config : model);
     fflush(stderr);
     int sig = 0;
     sigwait(&set, &sig);

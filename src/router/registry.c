@@ -33,9 +33,18 @@ double rt_keep_alive(const llmr_router *r, const rt_entry *e)
     return isnan(e->cfg.keep_alive_s) ? r->cfg.keep_alive_s : e->cfg.keep_alive_s;
 }
 
+void rt_close_model(llmr_router *r, rt_entry *e)
+{
+    if (e->attach && r->detach)
+        r->detach(r->detach_user, e);
+    e->attach = NULL;
+    llmr_model_close(e->model);
+    e->model = NULL;
+}
+
 static void do_unload(llmr_router *r, rt_entry *e)
 {
-    llmr_model_close(e->model);
+    rt_close_model(r, e);
     e->model = NULL;
     r->mem_used_mb -= e->mem_mb;
     e->mem_mb = 0;

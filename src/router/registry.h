@@ -26,6 +26,9 @@ typedef struct rt_entry {
     double      last_probe;
     double      measured_tps;      /* exponentially weighted, 0 until measured */
     char        last_error[256];
+    void       *attach;            /* state a user of the router keeps per loaded model (the
+                                      server's scheduler); freed through r->detach before the
+                                      model is closed */
     bool        removed;           /* taken out by llmr_router_remove_model */
     struct rt_entry *next_removed; /* kept in r->removed until close */
 } rt_entry;
@@ -47,7 +50,23 @@ struct llmr_router {
     pthread_t       reaper;
     bool            reaper_started, quit;
     char            name[256];
+    /* Called (mu held) with an entry whose attach is set, just before its model is closed
+     * (unload, eviction, keep-alive, removal, close); it frees attach. The entry is idle then
+     * (no active count), so nothing uses what attach holds. */
+    void          (*detach)(void *user, rt_entry *e);
+    void           *detach_user;
 };
+
+/* The router's model close, as every unload path does it (mu held): detach, close, forget. */
+void rt_close_model(llmr_router *r, rt_entry *e);
+
+/* Ranks the models for a request and writes the entries to try, in order, to out (at most
+ * max): the asked-for model first (ro->model), then the eligible ones by strategy (none after
+ * it when ro->strict). Takes mu. LLMR_OK (n may be 0: nothing eligible, the message in
+ * llmr_router_errmsg says why each was excluded), LLMR_ERR_NOT_FOUND (ro->model unknown) or
+ * LLMR_ERR_ARG (unknown strategy), with the message in llmr_router_errmsg. */
+int rt_route(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
+             const llmr_gen_opts *o, rt_entry **out, size_t max, size_t *n);
 
 /* Finds an entry by id or alias (mu held); NULL when none. */
 rt_entry *rt_find(llmr_router *r, const char *name);

@@ -342,10 +342,13 @@ static char *request_body(llmr_remote *r, const char *prompt, const llmr_remote_
     if (r->cfg.model)
         cJSON_AddStringToObject(b, "model", r->cfg.model);
     if (r->cfg.chat) {
-        cJSON *msgs = cJSON_AddArrayToObject(b, "messages"), *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", "user");
-        cJSON_AddStringToObject(m, "content", prompt);
-        cJSON_AddItemToArray(msgs, m);
+        cJSON *msgs = cJSON_AddArrayToObject(b, "messages");
+        for (size_t i = 0; i < (q->n_msgs ? q->n_msgs : 1); i++) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "role", q->n_msgs ? q->msg_roles[i] : "user");
+            cJSON_AddStringToObject(m, "content", q->n_msgs ? q->msg_contents[i] : prompt);
+            cJSON_AddItemToArray(msgs, m);
+        }
     } else {
         cJSON_AddStringToObject(b, "prompt", prompt);
     }

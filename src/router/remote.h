@@ -34,6 +34,11 @@ typedef struct llmr_remote_req {
     int64_t     seed;             /* < 0: not sent */
     const char *const *stop;      /* NULL-terminated, may be NULL */
     bool        json_mode;        /* response_format {"type":"json_object"} */
+    /* A whole conversation for a chat backend (n_msgs > 0): sent as "messages" in place of
+     * the prompt as one user message. Ignored by a completions backend. */
+    const char *const *msg_roles;
+    const char *const *msg_contents;
+    size_t      n_msgs;
 } llmr_remote_req;
 
 llmr_remote_req llmr_remote_req_defaults(void);

@@ -139,7 +139,7 @@ void llmr_router_close(llmr_router *r)
         return;
     rt_reaper_stop(r);
     for (size_t i = 0; i < r->n_models; i++) {
-        llmr_model_close(r->models[i]->model);
+        rt_close_model(r, r->models[i]);
         rt_model_cfg_free(&r->models[i]->cfg);
         free(r->models[i]);
     }
@@ -241,7 +241,7 @@ int llmr_router_remove_model(llmr_router *r, const char *id)
         rc = fail(LLMR_ERR_BUSY, msg);
     } else {
         if (e->model) {
-            llmr_model_close(e->model);
+            rt_close_model(r, e);
             r->mem_used_mb -= e->mem_mb;
         }
         size_t i = 0;
@@ -347,6 +347,47 @@ static size_t candidates(llmr_router *r, const plan *p, const llmr_route_opts *r
             out[n++] = e;
     }
     return n;
+}
+
+/* Says why no model can serve the request (mu held). */
+static int none_eligible(const plan *p)
+{
+    char msg[512];
+    size_t at = (size_t)snprintf(msg, sizeof msg, "no model can serve this request "
+                                 "(needs context %u%s%s):", p->need.context,
+                                 p->need.chat ? ", chat" : "", p->need.json ? ", JSON mode" : "");
+    for (size_t i = 0; i < p->n && at < sizeof msg; i++)
+        at += (size_t)snprintf(msg + at, sizeof msg - at, " %s: %s;",
+                               p->cands[p->ranks[i].idx].id, p->ranks[i].why + 10);
+    return fail(LLMR_ERR_NOT_FOUND, msg);
+}
+
+int rt_route(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
+             const llmr_gen_opts *o, rt_entry **out, size_t max, size_t *n)
+{
+    *n = 0;
+    plan *p = malloc(sizeof *p);
+    rt_entry **all = calloc(MAX_CAND + 1, sizeof *all);
+    if (!p || !all) {
+        free(p);
+        free(all);
+        return fail(LLMR_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_lock(&r->mu);
+    int rc = make_plan(r, prompt, ro, o, p);
+    if (rc == LLMR_OK) {
+        size_t k = candidates(r, p, ro, all);
+        for (size_t i = 0; i < k && i < max; i++)
+            out[(*n)++] = all[i];
+        if (k == 0)
+            none_eligible(p);
+        else
+            fail(LLMR_OK, "");
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(p);
+    free(all);
+    return rc;
 }
 
 static void explain_text(llmr_router *r, const plan *p, char *buf, size_t n)
@@ -812,17 +853,8 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
     int rc = q->replay ? LLMR_OK : make_plan(r, prompt, ro, o, p);
     if (rc == LLMR_OK && !q->replay) {
         q->n_cand = candidates(r, p, ro, q->cand);
-        if (q->n_cand == 0) {
-            char msg[512];
-            size_t at = (size_t)snprintf(msg, sizeof msg, "no model can serve this request "
-                                         "(needs context %u%s%s):", p->need.context,
-                                         p->need.chat ? ", chat" : "",
-                                         p->need.json ? ", JSON mode" : "");
-            for (size_t i = 0; i < p->n && at < sizeof msg; i++)
-                at += (size_t)snprintf(msg + at, sizeof msg - at, " %s: %s;",
-                                       p->cands[p->ranks[i].idx].id, p->ranks[i].why + 10);
-            rc = fail(LLMR_ERR_NOT_FOUND, msg);
-        }
+        if (q->n_cand == 0)
+            rc = none_eligible(p);
     }
     if (rc == LLMR_OK) {
         q->next = r->reqs;

@@ -67,9 +67,16 @@ int srv_h_api_health(struct mg_connection *c, void *ud)
         else
             cJSON_AddNullToObject(o, "model");
         cJSON_AddNumberToObject(o, "uptime", llmr_now() - s->t_start);
-        if (s->sched) {
+        if (s->router) {
             srv_sched_stats st;
-            srv_sched_stats_get(s->sched, &st);
+            srv_route_stats(s, &st);
+            cJSON_AddBoolToObject(o, "router", true);
+            cJSON_AddNumberToObject(o, "slots", st.n_slots);
+            cJSON_AddNumberToObject(o, "active", st.active);
+            cJSON_AddNumberToObject(o, "queued", st.queued);
+        } else if (s->lm.sched) {
+            srv_sched_stats st;
+            srv_sched_stats_get(s->lm.sched, &st);
             cJSON_AddNumberToObject(o, "slots", st.n_slots);
             cJSON_AddNumberToObject(o, "active", st.active);
             cJSON_AddNumberToObject(o, "queued", st.queued);
@@ -87,7 +94,9 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", true)) {
+    if (srv_check(&x, "GET", true) && s->router) {
+        srv_route_models_list(&x);
+    } else if (x.status == 0) {
         cJSON *o = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(o, "models");
         pthread_mutex_lock(&s->lock);
@@ -135,6 +144,10 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     if (!srv_check(&x, "POST", true))
         goto out;
+    if (s->router) {
+        srv_route_models_load(&x);
+        goto out;
+    }
     size_t len;
     char *body = srv_read_body(&x, &len);
     if (!body)
@@ -253,9 +266,11 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
             (unsigned long long)atomic_load(&m->cancelled));
     pthread_mutex_lock(&s->lock);
     srv_sched_stats st = {0};
-    if (s->sched)
-        srv_sched_stats_get(s->sched, &st);
+    if (s->lm.sched)
+        srv_sched_stats_get(s->lm.sched, &st);
     pthread_mutex_unlock(&s->lock);
+    if (s->router)
+        srv_route_stats(s, &st);
     mprintf(&b, "# HELP llmr_prompt_tokens_total Prompt tokens evaluated or reused.\n"
                 "# TYPE llmr_prompt_tokens_total counter\nllmr_prompt_tokens_total %llu\n"
                 "# HELP llmr_generated_tokens_total Tokens generated.\n"

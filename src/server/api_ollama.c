@@ -92,30 +92,6 @@ static void add_done(cJSON *o, const srv_usage *u)
     cJSON_AddNumberToObject(o, "eval_duration", (double)(long long)(u->gen_s * 1e9));
 }
 
-/* ollama generate: raw prompts go as they are; otherwise system + prompt through the chat
- * template, as ollama applies the model's template. */
-static char *generate_prompt(llmr_server *s, const srv_req *r, srv_error *e, bool *templated)
-{
-    if (r->raw || !s->chat_template) {
-        *templated = false;
-        if (r->system && r->system[0] && !r->raw) {
-            size_t n = strlen(r->system) + strlen(r->prompt) + 3;
-            char *p = malloc(n);
-            if (p)
-                snprintf(p, n, "%s\n\n%s", r->system, r->prompt);
-            return p;
-        }
-        return llmr_strdup(r->prompt);
-    }
-    *templated = true;
-    srv_msg m[2];
-    int n = 0;
-    if (r->system && r->system[0])
-        m[n++] = (srv_msg){"system", r->system};
-    m[n++] = (srv_msg){"user", r->prompt};
-    return srv_render_chat(s, m, n, e);
-}
-
 static int handle(struct mg_connection *c, void *ud, srv_api api)
 {
     llmr_server *s = ud;
@@ -126,58 +102,53 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
     if (!srv_accept_generation(&x, api, &r))
         goto out;
     srv_error e = {0};
-    bool templated = api == SRV_API_OLLAMA_CHAT;
-    char *prompt = api == SRV_API_OLLAMA_CHAT ? srv_render_chat(s, r.msgs, r.n_msgs, &e)
-                                              : generate_prompt(s, &r, &e, &templated);
-    srv_job *j = NULL;
-    if (!prompt)
+    srv_gen g;
+    if (srv_gen_start(s, &r, NULL, 0, &g, &e)) {
         srv_reply_error(&x, &e);
-    else
-        j = srv_submit(&x, &r, prompt, templated);
-    free(prompt);
-    if (j) {
-        ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT};
-        st.model = r.model && r.model[0] ? r.model : (s->alias ? s->alias : s->name);
-        if (r.stream) {
-            if (srv_stream_begin(&x, "application/x-ndjson")) {
-                st.ok = true;
-                bool live = srv_pump(&x, j, emit_piece, &st);
-                srv_usage u;
-                srv_job_usage(j, &u);
-                srv_note_usage(&x, &u);
-                if (live && st.ok) {
-                    cJSON *o;
-                    if (u.finish == SRV_FINISH_ERROR) {
-                        o = cJSON_CreateObject();
-                        cJSON_AddStringToObject(o, "error", u.err_msg);
-                    } else {
-                        o = line_head(&st, "", 0);
-                        add_done(o, &u);
-                    }
-                    send_line(&st, o);
-                    srv_stream_end(&x);
-                }
-            }
-        } else {
-            char *text = NULL;
-            size_t tl = 0;
-            bool live = srv_wait_all(&x, j, &text, &tl);
-            srv_usage u;
-            srv_job_usage(j, &u);
-            srv_note_usage(&x, &u);
-            if (live && u.finish == SRV_FINISH_ERROR) {
-                srv_reply_errorf(&x, 500, "server_error", NULL, "generation failed: %s",
-                                 u.err_msg);
-            } else if (live) {
-                cJSON *o = line_head(&st, text ? text : "", tl);
-                add_done(o, &u);
-                srv_reply_cjson(&x, 200, o);
-            }
-            free(text);
-        }
-        srv_job_release(j);
+        srv_req_free(&r);
+        goto out;
     }
-    srv_model_put(&x);
+    x.model_hdr = g.model_hdr;
+    ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT, .model = g.model};
+    if (r.stream) {
+        if (srv_stream_begin(&x, "application/x-ndjson")) {
+            st.ok = true;
+            bool live = srv_pump(&x, &g, emit_piece, &st);
+            srv_usage u;
+            srv_gen_usage(&g, &u);
+            srv_note_usage(&x, &u);
+            if (live && st.ok) {
+                cJSON *o;
+                if (u.finish == SRV_FINISH_ERROR) {
+                    o = cJSON_CreateObject();
+                    cJSON_AddStringToObject(o, "model", st.model);
+                    cJSON_AddStringToObject(o, "error", u.err_msg);
+                } else {
+                    o = line_head(&st, "", 0);
+                    add_done(o, &u);
+                }
+                send_line(&st, o);
+                srv_stream_end(&x);
+            }
+        }
+    } else {
+        char *text = NULL;
+        size_t tl = 0;
+        bool live = srv_wait_all(&x, &g, &text, &tl);
+        srv_usage u;
+        srv_gen_usage(&g, &u);
+        srv_note_usage(&x, &u);
+        if (live && u.finish == SRV_FINISH_ERROR) {
+            srv_reply_errorf(&x, 500, "server_error", NULL, "generation failed: %s",
+                             u.err_msg);
+        } else if (live) {
+            cJSON *o = line_head(&st, text ? text : "", tl);
+            add_done(o, &u);
+            srv_reply_cjson(&x, 200, o);
+        }
+        free(text);
+    }
+    srv_gen_end(&g);
     srv_req_free(&r);
 out:
     srv_access_log(&x);
@@ -194,49 +165,51 @@ int srv_h_ollama_chat(struct mg_connection *c, void *s)
     return handle(c, s, SRV_API_OLLAMA_CHAT);
 }
 
-/* The "details" object of /api/tags and /api/ps. */
-static cJSON *model_entry(llmr_server *s, bool ps)
+cJSON *srv_ollama_entry(const char *id, const char *path, uint64_t size, llmr_model *model,
+                        bool ps)
 {
     cJSON *m = cJSON_CreateObject();
     char name[300];
-    snprintf(name, sizeof name, "%s:latest", s->alias ? s->alias : s->name);
+    snprintf(name, sizeof name, "%s:latest", id);
     cJSON_AddStringToObject(m, "name", name);
     cJSON_AddStringToObject(m, "model", name);
     char when[48];
     srv_iso_time(when, sizeof when);
     if (!ps)
         cJSON_AddStringToObject(m, "modified_at", when);
-    cJSON_AddNumberToObject(m, "size", (double)s->model_size);
+    cJSON_AddNumberToObject(m, "size", (double)size);
     /* ollama's digest is the sha256 of the blob; we name the file by its size and path hash
      * instead of hashing gigabytes on every request. */
     char digest[80];
     unsigned long long h = 1469598103934665603ull;
-    for (const char *p = s->model_path; *p; p++)
+    for (const char *p = path; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    snprintf(digest, sizeof digest, "%016llx%016llx", h, (unsigned long long)s->model_size);
+    snprintf(digest, sizeof digest, "%016llx%016llx", h, (unsigned long long)size);
     cJSON_AddStringToObject(m, "digest", digest);
     cJSON *d = cJSON_AddObjectToObject(m, "details");
-    const llmr_hparams *hp = llmr_model_hparams(s->model);
-    const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
     cJSON_AddStringToObject(d, "parent_model", "");
-    cJSON_AddStringToObject(d, "format", "gguf");
-    cJSON_AddStringToObject(d, "family", fam);
-    cJSON *fs = cJSON_AddArrayToObject(d, "families");
-    cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
-    char ps_[32];
-    double np = (double)llmr_model_n_params(s->model);
-    if (np >= 1e9)
-        snprintf(ps_, sizeof ps_, "%.1fB", np / 1e9);
-    else if (np >= 1e6)
-        snprintf(ps_, sizeof ps_, "%.0fM", np / 1e6);
-    else
-        snprintf(ps_, sizeof ps_, "%.0fK", np / 1e3);
-    cJSON_AddStringToObject(d, "parameter_size", ps_);
-    llmr_type_info ti;
-    /* The attention query weight's type names the quantization, as ollama reports Q4_0 for
-     * a file whose big matrices are Q4_0 (norms stay F32 in every file). */
-    bool known = hp->n_layer > 0 && llmr_type_get(s->model->layers[0].wq.type, &ti);
-    cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
+    cJSON_AddStringToObject(d, "format", model ? "gguf" : "unknown");
+    if (model) {
+        const llmr_hparams *hp = llmr_model_hparams(model);
+        const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
+        cJSON_AddStringToObject(d, "family", fam);
+        cJSON *fs = cJSON_AddArrayToObject(d, "families");
+        cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
+        char ps_[32];
+        double np = (double)llmr_model_n_params(model);
+        if (np >= 1e9)
+            snprintf(ps_, sizeof ps_, "%.1fB", np / 1e9);
+        else if (np >= 1e6)
+            snprintf(ps_, sizeof ps_, "%.0fM", np / 1e6);
+        else
+            snprintf(ps_, sizeof ps_, "%.0fK", np / 1e3);
+        cJSON_AddStringToObject(d, "parameter_size", ps_);
+        llmr_type_info ti;
+        /* The attention query weight's type names the quantization, as ollama reports Q4_0
+         * for a file whose big matrices are Q4_0 (norms stay F32 in every file). */
+        bool known = hp->n_layer > 0 && llmr_type_get(model->layers[0].wq.type, &ti);
+        cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
+    }
     if (ps) {
         cJSON_AddStringToObject(m, "expires_at", "2099-01-01T00:00:00Z");
         cJSON_AddNumberToObject(m, "size_vram", 0);
@@ -251,11 +224,18 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
     srv_ctx_init(&x, s, c, SRV_API_OLLAMA_GEN);
     atomic_fetch_add(&s->m.requests[5], 1);
     if (srv_check(&x, "GET", true)) {
+        if (s->router) {
+            srv_route_models_ollama(&x, ps);
+            srv_access_log(&x);
+            return 1;
+        }
         cJSON *o = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(o, "models");
         pthread_mutex_lock(&s->lock);
-        if (s->state == SRV_READY && s->model)
-            cJSON_AddItemToArray(arr, model_entry(s, ps));
+        if (s->state == SRV_READY && s->lm.model)
+            cJSON_AddItemToArray(arr, srv_ollama_entry(s->alias ? s->alias : s->name,
+                                                       s->model_path, s->model_size,
+                                                       s->lm.model, ps));
         pthread_mutex_unlock(&s->lock);
         srv_reply_cjson(&x, 200, o);
     }

@@ -131,7 +131,7 @@ static void error_event(oa_stream *st, const srv_usage *u)
     send_event(st, o);
 }
 
-static void stream_reply(oa_stream *st, srv_job *j)
+static void stream_reply(oa_stream *st, srv_gen *j)
 {
     srv_ctx *x = st->x;
     if (!srv_stream_begin(x, "text/event-stream"))
@@ -145,7 +145,7 @@ static void stream_reply(oa_stream *st, srv_job *j)
     st->ok = true;
     bool live = srv_pump(x, j, emit_delta, st);
     srv_usage u;
-    srv_job_usage(j, &u);
+    srv_gen_usage(j, &u);
     srv_note_usage(x, &u);
     if (!live || !st->ok)
         return;   /* the client is gone: nothing more to say */
@@ -166,14 +166,14 @@ static void stream_reply(oa_stream *st, srv_job *j)
     srv_stream_end(x);
 }
 
-static void whole_reply(oa_stream *st, srv_job *j)
+static void whole_reply(oa_stream *st, srv_gen *j)
 {
     srv_ctx *x = st->x;
     char *text = NULL;
     size_t len = 0;
     bool live = srv_wait_all(x, j, &text, &len);
     srv_usage u;
-    srv_job_usage(j, &u);
+    srv_gen_usage(j, &u);
     srv_note_usage(x, &u);
     if (!live) {
         free(text);
@@ -232,25 +232,20 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
     if (!srv_accept_generation(&x, api, &r))
         goto out;
     srv_error e = {0};
-    char *prompt = api == SRV_API_CHAT ? srv_render_chat(s, r.msgs, r.n_msgs, &e)
-                                       : llmr_strdup(r.prompt);
-    srv_job *j = NULL;
-    if (!prompt)
+    srv_gen g;
+    if (srv_gen_start(s, &r, NULL, 0, &g, &e)) {
         srv_reply_error(&x, &e);
-    else
-        j = srv_submit(&x, &r, prompt, api == SRV_API_CHAT);
-    free(prompt);
-    if (j) {
-        oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT};
+    } else {
+        x.model_hdr = g.model_hdr;
+        oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT,
+                        .model = g.model};
         make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
-        st.model = r.model && r.model[0] ? r.model : (s->alias ? s->alias : s->name);
         if (r.stream)
-            stream_reply(&st, j);
+            stream_reply(&st, &g);
         else
-            whole_reply(&st, j);
-        srv_job_release(j);
+            whole_reply(&st, &g);
+        srv_gen_end(&g);
     }
-    srv_model_put(&x);
     srv_req_free(&r);
 out:
     srv_access_log(&x);
@@ -274,7 +269,9 @@ int srv_h_models(struct mg_connection *c, void *ud)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     atomic_fetch_add(&s->m.requests[5], 1);
-    if (srv_check(&x, "GET", true)) {
+    if (srv_check(&x, "GET", true) && s->router) {
+        srv_route_models_openai(&x);
+    } else if (x.status == 0) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "object", "list");
         cJSON *d = cJSON_AddArrayToObject(o, "data");

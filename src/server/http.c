@@ -116,8 +116,9 @@ const char *srv_cors_headers(const llmr_server *s)
         return "";
     snprintf(buf, sizeof buf,
              "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
-             "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
-             "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n", s->cors);
+             "Access-Control-Allow-Headers: Authorization, Content-Type, X-LLMR-Strategy\r\n"
+             "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+             "Access-Control-Expose-Headers: X-LLMR-Model\r\n", s->cors);
     return buf;
 }
 
@@ -143,15 +144,31 @@ static const char *status_text(int status)
     }
 }
 
+/* "X-LLMR-Model: NAME\r\n" for the model that answers, "" when none (or a name that cannot
+ * be a header value). */
+static const char *model_header(const srv_ctx *x, char *buf, size_t n)
+{
+    const char *m = x->model_hdr;
+    buf[0] = 0;
+    if (!m || !m[0])
+        return buf;
+    for (const char *p = m; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return buf;
+    snprintf(buf, n, "X-LLMR-Model: %s\r\n", m);
+    return buf;
+}
+
 void srv_reply_text(srv_ctx *x, int status, const char *ctype, const char *body, size_t len,
                     const char *extra)
 {
     x->status = status;
+    char mh[200];
     mg_printf(x->c,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n%s%s\r\n",
+              "Cache-Control: no-store\r\n%s%s%s\r\n",
               status, status_text(status), ctype, len, srv_cors_headers(x->srv),
-              extra ? extra : "");
+              model_header(x, mh, sizeof mh), extra ? extra : "");
     if (len)
         mg_write(x->c, body, len);
     x->bytes += len;
@@ -229,10 +246,11 @@ void srv_reply_errorf(srv_ctx *x, int status, const char *type, const char *code
 bool srv_stream_begin(srv_ctx *x, const char *ctype)
 {
     x->status = 200;
+    char mh[200];
     return mg_printf(x->c,
                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
-                     "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n%s\r\n",
-                     ctype, srv_cors_headers(x->srv)) > 0;
+                     "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n%s%s\r\n",
+                     ctype, srv_cors_headers(x->srv), model_header(x, mh, sizeof mh)) > 0;
 }
 
 bool srv_stream_write(srv_ctx *x, const char *data, size_t len)
@@ -330,23 +348,6 @@ void srv_access_log(srv_ctx *x)
 
 /* ---- generation -------------------------------------------------------------------------- */
 
-srv_job *srv_submit(srv_ctx *x, const srv_req *r, const char *prompt, bool templated)
-{
-    srv_error e = {0};
-    llmr_server *s = x->srv;
-    /* A completion prompt is the user's text: its "<s>" is text, not a control token. A
-     * rendered template's markers are control tokens, and the template writes BOS itself when
-     * the model wants one (tokenizer.chat_template starts with {{ bos_token }}), so BOS is only
-     * added to plain prompts. */
-    bool add_bos = !templated || !s->chat_template || !strstr(s->chat_template, "bos_token");
-    srv_job *j = srv_sched_submit(s->sched, r, prompt, add_bos, templated, &e);
-    if (!j) {
-        srv_reply_error(x, &e);
-        return NULL;
-    }
-    return j;
-}
-
 void srv_note_usage(srv_ctx *x, const srv_usage *u)
 {
     llmr_server *s = x->srv;
@@ -371,12 +372,12 @@ static bool timed_out(srv_ctx *x)
     return x->srv->o.timeout_s > 0 && llmr_now() - x->t0 > x->srv->o.timeout_s;
 }
 
-bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
+bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
 {
     srv_take t = {0};
     bool ok = true;
     for (;;) {
-        srv_job_state st = srv_job_take(j, POLL_MS, &t);
+        srv_job_state st = srv_gen_take(j, POLL_MS, &t);
         /* One event per piece, as OpenAI and ollama stream one token per chunk. */
         for (int i = 0; ok && i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
@@ -390,15 +391,15 @@ bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user)
         }
         if (timed_out(x)) {
             x->note = "timeout";
-            srv_job_cancel(j);   /* ends as cancelled; the reply says length */
+            srv_gen_cancel(j);   /* ends as cancelled; the reply says length */
         }
     }
     if (!ok) {
         /* Wait (briefly) for the scheduler to drop the job, so the usage read next is final
          * and counted as cancelled. */
-        srv_job_cancel(j);
+        srv_gen_cancel(j);
         for (int i = 0; i < 100; i++)
-            if (srv_job_take(j, POLL_MS, &t) == SRV_JOB_DONE)
+            if (srv_gen_take(j, POLL_MS, &t) == SRV_JOB_DONE)
                 break;
     }
     srv_take_free(&t);
@@ -424,7 +425,7 @@ static bool collect(void *user, const char *text, size_t len)
     return true;
 }
 
-bool srv_wait_all(srv_ctx *x, srv_job *j, char **text, size_t *len)
+bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len)
 {
     size_t cap = 64;
     *len = 0;
@@ -459,9 +460,11 @@ bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r)
     srv_error e = {0};
     int rc = srv_req_parse(api, body, len, r, &e);
     free(body);
-    if (rc)
+    const char *h = mg_get_header(x->c, "X-LLMR-Strategy");
+    if (!rc && !r->strategy && h && h[0] && !(r->strategy = llmr_strdup(h)))
+        rc = srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+    if (rc) {
         srv_reply_error(x, &e);
-    if (rc || !srv_model_get(x, r->model)) {
         srv_req_free(r);
         return false;
     }

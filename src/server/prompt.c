@@ -5,17 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *srv_render_chat(llmr_server *s, const srv_msg *msgs, int n, srv_error *e)
+char *srv_render_chat(llmr_server *s, srv_lm *lm, const srv_msg *msgs, int n, srv_error *e)
 {
-    /* The server's lock covers reading the template text; the parsed template is this
-     * request's own, so renders run in parallel. */
-    pthread_mutex_lock(&s->lock);
-    char *src = s->chat_template ? strdup(s->chat_template) : NULL;
-    char bos[64], eos[64];
-    memcpy(bos, s->bos, sizeof bos);
-    memcpy(eos, s->eos, sizeof eos);
-    bool had = s->chat_template != NULL;
-    pthread_mutex_unlock(&s->lock);
+    /* With -m the server's lock covers reading the template text (a load may swap it); a
+     * router's model stays while the request holds it. The parsed template is this request's
+     * own, so renders run in parallel. lm NULL: no model's template (the plain fallback). */
+    bool lock = lm == &s->lm;
+    if (lock)
+        pthread_mutex_lock(&s->lock);
+    char *src = lm && lm->chat_template ? strdup(lm->chat_template) : NULL;
+    char bos[64] = "", eos[64] = "";
+    if (lm) {
+        memcpy(bos, lm->bos, sizeof bos);
+        memcpy(eos, lm->eos, sizeof eos);
+    }
+    bool had = lm && lm->chat_template != NULL;
+    if (lock)
+        pthread_mutex_unlock(&s->lock);
     if (had && !src) {
         srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
         return NULL;

@@ -483,6 +483,8 @@ int srv_req_parse(srv_api api, const char *body, size_t len, srv_req *r, srv_err
     int rc;
     if (!cJSON_IsObject(o))
         rc = BAD("", "the request body must be a JSON object");
+    else if ((rc = get_string(o, "strategy", "strategy", false, &r->strategy, e)))
+        ;
     else if (api == SRV_API_CHAT || api == SRV_API_COMPLETION)
         rc = parse_openai(o, r, e);
     else if (api == SRV_API_WS)
@@ -510,5 +512,6 @@ void srv_req_free(srv_req *r)
     free(r->bias);
     free(r->json_schema);
     free(r->user);
+    free(r->strategy);
     memset(r, 0, sizeof *r);
 }

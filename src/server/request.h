@@ -64,6 +64,8 @@ typedef struct srv_req {
     char    *json_schema;      /* response_format json_schema.schema / ollama format {...},
                                   serialized */
     char    *user;             /* OpenAI `user`: kept for the access log */
+    char    *strategy;         /* llmr extension, every API: the routing strategy for this
+                                  request (`llmr serve --config`); NULL: the router's */
 } srv_req;
 
 /* An error to send back: HTTP status, OpenAI error `type` and `code`, the offending `param`

@@ -84,6 +84,63 @@ bool srv_model_matches(llmr_server *s, const char *name)
     return ok;
 }
 
+int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label, srv_lm *lm,
+                char *msg, size_t msg_len)
+{
+    memset(lm, 0, sizeof *lm);
+    llmr_err err = {0};
+    int rc = tok_open_gguf(llmr_model_gguf(m), &lm->tok, &err);
+    if (rc) {
+        snprintf(msg, msg_len, "tokenizer: %s", err.msg);
+        return rc;
+    }
+    int n_ctx = s->o.ctx_size;
+    const llmr_hparams *hp = llmr_model_hparams(m);
+    if (n_ctx > hp->n_ctx_train && hp->n_ctx_train > 0)
+        n_ctx = hp->n_ctx_train;
+    if (n_ctx_cap > 0 && n_ctx > n_ctx_cap)
+        n_ctx = n_ctx_cap;
+    srv_sched_opts so = {
+        .n_slots = s->o.parallel,
+        .n_ctx = n_ctx,
+        .queue_max = s->o.queue_size,
+        .max_tokens = s->o.max_tokens,
+        .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
+    };
+    rc = srv_sched_open(m, lm->tok, &so, &lm->sched, msg, msg_len);
+    if (rc) {
+        llmr_tokenizer_close(lm->tok);
+        lm->tok = NULL;
+        return rc;
+    }
+    lm->model = m;
+    const char *ts = gguf_get_str(llmr_model_gguf(m), "tokenizer.chat_template");
+    lm->chat_template = ts ? llmr_strdup(ts) : NULL;
+    const char *bp = NULL, *ep = NULL;
+    size_t bl = 0, el = 0;
+    llmr_tokenizer *t = lm->tok;
+    if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
+        snprintf(lm->bos, sizeof lm->bos, "%.*s", (int)bl, bp);
+    if (llmr_token_to_piece(t, llmr_tokenizer_eos(t), true, &ep, &el) == LLMR_OK && el < 64)
+        snprintf(lm->eos, sizeof lm->eos, "%.*s", (int)el, ep);
+    fprintf(stderr,
+            "llmr serve: model %s ready: %d slots (--parallel), each with its own KV cache of "
+            "%d positions (--ctx-size); queue of %d\n",
+            label, so.n_slots, so.n_ctx, so.queue_max);
+    if (n_ctx < s->o.ctx_size)
+        fprintf(stderr, "llmr serve: --ctx-size %d is past the model's context; each slot "
+                        "has %d positions\n", s->o.ctx_size, n_ctx);
+    return LLMR_OK;
+}
+
+void srv_lm_close(srv_lm *lm)
+{
+    srv_sched_close(lm->sched);
+    llmr_tokenizer_close(lm->tok);
+    free(lm->chat_template);
+    memset(lm, 0, sizeof *lm);
+}
+
 /* Opens model, tokenizer and scheduler for path; on success swaps them in. */
 static int load_model(llmr_server *s, const char *path, char *msg, size_t msg_len)
 {
@@ -97,74 +154,33 @@ static int load_model(llmr_server *s, const char *path, char *msg, size_t msg_le
         llmr_model_close(m);
         return rc;
     }
-    llmr_tokenizer *t = NULL;
-    llmr_err err = {0};
-    rc = tok_open_gguf(llmr_model_gguf(m), &t, &err);
+    srv_lm lm;
+    char lmsg[400];
+    rc = srv_lm_open(s, m, 0, path, &lm, lmsg, sizeof lmsg);
     if (rc) {
-        snprintf(msg, msg_len, "%s: tokenizer: %s", path, err.msg);
+        snprintf(msg, msg_len, "%s: %s", path, lmsg);
         llmr_model_close(m);
         return rc;
     }
-    int n_ctx = s->o.ctx_size;
-    const llmr_hparams *hp = llmr_model_hparams(m);
-    if (n_ctx > hp->n_ctx_train && hp->n_ctx_train > 0)
-        n_ctx = hp->n_ctx_train;
-    srv_sched_opts so = {
-        .n_slots = s->o.parallel,
-        .n_ctx = n_ctx,
-        .queue_max = s->o.queue_size,
-        .max_tokens = s->o.max_tokens,
-        .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
-    };
-    srv_sched *sc = NULL;
-    rc = srv_sched_open(m, t, &so, &sc, msg, msg_len);
-    if (rc) {
-        llmr_tokenizer_close(t);
-        llmr_model_close(m);
-        return rc;
-    }
-    const gguf_file *gf = llmr_model_gguf(m);
-    const char *ts = gguf_get_str(gf, "tokenizer.chat_template");
-    char *tmpl = ts ? llmr_strdup(ts) : NULL;
     struct stat st;
     uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 
     /* path may be s->model_path itself (the first load): copy before freeing. */
     char *new_path = llmr_strdup(path), *new_name = base_name(path);
     pthread_mutex_lock(&s->lock);
-    srv_sched *old_sc = s->sched;
-    llmr_tokenizer *old_t = s->tok;
-    llmr_model *old_m = s->model;
+    srv_lm old = s->lm;
     free(s->model_path);
     free(s->name);
-    free(s->chat_template);
-    s->sched = sc;
-    s->tok = t;
-    s->model = m;
+    s->lm = lm;
     s->model_path = new_path;
     s->name = new_name;
-    s->chat_template = tmpl;
     s->model_size = size;
-    const char *bp = NULL, *ep = NULL;
-    size_t bl = 0, el = 0;
-    s->bos[0] = s->eos[0] = 0;
-    if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
-        snprintf(s->bos, sizeof s->bos, "%.*s", (int)bl, bp);
-    if (llmr_token_to_piece(t, llmr_tokenizer_eos(t), true, &ep, &el) == LLMR_OK && el < 64)
-        snprintf(s->eos, sizeof s->eos, "%.*s", (int)el, ep);
     s->state = SRV_READY;
     pthread_mutex_unlock(&s->lock);
 
-    srv_sched_close(old_sc);
-    llmr_tokenizer_close(old_t);
+    llmr_model *old_m = old.model;
+    srv_lm_close(&old);
     llmr_model_close(old_m);
-    fprintf(stderr,
-            "llmr serve: model %s loaded: %d slots (--parallel), each with its own KV cache of "
-            "%d positions (--ctx-size); queue of %d\n",
-            new_path, so.n_slots, so.n_ctx, so.queue_max);
-    if (n_ctx < s->o.ctx_size)
-        fprintf(stderr, "llmr serve: --ctx-size %d is past the model's training context; "
-                        "each slot has %d positions\n", s->o.ctx_size, n_ctx);
     return LLMR_OK;
 }
 
@@ -220,13 +236,11 @@ int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len)
     return rc ? (rc == LLMR_ERR_IO ? 404 : 400) : 0;
 }
 
-bool srv_model_get(srv_ctx *x, const char *name)
+int srv_model_take(llmr_server *s, const char *name, srv_error *e)
 {
-    llmr_server *s = x->srv;
-    if (atomic_load(&s->stopping)) {
-        srv_reply_errorf(x, 503, "server_error", "shutting_down", "the server is shutting down");
-        return false;
-    }
+    if (atomic_load(&s->stopping))
+        return srv_error_set(e, 503, "server_error", "shutting_down", NULL,
+                             "the server is shutting down");
     pthread_rwlock_rdlock(&s->use);
     pthread_mutex_lock(&s->lock);
     srv_state st = s->state;
@@ -234,29 +248,25 @@ bool srv_model_get(srv_ctx *x, const char *name)
     if (st != SRV_READY) {
         pthread_rwlock_unlock(&s->use);
         if (st == SRV_LOADING)
-            srv_reply_errorf(x, 503, "server_error", "model_loading", "the model is loading");
-        else
-            srv_reply_errorf(x, 503, "server_error", "model_failed",
+            return srv_error_set(e, 503, "server_error", "model_loading", NULL,
+                                 "the model is loading");
+        return srv_error_set(e, 503, "server_error", "model_failed", NULL,
                              "the model failed to load: %s", s->errmsg);
-        return false;
     }
     if (!srv_model_matches(s, name)) {
         pthread_rwlock_unlock(&s->use);
-        srv_error e;
-        srv_error_set(&e, 404, "invalid_request_error", "model_not_found", "model",
-                      "the model '%.200s' does not exist; this server has '%s' (GET /v1/models)",
-                      name, s->alias ? s->alias : s->name);
-        srv_reply_error(x, &e);
-        return false;
+        return srv_error_set(e, 404, "invalid_request_error", "model_not_found", "model",
+                             "the model '%.200s' does not exist; this server has '%s' "
+                             "(GET /v1/models)", name, s->alias ? s->alias : s->name);
     }
     atomic_fetch_add(&s->in_flight, 1);
-    return true;
+    return 0;
 }
 
-void srv_model_put(srv_ctx *x)
+void srv_model_put(llmr_server *s)
 {
-    atomic_fetch_sub(&x->srv->in_flight, 1);
-    pthread_rwlock_unlock(&x->srv->use);
+    atomic_fetch_sub(&s->in_flight, 1);
+    pthread_rwlock_unlock(&s->use);
 }
 
 void srv_iso_time(char *buf, size_t n)
@@ -380,6 +390,7 @@ static int start_http(llmr_server *s)
         {"/api/health$", srv_h_api_health},
         {"/api/models$", srv_h_api_models},
         {"/api/models/load$", srv_h_api_models_load},
+        {"/api/models/", srv_h_api_models_item},
         {"/health$", srv_h_health},
         {"/metrics$", srv_h_metrics},
         {"/index.html$", srv_h_page},
@@ -408,36 +419,27 @@ static int check_opts(llmr_server *s, const llmr_server_opts *o)
     return LLMR_OK;
 }
 
-int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_server **out)
+static llmr_server *server_new(const llmr_server_opts *opts)
 {
-    *out = NULL;
     llmr_server *s = calloc(1, sizeof *s);
     if (!s)
-        return LLMR_ERR_NOMEM;
-    *out = s;
+        return NULL;
     pthread_mutex_init(&s->lock, NULL);
     pthread_rwlock_init(&s->use, NULL);
     pthread_mutex_init(&s->ws_lock, NULL);
     s->o = opts ? *opts : llmr_server_defaults();
     s->t_start = llmr_now();
-    int rc = check_opts(s, &s->o);
-    if (rc)
-        return rc;
-    if (!model_path)
-        return set_err(s, "no model file given"), LLMR_ERR_ARG;
+    return s;
+}
+
+/* Copies the options' strings (models_dir is the caller's) and checks the host. */
+static int copy_opts(llmr_server *s)
+{
     s->host = llmr_strdup(s->o.host ? s->o.host : "127.0.0.1");
     s->api_key = s->o.api_key && s->o.api_key[0] ? llmr_strdup(s->o.api_key) : NULL;
     s->cors = s->o.cors_origin && s->o.cors_origin[0] ? llmr_strdup(s->o.cors_origin) : NULL;
     s->alias = s->o.alias ? llmr_strdup(s->o.alias) : NULL;
-    s->model_path = llmr_strdup(model_path);
-    if (s->o.models_dir) {
-        s->models_dir = llmr_strdup(s->o.models_dir);
-    } else {
-        const char *sl = strrchr(model_path, '/');
-        s->models_dir = sl ? llmr_strndup(model_path, (size_t)(sl - model_path) + (sl == model_path))
-                           : llmr_strdup(".");
-    }
-    if (!s->host || !s->model_path || !s->models_dir)
+    if (!s->host)
         return LLMR_ERR_NOMEM;
     if (strcspn(s->host, " ,\r\n[]") != strlen(s->host))
         return set_err(s, "host '%s' is not an address", s->host), LLMR_ERR_ARG;
@@ -446,17 +448,70 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
     s->o.cors_origin = s->cors;
     s->o.alias = s->alias;
     s->o.models_dir = s->models_dir;
-    s->state = SRV_LOADING;
+    return LLMR_OK;
+}
+
+static int start_listening(llmr_server *s)
+{
     signal(SIGPIPE, SIG_IGN);   /* a write to a client that left must fail, not kill us */
     mg_init_library(0);
     s->lib_inited = true;
     if (start_http(s))
         return set_err(s, "cannot listen on %s port %d (in use, or not an address of this "
                           "machine)", s->host, s->o.port), LLMR_ERR_IO;
+    return LLMR_OK;
+}
+
+int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_server **out)
+{
+    llmr_server *s = *out = server_new(opts);
+    if (!s)
+        return LLMR_ERR_NOMEM;
+    int rc = check_opts(s, &s->o);
+    if (rc)
+        return rc;
+    if (!model_path)
+        return set_err(s, "no model file given"), LLMR_ERR_ARG;
+    s->model_path = llmr_strdup(model_path);
+    if (s->o.models_dir) {
+        s->models_dir = llmr_strdup(s->o.models_dir);
+    } else {
+        const char *sl = strrchr(model_path, '/');
+        s->models_dir = sl ? llmr_strndup(model_path, (size_t)(sl - model_path) + (sl == model_path))
+                           : llmr_strdup(".");
+    }
+    if (!s->model_path || !s->models_dir)
+        return LLMR_ERR_NOMEM;
+    if ((rc = copy_opts(s)))
+        return rc;
+    s->state = SRV_LOADING;
+    if ((rc = start_listening(s)))
+        return rc;
     if (pthread_create(&s->loader, NULL, loader_main, s))
         return set_err(s, "cannot start the model loader thread"), LLMR_ERR_NOMEM;
     s->loader_started = true;
     return LLMR_OK;
+}
+
+int llmr_server_open_router(llmr_router *router, const llmr_server_opts *opts,
+                            llmr_server **out)
+{
+    llmr_server *s = *out = server_new(opts);
+    if (!s) {
+        llmr_router_close(router);
+        return LLMR_ERR_NOMEM;
+    }
+    s->router = router;
+    if (!router)
+        return set_err(s, "no router given"), LLMR_ERR_ARG;
+    int rc = check_opts(s, &s->o);
+    if (rc)
+        return rc;
+    if ((rc = copy_opts(s)))
+        return rc;
+    srv_route_init(s);
+    s->state = SRV_READY;   /* models load on first use (or were preloaded) */
+    return start_listening(s);
 }
 
 void llmr_server_shutdown(llmr_server *s)
@@ -477,10 +532,13 @@ void llmr_server_shutdown(llmr_server *s)
                 s->o.shutdown_s);
     srv_ws_close_all(s);
     pthread_mutex_lock(&s->lock);
-    srv_sched *sc = s->sched;
+    srv_sched *sc = s->lm.sched;
     pthread_mutex_unlock(&s->lock);
     if (sc)
         srv_sched_cancel_all(sc);
+    if (s->router)
+        srv_route_cancel_all(s);
+    srv_gen_cancel_all(s);
     /* Handlers write their streams' last chunks before mg_stop: civetweb refuses writes once
      * it is stopping. */
     t0 = llmr_now();
@@ -497,9 +555,10 @@ void llmr_server_close(llmr_server *s)
     if (!s)
         return;
     llmr_server_shutdown(s);
-    srv_sched_close(s->sched);
-    llmr_tokenizer_close(s->tok);
-    llmr_model_close(s->model);
+    llmr_router_close(s->router);   /* its detach hook closes the models' schedulers */
+    llmr_model *m = s->lm.model;
+    srv_lm_close(&s->lm);
+    llmr_model_close(m);
     free(s->host);
     free(s->api_key);
     free(s->cors);
@@ -507,7 +566,6 @@ void llmr_server_close(llmr_server *s)
     free(s->models_dir);
     free(s->model_path);
     free(s->name);
-    free(s->chat_template);
     pthread_mutex_destroy(&s->lock);
     pthread_rwlock_destroy(&s->use);
     pthread_mutex_destroy(&s->ws_lock);

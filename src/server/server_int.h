@@ -35,6 +35,18 @@ typedef struct srv_metrics {
     atomic_ullong ttft_sum_us;
 } srv_metrics;
 
+/* A local model being served: its tokenizer, its continuous-batching scheduler and what
+ * prompts need from it. With -m the server owns one (and its model); with --config every
+ * loaded local model of the router gets one, attached to its router entry (rt_entry.attach)
+ * and freed when the router unloads the model. */
+typedef struct srv_lm {
+    llmr_model     *model;    /* -m: owned by the server; --config: the router's */
+    llmr_tokenizer *tok;
+    srv_sched      *sched;
+    char           *chat_template;   /* tokenizer.chat_template, or NULL */
+    char            bos[64], eos[64];/* BOS/EOS token text for templates */
+} srv_lm;
+
 struct llmr_server {
     llmr_server_opts o;
     char *host, *api_key, *cors, *alias, *models_dir;   /* owned copies of the options */
@@ -44,20 +56,20 @@ struct llmr_server {
     double t_start;
     srv_metrics m;
 
-    /* The model. `lock` guards state, model, tok, sched, model_path and name; generation
-     * handlers hold `use` (a read lock) from submit to release so a model load (write lock)
-     * waits for them. */
+    /* --config: the router (owned) holds every model; requests pick one by name or by the
+     * router's strategy (route.c). NULL with -m. */
+    llmr_router *router;
+
+    /* -m: the model. `lock` guards state, lm, model_path and name; generation handlers hold
+     * `use` (a read lock) from submit to release so a model load (write lock) waits for
+     * them. With --config, state is READY from the start and lm is unused. */
     pthread_mutex_t lock;
     pthread_rwlock_t use;
     srv_state state;
     char errmsg[512];
-    llmr_model *model;
-    llmr_tokenizer *tok;
-    srv_sched *sched;
+    srv_lm lm;
     char *model_path, *name;
     uint64_t model_size;
-    char *chat_template;      /* tokenizer.chat_template, or NULL */
-    char bos[64], eos[64];    /* BOS/EOS token text for templates */
     pthread_t loader;
     bool loader_started;
 
@@ -65,7 +77,32 @@ struct llmr_server {
     atomic_bool stopping;     /* shutdown has begun: new requests get 503 */
     pthread_mutex_t ws_lock;  /* guards the WebSocket connection list (ws.c) */
     struct srv_ws *ws_list;
+    struct srv_gen *gens;     /* remote generations in flight (guarded by lock), so that
+                                 shutdown can cut their network waits */
 };
+
+/* One request's generation, whichever model serves it (gen.c, route.c): a scheduler job on a
+ * local model, or a streamed request to a remote OpenAI-compatible backend. */
+typedef struct srv_gen {
+    llmr_server *s;
+    srv_lm      *lm;          /* local: the model's scheduler */
+    srv_job     *job;
+    void        *entry;       /* --config: the router entry held (one active count) */
+    bool         held;        /* -m: the model's read lock and an in_flight count are held */
+    bool         counted;     /* --config: an in_flight count is held */
+    char         model[160];  /* the name replies carry in their "model" fields */
+    char         model_hdr[160];   /* the model that answers, for X-LLMR-Model ("" none) */
+    /* remote */
+    struct llmr_remote *rem;
+    char        *first;       /* the first piece, read before the reply began (failover) */
+    size_t       first_len;
+    bool         first_given, rem_done;
+    int          pieces;
+    double       t0, t_first, t_end;
+    srv_finish   finish;
+    char         err[256];
+    struct srv_gen *next;     /* s->gens */
+} srv_gen;
 
 /* ---- per-request bookkeeping for the access log ---- */
 typedef struct srv_ctx {
@@ -77,6 +114,7 @@ typedef struct srv_ctx {
     double t0;
     int fd;                   /* the client's socket, found once; -1 when not found */
     const char *note;         /* extra access-log text (finish reason) */
+    const char *model_hdr;    /* the answering model: an X-LLMR-Model header (NULL: none) */
     int prompt_tokens, gen_tokens;
 } srv_ctx;
 
@@ -108,16 +146,24 @@ void srv_access_log(srv_ctx *x);
 
 /* ---- server.c ---- */
 /* Whether name (a request's "model") names the loaded model (alias, file name with or without
- * .gguf, ollama's "name:latest"); NULL or "" always matches. */
+ * .gguf, ollama's "name:latest"); NULL or "" always matches. -m only. */
 bool srv_model_matches(llmr_server *s, const char *name);
-/* Takes the model for a generation request: returns false after replying (503 loading or
- * shutting down, 404 unknown model). On true, call srv_model_put() when done. */
-bool srv_model_get(srv_ctx *x, const char *model_name);
+/* -m: takes the model for a generation request (its read lock and an in_flight count): 0, or
+ * an HTTP status with *e (503 loading or shutting down, 404 unknown model). Give it back with
+ * srv_model_put(). */
+int srv_model_take(llmr_server *s, const char *model_name, srv_error *e);
+void srv_model_put(llmr_server *s);
 /* The common front of every generation route (OpenAI and ollama): method and API key, body,
- * parsing into *r, and the model it names. False once an error has been replied (r is then
- * freed); true with *r to free and the model held (release with srv_model_put). */
+ * parsing into *r (the X-LLMR-Strategy header fills r->strategy when the body has none).
+ * False once an error has been replied (r is then freed); true with *r to free. */
 bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r);
-void srv_model_put(srv_ctx *x);
+/* Opens lm's tokenizer and scheduler on model m (borrowed) with the server's options, the
+ * context per slot capped at the model's training context and at n_ctx_cap (0: no cap);
+ * label names it in the log. LLMR_OK or an error with msg. */
+int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label, srv_lm *lm,
+                char *msg, size_t msg_len);
+/* Closes lm's scheduler and tokenizer and frees its strings (not the model). */
+void srv_lm_close(srv_lm *lm);
 /* Loads the model file at path (replacing the current one); 0 or an HTTP status with msg. */
 int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len);
 /* ISO 8601 UTC time with nanoseconds, as ollama writes created_at. */
@@ -128,18 +174,57 @@ void srv_iso_time(char *buf, size_t n);
  * when the model has none). Returns a malloc'd prompt, or NULL with *e filled (400 when the
  * template refuses the messages). *parse_special is set true: the template's markers are
  * control tokens. */
-char *srv_render_chat(llmr_server *s, const srv_msg *msgs, int n, srv_error *e);
+char *srv_render_chat(llmr_server *s, srv_lm *lm, const srv_msg *msgs, int n, srv_error *e);
+
+/* ---- gen.c: one generation, local or remote ---- */
+/* Chooses the model for request r (-m: the model, if r names it; --config: by name, or by
+ * strategy for "auto" or no name), builds the prompt for it (msgs/n_msgs, when not NULL,
+ * are the conversation: the WebSocket history) and starts generating. With --config a
+ * candidate that fails before its first piece (a dead backend, a full queue) hands the request
+ * to the next. Returns 0 with *g to end with srv_gen_end(), or an HTTP status with *e. */
+int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
+                  srv_gen *g, srv_error *e);
+/* As srv_job_take, for either kind. A remote piece may take until the backend's idle timeout
+ * to come (timeout_ms is then not honoured). */
+srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t);
+/* Asks the generation to stop. Any thread. */
+void srv_gen_cancel(srv_gen *g);
+void srv_gen_usage(srv_gen *g, srv_usage *u);
+/* Releases the job or the remote request, the model and the router entry. */
+void srv_gen_end(srv_gen *g);
+/* Cuts every remote generation's network wait (shutdown). */
+void srv_gen_cancel_all(llmr_server *s);
+
+/* ---- api_ollama.c ---- */
+/* One model of /api/tags or /api/ps (ps: the running form); model NULL: not loaded, so the
+ * details it would give are unknown. */
+cJSON *srv_ollama_entry(const char *id, const char *path, uint64_t size, llmr_model *model,
+                        bool ps);
+
+/* ---- route.c: --config ---- */
+/* The local model state of a router entry, created on first use (router mu held). */
+srv_lm *srv_route_lm(llmr_server *s, void *entry, char *msg, size_t msg_len);
+/* Installs the router's detach hook (frees an entry's srv_lm when its model is unloaded). */
+void srv_route_init(llmr_server *s);
+/* Sums the schedulers' figures over every loaded local model. */
+void srv_route_stats(llmr_server *s, srv_sched_stats *st);
+/* Cancels every job of every scheduler (shutdown). */
+void srv_route_cancel_all(llmr_server *s);
+/* The --config forms of the model routes. */
+void srv_route_models_openai(srv_ctx *x);
+void srv_route_models_ollama(srv_ctx *x, bool ps);
+void srv_route_models_list(srv_ctx *x);
+void srv_route_models_load(srv_ctx *x);
+int srv_h_api_models_item(struct mg_connection *c, void *s);
 
 /* ---- generation shared by the APIs (http.c) ---- */
-/* Submits a request's prompt and returns the job (or NULL after replying with the error). */
-srv_job *srv_submit(srv_ctx *x, const srv_req *r, const char *prompt, bool templated);
-/* Waits for the job to finish (non-streaming replies), watching the client and the time limit;
- * the text is returned malloc'd. false when the client left (job cancelled). */
-bool srv_wait_all(srv_ctx *x, srv_job *j, char **text, size_t *len);
-/* Pulls text until the job ends, calling emit for every batch of new text; stops (and cancels)
- * when emit returns false, the client leaves, or the time limit passes. */
+/* Waits for the generation to finish (non-streaming replies), watching the client and the time
+ * limit; the text is returned malloc'd. false when the client left (generation cancelled). */
+bool srv_wait_all(srv_ctx *x, srv_gen *g, char **text, size_t *len);
+/* Pulls text until the generation ends, calling emit for every batch of new text; stops (and
+ * cancels) when emit returns false, the client leaves, or the time limit passes. */
 typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len);
-bool srv_pump(srv_ctx *x, srv_job *j, srv_emit_fn emit, void *user);
+bool srv_pump(srv_ctx *x, srv_gen *g, srv_emit_fn emit, void *user);
 void srv_note_usage(srv_ctx *x, const srv_usage *u);
 
 /* ---- handlers ---- */

@@ -29,14 +29,13 @@
 typedef struct srv_ws {
     llmr_server *s;
     struct mg_connection *c;
-    pthread_mutex_t mu;        /* guards job, msgs, n_msgs, pumping */
+    pthread_mutex_t mu;        /* guards gen, msgs, n_msgs, pumping */
     srv_msg msgs[SRV_WS_TURNS + 1];
     int n_msgs;
-    srv_job *job;              /* the reply in progress, once submitted */
+    srv_gen *gen;              /* the reply in progress, once started */
     bool busy;                 /* a reply is being prepared or streamed */
     bool stop_asked;           /* {"type":"stop"} came before the job existed */
     bool pumping;              /* a pump thread exists and has not been joined */
-    char *prompt;              /* handed from on_chat to the pump thread */
     srv_req req;
     pthread_t th;
     struct srv_ws *next;       /* s->ws_list, guarded by s->ws_lock */
@@ -57,13 +56,6 @@ static void ws_error(srv_ws *w, const char *msg)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "error");
     cJSON_AddStringToObject(o, "message", msg);
-    ws_send(w, o);
-}
-
-static void ws_simple(srv_ws *w, const char *type)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", type);
     ws_send(w, o);
 }
 
@@ -96,45 +88,51 @@ static char *trimmed(const char *t, size_t n)
     return llmr_strndup(t, n);
 }
 
-/* Takes the model (read lock, held by this thread for the whole reply so a model load waits
- * for it) and submits the prompt. NULL after sending the error. */
-static srv_job *pump_submit(srv_ws *w)
+/* Drops the last history message (the user's, when no reply came). Pump thread, busy. */
+static void history_pop(srv_ws *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->n_msgs > 0) {
+        w->n_msgs--;
+        free(w->msgs[w->n_msgs].role);
+        free(w->msgs[w->n_msgs].content);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Starts the reply on the model the message names (or the router's choice): the generation
+ * holds the model for the whole reply, so a model load or unload waits for it. */
+static bool pump_start(srv_ws *w, srv_gen *g)
 {
     llmr_server *s = w->s;
     srv_error e = {0};
-    pthread_rwlock_rdlock(&s->use);
-    pthread_mutex_lock(&s->lock);
-    bool ready = s->state == SRV_READY;
-    bool add_bos = !s->chat_template || !strstr(s->chat_template, "bos_token");
-    pthread_mutex_unlock(&s->lock);
-    srv_job *j = NULL;
-    if (!ready)
-        ws_error(w, "the model is not ready");
-    else if (!(j = srv_sched_submit(s->sched, &w->req, w->prompt, add_bos, true, &e)))
-        ws_error(w, e.msg);
-    if (!j) {
-        pthread_rwlock_unlock(&s->use);
-        return NULL;
+    /* While busy, the history is this thread's alone (on_chat refuses new messages). */
+    if (srv_gen_start(s, &w->req, w->msgs, w->n_msgs, g, &e)) {
+        history_pop(w);   /* unanswered: the next message goes without it */
+        ws_error(w, e.status == 503 && e.code && !strcmp(e.code, "model_loading")
+                        ? "the model is not ready" : e.msg);
+        return false;
     }
-    atomic_fetch_add(&s->in_flight, 1);
-    ws_simple(w, "stream_start");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "stream_start");
+    cJSON_AddStringToObject(o, "model", g->model);
+    ws_send(w, o);
     pthread_mutex_lock(&w->mu);
-    w->job = j;
+    w->gen = g;
     if (w->stop_asked)
-        srv_job_cancel(j);
+        srv_gen_cancel(g);
     pthread_mutex_unlock(&w->mu);
-    return j;
+    return true;
 }
 
 static void *pump_main(void *arg)
 {
     srv_ws *w = arg;
     llmr_server *s = w->s;
-    srv_job *j = pump_submit(w);
-    free(w->prompt);
-    w->prompt = NULL;
+    srv_gen gen, *j = &gen;
+    bool started = pump_start(w, j);
     srv_req_free(&w->req);
-    if (!j) {
+    if (!started) {
         pthread_mutex_lock(&w->mu);
         w->busy = false;
         pthread_mutex_unlock(&w->mu);
@@ -145,7 +143,7 @@ static void *pump_main(void *arg)
     size_t alen = 0, acap = 0;
     double t0 = llmr_now();
     for (;;) {
-        srv_job_state st = srv_job_take(j, 50, &t);
+        srv_job_state st = srv_gen_take(j, 50, &t);
         if (t.len) {
             if (alen + t.len + 1 > acap) {
                 size_t nc = (alen + t.len + 1) * 2;
@@ -172,10 +170,10 @@ static void *pump_main(void *arg)
         if (st == SRV_JOB_DONE)
             break;
         if (s->o.timeout_s > 0 && llmr_now() - t0 > s->o.timeout_s)
-            srv_job_cancel(j);
+            srv_gen_cancel(j);
     }
     srv_usage u;
-    srv_job_usage(j, &u);
+    srv_gen_usage(j, &u);
     atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
     atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
     if (u.finish == SRV_FINISH_ERROR) {
@@ -190,6 +188,7 @@ static void *pump_main(void *arg)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "stream_end");
         cJSON_AddStringToObject(o, "fullResponse", full ? full : "");
+        cJSON_AddStringToObject(o, "model", j->model);
         cJSON_AddStringToObject(o, "finish_reason", srv_finish_name(u.finish));
         if (u.finish == SRV_FINISH_CANCELLED)
             cJSON_AddBoolToObject(o, "stopped", true);
@@ -201,19 +200,17 @@ static void *pump_main(void *arg)
     }
     if (s->o.access_log) {
         const struct mg_request_info *ri = mg_get_request_info(w->c);
-        fprintf(stderr, "%s \"WS /ws chat\" prompt=%d gen=%d %.3fs %s\n",
-                ri ? ri->remote_addr : "-", u.prompt_tokens, u.completion_tokens, u.total_s,
-                srv_finish_name(u.finish));
+        fprintf(stderr, "%s \"WS /ws chat\" model=%s prompt=%d gen=%d %.3fs %s\n",
+                ri ? ri->remote_addr : "-", j->model, u.prompt_tokens, u.completion_tokens,
+                u.total_s, srv_finish_name(u.finish));
     }
     srv_take_free(&t);
     free(all);
     pthread_mutex_lock(&w->mu);
-    w->job = NULL;
+    w->gen = NULL;
     w->busy = false;
     pthread_mutex_unlock(&w->mu);
-    srv_job_release(j);
-    atomic_fetch_sub(&s->in_flight, 1);
-    pthread_rwlock_unlock(&s->use);
+    srv_gen_end(j);
     return NULL;
 }
 
@@ -247,7 +244,7 @@ static void on_chat(srv_ws *w, const char *data, size_t len)
         srv_req_free(&r);
         return;
     }
-    if (atomic_load(&s->stopping) || !srv_model_matches(s, r.model)) {
+    if (atomic_load(&s->stopping) || (!s->router && !srv_model_matches(s, r.model))) {
         ws_error(w, atomic_load(&s->stopping) ? "the server is shutting down"
                                               : "unknown model (GET /api/models lists them)");
         srv_req_free(&r);
@@ -259,31 +256,18 @@ static void on_chat(srv_ws *w, const char *data, size_t len)
         srv_req_free(&r);
         return;
     }
-    char *prompt = srv_render_chat(s, w->msgs, w->n_msgs, &e);
-    if (!prompt) {
-        /* Drop the user message the template refused, so the next one can go. */
-        w->n_msgs--;
-        free(w->msgs[w->n_msgs].role);
-        free(w->msgs[w->n_msgs].content);
-        ws_error(w, e.msg);
-        srv_req_free(&r);
-        return;
-    }
     pthread_mutex_lock(&w->mu);
     w->busy = true;
     w->stop_asked = false;
-    w->prompt = prompt;
     w->req = r;
     w->pumping = pthread_create(&w->th, NULL, pump_main, w) == 0;
-    if (!w->pumping) {
+    if (!w->pumping)
         w->busy = false;
-        w->prompt = NULL;
-    }
     bool started = w->pumping;
     pthread_mutex_unlock(&w->mu);
     if (!started) {
-        free(prompt);
         srv_req_free(&w->req);
+        history_pop(w);
         ws_error(w, "cannot start the reply thread");
     }
 }
@@ -292,8 +276,8 @@ static void on_stop(srv_ws *w)
 {
     pthread_mutex_lock(&w->mu);
     w->stop_asked = true;
-    if (w->job)
-        srv_job_cancel(w->job);
+    if (w->gen)
+        srv_gen_cancel(w->gen);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -334,7 +318,8 @@ static void ws_ready(struct mg_connection *c, void *ud)
     char msg[400];
     pthread_mutex_lock(&s->lock);
     snprintf(msg, sizeof msg, "Connected to llmr %s (model %s)", llmr_version(),
-             s->alias ? s->alias : (s->name ? s->name : "loading"));
+             s->router ? "chosen per message" : s->alias ? s->alias
+                                             : (s->name ? s->name : "loading"));
     pthread_mutex_unlock(&s->lock);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "welcome");

@@ -1,0 +1,389 @@
+/* route.c - `llmr serve --config`: the server over a router (llmr.h, "The server over a
+ * router").
+ *
+ * The router keeps the registry: which models exist, which are loaded, the memory budget, keep
+ * alive, health and the ranking. The server adds, for each loaded local model, what batching
+ * needs: a tokenizer and a scheduler (srv_lm) attached to the router's entry. The router calls
+ * the detach hook below before it closes a model (unload, eviction, keep-alive, close), and it
+ * only does that to an idle model - the server holds one of the entry's active counts for
+ * every request from submit to release - so no job is running when a scheduler is closed.
+ *
+ * Also here: the model routes in their --config form. States: "loaded", "loading",
+ * "unloaded" for local models; "available" or "cooldown" (failing, sitting out) for remote
+ * ones. */
+#include "server/server_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "router/registry.h"
+
+static void detach(void *user, rt_entry *e)
+{
+    (void)user;
+    srv_lm *lm = e->attach;
+    srv_lm_close(lm);
+    free(lm);
+    fprintf(stderr, "llmr serve: model %s unloaded\n", e->cfg.id);
+}
+
+void srv_route_init(llmr_server *s)
+{
+    pthread_mutex_lock(&s->router->mu);
+    s->router->detach = detach;
+    s->router->detach_user = s;
+    pthread_mutex_unlock(&s->router->mu);
+}
+
+srv_lm *srv_route_lm(llmr_server *s, void *entry, char *msg, size_t msg_len)
+{
+    rt_entry *e = entry;
+    if (e->attach)
+        return e->attach;
+    if (!e->model) {
+        snprintf(msg, msg_len, "not loaded");
+        return NULL;
+    }
+    srv_lm *lm = calloc(1, sizeof *lm);
+    if (!lm) {
+        snprintf(msg, msg_len, "out of memory");
+        return NULL;
+    }
+    if (srv_lm_open(s, e->model, e->cfg.n_ctx, e->cfg.id, lm, msg, msg_len)) {
+        free(lm);
+        return NULL;
+    }
+    e->attach = lm;
+    return lm;
+}
+
+void srv_route_stats(llmr_server *s, srv_sched_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    llmr_router *r = s->router;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_models; i++) {
+        srv_lm *lm = r->models[i]->attach;
+        if (!lm)
+            continue;
+        srv_sched_stats one;
+        srv_sched_stats_get(lm->sched, &one);
+        st->n_slots += one.n_slots;
+        st->active += one.active;
+        st->queued += one.queued;
+        st->tokens_in += one.tokens_in;
+        st->tokens_out += one.tokens_out;
+        st->steps += one.steps;
+        st->batched_rows += one.batched_rows;
+        st->decode_s += one.decode_s;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void srv_route_cancel_all(llmr_server *s)
+{
+    llmr_router *r = s->router;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_models; i++) {
+        srv_lm *lm = r->models[i]->attach;
+        if (lm)
+            srv_sched_cancel_all(lm->sched);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- listings ---------------------------------------------------------------------------- */
+
+static const char *entry_state(const llmr_router *r, const rt_entry *e, double now)
+{
+    if (e->cfg.backend >= 0)
+        return rt_cooling(r, e, now, NULL) ? "cooldown" : "available";
+    return e->loading ? "loading" : e->model ? "loaded" : "unloaded";
+}
+
+/* GET /v1/models: every model, as OpenAI lists them, with llmr's state beside. */
+void srv_route_models_openai(srv_ctx *x)
+{
+    llmr_server *s = x->srv;
+    llmr_router *r = s->router;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "list");
+    cJSON *d = cJSON_AddArrayToObject(o, "data");
+    pthread_mutex_lock(&r->mu);
+    double now = llmr_now();
+    for (size_t i = 0; i < r->n_models; i++) {
+        const rt_entry *e = r->models[i];
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", e->cfg.id);
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", (double)(long)s->t_start);
+        cJSON_AddStringToObject(m, "owned_by", "llmr");
+        cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
+        cJSON_AddStringToObject(m, "type", e->cfg.backend >= 0 ? "remote" : "local");
+        cJSON *al = cJSON_AddArrayToObject(m, "aliases");
+        for (size_t k = 0; k < e->cfg.n_aliases; k++)
+            cJSON_AddItemToArray(al, cJSON_CreateString(e->cfg.aliases[k]));
+        cJSON_AddItemToArray(d, m);
+    }
+    pthread_mutex_unlock(&r->mu);
+    srv_reply_cjson(x, 200, o);
+}
+
+/* GET /api/tags: every model; GET /api/ps: the ones in memory (loaded local models), as
+ * ollama's ps lists running models. */
+void srv_route_models_ollama(srv_ctx *x, bool ps)
+{
+    llmr_router *r = x->srv->router;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "models");
+    pthread_mutex_lock(&r->mu);
+    double now = llmr_now();
+    for (size_t i = 0; i < r->n_models; i++) {
+        const rt_entry *e = r->models[i];
+        if (ps && !e->model)
+            continue;
+        bool remote = e->cfg.backend >= 0;
+        const char *where = remote ? r->cfg.backends[e->cfg.backend].url : e->cfg.source;
+        uint64_t size = (uint64_t)((e->model ? e->mem_mb : e->cfg.size_mb) * 1048576.0);
+        cJSON *m = srv_ollama_entry(e->cfg.id, where, size, e->model, ps);
+        cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
+        if (ps && rt_keep_alive(r, e) >= 0) {
+            /* ollama's expires_at: when keep_alive unloads it if it stays idle */
+            double left = rt_keep_alive(r, e) - (now - e->last_used);
+            time_t at = time(NULL) + (time_t)(left > 0 && !e->active ? left : 0);
+            struct tm tm;
+            char when[40];
+            gmtime_r(&at, &tm);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            cJSON_ReplaceItemInObject(m, "expires_at", cJSON_CreateString(when));
+        }
+        cJSON_AddItemToArray(arr, m);
+    }
+    pthread_mutex_unlock(&r->mu);
+    srv_reply_cjson(x, 200, o);
+}
+
+/* GET /api/models: the router's status (every model with its metadata, state, counts). */
+void srv_route_models_list(srv_ctx *x)
+{
+    llmr_router *r = x->srv->router;
+    char *js = NULL;
+    if (llmr_router_status_json(r, &js) != LLMR_OK) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
+        return;
+    }
+    cJSON *o = cJSON_Parse(js);
+    free(js);
+    if (!o) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
+        return;
+    }
+    /* add each model's state (the status is a snapshot; so is this) */
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "models"), *m;
+    pthread_mutex_lock(&r->mu);
+    double now = llmr_now();
+    cJSON_ArrayForEach(m, arr) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+        const rt_entry *e = cJSON_IsString(id) ? rt_find(r, id->valuestring) : NULL;
+        cJSON_AddStringToObject(m, "state", e ? entry_state(r, e, now) : "removed");
+        cJSON_AddStringToObject(m, "name", cJSON_IsString(id) ? id->valuestring : "");
+    }
+    pthread_mutex_unlock(&r->mu);
+    srv_reply_cjson(x, 200, o);
+}
+
+/* ---- load and unload --------------------------------------------------------------------- */
+
+static int status_of(int rc)
+{
+    switch (rc) {
+    case LLMR_ERR_NOT_FOUND:
+    case LLMR_ERR_IO: return 404;
+    case LLMR_ERR_BUSY:
+    case LLMR_ERR_TOO_BIG: return 409;
+    case LLMR_ERR_FORMAT:
+    case LLMR_ERR_ARG: return 422;
+    default: return 500;
+    }
+}
+
+/* Whether a load request names a source rather than an id: a .gguf path, a URL, hf:. */
+static bool is_source(const char *v)
+{
+    size_t n = strlen(v);
+    return (n > 5 && !strcmp(v + n - 5, ".gguf")) || !strncmp(v, "http://", 7) ||
+           !strncmp(v, "https://", 8) || !strncmp(v, "hf:", 3);
+}
+
+/* Adds a source as a model whose id is its file name without .gguf. The id in id_out. */
+static int add_source(srv_ctx *x, const char *src, char *id_out, size_t n)
+{
+    llmr_router *r = x->srv->router;
+    const char *b = strrchr(src, '/');
+    b = b ? b + 1 : src;
+    size_t len = strlen(b);
+    if (len > 5 && !strcmp(b + len - 5, ".gguf"))
+        len -= 5;
+    if (len == 0 || len >= n) {
+        srv_reply_errorf(x, 400, "invalid_request_error", NULL,
+                         "'%.200s' has no file name to make a model id of", src);
+        return -1;
+    }
+    snprintf(id_out, n, "%.*s", (int)len, b);
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", id_out);
+    cJSON_AddStringToObject(m, "source", src);
+    char *js = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    int rc = js ? llmr_router_add_model(r, js) : LLMR_ERR_NOMEM;
+    free(js);
+    if (rc) {
+        srv_reply_errorf(x, rc == LLMR_ERR_NOMEM ? 500 : 400, "invalid_request_error", NULL,
+                         "adding %.200s: %s", src, llmr_router_errmsg(r));
+        return -1;
+    }
+    fprintf(stderr, "llmr serve: model %s added from %s\n", id_out, src);
+    return 0;
+}
+
+/* POST /api/models/load {"model": ID or SOURCE}: loads through the router (evicting idle
+ * models to fit the budget) and opens the model's scheduler. */
+void srv_route_models_load(srv_ctx *x)
+{
+    llmr_server *s = x->srv;
+    llmr_router *r = s->router;
+    size_t len;
+    char *body = srv_read_body(x, &len);
+    if (!body)
+        return;
+    cJSON *o = cJSON_ParseWithLength(body, len);
+    free(body);
+    const cJSON *mv = o ? cJSON_GetObjectItemCaseSensitive(o, "model") : NULL;
+    if (!cJSON_IsString(mv) || !mv->valuestring[0] || strlen(mv->valuestring) > 4000) {
+        srv_reply_errorf(x, 400, "invalid_request_error", NULL,
+                         o ? "missing field 'model' (a model id from GET /api/models, or a "
+                             "source: a .gguf path, an http(s) URL, hf:ORG/REPO/FILE.gguf)"
+                           : "the request body is not valid JSON");
+        cJSON_Delete(o);
+        return;
+    }
+    char id[256];
+    pthread_mutex_lock(&r->mu);
+    const rt_entry *e = rt_find(r, mv->valuestring);
+    if (e)
+        snprintf(id, sizeof id, "%s", e->cfg.id);
+    pthread_mutex_unlock(&r->mu);
+    if (!e && !is_source(mv->valuestring)) {
+        char known[512] = "";
+        pthread_mutex_lock(&r->mu);
+        for (size_t i = 0, at = 0; i < r->n_models && at < sizeof known; i++)
+            at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "",
+                                   r->models[i]->cfg.id);
+        pthread_mutex_unlock(&r->mu);
+        srv_reply_errorf(x, 404, "invalid_request_error", "model_not_found",
+                         "no model '%.200s' (known: %s); a source to add must be a .gguf path, "
+                         "an http(s) URL or hf:ORG/REPO/FILE.gguf", mv->valuestring, known);
+        cJSON_Delete(o);
+        return;
+    }
+    if (!e && add_source(x, mv->valuestring, id, sizeof id)) {
+        cJSON_Delete(o);
+        return;
+    }
+    cJSON_Delete(o);
+    pthread_mutex_lock(&r->mu);
+    rt_entry *ee = rt_find(r, id);
+    bool was = ee && (ee->model || ee->cfg.backend >= 0);
+    pthread_mutex_unlock(&r->mu);
+    int rc = llmr_router_load(r, id);
+    if (rc) {
+        srv_reply_errorf(x, status_of(rc), rc == LLMR_ERR_BUSY ? "invalid_request_error"
+                                                               : "server_error",
+                         rc == LLMR_ERR_BUSY ? "model_busy" : NULL, "loading %s failed: %s", id,
+                         llmr_router_errmsg(r));
+        return;
+    }
+    /* the scheduler too, so that the first request does not pay for it */
+    char msg[400] = "";
+    pthread_mutex_lock(&r->mu);
+    ee = rt_find(r, id);
+    bool ok = !ee || ee->cfg.backend >= 0 || !ee->model || srv_route_lm(s, ee, msg, sizeof msg);
+    pthread_mutex_unlock(&r->mu);
+    if (!ok) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "loading %s failed: %s", id, msg);
+        return;
+    }
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "status", "loaded");
+    cJSON_AddBoolToObject(res, "changed", !was);
+    cJSON_AddStringToObject(res, "model", id);
+    srv_reply_cjson(x, 200, res);
+}
+
+/* DELETE /api/models/ID: unloads a local model (it loads again on next use). 404 for an
+ * unknown id; 409 (code model_busy) while requests run on it. */
+static void unload(srv_ctx *x, const char *id)
+{
+    llmr_router *r = x->srv->router;
+    pthread_mutex_lock(&r->mu);
+    const rt_entry *e = rt_find(r, id);
+    bool was = e && e->model;
+    char cid[256] = "";
+    if (e)
+        snprintf(cid, sizeof cid, "%s", e->cfg.id);
+    pthread_mutex_unlock(&r->mu);
+    int rc = llmr_router_unload(r, id);
+    if (rc == LLMR_ERR_NOT_FOUND) {
+        srv_reply_errorf(x, 404, "invalid_request_error", "model_not_found", "%s",
+                         llmr_router_errmsg(r));
+    } else if (rc == LLMR_ERR_BUSY) {
+        srv_reply_errorf(x, 409, "invalid_request_error", "model_busy",
+                         "%s; try again when its requests have finished", llmr_router_errmsg(r));
+    } else if (rc) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "%s", llmr_router_errmsg(r));
+    } else {
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "status", "unloaded");
+        cJSON_AddBoolToObject(res, "changed", was);
+        cJSON_AddStringToObject(res, "model", cid);
+        srv_reply_cjson(x, 200, res);
+    }
+}
+
+/* /api/models/...: DELETE /api/models/ID, and POST /api/models/load wherever civetweb sends
+ * it. */
+int srv_h_api_models_item(struct mg_connection *c, void *ud)
+{
+    llmr_server *s = ud;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (!strcmp(ri->local_uri, "/api/models/load"))
+        return srv_h_api_models_load(c, ud);
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, SRV_API_CHAT);
+    atomic_fetch_add(&s->m.requests[5], 1);
+    if (!srv_check(&x, "DELETE", true))
+        goto out;
+    const char *raw = ri->local_uri + strlen("/api/models/");
+    char id[256];
+    /* civetweb gives local_uri already URL-decoded */
+    if (!raw[0] || strlen(raw) >= sizeof id || strchr(raw, '/')) {
+        srv_reply_errorf(&x, 404, "invalid_request_error", "model_not_found",
+                         "DELETE /api/models/ID takes a model id (GET /api/models lists them)");
+        goto out;
+    }
+    snprintf(id, sizeof id, "%s", raw);
+    if (!s->router) {
+        srv_reply_errorf(&x, 400, "invalid_request_error", NULL,
+                         "this server serves one model (-m); unloading a model needs "
+                         "`llmr serve --config FILE`");
+        goto out;
+    }
+    unload(&x, id);
+out:
+    srv_access_log(&x);
+    return 1;
+}
