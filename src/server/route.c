@@ -120,7 +120,7 @@ void srv_route_models_openai(srv_ctx *x)
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", e->cfg.id);
         cJSON_AddStringToObject(m, "object", "model");
-        cJSON_AddNumberToObject(m, "created", (double)(long)s->t_start);
+        cJSON_AddNumberToObject(m, "created", (double)(long)time(NULL));
         cJSON_AddStringToObject(m, "owned_by", "llmr");
         cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
         cJSON_AddStringToObject(m, "type", e->cfg.backend >= 0 ? "remote" : "local");
@@ -290,9 +290,13 @@ void srv_route_models_load(srv_ctx *x)
         cJSON_Delete(o);
         return;
     }
-    if (!e && add_source(x, mv->valuestring, id, sizeof id)) {
-        cJSON_Delete(o);
-        return;
+    bool added = false;
+    if (!e) {
+        if (add_source(x, mv->valuestring, id, sizeof id)) {
+            cJSON_Delete(o);
+            return;
+        }
+        added = true;
     }
     cJSON_Delete(o);
     pthread_mutex_lock(&r->mu);
@@ -300,6 +304,15 @@ void srv_route_models_load(srv_ctx *x)
     bool was = ee && (ee->model || ee->cfg.backend >= 0);
     pthread_mutex_unlock(&r->mu);
     int rc = llmr_router_load(r, id);
+    if (rc && added) {
+        /* a source that does not load is not kept: the registry lists what can be served */
+        char why[512];
+        snprintf(why, sizeof why, "%s", llmr_router_errmsg(r));
+        llmr_router_remove_model(r, id);
+        srv_reply_errorf(x, status_of(rc), "invalid_request_error", NULL,
+                         "loading %s failed: %s", id, why);
+        return;
+    }
     if (rc) {
         srv_reply_errorf(x, status_of(rc), rc == LLMR_ERR_BUSY ? "invalid_request_error"
                                                                : "server_error",
