@@ -176,15 +176,20 @@ static void *pump_main(void *arg)
     srv_gen_usage(j, &u);
     atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
     atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
+    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(all ? all : "", alen);
+    /* Not busy from here on: a client may send its next message as soon as stream_end
+     * arrives (on_chat joins this thread before starting the next reply). */
+    pthread_mutex_lock(&w->mu);
+    if (u.finish != SRV_FINISH_ERROR)
+        history_push(w, "assistant", full ? full : "");
+    w->gen = NULL;
+    w->busy = false;
+    pthread_mutex_unlock(&w->mu);
     if (u.finish == SRV_FINISH_ERROR) {
         char msg[300];
         snprintf(msg, sizeof msg, "generation failed: %s", u.err_msg);
         ws_error(w, msg);
     } else {
-        char *full = trimmed(all ? all : "", alen);
-        pthread_mutex_lock(&w->mu);
-        history_push(w, "assistant", full ? full : "");
-        pthread_mutex_unlock(&w->mu);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "stream_end");
         cJSON_AddStringToObject(o, "fullResponse", full ? full : "");
@@ -196,8 +201,8 @@ static void *pump_main(void *arg)
         cJSON_AddNumberToObject(o, "tokens_per_second",
                                 u.gen_s > 0 ? u.completion_tokens / u.gen_s : 0);
         ws_send(w, o);
-        free(full);
     }
+    free(full);
     if (s->o.access_log) {
         const struct mg_request_info *ri = mg_get_request_info(w->c);
         fprintf(stderr, "%s \"WS /ws chat\" model=%s prompt=%d gen=%d %.3fs %s\n",
@@ -206,10 +211,6 @@ static void *pump_main(void *arg)
     }
     srv_take_free(&t);
     free(all);
-    pthread_mutex_lock(&w->mu);
-    w->gen = NULL;
-    w->busy = false;
-    pthread_mutex_unlock(&w->mu);
     srv_gen_end(j);
     return NULL;
 }

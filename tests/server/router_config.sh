@@ -77,7 +77,7 @@ cat > "$tmp/router.json" <<JSON
  "backends": {"b": {"url": "http://127.0.0.1:$FAR_PORT", "connect_timeout_ms": 2000,
                     "idle_timeout_ms": 10000}},
  "models": [
-  {"id": "tiny", "aliases": ["stories"], "source": "$TINY", "quality": 0.5, "cost": 0.1,
+  {"id": "tiny", "aliases": ["stories"], "source": "$TINY", "quality": 0.6, "cost": 0.1,
    "context": 512},
   {"id": "rand", "source": "$RAND", "quality": 0.1, "cost": 0, "context": 512},
   {"id": "far", "backend": "b", "remote_model": "far-tiny", "api": "completions", "quality": 0.9, "cost": 1,
@@ -112,21 +112,25 @@ compl() {
     local out=$1; shift
     curl -s "${K[@]}" -D "$out.h" "$B/v1/completions" "$@" > "$out"
 }
-jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+# field FILE KEY: the first "KEY":value of a compact JSON reply (string quotes taken off); the
+# server writes compact JSON, so grep does what a JSON parser would, without its start-up cost.
+field() { grep -o "\"$2\":\(\"[^\"]*\"\|[a-z0-9]*\)" "$1" | head -1 | sed 's/^"[^"]*"://; s/^"//; s/"$//'; }
+# text FILE: the reply's text (choices[0].text)
+text() { field "$1" text; }
 compl "$tmp/t.json" -d '{"model":"tiny","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/t.json" 'd["model"]')" = tiny ]; check "tiny by id: model tiny" $?
-jget "$tmp/t.json" 'd["choices"][0]["text"]' | grep -qF "$GOLDEN"; check "tiny by id: its greedy text" $?
+[ "$(field "$tmp/t.json" model)" = tiny ]; check "tiny by id: model tiny" $?
+text "$tmp/t.json" | grep -qF "$GOLDEN"; check "tiny by id: its greedy text" $?
 grep -qi '^X-LLMR-Model: tiny' "$tmp/t.json.h"; check "tiny by id: X-LLMR-Model" $?
 compl "$tmp/a.json" -d '{"model":"stories","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/a.json" 'd["model"]')" = tiny ]; check "by alias: answered by tiny" $?
+[ "$(field "$tmp/a.json" model)" = tiny ]; check "by alias: answered by tiny" $?
 compl "$tmp/r.json" -d '{"model":"rand","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/r.json" 'd["model"]')" = rand ]; check "rand by id: model rand" $?
-! jget "$tmp/r.json" 'd["choices"][0]["text"]' | grep -qF "$GOLDEN"; check "rand's text is its own" $?
+[ "$(field "$tmp/r.json" model)" = rand ]; check "rand by id: model rand" $?
+! text "$tmp/r.json" | grep -qF "$GOLDEN"; check "rand's text is its own" $?
 grep -qi '^X-LLMR-Model: rand' "$tmp/r.json.h"; check "rand by id: X-LLMR-Model" $?
 compl "$tmp/u.json" -d '{"model":"nosuch","prompt":"x"}'
-[ "$(jget "$tmp/u.json" 'd["error"]["code"]')" = model_not_found ]; check "unknown model: model_not_found" $?
+[ "$(field "$tmp/u.json" code)" = model_not_found ]; check "unknown model: model_not_found" $?
 grep -q '^HTTP/1.1 404' "$tmp/u.json.h"; check "unknown model: 404" $?
-jget "$tmp/u.json" 'd["error"]["message"]' | grep -q "known: tiny, rand, far"; check "unknown model: lists the known" $?
+field "$tmp/u.json" message | grep -q "known: tiny, rand, far"; check "unknown model: lists the known" $?
 
 # streamed chat on rand: every chunk names it
 curl -sN "${K[@]}" -D "$tmp/c.h" "$B/v1/chat/completions" -d '{"model":"rand",
@@ -199,16 +203,16 @@ timeout 30 python3 "$tmp/ws.py" "$PORT" sekrit stories; check "WebSocket: stream
 # ---- auto and strategies ----------------------------------------------------------------
 # quality-first ranks far (the remote, quality 0.9) first: the other server answers
 compl "$tmp/f.json" -d '{"model":"auto","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/f.json" 'd["model"]')" = far ]; check "auto, quality-first: far answers" $?
-jget "$tmp/f.json" 'd["choices"][0]["text"]' | grep -qF "$GOLDEN"; check "far's text comes from the remote model" $?
+[ "$(field "$tmp/f.json" model)" = far ]; check "auto, quality-first: far answers" $?
+text "$tmp/f.json" | grep -qF "$GOLDEN"; check "far's text comes from the remote model" $?
 grep -qi '^X-LLMR-Model: far' "$tmp/f.json.h"; check "auto: X-LLMR-Model far" $?
 grep -q 'POST /v1/completions' "$tmp/far.log"; check "the remote server got the request" $?
 compl "$tmp/s.json" -d '{"prompt":"Once","max_tokens":3,"strategy":"cost-optimized"}'
-[ "$(jget "$tmp/s.json" 'd["model"]')" = rand ]; check "strategy field cost-optimized: rand" $?
+[ "$(field "$tmp/s.json" model)" = rand ]; check "strategy field cost-optimized: rand" $?
 compl "$tmp/s2.json" -H 'X-LLMR-Strategy: cost-optimized' -d '{"prompt":"Once","max_tokens":3}'
-[ "$(jget "$tmp/s2.json" 'd["model"]')" = rand ]; check "X-LLMR-Strategy cost-optimized: rand" $?
+[ "$(field "$tmp/s2.json" model)" = rand ]; check "X-LLMR-Strategy cost-optimized: rand" $?
 compl "$tmp/s3.json" -d '{"prompt":"Once","max_tokens":3,"strategy":"fastest"}'
-grep -q '^HTTP/1.1 400' "$tmp/s3.json.h" && jget "$tmp/s3.json" 'd["error"]["param"]' | grep -q strategy
+grep -q '^HTTP/1.1 400' "$tmp/s3.json.h" && field "$tmp/s3.json" param | grep -q strategy
 check "unknown strategy: 400 naming the param" $?
 
 # ---- listings after use -------------------------------------------------------------------
@@ -234,10 +238,10 @@ req() { # METHOD PATH [BODY] -> body in tmp/req.json, status echoed
     curl -s "${K[@]}" -o "$tmp/req.json" -w '%{http_code}' -X "$1" "$B$2" ${3:+-d "$3"}
 }
 [ "$(req DELETE /api/models/rand)" = 200 ]; check "unload rand: 200" $?
-[ "$(jget "$tmp/req.json" 'd["changed"]')" = True ]; check "unload rand: changed" $?
+[ "$(field "$tmp/req.json" changed)" = true ]; check "unload rand: changed" $?
 curl -s "${K[@]}" "$B/v1/models" | grep -q '"id":"rand","object":"model","created":[0-9]*,"owned_by":"llmr","state":"unloaded"'
 check "rand is unloaded" $?
-[ "$(req DELETE /api/models/rand)" = 200 ] && [ "$(jget "$tmp/req.json" 'd["changed"]')" = False ]
+[ "$(req DELETE /api/models/rand)" = 200 ] && [ "$(field "$tmp/req.json" changed)" = false ]
 check "unload again: 200, not changed" $?
 [ "$(req DELETE /api/models/nosuch)" = 404 ]; check "unload unknown: 404" $?
 [ "$(req POST /api/models/load '{"model":"rand"}')" = 200 ]; check "load rand: 200" $?
@@ -246,9 +250,9 @@ curl -s "${K[@]}" "$B/api/ps" | grep -q '"rand:latest"'; check "rand is loaded a
 [ "$(req POST /api/models/load '{"model":"/nonexistent/x.gguf"}')" = 404 ]; check "load missing file: 404" $?
 ! curl -s "${K[@]}" "$B/v1/models" | grep -q '"id":"x"'; check "a source that fails is not kept" $?
 [ "$(req POST /api/models/load "{\"model\":\"$F16\"}")" = 200 ]; check "load a source path: 200" $?
-[ "$(jget "$tmp/req.json" 'd["model"]')" = stories260K-f16 ]; check "the source's id is its file name" $?
+[ "$(field "$tmp/req.json" model)" = stories260K-f16 ]; check "the source's id is its file name" $?
 compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/n.json" 'd["model"]')" = stories260K-f16 ]; check "the added model answers by name" $?
+[ "$(field "$tmp/n.json" model)" = stories260K-f16 ]; check "the added model answers by name" $?
 
 # busy: a long stream holds tiny; unloading it is refused with 409 until it ends
 curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
@@ -256,7 +260,7 @@ curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_
 long=$!
 for _ in $(seq 1 200); do grep -q '"text"' "$tmp/long.sse" 2>/dev/null && break; sleep 0.05; done
 code=$(req DELETE /api/models/tiny)
-[ "$code" = 409 ] && [ "$(jget "$tmp/req.json" 'd["error"]["code"]')" = model_busy ]
+[ "$code" = 409 ] && [ "$(field "$tmp/req.json" code)" = model_busy ]
 check "unload while in use: 409 model_busy (got $code)" $?
 wait $long
 grep -q '\[DONE\]' "$tmp/long.sse"; check "the busy request finished" $?
@@ -264,8 +268,8 @@ grep -q '\[DONE\]' "$tmp/long.sse"; check "the busy request finished" $?
 # ---- failover: the remote server dies -------------------------------------------------
 kill -9 "$FAR_PID"; wait "$FAR_PID" 2>/dev/null
 compl "$tmp/k.json" -d '{"prompt":"Once upon a time","max_tokens":12,"temperature":0}'
-[ "$(jget "$tmp/k.json" 'd["model"]')" = tiny ]; check "far dead, auto: tiny answers" $?
-jget "$tmp/k.json" 'd["choices"][0]["text"]' | grep -qF "$GOLDEN"; check "far dead: the text" $?
+[ "$(field "$tmp/k.json" model)" = tiny ]; check "far dead, auto: tiny answers" $?
+text "$tmp/k.json" | grep -qF "$GOLDEN"; check "far dead: the text" $?
 grep -qi '^X-LLMR-Model: tiny' "$tmp/k.json.h"; check "far dead: X-LLMR-Model tiny" $?
 # asked for by name, streamed: the next candidate answers, and no text is repeated
 curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"far","prompt":"Once upon a time",
@@ -286,7 +290,33 @@ assert m["failures"] >= 1 and m["state"] == "cooldown", m'
 check "far is in cooldown with its failure counted" $?
 
 # ---- clean shutdown -------------------------------------------------------------------------
-kill -TERM "$LAST_PID"; wait "$LAST_PID"; rc=$?
+MAIN_PID=$LAST_PID
+kill -TERM "$MAIN_PID"; wait "$MAIN_PID"; rc=$?
 check "SIGTERM: exit 0 (rc $rc)" $([ $rc = 0 ]; echo $?)
+# ---- memory budget and keep_alive: schedulers close with their models ----------------------
+# tiny (1.1 MiB) and rand (1.7 MiB) do not fit 2.5 MiB together: loading one evicts the other.
+cat > "$tmp/mem.json" <<JSON
+{"memory_budget_mb": 2.5, "keep_alive_s": -1,
+ "models": [{"id": "tiny", "source": "$TINY", "keep_alive_s": 3},
+            {"id": "rand", "source": "$RAND"}]}
+JSON
+start mem --config "$tmp/mem.json"
+B="http://127.0.0.1:$PORT"
+K=()
+ps_names() { curl -s "$B/api/ps" | python3 -c 'import json,sys; print(" ".join(sorted(m["name"] for m in json.load(sys.stdin)["models"])))'; }
+compl "$tmp/m1.json" -d '{"model":"tiny","prompt":"Once","max_tokens":3}'
+[ "$(ps_names)" = "tiny:latest" ]; check "budget: tiny loaded" $?
+compl "$tmp/m2.json" -d '{"model":"rand","prompt":"Once","max_tokens":3}'
+[ "$(field "$tmp/m2.json" model)" = rand ] && [ "$(ps_names)" = "rand:latest" ]
+check "budget: rand evicts the idle tiny" $?
+grep -q "model tiny unloaded" "$tmp/mem.log"; check "budget: tiny's scheduler closed" $?
+compl "$tmp/m3.json" -d '{"model":"tiny","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
+[ "$(ps_names)" = "tiny:latest" ]; check "budget: tiny evicts rand" $?
+text "$tmp/m3.json" | grep -qF "$GOLDEN"; check "budget: tiny back, same text" $?
+for _ in $(seq 1 100); do [ -z "$(ps_names)" ] && break; sleep 0.1; done
+[ -z "$(ps_names)" ]; check "keep_alive 3 s: tiny unloaded when idle" $?
+kill -TERM "$LAST_PID"; wait "$LAST_PID"; rc=$?
+check "mem server: SIGTERM exit 0 (rc $rc)" $([ $rc = 0 ]; echo $?)
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
