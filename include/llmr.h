@@ -675,7 +675,8 @@ LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
 /* ------------------------------------------------------------------------------------------
  * The HTTP server (src/server/): `llmr serve`.
  *
- * Serves one model to many clients at once: OpenAI-compatible /v1/chat/completions,
+ * Serves one model (or, with llmr_server_open_router below, every model of a router) to many
+ * clients at once: OpenAI-compatible /v1/chat/completions,
  * /v1/completions and /v1/models (SSE streaming), ollama-compatible /api/generate, /api/chat,
  * /api/tags, /api/ps and /api/version (NDJSON streaming), the seed's WebSocket chat protocol at
  * /ws, a web page at /, and /health and /metrics. Requests share the model through continuous

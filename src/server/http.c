@@ -339,6 +339,8 @@ void srv_access_log(srv_ctx *x)
     fprintf(stderr, "%s %s \"%s %s\" %d %zu %.3fs", when, ri ? ri->remote_addr : "-",
             ri ? ri->request_method : "-", ri ? ri->local_uri : "-", x->status, x->bytes,
             llmr_now() - x->t0);
+    if (x->model_hdr && x->model_hdr[0])
+        fprintf(stderr, " model=%s", x->model_hdr);
     if (x->prompt_tokens || x->gen_tokens)
         fprintf(stderr, " prompt=%d gen=%d", x->prompt_tokens, x->gen_tokens);
     if (x->note)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/util.h"
@@ -33,10 +34,22 @@ static void detach(void *user, rt_entry *e)
 
 void srv_route_init(llmr_server *s)
 {
-    pthread_mutex_lock(&s->router->mu);
-    s->router->detach = detach;
-    s->router->detach_user = s;
-    pthread_mutex_unlock(&s->router->mu);
+    llmr_router *r = s->router;
+    pthread_mutex_lock(&r->mu);
+    r->detach = detach;
+    r->detach_user = s;
+    /* Local files load on first use; say now, not at the first request, that one is missing
+     * (a file may still appear later - `llmr pull` - so this is a warning, not an error). */
+    for (size_t i = 0; i < r->n_models; i++) {
+        const rt_entry *e = r->models[i];
+        const char *src = e->cfg.source;
+        struct stat st;
+        if (e->cfg.backend < 0 && src && !strstr(src, "://") && strncmp(src, "hf:", 3) &&
+            stat(src, &st) != 0)
+            fprintf(stderr, "llmr serve: warning: model %s: %s does not exist (yet); requests "
+                            "for it will fail until it does\n", e->cfg.id, src);
+    }
+    pthread_mutex_unlock(&r->mu);
 }
 
 srv_lm *srv_route_lm(llmr_server *s, void *entry, char *msg, size_t msg_len)
