@@ -23,8 +23,10 @@
 #include <stdlib.h>
 
 #define G_NR 8          /* rows per micro-tile */
+#ifndef G_NC
 #define G_NC 4          /* columns per micro-tile: 8 weight vectors + 4 accumulators + temps
                            fill AVX2's 16 registers */
+#endif
 #define G_L2_BYTES (128u << 10)   /* activations kept in L2 per column block */
 
 /* Per column and block: the column's scale and the float correction term. */
@@ -84,21 +86,55 @@ INLINE void prefetch_next_group(const uint8_t *W, size_t ws, size_t bsize, int b
 
 /* ---- per-column tables ------------------------------------------------------------------ */
 
-static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, gemm_col *out)
+/* Sums of the 32 activation bytes of eight consecutive blocks, as 8 int32 lanes in block
+ * order (three levels of hadd, then the two 128-bit halves added). */
+INLINE __m256i block_sums8(const block_q8_0 *xb)
 {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int c = 0; c < nc; c++)
-        for (int b = 0; b < nb; b++) {
-            const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs) + b;
-            gemm_col *o = &out[(size_t)c * nb + b];
-            o->d = h2f(xb->d);
-            o->c = 0.0f;
+    __m256i v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)xb[i].qs)),
+                                 ones16);
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    const __m128i lo = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    const __m128i hi = _mm_add_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+    return _mm256_set_m128i(hi, lo);
+}
+
+/* The per-column table of nc columns: scales, and for Q4_0 the -8 * d * sum terms, eight
+ * blocks at a time (this runs once per call and column block, so it must stay cheap). */
+static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, gemm_col *out)
+{
+    for (int c = 0; c < nc; c++) {
+        const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
+        gemm_col *o = &out[(size_t)c * nb];
+        int b = 0;
+        for (; with_sum && b + 8 <= nb; b += 8) {
+            uint16_t h[8];
+            for (int i = 0; i < 8; i++)
+                h[i] = xb[b + i].d;
+            __m128i hv;
+            memcpy(&hv, h, 16);
+            const __m256 d = _mm256_cvtph_ps(hv);
+            const __m256 cs = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(-8.0f)),
+                                            _mm256_cvtepi32_ps(block_sums8(xb + b)));
+            /* interleave into {d, c} pairs */
+            const __m256 lo = _mm256_unpacklo_ps(d, cs), hi = _mm256_unpackhi_ps(d, cs);
+            _mm256_storeu_ps(&o[b].d, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(&o[b + 4].d, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+        for (; b < nb; b++) {
+            o[b].d = h2f(xb[b].d);
+            o[b].c = 0.0f;
             if (with_sum) {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)xb->qs);
-                const int s = hsum8i(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16));
-                o->c = -8.0f * o->d * (float)s;
+                int sum = 0;
+                for (int i = 0; i < 32; i++)
+                    sum += xb[b].qs[i];
+                o[b].c = -8.0f * o[b].d * (float)sum;
             }
         }
+    }
 }
 
 /* ---- micro-kernels: 8 rows x NC columns over nb blocks ---------------------------------- */
@@ -225,7 +261,7 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
         case 1: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 1); break;                  \
         case 2: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 2); break;                  \
         case 3: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 3); break;                  \
-        default: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 4); break;                 \
+        default: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, G_NC); break;              \
         }                                                                                  \
     }
 
