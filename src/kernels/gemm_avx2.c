@@ -236,6 +236,10 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
         }
     }
     const int nr8 = nr & ~(G_NR - 1);
+    if (nc == 1)   /* decode: start the first group's lines too (later ones are prefetched
+                      by the group before them) */
+        for (size_t o = 0; o < (size_t)(nr8 ? 8 : nr) * ws; o += 64)
+            _mm_prefetch((const char *)W + o, _MM_HINT_T0);
     for (int jb = 0; jb < nc; jb += cb) {
         const int nj = nc - jb < cb ? nc - jb : cb;
         const uint8_t *Xb = X + (size_t)jb * xs;
