@@ -106,6 +106,10 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
                       float *Y, size_t ldy)
 {
     const uint8_t *w = W, *x = X;
+    if (t->gemm) {
+        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, X, x_stride, n, Y + i0, ldy);
+        return;
+    }
     if (n == 1 && !t->tile) {
         /* Decode (one column): a straight stream over the rows, each weight byte read once.
          * With a tile kernel, decode goes through it too: 4 rows side by side share the

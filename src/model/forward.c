@@ -38,6 +38,7 @@
 #define ATT_SCRATCH (256 * 1024)
 /* Up to this many rows, row-wise steps run on the calling thread (no fork/join). */
 #define INLINE_ROWS 4
+#define ATT_TILE 32          /* query rows per attention task (see run_attention) */
 #define MAX_XQ 3
 
 struct llmr_seq {
@@ -461,7 +462,10 @@ static void run_attention(fwd *f)
     int tasks = 0;
     for (int si = 0; si < f->n_segs; si++) {
         const segment *sg = &f->segs[si];
+        /* Query tiles of at most ATT_TILE rows: a tile scores the positions up to its own
+         * last row, so small tiles skip most of the masked (future) half of the square. */
         int T = ATT_SCRATCH / (sg->pos + sg->n);
+        T = T > ATT_TILE ? ATT_TILE : T;
         T = T < 1 ? 1 : T > sg->n ? sg->n : T;
         f->att_tiles[si] = T;
         tasks += (sg->n + T - 1) / T * f->m->hp.n_head;
