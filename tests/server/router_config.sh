@@ -81,6 +81,8 @@ cat > "$tmp/router.json" <<JSON
    "context": 512},
   {"id": "rand", "source": "$RAND", "quality": 0.1, "cost": 0, "context": 512},
   {"id": "far", "backend": "b", "remote_model": "far-tiny", "api": "completions", "quality": 0.9, "cost": 1,
+   "context": 512},
+  {"id": "far-chat", "backend": "b", "remote_model": "far-tiny", "quality": 0.05, "cost": 1,
    "context": 512}]}
 JSON
 start main --config "$tmp/router.json" --api-key sekrit
@@ -99,7 +101,7 @@ curl -s "${K[@]}" "$B/v1/models" > "$tmp/models.json"
 python3 - "$tmp/models.json" <<'PY'
 import json, sys
 d = {m["id"]: m for m in json.load(open(sys.argv[1]))["data"]}
-assert set(d) == {"tiny", "rand", "far"}, d
+assert set(d) == {"tiny", "rand", "far", "far-chat"}, d
 assert d["tiny"]["state"] == "unloaded" and d["rand"]["state"] == "unloaded", d
 assert d["far"]["state"] == "available" and d["far"]["type"] == "remote", d
 assert d["tiny"]["aliases"] == ["stories"] and all(m["object"] == "model" for m in d.values())
@@ -146,7 +148,7 @@ check "chat stream: every chunk names rand" $?
 grep -qi '^X-LLMR-Model: rand' "$tmp/c.h"; check "chat stream: X-LLMR-Model" $?
 
 # ollama, by NAME:latest
-curl -s "${K[@]}" "$B/api/chat" -d '{"model":"tiny:latest","messages":[{"role":"user",
+curl -s "${K[@]}" -D "$tmp/o.h" "$B/api/chat" -d '{"model":"tiny:latest","messages":[{"role":"user",
   "content":"Hi"}],"options":{"num_predict":4}}' > "$tmp/o.ndjson"
 python3 - "$tmp/o.ndjson" <<'PY'
 import json, sys
@@ -154,6 +156,7 @@ ls = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert ls[-1]["done"] is True and all(l["model"] == "tiny" for l in ls), ls
 PY
 check "ollama chat by tiny:latest: every line names tiny" $?
+grep -qi '^X-LLMR-Model: tiny' "$tmp/o.h"; check "ollama chat: X-LLMR-Model" $?
 
 # ---- the WebSocket protocol names the model ---------------------------------------------
 cat > "$tmp/ws.py" <<'PY'
@@ -207,6 +210,15 @@ compl "$tmp/f.json" -d '{"model":"auto","prompt":"Once upon a time","max_tokens"
 text "$tmp/f.json" | grep -qF "$GOLDEN"; check "far's text comes from the remote model" $?
 grep -qi '^X-LLMR-Model: far' "$tmp/f.json.h"; check "auto: X-LLMR-Model far" $?
 grep -q 'POST /v1/completions' "$tmp/far.log"; check "the remote server got the request" $?
+# a chat backend gets the conversation itself: the remote server renders it with its model's
+# template, as the local copy of that model does, so both give the same greedy reply
+chat='"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Tell me a story"}],"max_tokens":12,"temperature":0'
+curl -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"far-chat\",$chat}" > "$tmp/fc.json"
+curl -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"tiny\",$chat}" > "$tmp/tc.json"
+[ "$(field "$tmp/fc.json" model)" = far-chat ] && [ -n "$(field "$tmp/tc.json" content)" ] &&
+    [ "$(field "$tmp/fc.json" content)" = "$(field "$tmp/tc.json" content)" ]
+check "chat to a chat backend: the messages arrive (same reply as the local model)" $?
+grep -q 'POST /v1/chat/completions.* 200 ' "$tmp/far.log"; check "the remote got a chat request" $?
 compl "$tmp/s.json" -d '{"prompt":"Once","max_tokens":3,"strategy":"cost-optimized"}'
 [ "$(field "$tmp/s.json" model)" = rand ]; check "strategy field cost-optimized: rand" $?
 compl "$tmp/s2.json" -H 'X-LLMR-Strategy: cost-optimized' -d '{"prompt":"Once","max_tokens":3}'
@@ -222,7 +234,7 @@ curl -s "${K[@]}" "$B/api/models" > "$tmp/am.json"
 python3 - "$tmp/tags.json" "$tmp/ps.json" "$tmp/am.json" <<'PY'
 import json, sys
 tags = {m["name"]: m for m in json.load(open(sys.argv[1]))["models"]}
-assert set(tags) == {"tiny:latest", "rand:latest", "far:latest"}, tags
+assert set(tags) == {"tiny:latest", "rand:latest", "far:latest", "far-chat:latest"}, tags
 assert tags["tiny:latest"]["state"] == "loaded" and tags["far:latest"]["state"] == "available"
 assert tags["tiny:latest"]["details"]["format"] == "gguf", tags
 ps = {m["name"] for m in json.load(open(sys.argv[2]))["models"]}
