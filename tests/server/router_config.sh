@@ -158,6 +158,19 @@ PY
 check "ollama chat by tiny:latest: every line names tiny" $?
 grep -qi '^X-LLMR-Model: tiny' "$tmp/o.h"; check "ollama chat: X-LLMR-Model" $?
 
+# a local model served by the router still batches: concurrent requests share decode steps
+metric() { curl -s "$B/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+s0=$(metric llmr_decode_steps_total); g0=$(metric llmr_generated_tokens_total)
+cpids=()
+for i in 1 2 3 4; do
+    curl -s "${K[@]}" "$B/v1/completions" -o /dev/null -d '{"model":"tiny","prompt":"Once","max_tokens":60}' &
+    cpids+=($!)
+done
+wait "${cpids[@]}"
+s1=$(metric llmr_decode_steps_total); g1=$(metric llmr_generated_tokens_total)
+[ $((g1 - g0)) = 240 ] && [ $((s1 - s0)) -lt 240 ]
+check "4 concurrent requests on tiny: 240 tokens in $((s1 - s0)) batched steps" $?
+
 # ---- the WebSocket protocol names the model ---------------------------------------------
 cat > "$tmp/ws.py" <<'PY'
 import base64, json, os, socket, struct, sys
