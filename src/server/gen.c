@@ -6,10 +6,12 @@
  * nothing has been sent and no text can be repeated. */
 #include "server/server_int.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "router/registry.h"
@@ -365,6 +367,22 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
     return 0;
 }
 
+/* Every candidate failed: wait before the next pass, as the router's own streams do - the
+ * config's backoff doubling per pass up to its maximum, times a random factor in
+ * [1 - jitter, 1] so that many clients do not retry in lockstep. */
+static void backoff(llmr_router *rt, int round)
+{
+    pthread_mutex_lock(&rt->mu);
+    double d = rt->cfg.backoff_ms * pow(2.0, round - 1);
+    if (d > rt->cfg.backoff_max_ms)
+        d = rt->cfg.backoff_max_ms;
+    d *= 1.0 - rt->cfg.jitter * rt_rand01(&rt->rng);
+    pthread_mutex_unlock(&rt->mu);
+    struct timespec ts = {(time_t)(d / 1000), (long)(fmod(d, 1000.0) * 1e6)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static int start_routed(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
                         srv_gen *g, srv_error *e)
 {
@@ -408,22 +426,28 @@ static int start_routed(llmr_server *s, const srv_req *r, const srv_msg *msgs, i
     char log[1024] = "";
     int st = 503;
     size_t tried = 0;
-    for (size_t i = 0; i < n; i++, tried++) {
-        rt_entry *ce = cand[i];
-        bool retry = true;
-        memset(e, 0, sizeof *e);
-        st = ce->cfg.backend >= 0 ? try_remote(s, ce, g, r, msgs, n_msgs, e)
-                                  : try_local(s, ce, g, r, msgs, n_msgs, e, &retry);
-        if (st == 0) {
-            snprintf(g->model, sizeof g->model, "%s", ce->cfg.id);
-            snprintf(g->model_hdr, sizeof g->model_hdr, "%s", ce->cfg.id);
-            if (log[0])
-                fprintf(stderr, "llmr serve: %s answers after: %s\n", ce->cfg.id, log);
-            return 0;
+    bool retry = true;
+    for (int round = 0; retry && round < rt->cfg.max_rounds; round++) {
+        if (round > 0)
+            backoff(rt, round);
+        for (size_t i = 0; i < n; i++, tried++) {
+            rt_entry *ce = cand[i];
+            memset(e, 0, sizeof *e);
+            st = ce->cfg.backend >= 0 ? try_remote(s, ce, g, r, msgs, n_msgs, e)
+                                      : try_local(s, ce, g, r, msgs, n_msgs, e, &retry);
+            if (st == 0) {
+                snprintf(g->model, sizeof g->model, "%s", ce->cfg.id);
+                snprintf(g->model_hdr, sizeof g->model_hdr, "%s", ce->cfg.id);
+                if (log[0])
+                    fprintf(stderr, "llmr serve: %s answers after: %s\n", ce->cfg.id, log);
+                return 0;
+            }
+            log_fail(log, sizeof log, ce->cfg.id, e->msg);
+            if (atomic_load(&s->stopping))
+                retry = false;
+            if (!retry)
+                break;
         }
-        log_fail(log, sizeof log, ce->cfg.id, e->msg);
-        if (!retry || atomic_load(&s->stopping))
-            break;
     }
     atomic_fetch_sub(&s->in_flight, 1);
     g->counted = false;

@@ -279,16 +279,21 @@ curl -s "${K[@]}" "$B/api/ps" | grep -q '"rand:latest"'; check "rand is loaded a
 compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
 [ "$(field "$tmp/n.json" model)" = stories260K-f16 ]; check "the added model answers by name" $?
 
-# busy: a long stream holds tiny; unloading it is refused with 409 until it ends
-curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":250,
-  "temperature":0,"stream":true}' > "$tmp/long.sse" &
-long=$!
-for _ in $(seq 1 200); do grep -q '"text"' "$tmp/long.sse" 2>/dev/null && break; sleep 0.05; done
+# busy: long streams hold tiny (4 of them on 2 slots: two run, two wait, so tiny stays busy for
+# a while); unloading it is refused with 409 while they run, and they all finish
+lpids=()
+for i in 1 2 3 4; do
+    curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
+      "temperature":0,"stream":true}' > "$tmp/long$i.sse" &
+    lpids+=($!)
+done
+for _ in $(seq 1 200); do grep -q '"text"' "$tmp/long1.sse" 2>/dev/null && break; sleep 0.02; done
 code=$(req DELETE /api/models/tiny)
 [ "$code" = 409 ] && [ "$(field "$tmp/req.json" code)" = model_busy ]
 check "unload while in use: 409 model_busy (got $code)" $?
-wait $long
-grep -q '\[DONE\]' "$tmp/long.sse"; check "the busy request finished" $?
+wait "${lpids[@]}"
+n=$(grep -l '\[DONE\]' "$tmp"/long?.sse | wc -l)
+[ "$n" = 4 ]; check "the busy requests finished ($n of 4)" $?
 
 # ---- failover: the remote server dies -------------------------------------------------
 kill -9 "$FAR_PID"; wait "$FAR_PID" 2>/dev/null
