@@ -280,7 +280,8 @@ compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","
 [ "$(field "$tmp/n.json" model)" = stories260K-f16 ]; check "the added model answers by name" $?
 
 # busy: four long streams hold tiny (two run, two wait for a slot); unloading it is refused
-# with 409 while they run. When their clients leave, the server cancels them and gives the model back: the unload succeeds.
+# with 409 while they run. When their clients leave, the server cancels them and gives the
+# model back: the unload succeeds.
 lpids=()
 for i in 1 2 3 4; do
     curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
