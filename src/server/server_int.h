@@ -3,7 +3,8 @@
  * Files: server.c (lifecycle, routing, auth, CORS, limits, access log, the model), http.c
  * (reply helpers, request bodies, client liveness), api_openai.c, api_ollama.c, ws.c (the
  * seed's WebSocket protocol), api_misc.c (health, models, metrics), page.c (the web page),
- * prompt.c (chat messages -> prompt text), request.c, sched.c.
+ * prompt.c (chat messages -> prompt text), request.c, sched.c, gen.c (one request's
+ * generation, local or remote, with failover), route.c (--config: the server over a router).
  */
 #ifndef LLMR_SERVER_INT_H
 #define LLMR_SERVER_INT_H

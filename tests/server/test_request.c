@@ -185,6 +185,28 @@ static void invalid_utf8_is_refused_with_its_offset(void **state)
     assert_true(srv_utf8_valid("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 12, &off));
 }
 
+/* llmr's "strategy" extension is read on every API and must be a string. */
+static void strategy_is_read_on_every_api(void **state)
+{
+    (void)state;
+    srv_req r;
+    srv_error e;
+    assert_int_equal(parse(SRV_API_COMPLETION, "{\"prompt\":\"x\",\"strategy\":\"random\"}",
+                           &r, &e), 0);
+    assert_string_equal(r.strategy, "random");
+    srv_req_free(&r);
+    assert_int_equal(parse(SRV_API_OLLAMA_GEN, "{\"prompt\":\"x\",\"strategy\":\"balanced\"}",
+                           &r, &e), 0);
+    assert_string_equal(r.strategy, "balanced");
+    srv_req_free(&r);
+    assert_int_equal(parse(SRV_API_WS, "{\"type\":\"chat\",\"content\":\"x\"}", &r, &e), 0);
+    assert_null(r.strategy);
+    srv_req_free(&r);
+    assert_int_equal(parse(SRV_API_CHAT, "{\"messages\":[],\"strategy\":1}", &r, &e), 400);
+    assert_string_equal(e.param, "strategy");
+    srv_req_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +217,7 @@ int main(void)
         cmocka_unit_test(websocket_chat_message),
         cmocka_unit_test(bad_input_is_400_naming_the_field),
         cmocka_unit_test(invalid_utf8_is_refused_with_its_offset),
+        cmocka_unit_test(strategy_is_read_on_every_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
