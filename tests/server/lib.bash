@@ -1,7 +1,8 @@
 # lib.bash - shared by the tests/server/*.sh tests (sourced; named .bash so that CTest, which
 # runs every tests/*/*.sh, does not run it on its own).
-# start_server ARGS...  starts `llmr serve` on a free loopback port (--port 0) with ARGS, waits
-# until /health says ok, and sets SRV_PID, PORT, BASE and SRV_LOG. The EXIT trap kills it.
+# start_server ARGS...  starts `llmr serve -m MODEL` on a free loopback port (--port 0) with
+# ARGS, waits until /health says ok, and sets SRV_PID, PORT, BASE and SRV_LOG. The EXIT trap
+# kills it. start_server_with ARGS... does the same without -m MODEL.
 
 BIN=${LLMR_BIN:?LLMR_BIN must name the llmr binary}
 SHARED=${LLMR_SHARED:-../shared}
@@ -29,11 +30,14 @@ check() { # name, status (0 = pass)
     if [ "$2" = 0 ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL: $1"; fi
 }
 
-start_server() {
+start_server() { start_server_with -m "$MODEL" "$@"; }
+
+# start_server_with ARGS...: the same without the default -m MODEL (e.g. --config FILE).
+start_server_with() {
     SRV_LOG=$TMP/server.log
     # -t 1: the tiny model gains nothing from threads, and a loaded 2-core machine makes a
     # thread pool's wake-ups the slowest part of a step.
-    "$BIN" serve -m "$MODEL" --port 0 -t 1 "$@" >"$SRV_LOG" 2>&1 &
+    "$BIN" serve --port 0 -t 1 "$@" >"$SRV_LOG" 2>&1 &
     SRV_PID=$!
     PORT=""
     for _ in $(seq 1 100); do

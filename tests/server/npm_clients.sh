@@ -12,12 +12,23 @@ for m in openai ollama ws; do
         echo "skipped: npm package $m is missing (run scripts/setup.sh: npm ci in tests/npm)"
         exit 77; }
 done
+clients() { # label
+    for t in openai_stream ollama_chat ws_protocol; do
+        timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
+        [ $rc = 0 ] || cat "$TMP/$t.out"
+        check "$1: $t" $rc
+        tail -1 "$TMP/$t.out"
+    done
+}
 start_server --parallel 3
-for t in openai_stream ollama_chat ws_protocol; do
-    timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
-    [ $rc = 0 ] || cat "$TMP/$t.out"
-    check "$t" $rc
-    tail -1 "$TMP/$t.out"
-done
-stop_server; check "clean exit" $?
+clients "-m"
+stop_server; check "-m: clean exit" $?
+# The same clients against `llmr serve --config` with the model under the same name: the
+# router's server must look the same to them.
+MODEL_ABS=$(cd "$(dirname "$MODEL")" && pwd)/$(basename "$MODEL")
+printf '{"models": [{"id": "stories260K", "source": "%s", "preload": true}]}\n' "$MODEL_ABS" \
+    > "$TMP/router.json"
+start_server_with --config "$TMP/router.json" --parallel 3
+clients "--config"
+stop_server; check "--config: clean exit" $?
 finish
