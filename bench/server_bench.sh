@@ -6,7 +6,8 @@
 # Env: LLMR_BIN (default build/llmr), LLAMA_SERVER (a llama.cpp llama-server binary; skipped
 # when absent), THREADS (default 2), ROUNDS (default 3), SOAK_S (default 60), SKIP_SOAK=1,
 # NPS (slot counts to compare, default "1 8"), PRIO (a prefix both servers run under, e.g.
-# "nice -n -5" as root, when other work shares the machine).
+# "nice -n -5" as root, when other work shares the machine), SAME_PROMPT=1 (every client sends
+# the same prompt; by default each sends its own, so prefix sharing across requests cannot help).
 set -u
 cd "$(dirname "$0")/.."
 MODEL=${1:?usage: server_bench.sh MODEL.gguf [OUT_DIR]}
@@ -18,6 +19,8 @@ ROUNDS=${ROUNDS:-3}
 SOAK_S=${SOAK_S:-60}
 NPS=${NPS:-1 8}
 PRIO=${PRIO:-}
+DISTINCT=--distinct
+[ -n "${SAME_PROMPT:-}" ] && DISTINCT=
 CTX=512               # per sequence, for both servers
 mkdir -p "$OUT"
 PID=""
@@ -35,7 +38,7 @@ load() { # name url clients extra...
     local name=$1 url=$2 n=$3; shift 3
     echo "== $name: $n clients"
     python3 bench/server_load.py --url "$url" --mode burst --clients "$n" --rounds "$ROUNDS" \
-        --max-tokens 64 --ignore-eos --json "$OUT/$name-burst$n.json" "$@"
+        --max-tokens 64 --ignore-eos $DISTINCT --json "$OUT/$name-burst$n.json" "$@"
 }
 
 for np in $NPS; do
