@@ -4,7 +4,10 @@
 # figures depend on the machine and its load.
 #   bash bench/server_bench.sh MODEL.gguf [OUT_DIR]
 # Env: LLMR_BIN (default build/llmr), LLAMA_SERVER (a llama.cpp llama-server binary; skipped
-# when absent), THREADS (default 2), ROUNDS (default 3), SOAK_S (default 60), SKIP_SOAK=1.
+# when absent), THREADS (default 2), ROUNDS (default 3), SOAK_S (default 60), SKIP_SOAK=1,
+# NPS (slot counts to compare, default "1 8"), PRIO (a prefix both servers run under, e.g.
+# "nice -n -5" as root, when other work shares the machine), SAME_PROMPT=1 (every client sends
+# the same prompt; by default each sends its own, so prefix sharing across requests cannot help).
 set -u
 cd "$(dirname "$0")/.."
 MODEL=${1:?usage: server_bench.sh MODEL.gguf [OUT_DIR]}
@@ -14,6 +17,10 @@ LLAMA_SERVER=${LLAMA_SERVER:-}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 SOAK_S=${SOAK_S:-60}
+NPS=${NPS:-1 8}
+PRIO=${PRIO:-}
+DISTINCT=--distinct
+[ -n "${SAME_PROMPT:-}" ] && DISTINCT=
 CTX=512               # per sequence, for both servers
 mkdir -p "$OUT"
 PID=""
@@ -31,11 +38,11 @@ load() { # name url clients extra...
     local name=$1 url=$2 n=$3; shift 3
     echo "== $name: $n clients"
     python3 bench/server_load.py --url "$url" --mode burst --clients "$n" --rounds "$ROUNDS" \
-        --max-tokens 64 --ignore-eos --json "$OUT/$name-burst$n.json" "$@"
+        --max-tokens 64 --ignore-eos $DISTINCT --json "$OUT/$name-burst$n.json" "$@"
 }
 
-for np in 1 8; do
-    "$LLMR_BIN" serve -m "$MODEL" --port 18431 -t "$THREADS" --parallel "$np" --ctx-size $CTX \
+for np in $NPS; do
+    $PRIO "$LLMR_BIN" serve -m "$MODEL" --port 18431 -t "$THREADS" --parallel "$np" --ctx-size $CTX \
         --no-log 2>"$OUT/llmr-np$np.log" &
     PID=$!
     wait_up http://127.0.0.1:18431 || exit 1
@@ -43,7 +50,7 @@ for np in 1 8; do
     stop
     if [ -n "$LLAMA_SERVER" ] && [ -x "$LLAMA_SERVER" ]; then
         # llama-server splits -c among its -np slots: -c 512*np gives each slot 512.
-        "$LLAMA_SERVER" -m "$MODEL" --port 18432 -t "$THREADS" -cb -np "$np" -c $((CTX * np)) \
+        $PRIO "$LLAMA_SERVER" -m "$MODEL" --port 18432 -t "$THREADS" -cb -np "$np" -c $((CTX * np)) \
             --log-disable 2>"$OUT/llama-np$np.log" >/dev/null &
         PID=$!
         wait_up http://127.0.0.1:18432 || exit 1

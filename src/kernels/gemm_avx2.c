@@ -79,7 +79,7 @@ INLINE __m256 scales8(const uint8_t *W, size_t ws, size_t off)
  * is contiguous with this one) that it consumes of its own. */
 INLINE void prefetch_next_group(const uint8_t *W, size_t ws, size_t bsize, int b)
 {
-    const uint8_t *p = W + 16 * ws + (size_t)b * 8 * bsize;
+    const uint8_t *p = W + 8 * ws + (size_t)b * 8 * bsize;
     for (size_t o = 0; o < 8 * bsize; o += 64)
         _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }

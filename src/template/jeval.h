@@ -67,6 +67,14 @@ bool ev_iterate(ev *E, const jnode *n, jv v, jlist **out);
 bool ev_call(ev *E, const jnode *n, jv callee, const jargs *A, jv *out);
 /* Python's <, <=, >, >= ordering: -1, 0, 1, or false with an error for unorderable types. */
 bool ev_compare(ev *E, const jnode *n, jv a, jv b, int *cmp);
+/* obj[a:b:c] with Python's clamping; a missing part is None or Undefined (jaccess.c). */
+bool ev_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out);
+/* Binary operators (jops.c): op is the operator's text ("+", "//", "**", ...). */
+bool ev_arith(ev *E, jnode *n, const char *op, jv a, jv b, jv *out);
+bool ev_compare_op(ev *E, jnode *n, const char *op, jv a, jv b, bool *out);   /* ==, <, in, ... */
+bool ev_concat_str(ev *E, jnode *n, jv a, jv b, jv *out);                    /* the ~ operator */
+/* A bool or int value as int64 (True is 1), for arithmetic. */
+static inline int64_t ev_as_int(jv v) { return v.type == JV_BOOL ? v.u.b : v.u.i; }
 
 /* jfilters.c: helpers shared with jmethods.c */
 bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out);  /* Undefined -> "" */
@@ -79,6 +87,19 @@ bool jf_new_list(ev *E, const jnode *n, jv *l);
 bool jf_push(ev *E, const jnode *n, jv l, jv x);
 bool jf_items(ev *E, const jnode *n, jv in, jv *out);   /* dict -> list of (k, v) tuples */
 bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out);
+/* v.a.b or v[0] by a dotted path or an integer, as jinja2's make_attrgetter. */
+bool jf_attr_path(ev *E, const jnode *n, jv v, jv path, jv *out);
+/* Sequence filters (jseq.c). jf_lazy_error: true, with *out a failing generator, when `in`
+ * cannot be iterated (jinja2 raises only once such a result is iterated). */
+bool jf_lazy_error(ev *E, const jnode *n, jv in, const char *msg, jv *out);
+/* select/reject (attr false) and selectattr/rejectattr (attr true); keep: select vs reject. */
+bool jf_select(ev *E, const jnode *n, jv in, const jargs *A, bool attr, bool keep, jv *out);
+bool jf_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out);
+/* The key sort() compares: v itself, or v lowercased when not case-sensitive. */
+bool jf_sort_key(ev *E, const jnode *n, jv v, bool case_sensitive, jv *out);
+/* Stable sort of l by value, attribute `attr`, or (dictsort) the pair's value. */
+bool jf_sort(ev *E, const jnode *n, jlist *l, bool reverse, bool cs, jv attr,
+             bool by_value_of_pair, jv *out);
 
 /* jfilters.c */
 bool jf_filter_exists(const char *name);

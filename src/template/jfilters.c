@@ -1,5 +1,5 @@
-/* jfilters.c - jinja2's built-in filters and tests (methods, globals and printf formatting
- * are in jmethods.c). Behaviour follows jinja2/filters.py and jinja2/tests.py; where HF
+/* jfilters.c - jinja2's built-in filters (tests are in jtests.c, select/map/sort in jseq.c;
+ * methods, globals and printf formatting in jmethods.c). Behaviour follows jinja2/filters.py and jinja2/tests.py; where HF
  * overrides (tojson) it follows transformers' chat_template_utils. */
 #include "template/jeval.h"
 
@@ -173,7 +173,7 @@ bool jf_push(ev *E, const jnode *n, jv l, jv x)
 }
 
 /* attribute="a.b.0" the way jinja's make_attrgetter walks it. */
-static bool attr_path(ev *E, const jnode *n, jv v, jv path, jv *out)
+bool jf_attr_path(ev *E, const jnode *n, jv v, jv path, jv *out)
 {
     if (path.type == JV_INT)
         return ev_getitem(E, n, v, path, out);
@@ -207,325 +207,6 @@ static bool attr_path(ev *E, const jnode *n, jv v, jv path, jv *out)
     }
     *out = v;
     return true;
-}
-
-/* ---- tests ------------------------------------------------------------------------------ */
-static bool cmp_test(ev *E, const jnode *n, jv a, const jargs *A, const char *op, bool *out)
-{
-    jv b;
-    if (!jarg(A, 0, NULL, &b))
-        return ev_fail(E, n, "test '%s' needs an argument", op);
-    if (!strcmp(op, "==")) {
-        *out = jv_equal(a, b, 0);
-        return true;
-    }
-    if (!strcmp(op, "!=")) {
-        *out = !jv_equal(a, b, 0);
-        return true;
-    }
-    int c;
-    if (!ev_compare(E, n, a, b, &c))
-        return false;
-    *out = !strcmp(op, "<") ? c < 0 : !strcmp(op, "<=") ? c <= 0 : !strcmp(op, ">") ? c > 0 : c >= 0;
-    return true;
-}
-
-static const char *const test_names[] = {
-    "defined", "undefined", "none", "boolean", "true", "false", "integer", "float", "number",
-    "string", "mapping", "iterable", "sequence", "callable", "sameas", "escaped", "lower",
-    "upper", "odd", "even", "divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan",
-    "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in", "filter", "test", NULL};
-
-bool jf_test_exists(const char *name)
-{
-    for (int i = 0; test_names[i]; i++)
-        if (!strcmp(test_names[i], name))
-            return true;
-    return false;
-}
-
-/* Tests that take only the value: jinja2 calls them as Python functions, so an extra
- * argument (as in `x is boolean not in y`) is a TypeError. */
-static const char *const unary_tests[] = {
-    "defined", "undefined", "none", "boolean", "true", "false", "integer", "float", "number",
-    "string", "mapping", "iterable", "sequence", "callable", "escaped", "lower", "upper", "odd",
-    "even", "filter", "test", NULL};
-
-bool jf_test(ev *E, const jnode *n, const char *t, jv v, const jargs *A, bool *out)
-{
-    jv x;
-    for (int i = 0; unary_tests[i]; i++)
-        if (!strcmp(unary_tests[i], t) && A->npos + A->nkw > 0)
-            return ev_fail(E, n, "test_%s() takes 1 positional argument but %zu were given", t,
-                           1 + A->npos + A->nkw);
-    if (!strcmp(t, "defined")) *out = v.type != JV_UNDEF;
-    else if (!strcmp(t, "undefined")) *out = v.type == JV_UNDEF;
-    else if (!strcmp(t, "none")) *out = v.type == JV_NONE;
-    else if (!strcmp(t, "boolean")) *out = v.type == JV_BOOL;
-    else if (!strcmp(t, "true")) *out = v.type == JV_BOOL && v.u.b;
-    else if (!strcmp(t, "false")) *out = v.type == JV_BOOL && !v.u.b;
-    else if (!strcmp(t, "integer")) *out = v.type == JV_INT;
-    else if (!strcmp(t, "float")) *out = v.type == JV_FLOAT;
-    else if (!strcmp(t, "number")) *out = jv_is_num(v);
-    else if (!strcmp(t, "string")) *out = v.type == JV_STR;
-    else if (!strcmp(t, "mapping")) *out = v.type == JV_DICT;
-    /* Undefined has __iter__ and __len__ in jinja2, so it counts as iterable */
-    else if (!strcmp(t, "iterable")) *out = v.type == JV_STR || v.type == JV_LIST
-                                            || v.type == JV_DICT || v.type == JV_UNDEF;
-    else if (!strcmp(t, "sequence")) *out = v.type == JV_STR || (v.type == JV_LIST && !v.gen)
-                                            || v.type == JV_DICT || v.type == JV_UNDEF;
-    else if (!strcmp(t, "callable")) *out = v.type == JV_MACRO || v.type == JV_FUNC
-                                            || v.type == JV_METHOD;
-    else if (!strcmp(t, "escaped")) *out = v.safe;
-    else if (!strcmp(t, "sameas")) {
-        if (!jarg(A, 0, "other", &x))
-            return ev_fail(E, n, "test 'sameas' needs an argument");
-        /* `is` identity: same singleton or same container */
-        *out = v.type == x.type && (v.type == JV_NONE || v.type == JV_UNDEF
-                                    || (v.type == JV_BOOL && v.u.b == x.u.b)
-                                    || ((v.type == JV_LIST || v.type == JV_DICT) && v.u.l == x.u.l)
-                                    || (v.type == JV_INT && v.u.i == x.u.i));
-    } else if (!strcmp(t, "lower") || !strcmp(t, "upper")) {
-        if (!jf_need_str(E, n, t, v, &v))   /* jinja2: str(value).islower() */
-            return false;
-        /* str.islower(): no upper-case letter and at least one cased one */
-        jv m = jf_casemap(E, v, t[0] == 'l' ? 'l' : 'u'), o = jf_casemap(E, v, t[0] == 'l' ? 'u' : 'l');
-        *out = m.type == JV_STR && o.type == JV_STR && jv_equal(m, v, 0) && !jv_equal(o, v, 0);
-    } else if (!strcmp(t, "odd") || !strcmp(t, "even")) {
-        if (!jv_is_num(v))
-            return ev_fail(E, n, "unsupported operand type(s) for %%: '%s' and 'int'",
-                           jv_type_name(v));
-        if (v.type == JV_FLOAT)
-            *out = (fabs(fmod(v.u.f, 2.0)) == 1.0) == (t[0] == 'o');
-        else
-            *out = (((v.type == JV_INT ? v.u.i : v.u.b) % 2) != 0) == (t[0] == 'o');
-    } else if (!strcmp(t, "divisibleby")) {
-        if (!jarg(A, 0, "num", &x) || !jv_is_num(x) || !jv_is_num(v))
-            return ev_fail(E, n, "test 'divisibleby' needs numbers");
-        if (jv_num(x) == 0)
-            return ev_fail(E, n, "integer division or modulo by zero");
-        if (x.type != JV_FLOAT && v.type != JV_FLOAT) {
-            int64_t a = v.type == JV_INT ? v.u.i : v.u.b, b = x.type == JV_INT ? x.u.i : x.u.b;
-            *out = b == -1 || a % b == 0;
-        } else {
-            *out = fmod(jv_num(v), jv_num(x)) == 0;
-        }
-    } else if (!strcmp(t, "eq") || !strcmp(t, "equalto") || !strcmp(t, "=="))
-        return cmp_test(E, n, v, A, "==", out);
-    else if (!strcmp(t, "ne") || !strcmp(t, "!="))
-        return cmp_test(E, n, v, A, "!=", out);
-    else if (!strcmp(t, "lt") || !strcmp(t, "lessthan") || !strcmp(t, "<"))
-        return cmp_test(E, n, v, A, "<", out);
-    else if (!strcmp(t, "le") || !strcmp(t, "<="))
-        return cmp_test(E, n, v, A, "<=", out);
-    else if (!strcmp(t, "gt") || !strcmp(t, "greaterthan") || !strcmp(t, ">"))
-        return cmp_test(E, n, v, A, ">", out);
-    else if (!strcmp(t, "ge") || !strcmp(t, ">="))
-        return cmp_test(E, n, v, A, ">=", out);
-    else if (!strcmp(t, "in")) {
-        if (!jarg(A, 0, "seq", &x))
-            return ev_fail(E, n, "test 'in' needs an argument");
-        jlist *l;
-        if (x.type == JV_STR) {
-            *out = v.type == JV_STR && memmem(x.u.s->s, x.u.s->len, v.u.s->s, v.u.s->len);
-            return true;
-        }
-        if (x.type == JV_DICT) {
-            *out = jv_dict_get(x.u.d, v) != NULL;
-            return true;
-        }
-        if (!ev_iterate(E, n, x, &l))
-            return false;
-        *out = false;
-        for (size_t i = 0; i < l->n && !*out; i++)
-            *out = jv_equal(v, l->v[i], 0);
-    } else if (!strcmp(t, "filter") || !strcmp(t, "test")) {
-        *out = v.type == JV_STR && (t[0] == 'f' ? jf_filter_exists(v.u.s->s)
-                                                : jf_test_exists(v.u.s->s));
-    } else
-        return ev_fail(E, n, "No test named '%s'.", t);
-    return true;
-}
-
-/* ---- select / reject / map -------------------------------------------------------------- */
-/* jinja2's map, select, reject, items, unique and batch are Python generators: a bad input
- * only raises when something iterates the result. Returns true (with *out set to such a
- * generator) when `in` cannot be iterated. */
-static bool lazy_error(ev *E, const jnode *n, jv in, const char *msg, jv *out)
-{
-    if (in.type == JV_UNDEF || in.type == JV_LIST || in.type == JV_DICT || in.type == JV_STR)
-        return false;
-    jv g = jv_list_new(E->a, 0);
-    char buf[160];
-    if (!msg) {
-        snprintf(buf, sizeof buf, "'%s' object is not iterable", jv_type_name(in));
-        msg = buf;
-    }
-    jv m = jv_str(E->a, msg);
-    if (g.type == JV_LIST && m.type == JV_STR)
-        g.u.l->err = m.u.s;
-    g.gen = 1;
-    *out = g;
-    (void)n;
-    return true;
-}
-
-/* select(test, args...), selectattr(attr, test, args...): the test's arguments follow. */
-static bool select_common(ev *E, const jnode *n, jv in, const jargs *A, bool attr, bool keep,
-                          jv *out)
-{
-    jlist *l;
-    jv res;
-    if (!jv_truthy(in))   /* jinja2 guards with `if value:`: None selects nothing */
-        in = jv_undef();
-    if (lazy_error(E, n, in, NULL, out))
-        return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
-        return false;
-    size_t k = 0;
-    jv attrname = jv_undef(), tname = jv_undef();
-    if (attr && !jarg(A, k++, "attribute", &attrname))
-        return ev_fail(E, n, "selectattr/rejectattr need an attribute name");
-    bool have_test = jarg(A, k++, NULL, &tname);
-    if (have_test && tname.type != JV_STR)
-        return ev_fail(E, n, "the test name must be a string");
-    if (have_test && !jf_test_exists(tname.u.s->s))
-        return ev_fail(E, n, "No test named '%s'.", tname.u.s->s);
-    jargs TA = {0};
-    for (size_t i = k; i < A->npos; i++)
-        TA.pos[TA.npos++] = A->pos[i];
-    for (size_t i = 0; i < l->n; i++) {
-        jv item = l->v[i], probe = item;
-        if (attr && !attr_path(E, n, item, attrname, &probe))
-            return false;
-        bool r;
-        if (have_test) {
-            if (!jf_test(E, n, tname.u.s->s, probe, &TA, &r))
-                return false;
-        } else {
-            r = jv_truthy(probe);
-        }
-        if (r == keep && !jf_push(E, n, res, item))
-            return false;
-    }
-    res.gen = 1;
-    *out = res;
-    return true;
-}
-
-static bool do_map(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
-{
-    jlist *l;
-    jv res, attr, def;
-    if (!jv_truthy(in))   /* as select: `if value:` */
-        in = jv_undef();
-    if (lazy_error(E, n, in, NULL, out))
-        return ev_mem_ok(E, n);
-    if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
-        return false;
-    bool by_attr = jarg(A, SIZE_MAX, "attribute", &attr);
-    bool has_def = jarg(A, SIZE_MAX, "default", &def);
-    jv fname = jv_undef();
-    if (!by_attr && (!jarg(A, 0, NULL, &fname) || fname.type != JV_STR))
-        return ev_fail(E, n, "map needs a filter name or attribute=");
-    if (!by_attr && !jf_filter_exists(fname.u.s->s))
-        return ev_fail(E, n, "No filter named '%s'.", fname.u.s->s);
-    jargs FA = {0};
-    for (size_t i = 1; !by_attr && i < A->npos; i++)
-        FA.pos[FA.npos++] = A->pos[i];
-    for (size_t i = 0; !by_attr && i < A->nkw; i++) {
-        FA.kwn[FA.nkw] = A->kwn[i];
-        FA.kwv[FA.nkw++] = A->kwv[i];
-    }
-    for (size_t i = 0; i < l->n; i++) {
-        jv v;
-        if (by_attr) {
-            if (!attr_path(E, n, l->v[i], attr, &v))
-                return false;
-            if (v.type == JV_UNDEF && has_def)
-                v = def;
-        } else if (!jf_filter(E, n, fname.u.s->s, l->v[i], &FA, &v)) {
-            return false;
-        }
-        if (!jf_push(E, n, res, v))
-            return false;
-    }
-    res.gen = 1;
-    *out = res;
-    return true;
-}
-
-/* ---- sorting ---------------------------------------------------------------------------- */
-typedef struct sort_item { jv key, val; size_t idx; } sort_item;
-typedef struct sort_ctx { ev *E; const jnode *n; bool fail, reverse; } sort_ctx;
-
-static bool sort_key(ev *E, const jnode *n, jv v, bool case_sensitive, jv *out)
-{
-    if (!case_sensitive && v.type == JV_STR) {
-        *out = jf_casemap(E, v, 'l');
-        return ev_mem_ok(E, n);
-    }
-    *out = v;
-    return true;
-}
-
-/* Stable merge sort: Python's sort is stable and sort order must match it exactly. */
-static bool merge_sort(sort_ctx *C, sort_item *a, sort_item *tmp, size_t n)
-{
-    if (n < 2)
-        return true;
-    size_t h = n / 2;
-    if (!merge_sort(C, a, tmp, h) || !merge_sort(C, a + h, tmp, n - h))
-        return false;
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n) {
-        int c;
-        if (!ev_compare(C->E, C->n, a[j].key, a[i].key, &c))
-            return false;
-        if (C->reverse)
-            c = -c;
-        tmp[k++] = c < 0 ? a[j++] : a[i++];
-    }
-    while (i < h)
-        tmp[k++] = a[i++];
-    while (j < n)
-        tmp[k++] = a[j++];
-    memcpy(a, tmp, n * sizeof *a);
-    return true;
-}
-
-static bool do_sort(ev *E, const jnode *n, jlist *l, bool reverse, bool cs, jv attr,
-                    bool by_value_of_pair, jv *out)
-{
-    jv res;
-    if (!jf_new_list(E, n, &res))
-        return false;
-    if (l->n == 0) {
-        *out = res;
-        return true;
-    }
-    sort_item *items = calloc(l->n * 2, sizeof *items);
-    if (!items)
-        return ev_fail(E, n, "out of memory");
-    bool ok = true;
-    for (size_t i = 0; i < l->n && ok; i++) {
-        jv k = l->v[i];
-        if (by_value_of_pair && k.type == JV_LIST && k.u.l->n == 2)
-            k = k.u.l->v[1];
-        else if (attr.type != JV_UNDEF)
-            ok = attr_path(E, n, k, attr, &k);
-        ok = ok && sort_key(E, n, k, cs, &items[i].key);
-        items[i].val = l->v[i];
-        items[i].idx = i;
-    }
-    sort_ctx C = {E, n, false, reverse};
-    ok = ok && merge_sort(&C, items, items + l->n, l->n);
-    for (size_t i = 0; i < l->n && ok; i++)
-        ok = jf_push(E, n, res, items[i].val);
-    free(items);
-    if (ok)
-        *out = res;
-    return ok;
 }
 
 /* ---- filters ---------------------------------------------------------------------------- */
@@ -605,7 +286,7 @@ bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jbuf b = {.limit = E->env->lim.max_output};
     for (size_t i = 0; i < l->n; i++) {
         jv v = l->v[i];
-        if (attr.type != JV_UNDEF && !attr_path(E, n, v, attr, &v)) {
+        if (attr.type != JV_UNDEF && !jf_attr_path(E, n, v, attr, &v)) {
             jbuf_free(&b);
             return false;
         }
@@ -726,16 +407,16 @@ static bool minmax(ev *E, const jnode *n, jv in, const jargs *A, bool want_max, 
         return true;
     }
     jv best = l->v[0], bk = best;
-    if (attr.type != JV_UNDEF && !attr_path(E, n, best, attr, &bk))
+    if (attr.type != JV_UNDEF && !jf_attr_path(E, n, best, attr, &bk))
         return false;
-    if (!sort_key(E, n, bk, jv_truthy(cs), &bk))
+    if (!jf_sort_key(E, n, bk, jv_truthy(cs), &bk))
         return false;
     for (size_t i = 1; i < l->n; i++) {
         jv k = l->v[i];
         int c;
-        if (attr.type != JV_UNDEF && !attr_path(E, n, k, attr, &k))
+        if (attr.type != JV_UNDEF && !jf_attr_path(E, n, k, attr, &k))
             return false;
-        if (!sort_key(E, n, k, jv_truthy(cs), &k) || !ev_compare(E, n, k, bk, &c))
+        if (!jf_sort_key(E, n, k, jv_truthy(cs), &k) || !ev_compare(E, n, k, bk, &c))
             return false;
         if (want_max ? c > 0 : c < 0) {
             best = l->v[i];
@@ -752,7 +433,7 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jv res, cs = jv_bool(false), attr = jv_undef();
     jarg(A, 0, "case_sensitive", &cs);
     jarg(A, 1, "attribute", &attr);
-    if (lazy_error(E, n, in, NULL, out))
+    if (jf_lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
@@ -761,9 +442,9 @@ static bool do_unique(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         return false;
     for (size_t i = 0; i < l->n; i++) {
         jv k = l->v[i];
-        if (attr.type != JV_UNDEF && !attr_path(E, n, k, attr, &k))
+        if (attr.type != JV_UNDEF && !jf_attr_path(E, n, k, attr, &k))
             return false;
-        if (!sort_key(E, n, k, jv_truthy(cs), &k))
+        if (!jf_sort_key(E, n, k, jv_truthy(cs), &k))
             return false;
         bool dup = false;
         for (size_t j = 0; j < seen.u.l->n && !dup; j++)
@@ -883,7 +564,7 @@ static bool do_sum(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         return false;
     for (size_t i = 0; i < l->n; i++) {
         jv v = l->v[i];
-        if (attr.type != JV_UNDEF && !attr_path(E, n, v, attr, &v))
+        if (attr.type != JV_UNDEF && !jf_attr_path(E, n, v, attr, &v))
             return false;
         if (!jv_is_num(v) || !jv_is_num(acc))
             return ev_fail(E, n, "sum: unsupported operand type(s) for +: '%s' and '%s'",
@@ -976,7 +657,7 @@ static bool do_batch(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     if (!jarg(A, 0, "linecount", &cnt) || cnt.type != JV_INT || cnt.u.i <= 0)
         return ev_fail(E, n, "batch needs a positive line count");
     jarg(A, 1, "fill_with", &fill);
-    if (lazy_error(E, n, in, NULL, out))
+    if (jf_lazy_error(E, n, in, NULL, out))
         return ev_mem_ok(E, n);
     if (!ev_iterate(E, n, in, &l) || !jf_new_list(E, n, &res))
         return false;
@@ -1048,11 +729,11 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
     if (!strcmp(f, "join"))
         return jf_join(E, n, in, A, out);
     if (!strcmp(f, "map"))
-        return do_map(E, n, in, A, out);
+        return jf_map(E, n, in, A, out);
     if (!strcmp(f, "select") || !strcmp(f, "reject"))
-        return select_common(E, n, in, A, false, f[0] == 's', out);
+        return jf_select(E, n, in, A, false, f[0] == 's', out);
     if (!strcmp(f, "selectattr") || !strcmp(f, "rejectattr"))
-        return select_common(E, n, in, A, true, f[0] == 's', out);
+        return jf_select(E, n, in, A, true, f[0] == 's', out);
     if (!strcmp(f, "unique"))
         return do_unique(E, n, in, A, out);
     if (!strcmp(f, "max") || !strcmp(f, "min"))
@@ -1089,7 +770,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
             jarg(A, 1, "case_sensitive", &cs);
             jarg(A, 2, "attribute", &attr);
             return ev_iterate(E, n, in, &l)
-                   && do_sort(E, n, l, jv_truthy(rev), jv_truthy(cs), attr, false, out);
+                   && jf_sort(E, n, l, jv_truthy(rev), jv_truthy(cs), attr, false, out);
         }
         jarg(A, 0, "case_sensitive", &cs);
         jarg(A, 1, "by", &by);
@@ -1099,7 +780,7 @@ bool jf_filter(ev *E, const jnode *n, const char *f, jv in, const jargs *A, jv *
             return ev_undef_fail(E, n, in);
         if (!jf_items(E, n, in, &pairs))
             return false;
-        return do_sort(E, n, pairs.u.l, jv_truthy(rev), jv_truthy(cs), jv_undef(),
+        return jf_sort(E, n, pairs.u.l, jv_truthy(rev), jv_truthy(cs), jv_undef(),
                        jv_is_str(by, "value"), out) || (jv_is_str(by, "value") && false);
     }
     if (!strcmp(f, "escape") || !strcmp(f, "e") || !strcmp(f, "forceescape")) {
