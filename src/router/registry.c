@@ -115,7 +115,7 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     if (rc == LLMR_OK) {
         pthread_mutex_unlock(&r->mu);
         llmr_model_opts mo = llmr_model_defaults();
-        mo.n_threads = e->cfg.n_threads;
+        mo.n_threads = e->cfg.n_threads ? e->cfg.n_threads : r->default_threads;
         mo.n_ctx = e->cfg.n_ctx;
         llmr_model *m = NULL;
         rc = llmr_model_open(path, &mo, &m);

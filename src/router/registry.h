@@ -55,6 +55,9 @@ struct llmr_router {
      * (no active count), so nothing uses what attach holds. */
     void          (*detach)(void *user, rt_entry *e);
     void           *detach_user;
+    int             default_threads;  /* compute threads of local models whose config sets
+                                         none (0: the model's default, physical cores); set
+                                         by `llmr serve -t` */
 };
 
 /* The router's model close, as every unload path does it (mu held): detach, close, forget. */

@@ -38,6 +38,21 @@ void srv_route_init(llmr_server *s)
     pthread_mutex_lock(&r->mu);
     r->detach = detach;
     r->detach_user = s;
+    /* -t applies to the local models whose config sets no "threads"; a model preloaded
+     * before the server existed is loaded again with them (a thread pool is sized at open) */
+    r->default_threads = s->o.n_threads;
+    for (size_t i = 0; s->o.n_threads > 0 && i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        if (e->cfg.backend >= 0 || !e->model || e->cfg.n_threads || e->active || e->loading)
+            continue;
+        llmr_err err = {0};
+        int rc = rt_unload(r, e, &err);
+        if (rc == LLMR_OK && (rc = rt_acquire(r, e, &err)) == LLMR_OK)
+            rt_release(r, e, 0, 0);
+        if (rc)
+            fprintf(stderr, "llmr serve: warning: model %s: reloading with -t %d: %s\n",
+                    e->cfg.id, s->o.n_threads, err.msg);
+    }
     /* Local files load on first use; say now, not at the first request, that one is missing
      * (a file may still appear later - `llmr pull` - so this is a warning, not an error). */
     for (size_t i = 0; i < r->n_models; i++) {
