@@ -8,6 +8,8 @@
 #   env VOCAB        vocab file (default: ../shared/vocab/ggml-vocab-llama-spm.gguf)
 #   env PP, TG       prompt and generation lengths (default 512 and 128)
 #   env RESULTS      where the JSON of each run goes (default WORKDIR)
+#   env ROUNDS       alternations of the two engines per type (default 1); the table gives
+#                    the mean of the per-round averages and their range
 #   env PRIO         a command prefix both engines run under, e.g. "chrt -f 10" (real-time
 #                    priority, as root) when other work shares the machine (default: none)
 # Makes WORKDIR/tl-f16.gguf with `llmr synth` (random weights, TinyLlama 1.1B shape), quantizes
@@ -25,6 +27,7 @@ PP=${PP:-512}
 TG=${TG:-128}
 RESULTS=${RESULTS:-$WORK}
 PRIO=${PRIO:-}
+ROUNDS=${ROUNDS:-1}
 mkdir -p "$WORK" "$RESULTS"
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
   $LLMR synth --shape tinyllama-1.1b --type F16 --vocab "$VOCAB" -o "$WORK/tl-f16.gguf"
@@ -39,24 +42,34 @@ for t in $TYPES; do
   f="$WORK/tl-$t.gguf"
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   cat "$f" > /dev/null       # into the page cache before either engine runs
-  echo "== $t: llama.cpp" >&2
-  $PRIO $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t.json"
-  echo "== $t: llmr" >&2
-  $PRIO $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t.json"
+  # ROUNDS alternations of the two engines: the machine's speed drifts (other tenants share
+  # its memory bandwidth), so each engine gets the same mix of good and bad minutes
+  for k in $(seq 1 "$ROUNDS"); do
+    echo "== $t round $k: llama.cpp" >&2
+    $PRIO $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t-$k.json"
+    echo "== $t round $k: llmr" >&2
+    $PRIO $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t-$k.json"
+  done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
 cat "$RESULTS/load.txt"
-python3 - "$RESULTS" $TYPES <<'PY'
-import json, sys
-work, types = sys.argv[1], sys.argv[2:]
+python3 - "$RESULTS" "$ROUNDS" $TYPES <<'PY'
+import json, statistics, sys
+work, rounds, types = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")
 print("|---|---|---:|---:|---:|")
+def cell(xs):
+    m = statistics.mean(xs)
+    return f"{m:.2f} ({min(xs):.2f}-{max(xs):.2f})" if len(xs) > 1 else f"{m:.2f}"
 for t in types:
-    a = json.load(open(f"{work}/llamacpp-{t}.json"))
-    b = json.load(open(f"{work}/llmr-{t}.json"))
-    for ra in a:
-        test = f"pp{ra['n_prompt']}" if ra['n_prompt'] else f"tg{ra['n_gen']}"
-        rb = [r for r in b if r['n_prompt'] == ra['n_prompt'] and r['n_gen'] == ra['n_gen']][0]
-        print(f"| {t} | {test} | {ra['avg_ts']:.2f} ± {ra['stddev_ts']:.2f} | "
-              f"{rb['avg_ts']:.2f} ± {rb['stddev_ts']:.2f} | {rb['avg_ts'] / ra['avg_ts']:.2f}x |")
+    runs = {}   # (engine, test) -> per-round averages
+    for k in range(1, rounds + 1):
+        for eng in ("llamacpp", "llmr"):
+            for r in json.load(open(f"{work}/{eng}-{t}-{k}.json")):
+                test = f"pp{r['n_prompt']}" if r['n_prompt'] else f"tg{r['n_gen']}"
+                runs.setdefault((eng, test), []).append(r['avg_ts'])
+    for test in sorted({te for _, te in runs}, key=lambda x: (x[:2] != "pp", x)):
+        a, b = runs[("llamacpp", test)], runs[("llmr", test)]
+        print(f"| {t} | {test} | {cell(a)} | {cell(b)} | "
+              f"{statistics.mean(b) / statistics.mean(a):.2f}x |")
 PY
