@@ -667,6 +667,31 @@ void llmr_seq_free(llmr_seq *s)
     free(s);
 }
 
+int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
+{
+    if (src->m != dst->m || src == dst)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "a cache range is copied between two sequences of one model");
+    if (p0 < 0 || p0 > p1 || p0 > dst->n_past || p1 > src->n_past || p1 > dst->n_ctx)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "cannot copy positions [%d, %d): the source holds %d, the "
+                            "destination %d of %d", p0, p1, src->n_past, dst->n_past,
+                            dst->n_ctx);
+    const llmr_hparams *hp = &dst->m->hp;
+    const size_t esz = dst->m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
+    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, n = (size_t)(p1 - p0);
+    for (int l = 0; l < hp->n_layer; l++) {
+        /* K: one row of kvd values per position; V transposed: one run per dimension */
+        memcpy(dst->k[l] + (size_t)p0 * kvd * esz, src->k[l] + (size_t)p0 * kvd * esz,
+               n * kvd * esz);
+        for (size_t d = 0; d < kvd; d++)
+            memcpy(dst->vt[l] + (d * (size_t)dst->n_ctx + (size_t)p0) * esz,
+                   src->vt[l] + (d * (size_t)src->n_ctx + (size_t)p0) * esz, n * esz);
+    }
+    dst->n_past = p1;
+    return LLMR_OK;
+}
+
 int llmr_seq_n_ctx(const llmr_seq *s) { return s->n_ctx; }
 const char *llmr_seq_errmsg(const llmr_seq *s) { return s->err.msg; }
 const float *llmr_seq_logits(const llmr_seq *s) { return s->logits; }

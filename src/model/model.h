@@ -102,6 +102,12 @@ uint64_t llmr_model_size(const llmr_model *m);
  * LLMR_ERR_NOMEM / LLMR_ERR_ARG with a message in the model's err. */
 int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out);
 void llmr_seq_free(llmr_seq *s);
+/* Copies the keys and values of positions [p0, p1) from src's cache into dst's (one model, two
+ * sequences): dst then holds what evaluating src's tokens there would have given it, without
+ * evaluating them (a shared prompt prefix is computed once). dst must hold [0, p0) and src
+ * [0, p1); dst's positions from p1 on are dropped. LLMR_ERR_ARG otherwise (message in dst).
+ * Neither sequence may be in use by another thread. */
+int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1);
 int llmr_seq_n_ctx(const llmr_seq *s);
 const char *llmr_seq_errmsg(const llmr_seq *s);
 

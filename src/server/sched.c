@@ -351,9 +351,64 @@ static bool generating(const srv_job *j)
     return j && j->n_eval >= j->n_prompt && j->t_prompt;
 }
 
+/* Prompt positions another slot's cache already holds are copied, not evaluated, so requests
+ * that share a prefix (a system prompt, a template's preamble, the same question) compute it
+ * once: vLLM's and SGLang's automatic prefix caching, across slots. The last prompt token is
+ * always evaluated: its logits are needed. */
+static void share_prefixes(srv_sched *s)
+{
+    for (int i = 0; i < s->o.n_slots; i++) {
+        slot *sl = &s->slots[i];
+        srv_job *j = sl->job;
+        if (!j || j->n_eval >= j->n_prompt - 1)
+            continue;
+        int from = -1, len = j->n_eval;
+        for (int k = 0; k < s->o.n_slots; k++) {
+            int c = k == i ? 0 : common_prefix(&s->slots[k], j);
+            if (c > len) {
+                from = k;
+                len = c;
+            }
+        }
+        if (from < 0)
+            continue;
+        if (len > j->n_prompt - 1)
+            len = j->n_prompt - 1;
+        if (llmr_seq_copy_range(sl->seq, s->slots[from].seq, j->n_eval, len) != LLMR_OK)
+            continue;   /* not expected; the positions are then evaluated as usual */
+        memcpy(sl->cache + j->n_eval, j->prompt + j->n_eval,
+               (size_t)(len - j->n_eval) * sizeof *sl->cache);
+        pthread_mutex_lock(&j->mu);
+        j->u.cached_tokens += len - j->n_eval;
+        pthread_mutex_unlock(&j->mu);
+        j->n_eval = len;
+        sl->n_cache = len;
+    }
+}
+
+/* Whether a prompt chunk already in this pass covers j's next positions with the same tokens
+ * (from position 0): then j waits one step and copies them (share_prefixes) instead of
+ * evaluating them again; eight identical prompts arriving together cost one. */
+static bool shares_packed_chunk(const srv_sched *s, const srv_job *j)
+{
+    if (j->n_eval >= j->n_prompt - 1)
+        return false;   /* only its own last token is left */
+    for (int k = 0; k < s->n_parts; k++) {
+        const srv_job *a = s->slots[s->pslot[k]].job;
+        const llmr_batch_part *p = &s->parts[k];
+        if (generating(a) || p->pos > j->n_eval || p->pos + p->n <= j->n_eval)
+            continue;
+        int n = p->pos + p->n < j->n_prompt - 1 ? p->pos + p->n : j->n_prompt - 1;
+        if (!memcmp(a->prompt, j->prompt, (size_t)n * sizeof *j->prompt))
+            return true;
+    }
+    return false;
+}
+
 /* Adds the generating slots' decode tokens, then prompt chunks, oldest request first. */
 static void pack_step(srv_sched *s)
 {
+    share_prefixes(s);
     s->n_parts = 0;
     int rows = 0;
     for (int i = 0; i < s->o.n_slots; i++) {
@@ -383,6 +438,8 @@ static void pack_step(srv_sched *s)
         slot *sl = &s->slots[best];
         srv_job *j = sl->job;
         sl->packed = s->n_steps + 1;
+        if (shares_packed_chunk(s, j))
+            continue;
         int n = j->n_prompt - j->n_eval;
         if (n > budget)
             n = budget;

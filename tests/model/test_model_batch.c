@@ -249,6 +249,37 @@ static void aborted_pass_drops_its_rows(void **st)
     llmr_model_close(m);
 }
 
+/* A copied cache range serves like an evaluated one: the sequences may differ in length (the
+ * transposed V rows have different strides). */
+static void copied_prefix_gives_the_same_logits(void **st)
+{
+    REQUIRE_SHARED(p, "models/stories260K.gguf");
+    for (int kv = 0; kv < 2; kv++) {
+        llmr_model *m = open_model(p, kv ? LLMR_KV_F16 : LLMR_KV_F32, 2);
+        const int nv = llmr_model_n_vocab(m);
+        llmr_seq *a, *b;
+        const float *lg;
+        int32_t t[12];
+        fill_tokens(t, 12, 9, nv);
+        assert_int_equal(llmr_seq_new(m, 64, &a), LLMR_OK);
+        assert_int_equal(llmr_seq_new(m, 24, &b), LLMR_OK);
+        assert_int_equal(llmr_seq_eval(a, t, 12, 0, false, &lg), LLMR_OK);
+        assert_int_equal(llmr_seq_eval(b, t, 3, 0, false, &lg), LLMR_OK);
+        assert_int_equal(llmr_seq_copy_range(b, a, 4, 10), LLMR_ERR_ARG);    /* gap at 3 */
+        assert_int_equal(llmr_seq_copy_range(b, a, 3, 13), LLMR_ERR_ARG);    /* a holds 12 */
+        assert_int_equal(llmr_seq_copy_range(b, b, 0, 3), LLMR_ERR_ARG);
+        assert_int_equal(llmr_seq_copy_range(b, a, 3, 10), LLMR_OK);
+        assert_int_equal(llmr_seq_eval(b, t + 10, 2, 10, false, &lg), LLMR_OK);
+        assert_true(max_abs_diff(lg, llmr_seq_logits(a), nv) <= 1e-5);
+        /* positions past the copied range were dropped */
+        assert_int_equal(llmr_seq_copy_range(b, a, 0, 2), LLMR_OK);
+        assert_int_equal(llmr_seq_eval(b, t, 1, 3, false, &lg), LLMR_ERR_ARG);
+        llmr_seq_free(a);
+        llmr_seq_free(b);
+        llmr_model_close(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +290,7 @@ int main(void)
         cmocka_unit_test(context_end_is_an_error_not_truncation),
         cmocka_unit_test(bad_parts_are_refused),
         cmocka_unit_test(aborted_pass_drops_its_rows),
+        cmocka_unit_test(copied_prefix_gives_the_same_logits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
