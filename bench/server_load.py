@@ -109,7 +109,8 @@ async def stream_once(host, port, body, drop_after=None):
 
 
 def body_for(args, seed):
-    b = {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": args.temperature,
+    prompt = f"({seed}) {args.prompt}" if args.distinct else args.prompt
+    b = {"prompt": prompt, "max_tokens": args.max_tokens, "temperature": args.temperature,
          "seed": seed, "stream": True, "stream_options": {"include_usage": True}}
     if args.ignore_eos:
         b["ignore_eos"] = True          # llama-server
@@ -203,6 +204,8 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--prompt", default="Once upon a time, in a small village by the sea, there lived")
+    ap.add_argument("--distinct", action="store_true",
+                    help="start each request's prompt with its own number, so no two share a prefix")
     ap.add_argument("--ignore-eos", action="store_true", help="ban EOS so every stream is full length")
     ap.add_argument("--eos", type=int, default=2)
     ap.add_argument("--pid", type=int, help="server pid, for RSS before and after (soak)")

@@ -317,13 +317,14 @@ static void drop_cancelled(srv_sched *s)
     }
 }
 
-/* Rows per pass: as many as take about step_s at the measured cost per row (within
- * [SRV_STEP_MIN_ROWS, SRV_STEP_MAX_ROWS]). Every generating slot's decode token always goes
- * in; prompts fill what is left, at least SRV_PREFILL_MIN tokens. The bound keeps a prompt
- * from holding up the others' next token for long; past about 8 rows a pass costs about the
- * same per row (the weights are read once either way), so a small budget costs little
- * throughput, and finishing prompts one after another (oldest first) rather than all
- * together gives the earlier requests their first token sooner. */
+/* Rows per pass: as many as take about step_s at the measured cost per row, within
+ * [SRV_STEP_MIN_ROWS, SRV_STEP_MAX_ROWS]. Every generating slot's decode token always goes in;
+ * prompts fill what is left, at least SRV_PREFILL_MIN tokens. The time bound keeps a prompt
+ * from holding up the others' next token for long (a fast model gets long chunks, a slow one
+ * short ones); the floor keeps passes that carry prompt work out of the small-batch regime,
+ * where a pass costs about as much as one of 16 rows (measured: bench/README.md). Prompts go
+ * oldest first, one after another, so the earlier requests get their first token sooner than
+ * if all advanced together. */
 static int step_rows(const srv_sched *s)
 {
     if (s->row_s <= 0)
@@ -500,8 +501,10 @@ static void batch_step(srv_sched *s)
     if (rc == LLMR_ERR_CANCELLED)
         return;   /* drop_cancelled frees the cancelled slots; the rest go again */
     if (rc == LLMR_OK) {
+        /* cost per row, from passes big enough to be past the small-batch regime */
         double rs = dt / rows;
-        s->row_s = s->row_s > 0 ? 0.5 * s->row_s + 0.5 * rs : rs;
+        if (rows >= SRV_STEP_MIN_ROWS)
+            s->row_s = s->row_s > 0 ? 0.5 * s->row_s + 0.5 * rs : rs;
         if (n_dec) {   /* the decode figures of /metrics: passes with decode rows */
             pthread_mutex_lock(&s->mu);
             s->steps++;

@@ -26,11 +26,13 @@
 #include "llmr.h"
 #include "server/request.h"
 
-#define SRV_STEP_S        0.25  /* target seconds per forward pass: the rows of a pass are as
-                                   many as take this long at the measured cost per row ... */
-#define SRV_STEP_MIN_ROWS 4     /* ... but at least this many, */
-#define SRV_STEP_MAX_ROWS 512   /* and at most this many (LLMR_UBATCH) */
-#define SRV_PREFILL_MIN   4     /* prompt tokens per pass while a prompt waits, at least */
+#define SRV_STEP_S        0.25  /* target seconds per forward pass: a pass takes as many rows
+                                   as fit in this at the measured cost per row ... */
+#define SRV_STEP_MIN_ROWS 16    /* ... but at least this many while a prompt waits (fewer rows
+                                   cost nearly as much as 16: the weights are read either way),
+                                   and at most SRV_STEP_MAX_ROWS */
+#define SRV_STEP_MAX_ROWS 512   /* LLMR_UBATCH */
+#define SRV_PREFILL_MIN   8     /* prompt tokens per pass while a prompt waits, at least */
 #define SRV_MAX_SLOTS 64        /* the batched decode takes at most 64 sequences */
 
 typedef struct srv_sched srv_sched;
