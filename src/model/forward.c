@@ -67,8 +67,9 @@ struct llmr_work {
     int *row_pos;
     llmr_seq **row_seq;
     int *out_rows;
-    float *blogits;          /* batched decode: logits of every row */
+    float *blogits;          /* batched passes: logits of each part's last row */
     size_t blogits_cap;
+    int32_t *btok;           /* batched passes: the parts' tokens in row order */
 };
 
 /* ---- one pass ------------------------------------------------------------------------- */
@@ -92,13 +93,14 @@ typedef struct fwd {
     int n_segs;
     int n_out;               /* rows whose logits are wanted: w->out_rows */
     float *logits;           /* destination, n_out x n_vocab */
+    const llmr_abort *ab;    /* asked before each layer whether to stop, or NULL */
     const llmr_layer *L;
     int layer;
     /* current step */
     void (*row_fn)(struct fwd *f, int r);
     mm_part mm[3];
     int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunks[3];
-    int att_tiles[64];       /* per segment: rows per tile (segments <= 64 per pass) */
+    int att_tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: rows per tile */
     int att_tasks;
     _Atomic int next;
 } fwd;
@@ -529,8 +531,10 @@ static void forward_layer(fwd *f)
     }
 }
 
-/* Evaluates the rows described by f (tokens, segments, out_rows set) and writes the logits. */
-static void forward(fwd *f)
+/* Evaluates the rows described by f (tokens, segments, out_rows set) and writes the logits.
+ * Returns false when f->ab asked to stop (checked before each layer; nothing is written to
+ * the logits then). */
+static bool forward(fwd *f)
 {
     llmr_model *m = f->m;
     const llmr_hparams *hp = &m->hp;
@@ -542,6 +546,8 @@ static void forward(fwd *f)
         }
     par_rows(f, f->n, row_embed);
     for (int l = 0; l < hp->n_layer; l++) {
+        if (f->ab && f->ab->fn(f->ab->user))
+            return false;
         f->layer = l;
         f->L = &m->layers[l];
         forward_layer(f);
@@ -552,6 +558,7 @@ static void forward(fwd *f)
     size_t ld[1] = {(size_t)hp->n_vocab};
     prep_mm(f, g, Y, ld, 1, w->xn, (size_t)hp->n_embd);
     run_mm(f, f->n_out, hp->n_embd);
+    return true;
 }
 
 /* ---- work area and sequences ------------------------------------------------------------- */
@@ -567,6 +574,7 @@ void llmr_work_free(struct llmr_work *w)
     for (int i = 0; i < MAX_XQ; i++)
         free(w->xq[i]);
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
+    free(w->btok);
     free(w);
 }
 
@@ -612,7 +620,8 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     w->row_pos = malloc(cap * sizeof(int));
     w->row_seq = malloc(cap * sizeof(llmr_seq *));
     w->out_rows = malloc(cap * sizeof(int));
-    if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs) {
+    w->btok = malloc(cap * sizeof(int32_t));
+    if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok) {
         llmr_work_free(w);
         return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
     }
@@ -671,6 +680,31 @@ void llmr_seq_free(llmr_seq *s)
     free(s);
 }
 
+int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
+{
+    if (src->m != dst->m || src == dst)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "a cache range is copied between two sequences of one model");
+    if (p0 < 0 || p0 > p1 || p0 > dst->n_past || p1 > src->n_past || p1 > dst->n_ctx)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "cannot copy positions [%d, %d): the source holds %d, the "
+                            "destination %d of %d", p0, p1, src->n_past, dst->n_past,
+                            dst->n_ctx);
+    const llmr_hparams *hp = &dst->m->hp;
+    const size_t esz = dst->m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
+    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, n = (size_t)(p1 - p0);
+    for (int l = 0; l < hp->n_layer; l++) {
+        /* K: one row of kvd values per position; V transposed: one run per dimension */
+        memcpy(dst->k[l] + (size_t)p0 * kvd * esz, src->k[l] + (size_t)p0 * kvd * esz,
+               n * kvd * esz);
+        for (size_t d = 0; d < kvd; d++)
+            memcpy(dst->vt[l] + (d * (size_t)dst->n_ctx + (size_t)p0) * esz,
+                   src->vt[l] + (d * (size_t)src->n_ctx + (size_t)p0) * esz, n * esz);
+    }
+    dst->n_past = p1;
+    return LLMR_OK;
+}
+
 int llmr_seq_n_ctx(const llmr_seq *s) { return s->n_ctx; }
 const char *llmr_seq_errmsg(const llmr_seq *s) { return s->err.msg; }
 const float *llmr_seq_logits(const llmr_seq *s) { return s->logits; }
@@ -726,7 +760,7 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
             m->work->out_rows[0] = rows - 1;
             f.logits = s->logits;
         }
-        forward(&f);
+        (void)forward(&f);   /* no abort hook: always completes */
         done += rows;
         s->n_past = pos + done;
     }
@@ -735,26 +769,48 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
     return LLMR_OK;
 }
 
-int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n)
+/* Checks one part of a mixed batch before anything is evaluated. */
+static int check_part(const llmr_batch_part *p, const llmr_model *m)
 {
-    if (n < 1 || n > 64)
+    llmr_seq *s = p->seq;
+    if (s->m != m)
+        return llmr_err_set(&s->err, LLMR_ERR_ARG, "batched sequences must share a model");
+    if (p->n < 1 || !p->tokens)
+        return llmr_err_set(&s->err, LLMR_ERR_ARG, "a batched sequence needs at least one token");
+    if (p->pos < 0 || p->pos > s->n_past)
+        return llmr_err_set(&s->err, LLMR_ERR_ARG,
+                            "position %d: only positions up to %d are in the cache", p->pos,
+                            s->n_past);
+    if ((int64_t)p->pos + p->n > s->n_ctx)
+        return llmr_err_set(&s->err, LLMR_ERR_CONTEXT,
+                            "%d tokens at position %d exceed the context of %d positions", p->n,
+                            p->pos, s->n_ctx);
+    return check_tokens(s, p->tokens, p->n);
+}
+
+int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad)
+{
+    if (bad)
+        *bad = -1;
+    if (n < 1 || n > LLMR_MAX_BATCH_SEQS)
         return LLMR_ERR_ARG;   /* no sequence to carry a message: the count itself is wrong */
-    llmr_model *m = seqs[0]->m;
+    llmr_model *m = parts[0].seq->m;
+    int rows = 0;
     for (int i = 0; i < n; i++) {
-        llmr_seq *s = seqs[i];
-        if (s->m != m)
-            return llmr_err_set(&s->err, LLMR_ERR_ARG, "batched sequences must share a model");
-        if (pos[i] < 0 || pos[i] > s->n_past)
-            return llmr_err_set(&s->err, LLMR_ERR_ARG,
-                                "position %d: only positions up to %d are in the cache",
-                                pos[i], s->n_past);
-        if (pos[i] >= s->n_ctx)
-            return llmr_err_set(&s->err, LLMR_ERR_CONTEXT,
-                                "position %d is past the context of %d positions", pos[i],
-                                s->n_ctx);
-        int rc = check_tokens(s, tokens + i, 1);
-        if (rc)
+        int rc = check_part(&parts[i], m);
+        for (int k = 0; k < i && !rc; k++)
+            if (parts[k].seq == parts[i].seq)
+                rc = llmr_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
+                                  "a sequence appears twice in one batch");
+        if (!rc && parts[i].n > m->work->cap - rows)
+            rc = llmr_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
+                              "a batch holds at most %d rows", m->work->cap);
+        if (rc) {
+            if (bad)
+                *bad = i;
             return rc;
+        }
+        rows += parts[i].n;
     }
     const size_t nv = (size_t)m->hp.n_vocab;
     pthread_mutex_lock(&m->run_lock);
@@ -763,23 +819,42 @@ int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int 
         float *p = realloc(w->blogits, (size_t)n * nv * sizeof(float));
         if (!p) {
             pthread_mutex_unlock(&m->run_lock);
-            return llmr_err_set(&seqs[0]->err, LLMR_ERR_NOMEM, "out of memory for logits");
+            if (bad)
+                *bad = 0;
+            return llmr_err_set(&parts[0].seq->err, LLMR_ERR_NOMEM, "out of memory for logits");
         }
         w->blogits = p;
         w->blogits_cap = (size_t)n * nv;
     }
-    segment sg[64];
-    for (int i = 0; i < n; i++) {
-        sg[i] = (segment){seqs[i], pos[i], i, 1};
-        w->out_rows[i] = i;
+    /* Segments and tokens in row order; each part's last row gives its logits. */
+    segment sg[LLMR_MAX_BATCH_SEQS];
+    int32_t *tok = w->btok;
+    for (int i = 0, r = 0; i < n; r += parts[i].n, i++) {
+        sg[i] = (segment){parts[i].seq, parts[i].pos, r, parts[i].n};
+        memcpy(tok + r, parts[i].tokens, (size_t)parts[i].n * sizeof *tok);
+        w->out_rows[i] = r + parts[i].n - 1;
     }
-    fwd f = {.m = m, .w = w, .tokens = tokens, .n = n, .segs = sg, .n_segs = n, .n_out = n,
-             .logits = w->blogits};
-    forward(&f);
+    fwd f = {.m = m, .w = w, .tokens = tok, .n = rows, .segs = sg, .n_segs = n, .n_out = n,
+             .logits = w->blogits, .ab = ab};
+    bool done = forward(&f);
     for (int i = 0; i < n; i++) {
-        memcpy(seqs[i]->logits, w->blogits + (size_t)i * nv, nv * sizeof(float));
-        seqs[i]->n_past = pos[i] + 1;
+        llmr_seq *s = parts[i].seq;
+        if (done)
+            memcpy(s->logits, w->blogits + (size_t)i * nv, nv * sizeof(float));
+        /* Cut short, the pass left positions from pos on half-written in some layers. */
+        s->n_past = done ? parts[i].pos + parts[i].n
+                         : (s->n_past < parts[i].pos ? s->n_past : parts[i].pos);
     }
     pthread_mutex_unlock(&m->run_lock);
-    return LLMR_OK;
+    return done ? LLMR_OK : LLMR_ERR_CANCELLED;
+}
+
+int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n)
+{
+    if (n < 1 || n > LLMR_MAX_BATCH_SEQS)
+        return LLMR_ERR_ARG;
+    llmr_batch_part parts[LLMR_MAX_BATCH_SEQS];
+    for (int i = 0; i < n; i++)
+        parts[i] = (llmr_batch_part){seqs[i], tokens + i, 1, pos[i]};
+    return llmr_seq_eval_mixed(parts, n, NULL, NULL);
 }

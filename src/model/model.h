@@ -7,9 +7,9 @@
  *    different sequences take turns, each using every thread.
  *  - llmr_seq: one sequence's KV cache and its logits buffer. A sequence is used by one thread
  *    at a time.
- * llmr_seq_eval_batch evaluates one token for each of several sequences in one pass over the
- * weights (batched decode): the matrix products see one row per sequence, attention reads
- * each row's own cache.
+ * llmr_seq_eval_mixed evaluates several sequences in one pass over the weights, each with its
+ * own run of tokens at its own positions (prompt chunks and decode tokens together): the
+ * matrix products see all rows at once, attention reads each sequence's own cache.
  */
 #ifndef LLMR_MODEL_H
 #define LLMR_MODEL_H
@@ -102,6 +102,12 @@ uint64_t llmr_model_size(const llmr_model *m);
  * LLMR_ERR_NOMEM / LLMR_ERR_ARG with a message in the model's err. */
 int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out);
 void llmr_seq_free(llmr_seq *s);
+/* Copies the keys and values of positions [p0, p1) from src's cache into dst's (one model, two
+ * sequences): dst then holds what evaluating src's tokens there would have given it, without
+ * evaluating them (a shared prompt prefix is computed once). dst must hold [0, p0) and src
+ * [0, p1); dst's positions from p1 on are dropped. LLMR_ERR_ARG otherwise (message in dst).
+ * Neither sequence may be in use by another thread. */
+int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1);
 int llmr_seq_n_ctx(const llmr_seq *s);
 const char *llmr_seq_errmsg(const llmr_seq *s);
 
@@ -114,9 +120,41 @@ const char *llmr_seq_errmsg(const llmr_seq *s);
 int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
                   const float **logits);
 
-/* One token per sequence: seqs[i] gets tokens[i] at position pos[i]; afterwards
- * llmr_seq_logits(seqs[i]) holds its n_vocab logits. All sequences must share one model
- * and be distinct; at most 64 (LLMR_ERR_ARG otherwise). */
+/* Sequences per batched pass, at most. */
+#define LLMR_MAX_BATCH_SEQS 64
+
+/* One sequence's part of a mixed batch: tokens[0..n) at positions pos..pos+n-1 (a prompt
+ * chunk, or n = 1 for a decode step). Positions >= pos in its cache are overwritten; those
+ * before must have been evaluated. */
+typedef struct llmr_batch_part {
+    llmr_seq *seq;
+    const int32_t *tokens;
+    int n;
+    int pos;
+} llmr_batch_part;
+
+/* Asked before each layer of a batched pass; returning true stops the pass. */
+typedef struct llmr_abort {
+    bool (*fn)(void *user);
+    void *user;
+} llmr_abort;
+
+/* Mixed batched evaluation: every part in ONE forward pass, so each weight matrix is read once
+ * for all sum(n) rows; attention is per part, over its own sequence's cache with a causal
+ * mask. Afterwards llmr_seq_logits(parts[i].seq) holds the n_vocab logits of the part's last
+ * position. The parts' sequences must share one model and be distinct; at most
+ * LLMR_MAX_BATCH_SEQS parts and LLMR_UBATCH rows in all.
+ * Everything is checked before anything is evaluated. Errors: LLMR_ERR_ARG for a count out of
+ * range (no message), a bad part (token id out of range, n < 1, a position past the cached
+ * ones, a repeated sequence, too many rows), LLMR_ERR_CONTEXT when a part would run past its
+ * sequence's n_ctx (never truncated), LLMR_ERR_NOMEM; the message is in the offending part's
+ * llmr_seq_errmsg and *bad (may be NULL) gets its index (-1 when none is to blame).
+ * LLMR_ERR_CANCELLED when ab (may be NULL) stopped the pass: then every part's positions from
+ * its pos on are dropped from its cache (evaluate them again), earlier ones stay valid. */
+int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad);
+
+/* One token per sequence (llmr_seq_eval_mixed with n = 1 parts): seqs[i] gets tokens[i] at
+ * position pos[i]; afterwards llmr_seq_logits(seqs[i]) holds its n_vocab logits. */
 int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
 const float *llmr_seq_logits(const llmr_seq *s);
 

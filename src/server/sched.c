@@ -52,6 +52,7 @@ typedef struct slot {
     int32_t *cache;            /* tokens in the KV cache at [0, n_cache) */
     int n_cache;
     srv_job *job;              /* NULL: free */
+    uint64_t packed;           /* the step (n_steps + 1) that took a prompt chunk from it */
 } slot;
 
 struct srv_sched {
@@ -70,15 +71,15 @@ struct srv_sched {
     slot slots[SRV_MAX_SLOTS];
     pthread_t th;
     bool started;
-    int rr;                    /* round robin over prompts in evaluation */
-    double prefill_spt;        /* seconds per prompt token in a chunk (moving average) */
+    double step_s;             /* target seconds per pass (SRV_STEP_S) */
+    double row_s;              /* seconds per row of a pass (moving average) */
     uint64_t tokens_in, tokens_out, steps, rows;
     double decode_s;
-    /* scratch for the batched pass (scheduler thread) */
-    llmr_seq *bseq[SRV_MAX_SLOTS];
-    int32_t btok[SRV_MAX_SLOTS];
-    int bpos[SRV_MAX_SLOTS];
-    int bslot[SRV_MAX_SLOTS];
+    /* the pass being built and run (scheduler thread) */
+    llmr_batch_part parts[SRV_MAX_SLOTS];
+    int pslot[SRV_MAX_SLOTS];  /* the slot of each part */
+    int n_parts;
+    uint64_t n_steps;          /* steps started (slot->packed marks) */
 };
 
 /* ---- jobs -------------------------------------------------------------------------------- */
@@ -316,97 +317,209 @@ static void drop_cancelled(srv_sched *s)
     }
 }
 
-/* Prompt tokens per step: as many as fit in SRV_STEP_S at the measured speed (within
- * [SRV_PREFILL_MIN, SRV_PREFILL_CHUNK]), so that a long prompt delays the other streams'
- * next token, and a cancel during prompt processing waits, by about SRV_STEP_S at most. */
-static int prefill_chunk(const srv_sched *s)
+/* Rows per pass: as many as take about step_s at the measured cost per row, within
+ * [SRV_STEP_MIN_ROWS, SRV_STEP_MAX_ROWS]. Every generating slot's decode token always goes in;
+ * prompts fill what is left, at least SRV_PREFILL_MIN tokens. The time bound keeps a prompt
+ * from holding up the others' next token for long (a fast model gets long chunks, a slow one
+ * short ones); the floor keeps passes that carry prompt work out of the small-batch regime,
+ * where a pass costs about as much as one of 16 rows (measured: bench/README.md). Prompts go
+ * oldest first, one after another, so the earlier requests get their first token sooner than
+ * if all advanced together. */
+static int step_rows(const srv_sched *s)
 {
-    if (s->prefill_spt <= 0)
-        return SRV_PREFILL_MIN;
-    double n = SRV_STEP_S / s->prefill_spt;
-    if (n < SRV_PREFILL_MIN)
-        return SRV_PREFILL_MIN;
-    return n > SRV_PREFILL_CHUNK ? SRV_PREFILL_CHUNK : (int)n;
+    if (s->row_s <= 0)
+        return SRV_STEP_MIN_ROWS;
+    double n = s->step_s / s->row_s;
+    if (n < SRV_STEP_MIN_ROWS)
+        return SRV_STEP_MIN_ROWS;
+    return n > SRV_STEP_MAX_ROWS ? SRV_STEP_MAX_ROWS : (int)n;
 }
 
-/* Evaluates the next chunk of one prompt (round robin among the slots evaluating one). */
-static void prefill_step(srv_sched *s)
+/* The pass stops between layers as soon as one of its jobs is cancelled (client gone, stop,
+ * shutdown), so a cancel waits for at most one layer, not a whole pass; the other parts are
+ * evaluated again next step. */
+static bool batch_abort(void *user)
 {
-    for (int k = 0; k < s->o.n_slots; k++) {
-        int i = (s->rr + k) % s->o.n_slots;
+    const srv_sched *s = user;
+    for (int k = 0; k < s->n_parts; k++)
+        if (atomic_load_explicit(&s->slots[s->pslot[k]].job->cancel, memory_order_relaxed))
+            return true;
+    return false;
+}
+
+static bool generating(const srv_job *j)
+{
+    return j && j->n_eval >= j->n_prompt && j->t_prompt;
+}
+
+/* Prompt positions another slot's cache already holds are copied, not evaluated, so requests
+ * that share a prefix (a system prompt, a template's preamble, the same question) compute it
+ * once: vLLM's and SGLang's automatic prefix caching, across slots. The last prompt token is
+ * always evaluated: its logits are needed. */
+static void share_prefixes(srv_sched *s)
+{
+    for (int i = 0; i < s->o.n_slots; i++) {
         slot *sl = &s->slots[i];
         srv_job *j = sl->job;
-        if (!j || j->n_eval >= j->n_prompt)
+        if (!j || j->n_eval >= j->n_prompt - 1)
             continue;
-        s->rr = i + 1;
-        int n = j->n_prompt - j->n_eval, chunk = prefill_chunk(s);
-        if (n > chunk)
-            n = chunk;
-        const float *logits = NULL;
-        double t0 = llmr_now();
-        int rc = llmr_seq_eval(sl->seq, j->prompt + j->n_eval, n, j->n_eval, false, &logits);
-        double spt = (llmr_now() - t0) / n;
-        s->prefill_spt = s->prefill_spt > 0 ? 0.5 * s->prefill_spt + 0.5 * spt : spt;
-        if (rc != LLMR_OK) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "evaluating the prompt: %s", llmr_seq_errmsg(sl->seq));
-            sl->n_cache = j->n_eval;
-            job_finish(s, j, SRV_FINISH_ERROR, rc, msg);
-            slot_release(s, sl);
-            return;
+        int from = -1, len = j->n_eval;
+        for (int k = 0; k < s->o.n_slots; k++) {
+            int c = k == i ? 0 : common_prefix(&s->slots[k], j);
+            if (c > len) {
+                from = k;
+                len = c;
+            }
         }
-        memcpy(sl->cache + j->n_eval, j->prompt + j->n_eval, (size_t)n * sizeof *sl->cache);
-        j->n_eval += n;
-        sl->n_cache = j->n_eval;
+        if (from < 0)
+            continue;
+        if (len > j->n_prompt - 1)
+            len = j->n_prompt - 1;
+        if (llmr_seq_copy_range(sl->seq, s->slots[from].seq, j->n_eval, len) != LLMR_OK)
+            continue;   /* not expected; the positions are then evaluated as usual */
+        memcpy(sl->cache + j->n_eval, j->prompt + j->n_eval,
+               (size_t)(len - j->n_eval) * sizeof *sl->cache);
+        pthread_mutex_lock(&j->mu);
+        j->u.cached_tokens += len - j->n_eval;
+        pthread_mutex_unlock(&j->mu);
+        j->n_eval = len;
+        sl->n_cache = len;
+    }
+}
+
+/* Whether a prompt chunk already in this pass covers j's next positions with the same tokens
+ * (from position 0): then j waits one step and copies them (share_prefixes) instead of
+ * evaluating them again; eight identical prompts arriving together cost one. */
+static bool shares_packed_chunk(const srv_sched *s, const srv_job *j)
+{
+    if (j->n_eval >= j->n_prompt - 1)
+        return false;   /* only its own last token is left */
+    for (int k = 0; k < s->n_parts; k++) {
+        const srv_job *a = s->slots[s->pslot[k]].job;
+        const llmr_batch_part *p = &s->parts[k];
+        if (generating(a) || p->pos > j->n_eval || p->pos + p->n <= j->n_eval)
+            continue;
+        int n = p->pos + p->n < j->n_prompt - 1 ? p->pos + p->n : j->n_prompt - 1;
+        if (!memcmp(a->prompt, j->prompt, (size_t)n * sizeof *j->prompt))
+            return true;
+    }
+    return false;
+}
+
+/* Adds the generating slots' decode tokens, then prompt chunks, oldest request first. */
+static void pack_step(srv_sched *s)
+{
+    share_prefixes(s);
+    s->n_parts = 0;
+    int rows = 0;
+    for (int i = 0; i < s->o.n_slots; i++) {
+        srv_job *j = s->slots[i].job;
+        if (!generating(j))
+            continue;
+        s->parts[s->n_parts] = (llmr_batch_part){s->slots[i].seq, &j->last, 1, j->pos};
+        s->pslot[s->n_parts++] = i;
+        rows++;
+    }
+    int budget = step_rows(s) - rows;
+    if (budget < SRV_PREFILL_MIN)
+        budget = SRV_PREFILL_MIN;
+    if (budget > LLMR_UBATCH - rows)
+        budget = LLMR_UBATCH - rows;
+    while (budget > 0) {
+        int best = -1;
+        for (int i = 0; i < s->o.n_slots; i++) {
+            const srv_job *j = s->slots[i].job;
+            if (!j || j->n_eval >= j->n_prompt || s->slots[i].packed == s->n_steps + 1)
+                continue;
+            if (best < 0 || j->t_submit < s->slots[best].job->t_submit)
+                best = i;
+        }
+        if (best < 0)
+            break;
+        slot *sl = &s->slots[best];
+        srv_job *j = sl->job;
+        sl->packed = s->n_steps + 1;
+        if (shares_packed_chunk(s, j))
+            continue;
+        int n = j->n_prompt - j->n_eval;
+        if (n > budget)
+            n = budget;
+        s->parts[s->n_parts] = (llmr_batch_part){sl->seq, j->prompt + j->n_eval, n, j->n_eval};
+        s->pslot[s->n_parts++] = best;
+        budget -= n;
+    }
+}
+
+/* A part of the pass was evaluated: record it in the slot's cache and go on with its job. */
+static void part_done(srv_sched *s, slot *sl, const llmr_batch_part *p)
+{
+    srv_job *j = sl->job;
+    memcpy(sl->cache + p->pos, p->tokens, (size_t)p->n * sizeof *sl->cache);
+    sl->n_cache = p->pos + p->n;
+    if (!generating(j)) {
+        j->n_eval += p->n;
         if (j->n_eval < j->n_prompt)
             return;
         j->t_prompt = llmr_now();
         pthread_mutex_lock(&j->mu);
         j->state = SRV_JOB_GEN;
         pthread_mutex_unlock(&j->mu);
-        if (!sample_next(s, sl, logits))
-            slot_release(s, sl);
-        return;
     }
+    if (!sample_next(s, sl, llmr_seq_logits(sl->seq)))
+        slot_release(s, sl);
 }
 
-/* One batched forward pass: the pending token of every generating sequence. */
-static void decode_step(srv_sched *s)
+static void part_failed(srv_sched *s, slot *sl, int rc)
 {
-    int n = 0;
-    for (int i = 0; i < s->o.n_slots; i++) {
-        srv_job *j = s->slots[i].job;
-        if (!j || j->n_eval < j->n_prompt || !j->t_prompt)
-            continue;
-        s->bseq[n] = s->slots[i].seq;
-        s->btok[n] = j->last;
-        s->bpos[n] = j->pos;
-        s->bslot[n] = i;
-        n++;
-    }
-    if (!n)
+    srv_job *j = sl->job;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s: %s", generating(j) ? "batched decode" : "evaluating the prompt",
+             llmr_seq_errmsg(sl->seq));
+    sl->n_cache = j->n_eval < sl->n_cache ? j->n_eval : sl->n_cache;
+    job_finish(s, j, SRV_FINISH_ERROR, rc, msg);
+    slot_release(s, sl);
+}
+
+/* One step: ONE forward pass over the decode token of every generating slot and chunks of
+ * the prompts being evaluated (llmr_seq_eval_mixed), then sampling. */
+static void batch_step(srv_sched *s)
+{
+    pack_step(s);
+    s->n_steps++;
+    if (!s->n_parts)
         return;
+    int rows = 0, n_dec = 0;
+    for (int k = 0; k < s->n_parts; k++) {
+        rows += s->parts[k].n;
+        n_dec += generating(s->slots[s->pslot[k]].job);
+    }
+    const llmr_abort ab = {batch_abort, s};
+    int bad = -1;
     double t0 = llmr_now();
-    int rc = llmr_seq_eval_batch(s->bseq, s->btok, s->bpos, n);
+    int rc = llmr_seq_eval_mixed(s->parts, s->n_parts, &ab, &bad);
     double dt = llmr_now() - t0;
-    pthread_mutex_lock(&s->mu);
-    s->steps++;
-    s->rows += (uint64_t)n;
-    s->decode_s += dt;
-    pthread_mutex_unlock(&s->mu);
-    for (int k = 0; k < n; k++) {
-        slot *sl = &s->slots[s->bslot[k]];
-        if (rc != LLMR_OK) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "batched decode: %s", llmr_seq_errmsg(sl->seq));
-            job_finish(s, sl->job, SRV_FINISH_ERROR, rc, msg);
-            slot_release(s, sl);
-            continue;
+    if (rc == LLMR_ERR_CANCELLED)
+        return;   /* drop_cancelled frees the cancelled slots; the rest go again */
+    if (rc == LLMR_OK) {
+        /* cost per row, from passes big enough to be past the small-batch regime */
+        double rs = dt / rows;
+        if (rows >= SRV_STEP_MIN_ROWS)
+            s->row_s = s->row_s > 0 ? 0.5 * s->row_s + 0.5 * rs : rs;
+        if (n_dec) {   /* the decode figures of /metrics: passes with decode rows */
+            pthread_mutex_lock(&s->mu);
+            s->steps++;
+            s->rows += (uint64_t)n_dec;
+            s->decode_s += dt;
+            pthread_mutex_unlock(&s->mu);
         }
-        sl->cache[s->bpos[k]] = s->btok[k];
-        sl->n_cache = s->bpos[k] + 1;
-        if (!sample_next(s, sl, llmr_seq_logits(sl->seq)))
-            slot_release(s, sl);
+    }
+    for (int k = 0; k < s->n_parts; k++) {
+        slot *sl = &s->slots[s->pslot[k]];
+        if (rc == LLMR_OK)
+            part_done(s, sl, &s->parts[k]);
+        else if (bad < 0 || bad == k)
+            part_failed(s, sl, rc);
+        /* else: not evaluated because another part was refused; it goes again next step */
     }
 }
 
@@ -422,9 +535,7 @@ static void *sched_main(void *arg)
         admit(s);
         pthread_mutex_unlock(&s->mu);
         drop_cancelled(s);
-        prefill_step(s);
-        drop_cancelled(s);
-        decode_step(s);
+        batch_step(s);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -448,6 +559,11 @@ int srv_sched_open(llmr_model *m, const llmr_tokenizer *t, const srv_sched_opts 
     s->m = m;
     s->t = t;
     s->o = *o;
+    s->step_s = SRV_STEP_S;
+    /* For measuring the step budget (bench/README.md), not a documented setting. */
+    const char *ev = getenv("LLMR_SCHED_STEP_S");
+    if (ev && atof(ev) > 0)
+        s->step_s = atof(ev);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->n_vocab = llmr_tokenizer_n_vocab(t);

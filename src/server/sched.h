@@ -6,11 +6,13 @@
  *   1. drops cancelled requests (queued or running) and frees their slots,
  *   2. admits queued requests into free slots (FIFO), choosing the free slot whose cache
  *      shares the longest prefix with the prompt so that prefix is not recomputed,
- *   3. evaluates one chunk (about SRV_STEP_S worth of tokens) of one admitted prompt,
- *   4. runs ONE batched forward pass (llmr_seq_eval_batch) for the next token of every
- *      generating sequence, so the weights are read once per step for all of them,
- *   5. samples each sequence's token, turns it into text (UTF-8 assembly, stop sequences held
- *      back) and hands the text to the request's consumer.
+ *   3. runs ONE forward pass (llmr_seq_eval_mixed) over the next token of every generating
+ *      sequence plus chunks of the prompts being evaluated (oldest request first), about
+ *      SRV_STEP_S worth of rows in all, so the weights are read once per step for all of
+ *      them and a new request's prompt shares steps with the running decodes; the pass stops
+ *      between layers when one of its requests is cancelled,
+ *   4. samples the token of each sequence whose prompt is complete, turns it into text (UTF-8
+ *      assembly, stop sequences held back) and hands the text to the request's consumer.
  * Consumers (HTTP worker threads) submit jobs, take text as it comes, and cancel them. A job
  * is freed when both the consumer and the scheduler have released it.
  */
@@ -24,12 +26,13 @@
 #include "llmr.h"
 #include "server/request.h"
 
-#define SRV_PREFILL_CHUNK 256   /* prompt tokens per scheduler step, at most ... */
-#define SRV_PREFILL_MIN   4     /* ... and at least; in between, as many as take SRV_STEP_S
-                                   at the measured speed: that bounds how long a prompt holds
-                                   up the others' decode steps and how soon a cancel during
-                                   prompt processing is seen */
-#define SRV_STEP_S        0.05
+#define SRV_STEP_S        0.25  /* target seconds per forward pass: a pass takes as many rows
+                                   as fit in this at the measured cost per row ... */
+#define SRV_STEP_MIN_ROWS 16    /* ... but at least this many while a prompt waits (fewer rows
+                                   cost nearly as much as 16: the weights are read either way),
+                                   and at most SRV_STEP_MAX_ROWS */
+#define SRV_STEP_MAX_ROWS 512   /* LLMR_UBATCH */
+#define SRV_PREFILL_MIN   8     /* prompt tokens per pass while a prompt waits, at least */
 #define SRV_MAX_SLOTS 64        /* the batched decode takes at most 64 sequences */
 
 typedef struct srv_sched srv_sched;
