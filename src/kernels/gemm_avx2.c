@@ -74,9 +74,10 @@ INLINE __m256 scales8(const uint8_t *W, size_t ws, size_t off)
     return _mm256_cvtph_ps(v);
 }
 
-/* Decode streams weights from RAM: eight interleaved row streams defeat the hardware
- * prefetcher, so each block also prefetches the same share of the next 8-row group (which
- * is contiguous with this one) that it consumes of its own. */
+/* The first pass over an 8-row group streams it from RAM (decode, batched decode, the first
+ * columns of a prompt): eight interleaved row streams defeat the hardware prefetcher, so each
+ * block also prefetches the same share of the next 8-row group (which is contiguous with this
+ * one) that it consumes of its own. Without this, decode ran at half the bandwidth. */
 INLINE void prefetch_next_group(const uint8_t *W, size_t ws, size_t bsize, int b)
 {
     const uint8_t *p = W + 8 * ws + (size_t)b * 8 * bsize;
@@ -140,7 +141,8 @@ static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum,
 /* ---- micro-kernels: 8 rows x NC columns over nb blocks ---------------------------------- */
 
 INLINE void q4_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs,
-                     const gemm_col *cols, int cstride, float *Y, size_t ldy, const int NC)
+                     const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf,
+                     const int NC)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[G_NC];
@@ -148,7 +150,7 @@ INLINE void q4_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
         acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const size_t off = (size_t)b * sizeof(block_q4_0);
-        if (NC == 1)
+        if (pf)
             prefetch_next_group(W, ws, sizeof(block_q4_0), b);
         __m256i T[4], q[8];
         transpose8x16(W, ws, off + 2, T);
@@ -173,7 +175,8 @@ INLINE void q4_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
 }
 
 INLINE void q8_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs,
-                     const gemm_col *cols, int cstride, float *Y, size_t ldy, const int NC)
+                     const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf,
+                     const int NC)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[G_NC];
@@ -181,7 +184,7 @@ INLINE void q8_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
         acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const size_t off = (size_t)b * sizeof(block_q8_0);
-        if (NC == 1)
+        if (pf)
             prefetch_next_group(W, ws, sizeof(block_q8_0), b);
         __m256i q[8], a[8];
         transpose8x16(W, ws, off + 2, q);
@@ -210,7 +213,8 @@ INLINE void q8_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
  * the block's columns 4 at a time while its rows (8 x one row's bytes) stay in L1. Rows past
  * the last multiple of 8 go to the type's 4 x 4 tile. */
 typedef void (*gemm_kern)(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs,
-                          const gemm_col *cols, int cstride, float *Y, size_t ldy, int nc);
+                          const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf,
+                          int nc);
 
 static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
                      const void *Wv, size_t ws, int nr, const void *Xv, size_t xs, int nc,
@@ -247,7 +251,8 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
         for (int i = 0; i < nr8; i += G_NR)
             for (int j = 0; j < nj; j += G_NC)
                 kern(nb, W + (size_t)i * ws, ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb,
-                     nb, Y + (size_t)(jb + j) * ldy + i, ldy, nj - j < G_NC ? nj - j : G_NC);
+                     nb, Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
+                     nj - j < G_NC ? nj - j : G_NC);
         for (int i = nr8; i < nr; i += 4)
             for (int j = 0; j < nj; j += 4)
                 tail(K, W + (size_t)i * ws, ws, nr - i < 4 ? nr - i : 4, Xb + (size_t)j * xs,
@@ -259,13 +264,14 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
 
 #define DEFINE_GEMM(name, kern8)                                                            \
     static void name##_any(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, \
-                           const gemm_col *cols, int cstride, float *Y, size_t ldy, int nc) \
+                           const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf, \
+                           int nc)                                                         \
     {                                                                                      \
         switch (nc) {                                                                      \
-        case 1: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 1); break;                  \
-        case 2: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 2); break;                  \
-        case 3: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, 3); break;                  \
-        default: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, G_NC); break;              \
+        case 1: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 1); break;              \
+        case 2: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 2); break;              \
+        case 3: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 3); break;              \
+        default: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, G_NC); break;          \
         }                                                                                  \
     }
 
