@@ -23,9 +23,16 @@
 #include <stdlib.h>
 
 #define G_NR 8          /* rows per micro-tile */
-#ifndef G_NC
-#define G_NC 4          /* columns per micro-tile: 8 weight vectors + 4 accumulators + temps
-                           fill AVX2's 16 registers */
+/* Columns per micro-tile: Q4_0 takes 8 (its 8 weight vectors stay in registers, the 8
+ * accumulators partly spill: llvm-mca znver3 81 cycles per block against 2 x 49 for two
+ * 4-column passes), Q8_0 4 (its 16 weight vectors already fill the registers). */
+#define G_NC 8
+#define G_NC_Q8 4
+/* Full unrolling of the column and step loops (gcc stops short of 8 x 8 by default). */
+#if defined(__clang__)
+#define UNROLL8 _Pragma("unroll 8")
+#else
+#define UNROLL8 _Pragma("GCC unroll 8")
 #endif
 #define G_L2_BYTES (128u << 10)   /* activations kept in L2 per column block */
 
@@ -159,9 +166,11 @@ INLINE void q4_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
             q[s + 4] = _mm256_and_si256(_mm256_srli_epi16(T[s], 4), m4); /* 16+4s.. */
         }
         const __m256 dw = scales8(W, ws, off);
+        UNROLL8
         for (int c = 0; c < NC; c++) {
             const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
             __m256i s16 = _mm256_maddubs_epi16(q[0], bcast32(xq));
+            UNROLL8
             for (int s = 1; s < 8; s++)
                 s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast32(xq + 4 * s)));
             const gemm_col *cb = &cols[(size_t)c * cstride + b];
@@ -216,18 +225,18 @@ typedef void (*gemm_kern)(int nb, const uint8_t *W, size_t ws, const uint8_t *X,
                           const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf,
                           int nc);
 
-static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
+static void gemm_run(gemm_kern kern, int gnc, llmr_tile_fn tail, int with_sum, int K,
                      const void *Wv, size_t ws, int nr, const void *Xv, size_t xs, int nc,
                      float *Y, size_t ldy)
 {
     const uint8_t *W = Wv, *X = Xv;
     const int nb = K / 32;
-    int cb = (int)(G_L2_BYTES / (xs ? xs : 1)) & ~(G_NC - 1);
-    if (cb < G_NC)
-        cb = G_NC;
+    int cb = (int)(G_L2_BYTES / (xs ? xs : 1)) & ~(gnc - 1);
+    if (cb < gnc)
+        cb = gnc;
     if (cb > nc)
         cb = nc;
-    gemm_col stack[4096], *cols = stack;   /* 32 KiB: any K up to 2^15 at 4 columns */
+    gemm_col stack[4096], *cols = stack;   /* 32 KiB: any K up to 2^14 at 8 columns */
     if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
         cols = malloc(sizeof *cols * (size_t)cb * nb);
         if (!cols) {   /* no memory for the table: the tiles need none */
@@ -249,10 +258,10 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
         const uint8_t *Xb = X + (size_t)jb * xs;
         q8_0_cols(Xb, xs, nj, nb, with_sum, cols);
         for (int i = 0; i < nr8; i += G_NR)
-            for (int j = 0; j < nj; j += G_NC)
+            for (int j = 0; j < nj; j += gnc)
                 kern(nb, W + (size_t)i * ws, ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb,
                      nb, Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
-                     nj - j < G_NC ? nj - j : G_NC);
+                     nj - j < gnc ? nj - j : gnc);
         for (int i = nr8; i < nr; i += 4)
             for (int j = 0; j < nj; j += 4)
                 tail(K, W + (size_t)i * ws, ws, nr - i < 4 ? nr - i : 4, Xb + (size_t)j * xs,
@@ -262,34 +271,37 @@ static void gemm_run(gemm_kern kern, llmr_tile_fn tail, int with_sum, int K,
         free(cols);
 }
 
-#define DEFINE_GEMM(name, kern8)                                                            \
+/* A switch that instantiates the micro-kernel for each column count up to MAXNC (constants,
+ * so that the compiler unrolls the column loop completely). */
+#define GEMM_CASE(k, n, MAXNC)                                                              \
+    case n: k(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, (n) <= (MAXNC) ? (n) : 1); break;
+#define DEFINE_GEMM(name, kern8, MAXNC)                                                     \
     static void name##_any(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size_t xs, \
                            const gemm_col *cols, int cstride, float *Y, size_t ldy, int pf, \
                            int nc)                                                         \
     {                                                                                      \
         switch (nc) {                                                                      \
-        case 1: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 1); break;              \
-        case 2: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 2); break;              \
-        case 3: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, 3); break;              \
-        default: kern8(nb, W, ws, X, xs, cols, cstride, Y, ldy, pf, G_NC); break;          \
+            GEMM_CASE(kern8, 1, MAXNC) GEMM_CASE(kern8, 2, MAXNC) GEMM_CASE(kern8, 3, MAXNC) \
+            GEMM_CASE(kern8, 4, MAXNC) GEMM_CASE(kern8, 5, MAXNC) GEMM_CASE(kern8, 6, MAXNC) \
+            GEMM_CASE(kern8, 7, MAXNC) GEMM_CASE(kern8, 8, MAXNC)                        \
         }                                                                                  \
     }
 
-DEFINE_GEMM(q4_0_gemm8, q4_0_8xn)
-DEFINE_GEMM(q8_0_gemm8, q8_0_8xn)
+DEFINE_GEMM(q4_0_gemm8, q4_0_8xn, G_NC)
+DEFINE_GEMM(q8_0_gemm8, q8_0_8xn, G_NC_Q8)
 
 static llmr_tile_fn q4_0_tail, q8_0_tail;
 
 static void q4_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                       int nc, float *Y, size_t ldy)
 {
-    gemm_run(q4_0_gemm8_any, q4_0_tail, 1, K, W, ws, nr, X, xs, nc, Y, ldy);
+    gemm_run(q4_0_gemm8_any, G_NC, q4_0_tail, 1, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 static void q8_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                       int nc, float *Y, size_t ldy)
 {
-    gemm_run(q8_0_gemm8_any, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy);
+    gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 /* Called by llmr_kernels_avx2_install after the tiles are in the table. */
