@@ -55,7 +55,12 @@ typedef struct llmr_type_traits {
     uint32_t type_size;       /* bytes per block */
     llmr_isa isa;             /* the ISA these pointers were chosen for */
     llmr_tile_fn tile;        /* multi-row x multi-column dot kernel, or NULL */
+    llmr_tile_fn gemm;        /* the tile's contract for any nr, nc >= 1 (packs the operands:
+                                 pays from LLMR_GEMM_MIN_COLS columns on), or NULL */
 } llmr_type_traits;
+
+/* llmr_matmul_rows hands products of at least this many columns to traits->gemm. */
+#define LLMR_GEMM_MIN_COLS 16
 
 /* Traits for `type` at the best ISA of this CPU (or `isa`, for tests); NULL if the type is not
  * computable. The pointer is to static storage. n passed to the functions must be a multiple

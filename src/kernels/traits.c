@@ -114,6 +114,11 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
             t->vec_dot(K, &Y[i], w + (size_t)i * w_stride, x);
         return;
     }
+    if (t->gemm && n >= LLMR_GEMM_MIN_COLS) {
+        /* a packed product: it blocks rows, columns and K itself */
+        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, x, x_stride, n, Y + i0, ldy);
+        return;
+    }
     /* Prompt processing: columns in blocks whose activations stay in L2 (about 128 KiB),
      * rows in tiles of 4 inside each block, columns in 4s inside each tile; each weight tile
      * (4 rows) stays in L1 while it meets the block's columns, and each activation block is

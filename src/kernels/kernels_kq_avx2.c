@@ -1,0 +1,173 @@
+/* kernels_kq_avx2.c - AVX2 + FMA + F16C kernels beside kernels_avx2.c: the F16 matrix
+ * product for many columns (prompt processing) and the K-quant decode kernels. Reached only
+ * through the traits table after CPU detection (llmr_kernels_kq_avx2_install, called from
+ * llmr_kernels_avx2_install). */
+#include "kernels/simd_x86.h"
+
+/* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
+ * The tile kernels convert both operands with vcvtph2ps at every use: 7 conversions per 12
+ * FMAs in a 4 x 3 tile, and the conversions share the FP pipes with the FMAs. Here both
+ * operands are converted once into f32 buffers, as in BLIS:
+ *   - a block of up to GEMM_NB columns x GEMM_KC values of X -> Xf, column-major rows of f32
+ *     (96 KiB, stays in L2), converted once per block;
+ *   - 16 weight rows x GEMM_KC values -> Wp, transposed so that one k gives 16 consecutive
+ *     rows in two vectors (16 KiB, stays in L1), converted once per column block;
+ *   - a 16 x 6 micro-kernel: per k two vector loads of Wp, six broadcasts of Xf (load-port
+ *     only) and twelve FMAs into twelve accumulators (14 of the 16 ymm registers).
+ * Y gets each K block's partial sums added (the first block stores), so the float summation
+ * order differs from the reference only by that split and the FMA's single rounding. */
+enum { GEMM_MR = 16, GEMM_NR = 6, GEMM_KC = 256, GEMM_NB = 96 };
+
+/* 8 x 8 transpose of r[0..7] (row i = 8 values) into columns. */
+INLINE void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Wp[k][0..16) = rows [0, nr) of W at k0 + k, k < kc, as f32; rows nr..15 are zero. */
+static void pack_w16(const uint8_t *W, size_t ws, int nr, int k0, int kc, float *Wp)
+{
+    const int k8 = kc & ~7;
+    for (int h = 0; h < 2; h++) {            /* rows 0-7, then 8-15 */
+        const uint8_t *rows[8];
+        for (int i = 0; i < 8; i++)
+            rows[i] = 8 * h + i < nr ? W + (size_t)(8 * h + i) * ws + 2 * (size_t)k0 : NULL;
+        for (int k = 0; k < k8; k += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = rows[i] ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rows[i] + 2 * k)))
+                               : _mm256_setzero_ps();
+            transpose8(r);
+            for (int i = 0; i < 8; i++)
+                _mm256_store_ps(Wp + (size_t)(k + i) * GEMM_MR + 8 * h, r[i]);
+        }
+        for (int k = k8; k < kc; k++)
+            for (int i = 0; i < 8; i++) {
+                uint16_t v = 0;
+                if (rows[i])
+                    memcpy(&v, rows[i] + 2 * k, 2);
+                Wp[(size_t)k * GEMM_MR + 8 * h + i] = h2f(v);
+            }
+    }
+}
+
+/* Xf[c][k] = X row c at k0 + k as f32, for c < nc, k < kc (rows GEMM_KC floats apart). */
+static void pack_x(const uint8_t *X, size_t xs, int nc, int k0, int kc, float *Xf)
+{
+    for (int c = 0; c < nc; c++) {
+        const uint8_t *x = X + (size_t)c * xs + 2 * (size_t)k0;
+        float *d = Xf + (size_t)c * GEMM_KC;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8)
+            _mm256_store_ps(d + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * k))));
+        for (; k < kc; k++) {
+            uint16_t v;
+            memcpy(&v, x + 2 * k, 2);
+            d[k] = h2f(v);
+        }
+    }
+}
+
+/* Lanes [0, n) of 8 set (n may be <= 0 or >= 8). */
+INLINE __m256i lane_mask(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Y[c*ldy + r] (+)= sum_k Wp[k][r] * Xf[c][k] for r < nr (<= 16), c < NC. */
+INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, float *Y,
+                      size_t ldy, int nr, int add)
+{
+    __m256 a[GEMM_NR][2];
+    for (int c = 0; c < NC; c++)
+        a[c][0] = a[c][1] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const __m256 w0 = _mm256_load_ps(Wp + (size_t)k * GEMM_MR);
+        const __m256 w1 = _mm256_load_ps(Wp + (size_t)k * GEMM_MR + 8);
+        for (int c = 0; c < NC; c++) {
+            const __m256 b = _mm256_broadcast_ss(Xf + (size_t)c * GEMM_KC + k);
+            a[c][0] = _mm256_fmadd_ps(w0, b, a[c][0]);
+            a[c][1] = _mm256_fmadd_ps(w1, b, a[c][1]);
+        }
+    }
+    if (nr == GEMM_MR) {
+        for (int c = 0; c < NC; c++) {
+            float *y = Y + (size_t)c * ldy;
+            if (add) {
+                a[c][0] = _mm256_add_ps(a[c][0], _mm256_loadu_ps(y));
+                a[c][1] = _mm256_add_ps(a[c][1], _mm256_loadu_ps(y + 8));
+            }
+            _mm256_storeu_ps(y, a[c][0]);
+            _mm256_storeu_ps(y + 8, a[c][1]);
+        }
+        return;
+    }
+    const __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
+    for (int c = 0; c < NC; c++) {
+        float *y = Y + (size_t)c * ldy;
+        if (add) {
+            a[c][0] = _mm256_add_ps(a[c][0], _mm256_maskload_ps(y, m0));
+            a[c][1] = _mm256_add_ps(a[c][1], _mm256_maskload_ps(y + 8, m1));
+        }
+        _mm256_maskstore_ps(y, m0, a[c][0]);
+        _mm256_maskstore_ps(y + 8, m1, a[c][1]);
+    }
+}
+
+static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
+                     int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    _Alignas(64) float Xf[GEMM_NB * GEMM_KC];
+    _Alignas(64) float Wp[GEMM_MR * GEMM_KC];
+    if (K <= 0) {             /* empty dot products */
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < nr; r++)
+                Y[(size_t)c * ldy + r] = 0.0f;
+        return;
+    }
+    for (int j0 = 0; j0 < nc; j0 += GEMM_NB) {
+        const int nb = nc - j0 < GEMM_NB ? nc - j0 : GEMM_NB;
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+            pack_x(X + (size_t)j0 * xs, xs, nb, k0, kc, Xf);
+            for (int i0 = 0; i0 < nr; i0 += GEMM_MR) {
+                const int mr = nr - i0 < GEMM_MR ? nr - i0 : GEMM_MR;
+                pack_w16(W + (size_t)i0 * ws, ws, mr, k0, kc, Wp);
+                for (int c0 = 0; c0 < nb; c0 += GEMM_NR) {
+                    float *y = Y + (size_t)(j0 + c0) * ldy + i0;
+                    const float *xf = Xf + (size_t)c0 * GEMM_KC;
+                    const int add = k0 > 0;
+                    switch (nb - c0 < GEMM_NR ? nb - c0 : GEMM_NR) {
+                    case 1: f16_micro(kc, Wp, xf, 1, y, ldy, mr, add); break;
+                    case 2: f16_micro(kc, Wp, xf, 2, y, ldy, mr, add); break;
+                    case 3: f16_micro(kc, Wp, xf, 3, y, ldy, mr, add); break;
+                    case 4: f16_micro(kc, Wp, xf, 4, y, ldy, mr, add); break;
+                    case 5: f16_micro(kc, Wp, xf, 5, y, ldy, mr, add); break;
+                    default: f16_micro(kc, Wp, xf, 6, y, ldy, mr, add); break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
+{
+    t[LLMR_TYPE_F16].gemm = f16_gemm;
+}
