@@ -167,7 +167,175 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
     }
 }
 
+/* ---- K-quant decode: one weight row against one Q8_K column ----------------------------
+ * Decode streams every weight byte once from RAM, so the kernel must both keep up with the
+ * stream (a Q4_K super-block of 144 bytes in about 20 cycles) and keep enough of it in flight:
+ * rows are contiguous, so one software prefetch per cache line, KQ_PF bytes ahead on the
+ * same stream, runs ahead into the following rows as well. Per super-block:
+ *   sum = d*dy * sum_j sc_j * (q_j . y_j)  -  dmin*dy * sum_j m_j * (sum of y_j)
+ * the sub-block scales sc_j multiply the int16 pair sums inside vpmaddwd, the minimums use
+ * Q8_K's bsums (sums of 16 activations), so the whole super-block is one int32 vector. */
+#ifdef KQ_MCA    /* llvm-mca markers around loop bodies (never in the library build) */
+#define MCA_BEGIN(n) __asm volatile("# LLVM-MCA-BEGIN " n ::: "memory")
+#define MCA_END() __asm volatile("# LLVM-MCA-END" ::: "memory")
+#else
+#define MCA_BEGIN(n)
+#define MCA_END()
+#endif
+#ifndef KQ_PF
+#define KQ_PF 1536
+#endif
+
+/* [d*dy, dmin*dy] of a Q4_K block (its first two f16s) as two broadcast vectors. */
+INLINE void k4_dscales(const void *blk, float dy, __m256 *d, __m256 *dmin)
+{
+    uint32_t h;
+    memcpy(&h, blk, 4);
+    const __m128 v = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)), _mm_set1_ps(dy));
+    *d = _mm256_broadcastss_ps(v);
+    *dmin = _mm256_broadcastss_ps(_mm_movehdup_ps(v));
+}
+
+/* The 8 mins of a Q4_K block (bytes of mn), each repeated for two 16-value Q8_K bsums. */
+INLINE __m256i k4_mins16(uint64_t mn)
+{
+    const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_cvtsi64_si128((long long)mn), dup));
+}
+
+INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        MCA_BEGIN("q4k");
+        const uint8_t *pf = (const uint8_t *)(w + b) + KQ_PF;
+        _mm_prefetch((const char *)pf, _MM_HINT_T0);
+        _mm_prefetch((const char *)pf + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)pf + 128, _MM_HINT_T0);
+        uint64_t sc, mn;
+        k4_scales(w[b].scales, &sc, &mn);
+        __m256 d, dmin;
+        k4_dscales(&w[b], y[b].d, &d, &dmin);
+        const __m256i pm = _mm256_madd_epi16(k4_mins16(mn),
+                                             _mm256_loadu_si256((const __m256i *)y[b].bsums));
+        const __m256i scv = _mm256_broadcastsi128_si256(
+            _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[b].qs + 32 * j));
+            const __m256i ql = _mm256_and_si256(bits, m4);
+            const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i yl = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
+            const __m256i yh = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
+            const __m256i pl = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j)),
+                                                 _mm256_maddubs_epi16(ql, yl));
+            const __m256i ph = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j + 1)),
+                                                 _mm256_maddubs_epi16(qh, yh));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
+        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(pm), dmin, acc);
+        MCA_END();
+    }
+    return hsum8(acc);
+}
+
+static llmr_tile_fn q4_K_tile_below;
+
+static void q4_K_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                      int nc, float *Y, size_t ldy)
+{
+    if (nc != 1) {
+        q4_K_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);
+        return;
+    }
+    for (int r = 0; r < nr; r++)
+        Y[r] = q4_K_dot1(K / QK_K, (const block_q4_K *)((const uint8_t *)W + (size_t)r * ws), X);
+}
+
+static void q4_K_vec_dot(int n, float *s, const void *w, const void *x)
+{
+    *s = q4_K_dot1(n / QK_K, w, x);
+}
+
+/* Q6_K: q = 4 low bits (ql) | 2 high bits (qh) << 4, in 0..63, value = d * sc * (q - 32).
+ * q . y comes from vpmaddubsw (q unsigned), the -32 offset from Q8_K's bsums under the same
+ * int8 sub-block scales (-32 * sum_j sc_j * bsum_j, one vpmaddwd), so the block is one int32
+ * vector. Group g (0..3) of each 128-value half: low bits are ql's low (g < 2) or high
+ * nibbles, high bits are qh's bits 2g..2g+1, moved to bits 4..5 with one mask and at most
+ * one shift (the masked bits never cross a byte, so 16-bit shifts are safe). */
+INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        MCA_BEGIN("q6k");
+        const uint8_t *pf = (const uint8_t *)(w + b) + KQ_PF;
+        _mm_prefetch((const char *)pf, _MM_HINT_T0);
+        _mm_prefetch((const char *)pf + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)pf + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)pf + 192, _MM_HINT_T0);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        const __m256i offs = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[b].bsums));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            /* scales 8h..8h+7 in both 128-bit lanes, for vpshufb */
+            const __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h));
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h + 32));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(
+                       _mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(
+                       _mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
+            for (int g = 0; g < 4; g++) {
+                /* lane 0 takes scale 2g, lane 1 scale 2g+1 (of this half's 8) */
+                const __m256i ctrl = _mm256_set_m128i(
+                    _mm_set1_epi16((short)((4 * g + 2) | ((4 * g + 3) << 8))),
+                    _mm_set1_epi16((short)((4 * g) | ((4 * g + 1) << 8))));
+                const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * g));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_shuffle_epi8(sch, ctrl),
+                                                                _mm256_maddubs_epi16(q[g], yv)));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offs, 5));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(y[b].d * h2f(w[b].d)), acc);
+        MCA_END();
+    }
+    return hsum8(acc);
+}
+
+static llmr_tile_fn q6_K_tile_below;
+
+static void q6_K_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                      int nc, float *Y, size_t ldy)
+{
+    if (nc != 1) {
+        q6_K_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);
+        return;
+    }
+    for (int r = 0; r < nr; r++)
+        Y[r] = q6_K_dot1(K / QK_K, (const block_q6_K *)((const uint8_t *)W + (size_t)r * ws), X);
+}
+
+static void q6_K_vec_dot(int n, float *s, const void *w, const void *x)
+{
+    *s = q6_K_dot1(n / QK_K, w, x);
+}
+
 void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
 {
     t[LLMR_TYPE_F16].gemm = f16_gemm;
+    q4_K_tile_below = t[LLMR_TYPE_Q4_K].tile;
+    t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
+    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_vec_dot;
+    q6_K_tile_below = t[LLMR_TYPE_Q6_K].tile;
+    t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
+    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_vec_dot;
 }
