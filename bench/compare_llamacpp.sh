@@ -8,6 +8,8 @@
 #   env VOCAB        vocab file (default: ../shared/vocab/ggml-vocab-llama-spm.gguf)
 #   env PP, TG       prompt and generation lengths (default 512 and 128)
 #   env RESULTS      where the JSON of each run goes (default WORKDIR)
+#   env PRIO         a command prefix both engines run under, e.g. "chrt -f 10" (real-time
+#                    priority, as root) when other work shares the machine (default: none)
 # Makes WORKDIR/tl-f16.gguf with `llmr synth` (random weights, TinyLlama 1.1B shape), quantizes
 # it with `llmr quantize`, runs each engine on each file (PP/TG tests, REPS repetitions), and
 # prints one markdown table with the ratio llmr / llama.cpp. Raw JSON stays in WORKDIR.
@@ -22,6 +24,7 @@ VOCAB=${VOCAB:-../shared/vocab/ggml-vocab-llama-spm.gguf}
 PP=${PP:-512}
 TG=${TG:-128}
 RESULTS=${RESULTS:-$WORK}
+PRIO=${PRIO:-}
 mkdir -p "$WORK" "$RESULTS"
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
   $LLMR synth --shape tinyllama-1.1b --type F16 --vocab "$VOCAB" -o "$WORK/tl-f16.gguf"
@@ -37,9 +40,9 @@ for t in $TYPES; do
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   cat "$f" > /dev/null       # into the page cache before either engine runs
   echo "== $t: llama.cpp" >&2
-  $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t.json"
+  $PRIO $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t.json"
   echo "== $t: llmr" >&2
-  $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t.json"
+  $PRIO $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t.json"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
 cat "$RESULTS/load.txt"

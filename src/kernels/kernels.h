@@ -38,6 +38,11 @@ const llmr_cpu_features *llmr_cpu_features_get(void);
 typedef void (*llmr_tile_fn)(int K, const void *W, size_t w_stride, int nr, const void *X,
                              size_t x_stride, int nc, float *Y, size_t ldy);
 
+/* A whole matrix product: Y[c*ldy + r] = dot(W row r, X row c) for r < nr, c < nc, any nr
+ * and nc (the kernel does its own blocking for the caches). Optional in the traits. */
+typedef void (*llmr_gemm_fn)(int K, const void *W, size_t w_stride, int nr, const void *X,
+                             size_t x_stride, int nc, float *Y, size_t ldy);
+
 typedef struct llmr_type_traits {
     uint32_t type;            /* ggml type id of the weights (LLMR_TYPE_* in gguf/gguf.h) */
     uint32_t vec_dot_type;    /* type the activations are converted to before vec_dot:
@@ -55,12 +60,8 @@ typedef struct llmr_type_traits {
     uint32_t type_size;       /* bytes per block */
     llmr_isa isa;             /* the ISA these pointers were chosen for */
     llmr_tile_fn tile;        /* multi-row x multi-column dot kernel, or NULL */
-    llmr_tile_fn gemm;        /* the tile's contract for any nr, nc >= 1 (packs the operands:
-                                 pays from LLMR_GEMM_MIN_COLS columns on), or NULL */
+    llmr_gemm_fn gemm;        /* whole-product kernel, used before `tile` when set, or NULL */
 } llmr_type_traits;
-
-/* llmr_matmul_rows hands products of at least this many columns to traits->gemm. */
-#define LLMR_GEMM_MIN_COLS 16
 
 /* Traits for `type` at the best ISA of this CPU (or `isa`, for tests); NULL if the type is not
  * computable. The pointer is to static storage. n passed to the functions must be a multiple

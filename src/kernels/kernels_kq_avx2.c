@@ -5,7 +5,8 @@
 #include "kernels/simd_x86.h"
 
 /* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
- * The tile kernels convert both operands with vcvtph2ps at every use: 7 conversions per 12
+ * Used from F16_GEMM_MIN_COLS columns on (fewer go to the tiles). The tile kernels convert
+ * both operands with vcvtph2ps at every use: 7 conversions per 12
  * FMAs in a 4 x 3 tile, and the conversions share the FP pipes with the FMAs. Here both
  * operands are converted once into f32 buffers, as in BLIS:
  *   - a block of up to GEMM_NB columns x GEMM_KC values of X -> Xf, column-major rows of f32
@@ -129,10 +130,31 @@ INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, fl
     }
 }
 
+/* Below this many columns, packing the weights costs more than it saves: the 4 x 4 tiles of
+ * kernels_avx2.c (whose pointer the install keeps) convert in place instead. */
+#define F16_GEMM_MIN_COLS 16
+static llmr_tile_fn f16_tile_below;
+
+static void f16_tiles(int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X, size_t xs,
+                      int nc, float *Y, size_t ldy)
+{
+    for (int i = 0; i < nr; i += LLMR_TILE_MAX_R)
+        for (int j = 0; j < nc; j += LLMR_TILE_MAX_C)
+            f16_tile_below(K, W + (size_t)i * ws, ws,
+                           nr - i < LLMR_TILE_MAX_R ? nr - i : LLMR_TILE_MAX_R,
+                           X + (size_t)j * xs, xs,
+                           nc - j < LLMR_TILE_MAX_C ? nc - j : LLMR_TILE_MAX_C,
+                           Y + (size_t)j * ldy + i, ldy);
+}
+
 static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
                      int nc, float *Y, size_t ldy)
 {
     const uint8_t *W = Wv, *X = Xv;
+    if (nc < F16_GEMM_MIN_COLS) {
+        f16_tiles(K, W, ws, nr, X, xs, nc, Y, ldy);
+        return;
+    }
     _Alignas(64) float Xf[GEMM_NB * GEMM_KC];
     _Alignas(64) float Wp[GEMM_MR * GEMM_KC];
     if (K <= 0) {             /* empty dot products */
@@ -331,6 +353,7 @@ static void q6_K_vec_dot(int n, float *s, const void *w, const void *x)
 
 void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
 {
+    f16_tile_below = t[LLMR_TYPE_F16].tile;
     t[LLMR_TYPE_F16].gemm = f16_gemm;
     q4_K_tile_below = t[LLMR_TYPE_Q4_K].tile;
     t[LLMR_TYPE_Q4_K].tile = q4_K_tile;

@@ -106,17 +106,16 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
                       float *Y, size_t ldy)
 {
     const uint8_t *w = W, *x = X;
+    if (t->gemm) {
+        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, X, x_stride, n, Y + i0, ldy);
+        return;
+    }
     if (n == 1 && !t->tile) {
         /* Decode (one column): a straight stream over the rows, each weight byte read once.
          * With a tile kernel, decode goes through it too: 4 rows side by side share the
          * activation loads. */
         for (int i = i0; i < i1; i++)
             t->vec_dot(K, &Y[i], w + (size_t)i * w_stride, x);
-        return;
-    }
-    if (t->gemm && n >= LLMR_GEMM_MIN_COLS) {
-        /* a packed product: it blocks rows, columns and K itself */
-        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, x, x_stride, n, Y + i0, ldy);
         return;
     }
     /* Prompt processing: columns in blocks whose activations stay in L2 (about 128 KiB),

@@ -217,7 +217,7 @@ static void kt_check_matmul(const llmr_type_traits *(*get)(uint32_t), const char
  * (it keeps about 128 KiB of activations per block). */
 static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), const char *label)
 {
-    const int K = 8192, R = 6, C = 37;
+    const int K = 8192, R = 19, C = 37;
     const llmr_type_traits *r = llmr_traits_isa(LLMR_TYPE_Q4_0, LLMR_ISA_REF), *s = get(LLMR_TYPE_Q4_0);
     const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
     size_t ws = llmr_row_size(r->type, K), xs = llmr_row_size(r->vec_dot_type, K);

@@ -1,6 +1,6 @@
 /* test_kq.c - the kernels of kernels_kq_avx2.c against the plain-C reference where their
- * shapes matter: the packed F16 product (traits->gemm, reached by llmr_matmul_rows from
- * LLMR_GEMM_MIN_COLS columns on) at every edge of its blocking (rows not a multiple of its
+ * shapes matter: the packed F16 product (traits->gemm, which hands fewer than 16 columns to
+ * the tiles) at every edge of its blocking (rows not a multiple of its
  * 16, columns across its column blocks, K across its K blocks and not a multiple of 8,
  * strided activations, a non-zero first row, zero-length dots), and the K-quant kernels on
  * long rows, many rows and edge-value blocks. Skips where the CPU has no AVX2. */
@@ -67,7 +67,7 @@ static void f16_gemm_matches_reference_at_every_edge(void **state)
     assert_non_null(llmr_traits(LLMR_TYPE_F16)->gemm);
     static const int Ks[] = {1, 7, 8, 13, 64, 100, 256, 257, 600};
     static const int Rs[] = {1, 5, 16, 17, 40};
-    static const int Ns[] = {LLMR_GEMM_MIN_COLS, 23, 97, 200};
+    static const int Ns[] = {1, 15, 16, 23, 97, 200};
     for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
         for (size_t b = 0; b < sizeof Rs / sizeof Rs[0]; b++)
             for (size_t c = 0; c < sizeof Ns / sizeof Ns[0]; c++) {
