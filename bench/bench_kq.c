@@ -1,6 +1,7 @@
 /* bench_kq.c - single-thread A/B of the kernels in kernels_kq_avx2.c against the tile
  * kernels they replace, in CPU time (the machine is shared):
- *   - F16 prompt processing: 256 weight rows x 512 columns x K (2048 and 5632), GFLOP/s,
+ *   - F16 prompt processing: one thread's chunk of rows (as the model splits them) x 512
+ *     columns x K, GFLOP/s,
  *     through traits->gemm and through the tile path (the same traits without gemm);
  *   - K-quant decode (one column) over MiB of rows from RAM, GB/s of weights streamed.
  * Build (CMake does not build it):
@@ -46,9 +47,9 @@ static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
     free(row);
 }
 
-static void pp_f16(int K)
+static void pp_f16(int R, int K)
 {
-    const int R = 256, N = 512;
+    const int N = 512;
     const llmr_type_traits *t = llmr_traits(LLMR_TYPE_F16);
     llmr_type_traits nog = *t;
     nog.gemm = NULL;
@@ -115,8 +116,9 @@ static void decode(uint32_t type, size_t mib)
 int main(int argc, char **argv)
 {
     size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 256;
-    pp_f16(2048);
-    pp_f16(5632);
+    pp_f16(160, 2048);    /* the model's chunks: q/k/v, ffn gate/up, ffn down */
+    pp_f16(704, 2048);
+    pp_f16(128, 5632);
     decode(LLMR_TYPE_Q4_K, mib);
     decode(LLMR_TYPE_Q6_K, mib);
     return 0;

@@ -6,18 +6,19 @@
 
 /* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
  * Used from F16_GEMM_MIN_COLS columns on (fewer go to the tiles). The tile kernels convert
- * both operands with vcvtph2ps at every use: 7 conversions per 12
- * FMAs in a 4 x 3 tile, and the conversions share the FP pipes with the FMAs. Here both
- * operands are converted once into f32 buffers, as in BLIS:
- *   - a block of up to GEMM_NB columns x GEMM_KC values of X -> Xf, column-major rows of f32
- *     (96 KiB, stays in L2), converted once per block;
- *   - 16 weight rows x GEMM_KC values -> Wp, transposed so that one k gives 16 consecutive
- *     rows in two vectors (16 KiB, stays in L1), converted once per column block;
+ * both operands with vcvtph2ps at every use (7 conversions per 12 FMAs in a 4 x 3 tile, on
+ * the FP pipes the FMAs need). Here both are converted once into f32 buffers, as in BLIS:
+ *   - for each K block of GEMM_KC values, the call's rows (up to GEMM_MB at a time) -> Wp,
+ *     transposed in panels of 16 rows so that one k gives 16 consecutive rows in two
+ *     vectors (a panel is 16 KiB: L1; all of Wp 192 KiB: L2). Each weight is read from
+ *     memory and converted once per call;
+ *   - a block of up to GEMM_NB columns x GEMM_KC values of X -> Xf (96 KiB, L2), once per
+ *     (row block, K block);
  *   - a 16 x 6 micro-kernel: per k two vector loads of Wp, six broadcasts of Xf (load-port
  *     only) and twelve FMAs into twelve accumulators (14 of the 16 ymm registers).
  * Y gets each K block's partial sums added (the first block stores), so the float summation
  * order differs from the reference only by that split and the FMA's single rounding. */
-enum { GEMM_MR = 16, GEMM_NR = 6, GEMM_KC = 256, GEMM_NB = 96 };
+enum { GEMM_MR = 16, GEMM_NR = 6, GEMM_KC = 256, GEMM_NB = 96, GEMM_MB = 192 };
 
 /* 8 x 8 transpose of r[0..7] (row i = 8 values) into columns. */
 INLINE void transpose8(__m256 r[8])
@@ -67,10 +68,24 @@ static void pack_w16(const uint8_t *W, size_t ws, int nr, int k0, int kc, float 
     }
 }
 
+/* Prefetches `bytes` from p (the segment of a row that a pack reads next). The segments are
+ * short (GEMM_KC values) and rows are usually a page apart, which the hardware prefetchers
+ * do not follow: without this, packing waits on L3 or RAM at every row. */
+INLINE void prefetch_seg(const uint8_t *p, int bytes)
+{
+    for (int o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 /* Xf[c][k] = X row c at k0 + k as f32, for c < nc, k < kc (rows GEMM_KC floats apart). */
 static void pack_x(const uint8_t *X, size_t xs, int nc, int k0, int kc, float *Xf)
 {
+    enum { AHEAD = 4 };        /* rows prefetched ahead of the one converted */
+    for (int c = 0; c < AHEAD && c < nc; c++)
+        prefetch_seg(X + (size_t)c * xs + 2 * (size_t)k0, 2 * kc);
     for (int c = 0; c < nc; c++) {
+        if (c + AHEAD < nc)
+            prefetch_seg(X + (size_t)(c + AHEAD) * xs + 2 * (size_t)k0, 2 * kc);
         const uint8_t *x = X + (size_t)c * xs + 2 * (size_t)k0;
         float *d = Xf + (size_t)c * GEMM_KC;
         int k = 0;
@@ -156,32 +171,40 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
         return;
     }
     _Alignas(64) float Xf[GEMM_NB * GEMM_KC];
-    _Alignas(64) float Wp[GEMM_MR * GEMM_KC];
+    _Alignas(64) float Wp[GEMM_MB * GEMM_KC];
     if (K <= 0) {             /* empty dot products */
         for (int c = 0; c < nc; c++)
             for (int r = 0; r < nr; r++)
                 Y[(size_t)c * ldy + r] = 0.0f;
         return;
     }
-    for (int j0 = 0; j0 < nc; j0 += GEMM_NB) {
-        const int nb = nc - j0 < GEMM_NB ? nc - j0 : GEMM_NB;
+    for (int ib = 0; ib < nr; ib += GEMM_MB) {
+        const int mb = nr - ib < GEMM_MB ? nr - ib : GEMM_MB;
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
-            const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-            pack_x(X + (size_t)j0 * xs, xs, nb, k0, kc, Xf);
-            for (int i0 = 0; i0 < nr; i0 += GEMM_MR) {
-                const int mr = nr - i0 < GEMM_MR ? nr - i0 : GEMM_MR;
-                pack_w16(W + (size_t)i0 * ws, ws, mr, k0, kc, Wp);
-                for (int c0 = 0; c0 < nb; c0 += GEMM_NR) {
-                    float *y = Y + (size_t)(j0 + c0) * ldy + i0;
-                    const float *xf = Xf + (size_t)c0 * GEMM_KC;
-                    const int add = k0 > 0;
-                    switch (nb - c0 < GEMM_NR ? nb - c0 : GEMM_NR) {
-                    case 1: f16_micro(kc, Wp, xf, 1, y, ldy, mr, add); break;
-                    case 2: f16_micro(kc, Wp, xf, 2, y, ldy, mr, add); break;
-                    case 3: f16_micro(kc, Wp, xf, 3, y, ldy, mr, add); break;
-                    case 4: f16_micro(kc, Wp, xf, 4, y, ldy, mr, add); break;
-                    case 5: f16_micro(kc, Wp, xf, 5, y, ldy, mr, add); break;
-                    default: f16_micro(kc, Wp, xf, 6, y, ldy, mr, add); break;
+            const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC, add = k0 > 0;
+            for (int p = 0; p < mb; p += GEMM_MR) {
+                for (int r = p + GEMM_MR; r < p + 2 * GEMM_MR && r < mb; r++)
+                    prefetch_seg(W + (size_t)(ib + r) * ws + 2 * (size_t)k0, 2 * kc);
+                pack_w16(W + (size_t)(ib + p) * ws, ws, mb - p < GEMM_MR ? mb - p : GEMM_MR, k0,
+                         kc, Wp + (size_t)p * GEMM_KC);
+            }
+            for (int j0 = 0; j0 < nc; j0 += GEMM_NB) {
+                const int nb = nc - j0 < GEMM_NB ? nc - j0 : GEMM_NB;
+                pack_x(X + (size_t)j0 * xs, xs, nb, k0, kc, Xf);
+                for (int p = 0; p < mb; p += GEMM_MR) {
+                    const int mr = mb - p < GEMM_MR ? mb - p : GEMM_MR;
+                    const float *wp = Wp + (size_t)p * GEMM_KC;
+                    for (int c0 = 0; c0 < nb; c0 += GEMM_NR) {
+                        float *y = Y + (size_t)(j0 + c0) * ldy + ib + p;
+                        const float *xf = Xf + (size_t)c0 * GEMM_KC;
+                        switch (nb - c0 < GEMM_NR ? nb - c0 : GEMM_NR) {
+                        case 1: f16_micro(kc, wp, xf, 1, y, ldy, mr, add); break;
+                        case 2: f16_micro(kc, wp, xf, 2, y, ldy, mr, add); break;
+                        case 3: f16_micro(kc, wp, xf, 3, y, ldy, mr, add); break;
+                        case 4: f16_micro(kc, wp, xf, 4, y, ldy, mr, add); break;
+                        case 5: f16_micro(kc, wp, xf, 5, y, ldy, mr, add); break;
+                        default: f16_micro(kc, wp, xf, 6, y, ldy, mr, add); break;
+                        }
                     }
                 }
             }
