@@ -622,4 +622,5 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_F32].vec_dot = f32_vec_dot;
     t[LLMR_TYPE_F32].tile = f32_tile;
     llmr_gemm_avx2_install(t);
+    llmr_kernels_kq_avx2_install(t);
 }

@@ -14,15 +14,52 @@
 static inline int nearest_int(float f) { return (int)nearbyintf(f); }
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Asymmetric fit of n values to scale*L + min with L in [0, nmax], min <= 0. Returns the
- * scale, stores -min (>= 0) in *neg_min and the chosen L. */
-static float fit_asym(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                      float *neg_min, float rmin, float rdelta, int nstep)
+/* The search loops below run a few dozen candidate roundings per value, so they avoid libm
+ * calls and int conversions: values stay float in 4-lane GNU C vectors (plain SSE2 code at the
+ * baseline ISA), rounding to nearest (ties to even, as nearbyintf in the default mode) is
+ * (v + 1.5*2^23) - 1.5*2^23 on a value already clamped to a small integer range
+ * (round(clamp(v, lo, hi)) == clamp(round(v), lo, hi) for integer lo, hi), and sums run in 4
+ * interleaved lanes. The order of every float operation is fixed by this source, so the
+ * output is the same on every CPU. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f v4_splat(float f) { return (v4f){f, f, f, f}; }
+static inline v4f v4_load(const float *p)
 {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline v4f v4_sel(v4i m, v4f a, v4f b) { return (v4f)(((v4i)a & m) | ((v4i)b & ~m)); }
+static inline v4f rnd_clamp4(v4f v, v4f lo, v4f hi)
+{
+    v = v4_sel(v > lo, v, lo);    /* a NaN becomes lo */
+    v = v4_sel(v < hi, v, hi);
+    const v4f magic = v4_splat(12582912.f);
+    return (v + magic) - magic;
+}
+static inline float rnd_clamp(float v, float lo, float hi)
+{
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    return (v + 12582912.f) - 12582912.f;
+}
+static inline float lane_sum(v4f a)
+{
+    return (a[0] + a[2]) + (a[1] + a[3]);
+}
+
+/* Asymmetric fit of 32 values to scale*L + min with L in [0, nmax], min <= 0. Returns the
+ * scale, stores -min (>= 0) in *neg_min and the chosen L. */
+static float fit_asym(const float *x, const float *w, uint8_t *L, float *neg_min, int nmax,
+                      float rmin, float rdelta, int nstep)
+{
+    enum { n = 32 };
     float lo = x[0], hi = x[0], sw = 0, sx = 0;
     for (int i = 0; i < n; i++) {
-        lo = fminf(lo, x[i]);
-        hi = fmaxf(hi, x[i]);
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
         sw += w[i];
         sx += w[i] * x[i];
     }
@@ -33,43 +70,57 @@ static float fit_asym(int n, int nmax, const float *x, const float *w, uint8_t *
         *neg_min = -lo;
         return 0.f;
     }
+    const float fmax = (float)nmax;
     float best_scale = (hi - lo) / nmax, best_min = lo, best_err = INFINITY;
-    uint8_t cand[32];
+    v4f xv[n / 4], xm[n / 4], wv[n / 4], cand[n / 4], best[n / 4];
+    for (int i = 0; i < n / 4; i++) {
+        xv[i] = v4_load(x + 4 * i);
+        wv[i] = v4_load(w + 4 * i);
+        xm[i] = xv[i] - v4_splat(lo);
+    }
+    const v4f zero = v4_splat(0.f), vmax = v4_splat(fmax);
     for (int s = -1; s <= nstep; s++) {
         /* s == -1: the plain min/max rounding; others: stretched grids around it */
-        float iscale = (s < 0 ? (float)nmax : rmin + rdelta * s + nmax) / (hi - lo);
-        float sl = 0, sl2 = 0, sxl = 0;
-        for (int i = 0; i < n; i++) {
-            int l = clampi(nearest_int(iscale * (x[i] - lo)), 0, nmax);
-            cand[i] = (uint8_t)l;
-            sl += w[i] * l;
-            sl2 += w[i] * l * l;
-            sxl += w[i] * l * x[i];
+        const float iscale = (s < 0 ? fmax : rmin + rdelta * s + fmax) / (hi - lo);
+        v4f sl = zero, sl2 = zero, sxl = zero;
+        for (int i = 0; i < n / 4; i++) {
+            const v4f l = rnd_clamp4(v4_splat(iscale) * xm[i], zero, vmax), wl = wv[i] * l;
+            cand[i] = l;
+            sl += wl;
+            sl2 += wl * l;
+            sxl += wl * xv[i];
         }
+        const float Sl = lane_sum(sl), Sl2 = lane_sum(sl2), Sxl = lane_sum(sxl);
         float scale = 1 / iscale, mn = lo;
-        float D = sw * sl2 - sl * sl;
+        const float D = sw * Sl2 - Sl * Sl;
         if (s >= 0) {
             if (D <= 0)
                 continue;
-            scale = (sw * sxl - sx * sl) / D;
-            mn = (sl2 * sx - sl * sxl) / D;
+            scale = (sw * Sxl - sx * Sl) / D;
+            mn = (Sl2 * sx - Sl * Sxl) / D;
             if (mn > 0) {
                 mn = 0;
-                scale = sl2 > 0 ? sxl / sl2 : 0;
+                scale = Sl2 > 0 ? Sxl / Sl2 : 0;
             }
         }
-        float err = 0;
-        for (int i = 0; i < n; i++) {
-            float diff = scale * cand[i] + mn - x[i];
-            err += w[i] * diff * diff;
+        v4f e = zero;
+        for (int i = 0; i < n / 4; i++) {
+            const v4f diff = v4_splat(scale) * cand[i] + v4_splat(mn) - xv[i];
+            e += wv[i] * diff * diff;
         }
+        const float err = lane_sum(e);
         if (err < best_err) {
             best_err = err;
             best_scale = scale;
             best_min = mn;
-            memcpy(L, cand, (size_t)n);
+            memcpy(best, cand, sizeof best);
         }
     }
+    if (best_err == INFINITY)      /* no candidate fitted: the plain rounding */
+        for (int i = 0; i < n / 4; i++)
+            best[i] = rnd_clamp4(v4_splat(fmax / (hi - lo)) * xm[i], zero, vmax);
+    for (int i = 0; i < n; i++)
+        L[i] = (uint8_t)best[i / 4][i % 4];
     *neg_min = -best_min;
     return best_scale;
 }
@@ -88,10 +139,10 @@ static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_
         const float av = sqrtf(s2 / 32);
         for (int l = 0; l < 32; l++)
             w[l] = av + fabsf(xs[l]);     /* favour the large values, keep small ones in play */
-        sc[j] = nmax == 15 ? fit_asym(32, 15, xs, w, L + 32 * j, &mn[j], -1.f, 0.1f, 20)
-                           : fit_asym(32, 31, xs, w, L + 32 * j, &mn[j], -0.5f, 0.1f, 15);
-        max_sc = fmaxf(max_sc, sc[j]);
-        max_mn = fmaxf(max_mn, mn[j]);
+        sc[j] = nmax == 15 ? fit_asym(xs, w, L + 32 * j, &mn[j], 15, -1.f, 0.1f, 20)
+                           : fit_asym(xs, w, L + 32 * j, &mn[j], 31, -0.5f, 0.1f, 15);
+        max_sc = sc[j] > max_sc ? sc[j] : max_sc;
+        max_mn = mn[j] > max_mn ? mn[j] : max_mn;
     }
     const float inv_sc = max_sc > 0 ? 63.f / max_sc : 0.f;
     const float inv_mn = max_mn > 0 ? 63.f / max_mn : 0.f;
@@ -118,7 +169,7 @@ static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_
         if (!ds)
             continue;
         for (int l = 0; l < 32; l++)
-            L[32 * j + l] = (uint8_t)clampi(nearest_int((x[32 * j + l] + dm) / ds), 0, nmax);
+            L[32 * j + l] = (uint8_t)rnd_clamp((x[32 * j + l] + dm) / ds, 0.f, (float)nmax);
     }
 }
 
@@ -155,27 +206,36 @@ void llmr_q5_K_from_float_ref(const float *src, void *dst, int64_t n)
 static float fit_sym16(const float *x)
 {
     float amax = 0, max = 0;
-    for (int i = 0; i < 16; i++)
-        if (fabsf(x[i]) > amax) {
-            amax = fabsf(x[i]);
+    for (int i = 0; i < 16; i++) {
+        const float a = fabsf(x[i]);
+        if (a > amax) {
+            amax = a;
             max = x[i];
         }
+    }
     if (amax < 1e-30f)
         return 0.f;
+    v4f xv[4], w[4], wx[4];
+    for (int i = 0; i < 4; i++) {
+        xv[i] = v4_load(x + 4 * i);
+        w[i] = xv[i] * xv[i];
+        wx[i] = w[i] * xv[i];
+    }
+    const v4f lo = v4_splat(-32.f), hi = v4_splat(31.f);
     float best = -1, best_scale = -max / 32;
     for (int s = -9; s <= 9; s++) {
-        float iscale = -(32 + 0.1f * s) / max;
-        float sxl = 0, sl2 = 0;
-        for (int i = 0; i < 16; i++) {
-            int l = clampi(nearest_int(iscale * x[i]), -32, 31);
-            float w = x[i] * x[i];
-            sxl += w * x[i] * l;
-            sl2 += w * l * l;
+        const float iscale = -(32 + 0.1f * s) / max;
+        v4f sxl = v4_splat(0.f), sl2 = sxl;
+        for (int i = 0; i < 4; i++) {
+            const v4f l = rnd_clamp4(v4_splat(iscale) * xv[i], lo, hi);
+            sxl += wx[i] * l;
+            sl2 += w[i] * l * l;
         }
+        const float Sxl = lane_sum(sxl), Sl2 = lane_sum(sl2);
         /* least-squares error falls as sxl^2/sl2 rises */
-        if (sl2 > 0 && sxl * sxl / sl2 > best) {
-            best = sxl * sxl / sl2;
-            best_scale = sxl / sl2;
+        if (Sl2 > 0 && Sxl * Sxl / Sl2 > best) {
+            best = Sxl * Sxl / Sl2;
+            best_scale = Sxl / Sl2;
         }
     }
     return best_scale;
@@ -205,7 +265,7 @@ void llmr_q6_K_from_float_ref(const float *src, void *dst, int64_t n)
             for (int j = 0; j < 16; j++) {
                 const float ds = llmr_h2f(y[i].d) * y[i].scales[j];
                 for (int l = 0; l < 16; l++)
-                    L[16 * j + l] = (int8_t)(ds ? clampi(nearest_int(src[16 * j + l] / ds), -32, 31) + 32
+                    L[16 * j + l] = (int8_t)(ds ? rnd_clamp(src[16 * j + l] / ds, -32.f, 31.f) + 32
                                                 : 32);
             }
         }

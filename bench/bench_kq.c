@@ -1,0 +1,125 @@
+/* bench_kq.c - single-thread A/B of the kernels in kernels_kq_avx2.c against the tile
+ * kernels they replace, in CPU time (the machine is shared):
+ *   - F16 prompt processing: one thread's chunk of rows (as the model splits them) x 512
+ *     columns x K, GFLOP/s,
+ *     through traits->gemm and through the tile path (the same traits without gemm);
+ *   - K-quant decode (one column) over MiB of rows from RAM, GB/s of weights streamed.
+ * Build (CMake does not build it):
+ *   cc -O2 -Isrc -Iinclude bench/bench_kq.c build/libllmr.a -lm -lpthread -o build/bench_kq
+ * Run: build/bench_kq [MiB of weights for decode, default 256]
+ */
+#include "kernels/kernels.h"
+#include "gguf/gguf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) / 8388608.0 - 1.0);
+}
+
+static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
+{
+    const llmr_type_traits *q = llmr_traits_isa(t->type, LLMR_ISA_REF);
+    size_t rs = llmr_row_size(t->type, K);
+    float *row = malloc(sizeof(float) * K);
+    for (size_t r = 0; r < rows && r < 64; r++) {
+        for (int k = 0; k < K; k++)
+            row[k] = frand() * 0.05f;
+        q->from_float(row, w + r * rs, K);
+    }
+    for (size_t r = 64; r < rows; r++)
+        memcpy(w + r * rs, w + (r % 64) * rs, rs);
+    free(row);
+}
+
+static void pp_f16(int R, int K)
+{
+    const int N = 512;
+    const llmr_type_traits *t = llmr_traits(LLMR_TYPE_F16);
+    llmr_type_traits nog = *t;
+    nog.gemm = NULL;
+    size_t rs = llmr_row_size(LLMR_TYPE_F16, K);
+    uint8_t *W = malloc(rs * R), *X = malloc(rs * N);
+    float *Y = malloc(sizeof(float) * R * N);
+    fill_rows(t, W, R, K);
+    fill_rows(t, X, N, K);
+    for (int v = 0; v < 2; v++) {
+        const llmr_type_traits *tt = v ? t : &nog;
+        if (v && !t->gemm)
+            continue;
+        double best = 1e9;
+        for (int p = 0; p < 5; p++) {
+            double t0 = now();
+            llmr_matmul_rows(tt, K, W, rs, 0, R, X, rs, N, Y, R);
+            double dt = now() - t0;
+            best = dt < best ? dt : best;
+        }
+        printf("F16 pp %dx%dx%d %-5s: %.1f GFLOP/s\n", R, N, K, v ? "gemm" : "tile",
+               2.0 * R * N * K / best / 1e9);
+    }
+    free(W);
+    free(X);
+    free(Y);
+}
+
+static void decode(uint32_t type, size_t mib)
+{
+    const int K = 2048;
+    for (int isa = 0; isa <= (int)llmr_cpu_best_isa() && isa <= LLMR_ISA_AVX2; isa++) {
+        const llmr_type_traits *t = llmr_traits_isa(type, (llmr_isa)isa);
+        const llmr_type_traits *tx = llmr_traits_isa(t->vec_dot_type, (llmr_isa)isa);
+        size_t rs = llmr_row_size(type, K), rows = (mib << 20) / rs;
+        uint8_t *W = malloc(rows * rs), *X = malloc(llmr_row_size(t->vec_dot_type, K));
+        float *xf = malloc(sizeof(float) * K), *Y = malloc(sizeof(float) * rows);
+        fill_rows(t, W, rows, K);
+        for (int k = 0; k < K; k++)
+            xf[k] = frand();
+        tx->from_float(xf, X, K);
+        double best = 1e9, bl2 = 1e9;
+        for (int p = 0; p < (isa ? 5 : 1); p++) {
+            double t0 = now();
+            llmr_matmul_rows(t, K, W, rs, 0, (int)rows, X, 0, 1, Y, rows);
+            double dt = now() - t0;
+            best = dt < best ? dt : best;
+        }
+        const int l2rows = (int)((192 << 10) / rs);
+        for (int p = 0; p < (isa ? 300 : 3); p++) {
+            double t0 = now();
+            llmr_matmul_rows(t, K, W, rs, 0, l2rows, X, 0, 1, Y, l2rows);
+            double dt = now() - t0;
+            bl2 = dt < bl2 ? dt : bl2;
+        }
+        printf("%s decode %-4s: %.1f GB/s from RAM, %.1f GB/s from L2\n", t->name,
+               llmr_isa_name((llmr_isa)isa), rows * rs / best / 1e9, l2rows * rs / bl2 / 1e9);
+        free(W);
+        free(X);
+        free(xf);
+        free(Y);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 256;
+    pp_f16(160, 2048);    /* the model's chunks: q/k/v, ffn gate/up, ffn down */
+    pp_f16(704, 2048);
+    pp_f16(128, 5632);
+    decode(LLMR_TYPE_Q4_K, mib);
+    decode(LLMR_TYPE_Q6_K, mib);
+    return 0;
+}
