@@ -326,7 +326,8 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
         __m256i sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             /* scales 8h..8h+7 in both 128-bit lanes, for vpshufb */
-            const __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                  : _mm256_permute2x128_si256(sc16, sc16, 0x00);
             const __m256i hb = _mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h));
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h));
             const __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h + 32));
