@@ -4,23 +4,11 @@
 #include "test_util.h"
 
 #include "model/model.h"
+#include "model_test_util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <unistd.h>
-
-static llmr_model *open_model(const char *path, llmr_kv_type kv, int threads)
-{
-    llmr_model_opts o = llmr_model_defaults();
-    o.kv_type = kv;
-    o.n_threads = threads;
-    llmr_model *m;
-    int rc = llmr_model_open(path, &o, &m);
-    if (rc)
-        print_message("open %s: %s\n", path, llmr_model_errmsg(m));
-    assert_int_equal(rc, LLMR_OK);
-    return m;
-}
 
 static cJSON *load_json(const char *path)
 {

@@ -6,21 +6,9 @@
 #include "test_util.h"
 
 #include "model/model.h"
+#include "model_test_util.h"
 
 #include <math.h>
-
-static llmr_model *open_model(const char *path, llmr_kv_type kv, int threads)
-{
-    llmr_model_opts o = llmr_model_defaults();
-    o.kv_type = kv;
-    o.n_threads = threads;
-    llmr_model *m;
-    int rc = llmr_model_open(path, &o, &m);
-    if (rc)
-        print_message("open %s: %s\n", path, llmr_model_errmsg(m));
-    assert_int_equal(rc, LLMR_OK);
-    return m;
-}
 
 /* A deterministic token stream inside the vocabulary (id 0 avoided: some vocabularies keep
  * it for <unk>, which is still a valid id, but varied ids exercise more of the embedding). */
