@@ -13,7 +13,15 @@ need_model
 command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
 
+MODEL_ORIG=$MODEL
+MODEL=$TMP/s42.gguf
+"$BIN" synth --shape stories42m --type Q4_0 --vocab "$MODEL_ORIG" -o "$MODEL" >/dev/null 2>&1 || {
+    echo "FAIL: llmr synth"; exit 1; }
+
 # --- several streams at once share batched decode steps ---
+# The 42M model keeps each 60-token stream busy long enough (hundreds of ms) that the four
+# requests overlap even when a loaded machine starts the curl processes tens of ms apart;
+# with stories260K a whole stream could finish before the next one arrived.
 start_server --parallel 4
 pids=()
 for i in 1 2 3 4; do
@@ -26,14 +34,11 @@ ok=0
 for i in 1 2 3 4; do tail -c 20 "$TMP/c$i.sse" | grep -q 'data: \[DONE\]' && ok=$((ok+1)); done
 check "4 concurrent streams all complete ($ok/4)" $([ $ok = 4 ]; echo $?)
 gen=$(metric llmr_generated_tokens_total); steps=$(metric llmr_decode_steps_total)
+echo "4 streams: $gen tokens in $steps decode steps"
 python3 -c "import sys; sys.exit(0 if $gen >= 240 and $gen / $steps > 1.5 else 1)"
 check "decode steps were batched ($gen tokens in $steps steps)" $?
 stop_server; check "clean exit" $?
 
-MODEL_ORIG=$MODEL
-MODEL=$TMP/s42.gguf
-"$BIN" synth --shape stories42m --type Q4_0 --vocab "$MODEL_ORIG" -o "$MODEL" >/dev/null 2>&1 || {
-    echo "FAIL: llmr synth"; exit 1; }
 LONG='{"prompt":"Once upon a time","max_tokens":900,"logit_bias":{"2":-100},"stream":true}'
 
 # --- queue full -> 503 with Retry-After; cancel while generating and while queued ---
