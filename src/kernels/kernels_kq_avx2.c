@@ -110,8 +110,13 @@ INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, fl
                       size_t ldy, int nr, int add)
 {
     __m256 a[GEMM_NR][2];
-    for (int c = 0; c < NC; c++)
+    for (int c = 0; c < NC; c++) {
         a[c][0] = a[c][1] = _mm256_setzero_ps();
+        if (add) {
+            _mm_prefetch((const char *)(Y + (size_t)c * ldy), _MM_HINT_T0);
+            _mm_prefetch((const char *)(Y + (size_t)c * ldy + 15), _MM_HINT_T0);
+        }
+    }
     for (int k = 0; k < kc; k++) {
         const __m256 w0 = _mm256_load_ps(Wp + (size_t)k * GEMM_MR);
         const __m256 w1 = _mm256_load_ps(Wp + (size_t)k * GEMM_MR + 8);
