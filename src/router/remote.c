@@ -315,6 +315,8 @@ static int pump(llmr_remote *r, llmr_err *err)
         return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: no data for %ld ms (idle timeout)",
                             r->endpoint, r->cfg.idle_timeout_ms);
     curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
+    if (r->cfg.alive && !r->cfg.alive(r->cfg.alive_user))
+        atomic_store(&r->cancel, true);
     if (atomic_load(&r->cancel))
         return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
     return LLMR_OK;

@@ -21,6 +21,11 @@ typedef struct llmr_remote_cfg {
     bool        chat;             /* /v1/chat/completions (true) or /v1/completions */
     long        connect_timeout_ms;   /* default 5000 */
     long        idle_timeout_ms;  /* no byte for this long ends the request (default 30000) */
+    /* Asked about every 100 ms while a call waits on the backend (NULL: never); false
+     * cancels the request as llmr_remote_cancel would. A server passes "is the client still
+     * connected", so that a client who leaves stops a slow backend's request at once. */
+    bool      (*alive)(void *user);
+    void       *alive_user;
 } llmr_remote_cfg;
 
 llmr_remote_cfg llmr_remote_defaults(void);

@@ -103,7 +103,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
         goto out;
     srv_error e = {0};
     srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, &g, &e)) {
+    if (srv_gen_start(s, &r, NULL, 0, srv_client_alive_cb, &x, &g, &e)) {
         srv_reply_error(&x, &e);
         srv_req_free(&r);
         goto out;

@@ -297,6 +297,8 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
         rc_cfg.idle_timeout_ms = b->idle_timeout_ms;
         rc_cfg.model = ce->cfg.remote_model;
         rc_cfg.chat = ce->cfg.remote_chat;
+        rc_cfg.alive = g->alive;
+        rc_cfg.alive_user = g->alive_user;
     }
     pthread_mutex_unlock(&rt->mu);
     if (rc)
@@ -463,11 +465,13 @@ static int start_routed(llmr_server *s, const srv_req *r, const srv_msg *msgs, i
 /* ---- the generation ---------------------------------------------------------------------- */
 
 int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
-                  srv_gen *g, srv_error *e)
+                  bool (*alive)(void *user), void *alive_user, srv_gen *g, srv_error *e)
 {
     memset(g, 0, sizeof *g);
     memset(e, 0, sizeof *e);
     g->s = s;
+    g->alive = alive;
+    g->alive_user = alive_user;
     return s->router ? start_routed(s, r, msgs, n_msgs, g, e)
                      : start_single(s, r, msgs, n_msgs, g, e);
 }

@@ -77,6 +77,11 @@ static int find_fd(srv_ctx *x)
     return found;
 }
 
+bool srv_client_alive_cb(void *x)
+{
+    return srv_client_alive(x);
+}
+
 bool srv_client_alive(srv_ctx *x)
 {
     if (x->fd == -2)

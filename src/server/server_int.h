@@ -95,6 +95,8 @@ typedef struct srv_gen {
     char         model_hdr[160];   /* the model that answers, for X-LLMR-Model ("" none) */
     /* remote */
     struct llmr_remote *rem;
+    bool       (*alive)(void *user);   /* is the client still there (NULL: not asked) */
+    void        *alive_user;
     char        *first;       /* the first piece, read before the reply began (failover) */
     size_t       first_len;
     bool         first_given, rem_done;
@@ -141,6 +143,8 @@ void srv_stream_end(srv_ctx *x);
 char *srv_read_body(srv_ctx *x, size_t *len);
 /* Whether the client is still connected (its socket has not been closed or reset). */
 bool srv_client_alive(srv_ctx *x);
+/* The same for a callback's void pointer (x is an srv_ctx). */
+bool srv_client_alive_cb(void *x);
 /* The CORS header line(s) for responses, "" when CORS is off. */
 const char *srv_cors_headers(const llmr_server *s);
 void srv_access_log(srv_ctx *x);
@@ -182,9 +186,10 @@ char *srv_render_chat(llmr_server *s, srv_lm *lm, const srv_msg *msgs, int n, sr
  * strategy for "auto" or no name), builds the prompt for it (msgs/n_msgs, when not NULL,
  * are the conversation: the WebSocket history) and starts generating. With --config a
  * candidate that fails before its first piece (a dead backend, a full queue) hands the request
- * to the next. Returns 0 with *g to end with srv_gen_end(), or an HTTP status with *e. */
+ * to the next. alive(alive_user), when not NULL, is asked while a remote backend is awaited:
+ * false (the client left) cancels the request. Returns 0 with *g to end with srv_gen_end(), or an HTTP status with *e. */
 int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
-                  srv_gen *g, srv_error *e);
+                  bool (*alive)(void *user), void *alive_user, srv_gen *g, srv_error *e);
 /* As srv_job_take, for either kind. A remote piece may take until the backend's idle timeout
  * to come (timeout_ms is then not honoured). */
 srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t);

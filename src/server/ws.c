@@ -100,6 +100,16 @@ static void history_pop(srv_ws *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* The reply is still wanted: no stop came (a closed socket also stops). */
+static bool ws_wanted(void *user)
+{
+    srv_ws *w = user;
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop_asked;
+    pthread_mutex_unlock(&w->mu);
+    return !stop;
+}
+
 /* Starts the reply on the model the message names (or the router's choice): the generation
  * holds the model for the whole reply, so a model load or unload waits for it. */
 static bool pump_start(srv_ws *w, srv_gen *g)
@@ -107,7 +117,7 @@ static bool pump_start(srv_ws *w, srv_gen *g)
     llmr_server *s = w->s;
     srv_error e = {0};
     /* While busy, the history is this thread's alone (on_chat refuses new messages). */
-    if (srv_gen_start(s, &w->req, w->msgs, w->n_msgs, g, &e)) {
+    if (srv_gen_start(s, &w->req, w->msgs, w->n_msgs, ws_wanted, w, g, &e)) {
         history_pop(w);   /* unanswered: the next message goes without it */
         ws_error(w, e.status == 503 && e.code && !strcmp(e.code, "model_loading")
                         ? "the model is not ready" : e.msg);
