@@ -63,6 +63,18 @@ struct llmr_router {
 /* The router's model close, as every unload path does it (mu held): detach, close, forget. */
 void rt_close_model(llmr_router *r, rt_entry *e);
 
+/* Most candidates a request considers. */
+#define RT_MAX_CAND 64
+
+/* Sets the thread's router error message (llmr_router_errmsg) and returns rc. */
+int rt_fail(int rc, const char *msg);
+
+/* Ranks the models for a request and writes the ones to try, in order, to out (room for
+ * RT_MAX_CAND), with mu held. LLMR_ERR_NOT_FOUND when none can serve it (or ro->model names
+ * no model), with the reasons in the error message; LLMR_ERR_ARG for an unknown strategy. */
+int rt_plan_locked(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
+                   const llmr_gen_opts *o, rt_entry **out, size_t *n);
+
 /* Ranks the models for a request and writes the entries to try, in order, to out (at most
  * max): the asked-for model first (ro->model), then the eligible ones by strategy (none after
  * it when ro->strict). Takes mu. LLMR_OK (n may be 0: nothing eligible, the message in

@@ -1,0 +1,476 @@
+/* router_stream.c - routed streams (llmr.h, "Router"): the request source, the callbacks
+ * that store finished results in the cache, and llmr_router_stream_open.
+ *
+ * A routed request is one stream over one source, the request source below, which holds the
+ * ranked candidates and opens the real source (local or remote) of the first that accepts the
+ * request. It fails over inside the source - in begin(), and in step() until the first token -
+ * so the stream loop sees one source whose text is never repeated. Between passes over all
+ * candidates it waits an exponential backoff with jitter. */
+#include "llmr.h"
+#include "router/registry.h"
+#include "router/remote_source.h"
+#include "stream/local.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- the request source ----------------------------------------------------------------- */
+
+struct rt_req {
+    llmr_source     base;
+    llmr_router    *r;
+    rt_req         *next;            /* in r->reqs, guarded by r->mu */
+    const llmr_stream *stream;       /* set after open, guarded by r->mu */
+    char            model_id[128];   /* who serves it now, guarded by r->mu */
+    rt_entry       *cand[RT_MAX_CAND];
+    size_t          n_cand, cur;
+    llmr_source    *inner;           /* the serving source (pointer written under r->mu, so
+                                        llmr_router_stream_stop can cancel it) */
+    bool            inner_remote;
+    atomic_bool     cancelled;       /* llmr_router_stream_stop was called */
+    rt_entry       *inner_e;         /* its entry (holds one active count) */
+    bool            produced;        /* the inner source gave text: no more failover */
+    uint32_t        n_tok;
+    double          t_first;
+    char           *prompt;
+    llmr_gen_opts   o;               /* the caller's options (borrowed pointers: valid during
+                                        open only) */
+    const llmr_gen_opts *so;         /* the stream's copy, as begin received it: valid for
+                                        the stream's life, so failover in step() can use it */
+    const char     *sprompt;         /* likewise the stream's copy of the prompt */
+    llmr_callbacks  user_cb;
+    char            cache_key[65];
+    bool            cache_store;
+    char           *replay;          /* a cached result: streamed as one token */
+    size_t          replay_len;
+    int             replay_state;
+    char            log[1024];       /* one line per failed candidate */
+    bool            chat;            /* a chat request: local models get it in their template */
+    char           *chat_prompt;     /* the prompt rendered for the serving local model */
+    llmr_gen_opts   chat_opts;       /* the stream's options with add_bos off (the template
+                                        writes BOS); lives as long as the request */
+    int             step_rc;         /* the error that ended the serving source, if any */
+    char            step_msg[256];
+};
+
+static bool can_fail_over(int rc)
+{
+    /* a bad argument fails everywhere, and a cancel is the caller's wish */
+    return rc != LLMR_ERR_ARG && rc != LLMR_ERR_CANCELLED && rc != LLMR_OK;
+}
+
+static void log_failure(rt_req *q, const char *id, const char *msg)
+{
+    size_t at = strlen(q->log);
+    if (at < sizeof q->log - 1)
+        snprintf(q->log + at, sizeof q->log - at, "%s%s: %s", at ? "; " : "", id, msg);
+}
+
+/* Drops the serving source; `ok` says whether it ended well (mu not held). */
+static void drop_inner(rt_req *q, bool ok, int rc, const char *msg)
+{
+    if (!q->inner_e)
+        return;
+    pthread_mutex_lock(&q->r->mu);
+    llmr_source *in = q->inner;
+    q->inner = NULL;
+    pthread_mutex_unlock(&q->r->mu);
+    if (in) {
+        in->ops->end(in);
+        in->ops->destroy(in);
+    }
+    double gen_s = q->n_tok ? llmr_now() - q->t_first : 0;
+    pthread_mutex_lock(&q->r->mu);
+    rt_entry *e = q->inner_e;
+    if (ok)
+        rt_note_success(q->r, e);
+    else
+        rt_note_failure(q->r, e, rc, msg);
+    rt_release(q->r, e, ok ? q->n_tok : 0, gen_s);
+    pthread_mutex_unlock(&q->r->mu);
+    q->inner_e = NULL;
+}
+
+/* Tries one candidate: acquire (load), make its source, begin. */
+static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_gen_opts *o,
+                         uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
+{
+    llmr_router *r = q->r;
+    pthread_mutex_lock(&r->mu);
+    int rc = e->removed ? llmr_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
+                                       e->cfg.id)
+                        : rt_acquire(r, e, err);
+    llmr_remote_cfg rc_cfg = llmr_remote_defaults();
+    if (rc == LLMR_OK && e->cfg.backend >= 0) {
+        const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
+        rc_cfg.url = b->url;
+        rc_cfg.api_key_env = b->api_key_env;
+        rc_cfg.connect_timeout_ms = b->connect_timeout_ms;
+        rc_cfg.idle_timeout_ms = b->idle_timeout_ms;
+        rc_cfg.model = e->cfg.remote_model;
+        rc_cfg.chat = e->cfg.remote_chat;
+        rc = rt_remote_source_new(&rc_cfg, &q->inner, err);   /* copies the strings */
+        q->inner_remote = true;
+        if (rc)
+            rt_release(r, e, 0, 0);
+    } else if (rc == LLMR_OK) {
+        rc = llmr_local_source_new(e->model, &q->inner, err);
+        q->inner_remote = false;
+        if (rc)
+            rt_release(r, e, 0, 0);
+    }
+    if (rc) {
+        rt_note_failure(r, e, rc, err->msg);
+        pthread_mutex_unlock(&r->mu);
+        return rc;
+    }
+    snprintf(q->model_id, sizeof q->model_id, "%s", e->cfg.id);
+    pthread_mutex_unlock(&r->mu);
+    q->inner_e = e;
+    q->n_tok = 0;
+    q->produced = false;
+    if (q->chat && e->cfg.backend < 0) {
+        /* a remote chat API applies the server's template to the user message; a local model
+         * gets the same conversation in its own template, so both answer the same request */
+        llmr_chat_msg msg = {"user", prompt};
+        char ebuf[256] = "";
+        free(q->chat_prompt);
+        q->chat_prompt = NULL;
+        rc = llmr_chat_prompt(e->model, &msg, 1, &q->chat_prompt, ebuf, sizeof ebuf);
+        if (rc) {
+            llmr_err_set(err, rc, "model '%s': chat template: %s", e->cfg.id, ebuf);
+            drop_inner(q, false, rc, err->msg);
+            return rc;
+        }
+        q->chat_opts = *o;
+        q->chat_opts.add_bos = false;
+        prompt = q->chat_prompt;
+        o = &q->chat_opts;
+    }
+    rc = q->inner->ops->begin(q->inner, prompt, o, n_prompt, n_cached, err);
+    if (rc)
+        drop_inner(q, false, rc, err->msg);
+    return rc;
+}
+
+static void sleep_ms(double ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(fmod(ms, 1000.0) * 1e6)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* One pass over the candidates from q->cur on; the first that begins wins. */
+static int begin_pass(rt_req *q, const char *prompt, const llmr_gen_opts *o, uint32_t *n_prompt,
+                      uint32_t *n_cached, llmr_err *err)
+{
+    int rc = LLMR_ERR_NOT_FOUND;
+    for (; q->cur < q->n_cand; q->cur++) {
+        if (atomic_load(&q->cancelled))
+            return llmr_err_set(err, LLMR_ERR_CANCELLED, "stopped before a model answered");
+        rt_entry *e = q->cand[q->cur];
+        rc = try_candidate(q, e, prompt, o, n_prompt, n_cached, err);
+        if (rc == LLMR_OK || !can_fail_over(rc))
+            return rc;
+        log_failure(q, e->cfg.id, err->msg);
+    }
+    return rc;
+}
+
+static int rq_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o,
+                    uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
+{
+    rt_req *q = (rt_req *)src;
+    *n_prompt = *n_cached = 0;
+    q->so = o;
+    q->sprompt = prompt;
+    if (q->replay)
+        return LLMR_OK;
+    llmr_router *r = q->r;
+    q->log[0] = 0;
+    int rc = LLMR_ERR_NOT_FOUND;
+    for (int round = 0; round < r->cfg.max_rounds; round++) {
+        if (round > 0) {
+            /* every candidate failed: back off before the next pass, exponentially, with
+             * jitter so that many clients do not retry in lockstep */
+            double d = r->cfg.backoff_ms * pow(2.0, round - 1);
+            if (d > r->cfg.backoff_max_ms)
+                d = r->cfg.backoff_max_ms;
+            pthread_mutex_lock(&r->mu);
+            double j = 1.0 - r->cfg.jitter * rt_rand01(&r->rng);
+            pthread_mutex_unlock(&r->mu);
+            sleep_ms(d * j);
+        }
+        q->cur = 0;
+        rc = begin_pass(q, prompt, o, n_prompt, n_cached, err);
+        if (rc == LLMR_OK || !can_fail_over(rc))
+            return rc;
+    }
+    return llmr_err_set(err, rc, "every candidate failed (%d pass%s): %s", r->cfg.max_rounds,
+                        r->cfg.max_rounds == 1 ? "" : "es", q->log);
+}
+
+static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
+{
+    rt_req *q = (rt_req *)src;
+    if (q->replay) {
+        tok->id = -1;
+        tok->eog = q->replay_state > 0;
+        tok->bytes = tok->eog ? "" : q->replay;
+        tok->len = tok->eog ? 0 : q->replay_len;
+        q->replay_state++;
+        return LLMR_OK;
+    }
+    for (;;) {
+        if (!q->inner)
+            return llmr_err_set(err, LLMR_ERR_STATE, "router: step without a serving model");
+        int rc = q->inner->ops->step(q->inner, tok, err);
+        if (rc == LLMR_OK) {
+            if (!q->n_tok++)
+                q->t_first = llmr_now();
+            if (tok->len)
+                q->produced = true;
+            return LLMR_OK;
+        }
+        if (rc == LLMR_ERR_CANCELLED && atomic_load(&q->cancelled)) {
+            /* llmr_router_stream_stop cut the network wait: end quietly, and the stream,
+             * whose stop flag is already set, finishes as cancelled rather than failed */
+            tok->bytes = "";
+            tok->len = 0;
+            tok->id = -1;
+            tok->eog = true;
+            return LLMR_OK;
+        }
+        if (q->produced || !can_fail_over(rc) || rc == LLMR_ERR_CONTEXT) {
+            if (rc != LLMR_ERR_CONTEXT) {         /* a full context is a normal end */
+                q->step_rc = rc;
+                snprintf(q->step_msg, sizeof q->step_msg, "%.200s", err->msg);
+            }
+            return rc;
+        }
+        /* failed before any text: the next candidate takes the request over */
+        const char *id = q->inner_e->cfg.id;
+        log_failure(q, id, err->msg);
+        drop_inner(q, false, rc, err->msg);
+        q->cur++;
+        uint32_t np, nc;
+        rc = begin_pass(q, q->sprompt, q->so, &np, &nc, err);
+        if (rc)
+            return llmr_err_set(err, rc, "every candidate failed before its first token: %s",
+                                q->log);
+    }
+}
+
+static void rq_end(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    /* a stream cut by a backend error after its first text still counts against the model */
+    drop_inner(q, q->step_rc == LLMR_OK, q->step_rc, q->step_msg);
+}
+
+static void rq_destroy(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    drop_inner(q, true, LLMR_OK, "");
+    pthread_mutex_lock(&q->r->mu);
+    for (rt_req **pp = &q->r->reqs; *pp; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    pthread_mutex_unlock(&q->r->mu);
+    free(q->prompt);
+    free(q->replay);
+    free(q->chat_prompt);
+    free(q);
+}
+
+static const llmr_source_ops RQ_OPS = {rq_begin, rq_step, rq_end, rq_destroy};
+
+/* ---- callbacks: the user's, plus storing finished results in the cache ------------------ */
+
+static void cb_start(void *u, const char *p)
+{
+    rt_req *q = u;
+    q->user_cb.on_start(q->user_cb.user, p);
+}
+static void cb_token(void *u, const llmr_piece *p)
+{
+    rt_req *q = u;
+    q->user_cb.on_token(q->user_cb.user, p);
+}
+static void cb_progress(void *u, const llmr_progress *p)
+{
+    rt_req *q = u;
+    q->user_cb.on_progress(q->user_cb.user, p);
+}
+static void cb_error(void *u, int code, const char *msg)
+{
+    rt_req *q = u;
+    q->user_cb.on_error(q->user_cb.user, code, msg);
+}
+static void cb_retry(void *u, int a, unsigned d, int code, const char *msg)
+{
+    rt_req *q = u;
+    q->user_cb.on_retry(q->user_cb.user, a, d, code, msg);
+}
+static void cb_complete(void *u, const llmr_result *res)
+{
+    rt_req *q = u;
+    /* only whole answers are worth replaying: a cancelled one is cut short */
+    if (q->cache_store && (res->usage.finish == LLMR_FINISH_STOP ||
+                           res->usage.finish == LLMR_FINISH_LENGTH)) {
+        pthread_mutex_lock(&q->r->mu);
+        char id[128];
+        snprintf(id, sizeof id, "%s", q->model_id);
+        pthread_mutex_unlock(&q->r->mu);
+        rt_cache_put(&q->r->cache, q->cache_key, res->text, res->len, id, llmr_now());
+    }
+    if (q->user_cb.on_complete)
+        q->user_cb.on_complete(q->user_cb.user, res);
+}
+
+static llmr_callbacks wrap_callbacks(rt_req *q)
+{
+    llmr_callbacks c = {0}, *u = &q->user_cb;
+    c.user = q;
+    c.on_start = u->on_start ? cb_start : NULL;
+    c.on_token = u->on_token ? cb_token : NULL;
+    c.on_progress = u->on_progress ? cb_progress : NULL;
+    c.on_error = u->on_error ? cb_error : NULL;
+    c.on_retry = u->on_retry ? cb_retry : NULL;
+    c.on_complete = cb_complete;
+    return c;
+}
+
+/* ---- opening a routed stream ------------------------------------------------------------ */
+
+/* Whether this request's result may come from, and go to, the cache. */
+static bool cache_applies(const llmr_router *r, const llmr_route_opts *ro, const llmr_gen_opts *o)
+{
+    if (ro->cache < 0 || (!r->cfg.cache.enabled && ro->cache <= 0))
+        return false;
+    if (o->n_filters)
+        return false;              /* filters are code: their output cannot be keyed */
+    bool sampling = o->sampling.temperature > 0;
+    return !sampling || ro->cache > 0 || r->cfg.cache.allow_sampling;
+}
+
+static rt_req *req_new(llmr_router *r, const char *prompt, const llmr_gen_opts *o)
+{
+    rt_req *q = calloc(1, sizeof *q);
+    if (!q || !(q->prompt = llmr_strdup(prompt))) {
+        free(q);
+        return NULL;
+    }
+    q->base.ops = &RQ_OPS;
+    snprintf(q->base.name, sizeof q->base.name, "router %.100s", r->name);
+    q->r = r;
+    q->o = *o;
+    q->user_cb = o->cb;
+    return q;
+}
+
+static void req_set_route(rt_req *q, const llmr_route_opts *ro)
+{
+    q->chat = ro->chat;
+}
+
+int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
+                            const llmr_gen_opts *o, llmr_stream **out)
+{
+    llmr_route_opts dro = llmr_route_defaults();
+    llmr_gen_opts dgo = llmr_gen_defaults();
+    if (!out)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL out");
+    *out = NULL;
+    if (!r || !prompt)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL argument");
+    ro = ro ? ro : &dro;
+    o = o ? o : &dgo;
+    rt_req *q = req_new(r, prompt, o);
+    if (!q)
+        return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    req_set_route(q, ro);
+    bool use_cache = cache_applies(r, ro, o);
+    char route_part[400];
+    snprintf(route_part, sizeof route_part, "%s|%d|%s|%d|%d|%u", ro->model ? ro->model : "",
+             ro->strict, ro->strategy ? ro->strategy : "", ro->chat, ro->json, ro->min_context);
+    char *cached = NULL, *cached_model = NULL;
+    size_t cached_len = 0;
+    if (use_cache) {
+        rt_cache_key(prompt, route_part, o, q->cache_key);
+        if (rt_cache_get(&r->cache, q->cache_key, llmr_now(), &cached, &cached_len,
+                         &cached_model)) {
+            q->replay = cached;
+            q->replay_len = cached_len;
+            snprintf(q->model_id, sizeof q->model_id, "%s (cached)", cached_model);
+            free(cached_model);
+        } else {
+            q->cache_store = true;
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    int rc = q->replay ? LLMR_OK : rt_plan_locked(r, prompt, ro, o, q->cand, &q->n_cand);
+    if (rc == LLMR_OK) {
+        q->next = r->reqs;
+        r->reqs = q;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        rq_destroy(&q->base);
+        return llmr_stream_open_failed(rc, llmr_router_errmsg(r), o, out);
+    }
+    /* The stream loop sees one source and retries nothing itself: failover and backoff
+     * happen inside the request source, across models. */
+    llmr_gen_opts o2 = *o;
+    o2.max_retries = 0;
+    o2.fallbacks = NULL;
+    o2.n_fallbacks = 0;
+    o2.cb = wrap_callbacks(q);
+    q->o.cb = o2.cb;
+    llmr_source *src = &q->base;
+    rc = llmr_stream_open_sources(&src, 1, prompt, &o2, out);
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x; x = x->next)
+        if (x == q)                     /* still alive: the stream may have freed it */
+            q->stream = *out;
+    pthread_mutex_unlock(&r->mu);
+    return rt_fail(rc, rc && *out ? llmr_stream_errmsg(*out) : "");
+}
+
+bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, size_t n)
+{
+    bool found = false;
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x && s; x = x->next)
+        if (x->stream == s) {
+            snprintf(buf, n, "%s", x->model_id);
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}
+
+void llmr_router_stream_stop(llmr_router *r, llmr_stream *s)
+{
+    if (!s)
+        return;
+    llmr_stream_stop(s);
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x; x = x->next)
+        if (x->stream == s) {
+            atomic_store(&x->cancelled, true);
+            if (x->inner && x->inner_remote)
+                rt_remote_source_cancel(x->inner);   /* wakes a step blocked on the network */
+        }
+    pthread_mutex_unlock(&r->mu);
+}
+
