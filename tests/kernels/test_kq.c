@@ -77,8 +77,11 @@ static void f16_gemm_matches_reference_at_every_edge(void **state)
                               c % 2 ? 10 : 0, KT_RANDOM);
             }
     check_product(LLMR_TYPE_F16, 0, 5, 0, 20, 0, KT_RANDOM);        /* empty dots are 0 */
-    for (int kind = KT_ZERO; kind < KT_NKINDS; kind++)
+    for (int kind = KT_ZERO; kind < KT_NKINDS; kind++) {
         check_product(LLMR_TYPE_F16, 300, 18, 1, 30, 0, kind);
+        check_product(LLMR_TYPE_F16, 300, 18, 1, 1, 0, kind);     /* decode */
+    }
+    check_product(LLMR_TYPE_F16, 9000, 3, 0, 1, 0, KT_RANDOM);      /* decode, X on the heap */
 }
 
 static void kquant_kernels_match_reference_on_long_rows(void **state)
