@@ -139,6 +139,19 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     return rc;
 }
 
+llmr_remote_cfg rt_remote_cfg(const llmr_router *r, const rt_entry *e)
+{
+    llmr_remote_cfg c = llmr_remote_defaults();
+    const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
+    c.url = b->url;
+    c.api_key_env = b->api_key_env;
+    c.connect_timeout_ms = b->connect_timeout_ms;
+    c.idle_timeout_ms = b->idle_timeout_ms;
+    c.model = e->cfg.remote_model;
+    c.chat = e->cfg.remote_chat;
+    return c;
+}
+
 int rt_acquire(llmr_router *r, rt_entry *e, llmr_err *err)
 {
     if (e->cfg.backend < 0) {

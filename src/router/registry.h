@@ -6,6 +6,7 @@
 
 #include "router/cache.h"
 #include "router/config.h"
+#include "router/remote.h"
 #include "router/strategy.h"
 #include "stream/source.h"
 
@@ -82,6 +83,11 @@ int rt_plan_locked(llmr_router *r, const char *prompt, const llmr_route_opts *ro
  * LLMR_ERR_ARG (unknown strategy), with the message in llmr_router_errmsg. */
 int rt_route(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
              const llmr_gen_opts *o, rt_entry **out, size_t max, size_t *n);
+
+/* The remote request settings of a remote entry (e->cfg.backend >= 0): its backend's URL, key
+ * variable and timeouts, its remote model name and API. The strings belong to the router's
+ * config (they live as long as the router). */
+llmr_remote_cfg rt_remote_cfg(const llmr_router *r, const rt_entry *e);
 
 /* Finds an entry by id or alias (mu held); NULL when none. */
 rt_entry *rt_find(llmr_router *r, const char *name);

@@ -106,15 +106,8 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
     int rc = e->removed ? llmr_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                        e->cfg.id)
                         : rt_acquire(r, e, err);
-    llmr_remote_cfg rc_cfg = llmr_remote_defaults();
     if (rc == LLMR_OK && e->cfg.backend >= 0) {
-        const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
-        rc_cfg.url = b->url;
-        rc_cfg.api_key_env = b->api_key_env;
-        rc_cfg.connect_timeout_ms = b->connect_timeout_ms;
-        rc_cfg.idle_timeout_ms = b->idle_timeout_ms;
-        rc_cfg.model = e->cfg.remote_model;
-        rc_cfg.chat = e->cfg.remote_chat;
+        llmr_remote_cfg rc_cfg = rt_remote_cfg(r, e);
         rc = rt_remote_source_new(&rc_cfg, &q->inner, err);   /* copies the strings */
         q->inner_remote = true;
         if (rc)

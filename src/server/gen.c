@@ -289,14 +289,7 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
                                         ce->cfg.id)
                          : rt_acquire(rt, ce, &err);
     if (rc == LLMR_OK) {
-        /* the backend table and the entry's strings live as long as the router */
-        const rt_backend_cfg *b = &rt->cfg.backends[ce->cfg.backend];
-        rc_cfg.url = b->url;
-        rc_cfg.api_key_env = b->api_key_env;
-        rc_cfg.connect_timeout_ms = b->connect_timeout_ms;
-        rc_cfg.idle_timeout_ms = b->idle_timeout_ms;
-        rc_cfg.model = ce->cfg.remote_model;
-        rc_cfg.chat = ce->cfg.remote_chat;
+        rc_cfg = rt_remote_cfg(rt, ce);   /* its strings live as long as the router */
         rc_cfg.alive = g->alive;
         rc_cfg.alive_user = g->alive_user;
     }
