@@ -10,6 +10,19 @@
 static bool parse_body(parser *P, const char *const *ends, jnodes *out, const char *opener,
                        int open_line);
 
+/* The rest of a block tag `tag` whose opening part is parsed: its %}, its body into n->body,
+ * and {% end<tag> %}. */
+static jnode *block_rest(parser *P, jnode *n, const char *tag, int line)
+{
+    char end[32];
+    snprintf(end, sizeof end, "end%s", tag);
+    const char *const ends[] = {end, NULL};
+    if (!jp_expect_block_end(P, tag) || !parse_body(P, ends, &n->body, tag, line))
+        return NULL;
+    jp_adv(P);
+    return jp_expect_block_end(P, end) ? n : NULL;
+}
+
 static bool parse_targets(parser *P, jnode *n, const char *tag)
 {
     bool paren = jp_skip_op(P, "(");
@@ -125,13 +138,7 @@ static jnode *parse_set(parser *P, int line)
         if (!(f = jp_parse_filter(P, f)))
             return NULL;
     n->b = f;
-    if (!jp_expect_block_end(P, "set"))
-        return NULL;
-    static const char *const ends[] = {"endset", NULL};
-    if (!parse_body(P, ends, &n->body, "set", line))
-        return NULL;
-    jp_adv(P);
-    return jp_expect_block_end(P, "endset") ? n : NULL;
+    return block_rest(P, n, "set", line);
 }
 
 /* Parameter list of {% macro name(a, b=1) %} or {% call(x) ... %}. */
@@ -197,13 +204,7 @@ static jnode *parse_call_block(parser *P, int line)
         return NULL;
     if (n->a->kind != JN_CALL)
         return jp_perr(P, line, "expected a macro call in {%% call %%}");
-    if (!jp_expect_block_end(P, "call"))
-        return NULL;
-    static const char *const ends[] = {"endcall", NULL};
-    if (!parse_body(P, ends, &n->body, "call", line))
-        return NULL;
-    jp_adv(P);
-    return jp_expect_block_end(P, "endcall") ? n : NULL;
+    return block_rest(P, n, "call", line);
 }
 
 static jnode *parse_filter_block(parser *P, int line)
@@ -217,13 +218,7 @@ static jnode *parse_filter_block(parser *P, int line)
             return NULL;
     } while (jp_skip_op(P, "|"));
     n->a = f;
-    if (!jp_expect_block_end(P, "filter"))
-        return NULL;
-    static const char *const ends[] = {"endfilter", NULL};
-    if (!parse_body(P, ends, &n->body, "filter", line))
-        return NULL;
-    jp_adv(P);
-    return jp_expect_block_end(P, "endfilter") ? n : NULL;
+    return block_rest(P, n, "filter", line);
 }
 
 static jnode *parse_statement(parser *P)
@@ -255,11 +250,7 @@ static jnode *parse_statement(parser *P)
     }
     if (!strcmp(tag, "generation")) {   /* HF's AssistantTracker: a transparent block */
         jnode *n = jp_node(P, JN_GENERATION, line);
-        static const char *const ends[] = {"endgeneration", NULL};
-        if (!n || !jp_expect_block_end(P, tag) || !parse_body(P, ends, &n->body, tag, line))
-            return NULL;
-        jp_adv(P);
-        return jp_expect_block_end(P, "endgeneration") ? n : NULL;
+        return n ? block_rest(P, n, "generation", line) : NULL;
     }
     return jp_perr(P, line, "Encountered unknown tag '%s'", tag);
 }
