@@ -9,27 +9,12 @@
  */
 #include "kernels/kernels.h"
 #include "gguf/gguf.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);   /* CPU time: immune to preemption */
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static float frand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((rng >> 40) / 8388608.0 - 1.0);
-}
 
 static const uint32_t types[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_Q4_K,
                                  LLMR_TYPE_Q5_K, LLMR_TYPE_Q6_K, LLMR_TYPE_F16,
@@ -44,13 +29,13 @@ static void fill(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
     size_t rs = llmr_row_size(t->type, K);
     float *row = malloc(sizeof(float) * K);
     for (int k = 0; k < K; k++)
-        row[k] = frand();
+        row[k] = bench_frand();
     uint8_t *proto = malloc(rs);
     if (q->from_float) {
         q->from_float(row, proto, K);
     } else {   /* no quantizer: random bytes with f16 scales of 0.01 at block start */
         for (size_t i = 0; i < rs; i++)
-            proto[i] = (uint8_t)(rng >> (i % 48)) ^ (uint8_t)i;
+            proto[i] = (uint8_t)(bench_rng >> (i % 48)) ^ (uint8_t)i;
         for (size_t b = 0; b < rs / t->type_size; b++) {
             uint16_t h = llmr_fp32_to_fp16(0.01f);
             size_t off = t->type == LLMR_TYPE_Q2_K ? 80 : t->type == LLMR_TYPE_Q3_K ? 108 : 0;
@@ -92,7 +77,7 @@ int main(int argc, char **argv)
             float *xf = malloc(sizeof(float) * K);
             for (int j = 0; j < NC; j++) {
                 for (int k = 0; k < K; k++)
-                    xf[k] = frand();
+                    xf[k] = bench_frand();
                 tx->from_float(xf, X + j * xs, K);
             }
             float *Y = malloc(sizeof(float) * rows * NC);
@@ -102,9 +87,9 @@ int main(int argc, char **argv)
             double best = 1e9;
             int passes = isa == 0 ? 1 : 5;
             for (int p = 0; p < passes; p++) {
-                double t0 = now();
+                double t0 = bench_now();
                 llmr_matmul_rows(t, K, W, rs, 0, (int)rows, X, xs, 1, Y, rows);
-                double dt = now() - t0;
+                double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
             }
@@ -113,9 +98,9 @@ int main(int argc, char **argv)
             int l2rows = (int)((256 << 10) / rs);
             best = 1e9;
             for (int p = 0; p < (isa == 0 ? 3 : 300); p++) {
-                double t0 = now();
+                double t0 = bench_now();
                 llmr_matmul_rows(t, K, W, rs, 0, l2rows, X, xs, 1, Y, l2rows);
-                double dt = now() - t0;
+                double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
             }
@@ -123,10 +108,10 @@ int main(int argc, char **argv)
             /* the same through vec_dot, one row at a time */
             best = 1e9;
             for (int p = 0; p < (isa == 0 ? 3 : 300); p++) {
-                double t0 = now();
+                double t0 = bench_now();
                 for (int r = 0; r < l2rows; r++)
                     t->vec_dot(K, &Y[r], W + (size_t)r * rs, X);
-                double dt = now() - t0;
+                double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
             }
@@ -135,9 +120,9 @@ int main(int argc, char **argv)
             int pr = 64;
             best = 1e9;
             for (int p = 0; p < (isa == 0 ? 1 : 30); p++) {
-                double t0 = now();
+                double t0 = bench_now();
                 llmr_matmul_rows(t, K, W, rs, 0, pr, X, xs, NC, Y, pr);
-                double dt = now() - t0;
+                double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
             }

@@ -10,27 +10,12 @@
  */
 #include "kernels/kernels.h"
 #include "gguf/gguf.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static float frand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((rng >> 40) / 8388608.0 - 1.0);
-}
 
 static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
 {
@@ -39,7 +24,7 @@ static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
     float *row = malloc(sizeof(float) * K);
     for (size_t r = 0; r < rows && r < 64; r++) {
         for (int k = 0; k < K; k++)
-            row[k] = frand() * 0.05f;
+            row[k] = bench_frand() * 0.05f;
         q->from_float(row, w + r * rs, K);
     }
     for (size_t r = 64; r < rows; r++)
@@ -64,9 +49,9 @@ static void pp_f16(int R, int K)
             continue;
         double best = 1e9;
         for (int p = 0; p < 5; p++) {
-            double t0 = now();
+            double t0 = bench_now();
             llmr_matmul_rows(tt, K, W, rs, 0, R, X, rs, N, Y, R);
-            double dt = now() - t0;
+            double dt = bench_now() - t0;
             best = dt < best ? dt : best;
         }
         printf("F16 pp %dx%dx%d %-5s: %.1f GFLOP/s\n", R, N, K, v ? "gemm" : "tile",
@@ -88,20 +73,20 @@ static void decode(uint32_t type, size_t mib)
         float *xf = malloc(sizeof(float) * K), *Y = malloc(sizeof(float) * rows);
         fill_rows(t, W, rows, K);
         for (int k = 0; k < K; k++)
-            xf[k] = frand();
+            xf[k] = bench_frand();
         tx->from_float(xf, X, K);
         double best = 1e9, bl2 = 1e9;
         for (int p = 0; p < (isa ? 5 : 1); p++) {
-            double t0 = now();
+            double t0 = bench_now();
             llmr_matmul_rows(t, K, W, rs, 0, (int)rows, X, 0, 1, Y, rows);
-            double dt = now() - t0;
+            double dt = bench_now() - t0;
             best = dt < best ? dt : best;
         }
         const int l2rows = (int)((192 << 10) / rs);
         for (int p = 0; p < (isa ? 300 : 3); p++) {
-            double t0 = now();
+            double t0 = bench_now();
             llmr_matmul_rows(t, K, W, rs, 0, l2rows, X, 0, 1, Y, l2rows);
-            double dt = now() - t0;
+            double dt = bench_now() - t0;
             bl2 = dt < bl2 ? dt : bl2;
         }
         printf("%s decode %-4s: %.1f GB/s from RAM, %.1f GB/s from L2\n", t->name,

@@ -180,22 +180,27 @@ static void f16_tiles(int K, const uint8_t *W, size_t ws, int nr, const uint8_t 
 #endif
 enum { F16_DECODE_STACK = 8192 };   /* activations converted on the stack up to this K */
 
+/* 8 f16 values at p as f32. */
+INLINE __m256 f16x8(const uint8_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
 static float f16_row_dot(int K, const uint8_t *w, const float *x)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
     int k = 0;
     for (; k + 32 <= K; k += 32) {
         _mm_prefetch((const char *)w + 2 * (size_t)k + F16_PF, _MM_HINT_T0);
-        const __m128i *q = (const __m128i *)(w + 2 * (size_t)k);
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(q)), _mm256_loadu_ps(x + k), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(q + 1)), _mm256_loadu_ps(x + k + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(q + 2)), _mm256_loadu_ps(x + k + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(q + 3)), _mm256_loadu_ps(x + k + 24), a3);
+        for (int j = 0; j < 4; j++) {
+            const int kj = k + 8 * j;
+            a[j] = _mm256_fmadd_ps(f16x8(w + 2 * (size_t)kj), _mm256_loadu_ps(x + kj), a[j]);
+        }
     }
     for (; k + 8 <= K; k += 8)
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 2 * (size_t)k))),
-                             _mm256_loadu_ps(x + k), a0);
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        a[0] = _mm256_fmadd_ps(f16x8(w + 2 * (size_t)k), _mm256_loadu_ps(x + k), a[0]);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
     for (; k < K; k++) {
         uint16_t v;
         memcpy(&v, w + 2 * (size_t)k, 2);
@@ -213,7 +218,7 @@ static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t
         return false;
     int k = 0;
     for (; k + 8 <= K; k += 8)
-        _mm256_storeu_ps(x + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(X + 2 * (size_t)k))));
+        _mm256_storeu_ps(x + k, f16x8(X + 2 * (size_t)k));
     for (; k < K; k++) {
         uint16_t v;
         memcpy(&v, X + 2 * (size_t)k, 2);
@@ -352,23 +357,27 @@ INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
     return hsum8(acc);
 }
 
-static llmr_tile_fn q4_K_tile_below;
-
-static void q4_K_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                      int nc, float *Y, size_t ldy)
-{
-    if (nc != 1) {
-        q4_K_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
+/* The decode entry points of a K-quant whose one-row dot is T_dot1(nb, row, q8_K column):
+ * its tile (one column: the dot per row; more columns: the tile it replaces, kept at install
+ * in T_tile_below) and its vec_dot. */
+#define KQ_DECODE_FNS(T, block_t)                                                              \
+    static llmr_tile_fn T##_tile_below;                                                        \
+    static void T##_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,    \
+                         int nc, float *Y, size_t ldy)                                         \
+    {                                                                                          \
+        if (nc != 1) {                                                                         \
+            T##_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);                                   \
+            return;                                                                            \
+        }                                                                                      \
+        for (int r = 0; r < nr; r++)                                                           \
+            Y[r] = T##_dot1(K / QK_K, (const block_t *)((const uint8_t *)W + (size_t)r * ws), X); \
+    }                                                                                          \
+    static void T##_vec_dot(int n, float *s, const void *w, const void *x)                     \
+    {                                                                                          \
+        *s = T##_dot1(n / QK_K, w, x);                                                         \
     }
-    for (int r = 0; r < nr; r++)
-        Y[r] = q4_K_dot1(K / QK_K, (const block_q4_K *)((const uint8_t *)W + (size_t)r * ws), X);
-}
 
-static void q4_K_vec_dot(int n, float *s, const void *w, const void *x)
-{
-    *s = q4_K_dot1(n / QK_K, w, x);
-}
+KQ_DECODE_FNS(q4_K, block_q4_K)
 
 /* Q6_K: q = 4 low bits (ql) | 2 high bits (qh) << 4, in 0..63, value = d * sc * (q - 32).
  * q . y comes from vpmaddubsw (q unsigned), the -32 offset from Q8_K's bsums under the same
@@ -423,23 +432,7 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
     return hsum8(acc);
 }
 
-static llmr_tile_fn q6_K_tile_below;
-
-static void q6_K_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                      int nc, float *Y, size_t ldy)
-{
-    if (nc != 1) {
-        q6_K_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);
-        return;
-    }
-    for (int r = 0; r < nr; r++)
-        Y[r] = q6_K_dot1(K / QK_K, (const block_q6_K *)((const uint8_t *)W + (size_t)r * ws), X);
-}
-
-static void q6_K_vec_dot(int n, float *s, const void *w, const void *x)
-{
-    *s = q6_K_dot1(n / QK_K, w, x);
-}
+KQ_DECODE_FNS(q6_K, block_q6_K)
 
 void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
 {
