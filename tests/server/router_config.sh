@@ -274,6 +274,17 @@ curl -s "${K[@]}" "$B/api/ps" | grep -q '"rand:latest"'; check "rand is loaded a
 [ "$(req POST /api/models/load '{"model":"nosuch"}')" = 404 ]; check "load unknown id: 404" $?
 [ "$(req POST /api/models/load '{"model":"/nonexistent/x.gguf"}')" = 404 ]; check "load missing file: 404" $?
 ! curl -s "${K[@]}" "$B/v1/models" | grep -q '"id":"x"'; check "a source that fails is not kept" $?
+# hostile load requests: a clear 4xx each, and the server goes on
+for bad in 'not json' '{}' '{"model":5}' '{"model":""}' "{\"model\":\"$(head -c 5000 /dev/zero | tr '\0' a)\"}"; do
+    [ "$(req POST /api/models/load "$bad")" = 400 ]; check "load with a bad body (${bad:0:20}): 400" $?
+done
+head -c 4096 /dev/urandom > "$tmp/junk.gguf"
+code=$(req POST /api/models/load "{\"model\":\"$tmp/junk.gguf\"}")
+case $code in 4*) true ;; *) false ;; esac; check "load a corrupt .gguf: 4xx ($code)" $?
+grep -q '"message"' "$tmp/req.json"; check "load a corrupt .gguf: the error says why" $?
+! curl -s "${K[@]}" "$B/v1/models" | grep -q '"id":"junk"'; check "a corrupt source is not kept" $?
+[ "$(req DELETE "/api/models/$(head -c 3000 /dev/zero | tr '\0' z)")" = 404 ]
+check "unload an overlong id: 404" $?
 [ "$(req POST /api/models/load "{\"model\":\"$F16\"}")" = 200 ]; check "load a source path: 200" $?
 [ "$(field "$tmp/req.json" model)" = stories260K-f16 ]; check "the source's id is its file name" $?
 compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
