@@ -11,7 +11,8 @@
  * Q4_0: nibbles are unsigned 0..15, so (q - 8) . x = q . x - 8 * sum(x); a pair of products
  * is at most 2 * 15 * 127 = 3810, so the eight steps of a block add up in int16 (30480 <
  * 32767) and are widened once. The -8 * sum(x) term is folded into the float step with the
- * column's scale, from a small per-column table made once per call.
+ * column's scale, from a small per-column table (made once per product by the caller, see
+ * q8_0_prep_row, or else once per call).
  * Q8_0: both signed, so |w| . (x * sign(w)) keeps vpmaddubsw's first operand unsigned; pairs
  * reach 2 * 127 * 127, so each step is widened before it is added.
  *

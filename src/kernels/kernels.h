@@ -46,7 +46,7 @@ typedef void (*llmr_gemm_fn)(int K, const void *W, size_t w_stride, int nr, cons
                              size_t x_stride, int nc, float *Y, size_t ldy, const void *prep);
 
 /* Activation preparation for a gemm. Some products need data derived from the activations
- * (Q4_0 / Q8_0: each block's scale and sum; F16: the values as f32, in K blocks). A product
+ * (Q4_0 / Q8_0: each block's scale and, for Q4_0, its sum). A product
  * is split into row chunks, one gemm call each, and every call would derive it again; the
  * caller instead makes it once per product: prep_size(K, n) bytes for n columns of K values,
  * filled by prep_row(K, x, c, n, prep) for every column c < n, where x is column c in

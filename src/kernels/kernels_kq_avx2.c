@@ -77,26 +77,6 @@ INLINE void prefetch_seg(const uint8_t *p, int bytes)
         _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
-/* The same into L2 only, for data wanted a block of work later. */
-INLINE void prefetch_seg_l2(const uint8_t *p, int bytes)
-{
-    for (int o = 0; o < bytes; o += 64)
-        _mm_prefetch((const char *)p + o, _MM_HINT_T1);
-}
-
-/* d[k] = the f16 value at x + 2k as f32, k < n. */
-static void f16_to_f32(const uint8_t *x, int n, float *d)
-{
-    int k = 0;
-    for (; k + 8 <= n; k += 8)
-        _mm256_storeu_ps(d + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * k))));
-    for (; k < n; k++) {
-        uint16_t v;
-        memcpy(&v, x + 2 * k, 2);
-        d[k] = h2f(v);
-    }
-}
-
 /* Xf[c][k] = X row c at k0 + k as f32, for c < nc, k < kc (rows GEMM_KC floats apart). */
 static void pack_x(const uint8_t *X, size_t xs, int nc, int k0, int kc, float *Xf)
 {
@@ -106,25 +86,17 @@ static void pack_x(const uint8_t *X, size_t xs, int nc, int k0, int kc, float *X
     for (int c = 0; c < nc; c++) {
         if (c + AHEAD < nc)
             prefetch_seg(X + (size_t)(c + AHEAD) * xs + 2 * (size_t)k0, 2 * kc);
-        f16_to_f32(X + (size_t)c * xs + 2 * (size_t)k0, kc, Xf + (size_t)c * GEMM_KC);
+        const uint8_t *x = X + (size_t)c * xs + 2 * (size_t)k0;
+        float *d = Xf + (size_t)c * GEMM_KC;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8)
+            _mm256_store_ps(d + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * k))));
+        for (; k < kc; k++) {
+            uint16_t v;
+            memcpy(&v, x + 2 * k, 2);
+            d[k] = h2f(v);
+        }
     }
-}
-
-/* The F16 preparation (llmr_prep_row_fn): X as pack_x lays it out, for all n columns and
- * every K block at once: block kb of column c at ((kb * n) + c) * GEMM_KC floats, so a
- * column block of one K block is the contiguous Xf that pack_x would have made. With one
- * column it is simply the column in f32. */
-static size_t f16_prep_size(int K, int n)
-{
-    const size_t kbs = K > 0 ? ((size_t)K + GEMM_KC - 1) / GEMM_KC : 0;
-    return sizeof(float) * GEMM_KC * kbs * (size_t)n;
-}
-
-static void f16_prep_row(int K, const void *x, int c, int n, void *prep)
-{
-    for (int k0 = 0, kb = 0; k0 < K; k0 += GEMM_KC, kb++)
-        f16_to_f32((const uint8_t *)x + 2 * (size_t)k0, K - k0 < GEMM_KC ? K - k0 : GEMM_KC,
-                   (float *)prep + ((size_t)kb * n + c) * GEMM_KC);
 }
 
 /* Lanes [0, n) of 8 set (n may be <= 0 or >= 8). */
@@ -237,32 +209,37 @@ static float f16_row_dot(int K, const uint8_t *w, const float *x)
     return s;
 }
 
-/* Y[r] = row r of W . X for r < nr, X given in f32 (xf: the preparation) or converted here;
- * false (nothing done) when there is no memory for that. */
-static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X,
-                       const float *xf, float *Y)
+/* Y[r] = row r of W . X for r < nr; false (nothing done) when there is no memory for X. */
+static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X, float *Y)
 {
     float stack[F16_DECODE_STACK];
-    float *x = NULL;
-    if (!xf) {
-        xf = x = K <= F16_DECODE_STACK ? stack : malloc(sizeof(float) * (size_t)K);
-        if (!x)
-            return false;
-        f16_to_f32(X, K, x);
+    float *x = K <= F16_DECODE_STACK ? stack : malloc(sizeof(float) * (size_t)K);
+    if (!x)
+        return false;
+    int k = 0;
+    for (; k + 8 <= K; k += 8)
+        _mm256_storeu_ps(x + k, f16x8(X + 2 * (size_t)k));
+    for (; k < K; k++) {
+        uint16_t v;
+        memcpy(&v, X + 2 * (size_t)k, 2);
+        x[k] = h2f(v);
     }
     for (int r = 0; r < nr; r++)
-        Y[r] = f16_row_dot(K, W + (size_t)r * ws, xf);
+        Y[r] = f16_row_dot(K, W + (size_t)r * ws, x);
     if (x != stack)
         free(x);
     return true;
 }
 
+/* No activation preparation (prep is always NULL here): a caller-made f32 copy of X, read
+ * from L3 by the micro-kernel, measured no faster than pack_x's conversion into L2 (2-thread
+ * products of 512 columns: 110-121 against 113-124 GFLOP/s; bench/README.md). */
 static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
                      int nc, float *Y, size_t ldy, const void *prep)
 {
+    (void)prep;
     const uint8_t *W = Wv, *X = Xv;
-    const float *P = prep;
-    if (nc == 1 && f16_decode(K, W, ws, nr, X, P, Y))
+    if (nc == 1 && f16_decode(K, W, ws, nr, X, Y))
         return;
     if (nc < F16_GEMM_MIN_COLS) {
         f16_tiles(K, W, ws, nr, X, xs, nc, Y, ldy);
@@ -280,11 +257,6 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
         const int mb = nr - ib < GEMM_MB ? nr - ib : GEMM_MB;
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC, add = k0 > 0;
-            /* the block packed after this one: rows [nib, nib + nmb) at nk0 */
-            const int nk0 = k0 + GEMM_KC < K ? k0 + GEMM_KC : 0;
-            const int nib = nk0 ? ib : ib + GEMM_MB;
-            const int nmb = nr - nib < GEMM_MB ? nr - nib : GEMM_MB;
-            const int nkc = K - nk0 < GEMM_KC ? K - nk0 : GEMM_KC;
             for (int p = 0; p < mb; p += GEMM_MR) {
                 for (int r = p + GEMM_MR; r < p + 2 * GEMM_MR && r < mb; r++)
                     prefetch_seg(W + (size_t)(ib + r) * ws + 2 * (size_t)k0, 2 * kc);
@@ -293,17 +265,13 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
             }
             for (int j0 = 0; j0 < nc; j0 += GEMM_NB) {
                 const int nb = nc - j0 < GEMM_NB ? nc - j0 : GEMM_NB;
-                const float *xb = Xf;
-                if (P)
-                    xb = P + ((size_t)(k0 / GEMM_KC) * nc + j0) * GEMM_KC;
-                else
-                    pack_x(X + (size_t)j0 * xs, xs, nb, k0, kc, Xf);
+                pack_x(X + (size_t)j0 * xs, xs, nb, k0, kc, Xf);
                 for (int p = 0; p < mb; p += GEMM_MR) {
                     const int mr = mb - p < GEMM_MR ? mb - p : GEMM_MR;
                     const float *wp = Wp + (size_t)p * GEMM_KC;
                     for (int c0 = 0; c0 < nb; c0 += GEMM_NR) {
                         float *y = Y + (size_t)(j0 + c0) * ldy + ib + p;
-                        const float *xf = xb + (size_t)c0 * GEMM_KC;
+                        const float *xf = Xf + (size_t)c0 * GEMM_KC;
                         switch (nb - c0 < GEMM_NR ? nb - c0 : GEMM_NR) {
                         case 1: f16_micro(kc, wp, xf, 1, y, ldy, mr, add); break;
                         case 2: f16_micro(kc, wp, xf, 2, y, ldy, mr, add); break;
@@ -313,13 +281,6 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
                         default: f16_micro(kc, wp, xf, 6, y, ldy, mr, add); break;
                         }
                     }
-                    /* While the first column block computes, the next block's weights come
-                     * from RAM into L2, a panel's rows at a time, so that its pack reads L2.
-                     * In perf, the share of samples on the FMA and broadcast lines went from
-                     * 76.8% to 79.2% (three alternating runs each of F16 pp512). */
-                    if (j0 == 0)
-                        for (int r = p; r < p + GEMM_MR && r < nmb; r++)
-                            prefetch_seg_l2(W + (size_t)(nib + r) * ws + 2 * (size_t)nk0, 2 * nkc);
                 }
             }
         }
@@ -481,8 +442,6 @@ void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
 {
     f16_tile_below = t[LLMR_TYPE_F16].tile;
     t[LLMR_TYPE_F16].gemm = f16_gemm;
-    t[LLMR_TYPE_F16].prep_size = f16_prep_size;
-    t[LLMR_TYPE_F16].prep_row = f16_prep_row;
     q4_K_tile_below = t[LLMR_TYPE_Q4_K].tile;
     t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
     t[LLMR_TYPE_Q4_K].vec_dot = q4_K_vec_dot;
