@@ -11,8 +11,7 @@
  * Q4_0: nibbles are unsigned 0..15, so (q - 8) . x = q . x - 8 * sum(x); a pair of products
  * is at most 2 * 15 * 127 = 3810, so the eight steps of a block add up in int16 (30480 <
  * 32767) and are widened once. The -8 * sum(x) term is folded into the float step with the
- * column's scale, from a small per-column table (made once per product by the caller, see
- * q8_0_prep_row, or else once per call).
+ * column's scale, from a small per-column table made once per call.
  * Q8_0: both signed, so |w| . (x * sign(w)) keeps vpmaddubsw's first operand unsigned; pairs
  * reach 2 * 127 * 127, so each step is widened before it is added.
  *
@@ -112,8 +111,7 @@ INLINE __m256i block_sums8(const block_q8_0 *xb)
 }
 
 /* The per-column table of nc columns: scales, and for Q4_0 the -8 * d * sum terms, eight
- * blocks at a time. Without a preparation from the caller this runs once per call and
- * column block, so it must stay cheap. */
+ * blocks at a time (this runs once per call and column block, so it must stay cheap). */
 static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, gemm_col *out)
 {
     for (int c = 0; c < nc; c++) {
@@ -229,7 +227,7 @@ typedef void (*gemm_kern)(int nb, const uint8_t *W, size_t ws, const uint8_t *X,
 
 static void gemm_run(gemm_kern kern, int gnc, llmr_tile_fn tail, int with_sum, int K,
                      const void *Wv, size_t ws, int nr, const void *Xv, size_t xs, int nc,
-                     float *Y, size_t ldy, const gemm_col *prep)
+                     float *Y, size_t ldy)
 {
     const uint8_t *W = Wv, *X = Xv;
     const int nb = K / 32;
@@ -239,7 +237,7 @@ static void gemm_run(gemm_kern kern, int gnc, llmr_tile_fn tail, int with_sum, i
     if (cb > nc)
         cb = nc;
     gemm_col stack[4096], *cols = stack;   /* 32 KiB: any K up to 2^14 at 8 columns */
-    if (!prep && (size_t)cb * nb > sizeof stack / sizeof stack[0]) {
+    if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
         cols = malloc(sizeof *cols * (size_t)cb * nb);
         if (!cols) {   /* no memory for the table: the tiles need none */
             for (int j = 0; j < nc; j += 4)
@@ -258,14 +256,10 @@ static void gemm_run(gemm_kern kern, int gnc, llmr_tile_fn tail, int with_sum, i
     for (int jb = 0; jb < nc; jb += cb) {
         const int nj = nc - jb < cb ? nc - jb : cb;
         const uint8_t *Xb = X + (size_t)jb * xs;
-        const gemm_col *ct = cols;
-        if (prep)
-            ct = prep + (size_t)jb * nb;
-        else
-            q8_0_cols(Xb, xs, nj, nb, with_sum, cols);
+        q8_0_cols(Xb, xs, nj, nb, with_sum, cols);
         for (int i = 0; i < nr8; i += G_NR)
             for (int j = 0; j < nj; j += gnc)
-                kern(nb, W + (size_t)i * ws, ws, Xb + (size_t)j * xs, xs, ct + (size_t)j * nb,
+                kern(nb, W + (size_t)i * ws, ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb,
                      nb, Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
                      nj - j < gnc ? nj - j : gnc);
         for (int i = nr8; i < nr; i += 4)
@@ -299,30 +293,15 @@ DEFINE_GEMM(q8_0_gemm8, q8_0_8xn, G_NC_Q8)
 static llmr_tile_fn q4_0_tail, q8_0_tail;
 
 static void q4_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                      int nc, float *Y, size_t ldy, const void *prep)
+                      int nc, float *Y, size_t ldy)
 {
-    gemm_run(q4_0_gemm8_any, G_NC, q4_0_tail, 1, K, W, ws, nr, X, xs, nc, Y, ldy, prep);
+    gemm_run(q4_0_gemm8_any, G_NC, q4_0_tail, 1, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 static void q8_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
-                      int nc, float *Y, size_t ldy, const void *prep)
+                      int nc, float *Y, size_t ldy)
 {
-    gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy, prep);
-}
-
-/* The preparation is the per-column table of all the product's columns, column after
- * column; it always carries the Q4_0 sums, so Q4_0 and Q8_0 weights that share their
- * activations (one product step) share it too (Q8_0 reads only the scales). */
-static size_t q8_0_prep_size(int K, int n)
-{
-    return sizeof(gemm_col) * (size_t)(K / 32) * (size_t)n;
-}
-
-static void q8_0_prep_row(int K, const void *x, int c, int n, void *prep)
-{
-    (void)n;
-    const int nb = K / 32;
-    q8_0_cols(x, 0, 1, nb, 1, (gemm_col *)prep + (size_t)c * nb);
+    gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 /* Called by llmr_kernels_avx2_install after the tiles are in the table. */
@@ -332,9 +311,4 @@ void llmr_gemm_avx2_install(llmr_type_traits *t)
     q8_0_tail = t[LLMR_TYPE_Q8_0].tile;
     t[LLMR_TYPE_Q4_0].gemm = q4_0_gemm;
     t[LLMR_TYPE_Q8_0].gemm = q8_0_gemm;
-    for (int i = 0; i < 2; i++) {
-        llmr_type_traits *q = &t[i ? LLMR_TYPE_Q8_0 : LLMR_TYPE_Q4_0];
-        q->prep_size = q8_0_prep_size;
-        q->prep_row = q8_0_prep_row;
-    }
 }

@@ -39,20 +39,9 @@ typedef void (*llmr_tile_fn)(int K, const void *W, size_t w_stride, int nr, cons
                              size_t x_stride, int nc, float *Y, size_t ldy);
 
 /* A whole matrix product: Y[c*ldy + r] = dot(W row r, X row c) for r < nr, c < nc, any nr
- * and nc (the kernel does its own blocking for the caches). Optional in the traits.
- * `prep` is the activations' preparation (see llmr_prep_row_fn) made for exactly these nc
- * columns, or NULL: the kernel then derives what it needs from X itself, in every call. */
+ * and nc (the kernel does its own blocking for the caches). Optional in the traits. */
 typedef void (*llmr_gemm_fn)(int K, const void *W, size_t w_stride, int nr, const void *X,
-                             size_t x_stride, int nc, float *Y, size_t ldy, const void *prep);
-
-/* Activation preparation for a gemm. Some products need data derived from the activations
- * (Q4_0 / Q8_0: each block's scale and, for Q4_0, its sum). A product
- * is split into row chunks, one gemm call each, and every call would derive it again; the
- * caller instead makes it once per product: prep_size(K, n) bytes for n columns of K values,
- * filled by prep_row(K, x, c, n, prep) for every column c < n, where x is column c in
- * vec_dot_type (columns in any order, from any threads: each writes only its own part). */
-typedef size_t (*llmr_prep_size_fn)(int K, int n);
-typedef void (*llmr_prep_row_fn)(int K, const void *x, int c, int n, void *prep);
+                             size_t x_stride, int nc, float *Y, size_t ldy);
 
 typedef struct llmr_type_traits {
     uint32_t type;            /* ggml type id of the weights (LLMR_TYPE_* in gguf/gguf.h) */
@@ -72,8 +61,6 @@ typedef struct llmr_type_traits {
     llmr_isa isa;             /* the ISA these pointers were chosen for */
     llmr_tile_fn tile;        /* multi-row x multi-column dot kernel, or NULL */
     llmr_gemm_fn gemm;        /* whole-product kernel, used before `tile` when set, or NULL */
-    llmr_prep_size_fn prep_size;  /* the gemm's activation preparation, or both NULL */
-    llmr_prep_row_fn prep_row;
 } llmr_type_traits;
 
 /* Traits for `type` at the best ISA of this CPU (or `isa`, for tests); NULL if the type is not
@@ -94,10 +81,6 @@ size_t llmr_row_size(uint32_t type, int64_t K);
 void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
                       int i0, int i1, const void *X, size_t x_stride, int n,
                       float *Y, size_t ldy);
-/* The same with the activations' preparation for these n columns (t->prep_row), or NULL. */
-void llmr_matmul_rows_prep(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
-                           int i0, int i1, const void *X, size_t x_stride, int n,
-                           float *Y, size_t ldy, const void *prep);
 
 /* fp16 / bf16 scalar conversions (exact, round-to-nearest-even) and row helpers. */
 float llmr_fp16_to_fp32(uint16_t h);  uint16_t llmr_fp32_to_fp16(float f);

@@ -231,13 +231,9 @@ static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t
     return true;
 }
 
-/* No activation preparation (prep is always NULL here): a caller-made f32 copy of X, read
- * from L3 by the micro-kernel, measured no faster than pack_x's conversion into L2 (2-thread
- * products of 512 columns: 110-121 against 113-124 GFLOP/s; bench/README.md). */
 static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
-                     int nc, float *Y, size_t ldy, const void *prep)
+                     int nc, float *Y, size_t ldy)
 {
-    (void)prep;
     const uint8_t *W = Wv, *X = Xv;
     if (nc == 1 && f16_decode(K, W, ws, nr, X, Y))
         return;

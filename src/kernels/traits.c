@@ -105,17 +105,9 @@ void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_
                       int i0, int i1, const void *X, size_t x_stride, int n,
                       float *Y, size_t ldy)
 {
-    llmr_matmul_rows_prep(t, K, W, w_stride, i0, i1, X, x_stride, n, Y, ldy, NULL);
-}
-
-void llmr_matmul_rows_prep(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
-                           int i0, int i1, const void *X, size_t x_stride, int n,
-                           float *Y, size_t ldy, const void *prep)
-{
     const uint8_t *w = W, *x = X;
     if (t->gemm) {
-        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, X, x_stride, n, Y + i0, ldy,
-                prep);
+        t->gemm(K, w + (size_t)i0 * w_stride, w_stride, i1 - i0, X, x_stride, n, Y + i0, ldy);
         return;
     }
     if (n == 1 && !t->tile) {

@@ -59,7 +59,6 @@ struct llmr_work {
     float *x, *xn, *q, *k, *v, *att, *t, *hb, *hb2;
     uint8_t *xq[MAX_XQ];     /* activations in a vec_dot_type, cap rows of xq_stride bytes */
     size_t xq_stride;
-    void *prep[MAX_XQ];      /* per xq slot: the gemm's preparation of those activations */
     uint8_t *qc;             /* q in the cache's vec_dot_type (F16 cache) */
     float *sc;               /* per thread: ATT_SCRATCH floats */
     uint8_t *sp;             /* per thread: the same, in the cache type */
@@ -81,7 +80,6 @@ typedef struct mm_part {
     const llmr_mat *W;
     const void *X;
     size_t x_stride;
-    const void *prep;        /* the activations' preparation for W's gemm, or NULL */
     float *Y;
     size_t ldy;
 } mm_part;
@@ -213,8 +211,8 @@ static void mm_step(void *arg, int ith, int nth)
         const int i1 = i0 + f->mm_chunk < mp->W->rows ? i0 + f->mm_chunk : (int)mp->W->rows;
         /* matmul_rows blocks the columns itself (each block's activations stay in L2
          * across this chunk's row tiles) */
-        llmr_matmul_rows_prep(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
-                              mp->x_stride, f->mm_rows_n, mp->Y, mp->ldy, mp->prep);
+        llmr_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
+                         mp->x_stride, f->mm_rows_n, mp->Y, mp->ldy);
     }
 }
 
@@ -265,23 +263,9 @@ static int xq_slot(const llmr_mat *const *g, int ng, int i)
     return slot;
 }
 
-/* The preparation function that fills the xq slot of weight i's activations: the first
- * weight of the group with that vec_dot_type decides. Weight i gets the preparation only
- * when its own gemm wants exactly that one. */
-static llmr_prep_row_fn slot_prep(const llmr_mat *const *g, int i)
-{
-    int j = 0;
-    while (g[j]->tr->vec_dot_type != g[i]->tr->vec_dot_type)
-        j++;
-    return g[j]->tr->prep_row;
-}
-
-/* Converts row r of src (K floats) for every distinct vec_dot_type of the group, and makes
- * that column's part of the slot's gemm preparation (once per product, not once per row
- * chunk; n is the product's column count). F32 needs no conversion: the product reads src
- * directly. */
-static void quant_row(fwd *f, const llmr_mat *const *g, int ng, const float *src, int K, int r,
-                      int n)
+/* Converts row r of src (K floats) for every distinct vec_dot_type of the group. F32 needs
+ * no conversion: the product reads src directly. */
+static void quant_row(fwd *f, const llmr_mat *const *g, int ng, const float *src, int K, int r)
 {
     for (int i = 0; i < ng; i++) {
         uint32_t vt = g[i]->tr->vec_dot_type;
@@ -292,11 +276,8 @@ static void quant_row(fwd *f, const llmr_mat *const *g, int ng, const float *src
             first &= g[j]->tr->vec_dot_type != vt;
         if (!first)
             continue;
-        const int slot = xq_slot(g, ng, i);
-        uint8_t *dst = f->w->xq[slot] + (size_t)r * f->w->xq_stride;
+        uint8_t *dst = f->w->xq[xq_slot(g, ng, i)] + (size_t)r * f->w->xq_stride;
         llmr_traits(vt)->from_float(src, dst, K);
-        if (g[i]->tr->prep_row && f->w->prep[slot])
-            g[i]->tr->prep_row(K, dst, r, n, f->w->prep[slot]);
     }
 }
 
@@ -309,16 +290,12 @@ static void prep_mm(fwd *f, const llmr_mat *const *g, float *const *Y, const siz
         f->mm[i].W = g[i];
         f->mm[i].Y = Y[i];
         f->mm[i].ldy = ldy[i];
-        f->mm[i].prep = NULL;
         if (g[i]->tr->vec_dot_type == LLMR_TYPE_F32) {
             f->mm[i].X = src;
             f->mm[i].x_stride = ld * sizeof(float);
         } else {
-            const int slot = xq_slot(g, ng, i);
-            f->mm[i].X = f->w->xq[slot];
+            f->mm[i].X = f->w->xq[xq_slot(g, ng, i)];
             f->mm[i].x_stride = f->w->xq_stride;
-            if (g[i]->tr->prep_row && g[i]->tr->prep_row == slot_prep(g, i))
-                f->mm[i].prep = f->w->prep[slot];
         }
     }
 }
@@ -350,7 +327,7 @@ static void row_attn_in(fwd *f, int r)
     }
     rmsnorm(xn, x, f->L->attn_norm.data, E, hp->rms_eps);
     const llmr_mat *g[3] = {&f->L->wq, &f->L->wk, &f->L->wv};
-    quant_row(f, g, 3, xn, E, r, f->n);
+    quant_row(f, g, 3, xn, E, r);
 }
 
 static void add_bias(float *y, const float *b, int n)
@@ -399,7 +376,7 @@ static void row_quant_att(fwd *f, int r)
 {
     const llmr_mat *g[1] = {&f->L->wo};
     const int qd = f->m->hp.n_head * f->m->hp.head_dim;
-    quant_row(f, g, 1, f->w->att + (size_t)r * qd, qd, r, f->n);
+    quant_row(f, g, 1, f->w->att + (size_t)r * qd, qd, r);
 }
 
 static void row_ffn_in(fwd *f, int r)
@@ -412,7 +389,7 @@ static void row_ffn_in(fwd *f, int r)
         x[i] += t[i];
     rmsnorm(xn, x, f->L->ffn_norm.data, E, hp->rms_eps);
     const llmr_mat *g[2] = {&f->L->w_gate, &f->L->w_up};
-    quant_row(f, g, 2, xn, E, r, f->n);
+    quant_row(f, g, 2, xn, E, r);
 }
 
 static void row_swiglu(fwd *f, int r)
@@ -422,7 +399,7 @@ static void row_swiglu(fwd *f, int r)
     const float *b = f->w->hb2 + (size_t)r * F;
     f->w->ops->swiglu(a, b, F);
     const llmr_mat *g[1] = {&f->L->w_down};
-    quant_row(f, g, 1, a, F, r, f->n);
+    quant_row(f, g, 1, a, F, r);
 }
 
 /* Output row k (input row out_rows[k]): last residual, final norm, conversion. */
@@ -436,7 +413,7 @@ static void row_final(fwd *f, int k)
         x[i] += t[i];
     rmsnorm(xn, x, f->m->out_norm.data, E, hp->rms_eps);
     const llmr_mat *g[1] = {&f->m->output};
-    quant_row(f, g, 1, xn, E, k, f->n_out);
+    quant_row(f, g, 1, xn, E, k);
 }
 
 /* ---- attention ------------------------------------------------------------------------- */
@@ -594,10 +571,8 @@ void llmr_work_free(struct llmr_work *w)
         return;
     free(w->x); free(w->xn); free(w->q); free(w->k); free(w->v); free(w->att);
     free(w->t); free(w->hb); free(w->hb2); free(w->qc); free(w->sc); free(w->sp);
-    for (int i = 0; i < MAX_XQ; i++) {
+    for (int i = 0; i < MAX_XQ; i++)
         free(w->xq[i]);
-        free(w->prep[i]);
-    }
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
     free(w->btok);
     free(w);
@@ -615,19 +590,14 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const int nth = m->n_threads;
     w->cap = (int)cap;
-    /* widest converted activation row, and largest gemm preparation, over every weight type
-     * and input length (untouched pages of the larger ones cost no memory) */
-    size_t xs = 0, ps = 0;
+    /* widest converted activation row over every weight and input length */
+    size_t xs = 0;
     const size_t Ks[3] = {E, qd, F};
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
-        for (int i = 0; i < 3; i++) {
-            const llmr_type_traits *tr = llmr_traits((uint32_t)t);
-            if (!tr)
-                continue;
-            xs = max_sz(xs, llmr_row_size(tr->vec_dot_type, (int64_t)Ks[i]));
-            if (tr->prep_size)
-                ps = max_sz(ps, tr->prep_size((int)Ks[i], (int)cap));
-        }
+        for (int i = 0; i < 3; i++)
+            if (llmr_traits((uint32_t)t))
+                xs = max_sz(xs, llmr_row_size(llmr_traits((uint32_t)t)->vec_dot_type,
+                                              (int64_t)Ks[i]));
     w->xq_stride = (xs + 63) / 64 * 64;
     w->x = malloc(cap * E * sizeof(float));
     w->xn = malloc(cap * E * sizeof(float));
@@ -644,8 +614,7 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     bool ok = w->x && w->xn && w->q && w->k && w->v && w->att && w->t && w->hb && w->hb2 &&
               w->qc && w->sc && w->sp;
     for (int i = 0; i < MAX_XQ && ok; i++)
-        ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL &&
-             (!ps || (w->prep[i] = malloc(ps)) != NULL);
+        ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL;
     w->rope_cs = malloc(cap * (size_t)hp->n_rot * sizeof(float));
     w->ops = llmr_rowops_get();
     w->row_pos = malloc(cap * sizeof(int));
