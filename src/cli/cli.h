@@ -25,6 +25,11 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 bool cli_parse_float(const char *s, double lo, double hi, double *out);
 
+/* The model file's type as llama.cpp names it (general.file_type: "Q4_K_M", ...), or for
+ * files without that key the type of most tensor bytes besides F32 (ftype.c). */
+struct gguf_file;
+const char *cli_ftype_name(const struct gguf_file *f);
+
 /* Commands. */
 int cmd_info(int argc, char **argv);
 int cmd_chat(int argc, char **argv);

@@ -43,22 +43,6 @@ typedef struct result {
     char when[32];
 } result;
 
-/* llama.cpp's llama_ftype names (general.file_type), short form. */
-static const char *ftype_name(const gguf_file *gf)
-{
-    static const struct { uint32_t id; const char *name; } T[] = {
-        {0, "F32"}, {1, "F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"},
-        {9, "Q5_1"}, {10, "Q2_K"}, {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"},
-        {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"},
-        {25, "IQ4_NL"}, {32, "BF16"}};
-    uint32_t ft;
-    if (gguf_get_u32(gf, "general.file_type", &ft))
-        for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
-            if (T[i].id == ft)
-                return T[i].name;
-    return "?";
-}
-
 static void size_label(uint64_t n, char *buf, size_t cap)
 {
     if (n >= 1000000000ull)
@@ -239,7 +223,7 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
     const llmr_hparams *hp = llmr_model_hparams(m);
     r.size = llmr_model_size(m);
     r.n_params = llmr_model_n_params(m);
-    snprintf(r.ftype, sizeof r.ftype, "%s", ftype_name(llmr_model_gguf(m)));
+    snprintf(r.ftype, sizeof r.ftype, "%s", cli_ftype_name(llmr_model_gguf(m)));
     char lab[16];
     size_label(r.n_params, lab, sizeof lab);
     snprintf(r.model_type, sizeof r.model_type, "%s %s %s",

@@ -11,28 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* llama_ftype ids -> names, as `llama-quantize` prints them. */
-static const char *ftype_name(uint32_t ft)
-{
-    static const char *names[] = {
-        [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0", [8] = "Q5_0",
-        [9] = "Q5_1", [10] = "Q2_K", [11] = "Q3_K_S", [12] = "Q3_K_M", [13] = "Q3_K_L",
-        [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M", [18] = "Q6_K",
-        [19] = "IQ2_XXS", [20] = "IQ2_XS", [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS",
-        [24] = "IQ1_S", [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M", [28] = "IQ2_S",
-        [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M", [32] = "BF16", [36] = "TQ1_0",
-        [37] = "TQ2_0",
-    };
-    return ft < sizeof names / sizeof names[0] && names[ft] ? names[ft] : "unknown";
-}
-
 typedef struct facts {
     const char *arch, *name, *tok_model, *tok_pre, *tmpl, *rope_scaling;
     int64_t n_ctx, n_embd, n_ff, n_head, n_head_kv, n_layer, n_rot, n_vocab;
     int64_t bos, eos, eot, pad, unk;
     float rope_base, rope_scale, rms_eps;
     bool has_rope_base, has_rope_scale, has_rms_eps;
-    int64_t ftype;
     uint64_t n_params, type_count[LLMR_TYPE_COUNT], type_bytes[LLMR_TYPE_COUNT];
 } facts;
 
@@ -95,7 +79,6 @@ static void gather(const gguf_file *f, facts *x)
     x->eot = key_int(f, "tokenizer.ggml.eot_token_id");
     x->pad = key_int(f, "tokenizer.ggml.padding_token_id");
     x->unk = key_int(f, "tokenizer.ggml.unknown_token_id");
-    x->ftype = key_int(f, "general.file_type");
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const gguf_tensor *t = &f->tensors[i];
         x->n_params += t->n_elements;
@@ -108,19 +91,6 @@ static const char *type_name(uint32_t type)
 {
     llmr_type_info ti;
     return llmr_type_get(type, &ti) ? ti.name : "?";
-}
-
-/* The dominant tensor type, for files that lack general.file_type. */
-static const char *guess_ftype(const facts *x)
-{
-    uint64_t best = 0;
-    int bt = -1;
-    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
-        if (x->type_bytes[t] > best && t != LLMR_TYPE_F32) {
-            best = x->type_bytes[t];
-            bt = t;
-        }
-    return bt < 0 ? (x->n_params ? "F32" : "none") : type_name((uint32_t)bt);
 }
 
 static void add_int(cJSON *o, const char *k, int64_t v)
@@ -157,8 +127,7 @@ static int print_json(const gguf_file *f, const facts *x, bool tensors)
     else cJSON_AddNullToObject(o, "architecture");
     if (x->name) cJSON_AddStringToObject(o, "name", x->name);
     else cJSON_AddNullToObject(o, "name");
-    cJSON_AddStringToObject(o, "file_type",
-                            x->ftype >= 0 ? ftype_name((uint32_t)x->ftype) : guess_ftype(x));
+    cJSON_AddStringToObject(o, "file_type", cli_ftype_name(f));
     cJSON_AddNumberToObject(o, "n_params", (double)x->n_params);
     add_int(o, "n_vocab", x->n_vocab);
     add_int(o, "n_ctx_train", x->n_ctx);
@@ -218,8 +187,7 @@ static void print_text(const gguf_file *f, const facts *x, bool tensors)
     printf("%-22s %s\n", "architecture", x->arch ? x->arch : "-");
     printf("%-22s %s\n", "name", x->name ? x->name : "-");
     printf("%-22s %.2fM (%" PRIu64 ")\n", "parameters", (double)x->n_params / 1e6, x->n_params);
-    printf("%-22s %s\n", "file type",
-           x->ftype >= 0 ? ftype_name((uint32_t)x->ftype) : guess_ftype(x));
+    printf("%-22s %s\n", "file type", cli_ftype_name(f));
     printf("%-22s %.2f MiB\n", "file size", (double)f->size / (1024.0 * 1024.0));
     line_int("context length", x->n_ctx);
     line_int("embedding length", x->n_embd);

@@ -61,6 +61,12 @@ check "requantize refused" $([ $rc = 1 ]; echo $?)
 jq -e 'length == 2 and (.[0] | has("model_type") and has("avg_ts") and has("stddev_ts") and
        has("samples_ts") and has("model_n_params") and .n_prompt == 8 and .n_threads == 1)
        and .[1].n_gen == 4' "$tmp/b.json" >/dev/null; check "bench json keys" $?
+jq -e '.[0].model_type | endswith(" Q8_0")' "$tmp/b.json" >/dev/null; check "bench file type" $?
+# a file without general.file_type (stories260K, all F32) gets its tensors' type, as llama.cpp
+"$BIN" bench -m "$M" -p 8 -n 0 -r 1 -t 1 --json | jq -e '.[0].model_type | endswith(" F32")' \
+    >/dev/null; check "bench guessed file type" $?
+"$BIN" info --json "$M" | jq -e '.file_type == "F32"' \
+    >/dev/null; check "info guessed file type" $?
 "$BIN" bench -m "$tmp/q.gguf" -p 8 -n 0 -r 1 -t 1 | grep -q '| *pp8 *|'; check "bench table" $?
 
 # quantize follows llama.cpp: Q4_0 bytes identical to llama-quantize's (same sha256 of the
