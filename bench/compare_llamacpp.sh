@@ -12,6 +12,10 @@
 #                    the mean of the per-round averages and their range
 #   env PRIO         a command prefix both engines run under, e.g. "chrt -f 10" (real-time
 #                    priority, as root) when other work shares the machine (default: none)
+#   env MEMBW        the memory-read benchmark, run before each round (default:
+#                    build/bench_membw when built, see bench_membw.c): the table then gives
+#                    the GB/s each engine's tg streamed next to what the memory delivered,
+#                    because on a shared machine the decode ceiling moves from round to round
 # Makes WORKDIR/tl-f16.gguf with `llmr synth` (random weights, TinyLlama 1.1B shape), quantizes
 # it with `llmr quantize`, runs each engine on each file (PP/TG tests, REPS repetitions), and
 # prints one markdown table with the ratio llmr / llama.cpp. Raw JSON stays in WORKDIR.
@@ -28,6 +32,7 @@ TG=${TG:-128}
 RESULTS=${RESULTS:-$WORK}
 PRIO=${PRIO:-}
 ROUNDS=${ROUNDS:-1}
+MEMBW=${MEMBW:-build/bench_membw}
 mkdir -p "$WORK" "$RESULTS"
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
   $LLMR synth --shape tinyllama-1.1b --type F16 --vocab "$VOCAB" -o "$WORK/tl-f16.gguf"
@@ -37,6 +42,14 @@ for t in $TYPES; do
   [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
   [ -f "$f" ] || $LLMR quantize "$WORK/tl-f16.gguf" "$f" "$t"
 done
+# bytes decode reads per token: every tensor but the token-embedding table (one row of it)
+for t in $TYPES; do
+  f="$WORK/tl-$t.gguf"
+  [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
+  $LLMR info --json --tensors "$f" | python3 -c 'import json, sys
+print(sum(t["bytes"] for t in json.load(sys.stdin)["tensors"] if t["name"] != "token_embd.weight"))' \
+      > "$RESULTS/stream-bytes-$t.txt"
+done
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" > "$RESULTS/load.txt"
 for t in $TYPES; do
   f="$WORK/tl-$t.gguf"
@@ -45,6 +58,9 @@ for t in $TYPES; do
   # ROUNDS alternations of the two engines: the machine's speed drifts (other tenants share
   # its memory bandwidth), so each engine gets the same mix of good and bad minutes
   for k in $(seq 1 "$ROUNDS"); do
+    if [ -x "$MEMBW" ]; then
+      "$MEMBW" "$THREADS" 1024 3 | grep -o '[0-9.]* GB/s' | cut -d' ' -f1 > "$RESULTS/membw-$t-$k.txt"
+    fi
     echo "== $t round $k: llama.cpp" >&2
     $PRIO $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t-$k.json"
     echo "== $t round $k: llmr" >&2
@@ -56,13 +72,23 @@ cat "$RESULTS/load.txt"
 python3 - "$RESULTS" "$ROUNDS" $TYPES <<'PY'
 import json, statistics, sys
 work, rounds, types = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+import os
+def membw(t):
+    xs = []
+    for k in range(1, rounds + 1):
+        f = f"{work}/membw-{t}-{k}.txt"
+        if os.path.exists(f) and open(f).read().strip():
+            xs.append(float(open(f).read()))
+    return xs
 print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")
 print("|---|---|---:|---:|---:|")
 def cell(xs):
     m = statistics.mean(xs)
     return f"{m:.2f} ({min(xs):.2f}-{max(xs):.2f})" if len(xs) > 1 else f"{m:.2f}"
+streams = []
 for t in types:
     runs = {}   # (engine, test) -> per-round averages
+    size = int(open(f"{work}/stream-bytes-{t}.txt").read())   # decode's bytes per token
     for k in range(1, rounds + 1):
         for eng in ("llamacpp", "llmr"):
             for r in json.load(open(f"{work}/{eng}-{t}-{k}.json")):
@@ -72,4 +98,17 @@ for t in types:
         a, b = runs[("llamacpp", test)], runs[("llmr", test)]
         print(f"| {t} | {test} | {cell(a)} | {cell(b)} | "
               f"{statistics.mean(b) / statistics.mean(a):.2f}x |")
+        if test.startswith("tg") and membw(t):
+            streams.append((t, test, size * statistics.mean(a) / 1e9,
+                            size * statistics.mean(b) / 1e9, membw(t)))
+if streams:
+    print()
+    print("Decode against the memory: the weight bytes a token reads (all tensors but the token")
+    print("embeddings) x t/s, and what the memory-read benchmark gave before each round (an")
+    print("upper bound for either engine).")
+    print()
+    print("| type | test | llama.cpp GB/s | llmr GB/s | memory read GB/s |")
+    print("|---|---|---:|---:|---:|")
+    for t, test, ga, gb, mb in streams:
+        print(f"| {t} | {test} | {ga:.1f} | {gb:.1f} | {cell(mb)} |")
 PY
