@@ -64,6 +64,22 @@ static void pp_f16(int R, int K)
     free(Y);
 }
 
+/* Seconds of one decode product over rows [0, rows), the best of `passes` passes of `iters`
+ * products each. */
+static double best_decode(const llmr_type_traits *t, int K, const uint8_t *W, size_t rs,
+                          int rows, const uint8_t *X, float *Y, int passes, int iters)
+{
+    double best = 1e9;
+    for (int p = 0; p < passes; p++) {
+        double t0 = bench_now();
+        for (int it = 0; it < iters; it++)
+            llmr_matmul_rows(t, K, W, rs, 0, rows, X, 0, 1, Y, rows);
+        double dt = (bench_now() - t0) / iters;
+        best = dt < best ? dt : best;
+    }
+    return best;
+}
+
 static void decode(uint32_t type, size_t mib)
 {
     const int K = 2048;
@@ -77,29 +93,12 @@ static void decode(uint32_t type, size_t mib)
         for (int k = 0; k < K; k++)
             xf[k] = bench_frand();
         tx->from_float(xf, X, K);
-        double best = 1e9, bl2 = 1e9;
-        for (int p = 0; p < (isa ? 5 : 1); p++) {
-            double t0 = bench_now();
-            llmr_matmul_rows(t, K, W, rs, 0, (int)rows, X, 0, 1, Y, rows);
-            double dt = bench_now() - t0;
-            best = dt < best ? dt : best;
-        }
+        /* all rows (from RAM), 192 KiB of them (L2), 16 rows (L1: at most 34 KiB here, the
+         * kernel's own rate with no memory traffic) */
         const int l2rows = (int)((192 << 10) / rs);
-        for (int p = 0; p < (isa ? 300 : 3); p++) {
-            double t0 = bench_now();
-            llmr_matmul_rows(t, K, W, rs, 0, l2rows, X, 0, 1, Y, l2rows);
-            double dt = bench_now() - t0;
-            bl2 = dt < bl2 ? dt : bl2;
-        }
-        /* 16 rows stay in L1 (at most 34 KiB here): the kernel's own rate, no memory */
-        double bl1 = 1e9;
-        for (int p = 0; p < (isa ? 20 : 1); p++) {
-            double t0 = bench_now();
-            for (int it = 0; it < 200; it++)
-                llmr_matmul_rows(t, K, W, rs, 0, 16, X, 0, 1, Y, 16);
-            double dt = (bench_now() - t0) / 200;
-            bl1 = dt < bl1 ? dt : bl1;
-        }
+        const double best = best_decode(t, K, W, rs, (int)rows, X, Y, isa ? 5 : 1, 1);
+        const double bl2 = best_decode(t, K, W, rs, l2rows, X, Y, isa ? 300 : 3, 1);
+        const double bl1 = best_decode(t, K, W, rs, 16, X, Y, isa ? 20 : 1, 200);
         printf("%s decode %-4s: %.1f GB/s from RAM, %.1f GB/s from L2, %.1f GB/s from L1 "
                "(%.2f ns per 256 values)\n", t->name, llmr_isa_name((llmr_isa)isa),
                rows * rs / best / 1e9, l2rows * rs / bl2 / 1e9, 16 * rs / bl1 / 1e9,

@@ -34,26 +34,24 @@ PRIO=${PRIO:-}
 ROUNDS=${ROUNDS:-1}
 MEMBW=${MEMBW:-build/bench_membw}
 mkdir -p "$WORK" "$RESULTS"
+model_file() { [ "$1" = F16 ] && echo "$WORK/tl-f16.gguf" || echo "$WORK/tl-$1.gguf"; }
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
   $LLMR synth --shape tinyllama-1.1b --type F16 --vocab "$VOCAB" -o "$WORK/tl-f16.gguf"
 fi
 for t in $TYPES; do
-  f="$WORK/tl-$t.gguf"
-  [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
+  f=$(model_file "$t")
   [ -f "$f" ] || $LLMR quantize "$WORK/tl-f16.gguf" "$f" "$t"
 done
 # bytes decode reads per token: every tensor but the token-embedding table (one row of it)
 for t in $TYPES; do
-  f="$WORK/tl-$t.gguf"
-  [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
+  f=$(model_file "$t")
   $LLMR info --json --tensors "$f" | python3 -c 'import json, sys
 print(sum(t["bytes"] for t in json.load(sys.stdin)["tensors"] if t["name"] != "token_embd.weight"))' \
       > "$RESULTS/stream-bytes-$t.txt"
 done
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" > "$RESULTS/load.txt"
 for t in $TYPES; do
-  f="$WORK/tl-$t.gguf"
-  [ "$t" = F16 ] && f="$WORK/tl-f16.gguf"
+  f=$(model_file "$t")
   cat "$f" > /dev/null       # into the page cache before either engine runs
   # ROUNDS alternations of the two engines: the machine's speed drifts (other tenants share
   # its memory bandwidth), so each engine gets the same mix of good and bad minutes
@@ -71,15 +69,12 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
 cat "$RESULTS/load.txt"
 python3 - "$RESULTS" "$ROUNDS" $TYPES <<'PY'
 import json, statistics, sys
-work, rounds, types = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 import os
-def membw(t):
-    xs = []
-    for k in range(1, rounds + 1):
-        f = f"{work}/membw-{t}-{k}.txt"
-        if os.path.exists(f) and open(f).read().strip():
-            xs.append(float(open(f).read()))
-    return xs
+work, rounds, types = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def membw(t):   # GB/s read before each round of type t, when bench_membw ran
+    files = [f"{work}/membw-{t}-{k}.txt" for k in range(1, rounds + 1)]
+    texts = [open(f).read().strip() for f in files if os.path.exists(f)]
+    return [float(x) for x in texts if x]
 print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")
 print("|---|---|---:|---:|---:|")
 def cell(xs):
@@ -98,14 +93,15 @@ for t in types:
         a, b = runs[("llamacpp", test)], runs[("llmr", test)]
         print(f"| {t} | {test} | {cell(a)} | {cell(b)} | "
               f"{statistics.mean(b) / statistics.mean(a):.2f}x |")
-        if test.startswith("tg") and membw(t):
+        mb = membw(t)
+        if test.startswith("tg") and mb:
             streams.append((t, test, size * statistics.mean(a) / 1e9,
-                            size * statistics.mean(b) / 1e9, membw(t)))
+                            size * statistics.mean(b) / 1e9, mb))
 if streams:
     print()
     print("Decode against the memory: the weight bytes a token reads (all tensors but the token")
-    print("embeddings) x t/s, and what the memory-read benchmark gave before each round (an")
-    print("upper bound for either engine).")
+    print("embeddings) x t/s, and what the memory-read benchmark gave just before each round")
+    print("(the ceiling of those minutes; it drifts, so a short run can land above it).")
     print()
     print("| type | test | llama.cpp GB/s | llmr GB/s | memory read GB/s |")
     print("|---|---|---:|---:|---:|")

@@ -489,7 +489,6 @@ INLINE void q6_K_kern(TILE_ARGS, const int NR, const int NC)
 DEFINE_TILE_ROWWISE(q6_K_tile, q6_K_kern)
 
 /* ---- F16 and BF16: convert 8 values at a time, FMA in f32 ------------------------------- */
-INLINE __m256 ld_f16(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 INLINE __m256 ld_bf16(const uint8_t *p)
 {
     return _mm256_castsi256_ps(_mm256_slli_epi32(
@@ -569,12 +568,7 @@ FLOAT_VEC_DOT(f32_vec_dot, ld_f32, sc_f32, 4)
 
 static void f16_to_float(const void *src, float *dst, int64_t n)
 {
-    const uint8_t *p = src;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, ld_f16(p + 2 * i));
-    for (; i < n; i++)
-        dst[i] = h2f(((const uint16_t *)src)[i]);
+    f16_row_to_f32(src, dst, n);
 }
 
 static void f16_from_float(const float *src, void *dst, int64_t n)

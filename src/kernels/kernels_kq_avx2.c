@@ -52,8 +52,7 @@ static void pack_w16(const uint8_t *W, size_t ws, int nr, int k0, int kc, float 
         for (int k = 0; k < k8; k += 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++)
-                r[i] = rows[i] ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rows[i] + 2 * k)))
-                               : _mm256_setzero_ps();
+                r[i] = rows[i] ? ld_f16(rows[i] + 2 * k) : _mm256_setzero_ps();
             transpose8(r);
             for (int i = 0; i < 8; i++)
                 _mm256_store_ps(Wp + (size_t)(k + i) * GEMM_MR + 8 * h, r[i]);
@@ -86,16 +85,7 @@ static void pack_x(const uint8_t *X, size_t xs, int nc, int k0, int kc, float *X
     for (int c = 0; c < nc; c++) {
         if (c + AHEAD < nc)
             prefetch_seg(X + (size_t)(c + AHEAD) * xs + 2 * (size_t)k0, 2 * kc);
-        const uint8_t *x = X + (size_t)c * xs + 2 * (size_t)k0;
-        float *d = Xf + (size_t)c * GEMM_KC;
-        int k = 0;
-        for (; k + 8 <= kc; k += 8)
-            _mm256_store_ps(d + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 2 * k))));
-        for (; k < kc; k++) {
-            uint16_t v;
-            memcpy(&v, x + 2 * k, 2);
-            d[k] = h2f(v);
-        }
+        f16_row_to_f32(X + (size_t)c * xs + 2 * (size_t)k0, Xf + (size_t)c * GEMM_KC, kc);
     }
 }
 
@@ -180,12 +170,6 @@ static void f16_tiles(int K, const uint8_t *W, size_t ws, int nr, const uint8_t 
 #endif
 enum { F16_DECODE_STACK = 8192 };   /* activations converted on the stack up to this K */
 
-/* 8 f16 values at p as f32. */
-INLINE __m256 f16x8(const uint8_t *p)
-{
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
 static float f16_row_dot(int K, const uint8_t *w, const float *x)
 {
     __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -195,11 +179,11 @@ static float f16_row_dot(int K, const uint8_t *w, const float *x)
         _mm_prefetch((const char *)w + 2 * (size_t)k + F16_PF, _MM_HINT_T0);
         for (int j = 0; j < 4; j++) {
             const int kj = k + 8 * j;
-            a[j] = _mm256_fmadd_ps(f16x8(w + 2 * (size_t)kj), _mm256_loadu_ps(x + kj), a[j]);
+            a[j] = _mm256_fmadd_ps(ld_f16(w + 2 * (size_t)kj), _mm256_loadu_ps(x + kj), a[j]);
         }
     }
     for (; k + 8 <= K; k += 8)
-        a[0] = _mm256_fmadd_ps(f16x8(w + 2 * (size_t)k), _mm256_loadu_ps(x + k), a[0]);
+        a[0] = _mm256_fmadd_ps(ld_f16(w + 2 * (size_t)k), _mm256_loadu_ps(x + k), a[0]);
     float s = hsum8(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
     for (; k < K; k++) {
         uint16_t v;
@@ -216,14 +200,7 @@ static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t
     float *x = K <= F16_DECODE_STACK ? stack : malloc(sizeof(float) * (size_t)K);
     if (!x)
         return false;
-    int k = 0;
-    for (; k + 8 <= K; k += 8)
-        _mm256_storeu_ps(x + k, f16x8(X + 2 * (size_t)k));
-    for (; k < K; k++) {
-        uint16_t v;
-        memcpy(&v, X + 2 * (size_t)k, 2);
-        x[k] = h2f(v);
-    }
+    f16_row_to_f32(X, x, K);
     for (int r = 0; r < nr; r++)
         Y[r] = f16_row_dot(K, W + (size_t)r * ws, x);
     if (x != stack)

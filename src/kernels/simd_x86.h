@@ -30,6 +30,25 @@ INLINE int hsum8i(__m256i v)
 INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
 INLINE uint16_t f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
 
+/* 8 f16 values at p as f32. */
+INLINE __m256 ld_f16(const uint8_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* dst[i] = the f16 value at p + 2i as f32, i < n. */
+INLINE void f16_row_to_f32(const uint8_t *p, float *dst, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, ld_f16(p + 2 * i));
+    for (; i < n; i++) {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        dst[i] = h2f(v);
+    }
+}
+
 /* 32 nibbles of 16 bytes, low nibbles first (values 0-15), then high (16-31): the Q4_0 /
  * Q4_1 / IQ4_NL order. One broadcast load, one variable shift of the upper lane, one and. */
 INLINE __m256i nibbles32(const uint8_t *p)

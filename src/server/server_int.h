@@ -187,7 +187,8 @@ char *srv_render_chat(llmr_server *s, srv_lm *lm, const srv_msg *msgs, int n, sr
  * are the conversation: the WebSocket history) and starts generating. With --config a
  * candidate that fails before its first piece (a dead backend, a full queue) hands the request
  * to the next. alive(alive_user), when not NULL, is asked while a remote backend is awaited:
- * false (the client left) cancels the request. Returns 0 with *g to end with srv_gen_end(), or an HTTP status with *e. */
+ * false (the client left) cancels the request. Returns 0 with *g to end with srv_gen_end(),
+ * or an HTTP status with *e. */
 int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
                   bool (*alive)(void *user), void *alive_user, srv_gen *g, srv_error *e);
 /* As srv_job_take, for either kind. A remote piece may take until the backend's idle timeout
