@@ -6,9 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_one(const uint8_t *data, size_t size)
 {
     gguf_file *f = NULL;
     llmr_err err = {0};
@@ -32,3 +30,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gguf_close(f);
     return 0;
 }
+
+#include "worker_stack.h"

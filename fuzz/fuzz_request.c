@@ -9,9 +9,7 @@
 
 #include "server/request.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_one(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
@@ -34,3 +32,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(body);
     return 0;
 }
+
+#include "worker_stack.h"

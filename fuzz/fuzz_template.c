@@ -19,7 +19,7 @@ static const char messages[] =
     "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\", \"description\": \"d\","
     "\"parameters\": {\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"array\"}}}}}]}";
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_one(const uint8_t *data, size_t size)
 {
     char *src = malloc(size + 1);
     if (!src)
@@ -43,3 +43,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(src);
     return 0;
 }
+
+#include "worker_stack.h"

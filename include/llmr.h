@@ -694,9 +694,14 @@ typedef struct llmr_server_opts {
     int         ctx_size;       /* KV positions of EACH slot (default 2048, at most the model's
                                    training context) */
     int         n_threads;      /* compute threads (0: physical cores) */
-    const char *api_key;        /* when set, /v1, /api and /ws need "Authorization: Bearer KEY"
-                                   (default NULL: no key) */
-    const char *cors_origin;    /* Access-Control-Allow-Origin value; NULL (default): no CORS */
+    const char *api_key;        /* when set, every route but /health needs "Authorization:
+                                   Bearer KEY" (the page and /ws also take ?api_key=KEY, since
+                                   browsers cannot set their headers); default NULL: no key */
+    const char *metrics_key;    /* when set, /metrics also takes this key (a scraper's), so it
+                                   need not hold the API key (default NULL) */
+    const char *cors_origin;    /* origins allowed to call the server from a web page, comma-
+                                   separated ("https://a.example,http://localhost:3000") or "*";
+                                   NULL (default): no CORS headers, and preflights are refused */
     const char *alias;          /* model name clients use (default: the file name without .gguf) */
     const char *models_dir;     /* folder /api/models lists and loads from (default: the model
                                    file's folder) */

@@ -1,5 +1,6 @@
 /* chat_cmds.c - input, slash commands and conversation files of `llmr chat`. */
 #include "cli/chat.h"
+#include "core/json.h"
 #include "cli/cli.h"
 
 #include <cjson/cJSON.h>
@@ -127,11 +128,13 @@ static int load(chat *c, const char *path)
                   CHAT_MAX_FILE >> 20);
         return CHAT_CONTINUE;
     }
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    bool shallow = llmr_json_depth_ok(text, len, LLMR_JSON_MAX_DEPTH, NULL);
+    cJSON *root = shallow ? cJSON_ParseWithLength(text, len) : NULL;
     free(text);
     const cJSON *msgs = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "messages")
                                              : root;
-    const char *why = root ? check_messages(msgs) : "not valid JSON";
+    const char *why = root ? check_messages(msgs) : shallow ? "not valid JSON"
+                                                            : "JSON nested too deep";
     if (why) {
         chat_note(c, "cannot load %s: %s; the conversation is unchanged", path, why);
         cJSON_Delete(root);

@@ -1,5 +1,6 @@
 /* config.c - strict parsing of the router's JSON configuration (see config.h). */
 #include "router/config.h"
+#include "core/json.h"
 #include "router/digest.h"
 #include "core/util.h"
 
@@ -430,6 +431,9 @@ int rt_config_parse(const char *json, size_t len, const char *where, rt_config *
                     llmr_err *err)
 {
     defaults(c);
+    if (!llmr_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
+        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: JSON nests deeper than %d levels", where,
+                            LLMR_JSON_MAX_DEPTH);
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
         return json_error(json, len, where, err);
@@ -445,6 +449,9 @@ int rt_config_parse_model(rt_config *c, const char *json, size_t len, rt_model_c
                           llmr_err *err)
 {
     memset(m, 0, sizeof *m);
+    if (!llmr_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
+        return llmr_err_set(err, LLMR_ERR_FORMAT, "model: JSON nests deeper than %d levels",
+                            LLMR_JSON_MAX_DEPTH);
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
         return json_error(json, len, "model", err);

@@ -1,5 +1,6 @@
 /* oai.c - decoding OpenAI-style streamed chunks (see oai.h). */
 #include "router/oai.h"
+#include "core/json.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -66,6 +67,8 @@ int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, 
         d->done = true;
         return LLMR_OK;
     }
+    if (!llmr_json_depth_ok(data, len, LLMR_JSON_MAX_DEPTH, NULL))
+        return malformed(data, len, "JSON nested too deep", err);
     cJSON *j = cJSON_ParseWithLength(data, len);
     if (!j)
         return malformed(data, len, "not JSON", err);
@@ -115,7 +118,9 @@ int llmr_oai_http_error(long status, const char *body, size_t len, const char *u
                         llmr_err *err)
 {
     char msg[400] = "";
-    cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *j = body && len && llmr_json_depth_ok(body, len, LLMR_JSON_MAX_DEPTH, NULL)
+                   ? cJSON_ParseWithLength(body, len)
+                   : NULL;
     const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
     if (e)
         error_text(e, msg, sizeof msg);

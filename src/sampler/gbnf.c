@@ -20,8 +20,8 @@
 
 #define MAX_REPEAT     10000u      /* bound on m and n in x{m,n} */
 #define MAX_ELEMS      (1u << 22)  /* bound on the compiled size */
-#define MAX_NESTING    256         /* parentheses */
-#define MAX_LEFT_DEPTH 1000        /* rules entered without consuming a character */
+#define MAX_NESTING    64          /* parentheses (each level costs parser stack) */
+#define MAX_LEFT_DEPTH 200         /* rules entered without consuming a character */
 #define UNBOUNDED      UINT32_MAX
 
 typedef struct evec {

@@ -9,6 +9,7 @@
  * have at most 16 digits and exponents at most 2, so every number is a finite double.
  */
 #include "sampler/sampler.h"
+#include "core/json.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -361,6 +362,10 @@ int llmr_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
     int rc = LLMR_OK;
     char root[32] = "object";                  /* no schema: any JSON object */
     if (schema) {
+        size_t at = 0;
+        if (!llmr_json_depth_ok(schema, strlen(schema), LLMR_JSON_MAX_DEPTH, &at))
+            return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "json schema: JSON nested deeper "
+                                "than %d levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, at);
         const char *end = NULL;
         cJSON *s = cJSON_ParseWithOpts(schema, &end, true);
         if (!s) {

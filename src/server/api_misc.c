@@ -28,7 +28,7 @@ int srv_h_health(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", false)) {
+    if (srv_check(&x, "GET", SRV_OPEN)) {
         pthread_mutex_lock(&s->lock);
         srv_state st = s->state;
         char msg[600];
@@ -57,7 +57,7 @@ int srv_h_api_health(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", true)) {
+    if (srv_check(&x, "GET", SRV_KEY)) {
         cJSON *o = cJSON_CreateObject();
         pthread_mutex_lock(&s->lock);
         cJSON_AddStringToObject(o, "status", state_name(s->state));
@@ -94,7 +94,7 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", true) && s->router) {
+    if (srv_check(&x, "GET", SRV_KEY) && s->router) {
         srv_route_models_list(&x);
     } else if (x.status == 0) {
         cJSON *o = cJSON_CreateObject();
@@ -142,23 +142,19 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (!srv_check(&x, "POST", true))
+    if (!srv_check(&x, "POST", SRV_KEY))
         goto out;
     if (s->router) {
         srv_route_models_load(&x);
         goto out;
     }
-    size_t len;
-    char *body = srv_read_body(&x, &len);
-    if (!body)
+    cJSON *o = srv_read_json(&x);
+    if (!o)
         goto out;
-    cJSON *o = cJSON_ParseWithLength(body, len);
-    free(body);
-    const cJSON *m = o ? cJSON_GetObjectItemCaseSensitive(o, "model") : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "model");
     if (!cJSON_IsString(m) || !m->valuestring[0]) {
         srv_reply_errorf(&x, 400, "invalid_request_error", NULL,
-                         o ? "missing field 'model' (a model name from GET /api/models)"
-                           : "the request body is not valid JSON");
+                         "missing field 'model' (a model name from GET /api/models)");
         cJSON_Delete(o);
         goto out;
     }
@@ -239,7 +235,7 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (!srv_check(&x, "GET", false)) {
+    if (!srv_check(&x, "GET", SRV_KEY_METRICS)) {
         srv_access_log(&x);
         return 1;
     }
@@ -309,7 +305,7 @@ int srv_h_page(struct mg_connection *c, void *ud)
 {
     srv_ctx x;
     srv_ctx_init(&x, ud, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", false))
+    if (srv_check(&x, "GET", SRV_KEY_QUERY))
         srv_reply_text(&x, 200, "text/html; charset=utf-8", srv_page_html,
                        strlen(srv_page_html),
                        "Content-Security-Policy: default-src 'self'; "

@@ -223,7 +223,7 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_OLLAMA_GEN);
     atomic_fetch_add(&s->m.requests[5], 1);
-    if (srv_check(&x, "GET", true)) {
+    if (srv_check(&x, "GET", SRV_KEY)) {
         if (s->router) {
             srv_route_models_ollama(&x, ps);
             srv_access_log(&x);
@@ -257,7 +257,7 @@ int srv_h_ollama_version(struct mg_connection *c, void *ud)
 {
     srv_ctx x;
     srv_ctx_init(&x, ud, c, SRV_API_OLLAMA_GEN);
-    if (srv_check(&x, "GET", false))
+    if (srv_check(&x, "GET", SRV_KEY))
         srv_reply_json(&x, 200, "{\"version\":\"" LLMR_VERSION_STRING "\"}", NULL);
     srv_access_log(&x);
     return 1;

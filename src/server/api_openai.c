@@ -269,7 +269,7 @@ int srv_h_models(struct mg_connection *c, void *ud)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     atomic_fetch_add(&s->m.requests[5], 1);
-    if (srv_check(&x, "GET", true) && s->router) {
+    if (srv_check(&x, "GET", SRV_KEY) && s->router) {
         srv_route_models_openai(&x);
     } else if (x.status == 0) {
         cJSON *o = cJSON_CreateObject();

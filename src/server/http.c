@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/util.h"
 
 #define POLL_MS 20     /* how often a waiting handler checks its client and the clock */
@@ -114,16 +115,55 @@ void srv_ctx_init(srv_ctx *x, llmr_server *s, struct mg_connection *c, srv_api a
     x->fd = -2;   /* not looked up yet */
 }
 
-const char *srv_cors_headers(const llmr_server *s)
+/* The entry of the --cors list that allows origin ("*" or origin itself), or NULL. */
+static const char *cors_allows(const char *cors, const char *origin)
 {
-    static __thread char buf[600];
-    if (!s->cors)
+    if (!cors || !origin)
+        return NULL;
+    size_t on = strlen(origin);
+    for (const char *p = cors; *p;) {
+        p += strspn(p, " ,");
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if (t == 1 && p[0] == '*')
+            return "*";
+        if (t > 0 && t == on && !strncasecmp(p, origin, t))
+            return origin;
+        p += n;
+    }
+    return NULL;
+}
+
+const char *srv_cors_origin(srv_ctx *x)
+{
+    return cors_allows(x->srv->cors, mg_get_header(x->c, "Origin"));
+}
+
+bool srv_ws_origin_ok(const struct mg_connection *c, const llmr_server *s)
+{
+    const char *origin = mg_get_header(c, "Origin");
+    if (!origin || cors_allows(s->cors, origin))
+        return true;   /* not a browser, or a page --cors allows */
+    /* The server's own page: the Origin names the host the browser connected to. */
+    const char *host = mg_get_header(c, "Host");
+    const char *o = !strncasecmp(origin, "http://", 7) ? origin + 7
+                    : !strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
+    return o && host && !strcasecmp(o, host);
+}
+
+const char *srv_cors_headers(srv_ctx *x)
+{
+    static __thread char buf[800];
+    const char *o = srv_cors_origin(x);
+    if (!o || strlen(o) > 300 || strpbrk(o, "\r\n"))
         return "";
     snprintf(buf, sizeof buf,
              "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
              "Access-Control-Allow-Headers: Authorization, Content-Type, X-LLMR-Strategy\r\n"
              "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
-             "Access-Control-Expose-Headers: X-LLMR-Model\r\n", s->cors);
+             "Access-Control-Expose-Headers: X-LLMR-Model\r\n", o);
     return buf;
 }
 
@@ -172,7 +212,7 @@ void srv_reply_text(srv_ctx *x, int status, const char *ctype, const char *body,
     mg_printf(x->c,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\n%s%s%s\r\n",
-              status, status_text(status), ctype, len, srv_cors_headers(x->srv),
+              status, status_text(status), ctype, len, srv_cors_headers(x),
               model_header(x, mh, sizeof mh), extra ? extra : "");
     if (len)
         mg_write(x->c, body, len);
@@ -255,7 +295,7 @@ bool srv_stream_begin(srv_ctx *x, const char *ctype)
     return mg_printf(x->c,
                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"
                      "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n%s%s\r\n",
-                     ctype, srv_cors_headers(x->srv), model_header(x, mh, sizeof mh)) > 0;
+                     ctype, srv_cors_headers(x), model_header(x, mh, sizeof mh)) > 0;
 }
 
 bool srv_stream_write(srv_ctx *x, const char *data, size_t len)
@@ -274,8 +314,31 @@ void srv_stream_end(srv_ctx *x)
     mg_write(x->c, "0\r\n\r\n", 5);
 }
 
+/* JSON routes take application/json (or another +json type), or no type at all (a
+ * client that names none). Never text/plain or form types: a web page may send
+ * those to any address without a CORS preflight, so accepting them would let any page the
+ * user visits drive a loopback server. */
+static bool json_ctype_ok(srv_ctx *x)
+{
+    const char *ct = mg_get_header(x->c, "Content-Type");
+    if (!ct)
+        return true;
+    ct += strspn(ct, " \t");
+    size_t n = strcspn(ct, "; \t");
+    if ((n == 16 && !strncasecmp(ct, "application/json", 16)) ||
+        (n > 17 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 5, "+json", 5)))
+        return true;
+    srv_reply_errorf(x, 415, "invalid_request_error", "unsupported_media_type",
+                     "the body must be JSON sent as 'Content-Type: application/json' (got "
+                     "'%.60s'; text and form bodies are refused because any web page can send "
+                     "them)", ct);
+    return false;
+}
+
 char *srv_read_body(srv_ctx *x, size_t *len)
 {
+    if (!json_ctype_ok(x))
+        return NULL;
     const struct mg_request_info *ri = mg_get_request_info(x->c);
     size_t max = x->srv->o.max_body;
     if (ri->content_length > 0 && (uint64_t)ri->content_length > max) {
@@ -329,6 +392,26 @@ char *srv_read_body(srv_ctx *x, size_t *len)
     b[n] = 0;
     *len = n;
     return b;
+}
+
+cJSON *srv_read_json(srv_ctx *x)
+{
+    size_t len;
+    char *body = srv_read_body(x, &len);
+    if (!body)
+        return NULL;
+    char err[300];
+    cJSON *o = llmr_json_parse(body, len, 0, "the request body", NULL, err, sizeof err);
+    free(body);
+    if (!o)
+        srv_reply_errorf(x, 400, "invalid_request_error", NULL, "%s", err);
+    else if (!cJSON_IsObject(o)) {
+        srv_reply_errorf(x, 400, "invalid_request_error", NULL,
+                         "the request body must be a JSON object");
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return o;
 }
 
 void srv_access_log(srv_ctx *x)
@@ -458,7 +541,7 @@ const char *srv_finish_name(srv_finish f)
 bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r)
 {
     memset(r, 0, sizeof *r);
-    if (!srv_check(x, "POST", true))
+    if (!srv_check(x, "POST", SRV_KEY))
         return false;
     size_t len;
     char *body = srv_read_body(x, &len);

@@ -7,6 +7,8 @@
  */
 #include "server/request.h"
 
+#include "core/json.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -464,22 +466,11 @@ int srv_req_parse(srv_api api, const char *body, size_t len, srv_req *r, srv_err
     size_t bad;
     if (!srv_utf8_valid(body, len, &bad))
         return BAD("", "the request body is not valid UTF-8 (first bad byte at offset %zu)", bad);
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, false);
-    if (!o) {
-        size_t at = end && end >= body ? (size_t)(end - body) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-        if (ep && ep >= body && ep <= body + len)
-            at = (size_t)(ep - body);
-        return BAD("", "the request body is not valid JSON (error near byte %zu of %zu)", at, len);
-    }
-    /* Only whitespace may follow the value. */
-    for (const char *p = end; p && p < body + len; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != 0) {
-            cJSON_Delete(o);
-            return BAD("", "the request body has data after the JSON value (at byte %zu)",
-                       (size_t)(p - body));
-        }
+    char err[300];
+    cJSON *o = llmr_json_parse(body, len, 0, api == SRV_API_WS ? "the message" : "the request body",
+                               NULL, err, sizeof err);
+    if (!o)
+        return BAD("", "%s", err);
     int rc;
     if (!cJSON_IsObject(o))
         rc = BAD("", "the request body must be a JSON object");

@@ -284,18 +284,14 @@ void srv_route_models_load(srv_ctx *x)
 {
     llmr_server *s = x->srv;
     llmr_router *r = s->router;
-    size_t len;
-    char *body = srv_read_body(x, &len);
-    if (!body)
+    cJSON *o = srv_read_json(x);
+    if (!o)
         return;
-    cJSON *o = cJSON_ParseWithLength(body, len);
-    free(body);
-    const cJSON *mv = o ? cJSON_GetObjectItemCaseSensitive(o, "model") : NULL;
+    const cJSON *mv = cJSON_GetObjectItemCaseSensitive(o, "model");
     if (!cJSON_IsString(mv) || !mv->valuestring[0] || strlen(mv->valuestring) > 4000) {
         srv_reply_errorf(x, 400, "invalid_request_error", NULL,
-                         o ? "missing field 'model' (a model id from GET /api/models, or a "
-                             "source: a .gguf path, an http(s) URL, hf:ORG/REPO/FILE.gguf)"
-                           : "the request body is not valid JSON");
+                         "missing field 'model' (a model id from GET /api/models, or a "
+                         "source: a .gguf path, an http(s) URL, hf:ORG/REPO/FILE.gguf)");
         cJSON_Delete(o);
         return;
     }
@@ -406,7 +402,7 @@ int srv_h_api_models_item(struct mg_connection *c, void *ud)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     atomic_fetch_add(&s->m.requests[5], 1);
-    if (!srv_check(&x, "DELETE", true))
+    if (!srv_check(&x, "DELETE", SRV_KEY))
         goto out;
     const char *raw = ri->local_uri + strlen("/api/models/");
     char id[256];

@@ -293,13 +293,46 @@ static bool key_equal(const char *a, const char *b)
     return d == 0;
 }
 
-bool srv_check(srv_ctx *x, const char *method, bool needs_key)
+/* The key a request presents: "Authorization: Bearer KEY", or, where browsers cannot set
+ * headers (the page, /ws), ?api_key=KEY. Copied into buf (any length the request has). */
+static const char *presented_key(srv_ctx *x, bool query_ok, char *buf, size_t n)
+{
+    const char *h = mg_get_header(x->c, "Authorization");
+    if (h && !strncasecmp(h, "Bearer ", 7))
+        return h + 7;
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    if (query_ok && ri->query_string &&
+        mg_get_var(ri->query_string, strlen(ri->query_string), "api_key", buf, n) > 0)
+        return buf;
+    return NULL;
+}
+
+bool srv_key_ok(srv_ctx *x, srv_access access)
 {
     llmr_server *s = x->srv;
+    if (access == SRV_OPEN || !s->api_key)
+        return true;
+    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    size_t qn = ri->query_string ? strlen(ri->query_string) + 1 : 1;
+    char *q = malloc(qn);
+    if (!q)
+        return false;
+    const char *k = presented_key(x, access == SRV_KEY_QUERY, q, qn);
+    bool ok = k && (key_equal(k, s->api_key) ||
+                    (access == SRV_KEY_METRICS && s->metrics_key &&
+                     key_equal(k, s->metrics_key)));
+    free(q);
+    return ok;
+}
+
+bool srv_check(srv_ctx *x, const char *method, srv_access access)
+{
     const struct mg_request_info *ri = mg_get_request_info(x->c);
     if (!strcmp(ri->request_method, "OPTIONS")) {
-        /* CORS preflight: answered only when --cors is set (the headers carry the answer). */
-        srv_reply_text(x, s->cors ? 204 : 405, "text/plain", "", 0, NULL);
+        /* A CORS preflight: only an origin that --cors allows gets the go-ahead (the headers
+         * srv_cors_headers adds); any other page is refused before it can send the request. */
+        bool ok = srv_cors_origin(x) != NULL;
+        srv_reply_text(x, ok ? 204 : 403, "text/plain", "", 0, NULL);
         return false;
     }
     if (method && strcmp(ri->request_method, method)) {
@@ -308,14 +341,13 @@ bool srv_check(srv_ctx *x, const char *method, bool needs_key)
                          method);
         return false;
     }
-    if (needs_key && s->api_key) {
-        const char *h = mg_get_header(x->c, "Authorization");
-        if (!h || strncasecmp(h, "Bearer ", 7) || !key_equal(h + 7, s->api_key)) {
-            srv_reply_errorf(x, 401, "authentication_error", "invalid_api_key",
-                             h ? "the API key is not valid" :
-                                 "no API key: send the header 'Authorization: Bearer KEY'");
-            return false;
-        }
+    if (!srv_key_ok(x, access)) {
+        bool sent = mg_get_header(x->c, "Authorization") ||
+                    (ri->query_string && strstr(ri->query_string, "api_key="));
+        srv_reply_errorf(x, 401, "authentication_error", "invalid_api_key",
+                         sent ? "the API key is not valid" :
+                                "no API key: send the header 'Authorization: Bearer KEY'");
+        return false;
     }
     return true;
 }
@@ -326,7 +358,7 @@ static int h_not_found(struct mg_connection *c, void *ud)
     srv_ctx_init(&x, ud, c, SRV_API_CHAT);
     const struct mg_request_info *ri = mg_get_request_info(c);
     if (!strcmp(ri->request_method, "OPTIONS")) {
-        srv_check(&x, NULL, false);
+        srv_check(&x, NULL, SRV_OPEN);
     } else if (!strcmp(ri->local_uri, "/")) {
         srv_h_page(c, ud);
         return 1;
@@ -364,6 +396,11 @@ static int start_http(llmr_server *s)
         "keep_alive_timeout_ms", "5000",
         "max_request_size", "65536",        /* request line and headers */
         "websocket_timeout_ms", "3600000",
+        /* civetweb answers CORS preflights itself, allowing every origin, before a handler
+         * runs; empty values turn that off so srv_check decides (--cors). */
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
         NULL,
     };
     struct mg_callbacks cb;
@@ -437,6 +474,8 @@ static int copy_opts(llmr_server *s)
 {
     s->host = llmr_strdup(s->o.host ? s->o.host : "127.0.0.1");
     s->api_key = s->o.api_key && s->o.api_key[0] ? llmr_strdup(s->o.api_key) : NULL;
+    s->metrics_key =
+        s->o.metrics_key && s->o.metrics_key[0] ? llmr_strdup(s->o.metrics_key) : NULL;
     s->cors = s->o.cors_origin && s->o.cors_origin[0] ? llmr_strdup(s->o.cors_origin) : NULL;
     s->alias = s->o.alias ? llmr_strdup(s->o.alias) : NULL;
     if (!s->host)
@@ -445,6 +484,7 @@ static int copy_opts(llmr_server *s)
         return set_err(s, "host '%s' is not an address", s->host), LLMR_ERR_ARG;
     s->o.host = s->host;
     s->o.api_key = s->api_key;
+    s->o.metrics_key = s->metrics_key;
     s->o.cors_origin = s->cors;
     s->o.alias = s->alias;
     s->o.models_dir = s->models_dir;
@@ -561,6 +601,7 @@ void llmr_server_close(llmr_server *s)
     llmr_model_close(m);
     free(s->host);
     free(s->api_key);
+    free(s->metrics_key);
     free(s->cors);
     free(s->alias);
     free(s->models_dir);

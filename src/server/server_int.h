@@ -50,7 +50,7 @@ typedef struct srv_lm {
 
 struct llmr_server {
     llmr_server_opts o;
-    char *host, *api_key, *cors, *alias, *models_dir;   /* owned copies of the options */
+    char *host, *api_key, *metrics_key, *cors, *alias, *models_dir;   /* owned copies of the options */
     struct mg_context *ctx;
     bool lib_inited;          /* mg_init_library called (mg_exit_library at close) */
     int port;
@@ -141,12 +141,22 @@ void srv_stream_end(srv_ctx *x);
 /* Reads the request body (at most max bytes). Returns a malloc'd NUL-terminated buffer, or
  * NULL after sending 413 (too large), 408 (client too slow) or 400. */
 char *srv_read_body(srv_ctx *x, size_t *len);
+/* The body as a JSON object (bounded depth, no repeated keys; free with cJSON_Delete), or
+ * NULL after replying 4xx/5xx. */
+cJSON *srv_read_json(srv_ctx *x);
 /* Whether the client is still connected (its socket has not been closed or reset). */
 bool srv_client_alive(srv_ctx *x);
 /* The same for a callback's void pointer (x is an srv_ctx). */
 bool srv_client_alive_cb(void *x);
 /* The CORS header line(s) for responses, "" when CORS is off. */
-const char *srv_cors_headers(const llmr_server *s);
+/* The request's Origin when --cors allows it (the value to send back), else NULL. */
+const char *srv_cors_origin(srv_ctx *x);
+/* Whether a WebSocket handshake may proceed: browsers let any page open a WebSocket to any
+ * address (no CORS), so a handshake with an Origin must come from the server's own page or
+ * an origin --cors allows. */
+bool srv_ws_origin_ok(const struct mg_connection *c, const llmr_server *s);
+/* The CORS response headers for this request: none unless its Origin is allowed. */
+const char *srv_cors_headers(srv_ctx *x);
 void srv_access_log(srv_ctx *x);
 
 /* ---- server.c ---- */
@@ -256,7 +266,19 @@ void srv_ws_close_all(llmr_server *s);
 extern const char srv_page_html[];
 
 /* Common checks at the top of a handler: method, API key. Returns false after replying. */
-bool srv_check(srv_ctx *x, const char *method, bool needs_key);
+/* Who may use a route. */
+typedef enum srv_access {
+    SRV_OPEN,         /* anyone: /health */
+    SRV_KEY,          /* the API key, when one is set: every other route */
+    SRV_KEY_QUERY,    /* the same, also as ?api_key=KEY (the page and /ws: a browser cannot
+                         set their headers) */
+    SRV_KEY_METRICS   /* the API key or --metrics-key: /metrics */
+} srv_access;
+/* Answers CORS preflights (204 for an origin --cors allows, else 403), a wrong method (405)
+ * and a missing or wrong key (401); true when the handler should go on. */
+bool srv_check(srv_ctx *x, const char *method, srv_access access);
+/* Whether the request carries a key that access accepts (always true without --api-key). */
+bool srv_key_ok(srv_ctx *x, srv_access access);
 const char *srv_finish_name(srv_finish f);
 
 #endif

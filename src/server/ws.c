@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/util.h"
 
 #define SRV_WS_TURNS 10
@@ -295,7 +296,7 @@ static void on_stop(srv_ws *w)
 static int ws_connect(const struct mg_connection *c, void *ud)
 {
     llmr_server *s = ud;
-    if (atomic_load(&s->stopping))
+    if (atomic_load(&s->stopping) || !srv_ws_origin_ok(c, s))
         return 1;
     if (s->api_key) {
         /* Browsers cannot set headers on a WebSocket: the key may come as ?api_key=KEY. */
@@ -355,10 +356,11 @@ static int ws_data(struct mg_connection *c, int bits, char *data, size_t len, vo
         ws_error(w, "message too large");
         return 1;
     }
-    cJSON *o = cJSON_ParseWithLength(data, len);
+    char err[300];
+    cJSON *o = llmr_json_parse(data, len, 0, "the message", NULL, err, sizeof err);
     const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
     if (!cJSON_IsString(t)) {
-        ws_error(w, o ? "a message needs a \"type\" (chat or stop)" : "the message is not JSON");
+        ws_error(w, o ? "a message needs a \"type\" (chat or stop)" : err);
     } else if (!strcmp(t->valuestring, "chat")) {
         on_chat(w, data, len);
     } else if (!strcmp(t->valuestring, "stop")) {

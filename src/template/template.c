@@ -1,6 +1,7 @@
 /* template.c - the public chat-template API (llmr_template_* in llmr.h): parse once, render
  * message lists the way HF's apply_chat_template does, name a template's family. */
 #include "template/jinja.h"
+#include "core/json.h"
 #include "core/error.h"
 #include "core/util.h"
 
@@ -197,7 +198,10 @@ static int render(llmr_template *t, jarena *a, jv messages, const jdict *extra,
         if (!jv_is_str(extra->k[i], "messages"))
             jv_dict_set(a, g.u.d, extra->k[i], extra->v[i]);
     if (o->tools_json) {
-        cJSON *tools = cJSON_Parse(o->tools_json);
+        cJSON *tools = llmr_json_depth_ok(o->tools_json, strlen(o->tools_json),
+                                          LLMR_JSON_MAX_DEPTH, NULL)
+                           ? cJSON_Parse(o->tools_json)
+                           : NULL;
         if (!tools)
             return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "tools: not valid JSON");
         jnums k;
@@ -276,6 +280,10 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         return rc == LLMR_ERR_STATE ? t->err.code : rc;
     if (!messages_json)
         return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages JSON is NULL");
+    size_t deep = 0;
+    if (!llmr_json_depth_ok(messages_json, strlen(messages_json), LLMR_JSON_MAX_DEPTH, &deep))
+        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: JSON nests deeper than %d "
+                            "levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, deep);
     cJSON *root = cJSON_Parse(messages_json);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();

@@ -25,7 +25,7 @@ MODEL=$TMP/s42.gguf
 start_server --parallel 4
 pids=()
 for i in 1 2 3 4; do
-    curl -sN "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":60,
+    curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":60,
       "temperature":1,"seed":'$i',"logit_bias":{"2":-100},"stream":true}' > "$TMP/c$i.sse" &
     pids+=($!)
 done
@@ -43,12 +43,12 @@ LONG='{"prompt":"Once upon a time","max_tokens":900,"logit_bias":{"2":-100},"str
 
 # --- queue full -> 503 with Retry-After; cancel while generating and while queued ---
 start_server --parallel 1 --queue 1
-curl -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/a.sse" & A=$!
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/a.sse" & A=$!
 for _ in $(seq 1 100); do [ -s "$TMP/a.sse" ] && break; sleep 0.02; done
-curl -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/b.sse" & B=$!
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/b.sse" & B=$!
 for _ in $(seq 1 100); do [ "$(metric llmr_queue_depth)" = 1 ] && break; sleep 0.02; done
 check "second request queued" $([ "$(metric llmr_queue_depth)" = 1 ]; echo $?)
-code=$(curl -s -D "$TMP/c.h" -o "$TMP/c.json" -w '%{http_code}' "$BASE/v1/completions" -d "$LONG")
+code=$(curl -H 'Content-Type: application/json' -s -D "$TMP/c.h" -o "$TMP/c.json" -w '%{http_code}' "$BASE/v1/completions" -d "$LONG")
 check "queue full -> 503 ($code)" $([ "$code" = 503 ]; echo $?)
 grep -qi '^retry-after: [0-9]' "$TMP/c.h"; check "503 carries Retry-After" $?
 grep -q '"type":"overloaded_error"' "$TMP/c.json"; check "503 body is an OpenAI error" $?
@@ -87,7 +87,7 @@ check "it stopped short of max_tokens ($((after - before)) more tokens counted)"
 # the client leaves while its long prompt is being evaluated: the rest is not evaluated
 python3 -c 'print("{\"prompt\":\"" + "the " * 950 + "\",\"max_tokens\":5,\"stream\":true}")' \
     > "$TMP/longprompt.json"
-curl -sN "$BASE/v1/completions" --data-binary @"$TMP/longprompt.json" > /dev/null & P=$!
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" --data-binary @"$TMP/longprompt.json" > /dev/null & P=$!
 for _ in $(seq 1 200); do [ "$(metric llmr_slots_active)" = 1 ] && break; sleep 0.005; done
 t=$(python3 - "$BASE" "$P" <<'PY'
 import os, signal, sys, time, urllib.request
@@ -125,7 +125,7 @@ for b in b"GET /health HTTP/1.1\r\n":   # a slow client dripping its headers
 PY
 DRIP=$!
 sleep 0.3
-code=$(curl -s -m 5 -o "$TMP/ok.json" -w '%{http_code}' "$BASE/v1/completions" \
+code=$(curl -s -m 5 -H "Content-Type: application/json" -o "$TMP/ok.json" -w '%{http_code}' "$BASE/v1/completions" \
        -d '{"prompt":"Once","max_tokens":5}')
 check "served while slow and half-open clients hang ($code)" $([ "$code" = 200 ]; echo $?)
 kill "$SLOW" "$DRIP" 2>/dev/null; wait "$SLOW" "$DRIP" 2>/dev/null
@@ -133,7 +133,7 @@ kill "$SLOW" "$DRIP" 2>/dev/null; wait "$SLOW" "$DRIP" 2>/dev/null
 # --- graceful shutdown: in-flight streams get --shutdown-timeout, then are cancelled ---
 stop_server
 start_server --parallel 2 --shutdown-timeout 1
-curl -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/s.sse" & S=$!
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d "$LONG" > "$TMP/s.sse" & S=$!
 for _ in $(seq 1 100); do [ -s "$TMP/s.sse" ] && break; sleep 0.02; done
 t0=$(date +%s.%N)
 stop_server; rc=$?

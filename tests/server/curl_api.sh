@@ -39,7 +39,7 @@ PY
 check "chat stream: role delta, content deltas, finish chunk, usage chunk, [DONE]" $?
 
 # --- OpenAI chat, streamed, without include_usage: no usage key, no usage chunk ---
-curl -sN "$BASE/v1/chat/completions" -d '{"messages":[{"role":"user","content":"Hi"}],
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/chat/completions" -d '{"messages":[{"role":"user","content":"Hi"}],
   "max_tokens":4,"stream":true}' > "$TMP/chat2.sse"
 python3 - "$TMP/chat2.sse" <<'PY'
 import json, sys
@@ -52,9 +52,9 @@ PY
 check "chat stream without include_usage has no usage" $?
 
 # --- completions, streamed and whole, greedy: the same text, the known continuation ---
-curl -sN "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":20,
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":20,
   "temperature":0,"stream":true}' > "$TMP/compl.sse"
-curl -s "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":20,
+curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":20,
   "temperature":0}' > "$TMP/compl.json"
 python3 - "$TMP/compl.sse" "$TMP/compl.json" <<'PY'
 import json, sys
@@ -74,7 +74,7 @@ PY
 check "completions: streamed == whole, greedy golden text" $?
 
 # --- stop sequences end the text before them ---
-curl -s "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":40,
+curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d '{"prompt":"Once upon a time","max_tokens":40,
   "temperature":0,"stop":["Lily"]}' > "$TMP/stop.json"
 python3 -c '
 import json,sys; r=json.load(open(sys.argv[1])); c=r["choices"][0]
@@ -83,7 +83,7 @@ assert c["finish_reason"] == "stop", c' "$TMP/stop.json"
 check "stop sequence cuts the text, finish_reason stop" $?
 
 # --- response_format json_object: the output parses as a JSON object ---
-curl -s "$BASE/v1/chat/completions" -d '{"messages":[{"role":"user","content":"json"}],
+curl -H 'Content-Type: application/json' -s "$BASE/v1/chat/completions" -d '{"messages":[{"role":"user","content":"json"}],
   "max_tokens":200,"seed":7,"response_format":{"type":"json_schema","json_schema":{"name":"x",
   "schema":{"type":"object","properties":{"name":{"type":"string","maxLength":8},
   "age":{"type":"integer"}},"required":["name","age"]}}}}' > "$TMP/schema.json"
@@ -95,7 +95,7 @@ assert isinstance(o["name"], str) and isinstance(o["age"], int), o' "$TMP/schema
 check "response_format json_schema through the grammar" $?
 
 # --- ollama /api/generate (NDJSON) and /api/chat (stream false) ---
-curl -sN "$BASE/api/generate" -d '{"model":"stories260K","prompt":"Once upon a time",
+curl -H 'Content-Type: application/json' -sN "$BASE/api/generate" -d '{"model":"stories260K","prompt":"Once upon a time",
   "raw":true,"options":{"num_predict":10,"temperature":0}}' -D "$TMP/gen.h" > "$TMP/gen.ndjson"
 grep -qi '^content-type: application/x-ndjson' "$TMP/gen.h"; check "ollama content type" $?
 python3 - "$TMP/gen.ndjson" <<'PY'
@@ -112,7 +112,7 @@ assert last["eval_count"] == 10 and last["prompt_eval_count"] == 5, last
 assert "".join(o["response"] for o in objs).startswith(", there was a little girl")
 PY
 check "ollama generate NDJSON: pieces then done line with counts and durations" $?
-curl -s "$BASE/api/chat" -d '{"model":"stories260K:latest","stream":false,
+curl -H 'Content-Type: application/json' -s "$BASE/api/chat" -d '{"model":"stories260K:latest","stream":false,
   "messages":[{"role":"user","content":"Hi"}],"options":{"num_predict":3}}' > "$TMP/ochat.json"
 python3 -c '
 import json,sys; o=json.load(open(sys.argv[1]))
@@ -136,12 +136,12 @@ curl -s "$BASE/api/models" | python3 -c '
 import json,sys; o=json.load(sys.stdin)
 assert any(m["name"] == "stories260K" and m["loaded"] for m in o["models"]), o'
 check "/api/models lists the models folder" $?
-code=$(curl -s -o "$TMP/load.json" -w '%{http_code}' "$BASE/api/models/load" \
+code=$(curl -s -H "Content-Type: application/json" -o "$TMP/load.json" -w '%{http_code}' "$BASE/api/models/load" \
        -d '{"model":"stories260K-f16"}')
 check "/api/models/load switches models ($code)" $([ "$code" = 200 ]; echo $?)
 curl -s "$BASE/v1/models" | grep -q '"id":"stories260K-f16"'; check "the new model is served" $?
-curl -s "$BASE/api/models/load" -d '{"model":"stories260K"}' >/dev/null
-code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/models/load" -d '{"model":"../etc/passwd"}')
+curl -H 'Content-Type: application/json' -s "$BASE/api/models/load" -d '{"model":"stories260K"}' >/dev/null
+code=$(curl -H 'Content-Type: application/json' -s -o /dev/null -w '%{http_code}' "$BASE/api/models/load" -d '{"model":"../etc/passwd"}')
 check "/api/models/load refuses paths ($code)" $([ "$code" = 400 ]; echo $?)
 curl -s "$BASE/health" | grep -q '"status":"ok"'; check "/health ok" $?
 curl -s "$BASE/metrics" > "$TMP/metrics"
@@ -160,7 +160,7 @@ err() {
     local name=$1 want=$2 wcode=$3; shift 3
     n_err=$((n_err+1))
     local got
-    got=$(curl -s -o "$TMP/err$n_err.json" -w '%{http_code}' "$@")
+    got=$(curl -s -H "Content-Type: application/json" -o "$TMP/err$n_err.json" -w '%{http_code}' "$@")
     check "$name: status $got, expected $want" $([ "$got" = "$want" ]; echo $?)
     printf '%s\t%s\t%s\n' "$TMP/err$n_err.json" "$wcode" "$name" >> "$TMP/errs.tsv"
 }
@@ -196,12 +196,12 @@ for line in open(sys.argv[1]):
 sys.exit(bad)
 PY
 check "every error body is an OpenAI error object" $?
-code=$(curl -s -o "$TMP/oerr.json" -w '%{http_code}' "$BASE/api/chat" -d '{"messages":5}')
+code=$(curl -H 'Content-Type: application/json' -s -o "$TMP/oerr.json" -w '%{http_code}' "$BASE/api/chat" -d '{"messages":5}')
 python3 -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1]))["error"], str)' \
     "$TMP/oerr.json"
 check "ollama errors are {\"error\": \"...\"} with 400 ($code)" $([ "$code" = 400 ]; echo $?)
 # a server that answered all of that still serves
-curl -s "$BASE/v1/completions" -d '{"prompt":"Once","max_tokens":3}' | grep -q '"finish_reason"'
+curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d '{"prompt":"Once","max_tokens":3}' | grep -q '"finish_reason"'
 check "still serving after bad requests" $?
 
 # --- CORS is off unless --cors ---
@@ -221,7 +221,7 @@ check "wrong key -> 401" $([ "$code" = 401 ]; echo $?)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$BASE/v1/models")
 check "right key -> 200" $([ "$code" = 200 ]; echo $?)
 curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200; check "/health needs no key" $?
-curl -s -D - -o /dev/null -X OPTIONS "$BASE/v1/chat/completions" | \
-    grep -qi '^access-control-allow-origin: http://app.example'
+curl -s -D - -o /dev/null -X OPTIONS "$BASE/v1/chat/completions" -H 'Origin: http://app.example' \
+    -H 'Access-Control-Request-Method: POST' | grep -qi '^access-control-allow-origin: http://app.example'
 check "--cors answers preflight with the origin" $?
 finish

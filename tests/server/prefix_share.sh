@@ -26,16 +26,16 @@ MODEL=$TMP/s42.gguf
 
 # the reference: one request on a fresh server, nothing cached
 start_server --parallel 2 --ctx-size 1024
-curl -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/ref.json"
+curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/ref.json"
 check "reference request" $([ "$(field "$TMP/ref.json" "d['usage']['prompt_tokens_details']['cached_tokens']")" = 0 ]; echo $?)
 stop_server
 
 # slot 0 is busy generating from the prompt; the same prompt then takes slot 1 and copies
 start_server --parallel 2 --ctx-size 1024
-curl -sN "$BASE/v1/completions" -d "{\"prompt\":\"$P\",\"max_tokens\":900,\"logit_bias\":{\"2\":-100},\"stream\":true}" \
+curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" -d "{\"prompt\":\"$P\",\"max_tokens\":900,\"logit_bias\":{\"2\":-100},\"stream\":true}" \
     > "$TMP/long.sse" & A=$!
 for _ in $(seq 1 200); do [ -s "$TMP/long.sse" ] && break; sleep 0.01; done
-curl -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/b.json"
+curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/b.json"
 busy=$(metric llmr_slots_active)
 kill "$A"; wait "$A" 2>/dev/null
 n=$(field "$TMP/b.json" "d['usage']['prompt_tokens']")
@@ -50,7 +50,7 @@ stop_server
 # four requests with one prompt at once: the same greedy reply for each
 start_server --parallel 4 --ctx-size 1024
 pids=()
-for i in 1 2 3 4; do curl -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/s$i.json" & pids+=($!); done
+for i in 1 2 3 4; do curl -H 'Content-Type: application/json' -s "$BASE/v1/completions" -d "$(req 12)" > "$TMP/s$i.json" & pids+=($!); done
 wait "${pids[@]}"
 same=0
 for i in 1 2 3 4; do

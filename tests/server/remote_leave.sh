@@ -109,7 +109,7 @@ leave() {
     case $2 in
     ws-*) python3 "$tmp/ws.py" "$PORT" "$mode" "${2#ws-}" & cp=$!
           sleep 1.1 ;;
-    *)    curl -sN "http://127.0.0.1:$PORT$url" -d "$body" > "$tmp/out.txt" 2>/dev/null &
+    *)    curl -H 'Content-Type: application/json' -sN "http://127.0.0.1:$PORT$url" -d "$body" > "$tmp/out.txt" 2>/dev/null &
           cp=$!
           sleep 1
           kill -9 "$cp" 2>/dev/null; wait "$cp" 2>/dev/null ;;

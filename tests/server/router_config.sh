@@ -92,7 +92,7 @@ K=(-H "Authorization: Bearer sekrit")
 # ---- the API key on every model route ----------------------------------------------------
 for r in "GET /v1/models" "GET /api/tags" "GET /api/ps" "GET /api/models" \
          "POST /api/models/load" "DELETE /api/models/tiny" "POST /v1/completions"; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X "${r%% *}" "$B${r#* }" -d '{"model":"tiny"}')
+    code=$(curl -H 'Content-Type: application/json' -s -o /dev/null -w '%{http_code}' -X "${r%% *}" "$B${r#* }" -d '{"model":"tiny"}')
     check "$r needs the key" $([ "$code" = 401 ]; echo $?)
 done
 
@@ -112,7 +112,7 @@ check "/v1/models lists every model with its state" $?
 # compl FILE ARGS...: a greedy completion of "Once upon a time", headers in FILE.h
 compl() {
     local out=$1; shift
-    curl -s "${K[@]}" -D "$out.h" "$B/v1/completions" "$@" > "$out"
+    curl -s -H "Content-Type: application/json" "${K[@]}" -D "$out.h" "$B/v1/completions" "$@" > "$out"
 }
 # field FILE KEY: the first "KEY":value of a compact JSON reply (string quotes taken off); the
 # server writes compact JSON, so grep does what a JSON parser would, without its start-up cost.
@@ -135,7 +135,7 @@ grep -q '^HTTP/1.1 404' "$tmp/u.json.h"; check "unknown model: 404" $?
 field "$tmp/u.json" message | grep -q "known: tiny, rand, far"; check "unknown model: lists the known" $?
 
 # streamed chat on rand: every chunk names it
-curl -sN "${K[@]}" -D "$tmp/c.h" "$B/v1/chat/completions" -d '{"model":"rand",
+curl -H 'Content-Type: application/json' -sN "${K[@]}" -D "$tmp/c.h" "$B/v1/chat/completions" -d '{"model":"rand",
   "messages":[{"role":"user","content":"Hi"}],"max_tokens":5,"stream":true}' > "$tmp/c.sse"
 python3 - "$tmp/c.sse" <<'PY'
 import json, sys
@@ -148,7 +148,7 @@ check "chat stream: every chunk names rand" $?
 grep -qi '^X-LLMR-Model: rand' "$tmp/c.h"; check "chat stream: X-LLMR-Model" $?
 
 # ollama, by NAME:latest
-curl -s "${K[@]}" -D "$tmp/o.h" "$B/api/chat" -d '{"model":"tiny:latest","messages":[{"role":"user",
+curl -H 'Content-Type: application/json' -s "${K[@]}" -D "$tmp/o.h" "$B/api/chat" -d '{"model":"tiny:latest","messages":[{"role":"user",
   "content":"Hi"}],"options":{"num_predict":4}}' > "$tmp/o.ndjson"
 python3 - "$tmp/o.ndjson" <<'PY'
 import json, sys
@@ -159,11 +159,11 @@ check "ollama chat by tiny:latest: every line names tiny" $?
 grep -qi '^X-LLMR-Model: tiny' "$tmp/o.h"; check "ollama chat: X-LLMR-Model" $?
 
 # a local model served by the router still batches: concurrent requests share decode steps
-metric() { curl -s "$B/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+metric() { curl -s "${K[@]}" "$B/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
 s0=$(metric llmr_decode_steps_total); g0=$(metric llmr_generated_tokens_total)
 cpids=()
 for i in 1 2 3 4; do
-    curl -s "${K[@]}" "$B/v1/completions" -o /dev/null -d '{"model":"tiny","prompt":"Once","max_tokens":60}' &
+    curl -H 'Content-Type: application/json' -s "${K[@]}" "$B/v1/completions" -o /dev/null -d '{"model":"tiny","prompt":"Once","max_tokens":60}' &
     cpids+=($!)
 done
 wait "${cpids[@]}"
@@ -226,8 +226,8 @@ grep -q 'POST /v1/completions' "$tmp/far.log"; check "the remote server got the 
 # a chat backend gets the conversation itself: the remote server renders it with its model's
 # template, as the local copy of that model does, so both give the same greedy reply
 chat='"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Tell me a story"}],"max_tokens":12,"temperature":0'
-curl -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"far-chat\",$chat}" > "$tmp/fc.json"
-curl -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"tiny\",$chat}" > "$tmp/tc.json"
+curl -H 'Content-Type: application/json' -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"far-chat\",$chat}" > "$tmp/fc.json"
+curl -H 'Content-Type: application/json' -s "${K[@]}" "$B/v1/chat/completions" -d "{\"model\":\"tiny\",$chat}" > "$tmp/tc.json"
 [ "$(field "$tmp/fc.json" model)" = far-chat ] && [ -n "$(field "$tmp/tc.json" content)" ] &&
     [ "$(field "$tmp/fc.json" content)" = "$(field "$tmp/tc.json" content)" ]
 check "chat to a chat backend: the messages arrive (same reply as the local model)" $?
@@ -260,7 +260,7 @@ check "/api/tags (every model), /api/ps (loaded), /api/models (status) with stat
 
 # ---- load and unload over HTTP ----------------------------------------------------------
 req() { # METHOD PATH [BODY] -> body in tmp/req.json, status echoed
-    curl -s "${K[@]}" -o "$tmp/req.json" -w '%{http_code}' -X "$1" "$B$2" ${3:+-d "$3"}
+    curl -H 'Content-Type: application/json' -s "${K[@]}" -o "$tmp/req.json" -w '%{http_code}' -X "$1" "$B$2" ${3:+-d "$3"}
 }
 [ "$(req DELETE /api/models/rand)" = 200 ]; check "unload rand: 200" $?
 [ "$(field "$tmp/req.json" changed)" = true ]; check "unload rand: changed" $?
@@ -295,7 +295,7 @@ compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","
 # model back: the unload succeeds.
 lpids=()
 for i in 1 2 3 4; do
-    curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
+    curl -H 'Content-Type: application/json' -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
       "temperature":0,"stream":true}' > "$tmp/long$i.sse" &
     lpids+=($!)
 done
@@ -316,7 +316,7 @@ compl "$tmp/k.json" -d '{"prompt":"Once upon a time","max_tokens":12,"temperatur
 text "$tmp/k.json" | grep -qF "$GOLDEN"; check "far dead: the text" $?
 grep -qi '^X-LLMR-Model: tiny' "$tmp/k.json.h"; check "far dead: X-LLMR-Model tiny" $?
 # asked for by name, streamed: the next candidate answers, and no text is repeated
-curl -sN "${K[@]}" "$B/v1/completions" -d '{"model":"far","prompt":"Once upon a time",
+curl -H 'Content-Type: application/json' -sN "${K[@]}" "$B/v1/completions" -d '{"model":"far","prompt":"Once upon a time",
   "max_tokens":12,"temperature":0,"stream":true}' > "$tmp/k.sse"
 python3 - "$tmp/k.sse" "$GOLDEN" <<'PY'
 import json, sys
