@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 
 #define SRV_WS_TURNS 10
@@ -149,24 +150,12 @@ static void *pump_main(void *arg)
         return NULL;
     }
     srv_take t = {0};
-    char *all = NULL;
-    size_t alen = 0, acap = 0;
+    llmr_buf all = {0};
     double t0 = llmr_now();
     for (;;) {
         srv_job_state st = srv_gen_take(j, 50, &t);
-        if (t.len) {
-            if (alen + t.len + 1 > acap) {
-                size_t nc = (alen + t.len + 1) * 2;
-                char *p = realloc(all, nc);
-                if (!p)
-                    break;
-                all = p;
-                acap = nc;
-            }
-            memcpy(all + alen, t.text, t.len);
-            alen += t.len;
-            all[alen] = 0;
-        }
+        if (t.len && !llmr_buf_append(&all, t.text, t.len))
+            break;
         /* One {"type":"token"} per piece, as the seed sends one per token. */
         for (int i = 0; i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
@@ -186,7 +175,7 @@ static void *pump_main(void *arg)
     srv_gen_usage(j, &u);
     atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
     atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
-    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(all ? all : "", alen);
+    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(llmr_buf_str(&all), all.len);
     /* Not busy from here on: a client may send its next message as soon as stream_end
      * arrives (on_chat joins this thread before starting the next reply). */
     pthread_mutex_lock(&w->mu);
@@ -220,7 +209,7 @@ static void *pump_main(void *arg)
                 u.total_s, srv_finish_name(u.finish));
     }
     srv_take_free(&t);
-    free(all);
+    llmr_buf_free(&all);
     srv_gen_end(j);
     return NULL;
 }
