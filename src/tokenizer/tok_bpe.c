@@ -54,7 +54,7 @@ static int add_pair(bpe_ctx *c, int32_t l, int32_t r)
     if (rank < 0)
         return LLMR_OK;
     bpair p = {rank, l, r, a, b, result};
-    return llmr_heap_push(&c->heap, &p) ? LLMR_OK : LLMR_ERR_NOMEM;
+    return llmr_heap_push(&c->heap, &p, sizeof p, bp_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 static int emit_bytes(bpe_ctx *c, const char *s, size_t n)
@@ -112,7 +112,7 @@ static int merge_word(bpe_ctx *c, const char *w, size_t n)
     for (int32_t i = 1; rc == LLMR_OK && i < ns; i++)
         rc = add_pair(c, i - 1, i);
     bpair p;
-    while (rc == LLMR_OK && llmr_heap_pop(&c->heap, &p)) {
+    while (rc == LLMR_OK && llmr_heap_pop(&c->heap, &p, sizeof p, bp_before)) {
         bsym *L = &s[p.left], *R = &s[p.right];
         if (L->n == 0 || R->n == 0 || L->next != p.right || L->id != p.lid || R->id != p.rid)
             continue;
@@ -138,7 +138,6 @@ static int merge_word(bpe_ctx *c, const char *w, size_t n)
 int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
 {
     bpe_ctx c = {.t = t, .out = out};
-    llmr_heap_init(&c.heap, sizeof(bpair), bp_before);
     if (len >= t->cache_min)
         c.cache = wc_new();   /* NULL (out of memory) only makes it slower */
     int rc = pretok_split(t->pre, text, len, bpe_word, &c);

@@ -42,14 +42,15 @@ static int try_bigram(const llmr_tokenizer *t, const char *text, const sym *s, i
     if (id < 0 || id >= t->n_vocab)
         return LLMR_OK;
     bigram b = {t->score[id], l, r, size};
-    return llmr_heap_push(h, &b) ? LLMR_OK : LLMR_ERR_NOMEM;
+    return llmr_heap_push(h, &b, sizeof b, bg_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 /* Merges text[0..len) as one piece, with the caller's scratch (s has room for len). */
-static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym *s, llmr_heap *h,
-                     tok_vec *out)
+static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym *s,
+                     llmr_heap *hp, tok_vec *out)
 {
-    llmr_heap_clear(h);
+    llmr_heap h = *hp;   /* a local copy: the heap's moves cannot alias its fields */
+    llmr_heap_clear(&h);
     int32_t n = 0;
     for (size_t off = 0; off < len;) {
         size_t cl = (size_t)uc_lead_len((uint8_t)text[off]);
@@ -61,9 +62,9 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
     }
     int rc = LLMR_OK;
     for (int32_t i = 1; rc == LLMR_OK && i < n; i++)
-        rc = try_bigram(t, text, s, i - 1, i, h);
+        rc = try_bigram(t, text, s, i - 1, i, &h);
     bigram b;
-    while (rc == LLMR_OK && llmr_heap_pop(h, &b)) {
+    while (rc == LLMR_OK && llmr_heap_pop(&h, &b, sizeof b, bg_before)) {
         sym *L = &s[b.left], *R = &s[b.right];
         /* stale: one side was merged away or has grown since the pair was queued */
         if (L->n == 0 || R->n == 0 || L->n + R->n != b.size)
@@ -73,9 +74,9 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
         L->next = R->next;
         if (R->next >= 0)
             s[R->next].prev = b.left;
-        rc = try_bigram(t, text, s, L->prev, b.left, h);
+        rc = try_bigram(t, text, s, L->prev, b.left, &h);
         if (rc == LLMR_OK)
-            rc = try_bigram(t, text, s, b.left, L->next, h);
+            rc = try_bigram(t, text, s, b.left, L->next, &h);
     }
     for (int32_t i = 0; rc == LLMR_OK && i != -1; i = s[i].next) {
         int32_t id = tok_lookup(t, text + s[i].start, s[i].n);
@@ -89,6 +90,7 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
                 rc = tok_vec_push(out, bt);
         }
     }
+    *hp = h;
     return rc;
 }
 
@@ -104,8 +106,7 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     if (len > INT32_MAX)
         return LLMR_ERR_TOO_BIG;
     sym *s = malloc(len * sizeof *s);
-    llmr_heap h;
-    llmr_heap_init(&h, sizeof(bigram), bg_before);
+    llmr_heap h = {0};
     if (!s)
         return LLMR_ERR_NOMEM;
     int rc = LLMR_OK;

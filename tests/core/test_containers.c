@@ -192,38 +192,37 @@ static bool item_before(const void *x, const void *y)
 static void heap_pops_in_order_with_ties_broken(void **state)
 {
     (void)state;
-    llmr_heap h;
-    llmr_heap_init(&h, sizeof(item), item_before);
+    llmr_heap h = {0};
     item out;
-    assert_false(llmr_heap_pop(&h, &out));              /* empty */
+    assert_false(llmr_heap_pop(&h, &out, sizeof out, item_before));   /* empty */
     uint32_t r = 12345;
     enum { N = 2000 };
     for (int i = 0; i < N; i++) {
         r = r * 1103515245u + 12345u;
         item it = {(int)((r >> 16) % 50), i};          /* many equal keys */
-        assert_true(llmr_heap_push(&h, &it));
+        assert_true(llmr_heap_push(&h, &it, sizeof it, item_before));
     }
     assert_int_equal(h.n, N);
     item prev = {-1, -1};
     for (int i = 0; i < N; i++) {
-        assert_true(llmr_heap_pop(&h, &out));
+        assert_true(llmr_heap_pop(&h, &out, sizeof out, item_before));
         assert_true(item_before(&prev, &out));          /* strictly after the previous one */
         prev = out;
     }
-    assert_false(llmr_heap_pop(&h, &out));
+    assert_false(llmr_heap_pop(&h, &out, sizeof out, item_before));
 
     /* interleaved pushes and pops keep the order; clear keeps the storage */
     for (int i = 0; i < 10; i++) {
         item it = {10 - i, i};
-        assert_true(llmr_heap_push(&h, &it));
+        assert_true(llmr_heap_push(&h, &it, sizeof it, item_before));
     }
-    assert_true(llmr_heap_pop(&h, &out));
+    assert_true(llmr_heap_pop(&h, &out, sizeof out, item_before));
     assert_int_equal(out.key, 1);
     item low = {0, 99};
-    assert_true(llmr_heap_push(&h, &low));
-    assert_true(llmr_heap_pop(&h, &out));
+    assert_true(llmr_heap_push(&h, &low, sizeof low, item_before));
+    assert_true(llmr_heap_pop(&h, &out, sizeof out, item_before));
     assert_int_equal(out.key, 0);
-    assert_true(llmr_heap_pop(&h, &out));
+    assert_true(llmr_heap_pop(&h, &out, sizeof out, item_before));
     assert_int_equal(out.key, 2);
     llmr_heap_clear(&h);
     assert_int_equal(h.n, 0);
