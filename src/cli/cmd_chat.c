@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/chat.h"
 #include "cli/gen_flags.h"
+#include "core/grow.h"
 #include "core/util.h"
 #include "model/model.h"
 #include "stream/local.h"
@@ -86,14 +87,8 @@ static void turns_clear(chat *c)
 
 int chat_add_turn(chat *c, const char *role, const char *text, size_t len)
 {
-    if (c->n_turns == c->cap_turns) {
-        size_t cap = c->cap_turns ? c->cap_turns * 2 : 16;
-        chat_turn *t = realloc(c->turns, cap * sizeof *t);
-        if (!t)
-            return LLMR_ERR_NOMEM;
-        c->turns = t;
-        c->cap_turns = cap;
-    }
+    if (!LLMR_GROW(c->turns, c->cap_turns, c->n_turns + 1))
+        return LLMR_ERR_NOMEM;
     char *copy = malloc(len + 1);
     if (!copy)
         return LLMR_ERR_NOMEM;

@@ -1,5 +1,6 @@
 /* cmd_detokenize.c - `llmr detokenize -m MODEL [--special] ID...`: the text of token ids. */
 #include "cli/cli.h"
+#include "core/grow.h"
 #include "llmr.h"
 
 #include <stdlib.h>
@@ -24,14 +25,8 @@ static int parse_ids(const char *arg, llmr_token **ids, size_t *n, size_t *cap)
         long v;
         if (!cli_parse_long(num, 0, INT32_MAX, &v))
             return cli_usage_error("detokenize", "'%s' is not a token id (a number >= 0)", num);
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
-            llmr_token *nv = realloc(*ids, nc * sizeof *nv);
-            if (!nv)
-                return cli_fail("detokenize", "out of memory");
-            *ids = nv;
-            *cap = nc;
-        }
+        if (!llmr_grow(ids, cap, *n + 1, sizeof **ids))
+            return cli_fail("detokenize", "out of memory");
         (*ids)[(*n)++] = (llmr_token)v;
         any = true;
         p += l;

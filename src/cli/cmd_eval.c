@@ -4,6 +4,7 @@
  * or one per id with --all. Floats are printed with 9 significant digits (round-trips f32).
  */
 #include "cli/cli.h"
+#include "core/grow.h"
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -12,10 +13,9 @@
 /* Parses "1,403,407" into a malloc'd array. */
 static int parse_ids(const char *s, int32_t **out, int *n)
 {
-    int cap = 16, k = 0;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    if (!ids)
-        return -1;
+    size_t cap = 0;
+    int k = 0;
+    int32_t *ids = NULL;
     const char *p = s;
     while (*p) {
         char *end;
@@ -24,13 +24,9 @@ static int parse_ids(const char *s, int32_t **out, int *n)
             free(ids);
             return -1;
         }
-        if (k == cap) {
-            int32_t *t = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-            if (!t) {
-                free(ids);
-                return -1;
-            }
-            ids = t;
+        if (k == INT32_MAX || !LLMR_GROW(ids, cap, (size_t)k + 1)) {
+            free(ids);
+            return -1;
         }
         ids[k++] = (int32_t)v;
         p = *end ? end + 1 : end;

@@ -1,53 +1,25 @@
 /* cmd_template.c - `llmr template`: render a chat template with a message list, printing the
  * prompt exactly (no added newline) so that it can be compared byte for byte. */
 #include "cli/cli.h"
+#include "core/buf.h"
 #include "llmr.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The whole file, NUL-terminated; NULL with *why set when it cannot be read. */
 static char *read_file(const char *path, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *why = "cannot open";
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        if (n + 1 >= cap) {
-            if (cap > ((size_t)256 << 20)) {
-                *why = "larger than 256 MiB";
-                free(b);
-                b = NULL;
-                break;
-            }
-            char *p = realloc(b, cap * 2);
-            if (!p) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = p;
-            cap *= 2;
-        }
-        size_t k = fread(b + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    if (b && ferror(f)) {
-        *why = "read error";
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[n] = 0;
-    else if (!*why)
-        *why = "out of memory";
-    fclose(f);
-    return b;
+    llmr_buf b = {.limit = (size_t)256 << 20};
+    int rc = llmr_buf_read_path(&b, path);
+    if (rc == LLMR_OK)
+        return llmr_buf_take(&b);
+    llmr_buf_free(&b);
+    *why = rc == LLMR_ERR_TOO_BIG ? "larger than 256 MiB"
+         : rc == LLMR_ERR_NOMEM   ? "out of memory"
+                                  : strerror(errno);
+    return NULL;
 }
 
 int cmd_template(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* cmd_tokenize.c - `llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench]
  * (TEXT | -f FILE)`: the ids a model's tokenizer gives for a text. */
 #include "cli/cli.h"
+#include "core/buf.h"
 #include "core/util.h"
 #include "llmr.h"
 #include "tokenizer/tok_unicode.h"
@@ -8,41 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Reads all of `path` ("-" = standard input) into a malloc'd buffer. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    bool err = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (err) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
+#include <unistd.h>
 
 /* A piece as a C-like literal: printable ASCII and UTF-8 as is, the rest escaped. */
 static void print_piece(const char *p, size_t n)
@@ -159,12 +126,16 @@ int cmd_tokenize(int argc, char **argv)
         return cli_usage_error("tokenize", "give either TEXT or -f FILE");
 
     size_t len = 0;
-    char *buf = NULL;
+    llmr_buf buf = {0};
     if (file) {
-        buf = read_all(file, &len);
-        if (!buf)
+        int r = strcmp(file, "-") ? llmr_buf_read_path(&buf, file)
+                                  : llmr_buf_read_fd(&buf, STDIN_FILENO);
+        if (r || !llmr_buf_reserve(&buf, 0)) {
+            llmr_buf_free(&buf);
             return cli_fail("tokenize", "%s: cannot read the file", file);
-        text = buf;
+        }
+        text = buf.p;
+        len = buf.len;
     } else {
         len = strlen(text);
     }
@@ -173,7 +144,7 @@ int cmd_tokenize(int argc, char **argv)
     if (rc) {
         int r = cli_fail("tokenize", "%s", t ? llmr_tokenizer_errmsg(t) : "out of memory");
         llmr_tokenizer_close(t);
-        free(buf);
+        llmr_buf_free(&buf);
         return r;
     }
     size_t clean_len;
@@ -211,7 +182,7 @@ int cmd_tokenize(int argc, char **argv)
     if (rc)
         status = cli_fail("tokenize", "%s", llmr_strerror(rc));
     llmr_tokenizer_close(t);
-    free(buf);
+    llmr_buf_free(&buf);
     if (fflush(stdout) != 0)
         status = CLI_BAD_INPUT;
     return status;

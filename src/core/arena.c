@@ -1,5 +1,6 @@
 /* arena.c - bump allocator (see arena.h). */
 #include "core/arena.h"
+#include "core/grow.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,21 +14,39 @@ struct llmr_arena_chunk {
 
 enum { CHUNK_MIN = 64 * 1024 };
 
+void llmr_arena_init(llmr_arena *a, size_t limit)
+{
+    *a = (llmr_arena){.limit = limit};
+}
+
+static void *refuse(llmr_arena *a)
+{
+    a->exhausted = true;
+    return NULL;
+}
+
 void *llmr_arena_alloc(llmr_arena *a, size_t size)
 {
-    if (size > SIZE_MAX - 64)
-        return NULL;
-    size = (size + 15) & ~(size_t)15;
+    if (size > SIZE_MAX - sizeof(llmr_arena_chunk) - 64)
+        return refuse(a);
+    size = size ? (size + 15) & ~(size_t)15 : 16;
+    if (a->limit && (size > a->limit || a->total > a->limit - size))
+        return refuse(a);
     llmr_arena_chunk *c = a->head;
     if (!c || c->cap - c->used < size) {
         size_t cap = size > CHUNK_MIN ? size : CHUNK_MIN;
         c = malloc(sizeof *c + cap);
         if (!c)
-            return NULL;
+            return refuse(a);
         c->cap = cap;
         c->used = 0;
-        c->next = a->head;
-        a->head = c;
+        if (size > CHUNK_MIN && a->head) {   /* a big block: keep filling the current chunk */
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
     }
     void *p = c->data + c->used;
     c->used += size;
@@ -39,11 +58,28 @@ void *llmr_arena_alloc(llmr_arena *a, size_t size)
 char *llmr_arena_strndup(llmr_arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX)
-        return NULL;
+        return refuse(a);
     char *p = llmr_arena_alloc(a, n + 1);
     if (p && n)
         memcpy(p, s, n);
     return p;
+}
+
+bool llmr_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = llmr_grow_cap(*cap, need, elem);
+    void *p = nc ? llmr_arena_alloc(a, nc * elem) : refuse(a);
+    if (!p)
+        return false;
+    void *old;
+    memcpy(&old, pv, sizeof old);   /* pv is a T **: object pointers share one representation */
+    if (n)
+        memcpy(p, old, n * elem);
+    memcpy(pv, &p, sizeof p);
+    *cap = nc;
+    return true;
 }
 
 void llmr_arena_free(llmr_arena *a)
@@ -54,6 +90,5 @@ void llmr_arena_free(llmr_arena *a)
         free(c);
         c = next;
     }
-    a->head = NULL;
-    a->total = 0;
+    llmr_arena_init(a, a->limit);
 }

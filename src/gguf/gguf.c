@@ -7,6 +7,7 @@
  * stays in the mapping. The writer is in gguf_write.c. */
 #include "gguf/gguf.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/strmap.h"
 #include "core/util.h"
 
@@ -454,35 +455,22 @@ int gguf_open_mem(const void *data, size_t size, const char *name, gguf_file **o
 /* read() fallback for files that cannot be mapped (pipes, some FUSE and network mounts). */
 static int read_whole(int fd, const char *path, gguf_file *f, llmr_err *err)
 {
-    size_t cap = 1 << 20, len = 0;
-    uint8_t *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            return llmr_err_set(err, LLMR_ERR_NOMEM, "%s: out of memory reading the file", path);
-        if (len == cap) {
-            uint8_t *bigger = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                continue;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            free(buf);
-            return llmr_err_set(err, LLMR_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
+    llmr_buf b = {0};
+    int rc = llmr_buf_read_fd(&b, fd);
+    if (rc == LLMR_OK && !llmr_buf_reserve(&b, 0))   /* an empty file still gets a base */
+        rc = LLMR_ERR_NOMEM;
+    if (rc == LLMR_ERR_IO)
+        rc = llmr_err_set(err, rc, "%s: read failed: %s", path, strerror(errno));
+    else if (rc)
+        rc = llmr_err_set(err, rc, "%s: out of memory reading the file", path);
+    if (rc) {
+        llmr_buf_free(&b);
+        return rc;
     }
-    ((gguf_priv *)f->priv)->heap_copy = buf;
-    f->base = buf;
-    f->size = len;
+    f->size = b.len;
+    char *copy = llmr_buf_take(&b);
+    ((gguf_priv *)f->priv)->heap_copy = copy;
+    f->base = (uint8_t *)copy;
     return LLMR_OK;
 }
 

@@ -2,6 +2,7 @@
  * (header, key-value pairs, tensor infos, padding to general.alignment, aligned tensor data). */
 #include "gguf/gguf.h"
 #include "core/arena.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -103,14 +104,8 @@ int gguf_writer_set_value(gguf_writer *w, const char *key, const gguf_value *v)
             w->kv[i].val = copy;
             return LLMR_OK;
         }
-    if (w->n_kv == w->cap_kv) {
-        size_t cap = w->cap_kv ? w->cap_kv * 2 : 32;
-        gguf_kv *kv = realloc(w->kv, cap * sizeof *kv);
-        if (!kv)
-            return LLMR_ERR_NOMEM;
-        w->kv = kv;
-        w->cap_kv = cap;
-    }
+    if (!LLMR_GROW(w->kv, w->cap_kv, w->n_kv + 1))
+        return LLMR_ERR_NOMEM;
     gguf_kv *kv = &w->kv[w->n_kv];
     kv->key.len = strlen(key);
     kv->key.ptr = llmr_arena_strndup(&w->arena, key, kv->key.len);
@@ -186,14 +181,8 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0)
             return LLMR_ERR_ARG;
-    if (w->n_t == w->cap_t) {
-        size_t cap = w->cap_t ? w->cap_t * 2 : 64;
-        wtensor *nt = realloc(w->t, cap * sizeof *nt);
-        if (!nt)
-            return LLMR_ERR_NOMEM;
-        w->t = nt;
-        w->cap_t = cap;
-    }
+    if (!LLMR_GROW(w->t, w->cap_t, w->n_t + 1))
+        return LLMR_ERR_NOMEM;
     t.name = llmr_arena_strndup(&w->arena, name, strlen(name));
     if (!t.name)
         return LLMR_ERR_NOMEM;

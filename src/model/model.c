@@ -5,7 +5,7 @@
  * tensor names its LLM_TENSOR_* ("blk.N.attn_q.weight", ...). Shapes are GGUF's ne order:
  * ne[0] is the input (row) length, ne[1] the output count.
  */
-#include "model/model.h"
+#include "model/forward.h"
 
 #include "core/threadpool.h"
 #include "core/util.h"
@@ -13,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err);
-void llmr_work_free(struct llmr_work *w);
 
 typedef struct arch_info {
     const char *name;

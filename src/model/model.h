@@ -60,7 +60,7 @@ typedef struct llmr_layer {
     const float *bq, *bk, *bv;    /* qwen2 biases, else NULL */
 } llmr_layer;
 
-struct llmr_work;   /* activations and scratch, forward.c */
+struct llmr_work;   /* activations and scratch (model/forward.h, eval.c) */
 struct llmr_pool;
 
 struct llmr_model {
@@ -157,9 +157,5 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
  * position pos[i]; afterwards llmr_seq_logits(seqs[i]) holds its n_vocab logits. */
 int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
 const float *llmr_seq_logits(const llmr_seq *s);
-
-/* The row kernels of forward.c, exposed for the unit tests. */
-void llmr_rope_head_for_test(float *x, int pos, const llmr_hparams *hp, const float *ff);
-void llmr_rmsnorm_for_test(float *o, const float *x, const float *w, int n, float eps);
 
 #endif

@@ -2,6 +2,7 @@
 #include "router/config.h"
 #include "core/json.h"
 #include "router/digest.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -466,41 +467,17 @@ int rt_config_parse_model(rt_config *c, const char *json, size_t len, rt_model_c
 int rt_config_load(const char *path, rt_config *c, llmr_err *err)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return llmr_err_set(err, errno == ENOENT ? LLMR_ERR_NOT_FOUND : LLMR_ERR_IO, "%s: %s",
-                            path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 > cap) {
-            if (cap > ((size_t)64 << 20)) {
-                free(buf);
-                fclose(f);
-                return llmr_err_set(err, LLMR_ERR_TOO_BIG, "%s: larger than 64 MiB", path);
-            }
-            cap = cap ? cap * 2 : 8192;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory reading %s", path);
-            }
-            buf = b;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    bool ioerr = ferror(f);
-    fclose(f);
-    if (ioerr) {
-        free(buf);
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: read error", path);
-    }
-    int rc = rt_config_parse(buf, n, path, c, err);
-    free(buf);
+    llmr_buf b = {.limit = (size_t)64 << 20};
+    int rc = llmr_buf_read_path(&b, path);
+    if (rc == LLMR_ERR_TOO_BIG)
+        rc = llmr_err_set(err, rc, "%s: larger than 64 MiB", path);
+    else if (rc == LLMR_ERR_NOMEM)
+        rc = llmr_err_set(err, rc, "out of memory reading %s", path);
+    else if (rc)
+        rc = llmr_err_set(err, rc, "%s: %s", path, strerror(errno));
+    if (rc == LLMR_OK)
+        rc = rt_config_parse(b.p, b.len, path, c, err);
+    llmr_buf_free(&b);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* fetch.c - model sources and the download cache (see fetch.h). */
 #include "router/fetch.h"
 #include "router/digest.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -669,14 +670,9 @@ static int expand_dir(const char *dir, char ***paths, size_t *n_paths, llmr_err 
         struct stat st;
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            v = nv;
+        if (!LLMR_GROW(v, cap, n + 1)) {
+            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
         }
         if (!(v[n] = llmr_strdup(p))) {
             rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
@@ -747,14 +743,9 @@ int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr
         struct stat st;
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || strlen(e->d_name) >= 256)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            llmr_cache_entry *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            v = nv;
+        if (!LLMR_GROW(v, cap, n + 1)) {
+            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
         }
         llmr_cache_entry *c = &v[n++];
         snprintf(c->name, sizeof c->name, "%s", e->d_name);

@@ -6,6 +6,7 @@
 #include "router/remote.h"
 #include "router/oai.h"
 #include "router/sse.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -191,16 +192,8 @@ void llmr_remote_close(llmr_remote *r)
 static int push_piece(llmr_remote *r, const char *s, size_t n)
 {
     size_t need = r->q_len + sizeof(size_t) + n;
-    if (need > r->q_cap) {
-        size_t c = r->q_cap ? r->q_cap : 1024;
-        while (c < need)
-            c *= 2;
-        char *q = realloc(r->q, c);
-        if (!q)
-            return llmr_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory queueing text");
-        r->q = q;
-        r->q_cap = c;
-    }
+    if (!LLMR_GROW(r->q, r->q_cap, need))
+        return llmr_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory queueing text");
     memcpy(r->q + r->q_len, &n, sizeof n);
     memcpy(r->q + r->q_len + sizeof n, s, n);
     r->q_len = need;

@@ -3,6 +3,7 @@
  * (failover, backoff, the result cache) are in router_stream.c. */
 #include "llmr.h"
 #include "router/registry.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -25,14 +26,8 @@ const char *llmr_router_errmsg(const llmr_router *r) { return tl_err; }
 
 static int add_entry(llmr_router *r, rt_model_cfg *m)
 {
-    if (r->n_models == r->cap_models) {
-        size_t cap = r->cap_models ? r->cap_models * 2 : 8;
-        rt_entry **v = realloc(r->models, cap * sizeof *v);
-        if (!v)
-            return LLMR_ERR_NOMEM;
-        r->models = v;
-        r->cap_models = cap;
-    }
+    if (!LLMR_GROW(r->models, r->cap_models, r->n_models + 1))
+        return LLMR_ERR_NOMEM;
     rt_entry *e = calloc(1, sizeof *e);
     if (!e)
         return LLMR_ERR_NOMEM;

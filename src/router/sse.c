@@ -1,5 +1,6 @@
 /* sse.c - Server-Sent Events parsing (see sse.h). */
 #include "router/sse.h"
+#include "core/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,8 @@ static int grow(char **buf, size_t *cap, size_t need, size_t max, llmr_err *err,
 {
     if (need > max)
         return llmr_err_set(err, LLMR_ERR_TOO_BIG, "SSE %s longer than %zu bytes", what, max);
-    if (need <= *cap)
-        return LLMR_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    char *b = realloc(*buf, c);
-    if (!b)
+    if (!llmr_grow(buf, cap, need, 1))
         return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for an SSE %s", what);
-    *buf = b;
-    *cap = c;
     return LLMR_OK;
 }
 

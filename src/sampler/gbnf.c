@@ -12,6 +12,7 @@
  * would make the matcher loop forever).
  */
 #include "sampler/grammar_int.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -26,7 +27,8 @@
 
 typedef struct evec {
     gelem   *v;
-    uint32_t n, cap;
+    uint32_t n;
+    size_t   cap;
 } evec;
 
 typedef struct prule {
@@ -39,7 +41,8 @@ typedef struct prule {
 typedef struct parser {
     const char *src, *p;
     prule      *rules;
-    uint32_t    n_rules, cap_rules;
+    uint32_t    n_rules;
+    size_t      cap_rules;
     uint32_t    total;      /* elements in all bodies */
     int         depth;
     llmr_err   *err;
@@ -86,14 +89,8 @@ static int push(parser *ps, evec *v, uint32_t type, uint32_t a, uint32_t b)
         return llmr_err_set(ps->err, LLMR_ERR_TOO_BIG,
                             "grammar: more than %u elements after expanding repetitions",
                             MAX_ELEMS);
-    if (v->n == v->cap) {
-        uint32_t nc = v->cap ? v->cap * 2 : 16;
-        gelem *nv = realloc(v->v, nc * sizeof *nv);
-        if (!nv)
-            return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
-        v->v = nv;
-        v->cap = nc;
-    }
+    if (!LLMR_GROW(v->v, v->cap, (size_t)v->n + 1))
+        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     v->v[v->n++] = (gelem){type, a, b};
     return LLMR_OK;
 }
@@ -110,14 +107,8 @@ static int push_all(parser *ps, evec *v, const gelem *src, uint32_t n)
 
 static int add_rule(parser *ps, const char *name, size_t len, uint32_t *id)
 {
-    if (ps->n_rules == ps->cap_rules) {
-        uint32_t nc = ps->cap_rules ? ps->cap_rules * 2 : 32;
-        prule *nr = realloc(ps->rules, nc * sizeof *nr);
-        if (!nr)
-            return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
-        ps->rules = nr;
-        ps->cap_rules = nc;
-    }
+    if (!LLMR_GROW(ps->rules, ps->cap_rules, (size_t)ps->n_rules + 1))
+        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     prule *r = &ps->rules[ps->n_rules];
     memset(r, 0, sizeof *r);
     r->name = llmr_strndup(name, len);

@@ -7,6 +7,7 @@
  * after the first few tokens a step allocates nothing.
  */
 #include "sampler/grammar_int.h"
+#include "core/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,10 @@ struct llmr_gmatch {
 
 static bool reserve(llmr_gmatch *m, u32v *x, size_t extra)
 {
-    if (x->n + extra <= x->cap)
-        return true;
-    size_t nc = x->cap ? x->cap : 256;
-    while (nc < x->n + extra)
-        nc *= 2;
-    uint32_t *nv = realloc(x->v, nc * sizeof *nv);
-    if (!nv) {
+    if (extra > SIZE_MAX - x->n || !LLMR_GROW(x->v, x->cap, x->n + extra)) {
         m->oom = true;
         return false;
     }
-    x->v = nv;
-    x->cap = nc;
     return true;
 }
 

@@ -8,6 +8,7 @@
  * unpaired \u surrogate escapes, which strict parsers (cJSON among them) refuse. Integers
  * have at most 16 digits and exponents at most 2, so every number is a finite double.
  */
+#include "core/buf.h"
 #include "sampler/sampler.h"
 #include "core/json.h"
 
@@ -36,67 +37,28 @@ static const char JSON_BASE[] =
     "null ::= \"null\"\n"
     "space ::= | \" \" | \"\\n\" [ \\t]{0,20}\n";
 
-typedef struct sbuf {
-    char  *p;
-    size_t n, cap;
-    bool   oom;
-} sbuf;
-
 typedef struct gen {
-    sbuf      out;
+    llmr_buf  out;
     unsigned  next_id;
     llmr_err *err;
 } gen;
 
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 1024;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* The text s as a GBNF string literal. */
-static void sb_literal(sbuf *b, const char *s)
+static void sb_literal(llmr_buf *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    llmr_buf_append(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            sb_put(b, e, 2);
+            llmr_buf_append(b, e, 2);
         } else if (c < 0x20) {
-            sb_printf(b, "\\x%02X", c);
+            llmr_buf_printf(b, "\\x%02X", c);
         } else {
-            sb_put(b, (const char *)&c, 1);
+            llmr_buf_append(b, (const char *)&c, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    llmr_buf_append(b, "\"", 1);
 }
 
 /* A JSON value's exact text as a GBNF literal (for const, enum and keys). */
@@ -116,12 +78,12 @@ static void new_rule(gen *g, char name[32])
 }
 
 /* x{min,max} in GBNF, max < 0 meaning unbounded. */
-static void sb_count(sbuf *b, int min, int max)
+static void sb_count(llmr_buf *b, int min, int max)
 {
     if (max < 0)
-        sb_printf(b, "{%d,}", min);
+        llmr_buf_printf(b, "{%d,}", min);
     else
-        sb_printf(b, "{%d,%d}", min, max);
+        llmr_buf_printf(b, "{%d,%d}", min, max);
 }
 
 static int get_count(gen *g, const cJSON *s, const char *key, int dflt, int *out)
@@ -155,9 +117,9 @@ static int gen_string(gen *g, const cJSON *s, char name[32])
     if (max >= 0 && max < min)
         return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxLength < minLength");
     new_rule(g, name);
-    sb_printf(&g->out, "%s ::= \"\\\"\" char", name);
+    llmr_buf_printf(&g->out, "%s ::= \"\\\"\" char", name);
     sb_count(&g->out, min, max);
-    sb_printf(&g->out, " \"\\\"\"\n");
+    llmr_buf_printf(&g->out, " \"\\\"\"\n");
     return LLMR_OK;
 }
 
@@ -174,13 +136,13 @@ static int gen_array(gen *g, const cJSON *s, int depth, char name[32])
     if (items && (rc = gen_schema(g, items, depth + 1, item)))
         return rc;
     new_rule(g, name);
-    sb_printf(&g->out, "%s ::= \"[\" space ", name);
+    llmr_buf_printf(&g->out, "%s ::= \"[\" space ", name);
     if (max != 0) {
-        sb_printf(&g->out, "( %s space ( \",\" space %s space )", item, item);
+        llmr_buf_printf(&g->out, "( %s space ( \",\" space %s space )", item, item);
         sb_count(&g->out, min ? min - 1 : 0, max < 0 ? -1 : max - 1);
-        sb_printf(&g->out, " )%s ", min ? "" : "?");
+        llmr_buf_printf(&g->out, " )%s ", min ? "" : "?");
     }
-    sb_printf(&g->out, "\"]\"\n");
+    llmr_buf_printf(&g->out, "\"]\"\n");
     return LLMR_OK;
 }
 
@@ -224,27 +186,27 @@ static int gen_object(gen *g, const cJSON *s, int depth, char name[32])
         cJSON *key = cJSON_CreateString(p->string);
         if (!key)
             return llmr_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
-        sb_printf(&g->out, "s%u-kv ::= ", base + i);
+        llmr_buf_printf(&g->out, "s%u-kv ::= ", base + i);
         rc = sb_json_literal(g, key);
         cJSON_Delete(key);
         if (rc)
             return rc;
-        sb_printf(&g->out, " space \":\" space %s space\n", v);
+        llmr_buf_printf(&g->out, " space \":\" space %s space\n", v);
         char nf[40] = "", nt[40] = "";         /* F_i+1 and T_i+1 as text ("" at the end) */
         if (i + 1 < n) {
             snprintf(nf, sizeof nf, " s%u-f", base + i + 1);
             snprintf(nt, sizeof nt, " s%u-t", base + i + 1);
         }
-        sb_printf(&g->out, "s%u-f ::= s%u-kv%s", base + i, base + i, nt);
+        llmr_buf_printf(&g->out, "s%u-f ::= s%u-kv%s", base + i, base + i, nt);
         if (opt)                               /* "" : an empty last alternative */
-            sb_printf(&g->out, " |%s", nf[0] ? nf : " \"\"");
-        sb_printf(&g->out, "\ns%u-t ::= ", base + i);
-        sb_printf(&g->out, opt ? "( \",\" space s%u-kv )?%s\n" : "\",\" space s%u-kv%s\n",
-                  base + i, nt);
+            llmr_buf_printf(&g->out, " |%s", nf[0] ? nf : " \"\"");
+        llmr_buf_printf(&g->out, "\ns%u-t ::= ", base + i);
+        llmr_buf_printf(&g->out, opt ? "( \",\" space s%u-kv )?%s\n" : "\",\" space s%u-kv%s\n",
+                        base + i, nt);
         i++;
     }
     snprintf(name, 32, "s%u", base + 3u * (unsigned)n);
-    sb_printf(&g->out, "%s ::= \"{\" space s%u-f \"}\"\n", name, base);
+    llmr_buf_printf(&g->out, "%s ::= \"{\" space s%u-f \"}\"\n", name, base);
     return LLMR_OK;
 }
 
@@ -294,18 +256,18 @@ static int gen_alternatives(gen *g, const cJSON *s, const cJSON *list, int kind,
     }
     if (!rc) {
         new_rule(g, name);
-        sb_printf(&g->out, "%s ::= ", name);
+        llmr_buf_printf(&g->out, "%s ::= ", name);
         int i = 0;
         cJSON_ArrayForEach(e, list) {
             if (i)
-                sb_put(&g->out, " | ", 3);
+                llmr_buf_append(&g->out, " | ", 3);
             if (kind == 0 && (rc = sb_json_literal(g, e)))
                 break;
             if (kind != 0)
-                sb_printf(&g->out, "%s", sub[i]);
+                llmr_buf_printf(&g->out, "%s", sub[i]);
             i++;
         }
-        sb_put(&g->out, "\n", 1);
+        llmr_buf_append(&g->out, "\n", 1);
     }
     free(sub);
     return rc;
@@ -329,9 +291,9 @@ static int gen_schema(gen *g, const cJSON *s, int depth, char name[32])
                             "supported");
     if ((v = cJSON_GetObjectItemCaseSensitive(s, "const"))) {
         new_rule(g, name);
-        sb_printf(&g->out, "%s ::= ", name);
+        llmr_buf_printf(&g->out, "%s ::= ", name);
         int rc = sb_json_literal(g, v);
-        sb_put(&g->out, "\n", 1);
+        llmr_buf_append(&g->out, "\n", 1);
         return rc;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(s, "enum")))
@@ -377,13 +339,13 @@ int llmr_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
         cJSON_Delete(s);
     }
     if (!rc) {
-        sb_printf(&g.out, "root ::= %s\n", root);
-        sb_put(&g.out, JSON_BASE, sizeof JSON_BASE - 1);
-        if (g.out.oom)
+        llmr_buf_printf(&g.out, "root ::= %s\n", root);
+        llmr_buf_append(&g.out, JSON_BASE, sizeof JSON_BASE - 1);
+        if (g.out.failed)
             rc = llmr_err_set(err, LLMR_ERR_NOMEM, "json schema: out of memory");
     }
     if (rc) {
-        free(g.out.p);
+        llmr_buf_free(&g.out);
         return rc;
     }
     *out = g.out.p;

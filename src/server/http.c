@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+#include "core/grow.h"
 #include "core/json.h"
 #include "core/util.h"
 
@@ -347,28 +349,16 @@ char *srv_read_body(srv_ctx *x, size_t *len)
                          (long long)ri->content_length, max);
         return NULL;
     }
-    size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096, n = 0;
-    char *b = malloc(cap);
-    if (!b) {
-        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory reading the body");
-        return NULL;
-    }
+    size_t cap = 0, n = 0;
+    char *b = NULL;
     for (;;) {
-        if (n + 1 >= cap) {
-            if (cap > max + 1) {
-                free(b);
-                srv_reply_errorf(x, 413, "invalid_request_error", "request_too_large",
-                                 "the request body is larger than the limit of %zu bytes", max);
-                return NULL;
-            }
-            char *p = realloc(b, cap * 2);
-            if (!p) {
-                free(b);
-                srv_reply_errorf(x, 500, "server_error", NULL, "out of memory reading the body");
-                return NULL;
-            }
-            b = p;
-            cap *= 2;
+        /* the announced length at once, else 4 KiB and doubling; one byte more than max is
+         * room enough to see that a body without a length is too large */
+        size_t want = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096;
+        if (n + 1 >= cap && !LLMR_GROW(b, cap, n + 1 < want ? want : n + 2)) {
+            free(b);
+            srv_reply_errorf(x, 500, "server_error", NULL, "out of memory reading the body");
+            return NULL;
         }
         int r = mg_read(x->c, b + n, cap - 1 - n);
         if (r == 0)
@@ -498,33 +488,20 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
 
 static bool collect(void *user, const char *text, size_t len)
 {
-    void **st = user;   /* {char **buf, size_t *len, size_t *cap} */
-    char **b = st[0];
-    size_t *n = st[1], *cap = st[2];
-    if (*n + len + 1 > *cap) {
-        size_t nc = (*n + len + 1) * 2;
-        char *p = realloc(*b, nc);
-        if (!p)
-            return false;
-        *b = p;
-        *cap = nc;
-    }
-    memcpy(*b + *n, text, len);
-    *n += len;
-    (*b)[*n] = 0;
-    return true;
+    return llmr_buf_append(user, text, len);
 }
 
 bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len)
 {
-    size_t cap = 64;
+    llmr_buf b = {0};
     *len = 0;
-    *text = malloc(cap);
-    if (!*text)
+    *text = NULL;
+    if (!llmr_buf_reserve(&b, 0))
         return false;
-    (*text)[0] = 0;
-    void *st[3] = {text, len, &cap};
-    return srv_pump(x, j, collect, st);
+    bool ok = srv_pump(x, j, collect, &b);
+    *len = b.len;
+    *text = llmr_buf_take(&b);
+    return ok;
 }
 
 const char *srv_finish_name(srv_finish f)

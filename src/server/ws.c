@@ -7,6 +7,11 @@
  *   failures:            {"type":"error","message":"..."}
  *   client:              {"type":"stop"} cancels the reply in progress (it still ends with
  *                        stream_end, carrying what was generated and "stopped":true).
+ *   client:              {"type":"pause"} and {"type":"resume"}: flow control of the
+ *                        connection. While paused the server sends no token (nor stream_end)
+ *                        of the reply in progress, or of the next one when none is, and the
+ *                        reply keeps its model in use; resume sends what was held and goes on.
+ *                        A stop, a closed socket or the server's --timeout ends a pause.
  * Each connection keeps its own history, the last SRV_WS_TURNS messages as the seed's
  * history.slice(-10), rendered with the model's chat template.
  *
@@ -21,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/buf.h"
 #include "core/json.h"
 #include "core/util.h"
 
@@ -36,6 +43,8 @@ typedef struct srv_ws {
     srv_gen *gen;              /* the reply in progress, once started */
     bool busy;                 /* a reply is being prepared or streamed */
     bool stop_asked;           /* {"type":"stop"} came before the job existed */
+    bool paused;               /* {"type":"pause"} without a resume since */
+    pthread_cond_t resumed;    /* signalled on resume and stop, with mu */
     bool pumping;              /* a pump thread exists and has not been joined */
     srv_req req;
     pthread_t th;
@@ -136,6 +145,32 @@ static bool pump_start(srv_ws *w, srv_gen *g)
     return true;
 }
 
+/* Holds the pump while the client has paused the connection. The reply keeps its model (the
+ * generation holds it from start to srv_gen_end), so a client can keep a model in use for as
+ * long as it likes, as one that stops reading would; the server's timeout cancels the reply
+ * and ends the pause. Pump thread. */
+static void wait_resumed(srv_ws *w, srv_gen *j, double t0)
+{
+    const double timeout = w->s->o.timeout_s;
+    pthread_mutex_lock(&w->mu);
+    while (w->paused && !w->stop_asked) {
+        if (timeout > 0 && llmr_now() - t0 > timeout) {
+            w->stop_asked = true;
+            srv_gen_cancel(j);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;   /* wake now and then to look at the timeout */
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->resumed, &w->mu, &ts);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *pump_main(void *arg)
 {
     srv_ws *w = arg;
@@ -150,24 +185,13 @@ static void *pump_main(void *arg)
         return NULL;
     }
     srv_take t = {0};
-    char *all = NULL;
-    size_t alen = 0, acap = 0;
+    llmr_buf all = {0};
     double t0 = llmr_now();
     for (;;) {
+        wait_resumed(w, j, t0);
         srv_job_state st = srv_gen_take(j, 50, &t);
-        if (t.len) {
-            if (alen + t.len + 1 > acap) {
-                size_t nc = (alen + t.len + 1) * 2;
-                char *p = realloc(all, nc);
-                if (!p)
-                    break;
-                all = p;
-                acap = nc;
-            }
-            memcpy(all + alen, t.text, t.len);
-            alen += t.len;
-            all[alen] = 0;
-        }
+        if (t.len && !llmr_buf_append(&all, t.text, t.len))
+            break;
         /* One {"type":"token"} per piece, as the seed sends one per token. */
         for (int i = 0; i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
@@ -187,7 +211,7 @@ static void *pump_main(void *arg)
     srv_gen_usage(j, &u);
     atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
     atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
-    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(all ? all : "", alen);
+    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(llmr_buf_str(&all), all.len);
     /* Not busy from here on: a client may send its next message as soon as stream_end
      * arrives (on_chat joins this thread before starting the next reply). */
     pthread_mutex_lock(&w->mu);
@@ -221,7 +245,7 @@ static void *pump_main(void *arg)
                 u.total_s, srv_finish_name(u.finish));
     }
     srv_take_free(&t);
-    free(all);
+    llmr_buf_free(&all);
     srv_gen_end(j);
     return NULL;
 }
@@ -290,6 +314,16 @@ static void on_stop(srv_ws *w)
     w->stop_asked = true;
     if (w->gen)
         srv_gen_cancel(w->gen);
+    pthread_cond_broadcast(&w->resumed);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_pause(srv_ws *w, bool pause)
+{
+    pthread_mutex_lock(&w->mu);
+    w->paused = pause;
+    if (!pause)
+        pthread_cond_broadcast(&w->resumed);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -322,6 +356,7 @@ static void ws_ready(struct mg_connection *c, void *ud)
     w->s = s;
     w->c = c;
     pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->resumed, NULL);
     mg_set_user_connection_data(c, w);
     pthread_mutex_lock(&s->ws_lock);
     w->next = s->ws_list;
@@ -360,15 +395,17 @@ static int ws_data(struct mg_connection *c, int bits, char *data, size_t len, vo
     cJSON *o = llmr_json_parse(data, len, 0, "the message", NULL, err, sizeof err);
     const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
     if (!cJSON_IsString(t)) {
-        ws_error(w, o ? "a message needs a \"type\" (chat or stop)" : err);
+        ws_error(w, o ? "a message needs a \"type\" (chat, stop, pause or resume)" : err);
     } else if (!strcmp(t->valuestring, "chat")) {
         on_chat(w, data, len);
     } else if (!strcmp(t->valuestring, "stop")) {
         on_stop(w);
+    } else if (!strcmp(t->valuestring, "pause") || !strcmp(t->valuestring, "resume")) {
+        on_pause(w, t->valuestring[0] == 'p');
     } else {
         char msg[160];
-        snprintf(msg, sizeof msg, "unknown message type '%.40s' (expected chat or stop)",
-                 t->valuestring);
+        snprintf(msg, sizeof msg, "unknown message type '%.40s' (expected chat, stop, pause "
+                 "or resume)", t->valuestring);
         ws_error(w, msg);
     }
     cJSON_Delete(o);
@@ -394,6 +431,7 @@ static void ws_close(const struct mg_connection *c, void *ud)
         free(w->msgs[i].role);
         free(w->msgs[i].content);
     }
+    pthread_cond_destroy(&w->resumed);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }

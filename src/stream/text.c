@@ -1,64 +1,8 @@
-/* text.c - byte buffer, UTF-8 assembly, stop-sequence scan (see text.h). */
+/* text.c - UTF-8 assembly, stop-sequence scan (see text.h). */
 #include "stream/text.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-bool llmr_buf_reserve(llmr_buf *b, size_t extra)
-{
-    if (extra > SIZE_MAX / 2 - b->len)
-        return false;
-    size_t want = b->len + extra + 1;
-    if (want <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < want)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return false;
-    b->p = p;
-    b->cap = cap;
-    b->p[b->len] = '\0';
-    return true;
-}
-
-bool llmr_buf_append(llmr_buf *b, const void *data, size_t n)
-{
-    if (!llmr_buf_reserve(b, n))
-        return false;
-    if (n)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return true;
-}
-
-void llmr_buf_consume(llmr_buf *b, size_t n)
-{
-    if (n >= b->len) {
-        llmr_buf_truncate(b, 0);
-        return;
-    }
-    memmove(b->p, b->p + n, b->len - n);
-    b->len -= n;
-    b->p[b->len] = '\0';
-}
-
-void llmr_buf_truncate(llmr_buf *b, size_t n)
-{
-    if (n < b->len) {
-        b->len = n;
-        b->p[n] = '\0';
-    }
-}
-
-void llmr_buf_free(llmr_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
 
 /* ---- UTF-8 ---------------------------------------------------------------------------- */
 

@@ -1,6 +1,5 @@
-/* text.h - the text machinery of the generation loop: a growable byte buffer, incremental
- * UTF-8 assembly of token bytes, and stop-sequence matching with hold-back. Pure functions
- * over buffers, unit-tested on their own (tests/stream/test_text.c). */
+/* text.h - the text machinery of the generation loop: incremental UTF-8 assembly of token
+ * bytes and stop-sequence matching with hold-back. Pure functions over llmr_buf buffers. */
 #ifndef LLMR_STREAM_TEXT_H
 #define LLMR_STREAM_TEXT_H
 
@@ -8,21 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "llmr.h"
-
-/* A growable byte buffer, always NUL-terminated once it has storage. */
-typedef struct llmr_buf {
-    char  *p;
-    size_t len, cap;
-} llmr_buf;
-
-/* Makes room for `extra` more bytes (and the NUL); false when out of memory. */
-bool llmr_buf_reserve(llmr_buf *b, size_t extra);
-bool llmr_buf_append(llmr_buf *b, const void *data, size_t n);
-/* Removes the first n bytes (n <= len). */
-void llmr_buf_consume(llmr_buf *b, size_t n);
-void llmr_buf_truncate(llmr_buf *b, size_t n);
-void llmr_buf_free(llmr_buf *b);
 
 /* Incremental UTF-8 assembly. Token texts are raw bytes: with byte-fallback vocabularies
  * (SentencePiece <0xE2>) one character may be spread over several tokens, and a random model

@@ -18,17 +18,17 @@ static jv undef_attr(ev *E, jv obj, jv key)
         snprintf(tn, sizeof tn, "%s object", jv_type_name(obj));
     if (key.type == JV_STR)
         return jv_undef_msg(E->a, "'%s' has no attribute '%.100s'", tn, key.u.s->s);
-    jbuf b = {.limit = 200};
+    llmr_buf b = {.limit = 200};
     jv_repr(&b, key, 0);
     jv u = jv_undef_msg(E->a, "'%s' has no element %s", tn, b.p ? b.p : "?");
-    jbuf_free(&b);
+    llmr_buf_free(&b);
     return u;
 }
 
 static jv method(ev *E, jv self, const char *name)
 {
     jv v = jv_undef();
-    jmethod *m = jarena_alloc(E->a, sizeof *m);
+    jmethod *m = llmr_arena_alloc(E->a, sizeof *m);
     if (!m)
         return v;
     m->self = self;
@@ -211,7 +211,7 @@ bool ev_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out)
     jv res = jv_list_new(E->a, 0);
     if (res.type != JV_LIST)
         return ev_mem_ok(E, n);
-    jbuf sb = {.limit = obj.type == JV_STR ? obj.u.s->len : 0};
+    llmr_buf sb = {.limit = obj.type == JV_STR ? obj.u.s->len : 0};
     for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st) {
         if (obj.type == JV_LIST) {
             if (!jv_list_push(E->a, res.u.l, obj.u.l->v[i]))
@@ -219,12 +219,12 @@ bool ev_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out)
         } else {
             size_t b0 = jutf8_offset(obj.u.s->s, obj.u.s->len, (size_t)i);
             size_t b1 = jutf8_offset(obj.u.s->s, obj.u.s->len, (size_t)i + 1);
-            jbuf_put(&sb, obj.u.s->s + b0, b1 - b0);
+            llmr_buf_append(&sb, obj.u.s->s + b0, b1 - b0);
         }
     }
     if (obj.type == JV_STR) {
-        *out = jv_strn(E->a, sb.p ? sb.p : "", sb.n);
-        jbuf_free(&sb);
+        *out = jv_strn(E->a, llmr_buf_str(&sb), sb.len);
+        llmr_buf_free(&sb);
         return ev_mem_ok(E, n);
     }
     res.tuple = obj.tuple;
@@ -238,14 +238,14 @@ bool ev_to_strv(ev *E, const jnode *n, jv v, jv *out)
         *out = v;
         return true;
     }
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     if (!jv_to_str(&b, v, 0)) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return ev_fail(E, n, "cannot convert a %s to a string (too large or too deeply nested)",
                        jv_type_name(v));
     }
-    *out = jv_strn(E->a, b.p ? b.p : "", b.n);
-    jbuf_free(&b);
+    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
+    llmr_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 

@@ -17,7 +17,7 @@
 enum { X_OK, X_BREAK, X_CONTINUE, X_ERR };
 
 static bool eval(ev *E, jnode *n, jv *out);
-static int exec_body(ev *E, jscope *S, const jnodes *body, jbuf *out);
+static int exec_body(ev *E, jscope *S, const jnodes *body, llmr_buf *out);
 
 static const char *construct(const jnode *n)
 {
@@ -89,7 +89,7 @@ bool jarg(const jargs *A, size_t idx, const char *name, jv *out)
 /* ---- scopes ----------------------------------------------------------------------------- */
 static jscope *scope_new(ev *E, jscope *parent)
 {
-    jscope *s = jarena_alloc(E->a, sizeof *s);
+    jscope *s = llmr_arena_alloc(E->a, sizeof *s);
     jv d = jv_dict_new(E->a, 0);
     if (!s || d.type != JV_DICT)
         return NULL;
@@ -213,7 +213,7 @@ static bool call_macro(ev *E, const jnode *n, jmacro *m, const jargs *A, jv call
         scope_set(E, S, "caller", caller);
     if (!ev_mem_ok(E, n))
         return false;
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     E->depth++;
     const jnode *saved = E->stmt;
     jscope *saved_scope = E->scope;
@@ -222,11 +222,11 @@ static bool call_macro(ev *E, const jnode *n, jmacro *m, const jargs *A, jv call
     E->scope = saved_scope;
     E->depth--;
     if (rc == X_ERR) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return false;
     }
-    *out = jv_strn(E->a, b.p ? b.p : "", b.n);
-    jbuf_free(&b);
+    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
+    llmr_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 
@@ -421,7 +421,7 @@ static bool eval(ev *E, jnode *n, jv *out)
 }
 
 /* ---- statements ------------------------------------------------------------------------- */
-static bool out_value(ev *E, jnode *n, jv v, jbuf *out)
+static bool out_value(ev *E, jnode *n, jv v, llmr_buf *out)
 {
     if (v.type == JV_UNDEF)
         return true;
@@ -453,7 +453,7 @@ static bool bind_targets(ev *E, jnode *n, jscope *S, jv item)
     return true;
 }
 
-static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
+static int exec_for(ev *E, jscope *S, jnode *n, llmr_buf *out)
 {
     jv it;
     jlist *items;
@@ -482,7 +482,7 @@ static int exec_for(ev *E, jscope *S, jnode *n, jbuf *out)
     }
     if (items->n == 0)
         return exec_body(E, S, &n->else_body, out);
-    jloop *lp = jarena_alloc(E->a, sizeof *lp);
+    jloop *lp = llmr_arena_alloc(E->a, sizeof *lp);
     if (!lp)
         return ev_mem_ok(E, n), X_ERR;
     lp->items = items;
@@ -526,21 +526,21 @@ static bool apply_chain(ev *E, jnode *f, jv in, jv *out)
 
 static bool capture(ev *E, jscope *S, const jnodes *body, jv *out, const jnode *n)
 {
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     int rc = exec_body(E, S, body, &b);
     E->stmt = n;
     if (rc == X_ERR) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return false;
     }
-    *out = jv_strn(E->a, b.p ? b.p : "", b.n);
-    jbuf_free(&b);
+    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
+    llmr_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 
 static jmacro *macro_new(ev *E, jnode *def, jscope *S)
 {
-    jmacro *m = jarena_alloc(E->a, sizeof *m);
+    jmacro *m = llmr_arena_alloc(E->a, sizeof *m);
     if (m) {
         m->def = def;
         m->closure = S;
@@ -548,7 +548,7 @@ static jmacro *macro_new(ev *E, jnode *def, jscope *S)
     return m;
 }
 
-static int exec_stmt(ev *E, jscope *S, jnode *n, jbuf *out)
+static int exec_stmt(ev *E, jscope *S, jnode *n, llmr_buf *out)
 {
     jv v;
     E->stmt = n;
@@ -557,7 +557,7 @@ static int exec_stmt(ev *E, jscope *S, jnode *n, jbuf *out)
         return X_ERR;
     switch (n->kind) {
     case JN_TEXT:
-        if (!jbuf_put(out, n->lit.u.s->s, n->lit.u.s->len))
+        if (!llmr_buf_append(out, n->lit.u.s->s, n->lit.u.s->len))
             return ev_fail(E, n, "the rendered text is larger than the output limit (%zu bytes)",
                            out->limit), X_ERR;
         return X_OK;
@@ -632,7 +632,7 @@ static int exec_stmt(ev *E, jscope *S, jnode *n, jbuf *out)
     }
 }
 
-static int exec_body(ev *E, jscope *S, const jnodes *body, jbuf *out)
+static int exec_body(ev *E, jscope *S, const jnodes *body, llmr_buf *out)
 {
     for (size_t i = 0; i < body->n; i++) {
         int rc = exec_stmt(E, S, body->v[i], out);
@@ -762,7 +762,7 @@ static jdict *analyze_root(ev *E, const jnodes *prog)
     return stores.u.d;
 }
 
-bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, char *err,
+bool jinja_exec(llmr_arena *a, const jnodes *prog, const jinja_env *env, llmr_buf *out, char *err,
                 size_t errlen)
 {
     ev E = {.a = a, .env = env, .err = err, .errlen = errlen};

@@ -23,7 +23,7 @@ struct jloop {
 };
 
 typedef struct ev {
-    jarena *a;
+    llmr_arena *a;
     const jinja_env *env;
     char *err;
     size_t errlen;
@@ -78,7 +78,7 @@ static inline int64_t ev_as_int(jv v) { return v.type == JV_BOOL ? v.u.b : v.u.i
 
 /* jfilters.c: helpers shared with jmethods.c */
 bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out);  /* Undefined -> "" */
-jv   jf_mkstr(ev *E, jbuf *b);          /* the buffer as a string value; frees the buffer */
+jv   jf_mkstr(ev *E, llmr_buf *b);          /* the buffer as a string value; frees the buffer */
 bool jf_is_ws(unsigned char c);         /* ASCII whitespace as Python's str.isspace() */
 jv   jf_strip(ev *E, jv s, bool left, bool right, const jv *chars);
 jv   jf_casemap(ev *E, jv s, char mode);    /* 'u' 'l' 't' (|title) 'T' (str.title) 'c' */

@@ -21,10 +21,10 @@ bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out)
     return ev_to_strv(E, n, v, out);
 }
 
-jv jf_mkstr(ev *E, jbuf *b)
+jv jf_mkstr(ev *E, llmr_buf *b)
 {
-    jv s = jv_strn(E->a, b->p ? b->p : "", b->n);
-    jbuf_free(b);
+    jv s = jv_strn(E->a, llmr_buf_str(b), b->len);
+    llmr_buf_free(b);
     return s;
 }
 
@@ -84,7 +84,7 @@ jv jf_strip(ev *E, jv s, bool left, bool right, const jv *chars)
  * non-letter), 'c' capitalize. */
 jv jf_casemap(ev *E, jv s, char mode)
 {
-    jbuf b = {.limit = s.u.s->len * 4 + 16};
+    llmr_buf b = {.limit = s.u.s->len * 4 + 16};
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s.u.s->s;
     utf8proc_ssize_t n = (utf8proc_ssize_t)s.u.s->len, i = 0;
     bool start = true;
@@ -92,7 +92,7 @@ jv jf_casemap(ev *E, jv s, char mode)
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate(p + i, n - i, &cp);
         if (k <= 0) {   /* invalid byte: copy it through */
-            jbuf_put(&b, (const char *)p + i, 1);
+            llmr_buf_append(&b, (const char *)p + i, 1);
             i++;
             continue;
         }
@@ -117,7 +117,7 @@ jv jf_casemap(ev *E, jv s, char mode)
         }
         utf8proc_uint8_t enc[4];
         utf8proc_ssize_t el = utf8proc_encode_char(o, enc);
-        jbuf_put(&b, (const char *)enc, (size_t)el);
+        llmr_buf_append(&b, (const char *)enc, (size_t)el);
         i += k;
     }
     return jf_mkstr(E, &b);
@@ -125,22 +125,22 @@ jv jf_casemap(ev *E, jv s, char mode)
 
 jv jf_replace(ev *E, jv s, jv old, jv rep, int64_t count)
 {
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     const char *p = s.u.s->s, *end = p + s.u.s->len;
     size_t ol = old.u.s->len;
     if (ol == 0) {   /* Python inserts rep between every character */
         size_t i = 0, len = s.u.s->len;
         int64_t done = 0;
         while (count < 0 || done < count) {
-            jbuf_put(&b, rep.u.s->s, rep.u.s->len);
+            llmr_buf_append(&b, rep.u.s->s, rep.u.s->len);
             done++;
             if (i >= len)
                 break;
             size_t j = jutf8_offset(p + i, len - i, 1);
-            jbuf_put(&b, p + i, j);
+            llmr_buf_append(&b, p + i, j);
             i += j;
         }
-        jbuf_put(&b, p + i, len - i);
+        llmr_buf_append(&b, p + i, len - i);
         return jf_mkstr(E, &b);
     }
     int64_t done = 0;
@@ -148,14 +148,14 @@ jv jf_replace(ev *E, jv s, jv old, jv rep, int64_t count)
         const char *q = memmem(p, (size_t)(end - p), old.u.s->s, ol);
         if (!q)
             break;
-        jbuf_put(&b, p, (size_t)(q - p));
-        jbuf_put(&b, rep.u.s->s, rep.u.s->len);
+        llmr_buf_append(&b, p, (size_t)(q - p));
+        llmr_buf_append(&b, rep.u.s->s, rep.u.s->len);
         p = q + ol;
         done++;
     }
-    jbuf_put(&b, p, (size_t)(end - p));
+    llmr_buf_append(&b, p, (size_t)(end - p));
     if (b.failed) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return jv_undef();
     }
     return jf_mkstr(E, &b);
@@ -233,20 +233,20 @@ static bool do_indent(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
     jarg(A, 0, "width", &w);
     jarg(A, 1, "first", &first);
     jarg(A, 2, "blank", &blank);
-    jbuf ind = {.limit = 4096};
+    llmr_buf ind = {.limit = 4096};
     if (w.type == JV_STR)
-        jbuf_put(&ind, w.u.s->s, w.u.s->len);
+        llmr_buf_append(&ind, w.u.s->s, w.u.s->len);
     else if (w.type == JV_INT && w.u.i >= 0 && w.u.i <= 1024)
         for (int64_t i = 0; i < w.u.i; i++)
-            jbuf_put(&ind, " ", 1);
+            llmr_buf_append(&ind, " ", 1);
     else {
-        jbuf_free(&ind);
+        llmr_buf_free(&ind);
         return ev_fail(E, n, "indent: width must be a string or an integer in 0..1024");
     }
     const char *in = ind.p ? ind.p : "";
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     if (jv_truthy(first))
-        jbuf_puts(&b, in);
+        llmr_buf_puts(&b, in);
     const char *p = s.u.s->s, *end = p + s.u.s->len;
     bool firstline = true;
     while (p < end) {
@@ -255,22 +255,22 @@ static bool do_indent(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
             q++;
         size_t ll = (size_t)(q - p);
         if (!firstline) {
-            jbuf_put(&b, "\n", 1);
+            llmr_buf_append(&b, "\n", 1);
             if (ll || jv_truthy(blank))
-                jbuf_puts(&b, in);
+                llmr_buf_puts(&b, in);
         }
-        jbuf_put(&b, p, ll);
+        llmr_buf_append(&b, p, ll);
         firstline = false;
         if (q < end && *q == '\r' && q + 1 < end && q[1] == '\n')
             q++;
         p = q < end ? q + 1 : q;
         if (q < end && p == end) {   /* text ended with a newline: one empty last line */
-            jbuf_put(&b, "\n", 1);
+            llmr_buf_append(&b, "\n", 1);
             if (jv_truthy(blank))
-                jbuf_puts(&b, in);
+                llmr_buf_puts(&b, in);
         }
     }
-    jbuf_free(&ind);
+    llmr_buf_free(&ind);
     *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
@@ -283,22 +283,22 @@ bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     jlist *l;
     if (!ev_iterate(E, n, in, &l) || !jf_need_str(E, n, "join", sep, &sep))
         return false;
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     for (size_t i = 0; i < l->n; i++) {
         jv v = l->v[i];
         if (attr.type != JV_UNDEF && !jf_attr_path(E, n, v, attr, &v)) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return false;
         }
         if (i)
-            jbuf_put(&b, sep.u.s->s, sep.u.s->len);
+            llmr_buf_append(&b, sep.u.s->s, sep.u.s->len);
         if (v.type != JV_UNDEF && !jv_to_str(&b, v, 0)) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "join: result too large");
         }
     }
     if (b.failed) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return ev_fail(E, n, "join: result too large");
     }
     *out = jf_mkstr(E, &b);
@@ -333,10 +333,10 @@ static bool do_tojson(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
         is = seps.u.l->v[0].u.s->s;
         ks = seps.u.l->v[1].u.s->s;
     }
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     char err[200];
     if (!jv_to_json(&b, in, jv_truthy(ea), ip, is, ks, jv_truthy(sk), err, sizeof err)) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return ev_fail(E, n, "%s", err);
     }
     *out = jf_mkstr(E, &b);
@@ -516,15 +516,15 @@ static bool do_escape(ev *E, const jnode *n, jv in, jv *out)
     jv s;
     if (!jf_need_str(E, n, "escape", in, &s))
         return false;
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     for (size_t i = 0; i < s.u.s->len; i++) {
         char c = s.u.s->s[i];
         const char *r = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;"
                       : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
         if (r)
-            jbuf_puts(&b, r);
+            llmr_buf_puts(&b, r);
         else
-            jbuf_put(&b, &c, 1);
+            llmr_buf_append(&b, &c, 1);
     }
     *out = jf_mkstr(E, &b);
     out->safe = 1;
@@ -537,9 +537,9 @@ static bool do_reverse(ev *E, const jnode *n, jv in, jv *out)
     if (!ev_iterate(E, n, in, &l))
         return false;
     if (in.type == JV_STR) {
-        jbuf b = {.limit = in.u.s->len + 1};
+        llmr_buf b = {.limit = in.u.s->len + 1};
         for (size_t i = l->n; i-- > 0;)
-            jbuf_put(&b, l->v[i].u.s->s, l->v[i].u.s->len);
+            llmr_buf_append(&b, l->v[i].u.s->s, l->v[i].u.s->len);
         *out = jf_mkstr(E, &b);
         return ev_mem_ok(E, n);
     }
@@ -640,12 +640,12 @@ static bool do_center(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     }
     /* Python: left = pad // 2 + (pad & width & 1) */
     int64_t left = pad / 2 + (pad & w.u.i & 1);
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     for (int64_t i = 0; i < left; i++)
-        jbuf_put(&b, " ", 1);
-    jbuf_put(&b, s.u.s->s, s.u.s->len);
+        llmr_buf_append(&b, " ", 1);
+    llmr_buf_append(&b, s.u.s->s, s.u.s->len);
     for (int64_t i = 0; i < pad - left; i++)
-        jbuf_put(&b, " ", 1);
+        llmr_buf_append(&b, " ", 1);
     *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }

@@ -16,18 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- arena ------------------------------------------------------------------------------ */
-typedef struct jarena_chunk jarena_chunk;
-typedef struct jarena {
-    jarena_chunk *head;
-    size_t used;        /* bytes handed out, all chunks together */
-    size_t cap;         /* refuse to go past this many bytes */
-    bool   exhausted;   /* set once an allocation was refused */
-} jarena;
-
-void  jarena_init(jarena *a, size_t cap);
-void  jarena_free(jarena *a);
-void *jarena_alloc(jarena *a, size_t n);    /* zeroed; NULL when past the cap or out of memory */
+#include "core/arena.h"
+#include "core/buf.h"
 
 /* ---- values ----------------------------------------------------------------------------- */
 typedef enum {
@@ -78,13 +68,13 @@ static inline jv jv_none(void) { jv v = {0}; v.type = JV_NONE; return v; }
 static inline jv jv_bool(bool b) { jv v = {0}; v.type = JV_BOOL; v.u.b = b; return v; }
 static inline jv jv_int(int64_t i) { jv v = {0}; v.type = JV_INT; v.u.i = i; return v; }
 static inline jv jv_float(double f) { jv v = {0}; v.type = JV_FLOAT; v.u.f = f; return v; }
-jv jv_strn(jarena *a, const char *s, size_t n);
-jv jv_str(jarena *a, const char *s);
-jv jv_undef_msg(jarena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-jv jv_list_new(jarena *a, size_t cap);
-jv jv_dict_new(jarena *a, size_t cap);
-bool jv_list_push(jarena *a, jlist *l, jv x);
-bool jv_dict_set(jarena *a, jdict *d, jv key, jv val);
+jv jv_strn(llmr_arena *a, const char *s, size_t n);
+jv jv_str(llmr_arena *a, const char *s);
+jv jv_undef_msg(llmr_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+jv jv_list_new(llmr_arena *a, size_t cap);
+jv jv_dict_new(llmr_arena *a, size_t cap);
+bool jv_list_push(llmr_arena *a, jlist *l, jv x);
+bool jv_dict_set(llmr_arena *a, jdict *d, jv key, jv val);
 /* Lookup by key (Python equality). Returns NULL when absent. */
 jv *jv_dict_get(jdict *d, jv key);
 jv *jv_dict_gets(jdict *d, const char *key);
@@ -102,28 +92,16 @@ bool jv_equal(jv a, jv b, int depth);
 size_t jutf8_len(const char *s, size_t n);
 size_t jutf8_offset(const char *s, size_t n, size_t k);
 
-/* ---- growable output buffer ------------------------------------------------------------- */
-typedef struct jbuf {
-    char  *p;
-    size_t n, cap;
-    size_t limit;       /* refuse to grow past this many bytes */
-    bool   failed;      /* an append was refused (too big or out of memory) */
-} jbuf;
-bool jbuf_put(jbuf *b, const char *s, size_t n);
-bool jbuf_puts(jbuf *b, const char *s);
-bool jbuf_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void jbuf_free(jbuf *b);
-
 /* str(v) the way Python prints it ("None", "True", "[1, 'a']"); repr(v) likewise. Return
  * false when nesting goes past the depth limit or the buffer refuses. */
-bool jv_to_str(jbuf *b, jv v, int depth);
-bool jv_repr(jbuf *b, jv v, int depth);
+bool jv_to_str(llmr_buf *b, jv v, int depth);
+bool jv_repr(llmr_buf *b, jv v, int depth);
 void jfmt_float(char out[40], double f);   /* Python's repr(float) */
 
 /* json.dumps(v, ensure_ascii, indent, separators, sort_keys), as HF's tojson filter.
  * indent: NULL for none, else the string to repeat per level. item_sep/key_sep may be NULL
  * for Python's defaults. On failure returns false and writes a message to err. */
-bool jv_to_json(jbuf *b, jv v, bool ensure_ascii, const char *indent, const char *item_sep,
+bool jv_to_json(llmr_buf *b, jv v, bool ensure_ascii, const char *indent, const char *item_sep,
                 const char *key_sep, bool sort_keys, char *err, size_t errlen);
 
 /* ---- lexer ------------------------------------------------------------------------------ */
@@ -145,7 +123,7 @@ typedef struct jtoks { jtok *t; size_t n, cap; } jtoks;
 
 /* Splits src into tokens (arena-allocated). Returns false and fills err on a lexing error
  * (unterminated tag, string or comment; a character that starts no token). */
-bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, char *err, size_t errlen);
+bool jinja_lex(llmr_arena *a, const char *src, size_t len, jtoks *out, char *err, size_t errlen);
 
 /* ---- AST -------------------------------------------------------------------------------- */
 typedef enum {
@@ -179,7 +157,7 @@ struct jnode {
 
 /* Parses tokens into a statement list. Nesting deeper than JINJA_MAX_NESTING is an error. */
 #define JINJA_MAX_NESTING 128
-bool jinja_parse(jarena *a, const jtoks *toks, jnodes *out, char *err, size_t errlen);
+bool jinja_parse(llmr_arena *a, const jtoks *toks, jnodes *out, char *err, size_t errlen);
 
 /* ---- evaluation ------------------------------------------------------------------------- */
 typedef struct jinja_limits {
@@ -195,9 +173,9 @@ typedef struct jinja_env {
     jinja_limits lim;
 } jinja_env;
 
-/* Renders a parsed template. On success out holds the text (malloc'd through jbuf). On error
+/* Renders a parsed template. On success out holds the text (malloc'd through llmr_buf). On error
  * returns false with a message naming the construct and its line. */
-bool jinja_exec(jarena *a, const jnodes *prog, const jinja_env *env, jbuf *out, char *err,
+bool jinja_exec(llmr_arena *a, const jnodes *prog, const jinja_env *env, llmr_buf *out, char *err,
                 size_t errlen);
 
 #endif

@@ -132,31 +132,31 @@ static bool str_class(jv s, const char *what)
 static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
 {
     const char *p = s.u.s->s, *end = p + s.u.s->len;
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     size_t autonum = 0;
     while (p < end) {
         if ((*p == '{' || *p == '}') && p + 1 < end && p[1] == *p) {
-            jbuf_put(&b, p, 1);
+            llmr_buf_append(&b, p, 1);
             p += 2;
             continue;
         }
         if (*p == '}') {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "Single '}' encountered in format string");
         }
         if (*p != '{') {
-            jbuf_put(&b, p++, 1);
+            llmr_buf_append(&b, p++, 1);
             continue;
         }
         const char *q = memchr(p, '}', (size_t)(end - p));
         if (!q) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "Single '{' encountered in format string");
         }
         char field[128];
         size_t fl = (size_t)(q - p - 1);
         if (fl >= sizeof field) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "format field too long");
         }
         memcpy(field, p + 1, fl);
@@ -164,7 +164,7 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
         p = q + 1;
         char *colon = strchr(field, ':'), *bang = strchr(field, '!');
         if (colon && colon[1]) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "str.format: format specs ('%s') are not supported", colon);
         }
         if (colon)
@@ -187,7 +187,7 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
         else
             ok = jarg(A, SIZE_MAX, head, &v);
         if (!ok) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, k ? "KeyError: '%s'" : "%stuple index out of range",
                            k ? head : "");
         }
@@ -205,13 +205,13 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
             }
             *e2 = save;
             if (!ok) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return false;
             }
             f = e2 + (save == ']');
         }
         if (!(conv == 'r' ? jv_repr(&b, v, 0) : v.type == JV_UNDEF || jv_to_str(&b, v, 0))) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "str.format: result too large");
         }
     }
@@ -507,31 +507,31 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
         npos = args.u.l->n;
     }
     bool lax = mapping || (args.type == JV_LIST && !args.tuple) || args.type == JV_STR;
-    jbuf b = {.limit = E->env->lim.max_output};
+    llmr_buf b = {.limit = E->env->lim.max_output};
     while (p < end) {
         const char *q = memchr(p, '%', (size_t)(end - p));
         if (!q) {
-            jbuf_put(&b, p, (size_t)(end - p));
+            llmr_buf_append(&b, p, (size_t)(end - p));
             break;
         }
-        jbuf_put(&b, p, (size_t)(q - p));
+        llmr_buf_append(&b, p, (size_t)(q - p));
         q++;
         jv arg = jv_undef();
         bool have_arg = false;
         if (q < end && *q == '(') {
             const char *cl = memchr(q, ')', (size_t)(end - q));
             if (!cl) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "incomplete format key");
             }
             if (!mapping) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "format requires a mapping");
             }
             jv key = jv_strn(E->a, q + 1, (size_t)(cl - q - 1));
             jv *v = key.type == JV_STR ? jv_dict_get(args.u.d, key) : NULL;
             if (!v) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "KeyError: '%.*s'", (int)(cl - q - 1), q + 1);
             }
             arg = *v;
@@ -555,21 +555,21 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
         while (q < end && (*q == 'l' || *q == 'h' || *q == 'L'))
             q++;
         if (q >= end) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "incomplete format");
         }
         char conv = *q++;
         if (width > 4096 || prec > 4096) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "format width or precision too large");
         }
         if (conv == '%') {
-            jbuf_put(&b, "%", 1);
+            llmr_buf_append(&b, "%", 1);
             p = q;
             continue;
         }
         if (!strchr("sradiuoxXeEfFgGc", conv)) {
-            jbuf_free(&b);
+            llmr_buf_free(&b);
             return ev_fail(E, n, "unsupported format character '%c' (0x%x) at index %ld", conv,
                            (unsigned)(unsigned char)conv, (long)(q - 1 - fmt.u.s->s));
         }
@@ -579,7 +579,7 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
             } else if (used < npos) {
                 arg = pos[used];
             } else {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "not enough arguments for format string");
             }
             used++;
@@ -587,39 +587,40 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
         char f[48], tmp[160];
         jv v;
         if (conv == 's' || conv == 'r' || conv == 'a') {
-            jbuf sb = {.limit = E->env->lim.max_output};
+            llmr_buf sb = {.limit = E->env->lim.max_output};
             bool ok = conv == 's' ? (arg.type == JV_UNDEF || jv_to_str(&sb, arg, 0))
                                   : jv_repr(&sb, arg, 0);
             const char *s = sb.p ? sb.p : "";
-            size_t sl = sb.n, cps = jutf8_len(s, sl);
+            size_t sl = sb.len, cps = jutf8_len(s, sl);
             if (prec >= 0 && (size_t)prec < cps) {
                 sl = jutf8_offset(s, sl, (size_t)prec);
                 cps = (size_t)prec;
             }
             bool left = strchr(flags, '-') != NULL;
             for (int i = (int)cps; !left && i < width; i++)
-                jbuf_put(&b, " ", 1);
-            jbuf_put(&b, s, sl);
+                llmr_buf_append(&b, " ", 1);
+            llmr_buf_append(&b, s, sl);
             for (int i = (int)cps; left && i < width; i++)
-                jbuf_put(&b, " ", 1);
-            jbuf_free(&sb);
+                llmr_buf_append(&b, " ", 1);
+            llmr_buf_free(&sb);
             if (!ok) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "format: value too large or too deeply nested");
             }
         } else if (conv == 'c') {
             if (arg.type == JV_STR && jutf8_len(arg.u.s->s, arg.u.s->len) == 1) {
-                jbuf_put(&b, arg.u.s->s, arg.u.s->len);
+                llmr_buf_append(&b, arg.u.s->s, arg.u.s->len);
             } else if (arg.type == JV_INT && arg.u.i >= 0 && arg.u.i < 0x110000) {
                 utf8proc_uint8_t enc[4];
-                jbuf_put(&b, (const char *)enc, (size_t)utf8proc_encode_char((utf8proc_int32_t)arg.u.i, enc));
+                utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)arg.u.i, enc);
+                llmr_buf_append(&b, (const char *)enc, (size_t)k);
             } else {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return ev_fail(E, n, "%%c requires int or char");
             }
         } else {
             if (!fmt_num_arg(E, n, conv, arg, &v)) {
-                jbuf_free(&b);
+                llmr_buf_free(&b);
                 return false;
             }
             char c2 = conv == 'i' || conv == 'u' ? 'd' : conv;
@@ -633,23 +634,23 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
             if (is_int_conv) {
                 long long iv = v.type == JV_FLOAT ? (long long)v.u.f : (long long)v.u.i;
                 if (v.type == JV_FLOAT && strchr("oxX", c2)) {
-                    jbuf_free(&b);
+                    llmr_buf_free(&b);
                     return ev_fail(E, n, "%%%c format: an integer is required, not float", conv);
                 }
                 snprintf(tmp, sizeof tmp, f, iv);
             } else {
                 snprintf(tmp, sizeof tmp, f, jv_num(v));
             }
-            jbuf_puts(&b, tmp);
+            llmr_buf_puts(&b, tmp);
         }
         p = q;
     }
     if (!mapping && !lax && used < npos) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return ev_fail(E, n, "not all arguments converted during string formatting");
     }
     if (b.failed) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return ev_fail(E, n, "formatted string larger than the output limit");
     }
     *out = jf_mkstr(E, &b);

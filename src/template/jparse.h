@@ -6,7 +6,7 @@
 #include "template/jinja.h"
 
 typedef struct parser {
-    jarena *a;
+    llmr_arena *a;
     const jtoks *t;
     size_t i;
     char *err;

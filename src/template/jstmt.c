@@ -322,7 +322,7 @@ static bool parse_body(parser *P, const char *const *ends, jnodes *out, const ch
     }
 }
 
-bool jinja_parse(jarena *a, const jtoks *toks, jnodes *out, char *err, size_t errlen)
+bool jinja_parse(llmr_arena *a, const jtoks *toks, jnodes *out, char *err, size_t errlen)
 {
     parser P = {a, toks, 0, err, errlen, 0, 0, false};
     memset(out, 0, sizeof *out);

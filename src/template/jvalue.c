@@ -11,70 +11,11 @@
 
 #define JV_MAX_DEPTH 256    /* nesting of lists/dicts that printing or comparing will follow */
 
-/* ---- arena ------------------------------------------------------------------------------ */
-struct jarena_chunk {
-    jarena_chunk *next;
-    size_t used, size;
-    max_align_t data[];
-};
-
-void jarena_init(jarena *a, size_t cap)
-{
-    memset(a, 0, sizeof *a);
-    a->cap = cap;
-}
-
-void jarena_free(jarena *a)
-{
-    jarena_chunk *c = a->head;
-    while (c) {
-        jarena_chunk *n = c->next;
-        free(c);
-        c = n;
-    }
-    a->head = NULL;
-    a->used = 0;
-}
-
-void *jarena_alloc(jarena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (n == 0)
-        n = 16;
-    if (n > a->cap || a->used > a->cap - n) {
-        a->exhausted = true;
-        return NULL;
-    }
-    jarena_chunk *c = a->head;
-    if (!c || c->size - c->used < n) {
-        size_t size = n > 65536 ? n : 65536;
-        c = malloc(sizeof *c + size);
-        if (!c) {
-            a->exhausted = true;
-            return NULL;
-        }
-        c->size = size;
-        c->used = 0;
-        if (n > 65536 && a->head) {   /* a big block: keep filling the current chunk after */
-            c->next = a->head->next;
-            a->head->next = c;
-        } else {
-            c->next = a->head;
-            a->head = c;
-        }
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    a->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
 /* ---- constructors ----------------------------------------------------------------------- */
-jv jv_strn(jarena *a, const char *s, size_t n)
+jv jv_strn(llmr_arena *a, const char *s, size_t n)
 {
     jv v = jv_undef();
-    jstr *p = jarena_alloc(a, sizeof *p + n + 1);
+    jstr *p = llmr_arena_alloc(a, sizeof *p + n + 1);
     if (!p)
         return v;
     p->len = n;
@@ -86,9 +27,9 @@ jv jv_strn(jarena *a, const char *s, size_t n)
     return v;
 }
 
-jv jv_str(jarena *a, const char *s) { return jv_strn(a, s, strlen(s)); }
+jv jv_str(llmr_arena *a, const char *s) { return jv_strn(a, s, strlen(s)); }
 
-jv jv_undef_msg(jarena *a, const char *fmt, ...)
+jv jv_undef_msg(llmr_arena *a, const char *fmt, ...)
 {
     char buf[256];
     va_list ap;
@@ -101,14 +42,14 @@ jv jv_undef_msg(jarena *a, const char *fmt, ...)
     return v;
 }
 
-jv jv_list_new(jarena *a, size_t cap)
+jv jv_list_new(llmr_arena *a, size_t cap)
 {
     jv v = jv_undef();
-    jlist *l = jarena_alloc(a, sizeof *l);
+    jlist *l = llmr_arena_alloc(a, sizeof *l);
     if (!l)
         return v;
     if (cap) {
-        l->v = jarena_alloc(a, cap * sizeof(jv));
+        l->v = llmr_arena_alloc(a, cap * sizeof(jv));
         if (!l->v)
             return v;
         l->cap = cap;
@@ -118,15 +59,15 @@ jv jv_list_new(jarena *a, size_t cap)
     return v;
 }
 
-jv jv_dict_new(jarena *a, size_t cap)
+jv jv_dict_new(llmr_arena *a, size_t cap)
 {
     jv v = jv_undef();
-    jdict *d = jarena_alloc(a, sizeof *d);
+    jdict *d = llmr_arena_alloc(a, sizeof *d);
     if (!d)
         return v;
     if (cap) {
-        d->k = jarena_alloc(a, cap * sizeof(jv));
-        d->v = jarena_alloc(a, cap * sizeof(jv));
+        d->k = llmr_arena_alloc(a, cap * sizeof(jv));
+        d->v = llmr_arena_alloc(a, cap * sizeof(jv));
         if (!d->k || !d->v)
             return v;
         d->cap = cap;
@@ -136,31 +77,10 @@ jv jv_dict_new(jarena *a, size_t cap)
     return v;
 }
 
-/* Arrays grow by doubling into fresh arena blocks; the old block is left behind, so the
- * total stays under twice the final size. */
-static bool grow(jarena *a, jv **arr, size_t n, size_t *cap)
+bool jv_list_push(llmr_arena *a, jlist *l, jv x)
 {
-    if (n < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 4;
-    if (nc > SIZE_MAX / sizeof(jv))
+    if (!llmr_arena_grow(a, &l->v, &l->cap, l->n, l->n + 1, sizeof *l->v))
         return false;
-    jv *p = jarena_alloc(a, nc * sizeof(jv));
-    if (!p)
-        return false;
-    if (n)
-        memcpy(p, *arr, n * sizeof(jv));
-    *arr = p;
-    *cap = nc;
-    return true;
-}
-
-bool jv_list_push(jarena *a, jlist *l, jv x)
-{
-    size_t cap = l->cap;
-    if (!grow(a, &l->v, l->n, &cap))
-        return false;
-    l->cap = cap;
     l->v[l->n++] = x;
     return true;
 }
@@ -182,15 +102,16 @@ jv *jv_dict_gets(jdict *d, const char *key)
     return NULL;
 }
 
-bool jv_dict_set(jarena *a, jdict *d, jv key, jv val)
+bool jv_dict_set(llmr_arena *a, jdict *d, jv key, jv val)
 {
     jv *slot = jv_dict_get(d, key);
     if (slot) {
         *slot = val;
         return true;
     }
-    size_t ck = d->cap, cv = d->cap;
-    if (!grow(a, &d->k, d->n, &ck) || !grow(a, &d->v, d->n, &cv))
+    size_t ck = d->cap, cv = d->cap;   /* keys and values grow alike: ck == cv after */
+    if (!llmr_arena_grow(a, &d->k, &ck, d->n, d->n + 1, sizeof *d->k) ||
+        !llmr_arena_grow(a, &d->v, &cv, d->n, d->n + 1, sizeof *d->v))
         return false;
     d->cap = ck;
     d->k[d->n] = key;
@@ -317,55 +238,6 @@ size_t jutf8_offset(const char *s, size_t n, size_t k)
     return i;
 }
 
-/* ---- output buffer ---------------------------------------------------------------------- */
-bool jbuf_put(jbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return false;
-    if (n > b->limit || b->n > b->limit - n) {
-        b->failed = true;
-        return false;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n + 1)
-            nc *= 2;
-        char *p = realloc(b->p, nc);
-        if (!p) {
-            b->failed = true;
-            return false;
-        }
-        b->p = p;
-        b->cap = nc;
-    }
-    if (n)
-        memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return true;
-}
-
-bool jbuf_puts(jbuf *b, const char *s) { return jbuf_put(b, s, strlen(s)); }
-
-bool jbuf_printf(jbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return false;
-    return jbuf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-void jbuf_free(jbuf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
-}
-
 /* ---- printing like Python --------------------------------------------------------------- */
 /* repr(float): the shortest digits that read back to the same double, in fixed notation for
  * exponents -4..15 and scientific ("1e+16", "1e-05") outside, always with a '.0' or exponent so
@@ -437,89 +309,96 @@ void jfmt_float(char out[40], double f)
 
 /* repr(str): single quotes unless the text has ' and no ", escapes for \\, the quote and
  * control characters; printable non-ASCII stays as it is (Python 3). */
-static bool repr_str(jbuf *b, const char *s, size_t n)
+static bool repr_str(llmr_buf *b, const char *s, size_t n)
 {
     bool sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
     char q = (sq && !dq) ? '"' : '\'';
-    jbuf_put(b, &q, 1);
+    llmr_buf_append(b, &q, 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\\' || c == (unsigned char)q) {
             char t[2] = {'\\', (char)c};
-            jbuf_put(b, t, 2);
+            llmr_buf_append(b, t, 2);
         } else if (c == '\n') {
-            jbuf_puts(b, "\\n");
+            llmr_buf_puts(b, "\\n");
         } else if (c == '\r') {
-            jbuf_puts(b, "\\r");
+            llmr_buf_puts(b, "\\r");
         } else if (c == '\t') {
-            jbuf_puts(b, "\\t");
+            llmr_buf_puts(b, "\\t");
         } else if (c < 0x20 || c == 0x7f) {
-            jbuf_printf(b, "\\x%02x", c);
+            llmr_buf_printf(b, "\\x%02x", c);
         } else {
-            jbuf_put(b, (const char *)&c, 1);
+            llmr_buf_append(b, (const char *)&c, 1);
         }
     }
-    return jbuf_put(b, &q, 1);
+    return llmr_buf_append(b, &q, 1);
 }
 
-static bool print_value(jbuf *b, jv v, int depth, bool repr)
+static bool print_value(llmr_buf *b, jv v, int depth, bool repr)
 {
     if (depth > JV_MAX_DEPTH)
         return false;
     char num[40];
     switch (v.type) {
-    case JV_UNDEF: return repr ? jbuf_puts(b, "Undefined") : true;
-    case JV_NONE: return jbuf_puts(b, "None");
-    case JV_BOOL: return jbuf_puts(b, v.u.b ? "True" : "False");
-    case JV_INT: return jbuf_printf(b, "%lld", (long long)v.u.i);
-    case JV_FLOAT: jfmt_float(num, v.u.f); return jbuf_puts(b, num);
+    case JV_UNDEF: return repr ? llmr_buf_puts(b, "Undefined") : true;
+    case JV_NONE: return llmr_buf_puts(b, "None");
+    case JV_BOOL: return llmr_buf_puts(b, v.u.b ? "True" : "False");
+    case JV_INT: return llmr_buf_printf(b, "%lld", (long long)v.u.i);
+    case JV_FLOAT: jfmt_float(num, v.u.f); return llmr_buf_puts(b, num);
     case JV_STR:
         if (repr && v.safe) {   /* markupsafe: Markup('...') */
-            jbuf_puts(b, "Markup(");
+            llmr_buf_puts(b, "Markup(");
             repr_str(b, v.u.s->s, v.u.s->len);
-            return jbuf_puts(b, ")");
+            return llmr_buf_puts(b, ")");
         }
-        return repr ? repr_str(b, v.u.s->s, v.u.s->len) : jbuf_put(b, v.u.s->s, v.u.s->len);
+        return repr ? repr_str(b, v.u.s->s, v.u.s->len) : llmr_buf_append(b, v.u.s->s, v.u.s->len);
     case JV_LIST:
         if (v.gen)
-            return jbuf_printf(b, "<%s object>", jv_type_name(v));
-        jbuf_puts(b, v.tuple ? "(" : "[");
+            return llmr_buf_printf(b, "<%s object>", jv_type_name(v));
+        llmr_buf_puts(b, v.tuple ? "(" : "[");
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
-                jbuf_puts(b, ", ");
+                llmr_buf_puts(b, ", ");
             if (!print_value(b, v.u.l->v[i], depth + 1, true))
                 return false;
         }
         if (v.tuple && v.u.l->n == 1)
-            jbuf_puts(b, ",");
-        return jbuf_puts(b, v.tuple ? ")" : "]");
+            llmr_buf_puts(b, ",");
+        return llmr_buf_puts(b, v.tuple ? ")" : "]");
     case JV_DICT:
-        jbuf_puts(b, "{");
+        llmr_buf_puts(b, "{");
         for (size_t i = 0; i < v.u.d->n; i++) {
             if (i)
-                jbuf_puts(b, ", ");
+                llmr_buf_puts(b, ", ");
             if (!print_value(b, v.u.d->k[i], depth + 1, true))
                 return false;
-            jbuf_puts(b, ": ");
+            llmr_buf_puts(b, ": ");
             if (!print_value(b, v.u.d->v[i], depth + 1, true))
                 return false;
         }
-        return jbuf_puts(b, "}");
-    case JV_NS: return jbuf_puts(b, "<Namespace>");
-    case JV_MACRO: return jbuf_puts(b, "<Macro>");
-    case JV_METHOD: return jbuf_printf(b, "<built-in method %s>", v.u.bm->name);
-    case JV_FUNC: return jbuf_puts(b, "<function>");
-    case JV_LOOP: return jbuf_puts(b, "<LoopContext>");
+        return llmr_buf_puts(b, "}");
+    case JV_NS: return llmr_buf_puts(b, "<Namespace>");
+    case JV_MACRO: return llmr_buf_puts(b, "<Macro>");
+    case JV_METHOD: return llmr_buf_printf(b, "<built-in method %s>", v.u.bm->name);
+    case JV_FUNC: return llmr_buf_puts(b, "<function>");
+    case JV_LOOP: return llmr_buf_puts(b, "<LoopContext>");
     }
     return false;
 }
 
-bool jv_to_str(jbuf *b, jv v, int depth) { return print_value(b, v, depth, false) && !b->failed; }
-bool jv_repr(jbuf *b, jv v, int depth) { return print_value(b, v, depth, true) && !b->failed; }
+bool jv_to_str(llmr_buf *b, jv v, int depth)
+{
+    return print_value(b, v, depth, false) && !b->failed;
+}
+
+bool jv_repr(llmr_buf *b, jv v, int depth)
+{
+    return print_value(b, v, depth, true) && !b->failed;
+}
 
 /* ---- json.dumps ------------------------------------------------------------------------- */
 typedef struct jsonw {
-    jbuf *b;
+    llmr_buf *b;
     bool ascii, sort;
     const char *indent, *isep, *ksep;
     char *err;
@@ -541,44 +420,44 @@ static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
 
 static void json_str(jsonw *w, const char *s, size_t n)
 {
-    jbuf *b = w->b;
-    jbuf_put(b, "\"", 1);
+    llmr_buf *b = w->b;
+    llmr_buf_append(b, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
             char t[2] = {'\\', (char)c};
-            jbuf_put(b, t, 2);
+            llmr_buf_append(b, t, 2);
             i++;
         } else if (c < 0x20) {
             const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
                             : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
             if (esc)
-                jbuf_puts(b, esc);
+                llmr_buf_puts(b, esc);
             else
-                jbuf_printf(b, "\\u%04x", c);
+                llmr_buf_printf(b, "\\u%04x", c);
             i++;
         } else if (c < 0x80 || !w->ascii) {
-            jbuf_put(b, s + i, 1);
+            llmr_buf_append(b, s + i, 1);
             i++;
         } else {
             uint32_t cp = utf8_next(u, n, &i);
             if (cp >= 0x10000) {
                 cp -= 0x10000;
-                jbuf_printf(b, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+                llmr_buf_printf(b, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
             } else {
-                jbuf_printf(b, "\\u%04x", cp);
+                llmr_buf_printf(b, "\\u%04x", cp);
             }
         }
     }
-    jbuf_put(b, "\"", 1);
+    llmr_buf_append(b, "\"", 1);
 }
 
 static void json_newline(jsonw *w, int level)
 {
-    jbuf_put(w->b, "\n", 1);
+    llmr_buf_append(w->b, "\n", 1);
     for (int i = 0; i < level; i++)
-        jbuf_puts(w->b, w->indent);
+        llmr_buf_puts(w->b, w->indent);
 }
 
 static int cmp_keys(const void *x, const void *y)
@@ -597,9 +476,9 @@ static bool json_value(jsonw *w, jv v, int level)
         return false;
     }
     switch (v.type) {
-    case JV_NONE: jbuf_puts(w->b, "null"); return true;
-    case JV_BOOL: jbuf_puts(w->b, v.u.b ? "true" : "false"); return true;
-    case JV_INT: jbuf_printf(w->b, "%lld", (long long)v.u.i); return true;
+    case JV_NONE: llmr_buf_puts(w->b, "null"); return true;
+    case JV_BOOL: llmr_buf_puts(w->b, v.u.b ? "true" : "false"); return true;
+    case JV_INT: llmr_buf_printf(w->b, "%lld", (long long)v.u.i); return true;
     case JV_FLOAT:
         if (isnan(v.u.f))
             strcpy(num, "NaN");
@@ -607,7 +486,7 @@ static bool json_value(jsonw *w, jv v, int level)
             strcpy(num, v.u.f < 0 ? "-Infinity" : "Infinity");
         else
             jfmt_float(num, v.u.f);
-        jbuf_puts(w->b, num);
+        llmr_buf_puts(w->b, num);
         return true;
     case JV_STR: json_str(w, v.u.s->s, v.u.s->len); return true;
     case JV_LIST:
@@ -617,13 +496,13 @@ static bool json_value(jsonw *w, jv v, int level)
             return false;
         }
         if (v.u.l->n == 0) {
-            jbuf_puts(w->b, "[]");
+            llmr_buf_puts(w->b, "[]");
             return true;
         }
-        jbuf_puts(w->b, "[");
+        llmr_buf_puts(w->b, "[");
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
-                jbuf_puts(w->b, w->isep);
+                llmr_buf_puts(w->b, w->isep);
             if (w->indent)
                 json_newline(w, level + 1);
             if (!json_value(w, v.u.l->v[i], level + 1))
@@ -631,12 +510,12 @@ static bool json_value(jsonw *w, jv v, int level)
         }
         if (w->indent)
             json_newline(w, level);
-        jbuf_puts(w->b, "]");
+        llmr_buf_puts(w->b, "]");
         return true;
     case JV_DICT: case JV_NS: {
         jdict *d = v.u.d;
         if (d->n == 0) {
-            jbuf_puts(w->b, "{}");
+            llmr_buf_puts(w->b, "{}");
             return true;
         }
         /* order of keys: insertion, or sorted by sort_keys */
@@ -649,13 +528,13 @@ static bool json_value(jsonw *w, jv v, int level)
             order[i] = &d->k[i];
         if (w->sort)
             qsort(order, d->n, sizeof *order, cmp_keys);
-        jbuf_puts(w->b, "{");
+        llmr_buf_puts(w->b, "{");
         bool ok = true;
         for (size_t j = 0; j < d->n && ok; j++) {
             size_t i = (size_t)(order[j] - d->k);
             jv k = d->k[i];
             if (j)
-                jbuf_puts(w->b, w->isep);
+                llmr_buf_puts(w->b, w->isep);
             if (w->indent)
                 json_newline(w, level + 1);
             /* json.dumps turns int, float, bool and None keys into strings */
@@ -663,21 +542,21 @@ static bool json_value(jsonw *w, jv v, int level)
                 json_str(w, k.u.s->s, k.u.s->len);
             } else if (k.type == JV_INT || k.type == JV_FLOAT || k.type == JV_BOOL
                        || k.type == JV_NONE) {
-                jbuf_puts(w->b, "\"");
+                llmr_buf_puts(w->b, "\"");
                 if (k.type == JV_BOOL)
-                    jbuf_puts(w->b, k.u.b ? "true" : "false");
+                    llmr_buf_puts(w->b, k.u.b ? "true" : "false");
                 else if (k.type == JV_NONE)
-                    jbuf_puts(w->b, "null");
+                    llmr_buf_puts(w->b, "null");
                 else
                     jv_to_str(w->b, k, 0);
-                jbuf_puts(w->b, "\"");
+                llmr_buf_puts(w->b, "\"");
             } else {
                 snprintf(w->err, w->errlen, "keys must be str, int, float, bool or None, not %s",
                          jv_type_name(k));
                 ok = false;
                 break;
             }
-            jbuf_puts(w->b, w->ksep);
+            llmr_buf_puts(w->b, w->ksep);
             ok = json_value(w, d->v[i], level + 1);
         }
         free(order);
@@ -685,7 +564,7 @@ static bool json_value(jsonw *w, jv v, int level)
             return false;
         if (w->indent)
             json_newline(w, level);
-        jbuf_puts(w->b, "}");
+        llmr_buf_puts(w->b, "}");
         return true;
     }
     default:
@@ -695,7 +574,7 @@ static bool json_value(jsonw *w, jv v, int level)
     }
 }
 
-bool jv_to_json(jbuf *b, jv v, bool ensure_ascii, const char *indent, const char *item_sep,
+bool jv_to_json(llmr_buf *b, jv v, bool ensure_ascii, const char *indent, const char *item_sep,
                 const char *key_sep, bool sort_keys, char *err, size_t errlen)
 {
     jsonw w = {b, ensure_ascii, sort_keys, indent, item_sep, key_sep, err, errlen};

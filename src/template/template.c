@@ -3,6 +3,7 @@
 #include "template/jinja.h"
 #include "core/json.h"
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -17,7 +18,7 @@
 #define DEFAULT_MAX_DEPTH   100         /* nested macro calls */
 
 struct llmr_template {
-    jarena  ast_arena;      /* tokens and AST: live as long as the handle */
+    llmr_arena  ast_arena;      /* tokens and AST: live as long as the handle */
     jnodes  prog;
     bool    parsed;
     llmr_err err;
@@ -52,7 +53,7 @@ LLMR_API int llmr_template_open(const char *source, llmr_template **out)
     if (!t)
         return LLMR_ERR_NOMEM;
     *out = t;
-    jarena_init(&t->ast_arena, (size_t)64 << 20);
+    llmr_arena_init(&t->ast_arena, (size_t)64 << 20);
     if (!source)
         source = fallback_src;
     char msg[512];
@@ -69,7 +70,7 @@ LLMR_API void llmr_template_close(llmr_template *t)
 {
     if (!t)
         return;
-    jarena_free(&t->ast_arena);
+    llmr_arena_free(&t->ast_arena);
     free(t);
 }
 
@@ -109,20 +110,14 @@ static void jnums_scan(const char *s, jnums *k)
             fl |= *p == '.' || *p == 'e' || *p == 'E';
             p++;
         }
-        if (k->n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            uint8_t *q = realloc(k->is_float, nc);
-            if (!q)
-                break;   /* fall back to guessing from the value */
-            k->is_float = q;
-            cap = nc;
-        }
+        if (!LLMR_GROW(k->is_float, cap, k->n + 1))
+            break;   /* fall back to guessing from the value */
         k->is_float[k->n++] = fl;
         p--;
     }
 }
 
-static jv from_json(jarena *a, const cJSON *j, int depth, jnums *k)
+static jv from_json(llmr_arena *a, const cJSON *j, int depth, jnums *k)
 {
     if (depth > 1100)   /* cJSON refuses nesting past 1000, so this never cuts */
         return jv_undef();
@@ -156,7 +151,7 @@ static jv from_json(jarena *a, const cJSON *j, int depth, jnums *k)
     return jv_undef();
 }
 
-static bool set_var(jarena *a, jdict *g, const char *name, jv v)
+static bool set_var(llmr_arena *a, jdict *g, const char *name, jv v)
 {
     jv k = jv_str(a, name);
     return k.type == JV_STR && jv_dict_set(a, g, k, v);
@@ -174,7 +169,7 @@ static int parse_date(const char *s, int *y, int *m, int *d)
 }
 
 /* Renders with globals built from messages (a jv list) and opts. */
-static int render(llmr_template *t, jarena *a, jv messages, const jdict *extra,
+static int render(llmr_template *t, llmr_arena *a, jv messages, const jdict *extra,
                   const llmr_template_opts *o, char **out, size_t *out_len)
 {
     llmr_template_opts def = llmr_template_defaults();
@@ -217,19 +212,19 @@ static int render(llmr_template *t, jarena *a, jv messages, const jdict *extra,
     if (a->exhausted)
         return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory building the variables");
     env.globals = g.u.d;
-    jbuf b = {0};
+    llmr_buf b = {0};
     char msg[512];
     if (!jinja_exec(a, &t->prog, &env, &b, msg, sizeof msg)) {
-        jbuf_free(&b);
+        llmr_buf_free(&b);
         return llmr_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
     }
-    if (!b.p && !jbuf_put(&b, "", 0)) {
-        jbuf_free(&b);
+    if (!b.p && !llmr_buf_append(&b, "", 0)) {
+        llmr_buf_free(&b);
         return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     }
     *out = b.p;
     if (out_len)
-        *out_len = b.n;
+        *out_len = b.len;
     llmr_err_clear(&t->err);
     return LLMR_OK;
 }
@@ -252,8 +247,8 @@ LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, s
         return rc == LLMR_ERR_STATE ? t->err.code : rc;
     if (n_msgs && !msgs)
         return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages is NULL but n_msgs is %zu", n_msgs);
-    jarena a;
-    jarena_init(&a, DEFAULT_MAX_MEMORY);
+    llmr_arena a;
+    llmr_arena_init(&a, DEFAULT_MAX_MEMORY);
     jv list = jv_list_new(&a, n_msgs);
     for (size_t i = 0; list.type == JV_LIST && i < n_msgs; i++) {
         jv m = jv_dict_new(&a, 2);
@@ -267,7 +262,7 @@ LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, s
         rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     else
         rc = render(t, &a, list, NULL, opts, out, out_len);
-    jarena_free(&a);
+    llmr_arena_free(&a);
     return rc;
 }
 
@@ -299,8 +294,8 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: expected a JSON array of "
                             "messages or an object with a \"messages\" array");
     }
-    jarena a;
-    jarena_init(&a, DEFAULT_MAX_MEMORY);
+    llmr_arena a;
+    llmr_arena_init(&a, DEFAULT_MAX_MEMORY);
     jnums k;
     jnums_scan(messages_json, &k);
     jv all = from_json(&a, root, 0, &k);   /* the whole document, so k stays in step */
@@ -316,7 +311,7 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory reading the messages");
     else
         rc = render(t, &a, list, extra, opts, out, out_len);
-    jarena_free(&a);
+    llmr_arena_free(&a);
     cJSON_Delete(root);
     return rc;
 }

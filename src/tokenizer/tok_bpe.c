@@ -8,6 +8,8 @@
  * entries skipped. With ignore_merges (Llama 3), a word that is itself a token is emitted
  * whole, as Hugging Face's tokenizers do for that vocabulary.
  */
+#include "core/grow.h"
+#include "core/heap.h"
 #include "tokenizer/tok_impl.h"
 
 #include <stdlib.h>
@@ -31,56 +33,13 @@ typedef struct bpe_ctx {
     wc_entry *cache;         /* NULL for short texts (tok_cache.c) */
     bsym    *sym;
     size_t   sym_cap;
-    bpair   *heap;
-    size_t   heap_n, heap_cap;
+    llmr_heap heap;          /* of bpair, the lowest rank first */
 } bpe_ctx;
 
-static inline bool bp_before(const bpair *a, const bpair *b)
+static bool bp_before(const void *x, const void *y)
 {
+    const bpair *a = x, *b = y;
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static int heap_push(bpe_ctx *c, bpair p)
-{
-    if (c->heap_n == c->heap_cap) {
-        size_t cap = c->heap_cap ? c->heap_cap * 2 : 64;
-        bpair *nv = realloc(c->heap, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        c->heap = nv;
-        c->heap_cap = cap;
-    }
-    size_t i = c->heap_n++;
-    while (i > 0) {
-        size_t par = (i - 1) / 2;
-        if (!bp_before(&p, &c->heap[par]))
-            break;
-        c->heap[i] = c->heap[par];
-        i = par;
-    }
-    c->heap[i] = p;
-    return LLMR_OK;
-}
-
-static bpair heap_pop(bpe_ctx *c)
-{
-    bpair top = c->heap[0];
-    bpair last = c->heap[--c->heap_n];
-    size_t i = 0, n = c->heap_n;
-    for (;;) {
-        size_t k = 2 * i + 1;
-        if (k >= n)
-            break;
-        if (k + 1 < n && bp_before(&c->heap[k + 1], &c->heap[k]))
-            k++;
-        if (!bp_before(&c->heap[k], &last))
-            break;
-        c->heap[i] = c->heap[k];
-        i = k;
-    }
-    if (n)
-        c->heap[i] = last;
-    return top;
 }
 
 static int add_pair(bpe_ctx *c, int32_t l, int32_t r)
@@ -94,7 +53,8 @@ static int add_pair(bpe_ctx *c, int32_t l, int32_t r)
     int32_t rank = pair_map_get(&c->t->merges, a, b, &result);
     if (rank < 0)
         return LLMR_OK;
-    return heap_push(c, (bpair){rank, l, r, a, b, result});
+    bpair p = {rank, l, r, a, b, result};
+    return llmr_heap_push(&c->heap, &p, sizeof p, bp_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 static int emit_bytes(bpe_ctx *c, const char *s, size_t n)
@@ -140,25 +100,19 @@ static int bpe_word(void *user, const char *w, size_t n)
 static int merge_word(bpe_ctx *c, const char *w, size_t n)
 {
     const llmr_tokenizer *t = c->t;
-    if (n > c->sym_cap) {
-        size_t cap = n < 64 ? 64 : n;
-        bsym *nv = realloc(c->sym, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        c->sym = nv;
-        c->sym_cap = cap;
-    }
+    if (!LLMR_GROW(c->sym, c->sym_cap, n))
+        return LLMR_ERR_NOMEM;
     bsym *s = c->sym;
     int32_t ns = (int32_t)n;
     for (int32_t i = 0; i < ns; i++)
         s[i] = (bsym){i - 1, i + 1 == ns ? -1 : i + 1, t->byte_tok[(uint8_t)w[i]],
                       (uint32_t)i, 1};
-    c->heap_n = 0;
+    llmr_heap_clear(&c->heap);
     int rc = LLMR_OK;
     for (int32_t i = 1; rc == LLMR_OK && i < ns; i++)
         rc = add_pair(c, i - 1, i);
-    while (rc == LLMR_OK && c->heap_n) {
-        bpair p = heap_pop(c);
+    bpair p;
+    while (rc == LLMR_OK && llmr_heap_pop(&c->heap, &p, sizeof p, bp_before)) {
         bsym *L = &s[p.left], *R = &s[p.right];
         if (L->n == 0 || R->n == 0 || L->next != p.right || L->id != p.lid || R->id != p.rid)
             continue;
@@ -189,6 +143,6 @@ int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     int rc = pretok_split(t->pre, text, len, bpe_word, &c);
     free(c.cache);
     free(c.sym);
-    free(c.heap);
+    llmr_heap_free(&c.heap);
     return rc;
 }

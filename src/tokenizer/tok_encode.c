@@ -1,6 +1,7 @@
 /* tok_encode.c - text to tokens: invalid UTF-8 replacement, special-token splitting, BOS/EOS,
  * and dispatch to the SentencePiece, BPE or WordPiece tokenizer. */
 #include "tokenizer/tok_impl.h"
+#include "core/grow.h"
 #include "tokenizer/tok_unicode.h"
 
 #include <stdlib.h>
@@ -8,14 +9,8 @@
 
 int tok_vec_push(tok_vec *v, llmr_token id)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        llmr_token *nv = realloc(v->v, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        v->v = nv;
-        v->cap = cap;
-    }
+    if (!LLMR_GROW(v->v, v->cap, v->n + 1))
+        return LLMR_ERR_NOMEM;
     v->v[v->n++] = id;
     return LLMR_OK;
 }
@@ -42,14 +37,8 @@ static int frag_push(frag_list *l, int32_t id, size_t off, size_t len)
 {
     if (id < 0 && len == 0)
         return LLMR_OK;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        frag *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
+    if (!LLMR_GROW(l->v, l->cap, l->n + 1))
+        return LLMR_ERR_NOMEM;
     l->v[l->n++] = (frag){id, off, len};
     return LLMR_OK;
 }
@@ -84,14 +73,9 @@ static int find_hits(const llmr_tokenizer *t, const char *text, size_t len, int 
             size_t nl = t->text_len[id];
             if (nl > len - p || memcmp(text + p, t->text[id], nl) != 0)
                 continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                hit *nv = realloc(v, cap * sizeof *nv);
-                if (!nv) {
-                    free(v);
-                    return LLMR_ERR_NOMEM;
-                }
-                v = nv;
+            if (!LLMR_GROW(v, cap, n + 1)) {
+                free(v);
+                return LLMR_ERR_NOMEM;
             }
             v[n++] = (hit){r, p};
         }

@@ -59,7 +59,8 @@ struct llmr_tokenizer {
     str_map   lookup;
     char    **keys;          /* [n_keys]; past n_vocab they are malloc'd one by one */
     uint32_t *keys_len;
-    int32_t   n_keys, cap_keys;
+    int32_t   n_keys;
+    size_t    cap_keys;
 
     pair_map  merges;        /* BPE */
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */

@@ -22,6 +22,7 @@
  * literal range (U+3000 is white space, not the "　-。" punctuation); the same holds here.
  */
 #include "tokenizer/tok_impl.h"
+#include "core/grow.h"
 #include "tokenizer/tok_unicode.h"
 
 #include <stdlib.h>
@@ -397,14 +398,8 @@ typedef struct range_list {
 
 static int range_push(range_list *l, size_t a, size_t b)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        range *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
+    if (!LLMR_GROW(l->v, l->cap, l->n + 1))
+        return LLMR_ERR_NOMEM;
     l->v[l->n++] = (range){a, b};
     return LLMR_OK;
 }

@@ -7,6 +7,7 @@
  * whole text costs O(n log n) instead of rescanning all pairs after every merge. Symbols that
  * end up not being tokens are written as their bytes (<0xNN> byte fallback).
  */
+#include "core/heap.h"
 #include "tokenizer/tok_impl.h"
 #include "tokenizer/tok_unicode.h"
 
@@ -24,62 +25,15 @@ typedef struct bigram {
     uint32_t size;
 } bigram;
 
-typedef struct heap {
-    bigram *v;
-    size_t  n, cap;
-} heap;
-
 /* a before b: higher score, then lower left index */
-static inline bool bg_before(const bigram *a, const bigram *b)
+static bool bg_before(const void *x, const void *y)
 {
+    const bigram *a = x, *b = y;
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-static int heap_push(heap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *nv = realloc(h->v, cap * sizeof *nv);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        h->v = nv;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!bg_before(&b, &h->v[p]))
-            break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return LLMR_OK;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0];
-    bigram last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && bg_before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!bg_before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
 static int try_bigram(const llmr_tokenizer *t, const char *text, const sym *s, int32_t l,
-                      int32_t r, heap *h)
+                      int32_t r, llmr_heap *h)
 {
     if (l < 0 || r < 0)
         return LLMR_OK;
@@ -87,15 +41,16 @@ static int try_bigram(const llmr_tokenizer *t, const char *text, const sym *s, i
     int32_t id = tok_lookup(t, text + s[l].start, size);
     if (id < 0 || id >= t->n_vocab)
         return LLMR_OK;
-    return heap_push(h, (bigram){t->score[id], l, r, size});
+    bigram b = {t->score[id], l, r, size};
+    return llmr_heap_push(h, &b, sizeof b, bg_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 /* Merges text[0..len) as one piece, with the caller's scratch (s has room for len). */
-static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym *s, heap *hp,
-                     tok_vec *out)
+static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym *s,
+                     llmr_heap *hp, tok_vec *out)
 {
-    heap h = *hp;
-    h.n = 0;
+    llmr_heap h = *hp;   /* a local copy: the heap's moves cannot alias its fields */
+    llmr_heap_clear(&h);
     int32_t n = 0;
     for (size_t off = 0; off < len;) {
         size_t cl = (size_t)uc_lead_len((uint8_t)text[off]);
@@ -108,8 +63,8 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
     int rc = LLMR_OK;
     for (int32_t i = 1; rc == LLMR_OK && i < n; i++)
         rc = try_bigram(t, text, s, i - 1, i, &h);
-    while (rc == LLMR_OK && h.n) {
-        bigram b = heap_pop(&h);
+    bigram b;
+    while (rc == LLMR_OK && llmr_heap_pop(&h, &b, sizeof b, bg_before)) {
         sym *L = &s[b.left], *R = &s[b.right];
         /* stale: one side was merged away or has grown since the pair was queued */
         if (L->n == 0 || R->n == 0 || L->n + R->n != b.size)
@@ -151,7 +106,7 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     if (len > INT32_MAX)
         return LLMR_ERR_TOO_BIG;
     sym *s = malloc(len * sizeof *s);
-    heap h = {0};
+    llmr_heap h = {0};
     if (!s)
         return LLMR_ERR_NOMEM;
     int rc = LLMR_OK;
@@ -176,7 +131,7 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
         }
         free(cache);
     }
-    free(h.v);
+    llmr_heap_free(&h);
     free(s);
     return rc;
 }

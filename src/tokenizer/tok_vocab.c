@@ -1,6 +1,7 @@
 /* tok_vocab.c - building a tokenizer from the tokenizer.ggml.* keys of a GGUF file. */
 #include "tokenizer/tok_impl.h"
 #include "tokenizer/tok_unicode.h"
+#include "core/grow.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -162,18 +163,12 @@ static int32_t key_intern(llmr_tokenizer *t, const char *s, size_t n)
     int32_t id = tok_lookup(t, s, n);
     if (id >= 0)
         return id;
-    if (t->n_keys == t->cap_keys) {
-        int32_t cap = t->cap_keys * 2;
-        char **k = realloc(t->keys, (size_t)cap * sizeof *k);
-        if (!k)
-            return -1;
-        t->keys = k;
-        uint32_t *l = realloc(t->keys_len, (size_t)cap * sizeof *l);
-        if (!l)
-            return -1;
-        t->keys_len = l;
-        t->cap_keys = cap;
-    }
+    /* keys and keys_len grow alike: ck == cl when both succeed */
+    size_t ck = t->cap_keys, cl = t->cap_keys, need = (size_t)t->n_keys + 1;
+    if (t->n_keys == INT32_MAX || !LLMR_GROW(t->keys, ck, need) ||
+        !LLMR_GROW(t->keys_len, cl, need))
+        return -1;
+    t->cap_keys = ck;
     char *c = llmr_strndup(s, n);
     if (!c)
         return -1;
@@ -256,7 +251,7 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
     t->text_len = calloc((size_t)t->n_vocab, sizeof *t->text_len);
     t->piece = calloc((size_t)t->n_vocab, sizeof *t->piece);
     t->piece_len = calloc((size_t)t->n_vocab, sizeof *t->piece_len);
-    t->cap_keys = t->n_vocab + 64;
+    t->cap_keys = (size_t)t->n_vocab + 64;
     t->keys = calloc((size_t)t->cap_keys, sizeof *t->keys);
     t->keys_len = calloc((size_t)t->cap_keys, sizeof *t->keys_len);
     if (!t->arena || !t->text || !t->text_len || !t->piece || !t->piece_len || !t->keys ||

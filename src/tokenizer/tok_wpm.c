@@ -8,6 +8,7 @@
  * (llama.cpp's converter), so a word is matched as "\u2581word". A word that cannot be cut
  * entirely, or has more than 100 characters (Hugging Face's limit), becomes [UNK].
  */
+#include "core/buf.h"
 #include "tokenizer/tok_impl.h"
 #include "tokenizer/tok_unicode.h"
 
@@ -24,43 +25,27 @@ static bool is_cjk(uint32_t c)
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-typedef struct wbuf {
-    char  *v;
-    size_t n, cap;
-} wbuf;
-
-static int wbuf_put(wbuf *b, const char *s, size_t n)
+/* Appends to the word being built; a result code as the encoders return. */
+static int word_put(llmr_buf *b, const char *s, size_t n)
 {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *nv = realloc(b->v, cap);
-        if (!nv)
-            return LLMR_ERR_NOMEM;
-        b->v = nv;
-        b->cap = cap;
-    }
-    memcpy(b->v + b->n, s, n);
-    b->n += n;
-    return LLMR_OK;
+    return llmr_buf_append(b, s, n) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 /* Cuts the word in b (which starts with U+2581) into the longest pieces, left to right. */
-static int wpm_word(const llmr_tokenizer *t, wbuf *b, tok_vec *out)
+static int wpm_word(const llmr_tokenizer *t, llmr_buf *b, tok_vec *out)
 {
-    size_t n = b->n;
+    size_t n = b->len;
     if (n <= 3)
         return LLMR_OK;
     /* WordpieceTokenizer's max_input_chars_per_word: a word of more than 100 characters is
      * [UNK] without being cut */
     size_t chars = 0;
     for (size_t i = 3; i < n; i++)
-        chars += ((uint8_t)b->v[i] & 0xC0) != 0x80;
+        chars += ((uint8_t)b->p[i] & 0xC0) != 0x80;
     if (chars > 100)
         return t->unk >= 0 ? tok_vec_push(out, t->unk) : LLMR_OK;
     size_t n0 = out->n;
-    const char *w = b->v;
+    const char *w = b->p;
     for (size_t i = 0; i < n;) {
         size_t hi = i + t->max_token_len;
         if (hi > n)
@@ -86,17 +71,17 @@ static int wpm_word(const llmr_tokenizer *t, wbuf *b, tok_vec *out)
     return LLMR_OK;
 }
 
-static int end_word(const llmr_tokenizer *t, wbuf *b, tok_vec *out)
+static int end_word(const llmr_tokenizer *t, llmr_buf *b, tok_vec *out)
 {
     int rc = wpm_word(t, b, out);
-    b->n = 0;
-    return rc ? rc : wbuf_put(b, "\xE2\x96\x81", 3);
+    llmr_buf_truncate(b, 0);
+    return rc ? rc : word_put(b, "\xE2\x96\x81", 3);
 }
 
 int wpm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *out)
 {
-    wbuf b = {0};
-    int rc = wbuf_put(&b, "\xE2\x96\x81", 3);
+    llmr_buf b = {0};
+    int rc = word_put(&b, "\xE2\x96\x81", 3);
     for (size_t i = 0; rc == LLMR_OK && i < len;) {
         uint32_t cp;
         int l = uc_decode((const uint8_t *)text + i, len - i, &cp);
@@ -128,16 +113,16 @@ int wpm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
             char u[4];
             int ul = uc_encode(c, u);
             if ((f & UC_PUNCT) || (c < 0x7F && (f & UC_SYMBOL)) || is_cjk(c)) {
-                if ((rc = end_word(t, &b, out)) || (rc = wbuf_put(&b, u, (size_t)ul)))
+                if ((rc = end_word(t, &b, out)) || (rc = word_put(&b, u, (size_t)ul)))
                     break;
                 rc = end_word(t, &b, out);
             } else {
-                rc = wbuf_put(&b, u, (size_t)ul);
+                rc = word_put(&b, u, (size_t)ul);
             }
         }
     }
     if (rc == LLMR_OK)
         rc = wpm_word(t, &b, out);
-    free(b.v);
+    llmr_buf_free(&b);
     return rc;
 }

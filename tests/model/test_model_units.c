@@ -2,7 +2,7 @@
  * for bad files (made here by rewriting stories260K with the GGUF writer). */
 #include "test_util.h"
 
-#include "model/model.h"
+#include "model/forward.h"
 
 #include <math.h>
 #include <unistd.h>
@@ -26,6 +26,15 @@ static void rope_ref(double *x, int pos, const llmr_hparams *hp, const float *ff
     }
 }
 
+/* One head through the pass's own RoPE: the position's table, then the rotation. */
+static void rope_head(float *x, int pos, const llmr_hparams *hp, const float *ff)
+{
+    float cs[256];
+    assert_true(hp->n_rot <= 256);
+    llmr_rope_table(cs, pos, hp, ff);
+    llmr_rope_apply(x, cs, hp);
+}
+
 static void check_rope(llmr_rope_kind kind, int head_dim, int n_rot, float base, float scale,
                        const float *ff)
 {
@@ -36,7 +45,7 @@ static void check_rope(llmr_rope_kind kind, int head_dim, int n_rot, float base,
         double xd[64];
         for (int i = 0; i < head_dim; i++)
             x[i] = (float)(xd[i] = sin(i * 1.7 + pos));
-        llmr_rope_head_for_test(x, pos, &hp, ff);
+        rope_head(x, pos, &hp, ff);
         rope_ref(xd, pos, &hp, ff);
         for (int i = 0; i < head_dim; i++) {
             /* float angles: ~pos * 1e-7 relative error */
@@ -53,7 +62,7 @@ static void rope_normal_rotates_adjacent_pairs(void **st)
     /* position 0 is the identity; position 1 of pair 0 rotates by exactly 1 radian */
     llmr_hparams hp = {.head_dim = 4, .n_rot = 4, .rope_base = 10000.0f, .rope_scale = 1.0f};
     float x[4] = {1, 0, 1, 0};
-    llmr_rope_head_for_test(x, 1, &hp, NULL);
+    rope_head(x, 1, &hp, NULL);
     assert_true(fabs(x[0] - cos(1.0)) < 1e-6 && fabs(x[1] - sin(1.0)) < 1e-6);
 }
 
@@ -64,7 +73,7 @@ static void rope_neox_rotates_halves(void **st)
                        .rope = LLMR_ROPE_NEOX};
     float x[4] = {1, 1, 0, 0};   /* pairs are (x0, x2) and (x1, x3) */
     llmr_hparams *h = &hp;
-    llmr_rope_head_for_test(x, 1, h, NULL);
+    rope_head(x, 1, h, NULL);
     assert_true(fabs(x[0] - cos(1.0)) < 1e-6 && fabs(x[2] - sin(1.0)) < 1e-6);
 }
 
@@ -88,13 +97,13 @@ static void rmsnorm_matches_formula(void **st)
         w[i] = 0.5f + (float)i / 100.0f;
         ss += (double)x[i] * x[i];
     }
-    llmr_rmsnorm_for_test(o, x, w, 100, 1e-5f);
+    llmr_rmsnorm(o, x, w, 100, 1e-5f);
     const double inv = 1.0 / sqrt(ss / 100 + 1e-5);
     for (int i = 0; i < 100; i++)
         assert_true(fabs(o[i] - x[i] * inv * w[i]) < 1e-5);
     /* all zeros: eps keeps it finite */
     memset(x, 0, sizeof x);
-    llmr_rmsnorm_for_test(o, x, w, 100, 1e-5f);
+    llmr_rmsnorm(o, x, w, 100, 1e-5f);
     for (int i = 0; i < 100; i++)
         assert_true(o[i] == 0.0f);
 }

@@ -172,36 +172,49 @@ s1=$(metric llmr_decode_steps_total); g1=$(metric llmr_generated_tokens_total)
 check "4 concurrent requests on tiny: 240 tokens in $((s1 - s0)) batched steps" $?
 
 # ---- the WebSocket protocol names the model ---------------------------------------------
+# wslib.py: a minimal WebSocket client (masked text frames out, unfragmented frames in)
+cat > "$tmp/wslib.py" <<'PY'
+import base64, json, os, socket, struct
+class WS:
+    def __init__(self, port, key):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        k = base64.b64encode(os.urandom(16)).decode()
+        self.s.sendall(("GET /ws?api_key=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n" % (key, k)).encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.s.recv(4096)
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert b" 101 " in head.split(b"\r\n")[0], head
+    def recv_exact(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(4096)
+            if not d: raise EOFError
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+    def recv(self):
+        b0, b1 = self.recv_exact(2)
+        n = b1 & 127
+        if n == 126: n = struct.unpack(">H", self.recv_exact(2))[0]
+        elif n == 127: n = struct.unpack(">Q", self.recv_exact(8))[0]
+        return json.loads(self.recv_exact(n))
+    def send(self, o):
+        p = json.dumps(o).encode(); m = os.urandom(4)
+        h = bytes([0x81]) + (bytes([0x80 | len(p)]) if len(p) < 126
+                             else bytes([0x80 | 126]) + struct.pack(">H", len(p)))
+        self.s.sendall(h + m + bytes(c ^ m[i % 4] for i, c in enumerate(p)))
+    def close(self):
+        self.s.close()
+PY
 cat > "$tmp/ws.py" <<'PY'
-import base64, json, os, socket, struct, sys
+import sys
+sys.path.insert(0, sys.argv[4])
+from wslib import WS
 port, key, model = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port), timeout=20)
-k = base64.b64encode(os.urandom(16)).decode()
-s.sendall(("GET /ws?api_key=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (key, k)).encode())
-buf = b""
-while b"\r\n\r\n" not in buf:
-    buf += s.recv(4096)
-head, buf = buf.split(b"\r\n\r\n", 1)
-assert b" 101 " in head.split(b"\r\n")[0], head
-def recv_exact(n):
-    global buf
-    while len(buf) < n:
-        d = s.recv(4096)
-        if not d: raise EOFError
-        buf += d
-    out, buf = buf[:n], buf[n:]
-    return out
-def recv_msg():
-    b0, b1 = recv_exact(2)
-    n = b1 & 127
-    if n == 126: n = struct.unpack(">H", recv_exact(2))[0]
-    elif n == 127: n = struct.unpack(">Q", recv_exact(8))[0]
-    return json.loads(recv_exact(n))
-def send(o):
-    p = json.dumps(o).encode(); m = os.urandom(4)
-    h = bytes([0x81]) + (bytes([0x80 | len(p)]) if len(p) < 126 else bytes([0x80 | 126]) + struct.pack(">H", len(p)))
-    s.sendall(h + m + bytes(c ^ m[i % 4] for i, c in enumerate(p)))
+ws = WS(port, key)
+recv_msg, send = ws.recv, ws.send
 assert recv_msg()["type"] == "welcome"
 send({"type": "chat", "content": "Hello", "model": model, "max_tokens": 4})
 start = recv_msg()
@@ -214,7 +227,7 @@ send({"type": "chat", "content": "Hello", "model": "nosuch"})
 m = recv_msg()
 assert m["type"] == "error" and "nosuch" in m["message"], m
 PY
-timeout 30 python3 "$tmp/ws.py" "$PORT" sekrit stories; check "WebSocket: stream_start/stream_end name the model; unknown model is an error" $?
+timeout 30 python3 "$tmp/ws.py" "$PORT" sekrit stories "$tmp"; check "WebSocket: stream_start/stream_end name the model; unknown model is an error" $?
 
 # ---- auto and strategies ----------------------------------------------------------------
 # quality-first ranks far (the remote, quality 0.9) first: the other server answers
@@ -290,24 +303,63 @@ check "unload an overlong id: 404" $?
 compl "$tmp/n.json" -d '{"model":"stories260K-f16","prompt":"Once upon a time","max_tokens":12,"temperature":0}'
 [ "$(field "$tmp/n.json" model)" = stories260K-f16 ]; check "the added model answers by name" $?
 
-# busy: four long streams hold tiny (two run, two wait for a slot); unloading it is refused
-# with 409 while they run. When their clients leave, the server cancels them and gives the
-# model back: the unload succeeds.
-lpids=()
-for i in 1 2 3 4; do
-    curl -H 'Content-Type: application/json' -sN "${K[@]}" "$B/v1/completions" -d '{"model":"tiny","prompt":"Once","max_tokens":450,
-      "temperature":0,"stream":true}' > "$tmp/long$i.sse" &
-    lpids+=($!)
-done
-for _ in $(seq 1 200); do grep -q '"text"' "$tmp/long1.sse" 2>/dev/null && break; sleep 0.02; done
-code=$(req DELETE /api/models/tiny)
-[ "$code" = 409 ] && [ "$(field "$tmp/req.json" code)" = model_busy ]
-check "unload while in use: 409 model_busy (got $code)" $?
-kill "${lpids[@]}" 2>/dev/null; wait "${lpids[@]}" 2>/dev/null
-for _ in $(seq 1 100); do
-    code=$(req DELETE /api/models/tiny); [ "$code" = 200 ] && break; sleep 0.05
-done
-[ "$code" = 200 ]; check "the clients gone, the unload succeeds" $?
+# busy: a WebSocket reply on tiny, paused by its client before it starts, holds tiny by
+# construction - the reply keeps its model from stream_start until it ends, and it cannot end
+# while paused however fast the model is - so unloading is refused with 409 until the client
+# resumes. Then a second paused reply whose client leaves: the server ends it and gives the
+# model back, and the unload succeeds.
+cat > "$tmp/ws_busy.py" <<'PY'
+import http.client, json, sys, time
+sys.path.insert(0, sys.argv[3])
+from wslib import WS
+port, key = int(sys.argv[1]), sys.argv[2]
+ws = WS(port, key)
+recv_msg, send = ws.recv, ws.send
+def delete(path="/api/models/tiny"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request("DELETE", path, headers={"Authorization": "Bearer " + key})
+    r = c.getresponse()
+    return r.status, json.loads(r.read() or b"{}")
+def delete_until_200():
+    for _ in range(400):                 # polls: the reply releases tiny just after its end
+        st, body = delete()
+        if st == 200:
+            return body
+        assert st == 409, (st, body)
+        time.sleep(0.05)
+    raise AssertionError("tiny stayed busy")
+assert recv_msg()["type"] == "welcome"
+send({"type": "pause"})                  # before the chat: no token can be sent, nor the end
+send({"type": "chat", "content": "Once", "model": "tiny", "max_tokens": 20, "temperature": 0})
+assert recv_msg() == {"type": "stream_start", "model": "tiny"}   # tiny is in use from here
+st, body = delete()
+assert st == 409 and body["error"]["code"] == "model_busy", (st, body)
+print("busy: 409 model_busy")
+send({"type": "resume"})
+n = 0
+while True:
+    m = recv_msg()
+    if m["type"] != "token": break
+    n += 1
+assert m["type"] == "stream_end" and m["tokens"] == 20 and n > 0, (m, n)
+assert delete_until_200()["status"] == "unloaded"
+print("resumed: the reply ends and the unload succeeds")
+send({"type": "pause"})
+send({"type": "chat", "content": "Once", "model": "tiny", "max_tokens": 20})
+assert recv_msg() == {"type": "stream_start", "model": "tiny"}   # loaded again, in use
+assert delete()[0] == 409
+ws.close()                               # the client leaves while paused
+delete_until_200()
+print("client gone: the unload succeeds")
+PY
+timeout 60 python3 "$tmp/ws_busy.py" "$PORT" sekrit "$tmp" > "$tmp/ws_busy.out" 2>&1
+rc=$?
+cat "$tmp/ws_busy.out"
+grep -q "^busy: 409 model_busy$" "$tmp/ws_busy.out"; check "unload while in use (a paused WebSocket reply): 409 model_busy" $?
+grep -q "^resumed: the reply ends and the unload succeeds$" "$tmp/ws_busy.out"
+check "resumed, the reply ends and the unload succeeds" $?
+[ $rc = 0 ] && grep -q "^client gone: the unload succeeds$" "$tmp/ws_busy.out"
+check "the client gone, the unload succeeds" $?
 
 # ---- failover: the remote server dies -------------------------------------------------
 kill -9 "$FAR_PID"; wait "$FAR_PID" 2>/dev/null

@@ -1,0 +1,79 @@
+/* forward.h - what the forward pass (forward.c), the KV cache (kv_cache.c) and the eval entry
+ * points (eval.c) share inside src/model: the sequence and work-area layouts, the description
+ * of one pass, and the row math of the pass (RMSNorm, RoPE) that the unit tests check. */
+#ifndef LLMR_MODEL_FORWARD_H
+#define LLMR_MODEL_FORWARD_H
+
+#include "model/model.h"
+#include "model/rowops.h"
+
+/* Attention scores scratch per thread, in floats: a tile of query rows x cached positions. */
+#define ATT_SCRATCH (256 * 1024)
+/* Distinct vec_dot_types one product group may need (Q, K and V weights of three types). */
+#define MAX_XQ 3
+
+struct llmr_seq {
+    llmr_model *m;
+    int n_ctx;
+    int n_past;              /* positions [0, n_past) hold valid keys and values */
+    uint8_t **k;             /* per layer: [n_ctx][kv_dim] of kv_type */
+    uint8_t **vt;            /* per layer: [kv_dim][n_ctx] (transposed: V rows are dots) */
+    uint8_t *kv_mem;
+    float *logits;
+    size_t logits_cap;       /* floats */
+    llmr_err err;
+};
+
+struct llmr_work {
+    int cap;                 /* rows */
+    float *x, *xn, *q, *k, *v, *att, *t, *hb, *hb2;
+    uint8_t *xq[MAX_XQ];     /* activations in a vec_dot_type, cap rows of xq_stride bytes */
+    size_t xq_stride;
+    uint8_t *qc;             /* q in the cache's vec_dot_type (F16 cache) */
+    float *sc;               /* per thread: ATT_SCRATCH floats */
+    uint8_t *sp;             /* per thread: the same, in the cache type */
+    float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position */
+    const llmr_rowops *ops;
+    int *row_pos;
+    llmr_seq **row_seq;
+    int *out_rows;
+    float *blogits;          /* batched passes: logits of each part's last row */
+    size_t blogits_cap;
+    int32_t *btok;           /* batched passes: the parts' tokens in row order */
+};
+
+/* The work area of a model: buffers for LLMR_UBATCH rows (eval.c). */
+int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err);
+void llmr_work_free(struct llmr_work *w);
+
+/* Consecutive rows of one sequence at consecutive positions: a prompt chunk, or one row of a
+ * batched decode step. */
+typedef struct llmr_segment {
+    llmr_seq *s;
+    int pos, row0, n;
+} llmr_segment;
+
+/* One pass: rows [0, n) of tokens, in segments; logits of the rows w->out_rows[0..n_out) go
+ * to `logits` (n_out x n_vocab). The caller holds the model's run_lock. */
+typedef struct llmr_pass {
+    llmr_model *m;
+    const int32_t *tokens;
+    int n;
+    const llmr_segment *segs;
+    int n_segs;
+    int n_out;
+    float *logits;
+    const llmr_abort *ab;    /* asked before each layer whether to stop, or NULL */
+} llmr_pass;
+
+/* Runs the pass. Returns false when p->ab asked to stop (nothing is written to the logits
+ * then; the cache positions of the pass are half-written). */
+bool llmr_forward(const llmr_pass *p);
+
+/* o = rmsnorm(x) * w over n values, as ggml_rms_norm computes it. */
+void llmr_rmsnorm(float *o, const float *x, const float *w, int n, float eps);
+/* The cos, sin table of RoPE at position pos (n_rot floats), and its rotation of one head. */
+void llmr_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors);
+void llmr_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
+
+#endif

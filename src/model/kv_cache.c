@@ -1,0 +1,88 @@
+/* kv_cache.c - a sequence: its KV cache (K by position, V transposed so that attention reads
+ * V rows as dot products) and its logits buffer. */
+#include "model/forward.h"
+
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
+{
+    *out = NULL;
+    if (n_ctx <= 0)
+        n_ctx = m->n_ctx;
+    if (n_ctx > (1 << 24))
+        return llmr_err_set(&m->err, LLMR_ERR_ARG, "context length %d is too large", n_ctx);
+    const llmr_hparams *hp = &m->hp;
+    const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
+    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    uint64_t per, all;
+    if (!llmr_mul_ok((uint64_t)n_ctx * kvd, esz, &per) || !llmr_mul_ok(per, 2ull * hp->n_layer, &all))
+        return llmr_err_set(&m->err, LLMR_ERR_TOO_BIG, "KV cache of %d positions is too large",
+                            n_ctx);
+    llmr_seq *s = calloc(1, sizeof *s);
+    if (!s)
+        return llmr_err_set(&m->err, LLMR_ERR_NOMEM, "out of memory for a sequence");
+    s->m = m;
+    s->n_ctx = n_ctx;
+    s->k = calloc((size_t)hp->n_layer, sizeof *s->k);
+    s->vt = calloc((size_t)hp->n_layer, sizeof *s->vt);
+    /* calloc: large blocks come zeroed from mmap and stay unresident until written; V rows
+     * beyond n_past are read (times a zero probability), so they must not be NaN garbage. */
+    s->kv_mem = calloc(1, (size_t)all);
+    s->logits_cap = (size_t)hp->n_vocab;
+    s->logits = malloc(s->logits_cap * sizeof(float));
+    if (!s->k || !s->vt || !s->kv_mem || !s->logits) {
+        llmr_seq_free(s);
+        return llmr_err_set(&m->err, LLMR_ERR_NOMEM,
+                            "out of memory for a KV cache of %d positions (%llu bytes)", n_ctx,
+                            (unsigned long long)all);
+    }
+    for (int l = 0; l < hp->n_layer; l++) {
+        s->k[l] = s->kv_mem + (size_t)(2 * l) * per;
+        s->vt[l] = s->kv_mem + (size_t)(2 * l + 1) * per;
+    }
+    *out = s;
+    return LLMR_OK;
+}
+
+void llmr_seq_free(llmr_seq *s)
+{
+    if (!s)
+        return;
+    free(s->k);
+    free(s->vt);
+    free(s->kv_mem);
+    free(s->logits);
+    free(s);
+}
+
+int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
+{
+    if (src->m != dst->m || src == dst)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "a cache range is copied between two sequences of one model");
+    if (p0 < 0 || p0 > p1 || p0 > dst->n_past || p1 > src->n_past || p1 > dst->n_ctx)
+        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+                            "cannot copy positions [%d, %d): the source holds %d, the "
+                            "destination %d of %d", p0, p1, src->n_past, dst->n_past,
+                            dst->n_ctx);
+    const llmr_hparams *hp = &dst->m->hp;
+    const size_t esz = dst->m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
+    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, n = (size_t)(p1 - p0);
+    for (int l = 0; l < hp->n_layer; l++) {
+        /* K: one row of kvd values per position; V transposed: one run per dimension */
+        memcpy(dst->k[l] + (size_t)p0 * kvd * esz, src->k[l] + (size_t)p0 * kvd * esz,
+               n * kvd * esz);
+        for (size_t d = 0; d < kvd; d++)
+            memcpy(dst->vt[l] + (d * (size_t)dst->n_ctx + (size_t)p0) * esz,
+                   src->vt[l] + (d * (size_t)src->n_ctx + (size_t)p0) * esz, n * esz);
+    }
+    dst->n_past = p1;
+    return LLMR_OK;
+}
+
+int llmr_seq_n_ctx(const llmr_seq *s) { return s->n_ctx; }
+const char *llmr_seq_errmsg(const llmr_seq *s) { return s->err.msg; }
+const float *llmr_seq_logits(const llmr_seq *s) { return s->logits; }
