@@ -1,6 +1,7 @@
 /* fetch.c - model sources and the download cache (see fetch.h). */
 #include "router/fetch.h"
 #include "router/digest.h"
+#include "router/policy.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -292,7 +293,12 @@ typedef struct dl {
     curl_off_t  total;       /* the whole file's size once known (for the bar) */
     bool        io_error;
     int         io_errno;
+    bool        too_big;     /* past o->max_bytes: stopped */
+    rt_net_guard guard;      /* a restricted download's address check (o->n_hosts > 0) */
+    char        refused[160];/* why a restricted download was stopped ("" when it was not) */
 } dl;
+
+static bool redirect(long status) { return status >= 300 && status < 400; }
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *user)
 {
@@ -300,6 +306,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
     size_t n = sz * nm;
     if (d->status == 0)
         curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &d->status);
+    if (redirect(d->status))
+        return n;            /* a redirect's page, when the caller follows redirects itself */
+    if (d->o->max_bytes && (unsigned long long)(d->offset + d->written) + n > d->o->max_bytes) {
+        d->too_big = true;
+        return 0;
+    }
     /* Range asked, 200 answered: the server sends the whole file, so start it over. */
     if (d->offset > 0 && d->written == 0 && d->status == 200 && !d->restarted) {
         if (ftruncate(d->fd, 0) != 0 || fseeko(d->f, 0, SEEK_SET) != 0) {
@@ -376,6 +388,13 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
         return 1;
     if (dltotal > 0)
         d->total = d->offset + dltotal;
+    long st = 0;
+    if (d->o->max_bytes && dltotal > 0 &&
+        curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK && !redirect(st) &&
+        (unsigned long long)((st == 206 ? d->offset : 0) + dltotal) > d->o->max_bytes) {
+        d->too_big = true;         /* Content-Length says so: stop before the body */
+        return 1;
+    }
     if (d->o->progress && dlnow > 0)
         draw_bar(d, d->total, false);
     return 0;
@@ -415,14 +434,41 @@ static CURLcode one_connection(dl *d, char *curl_err)
     /* an error page (404 HTML) must not be written as the file */
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     d->c = c;
-    d->status = 0;
-    d->written = 0;
-    d->restarted = false;
-    CURLcode rc = curl_easy_perform(c);
-    long st = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    if (st)
-        d->status = st;
+    bool guarded = d->o->n_hosts > 0;
+    if (guarded) {
+        d->guard.hosts = d->o->hosts;
+        d->guard.n_hosts = d->o->n_hosts;
+        rt_guard_curl(c, &d->guard);
+    }
+    CURLcode rc;
+    for (int hops = 0;; hops++) {
+        d->status = 0;
+        d->written = 0;
+        d->restarted = false;
+        rc = curl_easy_perform(c);
+        long st = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+        if (st)
+            d->status = st;
+        if (d->guard.refused) {
+            snprintf(d->refused, sizeof d->refused, "%s", d->guard.why);
+            break;
+        }
+        if (!guarded || rc != CURLE_OK || !redirect(d->status))
+            break;
+        /* a guarded download follows redirects itself, checking each hop's host */
+        char *loc = NULL, host[256] = "";
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+        if (!loc || hops == 10 || rt_url_host(loc, host, sizeof host, NULL) ||
+            !rt_host_listed(host, d->o->hosts, d->o->n_hosts)) {
+            snprintf(d->refused, sizeof d->refused, !loc ? "HTTP %ld without a Location"
+                     : hops == 10 ? "more than 10 redirects (HTTP %ld)"
+                                  : "HTTP %ld redirects to a host that is not listed: %.100s",
+                     d->status, host[0] ? host : loc);
+            break;
+        }
+        curl_easy_setopt(c, CURLOPT_URL, loc);      /* curl copies it */
+    }
     curl_easy_cleanup(c);
     return rc;
 }
@@ -489,6 +535,8 @@ static int download(const char *url, const char *part, const char *name,
         cerr[0] = 0;
         CURLcode cr = one_connection(&d, cerr);
         fflush(f);
+        if (o->received)
+            *o->received += (unsigned long long)d.written;
         if (d.not_gguf) {
             rc = llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (it starts with "
                               "'%.4s', expected the magic 'GGUF')", url, d.head);
@@ -497,6 +545,15 @@ static int download(const char *url, const char *part, const char *name,
         if (d.io_error) {
             rc = llmr_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", part,
                               strerror(d.io_errno));
+            break;
+        }
+        if (d.refused[0]) {
+            rc = llmr_err_set(err, LLMR_ERR_ARG, "%s: %s", url, d.refused);
+            break;
+        }
+        if (d.too_big) {
+            rc = llmr_err_set(err, LLMR_ERR_TOO_BIG, "%s: larger than the limit of %llu bytes",
+                              url, o->max_bytes);
             break;
         }
         if (cr == CURLE_ABORTED_BY_CALLBACK) {
@@ -537,9 +594,11 @@ static int download(const char *url, const char *part, const char *name,
         draw_bar(&d, d.total, true);
     else if (o->progress)
         fputc('\n', stderr);
+    /* not a model, or a client's download that failed: nothing worth resuming. Removed
+     * while the lock is held, so that no other download has taken the .part over yet. */
+    if (rc == LLMR_ERR_FORMAT || (rc && o->drop_partial))
+        unlink(part);
     fclose(f);      /* also releases the lock */
-    if (rc == LLMR_ERR_FORMAT)
-        unlink(part);       /* not a model: nothing worth resuming */
     return rc;
 }
 
@@ -561,6 +620,11 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
         return llmr_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
     if ((rc = llmr_cache_name(source, name, sizeof name, err)))
         return rc;
+    char host[256];
+    if (o->n_hosts && ((rc = rt_url_host(url, host, sizeof host, err)) ||
+                       !rt_host_listed(host, o->hosts, o->n_hosts)))
+        return rc ? rc : llmr_err_set(err, LLMR_ERR_ARG, "%s: the host %s is not listed",
+                                      url, host);
     if (o->cache_dir)
         snprintf(dir, sizeof dir, "%s", o->cache_dir);
     else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))

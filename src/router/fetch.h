@@ -30,6 +30,21 @@ typedef struct llmr_fetch_opts {
     long        idle_timeout_s;  /* give up on a connection silent this long (default 30) */
     unsigned    retry_delay_ms;  /* pause before resuming (default 200, doubled each time) */
     atomic_bool *cancel;         /* set from another thread (a signal handler) to stop */
+    /* Limits for a download a remote client asked for; all off by default (`llmr pull` trusts
+     * its user). */
+    char *const *hosts;          /* n_hosts > 0: the URL's host and every redirect's must be
+                                    listed (rt_host_listed), redirects are followed one by one
+                                    to check each, every address connected to must pass
+                                    rt_addr_allowed, and no proxy is used (a proxy would
+                                    connect for us, unchecked); else LLMR_ERR_ARG */
+    size_t      n_hosts;
+    unsigned long long max_bytes;/* the file may be at most this long (0: no bound): checked
+                                    against Content-Length and again while it streams, so a
+                                    server that sends none or lies cannot pass it;
+                                    LLMR_ERR_TOO_BIG */
+    unsigned long long *received;/* when set, the bytes received are added to it */
+    bool        drop_partial;    /* a failed download deletes its .part instead of keeping it
+                                    for the next pull to resume */
 } llmr_fetch_opts;
 
 llmr_fetch_opts llmr_fetch_defaults(void);
