@@ -604,10 +604,35 @@ static int download(const char *url, const char *part, const char *name,
 
 #endif /* LLMR_HAVE_CURL */
 
+int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+                     llmr_err *err)
+{
+    llmr_src_kind k = llmr_source_kind(source);
+    if (k == LLMR_SRC_DIR)
+        return llmr_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
+    if (k == LLMR_SRC_PATH) {
+        if (snprintf(out, n, "%s", source) >= (int)n)
+            return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
+        return LLMR_OK;
+    }
+    char name[256], dir[4096];
+    int rc = llmr_cache_name(source, name, sizeof name, err);
+    if (rc)
+        return rc;
+    if (cache_dir)
+        snprintf(dir, sizeof dir, "%s", cache_dir);
+    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
+        return rc;
+    int len = snprintf(out, n, "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= n)
+        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+    return LLMR_OK;
+}
+
 static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out, size_t n,
                         llmr_err *err)
 {
-    char url[2048], name[256], dir[4096], part[4400];
+    char url[2048], dir[4096], part[4400];
     int rc;
     if (llmr_source_kind(source) == LLMR_SRC_HF) {
         if ((rc = llmr_hf_resolve(source, url, sizeof url, err)))
@@ -618,20 +643,17 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
     }
     if (o->sha256 && !llmr_sha256_hex_valid(o->sha256))
         return llmr_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
-    if ((rc = llmr_cache_name(source, name, sizeof name, err)))
-        return rc;
     char host[256];
     if (o->n_hosts && ((rc = rt_url_host(url, host, sizeof host, err)) ||
                        !rt_host_listed(host, o->hosts, o->n_hosts)))
         return rc ? rc : llmr_err_set(err, LLMR_ERR_ARG, "%s: the host %s is not listed",
                                       url, host);
-    if (o->cache_dir)
-        snprintf(dir, sizeof dir, "%s", o->cache_dir);
-    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
+    if ((rc = llmr_source_file(source, o->cache_dir, out, n, err)))
         return rc;
-    int k = snprintf(out, n, "%s/%s", dir, name);
-    if (k < 0 || (size_t)k >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+    snprintf(dir, sizeof dir, "%s", out);
+    char *sl = strrchr(dir, '/');        /* out is DIR/NAME */
+    sl[sl == dir] = 0;
+    const char *name = strrchr(out, '/') + 1;
     struct stat st;
     if (stat(out, &st) == 0) {
         /* cached: trusted unless a digest is given and disagrees */

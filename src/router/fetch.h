@@ -76,6 +76,12 @@ int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err);
 int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
                llmr_err *err);
 
+/* Where llmr_fetch keeps source's file, without fetching anything: a path is itself, a URL or
+ * hf: reference is its file in cache_dir (NULL: llmr_cache_dir()), which may not exist yet.
+ * LLMR_ERR_ARG for a directory, a source that names no file or a path too long. */
+int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+                     llmr_err *err);
+
 /* Expands a source to local files: a directory gives every regular *.gguf file in it, sorted
  * by name (LLMR_ERR_NOT_FOUND when there is none); others give the one llmr_fetch path.
  * *paths is a malloc'd array of malloc'd strings; free with llmr_paths_free. */

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "router/digest.h"
 #include "router/fetch.h"
 #include "router/policy.h"
 #include "router/registry.h"
@@ -163,11 +164,41 @@ void srv_route_models_openai(srv_ctx *x)
     srv_reply_cjson(x, 200, o);
 }
 
+typedef struct model_file {
+    const rt_entry *e;
+    char            path[4096];
+    char            digest[65];
+} model_file;
+
+/* The sha256 of each local model's file (ps: of the loaded ones), found without the router's
+ * lock: the first time, hashing a big file takes seconds. Entries stay valid while the router
+ * is open (removed ones are kept until close), so they key the result. *n: how many. */
+static model_file *model_digests(llmr_router *r, bool ps, size_t *n)
+{
+    pthread_mutex_lock(&r->mu);
+    model_file *v = calloc(r->n_models ? r->n_models : 1, sizeof *v);
+    *n = 0;
+    for (size_t i = 0; v && i < r->n_models; i++) {
+        const rt_entry *e = r->models[i];
+        if (e->cfg.backend >= 0 || (ps && !e->model) ||
+            llmr_source_file(e->cfg.source, NULL, v[*n].path, sizeof v[*n].path, NULL))
+            continue;
+        v[(*n)++].e = e;
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < *n; i++)
+        if (!llmr_sha256_file_hex_cached(v[i].path, v[i].digest))
+            v[i].digest[0] = 0;          /* no file (yet): a download not made */
+    return v;
+}
+
 /* GET /api/tags: every model; GET /api/ps: the ones in memory (loaded local models), as
- * ollama's ps lists running models. */
+ * ollama's ps lists running models. A local model's digest is its file's sha256. */
 void srv_route_models_ollama(srv_ctx *x, bool ps)
 {
     llmr_router *r = x->srv->router;
+    size_t n_files;
+    model_file *files = model_digests(r, ps, &n_files);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "models");
     pthread_mutex_lock(&r->mu);
@@ -176,10 +207,12 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
         const rt_entry *e = r->models[i];
         if (ps && !e->model)
             continue;
-        bool remote = e->cfg.backend >= 0;
-        const char *where = remote ? r->cfg.backends[e->cfg.backend].url : e->cfg.source;
+        const char *digest = "";
+        for (size_t k = 0; k < n_files; k++)
+            if (files[k].e == e)
+                digest = files[k].digest;
         uint64_t size = (uint64_t)((e->model ? e->mem_mb : e->cfg.size_mb) * 1048576.0);
-        cJSON *m = srv_ollama_entry(e->cfg.id, where, size, e->model, ps);
+        cJSON *m = srv_ollama_entry(e->cfg.id, digest, size, e->model, ps);
         cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
         if (ps && rt_keep_alive(r, e) >= 0) {
             /* ollama's expires_at: when keep_alive unloads it if it stays idle */
@@ -194,6 +227,7 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
         cJSON_AddItemToArray(arr, m);
     }
     pthread_mutex_unlock(&r->mu);
+    free(files);
     srv_reply_cjson(x, 200, o);
 }
 

@@ -8,7 +8,8 @@
 # same to the client; a failed download leaves no .part; downloads.max_mb holds with and
 # without a Content-Length, downloads.total_mb across downloads. With -m: a symlink out of
 # the models folder is neither listed nor loaded. The downloads come from tests/router/httpd.py
-# on 127.0.0.1.
+# on 127.0.0.1. Also: /api/tags and /api/ps give each model's digest as its file's sha256, as
+# ollama does.
 . "$(dirname "$0")/lib.bash"
 need_model
 command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 77; }
@@ -45,6 +46,10 @@ load() {
     curl -s -o "$TMP/load.json" -w '%{http_code}' "$BASE/api/models/load" \
         -H 'Content-Type: application/json' -d "{\"model\":\"$1\"}"
 }
+# digests FILE: "name digest" per model of an /api/tags or /api/ps reply
+digests() { python3 -c 'import json,sys
+for m in json.load(open(sys.argv[1]))["models"]: print(m["name"], m["digest"])' "$1"; }
+sha() { sha256sum "$1" | cut -d" " -f1; }
 msg() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["message"])' "$TMP/load.json"; }
 requested() { grep -q "GET /$2" "$TMP/$1.log"; }         # httpd NAME saw GET /PATH
 no_part() { [ -z "$(ls -A "$LLMR_CACHE_DIR" 2>/dev/null | grep "^$1")" ]; }   # no FILE nor FILE.part
@@ -127,6 +132,19 @@ code=$(load "http://127.0.0.1:$PNOLEN/big2.gguf")
 check "over max_mb without a Content-Length: refused while streaming ($code)" $([ "${code:0:1}" = 4 ]; echo $?)
 requested nolen big2.gguf && msg | grep -q "downloads.max_mb"; check "... after the transfer began, naming the limit" $?
 no_part big2; check "... and leaves nothing in the cache" $?
+
+curl -s "$BASE/api/tags" > "$TMP/tags.json"; digests "$TMP/tags.json" > "$TMP/tags.txt"
+grep -qx "tiny:latest $(sha "$MODEL")" "$TMP/tags.txt"; check "/api/tags: a config model's digest is its sha256" $?
+grep -qx "copy:latest $(sha "$TMP/models/copy.gguf")" "$TMP/tags.txt"; check "/api/tags: a model added by path: its sha256" $?
+grep -qx "w:latest $(sha "$TMP/www/w.gguf")" "$TMP/tags.txt"; check "/api/tags: a downloaded model: its sha256" $?
+curl -s "$BASE/api/ps" > "$TMP/ps.json"
+digests "$TMP/ps.json" > "$TMP/ps.txt"
+grep -qx "w:latest $(sha "$TMP/www/w.gguf")" "$TMP/ps.txt"; check "/api/ps: the same digests" $?
+cp "$TMP/models/copy.gguf" "$TMP/copy.bak"; printf 'x' >> "$TMP/models/copy.gguf"
+curl -s "$BASE/api/tags" > "$TMP/tags.json"; digests "$TMP/tags.json" > "$TMP/tags.txt"
+grep -qx "copy:latest $(sha "$TMP/models/copy.gguf")" "$TMP/tags.txt"
+check "/api/tags: a file that changes is hashed again" $?
+mv "$TMP/copy.bak" "$TMP/models/copy.gguf"
 stop_server
 
 # ---- C: a listed name whose address is loopback (DNS rebinding) ------------------------------
@@ -162,6 +180,9 @@ code=$(load a); check "-m: a file of the folder loads ($code)" $([ "$code" = 200
 curl -s "$BASE/api/models" > "$TMP/list.json"
 ! grep -q '"evil"' "$TMP/list.json" && grep -q '"a"' "$TMP/list.json"
 check "-m: GET /api/models does not list the symlink out" $?
+curl -s "$BASE/api/tags" > "$TMP/tags.json"
+[ "$(digests "$TMP/tags.json")" = "a:latest $(sha "$TMP/mdir/a.gguf")" ]
+check "-m: /api/tags gives the model file's sha256" $?
 stop_server
 
 finish
