@@ -67,7 +67,7 @@ check "no downloads: loading by URL is refused ($code)" $([ "$code" = 403 ]; ech
 msg | grep -q "downloads"; check "no downloads: the refusal names downloads" $?
 ! requested plain w.gguf; check "no downloads: the file server saw no request" $?
 code=$(load tiny); check "no model_dirs: an id of the config still loads ($code)" $([ "$code" = 200 ]; echo $?)
-stop_server
+stop_server; check "server A exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- B: model_dirs and downloads from 127.0.0.1 ---------------------------------------------
 cat > "$TMP/b.json" <<JSON
@@ -145,7 +145,7 @@ curl -s "$BASE/api/tags" > "$TMP/tags.json"; digests "$TMP/tags.json" > "$TMP/ta
 grep -qx "copy:latest $(sha "$TMP/models/copy.gguf")" "$TMP/tags.txt"
 check "/api/tags: a file that changes is hashed again" $?
 mv "$TMP/copy.bak" "$TMP/models/copy.gguf"
-stop_server
+stop_server; check "server B exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- C: a listed name whose address is loopback (DNS rebinding) ------------------------------
 cat > "$TMP/c.json" <<JSON
@@ -157,7 +157,7 @@ code=$(load "http://localhost:$P/w6.gguf")
 check "a listed name resolving to an unlisted loopback address fails ($code)" $([ "$code" = 502 ]; echo $?)
 ! requested plain w6.gguf; check "... before any request reaches the address" $?
 grep -q "not public and not listed" "$SRV_LOG"; check "... and the log says why" $?
-stop_server
+stop_server; check "server C exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- D: downloads.total_mb across downloads ---------------------------------------------------
 cat > "$TMP/d.json" <<JSON
@@ -169,7 +169,7 @@ code=$(load "http://127.0.0.1:$P/t1.gguf"); check "total_mb: the first download 
 code=$(load "http://127.0.0.1:$P/t2.gguf")
 check "total_mb: the second does not ($code)" $([ "${code:0:1}" = 4 ] && msg | grep -q "total_mb"; echo $?)
 no_part t2; check "total_mb: nothing of it is kept" $?
-stop_server
+stop_server; check "server D exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- E: -m, a symlink out of the models folder -----------------------------------------------
 cp "$MODEL" "$TMP/mdir/a.gguf"
@@ -183,6 +183,6 @@ check "-m: GET /api/models does not list the symlink out" $?
 curl -s "$BASE/api/tags" > "$TMP/tags.json"
 [ "$(digests "$TMP/tags.json")" = "a:latest $(sha "$TMP/mdir/a.gguf")" ]
 check "-m: /api/tags gives the model file's sha256" $?
-stop_server
+stop_server; check "server E exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 finish
