@@ -160,10 +160,6 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
         curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &d->status);
     if (redirect(d->status))
         return n;            /* a redirect's page, when the caller follows redirects itself */
-    if (d->o->max_bytes && (unsigned long long)(d->offset + d->written) + n > d->o->max_bytes) {
-        d->too_big = true;
-        return 0;
-    }
     /* Range asked, 200 answered: the server sends the whole file, so start it over. */
     if (d->offset > 0 && d->written == 0 && d->status == 200 && !d->restarted) {
         if (ftruncate(d->fd, 0) != 0 || fseeko(d->f, 0, SEEK_SET) != 0) {
@@ -173,6 +169,10 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
         }
         d->offset = 0;
         d->restarted = true;
+    }
+    if (d->o->max_bytes && (unsigned long long)(d->offset + d->written) + n > d->o->max_bytes) {
+        d->too_big = true;
+        return 0;
     }
     if (d->offset + d->written < 4) {
         size_t take = 4 - (size_t)(d->offset + d->written);

@@ -113,7 +113,11 @@ static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *sr
         return llmr_err_set(err, LLMR_ERR_ARG, "model '%s': downloads are off in this "
                             "server's config", e->cfg.id);
     unsigned long long max = (unsigned long long)(d->max_mb * 1048576.0);
-    if (d->total_mb > 0) {
+    char file[4096];
+    struct stat st;
+    bool cached = llmr_source_file(e->cfg.source, NULL, file, sizeof file, NULL) == LLMR_OK &&
+                  stat(file, &st) == 0;      /* downloaded before: nothing to count */
+    if (d->total_mb > 0 && !cached) {
         unsigned long long total = (unsigned long long)(d->total_mb * 1048576.0);
         unsigned long long left = total > r->dl_bytes ? total - r->dl_bytes : 0;
         if (left == 0)

@@ -160,15 +160,20 @@ grep -q "not public and not listed" "$SRV_LOG"; check "... and the log says why"
 stop_server; check "server C exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- D: downloads.total_mb across downloads ---------------------------------------------------
+# the allowance is exactly one model file: the first download spends all of it
+TOTAL=$(python3 -c 'import os,sys; print(os.path.getsize(sys.argv[1]) / 1048576)' "$MODEL")
 cat > "$TMP/d.json" <<JSON
-{"downloads": {"allow": true, "hosts": ["127.0.0.1"], "total_mb": 2},
+{"downloads": {"allow": true, "hosts": ["127.0.0.1"], "total_mb": $TOTAL},
  "models": [{"id": "tiny", "source": "$MODEL"}]}
 JSON
 start_server_with --config "$TMP/d.json"
 code=$(load "http://127.0.0.1:$P/t1.gguf"); check "total_mb: the first download fits ($code)" $([ "$code" = 200 ]; echo $?)
 code=$(load "http://127.0.0.1:$P/t2.gguf")
 check "total_mb: the second does not ($code)" $([ "${code:0:1}" = 4 ] && msg | grep -q "total_mb"; echo $?)
+! requested plain t2.gguf; check "total_mb: ... and is not even requested" $?
 no_part t2; check "total_mb: nothing of it is kept" $?
+curl -s -o /dev/null -X DELETE "$BASE/api/models/t1"
+code=$(load t1); check "total_mb: a model downloaded before loads again without counting ($code)" $([ "$code" = 200 ]; echo $?)
 stop_server; check "server D exits cleanly (status 0: no leak, no sanitizer report)" $?
 
 # ---- E: -m, a symlink out of the models folder -----------------------------------------------
