@@ -100,7 +100,8 @@ static int make_room(llmr_router *r, rt_entry *e, double need_mb, llmr_err *err)
  * model folder may have changed since the model was added): a path must resolve inside
  * model_dirs (the real path goes to src); a download must be allowed, goes only to the listed
  * hosts and is bounded by downloads.max_mb and what is left of downloads.total_mb, which it
- * reserves in r->dl_bytes (*reserved) until it ends. mu held. */
+ * reserves in r->dl_bytes (*reserved) until it ends - unless the file is in the cache
+ * already, when nothing will be fetched. mu held. */
 static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *src, size_t n,
                       unsigned long long *reserved, llmr_err *err)
 {
@@ -130,7 +131,7 @@ static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *sr
     fo->n_hosts = d->n_hosts;
     fo->max_bytes = max;
     fo->drop_partial = true;
-    r->dl_bytes += *reserved = max;
+    r->dl_bytes += *reserved = cached ? 0 : max;
     snprintf(src, n, "%s", e->cfg.source);
     return LLMR_OK;
 }
@@ -169,6 +170,8 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     unsigned long long reserved = 0, received = 0;
     fo.received = &received;
     const char *src = e->cfg.source;
+    llmr_src_kind kind = llmr_source_kind(src);
+    bool client_download = e->from_api && (kind == LLMR_SRC_URL || kind == LLMR_SRC_HF);
     if (e->from_api) {
         int rc = api_source(r, e, &fo, api_src, sizeof api_src, &reserved, err);
         if (rc)
@@ -178,7 +181,7 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     e->loading = true;
     pthread_mutex_unlock(&r->mu);
     int rc = llmr_fetch(src, &fo, path, sizeof path, err);
-    if (rc && reserved)
+    if (rc && client_download)
         rc = api_download_failed(r, e, rc, err);
     double need = e->cfg.size_mb;
     if (rc == LLMR_OK && need <= 0) {
