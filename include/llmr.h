@@ -704,7 +704,8 @@ typedef struct llmr_server_opts {
                                    NULL (default): no CORS headers, and preflights are refused */
     const char *alias;          /* model name clients use (default: the file name without .gguf) */
     const char *models_dir;     /* folder /api/models lists and loads from (default: the model
-                                   file's folder) */
+                                   file's folder); a file that resolves (realpath) outside it,
+                                   a symlink out, is neither listed nor loaded */
     size_t      max_body;       /* request body bytes (default 1 MiB); larger -> 413 */
     int         max_tokens;     /* generated tokens per request, cap and default (default 2048) */
     int         max_prompt;     /* prompt tokens per request (default 0: the slot's context) */
@@ -770,6 +771,9 @@ LLMR_API void llmr_server_close(llmr_server *s);
  *     "cooldown_s": 30, "failures_to_cooldown": 1, "health_interval_s": 2, "seed": 1,
  *     "cache": {"enabled": true, "ttl_s": 600, "max_entries": 256, "max_bytes": 16777216,
  *               "allow_sampling": false},
+ *     "model_dirs": ["/srv/models"],      // folders a server's client may load files from
+ *     "downloads": {"allow": false, "hosts": ["huggingface.co", "hf.co"],
+ *                   "max_mb": 65536, "total_mb": 0},   // what a client may download
  *     "backends": {"gpu1": {"url": "http://10.0.0.5:8080", "api_key_env": "GPU1_KEY",
  *                           "connect_timeout_ms": 5000, "idle_timeout_ms": 30000}},
  *     "models": [
@@ -781,7 +785,15 @@ LLMR_API void llmr_server_close(llmr_server *s);
  *     ]
  *   }
  * A model's "source" is a path, a URL or hf:ORG/REPO/FILE.gguf (downloaded into the cache on
- * first load; "sha256" checks it). Every key is checked: a wrong type, a value out of range or
+ * first load; "sha256" checks it). "model_dirs" and "downloads" bind only the sources a
+ * server's client names (POST /api/models/load), not the models of the config: a client's
+ * path must resolve (realpath, every symlink followed) inside a folder of "model_dirs" (none:
+ * loading by path is off); a client's URL or hf: reference needs "allow": true and a host
+ * listed in "hosts" (a name also covers its subdomains), for the URL and every redirect, and
+ * each address connected to must be public unless that address itself is listed (loopback,
+ * private and link-local ones otherwise refused); "max_mb" bounds one such download,
+ * "total_mb" all of them (0: no bound), both enforced while the file streams. Folders must
+ * exist when the config is read. Every key is checked: a wrong type, a value out of range or
  * an unknown key fails the open with a message naming the key ("models[1].quality: 1.5 is out
  * of range: expected 0..1").
  *
@@ -885,10 +897,13 @@ LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
  * backend that is down or answers 5xx, a full queue) the next candidate takes the request, so
  * no text is duplicated. Replies name the model that answered ("model" fields, X-LLMR-Model
  * header). An unknown model is a 404 (code model_not_found). GET /v1/models, /api/tags and
- * /api/models list every model with its state; /api/ps the loaded ones; POST /api/models/load
- * {"model": ID or SOURCE} loads one (a source - a .gguf path, URL or hf: reference - that is no
- * id is added first, with its file name as id); DELETE /api/models/ID unloads one (409 while
- * requests run on it).
+ * /api/models list every model with its state (/api/tags with each file's sha256 as its
+ * digest); /api/ps the loaded ones; POST /api/models/load {"model": ID or SOURCE} loads one (a
+ * source - a .gguf path, URL or hf: reference - that is no id is added first, with its file
+ * name as id, when the config's "model_dirs" and "downloads" allow it: 403 otherwise; a
+ * download that fails for any reason but its size limit answers 502 "download failed", the
+ * details going to the log, and leaves no .part file); DELETE /api/models/ID unloads one (409
+ * while requests run on it).
  * ------------------------------------------------------------------------------------------ */
 
 /* Starts listening and serving the models of `router`, which the server takes over (it is

@@ -6,11 +6,14 @@
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- helpers: each names the key by its path ------------------------------------------- */
@@ -280,14 +283,101 @@ static int parse_model(ctx *x, const rt_config *c, size_t n_before, const cJSON 
     return LLMR_OK;
 }
 
+/* An optional array of non-empty strings, each checked by ok (NULL: any) and copied into a
+ * malloc'd array (*v, *n) by conv, which may rewrite it (out has PATH_MAX bytes). */
+static int strings(ctx *x, const cJSON *obj, const char *path, const char *key,
+                   int (*conv)(ctx *x, const char *p, const char *in, char *out), char ***v,
+                   size_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!arr)
+        return LLMR_OK;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!cJSON_IsArray(arr))
+        return bad(x, p, "expected an array of strings");
+    size_t cnt = (size_t)cJSON_GetArraySize(arr);
+    if (cnt > 1000)
+        return bad(x, p, "too many entries (at most 1000)");
+    if (cnt && !(*v = calloc(cnt, sizeof **v)))
+        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+    char out[PATH_MAX];
+    for (const cJSON *it = arr->child; it; it = it->next) {
+        char ip[300];
+        snprintf(ip, sizeof ip, "%s[%zu]", p, *n);
+        if (!cJSON_IsString(it) || !it->valuestring[0])
+            return bad(x, ip, "expected a non-empty string");
+        int rc = conv(x, ip, it->valuestring, out);
+        if (rc)
+            return rc;
+        if (!((*v)[(*n)++] = llmr_strdup(out)))
+            return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+    }
+    return LLMR_OK;
+}
+
+/* A model folder, resolved now (realpath) so that later checks compare real paths. */
+static int model_dir(ctx *x, const char *p, const char *in, char *out)
+{
+    struct stat st;
+    char msg[PATH_MAX + 100];
+    if (!realpath(in, out)) {
+        snprintf(msg, sizeof msg, "%s: %s", in, strerror(errno));
+        return bad(x, p, msg);
+    }
+    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, sizeof msg, "%s: not a folder", in);
+        return bad(x, p, msg);
+    }
+    return LLMR_OK;
+}
+
+/* A download host: a DNS name or an IP address, as it appears in a URL (IPv6 without the
+ * brackets), compared case-insensitively, so stored in lower case. */
+static int host_name(ctx *x, const char *p, const char *in, char *out)
+{
+    size_t n = strlen(in);
+    if (n > 253)
+        return bad(x, p, "longer than a host name can be (253)");
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch && !isalnum(ch) && ch != '.' && ch != '-' && ch != ':' && ch != '_')
+            return bad(x, p, "expected a host name or IP address (no scheme, port or path), "
+                             "e.g. \"huggingface.co\"");
+        out[i] = (char)tolower(ch);
+    }
+    return LLMR_OK;
+}
+
+static int parse_downloads(ctx *x, const cJSON *root, rt_download_cfg *d)
+{
+    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "downloads");
+    if (!dl)
+        return LLMR_OK;
+    static const char *const keys[] = {"allow", "hosts", "max_mb", "total_mb", NULL};
+    if (!cJSON_IsObject(dl))
+        return bad(x, "downloads", "expected an object {allow, hosts, max_mb, total_mb}");
+    int rc;
+    if ((rc = known_keys(x, dl, "downloads", keys)) ||
+        (rc = boolean(x, dl, "downloads", "allow", &d->allow)) ||
+        (rc = strings(x, dl, "downloads", "hosts", host_name, &d->hosts, &d->n_hosts)) ||
+        (rc = num(x, dl, "downloads", "max_mb", 0.001, 1e9, &d->max_mb)) ||
+        (rc = num(x, dl, "downloads", "total_mb", 0, 1e12, &d->total_mb)))
+        return rc;
+    if (d->allow && d->n_hosts == 0)
+        return bad(x, "downloads.hosts", "missing or empty: with \"allow\": true, list the "
+                   "hosts downloads may come from, e.g. [\"huggingface.co\", \"hf.co\"]");
+    return LLMR_OK;
+}
+
 static int parse_root(ctx *x, const cJSON *root, rt_config *c)
 {
     if (!cJSON_IsObject(root))
         return bad(x, "(top level)", "expected a JSON object");
     static const char *const keys[] = {
         "strategy", "weights", "memory_budget_mb", "keep_alive_s", "retry", "cooldown_s",
-        "failures_to_cooldown", "health_interval_s", "seed", "cache", "backends", "models",
-        NULL};
+        "failures_to_cooldown", "health_interval_s", "seed", "cache", "model_dirs",
+        "downloads", "backends", "models", NULL};
     int rc;
     if ((rc = known_keys(x, root, "", keys)))
         return rc;
@@ -358,6 +448,10 @@ static int parse_root(ctx *x, const cJSON *root, rt_config *c)
         c->cache.max_entries = (size_t)me;
         c->cache.max_bytes = (size_t)mb;
     }
+    if ((rc = strings(x, root, "", "model_dirs", model_dir, &c->model_dirs,
+                      &c->n_model_dirs)) ||
+        (rc = parse_downloads(x, root, &c->downloads)))
+        return rc;
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(root, "backends");
     if (bs) {
         if (!cJSON_IsObject(bs))
@@ -408,6 +502,7 @@ static void defaults(rt_config *c)
     c->cache.ttl_s = 600;
     c->cache.max_entries = 256;
     c->cache.max_bytes = (size_t)16 << 20;
+    c->downloads.max_mb = 65536;
 }
 
 /* cJSON reports where parsing stopped; turn that into a line and column. */
@@ -503,6 +598,14 @@ void rt_config_free(rt_config *c)
     for (size_t i = 0; i < c->n_models; i++)
         rt_model_cfg_free(&c->models[i]);
     free(c->models);
+    for (size_t i = 0; i < c->n_model_dirs; i++)
+        free(c->model_dirs[i]);
+    free(c->model_dirs);
+    for (size_t i = 0; i < c->downloads.n_hosts; i++)
+        free(c->downloads.hosts[i]);
+    free(c->downloads.hosts);
+    c->model_dirs = c->downloads.hosts = NULL;
+    c->n_model_dirs = c->downloads.n_hosts = 0;
     c->backends = NULL;
     c->models = NULL;
     c->n_backends = c->n_models = 0;

@@ -53,6 +53,20 @@ typedef struct rt_cache_cfg {
     bool     allow_sampling;     /* also cache requests with temperature > 0 (default false) */
 } rt_cache_cfg;
 
+/* What a remote client may make the server download (POST /api/models/load with a URL or
+ * hf: reference). Models named in the config are trusted and not bound by this. */
+typedef struct rt_download_cfg {
+    bool     allow;              /* default false: loading by URL through the API is off */
+    char   **hosts;              /* host names or IP addresses (lower case) a download and each
+                                    of its redirects may go to; a name also allows its
+                                    subdomains. A loopback, private or link-local address is
+                                    connected to only when that address itself is listed. */
+    size_t   n_hosts;
+    double   max_mb;             /* bytes of one download, enforced while it streams (default
+                                    65536 MiB) */
+    double   total_mb;           /* bytes of every API download together (0: no bound) */
+} rt_download_cfg;
+
 typedef struct rt_config {
     rt_strategy     strategy;            /* default balanced */
     rt_weights      weights;
@@ -67,6 +81,11 @@ typedef struct rt_config {
     double          health_interval_s;   /* how often cooled-down backends are probed (2) */
     uint64_t        seed;                /* for random and jitter (default: from the clock) */
     rt_cache_cfg    cache;
+    char          **model_dirs;          /* folders (realpath'd at parse) whose .gguf files a
+                                            client may load by path; none: loading by path
+                                            through the API is off */
+    size_t          n_model_dirs;
+    rt_download_cfg downloads;
     rt_backend_cfg *backends;
     size_t          n_backends;
     rt_model_cfg   *models;

@@ -2,6 +2,7 @@
 #include "router/fetch.h"
 #include "router/digest.h"
 #include "core/grow.h"
+#include "router/policy.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -63,154 +64,6 @@ int llmr_cache_dir(char *buf, size_t n, llmr_err *err)
     if (k < 0 || (size_t)k >= n)
         return llmr_err_set(err, LLMR_ERR_ARG, "cache directory path is too long (%d bytes, "
                             "at most %zu)", k, n - 1);
-    return LLMR_OK;
-}
-
-/* ---- Hugging Face references ------------------------------------------------------------ */
-
-static bool name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
-}
-
-/* A repo-name part: non-empty, [A-Za-z0-9._-], not "." or "..". */
-static bool part_ok(const char *s, size_t n, bool slashes)
-{
-    if (n == 0)
-        return false;
-    size_t seg = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || (slashes && s[i] == '/')) {
-            size_t len = i - seg;
-            if (len == 0 || (len == 1 && s[seg] == '.') ||
-                (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
-                return false;
-            seg = i + 1;
-        } else if (!name_char(s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-typedef struct hf_ref {
-    const char *org, *repo, *rev, *file;
-    size_t n_org, n_repo, n_rev, n_file;
-} hf_ref;
-
-static int hf_parse(const char *ref, hf_ref *r, llmr_err *err)
-{
-    const char *p = ref + 3;                        /* after "hf:" */
-    const char *s1 = strchr(p, '/');
-    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-    if (!s1 || !s2)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
-    r->org = p;
-    r->n_org = (size_t)(s1 - p);
-    r->repo = s1 + 1;
-    r->n_repo = (size_t)(s2 - r->repo);
-    r->rev = "main";
-    r->n_rev = 4;
-    const char *at = memchr(r->repo, '@', r->n_repo);
-    if (at) {
-        r->rev = at + 1;
-        r->n_rev = (size_t)(s2 - r->rev);
-        r->n_repo = (size_t)(at - r->repo);
-    }
-    r->file = s2 + 1;
-    r->n_file = strlen(r->file);
-    if (!part_ok(r->org, r->n_org, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the organisation '%.*s' must be non-empty "
-                            "[A-Za-z0-9._-]", ref, (int)r->n_org, r->org);
-    if (!part_ok(r->repo, r->n_repo, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the repository '%.*s' must be non-empty "
-                            "[A-Za-z0-9._-]", ref, (int)r->n_repo, r->repo);
-    if (!part_ok(r->rev, r->n_rev, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the revision '%.*s' must be non-empty "
-                            "[A-Za-z0-9._-]", ref, (int)r->n_rev, r->rev);
-    if (!part_ok(r->file, r->n_file, true))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file '%s' must be a non-empty path of "
-                            "[A-Za-z0-9._-] parts, none '.' or '..'", ref, r->file);
-    return LLMR_OK;
-}
-
-int llmr_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err)
-{
-    if (!has_prefix(ref, "hf:"))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
-    hf_ref r = {0};
-    int rc = hf_parse(ref, &r, err);
-    if (rc)
-        return rc;
-    int k = snprintf(url, n, "https://huggingface.co/%.*s/%.*s/resolve/%.*s/%s", (int)r.n_org,
-                     r.org, (int)r.n_repo, r.repo, (int)r.n_rev, r.rev, r.file);
-    if (k < 0 || (size_t)k >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL is too long", ref);
-    return LLMR_OK;
-}
-
-/* Appends s[0..len) to name at *at, mapping characters outside [A-Za-z0-9._-] to '_'. */
-static bool name_append(char *name, size_t n, size_t *at, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (*at + 1 >= n)
-            return false;
-        name[(*at)++] = name_char(s[i]) ? s[i] : '_';
-    }
-    name[*at] = 0;
-    return true;
-}
-
-int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
-{
-    char url[2048];
-    const char *u = source;
-    if (has_prefix(source, "hf:")) {
-        int rc = llmr_hf_resolve(source, url, sizeof url, err);
-        if (rc)
-            return rc;
-        u = url;
-    }
-    size_t at = 0;
-    name[0] = 0;
-    /* https://huggingface.co/ORG/REPO/resolve/REV/FILE -> ORG--REPO--FILE */
-    const char *hub = "https://huggingface.co/";
-    if (has_prefix(u, hub)) {
-        const char *p = u + strlen(hub), *s1 = strchr(p, '/');
-        const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-        if (s2 && has_prefix(s2, "/resolve/")) {
-            const char *rev_end = strchr(s2 + 9, '/');
-            if (rev_end && rev_end[1]) {
-                size_t flen = strcspn(rev_end + 1, "?#");
-                bool ok = name_append(name, n, &at, p, (size_t)(s1 - p)) &&
-                          name_append(name, n, &at, "--", 2) &&
-                          name_append(name, n, &at, s1 + 1, (size_t)(s2 - s1 - 1)) &&
-                          name_append(name, n, &at, "--", 2);
-                /* a file in a sub-folder keeps the folder in its name: a/b.gguf -> a_b.gguf */
-                ok = ok && name_append(name, n, &at, rev_end + 1, flen);
-                if (!ok)
-                    return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the name is too long", source);
-                return LLMR_OK;
-            }
-        }
-    }
-    size_t end = strcspn(u, "?#");
-    const char *scheme = strstr(u, "://");
-    const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
-    if (!path || (size_t)(path - u) >= end)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
-                            "http(s)://HOST/.../FILE.gguf)", source);
-    const char *last = path;
-    for (const char *p = path; p < u + end; p++)
-        if (*p == '/')
-            last = p;
-    size_t len = (size_t)(u + end - last - 1);
-    if (len == 0 || (len == 1 && last[1] == '.') || (len == 2 && !strncmp(last + 1, "..", 2)))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
-                            "http(s)://HOST/.../FILE.gguf)", source);
-    if (!name_append(name, n, &at, last + 1, len))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file name is too long", source);
     return LLMR_OK;
 }
 
@@ -293,7 +146,12 @@ typedef struct dl {
     curl_off_t  total;       /* the whole file's size once known (for the bar) */
     bool        io_error;
     int         io_errno;
+    bool        too_big;     /* past o->max_bytes: stopped */
+    rt_net_guard guard;      /* a restricted download's address check (o->n_hosts > 0) */
+    char        refused[160];/* why a restricted download was stopped ("" when it was not) */
 } dl;
+
+static bool redirect(long status) { return status >= 300 && status < 400; }
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *user)
 {
@@ -301,6 +159,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
     size_t n = sz * nm;
     if (d->status == 0)
         curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &d->status);
+    if (redirect(d->status))
+        return n;            /* a redirect's page, when the caller follows redirects itself */
     /* Range asked, 200 answered: the server sends the whole file, so start it over. */
     if (d->offset > 0 && d->written == 0 && d->status == 200 && !d->restarted) {
         if (ftruncate(d->fd, 0) != 0 || fseeko(d->f, 0, SEEK_SET) != 0) {
@@ -310,6 +170,10 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
         }
         d->offset = 0;
         d->restarted = true;
+    }
+    if (d->o->max_bytes && (unsigned long long)(d->offset + d->written) + n > d->o->max_bytes) {
+        d->too_big = true;
+        return 0;
     }
     if (d->offset + d->written < 4) {
         size_t take = 4 - (size_t)(d->offset + d->written);
@@ -377,6 +241,13 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
         return 1;
     if (dltotal > 0)
         d->total = d->offset + dltotal;
+    long st = 0;
+    if (d->o->max_bytes && dltotal > 0 &&
+        curl_easy_getinfo(d->c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK && !redirect(st) &&
+        (unsigned long long)((st == 206 ? d->offset : 0) + dltotal) > d->o->max_bytes) {
+        d->too_big = true;         /* Content-Length says so: stop before the body */
+        return 1;
+    }
     if (d->o->progress && dlnow > 0)
         draw_bar(d, d->total, false);
     return 0;
@@ -416,14 +287,41 @@ static CURLcode one_connection(dl *d, char *curl_err)
     /* an error page (404 HTML) must not be written as the file */
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     d->c = c;
-    d->status = 0;
-    d->written = 0;
-    d->restarted = false;
-    CURLcode rc = curl_easy_perform(c);
-    long st = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    if (st)
-        d->status = st;
+    bool guarded = d->o->n_hosts > 0;
+    if (guarded) {
+        d->guard.hosts = d->o->hosts;
+        d->guard.n_hosts = d->o->n_hosts;
+        rt_guard_curl(c, &d->guard);
+    }
+    CURLcode rc;
+    for (int hops = 0;; hops++) {
+        d->status = 0;
+        d->written = 0;
+        d->restarted = false;
+        rc = curl_easy_perform(c);
+        long st = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+        if (st)
+            d->status = st;
+        if (d->guard.refused) {
+            snprintf(d->refused, sizeof d->refused, "%s", d->guard.why);
+            break;
+        }
+        if (!guarded || rc != CURLE_OK || !redirect(d->status))
+            break;
+        /* a guarded download follows redirects itself, checking each hop's host */
+        char *loc = NULL, host[256] = "";
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+        if (!loc || hops == 10 || rt_url_host(loc, host, sizeof host, NULL) ||
+            !rt_host_listed(host, d->o->hosts, d->o->n_hosts)) {
+            snprintf(d->refused, sizeof d->refused, !loc ? "HTTP %ld without a Location"
+                     : hops == 10 ? "more than 10 redirects (HTTP %ld)"
+                                  : "HTTP %ld redirects to a host that is not listed: %.100s",
+                     d->status, host[0] ? host : loc);
+            break;
+        }
+        curl_easy_setopt(c, CURLOPT_URL, loc);      /* curl copies it */
+    }
     curl_easy_cleanup(c);
     return rc;
 }
@@ -490,6 +388,8 @@ static int download(const char *url, const char *part, const char *name,
         cerr[0] = 0;
         CURLcode cr = one_connection(&d, cerr);
         fflush(f);
+        if (o->received)
+            *o->received += (unsigned long long)d.written;
         if (d.not_gguf) {
             rc = llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (it starts with "
                               "'%.4s', expected the magic 'GGUF')", url, d.head);
@@ -498,6 +398,15 @@ static int download(const char *url, const char *part, const char *name,
         if (d.io_error) {
             rc = llmr_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", part,
                               strerror(d.io_errno));
+            break;
+        }
+        if (d.refused[0]) {
+            rc = llmr_err_set(err, LLMR_ERR_ARG, "%s: %s", url, d.refused);
+            break;
+        }
+        if (d.too_big) {
+            rc = llmr_err_set(err, LLMR_ERR_TOO_BIG, "%s: larger than the limit of %llu bytes",
+                              url, o->max_bytes);
             break;
         }
         if (cr == CURLE_ABORTED_BY_CALLBACK) {
@@ -538,18 +447,45 @@ static int download(const char *url, const char *part, const char *name,
         draw_bar(&d, d.total, true);
     else if (o->progress)
         fputc('\n', stderr);
+    /* not a model, or a client's download that failed: nothing worth resuming. Removed
+     * while the lock is held, so that no other download has taken the .part over yet. */
+    if (rc == LLMR_ERR_FORMAT || (rc && o->drop_partial))
+        unlink(part);
     fclose(f);      /* also releases the lock */
-    if (rc == LLMR_ERR_FORMAT)
-        unlink(part);       /* not a model: nothing worth resuming */
     return rc;
 }
 
 #endif /* LLMR_HAVE_CURL */
 
+int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+                     llmr_err *err)
+{
+    llmr_src_kind k = llmr_source_kind(source);
+    if (k == LLMR_SRC_DIR)
+        return llmr_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
+    if (k == LLMR_SRC_PATH) {
+        if (snprintf(out, n, "%s", source) >= (int)n)
+            return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
+        return LLMR_OK;
+    }
+    char name[256], dir[4096];
+    int rc = llmr_cache_name(source, name, sizeof name, err);
+    if (rc)
+        return rc;
+    if (cache_dir)
+        snprintf(dir, sizeof dir, "%s", cache_dir);
+    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
+        return rc;
+    int len = snprintf(out, n, "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= n)
+        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+    return LLMR_OK;
+}
+
 static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out, size_t n,
                         llmr_err *err)
 {
-    char url[2048], name[256], dir[4096], part[4400];
+    char url[2048], dir[4096], part[4400];
     int rc;
     if (llmr_source_kind(source) == LLMR_SRC_HF) {
         if ((rc = llmr_hf_resolve(source, url, sizeof url, err)))
@@ -560,15 +496,17 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
     }
     if (o->sha256 && !llmr_sha256_hex_valid(o->sha256))
         return llmr_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
-    if ((rc = llmr_cache_name(source, name, sizeof name, err)))
+    char host[256];
+    if (o->n_hosts && ((rc = rt_url_host(url, host, sizeof host, err)) ||
+                       !rt_host_listed(host, o->hosts, o->n_hosts)))
+        return rc ? rc : llmr_err_set(err, LLMR_ERR_ARG, "%s: the host %s is not listed",
+                                      url, host);
+    if ((rc = llmr_source_file(source, o->cache_dir, out, n, err)))
         return rc;
-    if (o->cache_dir)
-        snprintf(dir, sizeof dir, "%s", o->cache_dir);
-    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
-        return rc;
-    int k = snprintf(out, n, "%s/%s", dir, name);
-    if (k < 0 || (size_t)k >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+    snprintf(dir, sizeof dir, "%s", out);
+    char *sl = strrchr(dir, '/');        /* out is DIR/NAME */
+    sl[sl == dir] = 0;
+    const char *name = strrchr(out, '/') + 1;
     struct stat st;
     if (stat(out, &st) == 0) {
         /* cached: trusted unless a digest is given and disagrees */

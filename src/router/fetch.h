@@ -30,6 +30,21 @@ typedef struct llmr_fetch_opts {
     long        idle_timeout_s;  /* give up on a connection silent this long (default 30) */
     unsigned    retry_delay_ms;  /* pause before resuming (default 200, doubled each time) */
     atomic_bool *cancel;         /* set from another thread (a signal handler) to stop */
+    /* Limits for a download a remote client asked for; all off by default (`llmr pull` trusts
+     * its user). */
+    char *const *hosts;          /* n_hosts > 0: the URL's host and every redirect's must be
+                                    listed (rt_host_listed), redirects are followed one by one
+                                    to check each, every address connected to must pass
+                                    rt_addr_allowed, and no proxy is used (a proxy would
+                                    connect for us, unchecked); else LLMR_ERR_ARG */
+    size_t      n_hosts;
+    unsigned long long max_bytes;/* the file may be at most this long (0: no bound): checked
+                                    against Content-Length and again while it streams, so a
+                                    server that sends none or lies cannot pass it;
+                                    LLMR_ERR_TOO_BIG */
+    unsigned long long *received;/* when set, the bytes received are added to it */
+    bool        drop_partial;    /* a failed download deletes its .part instead of keeping it
+                                    for the next pull to resume */
 } llmr_fetch_opts;
 
 llmr_fetch_opts llmr_fetch_defaults(void);
@@ -60,6 +75,12 @@ int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err);
  * GGUF file, sha256 mismatch), LLMR_ERR_CANCELLED, LLMR_ERR_UNSUPPORTED (built without curl). */
 int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
                llmr_err *err);
+
+/* Where llmr_fetch keeps source's file, without fetching anything: a path is itself, a URL or
+ * hf: reference is its file in cache_dir (NULL: llmr_cache_dir()), which may not exist yet.
+ * LLMR_ERR_ARG for a directory, a source that names no file or a path too long. */
+int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+                     llmr_err *err);
 
 /* Expands a source to local files: a directory gives every regular *.gguf file in it, sorted
  * by name (LLMR_ERR_NOT_FOUND when there is none); others give the one llmr_fetch path.

@@ -4,6 +4,7 @@
  * loading it twice. */
 #include "router/registry.h"
 #include "router/fetch.h"
+#include "router/policy.h"
 #include "router/remote.h"
 #include "core/util.h"
 
@@ -95,21 +96,100 @@ static int make_room(llmr_router *r, rt_entry *e, double need_mb, llmr_err *err)
     return LLMR_OK;
 }
 
+/* A from_api entry's source, held to the config's rules again at every load (a symlink in a
+ * model folder may have changed since the model was added): a path must resolve inside
+ * model_dirs (the real path goes to src); a download must be allowed, goes only to the listed
+ * hosts and is bounded by downloads.max_mb and what is left of downloads.total_mb, which it
+ * reserves in r->dl_bytes (*reserved) until it ends - unless the file is in the cache
+ * already, when nothing will be fetched. mu held. */
+static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *src, size_t n,
+                      unsigned long long *reserved, llmr_err *err)
+{
+    const rt_download_cfg *d = &r->cfg.downloads;
+    llmr_src_kind k = llmr_source_kind(e->cfg.source);
+    if (k != LLMR_SRC_URL && k != LLMR_SRC_HF)
+        return rt_path_confine(e->cfg.source, r->cfg.model_dirs, r->cfg.n_model_dirs, src, n,
+                               err);
+    if (!d->allow)
+        return llmr_err_set(err, LLMR_ERR_ARG, "model '%s': downloads are off in this "
+                            "server's config", e->cfg.id);
+    unsigned long long max = (unsigned long long)(d->max_mb * 1048576.0);
+    char file[4096];
+    struct stat st;
+    bool cached = llmr_source_file(e->cfg.source, NULL, file, sizeof file, NULL) == LLMR_OK &&
+                  stat(file, &st) == 0;      /* downloaded before: nothing to count */
+    if (d->total_mb > 0 && !cached) {
+        unsigned long long total = (unsigned long long)(d->total_mb * 1048576.0);
+        unsigned long long left = total > r->dl_bytes ? total - r->dl_bytes : 0;
+        if (left == 0)
+            return llmr_err_set(err, LLMR_ERR_TOO_BIG, "model '%s': this server's download "
+                                "allowance is used up (downloads.total_mb: %g MiB)", e->cfg.id,
+                                d->total_mb);
+        max = left < max ? left : max;
+    }
+    fo->hosts = d->hosts;
+    fo->n_hosts = d->n_hosts;
+    fo->max_bytes = max;
+    fo->drop_partial = true;
+    r->dl_bytes += *reserved = cached ? 0 : max;
+    snprintf(src, n, "%s", e->cfg.source);
+    return LLMR_OK;
+}
+
+/* What a client hears when its download failed: connection details (refused, timed out,
+ * HTTP 404, not a GGUF file) would let it probe which hosts and ports answer, so they go to
+ * the server's log (control characters made visible, as the URL is the client's) and the
+ * client gets one message. The limits say what they are: they tell nothing of the network. */
+static int api_download_failed(const llmr_router *r, const rt_entry *e, int rc, llmr_err *err)
+{
+    char detail[sizeof err->msg];
+    snprintf(detail, sizeof detail, "%s", err->msg);
+    for (char *p = detail; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    fprintf(stderr, "llmr: model %s: download failed: %s\n", e->cfg.id, detail);
+    const rt_download_cfg *d = &r->cfg.downloads;
+    char total[80] = "";
+    if (d->total_mb > 0)
+        snprintf(total, sizeof total, ", downloads.total_mb: %g MiB together", d->total_mb);
+    if (rc == LLMR_ERR_TOO_BIG)
+        return llmr_err_set(err, rc, "model '%s': the file is larger than this server allows "
+                            "(downloads.max_mb: %g MiB%s)", e->cfg.id, d->max_mb, total);
+    if (rc == LLMR_ERR_BUSY)
+        return llmr_err_set(err, rc, "model '%s': another download of this file is running",
+                            e->cfg.id);
+    return llmr_err_set(err, LLMR_ERR_NETWORK, "model '%s': download failed", e->cfg.id);
+}
+
 /* Downloads (if a URL) and loads e's model; mu is held on entry and exit, dropped inside. */
 static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
 {
-    e->loading = true;
-    pthread_mutex_unlock(&r->mu);
-    char path[4096];
+    char path[4096], api_src[4096];
     llmr_fetch_opts fo = llmr_fetch_defaults();
     fo.sha256 = e->cfg.sha256;
-    int rc = llmr_fetch(e->cfg.source, &fo, path, sizeof path, err);
+    unsigned long long reserved = 0, received = 0;
+    fo.received = &received;
+    const char *src = e->cfg.source;
+    llmr_src_kind kind = llmr_source_kind(src);
+    bool client_download = e->from_api && (kind == LLMR_SRC_URL || kind == LLMR_SRC_HF);
+    if (e->from_api) {
+        int rc = api_source(r, e, &fo, api_src, sizeof api_src, &reserved, err);
+        if (rc)
+            return rc;
+        src = api_src;
+    }
+    e->loading = true;
+    pthread_mutex_unlock(&r->mu);
+    int rc = llmr_fetch(src, &fo, path, sizeof path, err);
+    if (rc && client_download)
+        rc = api_download_failed(r, e, rc, err);
     double need = e->cfg.size_mb;
     if (rc == LLMR_OK && need <= 0) {
         struct stat st;
         need = stat(path, &st) == 0 ? (double)st.st_size / (1024.0 * 1024.0) : 0;
     }
     pthread_mutex_lock(&r->mu);
+    r->dl_bytes = r->dl_bytes - reserved + received;   /* the reservation becomes the use */
     if (rc == LLMR_OK)
         rc = make_room(r, e, need, err);
     if (rc == LLMR_OK) {

@@ -30,6 +30,9 @@ typedef struct rt_entry {
     void       *attach;            /* state a user of the router keeps per loaded model (the
                                       server's scheduler); freed through r->detach before the
                                       model is closed */
+    bool        from_api;          /* added by a remote client (rt_add_model): every load
+                                      checks its source against the config's model_dirs and
+                                      downloads rules; fixed after add */
     bool        removed;           /* taken out by llmr_router_remove_model */
     struct rt_entry *next_removed; /* kept in r->removed until close */
 } rt_entry;
@@ -56,10 +59,17 @@ struct llmr_router {
      * (no active count), so nothing uses what attach holds. */
     void          (*detach)(void *user, rt_entry *e);
     void           *detach_user;
+    unsigned long long dl_bytes;   /* bytes of from_api downloads, received or reserved for
+                                      one in progress (downloads.total_mb); guarded by mu */
     int             default_threads;  /* compute threads of local models whose config sets
                                          none (0: the model's default, physical cores); set
                                          by `llmr serve -t` */
 };
+
+/* llmr_router_add_model, with from_api: the model comes from a remote client, so its source
+ * is held to the config's model_dirs and downloads rules whenever it loads (the caller checks
+ * them before adding too, to answer with a clear refusal). */
+int rt_add_model(llmr_router *r, const char *json, bool from_api);
 
 /* The router's model close, as every unload path does it (mu held): detach, close, forget. */
 void rt_close_model(llmr_router *r, rt_entry *e);

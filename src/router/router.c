@@ -24,7 +24,7 @@ const char *llmr_router_errmsg(const llmr_router *r) { return tl_err; }
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
-static int add_entry(llmr_router *r, rt_model_cfg *m)
+static int add_entry(llmr_router *r, rt_model_cfg *m, bool from_api)
 {
     if (!LLMR_GROW(r->models, r->cap_models, r->n_models + 1))
         return LLMR_ERR_NOMEM;
@@ -34,6 +34,7 @@ static int add_entry(llmr_router *r, rt_model_cfg *m)
     e->cfg = *m;                          /* moves the strings */
     memset(m, 0, sizeof *m);
     e->last_used = llmr_now();
+    e->from_api = from_api;
     r->models[r->n_models++] = e;
     return LLMR_OK;
 }
@@ -44,7 +45,7 @@ static int router_init(llmr_router *r, llmr_err *err)
                   r->cfg.cache.ttl_s);
     r->rng = r->cfg.seed;
     for (size_t i = 0; i < r->cfg.n_models; i++)
-        if (add_entry(r, &r->cfg.models[i]))
+        if (add_entry(r, &r->cfg.models[i], false))
             return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     free(r->cfg.models);
     r->cfg.models = NULL;
@@ -188,6 +189,11 @@ int llmr_router_unload(llmr_router *r, const char *id)
 
 int llmr_router_add_model(llmr_router *r, const char *json)
 {
+    return rt_add_model(r, json, false);
+}
+
+int rt_add_model(llmr_router *r, const char *json, bool from_api)
+{
     llmr_err err;
     rt_model_cfg m;
     pthread_mutex_lock(&r->mu);
@@ -203,7 +209,7 @@ int llmr_router_add_model(llmr_router *r, const char *json)
         r->cfg.models = NULL;
         r->cfg.n_models = 0;
         free(view);
-        if (rc == LLMR_OK && (rc = add_entry(r, &m)))
+        if (rc == LLMR_OK && (rc = add_entry(r, &m, from_api)))
             rt_model_cfg_free(&m);
     }
     rt_fail(rc, rc ? (rc == LLMR_ERR_NOMEM ? "out of memory" : err.msg) : "");

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "llmr_version.h"
+#include "router/policy.h"
 
 const double srv_ttft_le[SRV_TTFT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                               0.5,   1,    2.5,   5,    10,  30};
@@ -108,6 +110,8 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
         DIR *d = opendir(s->models_dir);
         struct dirent *de;
         int count = 0;
+        char dir[PATH_MAX], real[PATH_MAX];
+        bool dir_ok = realpath(s->models_dir, dir) != NULL;
         while (d && (de = readdir(d)) && count < 1000) {
             size_t n = strlen(de->d_name);
             if (n < 6 || strcmp(de->d_name + n - 5, ".gguf") || de->d_name[0] == '.')
@@ -115,7 +119,9 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", s->models_dir, de->d_name);
             struct stat st;
-            if (stat(path, &st) || !S_ISREG(st.st_mode))
+            /* a symlink out of the folder is not one of its models (the load refuses it) */
+            if (!dir_ok || !realpath(path, real) || !rt_path_inside(real, dir) ||
+                stat(real, &st) || !S_ISREG(st.st_mode))
                 continue;
             cJSON *m = cJSON_CreateObject();
             char *nm = llmr_strndup(de->d_name, n - 5);
@@ -137,7 +143,8 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
 }
 
 /* POST /api/models/load {"model":"NAME"}: NAME is a file of the models folder (with or without
- * .gguf); paths are refused so that a client cannot make the server open arbitrary files. */
+ * .gguf); paths are refused so that a client cannot make the server open arbitrary files, and
+ * so is a name that resolves (realpath: a symlink) outside the folder. */
 int srv_h_api_models_load(struct mg_connection *c, void *ud)
 {
     llmr_server *s = ud;
@@ -168,12 +175,25 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
         cJSON_Delete(o);
         goto out;
     }
-    char path[4096];
+    char path[4096], file[300];
     size_t n = strlen(name);
-    snprintf(path, sizeof path, "%s/%s%s", s->models_dir, name,
+    snprintf(file, sizeof file, "%s%s", name,
              n > 5 && !strcmp(name + n - 5, ".gguf") ? "" : ".gguf");
+    snprintf(path, sizeof path, "%s/%s", s->models_dir, file);
     struct stat st;
-    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+    char dir[PATH_MAX], real[PATH_MAX];
+    llmr_err err;
+    int rc = realpath(s->models_dir, dir) ? LLMR_OK : LLMR_ERR_NOT_FOUND;
+    if (rc == LLMR_OK)       /* the file, in the folder's real path, must stay inside it */
+        rc = rt_path_confine(file, (char *const[]){dir}, 1, real, sizeof real, &err);
+    if (rc == LLMR_ERR_ARG) {
+        srv_reply_errorf(&x, 403, "permission_error", "path_not_allowed",
+                         "'%s' is not a file of the models folder (it resolves outside it)",
+                         name);
+        cJSON_Delete(o);
+        goto out;
+    }
+    if (rc || stat(real, &st) || !S_ISREG(st.st_mode)) {
         srv_reply_errorf(&x, 404, "invalid_request_error", "model_not_found",
                          "no model '%s' in %s (GET /api/models lists them)", name, s->models_dir);
         cJSON_Delete(o);
@@ -185,7 +205,7 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
         goto out;
     }
     char msg[512];
-    int rc = srv_model_load(s, path, msg, sizeof msg);
+    rc = srv_model_load(s, path, msg, sizeof msg);
     if (rc) {
         srv_reply_errorf(&x, rc, rc == 404 ? "invalid_request_error" : "server_error", NULL,
                          "loading %s failed: %s", name, msg);

@@ -5,7 +5,8 @@
  * and a last line with "done":true, "done_reason" ("stop" | "length"), total_duration,
  * load_duration, prompt_eval_count, prompt_eval_duration, eval_count, eval_duration
  * (durations in nanoseconds). "stream": false sends that last object alone with the whole
- * text. GET /api/tags, /api/ps and /api/version describe the model and the server.
+ * text. GET /api/tags, /api/ps and /api/version describe the model and the server; a model's
+ * "digest" is its file's sha256 in hex, as ollama gives its blobs'.
  */
 #include "server/server_int.h"
 
@@ -18,6 +19,7 @@
 #include "core/util.h"
 #include "llmr_version.h"
 #include "model/model.h"
+#include "router/digest.h"
 
 typedef struct ol_stream {
     srv_ctx *x;
@@ -165,7 +167,7 @@ int srv_h_ollama_chat(struct mg_connection *c, void *s)
     return handle(c, s, SRV_API_OLLAMA_CHAT);
 }
 
-cJSON *srv_ollama_entry(const char *id, const char *path, uint64_t size, llmr_model *model,
+cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_model *model,
                         bool ps)
 {
     cJSON *m = cJSON_CreateObject();
@@ -178,13 +180,6 @@ cJSON *srv_ollama_entry(const char *id, const char *path, uint64_t size, llmr_mo
     if (!ps)
         cJSON_AddStringToObject(m, "modified_at", when);
     cJSON_AddNumberToObject(m, "size", (double)size);
-    /* ollama's digest is the sha256 of the blob; we name the file by its size and path hash
-     * instead of hashing gigabytes on every request. */
-    char digest[80];
-    unsigned long long h = 1469598103934665603ull;
-    for (const char *p = path; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    snprintf(digest, sizeof digest, "%016llx%016llx", h, (unsigned long long)size);
     cJSON_AddStringToObject(m, "digest", digest);
     cJSON *d = cJSON_AddObjectToObject(m, "details");
     cJSON_AddStringToObject(d, "parent_model", "");
@@ -231,11 +226,21 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
         }
         cJSON *o = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(o, "models");
+        char path[4096] = "", digest[65] = "";
+        pthread_mutex_lock(&s->lock);
+        if (s->state == SRV_READY && s->lm.model && s->model_path)
+            snprintf(path, sizeof path, "%s", s->model_path);
+        pthread_mutex_unlock(&s->lock);
+        /* hashed without the lock: the first time, a big file takes seconds */
+        if (path[0] && !llmr_sha256_file_hex_cached(path, digest))
+            digest[0] = 0;
         pthread_mutex_lock(&s->lock);
         if (s->state == SRV_READY && s->lm.model)
-            cJSON_AddItemToArray(arr, srv_ollama_entry(s->alias ? s->alias : s->name,
-                                                       s->model_path, s->model_size,
-                                                       s->lm.model, ps));
+            cJSON_AddItemToArray(arr, srv_ollama_entry(
+                                          s->alias ? s->alias : s->name,
+                                          s->model_path && !strcmp(s->model_path, path) ? digest
+                                                                                       : "",
+                                          s->model_size, s->lm.model, ps));
         pthread_mutex_unlock(&s->lock);
         srv_reply_cjson(&x, 200, o);
     }

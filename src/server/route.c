@@ -21,6 +21,9 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "router/digest.h"
+#include "router/fetch.h"
+#include "router/policy.h"
 #include "router/registry.h"
 
 static void detach(void *user, rt_entry *e)
@@ -161,11 +164,41 @@ void srv_route_models_openai(srv_ctx *x)
     srv_reply_cjson(x, 200, o);
 }
 
+typedef struct model_file {
+    const rt_entry *e;
+    char            path[4096];
+    char            digest[65];
+} model_file;
+
+/* The sha256 of each local model's file (ps: of the loaded ones), found without the router's
+ * lock: the first time, hashing a big file takes seconds. Entries stay valid while the router
+ * is open (removed ones are kept until close), so they key the result. *n: how many. */
+static model_file *model_digests(llmr_router *r, bool ps, size_t *n)
+{
+    pthread_mutex_lock(&r->mu);
+    model_file *v = calloc(r->n_models ? r->n_models : 1, sizeof *v);
+    *n = 0;
+    for (size_t i = 0; v && i < r->n_models; i++) {
+        const rt_entry *e = r->models[i];
+        if (e->cfg.backend >= 0 || (ps && !e->model) ||
+            llmr_source_file(e->cfg.source, NULL, v[*n].path, sizeof v[*n].path, NULL))
+            continue;
+        v[(*n)++].e = e;
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < *n; i++)
+        if (!llmr_sha256_file_hex_cached(v[i].path, v[i].digest))
+            v[i].digest[0] = 0;          /* no file (yet): a download not made */
+    return v;
+}
+
 /* GET /api/tags: every model; GET /api/ps: the ones in memory (loaded local models), as
- * ollama's ps lists running models. */
+ * ollama's ps lists running models. A local model's digest is its file's sha256. */
 void srv_route_models_ollama(srv_ctx *x, bool ps)
 {
     llmr_router *r = x->srv->router;
+    size_t n_files;
+    model_file *files = model_digests(r, ps, &n_files);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "models");
     pthread_mutex_lock(&r->mu);
@@ -174,10 +207,12 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
         const rt_entry *e = r->models[i];
         if (ps && !e->model)
             continue;
-        bool remote = e->cfg.backend >= 0;
-        const char *where = remote ? r->cfg.backends[e->cfg.backend].url : e->cfg.source;
+        const char *digest = "";
+        for (size_t k = 0; k < n_files; k++)
+            if (files[k].e == e)
+                digest = files[k].digest;
         uint64_t size = (uint64_t)((e->model ? e->mem_mb : e->cfg.size_mb) * 1048576.0);
-        cJSON *m = srv_ollama_entry(e->cfg.id, where, size, e->model, ps);
+        cJSON *m = srv_ollama_entry(e->cfg.id, digest, size, e->model, ps);
         cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
         if (ps && rt_keep_alive(r, e) >= 0) {
             /* ollama's expires_at: when keep_alive unloads it if it stays idle */
@@ -192,6 +227,7 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
         cJSON_AddItemToArray(arr, m);
     }
     pthread_mutex_unlock(&r->mu);
+    free(files);
     srv_reply_cjson(x, 200, o);
 }
 
@@ -235,6 +271,7 @@ static int status_of(int rc)
     case LLMR_ERR_TOO_BIG: return 409;
     case LLMR_ERR_FORMAT:
     case LLMR_ERR_ARG: return 422;
+    case LLMR_ERR_NETWORK: return 502;
     default: return 500;
     }
 }
@@ -247,8 +284,61 @@ static bool is_source(const char *v)
            !strncmp(v, "https://", 8) || !strncmp(v, "hf:", 3);
 }
 
-/* Adds a source as a model whose id is its file name without .gguf. The id in id_out. */
-static int add_source(srv_ctx *x, const char *src, char *id_out, size_t n)
+/* Whether the config lets a client load src, checked before anything is read or fetched;
+ * the source to add goes to out: a path's real path (inside model_dirs), a URL as given. A
+ * refusal is a 403 that names the config key to change; for a path it reads the same whether
+ * or not the file exists outside the folders. */
+static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
+{
+    const rt_config *c = &x->srv->router->cfg;       /* fixed while the router is open */
+    llmr_err err = {0};
+    llmr_src_kind k = llmr_source_kind(src);
+    if (k == LLMR_SRC_URL || k == LLMR_SRC_HF) {
+        char url[2048], host[256];
+        if (!c->downloads.allow) {
+            srv_reply_errorf(x, 403, "permission_error", "downloads_disabled",
+                             "loading models by URL is off: this server's config does not "
+                             "allow downloads (\"downloads\": {\"allow\": true, \"hosts\": "
+                             "[...]})");
+            return false;
+        }
+        int rc = k == LLMR_SRC_HF ? llmr_hf_resolve(src, url, sizeof url, &err)
+                                  : (snprintf(url, sizeof url, "%s", src) >= (int)sizeof url
+                                         ? llmr_err_set(&err, LLMR_ERR_ARG, "URL too long")
+                                         : LLMR_OK);
+        if (rc == LLMR_OK)
+            rc = rt_url_host(url, host, sizeof host, &err);
+        if (rc) {
+            srv_reply_errorf(x, 400, "invalid_request_error", NULL, "%s", err.msg);
+            return false;
+        }
+        if (!rt_host_listed(host, c->downloads.hosts, c->downloads.n_hosts)) {
+            srv_reply_errorf(x, 403, "permission_error", "host_not_allowed",
+                             "downloads from '%.200s' are not allowed: the host is not in "
+                             "this server's downloads.hosts", host);
+            return false;
+        }
+        snprintf(out, n, "%s", src);
+        return true;
+    }
+    if (c->n_model_dirs == 0) {
+        srv_reply_errorf(x, 403, "permission_error", "paths_disabled",
+                         "loading model files by path is off: this server's config names no "
+                         "model_dirs");
+        return false;
+    }
+    int rc = rt_path_confine(src, c->model_dirs, c->n_model_dirs, out, n, &err);
+    if (rc)
+        srv_reply_errorf(x, rc == LLMR_ERR_NOT_FOUND ? 404 : 403,
+                         rc == LLMR_ERR_NOT_FOUND ? "invalid_request_error" : "permission_error",
+                         rc == LLMR_ERR_NOT_FOUND ? "model_not_found" : "path_not_allowed", "%s",
+                         err.msg);
+    return rc == LLMR_OK;
+}
+
+/* Adds a client's source as a model whose id is its file name without .gguf (src is what
+ * the client wrote, real what source_allowed made of it). The id in id_out. */
+static int add_source(srv_ctx *x, const char *src, const char *real, char *id_out, size_t n)
 {
     llmr_router *r = x->srv->router;
     const char *b = strrchr(src, '/');
@@ -264,17 +354,17 @@ static int add_source(srv_ctx *x, const char *src, char *id_out, size_t n)
     snprintf(id_out, n, "%.*s", (int)len, b);
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "id", id_out);
-    cJSON_AddStringToObject(m, "source", src);
+    cJSON_AddStringToObject(m, "source", real);
     char *js = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
-    int rc = js ? llmr_router_add_model(r, js) : LLMR_ERR_NOMEM;
+    int rc = js ? rt_add_model(r, js, true) : LLMR_ERR_NOMEM;
     free(js);
     if (rc) {
         srv_reply_errorf(x, rc == LLMR_ERR_NOMEM ? 500 : 400, "invalid_request_error", NULL,
                          "adding %.200s: %s", src, llmr_router_errmsg(r));
         return -1;
     }
-    fprintf(stderr, "llmr serve: model %s added from %s\n", id_out, src);
+    fprintf(stderr, "llmr serve: model %s added from %s\n", id_out, real);
     return 0;
 }
 
@@ -316,11 +406,24 @@ void srv_route_models_load(srv_ctx *x)
     }
     bool added = false;
     if (!e) {
-        if (add_source(x, mv->valuestring, id, sizeof id)) {
+        char real[4096];
+        if (!source_allowed(x, mv->valuestring, real, sizeof real)) {
             cJSON_Delete(o);
             return;
         }
-        added = true;
+        /* a source loaded before (by another spelling of its path) is that model again */
+        pthread_mutex_lock(&r->mu);
+        for (size_t i = 0; i < r->n_models && !e; i++)
+            if (r->models[i]->cfg.source && !strcmp(r->models[i]->cfg.source, real))
+                e = r->models[i];
+        if (e)
+            snprintf(id, sizeof id, "%s", e->cfg.id);
+        pthread_mutex_unlock(&r->mu);
+        if (!e && add_source(x, mv->valuestring, real, id, sizeof id)) {
+            cJSON_Delete(o);
+            return;
+        }
+        added = !e;
     }
     cJSON_Delete(o);
     pthread_mutex_lock(&r->mu);
@@ -333,8 +436,9 @@ void srv_route_models_load(srv_ctx *x)
         char why[512];
         snprintf(why, sizeof why, "%s", llmr_router_errmsg(r));
         llmr_router_remove_model(r, id);
-        srv_reply_errorf(x, status_of(rc), "invalid_request_error", NULL,
-                         "loading %s failed: %s", id, why);
+        srv_reply_errorf(x, status_of(rc), status_of(rc) >= 500 ? "server_error"
+                                                                : "invalid_request_error",
+                         NULL, "loading %s failed: %s", id, why);
         return;
     }
     if (rc) {

@@ -213,9 +213,10 @@ void srv_gen_end(srv_gen *g);
 void srv_gen_cancel_all(llmr_server *s);
 
 /* ---- api_ollama.c ---- */
-/* One model of /api/tags or /api/ps (ps: the running form); model NULL: not loaded, so the
- * details it would give are unknown. */
-cJSON *srv_ollama_entry(const char *id, const char *path, uint64_t size, llmr_model *model,
+/* One model of /api/tags or /api/ps (ps: the running form); digest: its file's sha256 in hex
+ * ("" when there is no file: a remote model, a download not made yet); model NULL: not
+ * loaded, so the details it would give are unknown. */
+cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_model *model,
                         bool ps);
 
 /* ---- route.c: --config ---- */

@@ -105,6 +105,22 @@ static void bad_configs_name_the_key_and_the_problem(void **st)
         {"{\"models\": [{\"id\": \"a\", \"source\": \"x\", \"sha256\": \"abc\"}]}",
          "models[0].sha256: expected 64 hex digits", LLMR_ERR_ARG},
         {"{\"models\": [7]}", "models[0]: expected an object", LLMR_ERR_ARG},
+        {"{\"model_dirs\": \"/tmp\", \"models\": []}", "model_dirs: expected an array",
+         LLMR_ERR_ARG},
+        {"{\"model_dirs\": [\"/no/such/dir\"], \"models\": []}",
+         "model_dirs[0]: /no/such/dir: No such file or directory", LLMR_ERR_ARG},
+        {"{\"model_dirs\": [\"/tmp\", \"/dev/null\"], \"models\": []}",
+         "model_dirs[1]: /dev/null: not a folder", LLMR_ERR_ARG},
+        {"{\"downloads\": {\"allow\": true}, \"models\": []}",
+         "downloads.hosts: missing or empty", LLMR_ERR_ARG},
+        {"{\"downloads\": {\"allow\": true, \"hosts\": [\"https://hf.co\"]}, \"models\": []}",
+         "downloads.hosts[0]: expected a host name or IP address", LLMR_ERR_ARG},
+        {"{\"downloads\": {\"hosts\": [\"\"]}, \"models\": []}",
+         "downloads.hosts[0]: expected a non-empty string", LLMR_ERR_ARG},
+        {"{\"downloads\": {\"max_mb\": 0}, \"models\": []}",
+         "downloads.max_mb: 0 is out of range", LLMR_ERR_ARG},
+        {"{\"downloads\": {\"allowed\": true}, \"models\": []}",
+         "downloads.allowed: unknown key", LLMR_ERR_ARG},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         rt_config c;
@@ -115,6 +131,33 @@ static void bad_configs_name_the_key_and_the_problem(void **st)
             fail_msg("case %zu: rc %d, message '%s'; expected %d with '%s'", i, rc, e.msg,
                      t[i].code, t[i].msg);
     }
+}
+
+/* model_dirs are kept as real paths; download hosts in lower case; quotas default. */
+static void model_dirs_and_downloads_parse(void **st)
+{
+    static const char *js =
+        "{\"model_dirs\": [\"/tmp/.\", \"/\"],\n"
+        " \"downloads\": {\"allow\": true, \"hosts\": [\"HuggingFace.co\", \"::1\"],\n"
+        "               \"total_mb\": 100},\n"
+        " \"models\": [{\"id\": \"a\", \"source\": \"x\"}]}";
+    rt_config c;
+    llmr_err e;
+    assert_int_equal(rt_config_parse(js, strlen(js), "x.json", &c, &e), LLMR_OK);
+    assert_int_equal(c.n_model_dirs, 2);
+    assert_string_equal(c.model_dirs[0], "/tmp");
+    assert_string_equal(c.model_dirs[1], "/");
+    assert_true(c.downloads.allow);
+    assert_int_equal(c.downloads.n_hosts, 2);
+    assert_string_equal(c.downloads.hosts[0], "huggingface.co");
+    assert_float_equal(c.downloads.max_mb, 65536, 0);
+    assert_float_equal(c.downloads.total_mb, 100, 0);
+    rt_config_free(&c);
+    /* absent: loading by path and downloads through the API are off */
+    assert_int_equal(rt_config_parse(GOOD, strlen(GOOD), "good.json", &c, &e), LLMR_OK);
+    assert_int_equal(c.n_model_dirs, 0);
+    assert_false(c.downloads.allow);
+    rt_config_free(&c);
 }
 
 static void missing_file_is_named(void **st)
@@ -130,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_full_config_parses),
         cmocka_unit_test(bad_configs_name_the_key_and_the_problem),
+        cmocka_unit_test(model_dirs_and_downloads_parse),
         cmocka_unit_test(missing_file_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,7 +73,7 @@ start far -m "$TINY" --alias far-tiny
 FAR_PORT=$PORT FAR_PID=$LAST_PID
 cat > "$tmp/router.json" <<JSON
 {"strategy": "quality-first", "keep_alive_s": 300, "cooldown_s": 60,
- "retry": {"max_rounds": 1},
+ "retry": {"max_rounds": 1}, "model_dirs": ["$(dirname "$F16")", "$tmp"],
  "backends": {"b": {"url": "http://127.0.0.1:$FAR_PORT", "connect_timeout_ms": 2000,
                     "idle_timeout_ms": 10000}},
  "models": [
@@ -285,7 +285,7 @@ check "unload again: 200, not changed" $?
 [ "$(req POST /api/models/load '{"model":"rand"}')" = 200 ]; check "load rand: 200" $?
 curl -s "${K[@]}" "$B/api/ps" | grep -q '"rand:latest"'; check "rand is loaded again" $?
 [ "$(req POST /api/models/load '{"model":"nosuch"}')" = 404 ]; check "load unknown id: 404" $?
-[ "$(req POST /api/models/load '{"model":"/nonexistent/x.gguf"}')" = 404 ]; check "load missing file: 404" $?
+[ "$(req POST /api/models/load "{\"model\":\"$tmp/x.gguf\"}")" = 404 ]; check "load missing file: 404" $?
 ! curl -s "${K[@]}" "$B/v1/models" | grep -q '"id":"x"'; check "a source that fails is not kept" $?
 # hostile load requests: a clear 4xx each, and the server goes on
 for bad in 'not json' '{}' '{"model":5}' '{"model":""}' "{\"model\":\"$(head -c 5000 /dev/zero | tr '\0' a)\"}"; do
