@@ -107,7 +107,7 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
         .max_tokens = s->o.max_tokens,
         .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
     };
-    rc = srv_sched_open(m, lm->tok, &so, &lm->sched, msg, msg_len);
+    rc = srv_sched_open(m, &so, &lm->sched, msg, msg_len);
     if (rc) {
         llmr_tokenizer_close(lm->tok);
         lm->tok = NULL;

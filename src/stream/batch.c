@@ -42,6 +42,7 @@ struct llmr_engine {
     int pslot[LLMR_MAX_BATCH_SEQS];
     int n_parts;
     uint64_t n_passes;
+    llmr_engine_stats st;      /* tokens_in .. decode_s, guarded by mu */
 };
 
 /* ---- jobs and slots (mu held) ------------------------------------------------------------- */
@@ -145,6 +146,7 @@ static void admit(llmr_engine *e)
         }
         slot *sl = &e->slots[i];
         sl->job = j;
+        e->st.tokens_in += (uint64_t)j->n_prompt;
         /* The last prompt token is evaluated again even when cached: its logits are needed. */
         if (prefix >= j->n_prompt)
             prefix = j->n_prompt - 1;
@@ -356,6 +358,7 @@ static void part_apply(llmr_engine *e, int k, const sampled *r, double now)
         job_fail(j, r->rc, r->err.msg);
         return;
     }
+    e->st.tokens_out++;
     j->ahead[j->n_ahead] = r->tok;
     j->ahead_last[j->n_ahead++] = r->last;
     j->last = r->tok;
@@ -402,6 +405,16 @@ static void drive(llmr_engine *e)
     }
     pthread_mutex_lock(&e->mu);
     double now = llmr_now();
+    if (rc == LLMR_OK) {
+        int n_dec = 0;
+        for (int k = 0; k < n; k++)
+            n_dec += e->slots[e->pslot[k]].job->state == LLMR_JOB_GEN;
+        if (n_dec) {              /* the decode figures of a server's /metrics */
+            e->st.steps++;
+            e->st.rows += (uint64_t)n_dec;
+            e->st.decode_s += dt;
+        }
+    }
     for (int k = 0; k < n; k++) {
         llmr_job *j = e->slots[e->pslot[k]].job;
         if (rc == LLMR_OK)
@@ -535,6 +548,41 @@ void llmr_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, do
 }
 
 /* ---- the engine ------------------------------------------------------------------------------ */
+
+int llmr_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
+                          llmr_err *err)
+{
+    if (n_parallel < 1 || n_parallel > LLMR_MAX_BATCH_SEQS || n_ctx < 0 || max_queued < -1)
+        return llmr_err_set(err, LLMR_ERR_ARG, "%d slots of %d positions, queue %d: expected 1 "
+                            "to %d slots, at least 2 positions, a queue of -1 or more",
+                            n_parallel, n_ctx, max_queued, LLMR_MAX_BATCH_SEQS);
+    pthread_mutex_lock(&e->mu);
+    int rc = LLMR_OK;
+    if (e->n_slots || e->qhead)
+        rc = llmr_err_set(err, LLMR_ERR_STATE, "the model's batching is set before its first "
+                          "stream");
+    else {
+        e->n_parallel = n_parallel;
+        e->n_ctx = n_ctx ? n_ctx : llmr_model_n_ctx(e->m);
+        e->max_queued = max_queued;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}
+
+int llmr_engine_n_ctx(const llmr_engine *e) { return e->n_ctx; }
+
+void llmr_engine_stats_get(llmr_engine *e, llmr_engine_stats *st)
+{
+    pthread_mutex_lock(&e->mu);
+    *st = e->st;
+    st->n_slots = e->n_parallel;
+    st->queued = e->n_queued;
+    st->active = 0;
+    for (int i = 0; i < e->n_slots; i++)
+        st->active += e->slots[i].job != NULL;
+    pthread_mutex_unlock(&e->mu);
+}
 
 int llmr_engine_new(llmr_model *m, int n_parallel, int max_queued,
                     bool (*is_eog)(const void *user, int32_t id), const void *eog_user,

@@ -81,6 +81,26 @@ typedef struct llmr_job {
 int llmr_engine_new(llmr_model *m, int n_parallel, int max_queued,
                     bool (*is_eog)(const void *user, int32_t id), const void *eog_user,
                     llmr_engine **out, llmr_err *err);
+/* Changes how the engine batches: n_parallel slots of n_ctx positions each (0: the model's
+ * n_ctx), max_queued as above. LLMR_OK, LLMR_ERR_ARG (out of range) or LLMR_ERR_STATE once a
+ * slot has been made (a stream has run on the model). */
+int llmr_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
+                          llmr_err *err);
+/* Positions of each slot. */
+int llmr_engine_n_ctx(const llmr_engine *e);
+
+/* Live figures of the engine (for a server's /metrics). */
+typedef struct llmr_engine_stats {
+    int      n_slots;          /* n_parallel */
+    int      active, queued;   /* jobs in slots, jobs waiting */
+    uint64_t tokens_in;        /* prompt tokens of the jobs admitted */
+    uint64_t tokens_out;       /* tokens sampled */
+    uint64_t steps;            /* passes that carried decode tokens ... */
+    uint64_t rows;             /* ... how many decode tokens they carried in all ... */
+    double   decode_s;         /* ... and the seconds they took */
+} llmr_engine_stats;
+void llmr_engine_stats_get(llmr_engine *e, llmr_engine_stats *st);
+
 /* Frees the engine and its slots; no job may be submitted. Accepts NULL. */
 void llmr_engine_free(llmr_engine *e);
 

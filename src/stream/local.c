@@ -114,6 +114,24 @@ int llmr_local_tokenizer(llmr_model *m, const llmr_tokenizer **out, llmr_err *er
     return rc;
 }
 
+int llmr_local_configure(llmr_model *m, int n_parallel, int n_ctx, int max_queued,
+                         llmr_err *err)
+{
+    local_model *lm;
+    int rc = local_model_get_impl(m, &lm, err);
+    return rc ? rc : llmr_engine_configure(lm->eng, n_parallel, n_ctx, max_queued, err);
+}
+
+void llmr_local_stats(llmr_model *m, llmr_engine_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&ext_lock);
+    local_model *lm = m->ext;
+    pthread_mutex_unlock(&ext_lock);
+    if (lm)
+        llmr_engine_stats_get(lm->eng, st);
+}
+
 /* ---- the request ------------------------------------------------------------------------ */
 
 static int tokenize_prompt(local_source *ls, const char *prompt, const llmr_gen_opts *o,
@@ -150,7 +168,8 @@ static int local_begin(llmr_source *src, const char *prompt, const llmr_gen_opts
         return rc;
     if ((rc = tokenize_prompt(ls, prompt, o, err)) != LLMR_OK)
         return rc;
-    int n_ctx = llmr_model_n_ctx(ls->m);
+    int n_ctx = llmr_engine_n_ctx(lm->eng);
+    *n_prompt = (uint32_t)ls->n_prompt;   /* also when too long: the caller may say by how much */
     if (ls->n_prompt == 0)
         return llmr_err_set(err, LLMR_ERR_ARG, "the prompt is empty (no tokens, not even BOS): "
                             "there is nothing to continue");
@@ -158,7 +177,6 @@ static int local_begin(llmr_source *src, const char *prompt, const llmr_gen_opts
         return llmr_err_set(err, LLMR_ERR_CONTEXT, "%s: the prompt is %zu tokens but the context "
                             "holds %d, with room needed for at least one generated token",
                             src->name, ls->n_prompt, n_ctx);
-    *n_prompt = (uint32_t)ls->n_prompt;
     *n_cached = 0;                 /* known once a slot takes it: see local_prompt_info */
     llmr_sampler_add_history(ls->smp, ls->prompt, ls->n_prompt);
     ls->job.prompt = ls->prompt;
