@@ -917,8 +917,9 @@ LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
  *
  * The server serves every model of the router (local GGUF files and remote OpenAI-compatible
  * backends) with the router's strategy, memory budget, keep_alive and load on first use. Each
- * loaded local model gets its own continuous-batching scheduler (`parallel` slots of
- * `ctx_size` positions, as with one model); it is closed when the router unloads the model.
+ * loaded local model batches its requests with its own engine (`parallel` slots of `ctx_size`
+ * positions, as with one model: the engine of "Batching" above, whose streams the requests
+ * are); it goes when the router unloads the model.
  * A request names its model by id or alias in "model" (ollama's "NAME:latest" and a ".gguf"
  * suffix are accepted too); "auto", or no model, lets the router rank the models by its
  * strategy, which a request may override with a "strategy" body field or an X-LLMR-Strategy
