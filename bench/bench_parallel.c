@@ -85,7 +85,7 @@ static int round_of(llmr_model *m, int n, int tokens)
         c[k] = (client){.m = m, .k = k, .tokens = tokens, .t0 = t0};
         pthread_create(&th[k], NULL, run, &c[k]);
     }
-    double last = t0, ttft[MAX_STREAMS], dec_tok = 0, first_max = t0;
+    double last = t0, ttft[MAX_STREAMS], dec_tok = 0, first_min = 0;
     uint64_t total = 0;
     for (int k = 0; k < n; k++) {
         pthread_join(th[k], NULL);
@@ -96,13 +96,13 @@ static int round_of(llmr_model *m, int n, int tokens)
         total += c[k].generated;
         last = c[k].t_last > last ? c[k].t_last : last;
         ttft[k] = c[k].t_first - t0;
-        first_max = c[k].t_first > first_max ? c[k].t_first : first_max;
+        first_min = !first_min || c[k].t_first < first_min ? c[k].t_first : first_min;
         dec_tok += c[k].generated - 1;
     }
     qsort(ttft, (size_t)n, sizeof *ttft, cmp_double);
     printf("%2d streams x %d tokens: aggregate %7.1f t/s   decode after first token %7.1f t/s"
            "   TTFT p50 %.3f s  max %.3f s\n", n, tokens, total / (last - t0),
-           last > first_max ? dec_tok / (last - first_max) : 0, ttft[n / 2], ttft[n - 1]);
+           last > first_min ? dec_tok / (last - first_min) : 0, ttft[n / 2], ttft[n - 1]);
     return 0;
 }
 
