@@ -1,8 +1,9 @@
 /* robust_streaming.c - the guide's "Robust Streaming with Retries": load a model with a
  * fallback path (might-fail-model, then the backup), and stream with retries and exponential
- * backoff (3 retries, 1000 ms doubling). To have a retryable error to recover from, a
- * background request holds the model for 2.5 s first: ours gets LLMR_ERR_BUSY, waits 1 s,
- * then 2 s, and goes through. LLMR_EXAMPLE_SCALE scales the times.
+ * backoff (3 retries, 1000 ms doubling). To have a retryable error to recover from, the model
+ * is opened to run one stream at a time with no queue (n_parallel 1, max_queued -1), and a
+ * background request holds it for 2.5 s first: ours gets LLMR_ERR_BUSY, waits 1 s, then 2 s,
+ * and goes through. LLMR_EXAMPLE_SCALE scales the times.
  *   usage: robust_streaming BACKUP_MODEL.gguf [MIGHT_FAIL_MODEL.gguf] */
 #include "example_util.h"
 
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
     size_t which;
     char why[1024];
     llmr_model_opts mo = example_model_opts();
+    mo.n_parallel = 1;      /* one stream at a time ... */
+    mo.max_queued = -1;     /* ... and a second is refused (LLMR_ERR_BUSY) instead of queued */
     if (llmr_model_open_first(paths, 2, &mo, &m, &which, why, sizeof why) != LLMR_OK) {
         fprintf(stderr, "❌ No model could be loaded:\n%s\n", why);
         return 1;

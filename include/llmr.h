@@ -86,9 +86,18 @@ typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
 
 typedef struct llmr_model_opts {
     int n_threads;          /* compute threads; 0 = the number of physical cores */
-    int n_ctx;              /* context (positions) of each sequence; 0 = the model's training
-                               context, at most 4096 */
+    int n_ctx;              /* context (positions) of each sequence - of each stream's KV slot
+                               (see n_parallel); 0 = the model's training context, at most
+                               4096 */
     llmr_kv_type kv_type;   /* default LLMR_KV_F16 */
+    int n_parallel;         /* streams decoded together (continuous batching, see "Generation
+                               and streaming"): 1..64, 0 = 4. Each generating stream holds one
+                               KV slot of n_ctx positions; slots are allocated when first
+                               needed, so a model that only ever runs one stream at a time
+                               holds one. Streams beyond n_parallel queue, oldest first */
+    int max_queued;         /* streams that may wait for a slot; an open beyond that fails
+                               with LLMR_ERR_BUSY (retryable). 0 = no limit; -1 = none may
+                               wait: an open finding every slot taken is LLMR_ERR_BUSY */
 } llmr_model_opts;
 
 /* Default options (all automatic, F16 cache). */
@@ -404,6 +413,29 @@ LLMR_API const char *llmr_template_fallback(void);
  * Either way the same machinery applies stop sequences, UTF-8 assembly, piece filters,
  * control (stop, pause, resume from any thread), retries and fallback models, so the pieces of
  * a stream always concatenate to exactly the text llmr_generate() returns for the same request.
+ *
+ * Batching. Every stream open on a model is decoded together with the others (continuous
+ * batching): up to the model's n_parallel streams (llmr_model_opts) generate at once, each in
+ * its own KV slot of n_ctx positions; one forward pass reads the weights once for the next
+ * token of every generating stream plus chunks of the prompts being evaluated, and prompt
+ * prefixes that streams share (a system prompt, the same question) are computed once. Further
+ * streams queue, oldest first: llmr_stream_status() says LLMR_STATUS_QUEUED until a slot
+ * frees, and their first llmr_stream_next() waits for it. There is no engine thread: the
+ * threads waiting in llmr_stream_next() run the passes in turn, so a lone stream runs at the
+ * speed it would have alone, and streams pulled in turn from one thread are batched too.
+ * Everything a stream does - its pieces, callbacks, stop/pause/resume, stop sequences, filters,
+ * sampling (its own seed and grammar), prefix cache use and usage counts - is the same whether
+ * it runs alone or batched; at temperature 0 its text is what it would be alone (the batched
+ * pass computes each row as the lone one does, up to float rounding in the matrix kernels).
+ * A stream's tokens are sampled at most one ahead of what its owner has taken, so a paused or
+ * slow stream holds its slot but costs the others nothing.
+ *
+ * Threads. Streams on one model may be opened, pulled, stopped and closed from any threads at
+ * once; each stream has one owner thread at a time (llmr_stream_next, llmr_stream_text,
+ * llmr_stream_usage, llmr_stream_close), and the control calls (stop, pause, resume, status)
+ * are safe from any thread. One caution: llmr_stream_next() of a queued stream waits for a
+ * slot, so a thread must not pull a queued stream while it alone holds, unpulled, every
+ * stream that has a slot - close or stop one of them first (stop wakes a waiting next).
  * ------------------------------------------------------------------------------------------ */
 
 typedef struct llmr_stream llmr_stream;   /* one generation request in flight */
@@ -425,7 +457,9 @@ LLMR_API const char *llmr_finish_name(llmr_finish f);
 typedef enum llmr_status {
     LLMR_STATUS_RUNNING  = 0,    /* generating, or ready to generate on the next call */
     LLMR_STATUS_PAUSED   = 1,    /* llmr_stream_pause() holds it; llmr_stream_resume() frees it */
-    LLMR_STATUS_FINISHED = 2     /* ended; llmr_stream_finish_reason() says why */
+    LLMR_STATUS_FINISHED = 2,    /* ended; llmr_stream_finish_reason() says why */
+    LLMR_STATUS_QUEUED   = 3     /* waiting for one of the model's n_parallel slots; it starts
+                                    (RUNNING) when another stream on the model ends */
 } llmr_status;
 
 /* One piece of generated text, as llmr_stream_next() or the on_token callback hand it out.
@@ -446,13 +480,17 @@ typedef struct llmr_piece {
  * whose time is zero is 0. */
 typedef struct llmr_usage {
     uint32_t    prompt_tokens;     /* tokens in the prompt (BOS and template included) */
-    uint32_t    cached_tokens;     /* of those, reused from the prefix cache, not recomputed */
+    uint32_t    cached_tokens;     /* of those, reused from the prefix cache (a slot's KV
+                                      cache, or another stream's shared prefix), not
+                                      recomputed; known from the first token on */
     uint32_t    generated_tokens;  /* tokens sampled, the end-of-generation token included */
     uint32_t    pieces;            /* pieces delivered */
     size_t      text_bytes;        /* bytes of text delivered (after filters) */
-    double      prompt_s;          /* evaluating the prompt */
-    double      gen_s;             /* generating: time inside llmr_stream_next(), pauses and the
-                                      caller's own time between calls excluded */
+    double      prompt_s;          /* evaluating the prompt (from taking a slot to its last
+                                      prompt token evaluated; queueing excluded) */
+    double      gen_s;             /* generating: time inside llmr_stream_next() from the first
+                                      token on, pauses and the caller's own time between calls
+                                      excluded */
     double      ttft_s;            /* from open to the first piece */
     double      total_s;           /* from open to the end, pauses included */
     double      prompt_tps;        /* (prompt_tokens - cached_tokens) / prompt_s */
@@ -561,28 +599,35 @@ LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
 
 /* Starts generating a continuation of `prompt` (UTF-8, NUL-terminated) on model `m` with the
  * options `o` (NULL: the defaults). Checks every option (the sampling ones and the grammar or
- * schema too, as llmr_sampling_validate does), tokenizes the prompt and evaluates it
- * (reusing the model's KV cache for a prefix shared with its previous request), so that bad
- * options (LLMR_ERR_ARG, LLMR_ERR_FORMAT for a bad grammar or schema) and a prompt longer than
- * the context (LLMR_ERR_CONTEXT) are reported here, before any text is generated. A model
- * runs one stream at a time: opening another on it while one is open is LLMR_ERR_BUSY, which
- * is retryable, so open waits out the options' retries (1 s, 2 s, 4 s by default) first.
- * On success *out is a stream in state RUNNING. On failure *out is still a handle (NULL only on
- * LLMR_ERR_NOMEM or a NULL argument) whose llmr_stream_errmsg() says what went wrong and which
- * the caller must close. */
+ * schema too, as llmr_sampling_validate does) and tokenizes the prompt, so that bad options
+ * (LLMR_ERR_ARG, LLMR_ERR_FORMAT for a bad grammar or schema) and a prompt longer than the
+ * context (LLMR_ERR_CONTEXT) are reported here, before any text is generated; then hands the
+ * request to the model's engine (see "Batching" above), which takes it into a slot at once
+ * when one is free (the slot whose KV cache shares the longest prefix with the prompt, so that
+ * prefix is not recomputed) or queues it. The prompt is evaluated by the first
+ * llmr_stream_next() calls, batched with the other streams' work. Does not wait for a slot;
+ * LLMR_ERR_BUSY when the model's max_queued streams wait already (retryable, so open waits out
+ * the options' retries, 1 s, 2 s, 4 s by default, first). Any thread.
+ * On success *out is a stream in state RUNNING or QUEUED. On failure *out is still a handle
+ * (NULL only on LLMR_ERR_NOMEM or a NULL argument) whose llmr_stream_errmsg() says what went
+ * wrong and which the caller must close. */
 LLMR_API int llmr_stream_open(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
                               llmr_stream **out);
 
 /* Generates until a piece of text is ready and returns LLMR_PIECE with it in *piece; returns
  * LLMR_DONE when the stream has ended normally (finish reason stop, length or cancelled) and on
  * every later call; or an error code (the stream then ends with finish reason error, and
- * llmr_stream_errmsg() says why). Blocks while the stream is paused. Called by one thread at a
- * time (the stream's owner); never from a callback. */
+ * llmr_stream_errmsg() says why). Blocks while the stream is paused, and while it is queued
+ * for a slot. Meanwhile the calling thread may run batched passes that advance other streams
+ * on the model too. Called by one thread at a time (the stream's owner); never from a
+ * callback. */
 LLMR_API int llmr_stream_next(llmr_stream *s, llmr_piece *piece);
 
 /* Asks the stream to end: the generating thread notices before its next token (so at most the
- * piece being made when stop was called still arrives), wakes if paused, and ends with finish
- * reason cancelled. Resources are freed by llmr_stream_close(). Any thread; idempotent. */
+ * piece being made when stop was called still arrives), wakes if paused or queued, and ends
+ * with finish reason cancelled; a batched pass working on it stops between layers (the other
+ * streams' work in it is redone in the next pass). Resources are freed by llmr_stream_close().
+ * Any thread; idempotent. */
 LLMR_API void llmr_stream_stop(llmr_stream *s);
 
 /* Pauses generation: the generating thread blocks (on a condition variable, not spinning)
@@ -592,7 +637,8 @@ LLMR_API void llmr_stream_stop(llmr_stream *s);
 LLMR_API int llmr_stream_pause(llmr_stream *s);
 LLMR_API int llmr_stream_resume(llmr_stream *s);
 
-/* Where the stream stands. Any thread. */
+/* Where the stream stands: RUNNING, PAUSED, QUEUED (waiting for a slot on its model) or
+ * FINISHED. Any thread. */
 LLMR_API llmr_status llmr_stream_status(llmr_stream *s);
 
 /* Why the stream ended (LLMR_FINISH_NONE while it runs), and its counts and timings so far.
@@ -867,9 +913,9 @@ LLMR_API int llmr_router_stream_open(llmr_router *r, const char *prompt,
  * opened on r (or already closed). */
 LLMR_API bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, size_t n);
 
-/* llmr_stream_stop() for a stream opened on r, which also interrupts a remote backend's
- * network wait at once (llmr_stream_stop alone is noticed at the next token, which a stalled
- * backend may not send until its idle timeout). Any thread. */
+/* llmr_stream_stop() for a stream opened on r: it interrupts a remote backend's network wait
+ * or a local model's queue at once, as llmr_stream_stop() itself does for a routed stream.
+ * Any thread. */
 LLMR_API void llmr_router_stream_stop(llmr_router *r, llmr_stream *s);
 
 /* The ranking for a request, and why, as text ("1. big  score 0.812  quality 0.90 ...") -
@@ -888,8 +934,9 @@ LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
  *
  * The server serves every model of the router (local GGUF files and remote OpenAI-compatible
  * backends) with the router's strategy, memory budget, keep_alive and load on first use. Each
- * loaded local model gets its own continuous-batching scheduler (`parallel` slots of
- * `ctx_size` positions, as with one model); it is closed when the router unloads the model.
+ * loaded local model batches its requests with its own engine (`parallel` slots of `ctx_size`
+ * positions, as with one model: the engine of "Batching" above, whose streams the requests
+ * are); it goes when the router unloads the model.
  * A request names its model by id or alias in "model" (ollama's "NAME:latest" and a ".gguf"
  * suffix are accepted too); "auto", or no model, lets the router rank the models by its
  * strategy, which a request may override with a "strategy" body field or an X-LLMR-Strategy

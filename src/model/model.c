@@ -320,6 +320,9 @@ llmr_model_opts llmr_model_defaults(void)
 /* Default context: the model's training context, capped so that a 128k-context model does
  * not allocate a multi-gigabyte cache unless asked (llama.cpp's tools cap at 4096 too). */
 #define DEFAULT_CTX_CAP 4096
+/* Streams decoded together by default: as `llmr serve --parallel`. Slots are made on demand,
+ * so the default costs nothing to a caller that runs one stream at a time. */
+#define DEFAULT_PARALLEL 4
 
 int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out)
 {
@@ -336,6 +339,12 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
         (o.kv_type != LLMR_KV_F16 && o.kv_type != LLMR_KV_F32))
         return llmr_err_set(err, LLMR_ERR_ARG, "model options out of range (n_threads %d, "
                             "n_ctx %d, kv_type %d)", o.n_threads, o.n_ctx, (int)o.kv_type);
+    if (o.n_parallel < 0 || o.n_parallel > LLMR_MAX_BATCH_SEQS || o.max_queued < -1)
+        return llmr_err_set(err, LLMR_ERR_ARG, "model options out of range (n_parallel %d: "
+                            "expected 0..%d; max_queued %d: expected -1 or more)", o.n_parallel,
+                            LLMR_MAX_BATCH_SEQS, o.max_queued);
+    m->n_parallel = o.n_parallel ? o.n_parallel : DEFAULT_PARALLEL;
+    m->max_queued = o.max_queued;
     int rc = gguf_open(path, &m->gf, err);
     if (rc)
         return rc;

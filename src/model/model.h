@@ -70,6 +70,7 @@ struct llmr_model {
     const float *rope_freqs;               /* Llama-3 per-dimension divisors, or NULL */
     llmr_layer *layers;
     int n_threads, n_ctx;                  /* defaults for sequences */
+    int n_parallel, max_queued;            /* the stream layer's batching (llmr_model_opts) */
     int kv_type;                           /* LLMR_TYPE_F16 or LLMR_TYPE_F32 */
     struct llmr_pool *pool;
     struct llmr_work *work;

@@ -67,7 +67,8 @@ static void rs_destroy(llmr_source *src)
     free(s);
 }
 
-static const llmr_source_ops OPS = {rs_begin, rs_step, rs_end, rs_destroy};
+static const llmr_source_ops OPS = {.begin = rs_begin, .step = rs_step, .end = rs_end,
+                                    .destroy = rs_destroy, .cancel = rt_remote_source_cancel};
 
 int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err *err)
 {

@@ -284,7 +284,40 @@ static void rq_destroy(llmr_source *src)
     free(q);
 }
 
-static const llmr_source_ops RQ_OPS = {rq_begin, rq_step, rq_end, rq_destroy};
+/* Any thread: stops the serving source's wait (a network read, or a local model's queue or
+ * pass); r->mu keeps `inner` from being destroyed meanwhile (drop_inner clears it under mu). */
+static void rq_cancel(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    atomic_store(&q->cancelled, true);
+    pthread_mutex_lock(&q->r->mu);
+    if (q->inner && q->inner_remote)
+        rt_remote_source_cancel(q->inner);
+    else if (q->inner && q->inner->ops->cancel)
+        q->inner->ops->cancel(q->inner);
+    pthread_mutex_unlock(&q->r->mu);
+}
+
+static bool rq_queued(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    pthread_mutex_lock(&q->r->mu);
+    bool queued = q->inner && q->inner->ops->queued && q->inner->ops->queued(q->inner);
+    pthread_mutex_unlock(&q->r->mu);
+    return queued;
+}
+
+static void rq_prompt_info(llmr_source *src, uint32_t *n_cached, double *prompt_s)
+{
+    rt_req *q = (rt_req *)src;
+    if (q->inner && q->inner->ops->prompt_info)   /* owner thread: inner is stable */
+        q->inner->ops->prompt_info(q->inner, n_cached, prompt_s);
+}
+
+static const llmr_source_ops RQ_OPS = {
+    .begin = rq_begin, .step = rq_step, .end = rq_end, .destroy = rq_destroy,
+    .cancel = rq_cancel, .queued = rq_queued, .prompt_info = rq_prompt_info,
+};
 
 /* ---- callbacks: the user's, plus storing finished results in the cache ------------------ */
 
@@ -454,16 +487,7 @@ bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, s
 
 void llmr_router_stream_stop(llmr_router *r, llmr_stream *s)
 {
-    if (!s)
-        return;
-    llmr_stream_stop(s);
-    pthread_mutex_lock(&r->mu);
-    for (rt_req *x = r->reqs; x; x = x->next)
-        if (x->stream == s) {
-            atomic_store(&x->cancelled, true);
-            if (x->inner && x->inner_remote)
-                rt_remote_source_cancel(x->inner);   /* wakes a step blocked on the network */
-        }
-    pthread_mutex_unlock(&r->mu);
+    (void)r;
+    llmr_stream_stop(s);   /* which reaches the serving source through rq_cancel */
 }
 

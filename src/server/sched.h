@@ -1,20 +1,13 @@
-/* sched.h - continuous batching: many generation requests on one model.
+/* sched.h - a server request on a local model: a library stream (llmr_stream) and a buffer
+ * between it and the HTTP worker.
  *
- * One scheduler thread owns the model's sequences. Each of the n_slots slots holds one KV
- * cache of n_ctx positions (--parallel, --ctx-size: every slot gets the full n_ctx; nothing is
- * split). Per iteration the thread
- *   1. drops cancelled requests (queued or running) and frees their slots,
- *   2. admits queued requests into free slots (FIFO), choosing the free slot whose cache
- *      shares the longest prefix with the prompt so that prefix is not recomputed,
- *   3. runs ONE forward pass (llmr_seq_eval_mixed) over the next token of every generating
- *      sequence plus chunks of the prompts being evaluated (oldest request first), about
- *      SRV_STEP_S worth of rows in all, so the weights are read once per step for all of
- *      them and a new request's prompt shares steps with the running decodes; the pass stops
- *      between layers when one of its requests is cancelled,
- *   4. samples the token of each sequence whose prompt is complete, turns it into text (UTF-8
- *      assembly, stop sequences held back) and hands the text to the request's consumer.
- * Consumers (HTTP worker threads) submit jobs, take text as it comes, and cancel them. A job
- * is freed when both the consumer and the scheduler have released it.
+ * Batching is the library's: every stream on the model is decoded with the others by the
+ * model's engine (src/stream/batch.c: --parallel slots of --ctx-size positions each, mixed
+ * prompt and decode passes, prefix sharing, the rest queued oldest first). A job pulls its
+ * stream on a thread of its own into a buffer that the worker drains with a timeout, so the
+ * worker watches its client and the time limit meanwhile, and cancels the job (which stops the
+ * stream: queued, prefilling or generating) when either says so. A job is freed when both the
+ * consumer and its pull thread have released it.
  */
 #ifndef LLMR_SERVER_SCHED_H
 #define LLMR_SERVER_SCHED_H
@@ -26,14 +19,7 @@
 #include "llmr.h"
 #include "server/request.h"
 
-#define SRV_STEP_S        0.25  /* target seconds per forward pass: a pass takes as many rows
-                                   as fit in this at the measured cost per row ... */
-#define SRV_STEP_MIN_ROWS 16    /* ... but at least this many while a prompt waits (fewer rows
-                                   cost nearly as much as 16: the weights are read either way),
-                                   and at most SRV_STEP_MAX_ROWS */
-#define SRV_STEP_MAX_ROWS 512   /* LLMR_UBATCH */
-#define SRV_PREFILL_MIN   8     /* prompt tokens per pass while a prompt waits, at least */
-#define SRV_MAX_SLOTS 64        /* the batched decode takes at most 64 sequences */
+#define SRV_MAX_SLOTS 64        /* the engine batches at most 64 streams */
 
 typedef struct srv_sched srv_sched;
 typedef struct srv_job srv_job;
@@ -67,8 +53,8 @@ typedef enum srv_finish {
 typedef struct srv_usage {
     int         prompt_tokens;
     int         cached_tokens;     /* prompt tokens reused from the slot's cache */
-    int         completion_tokens; /* tokens sampled (an end-of-generation token excluded) */
-    double      queue_s;           /* submit -> slot */
+    int         completion_tokens; /* llmr_usage.generated_tokens: tokens sampled */
+    double      queue_s;           /* waiting for a slot: total less prompt and generation */
     double      prompt_s;          /* slot -> prompt evaluated */
     double      gen_s;             /* prompt evaluated -> end */
     double      ttft_s;            /* submit -> first text */
@@ -78,19 +64,20 @@ typedef struct srv_usage {
     char        err_msg[256];
 } srv_usage;
 
-/* Opens a scheduler on model m and tokenizer t (borrowed; they must outlive it) and starts its
- * thread. LLMR_OK or LLMR_ERR_NOMEM / LLMR_ERR_ARG with a message in msg. */
-int srv_sched_open(llmr_model *m, const llmr_tokenizer *t, const srv_sched_opts *o,
-                   srv_sched **out, char *msg, size_t msg_len);
-/* Cancels every job, stops the thread and frees the slots. Accepts NULL. Consumers must have
- * released their jobs. */
+/* Sets model m's batching to o's slots, context and queue (before its first stream: the model
+ * was just loaded) and opens a scheduler on it (m borrowed; it must outlive the scheduler).
+ * LLMR_OK or an error with a message in msg. */
+int srv_sched_open(llmr_model *m, const srv_sched_opts *o, srv_sched **out, char *msg,
+                   size_t msg_len);
+/* Cancels every job and waits for their pull threads to end; then frees the scheduler.
+ * Accepts NULL. Consumers must have released their jobs. */
 void srv_sched_close(srv_sched *s);
 
 /* Cancels every queued and running job (shutdown). Any thread. */
 void srv_sched_cancel_all(srv_sched *s);
 
-/* Tokenizes `prompt` (the rendered text), prepares sampling from r (grammar from
- * response_format included) and queues the job. Returns a job the caller must release, or
+/* Opens the stream of `prompt` (the rendered text) with sampling from r (grammar from
+ * response_format included), which tokenizes it and queues it on the model's engine. Returns a job the caller must release, or
  * NULL with *e filled: 400 for a prompt past the context or the prompt limit
  * (code context_length_exceeded), a bad grammar/schema or a bias on a token out of range; 503
  * when the queue is full. parse_special lets control-token text in the prompt (the template's

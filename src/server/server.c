@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
-#include "tokenizer/tokenizer.h"
+#include "stream/local.h"
 
 llmr_server_opts llmr_server_defaults(void)
 {
@@ -89,7 +89,8 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
 {
     memset(lm, 0, sizeof *lm);
     llmr_err err = {0};
-    int rc = tok_open_gguf(llmr_model_gguf(m), &lm->tok, &err);
+    const llmr_tokenizer *t;
+    int rc = llmr_local_tokenizer(m, &t, &err);   /* the stream layer's, made once per model */
     if (rc) {
         snprintf(msg, msg_len, "tokenizer: %s", err.msg);
         return rc;
@@ -107,18 +108,14 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
         .max_tokens = s->o.max_tokens,
         .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
     };
-    rc = srv_sched_open(m, lm->tok, &so, &lm->sched, msg, msg_len);
-    if (rc) {
-        llmr_tokenizer_close(lm->tok);
-        lm->tok = NULL;
+    rc = srv_sched_open(m, &so, &lm->sched, msg, msg_len);
+    if (rc)
         return rc;
-    }
     lm->model = m;
     const char *ts = gguf_get_str(llmr_model_gguf(m), "tokenizer.chat_template");
     lm->chat_template = ts ? llmr_strdup(ts) : NULL;
     const char *bp = NULL, *ep = NULL;
     size_t bl = 0, el = 0;
-    llmr_tokenizer *t = lm->tok;
     if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
         snprintf(lm->bos, sizeof lm->bos, "%.*s", (int)bl, bp);
     if (llmr_token_to_piece(t, llmr_tokenizer_eos(t), true, &ep, &el) == LLMR_OK && el < 64)
@@ -136,7 +133,6 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
 void srv_lm_close(srv_lm *lm)
 {
     srv_sched_close(lm->sched);
-    llmr_tokenizer_close(lm->tok);
     free(lm->chat_template);
     memset(lm, 0, sizeof *lm);
 }

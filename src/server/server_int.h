@@ -36,13 +36,12 @@ typedef struct srv_metrics {
     atomic_ullong ttft_sum_us;
 } srv_metrics;
 
-/* A local model being served: its tokenizer, its continuous-batching scheduler and what
- * prompts need from it. With -m the server owns one (and its model); with --config every
+/* A local model being served: its request scheduler (sched.h: streams on the model's
+ * engine) and what prompts need from it. With -m the server owns one (and its model); with --config every
  * loaded local model of the router gets one, attached to its router entry (rt_entry.attach)
  * and freed when the router unloads the model. */
 typedef struct srv_lm {
     llmr_model     *model;    /* -m: owned by the server; --config: the router's */
-    llmr_tokenizer *tok;
     srv_sched      *sched;
     char           *chat_template;   /* tokenizer.chat_template, or NULL */
     char            bos[64], eos[64];/* BOS/EOS token text for templates */

@@ -28,7 +28,7 @@ typedef struct llmr_src_token {
 
 typedef struct llmr_source_ops {
     /* Prepares a request: checks the options the source owns (sampling, grammar), tokenizes
-     * and evaluates the prompt (local) or sends it (remote). Sets *n_prompt and *n_cached (the
+     * the prompt and queues it on the model's engine (local) or sends it (remote). Sets *n_prompt and *n_cached (the
      * prompt tokens reused, not recomputed). Called again for a retry. Errors: LLMR_ERR_ARG,
      * LLMR_ERR_FORMAT (grammar), LLMR_ERR_CONTEXT (prompt too long), LLMR_ERR_NETWORK and
      * LLMR_ERR_BUSY (retryable), others. */
@@ -42,6 +42,15 @@ typedef struct llmr_source_ops {
     void (*end)(llmr_source *src);
     /* Frees the source (never the model it runs on). */
     void (*destroy)(llmr_source *src);
+    /* Optional. Any thread: the stream was stopped; a step waiting for a token (a queued
+     * request, another stream's pass, a network read) returns LLMR_ERR_CANCELLED soon. */
+    void (*cancel)(llmr_source *src);
+    /* Optional. Any thread: whether the request waits for its turn on a model (a batching
+     * slot). */
+    bool (*queued)(llmr_source *src);
+    /* Optional. The prompt figures of a source that evaluates its prompt after begin (the
+     * engine's passes): prompt tokens reused from a cache, and seconds spent evaluating. */
+    void (*prompt_info)(llmr_source *src, uint32_t *n_cached, double *prompt_s);
 } llmr_source_ops;
 
 struct llmr_source {

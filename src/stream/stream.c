@@ -227,6 +227,11 @@ void llmr_stream_stop(llmr_stream *s)
     pthread_mutex_lock(&s->mu);
     s->stop_req = true;
     pthread_cond_broadcast(&s->cv);
+    /* The sources are fixed from open to close, and cancel is safe from any thread: a step
+     * waiting on a model's engine or a network read wakes now. */
+    for (size_t i = 0; i < s->n_srcs; i++)
+        if (s->srcs[i]->ops->cancel)
+            s->srcs[i]->ops->cancel(s->srcs[i]);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -256,6 +261,9 @@ llmr_status llmr_stream_status(llmr_stream *s)
     pthread_mutex_lock(&s->mu);
     llmr_status st = s->finished ? LLMR_STATUS_FINISHED
                    : s->paused && !s->stop_req ? LLMR_STATUS_PAUSED : LLMR_STATUS_RUNNING;
+    for (size_t i = 0; st == LLMR_STATUS_RUNNING && i < s->n_srcs; i++)
+        if (s->srcs[i]->ops->queued && s->srcs[i]->ops->queued(s->srcs[i]))
+            st = LLMR_STATUS_QUEUED;
     pthread_mutex_unlock(&s->mu);
     return st;
 }
@@ -550,6 +558,17 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
     return rc;
 }
 
+/* The attempt's first token has come. A source that evaluates its prompt after begin (the
+ * local engine: queued, then batched) reports its prompt figures now; the time this call spent
+ * before the token (waiting for a slot, evaluating the prompt) is not generation time. */
+static void first_token(llmr_stream *s, llmr_source *src)
+{
+    if (src->ops->prompt_info)
+        src->ops->prompt_info(src, &s->u.cached_tokens, &s->u.prompt_s);
+    s->t_call = llmr_now();
+    s->paused_call = s->paused_s;
+}
+
 /* Steps the source until a piece is ready or the stream ends. */
 static int produce(llmr_stream *s, llmr_piece *p)
 {
@@ -569,6 +588,10 @@ static int produce(llmr_stream *s, llmr_piece *p)
         int rc = src->ops->step(src, &tok, &s->err);
         if (rc == LLMR_ERR_CONTEXT) {
             s->ending = LLMR_FINISH_LENGTH;   /* the context is full: as llama.cpp, a length end */
+            continue;
+        }
+        if (rc == LLMR_ERR_CANCELLED && control_wait(s)) {
+            s->ending = LLMR_FINISH_CANCELLED;   /* llmr_stream_stop woke a waiting step */
             continue;
         }
         if (rc != LLMR_OK) {
@@ -591,7 +614,8 @@ static int produce(llmr_stream *s, llmr_piece *p)
                 return rc;
             continue;
         }
-        s->u.generated_tokens++;
+        if (s->u.generated_tokens++ == 0)
+            first_token(s, src);
         s->last_id = tok.id;
         /* Pause or stop may have come during the step: hold its token while paused, so no
          * piece is delivered then, and drop it on a stop. */

@@ -78,7 +78,8 @@ static void mock_destroy(llmr_source *src)
         *m->destroyed = 1;
 }
 
-static const llmr_source_ops mock_ops = {mock_begin, mock_step, mock_end, mock_destroy};
+static const llmr_source_ops mock_ops = {.begin = mock_begin, .step = mock_step, .end = mock_end,
+                                         .destroy = mock_destroy};
 
 static inline void mock_init(mock_source *m, const char *name, const char *const *script)
 {

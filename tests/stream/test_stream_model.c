@@ -391,10 +391,15 @@ static void stop_pause_and_resume_from_another_thread(void **state)
     llmr_model_close(m);
 }
 
-static void a_model_runs_one_stream_at_a_time(void **state)
+static void a_model_without_a_queue_runs_n_parallel_streams_at_a_time(void **state)
 {
     REQUIRE_SHARED(path, STORIES);
-    llmr_model *m = open_model(path, 0);
+    llmr_model_opts mo = llmr_model_defaults();
+    mo.n_threads = 1;
+    mo.n_parallel = 1;                                 /* one slot, and no waiting for it */
+    mo.max_queued = -1;
+    llmr_model *m;
+    assert_int_equal(llmr_model_open(path, &mo, &m), LLMR_OK);
     llmr_gen_opts o = greedy(4);
     o.max_retries = 0;
     llmr_stream *a, *b;
@@ -501,7 +506,7 @@ int main(void)
         cmocka_unit_test(json_schema_output_parses_whatever_the_weights),
         cmocka_unit_test(shared_prompt_prefix_is_not_recomputed),
         cmocka_unit_test(stop_pause_and_resume_from_another_thread),
-        cmocka_unit_test(a_model_runs_one_stream_at_a_time),
+        cmocka_unit_test(a_model_without_a_queue_runs_n_parallel_streams_at_a_time),
         cmocka_unit_test(fallback_model_takes_over_before_the_first_piece),
         cmocka_unit_test(loading_falls_back_to_the_backup_model),
         cmocka_unit_test(bad_options_and_input_fail_before_generation),
