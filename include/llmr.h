@@ -299,13 +299,14 @@ LLMR_API llmr_sampling llmr_sampling_defaults(void);
 /* Checks every field of *s, and compiles its grammar or schema if any. Returns LLMR_OK, or
  * LLMR_ERR_ARG (a value out of range, or several grammars given), LLMR_ERR_FORMAT (a grammar
  * or schema that does not parse; the message gives line and column), LLMR_ERR_UNSUPPORTED (a
- * schema keyword outside the supported subset), with a message in err (errlen bytes, may be
- * NULL/0). Any thread. */
-LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *err, size_t errlen);
+ * schema keyword outside the supported subset), with a message in errbuf (errbuf_len bytes,
+ * may be NULL/0). Any thread. */
+LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *errbuf, size_t errbuf_len);
 
 /* Parses GBNF text and checks it: every rule referenced is defined, `root` exists, no rule is
- * left-recursive. Returns LLMR_OK or LLMR_ERR_FORMAT with "line L, column C: what" in err. */
-LLMR_API int llmr_grammar_validate(const char *gbnf, char *err, size_t errlen);
+ * left-recursive. Returns LLMR_OK or LLMR_ERR_FORMAT with "line L, column C: what" in
+ * errbuf. */
+LLMR_API int llmr_grammar_validate(const char *gbnf, char *errbuf, size_t errbuf_len);
 
 /* Turns a JSON schema into GBNF text. Supported: type (object, string, number, integer,
  * boolean, null, array, or a list of those), properties, required (the others may be
@@ -314,8 +315,8 @@ LLMR_API int llmr_grammar_validate(const char *gbnf, char *err, size_t errlen);
  * no type accepts any JSON value. additionalProperties is not honoured (no extra keys are
  * produced). $ref is LLMR_ERR_UNSUPPORTED. On success *gbnf is a malloc'd string the caller
  * frees with llmr_grammar_text_free(). schema == NULL gives the grammar of any JSON object. */
-LLMR_API int llmr_json_schema_to_grammar(const char *schema, char **gbnf, char *err,
-                                         size_t errlen);
+LLMR_API int llmr_json_schema_to_grammar(const char *schema, char **gbnf, char *errbuf,
+                                         size_t errbuf_len);
 LLMR_API void llmr_grammar_text_free(char *gbnf);
 
 /* ------------------------------------------------------------------------------------------
@@ -593,9 +594,10 @@ LLMR_API llmr_gen_opts llmr_gen_defaults(void);
 
 /* Checks options as llmr_stream_open() does (ranges, stop sequences, the sampling fields, and
  * the grammar or schema compiled), without a model: LLMR_OK, or LLMR_ERR_ARG / LLMR_ERR_FORMAT /
- * LLMR_ERR_UNSUPPORTED with the reason, naming the field, in err (errlen bytes; may be NULL).
+ * LLMR_ERR_UNSUPPORTED with the reason, naming the field, in errbuf (errbuf_len bytes; may be
+ * NULL).
  * Any thread. */
-LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen);
+LLMR_API int llmr_gen_validate(const llmr_gen_opts *o, char *errbuf, size_t errbuf_len);
 
 /* Starts generating a continuation of `prompt` (UTF-8, NUL-terminated) on model `m` with the
  * options `o` (NULL: the defaults). Checks every option (the sampling ones and the grammar or
@@ -632,8 +634,9 @@ LLMR_API void llmr_stream_stop(llmr_stream *s);
 
 /* Pauses generation: the generating thread blocks (on a condition variable, not spinning)
  * before its next token, or right after the token it is making, before delivering it, until
- * llmr_stream_resume() or llmr_stream_stop(); no pieces arrive meanwhile. Pause and resume time is excluded from tokens per second. Any thread. Returns
- * LLMR_OK, or LLMR_ERR_STATE when the stream has finished. */
+ * llmr_stream_resume() or llmr_stream_stop(); no pieces arrive meanwhile. Pause and resume
+ * time is excluded from tokens per second. Any thread. Returns LLMR_OK, or LLMR_ERR_STATE when
+ * the stream has finished. */
 LLMR_API int llmr_stream_pause(llmr_stream *s);
 LLMR_API int llmr_stream_resume(llmr_stream *s);
 
@@ -651,7 +654,7 @@ LLMR_API void llmr_stream_usage(llmr_stream *s, llmr_usage *u);
 LLMR_API const char *llmr_stream_text(llmr_stream *s, size_t *len);
 
 /* The last error's detailed message ("" when none). Owned by the stream. Owner thread. */
-LLMR_API const char *llmr_stream_errmsg(llmr_stream *s);
+LLMR_API const char *llmr_stream_errmsg(const llmr_stream *s);
 
 /* Ends the stream if it is still running (no callbacks are called) and frees it. Accepts NULL.
  * Owner thread, once no other thread uses the handle. */
@@ -670,8 +673,8 @@ LLMR_API int llmr_generate(llmr_model *m, const char *prompt, const llmr_gen_opt
  * LLMR_ERR_NETWORK, LLMR_ERR_BUSY). */
 LLMR_API bool llmr_err_retryable(int code);
 
-/* Opens the first of `paths` that opens, as in the guide's "might-fail-model, then
- * backup-model": tries each in order with llmr_model_open() and the same options (NULL:
+/* Opens the first of `paths` that opens (a model that may fail to load, then its backup):
+ * tries each in order with llmr_model_open() and the same options (NULL:
  * defaults), stops at the first success and returns LLMR_OK with the model in *out and its
  * position in *which (may be NULL). When all fail, returns the last error code and, when
  * errbuf is not NULL, writes one line per path saying why it failed. */
@@ -687,10 +690,10 @@ LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
  * to avoid a second BOS. Returns LLMR_OK, LLMR_ERR_TEMPLATE (message in errbuf) or
  * LLMR_ERR_NOMEM. Any thread. */
 LLMR_API int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs,
-                              char **out, char *errbuf, size_t errlen);
+                              char **out, char *errbuf, size_t errbuf_len);
 
 /* ------------------------------------------------------------------------------------------
- * Stream analysis: live statistics over streamed text, as the guide's StreamAnalyzer keeps.
+ * Stream analysis: live statistics over streamed text (words, sentences, rates).
  * ------------------------------------------------------------------------------------------ */
 
 typedef struct llmr_analyzer llmr_analyzer;
@@ -722,11 +725,11 @@ LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
  * The HTTP server (src/server/): `llmr serve`.
  *
  * Serves one model (or, with llmr_server_open_router below, every model of a router) to many
- * clients at once: OpenAI-compatible /v1/chat/completions,
- * /v1/completions and /v1/models (SSE streaming), ollama-compatible /api/generate, /api/chat,
- * /api/tags, /api/ps and /api/version (NDJSON streaming), the seed's WebSocket chat protocol at
- * /ws, a web page at /, and /health and /metrics. Requests share the model through continuous
- * batching: `parallel` sequences, each with its own KV cache of `ctx_size` positions, advance
+ * clients at once: OpenAI-compatible /v1/chat/completions, /v1/completions and /v1/models
+ * (SSE streaming), ollama-compatible /api/generate, /api/chat, /api/tags, /api/ps and
+ * /api/version (NDJSON streaming), a WebSocket chat protocol at /ws (welcome, chat,
+ * stream_start, token, stream_end, stop, pause, resume, error), a web page at /, and /health
+ * and /metrics. Requests share the model through continuous batching: `parallel` sequences, each with its own KV cache of `ctx_size` positions, advance
  * together in one batched forward pass per generated token.
  * ------------------------------------------------------------------------------------------ */
 

@@ -701,7 +701,7 @@ const char *llmr_stream_text(llmr_stream *s, size_t *len)
     return s && s->text.p ? s->text.p : "";
 }
 
-const char *llmr_stream_errmsg(llmr_stream *s)
+const char *llmr_stream_errmsg(const llmr_stream *s)
 {
     return s ? s->err.msg : "no stream (out of memory or a NULL argument)";
 }
