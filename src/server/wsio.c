@@ -169,7 +169,8 @@ static void send_close(srv_wsio *w, int code, const char *reason)
         size_t rl = reason ? strlen(reason) : 0;
         if (rl > sizeof p - 2)
             rl = sizeof p - 2;
-        memcpy(p + 2, reason, rl);
+        if (rl)
+            memcpy(p + 2, reason, rl);
         n += rl;
     }
     pthread_mutex_lock(&w->wmu);
