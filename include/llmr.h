@@ -731,6 +731,12 @@ LLMR_API void llmr_analyzer_close(llmr_analyzer *a);
  * stream_start, token, stream_end, stop, pause, resume, error), a web page at /, and /health
  * and /metrics. Requests share the model through continuous batching: `parallel` sequences, each with its own KV cache of `ctx_size` positions, advance
  * together in one batched forward pass per generated token.
+ *
+ * Each open connection holds one of the server's worker threads (there are parallel +
+ * queue_size + max_conns_per_addr + 16), so connections that do not finish their requests
+ * are bounded: see read_timeout_s, ws_idle_s and max_conns_per_addr below. /ws speaks RFC
+ * 6455: messages up to max_body (fragments reassembled; 1009 past it), 1002 for unmasked
+ * frames, RSV bits and reserved opcodes, 1003 for binary messages, 1007 for invalid UTF-8.
  * ------------------------------------------------------------------------------------------ */
 
 typedef struct llmr_server llmr_server;
@@ -763,6 +769,15 @@ typedef struct llmr_server_opts {
     int         shutdown_s;     /* graceful shutdown: in-flight requests get this long to finish
                                    before they are cancelled (default 10) */
     bool        access_log;     /* one line per request on stderr (default true) */
+    /* Connection limits: civetweb serves each connection with a worker thread of its own, so
+     * clients that hold connections without finishing requests must not hold them for long. */
+    int         read_timeout_s; /* a request's headers must arrive within this many seconds of
+                                   its start, and then its body within as many again; a slow
+                                   client is cut off (408 for a late body) (default 10) */
+    int         ws_idle_s;      /* a WebSocket client silent this long gets a ping; silent as
+                                   long again, it is closed with 1001 (default 60) */
+    int         max_conns_per_addr; /* connections at once from one client address; more are
+                                   answered 429 and closed at once (default 32; 0: no cap) */
 } llmr_server_opts;
 
 /* The defaults above. Any thread. */

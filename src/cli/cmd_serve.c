@@ -69,6 +69,9 @@ int cmd_serve(int argc, char **argv)
         NUM("--timeout", 0, 86400, timeout_s)
         NUM("--queue", 0, 4096, queue_size)
         NUM("--shutdown-timeout", 0, 3600, shutdown_s)
+        NUM("--read-timeout", 1, 3600, read_timeout_s)
+        NUM("--ws-idle", 1, 86400, ws_idle_s)
+        NUM("--max-conns-per-addr", 0, 100000, max_conns_per_addr)
         if (flag_value(argc, argv, &i, "--max-body", &v)) {
             if (!v)
                 return CLI_USAGE;

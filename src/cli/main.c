@@ -147,6 +147,15 @@ static const cli_cmd commands[] = {
      "  --queue N            requests waiting for a slot before 503 + Retry-After (default 64)\n"
      "  --shutdown-timeout S on SIGTERM/SIGINT, in-flight requests get S seconds (default 10)\n"
      "  --no-log             no access log on stderr\n"
+     "  Slow and idle clients (each open connection holds one of the server's threads):\n"
+     "  --read-timeout S     a request's headers must arrive within S seconds, then its\n"
+     "                       body within S more, or it is cut off (default 10)\n"
+     "  --ws-idle S          a WebSocket silent for S seconds gets a ping, and is closed\n"
+     "                       (1001) when silent S more (default 60)\n"
+     "  --max-conns-per-addr N  connections at once from one client address; more get 429\n"
+     "                       and are closed at once (default 32; 0: no cap). The server\n"
+     "                       runs parallel + queue + N + 16 threads, so /health and /metrics\n"
+     "                       are answered while slots, queue and one address's share are full\n"
      "Exit status: 0 after a clean shutdown, 1 when it cannot listen, 2 usage error or a config\n"
      "that cannot be used (the message names the key and what is wrong; nothing listens).\n"},
     {"tokenize", cmd_tokenize, "print the token ids of a text",

@@ -255,6 +255,13 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
                         "timeout, shutdown).\n# TYPE llmr_cancelled_total counter\n"
                         "llmr_cancelled_total %llu\n",
                     (unsigned long long)atomic_load(&m->cancelled));
+    llmr_buf_printf(&b, "# HELP llmr_refused_connections_total Connections answered 429 because "
+                        "their address had --max-conns-per-addr open.\n"
+                        "# TYPE llmr_refused_connections_total counter\n"
+                        "llmr_refused_connections_total %llu\n"
+                        "# HELP llmr_requests_in_flight Generation requests being served.\n"
+                        "# TYPE llmr_requests_in_flight gauge\nllmr_requests_in_flight %d\n",
+                    (unsigned long long)atomic_load(&m->refused_conns), atomic_load(&s->in_flight));
     pthread_mutex_lock(&s->lock);
     srv_sched_stats st = {0};
     if (s->lm.sched)

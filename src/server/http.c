@@ -49,12 +49,17 @@ static bool addr_eq(const struct sockaddr_storage *a, const char *ip, int port)
     return false;
 }
 
-static int find_fd(srv_ctx *x)
+int srv_find_fd(const struct mg_connection *c)
 {
-    const struct mg_request_info *ri = mg_get_request_info(x->c);
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    return ri ? srv_find_fd_of(ri->remote_addr, ri->remote_port, ri->server_port) : -1;
+}
+
+int srv_find_fd_of(const char *remote_addr, int remote_port, int server_port)
+{
     DIR *d = opendir("/proc/self/fd");
-    if (!d || !ri)
-        return d ? (closedir(d), -1) : -1;
+    if (!d)
+        return -1;
     int found = -1;
     struct dirent *de;
     while (found < 0 && (de = readdir(d))) {
@@ -62,18 +67,18 @@ static int find_fd(srv_ctx *x)
         long fd = strtol(de->d_name, &end, 10);
         if (*end || end == de->d_name || fd == dirfd(d))
             continue;
-        struct stat st;
-        if (fstat((int)fd, &st) || !S_ISSOCK(st.st_mode))
-            continue;
+        /* getpeername fails at once on what is not a connected socket; the peer's address
+         * is compared before the local one is asked for. */
         struct sockaddr_storage peer, self;
         socklen_t pl = sizeof peer, sl = sizeof self;
         if (getpeername((int)fd, (struct sockaddr *)&peer, &pl) ||
+            !addr_eq(&peer, remote_addr, remote_port) ||
             getsockname((int)fd, (struct sockaddr *)&self, &sl))
             continue;
         int self_port = self.ss_family == AF_INET
                             ? ntohs(((struct sockaddr_in *)&self)->sin_port)
                             : ntohs(((struct sockaddr_in6 *)&self)->sin6_port);
-        if (self_port == x->srv->port && addr_eq(&peer, ri->remote_addr, ri->remote_port))
+        if (self_port == server_port)
             found = (int)fd;
     }
     closedir(d);
@@ -88,7 +93,7 @@ bool srv_client_alive_cb(void *x)
 bool srv_client_alive(srv_ctx *x)
 {
     if (x->fd == -2)
-        x->fd = find_fd(x);
+        x->fd = srv_find_fd(x->c);
     if (x->fd < 0)
         return true;   /* not found: rely on write errors */
     struct pollfd p = {.fd = x->fd, .events = POLLIN | POLLRDHUP};
@@ -337,10 +342,27 @@ static bool json_ctype_ok(srv_ctx *x)
     return false;
 }
 
+
+static char *read_body(srv_ctx *x, size_t *len);
+
+/* mg_read waits request_timeout_ms for each piece of a body, not for the whole: a body
+ * trickled a byte at a time would hold this worker for as long as the client likes. So the
+ * whole read gets read_timeout_s (conn.c shuts the socket's reading side at the deadline). */
 char *srv_read_body(srv_ctx *x, size_t *len)
 {
     if (!json_ctype_ok(x))
         return NULL;
+    if (x->fd == -2)
+        x->fd = srv_find_fd(x->c);
+    srv_deadline d;
+    srv_deadline_arm(x->srv, x->fd, x->srv->o.read_timeout_s, &d);
+    char *b = read_body(x, len);
+    srv_deadline_disarm(x->srv, &d);
+    return b;
+}
+
+static char *read_body(srv_ctx *x, size_t *len)
+{
     const struct mg_request_info *ri = mg_get_request_info(x->c);
     size_t max = x->srv->o.max_body;
     if (ri->content_length > 0 && (uint64_t)ri->content_length > max) {
@@ -365,10 +387,11 @@ char *srv_read_body(srv_ctx *x, size_t *len)
             break;
         if (r < 0) {
             free(b);
-            /* A client that stops sending mid-body: civetweb's read times out
-             * (request_timeout_ms) and this worker is freed for others. */
+            /* A client that stops sending mid-body (civetweb's read times out) or sends too
+             * slowly (the deadline of srv_read_body shut the socket's reading side). */
             srv_reply_errorf(x, 408, "invalid_request_error", "request_timeout",
-                             "the request body did not arrive in time");
+                             "the request body did not arrive within %d s (--read-timeout)",
+                             x->srv->o.read_timeout_s);
             return NULL;
         }
         n += (size_t)r;

@@ -32,6 +32,9 @@ llmr_server_opts llmr_server_defaults(void)
         .queue_size = 64,
         .shutdown_s = 10,
         .access_log = true,
+        .read_timeout_s = 10,
+        .ws_idle_s = 60,
+        .max_conns_per_addr = 32,
     };
 }
 
@@ -289,6 +292,11 @@ static bool key_equal(const char *a, const char *b)
     return d == 0;
 }
 
+bool srv_key_equal(const char *offered, const char *key)
+{
+    return key_equal(offered, key);
+}
+
 /* The key a request presents: "Authorization: Bearer KEY", or, where browsers cannot set
  * headers (the page, /ws), ?api_key=KEY. Copied into buf (any length the request has). */
 static const char *presented_key(srv_ctx *x, bool query_ok, char *buf, size_t n)
@@ -380,16 +388,17 @@ static int start_http(llmr_server *s)
     char ports[300];
     bool v6 = strchr(s->host, ':') != NULL;
     snprintf(ports, sizeof ports, v6 ? "[%s]:%d" : "%s:%d", s->host, s->o.port);
-    /* Every streaming request holds a worker thread for its whole life, so there are enough
-     * for every slot and every queued request, plus some for quick routes. */
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", s->o.parallel + s->o.queue_size + 16);
+    /* Every connection holds a worker thread while it is open (conn.c). */
+    char threads[16], req_ms[16], ka_ms[16];
+    snprintf(threads, sizeof threads, "%d", srv_conns_threads(s));
+    snprintf(req_ms, sizeof req_ms, "%d", s->o.read_timeout_s * 1000);
+    snprintf(ka_ms, sizeof ka_ms, "%d", (s->o.read_timeout_s < 5 ? s->o.read_timeout_s : 5) * 1000);
     const char *opts[] = {
         "listening_ports", ports,
         "num_threads", threads,
-        "request_timeout_ms", "15000",      /* slow or half-open clients: headers and body */
+        "request_timeout_ms", req_ms,       /* the whole header read; each body read */
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
+        "keep_alive_timeout_ms", ka_ms,
         "max_request_size", "65536",        /* request line and headers */
         "websocket_timeout_ms", "3600000",
         /* civetweb answers CORS preflights itself, allowing every origin, before a handler
@@ -397,11 +406,15 @@ static int start_http(llmr_server *s)
         "access_control_allow_origin", "",
         "access_control_allow_methods", "",
         "access_control_allow_headers", "",
+        "listen_backlog", "1024",           /* a burst of connections is not dropped */
         NULL,
     };
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_message;
+    srv_conns_callbacks(&cb);
+    if (srv_conns_open(s))
+        return LLMR_ERR_NOMEM;
     s->ctx = mg_start(&cb, s, opts);
     if (!s->ctx)
         return LLMR_ERR_IO;
@@ -431,7 +444,6 @@ static int start_http(llmr_server *s)
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         mg_set_request_handler(s->ctx, routes[i].uri, routes[i].h, s);
-    srv_ws_register(s);
     return LLMR_OK;
 }
 
@@ -449,6 +461,11 @@ static int check_opts(llmr_server *s, const llmr_server_opts *o)
     if (o->max_tokens < 1 || o->max_body < 64)
         return set_err(s, "max_tokens must be at least 1 and max_body at least 64"),
                LLMR_ERR_ARG;
+    if (o->read_timeout_s < 1 || o->read_timeout_s > 3600 || o->ws_idle_s < 1 ||
+        o->ws_idle_s > 86400 || o->max_conns_per_addr < 0 || o->max_conns_per_addr > 100000)
+        return set_err(s, "read_timeout_s is %d (1 to 3600), ws_idle_s %d (1 to 86400), "
+                          "max_conns_per_addr %d (0 to 100000)", o->read_timeout_s,
+                       o->ws_idle_s, o->max_conns_per_addr), LLMR_ERR_ARG;
     return LLMR_OK;
 }
 
@@ -591,6 +608,7 @@ void llmr_server_close(llmr_server *s)
     if (!s)
         return;
     llmr_server_shutdown(s);
+    srv_conns_close(s);
     llmr_router_close(s->router);   /* its detach hook closes the models' schedulers */
     llmr_model *m = s->lm.model;
     srv_lm_close(&s->lm);

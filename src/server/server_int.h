@@ -34,6 +34,7 @@ typedef struct srv_metrics {
     atomic_ullong tokens_in, tokens_out;
     atomic_ullong ttft_count, ttft_bucket[SRV_TTFT_BUCKETS];
     atomic_ullong ttft_sum_us;
+    atomic_ullong refused_conns;      /* over max_conns_per_addr: answered 429 (conn.c) */
 } srv_metrics;
 
 /* A local model being served: its request scheduler (sched.h: streams on the model's
@@ -79,6 +80,7 @@ struct llmr_server {
     struct srv_ws *ws_list;
     struct srv_gen *gens;     /* remote generations in flight (guarded by lock), so that
                                  shutdown can cut their network waits */
+    struct srv_conns *conns;  /* connection counts and body deadlines (conn.c) */
 };
 
 /* One request's generation, whichever model serves it (gen.c, route.c): a scheduler job on a
@@ -158,7 +160,40 @@ bool srv_ws_origin_ok(const struct mg_connection *c, const llmr_server *s);
 const char *srv_cors_headers(srv_ctx *x);
 void srv_access_log(srv_ctx *x);
 
+/* The socket of connection c (found by its addresses), or -1. Scans the process's
+ * descriptors: call it once per connection or request, not in a loop. */
+int srv_find_fd(const struct mg_connection *c);
+/* The same for a connection's addresses (server_port: the local side). */
+int srv_find_fd_of(const char *remote_addr, int remote_port, int server_port);
+
+/* ---- conn.c: limits on what connections may hold ---- */
+typedef struct srv_conns srv_conns;
+/* A total deadline on reading from a socket (the caller's; linked into the watchdog's list
+ * while armed). */
+typedef struct srv_deadline {
+    int fd;
+    double at;                /* llmr_now() time */
+    bool armed, fired;        /* fired: the socket's reading side was shut down */
+    struct srv_deadline *next;
+} srv_deadline;
+/* Creates the connection table and starts the deadline watchdog (before mg_start). */
+int srv_conns_open(llmr_server *s);
+/* Stops the watchdog and frees the table (after mg_stop). */
+void srv_conns_close(llmr_server *s);
+/* Installs the init_connection, connection_close and begin_request callbacks. */
+void srv_conns_callbacks(struct mg_callbacks *cb);
+/* civetweb worker threads for the options. */
+int srv_conns_threads(const llmr_server *s);
+/* Shuts fd's reading side down `seconds` from now unless disarmed first: a read blocked on
+ * it then fails. fd < 0 arms nothing. */
+void srv_deadline_arm(llmr_server *s, int fd, double seconds, srv_deadline *d);
+/* Disarms d; true when it had fired. */
+bool srv_deadline_disarm(llmr_server *s, srv_deadline *d);
+
 /* ---- server.c ---- */
+/* Compares an offered API key with the server's in time that does not depend on how much of
+ * it is right. */
+bool srv_key_equal(const char *offered, const char *key);
 /* Whether name (a request's "model") names the loaded model (alias, file name with or without
  * .gguf, ollama's "name:latest"); NULL or "" always matches. -m only. */
 bool srv_model_matches(llmr_server *s, const char *name);
@@ -259,7 +294,9 @@ int srv_h_api_models(struct mg_connection *c, void *s);
 int srv_h_api_models_load(struct mg_connection *c, void *s);
 int srv_h_metrics(struct mg_connection *c, void *s);
 int srv_h_page(struct mg_connection *c, void *s);
-void srv_ws_register(llmr_server *s);
+/* Serves a /ws request on c (from begin_request): the WebSocket handshake and the session,
+ * until it closes. Returns the HTTP status for civetweb's log (101 once upgraded). */
+int srv_ws_serve(struct mg_connection *c, llmr_server *s);
 void srv_ws_close_all(llmr_server *s);
 
 /* The embedded web page (page.c). */

@@ -15,9 +15,14 @@
  * Each connection keeps its own history, the last SRV_WS_TURNS messages as the seed's
  * history.slice(-10), rendered with the model's chat template.
  *
- * civetweb calls the data handler on the connection's own thread, so the handler must not
- * block while a reply streams (it would never see "stop"): each reply is pumped by a thread
- * of its own, joined before the next reply starts and when the connection closes.
+ * The connection's thread (a civetweb worker, from begin_request) reads the client's
+ * messages (wsio.c speaks RFC 6455 on the socket), so it must not block while a reply
+ * streams (it would never see "stop"): each reply is pumped by a thread of its own, joined
+ * before the next reply starts and when the connection closes.
+ *
+ * Idle clients: one silent for ws_idle_s (while no reply streams) gets a ping; silent for as
+ * long again, it is closed with 1001, so a client that has gone away without closing (or
+ * holds the connection without answering) gives its worker back in bounded time.
  */
 #include "server/server_int.h"
 
@@ -27,16 +32,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "server/wsio.h"
 
 #define SRV_WS_TURNS 10
 
 typedef struct srv_ws {
     llmr_server *s;
     struct mg_connection *c;
+    srv_wsio io;
     pthread_mutex_t mu;        /* guards gen, msgs, n_msgs, pumping */
     srv_msg msgs[SRV_WS_TURNS + 1];
     int n_msgs;
@@ -56,7 +65,7 @@ static void ws_send(srv_ws *w, cJSON *o)
     char *js = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (js) {
-        mg_websocket_write(w->c, MG_WEBSOCKET_OPCODE_TEXT, js, strlen(js));
+        srv_wsio_send(&w->io, WS_OP_TEXT, js, strlen(js));
         free(js);
     }
 }
@@ -327,41 +336,48 @@ static void on_pause(srv_ws *w, bool pause)
     pthread_mutex_unlock(&w->mu);
 }
 
-static int ws_connect(const struct mg_connection *c, void *ud)
+/* The API key from "Authorization: Bearer KEY" or, as browsers cannot set headers on a
+ * WebSocket, from ?api_key=KEY; of any length, compared in constant time. */
+static bool key_ok(const struct mg_connection *c, const llmr_server *s)
 {
-    llmr_server *s = ud;
-    if (atomic_load(&s->stopping) || !srv_ws_origin_ok(c, s))
-        return 1;
-    if (s->api_key) {
-        /* Browsers cannot set headers on a WebSocket: the key may come as ?api_key=KEY. */
-        const char *h = mg_get_header(c, "Authorization");
-        const struct mg_request_info *ri = mg_get_request_info(c);
-        char q[256] = "";
-        if (ri->query_string)
-            mg_get_var(ri->query_string, strlen(ri->query_string), "api_key", q, sizeof q);
-        bool ok = (h && !strncasecmp(h, "Bearer ", 7) && !strcmp(h + 7, s->api_key)) ||
-                  (q[0] && !strcmp(q, s->api_key));
-        if (!ok)
-            return 1;   /* civetweb refuses the handshake */
-    }
-    return 0;
+    const char *h = mg_get_header(c, "Authorization");
+    if (h && !strncasecmp(h, "Bearer ", 7) && srv_key_equal(h + 7, s->api_key))
+        return true;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (!ri->query_string)
+        return false;
+    size_t ql = strlen(ri->query_string);
+    char *q = malloc(ql + 1);   /* a decoded value is never longer than the query */
+    bool ok = q && mg_get_var(ri->query_string, ql, "api_key", q, ql + 1) >= 0 &&
+              srv_key_equal(q, s->api_key);
+    free(q);
+    return ok;
 }
 
-static void ws_ready(struct mg_connection *c, void *ud)
+/* Answers a request that cannot become a WebSocket. */
+static int refuse(struct mg_connection *c, llmr_server *s, int status, const char *msg)
 {
-    llmr_server *s = ud;
-    srv_ws *w = calloc(1, sizeof *w);
-    if (!w)
-        return;
-    w->s = s;
-    w->c = c;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->resumed, NULL);
-    mg_set_user_connection_data(c, w);
-    pthread_mutex_lock(&s->ws_lock);
-    w->next = s->ws_list;
-    s->ws_list = w;
-    pthread_mutex_unlock(&s->ws_lock);
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, SRV_API_WS);
+    char extra[64] = "";
+    if (status == 426)
+        snprintf(extra, sizeof extra, "Sec-WebSocket-Version: 13\r\n");
+    else if (status == 401)
+        snprintf(extra, sizeof extra, "WWW-Authenticate: Bearer\r\n");
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    srv_reply_text(&x, status, "application/json", js ? js : "{}", js ? strlen(js) : 2, extra);
+    free(js);
+    srv_access_log(&x);
+    return status;
+}
+
+static void welcome(srv_ws *w)
+{
+    llmr_server *s = w->s;
     char msg[400];
     pthread_mutex_lock(&s->lock);
     snprintf(msg, sizeof msg, "Connected to llmr %s (model %s)", llmr_version(),
@@ -374,23 +390,8 @@ static void ws_ready(struct mg_connection *c, void *ud)
     ws_send(w, o);
 }
 
-static int ws_data(struct mg_connection *c, int bits, char *data, size_t len, void *ud)
+static void on_text(srv_ws *w, const char *data, size_t len)
 {
-    llmr_server *s = ud;
-    srv_ws *w = mg_get_user_connection_data(c);
-    int op = bits & 0x0F;
-    if (!w || op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
-        return 0;
-    if (op == MG_WEBSOCKET_OPCODE_PING) {
-        mg_websocket_write(c, MG_WEBSOCKET_OPCODE_PONG, data, len);
-        return 1;
-    }
-    if (op != MG_WEBSOCKET_OPCODE_TEXT)
-        return 1;   /* pongs and binary frames carry nothing for this protocol */
-    if (len > s->o.max_body) {
-        ws_error(w, "message too large");
-        return 1;
-    }
     char err[300];
     cJSON *o = llmr_json_parse(data, len, 0, "the message", NULL, err, sizeof err);
     const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
@@ -409,15 +410,62 @@ static int ws_data(struct mg_connection *c, int bits, char *data, size_t len, vo
         ws_error(w, msg);
     }
     cJSON_Delete(o);
-    return 1;
 }
 
-static void ws_close(const struct mg_connection *c, void *ud)
+static bool ws_busy(srv_ws *w)
 {
-    llmr_server *s = ud;
-    srv_ws *w = mg_get_user_connection_data(c);
-    if (!w)
-        return;
+    pthread_mutex_lock(&w->mu);
+    bool b = w->busy;
+    pthread_mutex_unlock(&w->mu);
+    return b;
+}
+
+/* Reads messages until the client closes, breaks the protocol, idles out, or the server
+ * stops (once no reply is streaming: shutdown lets replies finish first). */
+static void session(srv_ws *w)
+{
+    llmr_server *s = w->s;
+    double idle = s->o.ws_idle_s;
+    bool pinged = false;
+    for (;;) {
+        bool busy = ws_busy(w);
+        if (atomic_load(&s->stopping) && !busy) {
+            srv_wsio_close(&w->io, WS_CLOSE_GOING_AWAY, "the server is shutting down", 1000);
+            return;
+        }
+        double rx = w->io.last_rx;
+        srv_ws_event ev = srv_wsio_next(&w->io, 200);
+        if (w->io.last_rx != rx)
+            pinged = false;   /* any frame (a pong too) shows the client is there */
+        if (ev == WS_EV_CLOSED)
+            return;
+        if (ev == WS_EV_VIOLATION) {
+            if (w->io.close_code == WS_CLOSE_UNSUPPORTED)
+                ws_error(w, w->io.close_reason);
+            srv_wsio_close(&w->io, w->io.close_code, w->io.close_reason, 1000);
+            return;
+        }
+        if (ev == WS_EV_TEXT) {
+            on_text(w, (const char *)w->io.msg, w->io.msg_len);
+            continue;
+        }
+        double now = llmr_now();
+        if (busy) {
+            w->io.last_rx = now;   /* a client waiting for its reply is not idle */
+            pinged = false;
+        } else if (now - w->io.last_rx >= 2 * idle) {
+            srv_wsio_close(&w->io, WS_CLOSE_GOING_AWAY, "idle: no answer to the ping", 1000);
+            return;
+        } else if (now - w->io.last_rx >= idle && !pinged) {
+            srv_wsio_send(&w->io, WS_OP_PING, "llmr", 4);
+            pinged = true;
+        }
+    }
+}
+
+static void ws_free(srv_ws *w)
+{
+    llmr_server *s = w->s;
     on_stop(w);      /* a client that leaves stops its reply */
     join_pump(w);
     pthread_mutex_lock(&s->ws_lock);
@@ -432,13 +480,51 @@ static void ws_close(const struct mg_connection *c, void *ud)
         free(w->msgs[i].content);
     }
     pthread_cond_destroy(&w->resumed);
+    srv_wsio_free(&w->io);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
 
-void srv_ws_register(llmr_server *s)
+int srv_ws_serve(struct mg_connection *c, llmr_server *s)
 {
-    mg_set_websocket_handler(s->ctx, "/ws$", ws_connect, ws_ready, ws_data, ws_close, s);
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    char accept[29];
+    const char *why = NULL;
+    int st = srv_ws_handshake_check(ri->request_method, ri->http_version,
+                                    mg_get_header(c, "Upgrade"), mg_get_header(c, "Connection"),
+                                    mg_get_header(c, "Sec-WebSocket-Version"),
+                                    mg_get_header(c, "Sec-WebSocket-Key"), accept, &why);
+    if (st)
+        return refuse(c, s, st, why);
+    if (!srv_ws_origin_ok(c, s))
+        return refuse(c, s, 403, "a page of another origin may not open this WebSocket (see "
+                                 "--cors)");
+    if (s->api_key && !key_ok(c, s))
+        return refuse(c, s, 401, "the API key is missing or not valid (send 'Authorization: "
+                                 "Bearer KEY' or ?api_key=KEY)");
+    if (atomic_load(&s->stopping))
+        return refuse(c, s, 503, "the server is shutting down");
+    int fd = srv_find_fd(c);
+    srv_ws *w = fd >= 0 ? calloc(1, sizeof *w) : NULL;
+    if (!w)
+        return refuse(c, s, 500, "cannot serve the WebSocket");
+    mg_printf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    w->s = s;
+    w->c = c;
+    srv_wsio_init(&w->io, fd, s->o.max_body, s->o.read_timeout_s, s->o.read_timeout_s);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->resumed, NULL);
+    pthread_mutex_lock(&s->ws_lock);
+    w->next = s->ws_list;
+    s->ws_list = w;
+    pthread_mutex_unlock(&s->ws_lock);
+    welcome(w);
+    session(w);
+    ws_free(w);
+    /* civetweb would read the next request from this socket: there is none. */
+    shutdown(fd, SHUT_RDWR);
+    return 101;
 }
 
 void srv_ws_close_all(llmr_server *s)
