@@ -85,7 +85,9 @@ typedef struct llmr_model llmr_model;
 typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
 
 typedef struct llmr_model_opts {
-    int n_threads;          /* compute threads; 0 = the number of physical cores */
+    int n_threads;          /* compute threads, 0..1024; 0 = the number of physical cores;
+                               more than the CPUs this process may run on (its affinity
+                               mask) is capped at that count */
     int n_ctx;              /* context (positions) of each sequence - of each stream's KV slot
                                (see n_parallel); 0 = the model's training context, at most
                                4096 */
@@ -562,7 +564,10 @@ typedef struct llmr_callbacks {
  * the stream. */
 typedef struct llmr_gen_opts {
     int32_t        max_tokens;     /* tokens to generate at most: 1..LLMR_MAX_GEN_TOKENS, or 0 for
-                                      "until the context is full" (default 256) */
+                                      "until the context is full" (default 256). The command
+                                      line spells that -1: its -n 0 generates nothing, which
+                                      here is an open stream never stepped (the prompt is
+                                      evaluated by llmr_stream_open) */
     llmr_sampling  sampling;       /* temperature, top-k/p, min-p, typical-p, penalties, logit
                                       bias, seed, and the grammar / json_schema / json_object
                                       constraint (default llmr_sampling_defaults()) */

@@ -24,6 +24,12 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 /* Strict number parsing for flags: the whole string must be a number in [lo, hi]. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 bool cli_parse_float(const char *s, double lo, double hi, double *out);
+/* Every command's -t: the value of `flag` as a thread count in [lo, 1024] (after a usage
+ * message, false when it is not), capped at the CPUs this process may run on with a warning
+ * on stderr: threads past that only wait for a busy core, and ran -t 999 hundreds of times
+ * slower. cli_cap_threads is the cap alone, for a value parsed otherwise (bench's lists). */
+bool cli_parse_threads(const char *cmd, const char *flag, const char *v, long lo, long *out);
+long cli_cap_threads(const char *cmd, const char *flag, long n);
 
 /* The model file's type as llama.cpp names it (general.file_type: "Q4_K_M", ...), or for
  * files without that key the type of most tensor bytes besides F32 (ftype.c). */

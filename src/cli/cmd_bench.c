@@ -294,6 +294,8 @@ int cmd_bench(int argc, char **argv)
         } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
             if (!parse_list(argv[++i], 1, &th))
                 return cli_usage_error("bench", "-t wants a list like 1,2");
+            for (int k = 0; k < th.n; k++)
+                th.v[k] = (int)cli_cap_threads("bench", a, th.v[k]);
         } else if ((!strcmp(a, "-r") || !strcmp(a, "--repetitions")) && has) {
             if (!cli_parse_long(argv[++i], 1, 1000, &reps))
                 return cli_usage_error("bench", "-r wants a count in [1, 1000]");

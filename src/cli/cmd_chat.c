@@ -302,6 +302,9 @@ static int parse_args(chat *c, int argc, char **argv)
     }
     if (!c->g.model)
         return cli_usage_error("chat", "no model: give -m MODEL.gguf");
+    if (c->g.no_gen)
+        return cli_usage_error("chat", "-n 0 would generate no reply: give 1..%d, or -1 for "
+                               "until the context is full", LLMR_MAX_GEN_TOKENS);
     char msg[512];
     if (llmr_gen_validate(&c->g.o, msg, sizeof msg) != LLMR_OK)
         return cli_usage_error("chat", "%s", msg);

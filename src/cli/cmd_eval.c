@@ -66,8 +66,8 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--json"))
             json = true;
         else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
-            if (!cli_parse_long(argv[++i], 1, 1024, &threads))
-                return cli_usage_error("eval", "-t wants a thread count in [1, 1024]");
+            if (!cli_parse_threads("eval", a, argv[++i], 1, &threads))
+                return CLI_USAGE;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--ctx")) && has) {
             if (!cli_parse_long(argv[++i], 1, 1 << 24, &ctx))
                 return cli_usage_error("eval", "-c wants a context length >= 1");

@@ -44,8 +44,9 @@ int cmd_quantize(int argc, char **argv)
         if (!strcmp(argv[i], "--pure"))
             pure = true;
         else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--threads")) && i + 1 < argc) {
-            if (!cli_parse_long(argv[++i], 1, 1024, &threads))
-                return cli_usage_error("quantize", "-t wants a thread count in [1, 1024]");
+            if (!cli_parse_threads("quantize", argv[i], argv[i + 1], 1, &threads))
+                return CLI_USAGE;
+            i++;
         } else if (npos < 3)
             pos_args[npos++] = argv[i];
         else

@@ -58,9 +58,12 @@ static int parse(route_args *a, int argc, char **argv)
         } else if (!strcmp(f, "--cache")) {
             a->ro.cache = 1;
         } else if (!strcmp(f, "-n") || !strcmp(f, "--max-tokens")) {
-            if (!has_val || !cli_parse_long(argv[++i], 0, LLMR_MAX_GEN_TOKENS, &lv))
-                return cli_usage_error("route", "%s needs a number 0..%d", f, LLMR_MAX_GEN_TOKENS);
-            a->o.max_tokens = (int32_t)lv;
+            /* as `llmr run -n`: -1 is until the context is full (the library's 0); 0, no
+             * generation at all, has no use here */
+            if (!has_val || !cli_parse_long(argv[++i], -1, LLMR_MAX_GEN_TOKENS, &lv) || lv == 0)
+                return cli_usage_error("route", "%s needs a token count 1..%d, or -1 for until "
+                                       "the context is full", f, LLMR_MAX_GEN_TOKENS);
+            a->o.max_tokens = lv < 0 ? 0 : (int32_t)lv;
         } else if (!strcmp(f, "--temp")) {
             if (!has_val || !cli_parse_float(argv[++i], 0, 100, &dv))
                 return cli_usage_error("route", "--temp needs a number 0..100");

@@ -89,14 +89,16 @@ static int load_constraint(run_args *a, char **owned)
     return CLI_OK;
 }
 
-static void print_timings(const llmr_usage *u)
+static void print_timings(const llmr_usage *u, bool no_gen)
 {
+    /* with -n 0 the stream never finished, so its rates were not computed */
+    const double ptps = u->prompt_s > 0 ? (u->prompt_tokens - u->cached_tokens) / u->prompt_s : 0;
     fprintf(stderr, "\nprompt: %u tokens (%u from the cache) in %.1f ms, %.1f t/s\n"
                     "generation: %u tokens in %.1f ms, %.1f t/s\n"
                     "time to first token: %.1f ms; finish: %s\n",
-            u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, u->prompt_tps,
+            u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, ptps,
             u->generated_tokens, u->gen_s * 1e3, u->gen_tps, u->ttft_s * 1e3,
-            llmr_finish_name(u->finish));
+            no_gen ? "length" : llmr_finish_name(u->finish));
 }
 
 /* Loads the model, opens the stream and copies its pieces to stdout as they come. */
@@ -133,20 +135,23 @@ static int generate(run_args *a)
         free(chat_prompt);
         return exit;
     }
+    /* -n 0, as llama.cpp's: the prompt is evaluated (llmr_stream_open did that, and checked
+     * it against the context) and nothing is generated. */
     llmr_piece p;
-    while ((rc = llmr_stream_next(s, &p)) == LLMR_PIECE) {
+    rc = a->g.no_gen ? LLMR_DONE : LLMR_PIECE;
+    while (rc == LLMR_PIECE && (rc = llmr_stream_next(s, &p)) == LLMR_PIECE) {
         fwrite(p.text, 1, p.len, stdout);
         fflush(stdout);
     }
     int exit = CLI_OK;
     if (rc != LLMR_DONE)
         exit = cli_fail("run", "generation failed: %s", llmr_stream_errmsg(s));
-    else if (isatty(STDOUT_FILENO))
+    else if (!a->g.no_gen && isatty(STDOUT_FILENO))
         fputc('\n', stdout);
     if (a->verbose) {
         llmr_usage u;
         llmr_stream_usage(s, &u);
-        print_timings(&u);
+        print_timings(&u, a->g.no_gen);
     }
     llmr_stream_close(s);
     llmr_model_close(m);

@@ -62,8 +62,12 @@ int cmd_serve(int argc, char **argv)
         NUM("-np", 1, 64, parallel)
         NUM("--ctx-size", 16, 1 << 20, ctx_size)
         NUM("-c", 16, 1 << 20, ctx_size)
-        NUM("-t", 0, 1024, n_threads)
-        NUM("--threads", 0, 1024, n_threads)
+        if (flag_value(argc, argv, &i, "-t", &v) || flag_value(argc, argv, &i, "--threads", &v)) {
+            if (!v || !cli_parse_threads("serve", a, v, 0, &n))
+                return CLI_USAGE;
+            o.n_threads = (int)n;
+            continue;
+        }
         NUM("--max-tokens", 1, 1 << 20, max_tokens)
         NUM("--max-prompt", 0, 1 << 20, max_prompt)
         NUM("--timeout", 0, 86400, timeout_s)

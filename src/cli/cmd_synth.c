@@ -185,8 +185,8 @@ int cmd_synth(int argc, char **argv)
             if (!cli_parse_long(argv[++i], 0, 0x7fffffffL, &seed))
                 return cli_usage_error("synth", "--seed wants a non-negative integer");
         } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
-            if (!cli_parse_long(argv[++i], 1, 1024, &threads))
-                return cli_usage_error("synth", "-t wants a thread count in [1, 1024]");
+            if (!cli_parse_threads("synth", a, argv[++i], 1, &threads))
+                return CLI_USAGE;
         } else
             return cli_usage_error("synth", "unexpected argument '%s'", a);
     }

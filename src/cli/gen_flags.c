@@ -61,8 +61,10 @@ static const setting settings[] = {
 };
 #undef S
 
-/* Applies `v` to setting `s` in o; false with a message when v is not a number of its kind. */
-static bool apply(llmr_gen_opts *o, const setting *s, const char *v, char *err, size_t errlen)
+/* Applies `v` to setting `s` in o (and -n 0 to *no_gen); false with a message when v is not
+ * a number of its kind. */
+static bool apply(llmr_gen_opts *o, bool *no_gen, const setting *s, const char *v, char *err,
+                  size_t errlen)
 {
     double d;
     long n;
@@ -87,11 +89,15 @@ static bool apply(llmr_gen_opts *o, const setting *s, const char *v, char *err, 
     }
     case K_MAX:
         if (!cli_parse_long(v, -1, LLMR_MAX_GEN_TOKENS, &n)) {
-            snprintf(err, errlen, "%s: '%s' is not a token count in -1..%d (-1: until the "
-                     "context is full)", s->flag, v, LLMR_MAX_GEN_TOKENS);
+            snprintf(err, errlen, "%s: '%s' is not a token count in -1..%d (0: none, -1: until "
+                     "the context is full)", s->flag, v, LLMR_MAX_GEN_TOKENS);
             return false;
         }
-        o->max_tokens = n < 0 ? 0 : (int32_t)n;
+        /* The library spells "until the context is full" as max_tokens 0, and has no "none":
+         * -n 0 is kept aside for the command to honour (run evaluates the prompt only). */
+        *no_gen = n == 0;
+        if (n != 0)
+            o->max_tokens = n < 0 ? 0 : (int32_t)n;
         return true;
     }
     snprintf(err, errlen, "%s: '%s' is not a number", s->flag, v);
@@ -115,7 +121,7 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i)
     const char *v = argv[++*i];
     char msg[256];
     if (s)
-        return apply(&g->o, s, v, msg, sizeof msg) ? CLI_OK
+        return apply(&g->o, &g->no_gen, s, v, msg, sizeof msg) ? CLI_OK
                                                    : cli_usage_error(g->cmd, "%s", msg);
     if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
         g->model = v;
@@ -124,8 +130,8 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i)
             return cli_usage_error(g->cmd, "--stop: at most %d stop sequences", LLMR_MAX_STOP);
         g->o.stop[g->n_stop++] = v;
     } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-        if (!cli_parse_long(v, 1, 1024, &g->threads))
-            return cli_usage_error(g->cmd, "-t: '%s' is not a thread count in 1..1024", v);
+        if (!cli_parse_threads(g->cmd, f, v, 1, &g->threads))
+            return CLI_USAGE;
     } else if (!cli_parse_long(v, 1, 1L << 24, &g->ctx)) {
         return cli_usage_error(g->cmd, "-c: '%s' is not a context size in 1..16777216", v);
     }
@@ -145,8 +151,14 @@ int gen_flags_set(gen_flags *g, const char *name, const char *value, char *err, 
         if (strcmp(norm, settings[k].name) && strcmp(name, settings[k].flag))
             continue;
         llmr_gen_opts o = g->o;
-        if (!apply(&o, &settings[k], value, err, errlen))
+        bool no_gen = g->no_gen;
+        if (!apply(&o, &no_gen, &settings[k], value, err, errlen))
             return LLMR_ERR_ARG;
+        if (no_gen) {
+            snprintf(err, errlen, "%s 0 would generate no reply: give 1..%d, or -1 for until "
+                     "the context is full", name, LLMR_MAX_GEN_TOKENS);
+            return LLMR_ERR_ARG;
+        }
         if (llmr_gen_validate(&o, err, errlen) != LLMR_OK)
             return LLMR_ERR_ARG;
         g->o = o;

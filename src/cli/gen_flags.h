@@ -11,6 +11,7 @@ typedef struct gen_flags {
     const char   *model;
     llmr_gen_opts o;
     int           n_stop;
+    bool          no_gen;         /* -n 0: generate nothing (o.max_tokens 0 means -n -1) */
     long          threads, ctx;
 } gen_flags;
 
@@ -24,7 +25,7 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i);
 
 /* Sets one sampling setting by name, for chat's `/set NAME VALUE` (temp, top_k, top_p, min_p,
  * typical, repeat_penalty, presence_penalty, frequency_penalty, seed, max_tokens; '-' and '_'
- * are interchangeable). Checks the resulting options with llmr_gen_validate and leaves *g
+ * are interchangeable; max_tokens 0, a reply of nothing, is refused). Checks the resulting options with llmr_gen_validate and leaves *g
  * unchanged on failure. Returns LLMR_OK or LLMR_ERR_ARG with a message in err. */
 int gen_flags_set(gen_flags *g, const char *name, const char *value, char *err, size_t errlen);
 

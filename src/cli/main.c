@@ -1,5 +1,6 @@
 /* main.c - `llmr`: dispatches to one command per file (see cli.h). */
 #include "cli/cli.h"
+#include "core/util.h"
 #include "llmr.h"
 
 #include <errno.h>
@@ -63,8 +64,8 @@ static const cli_cmd commands[] = {
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
      "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
      "  -m, --model F            GGUF model file\n"
-     "  -n, --max-tokens N       tokens to generate at most (default 256; -1: until the\n"
-     "                           context is full)\n"
+     "  -n, --max-tokens N       tokens to generate at most (default 256; 0: none, the\n"
+     "                           prompt is only evaluated; -1: until the context is full)\n"
      "  --temp T                 temperature, 0 = greedy (default 0.8)\n"
      "  --top-k K                keep the K most likely tokens, 0 = off (default 40)\n"
      "  --top-p P                nucleus sampling, in (0,1], 1 = off (default 0.95)\n"
@@ -91,8 +92,9 @@ static const cli_cmd commands[] = {
      "  A line starting with \"\"\" begins a multi-line message, ended by a line ending with\n"
      "  \"\"\". Ctrl-C stops a reply; Ctrl-D or /bye exits; /help lists the commands.\n"
      "  When stdin is not a terminal, each line is one message and only replies are printed.\n"
-     "  Options as for `llmr run`: -n, --temp, --top-k, --top-p, --min-p, --typical,\n"
-     "  --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop, -t, -c.\n"
+     "  Options as for `llmr run`: -n (but not 0), --temp, --top-k, --top-p, --min-p,\n"
+     "  --typical, --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop,\n"
+     "  -t, -c.\n"
      "  When the conversation outgrows the context, the oldest exchanges are dropped with a\n"
      "  notice.\n"
      "Exit status: 0 ok, 1 bad input (model), 2 usage error.\n"},
@@ -188,7 +190,8 @@ static const cli_cmd commands[] = {
      "  -m, --model ID       use this model (id or alias) first; --strict: only it\n"
      "  --chat, --json       the request needs a chat model / JSON mode\n"
      "  --min-context N      the request needs N tokens of context\n"
-     "  -n, --max-tokens N   tokens to generate at most (default 256)\n"
+     "  -n, --max-tokens N   tokens to generate at most (default 256; -1: until the\n"
+     "                       context is full)\n"
      "  --temp T, --seed S, --stop TEXT   sampling and stop sequences\n"
      "  --cache, --no-cache  force the result cache on (even when sampling) or off\n"
      "  -q, --quiet          do not name the model on stderr\n"
@@ -320,4 +323,24 @@ int main(int argc, char **argv)
             return CLI_OK;
         }
     return c->run(argc - 1, argv + 1);
+}
+
+long cli_cap_threads(const char *cmd, const char *flag, long n)
+{
+    const int cpus = llmr_cpu_count();
+    if (n <= cpus)
+        return n;
+    fprintf(stderr, "llmr %s: warning: %s %ld is more threads than the %d CPUs this process may "
+            "use; using %d\n", cmd, flag, n, cpus, cpus);
+    return cpus;
+}
+
+bool cli_parse_threads(const char *cmd, const char *flag, const char *v, long lo, long *out)
+{
+    if (!cli_parse_long(v, lo, 1024, out)) {
+        cli_usage_error(cmd, "%s: '%s' is not a thread count in %ld..1024", flag, v, lo);
+        return false;
+    }
+    *out = cli_cap_threads(cmd, flag, *out);
+    return true;
 }

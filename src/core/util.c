@@ -1,6 +1,7 @@
 /* util.c - small helpers shared by every layer. */
 #include "core/util.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,20 @@ int llmr_physical_cores(void)
         }
     }
     fclose(f);
+    const int allowed = llmr_cpu_count();
     if (n < 1 || n > online)
-        return (int)online;
-    return n;
+        n = (int)online;
+    return n < allowed ? n : allowed;
+}
+
+/* The affinity mask is what counts: under taskset or a container's cpuset the process may run
+ * on fewer CPUs than are online, and threads beyond them only queue for the same cores. */
+int llmr_cpu_count(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online < 1 ? 1 : online > 1024 ? 1024 : (int)online;
 }

@@ -28,5 +28,7 @@ double llmr_now(void);
 
 /* Number of physical cores (hyper-threads counted once), at least 1. */
 int llmr_physical_cores(void);
+/* CPUs this process may run on (its affinity mask; online CPUs when that cannot be read). */
+int llmr_cpu_count(void);
 
 #endif

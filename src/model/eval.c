@@ -5,6 +5,7 @@
 
 #include "core/util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ void llmr_work_free(struct llmr_work *w)
     for (int i = 0; i < MAX_XQ; i++)
         free(w->xq[i]);
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
-    free(w->btok);
+    free(w->btok); free(w->nf_stage);
     free(w);
 }
 
@@ -66,7 +67,9 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     w->row_seq = malloc(cap * sizeof(llmr_seq *));
     w->out_rows = malloc(cap * sizeof(int));
     w->btok = malloc(cap * sizeof(int32_t));
-    if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok) {
+    w->nf_stage = malloc(cap * sizeof(int));
+    if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok ||
+        !w->nf_stage) {
         llmr_work_free(w);
         return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
     }
@@ -82,6 +85,35 @@ static int check_tokens(llmr_seq *s, const int32_t *tokens, int n)
                                 "token id %d (at index %d) is outside the vocabulary [0, %d)",
                                 (int)tokens[i], i, s->m->hp.n_vocab);
     return LLMR_OK;
+}
+
+/* The error for output row k of the pass just run, when w->nf_stage says its values were not
+ * finite (see llmr_forward): what is NaN or infinite, and the first stage that made it so. A
+ * trained model never gets there, so this names a corrupt file rather than a sampling issue
+ * ("every token is banned" is what the sampler would otherwise conclude). */
+static int nonfinite_error(llmr_seq *s, const float *logits, int stage, int pos)
+{
+    const llmr_model *m = s->m;
+    const size_t nv = (size_t)m->hp.n_vocab;
+    bool nan = false, inf = false;
+    for (size_t i = 0; i < nv; i++) {
+        nan |= isnan(logits[i]);
+        inf |= isinf(logits[i]);
+    }
+    const char *what = nan ? "the logits are NaN" : inf ? "the logits are infinite"
+                                                        : "the hidden state is NaN or infinite";
+    if (stage == 0)
+        return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: the token embedding "
+                            "(token_embd.weight) already holds NaN or infinite values; the "
+                            "model's weights are corrupt", what, pos);
+    if (stage <= m->hp.n_layer)
+        return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: layer %d (blk.%d.*) "
+                            "is the first whose output holds NaN or infinite values; the "
+                            "model's weights are corrupt or overflow float", what, pos,
+                            stage - 1, stage - 1);
+    return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: every layer's output is "
+                        "finite, so the output norm or output.weight makes them so; the "
+                        "model's weights are corrupt or overflow float", what, pos);
 }
 
 int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
@@ -125,6 +157,15 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
             f.logits = s->logits;
         }
         (void)llmr_forward(&f);   /* no abort hook: always completes */
+        for (int k = 0; k < f.n_out; k++)
+            if (m->work->nf_stage[k] != LLMR_FINITE) {
+                const int r = m->work->out_rows[k];
+                rc = nonfinite_error(s, f.logits + (size_t)(all ? k : 0) * nv,
+                                     m->work->nf_stage[k], pos + done + r);
+                s->n_past = pos + done;     /* this chunk's positions are not kept */
+                pthread_mutex_unlock(&m->run_lock);
+                return rc;
+            }
         done += rows;
         s->n_past = pos + done;
     }
@@ -201,16 +242,27 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
     llmr_pass f = {.m = m, .tokens = tok, .n = rows, .segs = sg, .n_segs = n, .n_out = n,
              .logits = w->blogits, .ab = ab};
     bool done = llmr_forward(&f);
+    int rc = done ? LLMR_OK : LLMR_ERR_CANCELLED;
     for (int i = 0; i < n; i++) {
         llmr_seq *s = parts[i].seq;
-        if (done)
+        /* The first part with NaN or infinities is reported (the caller fails it, and runs
+         * the others again: they were evaluated, and evaluating them again is harmless). */
+        bool keep = done;
+        if (done && w->nf_stage[i] != LLMR_FINITE && rc == LLMR_OK) {
+            rc = nonfinite_error(s, w->blogits + (size_t)i * nv, w->nf_stage[i],
+                                 parts[i].pos + parts[i].n - 1);
+            keep = false;
+            if (bad)
+                *bad = i;
+        }
+        if (keep)
             memcpy(s->logits, w->blogits + (size_t)i * nv, nv * sizeof(float));
         /* Cut short, the pass left positions from pos on half-written in some layers. */
-        s->n_past = done ? parts[i].pos + parts[i].n
+        s->n_past = keep ? parts[i].pos + parts[i].n
                          : (s->n_past < parts[i].pos ? s->n_past : parts[i].pos);
     }
     pthread_mutex_unlock(&m->run_lock);
-    return done ? LLMR_OK : LLMR_ERR_CANCELLED;
+    return rc;
 }
 
 int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n)

@@ -480,6 +480,30 @@ static void forward_layer(fwd *f)
     par_rows(f, n, residual);                                     /* x += t */
 }
 
+/* An exponent of all ones is an infinity or a NaN. An OR over integer compares, so the loop
+ * vectorizes (a float reduction would not, without reassociation). */
+bool llmr_row_finite(const float *x, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
+/* Marks the output rows whose hidden state (or logits: vals) first turned non-finite at
+ * `stage` (see llmr_forward in forward.h). */
+static void watch_rows(fwd *f, int stage, const float *vals, size_t stride, bool by_out_row)
+{
+    for (int k = 0; k < f->n_out; k++) {
+        const size_t row = by_out_row ? (size_t)k : (size_t)f->w->out_rows[k];
+        if (f->w->nf_stage[k] == LLMR_FINITE && !llmr_row_finite(vals + row * stride, stride))
+            f->w->nf_stage[k] = stage;
+    }
+}
+
 bool llmr_forward(const llmr_pass *p)
 {
     llmr_model *m = p->m;
@@ -494,16 +518,22 @@ bool llmr_forward(const llmr_pass *p)
             w->row_seq[f->segs[si].row0 + j] = f->segs[si].s;
         }
     par_rows(f, f->n, row_embed);
+    const size_t E = (size_t)hp->n_embd;
+    for (int k = 0; k < f->n_out; k++)
+        w->nf_stage[k] = LLMR_FINITE;
+    watch_rows(f, 0, w->x, E, false);
     for (int l = 0; l < hp->n_layer; l++) {
         if (f->ab && f->ab->fn(f->ab->user))
             return false;
         f->layer = l;
         f->L = &m->layers[l];
         forward_layer(f);
+        watch_rows(f, 1 + l, w->x, E, false);
     }
     par_rows(f, f->n_out, row_final);
     product(f, f->n_out, 1, &(const llmr_mat *){&m->output}, &f->logits,
             &(size_t){(size_t)hp->n_vocab}, w->xn, hp->n_embd);
+    watch_rows(f, hp->n_layer + 1, f->logits, (size_t)hp->n_vocab, true);
     return true;
 }
 

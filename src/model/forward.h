@@ -40,6 +40,8 @@ struct llmr_work {
     float *blogits;          /* batched passes: logits of each part's last row */
     size_t blogits_cap;
     int32_t *btok;           /* batched passes: the parts' tokens in row order */
+    int *nf_stage;           /* after a pass, per output row: LLMR_FINITE, or the first stage
+                                whose output held a NaN or infinity (see llmr_forward) */
 };
 
 /* The work area of a model: buffers for LLMR_UBATCH rows (eval.c). */
@@ -67,8 +69,18 @@ typedef struct llmr_pass {
 } llmr_pass;
 
 /* Runs the pass. Returns false when p->ab asked to stop (nothing is written to the logits
- * then; the cache positions of the pass are half-written). */
+ * then; the cache positions of the pass are half-written).
+ * It also watches each output row for NaN and infinities, a model with corrupt weights (or
+ * values past float's range) being otherwise silent: w->nf_stage[k] is LLMR_FINITE when row
+ * k's hidden state after every layer and its logits are finite, else the first stage where
+ * they were not: 0 the token embedding, 1 + l the output of layer l, n_layer + 1 the logits
+ * (output norm and weights). Only the output rows are watched, n_embd values per layer each:
+ * next to the layer's products that costs nothing measurable. */
+#define LLMR_FINITE (-1)
 bool llmr_forward(const llmr_pass *p);
+
+/* True when the n values of x hold no NaN or infinity. */
+bool llmr_row_finite(const float *x, size_t n);
 
 /* o = rmsnorm(x) * w over n values, as ggml_rms_norm computes it. */
 void llmr_rmsnorm(float *o, const float *x, const float *w, int n, float eps);

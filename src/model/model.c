@@ -350,7 +350,10 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
         return rc;
     if ((rc = llmr_hparams_load(m->gf, &m->hp, err)) || (rc = llmr_weights_load(m, err)))
         return rc;
-    m->n_threads = o.n_threads ? o.n_threads : llmr_physical_cores();
+    /* Threads past the CPUs this process may use only wait for a busy core: each pool step
+     * then costs a scheduler time slice (-t 999 ran hundreds of times slower). */
+    const int cpus = llmr_cpu_count();
+    m->n_threads = o.n_threads ? (o.n_threads < cpus ? o.n_threads : cpus) : llmr_physical_cores();
     m->n_ctx = o.n_ctx ? o.n_ctx
                        : (m->hp.n_ctx_train < DEFAULT_CTX_CAP ? m->hp.n_ctx_train : DEFAULT_CTX_CAP);
     m->kv_type = o.kv_type == LLMR_KV_F32 ? LLMR_TYPE_F32 : LLMR_TYPE_F16;

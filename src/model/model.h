@@ -117,7 +117,10 @@ const char *llmr_seq_errmsg(const llmr_seq *s);
  * at n_vocab floats (the last position) or n * n_vocab (every position, when all) owned by s
  * and valid until the next eval on s.
  * LLMR_ERR_CONTEXT when pos + n exceeds the sequence's n_ctx (nothing is evaluated),
- * LLMR_ERR_ARG for a token id outside [0, n_vocab) or n < 1. */
+ * LLMR_ERR_ARG for a token id outside [0, n_vocab) or n < 1, LLMR_ERR_FORMAT when the hidden
+ * state or the logits of an output position hold NaN or infinities (corrupt weights): the
+ * message says which and names the first layer whose output did; the positions of the chunk
+ * that met them are dropped from the cache. */
 int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
                   const float **logits);
 
@@ -151,7 +154,10 @@ typedef struct llmr_abort {
  * sequence's n_ctx (never truncated), LLMR_ERR_NOMEM; the message is in the offending part's
  * llmr_seq_errmsg and *bad (may be NULL) gets its index (-1 when none is to blame).
  * LLMR_ERR_CANCELLED when ab (may be NULL) stopped the pass: then every part's positions from
- * its pos on are dropped from its cache (evaluate them again), earlier ones stay valid. */
+ * its pos on are dropped from its cache (evaluate them again), earlier ones stay valid.
+ * LLMR_ERR_FORMAT when a part's hidden state or logits hold NaN or infinities (as
+ * llmr_seq_eval): *bad names the first such part, whose positions are dropped; the other
+ * parts were evaluated and may be evaluated again. */
 int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad);
 
 /* One token per sequence (llmr_seq_eval_mixed with n = 1 parts): seqs[i] gets tokens[i] at

@@ -30,12 +30,16 @@ const llmr_rowops *llmr_rowops_get(void);
 /* exp(x) for x in [-87, 88] (clamped): 2^k * e^r with k = round(x / ln 2) found by the
  * 1.5 * 2^23 rounding trick, r = x - k ln 2 in two parts (Cody-Waite), e^r by its degree-6
  * Taylor polynomial (|r| <= ln2/2: relative error below 2e-7), and 2^k added to the exponent
- * bits. Branch-free, so loops over it vectorize. */
+ * bits. Branch-free, so loops over it vectorize.
+ * The clamp is written so that NaN fails its first compare and becomes -87: k then stays in
+ * [-126, 127] whatever x is, so the exponent arithmetic below never overflows (a NaN reaching
+ * it made k huge, and k * 2^23 signed overflow). NaN in gives NaN out, so a broken model's
+ * NaN still propagates to the logits, where the forward pass reports it. */
 typedef union { float f; int32_t i; } rowops_fi;
 
-static inline float rowops_exp(float x)
+static inline float rowops_exp(float x0)
 {
-    x = x < -87.0f ? -87.0f : x;
+    float x = x0 >= -87.0f ? x0 : -87.0f;
     x = x > 88.0f ? 88.0f : x;
     rowops_fi t = {x * 1.44269504088896341f + 12582912.0f};   /* + 1.5 * 2^23 rounds */
     const rowops_fi magic = {12582912.0f};
@@ -51,7 +55,7 @@ static inline float rowops_exp(float x)
     p = p * r + 1.0f;
     rowops_fi out = {p};
     out.i += k * (1 << 23);
-    return out.f;
+    return x0 == x0 ? out.f : x0;
 }
 
 static void rowops_swiglu(float *restrict a, const float *restrict b, int n)

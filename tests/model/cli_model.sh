@@ -25,6 +25,21 @@ if [ ! -d "$SHARED/models" ] || ! command -v jq >/dev/null; then
 fi
 M="$SHARED/models/stories260K.gguf"
 
+# -t past the CPUs this process may use is capped with a warning, by every command that takes
+# it (one helper): the result is the one -t 1 gives.
+cpus=$(nproc)
+cap="is more threads than the $cpus CPUs this process may use; using $cpus"
+"$BIN" eval -m "$M" --ids 1,403,407 --json -t 999 > "$tmp/e999.json" 2> "$tmp/err"
+check "eval -t 999 exit 0" $?
+grep -q "llmr eval: warning: -t 999 $cap" "$tmp/err"; check "eval -t 999 warns" $?
+"$BIN" bench -m "$M" -p 8 -n 0 -r 1 -t 1,999 > "$tmp/b999" 2> "$tmp/err"
+check "bench -t 1,999 exit 0" $?
+grep -q "llmr bench: warning: -t 999 $cap" "$tmp/err"; check "bench -t 999 warns" $?
+grep -qE "\| +$cpus \| +pp8 \|" "$tmp/b999"; check "bench runs the capped count" $?
+"$BIN" quantize "$M" "$tmp/q999.gguf" Q8_0 -t 999 > /dev/null 2> "$tmp/err"
+check "quantize -t 999 exit 0" $?
+grep -q "llmr quantize: warning: -t 999 $cap" "$tmp/err"; check "quantize -t 999 warns" $?
+
 # eval: {"n_vocab": N, "logits": [[...]]}, one row or one per id with --all
 "$BIN" eval -m "$M" --ids 1,403,407 --json -t 2 > "$tmp/e1.json"; check "eval exit 0" $?
 jq -e '.n_vocab == 512 and (.logits | length) == 1 and (.logits[0] | length) == 512' \

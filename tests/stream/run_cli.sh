@@ -70,18 +70,46 @@ check "--verbose timings" $?
 # Grammar and schema constraints, with random weights too.
 echo 'root ::= "yes" | "no"' > "$tmp/yn.gbnf"
 "${R[@]}" -m "$RANDOM_LLAMA" --seed 1 --grammar-file "$tmp/yn.gbnf" "Answer:" > "$tmp/yn"
-grep -qxE 'yes|no' "$tmp/yn"; check "grammar output ($(cat "$tmp/yn"))" $?
+grep -qxE 'yes|no' "$tmp/yn"; st=$?; check "grammar output ($(cat "$tmp/yn"))" $st
 schema='{"type":"object","properties":{"n":{"type":"integer"},"ok":{"type":"boolean"},"s":{"type":"string","maxLength":6}},"required":["n","ok","s"]}'
 echo "$schema" > "$tmp/schema.json"
 for src in "$schema" "$tmp/schema.json"; do
     "${R[@]}" -m "$RANDOM_LLAMA" --seed 2 -n 300 --json-schema "$src" "JSON:" > "$tmp/j"
     check "schema exit 0" $?
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["n"], int) and isinstance(d["ok"], bool) and isinstance(d["s"], str) and len(d["s"]) <= 6' "$tmp/j"
-    check "schema output parses ($(head -c 80 "$tmp/j"))" $?
+    st=$?; check "schema output parses ($(head -c 80 "$tmp/j"))" $st
 done
 # --chat wraps the prompt in the model's template (stories260K has none: the plain fallback).
 "${R[@]}" -m "$STORIES" -n 10 --temp 0 --chat "Tell me a story" > "$tmp/c"; check "--chat exit 0" $?
 [ -s "$tmp/c" ]; check "--chat text" $?
+
+# -n 0 generates nothing (the prompt is still evaluated: one too long for the context is an
+# error); -1 generates until the context is full; other negative counts are usage errors.
+"${R[@]}" -m "$STORIES" -n 0 --temp 0 "Once upon a time" > "$tmp/n0" 2> "$tmp/n0err"
+check "-n 0 exit 0" $?
+[ ! -s "$tmp/n0" ] && [ ! -s "$tmp/n0err" ]; check "-n 0 prints nothing" $?
+expect_rc "-n 0, prompt too long" 1 "context" "${R[@]}" -m "$STORIES" -n 0 -c 8 \
+    "Once upon a time there was a little girl named Lily who loved to play"
+# (40 positions: 5 of prompt, 35 generated tokens evaluated, and the 36th sampled from the last)
+"${R[@]}" -m "$STORIES" -n -1 -c 40 --temp 0 --verbose "Once upon a time" \
+    > "$tmp/nfull" 2> "$tmp/nfullerr"
+check "-n -1 exit 0" $?
+grep -q "generation: 36 tokens" "$tmp/nfullerr" && grep -q "finish: length" "$tmp/nfullerr"
+st=$?; check "-n -1 fills the context ($(grep generation: "$tmp/nfullerr"))" $st
+expect_rc "-n -2" 2 "is not a token count in -1" "${R[@]}" -m "$STORIES" -n -2 hi
+expect_rc "chat -n 0" 2 "-n 0 would generate no reply" "$BIN" chat -m "$STORIES" -n 0
+# -t past the CPUs this process may use: capped, with a warning naming the cap.
+cpus=$(nproc)
+"$BIN" run -t 999 -m "$STORIES" -n 30 --temp 0 "Once upon a time" > "$tmp/t" 2> "$tmp/terr"
+check "-t 999 exit 0" $?
+grep -q "warning: -t 999 is more threads than the $cpus CPUs this process may use; using $cpus" \
+    "$tmp/terr"; st=$?; check "-t 999 warns and names the cap ($(cat "$tmp/terr"))" $st
+cmp -s "$tmp/t" "$tmp/g"; check "-t 999 gives the same text" $?
+# NaN weights: an error naming the NaN logits and the first layer that made them.
+python3 "$(dirname "$0")/../cli/gguf_fill.py" "$STORIES" "$tmp/nan.gguf" blk.3.ffn_gate.weight nan
+expect_rc "NaN weights" 1 "the logits are NaN" "${R[@]}" -m "$tmp/nan.gguf" -n 5 "Once upon a time"
+grep -q "layer 3 (blk.3.\*) is the first" "$tmp/err"; check "NaN weights name layer 3" $?
+grep -q "banned" "$tmp/err"; check "NaN weights: not 'every token is banned'" $((!$?))
 
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]
