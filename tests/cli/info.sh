@@ -60,7 +60,7 @@ for k in ["gguf_version", "architecture", "n_params", "n_vocab", "n_ctx_train", 
           "tokenizer_model", "tensor_types"]:
     assert k in d, k
 PY
-    check "keys of $(basename "$f")" $?
+    rc=$?; check "keys of $(basename "$f")" $rc
 done
 
 # qfix Q4_K_M mix and the qwen2 fixture

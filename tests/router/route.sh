@@ -109,14 +109,15 @@ ask() { "$BIN" route --config "$tmp/fleet.json" --temp 0 -n 24 "Once upon a time
 expect() { # server number: the text that server must give
     if [ $kind = serve ]; then echo "$first"; else echo "[S$1] Once upon a time"; fi
 }
-ask; check "fleet answers ($(cat "$tmp/who"))" $?
+ask; rc=$?; check "fleet answers ($(cat "$tmp/who"))" $rc
 first=$(cat "$tmp/ans")
 grep -q 'answered by srv1' "$tmp/who"; check "the best server answers first" $?
 [ -n "$first" ] && [ "$first" = "$(expect 1)" ]; check "its text came back ($first)" $?
 kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
-ask; check "answered with server 1 killed ($(cat "$tmp/who"))" $?
+ask; rc=$?; check "answered with server 1 killed ($(cat "$tmp/who"))" $rc
 grep -q 'answered by srv2' "$tmp/who"; check "server 2 took over" $?
-[ "$(cat "$tmp/ans")" = "$(expect 2)" ]; check "server 2's text, nothing repeated ($(cat "$tmp/ans"))" $?
+[ "$(cat "$tmp/ans")" = "$(expect 2)" ]; rc=$?
+check "server 2's text, nothing repeated ($(cat "$tmp/ans"))" $rc
 kill -9 "${pids[1]}"; wait "${pids[1]}" 2>/dev/null
 ask; check "answered with servers 1 and 2 killed" $?
 grep -q 'answered by srv3' "$tmp/who"; check "server 3 took over" $?

@@ -61,7 +61,7 @@ printf 'Caf\xc3\xa9 \xf0\x9f\xa6\x99 \xe4\xbd\xa0\xe5\xa5\xbd\n\ttabs  and  spac
 for model in "$M" "$S" "$SHARED/vocab/ggml-vocab-llama-spm.gguf"; do
     ids=$("$BIN" tokenize -m "$model" --no-bos -f "$tmp/in.txt")
     "$BIN" detokenize -m "$model" $ids > "$tmp/back.txt"; check "detokenize exit 0" $?
-    cmp -s "$tmp/in.txt" "$tmp/back.txt"; check "round trip $(basename "$model")" $?
+    cmp -s "$tmp/in.txt" "$tmp/back.txt"; rc=$?; check "round trip $(basename "$model")" $rc
 done
 ids=$("$BIN" tokenize -m "$S" --no-bos -f "$tmp/in.txt")
 ids2=$("$BIN" tokenize -m "$S" --no-bos -f - < "$tmp/in.txt")
