@@ -1,4 +1,4 @@
-/* bench_batch.c - what one mixed batched pass (llmr_seq_eval_mixed) costs, by shape: the
+/* bench_batch.c - what one mixed batched pass (llmri_seq_eval_mixed) costs, by shape: the
  * server's steps with N decode tokens, with prompt chunks beside them, and prompts alone.
  * Prints seconds per pass (wall and process CPU time) and rows per second.
  *
@@ -36,7 +36,7 @@ static void run(llmr_model *m, llmr_seq **seq, const char *name, int dec, int np
     if (only && !strstr(name, only))
         return;
     static int32_t tok[NSEQ][CTX];
-    const int nv = llmr_model_n_vocab(m);
+    const int nv = llmri_model_n_vocab(m);
     for (int i = 0; i < NSEQ; i++)
         for (int k = 0; k < CTX; k++)
             tok[i][k] = 1 + (i * 31 + k * 17) % (nv - 1);
@@ -54,8 +54,8 @@ static void run(llmr_model *m, llmr_seq **seq, const char *name, int dec, int np
             rr += per;
         }
         double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-        if (llmr_seq_eval_mixed(parts, n, NULL, NULL) != LLMR_OK) {
-            fprintf(stderr, "eval failed: %s\n", llmr_seq_errmsg(parts[0].seq));
+        if (llmri_seq_eval_mixed(parts, n, NULL, NULL) != LLMR_OK) {
+            fprintf(stderr, "eval failed: %s\n", llmri_seq_errmsg(parts[0].seq));
             exit(1);
         }
         if (r >= 0) {
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         t[k] = 1 + k * 13;
     for (int i = 0; i < NSEQ; i++) {
         const float *lg;
-        if (llmr_seq_new(m, CTX, &seq[i]) || llmr_seq_eval(seq[i], t, PROMPT, 0, false, &lg)) {
+        if (llmri_seq_new(m, CTX, &seq[i]) || llmri_seq_eval(seq[i], t, PROMPT, 0, false, &lg)) {
             fprintf(stderr, "sequence setup failed\n");
             return 1;
         }
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     run(m, seq, "1 prompt x 16 tokens", 0, 1, 16, reps);
     run(m, seq, "8 prompts x 16 tokens", 0, 8, 16, reps);
     for (int i = 0; i < NSEQ; i++)
-        llmr_seq_free(seq[i]);
+        llmri_seq_free(seq[i]);
     llmr_model_close(m);
     return 0;
 }

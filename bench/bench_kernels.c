@@ -25,8 +25,8 @@ static const uint32_t types[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_Q4_K,
 /* Fills `bytes` of blocks of a type with valid data: quantize random floats one row. */
 static void fill(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
 {
-    const llmr_type_traits *q = llmr_traits_isa(t->type, LLMR_ISA_REF);
-    size_t rs = llmr_row_size(t->type, K);
+    const llmr_type_traits *q = llmri_traits_isa(t->type, LLMR_ISA_REF);
+    size_t rs = llmri_row_size(t->type, K);
     float *row = malloc(sizeof(float) * K);
     for (int k = 0; k < K; k++)
         row[k] = bench_frand();
@@ -37,7 +37,7 @@ static void fill(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
         for (size_t i = 0; i < rs; i++)
             proto[i] = (uint8_t)(bench_rng >> (i % 48)) ^ (uint8_t)i;
         for (size_t b = 0; b < rs / t->type_size; b++) {
-            uint16_t h = llmr_fp32_to_fp16(0.01f);
+            uint16_t h = llmri_fp32_to_fp16(0.01f);
             size_t off = t->type == LLMR_TYPE_Q2_K ? 80 : t->type == LLMR_TYPE_Q3_K ? 108 : 0;
             memcpy(proto + b * t->type_size + off, &h, 2);
         }
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 {
     size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 256;
     const int K = 2048;
-    printf("best ISA: %s\n\n", llmr_isa_name(llmr_cpu_best_isa()));
+    printf("best ISA: %s\n\n", llmri_isa_name(llmri_cpu_best_isa()));
     printf("| type | ISA | decode GB/s (%zu MiB, RAM) | decode GB/s (256 KiB, L2) | vec_dot GB/s (L2) | pp GMAC/s (64x64 tile, L2) |\n",
            mib);
     printf("|---|---|---|---|---|---|\n");
@@ -60,15 +60,15 @@ int main(int argc, char **argv)
         if (argc > 2) {
             int want = 0;
             for (int a = 2; a < argc; a++)
-                if (!strcmp(argv[a], llmr_traits_isa(types[ti], 0)->name))
+                if (!strcmp(argv[a], llmri_traits_isa(types[ti], 0)->name))
                     want = 1;
             if (!want)
                 continue;
         }
-        for (int isa = 0; isa <= (int)llmr_cpu_best_isa(); isa++) {
-            const llmr_type_traits *t = llmr_traits_isa(types[ti], (llmr_isa)isa);
-            const llmr_type_traits *tx = llmr_traits_isa(t->vec_dot_type, (llmr_isa)isa);
-            size_t rs = llmr_row_size(t->type, K), xs = llmr_row_size(t->vec_dot_type, K);
+        for (int isa = 0; isa <= (int)llmri_cpu_best_isa(); isa++) {
+            const llmr_type_traits *t = llmri_traits_isa(types[ti], (llmr_isa)isa);
+            const llmr_type_traits *tx = llmri_traits_isa(t->vec_dot_type, (llmr_isa)isa);
+            size_t rs = llmri_row_size(t->type, K), xs = llmri_row_size(t->vec_dot_type, K);
             size_t rows = (mib << 20) / rs;
             uint8_t *W = aligned_alloc(64, (rows * rs + 63) / 64 * 64);
             fill(t, W, rows, K);
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
             int passes = isa == 0 ? 1 : 5;
             for (int p = 0; p < passes; p++) {
                 double t0 = bench_now();
-                llmr_matmul_rows(t, K, W, rs, 0, (int)rows, X, xs, 1, Y, rows);
+                llmri_matmul_rows(t, K, W, rs, 0, (int)rows, X, xs, 1, Y, rows);
                 double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
             best = 1e9;
             for (int p = 0; p < (isa == 0 ? 3 : 300); p++) {
                 double t0 = bench_now();
-                llmr_matmul_rows(t, K, W, rs, 0, l2rows, X, xs, 1, Y, l2rows);
+                llmri_matmul_rows(t, K, W, rs, 0, l2rows, X, xs, 1, Y, l2rows);
                 double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
@@ -121,14 +121,14 @@ int main(int argc, char **argv)
             best = 1e9;
             for (int p = 0; p < (isa == 0 ? 1 : 30); p++) {
                 double t0 = bench_now();
-                llmr_matmul_rows(t, K, W, rs, 0, pr, X, xs, NC, Y, pr);
+                llmri_matmul_rows(t, K, W, rs, 0, pr, X, xs, NC, Y, pr);
                 double dt = bench_now() - t0;
                 if (dt < best)
                     best = dt;
             }
             double gmac = (double)pr * NC * K / best / 1e9;
             printf("| %s | %s | %.1f | %.1f | %.1f | %.1f |\n", t->name,
-                   llmr_isa_name((llmr_isa)isa), gbs_ram, gbs_l2, gbs_vd, gmac);
+                   llmri_isa_name((llmr_isa)isa), gbs_ram, gbs_l2, gbs_vd, gmac);
             fflush(stdout);
             free(W);
             free(X);

@@ -21,8 +21,8 @@
 
 static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
 {
-    const llmr_type_traits *q = llmr_traits_isa(t->type, LLMR_ISA_REF);
-    size_t rs = llmr_row_size(t->type, K);
+    const llmr_type_traits *q = llmri_traits_isa(t->type, LLMR_ISA_REF);
+    size_t rs = llmri_row_size(t->type, K);
     float *row = malloc(sizeof(float) * K);
     for (size_t r = 0; r < rows && r < 64; r++) {
         for (int k = 0; k < K; k++)
@@ -37,10 +37,10 @@ static void fill_rows(const llmr_type_traits *t, uint8_t *w, size_t rows, int K)
 static void pp_f16(int R, int K)
 {
     const int N = 512;
-    const llmr_type_traits *t = llmr_traits(LLMR_TYPE_F16);
+    const llmr_type_traits *t = llmri_traits(LLMR_TYPE_F16);
     llmr_type_traits nog = *t;
     nog.gemm = NULL;
-    size_t rs = llmr_row_size(LLMR_TYPE_F16, K);
+    size_t rs = llmri_row_size(LLMR_TYPE_F16, K);
     uint8_t *W = malloc(rs * R), *X = malloc(rs * N);
     float *Y = malloc(sizeof(float) * R * N);
     fill_rows(t, W, R, K);
@@ -52,7 +52,7 @@ static void pp_f16(int R, int K)
         double best = 1e9;
         for (int p = 0; p < 5; p++) {
             double t0 = bench_now();
-            llmr_matmul_rows(tt, K, W, rs, 0, R, X, rs, N, Y, R);
+            llmri_matmul_rows(tt, K, W, rs, 0, R, X, rs, N, Y, R);
             double dt = bench_now() - t0;
             best = dt < best ? dt : best;
         }
@@ -73,7 +73,7 @@ static double best_decode(const llmr_type_traits *t, int K, const uint8_t *W, si
     for (int p = 0; p < passes; p++) {
         double t0 = bench_now();
         for (int it = 0; it < iters; it++)
-            llmr_matmul_rows(t, K, W, rs, 0, rows, X, 0, 1, Y, rows);
+            llmri_matmul_rows(t, K, W, rs, 0, rows, X, 0, 1, Y, rows);
         double dt = (bench_now() - t0) / iters;
         best = dt < best ? dt : best;
     }
@@ -83,11 +83,11 @@ static double best_decode(const llmr_type_traits *t, int K, const uint8_t *W, si
 static void decode(uint32_t type, size_t mib)
 {
     const int K = 2048;
-    for (int isa = 0; isa <= (int)llmr_cpu_best_isa() && isa <= LLMR_ISA_AVX2; isa++) {
-        const llmr_type_traits *t = llmr_traits_isa(type, (llmr_isa)isa);
-        const llmr_type_traits *tx = llmr_traits_isa(t->vec_dot_type, (llmr_isa)isa);
-        size_t rs = llmr_row_size(type, K), rows = (mib << 20) / rs;
-        uint8_t *W = malloc(rows * rs), *X = malloc(llmr_row_size(t->vec_dot_type, K));
+    for (int isa = 0; isa <= (int)llmri_cpu_best_isa() && isa <= LLMR_ISA_AVX2; isa++) {
+        const llmr_type_traits *t = llmri_traits_isa(type, (llmr_isa)isa);
+        const llmr_type_traits *tx = llmri_traits_isa(t->vec_dot_type, (llmr_isa)isa);
+        size_t rs = llmri_row_size(type, K), rows = (mib << 20) / rs;
+        uint8_t *W = malloc(rows * rs), *X = malloc(llmri_row_size(t->vec_dot_type, K));
         float *xf = malloc(sizeof(float) * K), *Y = malloc(sizeof(float) * rows);
         fill_rows(t, W, rows, K);
         for (int k = 0; k < K; k++)
@@ -100,7 +100,7 @@ static void decode(uint32_t type, size_t mib)
         const double bl2 = best_decode(t, K, W, rs, l2rows, X, Y, isa ? 300 : 3, 1);
         const double bl1 = best_decode(t, K, W, rs, 16, X, Y, isa ? 20 : 1, 200);
         printf("%s decode %-4s: %.1f GB/s from RAM, %.1f GB/s from L2, %.1f GB/s from L1 "
-               "(%.2f ns per 256 values)\n", t->name, llmr_isa_name((llmr_isa)isa),
+               "(%.2f ns per 256 values)\n", t->name, llmri_isa_name((llmr_isa)isa),
                rows * rs / best / 1e9, l2rows * rs / bl2 / 1e9, 16 * rs / bl1 / 1e9,
                bl1 * 1e9 / (16.0 * K / 256));
         free(W);

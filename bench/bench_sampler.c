@@ -24,7 +24,7 @@ static double cpu_now(void)
 static void fill_logits(llmr_rng *r, float *l, int32_t n)
 {
     for (int32_t i = 0; i < n; i += 2) {
-        double u = llmr_rng_uniform(r) + 1e-12, v = llmr_rng_uniform(r);
+        double u = llmri_rng_uniform(r) + 1e-12, v = llmri_rng_uniform(r);
         double m = sqrt(-2 * log(u)) * 3;
         l[i] = (float)(m * cos(6.283185307179586 * v));
         if (i + 1 < n)
@@ -38,27 +38,27 @@ static void bench_chain(const char *name, int32_t n_vocab, llmr_sampling o, int 
 {
     llmr_sampler *s;
     llmr_err e;
-    if (llmr_sampler_create(&s, n_vocab, &o, NULL, NULL, NULL, 0, &e)) {
+    if (llmri_sampler_create(&s, n_vocab, &o, NULL, NULL, NULL, 0, &e)) {
         fprintf(stderr, "%s: %s\n", name, e.msg);
         return;
     }
     float *l = malloc((size_t)n_vocab * N_SETS * sizeof *l);
     llmr_rng r;
-    llmr_rng_seed(&r, 1);
+    llmri_rng_seed(&r, 1);
     for (int k = 0; k < N_SETS; k++)
         fill_logits(&r, l + (size_t)k * n_vocab, n_vocab);
     double us = INFINITY;                      /* best of 5 rounds: the machine is shared */
     for (int round = 0; round < 5; round++) {
         double t0 = cpu_now();
         for (int i = 0; i < iters / 5; i++) {
-            int32_t t = llmr_sampler_sample(s, l + (size_t)(i % N_SETS) * n_vocab, &e);
-            llmr_sampler_accept(s, t, &e);
+            int32_t t = llmri_sampler_sample(s, l + (size_t)(i % N_SETS) * n_vocab, &e);
+            llmri_sampler_accept(s, t, &e);
         }
         us = fmin(us, (cpu_now() - t0) / (iters / 5) * 1e6);
     }
     printf("| %-44s | %7d | %12.1f |\n", name, (int)n_vocab, us);
     free(l);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static const char SCHEMA[] =
@@ -72,7 +72,7 @@ static void bench_grammar(const spm_vocab *v, llmr_sampling o, const char *name)
 {
     float *l = malloc((size_t)v->n * sizeof *l);
     llmr_rng r;
-    llmr_rng_seed(&r, 2);
+    llmri_rng_seed(&r, 2);
     o.json_schema = SCHEMA;
     int tokens = 0;
     double t0 = cpu_now();
@@ -80,17 +80,17 @@ static void bench_grammar(const spm_vocab *v, llmr_sampling o, const char *name)
         o.seed = (uint64_t)run;
         llmr_sampler *s;
         llmr_err e;
-        if (llmr_sampler_create(&s, v->n, &o, NULL, v->tok, &v->eos, 1, &e)) {
+        if (llmri_sampler_create(&s, v->n, &o, NULL, v->tok, &v->eos, 1, &e)) {
             fprintf(stderr, "grammar: %s\n", e.msg);
             exit(1);
         }
-        for (int k = 0; k < 300 && !llmr_sampler_grammar_done(s); k++, tokens++) {
+        for (int k = 0; k < 300 && !llmri_sampler_grammar_done(s); k++, tokens++) {
             fill_logits(&r, l, v->n);
-            int32_t t = llmr_sampler_sample(s, l, &e);
-            if (t < 0 || llmr_sampler_accept(s, t, &e) || t == v->eos)
+            int32_t t = llmri_sampler_sample(s, l, &e);
+            if (t < 0 || llmri_sampler_accept(s, t, &e) || t == v->eos)
                 break;
         }
-        llmr_sampler_free(s);
+        llmri_sampler_free(s);
     }
     double us = (cpu_now() - t0) / tokens * 1e6;
     printf("| %-44s | %7d | %12.1f |\n", name, (int)v->n, us);
@@ -103,9 +103,9 @@ static void bench_mask(const spm_vocab *v, const char *prefix, const char *name)
     llmr_err e;
     llmr_grammar *g;
     llmr_gmatch *m;
-    if (llmr_json_schema_gbnf(SCHEMA, &gbnf, &e) || llmr_grammar_parse(gbnf, &g, &e) ||
-        llmr_gmatch_create(&m, g, v->tok, v->n, &v->eos, 1, &e) ||
-        llmr_gmatch_accept_bytes(m, prefix, strlen(prefix), &e)) {
+    if (llmri_json_schema_gbnf(SCHEMA, &gbnf, &e) || llmri_grammar_parse(gbnf, &g, &e) ||
+        llmri_gmatch_create(&m, g, v->tok, v->n, &v->eos, 1, &e) ||
+        llmri_gmatch_accept_bytes(m, prefix, strlen(prefix), &e)) {
         fprintf(stderr, "mask: %s\n", e.msg);
         exit(1);
     }
@@ -114,7 +114,7 @@ static void bench_mask(const spm_vocab *v, const char *prefix, const char *name)
     double us = INFINITY;                      /* best of 10 */
     for (int i = 0; i < 10; i++) {
         double t0 = cpu_now();
-        n = llmr_gmatch_allowed(m, allowed);
+        n = llmri_gmatch_allowed(m, allowed);
         us = fmin(us, (cpu_now() - t0) * 1e6);
     }
     char label[96];
@@ -122,7 +122,7 @@ static void bench_mask(const spm_vocab *v, const char *prefix, const char *name)
     printf("| %-44s | %7d | %12.1f |\n", label, (int)v->n, us);
     free(allowed);
     free(gbnf);
-    llmr_gmatch_free(m);
+    llmri_gmatch_free(m);
 }
 
 /* Setting up a grammar sampler: parse the schema's grammar and build the vocabulary trie. */
@@ -135,11 +135,11 @@ static void bench_create(const spm_vocab *v)
         double t0 = cpu_now();
         llmr_sampler *s;
         llmr_err e;
-        if (llmr_sampler_create(&s, v->n, &o, NULL, v->tok, &v->eos, 1, &e)) {
+        if (llmri_sampler_create(&s, v->n, &o, NULL, v->tok, &v->eos, 1, &e)) {
             fprintf(stderr, "create: %s\n", e.msg);
             exit(1);
         }
-        llmr_sampler_free(s);
+        llmri_sampler_free(s);
         us = fmin(us, (cpu_now() - t0) * 1e6);
     }
     printf("| %-44s | %7d | %12.1f |\n", "create with a JSON schema (once per stream)",

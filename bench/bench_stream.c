@@ -4,7 +4,7 @@
  * 1. Overhead: the same greedy generation (ignore_eos, same prompt, same sampler) run two
  *    ways, interleaved, best of R rounds, single thread, CPU time of the calling thread
  *    (immune to preemption on a shared machine):
- *      raw:    llmr_seq_eval + llmr_sampler_sample/accept + llmr_token_to_piece per token
+ *      raw:    llmri_seq_eval + llmri_sampler_sample/accept + llmr_token_to_piece per token
  *      stream: llmr_stream_open + llmr_stream_next (UTF-8 assembly, stop scan, control checks,
  *              events, filters), optionally with 4 stop sequences and a filter chain.
  *    Both produce the same text (checked), so the difference is the stream machinery. On a
@@ -58,20 +58,20 @@ static double raw_loop(llmr_model *m, const llmr_tokenizer *tok, int n, char *te
     size_t np;
     llmr_tokenize(tok, PROMPT, strlen(PROMPT), LLMR_TOK_ADD_SPECIAL | LLMR_TOK_PARSE_SPECIAL,
                   prompt, 64, &np);
-    if (llmr_seq_new(m, 0, &seq) ||
-        llmr_sampler_create(&smp, llmr_model_n_vocab(m), &sp, NULL, NULL, NULL, 0, &err)) {
+    if (llmri_seq_new(m, 0, &seq) ||
+        llmri_sampler_create(&smp, llmri_model_n_vocab(m), &sp, NULL, NULL, NULL, 0, &err)) {
         fprintf(stderr, "raw loop setup failed\n");
         exit(1);
     }
-    llmr_sampler_add_history(smp, prompt, np);
+    llmri_sampler_add_history(smp, prompt, np);
     const float *logits;
-    llmr_seq_eval(seq, prompt, (int)np, 0, false, &logits);
+    llmri_seq_eval(seq, prompt, (int)np, 0, false, &logits);
     size_t bytes = 0;
     text[0] = '\0';
     double t0 = cpu_now();
     for (int i = 0; i < n; i++) {
-        int32_t t = llmr_sampler_sample(smp, logits, &err);
-        llmr_sampler_accept(smp, t, &err);
+        int32_t t = llmri_sampler_sample(smp, logits, &err);
+        llmri_sampler_accept(smp, t, &err);
         const char *piece;
         size_t len;
         llmr_token_to_piece(tok, t, false, &piece, &len);
@@ -81,11 +81,11 @@ static double raw_loop(llmr_model *m, const llmr_tokenizer *tok, int n, char *te
             text[bytes] = '\0';
         }
         if (i + 1 < n)
-            llmr_seq_eval(seq, &t, 1, (int)np + i, false, &logits);
+            llmri_seq_eval(seq, &t, 1, (int)np + i, false, &logits);
     }
     double t = cpu_now() - t0;
-    llmr_sampler_free(smp);
-    llmr_seq_free(seq);
+    llmri_sampler_free(smp);
+    llmri_seq_free(seq);
     return t;
 }
 
@@ -145,14 +145,14 @@ static double stream_loop(llmr_model *m, int n, bool extras, char *text, size_t 
     }
     timed *tw = calloc(1, sizeof *tw);
     llmr_err err;
-    if (llmr_local_source_new(m, &tw->inner, &err) != LLMR_OK) {
+    if (llmri_local_source_new(m, &tw->inner, &err) != LLMR_OK) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
     tw->base.ops = &timed_ops;
     llmr_source *src = &tw->base;
     llmr_stream *s;
-    if (llmr_stream_open_sources(&src, 1, PROMPT, &o, &s) != LLMR_OK) {
+    if (llmri_stream_open_sources(&src, 1, PROMPT, &o, &s) != LLMR_OK) {
         fprintf(stderr, "%s\n", llmr_stream_errmsg(s));
         exit(1);
     }
@@ -191,10 +191,10 @@ static void overhead(llmr_model *m, const llmr_tokenizer *tok, int n, int rounds
      * raw text before comparing. */
     llmr_utf8 u8 = {0};
     llmr_buf fixed = {0};
-    llmr_utf8_feed(&u8, a, strlen(a), &fixed);
-    llmr_utf8_flush(&u8, &fixed);
+    llmri_utf8_feed(&u8, a, strlen(a), &fixed);
+    llmri_utf8_flush(&u8, &fixed);
     bool same = fixed.p && !strcmp(fixed.p, b) && !strcmp(fixed.p, c);
-    llmr_buf_free(&fixed);
+    llmri_buf_free(&fixed);
     printf("overhead, %d tokens, best of %d, CPU time of the generating thread%s:\n", n, rounds,
            same ? "" : " (TEXTS DIFFER)");
     printf("  raw decode loop              %9.3f ms  %8.1f tok/s\n", best_raw * 1e3,
@@ -261,7 +261,7 @@ static void machinery(int n, bool extras)
         o.n_filters = 2;
     }
     llmr_stream *s;
-    llmr_stream_open_sources(&src, 1, "p", &o, &s);
+    llmri_stream_open_sources(&src, 1, "p", &o, &s);
     llmr_piece p;
     double t0 = cpu_now();
     while (llmr_stream_next(s, &p) == LLMR_PIECE)
@@ -278,7 +278,7 @@ static void prefix_cache(llmr_model *m, const llmr_tokenizer *tok)
     char base[8192] = "";
     size_t nt = 0;
     int32_t ids[2048];
-    while (nt < (size_t)llmr_model_n_ctx(m) * 3 / 4) {
+    while (nt < (size_t)llmri_model_n_ctx(m) * 3 / 4) {
         strcat(base, "Once upon a time, there was a little girl named Lily. She loved to play "
                      "outside in the park with her friends. ");
         llmr_tokenize(tok, base, strlen(base), LLMR_TOK_ADD_SPECIAL, ids, 2048, &nt);
@@ -327,14 +327,14 @@ int main(int argc, char **argv)
     }
     llmr_tokenizer *tok;
     llmr_err err;
-    if (tok_open_gguf(llmr_model_gguf(m), &tok, &err) != LLMR_OK) {
+    if (tok_open_gguf(llmri_model_gguf(m), &tok, &err) != LLMR_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     int n = argc > 2 ? atoi(argv[2]) : 400;
     int rounds = argc > 3 ? atoi(argv[3]) : 7;
-    if (n > llmr_model_n_ctx(m) - 16)
-        n = llmr_model_n_ctx(m) - 16;
+    if (n > llmri_model_n_ctx(m) - 16)
+        n = llmri_model_n_ctx(m) - 16;
     printf("model %s, 1 thread\n", argv[1]);
     overhead(m, tok, n, rounds);
     machinery(1000000, false);

@@ -128,7 +128,7 @@ static int load(chat *c, const char *path)
                   CHAT_MAX_FILE >> 20);
         return CHAT_CONTINUE;
     }
-    bool shallow = llmr_json_depth_ok(text, len, LLMR_JSON_MAX_DEPTH, NULL);
+    bool shallow = llmri_json_depth_ok(text, len, LLMR_JSON_MAX_DEPTH, NULL);
     cJSON *root = shallow ? cJSON_ParseWithLength(text, len) : NULL;
     free(text);
     const cJSON *msgs = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "messages")

@@ -65,9 +65,9 @@ static uint64_t rng_next(uint64_t *s)
 static int run_once(llmr_model *m, int n_prompt, int n_gen, uint64_t *rng, int32_t *toks,
                     double *ns, char *errbuf, size_t errcap)
 {
-    const int nv = llmr_model_n_vocab(m);
+    const int nv = llmri_model_n_vocab(m);
     llmr_seq *s;
-    if (llmr_seq_new(m, n_prompt + n_gen, &s)) {
+    if (llmri_seq_new(m, n_prompt + n_gen, &s)) {
         snprintf(errbuf, errcap, "%s", llmr_model_errmsg(m));
         return 1;
     }
@@ -75,18 +75,18 @@ static int run_once(llmr_model *m, int n_prompt, int n_gen, uint64_t *rng, int32
         toks[i] = i == 0 ? 1 % nv : (int32_t)(rng_next(rng) % (uint64_t)nv);
     const float *logits;
     int rc = 0;
-    double t0 = llmr_now();
+    double t0 = llmri_now();
     if (n_prompt > 0)
-        rc = llmr_seq_eval(s, toks, n_prompt, 0, false, &logits);
+        rc = llmri_seq_eval(s, toks, n_prompt, 0, false, &logits);
     int32_t tok = 1 % nv;
     for (int i = 0; i < n_gen && !rc; i++) {
-        rc = llmr_seq_eval(s, &tok, 1, n_prompt + i, false, &logits);
+        rc = llmri_seq_eval(s, &tok, 1, n_prompt + i, false, &logits);
         tok = (int32_t)(rng_next(rng) % (uint64_t)nv);
     }
-    *ns = (llmr_now() - t0) * 1e9;
+    *ns = (llmri_now() - t0) * 1e9;
     if (rc)
-        snprintf(errbuf, errcap, "%s", llmr_seq_errmsg(s));
-    llmr_seq_free(s);
+        snprintf(errbuf, errcap, "%s", llmri_seq_errmsg(s));
+    llmri_seq_free(s);
     return rc;
 }
 
@@ -220,10 +220,10 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
         return rc;
     }
     result r = {.model_path = path, .threads = threads, .reps = reps};
-    const llmr_hparams *hp = llmr_model_hparams(m);
-    r.size = llmr_model_size(m);
-    r.n_params = llmr_model_n_params(m);
-    snprintf(r.ftype, sizeof r.ftype, "%s", cli_ftype_name(llmr_model_gguf(m)));
+    const llmr_hparams *hp = llmri_model_hparams(m);
+    r.size = llmri_model_size(m);
+    r.n_params = llmri_model_n_params(m);
+    snprintf(r.ftype, sizeof r.ftype, "%s", cli_ftype_name(llmri_model_gguf(m)));
     char lab[16];
     size_label(r.n_params, lab, sizeof lab);
     snprintf(r.model_type, sizeof r.model_type, "%s %s %s",
@@ -274,7 +274,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *models[MAX_LIST];
     int n_models = 0;
-    int_list pp = {{512}, 1}, tg = {{128}, 1}, th = {{llmr_physical_cores()}, 1};
+    int_list pp = {{512}, 1}, tg = {{128}, 1}, th = {{llmri_physical_cores()}, 1};
     long reps = 5;
     bool json = false;
     llmr_kv_type kv = LLMR_KV_F16;

@@ -319,10 +319,10 @@ static int open_model(chat *c)
     if (llmr_model_open(c->g.model, &mo, &c->m) != LLMR_OK)
         return cli_fail("chat", "%s", llmr_model_errmsg(c->m));
     llmr_err err;
-    llmr_err_clear(&err);
-    if (llmr_local_tokenizer(c->m, &c->tok, &err) != LLMR_OK)
+    llmri_err_clear(&err);
+    if (llmri_local_tokenizer(c->m, &c->tok, &err) != LLMR_OK)
         return cli_fail("chat", "%s", err.msg);
-    c->n_ctx = llmr_model_n_ctx(c->m);
+    c->n_ctx = llmri_model_n_ctx(c->m);
     return CLI_OK;
 }
 
@@ -337,7 +337,7 @@ void chat_free(chat *c)
 int chat_set_system(chat *c, const char *text)
 {
     char *copy = NULL;
-    if (text && *text && !(copy = llmr_strdup(text)))
+    if (text && *text && !(copy = llmri_strdup(text)))
         return LLMR_ERR_NOMEM;
     free(c->system);
     c->system = copy;

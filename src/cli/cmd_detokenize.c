@@ -25,7 +25,7 @@ static int parse_ids(const char *arg, llmr_token **ids, size_t *n, size_t *cap)
         long v;
         if (!cli_parse_long(num, 0, INT32_MAX, &v))
             return cli_usage_error("detokenize", "'%s' is not a token id (a number >= 0)", num);
-        if (!llmr_grow(ids, cap, *n + 1, sizeof **ids))
+        if (!llmri_grow(ids, cap, *n + 1, sizeof **ids))
             return cli_fail("detokenize", "out of memory");
         (*ids)[(*n)++] = (llmr_token)v;
         any = true;

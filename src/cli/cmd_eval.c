@@ -102,19 +102,19 @@ int cmd_eval(int argc, char **argv)
     }
     /* Without -c, make room for the ids even when they exceed the default context. */
     llmr_seq *s;
-    int n_ctx = ctx ? (int)ctx : (n > llmr_model_n_ctx(m) ? n : 0);
-    if ((rc = llmr_seq_new(m, n_ctx, &s))) {
+    int n_ctx = ctx ? (int)ctx : (n > llmri_model_n_ctx(m) ? n : 0);
+    if ((rc = llmri_seq_new(m, n_ctx, &s))) {
         rc = cli_fail("eval", "%s", llmr_model_errmsg(m));
         llmr_model_close(m);
         free(ids);
         return rc;
     }
     const float *logits;
-    rc = llmr_seq_eval(s, ids, n, 0, all, &logits);
+    rc = llmri_seq_eval(s, ids, n, 0, all, &logits);
     if (rc) {
-        rc = cli_fail("eval", "%s", llmr_seq_errmsg(s));
+        rc = cli_fail("eval", "%s", llmri_seq_errmsg(s));
     } else {
-        const int nv = llmr_model_n_vocab(m), rows = all ? n : 1;
+        const int nv = llmri_model_n_vocab(m), rows = all ? n : 1;
         if (json) {
             printf("{\"n_vocab\": %d, \"logits\": [", nv);
             for (int r = 0; r < rows; r++) {
@@ -143,7 +143,7 @@ int cmd_eval(int argc, char **argv)
         }
         rc = CLI_OK;
     }
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     free(ids);
     return rc;

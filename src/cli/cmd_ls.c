@@ -54,12 +54,12 @@ int cmd_ls(int argc, char **argv)
     }
     char dir[4096];
     llmr_err err;
-    llmr_err_clear(&err);
-    if (llmr_cache_dir(dir, sizeof dir, &err))
+    llmri_err_clear(&err);
+    if (llmri_cache_dir(dir, sizeof dir, &err))
         return cli_fail("ls", "%s", err.msg);
     llmr_cache_entry *v;
     size_t n;
-    if (llmr_cache_list(dir, &v, &n, &err))
+    if (llmri_cache_list(dir, &v, &n, &err))
         return cli_fail("ls", "%s", err.msg);
     if (json) {
         print_json(dir, v, n);

@@ -18,7 +18,7 @@ static void on_sigint(int sig)
 
 int cmd_pull(int argc, char **argv)
 {
-    llmr_fetch_opts o = llmr_fetch_defaults();
+    llmr_fetch_opts o = llmri_fetch_defaults();
     const char *source = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
@@ -53,14 +53,14 @@ int cmd_pull(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     char **paths = NULL;
     size_t n = 0;
-    int rc = llmr_source_expand(source, &o, &paths, &n, &err);
+    int rc = llmri_source_expand(source, &o, &paths, &n, &err);
     if (rc)
         return cli_fail("pull", "%s", err.msg);
     for (size_t i = 0; i < n; i++)
         printf("%s\n", paths[i]);
-    llmr_paths_free(paths, n);
+    llmri_paths_free(paths, n);
     return CLI_OK;
 }

@@ -55,7 +55,7 @@ int cmd_quantize(int argc, char **argv)
     if (npos != 3)
         return cli_usage_error("quantize", "IN, OUT and TYPE are required");
     llmr_qtarget tg;
-    if (!llmr_qtarget_find(pos_args[2], &tg))
+    if (!llmri_qtarget_find(pos_args[2], &tg))
         return cli_usage_error("quantize", "unknown type '%s' (expected one of: %s)",
                                pos_args[2], llmr_qtarget_names);
     llmr_err err = {0};
@@ -65,7 +65,7 @@ int cmd_quantize(int argc, char **argv)
     int rc = CLI_BAD_INPUT;
     gguf_writer *w = gguf_writer_new();
     void **bufs = calloc(in->n_tensors + 1, sizeof *bufs);
-    llmr_pool *pool = llmr_pool_new(threads ? (int)threads : llmr_physical_cores());
+    llmr_pool *pool = llmri_pool_new(threads ? (int)threads : llmri_physical_cores());
     if (!w || !bufs || !pool) {
         cli_fail("quantize", "out of memory");
         goto done;
@@ -91,19 +91,19 @@ int cmd_quantize(int argc, char **argv)
         const gguf_tensor *t = &in->tensors[i];
         const char *name = t->name.ptr;
         qp.i_attn_v = qp.i_ffn_down = layer_of(name);
-        uint32_t ty = llmr_qtype_for(&tg, name, (int)t->n_dims, t->ne[0], &qp, pure);
+        uint32_t ty = llmri_qtype_for(&tg, name, (int)t->n_dims, t->ne[0], &qp, pure);
         const void *data = t->data;
         if (ty != t->type) {
-            const llmr_type_traits *tr = llmr_traits(t->type);
+            const llmr_type_traits *tr = llmri_traits(t->type);
             if (t->type != LLMR_TYPE_F32 && t->type != LLMR_TYPE_F16 && t->type != LLMR_TYPE_BF16) {
                 cli_fail("quantize", "%s: tensor %s is already quantized (type %u); quantize "
                          "reads F32, F16 or BF16 files", pos_args[0], name, t->type);
                 goto done;
             }
-            row_from_tensor src = {t, tr, llmr_row_size(t->type, t->ne[0])};
+            row_from_tensor src = {t, tr, llmri_row_size(t->type, t->ne[0])};
             int64_t nrows = (int64_t)(t->n_elements / (uint64_t)t->ne[0]);
             size_t nb;
-            if (llmr_rows_convert(pool, ty, t->ne[0], nrows, tensor_row, &src, &bufs[i], &nb,
+            if (llmri_rows_convert(pool, ty, t->ne[0], nrows, tensor_row, &src, &bufs[i], &nb,
                                   &err)) {
                 cli_fail("quantize", "tensor %s: %s", name, err.msg);
                 goto done;
@@ -125,7 +125,7 @@ done:
         for (uint64_t i = 0; i < in->n_tensors; i++)
             free(bufs[i]);
     free(bufs);
-    llmr_pool_free(pool);
+    llmri_pool_free(pool);
     gguf_writer_free(w);
     gguf_close(in);
     return rc;

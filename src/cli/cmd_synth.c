@@ -83,11 +83,11 @@ static int add(synth *s, const char *name, int64_t ne0, int64_t ne1, float scale
     sscanf(name, "blk.%d.", &layer);
     s->qp.i_attn_v = s->qp.i_ffn_down = layer;
     const int n_dims = ne1 ? 2 : 1;
-    uint32_t ty = llmr_qtype_for(s->tg, name, n_dims, ne0, &s->qp, s->pure);
+    uint32_t ty = llmri_qtype_for(s->tg, name, n_dims, ne0, &s->qp, s->pure);
     rnd_src src = {s->seed ^ hash_name(name), scale, offset};
     size_t nb;
     void *buf;
-    int rc = llmr_rows_convert(s->pool, ty, ne0, ne1 ? ne1 : 1, random_row, &src, &buf, &nb,
+    int rc = llmri_rows_convert(s->pool, ty, ne0, ne1 ? ne1 : 1, random_row, &src, &buf, &nb,
                                &s->err);
     if (rc)
         return rc;
@@ -201,7 +201,7 @@ int cmd_synth(int argc, char **argv)
         return cli_usage_error("synth", "unknown shape '%s'", shape_s);
     }
     llmr_qtarget tg;
-    if (!llmr_qtarget_find(type_s, &tg))
+    if (!llmri_qtarget_find(type_s, &tg))
         return cli_usage_error("synth", "unknown type '%s' (expected one of: %s)", type_s,
                                llmr_qtarget_names);
     synth s = {.tg = &tg, .seed = (uint64_t)seed * 0x9E3779B97F4A7C15ull, .pure = pure};
@@ -220,7 +220,7 @@ int cmd_synth(int argc, char **argv)
                 n_vocab, sh->name, sh->n_vocab, n_vocab);
     int rc = CLI_BAD_INPUT;
     s.w = gguf_writer_new();
-    s.pool = llmr_pool_new(threads ? (int)threads : llmr_physical_cores());
+    s.pool = llmri_pool_new(threads ? (int)threads : llmri_physical_cores());
     s.bufs = calloc((size_t)sh->n_layer * 16 + 8, sizeof *s.bufs);
     s.qp = (llmr_qpos){.n_layer = sh->n_layer, .has_output = !sh->tied};
     if (!s.w || !s.pool || !s.bufs) {
@@ -242,7 +242,7 @@ done:
     for (int i = 0; s.bufs && i < s.n_bufs; i++)
         free(s.bufs[i]);
     free(s.bufs);
-    llmr_pool_free(s.pool);
+    llmri_pool_free(s.pool);
     gguf_writer_free(s.w);
     gguf_close(vf);
     return rc;

@@ -12,10 +12,10 @@
 static char *read_file(const char *path, const char **why)
 {
     llmr_buf b = {.limit = (size_t)256 << 20};
-    int rc = llmr_buf_read_path(&b, path);
+    int rc = llmri_buf_read_path(&b, path);
     if (rc == LLMR_OK)
-        return llmr_buf_take(&b);
-    llmr_buf_free(&b);
+        return llmri_buf_take(&b);
+    llmri_buf_free(&b);
     *why = rc == LLMR_ERR_TOO_BIG ? "larger than 256 MiB"
          : rc == LLMR_ERR_NOMEM   ? "out of memory"
                                   : strerror(errno);

@@ -61,7 +61,7 @@ int cmd_tensor(int argc, char **argv)
     int rc = CLI_OK;
     if (sha) {
         char hex[65];
-        if (llmr_tensor_sha256(t, hex, &err) != LLMR_OK)
+        if (llmri_tensor_sha256(t, hex, &err) != LLMR_OK)
             rc = cli_fail("tensor", "%s: %s", model, err.msg);
         else
             printf("%s\n", hex);
@@ -73,7 +73,7 @@ int cmd_tensor(int argc, char **argv)
             printf("%s%" PRId64, d ? ", " : "", t->ne[d]);
         printf("]\nelements: %" PRIu64 "\nbytes: %" PRIu64 "\nfirst: ", t->n_elements, t->nbytes);
         first_values fv = {n_first, 0};
-        int r = n_first > 0 ? llmr_tensor_rows(t, print_row, &fv, &err) : 0;
+        int r = n_first > 0 ? llmri_tensor_rows(t, print_row, &fv, &err) : 0;
         printf("\n");
         if (r != 0 && r != 1)
             rc = cli_fail("tensor", "%s: %s", model, err.msg);

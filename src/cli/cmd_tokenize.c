@@ -62,7 +62,7 @@ static int bench(const llmr_tokenizer *t, const char *text, size_t len, unsigned
         free(ids);
         return rc;
     }
-    double t0 = llmr_now(), c0 = thread_cpu(), el = 0, best = 1e30;
+    double t0 = llmri_now(), c0 = thread_cpu(), el = 0, best = 1e30;
     int runs = 0;
     while (el < 2.0 || runs < 3) {
         size_t got;
@@ -73,7 +73,7 @@ static int bench(const llmr_tokenizer *t, const char *text, size_t len, unsigned
         double c = thread_cpu() - c1;
         best = c < best ? c : best;
         runs++;
-        el = llmr_now() - t0;
+        el = llmri_now() - t0;
     }
     free(ids);
     if (rc)
@@ -128,10 +128,10 @@ int cmd_tokenize(int argc, char **argv)
     size_t len = 0;
     llmr_buf buf = {0};
     if (file) {
-        int r = strcmp(file, "-") ? llmr_buf_read_path(&buf, file)
-                                  : llmr_buf_read_fd(&buf, STDIN_FILENO);
-        if (r || !llmr_buf_reserve(&buf, 0)) {
-            llmr_buf_free(&buf);
+        int r = strcmp(file, "-") ? llmri_buf_read_path(&buf, file)
+                                  : llmri_buf_read_fd(&buf, STDIN_FILENO);
+        if (r || !llmri_buf_reserve(&buf, 0)) {
+            llmri_buf_free(&buf);
             return cli_fail("tokenize", "%s: cannot read the file", file);
         }
         text = buf.p;
@@ -144,7 +144,7 @@ int cmd_tokenize(int argc, char **argv)
     if (rc) {
         int r = cli_fail("tokenize", "%s", t ? llmr_tokenizer_errmsg(t) : "out of memory");
         llmr_tokenizer_close(t);
-        llmr_buf_free(&buf);
+        llmri_buf_free(&buf);
         return r;
     }
     size_t clean_len;
@@ -182,7 +182,7 @@ int cmd_tokenize(int argc, char **argv)
     if (rc)
         status = cli_fail("tokenize", "%s", llmr_strerror(rc));
     llmr_tokenizer_close(t);
-    llmr_buf_free(&buf);
+    llmri_buf_free(&buf);
     if (fflush(stdout) != 0)
         status = CLI_BAD_INPUT;
     return status;

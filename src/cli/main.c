@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 
 long cli_cap_threads(const char *cmd, const char *flag, long n)
 {
-    const int cpus = llmr_cpu_count();
+    const int cpus = llmri_cpu_count();
     if (n <= cpus)
         return n;
     fprintf(stderr, "llmr %s: warning: %s %ld is more threads than the %d CPUs this process may "

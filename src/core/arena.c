@@ -14,7 +14,7 @@ struct llmr_arena_chunk {
 
 enum { CHUNK_MIN = 64 * 1024 };
 
-void llmr_arena_init(llmr_arena *a, size_t limit)
+void llmri_arena_init(llmr_arena *a, size_t limit)
 {
     *a = (llmr_arena){.limit = limit};
 }
@@ -25,7 +25,7 @@ static void *refuse(llmr_arena *a)
     return NULL;
 }
 
-void *llmr_arena_alloc(llmr_arena *a, size_t size)
+void *llmri_arena_alloc(llmr_arena *a, size_t size)
 {
     if (size > SIZE_MAX - sizeof(llmr_arena_chunk) - 64)
         return refuse(a);
@@ -55,22 +55,22 @@ void *llmr_arena_alloc(llmr_arena *a, size_t size)
     return p;
 }
 
-char *llmr_arena_strndup(llmr_arena *a, const char *s, size_t n)
+char *llmri_arena_strndup(llmr_arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX)
         return refuse(a);
-    char *p = llmr_arena_alloc(a, n + 1);
+    char *p = llmri_arena_alloc(a, n + 1);
     if (p && n)
         memcpy(p, s, n);
     return p;
 }
 
-bool llmr_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need, size_t elem)
+bool llmri_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
-    size_t nc = llmr_grow_cap(*cap, need, elem);
-    void *p = nc ? llmr_arena_alloc(a, nc * elem) : refuse(a);
+    size_t nc = llmri_grow_cap(*cap, need, elem);
+    void *p = nc ? llmri_arena_alloc(a, nc * elem) : refuse(a);
     if (!p)
         return false;
     void *old;
@@ -82,7 +82,7 @@ bool llmr_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need
     return true;
 }
 
-void llmr_arena_free(llmr_arena *a)
+void llmri_arena_free(llmr_arena *a)
 {
     llmr_arena_chunk *c = a->head;
     while (c) {
@@ -90,5 +90,5 @@ void llmr_arena_free(llmr_arena *a)
         free(c);
         c = next;
     }
-    llmr_arena_init(a, a->limit);
+    llmri_arena_init(a, a->limit);
 }

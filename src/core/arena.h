@@ -16,19 +16,19 @@ typedef struct llmr_arena {
 } llmr_arena;
 
 /* An empty arena that hands out at most `limit` bytes (0: no limit). */
-void llmr_arena_init(llmr_arena *a, size_t limit);
+void llmri_arena_init(llmr_arena *a, size_t limit);
 /* 16-byte aligned, zeroed memory, distinct for every call (size 0 included); NULL, and
  * `exhausted` set, when out of memory, past the limit, or size overflows. */
-void *llmr_arena_alloc(llmr_arena *a, size_t size);
+void *llmri_arena_alloc(llmr_arena *a, size_t size);
 /* Copies n bytes and appends a NUL. */
-char *llmr_arena_strndup(llmr_arena *a, const char *s, size_t n);
-/* Arena counterpart of llmr_grow: makes the array at *pv (a `T *` passed by address, n
+char *llmri_arena_strndup(llmr_arena *a, const char *s, size_t n);
+/* Arena counterpart of llmri_grow: makes the array at *pv (a `T *` passed by address, n
  * elements in use, *cap allocated) hold `need` elements by copying it into a fresh block of
- * llmr_grow_cap elements. The old block stays in the arena until it is freed, so an array
+ * llmri_grow_cap elements. The old block stays in the arena until it is freed, so an array
  * costs at most twice its final size. False, leaving the array as it was, on overflow or when
  * the arena refuses. */
-bool llmr_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need, size_t elem);
+bool llmri_arena_grow(llmr_arena *a, void *pv, size_t *cap, size_t n, size_t need, size_t elem);
 /* Releases every allocation; the arena is empty (limit kept, exhaustion cleared). */
-void llmr_arena_free(llmr_arena *a);
+void llmri_arena_free(llmr_arena *a);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "core/grow.h"
 
-bool llmr_buf_reserve(llmr_buf *b, size_t extra)
+bool llmri_buf_reserve(llmr_buf *b, size_t extra)
 {
     if (b->failed)
         return false;
@@ -22,7 +22,7 @@ bool llmr_buf_reserve(llmr_buf *b, size_t extra)
         return false;
     }
     size_t cap = b->cap, need = b->len + extra + 1;
-    if (!llmr_grow(&b->p, &cap, need < 64 ? 64 : need, 1)) {   /* no reallocs for short text */
+    if (!llmri_grow(&b->p, &cap, need < 64 ? 64 : need, 1)) {   /* no reallocs for short text */
         b->failed = true;
         return false;
     }
@@ -32,9 +32,9 @@ bool llmr_buf_reserve(llmr_buf *b, size_t extra)
     return true;
 }
 
-bool llmr_buf_append(llmr_buf *b, const void *data, size_t n)
+bool llmri_buf_append(llmr_buf *b, const void *data, size_t n)
 {
-    if (!llmr_buf_reserve(b, n))
+    if (!llmri_buf_reserve(b, n))
         return false;
     if (n)
         memcpy(b->p + b->len, data, n);
@@ -43,19 +43,19 @@ bool llmr_buf_append(llmr_buf *b, const void *data, size_t n)
     return true;
 }
 
-bool llmr_buf_puts(llmr_buf *b, const char *s)
+bool llmri_buf_puts(llmr_buf *b, const char *s)
 {
-    return llmr_buf_append(b, s, strlen(s));
+    return llmri_buf_append(b, s, strlen(s));
 }
 
 /* Formats straight into the spare room, growing once when it was too small. */
-bool llmr_buf_printf(llmr_buf *b, const char *fmt, ...)
+bool llmri_buf_printf(llmr_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int k = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (k < 0 || !llmr_buf_reserve(b, (size_t)k))
+    if (k < 0 || !llmri_buf_reserve(b, (size_t)k))
         return false;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -64,10 +64,10 @@ bool llmr_buf_printf(llmr_buf *b, const char *fmt, ...)
     return true;
 }
 
-void llmr_buf_consume(llmr_buf *b, size_t n)
+void llmri_buf_consume(llmr_buf *b, size_t n)
 {
     if (n >= b->len) {
-        llmr_buf_truncate(b, 0);
+        llmri_buf_truncate(b, 0);
         return;
     }
     memmove(b->p, b->p + n, b->len - n);
@@ -75,7 +75,7 @@ void llmr_buf_consume(llmr_buf *b, size_t n)
     b->p[b->len] = '\0';
 }
 
-void llmr_buf_truncate(llmr_buf *b, size_t n)
+void llmri_buf_truncate(llmr_buf *b, size_t n)
 {
     if (n < b->len) {
         b->len = n;
@@ -83,12 +83,12 @@ void llmr_buf_truncate(llmr_buf *b, size_t n)
     }
 }
 
-const char *llmr_buf_str(const llmr_buf *b)
+const char *llmri_buf_str(const llmr_buf *b)
 {
     return b->p ? b->p : "";
 }
 
-char *llmr_buf_take(llmr_buf *b)
+char *llmri_buf_take(llmr_buf *b)
 {
     char *p = b->p;
     *b = (llmr_buf){.limit = b->limit};
@@ -97,7 +97,7 @@ char *llmr_buf_take(llmr_buf *b)
 
 /* Reads into the spare room, doubling it when full. A buffer at its limit reads one more byte
  * to tell a text of exactly `limit` bytes from a longer one. */
-int llmr_buf_read_fd(llmr_buf *b, int fd)
+int llmri_buf_read_fd(llmr_buf *b, int fd)
 {
     for (;;) {
         char probe, *dst = &probe;
@@ -108,7 +108,7 @@ int llmr_buf_read_fd(llmr_buf *b, int fd)
                 size_t want = b->cap < 65536 ? 65536 : b->cap;
                 if (b->limit && want > b->limit - b->len)
                     want = b->limit - b->len;
-                if (!llmr_buf_reserve(b, want))
+                if (!llmri_buf_reserve(b, want))
                     return b->len > SIZE_MAX / 2 ? LLMR_ERR_TOO_BIG : LLMR_ERR_NOMEM;
             }
             dst = b->p + b->len;
@@ -132,13 +132,13 @@ int llmr_buf_read_fd(llmr_buf *b, int fd)
     }
 }
 
-int llmr_buf_read_path(llmr_buf *b, const char *path)
+int llmri_buf_read_path(llmr_buf *b, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? LLMR_ERR_NOT_FOUND : LLMR_ERR_IO;
-    int rc = llmr_buf_read_fd(b, fd);
-    if (rc == LLMR_OK && !llmr_buf_reserve(b, 0))
+    int rc = llmri_buf_read_fd(b, fd);
+    if (rc == LLMR_OK && !llmri_buf_reserve(b, 0))
         rc = LLMR_ERR_NOMEM;
     int saved = errno;   /* a read error's reason outlives the close */
     close(fd);
@@ -146,7 +146,7 @@ int llmr_buf_read_path(llmr_buf *b, const char *path)
     return rc;
 }
 
-void llmr_buf_free(llmr_buf *b)
+void llmri_buf_free(llmr_buf *b)
 {
     free(b->p);
     *b = (llmr_buf){.limit = b->limit};

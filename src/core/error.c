@@ -32,7 +32,7 @@ const char *llmr_strerror(int code)
 
 const char *llmr_version(void) { return LLMR_VERSION_STRING; }
 
-int llmr_err_set(llmr_err *e, int code, const char *fmt, ...)
+int llmri_err_set(llmr_err *e, int code, const char *fmt, ...)
 {
     if (e) {
         va_list ap;
@@ -44,7 +44,7 @@ int llmr_err_set(llmr_err *e, int code, const char *fmt, ...)
     return code;
 }
 
-void llmr_err_clear(llmr_err *e)
+void llmri_err_clear(llmr_err *e)
 {
     if (e) {
         e->code = LLMR_OK;

@@ -12,11 +12,11 @@ typedef struct llmr_err {
 } llmr_err;
 
 /* Records code and a printf-style message in *e (which may be NULL) and returns code, so
- * that `return llmr_err_set(e, LLMR_ERR_FORMAT, "...")` reads naturally. */
-int llmr_err_set(llmr_err *e, int code, const char *fmt, ...)
+ * that `return llmri_err_set(e, LLMR_ERR_FORMAT, "...")` reads naturally. */
+int llmri_err_set(llmr_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Clears *e to LLMR_OK with an empty message. */
-void llmr_err_clear(llmr_err *e);
+void llmri_err_clear(llmr_err *e);
 
 #endif

@@ -7,7 +7,7 @@
 
 enum { GROW_MIN = 4 };
 
-size_t llmr_grow_cap(size_t cap, size_t need, size_t elem)
+size_t llmri_grow_cap(size_t cap, size_t need, size_t elem)
 {
     if (elem == 0 || need > SIZE_MAX / elem)
         return 0;
@@ -21,11 +21,11 @@ size_t llmr_grow_cap(size_t cap, size_t need, size_t elem)
     return nc;
 }
 
-bool llmr_grow(void *pv, size_t *cap, size_t need, size_t elem)
+bool llmri_grow(void *pv, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
-    size_t nc = llmr_grow_cap(*cap, need, elem);
+    size_t nc = llmri_grow_cap(*cap, need, elem);
     if (!nc)
         return false;
     void *old;

@@ -10,15 +10,15 @@
 /* The capacity an array of `elem`-byte elements with `cap` allocated grows to when it must
  * hold `need`: the larger of need and twice cap, 4 at the least, and never so large that
  * capacity * elem overflows. 0 when need * elem itself overflows (or elem is 0). */
-size_t llmr_grow_cap(size_t cap, size_t need, size_t elem);
+size_t llmri_grow_cap(size_t cap, size_t need, size_t elem);
 
 /* Makes the array at *pv (a `T *` whose address is passed as pv, elements of elem bytes, *cap
- * of them allocated) hold at least `need` elements, by realloc to llmr_grow_cap. Returns true
+ * of them allocated) hold at least `need` elements, by realloc to llmri_grow_cap. Returns true
  * when it already did; false, leaving the array and *cap as they were, when need * elem
  * overflows size_t or memory runs out. Elements past the old capacity are uninitialised. */
-bool llmr_grow(void *pv, size_t *cap, size_t need, size_t elem);
+bool llmri_grow(void *pv, size_t *cap, size_t need, size_t elem);
 
-/* llmr_grow for an array lvalue and its size_t capacity: LLMR_GROW(v, v_cap, n + 1). */
-#define LLMR_GROW(v, cap, need) llmr_grow(&(v), &(cap), (need), sizeof *(v))
+/* llmri_grow for an array lvalue and its size_t capacity: LLMR_GROW(v, v_cap, n + 1). */
+#define LLMR_GROW(v, cap, need) llmri_grow(&(v), &(cap), (need), sizeof *(v))
 
 #endif

@@ -28,10 +28,10 @@ typedef struct llmr_heap {
 #define LLMR_HEAP_AT(h, i, elem) ((h)->v + (i) * (elem))
 
 /* Copies *item in; false when memory runs out or the size would overflow (heap unchanged). */
-static inline bool llmr_heap_push(llmr_heap *h, const void *item, size_t elem,
+static inline bool llmri_heap_push(llmr_heap *h, const void *item, size_t elem,
                                   llmr_heap_before before)
 {
-    if (h->n > (size_t)-1 - 2 || !llmr_grow(&h->v, &h->cap, h->n + 2, elem))
+    if (h->n > (size_t)-1 - 2 || !llmri_grow(&h->v, &h->cap, h->n + 2, elem))
         return false;
     unsigned char *x = LLMR_HEAP_AT(h, h->cap - 1, elem);   /* the scratch slot */
     memcpy(x, item, elem);
@@ -48,7 +48,7 @@ static inline bool llmr_heap_push(llmr_heap *h, const void *item, size_t elem,
 }
 
 /* Copies the first element to *out and removes it; false when the heap is empty. */
-static inline bool llmr_heap_pop(llmr_heap *h, void *out, size_t elem, llmr_heap_before before)
+static inline bool llmri_heap_pop(llmr_heap *h, void *out, size_t elem, llmr_heap_before before)
 {
     if (!h->n)
         return false;
@@ -74,12 +74,12 @@ static inline bool llmr_heap_pop(llmr_heap *h, void *out, size_t elem, llmr_heap
 }
 
 /* Removes every element and keeps the storage. */
-static inline void llmr_heap_clear(llmr_heap *h)
+static inline void llmri_heap_clear(llmr_heap *h)
 {
     h->n = 0;
 }
 
-static inline void llmr_heap_free(llmr_heap *h)
+static inline void llmri_heap_free(llmr_heap *h)
 {
     free(h->v);
     *h = (llmr_heap){0};

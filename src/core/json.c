@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool llmr_json_depth_ok(const char *text, size_t len, int max_depth, size_t *at)
+bool llmri_json_depth_ok(const char *text, size_t len, int max_depth, size_t *at)
 {
     int depth = 0;
     for (size_t i = 0; i < len; i++) {
@@ -73,13 +73,13 @@ static const char *dup_key(const cJSON *v)
     return d;
 }
 
-cJSON *llmr_json_parse(const char *text, size_t len, int flags, const char *what,
+cJSON *llmri_json_parse(const char *text, size_t len, int flags, const char *what,
                        const char **end, char *err, size_t err_len)
 {
     size_t at = 0;
     if (!text)
         len = 0;
-    if (!llmr_json_depth_ok(text, len, LLMR_JSON_MAX_DEPTH, &at)) {
+    if (!llmri_json_depth_ok(text, len, LLMR_JSON_MAX_DEPTH, &at)) {
         snprintf(err, err_len, "%s nests arrays and objects deeper than %d levels (at byte %zu)",
                  what, LLMR_JSON_MAX_DEPTH, at);
         return NULL;

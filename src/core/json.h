@@ -24,7 +24,7 @@ enum {
 /* Scans len bytes of JSON text without building anything: true when no array or object nests
  * deeper than max_depth; otherwise false with *at the offset of the opening bracket past the
  * limit. Strings (with escaped quotes) are skipped, so brackets inside them do not count. */
-bool llmr_json_depth_ok(const char *text, size_t len, int max_depth, size_t *at);
+bool llmri_json_depth_ok(const char *text, size_t len, int max_depth, size_t *at);
 
 /* Parses len bytes of JSON (no NUL needed) into a cJSON tree the caller frees with
  * cJSON_Delete. Refuses, with NULL and a message in err that names what and where, text that
@@ -32,7 +32,7 @@ bool llmr_json_depth_ok(const char *text, size_t len, int max_depth, size_t *at)
  * LLMR_JSON_DUPS_OK: a body with two "model" keys is ambiguous), or has more than whitespace
  * after the value (unless LLMR_JSON_TRAILING_OK; then *end, if given, points past the value).
  * what names the text in messages ("the request body"). */
-cJSON *llmr_json_parse(const char *text, size_t len, int flags, const char *what,
+cJSON *llmri_json_parse(const char *text, size_t len, int flags, const char *what,
                        const char **end, char *err, size_t err_len);
 
 #endif

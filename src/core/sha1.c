@@ -39,7 +39,7 @@ static void block(uint32_t h[5], const uint8_t *p)
     h[4] += e;
 }
 
-void llmr_sha1(const void *data, size_t n, uint8_t out[20])
+void llmri_sha1(const void *data, size_t n, uint8_t out[20])
 {
     uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
     const uint8_t *p = data;

@@ -7,6 +7,6 @@
 #include <stdint.h>
 
 /* The 20-byte digest of data[0..n). */
-void llmr_sha1(const void *data, size_t n, uint8_t out[20]);
+void llmri_sha1(const void *data, size_t n, uint8_t out[20]);
 
 #endif

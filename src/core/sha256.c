@@ -44,7 +44,7 @@ static void block(uint32_t h[8], const uint8_t *p)
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-void llmr_sha256_init(llmr_sha256 *s)
+void llmri_sha256_init(llmr_sha256 *s)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -53,7 +53,7 @@ void llmr_sha256_init(llmr_sha256 *s)
     s->nbuf = 0;
 }
 
-void llmr_sha256_update(llmr_sha256 *s, const void *data, size_t n)
+void llmri_sha256_update(llmr_sha256 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
     s->len += n;
@@ -74,7 +74,7 @@ void llmr_sha256_update(llmr_sha256 *s, const void *data, size_t n)
     s->nbuf = n;
 }
 
-void llmr_sha256_final(llmr_sha256 *s, uint8_t out[32])
+void llmri_sha256_final(llmr_sha256 *s, uint8_t out[32])
 {
     uint64_t bits = s->len * 8;
     uint8_t pad[72] = {0x80};
@@ -83,7 +83,7 @@ void llmr_sha256_final(llmr_sha256 *s, uint8_t out[32])
     for (int i = 0; i < 8; i++)
         pad[npad + i] = (uint8_t)(bits >> (56 - 8 * i));
     uint64_t len = s->len;
-    llmr_sha256_update(s, pad, npad + 8);
+    llmri_sha256_update(s, pad, npad + 8);
     s->len = len;
     for (int i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
@@ -93,7 +93,7 @@ void llmr_sha256_final(llmr_sha256 *s, uint8_t out[32])
     }
 }
 
-void llmr_sha256_hex(const uint8_t d[32], char out[65])
+void llmri_sha256_hex(const uint8_t d[32], char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {

@@ -12,11 +12,11 @@ typedef struct llmr_sha256 {
     size_t nbuf;
 } llmr_sha256;
 
-void llmr_sha256_init(llmr_sha256 *s);
-void llmr_sha256_update(llmr_sha256 *s, const void *data, size_t n);
+void llmri_sha256_init(llmr_sha256 *s);
+void llmri_sha256_update(llmr_sha256 *s, const void *data, size_t n);
 /* Writes the 32-byte digest; *s must be re-initialized before reuse. */
-void llmr_sha256_final(llmr_sha256 *s, uint8_t out[32]);
+void llmri_sha256_final(llmr_sha256 *s, uint8_t out[32]);
 /* Lower-case hex of a digest, NUL-terminated (65 bytes). */
-void llmr_sha256_hex(const uint8_t digest[32], char out[65]);
+void llmri_sha256_hex(const uint8_t digest[32], char out[65]);
 
 #endif

@@ -11,7 +11,7 @@ struct llmr_strmap_slot {
     int64_t value;
 };
 
-uint64_t llmr_hash_bytes(const void *p, size_t n)
+uint64_t llmri_hash_bytes(const void *p, size_t n)
 {
     const unsigned char *s = p;
     uint64_t h = 1469598103934665603ull;
@@ -22,7 +22,7 @@ uint64_t llmr_hash_bytes(const void *p, size_t n)
     return h;
 }
 
-bool llmr_strmap_init(llmr_strmap *m, size_t n)
+bool llmri_strmap_init(llmr_strmap *m, size_t n)
 {
     size_t cap = 16;
     while (cap < n * 2 + 2) {
@@ -36,7 +36,7 @@ bool llmr_strmap_init(llmr_strmap *m, size_t n)
     return m->slots != NULL;
 }
 
-void llmr_strmap_free(llmr_strmap *m)
+void llmri_strmap_free(llmr_strmap *m)
 {
     free(m->slots);
     m->slots = NULL;
@@ -57,7 +57,7 @@ static struct llmr_strmap_slot *find(const llmr_strmap *m, const char *key, size
 static bool grow(llmr_strmap *m)
 {
     llmr_strmap bigger;
-    if (!llmr_strmap_init(&bigger, m->cap))
+    if (!llmri_strmap_init(&bigger, m->cap))
         return false;
     for (size_t i = 0; i < m->cap; i++) {
         struct llmr_strmap_slot *s = &m->slots[i];
@@ -70,11 +70,11 @@ static bool grow(llmr_strmap *m)
     return true;
 }
 
-int llmr_strmap_put(llmr_strmap *m, const char *key, size_t len, int64_t value, int64_t *old)
+int llmri_strmap_put(llmr_strmap *m, const char *key, size_t len, int64_t value, int64_t *old)
 {
-    if ((!m->slots && !llmr_strmap_init(m, 8)) || ((m->count + 1) * 2 > m->cap && !grow(m)))
+    if ((!m->slots && !llmri_strmap_init(m, 8)) || ((m->count + 1) * 2 > m->cap && !grow(m)))
         return -1;
-    uint64_t h = llmr_hash_bytes(key, len);
+    uint64_t h = llmri_hash_bytes(key, len);
     struct llmr_strmap_slot *s = find(m, key, len, h);
     if (s->key) {
         if (old)
@@ -86,11 +86,11 @@ int llmr_strmap_put(llmr_strmap *m, const char *key, size_t len, int64_t value, 
     return 1;
 }
 
-bool llmr_strmap_get(const llmr_strmap *m, const char *key, size_t len, int64_t *value)
+bool llmri_strmap_get(const llmr_strmap *m, const char *key, size_t len, int64_t *value)
 {
     if (!m->slots)
         return false;
-    struct llmr_strmap_slot *s = find(m, key, len, llmr_hash_bytes(key, len));
+    struct llmr_strmap_slot *s = find(m, key, len, llmri_hash_bytes(key, len));
     if (!s->key)
         return false;
     if (value)

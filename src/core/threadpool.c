@@ -77,7 +77,7 @@ static void *worker(void *varg)
     }
 }
 
-llmr_pool *llmr_pool_new(int n_threads)
+llmr_pool *llmri_pool_new(int n_threads)
 {
     if (n_threads < 1)
         n_threads = 1;
@@ -95,14 +95,14 @@ llmr_pool *llmr_pool_new(int n_threads)
         if (!wa || (wa->p = p, wa->ith = i, pthread_create(&p->tids[i], NULL, worker, wa))) {
             free(wa);
             p->n = i;              /* join only what started */
-            llmr_pool_free(p);
+            llmri_pool_free(p);
             return NULL;
         }
     }
     return p;
 }
 
-void llmr_pool_free(llmr_pool *p)
+void llmri_pool_free(llmr_pool *p)
 {
     if (!p)
         return;
@@ -115,9 +115,9 @@ void llmr_pool_free(llmr_pool *p)
     free(p);
 }
 
-int llmr_pool_size(const llmr_pool *p) { return p->n; }
+int llmri_pool_size(const llmr_pool *p) { return p->n; }
 
-void llmr_pool_run(llmr_pool *p, llmr_pool_fn fn, void *arg)
+void llmri_pool_run(llmr_pool *p, llmr_pool_fn fn, void *arg)
 {
     if (p->n == 1) {
         fn(arg, 0, 1);

@@ -5,8 +5,8 @@
  * more than the step. Workers spin briefly on a generation counter and only then sleep on a
  * futex; the caller is thread 0 and does its share of every step.
  *
- * Thread safety: one thread at a time may call llmr_pool_run on a pool (the model layer
- * holds a lock around it). llmr_pool_new/free are not concurrent with run.
+ * Thread safety: one thread at a time may call llmri_pool_run on a pool (the model layer
+ * holds a lock around it). llmri_pool_new/free are not concurrent with run.
  */
 #ifndef LLMR_CORE_THREADPOOL_H
 #define LLMR_CORE_THREADPOOL_H
@@ -17,15 +17,15 @@ typedef struct llmr_pool llmr_pool;
 typedef void (*llmr_pool_fn)(void *arg, int ith, int nth);
 
 /* Starts n_threads - 1 workers (n_threads >= 1). NULL if out of memory or threads. */
-llmr_pool *llmr_pool_new(int n_threads);
+llmr_pool *llmri_pool_new(int n_threads);
 
 /* Joins the workers and frees the pool; accepts NULL. */
-void llmr_pool_free(llmr_pool *p);
+void llmri_pool_free(llmr_pool *p);
 
-int llmr_pool_size(const llmr_pool *p);
+int llmri_pool_size(const llmr_pool *p);
 
 /* Runs fn(arg, ith, nth) on every thread (the caller is ith 0) and returns when all have
  * returned: the return is the barrier between steps. */
-void llmr_pool_run(llmr_pool *p, llmr_pool_fn fn, void *arg);
+void llmri_pool_run(llmr_pool *p, llmr_pool_fn fn, void *arg);
 
 #endif

@@ -8,12 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-char *llmr_strdup(const char *s)
+char *llmri_strdup(const char *s)
 {
-    return s ? llmr_strndup(s, strlen(s)) : NULL;
+    return s ? llmri_strndup(s, strlen(s)) : NULL;
 }
 
-char *llmr_strndup(const char *s, size_t n)
+char *llmri_strndup(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
     if (!p)
@@ -23,7 +23,7 @@ char *llmr_strndup(const char *s, size_t n)
     return p;
 }
 
-double llmr_now(void)
+double llmri_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -32,7 +32,7 @@ double llmr_now(void)
 
 /* Counts distinct (physical id, core id) pairs in /proc/cpuinfo: SMT siblings share a core,
  * and running two compute threads on one core only makes them fight for its FMA units. */
-int llmr_physical_cores(void)
+int llmri_physical_cores(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -61,7 +61,7 @@ int llmr_physical_cores(void)
         }
     }
     fclose(f);
-    const int allowed = llmr_cpu_count();
+    const int allowed = llmri_cpu_count();
     if (n < 1 || n > online)
         n = (int)online;
     return n < allowed ? n : allowed;
@@ -69,7 +69,7 @@ int llmr_physical_cores(void)
 
 /* The affinity mask is what counts: under taskset or a container's cpuset the process may run
  * on fewer CPUs than are online, and threads beyond them only queue for the same cores. */
-int llmr_cpu_count(void)
+int llmri_cpu_count(void)
 {
     cpu_set_t set;
     CPU_ZERO(&set);

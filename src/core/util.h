@@ -6,29 +6,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* a*b and a+b that report overflow instead of wrapping: sizes from files are hostile. */
-static inline bool llmr_mul_ok(uint64_t a, uint64_t b, uint64_t *out)
+/* a*b that reports overflow instead of wrapping: sizes from files are hostile. */
+static inline bool llmri_mul_ok(uint64_t a, uint64_t b, uint64_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
 }
-static inline bool llmr_add_ok(uint64_t a, uint64_t b, uint64_t *out)
-{
-    return !__builtin_add_overflow(a, b, out);
-}
 
-static inline uint64_t llmr_align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+static inline uint64_t llmri_align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 /* strdup that returns NULL for NULL. */
-char *llmr_strdup(const char *s);
+char *llmri_strdup(const char *s);
 /* Copies n bytes of s into a fresh NUL-terminated string. */
-char *llmr_strndup(const char *s, size_t n);
+char *llmri_strndup(const char *s, size_t n);
 
 /* Monotonic time in seconds. */
-double llmr_now(void);
+double llmri_now(void);
 
 /* Number of physical cores (hyper-threads counted once), at least 1. */
-int llmr_physical_cores(void);
+int llmri_physical_cores(void);
 /* CPUs this process may run on (its affinity mask; online CPUs when that cannot be read). */
-int llmr_cpu_count(void);
+int llmri_cpu_count(void);
 
 #endif

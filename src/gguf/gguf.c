@@ -43,7 +43,7 @@ typedef struct cursor {
 
 static int truncated(cursor *c, uint64_t need, const char *what)
 {
-    return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+    return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                         "%s: truncated at byte %llu: %s needs %llu bytes, file has %llu",
                         c->name, (unsigned long long)c->off, what, (unsigned long long)need,
                         (unsigned long long)(c->size - c->off));
@@ -80,13 +80,13 @@ static int rd_str(cursor *c, gguf_str *s, const char *what)
     if (rc)
         return rc;
     if (len > c->size - c->off)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: %s at byte %llu has length %llu, beyond the end of the file "
                             "(%llu bytes left)", c->name, what, (unsigned long long)at,
                             (unsigned long long)len, (unsigned long long)(c->size - c->off));
-    char *p = llmr_arena_strndup(c->arena, (const char *)c->p + c->off, len);
+    char *p = llmri_arena_strndup(c->arena, (const char *)c->p + c->off, len);
     if (!p)
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory reading %s", c->name,
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory reading %s", c->name,
                             what);
     s->ptr = p;
     s->len = len;
@@ -149,11 +149,11 @@ static int rd_array(cursor *c, gguf_value *v, int depth, const char *key)
     if (rc)
         return rc;
     if (et >= GGUF_VTYPE_COUNT)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: key '%s': array at byte %llu has unknown element type %u "
                             "(expected 0..12)", c->name, key, (unsigned long long)at, et);
     if (depth >= GGUF_MAX_ARRAY_DEPTH)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: key '%s': arrays nested deeper than %d at byte %llu", c->name,
                             key, GGUF_MAX_ARRAY_DEPTH, (unsigned long long)at);
     /* Every element takes at least this many bytes, so n beyond remaining/min is a lie; the
@@ -162,7 +162,7 @@ static int rd_array(cursor *c, gguf_value *v, int depth, const char *key)
     if (!min)
         min = et == GGUF_STRING ? (c->version == 1 ? 4 : 8) : (c->version == 1 ? 8 : 12);
     if (n > (c->size - c->off) / min)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: key '%s': array at byte %llu claims %llu elements of %s, more "
                             "than the %llu bytes left can hold", c->name, key,
                             (unsigned long long)at, (unsigned long long)n,
@@ -171,18 +171,18 @@ static int rd_array(cursor *c, gguf_value *v, int depth, const char *key)
     v->arr.n = n;
     if (scalar_size(et)) {
         /* Natively packed (bools as one byte), aligned copy. */
-        void *d = llmr_arena_alloc(c->arena, n ? n * min : 1);
+        void *d = llmri_arena_alloc(c->arena, n ? n * min : 1);
         if (!d)
-            return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+            return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
         memcpy(d, c->p + c->off, n * min);
         c->off += n * min;
         v->arr.data = d;
         return LLMR_OK;
     }
     size_t esz = et == GGUF_STRING ? sizeof(gguf_str) : sizeof(gguf_value);
-    void *d = llmr_arena_alloc(c->arena, n ? n * esz : 1);
+    void *d = llmri_arena_alloc(c->arena, n ? n * esz : 1);
     if (!d)
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
     v->arr.data = d;
     for (uint64_t i = 0; i < n; i++) {
         rc = et == GGUF_STRING ? rd_str(c, (gguf_str *)d + i, "array string")
@@ -218,14 +218,14 @@ static int rd_kv(cursor *c, gguf_kv *kv, gguf_priv *priv, uint64_t i)
     if (rc)
         return rc;
     if (t >= GGUF_VTYPE_COUNT)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: key '%s' at byte %llu has unknown value type %u (expected "
                             "0..12)", c->name, kv->key.ptr, (unsigned long long)at, t);
-    int put = llmr_strmap_put(&priv->kv_index, kv->key.ptr, kv->key.len, (int64_t)i, NULL);
+    int put = llmri_strmap_put(&priv->kv_index, kv->key.ptr, kv->key.len, (int64_t)i, NULL);
     if (put < 0)
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
     if (put == 0)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: duplicate metadata key '%s' at byte %llu", c->name,
                             kv->key.ptr, (unsigned long long)at);
     return rd_value(c, (gguf_vtype)t, &kv->val, 0, kv->key.ptr);
@@ -240,7 +240,7 @@ static int rd_tensor_info(cursor *c, gguf_tensor *t, gguf_priv *priv, uint64_t i
     if (rc)
         return rc;
     if (t->n_dims > GGUF_MAX_DIMS)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: tensor '%s' at byte %llu has %u dimensions (at most %d)",
                             c->name, t->name.ptr, (unsigned long long)at, t->n_dims,
                             GGUF_MAX_DIMS);
@@ -251,8 +251,8 @@ static int rd_tensor_info(cursor *c, gguf_tensor *t, gguf_priv *priv, uint64_t i
         uint64_t ne = 0;
         if ((rc = rd_count(c, &ne, "tensor dimension")))
             return rc;
-        if (ne > INT64_MAX || !llmr_mul_ok(n, ne, &n) || n > INT64_MAX)
-            return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        if (ne > INT64_MAX || !llmri_mul_ok(n, ne, &n) || n > INT64_MAX)
+            return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                                 "%s: tensor '%s': dimensions overflow 64 bits (dimension %u is "
                                 "%llu)", c->name, t->name.ptr, d, (unsigned long long)ne);
         t->ne[d] = (int64_t)ne;
@@ -262,22 +262,22 @@ static int rd_tensor_info(cursor *c, gguf_tensor *t, gguf_priv *priv, uint64_t i
         return rc;
     llmr_type_info ti;
     if (!llmr_type_get(t->type, &ti))
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: tensor '%s' has unknown type id %u", c->name, t->name.ptr,
                             t->type);
     if (t->ne[0] % ti.block_size)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: tensor '%s': row length %lld is not a multiple of %s's block "
                             "size %u", c->name, t->name.ptr, (long long)t->ne[0], ti.name,
                             ti.block_size);
     if (!gguf_type_nbytes(t->type, n, &t->nbytes))
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT, "%s: tensor '%s': byte size overflows",
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT, "%s: tensor '%s': byte size overflows",
                             c->name, t->name.ptr);
-    int put = llmr_strmap_put(&priv->tensor_index, t->name.ptr, t->name.len, (int64_t)i, NULL);
+    int put = llmri_strmap_put(&priv->tensor_index, t->name.ptr, t->name.len, (int64_t)i, NULL);
     if (put < 0)
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
     if (put == 0)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT, "%s: duplicate tensor name '%s' at byte %llu",
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT, "%s: duplicate tensor name '%s' at byte %llu",
                             c->name, t->name.ptr, (unsigned long long)at);
     return LLMR_OK;
 }
@@ -295,12 +295,12 @@ static int check_tensor_data(cursor *c, gguf_file *f)
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         gguf_tensor *t = &f->tensors[i];
         if (t->offset % f->alignment)
-            return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+            return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                                 "%s: tensor '%s': data offset %llu is not a multiple of the "
                                 "alignment %llu", c->name, t->name.ptr,
                                 (unsigned long long)t->offset, (unsigned long long)f->alignment);
         if (t->offset > data_size || t->nbytes > data_size - t->offset)
-            return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+            return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                                 "%s: tensor '%s': data ends at byte %llu, past the end of the "
                                 "file (%llu bytes)", c->name, t->name.ptr,
                                 (unsigned long long)(f->data_offset + t->offset + t->nbytes),
@@ -311,7 +311,7 @@ static int check_tensor_data(cursor *c, gguf_file *f)
         return LLMR_OK;
     gguf_tensor **order = malloc(f->n_tensors * sizeof *order);
     if (!order)
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
     for (uint64_t i = 0; i < f->n_tensors; i++)
         order[i] = &f->tensors[i];
     qsort(order, f->n_tensors, sizeof *order, cmp_offset);
@@ -319,7 +319,7 @@ static int check_tensor_data(cursor *c, gguf_file *f)
     for (uint64_t i = 1; i < f->n_tensors && !rc; i++) {
         const gguf_tensor *a = order[i - 1], *b = order[i];
         if (a->offset + a->nbytes > b->offset && b->nbytes && a->nbytes)
-            rc = llmr_err_set(c->err, LLMR_ERR_FORMAT,
+            rc = llmri_err_set(c->err, LLMR_ERR_FORMAT,
                               "%s: tensors '%s' (bytes %llu..%llu) and '%s' (from %llu) "
                               "overlap", c->name, a->name.ptr, (unsigned long long)a->offset,
                               (unsigned long long)(a->offset + a->nbytes), b->name.ptr,
@@ -336,12 +336,12 @@ static int rd_alignment(cursor *c, gguf_file *f)
     if (!kv)
         return LLMR_OK;
     if (kv->val.type != GGUF_U32)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: general.alignment has type %s, expected u32", c->name,
                             gguf_vtype_name(kv->val.type));
     uint64_t a = kv->val.u64;
     if (a == 0 || (a & (a - 1)))
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: general.alignment is %llu, expected a power of two", c->name,
                             (unsigned long long)a);
     f->alignment = a;
@@ -355,17 +355,17 @@ static int parse_header(cursor *c, gguf_file *f, gguf_priv *priv)
     if (rc)
         return rc;
     if (memcmp(&magic, "GGUF", 4) != 0)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: bad magic at byte 0: expected \"GGUF\", found %02x %02x %02x %02x",
                             c->name, c->p[0], c->p[1], c->p[2], c->p[3]);
     if ((rc = rd_u32(c, &f->version, "version")))
         return rc;
     if (f->version == 0 || f->version > 3) {
         if (f->version >= 0x01000000 && (f->version & 0xffff) == 0)
-            return llmr_err_set(c->err, LLMR_ERR_UNSUPPORTED,
+            return llmri_err_set(c->err, LLMR_ERR_UNSUPPORTED,
                                 "%s: big-endian GGUF (version bytes %08x) is not supported",
                                 c->name, f->version);
-        return llmr_err_set(c->err, LLMR_ERR_UNSUPPORTED,
+        return llmri_err_set(c->err, LLMR_ERR_UNSUPPORTED,
                             "%s: unsupported GGUF version %u at byte 4 (expected 1, 2 or 3)",
                             c->name, f->version);
     }
@@ -376,16 +376,16 @@ static int parse_header(cursor *c, gguf_file *f, gguf_priv *priv)
     /* A key-value pair takes at least 12 bytes (v1: 8), a tensor info at least 24 (v1: 16). */
     uint64_t left = c->size - c->off;
     if (f->n_kv > left / 8 || f->n_tensors > left / 16)
-        return llmr_err_set(c->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
                             "%s: header claims %llu metadata entries and %llu tensors, more "
                             "than the %llu bytes after byte %llu can hold", c->name,
                             (unsigned long long)f->n_kv, (unsigned long long)f->n_tensors,
                             (unsigned long long)left, (unsigned long long)c->off);
-    f->kv = llmr_arena_alloc(c->arena, (f->n_kv + 1) * sizeof *f->kv);
-    f->tensors = llmr_arena_alloc(c->arena, (f->n_tensors + 1) * sizeof *f->tensors);
-    if (!f->kv || !f->tensors || !llmr_strmap_init(&priv->kv_index, f->n_kv) ||
-        !llmr_strmap_init(&priv->tensor_index, f->n_tensors))
-        return llmr_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
+    f->kv = llmri_arena_alloc(c->arena, (f->n_kv + 1) * sizeof *f->kv);
+    f->tensors = llmri_arena_alloc(c->arena, (f->n_tensors + 1) * sizeof *f->tensors);
+    if (!f->kv || !f->tensors || !llmri_strmap_init(&priv->kv_index, f->n_kv) ||
+        !llmri_strmap_init(&priv->tensor_index, f->n_tensors))
+        return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
     for (uint64_t i = 0; i < f->n_kv; i++)
         if ((rc = rd_kv(c, &f->kv[i], priv, i)))
             return rc;
@@ -396,7 +396,7 @@ static int parse_header(cursor *c, gguf_file *f, gguf_priv *priv)
             return rc;
     /* The data section starts at the next multiple of the alignment; a file with no tensors
      * may end right after its header. */
-    f->data_offset = llmr_align_up(c->off, f->alignment);
+    f->data_offset = llmri_align_up(c->off, f->alignment);
     if (f->data_offset > f->size) {
         if (f->n_tensors)
             return truncated(c, f->data_offset - c->off, "padding before tensor data");
@@ -412,7 +412,7 @@ static int open_common(gguf_file *f, const char *name, llmr_err *err)
                 .arena = &priv->arena};
     (void)name;
     if (f->size < 8)
-        return llmr_err_set(err, LLMR_ERR_FORMAT,
+        return llmri_err_set(err, LLMR_ERR_FORMAT,
                             "%s: truncated: %llu bytes, a GGUF header needs at least 24",
                             f->path, (unsigned long long)f->size);
     return parse_header(&c, f, priv);
@@ -422,7 +422,7 @@ static gguf_file *new_file(const char *name)
 {
     gguf_file *f = calloc(1, sizeof *f);
     gguf_priv *priv = calloc(1, sizeof *priv);
-    char *path = llmr_strdup(name ? name : "(memory)");
+    char *path = llmri_strdup(name ? name : "(memory)");
     if (!f || !priv || !path) {
         free(f);
         free(priv);
@@ -440,7 +440,7 @@ int gguf_open_mem(const void *data, size_t size, const char *name, gguf_file **o
     *out = NULL;
     gguf_file *f = new_file(name);
     if (!f)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     f->base = data;
     f->size = size;
     int rc = open_common(f, name, err);
@@ -456,19 +456,19 @@ int gguf_open_mem(const void *data, size_t size, const char *name, gguf_file **o
 static int read_whole(int fd, const char *path, gguf_file *f, llmr_err *err)
 {
     llmr_buf b = {0};
-    int rc = llmr_buf_read_fd(&b, fd);
-    if (rc == LLMR_OK && !llmr_buf_reserve(&b, 0))   /* an empty file still gets a base */
+    int rc = llmri_buf_read_fd(&b, fd);
+    if (rc == LLMR_OK && !llmri_buf_reserve(&b, 0))   /* an empty file still gets a base */
         rc = LLMR_ERR_NOMEM;
     if (rc == LLMR_ERR_IO)
-        rc = llmr_err_set(err, rc, "%s: read failed: %s", path, strerror(errno));
+        rc = llmri_err_set(err, rc, "%s: read failed: %s", path, strerror(errno));
     else if (rc)
-        rc = llmr_err_set(err, rc, "%s: out of memory reading the file", path);
+        rc = llmri_err_set(err, rc, "%s: out of memory reading the file", path);
     if (rc) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return rc;
     }
     f->size = b.len;
-    char *copy = llmr_buf_take(&b);
+    char *copy = llmri_buf_take(&b);
     ((gguf_priv *)f->priv)->heap_copy = copy;
     f->base = (uint8_t *)copy;
     return LLMR_OK;
@@ -479,20 +479,20 @@ int gguf_open(const char *path, gguf_file **out, llmr_err *err)
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: is a directory, expected a GGUF file", path);
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: is a directory, expected a GGUF file", path);
     }
     gguf_file *f = new_file(path);
     if (!f) {
         close(fd);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     }
     int rc = LLMR_OK;
     void *m = MAP_FAILED;
@@ -527,9 +527,9 @@ void gguf_close(gguf_file *f)
         munmap((void *)f->base, f->size);
     if (priv) {
         free(priv->heap_copy);
-        llmr_strmap_free(&priv->kv_index);
-        llmr_strmap_free(&priv->tensor_index);
-        llmr_arena_free(&priv->arena);
+        llmri_strmap_free(&priv->kv_index);
+        llmri_strmap_free(&priv->tensor_index);
+        llmri_arena_free(&priv->arena);
         free(priv);
     }
     free(f->path);
@@ -542,7 +542,7 @@ const gguf_kv *gguf_find(const gguf_file *f, const char *key)
 {
     int64_t i;
     gguf_priv *priv = f->priv;
-    if (!llmr_strmap_get(&priv->kv_index, key, strlen(key), &i))
+    if (!llmri_strmap_get(&priv->kv_index, key, strlen(key), &i))
         return NULL;
     return &f->kv[i];
 }
@@ -551,7 +551,7 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name)
 {
     int64_t i;
     gguf_priv *priv = f->priv;
-    if (!llmr_strmap_get(&priv->tensor_index, name, strlen(name), &i))
+    if (!llmri_strmap_get(&priv->tensor_index, name, strlen(name), &i))
         return NULL;
     return &f->tensors[i];
 }

@@ -55,5 +55,5 @@ bool gguf_type_nbytes(uint32_t type, uint64_t n, uint64_t *out)
     llmr_type_info ti;
     if (!llmr_type_get(type, &ti) || n % ti.block_size)
         return false;
-    return llmr_mul_ok(n / ti.block_size, ti.type_size, out);
+    return llmri_mul_ok(n / ti.block_size, ti.type_size, out);
 }

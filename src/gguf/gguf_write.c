@@ -33,7 +33,7 @@ void gguf_writer_free(gguf_writer *w)
 {
     if (!w)
         return;
-    llmr_arena_free(&w->arena);
+    llmri_arena_free(&w->arena);
     free(w->kv);
     free(w->t);
     free(w);
@@ -55,7 +55,7 @@ static int copy_value(gguf_writer *w, gguf_value *dst, const gguf_value *src)
 {
     *dst = *src;
     if (src->type == GGUF_STRING) {
-        dst->str.ptr = llmr_arena_strndup(&w->arena, src->str.ptr, src->str.len);
+        dst->str.ptr = llmri_arena_strndup(&w->arena, src->str.ptr, src->str.len);
         return dst->str.ptr ? LLMR_OK : LLMR_ERR_NOMEM;
     }
     if (src->type != GGUF_ARRAY)
@@ -67,7 +67,7 @@ static int copy_value(gguf_writer *w, gguf_value *dst, const gguf_value *src)
         return LLMR_ERR_ARG;
     if (n > SIZE_MAX / each)
         return LLMR_ERR_TOO_BIG;
-    void *d = llmr_arena_alloc(&w->arena, n ? n * each : 1);
+    void *d = llmri_arena_alloc(&w->arena, n ? n * each : 1);
     if (!d)
         return LLMR_ERR_NOMEM;
     dst->arr.data = d;
@@ -81,7 +81,7 @@ static int copy_value(gguf_writer *w, gguf_value *dst, const gguf_value *src)
             const gguf_str *s = (const gguf_str *)src->arr.data + i;
             gguf_str *o = (gguf_str *)d + i;
             o->len = s->len;
-            o->ptr = llmr_arena_strndup(&w->arena, s->ptr, s->len);
+            o->ptr = llmri_arena_strndup(&w->arena, s->ptr, s->len);
             if (!o->ptr)
                 return LLMR_ERR_NOMEM;
         } else {
@@ -108,7 +108,7 @@ int gguf_writer_set_value(gguf_writer *w, const char *key, const gguf_value *v)
         return LLMR_ERR_NOMEM;
     gguf_kv *kv = &w->kv[w->n_kv];
     kv->key.len = strlen(key);
-    kv->key.ptr = llmr_arena_strndup(&w->arena, key, kv->key.len);
+    kv->key.ptr = llmri_arena_strndup(&w->arena, key, kv->key.len);
     if (!kv->key.ptr)
         return LLMR_ERR_NOMEM;
     kv->val = copy;
@@ -173,7 +173,7 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint
     uint64_t n = 1;
     for (int d = 0; d < GGUF_MAX_DIMS; d++) {
         t.ne[d] = (uint32_t)d < n_dims ? ne[d] : 1;
-        if (t.ne[d] < 0 || !llmr_mul_ok(n, (uint64_t)t.ne[d], &n))
+        if (t.ne[d] < 0 || !llmri_mul_ok(n, (uint64_t)t.ne[d], &n))
             return LLMR_ERR_TOO_BIG;
     }
     if (!gguf_type_nbytes(type, n, &t.nbytes))
@@ -183,7 +183,7 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint
             return LLMR_ERR_ARG;
     if (!LLMR_GROW(w->t, w->cap_t, w->n_t + 1))
         return LLMR_ERR_NOMEM;
-    t.name = llmr_arena_strndup(&w->arena, name, strlen(name));
+    t.name = llmri_arena_strndup(&w->arena, name, strlen(name));
     if (!t.name)
         return LLMR_ERR_NOMEM;
     w->t[w->n_t++] = t;
@@ -284,23 +284,23 @@ int gguf_writer_write(gguf_writer *w, const char *path, uint32_t version, llmr_e
     if (version == 0)
         version = 3;
     if (version > 3)
-        return llmr_err_set(err, LLMR_ERR_ARG, "%s: cannot write GGUF version %u", path, version);
+        return llmri_err_set(err, LLMR_ERR_ARG, "%s: cannot write GGUF version %u", path, version);
     uint64_t align = writer_alignment(w);
     uint64_t off = 0;
     for (size_t i = 0; i < w->n_t; i++) {
-        off = llmr_align_up(off, align);
+        off = llmri_align_up(off, align);
         w->t[i].offset = off;
         off += w->t[i].nbytes;
     }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
     if (!tmp)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     out o = {.f = fopen(tmp, "wb"), .version = version};
     if (!o.f) {
-        int rc = llmr_err_set(err, LLMR_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        int rc = llmri_err_set(err, LLMR_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
         return rc;
     }
@@ -322,7 +322,7 @@ int gguf_writer_write(gguf_writer *w, const char *path, uint32_t version, llmr_e
         put_u32(&o, t->type);
         put_u64(&o, t->offset);
     }
-    uint64_t data_start = llmr_align_up(o.pos, align);
+    uint64_t data_start = llmri_align_up(o.pos, align);
     put_zeros(&o, data_start - o.pos);
     for (size_t i = 0; i < w->n_t; i++) {
         put_zeros(&o, data_start + w->t[i].offset - o.pos);
@@ -335,7 +335,7 @@ int gguf_writer_write(gguf_writer *w, const char *path, uint32_t version, llmr_e
     if (!ok || rename(tmp, path) != 0) {
         if (ok)
             saved = errno;
-        rc = llmr_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", path, strerror(saved));
+        rc = llmri_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", path, strerror(saved));
         unlink(tmp);
     }
     free(tmp);

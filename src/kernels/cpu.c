@@ -87,19 +87,19 @@ static void init_once(void)
     }
 }
 
-const llmr_cpu_features *llmr_cpu_features_get(void)
+const llmr_cpu_features *llmri_cpu_features_get(void)
 {
     pthread_once(&g_once, init_once);
     return &g_features;
 }
 
-llmr_isa llmr_cpu_best_isa(void)
+llmr_isa llmri_cpu_best_isa(void)
 {
     pthread_once(&g_once, init_once);
     return g_best;
 }
 
-const char *llmr_isa_name(llmr_isa isa)
+const char *llmri_isa_name(llmr_isa isa)
 {
     switch (isa) {
     case LLMR_ISA_REF: return "ref";

@@ -21,7 +21,7 @@ static inline float u2f(uint32_t u)
     return f;
 }
 
-float llmr_fp16_to_fp32(uint16_t h)
+float llmri_fp16_to_fp32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
@@ -35,7 +35,7 @@ float llmr_fp16_to_fp32(uint16_t h)
     return u2f(sign | ((exp + 112) << 23) | (man << 13));   /* rebias 15 -> 127 */
 }
 
-uint16_t llmr_fp32_to_fp16(float f)
+uint16_t llmri_fp32_to_fp16(float f)
 {
     uint32_t x = f2u(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
@@ -60,9 +60,9 @@ uint16_t llmr_fp32_to_fp16(float f)
     return sign | (uint16_t)h;
 }
 
-float llmr_bf16_to_fp32(uint16_t h) { return u2f((uint32_t)h << 16); }
+float llmri_bf16_to_fp32(uint16_t h) { return u2f((uint32_t)h << 16); }
 
-uint16_t llmr_fp32_to_bf16(float f)
+uint16_t llmri_fp32_to_bf16(float f)
 {
     uint32_t u = f2u(f);
     if ((u & 0x7fffffffu) > 0x7f800000u)
@@ -70,26 +70,26 @@ uint16_t llmr_fp32_to_bf16(float f)
     return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
 }
 
-void llmr_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n)
+void llmri_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        dst[i] = llmr_fp16_to_fp32(src[i]);
+        dst[i] = llmri_fp16_to_fp32(src[i]);
 }
 
-void llmr_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
+void llmri_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        dst[i] = llmr_fp32_to_fp16(src[i]);
+        dst[i] = llmri_fp32_to_fp16(src[i]);
 }
 
-void llmr_bf16_to_fp32_row(const uint16_t *src, float *dst, int64_t n)
+void llmri_bf16_to_fp32_row(const uint16_t *src, float *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        dst[i] = llmr_bf16_to_fp32(src[i]);
+        dst[i] = llmri_bf16_to_fp32(src[i]);
 }
 
-void llmr_fp32_to_bf16_row(const float *src, uint16_t *dst, int64_t n)
+void llmri_fp32_to_bf16_row(const float *src, uint16_t *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        dst[i] = llmr_fp32_to_bf16(src[i]);
+        dst[i] = llmri_fp32_to_bf16(src[i]);
 }

@@ -304,8 +304,8 @@ static void q8_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, si
     gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
-/* Called by llmr_kernels_avx2_install after the tiles are in the table. */
-void llmr_gemm_avx2_install(llmr_type_traits *t)
+/* Called by llmri_kernels_avx2_install after the tiles are in the table. */
+void llmri_gemm_avx2_install(llmr_type_traits *t)
 {
     q4_0_tail = t[LLMR_TYPE_Q4_0].tile;
     q8_0_tail = t[LLMR_TYPE_Q8_0].tile;

@@ -7,7 +7,7 @@
  * bit, so GGUF tensor data is used in place.
  *
  * Thread safety: every function here is reentrant; the traits tables are filled once (the
- * first call to llmr_traits*, guarded by pthread_once) and read-only afterwards.
+ * first call to llmri_traits*, guarded by pthread_once) and read-only afterwards.
  */
 #ifndef LLMR_KERNELS_H
 #define LLMR_KERNELS_H
@@ -19,8 +19,8 @@
 typedef enum { LLMR_ISA_REF = 0, LLMR_ISA_AVX2 = 1, LLMR_ISA_AVX512 = 2 } llmr_isa;
 #define LLMR_ISA_COUNT 3
 
-llmr_isa llmr_cpu_best_isa(void);            /* what this CPU supports */
-const char *llmr_isa_name(llmr_isa isa);      /* "ref", "avx2", "avx512" */
+llmr_isa llmri_cpu_best_isa(void);            /* what this CPU supports */
+const char *llmri_isa_name(llmr_isa isa);      /* "ref", "avx2", "avx512" */
 
 /* What cpuid/xgetbv reported (the OS must also save the wider registers: XCR0). AVX2 level
  * needs avx2+fma+f16c; AVX-512 level needs f+bw+vl+dq (vnni and bf16 are used when present). */
@@ -28,7 +28,7 @@ typedef struct llmr_cpu_features {
     int avx2, fma, f16c;
     int avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16;
 } llmr_cpu_features;
-const llmr_cpu_features *llmr_cpu_features_get(void);
+const llmr_cpu_features *llmri_cpu_features_get(void);
 
 /* A tile kernel: for r in [0, nr), c in [0, nc):
  *   Y[c*ldy + r] = dot(W row r, X row c), rows `w_stride` / `x_stride` bytes apart.
@@ -67,27 +67,27 @@ typedef struct llmr_type_traits {
  * computable. The pointer is to static storage. n passed to the functions must be a multiple
  * of block_size. For Q8_0/Q8_1/Q8_K (activation-only types) vec_dot is NULL. Asking for an
  * ISA this CPU lacks returns the best ISA it has at or below the one asked for. */
-const llmr_type_traits *llmr_traits(uint32_t type);
-const llmr_type_traits *llmr_traits_isa(uint32_t type, llmr_isa isa);
+const llmr_type_traits *llmri_traits(uint32_t type);
+const llmr_type_traits *llmri_traits_isa(uint32_t type, llmr_isa isa);
 
 /* Bytes of one row of K values of `type` (K a multiple of the block size), 0 if unknown. */
-size_t llmr_row_size(uint32_t type, int64_t K);
+size_t llmri_row_size(uint32_t type, int64_t K);
 
 /* Y[j*ldy + i] = dot(W row i, X row j) for i in [i0, i1) and j in [0, n): W has rows of K values
  * of t->type, `w_stride` bytes apart; X has n rows of K values already converted to
- * t->vec_dot_type (by llmr_traits(t->vec_dot_type)->from_float), `x_stride` bytes apart.
+ * t->vec_dot_type (by llmri_traits(t->vec_dot_type)->from_float), `x_stride` bytes apart.
  * Tiles rows x columns so that each weight block is loaded once per tile of columns. The model
  * layer splits [0, rows) across threads and calls this from each. */
-void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
+void llmri_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
                       int i0, int i1, const void *X, size_t x_stride, int n,
                       float *Y, size_t ldy);
 
 /* fp16 / bf16 scalar conversions (exact, round-to-nearest-even) and row helpers. */
-float llmr_fp16_to_fp32(uint16_t h);  uint16_t llmr_fp32_to_fp16(float f);
-float llmr_bf16_to_fp32(uint16_t h);  uint16_t llmr_fp32_to_bf16(float f);
-void llmr_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
-void llmr_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
-void llmr_bf16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
-void llmr_fp32_to_bf16_row(const float *src, uint16_t *dst, int64_t n);
+float llmri_fp16_to_fp32(uint16_t h);  uint16_t llmri_fp32_to_fp16(float f);
+float llmri_bf16_to_fp32(uint16_t h);  uint16_t llmri_fp32_to_bf16(float f);
+void llmri_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
+void llmri_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
+void llmri_bf16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
+void llmri_fp32_to_bf16_row(const float *src, uint16_t *dst, int64_t n);
 
 #endif

@@ -497,7 +497,7 @@ INLINE __m256 ld_bf16(const uint8_t *p)
 
 INLINE __m256 ld_f32(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
 INLINE float sc_f16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h2f(h); }
-INLINE float sc_bf16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return llmr_bf16_to_fp32(h); }
+INLINE float sc_bf16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return llmri_bf16_to_fp32(h); }
 INLINE float sc_f32(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
 
 /* NR x NC float tile: 8 values per step, ES bytes per value; a K that is not a multiple of 8
@@ -582,7 +582,7 @@ static void f16_from_float(const float *src, void *dst, int64_t n)
         d[i] = f2h(src[i]);
 }
 
-void llmr_kernels_avx2_install(llmr_type_traits *t)
+void llmri_kernels_avx2_install(llmr_type_traits *t)
 {
     t[LLMR_TYPE_Q8_0].from_float = q8_0_from_float;
     t[LLMR_TYPE_Q8_1].from_float = q8_1_from_float;
@@ -615,6 +615,6 @@ void llmr_kernels_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_BF16].tile = bf16_tile;
     t[LLMR_TYPE_F32].vec_dot = f32_vec_dot;
     t[LLMR_TYPE_F32].tile = f32_tile;
-    llmr_gemm_avx2_install(t);
-    llmr_kernels_kq_avx2_install(t);
+    llmri_gemm_avx2_install(t);
+    llmri_kernels_kq_avx2_install(t);
 }

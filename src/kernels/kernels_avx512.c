@@ -445,7 +445,7 @@ static void bf16_vec_dot(int n, float *s, const void *w, const void *x)
     bf16_tile_any(n, w, 0, 1, x, 0, 1, s, 1);
 }
 
-void llmr_kernels_avx512_install(llmr_type_traits *t)
+void llmri_kernels_avx512_install(llmr_type_traits *t)
 {
     t[LLMR_TYPE_Q8_0].from_float = q8_0_from_float;
     t[LLMR_TYPE_Q8_1].from_float = q8_1_from_float;

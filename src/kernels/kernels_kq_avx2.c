@@ -1,7 +1,7 @@
 /* kernels_kq_avx2.c - AVX2 + FMA + F16C kernels beside kernels_avx2.c: the F16 matrix
  * product for many columns (prompt processing) and the K-quant decode kernels. Reached only
- * through the traits table after CPU detection (llmr_kernels_kq_avx2_install, called from
- * llmr_kernels_avx2_install). */
+ * through the traits table after CPU detection (llmri_kernels_kq_avx2_install, called from
+ * llmri_kernels_avx2_install). */
 #include "kernels/simd_x86.h"
 
 /* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
@@ -411,7 +411,7 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
 
 KQ_DECODE_FNS(q6_K, block_q6_K)
 
-void llmr_kernels_kq_avx2_install(llmr_type_traits *t)
+void llmri_kernels_kq_avx2_install(llmr_type_traits *t)
 {
     f16_tile_below = t[LLMR_TYPE_F16].tile;
     t[LLMR_TYPE_F16].gemm = f16_gemm;

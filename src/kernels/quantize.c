@@ -150,7 +150,7 @@ static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_
     for (int j = 0; j < 8; j++) {
         uint8_t ls = (uint8_t)clampi(nearest_int(inv_sc * sc[j]), 0, 63);
         uint8_t lm = (uint8_t)clampi(nearest_int(inv_mn * mn[j]), 0, 63);
-        /* the 12-byte packing read back by llmr_k_scale_min */
+        /* the 12-byte packing read back by llmri_k_scale_min */
         if (j < 4) {
             scales[j] |= ls;
             scales[j + 4] |= lm;
@@ -160,12 +160,12 @@ static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_
             scales[j] |= (uint8_t)((lm >> 4) << 6);
         }
     }
-    *d = llmr_fp32_to_fp16(max_sc / 63.f);
-    *dmin = llmr_fp32_to_fp16(max_mn / 63.f);
+    *d = llmri_fp32_to_fp16(max_sc / 63.f);
+    *dmin = llmri_fp32_to_fp16(max_mn / 63.f);
     for (int j = 0; j < 8; j++) {
         uint8_t s, m;
-        llmr_k_scale_min(j, scales, &s, &m);
-        const float ds = llmr_h2f(*d) * s, dm = llmr_h2f(*dmin) * m;
+        llmri_k_scale_min(j, scales, &s, &m);
+        const float ds = llmri_h2f(*d) * s, dm = llmri_h2f(*dmin) * m;
         if (!ds)
             continue;
         for (int l = 0; l < 32; l++)
@@ -173,7 +173,7 @@ static void quantize_q45_K(const float *x, llmr_half *d, llmr_half *dmin, uint8_
     }
 }
 
-void llmr_q4_K_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q4_K_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q4_K *y = dst;
     uint8_t L[QK_K];
@@ -185,7 +185,7 @@ void llmr_q4_K_from_float_ref(const float *src, void *dst, int64_t n)
     }
 }
 
-void llmr_q5_K_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q5_K_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q5_K *y = dst;
     uint8_t L[QK_K];
@@ -241,7 +241,7 @@ static float fit_sym16(const float *x)
     return best_scale;
 }
 
-void llmr_q6_K_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q6_K_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q6_K *y = dst;
     int8_t L[QK_K];
@@ -259,11 +259,11 @@ void llmr_q6_K_from_float_ref(const float *src, void *dst, int64_t n)
             memset(L, 32, sizeof L);
         } else {
             const float iscale = -128.f / max;
-            y[i].d = llmr_fp32_to_fp16(1 / iscale);
+            y[i].d = llmri_fp32_to_fp16(1 / iscale);
             for (int j = 0; j < 16; j++)
                 y[i].scales[j] = (int8_t)clampi(nearest_int(iscale * sc[j]), -128, 127);
             for (int j = 0; j < 16; j++) {
-                const float ds = llmr_h2f(y[i].d) * y[i].scales[j];
+                const float ds = llmri_h2f(y[i].d) * y[i].scales[j];
                 for (int l = 0; l < 16; l++)
                     L[16 * j + l] = (int8_t)(ds ? rnd_clamp(src[16 * j + l] / ds, -32.f, 31.f) + 32
                                                 : 32);

@@ -89,12 +89,12 @@ _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
 extern const int8_t llmr_iq4nl_values[16];
 
 /* Inline fp16 conversion for the reference kernels (exact; see fp16.c for the why). */
-static inline float llmr_h2f(llmr_half h) { return llmr_fp16_to_fp32(h); }
+static inline float llmri_h2f(llmr_half h) { return llmri_fp16_to_fp32(h); }
 
 /* Q4_K / Q5_K 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes: j < 4 keep
  * the low 6 bits of bytes j and j+4; j >= 4 take a nibble of byte j+4 and the top 2 bits of
  * bytes j-4 and j. */
-static inline void llmr_k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+static inline void llmri_k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 {
     if (j < 4) {
         *sc = q[j] & 63;
@@ -107,9 +107,9 @@ static inline void llmr_k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_
 
 /* ---- reference kernels (ref_float.c, ref_quants.c, ref_kquants.c) ------------------------ */
 #define LLMR_DECL_TYPE(t)                                                                   \
-    void llmr_##t##_to_float_ref(const void *src, float *dst, int64_t n);                  \
-    void llmr_##t##_from_float_ref(const float *src, void *dst, int64_t n);                \
-    void llmr_##t##_vec_dot_ref(int n, float *s, const void *w, const void *x);
+    void llmri_##t##_to_float_ref(const void *src, float *dst, int64_t n);                  \
+    void llmri_##t##_from_float_ref(const float *src, void *dst, int64_t n);                \
+    void llmri_##t##_vec_dot_ref(int n, float *s, const void *w, const void *x);
 
 LLMR_DECL_TYPE(f32)
 LLMR_DECL_TYPE(f16)

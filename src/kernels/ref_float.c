@@ -4,17 +4,17 @@
 
 #include <string.h>
 
-void llmr_f32_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_f32_to_float_ref(const void *src, float *dst, int64_t n)
 {
     memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
-void llmr_f32_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_f32_from_float_ref(const float *src, void *dst, int64_t n)
 {
     memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
-void llmr_f32_vec_dot_ref(int n, float *s, const void *w, const void *x)
+void llmri_f32_vec_dot_ref(int n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     double acc = 0;
@@ -23,40 +23,40 @@ void llmr_f32_vec_dot_ref(int n, float *s, const void *w, const void *x)
     *s = (float)acc;
 }
 
-void llmr_f16_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_f16_to_float_ref(const void *src, float *dst, int64_t n)
 {
-    llmr_fp16_to_fp32_row(src, dst, n);
+    llmri_fp16_to_fp32_row(src, dst, n);
 }
 
-void llmr_f16_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_f16_from_float_ref(const float *src, void *dst, int64_t n)
 {
-    llmr_fp32_to_fp16_row(src, dst, n);
+    llmri_fp32_to_fp16_row(src, dst, n);
 }
 
-void llmr_f16_vec_dot_ref(int n, float *s, const void *w, const void *x)
+void llmri_f16_vec_dot_ref(int n, float *s, const void *w, const void *x)
 {
     const uint16_t *a = w, *b = x;
     double acc = 0;
     for (int i = 0; i < n; i++)
-        acc += (double)llmr_fp16_to_fp32(a[i]) * llmr_fp16_to_fp32(b[i]);
+        acc += (double)llmri_fp16_to_fp32(a[i]) * llmri_fp16_to_fp32(b[i]);
     *s = (float)acc;
 }
 
-void llmr_bf16_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_bf16_to_float_ref(const void *src, float *dst, int64_t n)
 {
-    llmr_bf16_to_fp32_row(src, dst, n);
+    llmri_bf16_to_fp32_row(src, dst, n);
 }
 
-void llmr_bf16_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_bf16_from_float_ref(const float *src, void *dst, int64_t n)
 {
-    llmr_fp32_to_bf16_row(src, dst, n);
+    llmri_fp32_to_bf16_row(src, dst, n);
 }
 
-void llmr_bf16_vec_dot_ref(int n, float *s, const void *w, const void *x)
+void llmri_bf16_vec_dot_ref(int n, float *s, const void *w, const void *x)
 {
     const uint16_t *a = w, *b = x;
     double acc = 0;
     for (int i = 0; i < n; i++)
-        acc += (double)llmr_bf16_to_fp32(a[i]) * llmr_bf16_to_fp32(b[i]);
+        acc += (double)llmri_bf16_to_fp32(a[i]) * llmri_bf16_to_fp32(b[i]);
     *s = (float)acc;
 }

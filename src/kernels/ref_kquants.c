@@ -15,7 +15,7 @@ static inline int nearest_int(float f) { return (int)nearbyintf(f); }
 
 /* ---- Q8_K: ggml's quantize_row_q8_K_ref (x86 uses it as is): the value of largest
  * magnitude maps to -127, d = 1/iscale, and bsums hold the sum of each 16 quants. -------- */
-void llmr_q8_K_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q8_K_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q8_K *y = dst;
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
@@ -44,7 +44,7 @@ void llmr_q8_K_from_float_ref(const float *src, void *dst, int64_t n)
     }
 }
 
-void llmr_q8_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q8_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q8_K *x = src;
     for (int64_t i = 0; i < n / QK_K; i++)
@@ -120,12 +120,12 @@ static void q6_K_unpack(const block_q6_K *b, int8_t *q)
 }
 
 /* ---- dequantization ---------------------------------------------------------------------- */
-void llmr_q2_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q2_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q2_K *x = src;
     int8_t q[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const float d = llmr_h2f(x[i].d), min = llmr_h2f(x[i].dmin);
+        const float d = llmri_h2f(x[i].d), min = llmri_h2f(x[i].dmin);
         q2_K_unpack(&x[i], q);
         for (int j = 0; j < 16; j++) {
             const float dl = d * (x[i].scales[j] & 0xF), ml = min * (x[i].scales[j] >> 4);
@@ -135,13 +135,13 @@ void llmr_q2_K_to_float_ref(const void *src, float *dst, int64_t n)
     }
 }
 
-void llmr_q3_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q3_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q3_K *x = src;
     int8_t q[QK_K];
     int sc[16];
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         q3_K_unpack(&x[i], q);
         q3_K_scales(x[i].scales, sc);
         for (int j = 0; j < 16; j++) {
@@ -155,17 +155,17 @@ void llmr_q3_K_to_float_ref(const void *src, float *dst, int64_t n)
 static void q45_K_to_float(llmr_half dh, llmr_half mh, const uint8_t *scales, const int8_t *q,
                            float *dst)
 {
-    const float d = llmr_h2f(dh), min = llmr_h2f(mh);
+    const float d = llmri_h2f(dh), min = llmri_h2f(mh);
     for (int j = 0; j < 8; j++) {
         uint8_t sc, m;
-        llmr_k_scale_min(j, scales, &sc, &m);
+        llmri_k_scale_min(j, scales, &sc, &m);
         const float d1 = d * sc, m1 = min * m;
         for (int l = 0; l < 32; l++)
             *dst++ = d1 * q[j * 32 + l] - m1;
     }
 }
 
-void llmr_q4_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q4_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q4_K *x = src;
     int8_t q[QK_K];
@@ -175,7 +175,7 @@ void llmr_q4_K_to_float_ref(const void *src, float *dst, int64_t n)
     }
 }
 
-void llmr_q5_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q5_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q5_K *x = src;
     int8_t q[QK_K];
@@ -185,12 +185,12 @@ void llmr_q5_K_to_float_ref(const void *src, float *dst, int64_t n)
     }
 }
 
-void llmr_q6_K_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q6_K_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q6_K *x = src;
     int8_t q[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         q6_K_unpack(&x[i], q);
         for (int j = 0; j < QK_K; j++)
             *dst++ = d * x[i].scales[j / 16] * q[j];     /* (d*sc)*q, as ggml */
@@ -206,7 +206,7 @@ static int dot16(const int8_t *a, const int8_t *b)
     return s;
 }
 
-void llmr_q2_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q2_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q2_K *a = w;
     const block_q8_K *b = xv;
@@ -219,13 +219,13 @@ void llmr_q2_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
             sumi += (a[i].scales[j] & 0xF) * dot16(q + 16 * j, b[i].qs + 16 * j);
             summ += (a[i].scales[j] >> 4) * b[i].bsums[j];
         }
-        sum += (b[i].d * llmr_h2f(a[i].d)) * (float)sumi -
-               (b[i].d * llmr_h2f(a[i].dmin)) * (float)summ;
+        sum += (b[i].d * llmri_h2f(a[i].d)) * (float)sumi -
+               (b[i].d * llmri_h2f(a[i].dmin)) * (float)summ;
     }
     *s = sum;
 }
 
-void llmr_q3_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q3_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q3_K *a = w;
     const block_q8_K *b = xv;
@@ -238,7 +238,7 @@ void llmr_q3_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
         int sumi = 0;
         for (int j = 0; j < 16; j++)
             sumi += sc[j] * dot16(q + 16 * j, b[i].qs + 16 * j);
-        sum += (b[i].d * llmr_h2f(a[i].d)) * (float)sumi;
+        sum += (b[i].d * llmri_h2f(a[i].d)) * (float)sumi;
     }
     *s = sum;
 }
@@ -249,14 +249,14 @@ static float q45_K_dot(llmr_half dh, llmr_half mh, const uint8_t *scales, const 
     int sumi = 0, summ = 0;
     for (int j = 0; j < 8; j++) {
         uint8_t sc, m;
-        llmr_k_scale_min(j, scales, &sc, &m);
+        llmri_k_scale_min(j, scales, &sc, &m);
         sumi += sc * (dot16(q + 32 * j, b->qs + 32 * j) + dot16(q + 32 * j + 16, b->qs + 32 * j + 16));
         summ += m * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
     }
-    return (b->d * llmr_h2f(dh)) * (float)sumi - (b->d * llmr_h2f(mh)) * (float)summ;
+    return (b->d * llmri_h2f(dh)) * (float)sumi - (b->d * llmri_h2f(mh)) * (float)summ;
 }
 
-void llmr_q4_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q4_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q4_K *a = w;
     const block_q8_K *b = xv;
@@ -269,7 +269,7 @@ void llmr_q4_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
     *s = sum;
 }
 
-void llmr_q5_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q5_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q5_K *a = w;
     const block_q8_K *b = xv;
@@ -282,7 +282,7 @@ void llmr_q5_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
     *s = sum;
 }
 
-void llmr_q6_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q6_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q6_K *a = w;
     const block_q8_K *b = xv;
@@ -293,7 +293,7 @@ void llmr_q6_K_vec_dot_ref(int n, float *s, const void *w, const void *xv)
         int sumi = 0;
         for (int j = 0; j < 16; j++)
             sumi += a[i].scales[j] * dot16(q + 16 * j, b[i].qs + 16 * j);
-        sum += (b[i].d * llmr_h2f(a[i].d)) * (float)sumi;
+        sum += (b[i].d * llmri_h2f(a[i].d)) * (float)sumi;
     }
     *s = sum;
 }

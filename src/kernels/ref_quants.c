@@ -41,47 +41,47 @@ static float q8_block(const float *x, int8_t *q, int *sum)
     return d;
 }
 
-void llmr_q8_0_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q8_0_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q8_0 *y = dst;
     for (int64_t i = 0; i < n / QK8_0; i++) {
         int s;
-        y[i].d = llmr_fp32_to_fp16(q8_block(src + i * QK8_0, y[i].qs, &s));
+        y[i].d = llmri_fp32_to_fp16(q8_block(src + i * QK8_0, y[i].qs, &s));
     }
 }
 
-void llmr_q8_1_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q8_1_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q8_1 *y = dst;
     for (int64_t i = 0; i < n / QK8_1; i++) {
         int s;
         float d = q8_block(src + i * QK8_1, y[i].qs, &s);
-        y[i].d = llmr_fp32_to_fp16(d);
-        y[i].s = llmr_fp32_to_fp16(d * (float)s);
+        y[i].d = llmri_fp32_to_fp16(d);
+        y[i].s = llmri_fp32_to_fp16(d * (float)s);
     }
 }
 
-void llmr_q8_0_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q8_0_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q8_0 *x = src;
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         for (int j = 0; j < QK8_0; j++)
             dst[i * QK8_0 + j] = x[i].qs[j] * d;
     }
 }
 
-void llmr_q8_1_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q8_1_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q8_1 *x = src;
     for (int64_t i = 0; i < n / QK8_1; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         for (int j = 0; j < QK8_1; j++)
             dst[i * QK8_1 + j] = x[i].qs[j] * d;
     }
 }
 
-void llmr_q8_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q8_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q8_0 *a = w, *b = xv;
     float sum = 0;
@@ -89,17 +89,17 @@ void llmr_q8_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
         int si = 0;
         for (int j = 0; j < QK8_0; j++)
             si += a[i].qs[j] * b[i].qs[j];
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si;
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si;
     }
     *s = sum;
 }
 
 /* ---- Q4_0: d * (q - 8), low nibbles are values 0..15, high nibbles 16..31 ---------------- */
-void llmr_q4_0_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q4_0_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q4_0 *x = src;
     for (int64_t i = 0; i < n / QK4_0; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         for (int j = 0; j < 16; j++) {
             const int x0 = (x[i].qs[j] & 0x0F) - 8;
             const int x1 = (x[i].qs[j] >> 4) - 8;
@@ -111,7 +111,7 @@ void llmr_q4_0_to_float_ref(const void *src, float *dst, int64_t n)
 
 /* Round-to-nearest with the scale chosen so the largest magnitude maps to -8 (ggml's rule,
  * which uses the full asymmetric range [-8, 7]). */
-void llmr_q4_0_from_float_ref(const float *src, void *dst, int64_t n)
+void llmri_q4_0_from_float_ref(const float *src, void *dst, int64_t n)
 {
     block_q4_0 *y = dst;
     for (int64_t i = 0; i < n / QK4_0; i++) {
@@ -124,7 +124,7 @@ void llmr_q4_0_from_float_ref(const float *src, void *dst, int64_t n)
             }
         const float d = max / -8;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = llmr_fp32_to_fp16(d);
+        y[i].d = llmri_fp32_to_fp16(d);
         for (int j = 0; j < 16; j++) {
             int q0 = (int)(x[j] * id + 8.5f), q1 = (int)(x[j + 16] * id + 8.5f);
             q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0;
@@ -134,7 +134,7 @@ void llmr_q4_0_from_float_ref(const float *src, void *dst, int64_t n)
     }
 }
 
-void llmr_q4_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q4_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q4_0 *a = w;
     const block_q8_0 *b = xv;
@@ -145,17 +145,17 @@ void llmr_q4_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
             si += ((a[i].qs[j] & 0x0F) - 8) * b[i].qs[j];
             si += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + 16];
         }
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si;
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si;
     }
     *s = sum;
 }
 
 /* ---- Q4_1: d * q + m ---------------------------------------------------------------------- */
-void llmr_q4_1_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q4_1_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q4_1 *x = src;
     for (int64_t i = 0; i < n / QK4_1; i++) {
-        const float d = llmr_h2f(x[i].d), m = llmr_h2f(x[i].m);
+        const float d = llmri_h2f(x[i].d), m = llmri_h2f(x[i].m);
         for (int j = 0; j < 16; j++) {
             const int x0 = x[i].qs[j] & 0x0F, x1 = x[i].qs[j] >> 4;
             dst[i * 32 + j] = x0 * d + m;
@@ -165,7 +165,7 @@ void llmr_q4_1_to_float_ref(const void *src, float *dst, int64_t n)
 }
 
 /* sum_j (d*q_j + m) * dy*qy_j = d*dy*sum(q*qy) + m * (dy*sum(qy)); Q8_1's s is the latter. */
-void llmr_q4_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q4_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q4_1 *a = w;
     const block_q8_1 *b = xv;
@@ -176,8 +176,8 @@ void llmr_q4_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
             si += (a[i].qs[j] & 0x0F) * b[i].qs[j];
             si += (a[i].qs[j] >> 4) * b[i].qs[j + 16];
         }
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si +
-               llmr_h2f(a[i].m) * llmr_h2f(b[i].s);
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si +
+               llmri_h2f(a[i].m) * llmri_h2f(b[i].s);
     }
     *s = sum;
 }
@@ -193,19 +193,19 @@ static inline void q5_values(const uint8_t *qs, const uint8_t *qhb, int off, int
     }
 }
 
-void llmr_q5_0_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q5_0_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q5_0 *x = src;
     int v[32];
     for (int64_t i = 0; i < n / QK5_0; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         q5_values(x[i].qs, x[i].qh, 16, v);
         for (int j = 0; j < 32; j++)
             dst[i * 32 + j] = v[j] * d;
     }
 }
 
-void llmr_q5_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q5_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q5_0 *a = w;
     const block_q8_0 *b = xv;
@@ -216,24 +216,24 @@ void llmr_q5_0_vec_dot_ref(int n, float *s, const void *w, const void *xv)
         int si = 0;
         for (int j = 0; j < 32; j++)
             si += v[j] * b[i].qs[j];
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si;
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si;
     }
     *s = sum;
 }
 
-void llmr_q5_1_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_q5_1_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_q5_1 *x = src;
     int v[32];
     for (int64_t i = 0; i < n / QK5_1; i++) {
-        const float d = llmr_h2f(x[i].d), m = llmr_h2f(x[i].m);
+        const float d = llmri_h2f(x[i].d), m = llmri_h2f(x[i].m);
         q5_values(x[i].qs, x[i].qh, 0, v);
         for (int j = 0; j < 32; j++)
             dst[i * 32 + j] = v[j] * d + m;
     }
 }
 
-void llmr_q5_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_q5_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_q5_1 *a = w;
     const block_q8_1 *b = xv;
@@ -244,18 +244,18 @@ void llmr_q5_1_vec_dot_ref(int n, float *s, const void *w, const void *xv)
         int si = 0;
         for (int j = 0; j < 32; j++)
             si += v[j] * b[i].qs[j];
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si +
-               llmr_h2f(a[i].m) * llmr_h2f(b[i].s);
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si +
+               llmri_h2f(a[i].m) * llmri_h2f(b[i].s);
     }
     *s = sum;
 }
 
 /* ---- IQ4_NL: d * table[q] --------------------------------------------------------------- */
-void llmr_iq4_nl_to_float_ref(const void *src, float *dst, int64_t n)
+void llmri_iq4_nl_to_float_ref(const void *src, float *dst, int64_t n)
 {
     const block_iq4_nl *x = src;
     for (int64_t i = 0; i < n / 32; i++) {
-        const float d = llmr_h2f(x[i].d);
+        const float d = llmri_h2f(x[i].d);
         for (int j = 0; j < 16; j++) {
             dst[i * 32 + j] = d * llmr_iq4nl_values[x[i].qs[j] & 0xf];
             dst[i * 32 + j + 16] = d * llmr_iq4nl_values[x[i].qs[j] >> 4];
@@ -263,7 +263,7 @@ void llmr_iq4_nl_to_float_ref(const void *src, float *dst, int64_t n)
     }
 }
 
-void llmr_iq4_nl_vec_dot_ref(int n, float *s, const void *w, const void *xv)
+void llmri_iq4_nl_vec_dot_ref(int n, float *s, const void *w, const void *xv)
 {
     const block_iq4_nl *a = w;
     const block_q8_0 *b = xv;
@@ -274,7 +274,7 @@ void llmr_iq4_nl_vec_dot_ref(int n, float *s, const void *w, const void *xv)
             si += llmr_iq4nl_values[a[i].qs[j] & 0xf] * b[i].qs[j];
             si += llmr_iq4nl_values[a[i].qs[j] >> 4] * b[i].qs[j + 16];
         }
-        sum += (llmr_h2f(a[i].d) * llmr_h2f(b[i].d)) * (float)si;
+        sum += (llmri_h2f(a[i].d) * llmri_h2f(b[i].d)) * (float)si;
     }
     *s = sum;
 }

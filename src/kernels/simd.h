@@ -6,9 +6,9 @@
 #include "kernels/quants.h"
 #include "gguf/gguf.h"
 
-void llmr_kernels_avx2_install(llmr_type_traits *table);
-void llmr_gemm_avx2_install(llmr_type_traits *table);   /* gemm_avx2.c: after the tiles */
-void llmr_kernels_kq_avx2_install(llmr_type_traits *table);   /* kernels_kq_avx2.c */
-void llmr_kernels_avx512_install(llmr_type_traits *table);
+void llmri_kernels_avx2_install(llmr_type_traits *table);
+void llmri_gemm_avx2_install(llmr_type_traits *table);   /* gemm_avx2.c: after the tiles */
+void llmri_kernels_kq_avx2_install(llmr_type_traits *table);   /* kernels_kq_avx2.c */
+void llmri_kernels_avx512_install(llmr_type_traits *table);
 
 #endif

@@ -5,24 +5,24 @@
 
 #include <stdlib.h>
 
-int llmr_tensor_rows(const gguf_tensor *t, int (*fn)(void *user, const float *row, int64_t n),
+int llmri_tensor_rows(const gguf_tensor *t, int (*fn)(void *user, const float *row, int64_t n),
                      void *user, llmr_err *err)
 {
     /* the reference table: dequantization is exact, and the same at every ISA */
-    const llmr_type_traits *tr = llmr_traits_isa(t->type, LLMR_ISA_REF);
+    const llmr_type_traits *tr = llmri_traits_isa(t->type, LLMR_ISA_REF);
     llmr_type_info ti;
     if (!tr)
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "tensor %s: type %s has no kernels",
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "tensor %s: type %s has no kernels",
                             t->name.ptr, llmr_type_get(t->type, &ti) ? ti.name : "unknown");
     const int64_t ne0 = t->ne[0];
-    const size_t rs = llmr_row_size(t->type, ne0);
+    const size_t rs = llmri_row_size(t->type, ne0);
     if (ne0 <= 0 || rs == 0)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "tensor %s: row of %lld values is not whole "
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "tensor %s: row of %lld values is not whole "
                             "blocks of %s", t->name.ptr, (long long)ne0, tr->name);
     const uint64_t rows = t->n_elements / (uint64_t)ne0;
     float *buf = malloc((size_t)ne0 * sizeof(float));
     if (!buf)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "tensor %s: no memory for a row of %lld values",
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "tensor %s: no memory for a row of %lld values",
                             t->name.ptr, (long long)ne0);
     const uint8_t *p = t->data;
     int rc = 0;
@@ -37,19 +37,19 @@ int llmr_tensor_rows(const gguf_tensor *t, int (*fn)(void *user, const float *ro
 static int hash_row(void *user, const float *row, int64_t n)
 {
     /* x86 and every other host we build for is little-endian: the bytes are the f32s */
-    llmr_sha256_update(user, row, (size_t)n * sizeof(float));
+    llmri_sha256_update(user, row, (size_t)n * sizeof(float));
     return 0;
 }
 
-int llmr_tensor_sha256(const gguf_tensor *t, char hex[65], llmr_err *err)
+int llmri_tensor_sha256(const gguf_tensor *t, char hex[65], llmr_err *err)
 {
     llmr_sha256 s;
-    llmr_sha256_init(&s);
-    int rc = llmr_tensor_rows(t, hash_row, &s, err);
+    llmri_sha256_init(&s);
+    int rc = llmri_tensor_rows(t, hash_row, &s, err);
     if (rc)
         return rc;
     uint8_t d[32];
-    llmr_sha256_final(&s, d);
-    llmr_sha256_hex(d, hex);
+    llmri_sha256_final(&s, d);
+    llmri_sha256_hex(d, hex);
     return LLMR_OK;
 }

@@ -11,33 +11,33 @@
 
 #define ROW(ty, nm, vdt, fn, bs, ts, ff)                                                    \
     [LLMR_TYPE_##ty] = {.type = LLMR_TYPE_##ty, .vec_dot_type = LLMR_TYPE_##vdt,            \
-                        .to_float = llmr_##fn##_to_float_ref, .from_float = ff,            \
-                        .vec_dot = llmr_##fn##_vec_dot_ref, .name = nm, .block_size = bs,   \
+                        .to_float = llmri_##fn##_to_float_ref, .from_float = ff,            \
+                        .vec_dot = llmri_##fn##_vec_dot_ref, .name = nm, .block_size = bs,   \
                         .type_size = ts, .isa = LLMR_ISA_REF}
 
 static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
-    ROW(F32, "F32", F32, f32, 1, 4, llmr_f32_from_float_ref),
-    ROW(F16, "F16", F16, f16, 1, 2, llmr_f16_from_float_ref),
-    ROW(BF16, "BF16", BF16, bf16, 1, 2, llmr_bf16_from_float_ref),
-    ROW(Q4_0, "Q4_0", Q8_0, q4_0, 32, 18, llmr_q4_0_from_float_ref),
+    ROW(F32, "F32", F32, f32, 1, 4, llmri_f32_from_float_ref),
+    ROW(F16, "F16", F16, f16, 1, 2, llmri_f16_from_float_ref),
+    ROW(BF16, "BF16", BF16, bf16, 1, 2, llmri_bf16_from_float_ref),
+    ROW(Q4_0, "Q4_0", Q8_0, q4_0, 32, 18, llmri_q4_0_from_float_ref),
     ROW(Q4_1, "Q4_1", Q8_1, q4_1, 32, 20, NULL),
     ROW(Q5_0, "Q5_0", Q8_0, q5_0, 32, 22, NULL),
     ROW(Q5_1, "Q5_1", Q8_1, q5_1, 32, 24, NULL),
-    ROW(Q8_0, "Q8_0", Q8_0, q8_0, 32, 34, llmr_q8_0_from_float_ref),
+    ROW(Q8_0, "Q8_0", Q8_0, q8_0, 32, 34, llmri_q8_0_from_float_ref),
     ROW(IQ4_NL, "IQ4_NL", Q8_0, iq4_nl, 32, 18, NULL),
     ROW(Q2_K, "Q2_K", Q8_K, q2_K, 256, 84, NULL),
     ROW(Q3_K, "Q3_K", Q8_K, q3_K, 256, 110, NULL),
-    ROW(Q4_K, "Q4_K", Q8_K, q4_K, 256, 144, llmr_q4_K_from_float_ref),
-    ROW(Q5_K, "Q5_K", Q8_K, q5_K, 256, 176, llmr_q5_K_from_float_ref),
-    ROW(Q6_K, "Q6_K", Q8_K, q6_K, 256, 210, llmr_q6_K_from_float_ref),
+    ROW(Q4_K, "Q4_K", Q8_K, q4_K, 256, 144, llmri_q4_K_from_float_ref),
+    ROW(Q5_K, "Q5_K", Q8_K, q5_K, 256, 176, llmri_q5_K_from_float_ref),
+    ROW(Q6_K, "Q6_K", Q8_K, q6_K, 256, 210, llmri_q6_K_from_float_ref),
     /* activation-only types: no vec_dot of their own */
     [LLMR_TYPE_Q8_1] = {.type = LLMR_TYPE_Q8_1, .vec_dot_type = LLMR_TYPE_Q8_1,
-                        .to_float = llmr_q8_1_to_float_ref,
-                        .from_float = llmr_q8_1_from_float_ref, .name = "Q8_1",
+                        .to_float = llmri_q8_1_to_float_ref,
+                        .from_float = llmri_q8_1_from_float_ref, .name = "Q8_1",
                         .block_size = 32, .type_size = 36, .isa = LLMR_ISA_REF},
     [LLMR_TYPE_Q8_K] = {.type = LLMR_TYPE_Q8_K, .vec_dot_type = LLMR_TYPE_Q8_K,
-                        .to_float = llmr_q8_K_to_float_ref,
-                        .from_float = llmr_q8_K_from_float_ref, .name = "Q8_K",
+                        .to_float = llmri_q8_K_to_float_ref,
+                        .from_float = llmri_q8_K_from_float_ref, .name = "Q8_K",
                         .block_size = 256, .type_size = 292, .isa = LLMR_ISA_REF},
 };
 
@@ -48,7 +48,7 @@ static void build_tables(void)
 {
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
         tables[LLMR_ISA_REF][t] = ref_table[t];
-    llmr_isa best = llmr_cpu_best_isa();
+    llmr_isa best = llmri_cpu_best_isa();
     for (int isa = LLMR_ISA_AVX2; isa < LLMR_ISA_COUNT; isa++) {
         for (int t = 0; t < LLMR_TYPE_COUNT; t++) {
             tables[isa][t] = tables[isa - 1][t];
@@ -59,31 +59,31 @@ static void build_tables(void)
             continue;   /* keep the lower level's pointers: never call what the CPU lacks */
 #if defined(__x86_64__)
         if (isa == LLMR_ISA_AVX2)
-            llmr_kernels_avx2_install(tables[isa]);
+            llmri_kernels_avx2_install(tables[isa]);
         else
-            llmr_kernels_avx512_install(tables[isa]);
+            llmri_kernels_avx512_install(tables[isa]);
 #endif
     }
 }
 
-const llmr_type_traits *llmr_traits_isa(uint32_t type, llmr_isa isa)
+const llmr_type_traits *llmri_traits_isa(uint32_t type, llmr_isa isa)
 {
     pthread_once(&once, build_tables);
     if (type >= LLMR_TYPE_COUNT || (unsigned)isa >= LLMR_ISA_COUNT)
         return NULL;
-    llmr_isa best = llmr_cpu_best_isa();
+    llmr_isa best = llmri_cpu_best_isa();
     if (isa > best)
         isa = best;
     const llmr_type_traits *t = &tables[isa][type];
     return t->name ? t : NULL;
 }
 
-const llmr_type_traits *llmr_traits(uint32_t type)
+const llmr_type_traits *llmri_traits(uint32_t type)
 {
-    return llmr_traits_isa(type, llmr_cpu_best_isa());
+    return llmri_traits_isa(type, llmri_cpu_best_isa());
 }
 
-size_t llmr_row_size(uint32_t type, int64_t K)
+size_t llmri_row_size(uint32_t type, int64_t K)
 {
     if (type >= LLMR_TYPE_COUNT || !ref_table[type].name || K < 0 ||
         K % ref_table[type].block_size)
@@ -101,7 +101,7 @@ static void tile_generic(const llmr_type_traits *t, int K, const uint8_t *W, siz
             t->vec_dot(K, &Y[(size_t)c * ldy + r], W + (size_t)r * ws, X + (size_t)c * xs);
 }
 
-void llmr_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
+void llmri_matmul_rows(const llmr_type_traits *t, int K, const void *W, size_t w_stride,
                       int i0, int i1, const void *X, size_t x_stride, int n,
                       float *Y, size_t ldy)
 {

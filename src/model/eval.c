@@ -1,6 +1,6 @@
 /* eval.c - the work area and the eval entry points: single-sequence evaluation in chunks of
  * LLMR_UBATCH rows, and mixed batches of several sequences in one pass. Each checks its
- * arguments, lays out the rows and segments, and hands them to llmr_forward (forward.c). */
+ * arguments, lays out the rows and segments, and hands them to llmri_forward (forward.c). */
 #include "model/forward.h"
 
 #include "core/util.h"
@@ -11,7 +11,7 @@
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-void llmr_work_free(struct llmr_work *w)
+void llmri_work_free(struct llmr_work *w)
 {
     if (!w)
         return;
@@ -26,12 +26,12 @@ void llmr_work_free(struct llmr_work *w)
 
 /* Buffers are malloc'd for LLMR_UBATCH rows but pages are only touched for the rows used,
  * so one-token decoding keeps a small resident set. */
-int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
+int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
 {
     const llmr_hparams *hp = &m->hp;
     struct llmr_work *w = calloc(1, sizeof *w);
     if (!w)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
     const size_t cap = LLMR_UBATCH, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const int nth = m->n_threads;
@@ -41,8 +41,8 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     const size_t Ks[3] = {E, qd, F};
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
         for (int i = 0; i < 3; i++)
-            if (llmr_traits((uint32_t)t))
-                xs = max_sz(xs, llmr_row_size(llmr_traits((uint32_t)t)->vec_dot_type,
+            if (llmri_traits((uint32_t)t))
+                xs = max_sz(xs, llmri_row_size(llmri_traits((uint32_t)t)->vec_dot_type,
                                               (int64_t)Ks[i]));
     w->xq_stride = (xs + 63) / 64 * 64;
     w->x = malloc(cap * E * sizeof(float));
@@ -62,7 +62,7 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     for (int i = 0; i < MAX_XQ && ok; i++)
         ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL;
     w->rope_cs = malloc(cap * (size_t)hp->n_rot * sizeof(float));
-    w->ops = llmr_rowops_get();
+    w->ops = llmri_rowops_get();
     w->row_pos = malloc(cap * sizeof(int));
     w->row_seq = malloc(cap * sizeof(llmr_seq *));
     w->out_rows = malloc(cap * sizeof(int));
@@ -70,8 +70,8 @@ int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     w->nf_stage = malloc(cap * sizeof(int));
     if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok ||
         !w->nf_stage) {
-        llmr_work_free(w);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
+        llmri_work_free(w);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
     }
     *out = w;
     return LLMR_OK;
@@ -81,14 +81,14 @@ static int check_tokens(llmr_seq *s, const int32_t *tokens, int n)
 {
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= s->m->hp.n_vocab)
-            return llmr_err_set(&s->err, LLMR_ERR_ARG,
+            return llmri_err_set(&s->err, LLMR_ERR_ARG,
                                 "token id %d (at index %d) is outside the vocabulary [0, %d)",
                                 (int)tokens[i], i, s->m->hp.n_vocab);
     return LLMR_OK;
 }
 
 /* The error for output row k of the pass just run, when w->nf_stage says its values were not
- * finite (see llmr_forward): what is NaN or infinite, and the first stage that made it so. A
+ * finite (see llmri_forward): what is NaN or infinite, and the first stage that made it so. A
  * trained model never gets there, so this names a corrupt file rather than a sampling issue
  * ("every token is banned" is what the sampler would otherwise conclude). */
 static int nonfinite_error(llmr_seq *s, const float *logits, int stage, int pos)
@@ -103,32 +103,32 @@ static int nonfinite_error(llmr_seq *s, const float *logits, int stage, int pos)
     const char *what = nan ? "the logits are NaN" : inf ? "the logits are infinite"
                                                         : "the hidden state is NaN or infinite";
     if (stage == 0)
-        return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: the token embedding "
+        return llmri_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: the token embedding "
                             "(token_embd.weight) already holds NaN or infinite values; the "
                             "model's weights are corrupt", what, pos);
     if (stage <= m->hp.n_layer)
-        return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: layer %d (blk.%d.*) "
+        return llmri_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: layer %d (blk.%d.*) "
                             "is the first whose output holds NaN or infinite values; the "
                             "model's weights are corrupt or overflow float", what, pos,
                             stage - 1, stage - 1);
-    return llmr_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: every layer's output is "
+    return llmri_err_set(&s->err, LLMR_ERR_FORMAT, "%s at position %d: every layer's output is "
                         "finite, so the output norm or output.weight makes them so; the "
                         "model's weights are corrupt or overflow float", what, pos);
 }
 
-int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
+int llmri_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
                   const float **logits)
 {
     llmr_model *m = s->m;
     const size_t nv = (size_t)m->hp.n_vocab;
     if (n < 1 || !tokens)
-        return llmr_err_set(&s->err, LLMR_ERR_ARG, "eval needs at least one token");
+        return llmri_err_set(&s->err, LLMR_ERR_ARG, "eval needs at least one token");
     if (pos < 0 || pos > s->n_past)
-        return llmr_err_set(&s->err, LLMR_ERR_ARG,
+        return llmri_err_set(&s->err, LLMR_ERR_ARG,
                             "position %d: only positions up to %d are in the cache", pos,
                             s->n_past);
     if ((int64_t)pos + n > s->n_ctx)
-        return llmr_err_set(&s->err, LLMR_ERR_CONTEXT,
+        return llmri_err_set(&s->err, LLMR_ERR_CONTEXT,
                             "%d tokens at position %d exceed the context of %d positions", n,
                             pos, s->n_ctx);
     int rc = check_tokens(s, tokens, n);
@@ -137,7 +137,7 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
     if (all && (size_t)n * nv > s->logits_cap) {
         float *p = realloc(s->logits, (size_t)n * nv * sizeof(float));
         if (!p)
-            return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for %d rows of logits", n);
+            return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for %d rows of logits", n);
         s->logits = p;
         s->logits_cap = (size_t)n * nv;
     }
@@ -156,7 +156,7 @@ int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
             m->work->out_rows[0] = rows - 1;
             f.logits = s->logits;
         }
-        (void)llmr_forward(&f);   /* no abort hook: always completes */
+        (void)llmri_forward(&f);   /* no abort hook: always completes */
         for (int k = 0; k < f.n_out; k++)
             if (m->work->nf_stage[k] != LLMR_FINITE) {
                 const int r = m->work->out_rows[k];
@@ -179,21 +179,21 @@ static int check_part(const llmr_batch_part *p, const llmr_model *m)
 {
     llmr_seq *s = p->seq;
     if (s->m != m)
-        return llmr_err_set(&s->err, LLMR_ERR_ARG, "batched sequences must share a model");
+        return llmri_err_set(&s->err, LLMR_ERR_ARG, "batched sequences must share a model");
     if (p->n < 1 || !p->tokens)
-        return llmr_err_set(&s->err, LLMR_ERR_ARG, "a batched sequence needs at least one token");
+        return llmri_err_set(&s->err, LLMR_ERR_ARG, "a batched sequence needs at least one token");
     if (p->pos < 0 || p->pos > s->n_past)
-        return llmr_err_set(&s->err, LLMR_ERR_ARG,
+        return llmri_err_set(&s->err, LLMR_ERR_ARG,
                             "position %d: only positions up to %d are in the cache", p->pos,
                             s->n_past);
     if ((int64_t)p->pos + p->n > s->n_ctx)
-        return llmr_err_set(&s->err, LLMR_ERR_CONTEXT,
+        return llmri_err_set(&s->err, LLMR_ERR_CONTEXT,
                             "%d tokens at position %d exceed the context of %d positions", p->n,
                             p->pos, s->n_ctx);
     return check_tokens(s, p->tokens, p->n);
 }
 
-int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad)
+int llmri_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad)
 {
     if (bad)
         *bad = -1;
@@ -205,10 +205,10 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
         int rc = check_part(&parts[i], m);
         for (int k = 0; k < i && !rc; k++)
             if (parts[k].seq == parts[i].seq)
-                rc = llmr_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
+                rc = llmri_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
                                   "a sequence appears twice in one batch");
         if (!rc && parts[i].n > m->work->cap - rows)
-            rc = llmr_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
+            rc = llmri_err_set(&parts[i].seq->err, LLMR_ERR_ARG,
                               "a batch holds at most %d rows", m->work->cap);
         if (rc) {
             if (bad)
@@ -226,7 +226,7 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
             pthread_mutex_unlock(&m->run_lock);
             if (bad)
                 *bad = 0;
-            return llmr_err_set(&parts[0].seq->err, LLMR_ERR_NOMEM, "out of memory for logits");
+            return llmri_err_set(&parts[0].seq->err, LLMR_ERR_NOMEM, "out of memory for logits");
         }
         w->blogits = p;
         w->blogits_cap = (size_t)n * nv;
@@ -241,7 +241,7 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
     }
     llmr_pass f = {.m = m, .tokens = tok, .n = rows, .segs = sg, .n_segs = n, .n_out = n,
              .logits = w->blogits, .ab = ab};
-    bool done = llmr_forward(&f);
+    bool done = llmri_forward(&f);
     int rc = done ? LLMR_OK : LLMR_ERR_CANCELLED;
     for (int i = 0; i < n; i++) {
         llmr_seq *s = parts[i].seq;
@@ -265,12 +265,12 @@ int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *a
     return rc;
 }
 
-int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n)
+int llmri_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n)
 {
     if (n < 1 || n > LLMR_MAX_BATCH_SEQS)
         return LLMR_ERR_ARG;
     llmr_batch_part parts[LLMR_MAX_BATCH_SEQS];
     for (int i = 0; i < n; i++)
         parts[i] = (llmr_batch_part){seqs[i], tokens + i, 1, pos[i]};
-    return llmr_seq_eval_mixed(parts, n, NULL, NULL);
+    return llmri_seq_eval_mixed(parts, n, NULL, NULL);
 }

@@ -77,7 +77,7 @@ typedef struct fwd {
 /* ---- small math (plain C; the compiler vectorizes these) ------------------------------ */
 
 /* ggml_rms_norm: mean of squares accumulated in double, then scale by 1/sqrt(mean + eps). */
-void llmr_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
 {
     double ss = 0.0;
     for (int i = 0; i < n; i++)
@@ -91,7 +91,7 @@ void llmr_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
  * base^(-2i/n_rot), formed by repeated multiplication in float as ggml's cache does, divided
  * by the Llama-3 frequency factor and multiplied by freq_scale. The angles depend only on the
  * position, so each row's cos/sin table is built once and serves every head of every layer. */
-void llmr_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
+void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
 {
     const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
     float theta = (float)pos;
@@ -106,7 +106,7 @@ void llmr_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *fr
 
 /* Only the first n_rot values of a head rotate. NORM rotates (x[2i], x[2i+1]); NEOX rotates
  * (x[i], x[i + n_rot/2]). */
-void llmr_rope_apply(float *x, const float *cs, const llmr_hparams *hp)
+void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp)
 {
     const int half = hp->n_rot / 2;
     for (int i = 0; i < half; i++) {
@@ -140,7 +140,7 @@ static void par_rows(fwd *f, int nrows, void (*fn)(fwd *, int))
     }
     f->row_fn = fn;
     f->rows_n = nrows;
-    llmr_pool_run(f->m->pool, rows_step, f);
+    llmri_pool_run(f->m->pool, rows_step, f);
 }
 
 static void mm_step(void *arg, int ith, int nth)
@@ -161,7 +161,7 @@ static void mm_step(void *arg, int ith, int nth)
         const int i1 = i0 + f->mm_chunk < mp->W->rows ? i0 + f->mm_chunk : (int)mp->W->rows;
         /* matmul_rows blocks the columns itself (each block's activations stay in L2
          * across this chunk's row tiles) */
-        llmr_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
+        llmri_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
                          mp->x_stride, f->mm_rows_n, mp->Y, mp->ldy);
     }
 }
@@ -170,7 +170,7 @@ static void mm_step(void *arg, int ith, int nth)
  * (the kernels' tiles) and small enough to give every thread several. */
 static void run_mm(fwd *f, int nrows, int K)
 {
-    const int nth = llmr_pool_size(f->m->pool);
+    const int nth = llmri_pool_size(f->m->pool);
     int64_t rows = 0;
     for (int p = 0; p < f->n_mm; p++)
         rows += f->mm[p].W->rows;
@@ -192,7 +192,7 @@ static void run_mm(fwd *f, int nrows, int K)
     f->mm_rows_n = nrows;
     f->mm_K = K;
     atomic_store_explicit(&f->next, 0, memory_order_relaxed);
-    llmr_pool_run(f->m->pool, mm_step, f);
+    llmri_pool_run(f->m->pool, mm_step, f);
 }
 
 /* Which xq slot holds activations for weight W among the group's weights (one slot per
@@ -227,7 +227,7 @@ static void quant_row(fwd *f, const llmr_mat *const *g, int ng, const float *src
         if (!first)
             continue;
         uint8_t *dst = f->w->xq[xq_slot(g, ng, i)] + (size_t)r * f->w->xq_stride;
-        llmr_traits(vt)->from_float(src, dst, K);
+        llmri_traits(vt)->from_float(src, dst, K);
     }
 }
 
@@ -255,7 +255,7 @@ static void prep_mm(fwd *f, const llmr_mat *const *g, float *const *Y, const siz
 static void row_embed(fwd *f, int r)
 {
     const llmr_hparams *hp = &f->m->hp;
-    llmr_rope_table(f->w->rope_cs + (size_t)r * hp->n_rot, f->w->row_pos[r], hp,
+    llmri_rope_table(f->w->rope_cs + (size_t)r * hp->n_rot, f->w->row_pos[r], hp,
                     f->m->rope_freqs);
     const llmr_mat *E = &f->m->tok_embd;
     const uint8_t *row = (const uint8_t *)E->data + (size_t)f->tokens[r] * E->row_bytes;
@@ -283,7 +283,7 @@ static void row_attn_in(fwd *f, int r)
     const int E = hp->n_embd;
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)r * E;
-    llmr_rmsnorm(xn, x, f->L->attn_norm.data, E, hp->rms_eps);
+    llmri_rmsnorm(xn, x, f->L->attn_norm.data, E, hp->rms_eps);
     const llmr_mat *g[3] = {&f->L->wq, &f->L->wk, &f->L->wv};
     quant_row(f, g, 3, xn, E, r);
 }
@@ -309,9 +309,9 @@ static void row_rope_store(fwd *f, int r)
     const int pos = f->w->row_pos[r];
     const float *cs = f->w->rope_cs + (size_t)r * hp->n_rot;
     for (int h = 0; h < hp->n_head; h++)
-        llmr_rope_apply(q + h * hd, cs, hp);
+        llmri_rope_apply(q + h * hd, cs, hp);
     for (int h = 0; h < hp->n_head_kv; h++)
-        llmr_rope_apply(k + h * hd, cs, hp);
+        llmri_rope_apply(k + h * hd, cs, hp);
 
     llmr_seq *s = f->w->row_seq[r];
     if (m->kv_type == LLMR_TYPE_F16) {
@@ -319,7 +319,7 @@ static void row_rope_store(fwd *f, int r)
         uint16_t *vt = (uint16_t *)s->vt[f->layer];
         f->w->ops->to_f16(k, kc, kvd);
         for (int i = 0; i < kvd; i++)
-            vt[(size_t)i * s->n_ctx + pos] = llmr_fp32_to_fp16(v[i]);
+            vt[(size_t)i * s->n_ctx + pos] = llmri_fp32_to_fp16(v[i]);
         f->w->ops->to_f16(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
     } else {
         float *kc = (float *)s->k[f->layer] + (size_t)pos * kvd;
@@ -346,7 +346,7 @@ static void row_ffn_in(fwd *f, int r)
     residual(f, r);
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)r * E;
-    llmr_rmsnorm(xn, x, f->L->ffn_norm.data, E, hp->rms_eps);
+    llmri_rmsnorm(xn, x, f->L->ffn_norm.data, E, hp->rms_eps);
     const llmr_mat *g[2] = {&f->L->w_gate, &f->L->w_up};
     quant_row(f, g, 2, xn, E, r);
 }
@@ -368,7 +368,7 @@ static void row_final(fwd *f, int k)
     const int E = hp->n_embd, r = f->w->out_rows[k];
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)k * E;
-    llmr_rmsnorm(xn, x, f->m->out_norm.data, E, hp->rms_eps);
+    llmri_rmsnorm(xn, x, f->m->out_norm.data, E, hp->rms_eps);
     const llmr_mat *g[1] = {&f->m->output};
     quant_row(f, g, 1, xn, E, k);
 }
@@ -383,7 +383,7 @@ static void attn_step(void *arg, int ith, int nth)
     const llmr_hparams *hp = &m->hp;
     const int hd = hp->head_dim, qd = hp->n_head * hd, kvd = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
-    const llmr_type_traits *tk = llmr_traits((uint32_t)m->kv_type);
+    const llmr_type_traits *tk = llmri_traits((uint32_t)m->kv_type);
     const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
     const uint8_t *qsrc = m->kv_type == LLMR_TYPE_F16 ? f->w->qc : (const uint8_t *)f->w->q;
     const float scale = 1.0f / sqrtf((float)hd);
@@ -408,7 +408,7 @@ static void attn_step(void *arg, int ith, int nth)
         /* scores[j][i] = k_i . q_j over the cached positions of this head's KV group */
         const uint8_t *K = s->k[f->layer] + (size_t)g * hd * esz;
         const uint8_t *Q = qsrc + ((size_t)(sg->row0 + j0) * qd + (size_t)h * hd) * esz;
-        llmr_matmul_rows(tk, hd, K, (size_t)kvd * esz, 0, nkv, Q, (size_t)qd * esz, nj, sc,
+        llmri_matmul_rows(tk, hd, K, (size_t)kvd * esz, 0, nkv, Q, (size_t)qd * esz, nj, sc,
                          (size_t)nkv);
         for (int j = 0; j < nj; j++) {
             float *row = sc + (size_t)j * nkv;
@@ -420,7 +420,7 @@ static void attn_step(void *arg, int ith, int nth)
         const uint8_t *V = s->vt[f->layer] + (size_t)g * hd * s->n_ctx * esz;
         const uint8_t *P = esz == 2 ? sp : (const uint8_t *)sc;
         float *out = f->w->att + (size_t)(sg->row0 + j0) * qd + (size_t)h * hd;
-        llmr_matmul_rows(tk, nkv, V, (size_t)s->n_ctx * esz, 0, hd, P, (size_t)nkv * esz, nj,
+        llmri_matmul_rows(tk, nkv, V, (size_t)s->n_ctx * esz, 0, hd, P, (size_t)nkv * esz, nj,
                          out, (size_t)qd);
     }
 }
@@ -440,7 +440,7 @@ static void run_attention(fwd *f)
     }
     f->att_tasks = tasks;
     atomic_store_explicit(&f->next, 0, memory_order_relaxed);
-    llmr_pool_run(f->m->pool, attn_step, f);
+    llmri_pool_run(f->m->pool, attn_step, f);
 }
 
 /* ---- the pass ---------------------------------------------------------------------------- */
@@ -482,7 +482,7 @@ static void forward_layer(fwd *f)
 
 /* An exponent of all ones is an infinity or a NaN. An OR over integer compares, so the loop
  * vectorizes (a float reduction would not, without reassociation). */
-bool llmr_row_finite(const float *x, size_t n)
+bool llmri_row_finite(const float *x, size_t n)
 {
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -494,17 +494,17 @@ bool llmr_row_finite(const float *x, size_t n)
 }
 
 /* Marks the output rows whose hidden state (or logits: vals) first turned non-finite at
- * `stage` (see llmr_forward in forward.h). */
+ * `stage` (see llmri_forward in forward.h). */
 static void watch_rows(fwd *f, int stage, const float *vals, size_t stride, bool by_out_row)
 {
     for (int k = 0; k < f->n_out; k++) {
         const size_t row = by_out_row ? (size_t)k : (size_t)f->w->out_rows[k];
-        if (f->w->nf_stage[k] == LLMR_FINITE && !llmr_row_finite(vals + row * stride, stride))
+        if (f->w->nf_stage[k] == LLMR_FINITE && !llmri_row_finite(vals + row * stride, stride))
             f->w->nf_stage[k] = stage;
     }
 }
 
-bool llmr_forward(const llmr_pass *p)
+bool llmri_forward(const llmr_pass *p)
 {
     llmr_model *m = p->m;
     const llmr_hparams *hp = &m->hp;

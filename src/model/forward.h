@@ -41,12 +41,12 @@ struct llmr_work {
     size_t blogits_cap;
     int32_t *btok;           /* batched passes: the parts' tokens in row order */
     int *nf_stage;           /* after a pass, per output row: LLMR_FINITE, or the first stage
-                                whose output held a NaN or infinity (see llmr_forward) */
+                                whose output held a NaN or infinity (see llmri_forward) */
 };
 
 /* The work area of a model: buffers for LLMR_UBATCH rows (eval.c). */
-int llmr_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err);
-void llmr_work_free(struct llmr_work *w);
+int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err);
+void llmri_work_free(struct llmr_work *w);
 
 /* Consecutive rows of one sequence at consecutive positions: a prompt chunk, or one row of a
  * batched decode step. */
@@ -77,15 +77,15 @@ typedef struct llmr_pass {
  * (output norm and weights). Only the output rows are watched, n_embd values per layer each:
  * next to the layer's products that costs nothing measurable. */
 #define LLMR_FINITE (-1)
-bool llmr_forward(const llmr_pass *p);
+bool llmri_forward(const llmr_pass *p);
 
 /* True when the n values of x hold no NaN or infinity. */
-bool llmr_row_finite(const float *x, size_t n);
+bool llmri_row_finite(const float *x, size_t n);
 
 /* o = rmsnorm(x) * w over n values, as ggml_rms_norm computes it. */
-void llmr_rmsnorm(float *o, const float *x, const float *w, int n, float eps);
+void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps);
 /* The cos, sin table of RoPE at position pos (n_rot floats), and its rotation of one head. */
-void llmr_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors);
-void llmr_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
+void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors);
+void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
 
 #endif

@@ -7,23 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
+int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
 {
     *out = NULL;
     if (n_ctx <= 0)
         n_ctx = m->n_ctx;
     if (n_ctx > (1 << 24))
-        return llmr_err_set(&m->err, LLMR_ERR_ARG, "context length %d is too large", n_ctx);
+        return llmri_err_set(&m->err, LLMR_ERR_ARG, "context length %d is too large", n_ctx);
     const llmr_hparams *hp = &m->hp;
     const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
     const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
     uint64_t per, all;
-    if (!llmr_mul_ok((uint64_t)n_ctx * kvd, esz, &per) || !llmr_mul_ok(per, 2ull * hp->n_layer, &all))
-        return llmr_err_set(&m->err, LLMR_ERR_TOO_BIG, "KV cache of %d positions is too large",
+    if (!llmri_mul_ok((uint64_t)n_ctx * kvd, esz, &per) || !llmri_mul_ok(per, 2ull * hp->n_layer, &all))
+        return llmri_err_set(&m->err, LLMR_ERR_TOO_BIG, "KV cache of %d positions is too large",
                             n_ctx);
     llmr_seq *s = calloc(1, sizeof *s);
     if (!s)
-        return llmr_err_set(&m->err, LLMR_ERR_NOMEM, "out of memory for a sequence");
+        return llmri_err_set(&m->err, LLMR_ERR_NOMEM, "out of memory for a sequence");
     s->m = m;
     s->n_ctx = n_ctx;
     s->k = calloc((size_t)hp->n_layer, sizeof *s->k);
@@ -34,8 +34,8 @@ int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
     s->logits_cap = (size_t)hp->n_vocab;
     s->logits = malloc(s->logits_cap * sizeof(float));
     if (!s->k || !s->vt || !s->kv_mem || !s->logits) {
-        llmr_seq_free(s);
-        return llmr_err_set(&m->err, LLMR_ERR_NOMEM,
+        llmri_seq_free(s);
+        return llmri_err_set(&m->err, LLMR_ERR_NOMEM,
                             "out of memory for a KV cache of %d positions (%llu bytes)", n_ctx,
                             (unsigned long long)all);
     }
@@ -47,7 +47,7 @@ int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
     return LLMR_OK;
 }
 
-void llmr_seq_free(llmr_seq *s)
+void llmri_seq_free(llmr_seq *s)
 {
     if (!s)
         return;
@@ -58,13 +58,13 @@ void llmr_seq_free(llmr_seq *s)
     free(s);
 }
 
-int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
+int llmri_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
 {
     if (src->m != dst->m || src == dst)
-        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+        return llmri_err_set(&dst->err, LLMR_ERR_ARG,
                             "a cache range is copied between two sequences of one model");
     if (p0 < 0 || p0 > p1 || p0 > dst->n_past || p1 > src->n_past || p1 > dst->n_ctx)
-        return llmr_err_set(&dst->err, LLMR_ERR_ARG,
+        return llmri_err_set(&dst->err, LLMR_ERR_ARG,
                             "cannot copy positions [%d, %d): the source holds %d, the "
                             "destination %d of %d", p0, p1, src->n_past, dst->n_past,
                             dst->n_ctx);
@@ -83,6 +83,6 @@ int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
     return LLMR_OK;
 }
 
-int llmr_seq_n_ctx(const llmr_seq *s) { return s->n_ctx; }
-const char *llmr_seq_errmsg(const llmr_seq *s) { return s->err.msg; }
-const float *llmr_seq_logits(const llmr_seq *s) { return s->logits; }
+int llmri_seq_n_ctx(const llmr_seq *s) { return s->n_ctx; }
+const char *llmri_seq_errmsg(const llmr_seq *s) { return s->err.msg; }
+const float *llmri_seq_logits(const llmr_seq *s) { return s->logits; }

@@ -49,14 +49,14 @@ static int get_int(const gguf_file *gf, const char *arch, const char *suffix, bo
     const gguf_kv *kv = gguf_find(gf, key);
     if (!kv) {
         if (required)
-            return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key %s", gf->path,
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key %s", gf->path,
                                 key);
         *out = def;
         return LLMR_OK;
     }
     uint64_t v;
     if (!gguf_get_u64(gf, key, &v) || v < (uint64_t)lo || v > (uint64_t)hi)
-        return llmr_err_set(err, LLMR_ERR_FORMAT,
+        return llmri_err_set(err, LLMR_ERR_FORMAT,
                             "%s: metadata key %s must be an integer in [%d, %d]", gf->path, key,
                             lo, hi);
     *out = (int)v;
@@ -70,27 +70,27 @@ static int get_float(const gguf_file *gf, const char *arch, const char *suffix, 
     akey(key, sizeof key, arch, suffix);
     if (!gguf_find(gf, key)) {
         if (required)
-            return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key %s", gf->path,
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key %s", gf->path,
                                 key);
         *out = def;
         return LLMR_OK;
     }
     if (!gguf_get_f32(gf, key, out) || !(*out == *out))
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: metadata key %s must be a number",
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: metadata key %s must be a number",
                             gf->path, key);
     return LLMR_OK;
 }
 
-int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
+int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
 {
     memset(hp, 0, sizeof *hp);
     const char *an = gguf_get_str(gf, "general.architecture");
     if (!an)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key general.architecture",
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing metadata key general.architecture",
                             gf->path);
     const arch_info *ai = find_arch(an);
     if (!ai)
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED,
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
                             "%s: general.architecture '%s' is not supported (expected llama or "
                             "qwen2)", gf->path, an);
     hp->arch = ai->arch;
@@ -106,7 +106,7 @@ int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
         (rc = get_int(gf, an, "context_length", false, 2048, 1, 1 << 30, &hp->n_ctx_train, err)))
         return rc;
     if (hp->n_embd % hp->n_head)
-        return llmr_err_set(err, LLMR_ERR_FORMAT,
+        return llmri_err_set(err, LLMR_ERR_FORMAT,
                             "%s: embedding_length %d is not a multiple of head_count %d",
                             gf->path, hp->n_embd, hp->n_head);
     if ((rc = get_int(gf, an, "attention.key_length", false, hp->n_embd / hp->n_head, 2, 65536,
@@ -117,18 +117,18 @@ int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
                       err)))
         return rc;
     if (vlen != hp->head_dim)
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED,
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
                             "%s: %s.attention.value_length %d differs from key_length %d",
                             gf->path, an, vlen, hp->head_dim);
     if (hp->n_head % hp->n_head_kv)
-        return llmr_err_set(err, LLMR_ERR_FORMAT,
+        return llmri_err_set(err, LLMR_ERR_FORMAT,
                             "%s: attention.head_count %d is not a multiple of head_count_kv %d",
                             gf->path, hp->n_head, hp->n_head_kv);
     if ((rc = get_int(gf, an, "rope.dimension_count", false, hp->head_dim, 2, hp->head_dim,
                       &hp->n_rot, err)))
         return rc;
     if (hp->n_rot % 2)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd",
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd",
                             gf->path, an, hp->n_rot);
     if ((rc = get_float(gf, an, "attention.layer_norm_rms_epsilon", true, 0, &hp->rms_eps, err)) ||
         (rc = get_float(gf, an, "rope.freq_base", false, 10000.0f, &hp->rope_base, err)))
@@ -139,7 +139,7 @@ int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     char key[128];
     const char *stype = gguf_get_str(gf, akey(key, sizeof key, an, "rope.scaling.type"));
     if (stype && strcmp(stype, "none") && strcmp(stype, "linear"))
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: %s '%s' is not supported "
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: %s '%s' is not supported "
                             "(expected none or linear)", gf->path, key, stype);
     float factor = 0.0f;
     if (stype && !strcmp(stype, "linear"))
@@ -149,7 +149,7 @@ int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     if (factor > 0.0f)
         hp->rope_scale = 1.0f / factor;
     if (!(hp->rope_base > 0.0f) || !(hp->rms_eps >= 0.0f))
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: rope.freq_base and rms epsilon must be "
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: rope.freq_base and rms epsilon must be "
                             "positive", gf->path);
     /* vocab_size is often absent (qwen2): then the tokenizer's token count, then the
      * embedding's row count. */
@@ -165,7 +165,7 @@ int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
             vs = (int)te->ne[1];
     }
     if (!vs)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: cannot tell the vocabulary size (no %s."
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: cannot tell the vocabulary size (no %s."
                             "vocab_size, tokenizer.ggml.tokens or token_embd.weight)", gf->path, an);
     hp->n_vocab = vs;
     return LLMR_OK;
@@ -182,7 +182,7 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
     if (!t) {
         if (optional)
             return LLMR_OK;
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: missing tensor %s", gf->path, name);
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing tensor %s", gf->path, name);
     }
     int64_t want[GGUF_MAX_DIMS] = {ne0, vec ? 1 : ne1, 1, 1};
     bool ok = true;
@@ -194,9 +194,9 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
             p += snprintf(p, (size_t)(got + sizeof got - p), "%s%lld", i ? ", " : "",
                           (long long)t->ne[i]);
         if (vec)
-            return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                                 "[%lld] from the metadata", gf->path, name, got, (long long)ne0);
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                             "[%lld, %lld] from the metadata", gf->path, name, got,
                             (long long)ne0, (long long)ne1);
     }
@@ -204,16 +204,16 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
     const char *tn = llmr_type_get(t->type, &ti) ? ti.name : "unknown";
     if (vec) {
         if (t->type != LLMR_TYPE_F32)
-            return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
+            return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
                                 "expected F32", gf->path, name, tn, t->type);
     } else {
-        const llmr_type_traits *tr = llmr_traits(t->type);
-        const llmr_type_traits *vt = tr ? llmr_traits(tr->vec_dot_type) : NULL;
+        const llmr_type_traits *tr = llmri_traits(t->type);
+        const llmr_type_traits *vt = tr ? llmri_traits(tr->vec_dot_type) : NULL;
         if (!tr || !tr->vec_dot || !vt || !vt->from_float)
-            return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
+            return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
                                 "which llmr cannot compute with", gf->path, name, tn, t->type);
         if (ne0 % tr->block_size || ne0 % vt->block_size)
-            return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: row length %lld is not a "
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: row length %lld is not a "
                                 "multiple of the %s block size", gf->path, name,
                                 (long long)ne0, tn);
         out->tr = tr;
@@ -222,16 +222,16 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
     out->type = t->type;
     out->cols = ne0;
     out->rows = vec ? 1 : ne1;
-    out->row_bytes = llmr_row_size(t->type, ne0);
+    out->row_bytes = llmri_row_size(t->type, ne0);
     uint64_t need;
-    if (!out->row_bytes || !llmr_mul_ok(out->row_bytes, (uint64_t)out->rows, &need) ||
+    if (!out->row_bytes || !llmri_mul_ok(out->row_bytes, (uint64_t)out->rows, &need) ||
         need > t->nbytes)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: data is smaller than its "
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: data is smaller than its "
                             "shape implies", gf->path, name);
     return LLMR_OK;
 }
 
-int llmr_weights_load(llmr_model *m, llmr_err *err)
+int llmri_weights_load(llmr_model *m, llmr_err *err)
 {
     const gguf_file *gf = m->gf;
     const llmr_hparams *hp = &m->hp;
@@ -251,7 +251,7 @@ int llmr_weights_load(llmr_model *m, llmr_err *err)
     m->rope_freqs = rf.data;
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     const bool biases = hp->arch == LLMR_ARCH_QWEN2;
     for (int l = 0; l < hp->n_layer; l++) {
         llmr_layer *L = &m->layers[l];
@@ -288,12 +288,12 @@ int llmr_weights_load(llmr_model *m, llmr_err *err)
 
 /* ---- accessors ----------------------------------------------------------------------------- */
 
-const gguf_file *llmr_model_gguf(const llmr_model *m) { return m->gf; }
-const llmr_hparams *llmr_model_hparams(const llmr_model *m) { return &m->hp; }
-int llmr_model_n_vocab(const llmr_model *m) { return m->hp.n_vocab; }
-int llmr_model_n_ctx(const llmr_model *m) { return m->n_ctx; }
+const gguf_file *llmri_model_gguf(const llmr_model *m) { return m->gf; }
+const llmr_hparams *llmri_model_hparams(const llmr_model *m) { return &m->hp; }
+int llmri_model_n_vocab(const llmr_model *m) { return m->hp.n_vocab; }
+int llmri_model_n_ctx(const llmr_model *m) { return m->n_ctx; }
 
-uint64_t llmr_model_n_params(const llmr_model *m)
+uint64_t llmri_model_n_params(const llmr_model *m)
 {
     uint64_t n = 0;
     for (uint64_t i = 0; i < m->gf->n_tensors; i++)
@@ -301,7 +301,7 @@ uint64_t llmr_model_n_params(const llmr_model *m)
     return n;
 }
 
-uint64_t llmr_model_size(const llmr_model *m)
+uint64_t llmri_model_size(const llmr_model *m)
 {
     uint64_t n = 0;
     for (uint64_t i = 0; i < m->gf->n_tensors; i++)
@@ -334,13 +334,13 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
     pthread_mutex_init(&m->run_lock, NULL);
     llmr_err *err = &m->err;
     if (!path)
-        return llmr_err_set(err, LLMR_ERR_ARG, "no model path given");
+        return llmri_err_set(err, LLMR_ERR_ARG, "no model path given");
     if (o.n_threads < 0 || o.n_threads > 1024 || o.n_ctx < 0 ||
         (o.kv_type != LLMR_KV_F16 && o.kv_type != LLMR_KV_F32))
-        return llmr_err_set(err, LLMR_ERR_ARG, "model options out of range (n_threads %d, "
+        return llmri_err_set(err, LLMR_ERR_ARG, "model options out of range (n_threads %d, "
                             "n_ctx %d, kv_type %d)", o.n_threads, o.n_ctx, (int)o.kv_type);
     if (o.n_parallel < 0 || o.n_parallel > LLMR_MAX_BATCH_SEQS || o.max_queued < -1)
-        return llmr_err_set(err, LLMR_ERR_ARG, "model options out of range (n_parallel %d: "
+        return llmri_err_set(err, LLMR_ERR_ARG, "model options out of range (n_parallel %d: "
                             "expected 0..%d; max_queued %d: expected -1 or more)", o.n_parallel,
                             LLMR_MAX_BATCH_SEQS, o.max_queued);
     m->n_parallel = o.n_parallel ? o.n_parallel : DEFAULT_PARALLEL;
@@ -348,19 +348,19 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
     int rc = gguf_open(path, &m->gf, err);
     if (rc)
         return rc;
-    if ((rc = llmr_hparams_load(m->gf, &m->hp, err)) || (rc = llmr_weights_load(m, err)))
+    if ((rc = llmri_hparams_load(m->gf, &m->hp, err)) || (rc = llmri_weights_load(m, err)))
         return rc;
     /* Threads past the CPUs this process may use only wait for a busy core: each pool step
      * then costs a scheduler time slice (-t 999 ran hundreds of times slower). */
-    const int cpus = llmr_cpu_count();
-    m->n_threads = o.n_threads ? (o.n_threads < cpus ? o.n_threads : cpus) : llmr_physical_cores();
+    const int cpus = llmri_cpu_count();
+    m->n_threads = o.n_threads ? (o.n_threads < cpus ? o.n_threads : cpus) : llmri_physical_cores();
     m->n_ctx = o.n_ctx ? o.n_ctx
                        : (m->hp.n_ctx_train < DEFAULT_CTX_CAP ? m->hp.n_ctx_train : DEFAULT_CTX_CAP);
     m->kv_type = o.kv_type == LLMR_KV_F32 ? LLMR_TYPE_F32 : LLMR_TYPE_F16;
-    m->pool = llmr_pool_new(m->n_threads);
+    m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);
-    return llmr_work_new(m, &m->work, err);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);
+    return llmri_work_new(m, &m->work, err);
 }
 
 void llmr_model_close(llmr_model *m)
@@ -369,8 +369,8 @@ void llmr_model_close(llmr_model *m)
         return;
     if (m->ext_free)
         m->ext_free(m->ext);
-    llmr_pool_free(m->pool);
-    llmr_work_free(m->work);
+    llmri_pool_free(m->pool);
+    llmri_work_free(m->work);
     free(m->layers);
     gguf_close(m->gf);
     pthread_mutex_destroy(&m->run_lock);

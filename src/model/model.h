@@ -7,7 +7,7 @@
  *    different sequences take turns, each using every thread.
  *  - llmr_seq: one sequence's KV cache and its logits buffer. A sequence is used by one thread
  *    at a time.
- * llmr_seq_eval_mixed evaluates several sequences in one pass over the weights, each with its
+ * llmri_seq_eval_mixed evaluates several sequences in one pass over the weights, each with its
  * own run of tokens at its own positions (prompt chunks and decode tokens together): the
  * matrix products see all rows at once, attention reads each sequence's own cache.
  */
@@ -87,30 +87,30 @@ typedef struct llmr_seq llmr_seq;
 
 /* Reads hyper-parameters and weight views from an open GGUF file and checks every tensor's
  * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
-int llmr_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
-int llmr_weights_load(struct llmr_model *m, llmr_err *err);
+int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
+int llmri_weights_load(struct llmr_model *m, llmr_err *err);
 
 /* Model accessors. */
-const gguf_file *llmr_model_gguf(const llmr_model *m);
-const llmr_hparams *llmr_model_hparams(const llmr_model *m);
-int llmr_model_n_vocab(const llmr_model *m);
-int llmr_model_n_ctx(const llmr_model *m);         /* default context of new sequences */
+const gguf_file *llmri_model_gguf(const llmr_model *m);
+const llmr_hparams *llmri_model_hparams(const llmr_model *m);
+int llmri_model_n_vocab(const llmr_model *m);
+int llmri_model_n_ctx(const llmr_model *m);         /* default context of new sequences */
 /* Parameter count and bytes of weights (for bench and info). */
-uint64_t llmr_model_n_params(const llmr_model *m);
-uint64_t llmr_model_size(const llmr_model *m);
+uint64_t llmri_model_n_params(const llmr_model *m);
+uint64_t llmri_model_size(const llmr_model *m);
 
 /* A new sequence with an empty KV cache of n_ctx positions (0: the model's default).
  * LLMR_ERR_NOMEM / LLMR_ERR_ARG with a message in the model's err. */
-int llmr_seq_new(llmr_model *m, int n_ctx, llmr_seq **out);
-void llmr_seq_free(llmr_seq *s);
+int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out);
+void llmri_seq_free(llmr_seq *s);
 /* Copies the keys and values of positions [p0, p1) from src's cache into dst's (one model, two
  * sequences): dst then holds what evaluating src's tokens there would have given it, without
  * evaluating them (a shared prompt prefix is computed once). dst must hold [0, p0) and src
  * [0, p1); dst's positions from p1 on are dropped. LLMR_ERR_ARG otherwise (message in dst).
  * Neither sequence may be in use by another thread. */
-int llmr_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1);
-int llmr_seq_n_ctx(const llmr_seq *s);
-const char *llmr_seq_errmsg(const llmr_seq *s);
+int llmri_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1);
+int llmri_seq_n_ctx(const llmr_seq *s);
+const char *llmri_seq_errmsg(const llmr_seq *s);
 
 /* Evaluates tokens[0..n) at positions pos..pos+n-1 of sequence s (positions >= pos in the
  * cache are overwritten; those before must have been evaluated). On success *logits points
@@ -121,7 +121,7 @@ const char *llmr_seq_errmsg(const llmr_seq *s);
  * state or the logits of an output position hold NaN or infinities (corrupt weights): the
  * message says which and names the first layer whose output did; the positions of the chunk
  * that met them are dropped from the cache. */
-int llmr_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
+int llmri_seq_eval(llmr_seq *s, const int32_t *tokens, int n, int pos, bool all,
                   const float **logits);
 
 /* Sequences per batched pass, at most. */
@@ -145,24 +145,24 @@ typedef struct llmr_abort {
 
 /* Mixed batched evaluation: every part in ONE forward pass, so each weight matrix is read once
  * for all sum(n) rows; attention is per part, over its own sequence's cache with a causal
- * mask. Afterwards llmr_seq_logits(parts[i].seq) holds the n_vocab logits of the part's last
+ * mask. Afterwards llmri_seq_logits(parts[i].seq) holds the n_vocab logits of the part's last
  * position. The parts' sequences must share one model and be distinct; at most
  * LLMR_MAX_BATCH_SEQS parts and LLMR_UBATCH rows in all.
  * Everything is checked before anything is evaluated. Errors: LLMR_ERR_ARG for a count out of
  * range (no message), a bad part (token id out of range, n < 1, a position past the cached
  * ones, a repeated sequence, too many rows), LLMR_ERR_CONTEXT when a part would run past its
  * sequence's n_ctx (never truncated), LLMR_ERR_NOMEM; the message is in the offending part's
- * llmr_seq_errmsg and *bad (may be NULL) gets its index (-1 when none is to blame).
+ * llmri_seq_errmsg and *bad (may be NULL) gets its index (-1 when none is to blame).
  * LLMR_ERR_CANCELLED when ab (may be NULL) stopped the pass: then every part's positions from
  * its pos on are dropped from its cache (evaluate them again), earlier ones stay valid.
  * LLMR_ERR_FORMAT when a part's hidden state or logits hold NaN or infinities (as
- * llmr_seq_eval): *bad names the first such part, whose positions are dropped; the other
+ * llmri_seq_eval): *bad names the first such part, whose positions are dropped; the other
  * parts were evaluated and may be evaluated again. */
-int llmr_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad);
+int llmri_seq_eval_mixed(const llmr_batch_part *parts, int n, const llmr_abort *ab, int *bad);
 
-/* One token per sequence (llmr_seq_eval_mixed with n = 1 parts): seqs[i] gets tokens[i] at
- * position pos[i]; afterwards llmr_seq_logits(seqs[i]) holds its n_vocab logits. */
-int llmr_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
-const float *llmr_seq_logits(const llmr_seq *s);
+/* One token per sequence (llmri_seq_eval_mixed with n = 1 parts): seqs[i] gets tokens[i] at
+ * position pos[i]; afterwards llmri_seq_logits(seqs[i]) holds its n_vocab logits. */
+int llmri_seq_eval_batch(llmr_seq *const *seqs, const int32_t *tokens, const int *pos, int n);
+const float *llmri_seq_logits(const llmr_seq *s);
 
 #endif

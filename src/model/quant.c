@@ -24,7 +24,7 @@ static const llmr_qtarget TARGETS[] = {
 const char llmr_qtarget_names[] =
     "F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M Q5_K_M";
 
-bool llmr_qtarget_find(const char *name, llmr_qtarget *out)
+bool llmri_qtarget_find(const char *name, llmr_qtarget *out)
 {
     for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
         if (!strcasecmp(TARGETS[i].name, name)) {
@@ -51,7 +51,7 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-uint32_t llmr_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
+uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
                         const llmr_qpos *pos, bool pure)
 {
     if (n_dims < 2)
@@ -73,7 +73,7 @@ uint32_t llmr_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int
             ty = LLMR_TYPE_Q6_K;
         }
     }
-    const llmr_type_traits *tr = llmr_traits(ty);
+    const llmr_type_traits *tr = llmri_traits(ty);
     if (tr && ne0 % tr->block_size) {
         switch (ty) {
         case LLMR_TYPE_Q2_K: case LLMR_TYPE_Q3_K: ty = LLMR_TYPE_IQ4_NL; break;
@@ -82,7 +82,7 @@ uint32_t llmr_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int
         case LLMR_TYPE_Q6_K: ty = LLMR_TYPE_Q8_0; break;
         default: ty = LLMR_TYPE_F16; break;
         }
-        tr = llmr_traits(ty);
+        tr = llmri_traits(ty);
         if (!tr || !tr->from_float || ne0 % tr->block_size)   /* no quantizer: keep 8 bits */
             ty = ne0 % 32 ? LLMR_TYPE_F16 : LLMR_TYPE_Q8_0;
     }
@@ -113,28 +113,28 @@ static void conv_step(void *arg, int ith, int nth)
     }
 }
 
-int llmr_rows_convert(llmr_pool *pool, uint32_t type, int64_t ncols, int64_t nrows,
+int llmri_rows_convert(llmr_pool *pool, uint32_t type, int64_t ncols, int64_t nrows,
                       llmr_row_src src, void *user, void **out, size_t *nbytes, llmr_err *err)
 {
     *out = NULL;
-    const llmr_type_traits *tr = llmr_traits(type);
+    const llmr_type_traits *tr = llmri_traits(type);
     if (!tr || (type != LLMR_TYPE_F32 && !tr->from_float)) {
         llmr_type_info ti;
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "no quantizer for type %s (id %u)",
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "no quantizer for type %s (id %u)",
                             llmr_type_get(type, &ti) ? ti.name : "?", type);
     }
-    size_t rb = llmr_row_size(type, ncols);
+    size_t rb = llmri_row_size(type, ncols);
     if (!rb)
-        return llmr_err_set(err, LLMR_ERR_ARG, "rows of %lld values do not fit type %s",
+        return llmri_err_set(err, LLMR_ERR_ARG, "rows of %lld values do not fit type %s",
                             (long long)ncols, tr->name);
     conv_job j = {tr, ncols, nrows, rb, src, user, malloc(rb * (size_t)nrows),
-                  malloc((size_t)llmr_pool_size(pool) * (size_t)ncols * sizeof(float))};
+                  malloc((size_t)llmri_pool_size(pool) * (size_t)ncols * sizeof(float))};
     if (!j.dst || !j.bufs) {
         free(j.dst);
         free(j.bufs);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory converting a tensor");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory converting a tensor");
     }
-    llmr_pool_run(pool, conv_step, &j);
+    llmri_pool_run(pool, conv_step, &j);
     free(j.bufs);
     *out = j.dst;
     *nbytes = rb * (size_t)nrows;

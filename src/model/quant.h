@@ -21,7 +21,7 @@ typedef struct llmr_qtarget {
 } llmr_qtarget;
 
 /* Looks up a target name; false if unknown. */
-bool llmr_qtarget_find(const char *name, llmr_qtarget *out);
+bool llmri_qtarget_find(const char *name, llmr_qtarget *out);
 /* The names accepted, for usage messages. */
 extern const char llmr_qtarget_names[];
 
@@ -36,7 +36,7 @@ typedef struct llmr_qpos {
  * Unless `pure`: output.weight (or token_embd when tied) becomes Q6_K (Q8_0 stays Q8_0), and
  * _M mixes use Q6_K for attn_v and ffn_down where llama.cpp's use_more_bits says so. Rows
  * that the type's block does not divide fall back as llama.cpp does (Q4_K -> Q5_0, ...). */
-uint32_t llmr_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
+uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
                         const llmr_qpos *pos, bool pure);
 
 /* Produces rows of floats: row `r` (ncols values) into dst. Called from several threads. */
@@ -44,7 +44,7 @@ typedef void (*llmr_row_src)(void *user, int64_t r, float *dst, int64_t ncols);
 
 /* Converts nrows rows from src to `type` using the pool's threads; *out is malloc'd
  * (*nbytes long). LLMR_ERR_UNSUPPORTED if the type cannot be produced. */
-int llmr_rows_convert(llmr_pool *pool, uint32_t type, int64_t ncols, int64_t nrows,
+int llmri_rows_convert(llmr_pool *pool, uint32_t type, int64_t ncols, int64_t nrows,
                       llmr_row_src src, void *user, void **out, size_t *nbytes, llmr_err *err);
 
 #endif

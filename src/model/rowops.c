@@ -7,7 +7,7 @@
 extern const llmr_rowops llmr_rowops_avx2;
 static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax, rowops_to_f16};
 
-const llmr_rowops *llmr_rowops_get(void)
+const llmr_rowops *llmri_rowops_get(void)
 {
-    return llmr_cpu_best_isa() >= LLMR_ISA_AVX2 ? &llmr_rowops_avx2 : &rowops_base;
+    return llmri_cpu_best_isa() >= LLMR_ISA_AVX2 ? &llmr_rowops_avx2 : &rowops_base;
 }

@@ -17,7 +17,7 @@ typedef struct llmr_rowops {
     void (*to_f16)(const float *x, uint16_t *y, int n);
 } llmr_rowops;
 
-const llmr_rowops *llmr_rowops_get(void);
+const llmr_rowops *llmri_rowops_get(void);
 
 #ifdef LLMR_ROWOPS_IMPL
 #include "kernels/kernels.h"
@@ -73,12 +73,12 @@ static void rowops_to_f16(const float *x, uint16_t *y, int n)
         _mm_storeu_si128((__m128i *)(y + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++)
-        y[i] = llmr_fp32_to_fp16(x[i]);
+        y[i] = llmri_fp32_to_fp16(x[i]);
 }
 #else
 static void rowops_to_f16(const float *x, uint16_t *y, int n)
 {
-    llmr_fp32_to_fp16_row(x, y, n);
+    llmri_fp32_to_fp16_row(x, y, n);
 }
 #endif
 

@@ -1,5 +1,5 @@
 /* rowops_avx2.c - rowops.h compiled with AVX2+FMA (see CMakeLists: *_avx2.c). Only reached
- * through llmr_rowops_get() after CPU detection. */
+ * through llmri_rowops_get() after CPU detection. */
 #define LLMR_ROWOPS_IMPL
 #include "model/rowops.h"
 

@@ -69,16 +69,16 @@ void rt_cache_free(rt_cache *c)
 static void put_field(llmr_sha256 *h, const void *p, size_t n)
 {
     uint64_t len = n;
-    llmr_sha256_update(h, &len, sizeof len);
+    llmri_sha256_update(h, &len, sizeof len);
     if (n)
-        llmr_sha256_update(h, p, n);
+        llmri_sha256_update(h, p, n);
 }
 
 static void put_str(llmr_sha256 *h, const char *s)
 {
     if (!s) {
         uint64_t none = UINT64_MAX;          /* NULL differs from "" */
-        llmr_sha256_update(h, &none, sizeof none);
+        llmri_sha256_update(h, &none, sizeof none);
     } else {
         put_field(h, s, strlen(s));
     }
@@ -88,7 +88,7 @@ void rt_cache_key(const char *prompt, const char *route_part, const llmr_gen_opt
                   char hex[65])
 {
     llmr_sha256 h;
-    llmr_sha256_init(&h);
+    llmri_sha256_init(&h);
     put_str(&h, "llmr-router-cache-v1");
     put_str(&h, prompt);
     put_str(&h, route_part);
@@ -110,8 +110,8 @@ void rt_cache_key(const char *prompt, const char *route_part, const llmr_gen_opt
     for (int i = 0; i < LLMR_MAX_STOP && o->stop[i]; i++)
         put_str(&h, o->stop[i]);
     uint8_t d[32];
-    llmr_sha256_final(&h, d);
-    llmr_sha256_hex(d, hex);
+    llmri_sha256_final(&h, d);
+    llmri_sha256_hex(d, hex);
 }
 
 bool rt_cache_get(rt_cache *c, const char *key, double now, char **text, size_t *len,

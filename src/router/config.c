@@ -25,7 +25,7 @@ typedef struct ctx {
 
 static int bad(ctx *x, const char *path, const char *what)
 {
-    return llmr_err_set(x->err, LLMR_ERR_ARG, "%s: %s: %s", x->where, path, what);
+    return llmri_err_set(x->err, LLMR_ERR_ARG, "%s: %s: %s", x->where, path, what);
 }
 
 /* Every key of obj must be in `allowed` (NULL-terminated). */
@@ -114,8 +114,8 @@ static int string(ctx *x, const cJSON *obj, const char *path, const char *key, c
     if (!cJSON_IsString(it) || !it->valuestring[0])
         return bad(x, p, "expected a non-empty string");
     free(*v);
-    if (!(*v = llmr_strdup(it->valuestring)))
-        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+    if (!(*v = llmri_strdup(it->valuestring)))
+        return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     return LLMR_OK;
 }
 
@@ -144,8 +144,8 @@ static int parse_backend(ctx *x, const cJSON *b, const char *name, rt_backend_cf
         return rc;
     o->connect_timeout_ms = 5000;
     o->idle_timeout_ms = 30000;
-    if (!(o->name = llmr_strdup(name)))
-        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+    if (!(o->name = llmri_strdup(name)))
+        return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     if ((rc = string(x, b, path, "url", &o->url)) || (rc = string(x, b, path, "api_key_env",
                                                                   &o->api_key_env)))
         return rc;
@@ -226,15 +226,15 @@ static int parse_model(ctx *x, const rt_config *c, size_t n_before, const cJSON 
             return bad(x, p, "too many aliases (at most 16)");
         if (name_taken(c, n_before, a->valuestring) || !strcmp(a->valuestring, o->id))
             return bad(x, ap, "duplicate: another model already has this id or alias");
-        if (!(o->aliases[o->n_aliases++] = llmr_strdup(a->valuestring)))
-            return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+        if (!(o->aliases[o->n_aliases++] = llmri_strdup(a->valuestring)))
+            return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     }
     if ((rc = string(x, m, path, "source", &o->source)) ||
         (rc = string(x, m, path, "path", &o->source)) ||
         (rc = string(x, m, path, "sha256", &o->sha256)) ||
         (rc = string(x, m, path, "remote_model", &o->remote_model)))
         return rc;
-    if (o->sha256 && !llmr_sha256_hex_valid(o->sha256)) {
+    if (o->sha256 && !llmri_sha256_hex_valid(o->sha256)) {
         join(p, sizeof p, path, "sha256");
         return bad(x, p, "expected 64 hex digits");
     }
@@ -278,8 +278,8 @@ static int parse_model(ctx *x, const rt_config *c, size_t n_before, const cJSON 
     o->keep_alive_s = ka;
     o->n_threads = (int)th;
     o->n_ctx = (int)nctx;
-    if (o->backend >= 0 && !o->remote_model && !(o->remote_model = llmr_strdup(o->id)))
-        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+    if (o->backend >= 0 && !o->remote_model && !(o->remote_model = llmri_strdup(o->id)))
+        return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     return LLMR_OK;
 }
 
@@ -300,7 +300,7 @@ static int strings(ctx *x, const cJSON *obj, const char *path, const char *key,
     if (cnt > 1000)
         return bad(x, p, "too many entries (at most 1000)");
     if (cnt && !(*v = calloc(cnt, sizeof **v)))
-        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     char out[PATH_MAX];
     for (const cJSON *it = arr->child; it; it = it->next) {
         char ip[300];
@@ -310,8 +310,8 @@ static int strings(ctx *x, const cJSON *obj, const char *path, const char *key,
         int rc = conv(x, ip, it->valuestring, out);
         if (rc)
             return rc;
-        if (!((*v)[(*n)++] = llmr_strdup(out)))
-            return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+        if (!((*v)[(*n)++] = llmri_strdup(out)))
+            return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     }
     return LLMR_OK;
 }
@@ -458,7 +458,7 @@ static int parse_root(ctx *x, const cJSON *root, rt_config *c)
             return bad(x, "backends", "expected an object of NAME: {\"url\": ...}");
         size_t n = (size_t)cJSON_GetArraySize(bs);
         if (n && !(c->backends = calloc(n, sizeof *c->backends)))
-            return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+            return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
         for (const cJSON *b = bs->child; b; b = b->next) {
             size_t i = c->n_backends++;
             if ((rc = parse_backend(x, b, b->string, &c->backends[i])))
@@ -474,7 +474,7 @@ static int parse_root(ctx *x, const cJSON *root, rt_config *c)
     if (n == 0)
         return bad(x, "models", "empty: expected at least one model");
     if (!(c->models = calloc(n, sizeof *c->models)))
-        return llmr_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(x->err, LLMR_ERR_NOMEM, "out of memory");
     for (const cJSON *m = ms->child; m; m = m->next) {
         char path[64];
         snprintf(path, sizeof path, "models[%zu]", c->n_models);
@@ -498,7 +498,7 @@ static void defaults(rt_config *c)
     c->cooldown_s = 30;
     c->failures_to_cooldown = 1;
     c->health_interval_s = 2;
-    c->seed = (uint64_t)time(NULL) ^ ((uint64_t)(llmr_now() * 1e9));
+    c->seed = (uint64_t)time(NULL) ^ ((uint64_t)(llmri_now() * 1e9));
     c->cache.ttl_s = 600;
     c->cache.max_entries = 256;
     c->cache.max_bytes = (size_t)16 << 20;
@@ -519,7 +519,7 @@ static int json_error(const char *json, size_t len, const char *where, llmr_err 
                 col++;
             }
         }
-    return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not valid JSON: line %zu, column %zu", where,
+    return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: not valid JSON: line %zu, column %zu", where,
                         line, col);
 }
 
@@ -527,8 +527,8 @@ int rt_config_parse(const char *json, size_t len, const char *where, rt_config *
                     llmr_err *err)
 {
     defaults(c);
-    if (!llmr_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: JSON nests deeper than %d levels", where,
+    if (!llmri_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: JSON nests deeper than %d levels", where,
                             LLMR_JSON_MAX_DEPTH);
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
@@ -545,8 +545,8 @@ int rt_config_parse_model(rt_config *c, const char *json, size_t len, rt_model_c
                           llmr_err *err)
 {
     memset(m, 0, sizeof *m);
-    if (!llmr_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "model: JSON nests deeper than %d levels",
+    if (!llmri_json_depth_ok(json, len, LLMR_JSON_MAX_DEPTH, NULL))
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "model: JSON nests deeper than %d levels",
                             LLMR_JSON_MAX_DEPTH);
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
@@ -563,16 +563,16 @@ int rt_config_load(const char *path, rt_config *c, llmr_err *err)
 {
     memset(c, 0, sizeof *c);
     llmr_buf b = {.limit = (size_t)64 << 20};
-    int rc = llmr_buf_read_path(&b, path);
+    int rc = llmri_buf_read_path(&b, path);
     if (rc == LLMR_ERR_TOO_BIG)
-        rc = llmr_err_set(err, rc, "%s: larger than 64 MiB", path);
+        rc = llmri_err_set(err, rc, "%s: larger than 64 MiB", path);
     else if (rc == LLMR_ERR_NOMEM)
-        rc = llmr_err_set(err, rc, "out of memory reading %s", path);
+        rc = llmri_err_set(err, rc, "out of memory reading %s", path);
     else if (rc)
-        rc = llmr_err_set(err, rc, "%s: %s", path, strerror(errno));
+        rc = llmri_err_set(err, rc, "%s: %s", path, strerror(errno));
     if (rc == LLMR_OK)
         rc = rt_config_parse(b.p, b.len, path, c, err);
-    llmr_buf_free(&b);
+    llmri_buf_free(&b);
     return rc;
 }
 

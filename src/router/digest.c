@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-bool llmr_sha256_file(const char *path, uint8_t out[32])
+bool llmri_sha256_file(const char *path, uint8_t out[32])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -26,15 +26,15 @@ bool llmr_sha256_file(const char *path, uint8_t out[32])
         return false;
     }
     llmr_sha256 c;
-    llmr_sha256_init(&c);
+    llmri_sha256_init(&c);
     size_t n;
     while ((n = fread(buf, 1, BUF, f)) > 0)
-        llmr_sha256_update(&c, buf, n);
+        llmri_sha256_update(&c, buf, n);
     bool ok = !ferror(f);
     fclose(f);
     free(buf);
     if (ok)
-        llmr_sha256_final(&c, out);
+        llmri_sha256_final(&c, out);
     return ok;
 }
 
@@ -80,7 +80,7 @@ static bool digest_lookup(const char *path, const struct stat *st, char hex[65])
 
 static void digest_store(const char *path, const struct stat *st, const char hex[65])
 {
-    char *p = llmr_strdup(path);
+    char *p = llmri_strdup(path);
     if (!p)
         return;                          /* not cached: hashed again next time */
     pthread_mutex_lock(&g_digest_mu);
@@ -101,7 +101,7 @@ static void digest_store(const char *path, const struct stat *st, const char hex
     pthread_mutex_unlock(&g_digest_mu);
 }
 
-bool llmr_sha256_file_hex_cached(const char *path, char hex[65])
+bool llmri_sha256_file_hex_cached(const char *path, char hex[65])
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -114,8 +114,8 @@ bool llmr_sha256_file_hex_cached(const char *path, char hex[65])
         uint8_t d[32];
         /* keyed by the stat taken before hashing: a file that changes meanwhile has a newer
          * mtime next time, and is hashed again */
-        if ((ok = llmr_sha256_file(path, d))) {
-            llmr_sha256_hex(d, hex);
+        if ((ok = llmri_sha256_file(path, d))) {
+            llmri_sha256_hex(d, hex);
             digest_store(path, &st, hex);
         }
     }
@@ -123,7 +123,7 @@ bool llmr_sha256_file_hex_cached(const char *path, char hex[65])
     return ok;
 }
 
-bool llmr_sha256_hex_valid(const char *s)
+bool llmri_sha256_hex_valid(const char *s)
 {
     size_t i = 0;
     for (; s[i]; i++)

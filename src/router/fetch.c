@@ -23,7 +23,7 @@
 /* Every GGUF file starts with the bytes "GGUF" (ggml docs/gguf.md, "File Structure"). */
 static const char GGUF_MAGIC[4] = {'G', 'G', 'U', 'F'};
 
-llmr_fetch_opts llmr_fetch_defaults(void)
+llmr_fetch_opts llmri_fetch_defaults(void)
 {
     llmr_fetch_opts o;
     memset(&o, 0, sizeof o);
@@ -36,7 +36,7 @@ llmr_fetch_opts llmr_fetch_defaults(void)
 
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
-llmr_src_kind llmr_source_kind(const char *s)
+llmr_src_kind llmri_source_kind(const char *s)
 {
     if (has_prefix(s, "http://") || has_prefix(s, "https://"))
         return LLMR_SRC_URL;
@@ -48,7 +48,7 @@ llmr_src_kind llmr_source_kind(const char *s)
     return LLMR_SRC_PATH;
 }
 
-int llmr_cache_dir(char *buf, size_t n, llmr_err *err)
+int llmri_cache_dir(char *buf, size_t n, llmr_err *err)
 {
     const char *e = getenv("LLMR_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
                *h = getenv("HOME");
@@ -60,9 +60,9 @@ int llmr_cache_dir(char *buf, size_t n, llmr_err *err)
     else if (h && *h)
         k = snprintf(buf, n, "%s/.cache/llmr", h);
     else
-        return llmr_err_set(err, LLMR_ERR_ARG, "no cache directory: set LLMR_CACHE_DIR or HOME");
+        return llmri_err_set(err, LLMR_ERR_ARG, "no cache directory: set LLMR_CACHE_DIR or HOME");
     if (k < 0 || (size_t)k >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "cache directory path is too long (%d bytes, "
+        return llmri_err_set(err, LLMR_ERR_ARG, "cache directory path is too long (%d bytes, "
                             "at most %zu)", k, n - 1);
     return LLMR_OK;
 }
@@ -74,18 +74,18 @@ static int check_gguf_file(const char *path, llmr_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return llmr_err_set(err, errno == ENOENT ? LLMR_ERR_NOT_FOUND : LLMR_ERR_IO,
+        return llmri_err_set(err, errno == ENOENT ? LLMR_ERR_NOT_FOUND : LLMR_ERR_IO,
                             "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return llmr_err_set(err, LLMR_ERR_ARG, "%s: not a regular file", path);
+        return llmri_err_set(err, LLMR_ERR_ARG, "%s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", path, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: %s", path, strerror(errno));
     char m[4] = {0};
     size_t got = fread(m, 1, 4, f);
     fclose(f);
     if (got != 4 || memcmp(m, GGUF_MAGIC, 4) != 0)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (expected the magic "
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (expected the magic "
                             "'GGUF' at offset 0)", path);
     return LLMR_OK;
 }
@@ -95,17 +95,17 @@ static int mkdir_p(const char *dir, llmr_err *err)
     char tmp[4096];
     int k = snprintf(tmp, sizeof tmp, "%s", dir);
     if (k < 0 || (size_t)k >= sizeof tmp)
-        return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", dir);
+        return llmri_err_set(err, LLMR_ERR_ARG, "%s: path too long", dir);
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = 0;
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return llmr_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+            return llmri_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
         *p = '/';
     }
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return llmr_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
     return LLMR_OK;
 }
 
@@ -115,12 +115,12 @@ static int check_sha(const char *path, const char *want, const char *what, llmr_
 {
     uint8_t d[32];
     char hex[65];
-    if (!llmr_sha256_file(path, d))
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: cannot read to check sha256: %s", path,
+    if (!llmri_sha256_file(path, d))
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: cannot read to check sha256: %s", path,
                             strerror(errno));
-    llmr_sha256_hex(d, hex);
+    llmri_sha256_hex(d, hex);
     if (strcasecmp(hex, want) != 0)
-        return llmr_err_set(err, LLMR_ERR_FORMAT, "%s: sha256 mismatch: expected %s, got %s",
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: sha256 mismatch: expected %s, got %s",
                             what, want, hex);
     return LLMR_OK;
 }
@@ -208,7 +208,7 @@ static void human(double b, char *out, size_t n)
 
 static void draw_bar(dl *d, curl_off_t total, bool final)
 {
-    double now = llmr_now();
+    double now = llmri_now();
     if (!final && now - d->t_bar < 0.1)
         return;
     d->t_bar = now;
@@ -346,18 +346,18 @@ static int download(const char *url, const char *part, const char *name,
 {
     int fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
     /* Two pulls of one file would interleave their writes: the second one waits its turn
      * would be surprising, so it fails at once. */
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        return llmr_err_set(err, LLMR_ERR_BUSY, "%s: another download of this file is running",
+        return llmri_err_set(err, LLMR_ERR_BUSY, "%s: another download of this file is running",
                             part);
     }
     FILE *f = fdopen(fd, "ab");
     if (!f) {
         close(fd);
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
     }
     dl d;
     memset(&d, 0, sizeof d);
@@ -366,7 +366,7 @@ static int download(const char *url, const char *part, const char *name,
     d.name = name;
     d.f = f;
     d.fd = fd;
-    d.t_start = llmr_now();
+    d.t_start = llmri_now();
     int rc = LLMR_ERR_NETWORK;
     unsigned delay = o->retry_delay_ms;
     char cerr[CURL_ERROR_SIZE];
@@ -374,7 +374,7 @@ static int download(const char *url, const char *part, const char *name,
         fflush(f);
         struct stat st;
         if (fstat(fd, &st) != 0) {
-            rc = llmr_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
+            rc = llmri_err_set(err, LLMR_ERR_IO, "%s: %s", part, strerror(errno));
             break;
         }
         d.offset = st.st_size;
@@ -391,26 +391,26 @@ static int download(const char *url, const char *part, const char *name,
         if (o->received)
             *o->received += (unsigned long long)d.written;
         if (d.not_gguf) {
-            rc = llmr_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (it starts with "
+            rc = llmri_err_set(err, LLMR_ERR_FORMAT, "%s: not a GGUF file (it starts with "
                               "'%.4s', expected the magic 'GGUF')", url, d.head);
             break;
         }
         if (d.io_error) {
-            rc = llmr_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", part,
+            rc = llmri_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", part,
                               strerror(d.io_errno));
             break;
         }
         if (d.refused[0]) {
-            rc = llmr_err_set(err, LLMR_ERR_ARG, "%s: %s", url, d.refused);
+            rc = llmri_err_set(err, LLMR_ERR_ARG, "%s: %s", url, d.refused);
             break;
         }
         if (d.too_big) {
-            rc = llmr_err_set(err, LLMR_ERR_TOO_BIG, "%s: larger than the limit of %llu bytes",
+            rc = llmri_err_set(err, LLMR_ERR_TOO_BIG, "%s: larger than the limit of %llu bytes",
                               url, o->max_bytes);
             break;
         }
         if (cr == CURLE_ABORTED_BY_CALLBACK) {
-            rc = llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: download cancelled; %s keeps what "
+            rc = llmri_err_set(err, LLMR_ERR_CANCELLED, "%s: download cancelled; %s keeps what "
                               "arrived and the next pull resumes it", url, part);
             break;
         }
@@ -421,7 +421,7 @@ static int download(const char *url, const char *part, const char *name,
             break;
         }
         if (d.status >= 400) {
-            rc = llmr_err_set(err, d.status >= 500 ? LLMR_ERR_NETWORK : LLMR_ERR_NOT_FOUND,
+            rc = llmri_err_set(err, d.status >= 500 ? LLMR_ERR_NETWORK : LLMR_ERR_NOT_FOUND,
                               "%s: HTTP %ld", url, d.status);
             if (d.status < 500 || attempt == o->max_attempts)
                 break;
@@ -429,11 +429,11 @@ static int download(const char *url, const char *part, const char *name,
             rc = LLMR_OK;
             break;
         } else if (!transient(cr)) {
-            rc = llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", url,
+            rc = llmri_err_set(err, LLMR_ERR_NETWORK, "%s: %s", url,
                               cerr[0] ? cerr : curl_easy_strerror(cr));
             break;
         } else {
-            rc = llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s (after %d attempts, %lld bytes "
+            rc = llmri_err_set(err, LLMR_ERR_NETWORK, "%s: %s (after %d attempts, %lld bytes "
                               "kept in %s for the next pull)", url,
                               cerr[0] ? cerr : curl_easy_strerror(cr), attempt,
                               (long long)(d.offset + d.written), part);
@@ -457,28 +457,28 @@ static int download(const char *url, const char *part, const char *name,
 
 #endif /* LLMR_HAVE_CURL */
 
-int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+int llmri_source_file(const char *source, const char *cache_dir, char *out, size_t n,
                      llmr_err *err)
 {
-    llmr_src_kind k = llmr_source_kind(source);
+    llmr_src_kind k = llmri_source_kind(source);
     if (k == LLMR_SRC_DIR)
-        return llmr_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
+        return llmri_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
     if (k == LLMR_SRC_PATH) {
         if (snprintf(out, n, "%s", source) >= (int)n)
-            return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
+            return llmri_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
         return LLMR_OK;
     }
     char name[256], dir[4096];
-    int rc = llmr_cache_name(source, name, sizeof name, err);
+    int rc = llmri_cache_name(source, name, sizeof name, err);
     if (rc)
         return rc;
     if (cache_dir)
         snprintf(dir, sizeof dir, "%s", cache_dir);
-    else if ((rc = llmr_cache_dir(dir, sizeof dir, err)))
+    else if ((rc = llmri_cache_dir(dir, sizeof dir, err)))
         return rc;
     int len = snprintf(out, n, "%s/%s", dir, name);
     if (len < 0 || (size_t)len >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "cache path too long");
+        return llmri_err_set(err, LLMR_ERR_ARG, "cache path too long");
     return LLMR_OK;
 }
 
@@ -487,21 +487,21 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
 {
     char url[2048], dir[4096], part[4400];
     int rc;
-    if (llmr_source_kind(source) == LLMR_SRC_HF) {
-        if ((rc = llmr_hf_resolve(source, url, sizeof url, err)))
+    if (llmri_source_kind(source) == LLMR_SRC_HF) {
+        if ((rc = llmri_hf_resolve(source, url, sizeof url, err)))
             return rc;
     } else if (snprintf(url, sizeof url, "%s", source) >= (int)sizeof url) {
-        return llmr_err_set(err, LLMR_ERR_ARG, "URL too long (at most %zu bytes)",
+        return llmri_err_set(err, LLMR_ERR_ARG, "URL too long (at most %zu bytes)",
                             sizeof url - 1);
     }
-    if (o->sha256 && !llmr_sha256_hex_valid(o->sha256))
-        return llmr_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
+    if (o->sha256 && !llmri_sha256_hex_valid(o->sha256))
+        return llmri_err_set(err, LLMR_ERR_ARG, "sha256 '%s': expected 64 hex digits", o->sha256);
     char host[256];
     if (o->n_hosts && ((rc = rt_url_host(url, host, sizeof host, err)) ||
                        !rt_host_listed(host, o->hosts, o->n_hosts)))
-        return rc ? rc : llmr_err_set(err, LLMR_ERR_ARG, "%s: the host %s is not listed",
+        return rc ? rc : llmri_err_set(err, LLMR_ERR_ARG, "%s: the host %s is not listed",
                                       url, host);
-    if ((rc = llmr_source_file(source, o->cache_dir, out, n, err)))
+    if ((rc = llmri_source_file(source, o->cache_dir, out, n, err)))
         return rc;
     snprintf(dir, sizeof dir, "%s", out);
     char *sl = strrchr(dir, '/');        /* out is DIR/NAME */
@@ -521,41 +521,41 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
         return rc;
     if ((rc = check_gguf_file(part, err))) {
         unlink(part);
-        return llmr_err_set(err, rc, "%s: not a GGUF file (expected the magic 'GGUF' at offset "
+        return llmri_err_set(err, rc, "%s: not a GGUF file (expected the magic 'GGUF' at offset "
                             "0); nothing was kept", url);
     }
     if (o->sha256 && (rc = check_sha(part, o->sha256, url, err))) {
         unlink(part);       /* a wrong file is not resumable: drop it */
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err ? err->msg : "sha256 mismatch");
-        return llmr_err_set(err, rc, "%s; the download was deleted", why);
+        return llmri_err_set(err, rc, "%s; the download was deleted", why);
     }
     if (rename(part, out) != 0) {
         int e = errno;
         unlink(part);
-        return llmr_err_set(err, LLMR_ERR_IO, "cannot rename %s to %s: %s", part, out,
+        return llmri_err_set(err, LLMR_ERR_IO, "cannot rename %s to %s: %s", part, out,
                             strerror(e));
     }
     return LLMR_OK;
 #else
     (void)part;
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
                         "cannot download", url);
 #endif
 }
 
-int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
+int llmri_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
                llmr_err *err)
 {
-    llmr_fetch_opts def = llmr_fetch_defaults();
+    llmr_fetch_opts def = llmri_fetch_defaults();
     if (!o)
         o = &def;
-    switch (llmr_source_kind(source)) {
+    switch (llmri_source_kind(source)) {
     case LLMR_SRC_URL:
     case LLMR_SRC_HF:
         return fetch_remote(source, o, path_out, n, err);
     case LLMR_SRC_DIR:
-        return llmr_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
+        return llmri_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected one file", source);
     case LLMR_SRC_PATH:
     default: {
         int rc = check_gguf_file(source, err);
@@ -564,13 +564,13 @@ int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, siz
         if (o->sha256 && (rc = check_sha(source, o->sha256, source, err)))
             return rc;
         if (snprintf(path_out, n, "%s", source) >= (int)n)
-            return llmr_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
+            return llmri_err_set(err, LLMR_ERR_ARG, "%s: path too long", source);
         return LLMR_OK;
     }
     }
 }
 
-void llmr_paths_free(char **paths, size_t n)
+void llmri_paths_free(char **paths, size_t n)
 {
     if (!paths)
         return;
@@ -594,7 +594,7 @@ static int expand_dir(const char *dir, char ***paths, size_t *n_paths, llmr_err 
 {
     DIR *d = opendir(dir);
     if (!d)
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
     char **v = NULL;
     size_t n = 0, cap = 0;
     int rc = LLMR_OK;
@@ -609,20 +609,20 @@ static int expand_dir(const char *dir, char ***paths, size_t *n_paths, llmr_err 
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         if (!LLMR_GROW(v, cap, n + 1)) {
-            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
             break;
         }
-        if (!(v[n] = llmr_strdup(p))) {
-            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+        if (!(v[n] = llmri_strdup(p))) {
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
             break;
         }
         n++;
     }
     closedir(d);
     if (rc == LLMR_OK && n == 0)
-        rc = llmr_err_set(err, LLMR_ERR_NOT_FOUND, "%s: no .gguf file in this directory", dir);
+        rc = llmri_err_set(err, LLMR_ERR_NOT_FOUND, "%s: no .gguf file in this directory", dir);
     if (rc) {
-        llmr_paths_free(v, n);
+        llmri_paths_free(v, n);
         return rc;
     }
     qsort(v, n, sizeof *v, cmp_str);
@@ -631,21 +631,21 @@ static int expand_dir(const char *dir, char ***paths, size_t *n_paths, llmr_err 
     return LLMR_OK;
 }
 
-int llmr_source_expand(const char *source, const llmr_fetch_opts *o, char ***paths,
+int llmri_source_expand(const char *source, const llmr_fetch_opts *o, char ***paths,
                        size_t *n_paths, llmr_err *err)
 {
     *paths = NULL;
     *n_paths = 0;
-    if (llmr_source_kind(source) == LLMR_SRC_DIR)
+    if (llmri_source_kind(source) == LLMR_SRC_DIR)
         return expand_dir(source, paths, n_paths, err);
     char p[4096];
-    int rc = llmr_fetch(source, o, p, sizeof p, err);
+    int rc = llmri_fetch(source, o, p, sizeof p, err);
     if (rc)
         return rc;
     char **v = malloc(sizeof *v);
-    if (!v || !(v[0] = llmr_strdup(p))) {
+    if (!v || !(v[0] = llmri_strdup(p))) {
         free(v);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     }
     *paths = v;
     *n_paths = 1;
@@ -659,7 +659,7 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const llmr_cache_entry *)a)->name, ((const llmr_cache_entry *)b)->name);
 }
 
-int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr_err *err)
+int llmri_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -667,7 +667,7 @@ int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr
     if (!d) {
         if (errno == ENOENT)
             return LLMR_OK;
-        return llmr_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
+        return llmri_err_set(err, LLMR_ERR_IO, "%s: %s", dir, strerror(errno));
     }
     llmr_cache_entry *v = NULL;
     size_t n = 0, cap = 0;
@@ -682,7 +682,7 @@ int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || strlen(e->d_name) >= 256)
             continue;
         if (!LLMR_GROW(v, cap, n + 1)) {
-            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory listing %s", dir);
             break;
         }
         llmr_cache_entry *c = &v[n++];
@@ -705,10 +705,10 @@ int llmr_cache_list(const char *dir, llmr_cache_entry **out, size_t *n_out, llmr
     return LLMR_OK;
 }
 
-int llmr_cache_remove(const char *dir, const char *name, llmr_err *err)
+int llmri_cache_remove(const char *dir, const char *name, llmr_err *err)
 {
     if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected a cache entry name as `llmr ls` "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': expected a cache entry name as `llmr ls` "
                             "prints it (no '/')", name);
     char base[4400], p[4500];
     snprintf(base, sizeof base, "%s/%s", dir, name);
@@ -721,12 +721,12 @@ int llmr_cache_remove(const char *dir, const char *name, llmr_err *err)
         if (unlink(p) == 0)
             removed++;
         else if (errno != ENOENT)
-            return llmr_err_set(err, LLMR_ERR_IO, "cannot remove %s: %s", p, strerror(errno));
+            return llmri_err_set(err, LLMR_ERR_IO, "cannot remove %s: %s", p, strerror(errno));
         if (i == 1 && removed)
             break;      /* NAME matched exactly: do not also remove NAME.gguf */
     }
     if (!removed)
-        return llmr_err_set(err, LLMR_ERR_NOT_FOUND, "'%s' is not in the cache %s (see `llmr "
+        return llmri_err_set(err, LLMR_ERR_NOT_FOUND, "'%s' is not in the cache %s (see `llmr "
                             "ls`)", name, dir);
     return LLMR_OK;
 }

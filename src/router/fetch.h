@@ -23,7 +23,7 @@ typedef enum llmr_src_kind {
 
 typedef struct llmr_fetch_opts {
     const char *sha256;          /* expected digest as 64 hex digits, or NULL: not checked */
-    const char *cache_dir;       /* NULL: llmr_cache_dir() */
+    const char *cache_dir;       /* NULL: llmri_cache_dir() */
     bool        progress;        /* draw a progress bar on stderr */
     int         max_attempts;    /* connections tried, each resuming the last (default 4) */
     long        connect_timeout_ms;  /* default 10000 */
@@ -47,47 +47,47 @@ typedef struct llmr_fetch_opts {
                                     for the next pull to resume */
 } llmr_fetch_opts;
 
-llmr_fetch_opts llmr_fetch_defaults(void);
+llmr_fetch_opts llmri_fetch_defaults(void);
 
 /* The kind of a source string (a path that does not exist is LLMR_SRC_PATH). */
-llmr_src_kind llmr_source_kind(const char *source);
+llmr_src_kind llmri_source_kind(const char *source);
 
 /* The model cache directory: $LLMR_CACHE_DIR, else $XDG_CACHE_HOME/llmr, else
  * $HOME/.cache/llmr. Not created here. LLMR_ERR_ARG when none can be named or it is too long. */
-int llmr_cache_dir(char *buf, size_t n, llmr_err *err);
+int llmri_cache_dir(char *buf, size_t n, llmr_err *err);
 
 /* hf:ORG/REPO/FILE -> https://huggingface.co/ORG/REPO/resolve/main/FILE (the hub's download
  * URL; FILE may contain '/', for files in sub-folders). A revision may be given as
  * hf:ORG/REPO@REV/FILE. Each part must be non-empty, made of [A-Za-z0-9._-] (and '/' in FILE),
  * and not "." or "..". LLMR_ERR_ARG naming the part otherwise. */
-int llmr_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err);
+int llmri_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err);
 
 /* The file name a URL or hf: reference is cached under: the URL's last path component, or
  * ORG--REPO--FILE for hub files (whether named by hf: or by their resolve URL), so two repos'
  * "model.gguf" do not collide. Characters outside [A-Za-z0-9._-] become '_'. */
-int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err);
+int llmri_cache_name(const char *source, char *name, size_t n, llmr_err *err);
 
 /* Makes a source available locally and writes the file's path to path_out: a path is
  * checked (exists, regular file, GGUF magic); a URL or hf: reference is downloaded into the
  * cache unless it is there already (and matches o->sha256 when given). A directory is
- * LLMR_ERR_ARG here (use llmr_source_expand). Errors: LLMR_ERR_NOT_FOUND, LLMR_ERR_IO,
+ * LLMR_ERR_ARG here (use llmri_source_expand). Errors: LLMR_ERR_NOT_FOUND, LLMR_ERR_IO,
  * LLMR_ERR_NETWORK (connection failed after every attempt, HTTP 5xx), LLMR_ERR_FORMAT (not a
  * GGUF file, sha256 mismatch), LLMR_ERR_CANCELLED, LLMR_ERR_UNSUPPORTED (built without curl). */
-int llmr_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
+int llmri_fetch(const char *source, const llmr_fetch_opts *o, char *path_out, size_t n,
                llmr_err *err);
 
-/* Where llmr_fetch keeps source's file, without fetching anything: a path is itself, a URL or
- * hf: reference is its file in cache_dir (NULL: llmr_cache_dir()), which may not exist yet.
+/* Where llmri_fetch keeps source's file, without fetching anything: a path is itself, a URL or
+ * hf: reference is its file in cache_dir (NULL: llmri_cache_dir()), which may not exist yet.
  * LLMR_ERR_ARG for a directory, a source that names no file or a path too long. */
-int llmr_source_file(const char *source, const char *cache_dir, char *out, size_t n,
+int llmri_source_file(const char *source, const char *cache_dir, char *out, size_t n,
                      llmr_err *err);
 
 /* Expands a source to local files: a directory gives every regular *.gguf file in it, sorted
- * by name (LLMR_ERR_NOT_FOUND when there is none); others give the one llmr_fetch path.
- * *paths is a malloc'd array of malloc'd strings; free with llmr_paths_free. */
-int llmr_source_expand(const char *source, const llmr_fetch_opts *o, char ***paths,
+ * by name (LLMR_ERR_NOT_FOUND when there is none); others give the one llmri_fetch path.
+ * *paths is a malloc'd array of malloc'd strings; free with llmri_paths_free. */
+int llmri_source_expand(const char *source, const llmr_fetch_opts *o, char ***paths,
                        size_t *n_paths, llmr_err *err);
-void llmr_paths_free(char **paths, size_t n);
+void llmri_paths_free(char **paths, size_t n);
 
 /* A cache entry, as `llmr ls` lists it. */
 typedef struct llmr_cache_entry {
@@ -98,10 +98,10 @@ typedef struct llmr_cache_entry {
 } llmr_cache_entry;
 
 /* Lists the cache (sorted by name); *out is malloc'd. A missing cache directory is empty. */
-int llmr_cache_list(const char *cache_dir, llmr_cache_entry **out, size_t *n, llmr_err *err);
+int llmri_cache_list(const char *cache_dir, llmr_cache_entry **out, size_t *n, llmr_err *err);
 
 /* Removes NAME (with or without its .gguf suffix) and any NAME.part from the cache.
  * LLMR_ERR_ARG for a name with '/' or "..", LLMR_ERR_NOT_FOUND when neither exists. */
-int llmr_cache_remove(const char *cache_dir, const char *name, llmr_err *err);
+int llmri_cache_remove(const char *cache_dir, const char *name, llmr_err *err);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void llmr_oai_delta_free(llmr_oai_delta *d)
+void llmri_oai_delta_free(llmr_oai_delta *d)
 {
     if (d->json_)
         cJSON_Delete(d->json_);
@@ -52,13 +52,13 @@ static int malformed(const char *data, size_t len, const char *why, llmr_err *er
     for (size_t i = 0; i < k; i++)
         q[i] = (data[i] >= 32 && data[i] < 127) ? data[i] : '?';
     q[k] = 0;
-    return llmr_err_set(err, LLMR_ERR_FORMAT, "malformed stream chunk from the backend (%s): "
+    return llmri_err_set(err, LLMR_ERR_FORMAT, "malformed stream chunk from the backend (%s): "
                         "'%s%s'", why, q, len > 80 ? "..." : "");
 }
 
-int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, llmr_err *err)
+int llmri_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, llmr_err *err)
 {
-    llmr_oai_delta_free(d);
+    llmri_oai_delta_free(d);
     d->done = false;
     d->text = NULL;
     d->len = 0;
@@ -67,7 +67,7 @@ int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, 
         d->done = true;
         return LLMR_OK;
     }
-    if (!llmr_json_depth_ok(data, len, LLMR_JSON_MAX_DEPTH, NULL))
+    if (!llmri_json_depth_ok(data, len, LLMR_JSON_MAX_DEPTH, NULL))
         return malformed(data, len, "JSON nested too deep", err);
     cJSON *j = cJSON_ParseWithLength(data, len);
     if (!j)
@@ -79,7 +79,7 @@ int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, 
     if (e && !cJSON_IsNull(e)) {
         char msg[400];
         error_text(e, msg, sizeof msg);
-        return llmr_err_set(err, error_code_of(e), "the backend reported an error: %s", msg);
+        return llmri_err_set(err, error_code_of(e), "the backend reported an error: %s", msg);
     }
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
     if (cJSON_IsString(model))
@@ -114,11 +114,11 @@ int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, 
     return LLMR_OK;
 }
 
-int llmr_oai_http_error(long status, const char *body, size_t len, const char *url,
+int llmri_oai_http_error(long status, const char *body, size_t len, const char *url,
                         llmr_err *err)
 {
     char msg[400] = "";
-    cJSON *j = body && len && llmr_json_depth_ok(body, len, LLMR_JSON_MAX_DEPTH, NULL)
+    cJSON *j = body && len && llmri_json_depth_ok(body, len, LLMR_JSON_MAX_DEPTH, NULL)
                    ? cJSON_ParseWithLength(body, len)
                    : NULL;
     const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
@@ -135,5 +135,5 @@ int llmr_oai_http_error(long status, const char *body, size_t len, const char *u
              : status >= 500                  ? LLMR_ERR_NETWORK
              : status == 404                  ? LLMR_ERR_NOT_FOUND
                                               : LLMR_ERR_ARG;
-    return llmr_err_set(err, code, "%s: HTTP %ld%s%s", url, status, msg[0] ? ": " : "", msg);
+    return llmri_err_set(err, code, "%s: HTTP %ld%s%s", url, status, msg[0] ? ": " : "", msg);
 }

@@ -26,14 +26,14 @@ typedef struct llmr_oai_delta {
  * a JSON chunk of the expected shape (the message quotes its start), or the code an error
  * chunk maps to: LLMR_ERR_BUSY for overload and rate limits, LLMR_ERR_NETWORK otherwise, with
  * the server's message. */
-int llmr_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, llmr_err *err);
+int llmri_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d, llmr_err *err);
 
 /* Frees what the last decode kept. */
-void llmr_oai_delta_free(llmr_oai_delta *d);
+void llmri_oai_delta_free(llmr_oai_delta *d);
 
 /* Maps an HTTP error status and its body (an OpenAI error object or any text) to a result code
  * and a message naming the status and the server's message. */
-int llmr_oai_http_error(long status, const char *body, size_t len, const char *url,
+int llmri_oai_http_error(long status, const char *body, size_t len, const char *url,
                         llmr_err *err);
 
 #endif

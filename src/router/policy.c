@@ -75,7 +75,7 @@ int rt_path_confine(const char *path, char *const *dirs, size_t n_dirs, char *ou
                     llmr_err *err)
 {
     if (has_dotdot(path))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%.200s': a model path may not contain '..'",
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%.200s': a model path may not contain '..'",
                             path);
     bool relative = path[0] != '/';
     char c[PATH_MAX], real[PATH_MAX];
@@ -84,7 +84,7 @@ int rt_path_confine(const char *path, char *const *dirs, size_t n_dirs, char *ou
         int k = relative ? snprintf(c, sizeof c, "%s/%s", dirs[i], path)
                          : snprintf(c, sizeof c, "%s", path);
         if (k < 0 || (size_t)k >= sizeof c)
-            return llmr_err_set(err, LLMR_ERR_ARG, "'%.200s': the path is too long", path);
+            return llmri_err_set(err, LLMR_ERR_ARG, "'%.200s': the path is too long", path);
         int w = locate(c, dirs, n_dirs, real);
         /* a relative name is looked for in every folder; one that escapes is refused even
          * when a later folder has the file */
@@ -94,13 +94,13 @@ int rt_path_confine(const char *path, char *const *dirs, size_t n_dirs, char *ou
             break;
     }
     if (where < 0)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%.200s' is not inside the folders this "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%.200s' is not inside the folders this "
                             "server loads models from (model_dirs)", path);
     if (where == 0)
-        return llmr_err_set(err, LLMR_ERR_NOT_FOUND, "'%.200s': no such file in the model "
+        return llmri_err_set(err, LLMR_ERR_NOT_FOUND, "'%.200s': no such file in the model "
                             "folders (model_dirs)", path);
     if (snprintf(out, n, "%s", real) >= (int)n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%.200s': the path is too long", path);
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%.200s': the path is too long", path);
     return LLMR_OK;
 }
 
@@ -138,12 +138,12 @@ int rt_url_host(const char *url, char *host, size_t n, llmr_err *err)
     char *h = NULL, *scheme = NULL;
     int rc = LLMR_OK;
     if (!u)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) ||
         curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !h[0]) {
-        rc = llmr_err_set(err, LLMR_ERR_ARG, "'%.200s': expected an http(s)://HOST/... URL",
+        rc = llmri_err_set(err, LLMR_ERR_ARG, "'%.200s': expected an http(s)://HOST/... URL",
                           url);
     } else {
         size_t len = strlen(h);
@@ -153,7 +153,7 @@ int rt_url_host(const char *url, char *host, size_t n, llmr_err *err)
             len -= 2;
         }
         if (len >= n)
-            rc = llmr_err_set(err, LLMR_ERR_ARG, "'%.200s': the host name is too long", url);
+            rc = llmri_err_set(err, LLMR_ERR_ARG, "'%.200s': the host name is too long", url);
         else
             snprintf(host, n, "%.*s", (int)len, s);
     }
@@ -165,7 +165,7 @@ int rt_url_host(const char *url, char *host, size_t n, llmr_err *err)
     (void)url;
     (void)host;
     (void)n;
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "llmr was built without libcurl");
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "llmr was built without libcurl");
 #endif
 }
 

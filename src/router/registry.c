@@ -54,7 +54,7 @@ static void do_unload(llmr_router *r, rt_entry *e)
 int rt_unload(llmr_router *r, rt_entry *e, llmr_err *err)
 {
     if (e->active || e->loading)
-        return llmr_err_set(err, LLMR_ERR_BUSY, "model '%s' is in use by %d stream%s",
+        return llmri_err_set(err, LLMR_ERR_BUSY, "model '%s' is in use by %d stream%s",
                             e->cfg.id, e->active, e->active == 1 ? "" : "s");
     if (e->model)
         do_unload(r, e);
@@ -67,7 +67,7 @@ static int make_room(llmr_router *r, rt_entry *e, double need_mb, llmr_err *err)
 {
     double budget = r->cfg.memory_budget_mb;
     if (budget > 0 && need_mb > budget)
-        return llmr_err_set(err, LLMR_ERR_TOO_BIG, "model '%s' needs %.1f MiB, more than the "
+        return llmri_err_set(err, LLMR_ERR_TOO_BIG, "model '%s' needs %.1f MiB, more than the "
                             "whole memory budget (%.1f MiB)", e->cfg.id, need_mb, budget);
     while (budget > 0 && r->mem_used_mb + need_mb > budget + 1e-9) {
         rt_entry *lru = NULL;
@@ -85,7 +85,7 @@ static int make_room(llmr_router *r, rt_entry *e, double need_mb, llmr_err *err)
                     at += (size_t)snprintf(busy + at, sizeof busy - at, "%s%s (%.1f MiB)",
                                            at ? ", " : "", r->models[i]->cfg.id,
                                            r->models[i]->mem_mb);
-            return llmr_err_set(err, LLMR_ERR_BUSY, "memory budget %.1f MiB: model '%s' needs "
+            return llmri_err_set(err, LLMR_ERR_BUSY, "memory budget %.1f MiB: model '%s' needs "
                                 "%.1f MiB but %.1f MiB are held by models in use: %s", budget,
                                 e->cfg.id, need_mb, r->mem_used_mb, busy);
         }
@@ -106,23 +106,23 @@ static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *sr
                       unsigned long long *reserved, llmr_err *err)
 {
     const rt_download_cfg *d = &r->cfg.downloads;
-    llmr_src_kind k = llmr_source_kind(e->cfg.source);
+    llmr_src_kind k = llmri_source_kind(e->cfg.source);
     if (k != LLMR_SRC_URL && k != LLMR_SRC_HF)
         return rt_path_confine(e->cfg.source, r->cfg.model_dirs, r->cfg.n_model_dirs, src, n,
                                err);
     if (!d->allow)
-        return llmr_err_set(err, LLMR_ERR_ARG, "model '%s': downloads are off in this "
+        return llmri_err_set(err, LLMR_ERR_ARG, "model '%s': downloads are off in this "
                             "server's config", e->cfg.id);
     unsigned long long max = (unsigned long long)(d->max_mb * 1048576.0);
     char file[4096];
     struct stat st;
-    bool cached = llmr_source_file(e->cfg.source, NULL, file, sizeof file, NULL) == LLMR_OK &&
+    bool cached = llmri_source_file(e->cfg.source, NULL, file, sizeof file, NULL) == LLMR_OK &&
                   stat(file, &st) == 0;      /* downloaded before: nothing to count */
     if (d->total_mb > 0 && !cached) {
         unsigned long long total = (unsigned long long)(d->total_mb * 1048576.0);
         unsigned long long left = total > r->dl_bytes ? total - r->dl_bytes : 0;
         if (left == 0)
-            return llmr_err_set(err, LLMR_ERR_TOO_BIG, "model '%s': this server's download "
+            return llmri_err_set(err, LLMR_ERR_TOO_BIG, "model '%s': this server's download "
                                 "allowance is used up (downloads.total_mb: %g MiB)", e->cfg.id,
                                 d->total_mb);
         max = left < max ? left : max;
@@ -153,24 +153,24 @@ static int api_download_failed(const llmr_router *r, const rt_entry *e, int rc, 
     if (d->total_mb > 0)
         snprintf(total, sizeof total, ", downloads.total_mb: %g MiB together", d->total_mb);
     if (rc == LLMR_ERR_TOO_BIG)
-        return llmr_err_set(err, rc, "model '%s': the file is larger than this server allows "
+        return llmri_err_set(err, rc, "model '%s': the file is larger than this server allows "
                             "(downloads.max_mb: %g MiB%s)", e->cfg.id, d->max_mb, total);
     if (rc == LLMR_ERR_BUSY)
-        return llmr_err_set(err, rc, "model '%s': another download of this file is running",
+        return llmri_err_set(err, rc, "model '%s': another download of this file is running",
                             e->cfg.id);
-    return llmr_err_set(err, LLMR_ERR_NETWORK, "model '%s': download failed", e->cfg.id);
+    return llmri_err_set(err, LLMR_ERR_NETWORK, "model '%s': download failed", e->cfg.id);
 }
 
 /* Downloads (if a URL) and loads e's model; mu is held on entry and exit, dropped inside. */
 static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
 {
     char path[4096], api_src[4096];
-    llmr_fetch_opts fo = llmr_fetch_defaults();
+    llmr_fetch_opts fo = llmri_fetch_defaults();
     fo.sha256 = e->cfg.sha256;
     unsigned long long reserved = 0, received = 0;
     fo.received = &received;
     const char *src = e->cfg.source;
-    llmr_src_kind kind = llmr_source_kind(src);
+    llmr_src_kind kind = llmri_source_kind(src);
     bool client_download = e->from_api && (kind == LLMR_SRC_URL || kind == LLMR_SRC_HF);
     if (e->from_api) {
         int rc = api_source(r, e, &fo, api_src, sizeof api_src, &reserved, err);
@@ -180,7 +180,7 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     }
     e->loading = true;
     pthread_mutex_unlock(&r->mu);
-    int rc = llmr_fetch(src, &fo, path, sizeof path, err);
+    int rc = llmri_fetch(src, &fo, path, sizeof path, err);
     if (rc && client_download)
         rc = api_download_failed(r, e, rc, err);
     double need = e->cfg.size_mb;
@@ -200,7 +200,7 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
         llmr_model *m = NULL;
         rc = llmr_model_open(path, &mo, &m);
         if (rc)
-            llmr_err_set(err, rc, "model '%s': %s", e->cfg.id,
+            llmri_err_set(err, rc, "model '%s': %s", e->cfg.id,
                          m ? llmr_model_errmsg(m) : "out of memory");
         if (rc) {
             llmr_model_close(m);
@@ -221,7 +221,7 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
 
 llmr_remote_cfg rt_remote_cfg(const llmr_router *r, const rt_entry *e)
 {
-    llmr_remote_cfg c = llmr_remote_defaults();
+    llmr_remote_cfg c = llmri_remote_defaults();
     const rt_backend_cfg *b = &r->cfg.backends[e->cfg.backend];
     c.url = b->url;
     c.api_key_env = b->api_key_env;
@@ -244,7 +244,7 @@ int rt_acquire(llmr_router *r, rt_entry *e, llmr_err *err)
         }
     }
     e->active++;
-    e->last_used = llmr_now();
+    e->last_used = llmri_now();
     return LLMR_OK;
 }
 
@@ -252,7 +252,7 @@ void rt_release(llmr_router *r, rt_entry *e, uint32_t tokens, double gen_s)
 {
     if (e->active > 0)
         e->active--;
-    e->last_used = llmr_now();
+    e->last_used = llmri_now();
     if (tokens >= 4 && gen_s > 0) {
         /* an exponentially weighted mean, so one odd request does not swing the ranking */
         double tps = tokens / gen_s;
@@ -275,7 +275,7 @@ void rt_note_failure(llmr_router *r, rt_entry *e, int rc, const char *msg)
     if (rc == LLMR_ERR_BUSY && e->cfg.backend < 0)
         return;
     if (++e->consecutive_failures >= r->cfg.failures_to_cooldown) {
-        double now = llmr_now();
+        double now = llmri_now();
         e->cooldown_until = now + r->cfg.cooldown_s;
         e->needs_probe = e->cfg.backend >= 0;
         e->last_probe = now;
@@ -325,7 +325,7 @@ static void probe_one(llmr_router *r, double now)
         long timeout = b->connect_timeout_ms < 2000 ? 2000 : b->connect_timeout_ms;
         pthread_mutex_unlock(&r->mu);
         llmr_err err;
-        int rc = llmr_remote_health(url, timeout, &err);
+        int rc = llmri_remote_health(url, timeout, &err);
         pthread_mutex_lock(&r->mu);
         if (rc == LLMR_OK) {
             e->needs_probe = false;
@@ -340,7 +340,7 @@ static void *reaper_main(void *arg)
     llmr_router *r = arg;
     pthread_mutex_lock(&r->mu);
     while (!r->quit) {
-        double now = llmr_now();
+        double now = llmri_now();
         reap_idle(r, now);
         probe_one(r, now);
         if (r->quit)

@@ -19,7 +19,7 @@ typedef struct rt_entry {
     double      mem_mb;            /* what it counts against the budget while loaded */
     bool        loading;           /* a thread is loading it (others wait on cv) */
     int         active;            /* streams running on it */
-    double      last_used;         /* llmr_now() when a stream on it last ended or began */
+    double      last_used;         /* llmri_now() when a stream on it last ended or began */
     unsigned long long served, failures;
     int         consecutive_failures;
     double      cooldown_until;    /* sits out until then */

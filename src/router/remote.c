@@ -22,7 +22,7 @@
 #define POLL_MS       100
 #define MAX_ERR_BODY  65536
 
-llmr_remote_cfg llmr_remote_defaults(void)
+llmr_remote_cfg llmri_remote_defaults(void)
 {
     llmr_remote_cfg c;
     memset(&c, 0, sizeof c);
@@ -32,7 +32,7 @@ llmr_remote_cfg llmr_remote_defaults(void)
     return c;
 }
 
-llmr_remote_req llmr_remote_req_defaults(void)
+llmr_remote_req llmri_remote_req_defaults(void)
 {
     llmr_remote_req q;
     memset(&q, 0, sizeof q);
@@ -46,7 +46,7 @@ struct llmr_remote {
     llmr_remote_cfg cfg;           /* strings point at the copies below */
     char *url, *model, *key_env;
     char  endpoint[2100];
-    atomic_bool cancel;            /* set by llmr_remote_cancel() from any thread */
+    atomic_bool cancel;            /* set by llmri_remote_cancel() from any thread */
     /* ---- the request in flight (owner thread) ---- */
     bool   running;                /* easy handle is in the multi */
     bool   finished;               /* curl reported the transfer's end */
@@ -73,10 +73,10 @@ struct llmr_remote {
 #endif
 };
 
-const char *llmr_remote_finish(const llmr_remote *r) { return r->finish; }
-const char *llmr_remote_model(const llmr_remote *r) { return r->model_seen; }
+const char *llmri_remote_finish(const llmr_remote *r) { return r->finish; }
+const char *llmri_remote_model(const llmr_remote *r) { return r->model_seen; }
 
-void llmr_remote_cancel(llmr_remote *r)
+void llmri_remote_cancel(llmr_remote *r)
 {
     if (!r)
         return;
@@ -89,25 +89,25 @@ void llmr_remote_cancel(llmr_remote *r)
 
 #ifndef LLMR_HAVE_CURL
 
-int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
+int llmri_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
 {
     *out = NULL;
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: llmr was built without libcurl, so it "
                         "cannot use remote backends", cfg && cfg->url ? cfg->url : "(no url)");
 }
-void llmr_remote_close(llmr_remote *r) { free(r); }
-int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q, llmr_err *err)
+void llmri_remote_close(llmr_remote *r) { free(r); }
+int llmri_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q, llmr_err *err)
 {
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
 }
-int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
+int llmri_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
 {
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
 }
-void llmr_remote_end(llmr_remote *r) {}
-int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err)
+void llmri_remote_end(llmr_remote *r) {}
+int llmri_remote_health(const char *url, long timeout_ms, llmr_err *err)
 {
-    return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
+    return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "built without libcurl");
 }
 
 #else
@@ -128,22 +128,22 @@ static int endpoint(const char *base, const char *path, char *out, size_t n)
     return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
-int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
+int llmri_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err)
 {
     *out = NULL;
     if (!cfg || !http_url(cfg->url))
-        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s': expected http://HOST[:PORT] or "
+        return llmri_err_set(err, LLMR_ERR_ARG, "url '%s': expected http://HOST[:PORT] or "
                             "https://...", cfg && cfg->url ? cfg->url : "(none)");
     static atomic_bool global_done;
     if (!atomic_exchange(&global_done, true))
         curl_global_init(CURL_GLOBAL_DEFAULT);   /* once; not thread-safe in itself */
     llmr_remote *r = calloc(1, sizeof *r);
     if (!r)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     r->cfg = *cfg;
-    r->url = llmr_strdup(cfg->url);
-    r->model = llmr_strdup(cfg->model);
-    r->key_env = llmr_strdup(cfg->api_key_env);
+    r->url = llmri_strdup(cfg->url);
+    r->model = llmri_strdup(cfg->model);
+    r->key_env = llmri_strdup(cfg->api_key_env);
     r->cfg.url = r->url;
     r->cfg.model = r->model;
     r->cfg.api_key_env = r->key_env;
@@ -155,30 +155,30 @@ int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *er
     r->easy = curl_easy_init();
     if (!r->url || (cfg->model && !r->model) || (cfg->api_key_env && !r->key_env) ||
         !r->multi || !r->easy) {
-        llmr_remote_close(r);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        llmri_remote_close(r);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     }
     if (endpoint(r->url, cfg->chat ? "chat/completions" : "completions", r->endpoint,
                  sizeof r->endpoint)) {
-        llmr_remote_close(r);
-        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s' is too long", cfg->url);
+        llmri_remote_close(r);
+        return llmri_err_set(err, LLMR_ERR_ARG, "url '%s' is too long", cfg->url);
     }
-    llmr_sse_init(&r->sse, 0);
+    llmri_sse_init(&r->sse, 0);
     *out = r;
     return LLMR_OK;
 }
 
-void llmr_remote_close(llmr_remote *r)
+void llmri_remote_close(llmr_remote *r)
 {
     if (!r)
         return;
-    llmr_remote_end(r);
+    llmri_remote_end(r);
     if (r->easy)
         curl_easy_cleanup(r->easy);
     if (r->multi)
         curl_multi_cleanup(r->multi);
-    llmr_sse_free(&r->sse);
-    llmr_oai_delta_free(&r->delta);
+    llmri_sse_free(&r->sse);
+    llmri_oai_delta_free(&r->delta);
     free(r->q);
     free(r->errbody);
     free(r->url);
@@ -193,7 +193,7 @@ static int push_piece(llmr_remote *r, const char *s, size_t n)
 {
     size_t need = r->q_len + sizeof(size_t) + n;
     if (!LLMR_GROW(r->q, r->q_cap, need))
-        return llmr_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory queueing text");
+        return llmri_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory queueing text");
     memcpy(r->q + r->q_len, &n, sizeof n);
     memcpy(r->q + r->q_len + sizeof n, s, n);
     r->q_len = need;
@@ -207,14 +207,14 @@ static int on_event(void *user, const llmr_sse_event *ev)
         return 0;                 /* past [DONE]: ignore the rest */
     if (strcmp(ev->type, "message") != 0 && strcmp(ev->type, "error") != 0)
         return 0;                 /* other event types carry no completion text */
-    int rc = llmr_oai_decode(ev->data, ev->data_len, r->cfg.chat, &r->delta, &r->cb_err);
+    int rc = llmri_oai_decode(ev->data, ev->data_len, r->cfg.chat, &r->delta, &r->cb_err);
     if (rc == LLMR_OK && !strcmp(ev->type, "error"))
-        rc = llmr_err_set(&r->cb_err, LLMR_ERR_NETWORK, "the backend sent an error event: %.300s",
+        rc = llmri_err_set(&r->cb_err, LLMR_ERR_NETWORK, "the backend sent an error event: %.300s",
                           ev->data);
     if (rc) {
         char why[sizeof r->cb_err.msg];
         snprintf(why, sizeof why, "%s", r->cb_err.msg);
-        llmr_err_set(&r->cb_err, rc, "%s: %s", r->endpoint, why);
+        llmri_err_set(&r->cb_err, rc, "%s: %s", r->endpoint, why);
         return rc;
     }
     if (r->delta.model[0])
@@ -234,7 +234,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
 {
     llmr_remote *r = user;
     size_t n = sz * nm;
-    r->last_rx = llmr_now();
+    r->last_rx = llmri_now();
     if (!r->status)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
     if (r->status >= 300) {
@@ -248,14 +248,14 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *user)
         r->errbody = b;
         return n;
     }
-    int rc = llmr_sse_feed(&r->sse, p, n, on_event, r, &r->cb_err);
+    int rc = llmri_sse_feed(&r->sse, p, n, on_event, r, &r->cb_err);
     if (rc) {
         r->cb_rc = rc;
         if (rc == LLMR_ERR_TOO_BIG || rc == LLMR_ERR_FORMAT) {
             char why[sizeof r->cb_err.msg];
             snprintf(why, sizeof why, "%s", r->cb_err.msg);
             if (!strstr(why, r->endpoint))
-                llmr_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: %s", r->endpoint, why);
+                llmri_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: %s", r->endpoint, why);
         }
         return 0;                  /* aborts the transfer */
     }
@@ -266,7 +266,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *user)
 {
     llmr_remote *r = user;
     size_t n = sz * nm;
-    r->last_rx = llmr_now();
+    r->last_rx = llmri_now();
     if (n <= 2 && (n == 0 || p[0] == '\r' || p[0] == '\n')) {
         long st = 0;
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
@@ -290,11 +290,11 @@ static int on_xfer(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 static int pump(llmr_remote *r, llmr_err *err)
 {
     if (atomic_load(&r->cancel))
-        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+        return llmri_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
     int running = 0;
     CURLMcode mc = curl_multi_perform(r->multi, &running);
     if (mc != CURLM_OK)
-        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, curl_multi_strerror(mc));
+        return llmri_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, curl_multi_strerror(mc));
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(r->multi, &left)))
@@ -304,14 +304,14 @@ static int pump(llmr_remote *r, llmr_err *err)
         }
     if (r->finished)
         return LLMR_OK;
-    if (llmr_now() - r->last_rx > r->cfg.idle_timeout_ms / 1000.0)
-        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: no data for %ld ms (idle timeout)",
+    if (llmri_now() - r->last_rx > r->cfg.idle_timeout_ms / 1000.0)
+        return llmri_err_set(err, LLMR_ERR_NETWORK, "%s: no data for %ld ms (idle timeout)",
                             r->endpoint, r->cfg.idle_timeout_ms);
     curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
     if (r->cfg.alive && !r->cfg.alive(r->cfg.alive_user))
         atomic_store(&r->cancel, true);
     if (atomic_load(&r->cancel))
-        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+        return llmri_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
     return LLMR_OK;
 }
 
@@ -324,9 +324,9 @@ static int transfer_error(llmr_remote *r, llmr_err *err)
         return r->cb_rc;
     }
     if (r->result == CURLE_ABORTED_BY_CALLBACK || atomic_load(&r->cancel))
-        return llmr_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
+        return llmri_err_set(err, LLMR_ERR_CANCELLED, "%s: cancelled", r->endpoint);
     const char *why = r->curl_err[0] ? r->curl_err : curl_easy_strerror(r->result);
-    return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, why);
+    return llmri_err_set(err, LLMR_ERR_NETWORK, "%s: %s", r->endpoint, why);
 }
 
 static char *request_body(llmr_remote *r, const char *prompt, const llmr_remote_req *q)
@@ -375,14 +375,14 @@ static void reset_request(llmr_remote *r)
     r->finished = r->headers_done = r->done = false;
     r->status = 0;
     r->cb_rc = 0;
-    llmr_err_clear(&r->cb_err);
+    llmri_err_clear(&r->cb_err);
     r->q_len = r->q_head = 0;
     r->n_errbody = 0;
     r->finish[0] = r->model_seen[0] = 0;
     r->curl_err[0] = 0;
     r->result = CURLE_OK;
-    llmr_sse_free(&r->sse);
-    llmr_sse_init(&r->sse, 0);
+    llmri_sse_free(&r->sse);
+    llmri_sse_init(&r->sse, 0);
 }
 
 static int set_headers(llmr_remote *r, llmr_err *err)
@@ -394,13 +394,13 @@ static int set_headers(llmr_remote *r, llmr_err *err)
         const char *key = getenv(r->cfg.api_key_env);
         if (!key || !*key) {
             curl_slist_free_all(h);
-            return llmr_err_set(err, LLMR_ERR_ARG, "%s: the API key variable %s is not set in "
+            return llmri_err_set(err, LLMR_ERR_ARG, "%s: the API key variable %s is not set in "
                                 "the environment", r->endpoint, r->cfg.api_key_env);
         }
         char line[4200];
         if (snprintf(line, sizeof line, "Authorization: Bearer %s", key) >= (int)sizeof line) {
             curl_slist_free_all(h);
-            return llmr_err_set(err, LLMR_ERR_ARG, "%s: the API key in %s is too long",
+            return llmri_err_set(err, LLMR_ERR_ARG, "%s: the API key in %s is too long",
                                 r->endpoint, r->cfg.api_key_env);
         }
         t = h ? curl_slist_append(h, line) : NULL;
@@ -408,25 +408,25 @@ static int set_headers(llmr_remote *r, llmr_err *err)
         memset(line, 0, sizeof line);         /* the key lives only in curl's copy */
     }
     if (!h)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     r->hdrs = h;
     return LLMR_OK;
 }
 
-int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q,
+int llmri_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q,
                       llmr_err *err)
 {
-    llmr_remote_req def = llmr_remote_req_defaults();
+    llmr_remote_req def = llmri_remote_req_defaults();
     if (!q)
         q = &def;
-    llmr_remote_end(r);
+    llmri_remote_end(r);
     reset_request(r);
     atomic_store(&r->cancel, false);
     int rc = set_headers(r, err);
     if (rc)
         return rc;
     if (!(r->body = request_body(r, prompt, q)))
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     CURL *c = r->easy;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, r->endpoint);
@@ -445,9 +445,9 @@ int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req 
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
     if (curl_multi_add_handle(r->multi, c) != CURLM_OK)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "%s: cannot start the request", r->endpoint);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "%s: cannot start the request", r->endpoint);
     r->running = true;
-    r->last_rx = llmr_now();
+    r->last_rx = llmri_now();
     /* Wait for the status line and headers: failures before any text surface here. */
     while (!r->headers_done && !r->finished)
         if ((rc = pump(r, err)))
@@ -458,15 +458,15 @@ int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req 
         while (!r->finished)       /* collect the error body (bounded), for its message */
             if ((rc = pump(r, err)))
                 return rc;
-        return llmr_oai_http_error(r->status, r->errbody, r->n_errbody, r->endpoint, err);
+        return llmri_oai_http_error(r->status, r->errbody, r->n_errbody, r->endpoint, err);
     }
     return LLMR_OK;
 }
 
-int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
+int llmri_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err)
 {
     if (!r->running)
-        return llmr_err_set(err, LLMR_ERR_STATE, "%s: step without a request", r->endpoint);
+        return llmri_err_set(err, LLMR_ERR_STATE, "%s: step without a request", r->endpoint);
     if (r->q_head == r->q_len)
         r->q_head = r->q_len = 0;          /* the last piece handed out is no longer needed */
     for (;;) {
@@ -485,7 +485,7 @@ int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *e
         if (r->finished) {
             if (r->result != CURLE_OK)
                 return transfer_error(r, err);
-            return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: the stream ended before [DONE] "
+            return llmri_err_set(err, LLMR_ERR_NETWORK, "%s: the stream ended before [DONE] "
                                 "(connection closed by the server)", r->endpoint);
         }
         int rc = pump(r, err);
@@ -494,7 +494,7 @@ int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *e
     }
 }
 
-void llmr_remote_end(llmr_remote *r)
+void llmri_remote_end(llmr_remote *r)
 {
     if (!r)
         return;
@@ -506,19 +506,19 @@ void llmr_remote_end(llmr_remote *r)
     r->hdrs = NULL;
     free(r->body);
     r->body = NULL;
-    llmr_oai_delta_free(&r->delta);
+    llmri_oai_delta_free(&r->delta);
 }
 
 static size_t discard(char *p, size_t sz, size_t nm, void *user) { return sz * nm; }
 
-int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err)
+int llmri_remote_health(const char *url, long timeout_ms, llmr_err *err)
 {
     char ep[2100];
     if (!http_url(url) || endpoint(url, "models", ep, sizeof ep))
-        return llmr_err_set(err, LLMR_ERR_ARG, "url '%s': expected http(s)://...", url);
+        return llmri_err_set(err, LLMR_ERR_ARG, "url '%s': expected http(s)://...", url);
     CURL *c = curl_easy_init();
     if (!c)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     char cerr[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, ep);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -531,10 +531,10 @@ int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
     curl_easy_cleanup(c);
     if (cr != CURLE_OK)
-        return llmr_err_set(err, LLMR_ERR_NETWORK, "%s: %s", ep,
+        return llmri_err_set(err, LLMR_ERR_NETWORK, "%s: %s", ep,
                             cerr[0] ? cerr : curl_easy_strerror(cr));
     if (st < 200 || st >= 300)
-        return llmr_oai_http_error(st, NULL, 0, ep, err);
+        return llmri_oai_http_error(st, NULL, 0, ep, err);
     return LLMR_OK;
 }
 

@@ -22,13 +22,13 @@ typedef struct llmr_remote_cfg {
     long        connect_timeout_ms;   /* default 5000 */
     long        idle_timeout_ms;  /* no byte for this long ends the request (default 30000) */
     /* Asked about every 100 ms while a call waits on the backend (NULL: never); false
-     * cancels the request as llmr_remote_cancel would. A server passes "is the client still
+     * cancels the request as llmri_remote_cancel would. A server passes "is the client still
      * connected", so that a client who leaves stops a slow backend's request at once. */
     bool      (*alive)(void *user);
     void       *alive_user;
 } llmr_remote_cfg;
 
-llmr_remote_cfg llmr_remote_defaults(void);
+llmr_remote_cfg llmri_remote_defaults(void);
 
 /* What one request asks for; sampling fields < 0 (or NULL) are not sent, so the server's
  * defaults apply. */
@@ -46,40 +46,40 @@ typedef struct llmr_remote_req {
     size_t      n_msgs;
 } llmr_remote_req;
 
-llmr_remote_req llmr_remote_req_defaults(void);
+llmr_remote_req llmri_remote_req_defaults(void);
 
 typedef struct llmr_remote llmr_remote;
 
 /* Copies cfg. LLMR_ERR_ARG for a URL that is not http(s), LLMR_ERR_UNSUPPORTED without curl. */
-int llmr_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err);
-void llmr_remote_close(llmr_remote *r);
+int llmri_remote_open(const llmr_remote_cfg *cfg, llmr_remote **out, llmr_err *err);
+void llmri_remote_close(llmr_remote *r);
 
 /* Sends the request and waits for the response status, so that a connection failure, a
  * timeout or an HTTP error arrives here, before any text: LLMR_ERR_NETWORK (connect failure,
  * timeout, 5xx), LLMR_ERR_BUSY (429, 503), LLMR_ERR_NOT_FOUND (404), LLMR_ERR_ARG (other
  * 4xx, a missing API key variable), LLMR_ERR_CANCELLED. */
-int llmr_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q,
+int llmri_remote_begin(llmr_remote *r, const char *prompt, const llmr_remote_req *q,
                       llmr_err *err);
 
 /* The next piece of text: LLMR_OK with *text and *len (owned by r, valid until the next call;
  * never empty), LLMR_DONE at [DONE] or a finish_reason, or an error (LLMR_ERR_FORMAT for
  * malformed SSE or chunks, LLMR_ERR_NETWORK / LLMR_ERR_BUSY for a dropped connection, idle
  * timeout or error chunk, LLMR_ERR_CANCELLED). */
-int llmr_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err);
+int llmri_remote_step(llmr_remote *r, const char **text, size_t *len, llmr_err *err);
 
 /* Ends the request (aborting it if it runs); begin may follow. */
-void llmr_remote_end(llmr_remote *r);
+void llmri_remote_end(llmr_remote *r);
 
 /* Makes a running begin/step return LLMR_ERR_CANCELLED promptly. Any thread. Cleared by the
  * next begin. */
-void llmr_remote_cancel(llmr_remote *r);
+void llmri_remote_cancel(llmr_remote *r);
 
 /* The finish_reason the server gave ("" when none yet) and the model it named. */
-const char *llmr_remote_finish(const llmr_remote *r);
-const char *llmr_remote_model(const llmr_remote *r);
+const char *llmri_remote_finish(const llmr_remote *r);
+const char *llmri_remote_model(const llmr_remote *r);
 
 /* Asks GET {url}/v1/models within timeout_ms: LLMR_OK when it answers 2xx, else
  * LLMR_ERR_NETWORK / LLMR_ERR_BUSY with the reason. Used to bring a cooled-down backend back. */
-int llmr_remote_health(const char *url, long timeout_ms, llmr_err *err);
+int llmri_remote_health(const char *url, long timeout_ms, llmr_err *err);
 
 #endif

@@ -22,10 +22,10 @@ static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o
     *n_prompt = 0;            /* the server counts them; the stream API has no way to ask */
     *n_cached = 0;
     if (o->sampling.grammar || o->sampling.json_schema)
-        return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: a grammar or JSON schema cannot be "
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: a grammar or JSON schema cannot be "
                             "sent to a remote backend (use json_object, or a local model)",
                             src->name);
-    llmr_remote_req q = llmr_remote_req_defaults();
+    llmr_remote_req q = llmri_remote_req_defaults();
     q.max_tokens = o->max_tokens;
     q.temperature = o->sampling.temperature;
     q.top_p = o->sampling.top_p;
@@ -33,7 +33,7 @@ static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o
         q.seed = (int64_t)(o->sampling.seed & 0x7fffffffffffffffull);
     q.stop = o->stop;
     q.json_mode = o->sampling.json_object;
-    return llmr_remote_begin(s->r, prompt, &q, err);
+    return llmri_remote_begin(s->r, prompt, &q, err);
 }
 
 static int rs_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
@@ -41,7 +41,7 @@ static int rs_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     rsource *s = (rsource *)src;
     const char *t;
     size_t n;
-    int rc = llmr_remote_step(s->r, &t, &n, err);
+    int rc = llmri_remote_step(s->r, &t, &n, err);
     tok->id = -1;
     if (rc == LLMR_DONE) {
         /* [DONE]: the end of generation (the loop delivers no text for it) */
@@ -58,12 +58,12 @@ static int rs_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     return LLMR_OK;
 }
 
-static void rs_end(llmr_source *src) { llmr_remote_end(((rsource *)src)->r); }
+static void rs_end(llmr_source *src) { llmri_remote_end(((rsource *)src)->r); }
 
 static void rs_destroy(llmr_source *src)
 {
     rsource *s = (rsource *)src;
-    llmr_remote_close(s->r);
+    llmri_remote_close(s->r);
     free(s);
 }
 
@@ -75,8 +75,8 @@ int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err
     *out = NULL;
     rsource *s = calloc(1, sizeof *s);
     if (!s)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = llmr_remote_open(cfg, &s->r, err);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = llmri_remote_open(cfg, &s->r, err);
     if (rc) {
         free(s);
         return rc;
@@ -87,4 +87,4 @@ int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err
     return LLMR_OK;
 }
 
-void rt_remote_source_cancel(llmr_source *src) { llmr_remote_cancel(((rsource *)src)->r); }
+void rt_remote_source_cancel(llmr_source *src) { llmri_remote_cancel(((rsource *)src)->r); }

@@ -33,7 +33,7 @@ static int add_entry(llmr_router *r, rt_model_cfg *m, bool from_api)
         return LLMR_ERR_NOMEM;
     e->cfg = *m;                          /* moves the strings */
     memset(m, 0, sizeof *m);
-    e->last_used = llmr_now();
+    e->last_used = llmri_now();
     e->from_api = from_api;
     r->models[r->n_models++] = e;
     return LLMR_OK;
@@ -46,12 +46,12 @@ static int router_init(llmr_router *r, llmr_err *err)
     r->rng = r->cfg.seed;
     for (size_t i = 0; i < r->cfg.n_models; i++)
         if (add_entry(r, &r->cfg.models[i], false))
-            return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+            return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     free(r->cfg.models);
     r->cfg.models = NULL;
     r->cfg.n_models = 0;
     if (rt_reaper_start(r))
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "cannot start the router's thread");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start the router's thread");
     for (size_t i = 0; i < r->n_models; i++) {
         rt_entry *e = r->models[i];
         if (!e->cfg.preload || e->cfg.backend >= 0)
@@ -94,7 +94,7 @@ static int open_common(llmr_router *r, int rc, llmr_err *err)
 int llmr_router_open_json(const char *json, const char *name, llmr_router **out)
 {
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     if (!out || !json)
         return rt_fail(LLMR_ERR_ARG, "llmr_router_open_json: NULL argument");
     llmr_router *r = *out = router_new(name);
@@ -107,7 +107,7 @@ int llmr_router_open_json(const char *json, const char *name, llmr_router **out)
 int llmr_router_open(const char *path, llmr_router **out)
 {
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     if (!out || !path)
         return rt_fail(LLMR_ERR_ARG, "llmr_router_open: NULL argument");
     llmr_router *r = *out = router_new(path);
@@ -158,7 +158,7 @@ static int not_found(llmr_router *r, const char *id)
 int llmr_router_load(llmr_router *r, const char *id)
 {
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     pthread_mutex_lock(&r->mu);
     rt_entry *e = rt_find(r, id);
     int rc;
@@ -298,7 +298,7 @@ static int make_plan(llmr_router *r, const char *prompt, const llmr_route_opts *
                                                                       o->max_tokens : 0);
     p->need.chat = ro->chat;
     p->need.json = ro->json || o->sampling.json_object;
-    double now = llmr_now();
+    double now = llmri_now();
     p->n = r->n_models < RT_MAX_CAND ? r->n_models : RT_MAX_CAND;
     for (size_t i = 0; i < p->n; i++) {
         const rt_entry *e = r->models[i];
@@ -451,7 +451,7 @@ int llmr_router_status_json(llmr_router *r, char **json)
     *json = NULL;
     cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
     pthread_mutex_lock(&r->mu);
-    double now = llmr_now();
+    double now = llmri_now();
     cJSON_AddStringToObject(root, "strategy", rt_strategy_name(r->cfg.strategy));
     cJSON_AddNumberToObject(root, "memory_budget_mb", r->cfg.memory_budget_mb);
     cJSON_AddNumberToObject(root, "memory_used_mb", r->mem_used_mb);

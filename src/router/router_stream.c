@@ -85,7 +85,7 @@ static void drop_inner(rt_req *q, bool ok, int rc, const char *msg)
         in->ops->end(in);
         in->ops->destroy(in);
     }
-    double gen_s = q->n_tok ? llmr_now() - q->t_first : 0;
+    double gen_s = q->n_tok ? llmri_now() - q->t_first : 0;
     pthread_mutex_lock(&q->r->mu);
     rt_entry *e = q->inner_e;
     if (ok)
@@ -103,7 +103,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
 {
     llmr_router *r = q->r;
     pthread_mutex_lock(&r->mu);
-    int rc = e->removed ? llmr_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
+    int rc = e->removed ? llmri_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                        e->cfg.id)
                         : rt_acquire(r, e, err);
     if (rc == LLMR_OK && e->cfg.backend >= 0) {
@@ -113,7 +113,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
         if (rc)
             rt_release(r, e, 0, 0);
     } else if (rc == LLMR_OK) {
-        rc = llmr_local_source_new(e->model, &q->inner, err);
+        rc = llmri_local_source_new(e->model, &q->inner, err);
         q->inner_remote = false;
         if (rc)
             rt_release(r, e, 0, 0);
@@ -137,7 +137,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
         q->chat_prompt = NULL;
         rc = llmr_chat_prompt(e->model, &msg, 1, &q->chat_prompt, ebuf, sizeof ebuf);
         if (rc) {
-            llmr_err_set(err, rc, "model '%s': chat template: %s", e->cfg.id, ebuf);
+            llmri_err_set(err, rc, "model '%s': chat template: %s", e->cfg.id, ebuf);
             drop_inner(q, false, rc, err->msg);
             return rc;
         }
@@ -166,7 +166,7 @@ static int begin_pass(rt_req *q, const char *prompt, const llmr_gen_opts *o, uin
     int rc = LLMR_ERR_NOT_FOUND;
     for (; q->cur < q->n_cand; q->cur++) {
         if (atomic_load(&q->cancelled))
-            return llmr_err_set(err, LLMR_ERR_CANCELLED, "stopped before a model answered");
+            return llmri_err_set(err, LLMR_ERR_CANCELLED, "stopped before a model answered");
         rt_entry *e = q->cand[q->cur];
         rc = try_candidate(q, e, prompt, o, n_prompt, n_cached, err);
         if (rc == LLMR_OK || !can_fail_over(rc))
@@ -205,7 +205,7 @@ static int rq_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o
         if (rc == LLMR_OK || !can_fail_over(rc))
             return rc;
     }
-    return llmr_err_set(err, rc, "every candidate failed (%d pass%s): %s", r->cfg.max_rounds,
+    return llmri_err_set(err, rc, "every candidate failed (%d pass%s): %s", r->cfg.max_rounds,
                         r->cfg.max_rounds == 1 ? "" : "es", q->log);
 }
 
@@ -222,11 +222,11 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     }
     for (;;) {
         if (!q->inner)
-            return llmr_err_set(err, LLMR_ERR_STATE, "router: step without a serving model");
+            return llmri_err_set(err, LLMR_ERR_STATE, "router: step without a serving model");
         int rc = q->inner->ops->step(q->inner, tok, err);
         if (rc == LLMR_OK) {
             if (!q->n_tok++)
-                q->t_first = llmr_now();
+                q->t_first = llmri_now();
             if (tok->len)
                 q->produced = true;
             return LLMR_OK;
@@ -255,7 +255,7 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
         uint32_t np, nc;
         rc = begin_pass(q, q->sprompt, q->so, &np, &nc, err);
         if (rc)
-            return llmr_err_set(err, rc, "every candidate failed before its first token: %s",
+            return llmri_err_set(err, rc, "every candidate failed before its first token: %s",
                                 q->log);
     }
 }
@@ -356,7 +356,7 @@ static void cb_complete(void *u, const llmr_result *res)
         char id[128];
         snprintf(id, sizeof id, "%s", q->model_id);
         pthread_mutex_unlock(&q->r->mu);
-        rt_cache_put(&q->r->cache, q->cache_key, res->text, res->len, id, llmr_now());
+        rt_cache_put(&q->r->cache, q->cache_key, res->text, res->len, id, llmri_now());
     }
     if (q->user_cb.on_complete)
         q->user_cb.on_complete(q->user_cb.user, res);
@@ -391,7 +391,7 @@ static bool cache_applies(const llmr_router *r, const llmr_route_opts *ro, const
 static rt_req *req_new(llmr_router *r, const char *prompt, const llmr_gen_opts *o)
 {
     rt_req *q = calloc(1, sizeof *q);
-    if (!q || !(q->prompt = llmr_strdup(prompt))) {
+    if (!q || !(q->prompt = llmri_strdup(prompt))) {
         free(q);
         return NULL;
     }
@@ -432,7 +432,7 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
     size_t cached_len = 0;
     if (use_cache) {
         rt_cache_key(prompt, route_part, o, q->cache_key);
-        if (rt_cache_get(&r->cache, q->cache_key, llmr_now(), &cached, &cached_len,
+        if (rt_cache_get(&r->cache, q->cache_key, llmri_now(), &cached, &cached_len,
                          &cached_model)) {
             q->replay = cached;
             q->replay_len = cached_len;
@@ -451,7 +451,7 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
     pthread_mutex_unlock(&r->mu);
     if (rc) {
         rq_destroy(&q->base);
-        return llmr_stream_open_failed(rc, llmr_router_errmsg(r), o, out);
+        return llmri_stream_open_failed(rc, llmr_router_errmsg(r), o, out);
     }
     /* The stream loop sees one source and retries nothing itself: failover and backoff
      * happen inside the request source, across models. */
@@ -462,7 +462,7 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
     o2.cb = wrap_callbacks(q);
     q->o.cb = o2.cb;
     llmr_source *src = &q->base;
-    rc = llmr_stream_open_sources(&src, 1, prompt, &o2, out);
+    rc = llmri_stream_open_sources(&src, 1, prompt, &o2, out);
     pthread_mutex_lock(&r->mu);
     for (rt_req *x = r->reqs; x; x = x->next)
         if (x == q)                     /* still alive: the stream may have freed it */

@@ -44,7 +44,7 @@ static int hf_parse(const char *ref, hf_ref *r, llmr_err *err)
     const char *s1 = strchr(p, '/');
     const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
     if (!s1 || !s2)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
     r->org = p;
     r->n_org = (size_t)(s1 - p);
     r->repo = s1 + 1;
@@ -60,24 +60,24 @@ static int hf_parse(const char *ref, hf_ref *r, llmr_err *err)
     r->file = s2 + 1;
     r->n_file = strlen(r->file);
     if (!part_ok(r->org, r->n_org, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the organisation '%.*s' must be non-empty "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the organisation '%.*s' must be non-empty "
                             "[A-Za-z0-9._-]", ref, (int)r->n_org, r->org);
     if (!part_ok(r->repo, r->n_repo, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the repository '%.*s' must be non-empty "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the repository '%.*s' must be non-empty "
                             "[A-Za-z0-9._-]", ref, (int)r->n_repo, r->repo);
     if (!part_ok(r->rev, r->n_rev, false))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the revision '%.*s' must be non-empty "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the revision '%.*s' must be non-empty "
                             "[A-Za-z0-9._-]", ref, (int)r->n_rev, r->rev);
     if (!part_ok(r->file, r->n_file, true))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file '%s' must be a non-empty path of "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the file '%s' must be a non-empty path of "
                             "[A-Za-z0-9._-] parts, none '.' or '..'", ref, r->file);
     return LLMR_OK;
 }
 
-int llmr_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err)
+int llmri_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err)
 {
     if (!!strncmp(ref, "hf:", 3))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': expected hf:ORG/REPO/FILE.gguf", ref);
     hf_ref r = {0};
     int rc = hf_parse(ref, &r, err);
     if (rc)
@@ -85,7 +85,7 @@ int llmr_hf_resolve(const char *ref, char *url, size_t n, llmr_err *err)
     int k = snprintf(url, n, "https://huggingface.co/%.*s/%.*s/resolve/%.*s/%s", (int)r.n_org,
                      r.org, (int)r.n_repo, r.repo, (int)r.n_rev, r.rev, r.file);
     if (k < 0 || (size_t)k >= n)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL is too long", ref);
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the URL is too long", ref);
     return LLMR_OK;
 }
 
@@ -101,12 +101,12 @@ static bool name_append(char *name, size_t n, size_t *at, const char *s, size_t 
     return true;
 }
 
-int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
+int llmri_cache_name(const char *source, char *name, size_t n, llmr_err *err)
 {
     char url[2048];
     const char *u = source;
     if (!strncmp(source, "hf:", 3)) {
-        int rc = llmr_hf_resolve(source, url, sizeof url, err);
+        int rc = llmri_hf_resolve(source, url, sizeof url, err);
         if (rc)
             return rc;
         u = url;
@@ -129,7 +129,7 @@ int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
                 /* a file in a sub-folder keeps the folder in its name: a/b.gguf -> a_b.gguf */
                 ok = ok && name_append(name, n, &at, rev_end + 1, flen);
                 if (!ok)
-                    return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the name is too long", source);
+                    return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the name is too long", source);
                 return LLMR_OK;
             }
         }
@@ -138,7 +138,7 @@ int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
     const char *scheme = strstr(u, "://");
     const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
     if (!path || (size_t)(path - u) >= end)
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
                             "http(s)://HOST/.../FILE.gguf)", source);
     const char *last = path;
     for (const char *p = path; p < u + end; p++)
@@ -146,9 +146,9 @@ int llmr_cache_name(const char *source, char *name, size_t n, llmr_err *err)
             last = p;
     size_t len = (size_t)(u + end - last - 1);
     if (len == 0 || (len == 1 && last[1] == '.') || (len == 2 && !strncmp(last + 1, "..", 2)))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the URL names no file (expected "
                             "http(s)://HOST/.../FILE.gguf)", source);
     if (!name_append(name, n, &at, last + 1, len))
-        return llmr_err_set(err, LLMR_ERR_ARG, "'%s': the file name is too long", source);
+        return llmri_err_set(err, LLMR_ERR_ARG, "'%s': the file name is too long", source);
     return LLMR_OK;
 }

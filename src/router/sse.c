@@ -7,7 +7,7 @@
 
 #define SSE_DEFAULT_MAX ((size_t)4 << 20)
 
-void llmr_sse_init(llmr_sse *p, size_t max_bytes)
+void llmri_sse_init(llmr_sse *p, size_t max_bytes)
 {
     memset(p, 0, sizeof p[0]);
     p->max_bytes = max_bytes ? max_bytes : SSE_DEFAULT_MAX;
@@ -15,7 +15,7 @@ void llmr_sse_init(llmr_sse *p, size_t max_bytes)
     strcpy(p->type, "");
 }
 
-void llmr_sse_free(llmr_sse *p)
+void llmri_sse_free(llmr_sse *p)
 {
     free(p->line);
     free(p->data);
@@ -26,9 +26,9 @@ static int grow(char **buf, size_t *cap, size_t need, size_t max, llmr_err *err,
                 const char *what)
 {
     if (need > max)
-        return llmr_err_set(err, LLMR_ERR_TOO_BIG, "SSE %s longer than %zu bytes", what, max);
-    if (!llmr_grow(buf, cap, need, 1))
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for an SSE %s", what);
+        return llmri_err_set(err, LLMR_ERR_TOO_BIG, "SSE %s longer than %zu bytes", what, max);
+    if (!llmri_grow(buf, cap, need, 1))
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for an SSE %s", what);
     return LLMR_OK;
 }
 
@@ -95,7 +95,7 @@ static int process_line(llmr_sse *p, const char *l, size_t n, llmr_sse_cb cb, vo
     return LLMR_OK;
 }
 
-int llmr_sse_feed(llmr_sse *p, const char *buf, size_t n, llmr_sse_cb cb, void *user,
+int llmri_sse_feed(llmr_sse *p, const char *buf, size_t n, llmr_sse_cb cb, void *user,
                   llmr_err *err)
 {
     size_t i = 0;

@@ -39,12 +39,12 @@ typedef struct llmr_sse {
 } llmr_sse;
 
 /* max_bytes bounds a line and an event (0: 4 MiB), as a guard against a hostile server. */
-void llmr_sse_init(llmr_sse *p, size_t max_bytes);
-void llmr_sse_free(llmr_sse *p);
+void llmri_sse_init(llmr_sse *p, size_t max_bytes);
+void llmri_sse_free(llmr_sse *p);
 
 /* Feeds n bytes. Returns LLMR_OK, the callback's non-zero value, LLMR_ERR_TOO_BIG (a line or
  * an event past max_bytes) or LLMR_ERR_NOMEM. */
-int llmr_sse_feed(llmr_sse *p, const char *buf, size_t n, llmr_sse_cb cb, void *user,
+int llmri_sse_feed(llmr_sse *p, const char *buf, size_t n, llmr_sse_cb cb, void *user,
                   llmr_err *err);
 
 #endif

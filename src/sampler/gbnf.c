@@ -77,7 +77,7 @@ static int perr(parser *ps, const char *at, const char *what)
         near[n + 1] = '\'';
         near[n + 2] = 0;
     }
-    return llmr_err_set(ps->err, LLMR_ERR_FORMAT, "grammar: line %d, column %d: %s (at %s)",
+    return llmri_err_set(ps->err, LLMR_ERR_FORMAT, "grammar: line %d, column %d: %s (at %s)",
                         line, col, what, near);
 }
 
@@ -86,11 +86,11 @@ static int perr(parser *ps, const char *at, const char *what)
 static int push(parser *ps, evec *v, uint32_t type, uint32_t a, uint32_t b)
 {
     if (++ps->total > MAX_ELEMS)
-        return llmr_err_set(ps->err, LLMR_ERR_TOO_BIG,
+        return llmri_err_set(ps->err, LLMR_ERR_TOO_BIG,
                             "grammar: more than %u elements after expanding repetitions",
                             MAX_ELEMS);
     if (!LLMR_GROW(v->v, v->cap, (size_t)v->n + 1))
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     v->v[v->n++] = (gelem){type, a, b};
     return LLMR_OK;
 }
@@ -108,12 +108,12 @@ static int push_all(parser *ps, evec *v, const gelem *src, uint32_t n)
 static int add_rule(parser *ps, const char *name, size_t len, uint32_t *id)
 {
     if (!LLMR_GROW(ps->rules, ps->cap_rules, (size_t)ps->n_rules + 1))
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     prule *r = &ps->rules[ps->n_rules];
     memset(r, 0, sizeof *r);
-    r->name = llmr_strndup(name, len);
+    r->name = llmri_strndup(name, len);
     if (!r->name)
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     *id = ps->n_rules++;
     return LLMR_OK;
 }
@@ -317,7 +317,7 @@ static int repeat(parser *ps, uint32_t rule, evec *out, uint32_t start, uint32_t
     uint32_t n = out->n - start;
     gelem *sym = malloc(n * sizeof *sym);
     if (!sym)
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     memcpy(sym, out->v + start, n * sizeof *sym);
     out->n = start;
     int rc = LLMR_OK;
@@ -574,13 +574,13 @@ static int check_left_recursion(parser *ps, const llmr_grammar *g)
     uint32_t *depth = calloc(g->n_rules, sizeof *depth);
     int rc = LLMR_OK;
     if (!nullable || !color || !depth) {
-        rc = llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        rc = llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     } else {
         compute_nullable(g, nullable);
         lcheck lc = {g, nullable, color, depth, 0};
         for (uint32_t r = 0; r < g->n_rules && !rc; r++)
             if (!left_dfs(&lc, r, 0))
-                rc = llmr_err_set(ps->err, LLMR_ERR_FORMAT,
+                rc = llmri_err_set(ps->err, LLMR_ERR_FORMAT,
                                   "grammar: rule '%s' is left-recursive or nested more than "
                                   "%d deep (it can reach itself before matching a character)",
                                   ps->rules[lc.bad].name, MAX_LEFT_DEPTH);
@@ -597,14 +597,14 @@ static int flatten(parser *ps, llmr_grammar **out)
 {
     llmr_grammar *g = calloc(1, sizeof *g);
     if (!g)
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     g->n_rules = ps->n_rules;
     g->n_elems = ps->total;
     g->rule_start = malloc(g->n_rules * sizeof *g->rule_start);
     g->elems = malloc((g->n_elems ? g->n_elems : 1) * sizeof *g->elems);
     if (!g->rule_start || !g->elems) {
-        llmr_grammar_free(g);
-        return llmr_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        llmri_grammar_free(g);
+        return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
     }
     uint32_t off = 0;
     for (uint32_t r = 0; r < ps->n_rules; r++) {
@@ -628,7 +628,7 @@ static int finish(parser *ps, llmr_grammar **out)
         if (strcmp(ps->rules[r].name, "root") == 0)
             root = r;
     if (root == UNBOUNDED)
-        return llmr_err_set(ps->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(ps->err, LLMR_ERR_FORMAT,
                             "grammar: no rule named 'root' (the start rule)");
     llmr_grammar *g = NULL;
     int rc = flatten(ps, &g);
@@ -636,18 +636,18 @@ static int finish(parser *ps, llmr_grammar **out)
         return rc;
     g->root = root;
     if ((rc = check_left_recursion(ps, g))) {
-        llmr_grammar_free(g);
+        llmri_grammar_free(g);
         return rc;
     }
     *out = g;
     return LLMR_OK;
 }
 
-int llmr_grammar_parse(const char *text, llmr_grammar **out, llmr_err *err)
+int llmri_grammar_parse(const char *text, llmr_grammar **out, llmr_err *err)
 {
     *out = NULL;
     if (!text)
-        return llmr_err_set(err, LLMR_ERR_ARG, "grammar: no text");
+        return llmri_err_set(err, LLMR_ERR_ARG, "grammar: no text");
     parser ps = {.src = text, .p = text, .err = err};
     int rc = LLMR_OK;
     for (;;) {
@@ -667,7 +667,7 @@ int llmr_grammar_parse(const char *text, llmr_grammar **out, llmr_err *err)
     return rc;
 }
 
-void llmr_grammar_free(llmr_grammar *g)
+void llmri_grammar_free(llmr_grammar *g)
 {
     if (!g)
         return;
@@ -676,4 +676,4 @@ void llmr_grammar_free(llmr_grammar *g)
     free(g);
 }
 
-uint32_t llmr_grammar_rule_count(const llmr_grammar *g) { return g->n_rules; }
+uint32_t llmri_grammar_rule_count(const llmr_grammar *g) { return g->n_rules; }

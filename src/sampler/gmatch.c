@@ -61,7 +61,7 @@ struct llmr_gmatch {
     struct cons_ent { uint32_t hash, off, n, gen; } *cons;
     uint32_t memo_cap, memo_count, cons_cap, cons_count, walk_gen;
     struct { uint32_t set, r_off, r_n, gen; } ascii[128];   /* last result per ASCII byte */
-    bool     memo_on;          /* inside llmr_gmatch_allowed's walk */
+    bool     memo_on;          /* inside llmri_gmatch_allowed's walk */
 };
 
 /* ---- buffers -------------------------------------------------------------------------- */
@@ -498,7 +498,7 @@ static void store_cur(llmr_gmatch *m, uint32_t off, uint32_t n, utf8p p)
     m->cur_p = p;
 }
 
-void llmr_gmatch_reset(llmr_gmatch *m)
+void llmri_gmatch_reset(llmr_gmatch *m)
 {
     const llmr_grammar *g = m->g;
     m->arena.n = 0;
@@ -521,7 +521,7 @@ void llmr_gmatch_reset(llmr_gmatch *m)
     m->ended = false;
 }
 
-bool llmr_gmatch_can_end(const llmr_gmatch *m)
+bool llmri_gmatch_can_end(const llmr_gmatch *m)
 {
     if (m->ended)
         return true;
@@ -535,7 +535,7 @@ bool llmr_gmatch_can_end(const llmr_gmatch *m)
     return false;
 }
 
-bool llmr_gmatch_done(const llmr_gmatch *m)
+bool llmri_gmatch_done(const llmr_gmatch *m)
 {
     return m->ended || (m->cur_p.rem == 0 && m->cur_n == 1 && m->cur.v[0] == 0);
 }
@@ -554,12 +554,12 @@ static bool run_bytes(llmr_gmatch *m, const char *p, size_t len, uint32_t *off, 
     return !m->oom;
 }
 
-bool llmr_gmatch_token_ok(llmr_gmatch *m, int32_t t)
+bool llmri_gmatch_token_ok(llmr_gmatch *m, int32_t t)
 {
     if (t < 0 || t >= m->n_vocab || m->ended)
         return false;
     if (m->eog[t])
-        return llmr_gmatch_can_end(m);
+        return llmri_gmatch_can_end(m);
     if (m->tok[t].len == 0)
         return false;
     uint32_t off, n;
@@ -567,36 +567,36 @@ bool llmr_gmatch_token_ok(llmr_gmatch *m, int32_t t)
     return run_bytes(m, m->tok[t].ptr, m->tok[t].len, &off, &n, &up);
 }
 
-int llmr_gmatch_accept_bytes(llmr_gmatch *m, const char *p, size_t len, llmr_err *err)
+int llmri_gmatch_accept_bytes(llmr_gmatch *m, const char *p, size_t len, llmr_err *err)
 {
     if (m->ended)
-        return llmr_err_set(err, LLMR_ERR_STATE, "grammar: already ended");
+        return llmri_err_set(err, LLMR_ERR_STATE, "grammar: already ended");
     uint32_t off, n;
     utf8p up;
     if (!run_bytes(m, p, len, &off, &n, &up))
-        return m->oom ? llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory")
-                      : llmr_err_set(err, LLMR_ERR_ARG,
+        return m->oom ? llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory")
+                      : llmri_err_set(err, LLMR_ERR_ARG,
                                      "grammar: the text does not continue a valid parse");
     store_cur(m, off, n, up);
-    return m->oom ? llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory") : LLMR_OK;
+    return m->oom ? llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory") : LLMR_OK;
 }
 
-int llmr_gmatch_accept(llmr_gmatch *m, int32_t t, llmr_err *err)
+int llmri_gmatch_accept(llmr_gmatch *m, int32_t t, llmr_err *err)
 {
     if (t < 0 || t >= m->n_vocab)
-        return llmr_err_set(err, LLMR_ERR_ARG, "grammar: token %d out of range", (int)t);
+        return llmri_err_set(err, LLMR_ERR_ARG, "grammar: token %d out of range", (int)t);
     if (m->eog[t]) {
-        if (!llmr_gmatch_can_end(m))
-            return llmr_err_set(err, LLMR_ERR_ARG,
+        if (!llmri_gmatch_can_end(m))
+            return llmri_err_set(err, LLMR_ERR_ARG,
                                 "grammar: end of generation before the grammar is complete");
         m->ended = true;
         return LLMR_OK;
     }
     if (m->tok[t].len == 0)
-        return llmr_err_set(err, LLMR_ERR_ARG, "grammar: token %d has no text", (int)t);
-    int rc = llmr_gmatch_accept_bytes(m, m->tok[t].ptr, m->tok[t].len, err);
+        return llmri_err_set(err, LLMR_ERR_ARG, "grammar: token %d has no text", (int)t);
+    int rc = llmri_gmatch_accept_bytes(m, m->tok[t].ptr, m->tok[t].len, err);
     if (rc == LLMR_ERR_ARG)
-        llmr_err_set(err, rc, "grammar: token %d does not continue a valid parse", (int)t);
+        llmri_err_set(err, rc, "grammar: token %d does not continue a valid parse", (int)t);
     return rc;
 }
 
@@ -624,7 +624,7 @@ static void dfs(llmr_gmatch *m, uint32_t node, uint32_t off, uint32_t n, utf8p p
     }
 }
 
-int32_t llmr_gmatch_allowed(llmr_gmatch *m, uint8_t *allowed)
+int32_t llmri_gmatch_allowed(llmr_gmatch *m, uint8_t *allowed)
 {
     memset(allowed, 0, (size_t)m->n_vocab);
     if (m->ended)
@@ -638,11 +638,11 @@ int32_t llmr_gmatch_allowed(llmr_gmatch *m, uint8_t *allowed)
     dfs(m, 0, 0, m->cur_n, m->cur_p, allowed, &count);
     m->memo_on = false;
     for (uint32_t k = 0; k < m->n_long; k++)
-        if (llmr_gmatch_token_ok(m, m->long_toks[k])) {
+        if (llmri_gmatch_token_ok(m, m->long_toks[k])) {
             allowed[m->long_toks[k]] = 1;
             count++;
         }
-    if (llmr_gmatch_can_end(m))
+    if (llmri_gmatch_can_end(m))
         for (int32_t t = 0; t < m->n_vocab; t++)
             if (m->eog[t]) {
                 allowed[t] = 1;
@@ -712,11 +712,11 @@ static int build_trie(llmr_gmatch *m, llmr_err *err)
         if (!m->eog[t] && b->len && b->len <= TRIE_MAX)
             total += b->len;
         if (!m->eog[t] && b->len && !b->ptr)
-            return llmr_err_set(err, LLMR_ERR_ARG, "grammar: token %d has length %zu but no "
+            return llmri_err_set(err, LLMR_ERR_ARG, "grammar: token %d has length %zu but no "
                                 "bytes", (int)t, b->len);
     }
     if (total >= NONE / 2)
-        return llmr_err_set(err, LLMR_ERR_TOO_BIG, "grammar: the vocabulary has %zu bytes of "
+        return llmri_err_set(err, LLMR_ERR_TOO_BIG, "grammar: the vocabulary has %zu bytes of "
                             "token text", total);
     size_t cap = 1024;
     while (cap < 2 * total)
@@ -729,7 +729,7 @@ static int build_trie(llmr_gmatch *m, llmr_err *err)
     if (!tb.slot || !tb.parent || !m->trie || !m->tok_next || !m->long_toks) {
         free(tb.slot);
         free(tb.parent);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the token trie");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the token trie");
     }
     memset(tb.slot, 0xFF, cap * sizeof *tb.slot);
     m->trie[0] = (tnode){NONE, NONE, NONE, 0};
@@ -747,7 +747,7 @@ static int build_trie(llmr_gmatch *m, llmr_err *err)
     free(tb.parent);
     tnode *nu = malloc(m->n_nodes * sizeof *nu);
     if (!nu)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory for the trie");
     uint32_t pos = 0;
     relayout(m->trie, 0, nu, &pos);
     free(m->trie);
@@ -755,57 +755,57 @@ static int build_trie(llmr_gmatch *m, llmr_err *err)
     return LLMR_OK;
 }
 
-int llmr_gmatch_create(llmr_gmatch **out, llmr_grammar *g, const llmr_bytes *tok,
+int llmri_gmatch_create(llmr_gmatch **out, llmr_grammar *g, const llmr_bytes *tok,
                        int32_t n_vocab, const int32_t *eog, size_t n_eog, llmr_err *err)
 {
     *out = NULL;
     if (n_vocab <= 0 || !tok) {
-        llmr_grammar_free(g);
-        return llmr_err_set(err, LLMR_ERR_ARG, "grammar: needs the vocabulary's token bytes "
+        llmri_grammar_free(g);
+        return llmri_err_set(err, LLMR_ERR_ARG, "grammar: needs the vocabulary's token bytes "
                             "(n_vocab %d)", (int)n_vocab);
     }
     llmr_gmatch *m = calloc(1, sizeof *m);
     if (!m) {
-        llmr_grammar_free(g);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        llmri_grammar_free(g);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
     }
     m->g = g;
     m->tok = tok;
     m->n_vocab = n_vocab;
     m->eog = calloc((size_t)n_vocab, 1);
     if (!m->eog) {
-        llmr_gmatch_free(m);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        llmri_gmatch_free(m);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
     }
     for (size_t i = 0; i < n_eog; i++) {
         if (eog[i] < 0 || eog[i] >= n_vocab) {
-            llmr_gmatch_free(m);
-            return llmr_err_set(err, LLMR_ERR_ARG, "grammar: end-of-generation token %d is "
+            llmri_gmatch_free(m);
+            return llmri_err_set(err, LLMR_ERR_ARG, "grammar: end-of-generation token %d is "
                                 "outside the vocabulary (0..%d)", (int)eog[i], (int)n_vocab - 1);
         }
         m->eog[eog[i]] = 1;
     }
     int rc = build_trie(m, err);
     if (rc == LLMR_OK && !table_grow(m))
-        rc = llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        rc = llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
     if (rc == LLMR_OK) {
-        llmr_gmatch_reset(m);
+        llmri_gmatch_reset(m);
         if (m->oom)
-            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "grammar: out of memory");
     }
     if (rc) {
-        llmr_gmatch_free(m);
+        llmri_gmatch_free(m);
         return rc;
     }
     *out = m;
     return LLMR_OK;
 }
 
-void llmr_gmatch_free(llmr_gmatch *m)
+void llmri_gmatch_free(llmr_gmatch *m)
 {
     if (!m)
         return;
-    llmr_grammar_free(m->g);
+    llmri_grammar_free(m->g);
     free(m->eog);
     free(m->trie);
     free(m->tok_next);

@@ -46,19 +46,19 @@ typedef struct gen {
 /* The text s as a GBNF string literal. */
 static void sb_literal(llmr_buf *b, const char *s)
 {
-    llmr_buf_append(b, "\"", 1);
+    llmri_buf_append(b, "\"", 1);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            llmr_buf_append(b, e, 2);
+            llmri_buf_append(b, e, 2);
         } else if (c < 0x20) {
-            llmr_buf_printf(b, "\\x%02X", c);
+            llmri_buf_printf(b, "\\x%02X", c);
         } else {
-            llmr_buf_append(b, (const char *)&c, 1);
+            llmri_buf_append(b, (const char *)&c, 1);
         }
     }
-    llmr_buf_append(b, "\"", 1);
+    llmri_buf_append(b, "\"", 1);
 }
 
 /* A JSON value's exact text as a GBNF literal (for const, enum and keys). */
@@ -66,7 +66,7 @@ static int sb_json_literal(gen *g, const cJSON *v)
 {
     char *txt = cJSON_PrintUnformatted(v);
     if (!txt)
-        return llmr_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
+        return llmri_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
     sb_literal(&g->out, txt);
     cJSON_free(txt);
     return LLMR_OK;
@@ -81,9 +81,9 @@ static void new_rule(gen *g, char name[32])
 static void sb_count(llmr_buf *b, int min, int max)
 {
     if (max < 0)
-        llmr_buf_printf(b, "{%d,}", min);
+        llmri_buf_printf(b, "{%d,}", min);
     else
-        llmr_buf_printf(b, "{%d,%d}", min, max);
+        llmri_buf_printf(b, "{%d,%d}", min, max);
 }
 
 static int get_count(gen *g, const cJSON *s, const char *key, int dflt, int *out)
@@ -93,10 +93,10 @@ static int get_count(gen *g, const cJSON *s, const char *key, int dflt, int *out
     if (!v)
         return LLMR_OK;
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(int)v->valuedouble)
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: %s must be a non-negative "
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: %s must be a non-negative "
                             "integer", key);
     if (v->valuedouble > MAX_COUNT)
-        return llmr_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: %s %g is above the "
+        return llmri_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: %s %g is above the "
                             "supported %d", key, v->valuedouble, MAX_COUNT);
     *out = (int)v->valuedouble;
     return LLMR_OK;
@@ -115,11 +115,11 @@ static int gen_string(gen *g, const cJSON *s, char name[32])
         return LLMR_OK;
     }
     if (max >= 0 && max < min)
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxLength < minLength");
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxLength < minLength");
     new_rule(g, name);
-    llmr_buf_printf(&g->out, "%s ::= \"\\\"\" char", name);
+    llmri_buf_printf(&g->out, "%s ::= \"\\\"\" char", name);
     sb_count(&g->out, min, max);
-    llmr_buf_printf(&g->out, " \"\\\"\"\n");
+    llmri_buf_printf(&g->out, " \"\\\"\"\n");
     return LLMR_OK;
 }
 
@@ -132,17 +132,17 @@ static int gen_array(gen *g, const cJSON *s, int depth, char name[32])
         (rc = get_count(g, s, "maxItems", -1, &max)))
         return rc;
     if (max >= 0 && max < min)
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxItems < minItems");
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: maxItems < minItems");
     if (items && (rc = gen_schema(g, items, depth + 1, item)))
         return rc;
     new_rule(g, name);
-    llmr_buf_printf(&g->out, "%s ::= \"[\" space ", name);
+    llmri_buf_printf(&g->out, "%s ::= \"[\" space ", name);
     if (max != 0) {
-        llmr_buf_printf(&g->out, "( %s space ( \",\" space %s space )", item, item);
+        llmri_buf_printf(&g->out, "( %s space ( \",\" space %s space )", item, item);
         sb_count(&g->out, min ? min - 1 : 0, max < 0 ? -1 : max - 1);
-        llmr_buf_printf(&g->out, " )%s ", min ? "" : "?");
+        llmri_buf_printf(&g->out, " )%s ", min ? "" : "?");
     }
-    llmr_buf_printf(&g->out, "\"]\"\n");
+    llmri_buf_printf(&g->out, "\"]\"\n");
     return LLMR_OK;
 }
 
@@ -165,10 +165,10 @@ static int gen_object(gen *g, const cJSON *s, int depth, char name[32])
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(s, "required");
     if (props && !cJSON_IsObject(props))
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: properties must be an "
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: properties must be an "
                             "object");
     if (req && !cJSON_IsArray(req))
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: required must be an array");
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: required must be an array");
     int n = cJSON_GetArraySize(props);
     if (n == 0) {
         strcpy(name, "object");
@@ -185,28 +185,28 @@ static int gen_object(gen *g, const cJSON *s, int depth, char name[32])
         bool opt = !is_required(req, p->string);
         cJSON *key = cJSON_CreateString(p->string);
         if (!key)
-            return llmr_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
-        llmr_buf_printf(&g->out, "s%u-kv ::= ", base + i);
+            return llmri_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
+        llmri_buf_printf(&g->out, "s%u-kv ::= ", base + i);
         rc = sb_json_literal(g, key);
         cJSON_Delete(key);
         if (rc)
             return rc;
-        llmr_buf_printf(&g->out, " space \":\" space %s space\n", v);
+        llmri_buf_printf(&g->out, " space \":\" space %s space\n", v);
         char nf[40] = "", nt[40] = "";         /* F_i+1 and T_i+1 as text ("" at the end) */
         if (i + 1 < n) {
             snprintf(nf, sizeof nf, " s%u-f", base + i + 1);
             snprintf(nt, sizeof nt, " s%u-t", base + i + 1);
         }
-        llmr_buf_printf(&g->out, "s%u-f ::= s%u-kv%s", base + i, base + i, nt);
+        llmri_buf_printf(&g->out, "s%u-f ::= s%u-kv%s", base + i, base + i, nt);
         if (opt)                               /* "" : an empty last alternative */
-            llmr_buf_printf(&g->out, " |%s", nf[0] ? nf : " \"\"");
-        llmr_buf_printf(&g->out, "\ns%u-t ::= ", base + i);
-        llmr_buf_printf(&g->out, opt ? "( \",\" space s%u-kv )?%s\n" : "\",\" space s%u-kv%s\n",
+            llmri_buf_printf(&g->out, " |%s", nf[0] ? nf : " \"\"");
+        llmri_buf_printf(&g->out, "\ns%u-t ::= ", base + i);
+        llmri_buf_printf(&g->out, opt ? "( \",\" space s%u-kv )?%s\n" : "\",\" space s%u-kv%s\n",
                         base + i, nt);
         i++;
     }
     snprintf(name, 32, "s%u", base + 3u * (unsigned)n);
-    llmr_buf_printf(&g->out, "%s ::= \"{\" space s%u-f \"}\"\n", name, base);
+    llmri_buf_printf(&g->out, "%s ::= \"{\" space s%u-f \"}\"\n", name, base);
     return LLMR_OK;
 }
 
@@ -224,7 +224,7 @@ static int gen_typed(gen *g, const cJSON *s, const char *type, int depth, char n
         return gen_array(g, s, depth, name);
     if (strcmp(type, "object") == 0)
         return gen_object(g, s, depth, name);
-    return llmr_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: unknown type \"%s\" "
+    return llmri_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: unknown type \"%s\" "
                         "(expected object, array, string, number, integer, boolean, null)",
                         type);
 }
@@ -235,18 +235,18 @@ static int gen_alternatives(gen *g, const cJSON *s, const cJSON *list, int kind,
                             char name[32])
 {
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: enum, anyOf, oneOf and a "
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: enum, anyOf, oneOf and a "
                             "type list must be non-empty arrays");
     int count = cJSON_GetArraySize(list), n = 0, rc = LLMR_OK;
     char (*sub)[32] = calloc((size_t)count, sizeof *sub);    /* heap: nesting is recursive */
     if (!sub)
-        return llmr_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
+        return llmri_err_set(g->err, LLMR_ERR_NOMEM, "json schema: out of memory");
     const cJSON *e;
     cJSON_ArrayForEach(e, list) {              /* schemas or type names: make their rules */
         if (kind == 1)
             rc = gen_schema(g, e, depth + 1, sub[n]);
         else if (kind == 2 && !cJSON_IsString(e))
-            rc = llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type list entries "
+            rc = llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type list entries "
                               "must be strings");
         else if (kind == 2)
             rc = gen_typed(g, s, e->valuestring, depth, sub[n]);
@@ -256,18 +256,18 @@ static int gen_alternatives(gen *g, const cJSON *s, const cJSON *list, int kind,
     }
     if (!rc) {
         new_rule(g, name);
-        llmr_buf_printf(&g->out, "%s ::= ", name);
+        llmri_buf_printf(&g->out, "%s ::= ", name);
         int i = 0;
         cJSON_ArrayForEach(e, list) {
             if (i)
-                llmr_buf_append(&g->out, " | ", 3);
+                llmri_buf_append(&g->out, " | ", 3);
             if (kind == 0 && (rc = sb_json_literal(g, e)))
                 break;
             if (kind != 0)
-                llmr_buf_printf(&g->out, "%s", sub[i]);
+                llmri_buf_printf(&g->out, "%s", sub[i]);
             i++;
         }
-        llmr_buf_append(&g->out, "\n", 1);
+        llmri_buf_append(&g->out, "\n", 1);
     }
     free(sub);
     return rc;
@@ -276,24 +276,24 @@ static int gen_alternatives(gen *g, const cJSON *s, const cJSON *list, int kind,
 static int gen_schema(gen *g, const cJSON *s, int depth, char name[32])
 {
     if (depth > MAX_DEPTH)
-        return llmr_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: nested more than %d "
+        return llmri_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: nested more than %d "
                             "deep", MAX_DEPTH);
     if (cJSON_IsTrue(s) || (cJSON_IsObject(s) && s->child == NULL)) {
         strcpy(name, "value");                 /* `true` and {} accept anything */
         return LLMR_OK;
     }
     if (!cJSON_IsObject(s))
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: a schema must be an "
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: a schema must be an "
                             "object (or true)");
     const cJSON *v;
     if (cJSON_GetObjectItemCaseSensitive(s, "$ref"))
-        return llmr_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: $ref is not "
+        return llmri_err_set(g->err, LLMR_ERR_UNSUPPORTED, "json schema: $ref is not "
                             "supported");
     if ((v = cJSON_GetObjectItemCaseSensitive(s, "const"))) {
         new_rule(g, name);
-        llmr_buf_printf(&g->out, "%s ::= ", name);
+        llmri_buf_printf(&g->out, "%s ::= ", name);
         int rc = sb_json_literal(g, v);
-        llmr_buf_append(&g->out, "\n", 1);
+        llmri_buf_append(&g->out, "\n", 1);
         return rc;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(s, "enum")))
@@ -307,7 +307,7 @@ static int gen_schema(gen *g, const cJSON *s, int depth, char name[32])
     if (cJSON_IsArray(type))
         return gen_alternatives(g, s, type, 2, depth, name);
     if (type)
-        return llmr_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type must be a string or "
+        return llmri_err_set(g->err, LLMR_ERR_FORMAT, "json schema: type must be a string or "
                             "an array of strings");
     if (cJSON_GetObjectItemCaseSensitive(s, "properties"))
         return gen_object(g, s, depth, name);
@@ -317,7 +317,7 @@ static int gen_schema(gen *g, const cJSON *s, int depth, char name[32])
     return LLMR_OK;
 }
 
-int llmr_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
+int llmri_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
 {
     *out = NULL;
     gen g = {.err = err, .next_id = 1};
@@ -325,27 +325,27 @@ int llmr_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
     char root[32] = "object";                  /* no schema: any JSON object */
     if (schema) {
         size_t at = 0;
-        if (!llmr_json_depth_ok(schema, strlen(schema), LLMR_JSON_MAX_DEPTH, &at))
-            return llmr_err_set(err, LLMR_ERR_UNSUPPORTED, "json schema: JSON nested deeper "
+        if (!llmri_json_depth_ok(schema, strlen(schema), LLMR_JSON_MAX_DEPTH, &at))
+            return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "json schema: JSON nested deeper "
                                 "than %d levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, at);
         const char *end = NULL;
         cJSON *s = cJSON_ParseWithOpts(schema, &end, true);
         if (!s) {
             size_t off = end ? (size_t)(end - schema) : 0;
-            return llmr_err_set(err, LLMR_ERR_FORMAT, "json schema: not valid JSON (near "
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "json schema: not valid JSON (near "
                                 "byte %zu)", off);
         }
         rc = gen_schema(&g, s, 0, root);
         cJSON_Delete(s);
     }
     if (!rc) {
-        llmr_buf_printf(&g.out, "root ::= %s\n", root);
-        llmr_buf_append(&g.out, JSON_BASE, sizeof JSON_BASE - 1);
+        llmri_buf_printf(&g.out, "root ::= %s\n", root);
+        llmri_buf_append(&g.out, JSON_BASE, sizeof JSON_BASE - 1);
         if (g.out.failed)
-            rc = llmr_err_set(err, LLMR_ERR_NOMEM, "json schema: out of memory");
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "json schema: out of memory");
     }
     if (rc) {
-        llmr_buf_free(&g.out);
+        llmri_buf_free(&g.out);
         return rc;
     }
     *out = g.out.p;

@@ -44,7 +44,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-void llmr_rng_seed(llmr_rng *r, uint64_t seed)
+void llmri_rng_seed(llmr_rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
@@ -52,7 +52,7 @@ void llmr_rng_seed(llmr_rng *r, uint64_t seed)
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t llmr_rng_next(llmr_rng *r)
+uint64_t llmri_rng_next(llmr_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -66,7 +66,7 @@ uint64_t llmr_rng_next(llmr_rng *r)
     return result;
 }
 
-double llmr_rng_uniform(llmr_rng *r) { return (double)(llmr_rng_next(r) >> 11) * 0x1.0p-53; }
+double llmri_rng_uniform(llmr_rng *r) { return (double)(llmri_rng_next(r) >> 11) * 0x1.0p-53; }
 
 /* ---- ordering: higher logit first, then lower id, so every sort is one total order ------ */
 
@@ -395,7 +395,7 @@ static int32_t run_chain(llmr_sampler *s)
     double total = 0;
     for (int32_t i = 0; i < n; i++)
         total += weight(s, i, mx);
-    double u = llmr_rng_uniform(&s->rng) * total, acc = 0;
+    double u = llmri_rng_uniform(&s->rng) * total, acc = 0;
     for (int32_t i = 0; i < n; i++) {
         acc += weight(s, i, mx);
         if (u < acc)
@@ -412,7 +412,7 @@ static void prepare(llmr_sampler *s, const float *logits)
         s->work[s->bias[i].token] += s->bias[i].bias;
 }
 
-int32_t llmr_sampler_candidates(llmr_sampler *s, const float *logits, int32_t *ids,
+int32_t llmri_sampler_candidates(llmr_sampler *s, const float *logits, int32_t *ids,
                                 float *probs, int32_t cap)
 {
     prepare(s, logits);
@@ -429,21 +429,21 @@ int32_t llmr_sampler_candidates(llmr_sampler *s, const float *logits, int32_t *i
     return n;
 }
 
-int32_t llmr_sampler_sample(llmr_sampler *s, const float *logits, llmr_err *err)
+int32_t llmri_sampler_sample(llmr_sampler *s, const float *logits, llmr_err *err)
 {
     int32_t t;
     if (s->o.temperature == 0.0f && !s->gm && !s->o.n_logit_bias && !penalties_active(s)) {
         t = argmax(logits, s->n_vocab);        /* plain greedy: nothing to copy or change */
         if (t < 0)
-            llmr_err_set(err, LLMR_ERR_STATE, "sampler: every token is banned (-inf logits)");
+            llmri_err_set(err, LLMR_ERR_STATE, "sampler: every token is banned (-inf logits)");
         return t;
     }
     prepare(s, logits);
     t = run_chain(s);
-    if (t >= 0 && s->gm && !llmr_gmatch_token_ok(s->gm, t)) {
-        int32_t n = llmr_gmatch_allowed(s->gm, s->allowed);
+    if (t >= 0 && s->gm && !llmri_gmatch_token_ok(s->gm, t)) {
+        int32_t n = llmri_gmatch_allowed(s->gm, s->allowed);
         if (n < 0) {
-            llmr_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory in the grammar");
+            llmri_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory in the grammar");
             return -1;
         }
         for (int32_t i = 0; i < s->n_vocab; i++)
@@ -451,13 +451,13 @@ int32_t llmr_sampler_sample(llmr_sampler *s, const float *logits, llmr_err *err)
                 s->work[i] = -INFINITY;
         t = n ? run_chain(s) : -1;
         if (t < 0) {
-            llmr_err_set(err, LLMR_ERR_STATE, n ? "sampler: every token the grammar allows "
+            llmri_err_set(err, LLMR_ERR_STATE, n ? "sampler: every token the grammar allows "
                          "is banned (logit bias or -inf logits)" : "sampler: the grammar "
                          "allows no token of this vocabulary here");
             return -1;
         }
     } else if (t < 0) {
-        llmr_err_set(err, LLMR_ERR_STATE, "sampler: every token is banned (-inf logits)");
+        llmri_err_set(err, LLMR_ERR_STATE, "sampler: every token is banned (-inf logits)");
     }
     return t;
 }
@@ -479,20 +479,20 @@ static void push_history(llmr_sampler *s, int32_t t)
     s->count[t]++;
 }
 
-void llmr_sampler_add_history(llmr_sampler *s, const int32_t *toks, size_t n)
+void llmri_sampler_add_history(llmr_sampler *s, const int32_t *toks, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (toks[i] >= 0 && toks[i] < s->n_vocab)
             push_history(s, toks[i]);
 }
 
-int llmr_sampler_accept(llmr_sampler *s, int32_t t, llmr_err *err)
+int llmri_sampler_accept(llmr_sampler *s, int32_t t, llmr_err *err)
 {
     if (t < 0 || t >= s->n_vocab)
-        return llmr_err_set(err, LLMR_ERR_ARG, "sampler: token %d outside the vocabulary "
+        return llmri_err_set(err, LLMR_ERR_ARG, "sampler: token %d outside the vocabulary "
                             "(0..%d)", (int)t, (int)s->n_vocab - 1);
     if (s->gm) {
-        int rc = llmr_gmatch_accept(s->gm, t, err);
+        int rc = llmri_gmatch_accept(s->gm, t, err);
         if (rc)
             return rc;
     }
@@ -500,18 +500,18 @@ int llmr_sampler_accept(llmr_sampler *s, int32_t t, llmr_err *err)
     return LLMR_OK;
 }
 
-bool llmr_sampler_grammar_done(const llmr_sampler *s) { return s->gm && llmr_gmatch_done(s->gm); }
-bool llmr_sampler_has_grammar(const llmr_sampler *s) { return s->gm != NULL; }
-uint64_t llmr_sampler_seed(const llmr_sampler *s) { return s->seed; }
+bool llmri_sampler_grammar_done(const llmr_sampler *s) { return s->gm && llmri_gmatch_done(s->gm); }
+bool llmri_sampler_has_grammar(const llmr_sampler *s) { return s->gm != NULL; }
+uint64_t llmri_sampler_seed(const llmr_sampler *s) { return s->seed; }
 
-void llmr_sampler_reset(llmr_sampler *s)
+void llmri_sampler_reset(llmr_sampler *s)
 {
     if (s->hist_n)
         memset(s->count, 0, (size_t)s->n_vocab * sizeof *s->count);
     s->hist_n = s->hist_pos = 0;
-    llmr_rng_seed(&s->rng, s->seed);
+    llmri_rng_seed(&s->rng, s->seed);
     if (s->gm)
-        llmr_gmatch_reset(s->gm);
+        llmri_gmatch_reset(s->gm);
 }
 
 /* ---- creation ----------------------------------------------------------------------------- */
@@ -519,12 +519,12 @@ void llmr_sampler_reset(llmr_sampler *s)
 static int check_bias(const llmr_sampling *o, int32_t n_vocab, llmr_err *err)
 {
     if (o->n_logit_bias && !o->logit_bias)
-        return llmr_err_set(err, LLMR_ERR_ARG, "sampling: n_logit_bias is %zu but logit_bias "
+        return llmri_err_set(err, LLMR_ERR_ARG, "sampling: n_logit_bias is %zu but logit_bias "
                             "is NULL", o->n_logit_bias);
     for (size_t i = 0; i < o->n_logit_bias; i++) {
         const llmr_logit_bias *b = &o->logit_bias[i];
         if (b->token < 0 || b->token >= n_vocab)
-            return llmr_err_set(err, LLMR_ERR_ARG, "sampling: logit_bias[%zu]: token %d is "
+            return llmri_err_set(err, LLMR_ERR_ARG, "sampling: logit_bias[%zu]: token %d is "
                                 "outside the vocabulary (0..%d)", i, (int)b->token,
                                 (int)n_vocab - 1);
     }
@@ -533,7 +533,7 @@ static int check_bias(const llmr_sampling *o, int32_t n_vocab, llmr_err *err)
 
 static uint64_t random_seed(void)
 {
-    uint64_t x = (uint64_t)(llmr_now() * 1e9) ^ ((uint64_t)getpid() << 32);
+    uint64_t x = (uint64_t)(llmri_now() * 1e9) ^ ((uint64_t)getpid() << 32);
     x ^= (uint64_t)(uintptr_t)&x;
     return splitmix64(&x);
 }
@@ -551,7 +551,7 @@ static int alloc_buffers(llmr_sampler *s, llmr_err *err)
     s->bias = malloc((s->o.n_logit_bias + 1) * sizeof *s->bias);
     if (!s->work || !s->cand || !s->tmp || !s->aux || !s->count || !s->stamp || !s->hist ||
         !s->bias)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory for %zu tokens", n);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory for %zu tokens", n);
     return LLMR_OK;
 }
 
@@ -559,20 +559,20 @@ static int attach_grammar(llmr_sampler *s, const char *text, const llmr_bytes *t
                           const int32_t *eog, size_t n_eog, llmr_err *err)
 {
     if (!tok)
-        return llmr_err_set(err, LLMR_ERR_ARG, "sampler: a grammar needs the tokens' bytes");
+        return llmri_err_set(err, LLMR_ERR_ARG, "sampler: a grammar needs the tokens' bytes");
     llmr_grammar *g;
-    int rc = llmr_grammar_parse(text, &g, err);
+    int rc = llmri_grammar_parse(text, &g, err);
     if (rc)
         return rc;
     s->allowed = malloc((size_t)s->n_vocab);
     if (!s->allowed) {
-        llmr_grammar_free(g);
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory");
+        llmri_grammar_free(g);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory");
     }
-    return llmr_gmatch_create(&s->gm, g, tok, s->n_vocab, eog, n_eog, err);
+    return llmri_gmatch_create(&s->gm, g, tok, s->n_vocab, eog, n_eog, err);
 }
 
-int llmr_sampler_create(llmr_sampler **out, int32_t n_vocab, const llmr_sampling *opts,
+int llmri_sampler_create(llmr_sampler **out, int32_t n_vocab, const llmr_sampling *opts,
                         const char *gbnf, const llmr_bytes *tok, const int32_t *eog,
                         size_t n_eog, llmr_err *err)
 {
@@ -580,12 +580,12 @@ int llmr_sampler_create(llmr_sampler **out, int32_t n_vocab, const llmr_sampling
     llmr_sampling o = opts ? *opts : llmr_sampling_defaults();
     int rc;
     if (n_vocab <= 0)
-        return llmr_err_set(err, LLMR_ERR_ARG, "sampler: n_vocab %d", (int)n_vocab);
-    if ((rc = llmr_sampling_check(&o, err)) || (rc = check_bias(&o, n_vocab, err)))
+        return llmri_err_set(err, LLMR_ERR_ARG, "sampler: n_vocab %d", (int)n_vocab);
+    if ((rc = llmri_sampling_check(&o, err)) || (rc = check_bias(&o, n_vocab, err)))
         return rc;
     llmr_sampler *s = calloc(1, sizeof *s);
     if (!s)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "sampler: out of memory");
     s->n_vocab = n_vocab;
     if (o.min_keep < 1)
         o.min_keep = 1;
@@ -599,20 +599,20 @@ int llmr_sampler_create(llmr_sampler **out, int32_t n_vocab, const llmr_sampling
         s->o.grammar = s->o.json_schema = NULL;
         if (gbnf)
             rc = attach_grammar(s, gbnf, tok, eog, n_eog, err);
-        else if (!(rc = llmr_sampling_grammar_text(&o, &text, err)) && text)
+        else if (!(rc = llmri_sampling_grammar_text(&o, &text, err)) && text)
             rc = attach_grammar(s, text, tok, eog, n_eog, err);
     }
     free(text);
     if (rc) {
-        llmr_sampler_free(s);
+        llmri_sampler_free(s);
         return rc;
     }
-    llmr_rng_seed(&s->rng, s->seed);
+    llmri_rng_seed(&s->rng, s->seed);
     *out = s;
     return LLMR_OK;
 }
 
-void llmr_sampler_free(llmr_sampler *s)
+void llmri_sampler_free(llmr_sampler *s)
 {
     if (!s)
         return;
@@ -625,6 +625,6 @@ void llmr_sampler_free(llmr_sampler *s)
     free(s->hist);
     free(s->bias);
     free(s->allowed);
-    llmr_gmatch_free(s->gm);
+    llmri_gmatch_free(s->gm);
     free(s);
 }

@@ -69,7 +69,7 @@ int srv_h_api_health(struct mg_connection *c, void *ud)
             cJSON_AddStringToObject(o, "model", s->alias ? s->alias : s->name);
         else
             cJSON_AddNullToObject(o, "model");
-        cJSON_AddNumberToObject(o, "uptime", llmr_now() - s->t_start);
+        cJSON_AddNumberToObject(o, "uptime", llmri_now() - s->t_start);
         if (s->router) {
             srv_sched_stats st;
             srv_route_stats(s, &st);
@@ -124,7 +124,7 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
                 stat(real, &st) || !S_ISREG(st.st_mode))
                 continue;
             cJSON *m = cJSON_CreateObject();
-            char *nm = llmr_strndup(de->d_name, n - 5);
+            char *nm = llmri_strndup(de->d_name, n - 5);
             cJSON_AddStringToObject(m, "name", nm ? nm : de->d_name);
             free(nm);
             cJSON_AddStringToObject(m, "file", de->d_name);
@@ -236,26 +236,26 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
     llmr_buf b = {0};
     static const char *kinds[6] = {"chat", "completion", "ollama_generate", "ollama_chat", "ws",
                                    "other"};
-    llmr_buf_printf(&b, "# HELP llmr_requests_total Requests received, by API.\n"
+    llmri_buf_printf(&b, "# HELP llmr_requests_total Requests received, by API.\n"
                         "# TYPE llmr_requests_total counter\n");
     for (int i = 0; i < 6; i++)
-        llmr_buf_printf(&b, "llmr_requests_total{api=\"%s\"} %llu\n", kinds[i],
+        llmri_buf_printf(&b, "llmr_requests_total{api=\"%s\"} %llu\n", kinds[i],
                         (unsigned long long)atomic_load(&m->requests[i]));
-    llmr_buf_printf(&b, "# HELP llmr_errors_total Error replies, by class.\n"
+    llmri_buf_printf(&b, "# HELP llmr_errors_total Error replies, by class.\n"
                         "# TYPE llmr_errors_total counter\n"
                         "llmr_errors_total{class=\"4xx\"} %llu\n"
                         "llmr_errors_total{class=\"5xx\"} %llu\n",
                     (unsigned long long)atomic_load(&m->errors_4xx),
                     (unsigned long long)atomic_load(&m->errors_5xx));
-    llmr_buf_printf(&b, "# HELP llmr_rejected_total Requests refused with 503 because the queue "
+    llmri_buf_printf(&b, "# HELP llmr_rejected_total Requests refused with 503 because the queue "
                         "was full.\n"
                         "# TYPE llmr_rejected_total counter\nllmr_rejected_total %llu\n",
                     (unsigned long long)atomic_load(&m->rejected_busy));
-    llmr_buf_printf(&b, "# HELP llmr_cancelled_total Generations cancelled (client gone, stop, "
+    llmri_buf_printf(&b, "# HELP llmr_cancelled_total Generations cancelled (client gone, stop, "
                         "timeout, shutdown).\n# TYPE llmr_cancelled_total counter\n"
                         "llmr_cancelled_total %llu\n",
                     (unsigned long long)atomic_load(&m->cancelled));
-    llmr_buf_printf(&b, "# HELP llmr_refused_connections_total Connections answered 429 because "
+    llmri_buf_printf(&b, "# HELP llmr_refused_connections_total Connections answered 429 because "
                         "their address had --max-conns-per-addr open.\n"
                         "# TYPE llmr_refused_connections_total counter\n"
                         "llmr_refused_connections_total %llu\n"
@@ -269,38 +269,38 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
     pthread_mutex_unlock(&s->lock);
     if (s->router)
         srv_route_stats(s, &st);
-    llmr_buf_printf(&b, "# HELP llmr_prompt_tokens_total Prompt tokens evaluated or reused.\n"
+    llmri_buf_printf(&b, "# HELP llmr_prompt_tokens_total Prompt tokens evaluated or reused.\n"
                         "# TYPE llmr_prompt_tokens_total counter\nllmr_prompt_tokens_total %llu\n"
                         "# HELP llmr_generated_tokens_total Tokens generated.\n"
                         "# TYPE llmr_generated_tokens_total counter\n"
                         "llmr_generated_tokens_total %llu\n",
                     (unsigned long long)st.tokens_in, (unsigned long long)st.tokens_out);
-    llmr_buf_printf(&b, "# HELP llmr_decode_tokens_per_second Generated tokens per second of "
+    llmri_buf_printf(&b, "# HELP llmr_decode_tokens_per_second Generated tokens per second of "
                         "batched decode time, since start.\n"
                         "# TYPE llmr_decode_tokens_per_second gauge\n"
                         "llmr_decode_tokens_per_second %.3f\n",
                     st.decode_s > 0 ? (double)st.batched_rows / st.decode_s : 0.0);
-    llmr_buf_printf(&b, "# HELP llmr_decode_steps_total Batched forward passes.\n"
+    llmri_buf_printf(&b, "# HELP llmr_decode_steps_total Batched forward passes.\n"
                         "# TYPE llmr_decode_steps_total counter\nllmr_decode_steps_total %llu\n",
                     (unsigned long long)st.steps);
-    llmr_buf_printf(&b, "# HELP llmr_queue_depth Requests waiting for a slot.\n"
+    llmri_buf_printf(&b, "# HELP llmr_queue_depth Requests waiting for a slot.\n"
                         "# TYPE llmr_queue_depth gauge\nllmr_queue_depth %d\n"
                         "# HELP llmr_slots_active Slots generating or evaluating a prompt.\n"
                         "# TYPE llmr_slots_active gauge\nllmr_slots_active %d\n"
                         "# HELP llmr_slots_total Slots (--parallel).\n"
                         "# TYPE llmr_slots_total gauge\nllmr_slots_total %d\n",
                     st.queued, st.active, st.n_slots);
-    llmr_buf_printf(&b, "# HELP llmr_ttft_seconds Time from request to first text.\n"
+    llmri_buf_printf(&b, "# HELP llmr_ttft_seconds Time from request to first text.\n"
                         "# TYPE llmr_ttft_seconds histogram\n");
     for (int i = 0; i < SRV_TTFT_BUCKETS; i++)
-        llmr_buf_printf(&b, "llmr_ttft_seconds_bucket{le=\"%g\"} %llu\n", srv_ttft_le[i],
+        llmri_buf_printf(&b, "llmr_ttft_seconds_bucket{le=\"%g\"} %llu\n", srv_ttft_le[i],
                         (unsigned long long)atomic_load(&m->ttft_bucket[i]));
     unsigned long long cnt = atomic_load(&m->ttft_count);
-    llmr_buf_printf(&b, "llmr_ttft_seconds_bucket{le=\"+Inf\"} %llu\nllmr_ttft_seconds_sum %.6f\n"
+    llmri_buf_printf(&b, "llmr_ttft_seconds_bucket{le=\"+Inf\"} %llu\nllmr_ttft_seconds_sum %.6f\n"
                         "llmr_ttft_seconds_count %llu\n",
                     cnt, (double)atomic_load(&m->ttft_sum_us) / 1e6, cnt);
-    srv_reply_text(&x, 200, "text/plain; version=0.0.4", llmr_buf_str(&b), b.len, NULL);
-    llmr_buf_free(&b);
+    srv_reply_text(&x, 200, "text/plain; version=0.0.4", llmri_buf_str(&b), b.len, NULL);
+    llmri_buf_free(&b);
     srv_access_log(&x);
     return 1;
 }

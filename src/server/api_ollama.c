@@ -35,7 +35,7 @@ static cJSON *line_head(ol_stream *st, const char *text, size_t len)
     srv_iso_time(when, sizeof when);
     cJSON_AddStringToObject(o, "model", st->model);
     cJSON_AddStringToObject(o, "created_at", when);
-    char *t = llmr_strndup(text, len);
+    char *t = llmri_strndup(text, len);
     if (st->chat) {
         cJSON *m = cJSON_AddObjectToObject(o, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
@@ -185,13 +185,13 @@ cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_
     cJSON_AddStringToObject(d, "parent_model", "");
     cJSON_AddStringToObject(d, "format", model ? "gguf" : "unknown");
     if (model) {
-        const llmr_hparams *hp = llmr_model_hparams(model);
+        const llmr_hparams *hp = llmri_model_hparams(model);
         const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
         cJSON_AddStringToObject(d, "family", fam);
         cJSON *fs = cJSON_AddArrayToObject(d, "families");
         cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
         char ps_[32];
-        double np = (double)llmr_model_n_params(model);
+        double np = (double)llmri_model_n_params(model);
         if (np >= 1e9)
             snprintf(ps_, sizeof ps_, "%.1fB", np / 1e9);
         else if (np >= 1e6)
@@ -232,7 +232,7 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
             snprintf(path, sizeof path, "%s", s->model_path);
         pthread_mutex_unlock(&s->lock);
         /* hashed without the lock: the first time, a big file takes seconds */
-        if (path[0] && !llmr_sha256_file_hex_cached(path, digest))
+        if (path[0] && !llmri_sha256_file_hex_cached(path, digest))
             digest[0] = 0;
         pthread_mutex_lock(&s->lock);
         if (s->state == SRV_READY && s->lm.model)

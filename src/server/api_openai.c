@@ -52,7 +52,7 @@ static void add_choice(oa_stream *st, cJSON *o, const char *text, size_t len, bo
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToArray(arr, c);
     cJSON_AddNumberToObject(c, "index", 0);
-    char *t = llmr_strndup(text ? text : "", text ? len : 0);
+    char *t = llmri_strndup(text ? text : "", text ? len : 0);
     if (st->chat) {
         cJSON *d = cJSON_AddObjectToObject(c, "delta");
         if (role)

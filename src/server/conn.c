@@ -79,7 +79,7 @@ static llmr_server *conn_server(const struct mg_connection *c)
 
 static addr_count **addr_slot(srv_conns *k, const char *addr)
 {
-    addr_count **pp = &k->buckets[llmr_hash_bytes(addr, strlen(addr)) % ADDR_BUCKETS];
+    addr_count **pp = &k->buckets[llmri_hash_bytes(addr, strlen(addr)) % ADDR_BUCKETS];
     while (*pp && strcmp((*pp)->addr, addr))
         pp = &(*pp)->next;
     return pp;
@@ -219,7 +219,7 @@ static void *watchdog_main(void *arg)
     refusal out[REFUSE_BATCH];
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
-        double now = llmr_now(), next = now + 1.0;
+        double now = llmri_now(), next = now + 1.0;
         for (srv_deadline *d = k->deadlines; d; d = d->next) {
             if (d->fired)
                 continue;
@@ -263,7 +263,7 @@ void srv_deadline_arm(llmr_server *s, int fd, double seconds, srv_deadline *d)
     d->fd = fd;
     if (fd < 0 || !s->conns || !s->conns->watchdog_started)
         return;
-    d->at = llmr_now() + seconds;
+    d->at = llmri_now() + seconds;
     d->armed = true;
     pthread_mutex_lock(&s->conns->mu);
     d->next = s->conns->deadlines;

@@ -46,7 +46,7 @@ static char *generate_prompt(llmr_server *s, srv_lm *lm, const srv_req *r, srv_e
                 snprintf(p, n, "%s\n\n%s", r->system, r->prompt);
             return p;
         }
-        return llmr_strdup(r->prompt);
+        return llmri_strdup(r->prompt);
     }
     *templated = true;
     srv_msg m[2];
@@ -73,7 +73,7 @@ static char *build_prompt(llmr_server *s, srv_lm *lm, const srv_req *r, const sr
         p = generate_prompt(s, lm, r, e, templated);
     else {
         *templated = false;
-        p = llmr_strdup(r->prompt ? r->prompt : "");
+        p = llmri_strdup(r->prompt ? r->prompt : "");
     }
     if (!p && !e->status)
         srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
@@ -131,7 +131,7 @@ static int start_single(llmr_server *s, const srv_req *r, const srv_msg *msgs, i
 static char *route_text(const srv_req *r, const srv_msg *msgs, int n_msgs)
 {
     if (!msgs && r->api != SRV_API_CHAT && r->api != SRV_API_OLLAMA_CHAT)
-        return llmr_strdup(r->prompt ? r->prompt : "");
+        return llmri_strdup(r->prompt ? r->prompt : "");
     if (!msgs) {
         msgs = r->msgs;
         n_msgs = r->n_msgs;
@@ -202,13 +202,13 @@ static int try_local(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r,
     llmr_err err = {0};
     char msg[400];
     pthread_mutex_lock(&rt->mu);
-    int rc = ce->removed ? llmr_err_set(&err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
+    int rc = ce->removed ? llmri_err_set(&err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                         ce->cfg.id)
                          : rt_acquire(rt, ce, &err);
     srv_lm *lm = NULL;
     if (rc == LLMR_OK && !(lm = srv_route_lm(s, ce, msg, sizeof msg))) {
         rc = LLMR_ERR;
-        llmr_err_set(&err, rc, "model '%s': %s", ce->cfg.id, msg);
+        llmri_err_set(&err, rc, "model '%s': %s", ce->cfg.id, msg);
         rt_note_failure(rt, ce, rc, err.msg);
         rt_release(rt, ce, 0, 0);
     } else if (rc) {
@@ -243,18 +243,18 @@ static int remote_first(srv_gen *g, llmr_err *err)
 {
     const char *text;
     size_t len;
-    int rc = llmr_remote_step(g->rem, &text, &len, err);
+    int rc = llmri_remote_step(g->rem, &text, &len, err);
     if (rc == LLMR_OK) {
-        g->first = llmr_strndup(text, len);
+        g->first = llmri_strndup(text, len);
         g->first_len = len;
         g->pieces = 1;
-        g->t_first = llmr_now();
-        return g->first ? LLMR_OK : llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        g->t_first = llmri_now();
+        return g->first ? LLMR_OK : llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     }
     if (rc == LLMR_DONE) {
         g->rem_done = true;
-        g->finish = remote_finish(llmr_remote_finish(g->rem));
-        g->t_end = llmr_now();
+        g->finish = remote_finish(llmri_remote_finish(g->rem));
+        g->t_end = llmri_now();
         return LLMR_OK;
     }
     return rc;
@@ -284,8 +284,8 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
     llmr_router *rt = s->router;
     llmr_err err = {0};
     pthread_mutex_lock(&rt->mu);
-    llmr_remote_cfg rc_cfg = llmr_remote_defaults();
-    int rc = ce->removed ? llmr_err_set(&err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
+    llmr_remote_cfg rc_cfg = llmri_remote_defaults();
+    int rc = ce->removed ? llmri_err_set(&err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                         ce->cfg.id)
                          : rt_acquire(rt, ce, &err);
     if (rc == LLMR_OK) {
@@ -298,12 +298,12 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
         return srv_error_set(e, 503, "server_error", "backend_unavailable", "model", "%s",
                              err.msg);
     g->entry = ce;
-    g->t0 = llmr_now();
-    rc = llmr_remote_open(&rc_cfg, &g->rem, &err);
+    g->t0 = llmri_now();
+    rc = llmri_remote_open(&rc_cfg, &g->rem, &err);
     char *prompt = NULL;
     const char *roles[SRV_MAX_MSGS + 1], *contents[SRV_MAX_MSGS + 1];
     const char *stop[SRV_MAX_STOP + 1];
-    llmr_remote_req q = llmr_remote_req_defaults();
+    llmr_remote_req q = llmri_remote_req_defaults();
     if (rc == LLMR_OK) {
         int mt = r->max_tokens > 0 && r->max_tokens < s->o.max_tokens ? r->max_tokens
                                                                       : s->o.max_tokens;
@@ -340,11 +340,11 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
         srv_error pe = {0};
         prompt = q.n_msgs ? NULL : build_prompt(s, NULL, r, msgs, n_msgs, &templated, &pe);
         if (!q.n_msgs && !prompt)
-            rc = llmr_err_set(&err, LLMR_ERR_ARG, "%s", pe.msg);
+            rc = llmri_err_set(&err, LLMR_ERR_ARG, "%s", pe.msg);
     }
     if (rc == LLMR_OK) {
         gen_link(g, true);
-        rc = llmr_remote_begin(g->rem, prompt ? prompt : "", &q, &err);
+        rc = llmri_remote_begin(g->rem, prompt ? prompt : "", &q, &err);
         if (rc == LLMR_OK)
             rc = remote_first(g, &err);
         if (rc)
@@ -352,7 +352,7 @@ static int try_remote(llmr_server *s, rt_entry *ce, srv_gen *g, const srv_req *r
     }
     free(prompt);
     if (rc) {
-        llmr_remote_close(g->rem);
+        llmri_remote_close(g->rem);
         g->rem = NULL;
         g->entry = NULL;
         release_entry(s, ce, false, rc != LLMR_ERR_CANCELLED, rc, err.msg, 0, 0);
@@ -514,22 +514,22 @@ srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t)
     const char *text;
     size_t len;
     llmr_err err = {0};
-    int rc = llmr_remote_step(g->rem, &text, &len, &err);
+    int rc = llmri_remote_step(g->rem, &text, &len, &err);
     if (rc == LLMR_OK) {
         g->pieces++;
         if (!take_one(t, text, len)) {
             g->finish = SRV_FINISH_ERROR;
             snprintf(g->err, sizeof g->err, "out of memory");
             g->rem_done = true;
-            g->t_end = llmr_now();
+            g->t_end = llmri_now();
             return SRV_JOB_DONE;
         }
         return SRV_JOB_GEN;
     }
     g->rem_done = true;
-    g->t_end = llmr_now();
+    g->t_end = llmri_now();
     if (rc == LLMR_DONE) {
-        g->finish = remote_finish(llmr_remote_finish(g->rem));
+        g->finish = remote_finish(llmri_remote_finish(g->rem));
     } else if (rc == LLMR_ERR_CANCELLED) {
         g->finish = SRV_FINISH_CANCELLED;
     } else {
@@ -544,7 +544,7 @@ void srv_gen_cancel(srv_gen *g)
     if (g->job)
         srv_job_cancel(g->job);
     else if (g->rem)
-        llmr_remote_cancel(g->rem);
+        llmri_remote_cancel(g->rem);
 }
 
 void srv_gen_usage(srv_gen *g, srv_usage *u)
@@ -554,7 +554,7 @@ void srv_gen_usage(srv_gen *g, srv_usage *u)
         return;
     }
     memset(u, 0, sizeof *u);
-    double end = g->t_end > 0 ? g->t_end : llmr_now();
+    double end = g->t_end > 0 ? g->t_end : llmri_now();
     u->completion_tokens = g->pieces;   /* a backend's pieces: one per token, as it streams */
     u->finish = g->finish;
     u->ttft_s = g->t_first > 0 ? g->t_first - g->t0 : 0;
@@ -578,8 +578,8 @@ void srv_gen_end(srv_gen *g)
     g->job = NULL;
     if (g->rem) {
         gen_link(g, false);
-        llmr_remote_end(g->rem);
-        llmr_remote_close(g->rem);
+        llmri_remote_end(g->rem);
+        llmri_remote_close(g->rem);
         g->rem = NULL;
     }
     if (g->entry) {
@@ -603,6 +603,6 @@ void srv_gen_cancel_all(llmr_server *s)
     pthread_mutex_lock(&s->lock);
     for (srv_gen *g = s->gens; g; g = g->next)
         if (g->rem)
-            llmr_remote_cancel(g->rem);
+            llmri_remote_cancel(g->rem);
     pthread_mutex_unlock(&s->lock);
 }

@@ -118,7 +118,7 @@ void srv_ctx_init(srv_ctx *x, llmr_server *s, struct mg_connection *c, srv_api a
     x->srv = s;
     x->c = c;
     x->api = api;
-    x->t0 = llmr_now();
+    x->t0 = llmri_now();
     x->fd = -2;   /* not looked up yet */
 }
 
@@ -414,7 +414,7 @@ cJSON *srv_read_json(srv_ctx *x)
     if (!body)
         return NULL;
     char err[300];
-    cJSON *o = llmr_json_parse(body, len, 0, "the request body", NULL, err, sizeof err);
+    cJSON *o = llmri_json_parse(body, len, 0, "the request body", NULL, err, sizeof err);
     free(body);
     if (!o)
         srv_reply_errorf(x, 400, "invalid_request_error", NULL, "%s", err);
@@ -439,7 +439,7 @@ void srv_access_log(srv_ctx *x)
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(stderr, "%s %s \"%s %s\" %d %zu %.3fs", when, ri ? ri->remote_addr : "-",
             ri ? ri->request_method : "-", ri ? ri->local_uri : "-", x->status, x->bytes,
-            llmr_now() - x->t0);
+            llmri_now() - x->t0);
     if (x->model_hdr && x->model_hdr[0])
         fprintf(stderr, " model=%s", x->model_hdr);
     if (x->prompt_tokens || x->gen_tokens)
@@ -472,7 +472,7 @@ void srv_note_usage(srv_ctx *x, const srv_usage *u)
 
 static bool timed_out(srv_ctx *x)
 {
-    return x->srv->o.timeout_s > 0 && llmr_now() - x->t0 > x->srv->o.timeout_s;
+    return x->srv->o.timeout_s > 0 && llmri_now() - x->t0 > x->srv->o.timeout_s;
 }
 
 bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
@@ -511,7 +511,7 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
 
 static bool collect(void *user, const char *text, size_t len)
 {
-    return llmr_buf_append(user, text, len);
+    return llmri_buf_append(user, text, len);
 }
 
 bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len)
@@ -519,11 +519,11 @@ bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len)
     llmr_buf b = {0};
     *len = 0;
     *text = NULL;
-    if (!llmr_buf_reserve(&b, 0))
+    if (!llmri_buf_reserve(&b, 0))
         return false;
     bool ok = srv_pump(x, j, collect, &b);
     *len = b.len;
-    *text = llmr_buf_take(&b);
+    *text = llmri_buf_take(&b);
     return ok;
 }
 
@@ -551,7 +551,7 @@ bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r)
     int rc = srv_req_parse(api, body, len, r, &e);
     free(body);
     const char *h = mg_get_header(x->c, "X-LLMR-Strategy");
-    if (!rc && !r->strategy && h && h[0] && !(r->strategy = llmr_strdup(h)))
+    if (!rc && !r->strategy && h && h[0] && !(r->strategy = llmri_strdup(h)))
         rc = srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
     if (rc) {
         srv_reply_error(x, &e);

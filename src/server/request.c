@@ -467,7 +467,7 @@ int srv_req_parse(srv_api api, const char *body, size_t len, srv_req *r, srv_err
     if (!srv_utf8_valid(body, len, &bad))
         return BAD("", "the request body is not valid UTF-8 (first bad byte at offset %zu)", bad);
     char err[300];
-    cJSON *o = llmr_json_parse(body, len, 0, api == SRV_API_WS ? "the message" : "the request body",
+    cJSON *o = llmri_json_parse(body, len, 0, api == SRV_API_WS ? "the message" : "the request body",
                                NULL, err, sizeof err);
     if (!o)
         return BAD("", "%s", err);

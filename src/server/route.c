@@ -145,7 +145,7 @@ void srv_route_models_openai(srv_ctx *x)
     cJSON_AddStringToObject(o, "object", "list");
     cJSON *d = cJSON_AddArrayToObject(o, "data");
     pthread_mutex_lock(&r->mu);
-    double now = llmr_now();
+    double now = llmri_now();
     for (size_t i = 0; i < r->n_models; i++) {
         const rt_entry *e = r->models[i];
         cJSON *m = cJSON_CreateObject();
@@ -181,13 +181,13 @@ static model_file *model_digests(llmr_router *r, bool ps, size_t *n)
     for (size_t i = 0; v && i < r->n_models; i++) {
         const rt_entry *e = r->models[i];
         if (e->cfg.backend >= 0 || (ps && !e->model) ||
-            llmr_source_file(e->cfg.source, NULL, v[*n].path, sizeof v[*n].path, NULL))
+            llmri_source_file(e->cfg.source, NULL, v[*n].path, sizeof v[*n].path, NULL))
             continue;
         v[(*n)++].e = e;
     }
     pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < *n; i++)
-        if (!llmr_sha256_file_hex_cached(v[i].path, v[i].digest))
+        if (!llmri_sha256_file_hex_cached(v[i].path, v[i].digest))
             v[i].digest[0] = 0;          /* no file (yet): a download not made */
     return v;
 }
@@ -202,7 +202,7 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "models");
     pthread_mutex_lock(&r->mu);
-    double now = llmr_now();
+    double now = llmri_now();
     for (size_t i = 0; i < r->n_models; i++) {
         const rt_entry *e = r->models[i];
         if (ps && !e->model)
@@ -249,7 +249,7 @@ void srv_route_models_list(srv_ctx *x)
     /* add each model's state (the status is a snapshot; so is this) */
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "models"), *m;
     pthread_mutex_lock(&r->mu);
-    double now = llmr_now();
+    double now = llmri_now();
     cJSON_ArrayForEach(m, arr) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
         const rt_entry *e = cJSON_IsString(id) ? rt_find(r, id->valuestring) : NULL;
@@ -292,7 +292,7 @@ static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
 {
     const rt_config *c = &x->srv->router->cfg;       /* fixed while the router is open */
     llmr_err err = {0};
-    llmr_src_kind k = llmr_source_kind(src);
+    llmr_src_kind k = llmri_source_kind(src);
     if (k == LLMR_SRC_URL || k == LLMR_SRC_HF) {
         char url[2048], host[256];
         if (!c->downloads.allow) {
@@ -302,9 +302,9 @@ static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
                              "[...]})");
             return false;
         }
-        int rc = k == LLMR_SRC_HF ? llmr_hf_resolve(src, url, sizeof url, &err)
+        int rc = k == LLMR_SRC_HF ? llmri_hf_resolve(src, url, sizeof url, &err)
                                   : (snprintf(url, sizeof url, "%s", src) >= (int)sizeof url
-                                         ? llmr_err_set(&err, LLMR_ERR_ARG, "URL too long")
+                                         ? llmri_err_set(&err, LLMR_ERR_ARG, "URL too long")
                                          : LLMR_OK);
         if (rc == LLMR_OK)
             rc = rt_url_host(url, host, sizeof host, &err);

@@ -56,7 +56,7 @@ struct srv_sched {
 
 static void job_free(srv_job *j)
 {
-    llmr_buf_free(&j->out);
+    llmri_buf_free(&j->out);
     free(j->ends);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -86,7 +86,7 @@ static void deliver(srv_job *j, const char *text, size_t n)
         j->ends = e;
         j->cap_ends = nc;
     }
-    if (llmr_buf_append(&j->out, text, n))
+    if (llmri_buf_append(&j->out, text, n))
         j->ends[j->n_ends++] = j->out.len;
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
@@ -165,7 +165,7 @@ int srv_sched_open(llmr_model *m, const srv_sched_opts *o, srv_sched **out, char
     }
     llmr_err err = {0};
     /* the server's queue of 0 lets no request wait; the engine spells that -1 */
-    int rc = llmr_local_configure(m, o->n_slots, o->n_ctx, o->queue_max ? o->queue_max : -1,
+    int rc = llmri_local_configure(m, o->n_slots, o->n_ctx, o->queue_max ? o->queue_max : -1,
                                   &err);
     if (rc) {
         snprintf(msg, msg_len, "%s", err.msg);
@@ -176,7 +176,7 @@ int srv_sched_open(llmr_model *m, const srv_sched_opts *o, srv_sched **out, char
         return snprintf(msg, msg_len, "out of memory"), LLMR_ERR_NOMEM;
     s->m = m;
     s->o = *o;
-    s->n_vocab = llmr_model_n_vocab(m);
+    s->n_vocab = llmri_model_n_vocab(m);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     *out = s;
@@ -258,7 +258,7 @@ static int open_error(srv_sched *s, const srv_req *r, llmr_stream *st, int rc,
         return context_error(s, r, (int)u.prompt_tokens, e);
     case LLMR_ERR_BUSY: {
         llmr_engine_stats es;
-        llmr_local_stats(s->m, &es);
+        llmri_local_stats(s->m, &es);
         return srv_error_set(e, 503, "overloaded_error", "server_busy", NULL,
                              "the server is busy: %d slots generating and %d requests queued "
                              "(the queue holds %d); retry later", s->o.n_slots, es.queued,
@@ -395,7 +395,7 @@ static bool move_text(srv_job *j, srv_take *t)
     t->text[t->len] = 0;
     memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
     t->n = j->n_ends;
-    llmr_buf_truncate(&j->out, 0);
+    llmri_buf_truncate(&j->out, 0);
     j->n_ends = 0;
     return true;
 }
@@ -451,7 +451,7 @@ void srv_job_release(srv_job *j)
 void srv_sched_stats_get(srv_sched *s, srv_sched_stats *st)
 {
     llmr_engine_stats es;
-    llmr_local_stats(s->m, &es);
+    llmri_local_stats(s->m, &es);
     st->n_slots = es.n_slots;
     st->active = es.active;
     st->queued = es.queued;

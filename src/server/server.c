@@ -68,7 +68,7 @@ static char *base_name(const char *path)
     size_t n = strlen(b);
     if (n > 5 && !strcmp(b + n - 5, ".gguf"))
         n -= 5;
-    return llmr_strndup(b, n);
+    return llmri_strndup(b, n);
 }
 
 bool srv_model_matches(llmr_server *s, const char *name)
@@ -93,13 +93,13 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
     memset(lm, 0, sizeof *lm);
     llmr_err err = {0};
     const llmr_tokenizer *t;
-    int rc = llmr_local_tokenizer(m, &t, &err);   /* the stream layer's, made once per model */
+    int rc = llmri_local_tokenizer(m, &t, &err);   /* the stream layer's, made once per model */
     if (rc) {
         snprintf(msg, msg_len, "tokenizer: %s", err.msg);
         return rc;
     }
     int n_ctx = s->o.ctx_size;
-    const llmr_hparams *hp = llmr_model_hparams(m);
+    const llmr_hparams *hp = llmri_model_hparams(m);
     if (n_ctx > hp->n_ctx_train && hp->n_ctx_train > 0)
         n_ctx = hp->n_ctx_train;
     if (n_ctx_cap > 0 && n_ctx > n_ctx_cap)
@@ -115,8 +115,8 @@ int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label,
     if (rc)
         return rc;
     lm->model = m;
-    const char *ts = gguf_get_str(llmr_model_gguf(m), "tokenizer.chat_template");
-    lm->chat_template = ts ? llmr_strdup(ts) : NULL;
+    const char *ts = gguf_get_str(llmri_model_gguf(m), "tokenizer.chat_template");
+    lm->chat_template = ts ? llmri_strdup(ts) : NULL;
     const char *bp = NULL, *ep = NULL;
     size_t bl = 0, el = 0;
     if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
@@ -165,7 +165,7 @@ static int load_model(llmr_server *s, const char *path, char *msg, size_t msg_le
     uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 
     /* path may be s->model_path itself (the first load): copy before freeing. */
-    char *new_path = llmr_strdup(path), *new_name = base_name(path);
+    char *new_path = llmri_strdup(path), *new_name = base_name(path);
     pthread_mutex_lock(&s->lock);
     srv_lm old = s->lm;
     free(s->model_path);
@@ -478,19 +478,19 @@ static llmr_server *server_new(const llmr_server_opts *opts)
     pthread_rwlock_init(&s->use, NULL);
     pthread_mutex_init(&s->ws_lock, NULL);
     s->o = opts ? *opts : llmr_server_defaults();
-    s->t_start = llmr_now();
+    s->t_start = llmri_now();
     return s;
 }
 
 /* Copies the options' strings (models_dir is the caller's) and checks the host. */
 static int copy_opts(llmr_server *s)
 {
-    s->host = llmr_strdup(s->o.host ? s->o.host : "127.0.0.1");
-    s->api_key = s->o.api_key && s->o.api_key[0] ? llmr_strdup(s->o.api_key) : NULL;
+    s->host = llmri_strdup(s->o.host ? s->o.host : "127.0.0.1");
+    s->api_key = s->o.api_key && s->o.api_key[0] ? llmri_strdup(s->o.api_key) : NULL;
     s->metrics_key =
-        s->o.metrics_key && s->o.metrics_key[0] ? llmr_strdup(s->o.metrics_key) : NULL;
-    s->cors = s->o.cors_origin && s->o.cors_origin[0] ? llmr_strdup(s->o.cors_origin) : NULL;
-    s->alias = s->o.alias ? llmr_strdup(s->o.alias) : NULL;
+        s->o.metrics_key && s->o.metrics_key[0] ? llmri_strdup(s->o.metrics_key) : NULL;
+    s->cors = s->o.cors_origin && s->o.cors_origin[0] ? llmri_strdup(s->o.cors_origin) : NULL;
+    s->alias = s->o.alias ? llmri_strdup(s->o.alias) : NULL;
     if (!s->host)
         return LLMR_ERR_NOMEM;
     if (strcspn(s->host, " ,\r\n[]") != strlen(s->host))
@@ -525,13 +525,13 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
         return rc;
     if (!model_path)
         return set_err(s, "no model file given"), LLMR_ERR_ARG;
-    s->model_path = llmr_strdup(model_path);
+    s->model_path = llmri_strdup(model_path);
     if (s->o.models_dir) {
-        s->models_dir = llmr_strdup(s->o.models_dir);
+        s->models_dir = llmri_strdup(s->o.models_dir);
     } else {
         const char *sl = strrchr(model_path, '/');
-        s->models_dir = sl ? llmr_strndup(model_path, (size_t)(sl - model_path) + (sl == model_path))
-                           : llmr_strdup(".");
+        s->models_dir = sl ? llmri_strndup(model_path, (size_t)(sl - model_path) + (sl == model_path))
+                           : llmri_strdup(".");
     }
     if (!s->model_path || !s->models_dir)
         return LLMR_ERR_NOMEM;
@@ -576,8 +576,8 @@ void llmr_server_shutdown(llmr_server *s)
         s->loader_started = false;
     }
     /* Let in-flight requests finish for shutdown_s, then cancel what remains. */
-    double t0 = llmr_now();
-    while (atomic_load(&s->in_flight) > 0 && llmr_now() - t0 < s->o.shutdown_s)
+    double t0 = llmri_now();
+    while (atomic_load(&s->in_flight) > 0 && llmri_now() - t0 < s->o.shutdown_s)
         usleep(20000);
     int left = atomic_load(&s->in_flight);
     if (left > 0)
@@ -594,8 +594,8 @@ void llmr_server_shutdown(llmr_server *s)
     srv_gen_cancel_all(s);
     /* Handlers write their streams' last chunks before mg_stop: civetweb refuses writes once
      * it is stopping. */
-    t0 = llmr_now();
-    while (atomic_load(&s->in_flight) > 0 && llmr_now() - t0 < 2)
+    t0 = llmri_now();
+    while (atomic_load(&s->in_flight) > 0 && llmri_now() - t0 < 2)
         usleep(5000);
     if (s->ctx) {
         mg_stop(s->ctx);   /* joins the worker threads; they see their jobs cancelled */

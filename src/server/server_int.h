@@ -172,7 +172,7 @@ typedef struct srv_conns srv_conns;
  * while armed). */
 typedef struct srv_deadline {
     int fd;
-    double at;                /* llmr_now() time */
+    double at;                /* llmri_now() time */
     bool armed, fired;        /* fired: the socket's reading side was shut down */
     struct srv_deadline *next;
 } srv_deadline;

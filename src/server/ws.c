@@ -81,7 +81,7 @@ static void ws_error(srv_ws *w, const char *msg)
 /* Appends a message, keeping the last SRV_WS_TURNS. Under w->mu. */
 static bool history_push(srv_ws *w, const char *role, const char *content)
 {
-    char *r = llmr_strdup(role), *c = llmr_strdup(content);
+    char *r = llmri_strdup(role), *c = llmri_strdup(content);
     if (!r || !c) {
         free(r);
         free(c);
@@ -104,7 +104,7 @@ static char *trimmed(const char *t, size_t n)
         t++, n--;
     while (n && isspace((unsigned char)t[n - 1]))
         n--;
-    return llmr_strndup(t, n);
+    return llmri_strndup(t, n);
 }
 
 /* Drops the last history message (the user's, when no reply came). Pump thread, busy. */
@@ -163,7 +163,7 @@ static void wait_resumed(srv_ws *w, srv_gen *j, double t0)
     const double timeout = w->s->o.timeout_s;
     pthread_mutex_lock(&w->mu);
     while (w->paused && !w->stop_asked) {
-        if (timeout > 0 && llmr_now() - t0 > timeout) {
+        if (timeout > 0 && llmri_now() - t0 > timeout) {
             w->stop_asked = true;
             srv_gen_cancel(j);
             break;
@@ -195,16 +195,16 @@ static void *pump_main(void *arg)
     }
     srv_take t = {0};
     llmr_buf all = {0};
-    double t0 = llmr_now();
+    double t0 = llmri_now();
     for (;;) {
         wait_resumed(w, j, t0);
         srv_job_state st = srv_gen_take(j, 50, &t);
-        if (t.len && !llmr_buf_append(&all, t.text, t.len))
+        if (t.len && !llmri_buf_append(&all, t.text, t.len))
             break;
         /* One {"type":"token"} per piece, as the seed sends one per token. */
         for (int i = 0; i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
-            char *piece = llmr_strndup(t.text + at, t.ends[i] - at);
+            char *piece = llmri_strndup(t.text + at, t.ends[i] - at);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "type", "token");
             cJSON_AddStringToObject(o, "content", piece ? piece : "");
@@ -213,14 +213,14 @@ static void *pump_main(void *arg)
         }
         if (st == SRV_JOB_DONE)
             break;
-        if (s->o.timeout_s > 0 && llmr_now() - t0 > s->o.timeout_s)
+        if (s->o.timeout_s > 0 && llmri_now() - t0 > s->o.timeout_s)
             srv_gen_cancel(j);
     }
     srv_usage u;
     srv_gen_usage(j, &u);
     atomic_fetch_add(&s->m.tokens_in, (unsigned long long)u.prompt_tokens);
     atomic_fetch_add(&s->m.tokens_out, (unsigned long long)u.completion_tokens);
-    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(llmr_buf_str(&all), all.len);
+    char *full = u.finish == SRV_FINISH_ERROR ? NULL : trimmed(llmri_buf_str(&all), all.len);
     /* Not busy from here on: a client may send its next message as soon as stream_end
      * arrives (on_chat joins this thread before starting the next reply). */
     pthread_mutex_lock(&w->mu);
@@ -254,7 +254,7 @@ static void *pump_main(void *arg)
                 u.total_s, srv_finish_name(u.finish));
     }
     srv_take_free(&t);
-    llmr_buf_free(&all);
+    llmri_buf_free(&all);
     srv_gen_end(j);
     return NULL;
 }
@@ -393,7 +393,7 @@ static void welcome(srv_ws *w)
 static void on_text(srv_ws *w, const char *data, size_t len)
 {
     char err[300];
-    cJSON *o = llmr_json_parse(data, len, 0, "the message", NULL, err, sizeof err);
+    cJSON *o = llmri_json_parse(data, len, 0, "the message", NULL, err, sizeof err);
     const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "type") : NULL;
     if (!cJSON_IsString(t)) {
         ws_error(w, o ? "a message needs a \"type\" (chat, stop, pause or resume)" : err);
@@ -449,7 +449,7 @@ static void session(srv_ws *w)
             on_text(w, (const char *)w->io.msg, w->io.msg_len);
             continue;
         }
-        double now = llmr_now();
+        double now = llmri_now();
         if (busy) {
             w->io.last_rx = now;   /* a client waiting for its reply is not idle */
             pinged = false;

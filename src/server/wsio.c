@@ -73,7 +73,7 @@ int srv_ws_handshake_check(const char *method, const char *version, const char *
     char buf[24 + sizeof WS_GUID];
     snprintf(buf, sizeof buf, "%s%s", key, WS_GUID);
     uint8_t d[20];
-    llmr_sha1(buf, strlen(buf), d);
+    llmri_sha1(buf, strlen(buf), d);
     base64(d, sizeof d, accept);
     return 0;
 }
@@ -86,7 +86,7 @@ void srv_wsio_init(srv_wsio *w, int fd, size_t max_msg, double frame_timeout,
     w->max_msg = max_msg;
     w->frame_timeout = frame_timeout;
     w->send_timeout = send_timeout;
-    w->last_rx = llmr_now();
+    w->last_rx = llmri_now();
     pthread_mutex_init(&w->wmu, NULL);
 }
 
@@ -110,7 +110,7 @@ static bool send_all(srv_wsio *w, const uint8_t *p, size_t n, double end, int mo
         }
         if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             return false;
-        double left = end - llmr_now();
+        double left = end - llmri_now();
         struct pollfd pf = {.fd = w->fd, .events = POLLOUT};
         if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) < 0 ||
             (pf.revents & (POLLERR | POLLHUP | POLLNVAL)))
@@ -140,7 +140,7 @@ static bool send_frame(srv_wsio *w, int opcode, const void *data, size_t len)
             h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
         hl = 10;
     }
-    double end = llmr_now() + w->send_timeout;
+    double end = llmri_now() + w->send_timeout;
     if (!send_all(w, h, hl, end, len ? MSG_MORE : 0) || !send_all(w, data, len, end, 0)) {
         /* Gone, or not reading: the reader sees the end of the stream too. */
         w->dead = true;
@@ -205,7 +205,7 @@ static void consume(srv_wsio *w, size_t n)
 {
     memmove(w->in, w->in + n, w->in_len - n);
     w->in_len -= n;
-    w->in_since = llmr_now();
+    w->in_since = llmri_now();
 }
 
 /* A control frame's payload p[0..n) (unmasked). Returns -1 to go on, or an event. */
@@ -315,7 +315,7 @@ static int take_frame(srv_wsio *w, size_t *want)
     const uint8_t *mask = w->in + hl - 4;
     for (size_t i = 0; i < plen; i++)
         p[i] ^= mask[i & 3];
-    w->last_rx = llmr_now();
+    w->last_rx = llmri_now();
     int ev = op & 0x8 ? on_control(w, op, p, (size_t)plen) : on_data(w, op, fin, p, (size_t)plen);
     consume(w, hl + (size_t)plen);
     return ev == -1 ? -2 : ev;
@@ -344,7 +344,7 @@ static bool fill(srv_wsio *w, size_t want, int ms)
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     if (!w->in_len)
-        w->in_since = llmr_now();
+        w->in_since = llmri_now();
     w->in_len += (size_t)n;
     return true;
 }
@@ -353,7 +353,7 @@ srv_ws_event srv_wsio_next(srv_wsio *w, int timeout_ms)
 {
     if (!w->msg_op)
         w->msg_len = 0;   /* the last message was taken */
-    double end = llmr_now() + timeout_ms / 1000.0;
+    double end = llmri_now() + timeout_ms / 1000.0;
     for (;;) {
         size_t want;
         int ev = take_frame(w, &want);
@@ -361,7 +361,7 @@ srv_ws_event srv_wsio_next(srv_wsio *w, int timeout_ms)
             return (srv_ws_event)ev;
         if (ev == -2)
             continue;
-        double now = llmr_now();
+        double now = llmri_now();
         /* A frame begun must arrive in frame_timeout: bytes trickled one at a time would
          * otherwise hold the connection forever. */
         if (w->in_len && now - w->in_since > w->frame_timeout)
@@ -382,9 +382,9 @@ void srv_wsio_close(srv_wsio *w, int code, const char *reason, int wait_ms)
     send_close(w, code, reason);
     /* Wait for the peer's close (or the end of the stream) so that the close frame is read
      * before the socket goes: closing with unread input would reset the connection. */
-    double end = llmr_now() + wait_ms / 1000.0;
+    double end = llmri_now() + wait_ms / 1000.0;
     for (;;) {
-        double left = end - llmr_now();
+        double left = end - llmri_now();
         if (left <= 0)
             break;
         srv_ws_event ev = srv_wsio_next(w, (int)(left * 1000) + 1);
@@ -395,7 +395,7 @@ void srv_wsio_close(srv_wsio *w, int code, const char *reason, int wait_ms)
             w->in_len = 0;
             uint8_t junk[4096];
             struct pollfd pf = {.fd = w->fd, .events = POLLIN};
-            while (llmr_now() < end && poll(&pf, 1, 50) >= 0) {
+            while (llmri_now() < end && poll(&pf, 1, 50) >= 0) {
                 if (!(pf.revents & POLLIN))
                     continue;
                 if (recv(w->fd, junk, sizeof junk, MSG_DONTWAIT) <= 0)

@@ -43,7 +43,7 @@ typedef struct srv_wsio {
     uint8_t *msg;             /* the message being assembled */
     size_t msg_len, msg_cap;
     int msg_op;               /* its opcode; 0: none in progress */
-    double last_rx;           /* when the last complete frame came (llmr_now) */
+    double last_rx;           /* when the last complete frame came (llmri_now) */
     int close_code;           /* WS_EV_VIOLATION: the code to close with */
     char close_reason[96];
 } srv_wsio;

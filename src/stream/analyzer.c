@@ -60,7 +60,7 @@ static bool set_add(llmr_analyzer *a, const char *w, size_t n)
     for (; a->set[j]; j = (j + 1) & (a->set_cap - 1))
         if (strlen(a->set[j]) == n && memcmp(a->set[j], w, n) == 0)
             return true;
-    if (!(a->set[j] = llmr_strndup(w, n)))
+    if (!(a->set[j] = llmri_strndup(w, n)))
         return false;
     a->set_n++;
     return true;
@@ -73,7 +73,7 @@ static bool end_word(llmr_analyzer *a)
     a->words++;
     a->word_chars_total += a->word_chars;
     bool ok = set_add(a, a->word.p, a->word.len);
-    llmr_buf_truncate(&a->word, 0);
+    llmri_buf_truncate(&a->word, 0);
     a->word_chars = 0;
     return ok;
 }
@@ -99,7 +99,7 @@ static bool feed_char(llmr_analyzer *a, utf8proc_int32_t c)
     utf8proc_uint8_t enc[4];
     utf8proc_ssize_t n = utf8proc_encode_char(utf8proc_tolower(c), enc);
     a->word_chars++;
-    return llmr_buf_append(&a->word, enc, (size_t)n);
+    return llmri_buf_append(&a->word, enc, (size_t)n);
 }
 
 int llmr_analyzer_open(llmr_analyzer **out)
@@ -115,8 +115,8 @@ int llmr_analyzer_feed(llmr_analyzer *a, const char *text, size_t len)
     if (!a || (!text && len))
         return LLMR_ERR_ARG;
     a->tokens++;
-    llmr_buf_truncate(&a->assembled, 0);
-    if (!llmr_utf8_feed(&a->utf8, text, len, &a->assembled))
+    llmri_buf_truncate(&a->assembled, 0);
+    if (!llmri_utf8_feed(&a->utf8, text, len, &a->assembled))
         return LLMR_ERR_NOMEM;
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)a->assembled.p;
     size_t n = a->assembled.len;
@@ -170,7 +170,7 @@ void llmr_analyzer_close(llmr_analyzer *a)
     for (size_t i = 0; i < a->set_cap; i++)
         free(a->set[i]);
     free(a->set);
-    llmr_buf_free(&a->assembled);
-    llmr_buf_free(&a->word);
+    llmri_buf_free(&a->assembled);
+    llmri_buf_free(&a->word);
     free(a);
 }

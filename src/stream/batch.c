@@ -47,7 +47,7 @@ struct llmr_engine {
 
 /* ---- jobs and slots (mu held) ------------------------------------------------------------- */
 
-void llmr_engine_job_init(llmr_job *j)
+void llmri_engine_job_init(llmr_job *j)
 {
     j->state = LLMR_JOB_IDLE;
     j->slot = -1;
@@ -57,7 +57,7 @@ void llmr_engine_job_init(llmr_job *j)
     j->n_ahead = 0;
     j->over = false;
     j->end_rc = 0;
-    llmr_err_clear(&j->end_err);
+    llmri_err_clear(&j->end_err);
     j->in_pass = false;
     j->n_cached = 0;
     j->t_submit = j->t_slot = j->t_prompt = 0;
@@ -67,7 +67,7 @@ void llmr_engine_job_init(llmr_job *j)
 static void job_fail(llmr_job *j, int rc, const char *msg)
 {
     if (!j->end_rc)
-        llmr_err_set(&j->end_err, rc, "%s", msg);
+        llmri_err_set(&j->end_err, rc, "%s", msg);
     j->end_rc = rc;
 }
 
@@ -100,14 +100,14 @@ static int pick_slot(llmr_engine *e, llmr_job *j, int *prefix)
     if (best >= 0 || e->n_slots >= e->n_parallel)
         return best;
     slot *sl = &e->slots[e->n_slots];
-    int rc = llmr_seq_new(e->m, e->n_ctx, &sl->seq);
+    int rc = llmri_seq_new(e->m, e->n_ctx, &sl->seq);
     if (rc == LLMR_OK && !(sl->cache = calloc((size_t)e->n_ctx, sizeof *sl->cache)))
         rc = LLMR_ERR_NOMEM;
     if (rc != LLMR_OK) {
         char msg[400];
         snprintf(msg, sizeof msg, "KV cache of slot %d (%d positions): %s", e->n_slots + 1,
                  e->n_ctx, rc == LLMR_ERR_NOMEM ? "out of memory" : llmr_model_errmsg(e->m));
-        llmr_seq_free(sl->seq);
+        llmri_seq_free(sl->seq);
         sl->seq = NULL;
         job_fail(j, rc, msg);
         return -1;
@@ -155,7 +155,7 @@ static void admit(llmr_engine *e)
         j->n_cached = (uint32_t)prefix;
         j->slot = i;
         j->state = LLMR_JOB_PREFILL;
-        j->t_slot = llmr_now();
+        j->t_slot = llmri_now();
     }
 }
 
@@ -207,7 +207,7 @@ static void share_prefixes(llmr_engine *e)
             continue;
         if (len > j->n_prompt - 1)
             len = j->n_prompt - 1;   /* the last prompt token is evaluated: its logits */
-        if (llmr_seq_copy_range(sl->seq, e->slots[from].seq, j->n_eval, len) != LLMR_OK)
+        if (llmri_seq_copy_range(sl->seq, e->slots[from].seq, j->n_eval, len) != LLMR_OK)
             continue;                /* not expected; the positions are then evaluated */
         memcpy(sl->cache + j->n_eval, j->prompt + j->n_eval,
                (size_t)(len - j->n_eval) * sizeof *sl->cache);
@@ -241,7 +241,7 @@ static bool shares_packed_chunk(const llmr_engine *e, const llmr_job *j)
  * per row, at least STEP_MIN_ROWS. The time bound keeps a prompt from holding up the others'
  * next token for long; the floor keeps passes that carry prompt work out of the small-batch
  * regime, where a pass costs about as much as one of 16 rows. With nothing generating the
- * whole prompt goes at once (LLMR_UBATCH rows a pass), as a lone llmr_seq_eval would. */
+ * whole prompt goes at once (LLMR_UBATCH rows a pass), as a lone llmri_seq_eval would. */
 static int prompt_budget(const llmr_engine *e, int decode_rows)
 {
     int rows = LLMR_UBATCH;
@@ -330,16 +330,16 @@ static void part_sample(llmr_engine *e, int k, sampled *r)
     sl->n_cache = p->pos + p->n;
     if (j->state == LLMR_JOB_PREFILL && p->pos + p->n < j->n_prompt)
         return;
-    llmr_err_clear(&r->err);
-    int32_t t = llmr_sampler_sample(j->smp, llmr_seq_logits(sl->seq), &r->err);
+    llmri_err_clear(&r->err);
+    int32_t t = llmri_sampler_sample(j->smp, llmri_seq_logits(sl->seq), &r->err);
     if (t < 0) {
         r->rc = r->err.code ? r->err.code : LLMR_ERR_STATE;
         return;
     }
-    if ((r->rc = llmr_sampler_accept(j->smp, t, &r->err)) != LLMR_OK)
+    if ((r->rc = llmri_sampler_accept(j->smp, t, &r->err)) != LLMR_OK)
         return;
     r->tok = t;
-    r->last = llmr_sampler_grammar_done(j->smp);
+    r->last = llmri_sampler_grammar_done(j->smp);
 }
 
 /* Under mu: what the pass gave job j in part k. */
@@ -366,7 +366,7 @@ static void part_apply(llmr_engine *e, int k, const sampled *r, double now)
     if (r->last || (j->stop_at_eog && e->is_eog(e->eog_user, r->tok)) ||
         (j->max_tokens && j->n_sampled >= j->max_tokens))
         j->over = true;
-    else if (sl->n_cache >= llmr_seq_n_ctx(sl->seq)) {
+    else if (sl->n_cache >= llmri_seq_n_ctx(sl->seq)) {
         /* the token is delivered, but there is no position left to evaluate it at */
         char msg[128];
         snprintf(msg, sizeof msg, "the context of %d positions is full", sl->n_cache);
@@ -393,9 +393,9 @@ static void drive(llmr_engine *e)
     int bad = -1, rows = 0;
     for (int k = 0; k < n; k++)
         rows += e->parts[k].n;
-    double t0 = llmr_now();
-    int rc = llmr_seq_eval_mixed(e->parts, n, &ab, &bad);
-    double dt = llmr_now() - t0;
+    double t0 = llmri_now();
+    int rc = llmri_seq_eval_mixed(e->parts, n, &ab, &bad);
+    double dt = llmri_now() - t0;
     sampled res[LLMR_MAX_BATCH_SEQS];
     if (rc == LLMR_OK) {
         if (rows >= STEP_MIN_ROWS)   /* past the small-batch regime: a fair cost per row */
@@ -404,7 +404,7 @@ static void drive(llmr_engine *e)
             part_sample(e, k, &res[k]);
     }
     pthread_mutex_lock(&e->mu);
-    double now = llmr_now();
+    double now = llmri_now();
     if (rc == LLMR_OK) {
         int n_dec = 0;
         for (int k = 0; k < n; k++)
@@ -423,7 +423,7 @@ static void drive(llmr_engine *e)
             char msg[400];
             snprintf(msg, sizeof msg, "%s: %s", j->state == LLMR_JOB_GEN
                      ? "batched decode" : "evaluating the prompt",
-                     llmr_seq_errmsg(e->slots[e->pslot[k]].seq));
+                     llmri_seq_errmsg(e->slots[e->pslot[k]].seq));
             job_fail(j, rc, msg);
         }
         /* else: cut short by a cancel, or not evaluated because another part was refused:
@@ -436,7 +436,7 @@ static void drive(llmr_engine *e)
 
 /* ---- the job's owner ------------------------------------------------------------------------ */
 
-int llmr_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err)
+int llmri_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err)
 {
     pthread_mutex_lock(&e->mu);
     int free_slots = e->n_parallel;
@@ -447,16 +447,16 @@ int llmr_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err)
         int q = e->n_queued;
         pthread_mutex_unlock(&e->mu);
         if (e->max_queued < 0)
-            return llmr_err_set(err, LLMR_ERR_BUSY, "the model is generating for another "
+            return llmri_err_set(err, LLMR_ERR_BUSY, "the model is generating for another "
                                 "stream in each of its %d slot%s (n_parallel) and takes no "
                                 "queue (max_queued -1)", e->n_parallel,
                                 e->n_parallel == 1 ? "" : "s");
-        return llmr_err_set(err, LLMR_ERR_BUSY, "%d streams are generating and %d wait for "
+        return llmri_err_set(err, LLMR_ERR_BUSY, "%d streams are generating and %d wait for "
                             "one of them to end (at most %d may wait)", e->n_parallel, q,
                             e->max_queued);
     }
     j->order = ++e->order;
-    j->t_submit = llmr_now();
+    j->t_submit = llmri_now();
     j->state = LLMR_JOB_QUEUED;
     j->next = NULL;
     if (e->qtail)
@@ -472,7 +472,7 @@ int llmr_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err)
     return LLMR_OK;
 }
 
-int llmr_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err)
+int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err)
 {
     int rc;
     pthread_mutex_lock(&e->mu);
@@ -487,15 +487,15 @@ int llmr_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr
             break;
         }
         if (j->end_rc) {
-            rc = llmr_err_set(err, j->end_rc, "%s", j->end_err.msg);
+            rc = llmri_err_set(err, j->end_rc, "%s", j->end_err.msg);
             break;
         }
         if (atomic_load(&j->cancel)) {
-            rc = llmr_err_set(err, LLMR_ERR_CANCELLED, "stopped");
+            rc = llmri_err_set(err, LLMR_ERR_CANCELLED, "stopped");
             break;
         }
         if (j->state == LLMR_JOB_IDLE || j->over) {
-            rc = llmr_err_set(err, LLMR_ERR_STATE, "the stream has no more tokens to give");
+            rc = llmri_err_set(err, LLMR_ERR_STATE, "the stream has no more tokens to give");
             break;
         }
         if (!e->driving && has_work(e))
@@ -507,7 +507,7 @@ int llmr_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr
     return rc;
 }
 
-void llmr_engine_leave(llmr_engine *e, llmr_job *j)
+void llmri_engine_leave(llmr_engine *e, llmr_job *j)
 {
     pthread_mutex_lock(&e->mu);
     while (j->in_pass)
@@ -523,7 +523,7 @@ void llmr_engine_leave(llmr_engine *e, llmr_job *j)
     pthread_mutex_unlock(&e->mu);
 }
 
-void llmr_engine_cancel(llmr_engine *e, llmr_job *j)
+void llmri_engine_cancel(llmr_engine *e, llmr_job *j)
 {
     atomic_store(&j->cancel, true);
     pthread_mutex_lock(&e->mu);
@@ -531,7 +531,7 @@ void llmr_engine_cancel(llmr_engine *e, llmr_job *j)
     pthread_mutex_unlock(&e->mu);
 }
 
-bool llmr_engine_queued(llmr_engine *e, llmr_job *j)
+bool llmri_engine_queued(llmr_engine *e, llmr_job *j)
 {
     pthread_mutex_lock(&e->mu);
     bool q = j->state == LLMR_JOB_QUEUED;
@@ -539,7 +539,7 @@ bool llmr_engine_queued(llmr_engine *e, llmr_job *j)
     return q;
 }
 
-void llmr_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, double *prompt_s)
+void llmri_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, double *prompt_s)
 {
     pthread_mutex_lock(&e->mu);
     *n_cached = j->n_cached;
@@ -549,30 +549,30 @@ void llmr_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, do
 
 /* ---- the engine ------------------------------------------------------------------------------ */
 
-int llmr_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
+int llmri_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
                           llmr_err *err)
 {
     if (n_parallel < 1 || n_parallel > LLMR_MAX_BATCH_SEQS || n_ctx < 0 || max_queued < -1)
-        return llmr_err_set(err, LLMR_ERR_ARG, "%d slots of %d positions, queue %d: expected 1 "
+        return llmri_err_set(err, LLMR_ERR_ARG, "%d slots of %d positions, queue %d: expected 1 "
                             "to %d slots, at least 2 positions, a queue of -1 or more",
                             n_parallel, n_ctx, max_queued, LLMR_MAX_BATCH_SEQS);
     pthread_mutex_lock(&e->mu);
     int rc = LLMR_OK;
     if (e->n_slots || e->qhead)
-        rc = llmr_err_set(err, LLMR_ERR_STATE, "the model's batching is set before its first "
+        rc = llmri_err_set(err, LLMR_ERR_STATE, "the model's batching is set before its first "
                           "stream");
     else {
         e->n_parallel = n_parallel;
-        e->n_ctx = n_ctx ? n_ctx : llmr_model_n_ctx(e->m);
+        e->n_ctx = n_ctx ? n_ctx : llmri_model_n_ctx(e->m);
         e->max_queued = max_queued;
     }
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
 
-int llmr_engine_n_ctx(const llmr_engine *e) { return e->n_ctx; }
+int llmri_engine_n_ctx(const llmr_engine *e) { return e->n_ctx; }
 
-void llmr_engine_stats_get(llmr_engine *e, llmr_engine_stats *st)
+void llmri_engine_stats_get(llmr_engine *e, llmr_engine_stats *st)
 {
     pthread_mutex_lock(&e->mu);
     *st = e->st;
@@ -584,19 +584,19 @@ void llmr_engine_stats_get(llmr_engine *e, llmr_engine_stats *st)
     pthread_mutex_unlock(&e->mu);
 }
 
-int llmr_engine_new(llmr_model *m, int n_parallel, int max_queued,
+int llmri_engine_new(llmr_model *m, int n_parallel, int max_queued,
                     bool (*is_eog)(const void *user, int32_t id), const void *eog_user,
                     llmr_engine **out, llmr_err *err)
 {
     *out = NULL;
     llmr_engine *e = calloc(1, sizeof *e);
     if (!e)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     e->m = m;
     e->n_parallel = n_parallel < 1 ? 1 : n_parallel > LLMR_MAX_BATCH_SEQS ? LLMR_MAX_BATCH_SEQS
                                                                           : n_parallel;
     e->max_queued = max_queued;
-    e->n_ctx = llmr_model_n_ctx(m);
+    e->n_ctx = llmri_model_n_ctx(m);
     e->is_eog = is_eog;
     e->eog_user = eog_user;
     e->step_s = STEP_S;
@@ -610,12 +610,12 @@ int llmr_engine_new(llmr_model *m, int n_parallel, int max_queued,
     return LLMR_OK;
 }
 
-void llmr_engine_free(llmr_engine *e)
+void llmri_engine_free(llmr_engine *e)
 {
     if (!e)
         return;
     for (int i = 0; i < e->n_slots; i++) {
-        llmr_seq_free(e->slots[i].seq);
+        llmri_seq_free(e->slots[i].seq);
         free(e->slots[i].cache);
     }
     pthread_mutex_destroy(&e->mu);

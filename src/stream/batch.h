@@ -8,10 +8,10 @@
  *
  * There is no engine thread. Work is done by the threads that wait for tokens: a stream's
  * owner that needs a token and finds none ready becomes the driver (when no pass is running)
- * and runs ONE forward pass (llmr_seq_eval_mixed) over every job that can advance: the next
+ * and runs ONE forward pass (llmri_seq_eval_mixed) over every job that can advance: the next
  * token of each generating job and chunks of the prompts being evaluated (oldest first, with
  * prefixes shared across slots copied rather than computed), then samples each job's next
- * token. So a lone stream drives its own passes at the speed of a plain llmr_seq_eval loop,
+ * token. So a lone stream drives its own passes at the speed of a plain llmri_seq_eval loop,
  * and streams pulled from many threads (or in turn from one) share their passes.
  *
  * A job's sampled tokens wait for its owner in a small queue (LLMR_ENGINE_AHEAD): a job whose
@@ -19,7 +19,7 @@
  *
  * Locks: engine->mu guards the queue, the slots' job pointers and every job's engine state
  * below, except that the jobs in a running pass (in_pass) belong to the driver until the pass
- * is over; llmr_engine_leave waits for that. job->cancel is atomic: any thread sets it.
+ * is over; llmri_engine_leave waits for that. job->cancel is atomic: any thread sets it.
  */
 #ifndef LLMR_STREAM_BATCH_H
 #define LLMR_STREAM_BATCH_H
@@ -44,8 +44,8 @@ typedef enum llmr_job_state {
 } llmr_job_state;
 
 typedef struct llmr_job {
-    /* ---- the request: set by the owner before llmr_engine_submit, read-only until
-     * llmr_engine_leave ---- */
+    /* ---- the request: set by the owner before llmri_engine_submit, read-only until
+     * llmri_engine_leave ---- */
     const int32_t *prompt;
     int            n_prompt;
     struct llmr_sampler *smp;    /* used by the driver of a pass only while the job is in it */
@@ -72,22 +72,22 @@ typedef struct llmr_job {
     uint32_t       n_cached;     /* prompt tokens reused from a cache, not evaluated */
     double         t_submit, t_slot, t_prompt;
     struct llmr_job *next;       /* queue link */
-    atomic_bool    cancel;       /* set by llmr_engine_cancel (any thread); never cleared */
+    atomic_bool    cancel;       /* set by llmri_engine_cancel (any thread); never cleared */
 } llmr_job;
 
 /* Makes the engine of model m (n_parallel slots of the model's n_ctx positions at most, at
  * most max_queued waiting jobs: 0 no limit, -1 none). is_eog(user, id) says whether a token ends
  * generation. LLMR_OK or LLMR_ERR_NOMEM. */
-int llmr_engine_new(llmr_model *m, int n_parallel, int max_queued,
+int llmri_engine_new(llmr_model *m, int n_parallel, int max_queued,
                     bool (*is_eog)(const void *user, int32_t id), const void *eog_user,
                     llmr_engine **out, llmr_err *err);
 /* Changes how the engine batches: n_parallel slots of n_ctx positions each (0: the model's
  * n_ctx), max_queued as above. LLMR_OK, LLMR_ERR_ARG (out of range) or LLMR_ERR_STATE once a
  * slot has been made (a stream has run on the model). */
-int llmr_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
+int llmri_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_queued,
                           llmr_err *err);
 /* Positions of each slot. */
-int llmr_engine_n_ctx(const llmr_engine *e);
+int llmri_engine_n_ctx(const llmr_engine *e);
 
 /* Live figures of the engine (for a server's /metrics). */
 typedef struct llmr_engine_stats {
@@ -99,37 +99,37 @@ typedef struct llmr_engine_stats {
     uint64_t rows;             /* ... how many decode tokens they carried in all ... */
     double   decode_s;         /* ... and the seconds they took */
 } llmr_engine_stats;
-void llmr_engine_stats_get(llmr_engine *e, llmr_engine_stats *st);
+void llmri_engine_stats_get(llmr_engine *e, llmr_engine_stats *st);
 
 /* Frees the engine and its slots; no job may be submitted. Accepts NULL. */
-void llmr_engine_free(llmr_engine *e);
+void llmri_engine_free(llmr_engine *e);
 
-/* Queues job j (its request fields set, its engine state zeroed by llmr_engine_job_init).
+/* Queues job j (its request fields set, its engine state zeroed by llmri_engine_job_init).
  * LLMR_OK, or LLMR_ERR_BUSY when max_queued jobs are waiting for a slot already. */
-int llmr_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err);
+int llmri_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err);
 
 /* The job's next token: waits for it, driving passes meanwhile when none is running.
  * LLMR_OK with *tok and *last (nothing can follow it: the grammar is complete);
  * LLMR_ERR_CONTEXT when the slot's context is full; LLMR_ERR_CANCELLED after
- * llmr_engine_cancel; or the error that ended the job (message in err). Owner thread. */
-int llmr_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err);
+ * llmri_engine_cancel; or the error that ended the job (message in err). Owner thread. */
+int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err);
 
 /* Takes the job out of the queue or its slot (waiting for a pass it is in to end); the slot
  * keeps what its cache holds for later jobs. The job may then be submitted again. */
-void llmr_engine_leave(llmr_engine *e, llmr_job *j);
+void llmri_engine_leave(llmr_engine *e, llmr_job *j);
 
 /* Resets j's engine state for a new submission; the cancel flag is kept. */
-void llmr_engine_job_init(llmr_job *j);
+void llmri_engine_job_init(llmr_job *j);
 
-/* Asks the job to end: a wait in llmr_engine_next returns LLMR_ERR_CANCELLED, and a pass
+/* Asks the job to end: a wait in llmri_engine_next returns LLMR_ERR_CANCELLED, and a pass
  * that holds it stops between layers. Any thread. */
-void llmr_engine_cancel(llmr_engine *e, llmr_job *j);
+void llmri_engine_cancel(llmr_engine *e, llmr_job *j);
 
 /* Whether the job waits for a slot. Any thread. */
-bool llmr_engine_queued(llmr_engine *e, llmr_job *j);
+bool llmri_engine_queued(llmr_engine *e, llmr_job *j);
 
 /* The job's prompt figures once its prompt is evaluated: tokens reused, and seconds from
  * taking a slot to the prompt evaluated (0 before). Owner thread. */
-void llmr_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, double *prompt_s);
+void llmri_engine_prompt_info(llmr_engine *e, llmr_job *j, uint32_t *n_cached, double *prompt_s);
 
 #endif

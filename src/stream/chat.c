@@ -17,16 +17,16 @@ int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs, ch
     if (!m || !out || (!msgs && n_msgs))
         return LLMR_ERR_ARG;
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     const llmr_tokenizer *tok;
-    int rc = llmr_local_tokenizer(m, &tok, &err);
+    int rc = llmri_local_tokenizer(m, &tok, &err);
     if (rc != LLMR_OK) {
         if (errbuf && errlen)
             snprintf(errbuf, errlen, "%s", err.msg);
         return rc;
     }
     /* A model without a template gets the plain fallback (llmr_template_open(NULL)). */
-    const char *src = gguf_get_str(llmr_model_gguf(m), "tokenizer.chat_template");
+    const char *src = gguf_get_str(llmri_model_gguf(m), "tokenizer.chat_template");
     llmr_template *t;
     rc = llmr_template_open(src, &t);
     if (rc == LLMR_OK) {

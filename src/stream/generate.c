@@ -19,19 +19,19 @@ int llmr_stream_open(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
     llmr_source *srcs[1 + LLMR_MAX_FALLBACKS] = {0};
     size_t n = 1 + (o->n_fallbacks <= LLMR_MAX_FALLBACKS && o->fallbacks ? o->n_fallbacks : 0);
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     for (size_t i = 0; i < n; i++) {
         llmr_model *mi = i == 0 ? m : o->fallbacks[i - 1];
-        int rc = mi ? llmr_local_source_new(mi, &srcs[i], &err)
-                    : llmr_err_set(&err, LLMR_ERR_ARG, "fallback model %zu is NULL", i);
+        int rc = mi ? llmri_local_source_new(mi, &srcs[i], &err)
+                    : llmri_err_set(&err, LLMR_ERR_ARG, "fallback model %zu is NULL", i);
         if (rc != LLMR_OK) {
             for (size_t k = 0; k < i; k++)
                 srcs[k]->ops->destroy(srcs[k]);
             /* Report through a stream handle like every other open failure. */
-            return llmr_stream_open_failed(rc, err.msg, o, out);
+            return llmri_stream_open_failed(rc, err.msg, o, out);
         }
     }
-    return llmr_stream_open_sources(srcs, n, prompt, o, out);
+    return llmri_stream_open_sources(srcs, n, prompt, o, out);
 }
 
 int llmr_generate(llmr_model *m, const char *prompt, const llmr_gen_opts *o, char **text,

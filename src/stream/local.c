@@ -46,7 +46,7 @@ static void local_model_free(void *p)
     local_model *lm = p;
     if (!lm)
         return;
-    llmr_engine_free(lm->eng);
+    llmri_engine_free(lm->eng);
     llmr_tokenizer_close(lm->tok);
     free(lm->pieces);
     free(lm->eog);
@@ -64,20 +64,20 @@ static int local_model_new(llmr_model *m, local_model **out, llmr_err *err)
 {
     local_model *lm = calloc(1, sizeof *lm);
     if (!lm)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = tok_open_gguf(llmr_model_gguf(m), &lm->tok, err);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = tok_open_gguf(llmri_model_gguf(m), &lm->tok, err);
     if (rc != LLMR_OK)
         goto fail;
     lm->n_vocab = llmr_tokenizer_n_vocab(lm->tok);
-    if (lm->n_vocab != llmr_model_n_vocab(m)) {
-        rc = llmr_err_set(err, LLMR_ERR_FORMAT, "%s: the tokenizer has %d tokens but the model's "
-                          "output has %d", m->gf->path, lm->n_vocab, llmr_model_n_vocab(m));
+    if (lm->n_vocab != llmri_model_n_vocab(m)) {
+        rc = llmri_err_set(err, LLMR_ERR_FORMAT, "%s: the tokenizer has %d tokens but the model's "
+                          "output has %d", m->gf->path, lm->n_vocab, llmri_model_n_vocab(m));
         goto fail;
     }
     lm->pieces = calloc((size_t)lm->n_vocab, sizeof *lm->pieces);
     lm->eog = calloc((size_t)lm->n_vocab, sizeof *lm->eog);
     if (!lm->pieces || !lm->eog) {
-        rc = llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        rc = llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (int32_t id = 0; id < lm->n_vocab; id++) {
@@ -85,7 +85,7 @@ static int local_model_new(llmr_model *m, local_model **out, llmr_err *err)
         if (llmr_token_is_eog(lm->tok, id))
             lm->eog[lm->n_eog++] = id;
     }
-    if ((rc = llmr_engine_new(m, m->n_parallel, m->max_queued, is_eog, lm->tok, &lm->eng,
+    if ((rc = llmri_engine_new(m, m->n_parallel, m->max_queued, is_eog, lm->tok, &lm->eng,
                               err)) != LLMR_OK)
         goto fail;
     *out = lm;
@@ -106,7 +106,7 @@ static int local_model_get_impl(llmr_model *m, local_model **out, llmr_err *err)
     return rc;
 }
 
-int llmr_local_tokenizer(llmr_model *m, const llmr_tokenizer **out, llmr_err *err)
+int llmri_local_tokenizer(llmr_model *m, const llmr_tokenizer **out, llmr_err *err)
 {
     local_model *lm;
     int rc = local_model_get_impl(m, &lm, err);
@@ -114,22 +114,22 @@ int llmr_local_tokenizer(llmr_model *m, const llmr_tokenizer **out, llmr_err *er
     return rc;
 }
 
-int llmr_local_configure(llmr_model *m, int n_parallel, int n_ctx, int max_queued,
+int llmri_local_configure(llmr_model *m, int n_parallel, int n_ctx, int max_queued,
                          llmr_err *err)
 {
     local_model *lm;
     int rc = local_model_get_impl(m, &lm, err);
-    return rc ? rc : llmr_engine_configure(lm->eng, n_parallel, n_ctx, max_queued, err);
+    return rc ? rc : llmri_engine_configure(lm->eng, n_parallel, n_ctx, max_queued, err);
 }
 
-void llmr_local_stats(llmr_model *m, llmr_engine_stats *st)
+void llmri_local_stats(llmr_model *m, llmr_engine_stats *st)
 {
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&ext_lock);
     local_model *lm = m->ext;
     pthread_mutex_unlock(&ext_lock);
     if (lm)
-        llmr_engine_stats_get(lm->eng, st);
+        llmri_engine_stats_get(lm->eng, st);
 }
 
 /* ---- the request ------------------------------------------------------------------------ */
@@ -144,13 +144,13 @@ static int tokenize_prompt(local_source *ls, const char *prompt, const llmr_gen_
     if (rc == LLMR_ERR_TOO_BIG) {
         int32_t *p = realloc(ls->prompt, n * sizeof *p);
         if (!p)
-            return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory for %zu prompt tokens", n);
+            return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for %zu prompt tokens", n);
         ls->prompt = p;
         ls->cap_prompt = n;
         rc = llmr_tokenize(ls->lm->tok, prompt, len, flags, ls->prompt, ls->cap_prompt, &n);
     }
     if (rc != LLMR_OK)
-        return llmr_err_set(err, rc, "tokenizing the prompt: %s", llmr_strerror(rc));
+        return llmri_err_set(err, rc, "tokenizing the prompt: %s", llmr_strerror(rc));
     ls->n_prompt = n;
     return LLMR_OK;
 }
@@ -161,31 +161,31 @@ static int local_begin(llmr_source *src, const char *prompt, const llmr_gen_opts
     local_source *ls = (local_source *)src;
     local_model *lm = ls->lm;
     ls->grammar_done = false;
-    llmr_engine_job_init(&ls->job);
-    int rc = llmr_sampler_create(&ls->smp, lm->n_vocab, &o->sampling, NULL, lm->pieces, lm->eog,
+    llmri_engine_job_init(&ls->job);
+    int rc = llmri_sampler_create(&ls->smp, lm->n_vocab, &o->sampling, NULL, lm->pieces, lm->eog,
                                  lm->n_eog, err);
     if (rc != LLMR_OK)
         return rc;
     if ((rc = tokenize_prompt(ls, prompt, o, err)) != LLMR_OK)
         return rc;
-    int n_ctx = llmr_engine_n_ctx(lm->eng);
+    int n_ctx = llmri_engine_n_ctx(lm->eng);
     *n_prompt = (uint32_t)ls->n_prompt;   /* also when too long: the caller may say by how much */
     if (ls->n_prompt == 0)
-        return llmr_err_set(err, LLMR_ERR_ARG, "the prompt is empty (no tokens, not even BOS): "
+        return llmri_err_set(err, LLMR_ERR_ARG, "the prompt is empty (no tokens, not even BOS): "
                             "there is nothing to continue");
     if (ls->n_prompt >= (size_t)n_ctx)
-        return llmr_err_set(err, LLMR_ERR_CONTEXT, "%s: the prompt is %zu tokens but the context "
+        return llmri_err_set(err, LLMR_ERR_CONTEXT, "%s: the prompt is %zu tokens but the context "
                             "holds %d, with room needed for at least one generated token",
                             src->name, ls->n_prompt, n_ctx);
     *n_cached = 0;                 /* known once a slot takes it: see local_prompt_info */
-    llmr_sampler_add_history(ls->smp, ls->prompt, ls->n_prompt);
+    llmri_sampler_add_history(ls->smp, ls->prompt, ls->n_prompt);
     ls->job.prompt = ls->prompt;
     ls->job.n_prompt = (int)ls->n_prompt;
     ls->job.smp = ls->smp;
     ls->job.no_cache = o->no_cache;
     ls->job.stop_at_eog = !o->ignore_eos;
     ls->job.max_tokens = (uint32_t)o->max_tokens;
-    if ((rc = llmr_engine_submit(lm->eng, &ls->job, err)) != LLMR_OK)
+    if ((rc = llmri_engine_submit(lm->eng, &ls->job, err)) != LLMR_OK)
         return rc;
     ls->submitted = true;
     return LLMR_OK;
@@ -200,12 +200,12 @@ static int local_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
         return LLMR_OK;
     }
     int32_t t;
-    int rc = llmr_engine_next(lm->eng, &ls->job, &t, &ls->grammar_done, err);
+    int rc = llmri_engine_next(lm->eng, &ls->job, &t, &ls->grammar_done, err);
     if (rc != LLMR_OK) {
         if (rc != LLMR_ERR_CANCELLED) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
-            llmr_err_set(err, rc, "%s: %s", src->name, msg);
+            llmri_err_set(err, rc, "%s: %s", src->name, msg);
         }
         return rc;
     }
@@ -220,10 +220,10 @@ static void local_end(llmr_source *src)
 {
     local_source *ls = (local_source *)src;
     if (ls->submitted) {
-        llmr_engine_leave(ls->lm->eng, &ls->job);
+        llmri_engine_leave(ls->lm->eng, &ls->job);
         ls->submitted = false;
     }
-    llmr_sampler_free(ls->smp);
+    llmri_sampler_free(ls->smp);
     ls->smp = NULL;
 }
 
@@ -238,19 +238,19 @@ static void local_destroy(llmr_source *src)
 static void local_cancel(llmr_source *src)
 {
     local_source *ls = (local_source *)src;
-    llmr_engine_cancel(ls->lm->eng, &ls->job);
+    llmri_engine_cancel(ls->lm->eng, &ls->job);
 }
 
 static bool local_queued(llmr_source *src)
 {
     local_source *ls = (local_source *)src;
-    return llmr_engine_queued(ls->lm->eng, &ls->job);
+    return llmri_engine_queued(ls->lm->eng, &ls->job);
 }
 
 static void local_prompt_info(llmr_source *src, uint32_t *n_cached, double *prompt_s)
 {
     local_source *ls = (local_source *)src;
-    llmr_engine_prompt_info(ls->lm->eng, &ls->job, n_cached, prompt_s);
+    llmri_engine_prompt_info(ls->lm->eng, &ls->job, n_cached, prompt_s);
 }
 
 static const llmr_source_ops local_ops = {
@@ -258,7 +258,7 @@ static const llmr_source_ops local_ops = {
     .cancel = local_cancel, .queued = local_queued, .prompt_info = local_prompt_info,
 };
 
-int llmr_local_source_new(llmr_model *m, llmr_source **out, llmr_err *err)
+int llmri_local_source_new(llmr_model *m, llmr_source **out, llmr_err *err)
 {
     *out = NULL;
     local_model *lm;
@@ -267,13 +267,13 @@ int llmr_local_source_new(llmr_model *m, llmr_source **out, llmr_err *err)
         return rc;
     local_source *ls = calloc(1, sizeof *ls);
     if (!ls)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     ls->base.ops = &local_ops;
     const char *path = m->gf->path, *slash = strrchr(path, '/');
     snprintf(ls->base.name, sizeof ls->base.name, "%s", slash ? slash + 1 : path);
     ls->m = m;
     ls->lm = lm;
-    llmr_engine_job_init(&ls->job);
+    llmri_engine_job_init(&ls->job);
     atomic_init(&ls->job.cancel, false);
     *out = &ls->base;
     return LLMR_OK;

@@ -62,15 +62,15 @@ struct llmr_source {
  * does for models. The stream takes ownership of the sources (destroys them at close, also on
  * failure). The options' own fallbacks field is ignored here: the router and llmr_stream_open
  * turn models into sources first. Same results and *out contract as llmr_stream_open. */
-int llmr_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prompt,
+int llmri_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prompt,
                              const llmr_gen_opts *o, llmr_stream **out);
 
 /* Makes a stream handle that has already failed with rc and msg (calls o's on_error), for an
  * open that fails before its sources exist; returns rc. *out is NULL only when out of memory. */
-int llmr_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llmr_stream **out);
+int llmri_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llmr_stream **out);
 
 /* Checks the options the loop owns (max_tokens, stop, filters, retries, fallbacks);
  * LLMR_OK or LLMR_ERR_ARG with a message naming the field and the allowed range. */
-int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err);
+int llmri_gen_opts_check(const llmr_gen_opts *o, llmr_err *err);
 
 #endif

@@ -93,55 +93,55 @@ bool llmr_err_retryable(int code)
     return code == LLMR_ERR_NETWORK || code == LLMR_ERR_BUSY;
 }
 
-int llmr_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
+int llmri_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
 {
     if (o->max_tokens < 0 || o->max_tokens > LLMR_MAX_GEN_TOKENS)
-        return llmr_err_set(err, LLMR_ERR_ARG, "max_tokens %ld is out of range: expected 1..%d, "
+        return llmri_err_set(err, LLMR_ERR_ARG, "max_tokens %ld is out of range: expected 1..%d, "
                             "or 0 for no limit but the context", (long)o->max_tokens,
                             LLMR_MAX_GEN_TOKENS);
     for (int i = 0; i < LLMR_MAX_STOP && o->stop[i]; i++) {
         size_t n = strlen(o->stop[i]);
         if (n == 0)
-            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is empty: expected 1..%d "
+            return llmri_err_set(err, LLMR_ERR_ARG, "stop sequence %d is empty: expected 1..%d "
                                 "bytes of text", i + 1, LLMR_MAX_STOP_LEN);
         if (n > LLMR_MAX_STOP_LEN)
-            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is %zu bytes long: expected "
+            return llmri_err_set(err, LLMR_ERR_ARG, "stop sequence %d is %zu bytes long: expected "
                                 "at most %d", i + 1, n, LLMR_MAX_STOP_LEN);
-        if (!llmr_utf8_valid(o->stop[i], n))
-            return llmr_err_set(err, LLMR_ERR_ARG, "stop sequence %d is not valid UTF-8", i + 1);
+        if (!llmri_utf8_valid(o->stop[i], n))
+            return llmri_err_set(err, LLMR_ERR_ARG, "stop sequence %d is not valid UTF-8", i + 1);
     }
     if (o->n_filters > LLMR_MAX_FILTERS || (o->n_filters && !o->filters))
-        return llmr_err_set(err, LLMR_ERR_ARG, "n_filters %zu: expected 0..%d with a filters "
+        return llmri_err_set(err, LLMR_ERR_ARG, "n_filters %zu: expected 0..%d with a filters "
                             "array", o->n_filters, LLMR_MAX_FILTERS);
     for (size_t i = 0; i < o->n_filters; i++)
         if (!o->filters[i].fn)
-            return llmr_err_set(err, LLMR_ERR_ARG, "filter %zu has no function", i + 1);
+            return llmri_err_set(err, LLMR_ERR_ARG, "filter %zu has no function", i + 1);
     if (o->max_retries < 0 || o->max_retries > 10)
-        return llmr_err_set(err, LLMR_ERR_ARG, "max_retries %d is out of range: expected 0..10",
+        return llmri_err_set(err, LLMR_ERR_ARG, "max_retries %d is out of range: expected 0..10",
                             o->max_retries);
     if (o->retry_delay_ms > 600000)
-        return llmr_err_set(err, LLMR_ERR_ARG, "retry_delay_ms %u is out of range: expected "
+        return llmri_err_set(err, LLMR_ERR_ARG, "retry_delay_ms %u is out of range: expected "
                             "0..600000", o->retry_delay_ms);
     if (!(o->backoff >= 1.0 && o->backoff <= 10.0))
-        return llmr_err_set(err, LLMR_ERR_ARG, "backoff %g is out of range: expected 1..10",
+        return llmri_err_set(err, LLMR_ERR_ARG, "backoff %g is out of range: expected 1..10",
                             o->backoff);
     if (o->n_fallbacks > LLMR_MAX_FALLBACKS || (o->n_fallbacks && !o->fallbacks))
-        return llmr_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
+        return llmri_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
                             "fallbacks array", o->n_fallbacks, LLMR_MAX_FALLBACKS);
     /* The sampling fields, and the grammar or schema compiled, so that a bad one is an
      * error now, before any source is asked for anything. */
     char msg[sizeof err->msg - 16];
     int rc = llmr_sampling_validate(&o->sampling, msg, sizeof msg);
     if (rc != LLMR_OK)
-        return llmr_err_set(err, rc, "%s", msg);
+        return llmri_err_set(err, rc, "%s", msg);
     return LLMR_OK;
 }
 
 int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
 {
     llmr_err e;
-    llmr_err_clear(&e);
-    int rc = o ? llmr_gen_opts_check(o, &e) : LLMR_ERR_ARG;
+    llmri_err_clear(&e);
+    int rc = o ? llmri_gen_opts_check(o, &e) : LLMR_ERR_ARG;
     if (err && errlen)
         snprintf(err, errlen, "%s", o ? e.msg : "no options given");
     return rc;
@@ -151,12 +151,12 @@ int llmr_gen_validate(const llmr_gen_opts *o, char *err, size_t errlen)
 static int copy_opts(llmr_stream *s, const llmr_gen_opts *o, const char *prompt)
 {
     s->o = *o;
-    s->prompt = llmr_strdup(prompt);
+    s->prompt = llmri_strdup(prompt);
     if (!s->prompt)
         return LLMR_ERR_NOMEM;
     memset(s->o.stop, 0, sizeof s->o.stop);
     for (int i = 0; i < LLMR_MAX_STOP && o->stop[i]; i++) {
-        if (!(s->stop_copy[i] = llmr_strdup(o->stop[i])))
+        if (!(s->stop_copy[i] = llmri_strdup(o->stop[i])))
             return LLMR_ERR_NOMEM;
         s->o.stop[i] = s->stop_copy[i];
         s->stops.s[i] = s->stop_copy[i];
@@ -164,8 +164,8 @@ static int copy_opts(llmr_stream *s, const llmr_gen_opts *o, const char *prompt)
         s->stops.n = i + 1;
     }
     const llmr_sampling *sp = &o->sampling;
-    if ((sp->grammar && !(s->grammar = llmr_strdup(sp->grammar))) ||
-        (sp->json_schema && !(s->json_schema = llmr_strdup(sp->json_schema))))
+    if ((sp->grammar && !(s->grammar = llmri_strdup(sp->grammar))) ||
+        (sp->json_schema && !(s->json_schema = llmri_strdup(sp->json_schema))))
         return LLMR_ERR_NOMEM;
     s->o.sampling.grammar = s->grammar;
     s->o.sampling.json_schema = s->json_schema;
@@ -190,10 +190,10 @@ static bool control_wait(llmr_stream *s)
 {
     pthread_mutex_lock(&s->mu);
     if (s->paused && !s->stop_req) {
-        double t0 = llmr_now();
+        double t0 = llmri_now();
         while (s->paused && !s->stop_req)
             pthread_cond_wait(&s->cv, &s->mu);
-        s->paused_s += llmr_now() - t0;
+        s->paused_s += llmri_now() - t0;
     }
     bool stop = s->stop_req;
     pthread_mutex_unlock(&s->mu);
@@ -294,7 +294,7 @@ static int recover(llmr_stream *s, int rc)
         if (s->o.cb.on_retry)
             s->o.cb.on_retry(s->o.cb.user, s->retries, ms, rc, s->err.msg);
         if (sleep_unless_stopped(s, ms))
-            return llmr_err_set(&s->err, LLMR_ERR_CANCELLED, "stopped while waiting to retry");
+            return llmri_err_set(&s->err, LLMR_ERR_CANCELLED, "stopped while waiting to retry");
         return LLMR_OK;
     }
     if (s->cur + 1 < s->n_srcs) {
@@ -311,17 +311,17 @@ static int begin_request(llmr_stream *s)
 {
     for (;;) {
         llmr_source *src = s->srcs[s->cur];
-        llmr_err_clear(&s->err);
-        double t0 = llmr_now();
+        llmri_err_clear(&s->err);
+        double t0 = llmri_now();
         int rc = src->ops->begin(src, s->prompt, &s->o, &s->u.prompt_tokens,
                                  &s->u.cached_tokens, &s->err);
-        s->u.prompt_s = llmr_now() - t0;
+        s->u.prompt_s = llmri_now() - t0;
         if (rc == LLMR_OK) {
             s->active = true;
             return LLMR_OK;
         }
         if (!s->err.msg[0])
-            llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
+            llmri_err_set(&s->err, rc, "%s", llmr_strerror(rc));
         src->ops->end(src);        /* a failed begin may hold resources too */
         int again = recover(s, rc);
         if (again != LLMR_OK)
@@ -333,7 +333,7 @@ static int begin_request(llmr_stream *s)
 static void reset_attempt(llmr_stream *s)
 {
     memset(&s->utf8, 0, sizeof s->utf8);
-    llmr_buf_truncate(&s->pending, 0);
+    llmri_buf_truncate(&s->pending, 0);
     s->u.generated_tokens = 0;
 }
 
@@ -349,7 +349,7 @@ static void destroy_sources(llmr_source **srcs, size_t n)
 static int fail_open(llmr_stream *s, int rc)
 {
     if (!s->err.msg[0] || s->err.code != rc)
-        llmr_err_set(&s->err, rc, "%s", llmr_strerror(rc));
+        llmri_err_set(&s->err, rc, "%s", llmr_strerror(rc));
     s->ending = LLMR_FINISH_ERROR;
     s->u.finish = LLMR_FINISH_ERROR;
     s->final_rc = rc;
@@ -372,13 +372,13 @@ static llmr_stream *stream_alloc(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* sleep_unless_stopped's deadlines */
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    s->t_open = llmr_now();
+    s->t_open = llmri_now();
     s->last_id = -1;
     s->u.attempts = 1;
     return s;
 }
 
-int llmr_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llmr_stream **out)
+int llmri_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llmr_stream **out)
 {
     llmr_stream *s = stream_alloc();
     *out = s;
@@ -386,11 +386,11 @@ int llmr_stream_open_failed(int rc, const char *msg, const llmr_gen_opts *o, llm
         return rc;
     if (o)
         s->o.cb = o->cb;
-    llmr_err_set(&s->err, rc, "%s", msg);
+    llmri_err_set(&s->err, rc, "%s", msg);
     return fail_open(s, rc);
 }
 
-int llmr_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prompt,
+int llmri_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prompt,
                              const llmr_gen_opts *o, llmr_stream **out)
 {
     if (out)
@@ -411,7 +411,7 @@ int llmr_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prom
     s->n_srcs = n_srcs;
     *out = s;
 
-    int rc = llmr_gen_opts_check(o, &s->err);
+    int rc = llmri_gen_opts_check(o, &s->err);
     if (rc != LLMR_OK) {
         s->o.cb = o->cb;
         return fail_open(s, rc);
@@ -419,9 +419,9 @@ int llmr_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *prom
     if ((rc = copy_opts(s, o, prompt)) != LLMR_OK)
         return fail_open(s, rc);
     /* Scratch sized once here, so the per-token path does not allocate in the common case. */
-    if (!llmr_buf_reserve(&s->pending, 4 * LLMR_MAX_STOP_LEN) ||
-        !llmr_buf_reserve(&s->piece, 4 * LLMR_MAX_STOP_LEN) ||
-        !llmr_buf_reserve(&s->text, 16384))
+    if (!llmri_buf_reserve(&s->pending, 4 * LLMR_MAX_STOP_LEN) ||
+        !llmri_buf_reserve(&s->piece, 4 * LLMR_MAX_STOP_LEN) ||
+        !llmri_buf_reserve(&s->text, 16384))
         return fail_open(s, LLMR_ERR_NOMEM);
     if (s->o.cb.on_start)
         s->o.cb.on_start(s->o.cb.user, s->prompt);
@@ -444,10 +444,10 @@ void llmr_stream_close(llmr_stream *s)
     free(s->grammar);
     free(s->json_schema);
     free(s->bias);
-    llmr_buf_free(&s->pending);
-    llmr_buf_free(&s->piece);
-    llmr_buf_free(&s->alt);
-    llmr_buf_free(&s->text);
+    llmri_buf_free(&s->pending);
+    llmri_buf_free(&s->piece);
+    llmri_buf_free(&s->alt);
+    llmri_buf_free(&s->text);
     free(s);
 }
 
@@ -457,9 +457,9 @@ void llmr_stream_close(llmr_stream *s)
  * LLMR_OK when a filter dropped it (or left it empty); LLMR_ERR_NOMEM. */
 static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
 {
-    llmr_buf_truncate(&s->piece, 0);
-    if (!llmr_buf_append(&s->piece, t, n))
-        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
+    llmri_buf_truncate(&s->piece, 0);
+    if (!llmri_buf_append(&s->piece, t, n))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
     const char *cur = s->piece.p;
     size_t len = n;
     for (size_t i = 0; i < s->o.n_filters; i++) {
@@ -470,9 +470,9 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
         if (r != cur) {
             /* The replacement is the filter's; copy it so the piece lives until the next call
              * on the stream whatever the filter does meanwhile. */
-            llmr_buf_truncate(&s->alt, 0);
-            if (!llmr_buf_append(&s->alt, r, out_len))
-                return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
+            llmri_buf_truncate(&s->alt, 0);
+            if (!llmri_buf_append(&s->alt, r, out_len))
+                return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for a piece");
             llmr_buf tmp = s->piece;
             s->piece = s->alt;
             s->alt = tmp;
@@ -482,15 +482,15 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     }
     if (len == 0)
         return LLMR_OK;
-    if (!llmr_buf_append(&s->text, cur, len))
-        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for the text");
-    s->chars += llmr_utf8_count(cur, len);
+    if (!llmri_buf_append(&s->text, cur, len))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for the text");
+    s->chars += llmri_utf8_count(cur, len);
     p->text = cur;
     p->len = len;
     p->index = s->u.pieces++;
     p->n_tokens = s->u.generated_tokens;
     p->token = s->last_id;
-    p->elapsed = llmr_now() - s->t_open;
+    p->elapsed = llmri_now() - s->t_open;
     s->u.text_bytes = s->text.len;
     return LLMR_PIECE;
 }
@@ -499,7 +499,7 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
  * between calls is not the engine's). */
 static double gen_time(const llmr_stream *s)
 {
-    return s->u.gen_s + (llmr_now() - s->t_call) - (s->paused_s - s->paused_call);
+    return s->u.gen_s + (llmri_now() - s->t_call) - (s->paused_s - s->paused_call);
 }
 
 static void report_progress(llmr_stream *s)
@@ -510,7 +510,7 @@ static void report_progress(llmr_stream *s)
     llmr_progress pr;
     pr.tokens = s->u.generated_tokens;
     pr.max_tokens = (uint32_t)s->o.max_tokens;
-    pr.elapsed = llmr_now() - s->t_open;
+    pr.elapsed = llmri_now() - s->t_open;
     double gen_s = gen_time(s);
     pr.tokens_per_s = gen_s > 0 ? pr.tokens / gen_s : 0;
     pr.chars_per_s = pr.elapsed > 0 ? (double)s->chars / pr.elapsed : 0;
@@ -528,8 +528,8 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
     s->flushed = true;
     if (s->ending == LLMR_FINISH_CANCELLED)
         return LLMR_DONE;
-    if (!llmr_utf8_flush(&s->utf8, &s->pending))
-        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    if (!llmri_utf8_flush(&s->utf8, &s->pending))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
     int rc = s->pending.len ? make_piece(s, s->pending.p, s->pending.len, p) : LLMR_OK;
     return rc == LLMR_OK ? LLMR_DONE : rc;
 }
@@ -539,14 +539,14 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
 static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
 {
     size_t before = s->pending.len;
-    if (!llmr_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending))
-        return llmr_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    if (!llmri_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
     if (s->pending.len == before)
         return LLMR_OK;
     bool hit;
-    size_t cut = llmr_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
+    size_t cut = llmri_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
     if (hit) {
-        llmr_buf_truncate(&s->pending, cut);
+        llmri_buf_truncate(&s->pending, cut);
         memset(&s->utf8, 0, sizeof s->utf8);   /* bytes after the stop are never delivered */
         s->ending = LLMR_FINISH_STOP;
         return LLMR_OK;
@@ -554,7 +554,7 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
     if (cut == 0)
         return LLMR_OK;
     int rc = make_piece(s, s->pending.p, cut, p);
-    llmr_buf_consume(&s->pending, cut);
+    llmri_buf_consume(&s->pending, cut);
     return rc;
 }
 
@@ -565,7 +565,7 @@ static void first_token(llmr_stream *s, llmr_source *src)
 {
     if (src->ops->prompt_info)
         src->ops->prompt_info(src, &s->u.cached_tokens, &s->u.prompt_s);
-    s->t_call = llmr_now();
+    s->t_call = llmri_now();
     s->paused_call = s->paused_s;
 }
 
@@ -596,7 +596,7 @@ static int produce(llmr_stream *s, llmr_piece *p)
         }
         if (rc != LLMR_OK) {
             if (!s->err.msg[0] || s->err.code != rc)
-                llmr_err_set(&s->err, rc, "%s: %s", src->name, llmr_strerror(rc));
+                llmri_err_set(&s->err, rc, "%s: %s", src->name, llmr_strerror(rc));
             if (s->u.pieces > 0)
                 return rc;
             /* recover() answers LLMR_OK (try again), LLMR_ERR_CANCELLED (stopped while
@@ -638,7 +638,7 @@ static void mark_finished(llmr_stream *s, llmr_finish f, int rc)
     s->ending = f;
     s->u.finish = f;
     s->final_rc = rc;
-    s->u.total_s = llmr_now() - s->t_open;
+    s->u.total_s = llmri_now() - s->t_open;
     s->u.prompt_tps = s->u.prompt_s > 0
                           ? (s->u.prompt_tokens - s->u.cached_tokens) / s->u.prompt_s : 0;
     s->u.gen_tps = s->u.gen_s > 0 ? s->u.generated_tokens / s->u.gen_s : 0;
@@ -655,7 +655,7 @@ int llmr_stream_next(llmr_stream *s, llmr_piece *p)
         return LLMR_ERR_ARG;
     if (s->final_rc)
         return s->final_rc;
-    s->t_call = llmr_now();
+    s->t_call = llmri_now();
     s->paused_call = s->paused_s;
     int rc = produce(s, p);
     s->u.gen_s = gen_time(s);

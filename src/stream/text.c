@@ -50,28 +50,28 @@ static bool feed_byte(llmr_utf8 *u, unsigned char b, llmr_buf *out)
             if (u->n < u->need)
                 return true;
             u->n = 0;
-            return llmr_buf_append(out, u->pend, (size_t)u->need);
+            return llmri_buf_append(out, u->pend, (size_t)u->need);
         }
         /* The held bytes are a maximal ill-formed subpart: one U+FFFD for them, and b starts
          * afresh. */
         u->n = 0;
-        if (!llmr_buf_append(out, REPLACEMENT, 3))
+        if (!llmri_buf_append(out, REPLACEMENT, 3))
             return false;
     }
     int len = lead_len(b);
     if (len == 1)
-        return llmr_buf_append(out, &b, 1);
+        return llmri_buf_append(out, &b, 1);
     if (len == 0)
-        return llmr_buf_append(out, REPLACEMENT, 3);
+        return llmri_buf_append(out, REPLACEMENT, 3);
     u->pend[0] = b;
     u->n = 1;
     u->need = len;
     return true;
 }
 
-bool llmr_utf8_feed(llmr_utf8 *u, const char *bytes, size_t n, llmr_buf *out)
+bool llmri_utf8_feed(llmr_utf8 *u, const char *bytes, size_t n, llmr_buf *out)
 {
-    if (!llmr_buf_reserve(out, n + 3))
+    if (!llmri_buf_reserve(out, n + 3))
         return false;
     for (size_t i = 0; i < n; i++)
         if (!feed_byte(u, (unsigned char)bytes[i], out))
@@ -79,15 +79,15 @@ bool llmr_utf8_feed(llmr_utf8 *u, const char *bytes, size_t n, llmr_buf *out)
     return true;
 }
 
-bool llmr_utf8_flush(llmr_utf8 *u, llmr_buf *out)
+bool llmri_utf8_flush(llmr_utf8 *u, llmr_buf *out)
 {
     if (u->n == 0)
         return true;
     u->n = 0;
-    return llmr_buf_append(out, REPLACEMENT, 3);
+    return llmri_buf_append(out, REPLACEMENT, 3);
 }
 
-size_t llmr_utf8_count(const char *s, size_t n)
+size_t llmri_utf8_count(const char *s, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++)
@@ -95,7 +95,7 @@ size_t llmr_utf8_count(const char *s, size_t n)
     return c;
 }
 
-bool llmr_utf8_valid(const char *s, size_t n)
+bool llmri_utf8_valid(const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -117,7 +117,7 @@ bool llmr_utf8_valid(const char *s, size_t n)
 
 /* ---- stop sequences ------------------------------------------------------------------- */
 
-size_t llmr_stop_scan(const llmr_stopset *st, const char *t, size_t n, bool *hit)
+size_t llmri_stop_scan(const llmr_stopset *st, const char *t, size_t n, bool *hit)
 {
     *hit = false;
     if (!st || st->n == 0)

@@ -23,13 +23,13 @@ typedef struct llmr_utf8 {
 } llmr_utf8;
 
 /* Feeds n bytes; appends complete text to out. False when out of memory. */
-bool llmr_utf8_feed(llmr_utf8 *u, const char *bytes, size_t n, llmr_buf *out);
+bool llmri_utf8_feed(llmr_utf8 *u, const char *bytes, size_t n, llmr_buf *out);
 /* End of input: an incomplete character becomes U+FFFD. */
-bool llmr_utf8_flush(llmr_utf8 *u, llmr_buf *out);
+bool llmri_utf8_flush(llmr_utf8 *u, llmr_buf *out);
 /* Code points in valid UTF-8 text (bytes that are not continuation bytes). */
-size_t llmr_utf8_count(const char *s, size_t n);
+size_t llmri_utf8_count(const char *s, size_t n);
 /* Whether s[0..n) is well-formed UTF-8. */
-bool llmr_utf8_valid(const char *s, size_t n);
+bool llmri_utf8_valid(const char *s, size_t n);
 
 /* Stop sequences. */
 typedef struct llmr_stopset {
@@ -43,6 +43,6 @@ typedef struct llmr_stopset {
  * there on is never delivered. Otherwise returns the offset of the longest suffix of t that is a
  * proper prefix of some stop sequence (n when there is none): that suffix is held back until
  * later text decides it. The offset is a character boundary when t and the stops are UTF-8. */
-size_t llmr_stop_scan(const llmr_stopset *st, const char *t, size_t n, bool *hit);
+size_t llmri_stop_scan(const llmr_stopset *st, const char *t, size_t n, bool *hit);
 
 #endif

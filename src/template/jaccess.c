@@ -21,14 +21,14 @@ static jv undef_attr(ev *E, jv obj, jv key)
     llmr_buf b = {.limit = 200};
     jv_repr(&b, key, 0);
     jv u = jv_undef_msg(E->a, "'%s' has no element %s", tn, b.p ? b.p : "?");
-    llmr_buf_free(&b);
+    llmri_buf_free(&b);
     return u;
 }
 
 static jv method(ev *E, jv self, const char *name)
 {
     jv v = jv_undef();
-    jmethod *m = llmr_arena_alloc(E->a, sizeof *m);
+    jmethod *m = llmri_arena_alloc(E->a, sizeof *m);
     if (!m)
         return v;
     m->self = self;
@@ -219,12 +219,12 @@ bool ev_slice(ev *E, jnode *n, jv obj, jv a, jv b, jv c, jv *out)
         } else {
             size_t b0 = jutf8_offset(obj.u.s->s, obj.u.s->len, (size_t)i);
             size_t b1 = jutf8_offset(obj.u.s->s, obj.u.s->len, (size_t)i + 1);
-            llmr_buf_append(&sb, obj.u.s->s + b0, b1 - b0);
+            llmri_buf_append(&sb, obj.u.s->s + b0, b1 - b0);
         }
     }
     if (obj.type == JV_STR) {
-        *out = jv_strn(E->a, llmr_buf_str(&sb), sb.len);
-        llmr_buf_free(&sb);
+        *out = jv_strn(E->a, llmri_buf_str(&sb), sb.len);
+        llmri_buf_free(&sb);
         return ev_mem_ok(E, n);
     }
     res.tuple = obj.tuple;
@@ -240,12 +240,12 @@ bool ev_to_strv(ev *E, const jnode *n, jv v, jv *out)
     }
     llmr_buf b = {.limit = E->env->lim.max_output};
     if (!jv_to_str(&b, v, 0)) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_fail(E, n, "cannot convert a %s to a string (too large or too deeply nested)",
                        jv_type_name(v));
     }
-    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
-    llmr_buf_free(&b);
+    *out = jv_strn(E->a, llmri_buf_str(&b), b.len);
+    llmri_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 

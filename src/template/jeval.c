@@ -89,7 +89,7 @@ bool jarg(const jargs *A, size_t idx, const char *name, jv *out)
 /* ---- scopes ----------------------------------------------------------------------------- */
 static jscope *scope_new(ev *E, jscope *parent)
 {
-    jscope *s = llmr_arena_alloc(E->a, sizeof *s);
+    jscope *s = llmri_arena_alloc(E->a, sizeof *s);
     jv d = jv_dict_new(E->a, 0);
     if (!s || d.type != JV_DICT)
         return NULL;
@@ -222,11 +222,11 @@ static bool call_macro(ev *E, const jnode *n, jmacro *m, const jargs *A, jv call
     E->scope = saved_scope;
     E->depth--;
     if (rc == X_ERR) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return false;
     }
-    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
-    llmr_buf_free(&b);
+    *out = jv_strn(E->a, llmri_buf_str(&b), b.len);
+    llmri_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 
@@ -482,7 +482,7 @@ static int exec_for(ev *E, jscope *S, jnode *n, llmr_buf *out)
     }
     if (items->n == 0)
         return exec_body(E, S, &n->else_body, out);
-    jloop *lp = llmr_arena_alloc(E->a, sizeof *lp);
+    jloop *lp = llmri_arena_alloc(E->a, sizeof *lp);
     if (!lp)
         return ev_mem_ok(E, n), X_ERR;
     lp->items = items;
@@ -530,17 +530,17 @@ static bool capture(ev *E, jscope *S, const jnodes *body, jv *out, const jnode *
     int rc = exec_body(E, S, body, &b);
     E->stmt = n;
     if (rc == X_ERR) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return false;
     }
-    *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
-    llmr_buf_free(&b);
+    *out = jv_strn(E->a, llmri_buf_str(&b), b.len);
+    llmri_buf_free(&b);
     return ev_mem_ok(E, n);
 }
 
 static jmacro *macro_new(ev *E, jnode *def, jscope *S)
 {
-    jmacro *m = llmr_arena_alloc(E->a, sizeof *m);
+    jmacro *m = llmri_arena_alloc(E->a, sizeof *m);
     if (m) {
         m->def = def;
         m->closure = S;
@@ -557,7 +557,7 @@ static int exec_stmt(ev *E, jscope *S, jnode *n, llmr_buf *out)
         return X_ERR;
     switch (n->kind) {
     case JN_TEXT:
-        if (!llmr_buf_append(out, n->lit.u.s->s, n->lit.u.s->len))
+        if (!llmri_buf_append(out, n->lit.u.s->s, n->lit.u.s->len))
             return ev_fail(E, n, "the rendered text is larger than the output limit (%zu bytes)",
                            out->limit), X_ERR;
         return X_OK;

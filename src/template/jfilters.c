@@ -23,8 +23,8 @@ bool jf_need_str(ev *E, const jnode *n, const char *what, jv v, jv *out)
 
 jv jf_mkstr(ev *E, llmr_buf *b)
 {
-    jv s = jv_strn(E->a, llmr_buf_str(b), b->len);
-    llmr_buf_free(b);
+    jv s = jv_strn(E->a, llmri_buf_str(b), b->len);
+    llmri_buf_free(b);
     return s;
 }
 
@@ -92,7 +92,7 @@ jv jf_casemap(ev *E, jv s, char mode)
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate(p + i, n - i, &cp);
         if (k <= 0) {   /* invalid byte: copy it through */
-            llmr_buf_append(&b, (const char *)p + i, 1);
+            llmri_buf_append(&b, (const char *)p + i, 1);
             i++;
             continue;
         }
@@ -117,7 +117,7 @@ jv jf_casemap(ev *E, jv s, char mode)
         }
         utf8proc_uint8_t enc[4];
         utf8proc_ssize_t el = utf8proc_encode_char(o, enc);
-        llmr_buf_append(&b, (const char *)enc, (size_t)el);
+        llmri_buf_append(&b, (const char *)enc, (size_t)el);
         i += k;
     }
     return jf_mkstr(E, &b);
@@ -132,15 +132,15 @@ jv jf_replace(ev *E, jv s, jv old, jv rep, int64_t count)
         size_t i = 0, len = s.u.s->len;
         int64_t done = 0;
         while (count < 0 || done < count) {
-            llmr_buf_append(&b, rep.u.s->s, rep.u.s->len);
+            llmri_buf_append(&b, rep.u.s->s, rep.u.s->len);
             done++;
             if (i >= len)
                 break;
             size_t j = jutf8_offset(p + i, len - i, 1);
-            llmr_buf_append(&b, p + i, j);
+            llmri_buf_append(&b, p + i, j);
             i += j;
         }
-        llmr_buf_append(&b, p + i, len - i);
+        llmri_buf_append(&b, p + i, len - i);
         return jf_mkstr(E, &b);
     }
     int64_t done = 0;
@@ -148,14 +148,14 @@ jv jf_replace(ev *E, jv s, jv old, jv rep, int64_t count)
         const char *q = memmem(p, (size_t)(end - p), old.u.s->s, ol);
         if (!q)
             break;
-        llmr_buf_append(&b, p, (size_t)(q - p));
-        llmr_buf_append(&b, rep.u.s->s, rep.u.s->len);
+        llmri_buf_append(&b, p, (size_t)(q - p));
+        llmri_buf_append(&b, rep.u.s->s, rep.u.s->len);
         p = q + ol;
         done++;
     }
-    llmr_buf_append(&b, p, (size_t)(end - p));
+    llmri_buf_append(&b, p, (size_t)(end - p));
     if (b.failed) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return jv_undef();
     }
     return jf_mkstr(E, &b);
@@ -235,18 +235,18 @@ static bool do_indent(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
     jarg(A, 2, "blank", &blank);
     llmr_buf ind = {.limit = 4096};
     if (w.type == JV_STR)
-        llmr_buf_append(&ind, w.u.s->s, w.u.s->len);
+        llmri_buf_append(&ind, w.u.s->s, w.u.s->len);
     else if (w.type == JV_INT && w.u.i >= 0 && w.u.i <= 1024)
         for (int64_t i = 0; i < w.u.i; i++)
-            llmr_buf_append(&ind, " ", 1);
+            llmri_buf_append(&ind, " ", 1);
     else {
-        llmr_buf_free(&ind);
+        llmri_buf_free(&ind);
         return ev_fail(E, n, "indent: width must be a string or an integer in 0..1024");
     }
     const char *in = ind.p ? ind.p : "";
     llmr_buf b = {.limit = E->env->lim.max_output};
     if (jv_truthy(first))
-        llmr_buf_puts(&b, in);
+        llmri_buf_puts(&b, in);
     const char *p = s.u.s->s, *end = p + s.u.s->len;
     bool firstline = true;
     while (p < end) {
@@ -255,22 +255,22 @@ static bool do_indent(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
             q++;
         size_t ll = (size_t)(q - p);
         if (!firstline) {
-            llmr_buf_append(&b, "\n", 1);
+            llmri_buf_append(&b, "\n", 1);
             if (ll || jv_truthy(blank))
-                llmr_buf_puts(&b, in);
+                llmri_buf_puts(&b, in);
         }
-        llmr_buf_append(&b, p, ll);
+        llmri_buf_append(&b, p, ll);
         firstline = false;
         if (q < end && *q == '\r' && q + 1 < end && q[1] == '\n')
             q++;
         p = q < end ? q + 1 : q;
         if (q < end && p == end) {   /* text ended with a newline: one empty last line */
-            llmr_buf_append(&b, "\n", 1);
+            llmri_buf_append(&b, "\n", 1);
             if (jv_truthy(blank))
-                llmr_buf_puts(&b, in);
+                llmri_buf_puts(&b, in);
         }
     }
-    llmr_buf_free(&ind);
+    llmri_buf_free(&ind);
     *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }
@@ -287,18 +287,18 @@ bool jf_join(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     for (size_t i = 0; i < l->n; i++) {
         jv v = l->v[i];
         if (attr.type != JV_UNDEF && !jf_attr_path(E, n, v, attr, &v)) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return false;
         }
         if (i)
-            llmr_buf_append(&b, sep.u.s->s, sep.u.s->len);
+            llmri_buf_append(&b, sep.u.s->s, sep.u.s->len);
         if (v.type != JV_UNDEF && !jv_to_str(&b, v, 0)) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "join: result too large");
         }
     }
     if (b.failed) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_fail(E, n, "join: result too large");
     }
     *out = jf_mkstr(E, &b);
@@ -336,7 +336,7 @@ static bool do_tojson(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     llmr_buf b = {.limit = E->env->lim.max_output};
     char err[200];
     if (!jv_to_json(&b, in, jv_truthy(ea), ip, is, ks, jv_truthy(sk), err, sizeof err)) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_fail(E, n, "%s", err);
     }
     *out = jf_mkstr(E, &b);
@@ -522,9 +522,9 @@ static bool do_escape(ev *E, const jnode *n, jv in, jv *out)
         const char *r = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;"
                       : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
         if (r)
-            llmr_buf_puts(&b, r);
+            llmri_buf_puts(&b, r);
         else
-            llmr_buf_append(&b, &c, 1);
+            llmri_buf_append(&b, &c, 1);
     }
     *out = jf_mkstr(E, &b);
     out->safe = 1;
@@ -539,7 +539,7 @@ static bool do_reverse(ev *E, const jnode *n, jv in, jv *out)
     if (in.type == JV_STR) {
         llmr_buf b = {.limit = in.u.s->len + 1};
         for (size_t i = l->n; i-- > 0;)
-            llmr_buf_append(&b, l->v[i].u.s->s, l->v[i].u.s->len);
+            llmri_buf_append(&b, l->v[i].u.s->s, l->v[i].u.s->len);
         *out = jf_mkstr(E, &b);
         return ev_mem_ok(E, n);
     }
@@ -642,10 +642,10 @@ static bool do_center(ev *E, const jnode *n, jv in, const jargs *A, jv *out)
     int64_t left = pad / 2 + (pad & w.u.i & 1);
     llmr_buf b = {.limit = E->env->lim.max_output};
     for (int64_t i = 0; i < left; i++)
-        llmr_buf_append(&b, " ", 1);
-    llmr_buf_append(&b, s.u.s->s, s.u.s->len);
+        llmri_buf_append(&b, " ", 1);
+    llmri_buf_append(&b, s.u.s->s, s.u.s->len);
     for (int64_t i = 0; i < pad - left; i++)
-        llmr_buf_append(&b, " ", 1);
+        llmri_buf_append(&b, " ", 1);
     *out = jf_mkstr(E, &b);
     return ev_mem_ok(E, n);
 }

@@ -47,7 +47,7 @@ static bool fail(lexer *L, int line, const char *msg)
 static jtok *push(lexer *L, jtok_type type, int line)
 {
     jtoks *t = L->out;
-    if (!llmr_arena_grow(L->a, &t->t, &t->cap, t->n, t->n + 1, sizeof *t->t))
+    if (!llmri_arena_grow(L->a, &t->t, &t->cap, t->n, t->n + 1, sizeof *t->t))
         return NULL;
     jtok *k = &t->t[t->n++];
     memset(k, 0, sizeof *k);
@@ -58,7 +58,7 @@ static jtok *push(lexer *L, jtok_type type, int line)
 
 static char *dup(lexer *L, const char *s, size_t n)
 {
-    char *p = llmr_arena_alloc(L->a, n + 1);
+    char *p = llmri_arena_alloc(L->a, n + 1);
     if (p) {
         memcpy(p, s, n);
         p[n] = 0;
@@ -114,7 +114,7 @@ static bool lex_string(lexer *L)
         return fail(L, line, "unterminated string literal");
     size_t n = i - L->pos - 1;
     const char *s = L->src + L->pos + 1;
-    char *o = llmr_arena_alloc(L->a, n + 1);
+    char *o = llmri_arena_alloc(L->a, n + 1);
     if (!o)
         return fail(L, line, "out of memory");
     size_t k = 0;
@@ -363,7 +363,7 @@ bool jinja_lex(llmr_arena *a, const char *src, size_t len, jtoks *out, char *err
 {
     /* jinja2 first turns every \r\n and \r into \n (newline_sequence), then, with
      * keep_trailing_newline=False, drops one newline at the very end */
-    char *norm = llmr_arena_alloc(a, len + 1);
+    char *norm = llmri_arena_alloc(a, len + 1);
     if (!norm) {
         snprintf(err, errlen, "template too large (out of memory)");
         return false;

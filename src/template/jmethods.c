@@ -136,27 +136,27 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
     size_t autonum = 0;
     while (p < end) {
         if ((*p == '{' || *p == '}') && p + 1 < end && p[1] == *p) {
-            llmr_buf_append(&b, p, 1);
+            llmri_buf_append(&b, p, 1);
             p += 2;
             continue;
         }
         if (*p == '}') {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "Single '}' encountered in format string");
         }
         if (*p != '{') {
-            llmr_buf_append(&b, p++, 1);
+            llmri_buf_append(&b, p++, 1);
             continue;
         }
         const char *q = memchr(p, '}', (size_t)(end - p));
         if (!q) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "Single '{' encountered in format string");
         }
         char field[128];
         size_t fl = (size_t)(q - p - 1);
         if (fl >= sizeof field) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "format field too long");
         }
         memcpy(field, p + 1, fl);
@@ -164,7 +164,7 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
         p = q + 1;
         char *colon = strchr(field, ':'), *bang = strchr(field, '!');
         if (colon && colon[1]) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "str.format: format specs ('%s') are not supported", colon);
         }
         if (colon)
@@ -187,7 +187,7 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
         else
             ok = jarg(A, SIZE_MAX, head, &v);
         if (!ok) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, k ? "KeyError: '%s'" : "%stuple index out of range",
                            k ? head : "");
         }
@@ -205,13 +205,13 @@ static bool str_format(ev *E, const jnode *n, jv s, const jargs *A, jv *out)
             }
             *e2 = save;
             if (!ok) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return false;
             }
             f = e2 + (save == ']');
         }
         if (!(conv == 'r' ? jv_repr(&b, v, 0) : v.type == JV_UNDEF || jv_to_str(&b, v, 0))) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "str.format: result too large");
         }
     }
@@ -511,27 +511,27 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
     while (p < end) {
         const char *q = memchr(p, '%', (size_t)(end - p));
         if (!q) {
-            llmr_buf_append(&b, p, (size_t)(end - p));
+            llmri_buf_append(&b, p, (size_t)(end - p));
             break;
         }
-        llmr_buf_append(&b, p, (size_t)(q - p));
+        llmri_buf_append(&b, p, (size_t)(q - p));
         q++;
         jv arg = jv_undef();
         bool have_arg = false;
         if (q < end && *q == '(') {
             const char *cl = memchr(q, ')', (size_t)(end - q));
             if (!cl) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "incomplete format key");
             }
             if (!mapping) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "format requires a mapping");
             }
             jv key = jv_strn(E->a, q + 1, (size_t)(cl - q - 1));
             jv *v = key.type == JV_STR ? jv_dict_get(args.u.d, key) : NULL;
             if (!v) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "KeyError: '%.*s'", (int)(cl - q - 1), q + 1);
             }
             arg = *v;
@@ -555,21 +555,21 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
         while (q < end && (*q == 'l' || *q == 'h' || *q == 'L'))
             q++;
         if (q >= end) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "incomplete format");
         }
         char conv = *q++;
         if (width > 4096 || prec > 4096) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "format width or precision too large");
         }
         if (conv == '%') {
-            llmr_buf_append(&b, "%", 1);
+            llmri_buf_append(&b, "%", 1);
             p = q;
             continue;
         }
         if (!strchr("sradiuoxXeEfFgGc", conv)) {
-            llmr_buf_free(&b);
+            llmri_buf_free(&b);
             return ev_fail(E, n, "unsupported format character '%c' (0x%x) at index %ld", conv,
                            (unsigned)(unsigned char)conv, (long)(q - 1 - fmt.u.s->s));
         }
@@ -579,7 +579,7 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
             } else if (used < npos) {
                 arg = pos[used];
             } else {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "not enough arguments for format string");
             }
             used++;
@@ -598,29 +598,29 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
             }
             bool left = strchr(flags, '-') != NULL;
             for (int i = (int)cps; !left && i < width; i++)
-                llmr_buf_append(&b, " ", 1);
-            llmr_buf_append(&b, s, sl);
+                llmri_buf_append(&b, " ", 1);
+            llmri_buf_append(&b, s, sl);
             for (int i = (int)cps; left && i < width; i++)
-                llmr_buf_append(&b, " ", 1);
-            llmr_buf_free(&sb);
+                llmri_buf_append(&b, " ", 1);
+            llmri_buf_free(&sb);
             if (!ok) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "format: value too large or too deeply nested");
             }
         } else if (conv == 'c') {
             if (arg.type == JV_STR && jutf8_len(arg.u.s->s, arg.u.s->len) == 1) {
-                llmr_buf_append(&b, arg.u.s->s, arg.u.s->len);
+                llmri_buf_append(&b, arg.u.s->s, arg.u.s->len);
             } else if (arg.type == JV_INT && arg.u.i >= 0 && arg.u.i < 0x110000) {
                 utf8proc_uint8_t enc[4];
                 utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)arg.u.i, enc);
-                llmr_buf_append(&b, (const char *)enc, (size_t)k);
+                llmri_buf_append(&b, (const char *)enc, (size_t)k);
             } else {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return ev_fail(E, n, "%%c requires int or char");
             }
         } else {
             if (!fmt_num_arg(E, n, conv, arg, &v)) {
-                llmr_buf_free(&b);
+                llmri_buf_free(&b);
                 return false;
             }
             char c2 = conv == 'i' || conv == 'u' ? 'd' : conv;
@@ -634,23 +634,23 @@ bool jf_printf(ev *E, const jnode *n, jv fmt, jv args, jv *out)
             if (is_int_conv) {
                 long long iv = v.type == JV_FLOAT ? (long long)v.u.f : (long long)v.u.i;
                 if (v.type == JV_FLOAT && strchr("oxX", c2)) {
-                    llmr_buf_free(&b);
+                    llmri_buf_free(&b);
                     return ev_fail(E, n, "%%%c format: an integer is required, not float", conv);
                 }
                 snprintf(tmp, sizeof tmp, f, iv);
             } else {
                 snprintf(tmp, sizeof tmp, f, jv_num(v));
             }
-            llmr_buf_puts(&b, tmp);
+            llmri_buf_puts(&b, tmp);
         }
         p = q;
     }
     if (!mapping && !lax && used < npos) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_fail(E, n, "not all arguments converted during string formatting");
     }
     if (b.failed) {
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_fail(E, n, "formatted string larger than the output limit");
     }
     *out = jf_mkstr(E, &b);

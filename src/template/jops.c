@@ -45,7 +45,7 @@ bool ev_concat_str(ev *E, jnode *n, jv a, jv b, jv *out)
         return ev_fail(E, n, "string longer than the output limit (%zu bytes)",
                        E->env->lim.max_output);
     jv r = jv_strn(E->a, NULL, 0);
-    jstr *s = llmr_arena_alloc(E->a, sizeof *s + la + lb + 1);
+    jstr *s = llmri_arena_alloc(E->a, sizeof *s + la + lb + 1);
     if (!s || r.type != JV_STR)
         return ev_mem_ok(E, n);
     memcpy(s->s, a.u.s->s, la);
@@ -83,10 +83,10 @@ static bool repeat(ev *E, jnode *n, jv seq, int64_t k, jv *out)
     if (seq.type == JV_STR) {
         llmr_buf b = {.limit = E->env->lim.max_output};
         for (int64_t i = 0; i < k; i++)
-            llmr_buf_append(&b, seq.u.s->s, seq.u.s->len);
-        *out = jv_strn(E->a, llmr_buf_str(&b), b.len);
+            llmri_buf_append(&b, seq.u.s->s, seq.u.s->len);
+        *out = jv_strn(E->a, llmri_buf_str(&b), b.len);
         out->safe = seq.safe;
-        llmr_buf_free(&b);
+        llmri_buf_free(&b);
         return ev_mem_ok(E, n);
     }
     jv r = jv_list_new(E->a, 0);

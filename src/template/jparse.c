@@ -96,7 +96,7 @@ bool jp_expect_block_end(parser *P, const char *tag)
 
 jnode *jp_node(parser *P, jn_kind k, int line)
 {
-    jnode *n = llmr_arena_alloc(P->a, sizeof *n);
+    jnode *n = llmri_arena_alloc(P->a, sizeof *n);
     if (!n)
         return jp_perr(P, line, "out of memory");
     n->kind = k;
@@ -108,7 +108,7 @@ bool jp_nodes_push(parser *P, jnodes *ns, jnode *n)
 {
     if (!n)
         return false;
-    if (!llmr_arena_grow(P->a, &ns->v, &ns->cap, ns->n, ns->n + 1, sizeof *ns->v)) {
+    if (!llmri_arena_grow(P->a, &ns->v, &ns->cap, ns->n, ns->n + 1, sizeof *ns->v)) {
         jp_perr(P, n->line, "out of memory");
         return false;
     }
@@ -120,7 +120,7 @@ bool jp_nodes_push(parser *P, jnodes *ns, jnode *n)
 bool jp_names_set(parser *P, const char ***arr, size_t idx, size_t cap, const char *name)
 {
     if (!*arr || idx % 16 == 0) {
-        const char **p = llmr_arena_alloc(P->a, (idx + 16 > cap ? idx + 16 : cap) * sizeof *p);
+        const char **p = llmri_arena_alloc(P->a, (idx + 16 > cap ? idx + 16 : cap) * sizeof *p);
         if (!p) {
             jp_perr(P, jp_cur(P)->line, "out of memory");
             return false;
@@ -414,7 +414,7 @@ static jnode *parse_primary(parser *P)
         size_t total = 0, k = 0;
         while (jp_peek(P, k)->type == JT_STRING)
             total += jp_peek(P, k++)->len;
-        char *s = llmr_arena_alloc(P->a, total + 1);
+        char *s = llmri_arena_alloc(P->a, total + 1);
         n = jp_node(P, JN_LIT, t->line);
         if (!s || !n)
             return jp_perr(P, t->line, "out of memory");

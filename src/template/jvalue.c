@@ -15,7 +15,7 @@
 jv jv_strn(llmr_arena *a, const char *s, size_t n)
 {
     jv v = jv_undef();
-    jstr *p = llmr_arena_alloc(a, sizeof *p + n + 1);
+    jstr *p = llmri_arena_alloc(a, sizeof *p + n + 1);
     if (!p)
         return v;
     p->len = n;
@@ -45,11 +45,11 @@ jv jv_undef_msg(llmr_arena *a, const char *fmt, ...)
 jv jv_list_new(llmr_arena *a, size_t cap)
 {
     jv v = jv_undef();
-    jlist *l = llmr_arena_alloc(a, sizeof *l);
+    jlist *l = llmri_arena_alloc(a, sizeof *l);
     if (!l)
         return v;
     if (cap) {
-        l->v = llmr_arena_alloc(a, cap * sizeof(jv));
+        l->v = llmri_arena_alloc(a, cap * sizeof(jv));
         if (!l->v)
             return v;
         l->cap = cap;
@@ -62,12 +62,12 @@ jv jv_list_new(llmr_arena *a, size_t cap)
 jv jv_dict_new(llmr_arena *a, size_t cap)
 {
     jv v = jv_undef();
-    jdict *d = llmr_arena_alloc(a, sizeof *d);
+    jdict *d = llmri_arena_alloc(a, sizeof *d);
     if (!d)
         return v;
     if (cap) {
-        d->k = llmr_arena_alloc(a, cap * sizeof(jv));
-        d->v = llmr_arena_alloc(a, cap * sizeof(jv));
+        d->k = llmri_arena_alloc(a, cap * sizeof(jv));
+        d->v = llmri_arena_alloc(a, cap * sizeof(jv));
         if (!d->k || !d->v)
             return v;
         d->cap = cap;
@@ -79,7 +79,7 @@ jv jv_dict_new(llmr_arena *a, size_t cap)
 
 bool jv_list_push(llmr_arena *a, jlist *l, jv x)
 {
-    if (!llmr_arena_grow(a, &l->v, &l->cap, l->n, l->n + 1, sizeof *l->v))
+    if (!llmri_arena_grow(a, &l->v, &l->cap, l->n, l->n + 1, sizeof *l->v))
         return false;
     l->v[l->n++] = x;
     return true;
@@ -110,8 +110,8 @@ bool jv_dict_set(llmr_arena *a, jdict *d, jv key, jv val)
         return true;
     }
     size_t ck = d->cap, cv = d->cap;   /* keys and values grow alike: ck == cv after */
-    if (!llmr_arena_grow(a, &d->k, &ck, d->n, d->n + 1, sizeof *d->k) ||
-        !llmr_arena_grow(a, &d->v, &cv, d->n, d->n + 1, sizeof *d->v))
+    if (!llmri_arena_grow(a, &d->k, &ck, d->n, d->n + 1, sizeof *d->k) ||
+        !llmri_arena_grow(a, &d->v, &cv, d->n, d->n + 1, sizeof *d->v))
         return false;
     d->cap = ck;
     d->k[d->n] = key;
@@ -313,25 +313,25 @@ static bool repr_str(llmr_buf *b, const char *s, size_t n)
 {
     bool sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
     char q = (sq && !dq) ? '"' : '\'';
-    llmr_buf_append(b, &q, 1);
+    llmri_buf_append(b, &q, 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\\' || c == (unsigned char)q) {
             char t[2] = {'\\', (char)c};
-            llmr_buf_append(b, t, 2);
+            llmri_buf_append(b, t, 2);
         } else if (c == '\n') {
-            llmr_buf_puts(b, "\\n");
+            llmri_buf_puts(b, "\\n");
         } else if (c == '\r') {
-            llmr_buf_puts(b, "\\r");
+            llmri_buf_puts(b, "\\r");
         } else if (c == '\t') {
-            llmr_buf_puts(b, "\\t");
+            llmri_buf_puts(b, "\\t");
         } else if (c < 0x20 || c == 0x7f) {
-            llmr_buf_printf(b, "\\x%02x", c);
+            llmri_buf_printf(b, "\\x%02x", c);
         } else {
-            llmr_buf_append(b, (const char *)&c, 1);
+            llmri_buf_append(b, (const char *)&c, 1);
         }
     }
-    return llmr_buf_append(b, &q, 1);
+    return llmri_buf_append(b, &q, 1);
 }
 
 static bool print_value(llmr_buf *b, jv v, int depth, bool repr)
@@ -340,48 +340,48 @@ static bool print_value(llmr_buf *b, jv v, int depth, bool repr)
         return false;
     char num[40];
     switch (v.type) {
-    case JV_UNDEF: return repr ? llmr_buf_puts(b, "Undefined") : true;
-    case JV_NONE: return llmr_buf_puts(b, "None");
-    case JV_BOOL: return llmr_buf_puts(b, v.u.b ? "True" : "False");
-    case JV_INT: return llmr_buf_printf(b, "%lld", (long long)v.u.i);
-    case JV_FLOAT: jfmt_float(num, v.u.f); return llmr_buf_puts(b, num);
+    case JV_UNDEF: return repr ? llmri_buf_puts(b, "Undefined") : true;
+    case JV_NONE: return llmri_buf_puts(b, "None");
+    case JV_BOOL: return llmri_buf_puts(b, v.u.b ? "True" : "False");
+    case JV_INT: return llmri_buf_printf(b, "%lld", (long long)v.u.i);
+    case JV_FLOAT: jfmt_float(num, v.u.f); return llmri_buf_puts(b, num);
     case JV_STR:
         if (repr && v.safe) {   /* markupsafe: Markup('...') */
-            llmr_buf_puts(b, "Markup(");
+            llmri_buf_puts(b, "Markup(");
             repr_str(b, v.u.s->s, v.u.s->len);
-            return llmr_buf_puts(b, ")");
+            return llmri_buf_puts(b, ")");
         }
-        return repr ? repr_str(b, v.u.s->s, v.u.s->len) : llmr_buf_append(b, v.u.s->s, v.u.s->len);
+        return repr ? repr_str(b, v.u.s->s, v.u.s->len) : llmri_buf_append(b, v.u.s->s, v.u.s->len);
     case JV_LIST:
         if (v.gen)
-            return llmr_buf_printf(b, "<%s object>", jv_type_name(v));
-        llmr_buf_puts(b, v.tuple ? "(" : "[");
+            return llmri_buf_printf(b, "<%s object>", jv_type_name(v));
+        llmri_buf_puts(b, v.tuple ? "(" : "[");
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
-                llmr_buf_puts(b, ", ");
+                llmri_buf_puts(b, ", ");
             if (!print_value(b, v.u.l->v[i], depth + 1, true))
                 return false;
         }
         if (v.tuple && v.u.l->n == 1)
-            llmr_buf_puts(b, ",");
-        return llmr_buf_puts(b, v.tuple ? ")" : "]");
+            llmri_buf_puts(b, ",");
+        return llmri_buf_puts(b, v.tuple ? ")" : "]");
     case JV_DICT:
-        llmr_buf_puts(b, "{");
+        llmri_buf_puts(b, "{");
         for (size_t i = 0; i < v.u.d->n; i++) {
             if (i)
-                llmr_buf_puts(b, ", ");
+                llmri_buf_puts(b, ", ");
             if (!print_value(b, v.u.d->k[i], depth + 1, true))
                 return false;
-            llmr_buf_puts(b, ": ");
+            llmri_buf_puts(b, ": ");
             if (!print_value(b, v.u.d->v[i], depth + 1, true))
                 return false;
         }
-        return llmr_buf_puts(b, "}");
-    case JV_NS: return llmr_buf_puts(b, "<Namespace>");
-    case JV_MACRO: return llmr_buf_puts(b, "<Macro>");
-    case JV_METHOD: return llmr_buf_printf(b, "<built-in method %s>", v.u.bm->name);
-    case JV_FUNC: return llmr_buf_puts(b, "<function>");
-    case JV_LOOP: return llmr_buf_puts(b, "<LoopContext>");
+        return llmri_buf_puts(b, "}");
+    case JV_NS: return llmri_buf_puts(b, "<Namespace>");
+    case JV_MACRO: return llmri_buf_puts(b, "<Macro>");
+    case JV_METHOD: return llmri_buf_printf(b, "<built-in method %s>", v.u.bm->name);
+    case JV_FUNC: return llmri_buf_puts(b, "<function>");
+    case JV_LOOP: return llmri_buf_puts(b, "<LoopContext>");
     }
     return false;
 }
@@ -421,43 +421,43 @@ static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
 static void json_str(jsonw *w, const char *s, size_t n)
 {
     llmr_buf *b = w->b;
-    llmr_buf_append(b, "\"", 1);
+    llmri_buf_append(b, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
             char t[2] = {'\\', (char)c};
-            llmr_buf_append(b, t, 2);
+            llmri_buf_append(b, t, 2);
             i++;
         } else if (c < 0x20) {
             const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
                             : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
             if (esc)
-                llmr_buf_puts(b, esc);
+                llmri_buf_puts(b, esc);
             else
-                llmr_buf_printf(b, "\\u%04x", c);
+                llmri_buf_printf(b, "\\u%04x", c);
             i++;
         } else if (c < 0x80 || !w->ascii) {
-            llmr_buf_append(b, s + i, 1);
+            llmri_buf_append(b, s + i, 1);
             i++;
         } else {
             uint32_t cp = utf8_next(u, n, &i);
             if (cp >= 0x10000) {
                 cp -= 0x10000;
-                llmr_buf_printf(b, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+                llmri_buf_printf(b, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
             } else {
-                llmr_buf_printf(b, "\\u%04x", cp);
+                llmri_buf_printf(b, "\\u%04x", cp);
             }
         }
     }
-    llmr_buf_append(b, "\"", 1);
+    llmri_buf_append(b, "\"", 1);
 }
 
 static void json_newline(jsonw *w, int level)
 {
-    llmr_buf_append(w->b, "\n", 1);
+    llmri_buf_append(w->b, "\n", 1);
     for (int i = 0; i < level; i++)
-        llmr_buf_puts(w->b, w->indent);
+        llmri_buf_puts(w->b, w->indent);
 }
 
 static int cmp_keys(const void *x, const void *y)
@@ -476,9 +476,9 @@ static bool json_value(jsonw *w, jv v, int level)
         return false;
     }
     switch (v.type) {
-    case JV_NONE: llmr_buf_puts(w->b, "null"); return true;
-    case JV_BOOL: llmr_buf_puts(w->b, v.u.b ? "true" : "false"); return true;
-    case JV_INT: llmr_buf_printf(w->b, "%lld", (long long)v.u.i); return true;
+    case JV_NONE: llmri_buf_puts(w->b, "null"); return true;
+    case JV_BOOL: llmri_buf_puts(w->b, v.u.b ? "true" : "false"); return true;
+    case JV_INT: llmri_buf_printf(w->b, "%lld", (long long)v.u.i); return true;
     case JV_FLOAT:
         if (isnan(v.u.f))
             strcpy(num, "NaN");
@@ -486,7 +486,7 @@ static bool json_value(jsonw *w, jv v, int level)
             strcpy(num, v.u.f < 0 ? "-Infinity" : "Infinity");
         else
             jfmt_float(num, v.u.f);
-        llmr_buf_puts(w->b, num);
+        llmri_buf_puts(w->b, num);
         return true;
     case JV_STR: json_str(w, v.u.s->s, v.u.s->len); return true;
     case JV_LIST:
@@ -496,13 +496,13 @@ static bool json_value(jsonw *w, jv v, int level)
             return false;
         }
         if (v.u.l->n == 0) {
-            llmr_buf_puts(w->b, "[]");
+            llmri_buf_puts(w->b, "[]");
             return true;
         }
-        llmr_buf_puts(w->b, "[");
+        llmri_buf_puts(w->b, "[");
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
-                llmr_buf_puts(w->b, w->isep);
+                llmri_buf_puts(w->b, w->isep);
             if (w->indent)
                 json_newline(w, level + 1);
             if (!json_value(w, v.u.l->v[i], level + 1))
@@ -510,12 +510,12 @@ static bool json_value(jsonw *w, jv v, int level)
         }
         if (w->indent)
             json_newline(w, level);
-        llmr_buf_puts(w->b, "]");
+        llmri_buf_puts(w->b, "]");
         return true;
     case JV_DICT: case JV_NS: {
         jdict *d = v.u.d;
         if (d->n == 0) {
-            llmr_buf_puts(w->b, "{}");
+            llmri_buf_puts(w->b, "{}");
             return true;
         }
         /* order of keys: insertion, or sorted by sort_keys */
@@ -528,13 +528,13 @@ static bool json_value(jsonw *w, jv v, int level)
             order[i] = &d->k[i];
         if (w->sort)
             qsort(order, d->n, sizeof *order, cmp_keys);
-        llmr_buf_puts(w->b, "{");
+        llmri_buf_puts(w->b, "{");
         bool ok = true;
         for (size_t j = 0; j < d->n && ok; j++) {
             size_t i = (size_t)(order[j] - d->k);
             jv k = d->k[i];
             if (j)
-                llmr_buf_puts(w->b, w->isep);
+                llmri_buf_puts(w->b, w->isep);
             if (w->indent)
                 json_newline(w, level + 1);
             /* json.dumps turns int, float, bool and None keys into strings */
@@ -542,21 +542,21 @@ static bool json_value(jsonw *w, jv v, int level)
                 json_str(w, k.u.s->s, k.u.s->len);
             } else if (k.type == JV_INT || k.type == JV_FLOAT || k.type == JV_BOOL
                        || k.type == JV_NONE) {
-                llmr_buf_puts(w->b, "\"");
+                llmri_buf_puts(w->b, "\"");
                 if (k.type == JV_BOOL)
-                    llmr_buf_puts(w->b, k.u.b ? "true" : "false");
+                    llmri_buf_puts(w->b, k.u.b ? "true" : "false");
                 else if (k.type == JV_NONE)
-                    llmr_buf_puts(w->b, "null");
+                    llmri_buf_puts(w->b, "null");
                 else
                     jv_to_str(w->b, k, 0);
-                llmr_buf_puts(w->b, "\"");
+                llmri_buf_puts(w->b, "\"");
             } else {
                 snprintf(w->err, w->errlen, "keys must be str, int, float, bool or None, not %s",
                          jv_type_name(k));
                 ok = false;
                 break;
             }
-            llmr_buf_puts(w->b, w->ksep);
+            llmri_buf_puts(w->b, w->ksep);
             ok = json_value(w, d->v[i], level + 1);
         }
         free(order);
@@ -564,7 +564,7 @@ static bool json_value(jsonw *w, jv v, int level)
             return false;
         if (w->indent)
             json_newline(w, level);
-        llmr_buf_puts(w->b, "}");
+        llmri_buf_puts(w->b, "}");
         return true;
     }
     default:

@@ -53,16 +53,16 @@ LLMR_API int llmr_template_open(const char *source, llmr_template **out)
     if (!t)
         return LLMR_ERR_NOMEM;
     *out = t;
-    llmr_arena_init(&t->ast_arena, (size_t)64 << 20);
+    llmri_arena_init(&t->ast_arena, (size_t)64 << 20);
     if (!source)
         source = fallback_src;
     char msg[512];
     jtoks toks;
     if (!jinja_lex(&t->ast_arena, source, strlen(source), &toks, msg, sizeof msg)
         || !jinja_parse(&t->ast_arena, &toks, &t->prog, msg, sizeof msg))
-        return llmr_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
+        return llmri_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
     t->parsed = true;
-    llmr_err_clear(&t->err);
+    llmri_err_clear(&t->err);
     return LLMR_OK;
 }
 
@@ -70,7 +70,7 @@ LLMR_API void llmr_template_close(llmr_template *t)
 {
     if (!t)
         return;
-    llmr_arena_free(&t->ast_arena);
+    llmri_arena_free(&t->ast_arena);
     free(t);
 }
 
@@ -182,23 +182,23 @@ static int render(llmr_template *t, llmr_arena *a, jv messages, const jdict *ext
     env.lim.max_depth = DEFAULT_MAX_DEPTH;
     int pd = parse_date(o->date, &env.year, &env.month, &env.day);
     if (pd < 0)
-        return llmr_err_set(&t->err, LLMR_ERR_ARG, "date '%s': expected YYYY-MM-DD", o->date);
+        return llmri_err_set(&t->err, LLMR_ERR_ARG, "date '%s': expected YYYY-MM-DD", o->date);
     if (pd == 0)
         env.month = 0;
     jv g = jv_dict_new(a, 8);
     if (g.type != JV_DICT)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     /* extra variables first, so the named ones below win */
     for (size_t i = 0; extra && i < extra->n; i++)
         if (!jv_is_str(extra->k[i], "messages"))
             jv_dict_set(a, g.u.d, extra->k[i], extra->v[i]);
     if (o->tools_json) {
-        cJSON *tools = llmr_json_depth_ok(o->tools_json, strlen(o->tools_json),
+        cJSON *tools = llmri_json_depth_ok(o->tools_json, strlen(o->tools_json),
                                           LLMR_JSON_MAX_DEPTH, NULL)
                            ? cJSON_Parse(o->tools_json)
                            : NULL;
         if (!tools)
-            return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "tools: not valid JSON");
+            return llmri_err_set(&t->err, LLMR_ERR_FORMAT, "tools: not valid JSON");
         jnums k;
         jnums_scan(o->tools_json, &k);
         set_var(a, g.u.d, "tools", from_json(a, tools, 0, &k));
@@ -210,22 +210,22 @@ static int render(llmr_template *t, llmr_arena *a, jv messages, const jdict *ext
     set_var(a, g.u.d, "eos_token", jv_str(a, o->eos_token ? o->eos_token : ""));
     set_var(a, g.u.d, "add_generation_prompt", jv_bool(o->add_generation_prompt));
     if (a->exhausted)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory building the variables");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory building the variables");
     env.globals = g.u.d;
     llmr_buf b = {0};
     char msg[512];
     if (!jinja_exec(a, &t->prog, &env, &b, msg, sizeof msg)) {
-        llmr_buf_free(&b);
-        return llmr_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
+        llmri_buf_free(&b);
+        return llmri_err_set(&t->err, LLMR_ERR_TEMPLATE, "%s", msg);
     }
-    if (!b.p && !llmr_buf_append(&b, "", 0)) {
-        llmr_buf_free(&b);
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+    if (!b.p && !llmri_buf_append(&b, "", 0)) {
+        llmri_buf_free(&b);
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     }
     *out = b.p;
     if (out_len)
         *out_len = b.len;
-    llmr_err_clear(&t->err);
+    llmri_err_clear(&t->err);
     return LLMR_OK;
 }
 
@@ -246,9 +246,9 @@ LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, s
     if (rc)
         return rc == LLMR_ERR_STATE ? t->err.code : rc;
     if (n_msgs && !msgs)
-        return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages is NULL but n_msgs is %zu", n_msgs);
+        return llmri_err_set(&t->err, LLMR_ERR_ARG, "messages is NULL but n_msgs is %zu", n_msgs);
     llmr_arena a;
-    llmr_arena_init(&a, DEFAULT_MAX_MEMORY);
+    llmri_arena_init(&a, DEFAULT_MAX_MEMORY);
     jv list = jv_list_new(&a, n_msgs);
     for (size_t i = 0; list.type == JV_LIST && i < n_msgs; i++) {
         jv m = jv_dict_new(&a, 2);
@@ -259,10 +259,10 @@ LLMR_API int llmr_template_render(llmr_template *t, const llmr_chat_msg *msgs, s
         jv_list_push(&a, list.u.l, m);
     }
     if (a.exhausted)
-        rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
+        rc = llmri_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory");
     else
         rc = render(t, &a, list, NULL, opts, out, out_len);
-    llmr_arena_free(&a);
+    llmri_arena_free(&a);
     return rc;
 }
 
@@ -274,16 +274,16 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
     if (rc)
         return rc == LLMR_ERR_STATE ? t->err.code : rc;
     if (!messages_json)
-        return llmr_err_set(&t->err, LLMR_ERR_ARG, "messages JSON is NULL");
+        return llmri_err_set(&t->err, LLMR_ERR_ARG, "messages JSON is NULL");
     size_t deep = 0;
-    if (!llmr_json_depth_ok(messages_json, strlen(messages_json), LLMR_JSON_MAX_DEPTH, &deep))
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: JSON nests deeper than %d "
+    if (!llmri_json_depth_ok(messages_json, strlen(messages_json), LLMR_JSON_MAX_DEPTH, &deep))
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT, "messages: JSON nests deeper than %d "
                             "levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, deep);
     cJSON *root = cJSON_Parse(messages_json);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         long off = at && at >= messages_json ? (long)(at - messages_json) : -1;
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                             "messages: not valid JSON (error near byte %ld)", off);
     }
     const cJSON *msgs = root;
@@ -291,11 +291,11 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (!cJSON_IsArray(msgs)) {
         cJSON_Delete(root);
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "messages: expected a JSON array of "
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT, "messages: expected a JSON array of "
                             "messages or an object with a \"messages\" array");
     }
     llmr_arena a;
-    llmr_arena_init(&a, DEFAULT_MAX_MEMORY);
+    llmri_arena_init(&a, DEFAULT_MAX_MEMORY);
     jnums k;
     jnums_scan(messages_json, &k);
     jv all = from_json(&a, root, 0, &k);   /* the whole document, so k stays in step */
@@ -308,10 +308,10 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
         extra = all.u.d;
     }
     if (a.exhausted || list.type != JV_LIST)
-        rc = llmr_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory reading the messages");
+        rc = llmri_err_set(&t->err, LLMR_ERR_NOMEM, "out of memory reading the messages");
     else
         rc = render(t, &a, list, extra, opts, out, out_len);
-    llmr_arena_free(&a);
+    llmri_arena_free(&a);
     cJSON_Delete(root);
     return rc;
 }

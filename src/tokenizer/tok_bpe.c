@@ -54,7 +54,7 @@ static int add_pair(bpe_ctx *c, int32_t l, int32_t r)
     if (rank < 0)
         return LLMR_OK;
     bpair p = {rank, l, r, a, b, result};
-    return llmr_heap_push(&c->heap, &p, sizeof p, bp_before) ? LLMR_OK : LLMR_ERR_NOMEM;
+    return llmri_heap_push(&c->heap, &p, sizeof p, bp_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 static int emit_bytes(bpe_ctx *c, const char *s, size_t n)
@@ -107,12 +107,12 @@ static int merge_word(bpe_ctx *c, const char *w, size_t n)
     for (int32_t i = 0; i < ns; i++)
         s[i] = (bsym){i - 1, i + 1 == ns ? -1 : i + 1, t->byte_tok[(uint8_t)w[i]],
                       (uint32_t)i, 1};
-    llmr_heap_clear(&c->heap);
+    llmri_heap_clear(&c->heap);
     int rc = LLMR_OK;
     for (int32_t i = 1; rc == LLMR_OK && i < ns; i++)
         rc = add_pair(c, i - 1, i);
     bpair p;
-    while (rc == LLMR_OK && llmr_heap_pop(&c->heap, &p, sizeof p, bp_before)) {
+    while (rc == LLMR_OK && llmri_heap_pop(&c->heap, &p, sizeof p, bp_before)) {
         bsym *L = &s[p.left], *R = &s[p.right];
         if (L->n == 0 || R->n == 0 || L->next != p.right || L->id != p.lid || R->id != p.rid)
             continue;
@@ -143,6 +143,6 @@ int bpe_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     int rc = pretok_split(t->pre, text, len, bpe_word, &c);
     free(c.cache);
     free(c.sym);
-    llmr_heap_free(&c.heap);
+    llmri_heap_free(&c.heap);
     return rc;
 }

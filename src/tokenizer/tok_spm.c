@@ -42,7 +42,7 @@ static int try_bigram(const llmr_tokenizer *t, const char *text, const sym *s, i
     if (id < 0 || id >= t->n_vocab)
         return LLMR_OK;
     bigram b = {t->score[id], l, r, size};
-    return llmr_heap_push(h, &b, sizeof b, bg_before) ? LLMR_OK : LLMR_ERR_NOMEM;
+    return llmri_heap_push(h, &b, sizeof b, bg_before) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 /* Merges text[0..len) as one piece, with the caller's scratch (s has room for len). */
@@ -50,7 +50,7 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
                      llmr_heap *hp, tok_vec *out)
 {
     llmr_heap h = *hp;   /* a local copy: the heap's moves cannot alias its fields */
-    llmr_heap_clear(&h);
+    llmri_heap_clear(&h);
     int32_t n = 0;
     for (size_t off = 0; off < len;) {
         size_t cl = (size_t)uc_lead_len((uint8_t)text[off]);
@@ -64,7 +64,7 @@ static int spm_piece(const llmr_tokenizer *t, const char *text, size_t len, sym 
     for (int32_t i = 1; rc == LLMR_OK && i < n; i++)
         rc = try_bigram(t, text, s, i - 1, i, &h);
     bigram b;
-    while (rc == LLMR_OK && llmr_heap_pop(&h, &b, sizeof b, bg_before)) {
+    while (rc == LLMR_OK && llmri_heap_pop(&h, &b, sizeof b, bg_before)) {
         sym *L = &s[b.left], *R = &s[b.right];
         /* stale: one side was merged away or has grown since the pair was queued */
         if (L->n == 0 || R->n == 0 || L->n + R->n != b.size)
@@ -131,7 +131,7 @@ int spm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
         }
         free(cache);
     }
-    llmr_heap_free(&h);
+    llmri_heap_free(&h);
     free(s);
     return rc;
 }

@@ -169,7 +169,7 @@ static int32_t key_intern(llmr_tokenizer *t, const char *s, size_t n)
         !LLMR_GROW(t->keys_len, cl, need))
         return -1;
     t->cap_keys = ck;
-    char *c = llmr_strndup(s, n);
+    char *c = llmri_strndup(s, n);
     if (!c)
         return -1;
     id = t->n_keys++;
@@ -241,7 +241,7 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
     uint64_t total = 0;
     for (int32_t i = 0; i < t->n_vocab; i++) {
         if (toks[i].len > UINT32_MAX / 4)
-            return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+            return llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                                 "tokenizer.ggml.tokens[%d]: string of %llu bytes is too long",
                                 i, (unsigned long long)toks[i].len);
         total += 3 * (toks[i].len + 1);   /* text, piece, key */
@@ -256,7 +256,7 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
     t->keys_len = calloc((size_t)t->cap_keys, sizeof *t->keys_len);
     if (!t->arena || !t->text || !t->text_len || !t->piece || !t->piece_len || !t->keys ||
         !t->keys_len)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     char *a = t->arena;
     for (int32_t i = 0; i < t->n_vocab; i++) {
         size_t n = (size_t)toks[i].len;
@@ -315,10 +315,10 @@ static int load_strings(llmr_tokenizer *t, const gguf_str *toks)
     while (size < (uint64_t)t->n_vocab * 2 + 2)
         size *= 2;
     if (map_rehash(t, size))   /* sized once for the vocabulary: no rehash while loading */
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     for (int32_t i = 0; i < t->n_vocab; i++)
         if (t->keys_len[i] != UINT32_MAX && map_insert(t, i))
-            return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+            return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     return LLMR_OK;
 }
 
@@ -327,23 +327,23 @@ static int load_merges(llmr_tokenizer *t, const gguf_file *f)
     uint64_t n = 0;
     const gguf_str *m = gguf_get_arr(f, "tokenizer.ggml.merges", GGUF_STRING, &n);
     if (!m)
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                             "%s: tokenizer.ggml.merges (array of strings) is missing; a gpt2 "
                             "tokenizer needs its merges", f->path ? f->path : "gguf");
     if (n > INT32_MAX / 4)
-        return llmr_err_set(&t->err, LLMR_ERR_TOO_BIG, "tokenizer.ggml.merges: %llu merges",
+        return llmri_err_set(&t->err, LLMR_ERR_TOO_BIG, "tokenizer.ggml.merges: %llu merges",
                             (unsigned long long)n);
     uint32_t size = 16;
     while (size < n * 2)
         size *= 2;
     t->merges.slot = calloc(size, sizeof *t->merges.slot);
     if (!t->merges.slot)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     t->merges.mask = size - 1;
     size_t buf_cap = 256;
     char *buf = malloc(buf_cap);
     if (!buf)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     int rc = LLMR_OK;
     for (uint64_t r = 0; r < n; r++) {
         const char *s = m[r].ptr;
@@ -351,7 +351,7 @@ static int load_merges(llmr_tokenizer *t, const gguf_file *f)
         /* "A B": split at the first space after the first byte, as llama.cpp does */
         const char *sp = len > 1 ? memchr(s + 1, ' ', len - 1) : NULL;
         if (!sp) {
-            rc = llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+            rc = llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                               "tokenizer.ggml.merges[%llu]: \"%.*s\" is not two strings "
                               "separated by a space", (unsigned long long)r,
                               (int)(len > 40 ? 40 : len), s);
@@ -380,7 +380,7 @@ static int load_merges(llmr_tokenizer *t, const gguf_file *f)
     }
     free(buf);
     if (rc == LLMR_ERR_NOMEM)
-        llmr_err_set(&t->err, rc, "tokenizer: out of memory");
+        llmri_err_set(&t->err, rc, "tokenizer: out of memory");
     return rc;
 }
 
@@ -467,7 +467,7 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     t->eog = calloc((size_t)t->n_vocab, 1);
     t->specials = malloc((size_t)t->n_vocab * sizeof *t->specials);
     if (!t->eog || !t->specials)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     for (int32_t i = 0; i < t->n_vocab; i++) {
         if (t->eot < 0 && name_in(t->text[i], eot_names))
             t->eot = i;
@@ -484,7 +484,7 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     for (int k = 0; k < 2; k++) {
         t->by_byte[k] = malloc(((size_t)t->n_specials + 1) * sizeof *t->by_byte[k]);
         if (!t->by_byte[k])
-            return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+            return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
         uint32_t count[256] = {0};
         for (int32_t r = 0; r < t->n_specials; r++)
             if (k == 1 || t->type[t->specials[r]] == TT_USER)
@@ -541,7 +541,7 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     const char *path = f->path ? f->path : "gguf";
     const char *model = gguf_get_str(f, "tokenizer.ggml.model");
     if (!model)
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                             "%s: tokenizer.ggml.model (string) is missing: the file has no "
                             "tokenizer", path);
     if (!strcmp(model, "llama"))
@@ -551,25 +551,25 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     else if (!strcmp(model, "bert"))
         t->kind = TOK_WPM;
     else
-        return llmr_err_set(&t->err, LLMR_ERR_UNSUPPORTED,
+        return llmri_err_set(&t->err, LLMR_ERR_UNSUPPORTED,
                             "%s: tokenizer.ggml.model \"%.40s\" is not supported (expected "
                             "llama, gpt2 or bert)", path, model);
     snprintf(t->model_name, sizeof t->model_name, "%s", model);
     const char *pre = gguf_get_str(f, "tokenizer.ggml.pre");
-    t->pre_name = llmr_strdup(pre ? pre : "default");
+    t->pre_name = llmri_strdup(pre ? pre : "default");
     if (!t->pre_name)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     bool known;
     t->pre = pretok_from_name(t->pre_name, &known);
 
     uint64_t n = 0;
     const gguf_str *toks = gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_STRING, &n);
     if (!toks || n == 0)
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT,
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT,
                             "%s: tokenizer.ggml.tokens (non-empty array of strings) is missing",
                             path);
     if (n > INT32_MAX / 2)
-        return llmr_err_set(&t->err, LLMR_ERR_TOO_BIG, "%s: tokenizer.ggml.tokens has %llu "
+        return llmri_err_set(&t->err, LLMR_ERR_TOO_BIG, "%s: tokenizer.ggml.tokens has %llu "
                             "entries", path, (unsigned long long)n);
     t->n_vocab = (int32_t)n;
 
@@ -577,17 +577,17 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     const float *scores = gguf_get_arr(f, "tokenizer.ggml.scores", GGUF_F32, &ns);
     const int32_t *types = gguf_get_arr(f, "tokenizer.ggml.token_type", GGUF_I32, &nt);
     if (scores && ns != n)
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "%s: tokenizer.ggml.scores has %llu "
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT, "%s: tokenizer.ggml.scores has %llu "
                             "entries, expected %llu (one per token)", path,
                             (unsigned long long)ns, (unsigned long long)n);
     if (types && nt != n)
-        return llmr_err_set(&t->err, LLMR_ERR_FORMAT, "%s: tokenizer.ggml.token_type has "
+        return llmri_err_set(&t->err, LLMR_ERR_FORMAT, "%s: tokenizer.ggml.token_type has "
                             "%llu entries, expected %llu (one per token)", path,
                             (unsigned long long)nt, (unsigned long long)n);
     t->score = calloc(n, sizeof *t->score);
     t->type = malloc(n);
     if (!t->score || !t->type)
-        return llmr_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     for (uint64_t i = 0; i < n; i++) {
         if (scores)
             memcpy(&t->score[i], (const char *)scores + 4 * i, 4);
@@ -613,7 +613,7 @@ int tok_open_gguf(const gguf_file *f, llmr_tokenizer **out, llmr_err *err)
     uc_init();
     llmr_tokenizer *t = calloc(1, sizeof *t);
     if (!t)
-        return llmr_err_set(err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     t->bos = t->eos = t->eot = t->eom = t->unk = t->sep = t->pad = t->cls = t->mask = -1;
     int rc = load(t, f);
     if (rc) {
@@ -634,10 +634,10 @@ int llmr_tokenizer_open(const char *path, llmr_tokenizer **out)
         return LLMR_ERR_ARG;
     *out = NULL;
     llmr_err err;
-    llmr_err_clear(&err);
+    llmri_err_clear(&err);
     gguf_file *f = NULL;
     int rc = path ? gguf_open(path, &f, &err)
-                  : llmr_err_set(&err, LLMR_ERR_ARG, "llmr_tokenizer_open: path is NULL");
+                  : llmri_err_set(&err, LLMR_ERR_ARG, "llmr_tokenizer_open: path is NULL");
     llmr_tokenizer *t = NULL;
     if (rc == LLMR_OK) {
         rc = tok_open_gguf(f, &t, &err);

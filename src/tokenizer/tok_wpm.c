@@ -28,7 +28,7 @@ static bool is_cjk(uint32_t c)
 /* Appends to the word being built; a result code as the encoders return. */
 static int word_put(llmr_buf *b, const char *s, size_t n)
 {
-    return llmr_buf_append(b, s, n) ? LLMR_OK : LLMR_ERR_NOMEM;
+    return llmri_buf_append(b, s, n) ? LLMR_OK : LLMR_ERR_NOMEM;
 }
 
 /* Cuts the word in b (which starts with U+2581) into the longest pieces, left to right. */
@@ -74,7 +74,7 @@ static int wpm_word(const llmr_tokenizer *t, llmr_buf *b, tok_vec *out)
 static int end_word(const llmr_tokenizer *t, llmr_buf *b, tok_vec *out)
 {
     int rc = wpm_word(t, b, out);
-    llmr_buf_truncate(b, 0);
+    llmri_buf_truncate(b, 0);
     return rc ? rc : word_put(b, "\xE2\x96\x81", 3);
 }
 
@@ -123,6 +123,6 @@ int wpm_encode(const llmr_tokenizer *t, const char *text, size_t len, tok_vec *o
     }
     if (rc == LLMR_OK)
         rc = wpm_word(t, &b, out);
-    llmr_buf_free(&b);
+    llmri_buf_free(&b);
     return rc;
 }

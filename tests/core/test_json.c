@@ -57,24 +57,24 @@ static int on_worker_stack(deep_fn fn, const char *arg)
     return j.rc;
 }
 
-/* ---- llmr_json_depth_ok / llmr_json_parse ---------------------------------------------- */
+/* ---- llmri_json_depth_ok / llmri_json_parse ---------------------------------------------- */
 
 static void depth_counts_brackets_outside_strings(void **state)
 {
     (void)state;
     size_t at = 0;
     char *ok = nest("", "[", LLMR_JSON_MAX_DEPTH, "", "]", "");
-    assert_true(llmr_json_depth_ok(ok, strlen(ok), LLMR_JSON_MAX_DEPTH, &at));
+    assert_true(llmri_json_depth_ok(ok, strlen(ok), LLMR_JSON_MAX_DEPTH, &at));
     char *over = nest("", "[", LLMR_JSON_MAX_DEPTH + 1, "", "]", "");
-    assert_false(llmr_json_depth_ok(over, strlen(over), LLMR_JSON_MAX_DEPTH, &at));
+    assert_false(llmri_json_depth_ok(over, strlen(over), LLMR_JSON_MAX_DEPTH, &at));
     assert_int_equal(at, LLMR_JSON_MAX_DEPTH);   /* the first bracket past the limit */
     /* brackets in strings, with escaped quotes and backslashes, are text */
     const char *s = "{\"a\": \"[[[[{{{{\\\"[[[[\\\\\", \"b\": [[1]]}";
-    assert_true(llmr_json_depth_ok(s, strlen(s), 3, NULL));
-    assert_false(llmr_json_depth_ok(s, strlen(s), 2, NULL));
+    assert_true(llmri_json_depth_ok(s, strlen(s), 3, NULL));
+    assert_false(llmri_json_depth_ok(s, strlen(s), 2, NULL));
     /* siblings do not add up */
     const char *w = "[[1],[2],[3],[4],[5]]";
-    assert_true(llmr_json_depth_ok(w, strlen(w), 2, NULL));
+    assert_true(llmri_json_depth_ok(w, strlen(w), 2, NULL));
     free(ok);
     free(over);
 }
@@ -84,9 +84,9 @@ static void parse_refuses_what_is_ambiguous_or_deep(void **state)
     (void)state;
     char err[300];
     const char *dup = "{\"model\": \"a\", \"prompt\": \"x\", \"model\": \"b\"}";
-    assert_null(llmr_json_parse(dup, strlen(dup), 0, "the body", NULL, err, sizeof err));
+    assert_null(llmri_json_parse(dup, strlen(dup), 0, "the body", NULL, err, sizeof err));
     assert_non_null(strstr(err, "\"model\" twice"));
-    cJSON *o = llmr_json_parse(dup, strlen(dup), LLMR_JSON_DUPS_OK, "the body", NULL, err,
+    cJSON *o = llmri_json_parse(dup, strlen(dup), LLMR_JSON_DUPS_OK, "the body", NULL, err,
                                sizeof err);
     assert_non_null(o);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "model")->valuestring, "a");
@@ -94,39 +94,39 @@ static void parse_refuses_what_is_ambiguous_or_deep(void **state)
 
     /* a repeat inside a nested object, and one in an object large enough to be sorted */
     const char *inner = "{\"messages\": [{\"role\": \"user\", \"role\": \"system\"}]}";
-    assert_null(llmr_json_parse(inner, strlen(inner), 0, "b", NULL, err, sizeof err));
+    assert_null(llmri_json_parse(inner, strlen(inner), 0, "b", NULL, err, sizeof err));
     assert_non_null(strstr(err, "\"role\" twice"));
     char big[4000];
     char *p = big + sprintf(big, "{");
     for (int i = 0; i < 100; i++)
         p += sprintf(p, "\"k%d\": %d,", i, i);
     sprintf(p, "\"k57\": 0}");
-    assert_null(llmr_json_parse(big, strlen(big), 0, "b", NULL, err, sizeof err));
+    assert_null(llmri_json_parse(big, strlen(big), 0, "b", NULL, err, sizeof err));
     assert_non_null(strstr(err, "\"k57\" twice"));
     p[0] = 0;
     sprintf(p, "\"k100\": 0}");
-    o = llmr_json_parse(big, strlen(big), 0, "b", NULL, err, sizeof err);
+    o = llmri_json_parse(big, strlen(big), 0, "b", NULL, err, sizeof err);
     assert_non_null(o);
     assert_int_equal(cJSON_GetArraySize(o), 101);
     cJSON_Delete(o);
 
-    assert_null(llmr_json_parse("{\"a\":1} x", 9, 0, "the body", NULL, err, sizeof err));
+    assert_null(llmri_json_parse("{\"a\":1} x", 9, 0, "the body", NULL, err, sizeof err));
     assert_non_null(strstr(err, "data after the JSON value (at byte 8)"));
     const char *end = NULL;
-    o = llmr_json_parse("{\"a\":1} x", 9, LLMR_JSON_TRAILING_OK, "b", &end, err, sizeof err);
+    o = llmri_json_parse("{\"a\":1} x", 9, LLMR_JSON_TRAILING_OK, "b", &end, err, sizeof err);
     assert_non_null(o);
     assert_string_equal(end, " x");
     cJSON_Delete(o);
-    assert_null(llmr_json_parse("{\"a\":", 5, 0, "the body", NULL, err, sizeof err));
+    assert_null(llmri_json_parse("{\"a\":", 5, 0, "the body", NULL, err, sizeof err));
     assert_non_null(strstr(err, "the body is not valid JSON"));
     /* no NUL after the text: the length is respected */
-    assert_null(llmr_json_parse("[1,2]", 3, 0, "b", NULL, err, sizeof err));
+    assert_null(llmri_json_parse("[1,2]", 3, 0, "b", NULL, err, sizeof err));
 }
 
 static int parse_json(const char *text)
 {
     char err[300];
-    cJSON *o = llmr_json_parse(text, strlen(text), 0, "the request body", NULL, err, sizeof err);
+    cJSON *o = llmri_json_parse(text, strlen(text), 0, "the request body", NULL, err, sizeof err);
     cJSON_Delete(o);
     return o ? 0 : strstr(err, "deeper than 64 levels") ? 1 : 2;
 }

@@ -46,7 +46,7 @@ enum { KT_RANDOM = 0, KT_ZERO = 1, KT_MAX = 2, KT_DENORMAL = 3, KT_NKINDS = 4 };
 static inline void kt_fill(const llmr_type_traits *t, void *dst, int64_t n, int kind)
 {
     uint8_t *p = dst;
-    size_t bytes = llmr_row_size(t->type, n);
+    size_t bytes = llmri_row_size(t->type, n);
     if (t->type == LLMR_TYPE_F32 || t->type == LLMR_TYPE_F16 || t->type == LLMR_TYPE_BF16) {
         float *tmp = malloc((size_t)n * sizeof(float));
         for (int64_t i = 0; i < n; i++)
@@ -63,7 +63,7 @@ static inline void kt_fill(const llmr_type_traits *t, void *dst, int64_t n, int 
         for (int k = 0; off[k] >= 0; k++) {
             float v = kind == KT_ZERO ? 0.f : kind == KT_MAX ? 2.0f : kind == KT_DENORMAL
                     ? (float)(kt_u32() % 1000) * 0x1p-24f : kt_f() * 0.05f;
-            uint16_t h = llmr_fp32_to_fp16(v);
+            uint16_t h = llmri_fp32_to_fp16(v);
             memcpy(p + b * t->type_size + off[k], &h, 2);
         }
 }
@@ -120,13 +120,13 @@ static void kt_check_kernels(const llmr_type_traits *(*get)(uint32_t), const cha
     uint8_t *w = malloc(K * 4 + 64);
     float *deq_ref = malloc(K * 4), *deq = malloc(K * 4);
     for (size_t ti = 0; ti < N_TYPES; ti++) {
-        const llmr_type_traits *r = llmr_traits_isa(kt_types[ti], LLMR_ISA_REF);
+        const llmr_type_traits *r = llmri_traits_isa(kt_types[ti], LLMR_ISA_REF);
         const llmr_type_traits *s = get(kt_types[ti]);
         assert_non_null(r);
         assert_non_null(s);
-        const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+        const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
         const llmr_type_traits *sx = get(r->vec_dot_type);
-        size_t xbytes = llmr_row_size(r->vec_dot_type, K);
+        size_t xbytes = llmri_row_size(r->vec_dot_type, K);
         for (int kind = 0; kind < KT_NKINDS; kind++)
             for (int rep = 0; rep < (kind == KT_RANDOM ? 20 : 2); rep++) {
                 kt_fill(r, w, K, kind == KT_RANDOM ? KT_RANDOM : kind);
@@ -171,10 +171,10 @@ static void kt_check_matmul(const llmr_type_traits *(*get)(uint32_t), const char
 {
     const int K = 512, R = 9, C = 10;
     for (size_t ti = 0; ti < N_TYPES; ti++) {
-        const llmr_type_traits *r = llmr_traits_isa(kt_types[ti], LLMR_ISA_REF);
+        const llmr_type_traits *r = llmri_traits_isa(kt_types[ti], LLMR_ISA_REF);
         const llmr_type_traits *s = get(kt_types[ti]);
-        const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
-        size_t ws = llmr_row_size(r->type, K), xs = llmr_row_size(r->vec_dot_type, K);
+        const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+        size_t ws = llmri_row_size(r->type, K), xs = llmri_row_size(r->vec_dot_type, K);
         uint8_t *W = malloc(ws * R), *X = malloc(xs * C);
         float *xf = malloc(K * sizeof(float)), *Y = malloc(sizeof(float) * R * C);
         for (int i = 0; i < R; i++)
@@ -188,7 +188,7 @@ static void kt_check_matmul(const llmr_type_traits *(*get)(uint32_t), const char
                 for (int i = 0; i < R * C; i++)
                     Y[i] = NAN;
                 int i0 = R - nr;    /* also exercise a non-zero first row */
-                llmr_matmul_rows(s, K, W, ws, i0, R, X, xs, nc, Y, R);
+                llmri_matmul_rows(s, K, W, ws, i0, R, X, xs, nc, Y, R);
                 for (int j = 0; j < nc; j++)
                     for (int i = 0; i < R; i++) {
                         float y = Y[j * R + i];
@@ -218,9 +218,9 @@ static void kt_check_matmul(const llmr_type_traits *(*get)(uint32_t), const char
 static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), const char *label)
 {
     const int K = 8192, R = 19, C = 37;
-    const llmr_type_traits *r = llmr_traits_isa(LLMR_TYPE_Q4_0, LLMR_ISA_REF), *s = get(LLMR_TYPE_Q4_0);
-    const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
-    size_t ws = llmr_row_size(r->type, K), xs = llmr_row_size(r->vec_dot_type, K);
+    const llmr_type_traits *r = llmri_traits_isa(LLMR_TYPE_Q4_0, LLMR_ISA_REF), *s = get(LLMR_TYPE_Q4_0);
+    const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+    size_t ws = llmri_row_size(r->type, K), xs = llmri_row_size(r->vec_dot_type, K);
     assert_true((128u << 10) / xs < (size_t)C);      /* really more than one block */
     uint8_t *W = malloc(ws * R), *X = malloc(xs * C);
     float *xf = malloc(K * sizeof(float)), *Y = malloc(sizeof(float) * R * C);
@@ -230,7 +230,7 @@ static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), con
         kt_fill_x(xf, K, KT_RANDOM);
         rx->from_float(xf, X + j * xs, K);
     }
-    llmr_matmul_rows(s, K, W, ws, 0, R, X, xs, C, Y, R);
+    llmri_matmul_rows(s, K, W, ws, 0, R, X, xs, C, Y, R);
     for (int j = 0; j < C; j++)
         for (int i = 0; i < R; i++) {
             float ref;
@@ -257,8 +257,8 @@ static void kt_check_float_tails(const llmr_type_traits *(*get)(uint32_t), const
     for (size_t ti = 0; ti < 3; ti++)
         for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
             const int K = Ks[ki], R = 5, C = 5;
-            const llmr_type_traits *r = llmr_traits_isa(ft[ti], LLMR_ISA_REF), *s = get(ft[ti]);
-            size_t rs = llmr_row_size(ft[ti], K);
+            const llmr_type_traits *r = llmri_traits_isa(ft[ti], LLMR_ISA_REF), *s = get(ft[ti]);
+            size_t rs = llmri_row_size(ft[ti], K);
             uint8_t *W = malloc(rs * R), *X = malloc(rs * C);
             float *Y = malloc(sizeof(float) * R * C);
             for (int i = 0; i < R; i++)
@@ -266,7 +266,7 @@ static void kt_check_float_tails(const llmr_type_traits *(*get)(uint32_t), const
             for (int j = 0; j < C; j++)
                 kt_fill(r, X + j * rs, K, KT_RANDOM);
             for (int nc = 1; nc <= C; nc++) {
-                llmr_matmul_rows(s, K, W, rs, 0, R, X, rs, nc, Y, R);
+                llmri_matmul_rows(s, K, W, rs, 0, R, X, rs, nc, Y, R);
                 for (int j = 0; j < nc; j++)
                     for (int i = 0; i < R; i++) {
                         float ref, one;

@@ -118,7 +118,7 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #define _mm256_dpbusd_epi32 emu_dpbusd_epi32
 #undef _mm256_dpwssd_epi32
 #define _mm256_dpwssd_epi32 emu_dpwssd_epi32
-#define llmr_kernels_avx512_install emu_avx512_install
+#define llmri_kernels_avx512_install emu_avx512_install
 
 #include "../../src/kernels/kernels_avx512.c"
 
@@ -140,13 +140,13 @@ static const llmr_type_traits *get_emu(uint32_t type)
 static void emulated_avx512_kernels_match_reference(void **state)
 {
     (void)state;
-    if (llmr_cpu_best_isa() < LLMR_ISA_AVX2) {
+    if (llmri_cpu_best_isa() < LLMR_ISA_AVX2) {
         print_message("skipped: the emulation runs the AVX2 parts natively; this CPU has none\n");
         skip();
     }
     /* as traits.c builds the AVX-512 table: the AVX2 table, then the AVX-512 entries */
     for (uint32_t t = 0; t < LLMR_TYPE_COUNT; t++) {
-        const llmr_type_traits *a = llmr_traits_isa(t, LLMR_ISA_AVX2);
+        const llmr_type_traits *a = llmri_traits_isa(t, LLMR_ISA_AVX2);
         if (a)
             emu_table[t] = *a;
     }

@@ -12,12 +12,12 @@ static void hex_of(const char *msg, size_t n, char out[65])
 {
     llmr_sha256 s;
     uint8_t d[32];
-    llmr_sha256_init(&s);
+    llmri_sha256_init(&s);
     /* feed in uneven pieces to exercise the buffering */
     for (size_t i = 0; i < n; i += 7)
-        llmr_sha256_update(&s, msg + i, n - i < 7 ? n - i : 7);
-    llmr_sha256_final(&s, d);
-    llmr_sha256_hex(d, out);
+        llmri_sha256_update(&s, msg + i, n - i < 7 ? n - i : 7);
+    llmri_sha256_final(&s, d);
+    llmri_sha256_hex(d, out);
 }
 
 static void sha256_matches_fips_examples(void **state)
@@ -66,7 +66,7 @@ static void every_fixture_tensor_dequantizes_bit_for_bit(void **state)
             const cJSON *want = cJSON_GetObjectItemCaseSensitive(tensor, "sha256_f32");
             assert_true(cJSON_IsString(want));
             char hex[65];
-            assert_int_equal(llmr_tensor_sha256(t, hex, &err), LLMR_OK);
+            assert_int_equal(llmri_tensor_sha256(t, hex, &err), LLMR_OK);
             if (strcmp(hex, want->valuestring)) {
                 print_error("%s %s: sha256 %s, llama.cpp's %s\n", file->string, t->name.ptr,
                             hex, want->valuestring);

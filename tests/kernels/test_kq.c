@@ -13,7 +13,7 @@
 
 static void need_avx2(void)
 {
-    if (llmr_cpu_best_isa() < LLMR_ISA_AVX2) {
+    if (llmri_cpu_best_isa() < LLMR_ISA_AVX2) {
         print_message("skipped: this CPU has no avx2\n");
         skip();
     }
@@ -23,9 +23,9 @@ static void need_avx2(void)
  * rows below i0 must stay untouched. X rows are xs bytes apart (xs >= row size). */
 static void check_product(uint32_t type, int K, int R, int i0, int n, size_t xs_extra, int kind)
 {
-    const llmr_type_traits *r = llmr_traits_isa(type, LLMR_ISA_REF), *s = llmr_traits(type);
-    const llmr_type_traits *rx = llmr_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
-    const size_t ws = llmr_row_size(type, K) + 6, xs = llmr_row_size(r->vec_dot_type, K) + xs_extra;
+    const llmr_type_traits *r = llmri_traits_isa(type, LLMR_ISA_REF), *s = llmri_traits(type);
+    const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+    const size_t ws = llmri_row_size(type, K) + 6, xs = llmri_row_size(r->vec_dot_type, K) + xs_extra;
     uint8_t *W = calloc((size_t)R, ws), *X = calloc((size_t)n, xs);
     float *xf = malloc(sizeof(float) * (K ? K : 1)), *Y = malloc(sizeof(float) * R * n);
     for (int i = 0; i < R; i++)
@@ -36,7 +36,7 @@ static void check_product(uint32_t type, int K, int R, int i0, int n, size_t xs_
     }
     for (int i = 0; i < R * n; i++)
         Y[i] = NAN;
-    llmr_matmul_rows(s, K, W, ws, i0, R, X, xs, n, Y, R);
+    llmri_matmul_rows(s, K, W, ws, i0, R, X, xs, n, Y, R);
     for (int j = 0; j < n; j++)
         for (int i = 0; i < R; i++) {
             const float y = Y[j * R + i];
@@ -64,7 +64,7 @@ static void f16_gemm_matches_reference_at_every_edge(void **state)
 {
     (void)state;
     need_avx2();
-    assert_non_null(llmr_traits(LLMR_TYPE_F16)->gemm);
+    assert_non_null(llmri_traits(LLMR_TYPE_F16)->gemm);
     static const int Ks[] = {1, 7, 8, 13, 64, 100, 256, 257, 600};
     static const int Rs[] = {1, 5, 16, 17, 40};
     static const int Ns[] = {1, 15, 16, 23, 97, 200};

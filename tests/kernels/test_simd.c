@@ -6,19 +6,19 @@
 #include "kernel_test_util.h"
 
 static llmr_isa kt_isa;
-static const llmr_type_traits *get_isa(uint32_t type) { return llmr_traits_isa(type, kt_isa); }
+static const llmr_type_traits *get_isa(uint32_t type) { return llmri_traits_isa(type, kt_isa); }
 
 static void run_isa(llmr_isa isa)
 {
-    if (llmr_cpu_best_isa() < isa) {
-        print_message("skipped: this CPU has no %s\n", llmr_isa_name(isa));
+    if (llmri_cpu_best_isa() < isa) {
+        print_message("skipped: this CPU has no %s\n", llmri_isa_name(isa));
         skip();
     }
     kt_isa = isa;
-    kt_check_kernels(get_isa, llmr_isa_name(isa));
-    kt_check_matmul(get_isa, llmr_isa_name(isa));
-    kt_check_float_tails(get_isa, llmr_isa_name(isa));
-    kt_check_matmul_blocks(get_isa, llmr_isa_name(isa));
+    kt_check_kernels(get_isa, llmri_isa_name(isa));
+    kt_check_matmul(get_isa, llmri_isa_name(isa));
+    kt_check_float_tails(get_isa, llmri_isa_name(isa));
+    kt_check_matmul_blocks(get_isa, llmri_isa_name(isa));
 }
 
 static void reference_tiled_matmul_matches_vec_dot(void **state)

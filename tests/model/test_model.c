@@ -68,14 +68,14 @@ static void check_stories(const char *model, llmr_kv_type kv, double tol)
     cJSON *g = load_json(gpath);
     llmr_model *m = open_model(model, kv, 2);
     llmr_seq *s;
-    assert_int_equal(llmr_seq_new(m, 0, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 0, &s), LLMR_OK);
     int np, ng;
     int32_t *prompt = json_ids(cJSON_GetObjectItem(g, "prompt_ids"), &np);
     int32_t *greedy = json_ids(cJSON_GetObjectItem(g, "greedy_ids"), &ng);
     const cJSON *gl = cJSON_GetObjectItem(g, "first_step_logits");
     const float *lg;
-    assert_int_equal(llmr_seq_eval(s, prompt, np, 0, false, &lg), LLMR_OK);
-    const int nv = llmr_model_n_vocab(m);
+    assert_int_equal(llmri_seq_eval(s, prompt, np, 0, false, &lg), LLMR_OK);
+    const int nv = llmri_model_n_vocab(m);
     assert_int_equal(nv, cJSON_GetArraySize(gl));
     double md = max_diff(gl, lg, nv);
     print_message("%s: first-step max |diff| %.3g\n", model, md);
@@ -83,11 +83,11 @@ static void check_stories(const char *model, llmr_kv_type kv, double tol)
     for (int i = 0; i < ng; i++) {
         int32_t t = argmax(lg, nv);
         assert_int_equal(t, greedy[i]);
-        assert_int_equal(llmr_seq_eval(s, &t, 1, np + i, false, &lg), LLMR_OK);
+        assert_int_equal(llmri_seq_eval(s, &t, 1, np + i, false, &lg), LLMR_OK);
     }
     free(prompt);
     free(greedy);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     cJSON_Delete(g);
 }
@@ -128,13 +128,13 @@ static void stories260k_matches_llamacpp_every_position(void **st)
     cJSON *j = load_json(jp);
     llmr_model *m = open_model(p, LLMR_KV_F32, 2);
     llmr_seq *s;
-    assert_int_equal(llmr_seq_new(m, 0, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 0, &s), LLMR_OK);
     int n;
     int32_t *toks = json_ids(cJSON_GetObjectItem(j, "tokens"), &n);
     const cJSON *L = cJSON_GetObjectItem(j, "logits");
     const float *lg;
-    assert_int_equal(llmr_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
-    const int nv = llmr_model_n_vocab(m);
+    assert_int_equal(llmri_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
+    const int nv = llmri_model_n_vocab(m);
     double md = 0;
     const cJSON *row;
     int r = 0;
@@ -142,7 +142,7 @@ static void stories260k_matches_llamacpp_every_position(void **st)
     print_message("stories260K vs llama.cpp, %d positions: max |diff| %.3g\n", n, md);
     assert_true(md <= 1e-4);
     free(toks);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     cJSON_Delete(j);
 }
@@ -180,13 +180,13 @@ static void qfix_every_type_within_kl(void **st)
         cJSON *j = load_json(shared_path(jp));
         llmr_model *m = open_model(model, LLMR_KV_F32, 2);
         llmr_seq *s;
-        assert_int_equal(llmr_seq_new(m, 0, &s), LLMR_OK);
+        assert_int_equal(llmri_seq_new(m, 0, &s), LLMR_OK);
         int n;
         int32_t *toks = json_ids(cJSON_GetObjectItem(j, "tokens"), &n);
         const float *lg;
-        assert_int_equal(llmr_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
+        assert_int_equal(llmri_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
         const cJSON *L = cJSON_GetObjectItem(j, "logits");
-        const int nv = llmr_model_n_vocab(m), rows = cJSON_GetArraySize(L);
+        const int nv = llmri_model_n_vocab(m), rows = cJSON_GetArraySize(L);
         double sum = 0;
         const cJSON *row;
         int r = 0;
@@ -194,7 +194,7 @@ static void qfix_every_type_within_kl(void **st)
         print_message("qfix-%-7s mean KL %.3g over %d positions\n", types[k], sum / rows, rows);
         assert_true(sum / rows <= 1e-3);
         free(toks);
-        llmr_seq_free(s);
+        llmri_seq_free(s);
         llmr_model_close(m);
         cJSON_Delete(j);
     }
@@ -215,11 +215,11 @@ static void check_arch_full(const char *name)
     llmr_seq *s;
     int n;
     int32_t *toks = json_ids(cJSON_GetObjectItem(j, "tokens"), &n);
-    assert_int_equal(llmr_seq_new(m, n, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, n, &s), LLMR_OK);
     const float *lg;
-    assert_int_equal(llmr_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
     const cJSON *L = cJSON_GetObjectItem(j, "logits");
-    const int nv = llmr_model_n_vocab(m);
+    const int nv = llmri_model_n_vocab(m);
     double md = 0;
     const cJSON *row;
     int r = 0;
@@ -227,7 +227,7 @@ static void check_arch_full(const char *name)
     print_message("archfix-%s: %d positions, max |diff| %.3g\n", name, cJSON_GetArraySize(L), md);
     assert_true(md <= 1e-4);
     free(toks);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     cJSON_Delete(j);
 }
@@ -248,10 +248,10 @@ static void check_arch_top(const char *model_rel, const char *json_rel)
     int n;
     int32_t *toks = json_ids(cJSON_GetObjectItem(j, "tokens"), &n);
     llmr_seq *s;
-    assert_int_equal(llmr_seq_new(m, n, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, n, &s), LLMR_OK);
     const float *lg;
-    assert_int_equal(llmr_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
-    const int nv = llmr_model_n_vocab(m);
+    assert_int_equal(llmri_seq_eval(s, toks, n, 0, true, &lg), LLMR_OK);
+    const int nv = llmri_model_n_vocab(m);
     assert_int_equal(nv, 128256);
     const cJSON *L = cJSON_GetObjectItem(j, "logits");
     double md = 0;
@@ -276,7 +276,7 @@ static void check_arch_top(const char *model_rel, const char *json_rel)
     print_message("%s: %d positions, max |diff| %.3g\n", json_rel, n, md);
     assert_true(md <= 1e-4);
     free(toks);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     cJSON_Delete(j);
 }
@@ -304,13 +304,13 @@ static void incremental_equals_batched_and_threads_agree(void **st)
     llmr_model *m1 = open_model(p, LLMR_KV_F32, 1);
     llmr_seq *s;
     const float *lg;
-    assert_int_equal(llmr_seq_new(m1, 0, &s), LLMR_OK);
-    assert_int_equal(llmr_seq_eval(s, PROMPT, n, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m1, 0, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, n, 0, false, &lg), LLMR_OK);
     memcpy(ref, lg, sizeof ref);
     for (int i = 0; i < n; i++)     /* overwrite the cache one token at a time */
-        assert_int_equal(llmr_seq_eval(s, PROMPT + i, 1, i, false, &lg), LLMR_OK);
+        assert_int_equal(llmri_seq_eval(s, PROMPT + i, 1, i, false, &lg), LLMR_OK);
     memcpy(one, lg, sizeof one);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m1);
     double md = 0;
     for (int i = 0; i < 512; i++)
@@ -318,11 +318,11 @@ static void incremental_equals_batched_and_threads_agree(void **st)
     assert_true(md <= 1e-4);
 
     llmr_model *m2 = open_model(p, LLMR_KV_F32, 2);
-    assert_int_equal(llmr_seq_new(m2, 0, &s), LLMR_OK);
-    assert_int_equal(llmr_seq_eval(s, PROMPT, n, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m2, 0, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, n, 0, false, &lg), LLMR_OK);
     for (int i = 0; i < 512; i++)   /* each row is computed whole by one thread */
         assert_true(fabs(lg[i] - ref[i]) <= 1e-6);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m2);
 }
 
@@ -333,34 +333,34 @@ static void batched_decode_matches_separate_sequences(void **st)
     llmr_model *m = open_model(p, LLMR_KV_F32, 2);
     llmr_seq *a, *b, *c;
     const float *lg;
-    assert_int_equal(llmr_seq_new(m, 64, &a), LLMR_OK);
-    assert_int_equal(llmr_seq_new(m, 64, &b), LLMR_OK);
-    assert_int_equal(llmr_seq_new(m, 64, &c), LLMR_OK);
-    assert_int_equal(llmr_seq_eval(a, PROMPT, 5, 0, false, &lg), LLMR_OK);
-    assert_int_equal(llmr_seq_eval(b, PROMPT + 2, 3, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 64, &a), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 64, &b), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 64, &c), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(a, PROMPT, 5, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(b, PROMPT + 2, 3, 0, false, &lg), LLMR_OK);
     /* reference for b's next token, computed alone in c */
-    assert_int_equal(llmr_seq_eval(c, PROMPT + 2, 3, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(c, PROMPT + 2, 3, 0, false, &lg), LLMR_OK);
     int32_t nt = 300;
-    assert_int_equal(llmr_seq_eval(c, &nt, 1, 3, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(c, &nt, 1, 3, false, &lg), LLMR_OK);
     float refb[512];
     memcpy(refb, lg, sizeof refb);
-    assert_int_equal(llmr_seq_eval(c, PROMPT, 5, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(c, PROMPT, 5, 0, false, &lg), LLMR_OK);
     int32_t nt2 = 301;
-    assert_int_equal(llmr_seq_eval(c, &nt2, 1, 5, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(c, &nt2, 1, 5, false, &lg), LLMR_OK);
     float refa[512];
     memcpy(refa, lg, sizeof refa);
 
     llmr_seq *seqs[2] = {a, b};
     int32_t toks[2] = {301, 300};
     int pos[2] = {5, 3};
-    assert_int_equal(llmr_seq_eval_batch(seqs, toks, pos, 2), LLMR_OK);
+    assert_int_equal(llmri_seq_eval_batch(seqs, toks, pos, 2), LLMR_OK);
     for (int i = 0; i < 512; i++) {
-        assert_true(fabs(llmr_seq_logits(a)[i] - refa[i]) <= 1e-5);
-        assert_true(fabs(llmr_seq_logits(b)[i] - refb[i]) <= 1e-5);
+        assert_true(fabs(llmri_seq_logits(a)[i] - refa[i]) <= 1e-5);
+        assert_true(fabs(llmri_seq_logits(b)[i] - refb[i]) <= 1e-5);
     }
-    llmr_seq_free(a);
-    llmr_seq_free(b);
-    llmr_seq_free(c);
+    llmri_seq_free(a);
+    llmri_seq_free(b);
+    llmri_seq_free(c);
     llmr_model_close(m);
 }
 
@@ -370,16 +370,16 @@ static void context_overflow_is_an_error_not_truncation(void **st)
     llmr_model *m = open_model(p, LLMR_KV_F16, 1);
     llmr_seq *s;
     const float *lg;
-    assert_int_equal(llmr_seq_new(m, 6, &s), LLMR_OK);
-    assert_int_equal(llmr_seq_n_ctx(s), 6);
-    assert_int_equal(llmr_seq_eval(s, PROMPT, 8, 0, false, &lg), LLMR_ERR_CONTEXT);
-    assert_non_null(strstr(llmr_seq_errmsg(s), "context"));
-    assert_int_equal(llmr_seq_eval(s, PROMPT, 6, 0, false, &lg), LLMR_OK);
-    assert_int_equal(llmr_seq_eval(s, PROMPT, 1, 6, false, &lg), LLMR_ERR_CONTEXT);
+    assert_int_equal(llmri_seq_new(m, 6, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_n_ctx(s), 6);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, 8, 0, false, &lg), LLMR_ERR_CONTEXT);
+    assert_non_null(strstr(llmri_seq_errmsg(s), "context"));
+    assert_int_equal(llmri_seq_eval(s, PROMPT, 6, 0, false, &lg), LLMR_OK);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, 1, 6, false, &lg), LLMR_ERR_CONTEXT);
     int32_t bad = 512;
-    assert_int_equal(llmr_seq_eval(s, &bad, 1, 0, false, &lg), LLMR_ERR_ARG);
-    assert_int_equal(llmr_seq_eval(s, PROMPT, 1, 9, false, &lg), LLMR_ERR_ARG);
-    llmr_seq_free(s);
+    assert_int_equal(llmri_seq_eval(s, &bad, 1, 0, false, &lg), LLMR_ERR_ARG);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, 1, 9, false, &lg), LLMR_ERR_ARG);
+    llmri_seq_free(s);
     llmr_model_close(m);
 }
 

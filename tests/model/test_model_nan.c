@@ -36,7 +36,7 @@ static void exp_handles_nan_and_extremes(void **st)
 static void softmax_and_swiglu_propagate_nan(void **st)
 {
     (void)st;
-    const llmr_rowops *ops = llmr_rowops_get();
+    const llmr_rowops *ops = llmri_rowops_get();
     float s[19];
     for (int i = 0; i < 19; i++)
         s[i] = (float)i;
@@ -98,14 +98,14 @@ static void expect_eval_error(const char *tensor, float v, const char *what, con
     char path[256];
     llmr_model *m = open_broken(tensor, v, path, sizeof path);
     llmr_seq *s;
-    assert_int_equal(llmr_seq_new(m, 0, &s), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 0, &s), LLMR_OK);
     const float *lg;
-    assert_int_equal(llmr_seq_eval(s, PROMPT, 5, 0, false, &lg), LLMR_ERR_FORMAT);
-    const char *msg = llmr_seq_errmsg(s);
+    assert_int_equal(llmri_seq_eval(s, PROMPT, 5, 0, false, &lg), LLMR_ERR_FORMAT);
+    const char *msg = llmri_seq_errmsg(s);
     print_message("%s = %g: %s\n", tensor, (double)v, msg);
     assert_non_null(strstr(msg, what));
     assert_non_null(strstr(msg, where));
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     unlink(path);
 }
@@ -139,15 +139,15 @@ static void nan_through_batch_and_stream(void **st)
     char path[256];
     llmr_model *m = open_broken("blk.1.attn_v.weight", NAN, path, sizeof path);
     llmr_seq *a, *b;
-    assert_int_equal(llmr_seq_new(m, 0, &a), LLMR_OK);
-    assert_int_equal(llmr_seq_new(m, 0, &b), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 0, &a), LLMR_OK);
+    assert_int_equal(llmri_seq_new(m, 0, &b), LLMR_OK);
     llmr_batch_part parts[2] = {{a, PROMPT, 3, 0}, {b, PROMPT, 5, 0}};
     int bad = -1;
-    assert_int_equal(llmr_seq_eval_mixed(parts, 2, NULL, &bad), LLMR_ERR_FORMAT);
+    assert_int_equal(llmri_seq_eval_mixed(parts, 2, NULL, &bad), LLMR_ERR_FORMAT);
     assert_int_equal(bad, 0);
-    assert_non_null(strstr(llmr_seq_errmsg(a), "layer 1 (blk.1.*)"));
-    llmr_seq_free(a);
-    llmr_seq_free(b);
+    assert_non_null(strstr(llmri_seq_errmsg(a), "layer 1 (blk.1.*)"));
+    llmri_seq_free(a);
+    llmri_seq_free(b);
 
     llmr_gen_opts o = llmr_gen_defaults();
     o.max_tokens = 4;

@@ -31,8 +31,8 @@ static void rope_head(float *x, int pos, const llmr_hparams *hp, const float *ff
 {
     float cs[256];
     assert_true(hp->n_rot <= 256);
-    llmr_rope_table(cs, pos, hp, ff);
-    llmr_rope_apply(x, cs, hp);
+    llmri_rope_table(cs, pos, hp, ff);
+    llmri_rope_apply(x, cs, hp);
 }
 
 static void check_rope(llmr_rope_kind kind, int head_dim, int n_rot, float base, float scale,
@@ -97,13 +97,13 @@ static void rmsnorm_matches_formula(void **st)
         w[i] = 0.5f + (float)i / 100.0f;
         ss += (double)x[i] * x[i];
     }
-    llmr_rmsnorm(o, x, w, 100, 1e-5f);
+    llmri_rmsnorm(o, x, w, 100, 1e-5f);
     const double inv = 1.0 / sqrt(ss / 100 + 1e-5);
     for (int i = 0; i < 100; i++)
         assert_true(fabs(o[i] - x[i] * inv * w[i]) < 1e-5);
     /* all zeros: eps keeps it finite */
     memset(x, 0, sizeof x);
-    llmr_rmsnorm(o, x, w, 100, 1e-5f);
+    llmri_rmsnorm(o, x, w, 100, 1e-5f);
     for (int i = 0; i < 100; i++)
         assert_true(o[i] == 0.0f);
 }
@@ -279,19 +279,19 @@ static void gqa_equals_duplicated_kv_heads(void **st)
     llmr_model *m;
     llmr_seq *s;
     assert_int_equal(llmr_model_open(p, &o, &m), 0);
-    assert_int_equal(llmr_model_hparams(m)->n_head_kv, 4);
-    assert_int_equal(llmr_seq_new(m, 0, &s), 0);
-    assert_int_equal(llmr_seq_eval(s, toks, 7, 0, false, &lg), 0);
+    assert_int_equal(llmri_model_hparams(m)->n_head_kv, 4);
+    assert_int_equal(llmri_seq_new(m, 0, &s), 0);
+    assert_int_equal(llmri_seq_eval(s, toks, 7, 0, false, &lg), 0);
     memcpy(ref, lg, sizeof ref);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     assert_int_equal(llmr_model_open(path, &o, &m), 0);
-    assert_int_equal(llmr_model_hparams(m)->n_head_kv, 8);
-    assert_int_equal(llmr_seq_new(m, 0, &s), 0);
-    assert_int_equal(llmr_seq_eval(s, toks, 7, 0, false, &lg), 0);
+    assert_int_equal(llmri_model_hparams(m)->n_head_kv, 8);
+    assert_int_equal(llmri_seq_new(m, 0, &s), 0);
+    assert_int_equal(llmri_seq_eval(s, toks, 7, 0, false, &lg), 0);
     for (int i = 0; i < 512; i++)
         assert_true(fabs(lg[i] - ref[i]) < 1e-5);
-    llmr_seq_free(s);
+    llmri_seq_free(s);
     llmr_model_close(m);
     unlink(path);
     for (int l = 0; l < L; l++) {

@@ -33,26 +33,26 @@ static int teardown(void **st)
 static int run(const char *url, const char *model, bool chat, const char *prompt, char *out,
                size_t n, llmr_err *e)
 {
-    llmr_remote_cfg c = llmr_remote_defaults();
+    llmr_remote_cfg c = llmri_remote_defaults();
     c.url = url;
     c.model = model;
     c.chat = chat;
     c.idle_timeout_ms = 700;
     c.connect_timeout_ms = 1000;
     llmr_remote *r;
-    assert_int_equal(llmr_remote_open(&c, &r, e), LLMR_OK);
+    assert_int_equal(llmri_remote_open(&c, &r, e), LLMR_OK);
     out[0] = 0;
-    int rc = llmr_remote_begin(r, prompt, NULL, e);
+    int rc = llmri_remote_begin(r, prompt, NULL, e);
     size_t at = 0;
     const char *t;
     size_t len;
-    while (rc == LLMR_OK && (rc = llmr_remote_step(r, &t, &len, e)) == LLMR_OK) {
+    while (rc == LLMR_OK && (rc = llmri_remote_step(r, &t, &len, e)) == LLMR_OK) {
         assert_true(len > 0);
         assert_true(at + len < n);
         memcpy(out + at, t, len);
         out[at += len] = 0;
     }
-    llmr_remote_close(r);
+    llmri_remote_close(r);
     return rc;
 }
 
@@ -115,49 +115,49 @@ static void idle_and_unreachable_backends_fail_in_time(void **st)
 {
     char out[512];
     llmr_err e;
-    double t0 = llmr_now();
+    double t0 = llmri_now();
     assert_int_equal(run(srv.url, "hang", true, "x", out, sizeof out, &e), LLMR_ERR_NETWORK);
     assert_non_null(strstr(e.msg, "idle timeout"));
-    assert_true(llmr_now() - t0 < 5);
+    assert_true(llmri_now() - t0 < 5);
     /* port 1 on loopback: nothing listens, the connection is refused */
     assert_int_equal(run("http://127.0.0.1:1", "ok", true, "x", out, sizeof out, &e),
                      LLMR_ERR_NETWORK);
     assert_non_null(strstr(e.msg, "127.0.0.1:1"));
-    llmr_remote_cfg c = llmr_remote_defaults();
+    llmr_remote_cfg c = llmri_remote_defaults();
     llmr_remote *r;
     c.url = "ftp://x";
-    assert_int_equal(llmr_remote_open(&c, &r, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_remote_open(&c, &r, &e), LLMR_ERR_ARG);
     assert_null(r);
 }
 
 static void api_key_comes_from_the_named_environment_variable(void **st)
 {
-    llmr_remote_cfg c = llmr_remote_defaults();
+    llmr_remote_cfg c = llmri_remote_defaults();
     c.url = keyed.url;
     c.model = "ok";
     c.api_key_env = "LLMR_TEST_KEY";
     llmr_remote *r;
     llmr_err e;
-    assert_int_equal(llmr_remote_open(&c, &r, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_open(&c, &r, &e), LLMR_OK);
     unsetenv("LLMR_TEST_KEY");
-    assert_int_equal(llmr_remote_begin(r, "x", NULL, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_remote_begin(r, "x", NULL, &e), LLMR_ERR_ARG);
     assert_non_null(strstr(e.msg, "LLMR_TEST_KEY is not set"));
     setenv("LLMR_TEST_KEY", "wrong", 1);
-    assert_int_equal(llmr_remote_begin(r, "x", NULL, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_remote_begin(r, "x", NULL, &e), LLMR_ERR_ARG);
     assert_non_null(strstr(e.msg, "HTTP 401: bad API key"));
     setenv("LLMR_TEST_KEY", "sekret", 1);
-    llmr_remote_req q = llmr_remote_req_defaults();
+    llmr_remote_req q = llmri_remote_req_defaults();
     q.max_tokens = 7;
     q.temperature = 0.5;
     q.json_mode = true;
     const char *stop[] = {"END", NULL};
     q.stop = stop;
-    assert_int_equal(llmr_remote_begin(r, "key ok", &q, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_begin(r, "key ok", &q, &e), LLMR_OK);
     const char *t;
     size_t len;
-    assert_int_equal(llmr_remote_step(r, &t, &len, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_step(r, &t, &len, &e), LLMR_OK);
     assert_memory_equal(t, "[K]", 3);
-    llmr_remote_close(r);
+    llmri_remote_close(r);
     assert_int_equal(mock_log_count(&keyed, "auth=Bearer sekret"), 1);
     assert_int_equal(mock_log_count(&keyed, "\"max_tokens\": 7"), 1);
     assert_int_equal(mock_log_count(&keyed, "\"stop\": [\"END\"]"), 1);
@@ -169,42 +169,42 @@ static void *cancel_later(void *arg)
 {
     struct timespec ts = {0, 300000000};
     nanosleep(&ts, NULL);
-    llmr_remote_cancel(arg);
+    llmri_remote_cancel(arg);
     return NULL;
 }
 
 static void cancel_from_another_thread_stops_a_slow_stream(void **st)
 {
-    llmr_remote_cfg c = llmr_remote_defaults();
+    llmr_remote_cfg c = llmri_remote_defaults();
     c.url = srv.url;
     c.model = "slow";
     llmr_remote *r;
     llmr_err e;
-    assert_int_equal(llmr_remote_open(&c, &r, &e), LLMR_OK);
-    assert_int_equal(llmr_remote_begin(r, "x", NULL, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_open(&c, &r, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_begin(r, "x", NULL, &e), LLMR_OK);
     pthread_t th;
     pthread_create(&th, NULL, cancel_later, r);
-    double t0 = llmr_now();
+    double t0 = llmri_now();
     const char *t;
     size_t len;
     int rc, pieces = 0;
-    while ((rc = llmr_remote_step(r, &t, &len, &e)) == LLMR_OK)
+    while ((rc = llmri_remote_step(r, &t, &len, &e)) == LLMR_OK)
         pieces++;
     pthread_join(th, NULL);
     assert_int_equal(rc, LLMR_ERR_CANCELLED);
     assert_true(pieces >= 1 && pieces < 10);
-    assert_true(llmr_now() - t0 < 2);
+    assert_true(llmri_now() - t0 < 2);
     /* the handle is usable again after a cancel */
     c.model = "ok";
-    assert_int_equal(llmr_remote_begin(r, "again", NULL, &e), LLMR_OK);
-    llmr_remote_close(r);
+    assert_int_equal(llmri_remote_begin(r, "again", NULL, &e), LLMR_OK);
+    llmri_remote_close(r);
 }
 
 static void health_check_tells_live_from_dead(void **st)
 {
     llmr_err e;
-    assert_int_equal(llmr_remote_health(srv.url, 2000, &e), LLMR_OK);
-    assert_int_equal(llmr_remote_health("http://127.0.0.1:1", 1000, &e), LLMR_ERR_NETWORK);
+    assert_int_equal(llmri_remote_health(srv.url, 2000, &e), LLMR_OK);
+    assert_int_equal(llmri_remote_health("http://127.0.0.1:1", 1000, &e), LLMR_ERR_NETWORK);
 }
 
 int main(void)

@@ -339,7 +339,7 @@ static void stop_interrupts_a_remote_stream_promptly(void **st)
     stopper x = {r, s};
     pthread_t th;
     pthread_create(&th, NULL, stop_later, &x);
-    double t0 = llmr_now();
+    double t0 = llmri_now();
     llmr_piece p;
     int rc, pieces = 0;
     while ((rc = llmr_stream_next(s, &p)) == LLMR_PIECE)
@@ -348,7 +348,7 @@ static void stop_interrupts_a_remote_stream_promptly(void **st)
     assert_int_equal(rc, LLMR_DONE);
     assert_int_equal(llmr_stream_finish_reason(s), LLMR_FINISH_CANCELLED);
     assert_true(pieces < 10);
-    assert_true(llmr_now() - t0 < 3);
+    assert_true(llmri_now() - t0 < 3);
     llmr_stream_close(s);
     llmr_router_close(r);
 }

@@ -125,7 +125,7 @@ static void bad_configs_name_the_key_and_the_problem(void **st)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         rt_config c;
         llmr_err e;
-        llmr_err_clear(&e);
+        llmri_err_clear(&e);
         int rc = rt_config_parse(t[i].json, strlen(t[i].json), "x.json", &c, &e);
         if (rc != t[i].code || !strstr(e.msg, t[i].msg))
             fail_msg("case %zu: rc %d, message '%s'; expected %d with '%s'", i, rc, e.msg,

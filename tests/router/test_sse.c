@@ -25,16 +25,16 @@ static int on_event(void *user, const llmr_sse_event *ev)
 static void feed_split(const char *s, size_t n, const size_t *cuts, size_t n_cuts, rec *r)
 {
     llmr_sse p;
-    llmr_sse_init(&p, 0);
+    llmri_sse_init(&p, 0);
     memset(r, 0, sizeof *r);
     size_t at = 0;
     llmr_err e;
     for (size_t i = 0; i <= n_cuts; i++) {
         size_t end = i < n_cuts ? cuts[i] : n;
-        assert_int_equal(llmr_sse_feed(&p, s + at, end - at, on_event, r, &e), LLMR_OK);
+        assert_int_equal(llmri_sse_feed(&p, s + at, end - at, on_event, r, &e), LLMR_OK);
         at = end;
     }
-    llmr_sse_free(&p);
+    llmri_sse_free(&p);
 }
 
 static void feed_whole(const char *s, rec *r) { feed_split(s, strlen(s), NULL, 0, r); }
@@ -124,20 +124,20 @@ static int stop_at_second(void *user, const llmr_sse_event *ev)
 static void sse_callback_can_stop_and_size_is_bounded(void **st)
 {
     llmr_sse p;
-    llmr_sse_init(&p, 0);
+    llmri_sse_init(&p, 0);
     int n = 0;
     const char *s = "data: 1\n\ndata: 2\n\ndata: 3\n\n";
-    assert_int_equal(llmr_sse_feed(&p, s, strlen(s), stop_at_second, &n, NULL), 42);
-    llmr_sse_free(&p);
+    assert_int_equal(llmri_sse_feed(&p, s, strlen(s), stop_at_second, &n, NULL), 42);
+    llmri_sse_free(&p);
 
-    llmr_sse_init(&p, 64);
+    llmri_sse_init(&p, 64);
     char big[200];
     memset(big, 'x', sizeof big);
     memcpy(big, "data: ", 6);
     llmr_err e;
-    assert_int_equal(llmr_sse_feed(&p, big, sizeof big, NULL, NULL, &e), LLMR_ERR_TOO_BIG);
+    assert_int_equal(llmri_sse_feed(&p, big, sizeof big, NULL, NULL, &e), LLMR_ERR_TOO_BIG);
     assert_non_null(strstr(e.msg, "longer than 64 bytes"));
-    llmr_sse_free(&p);
+    llmri_sse_free(&p);
 }
 
 static void oai_chat_and_completion_chunks_decode(void **st)
@@ -146,25 +146,25 @@ static void oai_chat_and_completion_chunks_decode(void **st)
     llmr_err e;
     const char *c = "{\"id\":\"x\",\"model\":\"m1\",\"choices\":[{\"index\":0,\"delta\":"
                     "{\"content\":\"Hel\\u00e9\"},\"finish_reason\":null}]}";
-    assert_int_equal(llmr_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
+    assert_int_equal(llmri_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
     assert_string_equal(d.text, "Hel\xC3\xA9");
     assert_int_equal(d.len, 5);
     assert_string_equal(d.model, "m1");
     assert_string_equal(d.finish, "");
     c = "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}";
-    assert_int_equal(llmr_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
+    assert_int_equal(llmri_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
     assert_null(d.text);
     assert_string_equal(d.finish, "stop");
     c = "{\"choices\":[{\"text\":\" world\",\"finish_reason\":\"length\"}]}";
-    assert_int_equal(llmr_oai_decode(c, strlen(c), false, &d, &e), LLMR_OK);
+    assert_int_equal(llmri_oai_decode(c, strlen(c), false, &d, &e), LLMR_OK);
     assert_string_equal(d.text, " world");
     assert_string_equal(d.finish, "length");
     c = "{\"choices\":[],\"usage\":{\"total_tokens\":3}}";
-    assert_int_equal(llmr_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
+    assert_int_equal(llmri_oai_decode(c, strlen(c), true, &d, &e), LLMR_OK);
     assert_null(d.text);
-    assert_int_equal(llmr_oai_decode("[DONE]", 6, true, &d, &e), LLMR_OK);
+    assert_int_equal(llmri_oai_decode("[DONE]", 6, true, &d, &e), LLMR_OK);
     assert_true(d.done);
-    llmr_oai_delta_free(&d);
+    llmri_oai_delta_free(&d);
 }
 
 static void oai_error_and_malformed_chunks_are_clear_errors(void **st)
@@ -185,20 +185,20 @@ static void oai_error_and_malformed_chunks_are_clear_errors(void **st)
     llmr_oai_delta d = {0};
     llmr_err e;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        assert_int_equal(llmr_oai_decode(t[i].data, strlen(t[i].data), true, &d, &e), t[i].code);
+        assert_int_equal(llmri_oai_decode(t[i].data, strlen(t[i].data), true, &d, &e), t[i].code);
         if (!strstr(e.msg, t[i].msg))
             fail_msg("'%s': message '%s' lacks '%s'", t[i].data, e.msg, t[i].msg);
     }
-    llmr_oai_delta_free(&d);
+    llmri_oai_delta_free(&d);
 
     const char *body = "{\"error\":{\"message\":\"no such model\"}}";
-    assert_int_equal(llmr_oai_http_error(404, body, strlen(body), "http://h/v1", &e),
+    assert_int_equal(llmri_oai_http_error(404, body, strlen(body), "http://h/v1", &e),
                      LLMR_ERR_NOT_FOUND);
     assert_string_equal(e.msg, "http://h/v1: HTTP 404: no such model");
-    assert_int_equal(llmr_oai_http_error(503, "busy", 4, "u", &e), LLMR_ERR_BUSY);
-    assert_int_equal(llmr_oai_http_error(500, NULL, 0, "u", &e), LLMR_ERR_NETWORK);
+    assert_int_equal(llmri_oai_http_error(503, "busy", 4, "u", &e), LLMR_ERR_BUSY);
+    assert_int_equal(llmri_oai_http_error(500, NULL, 0, "u", &e), LLMR_ERR_NETWORK);
     assert_string_equal(e.msg, "u: HTTP 500");
-    assert_int_equal(llmr_oai_http_error(401, "", 0, "u", &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_oai_http_error(401, "", 0, "u", &e), LLMR_ERR_ARG);
 }
 
 int main(void)

@@ -9,8 +9,8 @@ static void expect_parse_error(const char *text, const char *where, const char *
 {
     llmr_grammar *g = NULL;
     llmr_err e;
-    llmr_err_clear(&e);
-    int rc = llmr_grammar_parse(text, &g, &e);
+    llmri_err_clear(&e);
+    int rc = llmri_grammar_parse(text, &g, &e);
     assert_null(g);
     if (rc != LLMR_ERR_FORMAT)
         fail_msg("'%s': rc %d, expected LLMR_ERR_FORMAT", text, rc);
@@ -61,7 +61,7 @@ static llmr_gmatch *matcher_from(llmr_grammar *g)
     llmr_gmatch *m;
     llmr_err e;
     int32_t eog = 256;
-    if (llmr_gmatch_create(&m, g, byte_vocab, 257, &eog, 1, &e))
+    if (llmri_gmatch_create(&m, g, byte_vocab, 257, &eog, 1, &e))
         fail_msg("create: %s", e.msg);
     return m;
 }
@@ -70,7 +70,7 @@ static llmr_gmatch *matcher(const char *gbnf)
 {
     llmr_grammar *g;
     llmr_err e;
-    if (llmr_grammar_parse(gbnf, &g, &e))
+    if (llmri_grammar_parse(gbnf, &g, &e))
         fail_msg("parse '%s': %s", gbnf, e.msg);
     return matcher_from(g);
 }
@@ -79,9 +79,9 @@ static llmr_gmatch *matcher(const char *gbnf)
 static int judge(const char *gbnf, const char *text)
 {
     llmr_gmatch *m = matcher(gbnf);
-    int r = llmr_gmatch_accept_bytes(m, text, strlen(text), NULL) ? -1
-            : llmr_gmatch_can_end(m) ? 1 : 0;
-    llmr_gmatch_free(m);
+    int r = llmri_gmatch_accept_bytes(m, text, strlen(text), NULL) ? -1
+            : llmri_gmatch_can_end(m) ? 1 : 0;
+    llmri_gmatch_free(m);
     return r;
 }
 
@@ -126,25 +126,25 @@ static void grammar_matches_the_syntax(void **st)
 static void completion_and_eog(void **st)
 {
     llmr_gmatch *m = matcher("root ::= \"a\"+ \"b\"?");
-    assert_false(llmr_gmatch_can_end(m));
-    assert_false(llmr_gmatch_token_ok(m, 256));
-    assert_int_equal(llmr_gmatch_accept(m, 256, NULL), LLMR_ERR_ARG);
-    assert_int_equal(llmr_gmatch_accept(m, 'a', NULL), LLMR_OK);
-    assert_true(llmr_gmatch_can_end(m));
-    assert_false(llmr_gmatch_done(m));         /* more a's or a b may follow */
-    assert_true(llmr_gmatch_token_ok(m, 256));
-    assert_int_equal(llmr_gmatch_accept(m, 'b', NULL), LLMR_OK);
-    assert_true(llmr_gmatch_done(m));          /* nothing can follow "ab" */
+    assert_false(llmri_gmatch_can_end(m));
+    assert_false(llmri_gmatch_token_ok(m, 256));
+    assert_int_equal(llmri_gmatch_accept(m, 256, NULL), LLMR_ERR_ARG);
+    assert_int_equal(llmri_gmatch_accept(m, 'a', NULL), LLMR_OK);
+    assert_true(llmri_gmatch_can_end(m));
+    assert_false(llmri_gmatch_done(m));         /* more a's or a b may follow */
+    assert_true(llmri_gmatch_token_ok(m, 256));
+    assert_int_equal(llmri_gmatch_accept(m, 'b', NULL), LLMR_OK);
+    assert_true(llmri_gmatch_done(m));          /* nothing can follow "ab" */
     uint8_t allowed[257];
-    assert_int_equal(llmr_gmatch_allowed(m, allowed), 1);   /* only EOG */
+    assert_int_equal(llmri_gmatch_allowed(m, allowed), 1);   /* only EOG */
     assert_int_equal(allowed[256], 1);
-    assert_int_equal(llmr_gmatch_accept(m, 'x', NULL), LLMR_ERR_ARG);
-    assert_int_equal(llmr_gmatch_accept(m, 256, NULL), LLMR_OK);
-    assert_true(llmr_gmatch_done(m));
-    llmr_gmatch_reset(m);
-    assert_false(llmr_gmatch_can_end(m));
-    assert_true(llmr_gmatch_token_ok(m, 'a'));
-    llmr_gmatch_free(m);
+    assert_int_equal(llmri_gmatch_accept(m, 'x', NULL), LLMR_ERR_ARG);
+    assert_int_equal(llmri_gmatch_accept(m, 256, NULL), LLMR_OK);
+    assert_true(llmri_gmatch_done(m));
+    llmri_gmatch_reset(m);
+    assert_false(llmri_gmatch_can_end(m));
+    assert_true(llmri_gmatch_token_ok(m, 'a'));
+    llmri_gmatch_free(m);
 }
 
 /* ---- masking over multi-byte tokens ----------------------------------------------------- */
@@ -162,10 +162,10 @@ static llmr_gmatch *tok_matcher(const char *gbnf, llmr_bytes *v)
         v[i] = (llmr_bytes){toks[i], strlen(toks[i])};
     llmr_grammar *g;
     llmr_err e;
-    if (llmr_grammar_parse(gbnf, &g, &e))
+    if (llmri_grammar_parse(gbnf, &g, &e))
         fail_msg("parse: %s", e.msg);
     llmr_gmatch *m;
-    if (llmr_gmatch_create(&m, g, v, NT, NULL, 0, &e))
+    if (llmri_gmatch_create(&m, g, v, NT, NULL, 0, &e))
         fail_msg("create: %s", e.msg);
     return m;
 }
@@ -183,9 +183,9 @@ static int tok_id(const char *s)
 static void mask_agrees(llmr_gmatch *m)
 {
     uint8_t allowed[NT];
-    int32_t n = llmr_gmatch_allowed(m, allowed), count = 0;
+    int32_t n = llmri_gmatch_allowed(m, allowed), count = 0;
     for (int i = 0; i < NT; i++) {
-        if (allowed[i] != llmr_gmatch_token_ok(m, i))
+        if (allowed[i] != llmri_gmatch_token_ok(m, i))
             fail_msg("token %d: mask %d, direct check %d", i, allowed[i], !allowed[i]);
         count += allowed[i];
     }
@@ -197,51 +197,51 @@ static void partial_utf8_tokens_are_masked_by_what_can_follow(void **st)
     llmr_bytes v[NT];
     llmr_gmatch *m = tok_matcher("root ::= \"\\u00e9\" [a-z]", v);
     mask_agrees(m);
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xc3")));       /* could become é */
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xc3\xa9")));
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xa9")));      /* stray continuation */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("e")));
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xe2\x82")));  /* a 3-byte start */
-    assert_int_equal(llmr_gmatch_accept(m, tok_id("\xc3"), NULL), LLMR_OK);
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xc3")));       /* could become é */
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xc3\xa9")));
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xa9")));      /* stray continuation */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("e")));
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xe2\x82")));  /* a 3-byte start */
+    assert_int_equal(llmri_gmatch_accept(m, tok_id("\xc3"), NULL), LLMR_OK);
     mask_agrees(m);
-    assert_false(llmr_gmatch_can_end(m));
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xa9")));
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xa9\x61")));   /* completes é, then a */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("a")));
-    assert_int_equal(llmr_gmatch_accept(m, tok_id("\xa9\x61"), NULL), LLMR_OK);
-    assert_true(llmr_gmatch_done(m));
-    llmr_gmatch_free(m);
+    assert_false(llmri_gmatch_can_end(m));
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xa9")));
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xa9\x61")));   /* completes é, then a */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("a")));
+    assert_int_equal(llmri_gmatch_accept(m, tok_id("\xa9\x61"), NULL), LLMR_OK);
+    assert_true(llmri_gmatch_done(m));
+    llmri_gmatch_free(m);
 
     /* a negated set: any 2-byte lead may start a code point it allows */
     m = tok_matcher("root ::= [^\\u00e9]", v);
     mask_agrees(m);
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xc3")));
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xc3\xa9")));
-    llmr_gmatch_free(m);
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xc3")));
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xc3\xa9")));
+    llmri_gmatch_free(m);
 
     /* anything: still never malformed UTF-8 or a surrogate */
     m = tok_matcher("root ::= .*", v);
     mask_agrees(m);
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xed\xa0")));  /* U+D800.. surrogates */
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xed\x9f")));   /* U+D7C0.. fine */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xc0\xaf")));  /* overlong */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xe0\x80")));  /* overlong 3-byte */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xf4\x90")));  /* beyond U+10FFFF */
-    assert_false(llmr_gmatch_token_ok(m, tok_id("")));          /* no bytes: never */
-    assert_true(llmr_gmatch_token_ok(m, tok_id("x\xc3")));
-    assert_int_equal(llmr_gmatch_accept(m, tok_id("\xf0\x9f"), NULL), LLMR_OK);
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xed\xa0")));  /* U+D800.. surrogates */
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xed\x9f")));   /* U+D7C0.. fine */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xc0\xaf")));  /* overlong */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xe0\x80")));  /* overlong 3-byte */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xf4\x90")));  /* beyond U+10FFFF */
+    assert_false(llmri_gmatch_token_ok(m, tok_id("")));          /* no bytes: never */
+    assert_true(llmri_gmatch_token_ok(m, tok_id("x\xc3")));
+    assert_int_equal(llmri_gmatch_accept(m, tok_id("\xf0\x9f"), NULL), LLMR_OK);
     mask_agrees(m);
-    assert_false(llmr_gmatch_can_end(m));      /* inside a code point */
-    assert_int_equal(llmr_gmatch_accept(m, tok_id("\x98\x80"), NULL), LLMR_OK);   /* U+1F600 */
-    assert_true(llmr_gmatch_can_end(m));
-    llmr_gmatch_free(m);
+    assert_false(llmri_gmatch_can_end(m));      /* inside a code point */
+    assert_int_equal(llmri_gmatch_accept(m, tok_id("\x98\x80"), NULL), LLMR_OK);   /* U+1F600 */
+    assert_true(llmri_gmatch_can_end(m));
+    llmri_gmatch_free(m);
 
     /* an emoji range: the 4-byte lead is allowed, a 2-byte lead is not */
     m = tok_matcher("root ::= [\\U0001F600-\\U0001F64F] \"a\"", v);
     mask_agrees(m);
-    assert_true(llmr_gmatch_token_ok(m, tok_id("\xf0\x9f")));
-    assert_false(llmr_gmatch_token_ok(m, tok_id("\xc3")));
-    llmr_gmatch_free(m);
+    assert_true(llmri_gmatch_token_ok(m, tok_id("\xf0\x9f")));
+    assert_false(llmri_gmatch_token_ok(m, tok_id("\xc3")));
+    llmri_gmatch_free(m);
 }
 
 static void ambiguous_grammar_keeps_every_parse(void **st)
@@ -255,9 +255,9 @@ static void ambiguous_grammar_keeps_every_parse(void **st)
     llmr_gmatch *m = tok_matcher(gb, v);
     for (int k = 0; k < 5; k++) {
         mask_agrees(m);
-        assert_int_equal(llmr_gmatch_accept(m, tok_id("ab"), NULL), LLMR_OK);
+        assert_int_equal(llmri_gmatch_accept(m, tok_id("ab"), NULL), LLMR_OK);
     }
-    llmr_gmatch_free(m);
+    llmri_gmatch_free(m);
 }
 
 /* Hostile grammar text: random edits of valid grammars must give LLMR_OK or a clean error,
@@ -272,19 +272,19 @@ static void mutated_grammars_never_crash(void **st)
     };
     const char alphabet[] = "root::=|()[]^-\"\\*+?{},.#\n abcxyz019u";
     llmr_rng r;
-    llmr_rng_seed(&r, 11);
+    llmri_rng_seed(&r, 11);
     int parsed = 0;
     for (int it = 0; it < 3000; it++) {
         char buf[512];
         const char *sd = seeds[it % 3];
         size_t n = strlen(sd);
         memcpy(buf, sd, n + 1);
-        int edits = 1 + (int)(llmr_rng_next(&r) % 4);
+        int edits = 1 + (int)(llmri_rng_next(&r) % 4);
         for (int k = 0; k < edits && n > 1 && n < sizeof buf - 2; k++) {
-            size_t at = (size_t)(llmr_rng_next(&r) % n);
-            char c = (llmr_rng_next(&r) % 8) ? alphabet[llmr_rng_next(&r) % (sizeof alphabet - 1)]
-                                             : (char)(llmr_rng_next(&r) % 255 + 1);
-            switch (llmr_rng_next(&r) % 3) {
+            size_t at = (size_t)(llmri_rng_next(&r) % n);
+            char c = (llmri_rng_next(&r) % 8) ? alphabet[llmri_rng_next(&r) % (sizeof alphabet - 1)]
+                                             : (char)(llmri_rng_next(&r) % 255 + 1);
+            switch (llmri_rng_next(&r) % 3) {
             case 0: buf[at] = c; break;
             case 1: memmove(buf + at + 1, buf + at, n - at + 1); buf[at] = c; n++; break;
             default: memmove(buf + at, buf + at + 1, n - at); n--; break;
@@ -292,25 +292,25 @@ static void mutated_grammars_never_crash(void **st)
         }
         llmr_grammar *g = NULL;
         llmr_err e;
-        int rc = llmr_grammar_parse(buf, &g, &e);
+        int rc = llmri_grammar_parse(buf, &g, &e);
         if (rc != LLMR_OK && rc != LLMR_ERR_FORMAT && rc != LLMR_ERR_TOO_BIG)
             fail_msg("rc %d for grammar:\n%s", rc, buf);
         if (rc)
             continue;
         parsed++;
         llmr_gmatch *m = matcher_from(g);
-        for (int k = 0; k < 40 && !llmr_gmatch_done(m); k++) {
+        for (int k = 0; k < 40 && !llmri_gmatch_done(m); k++) {
             uint8_t allowed[257];
-            int32_t na = llmr_gmatch_allowed(m, allowed);
+            int32_t na = llmri_gmatch_allowed(m, allowed);
             if (na <= 0)
                 break;
-            int32_t pick = (int32_t)(llmr_rng_next(&r) % (uint64_t)na), t = 0;
+            int32_t pick = (int32_t)(llmri_rng_next(&r) % (uint64_t)na), t = 0;
             for (t = 0; t < 257; t++)
                 if (allowed[t] && pick-- == 0)
                     break;
-            assert_int_equal(llmr_gmatch_accept(m, t, NULL), LLMR_OK);
+            assert_int_equal(llmri_gmatch_accept(m, t, NULL), LLMR_OK);
         }
-        llmr_gmatch_free(m);
+        llmri_gmatch_free(m);
     }
     assert_true(parsed > 100);
 }

@@ -147,19 +147,19 @@ static bool valid(const cJSON *v, const cJSON *s, char *why, size_t n)
 static char *generate(llmr_sampler *s, uint64_t logit_seed, int max_tokens, int *n_tokens)
 {
     llmr_rng r;
-    llmr_rng_seed(&r, logit_seed);
+    llmri_rng_seed(&r, logit_seed);
     float l[V];
     size_t cap = 4096, len = 0;
     char *out = malloc(cap);
     for (int k = 0; k < max_tokens; k++) {
-        double scale = 1.0 + 9.0 * llmr_rng_uniform(&r);     /* sometimes very peaked */
+        double scale = 1.0 + 9.0 * llmri_rng_uniform(&r);     /* sometimes very peaked */
         for (int i = 0; i < V; i++)
-            l[i] = (float)(llmr_rng_uniform(&r) * scale);
+            l[i] = (float)(llmri_rng_uniform(&r) * scale);
         llmr_err e;
-        int32_t t = llmr_sampler_sample(s, l, &e);
+        int32_t t = llmri_sampler_sample(s, l, &e);
         if (t < 0)
             fail_msg("sample failed after %zu bytes '%.*s': %s", len, (int)len, out, e.msg);
-        if (llmr_sampler_accept(s, t, &e))
+        if (llmri_sampler_accept(s, t, &e))
             fail_msg("accept: %s", e.msg);
         *n_tokens = k + 1;
         if (t == EOS)
@@ -170,10 +170,10 @@ static char *generate(llmr_sampler *s, uint64_t logit_seed, int max_tokens, int 
         memcpy(out + len, vocab[t].ptr, vocab[t].len);
         len += vocab[t].len;
         out[len] = 0;
-        if (llmr_sampler_grammar_done(s))
+        if (llmri_sampler_grammar_done(s))
             return out;
     }
-    if (llmr_sampler_grammar_done(s))
+    if (llmri_sampler_grammar_done(s))
         return out;
     free(out);
     return NULL;
@@ -199,11 +199,11 @@ static int check_schema(const char *schema_text, int runs, int max_tokens, bool 
         o.json_object = schema_text == NULL;
         llmr_sampler *s;
         llmr_err e;
-        if (llmr_sampler_create(&s, V, &o, NULL, vocab, &EOS, 1, &e))
+        if (llmri_sampler_create(&s, V, &o, NULL, vocab, &EOS, 1, &e))
             fail_msg("create: %s", e.msg);
         int nt = 0;
         char *text = generate(s, 77 + (uint64_t)run, max_tokens, &nt);
-        llmr_sampler_free(s);
+        llmri_sampler_free(s);
         if (!text)
             continue;
         finished++;
@@ -279,28 +279,28 @@ static void trie_mask_agrees_with_per_token_checks(void **st)
     build_vocab();
     char *gbnf;
     llmr_err e;
-    assert_int_equal(llmr_json_schema_gbnf(PERSON, &gbnf, &e), LLMR_OK);
+    assert_int_equal(llmri_json_schema_gbnf(PERSON, &gbnf, &e), LLMR_OK);
     llmr_rng r;
-    llmr_rng_seed(&r, 5);
+    llmri_rng_seed(&r, 5);
     for (int walk = 0; walk < 20; walk++) {
         llmr_grammar *g;
         llmr_gmatch *m;
-        assert_int_equal(llmr_grammar_parse(gbnf, &g, &e), LLMR_OK);
-        assert_int_equal(llmr_gmatch_create(&m, g, vocab, V, &EOS, 1, &e), LLMR_OK);
-        for (int step = 0; step < 300 && !llmr_gmatch_done(m); step++) {
+        assert_int_equal(llmri_grammar_parse(gbnf, &g, &e), LLMR_OK);
+        assert_int_equal(llmri_gmatch_create(&m, g, vocab, V, &EOS, 1, &e), LLMR_OK);
+        for (int step = 0; step < 300 && !llmri_gmatch_done(m); step++) {
             uint8_t allowed[V];
-            int32_t n = llmr_gmatch_allowed(m, allowed);
+            int32_t n = llmri_gmatch_allowed(m, allowed);
             assert_true(n > 0);
-            int32_t pick = (int32_t)(llmr_rng_next(&r) % (uint64_t)n), chosen = -1;
+            int32_t pick = (int32_t)(llmri_rng_next(&r) % (uint64_t)n), chosen = -1;
             for (int32_t t = 0; t < V; t++) {
-                if (allowed[t] != llmr_gmatch_token_ok(m, t))
+                if (allowed[t] != llmri_gmatch_token_ok(m, t))
                     fail_msg("walk %d step %d token %d: mask %d", walk, step, t, allowed[t]);
                 if (allowed[t] && pick-- == 0)
                     chosen = t;
             }
-            assert_int_equal(llmr_gmatch_accept(m, chosen, &e), LLMR_OK);
+            assert_int_equal(llmri_gmatch_accept(m, chosen, &e), LLMR_OK);
         }
-        llmr_gmatch_free(m);
+        llmri_gmatch_free(m);
     }
     free(gbnf);
 }
@@ -313,13 +313,13 @@ static int schema_judge(const char *schema, const char *text)
     llmr_err e;
     llmr_grammar *g = NULL;
     llmr_gmatch *m = NULL;
-    if (llmr_json_schema_gbnf(schema, &gbnf, &e) || llmr_grammar_parse(gbnf, &g, &e) ||
-        llmr_gmatch_create(&m, g, vocab, V, &EOS, 1, &e))
+    if (llmri_json_schema_gbnf(schema, &gbnf, &e) || llmri_grammar_parse(gbnf, &g, &e) ||
+        llmri_gmatch_create(&m, g, vocab, V, &EOS, 1, &e))
         fail_msg("%s: %s", schema, e.msg);
     free(gbnf);
-    int r = llmr_gmatch_accept_bytes(m, text, strlen(text), NULL) ? -1
-            : llmr_gmatch_can_end(m) ? 1 : 0;
-    llmr_gmatch_free(m);
+    int r = llmri_gmatch_accept_bytes(m, text, strlen(text), NULL) ? -1
+            : llmri_gmatch_can_end(m) ? 1 : 0;
+    llmri_gmatch_free(m);
     return r;
 }
 

@@ -55,19 +55,19 @@ static void json_schema_output_is_valid_on_llama2_vocab(void **st)
         o.json_schema = SCHEMA;
         llmr_sampler *s;
         llmr_err e;
-        if (llmr_sampler_create(&s, v.n, &o, NULL, v.tok, &v.eos, 1, &e))
+        if (llmri_sampler_create(&s, v.n, &o, NULL, v.tok, &v.eos, 1, &e))
             fail_msg("create: %s", e.msg);
         llmr_rng r;
-        llmr_rng_seed(&r, 900 + (uint64_t)run);
+        llmri_rng_seed(&r, 900 + (uint64_t)run);
         char text[8192];
         size_t len = 0;
-        for (int k = 0; k < 400 && !llmr_sampler_grammar_done(s); k++) {
+        for (int k = 0; k < 400 && !llmri_sampler_grammar_done(s); k++) {
             for (int32_t i = 0; i < v.n; i++)
-                l[i] = (float)(llmr_rng_uniform(&r) * 8.0);
-            int32_t t = llmr_sampler_sample(s, l, &e);
+                l[i] = (float)(llmri_rng_uniform(&r) * 8.0);
+            int32_t t = llmri_sampler_sample(s, l, &e);
             if (t < 0)
                 fail_msg("run %d: %s after '%.*s'", run, e.msg, (int)len, text);
-            assert_int_equal(llmr_sampler_accept(s, t, &e), LLMR_OK);
+            assert_int_equal(llmri_sampler_accept(s, t, &e), LLMR_OK);
             if (t == v.eos)
                 break;
             assert_true(len + v.tok[t].len < sizeof text);
@@ -75,13 +75,13 @@ static void json_schema_output_is_valid_on_llama2_vocab(void **st)
             len += v.tok[t].len;
         }
         text[len] = 0;
-        if (llmr_sampler_grammar_done(s)) {
+        if (llmri_sampler_grammar_done(s)) {
             finished++;
             if (getenv("LLMR_TEST_VERBOSE"))
                 print_message("run %d: %s\n", run, text);
             check(text);
         }
-        llmr_sampler_free(s);
+        llmri_sampler_free(s);
     }
     assert_true(finished >= 4);
     free(l);

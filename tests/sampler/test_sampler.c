@@ -20,7 +20,7 @@ static llmr_sampler *make(int32_t n_vocab, const llmr_sampling *o)
 {
     llmr_sampler *s = NULL;
     llmr_err e;
-    int rc = llmr_sampler_create(&s, n_vocab, o, NULL, NULL, NULL, 0, &e);
+    int rc = llmri_sampler_create(&s, n_vocab, o, NULL, NULL, NULL, 0, &e);
     if (rc)
         fail_msg("create: %s", e.msg);
     return s;
@@ -42,22 +42,22 @@ static void greedy_is_argmax_with_ties_to_lowest_id(void **st)
         o.seed = seed;
         llmr_sampler *s = make(10, &o);
         for (int k = 0; k < 20; k++)
-            assert_int_equal(llmr_sampler_sample(s, l, NULL), 3);
-        llmr_sampler_free(s);
+            assert_int_equal(llmri_sampler_sample(s, l, NULL), 3);
+        llmri_sampler_free(s);
     }
     /* exact: a gap of one ulp decides */
     float m[4] = {1.0f, nextafterf(1.0f, 2.0f), 1.0f, 0.5f};
     llmr_sampling o = plain(0.0f);
     llmr_sampler *s = make(4, &o);
-    assert_int_equal(llmr_sampler_sample(s, m, NULL), 1);
-    llmr_sampler_free(s);
+    assert_int_equal(llmri_sampler_sample(s, m, NULL), 1);
+    llmri_sampler_free(s);
 }
 
 static void draw(llmr_sampler *s, const float *l, int32_t *out, int n)
 {
     for (int i = 0; i < n; i++) {
-        out[i] = llmr_sampler_sample(s, l, NULL);
-        assert_int_equal(llmr_sampler_accept(s, out[i], NULL), LLMR_OK);
+        out[i] = llmri_sampler_sample(s, l, NULL);
+        assert_int_equal(llmri_sampler_accept(s, out[i], NULL), LLMR_OK);
     }
 }
 
@@ -66,9 +66,9 @@ static void same_seed_same_tokens_other_seed_other_tokens(void **st)
     enum { V = 1000, N = 200 };
     float *l = malloc(V * sizeof *l);
     llmr_rng r;
-    llmr_rng_seed(&r, 7);
+    llmri_rng_seed(&r, 7);
     for (int i = 0; i < V; i++)
-        l[i] = (float)(llmr_rng_uniform(&r) * 4.0);
+        l[i] = (float)(llmri_rng_uniform(&r) * 4.0);
     int32_t a[N], b[N], c[N];
     llmr_sampling o = llmr_sampling_defaults();  /* default chain, with penalties on */
     o.top_k = 100;
@@ -76,18 +76,18 @@ static void same_seed_same_tokens_other_seed_other_tokens(void **st)
     o.seed = 42;
     llmr_sampler *s = make(V, &o);
     draw(s, l, a, N);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     s = make(V, &o);
     draw(s, l, b, N);
-    llmr_sampler_reset(s);                     /* reset replays the same sequence */
+    llmri_sampler_reset(s);                     /* reset replays the same sequence */
     draw(s, l, c, N);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     assert_memory_equal(a, b, sizeof a);
     assert_memory_equal(a, c, sizeof a);
     o.seed = 43;
     s = make(V, &o);
     draw(s, l, c, N);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     int same = 0;
     for (int i = 0; i < N; i++)
         same += a[i] == c[i];
@@ -99,15 +99,15 @@ static void rng_is_xoshiro256starstar(void **st)
 {
     /* xoshiro256** with state {1, 2, 3, 4}: the reference implementation's first outputs */
     llmr_rng r = {{1, 2, 3, 4}};
-    assert_true(llmr_rng_next(&r) == 11520ull);
-    assert_true(llmr_rng_next(&r) == 0ull);
-    assert_true(llmr_rng_next(&r) == 1509978240ull);
-    assert_true(llmr_rng_next(&r) == 1215971899390074240ull);
+    assert_true(llmri_rng_next(&r) == 11520ull);
+    assert_true(llmri_rng_next(&r) == 0ull);
+    assert_true(llmri_rng_next(&r) == 1509978240ull);
+    assert_true(llmri_rng_next(&r) == 1215971899390074240ull);
 }
 
 static int32_t kept(llmr_sampler *s, const float *l, int32_t *ids, float *p)
 {
-    return llmr_sampler_candidates(s, l, ids, p, 64);
+    return llmri_sampler_candidates(s, l, ids, p, 64);
 }
 
 static void top_k_keeps_exactly_k(void **st)
@@ -126,10 +126,10 @@ static void top_k_keeps_exactly_k(void **st)
     double z = exp(7) + exp(5) + exp(3);
     assert_float_equal(p[0], exp(7) / z, 1e-6);
     for (int k = 0; k < 500; k++) {
-        int32_t t = llmr_sampler_sample(s, l, NULL);
+        int32_t t = llmri_sampler_sample(s, l, NULL);
         assert_true(t == 6 || t == 1 || t == 2);
     }
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 
     /* a large vocabulary: quickselect keeps exactly the k best */
     enum { V = 50000 };
@@ -141,7 +141,7 @@ static void top_k_keeps_exactly_k(void **st)
     assert_int_equal(kept(s, big, ids, p), 40);
     for (int i = 0; i < 40; i++)
         assert_float_equal(big[ids[i]], (float)(V - 1 - i), 0);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     free(big);
 }
 
@@ -160,16 +160,16 @@ static void top_p_keeps_smallest_set_reaching_p(void **st)
     assert_int_equal(ids[1], 3);
     assert_int_equal(ids[2], 4);
     assert_float_equal(p[0], 0.5 / 0.85, 1e-5); /* renormalised over the kept set */
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     o.top_p = 0.69f;                           /* reached by the first two */
     s = make(5, &o);
     assert_int_equal(kept(s, l, ids, p), 2);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     o.top_p = 0.0f;                            /* min_keep = 1 still keeps the best */
     s = make(5, &o);
     assert_int_equal(kept(s, l, ids, p), 1);
     assert_int_equal(ids[0], 1);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -188,13 +188,13 @@ static void top_p_and_min_p_on_large_vocab_match_brute_force(void **st)
     int32_t *ids = malloc(V * sizeof *ids);
     float *pr = malloc(V * sizeof *pr);
     llmr_rng r;
-    llmr_rng_seed(&r, 3);
+    llmri_rng_seed(&r, 3);
     const float tops[] = {0.3f, 0.9f, 0.99f, 0.999f};
     const float mins[] = {0.0f, 0.001f, 0.05f};
     for (int round = 0; round < 3; round++) {
         double sd = round == 0 ? 0.5 : round == 1 ? 3 : 8;   /* flat to peaked */
         for (int i = 0; i < V; i++) {
-            double u = llmr_rng_uniform(&r) + 1e-12, v = llmr_rng_uniform(&r);
+            double u = llmri_rng_uniform(&r) + 1e-12, v = llmri_rng_uniform(&r);
             l[i] = (float)(sqrt(-2 * log(u)) * cos(6.283185307 * v) * sd);
         }
         double mx = -INFINITY, z = 0;
@@ -221,13 +221,13 @@ static void top_p_and_min_p_on_large_vocab_match_brute_force(void **st)
                 o.top_p = tops[a];
                 o.min_p = mins[b];
                 llmr_sampler *s = make(V, &o);
-                int32_t got = llmr_sampler_candidates(s, l, ids, pr, V);
+                int32_t got = llmri_sampler_candidates(s, l, ids, pr, V);
                 if (abs(got - want) > 1)       /* float vs double at the boundary */
                     fail_msg("sd %g top_p %g min_p %g: kept %d, expected %d", sd,
                              (double)tops[a], (double)mins[b], got, want);
                 for (int i = 1; i < got; i++)  /* sorted, best first */
                     assert_true(l[ids[i - 1]] >= l[ids[i]]);
-                llmr_sampler_free(s);
+                llmri_sampler_free(s);
             }
     }
     free(l);
@@ -245,18 +245,18 @@ static void equal_logits_keep_the_lowest_ids(void **st)
     llmr_sampling o = plain(1.0f);
     o.top_p = 0.5f;
     llmr_sampler *s = make(V, &o);
-    int32_t n = llmr_sampler_candidates(s, l, ids, pr, V);
+    int32_t n = llmri_sampler_candidates(s, l, ids, pr, V);
     assert_true(n == V / 2 || n == V / 2 + 1);  /* the sum of 1/V's may round below 0.5 */
     for (int i = 0; i < n; i++)
         assert_int_equal(ids[i], i);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     o.top_p = 1.0f;
     o.top_k = 7;
     s = make(V, &o);
-    assert_int_equal(llmr_sampler_candidates(s, l, ids, pr, V), 7);
+    assert_int_equal(llmri_sampler_candidates(s, l, ids, pr, V), 7);
     for (int i = 0; i < 7; i++)
         assert_int_equal(ids[i], i);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     free(l);
     free(ids);
     free(pr);
@@ -274,16 +274,16 @@ static void min_p_drops_below_fraction_of_max(void **st)
     llmr_sampler *s = make(5, &o);
     assert_int_equal(kept(s, l, ids, p), 3);
     assert_int_equal(ids[2], 4);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     o.min_p = 0.19f;                           /* 0.095: 0.1 survives too */
     s = make(5, &o);
     assert_int_equal(kept(s, l, ids, p), 4);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     /* top-p runs before min-p on the full mass: top_p 0.6 keeps two, min-p would keep 4 */
     o.top_p = 0.6f;
     s = make(5, &o);
     assert_int_equal(kept(s, l, ids, p), 2);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static void typical_keeps_tokens_closest_to_entropy(void **st)
@@ -321,7 +321,7 @@ static void typical_keeps_tokens_closest_to_entropy(void **st)
         assert_true(found);
     }
     assert_true(want < 6);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static void penalties_follow_their_formulas(void **st)
@@ -334,7 +334,7 @@ static void penalties_follow_their_formulas(void **st)
     o.penalty_last_n = 3;
     llmr_sampler *s = make(6, &o);
     int32_t hist[4] = {4, 1, 2, 1};            /* window of 3: {1, 2, 1} */
-    llmr_sampler_add_history(s, hist, 4);
+    llmri_sampler_add_history(s, hist, 4);
     int32_t ids[64];
     float p[64];
     assert_int_equal(kept(s, l, ids, p), 6);
@@ -347,7 +347,7 @@ static void penalties_follow_their_formulas(void **st)
         z += exp(want[i]);
     for (int i = 0; i < 6; i++)
         assert_float_equal(p[i], exp(want[ids[i]]) / z, 1e-5);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static void banned_token_is_never_sampled(void **st)
@@ -360,22 +360,22 @@ static void banned_token_is_never_sampled(void **st)
     llmr_sampler *s = make(5, &o);
     int seen[5] = {0};
     for (int k = 0; k < 5000; k++)
-        seen[llmr_sampler_sample(s, l, NULL)]++;
+        seen[llmri_sampler_sample(s, l, NULL)]++;
     assert_int_equal(seen[1], 0);
     assert_true(seen[3] > 0);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
     o.temperature = 0.0f;                      /* greedy: the best remaining one */
     s = make(5, &o);
-    assert_int_equal(llmr_sampler_sample(s, l, NULL), 0);
-    llmr_sampler_free(s);
+    assert_int_equal(llmri_sampler_sample(s, l, NULL), 0);
+    llmri_sampler_free(s);
     /* everything banned: an error, not a token */
     float all[2] = {-INFINITY, -INFINITY};
     o = plain(1.0f);
     s = make(2, &o);
     llmr_err e;
-    assert_int_equal(llmr_sampler_sample(s, all, &e), -1);
+    assert_int_equal(llmri_sampler_sample(s, all, &e), -1);
     assert_int_equal(e.code, LLMR_ERR_STATE);
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static void check_freq(float temp, const double *pr, int n, int draws)
@@ -387,7 +387,7 @@ static void check_freq(float temp, const double *pr, int n, int draws)
     llmr_sampler *s = make(n, &o);
     int seen[8] = {0};
     for (int k = 0; k < draws; k++)
-        seen[llmr_sampler_sample(s, l, NULL)]++;
+        seen[llmri_sampler_sample(s, l, NULL)]++;
     double z = 0;
     for (int i = 0; i < n; i++)
         z += pow(pr[i], 1.0 / temp);
@@ -397,7 +397,7 @@ static void check_freq(float temp, const double *pr, int n, int draws)
         if (fabs(got - want) > 4 * sd + 1e-9)
             fail_msg("temp %g token %d: frequency %.4f, expected %.4f", temp, i, got, want);
     }
-    llmr_sampler_free(s);
+    llmri_sampler_free(s);
 }
 
 static void temperature_frequencies_match_softmax(void **st)
@@ -416,7 +416,7 @@ static void expect_bad(llmr_sampling o, const char *field)
         fail_msg("message '%s' does not name %s", msg, field);
     llmr_sampler *s = NULL;
     llmr_err e;
-    assert_int_equal(llmr_sampler_create(&s, 10, &o, NULL, NULL, NULL, 0, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_sampler_create(&s, 10, &o, NULL, NULL, NULL, 0, &e), LLMR_ERR_ARG);
     assert_null(s);
 }
 
@@ -442,7 +442,7 @@ static void bad_options_are_rejected_with_clear_errors(void **st)
     o = d; o.logit_bias = &far; o.n_logit_bias = 1;
     llmr_sampler *s = NULL;
     llmr_err e;
-    assert_int_equal(llmr_sampler_create(&s, 10, &o, NULL, NULL, NULL, 0, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_sampler_create(&s, 10, &o, NULL, NULL, NULL, 0, &e), LLMR_ERR_ARG);
     assert_non_null(strstr(e.msg, "token 10"));
     /* a bad grammar is LLMR_ERR_FORMAT with its position */
     char msg[256];

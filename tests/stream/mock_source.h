@@ -36,7 +36,7 @@ static int mock_begin(llmr_source *src, const char *prompt, const llmr_gen_opts 
     m->pos = 0;
     if (m->begin_fails > 0) {
         m->begin_fails--;
-        return llmr_err_set(err, m->begin_code, "%s: scripted begin failure", src->name);
+        return llmri_err_set(err, m->begin_code, "%s: scripted begin failure", src->name);
     }
     *n_prompt = (uint32_t)strlen(prompt);
     *n_cached = 0;
@@ -53,12 +53,12 @@ static int mock_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     }
     if (m->pos == m->step_fail_at) {
         m->step_fail_at = -1;
-        return llmr_err_set(err, m->step_code, "%s: scripted step failure", src->name);
+        return llmri_err_set(err, m->step_code, "%s: scripted step failure", src->name);
     }
     const char *t = m->script[m->pos];
     if (!t) {
         if (!m->loop)
-            return llmr_err_set(err, LLMR_ERR_CONTEXT, "%s: script exhausted", src->name);
+            return llmri_err_set(err, LLMR_ERR_CONTEXT, "%s: script exhausted", src->name);
         m->pos = 0;
         t = m->script[0];
     }

@@ -46,24 +46,24 @@ static void stop_scan_holds_back_only_possible_starts(void **state)
 {
     llmr_stopset st = {{"\nHuman:", "END"}, {7, 3}, 2};
     bool hit;
-    assert_int_equal(llmr_stop_scan(&st, "hello", 5, &hit), 5);
+    assert_int_equal(llmri_stop_scan(&st, "hello", 5, &hit), 5);
     assert_false(hit);
-    assert_int_equal(llmr_stop_scan(&st, "hello\nHu", 8, &hit), 5);
+    assert_int_equal(llmri_stop_scan(&st, "hello\nHu", 8, &hit), 5);
     assert_false(hit);
-    assert_int_equal(llmr_stop_scan(&st, "hello E", 7, &hit), 6);
-    assert_int_equal(llmr_stop_scan(&st, "a\nHuman: b", 10, &hit), 1);
+    assert_int_equal(llmri_stop_scan(&st, "hello E", 7, &hit), 6);
+    assert_int_equal(llmri_stop_scan(&st, "a\nHuman: b", 10, &hit), 1);
     assert_true(hit);
-    assert_int_equal(llmr_stop_scan(&st, "xEN", 3, &hit), 1);
-    assert_int_equal(llmr_stop_scan(NULL, "xEN", 3, &hit), 3);
+    assert_int_equal(llmri_stop_scan(&st, "xEN", 3, &hit), 1);
+    assert_int_equal(llmri_stop_scan(NULL, "xEN", 3, &hit), 3);
 }
 
 static void utf8_validation_follows_table_3_7(void **state)
 {
-    assert_true(llmr_utf8_valid("a\xC2\x80\xE0\xA0\x80\xF4\x8F\xBF\xBF", 10));
-    assert_false(llmr_utf8_valid("\xC0\x80", 2));          /* overlong */
-    assert_false(llmr_utf8_valid("\xED\xA0\x80", 3));      /* surrogate */
-    assert_false(llmr_utf8_valid("\xF4\x90\x80\x80", 4));  /* past U+10FFFF */
-    assert_false(llmr_utf8_valid("\xE2\x82", 2));          /* truncated */
+    assert_true(llmri_utf8_valid("a\xC2\x80\xE0\xA0\x80\xF4\x8F\xBF\xBF", 10));
+    assert_false(llmri_utf8_valid("\xC0\x80", 2));          /* overlong */
+    assert_false(llmri_utf8_valid("\xED\xA0\x80", 3));      /* surrogate */
+    assert_false(llmri_utf8_valid("\xF4\x90\x80\x80", 4));  /* past U+10FFFF */
+    assert_false(llmri_utf8_valid("\xE2\x82", 2));          /* truncated */
 }
 
 int main(void)

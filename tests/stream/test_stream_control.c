@@ -76,7 +76,7 @@ static void run_controlled(shared *sh, unsigned step_us, int *after_stop, llmr_u
     llmr_source *src = &m.base;
     llmr_gen_opts o = llmr_gen_defaults();
     o.max_tokens = 0;
-    assert_int_equal(llmr_stream_open_sources(&src, 1, "p", &o, &sh->s), LLMR_OK);
+    assert_int_equal(llmri_stream_open_sources(&src, 1, "p", &o, &sh->s), LLMR_OK);
     assert_int_equal(llmr_stream_status(sh->s), LLMR_STATUS_RUNNING);
     pthread_t th;
     pthread_create(&th, NULL, controller, sh);
@@ -139,7 +139,7 @@ static void stop_wakes_a_paused_stream(void **state)
     m.loop = true;
     llmr_source *src = &m.base;
     llmr_stream *s;
-    assert_int_equal(llmr_stream_open_sources(&src, 1, "p", NULL, &s), LLMR_OK);
+    assert_int_equal(llmri_stream_open_sources(&src, 1, "p", NULL, &s), LLMR_OK);
     llmr_piece p;
     assert_int_equal(llmr_stream_next(s, &p), LLMR_PIECE);
     assert_int_equal(llmr_stream_pause(s), LLMR_OK);
@@ -164,7 +164,7 @@ static void stop_interrupts_a_retry_delay(void **state)
     llmr_gen_opts o = llmr_gen_defaults();
     o.retry_delay_ms = 60000;                       /* a minute: only a stop ends it soon */
     llmr_stream *s;
-    assert_int_equal(llmr_stream_open_sources(&src, 1, "p", &o, &s), LLMR_OK);
+    assert_int_equal(llmri_stream_open_sources(&src, 1, "p", &o, &s), LLMR_OK);
     pthread_t th;
     pthread_create(&th, NULL, stop_later, s);
     double t0 = now_s();

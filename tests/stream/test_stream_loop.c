@@ -19,12 +19,12 @@ static void pull(llmr_source **srcs, size_t n, const llmr_gen_opts *o, run *r)
 {
     memset(r, 0, sizeof *r);
     llmr_stream *s;
-    int rc = llmr_stream_open_sources(srcs, n, "prompt", o, &s);
+    int rc = llmri_stream_open_sources(srcs, n, "prompt", o, &s);
     llmr_piece p;
     while (rc == LLMR_OK || rc == LLMR_PIECE) {
         if ((rc = llmr_stream_next(s, &p)) != LLMR_PIECE)
             break;
-        assert_true(llmr_utf8_valid(p.text, p.len));
+        assert_true(llmri_utf8_valid(p.text, p.len));
         assert_int_equal(p.text[p.len], '\0');
         assert_int_equal(p.index, r->n_pieces);
         if (r->n_pieces < 64)
@@ -476,7 +476,7 @@ static void expect_bad_code(llmr_gen_opts o, int code, const char *needle)
     events e;
     o.cb = opts_with_events(&e).cb;
     llmr_stream *st;
-    int rc = llmr_stream_open_sources(&src, 1, "p", &o, &st);
+    int rc = llmri_stream_open_sources(&src, 1, "p", &o, &st);
     assert_int_equal(rc, code);
     assert_non_null(st);
     if (!strstr(llmr_stream_errmsg(st), needle))
@@ -547,7 +547,7 @@ static void options_are_copied_at_open(void **state)
     mock_init(&m, "m", script);
     llmr_source *src = &m.base;
     llmr_stream *s;
-    assert_int_equal(llmr_stream_open_sources(&src, 1, "p", &o, &s), LLMR_OK);
+    assert_int_equal(llmri_stream_open_sources(&src, 1, "p", &o, &s), LLMR_OK);
     strcpy(stop, "zzz");               /* the caller's strings may change after open */
     llmr_piece p;
     assert_int_equal(llmr_stream_next(s, &p), LLMR_PIECE);
@@ -567,7 +567,7 @@ static void close_mid_stream_frees_everything(void **state)
     m.destroyed = &destroyed;
     llmr_source *src = &m.base;
     llmr_stream *s;
-    assert_int_equal(llmr_stream_open_sources(&src, 1, "p", NULL, &s), LLMR_OK);
+    assert_int_equal(llmri_stream_open_sources(&src, 1, "p", NULL, &s), LLMR_OK);
     llmr_piece p;
     assert_int_equal(llmr_stream_next(s, &p), LLMR_PIECE);
     llmr_stream_close(s);

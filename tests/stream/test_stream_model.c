@@ -45,7 +45,7 @@ static void pull(llmr_model *m, const char *prompt, const llmr_gen_opts *o, out 
     if (rc == LLMR_OK)
         while ((rc = llmr_stream_next(s, &p)) == LLMR_PIECE) {
             assert_true(p.len > 0);
-            assert_true(llmr_utf8_valid(p.text, p.len));
+            assert_true(llmri_utf8_valid(p.text, p.len));
             if (r->n_pieces < 256)
                 snprintf(r->pieces[r->n_pieces], 64, "%s", p.text);
             r->n_pieces++;
