@@ -11,7 +11,13 @@
 #include <math.h>
 #include <string.h>
 
-static inline int nearest_int(float f) { return (int)nearbyintf(f); }
+/* Rounded to the nearest integer; NaN and values past int's range (a corrupt model, which the
+ * forward pass reports) give 0 or the range's end instead of an undefined cast. */
+static inline int nearest_int(float f)
+{
+    const float r = nearbyintf(f);
+    return r == r ? (int)fmaxf(-2147483520.f, fminf(2147483520.f, r)) : 0;
+}
 
 /* ---- Q8_K: ggml's quantize_row_q8_K_ref (x86 uses it as is): the value of largest
  * magnitude maps to -127, d = 1/iscale, and bsums hold the sum of each 16 quants. -------- */

@@ -34,7 +34,10 @@ static float q8_block(const float *x, int8_t *q, int *sum)
     const float id = 127.f / amax;
     int s = 0;
     for (int j = 0; j < 32; j++) {
-        q[j] = (int8_t)nearbyintf(x[j] * id);
+        /* NaN (a corrupt model; the forward pass reports it) must not reach the cast, which
+         * would be undefined; finite values are within +-127 already. */
+        const float r = nearbyintf(x[j] * id);
+        q[j] = (int8_t)(r == r ? fmaxf(-127.f, fminf(127.f, r)) : 0.f);
         s += q[j];
     }
     *sum = s;

@@ -12,6 +12,7 @@
 #pragma GCC diagnostic pop
 
 #include "gguf/gguf.h"
+#include "kernels/quants.h"
 #include "model/forward.h"
 
 
@@ -57,6 +58,28 @@ static void softmax_and_swiglu_propagate_nan(void **st)
 /* ---- broken models ------------------------------------------------------------------------ */
 
 /* Copies `src` to a temporary file with every value of F32 tensor `name` set to v. */
+/* The reference activation quantizers cast a rounded float to int8/int: NaN and infinities
+ * must not reach the cast (UBSan: float-cast-overflow) whatever the rest of the block holds. */
+static void reference_quantizers_take_nan(void **st)
+{
+    (void)st;
+    float x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = (float)(i % 7) - 3.0f;
+    x[5] = NAN;
+    x[77] = INFINITY;
+    x[200] = -INFINITY;
+    block_q8_0 q0[8];
+    llmri_q8_0_from_float_ref(x, q0, 256);
+    assert_int_equal(q0[0].qs[5], 0);      /* NaN */
+    assert_int_equal(q0[0].qs[0], -127);   /* -3 of a block whose largest magnitude is 3 */
+    assert_int_equal(q0[2].qs[77 - 64], 0);   /* inf * (127 / inf) is NaN */
+    block_q8_K qk;
+    llmri_q8_K_from_float_ref(x, &qk, 256);
+    for (int i = 0; i < 256; i++)
+        assert_true(qk.qs[i] >= -128 && qk.qs[i] <= 127);
+}
+
 static void broken_copy(const char *src, const char *name, float v, char *path, size_t len)
 {
     gguf_file *gf;
@@ -172,6 +195,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exp_handles_nan_and_extremes),
+        cmocka_unit_test(reference_quantizers_take_nan),
         cmocka_unit_test(softmax_and_swiglu_propagate_nan),
         cmocka_unit_test(nan_layer_is_named),
         cmocka_unit_test(nan_outside_the_layers_is_named),
