@@ -57,6 +57,10 @@ enum {
  * storage; never NULL. Any thread. */
 LLMR_API const char *llmr_strerror(int code);
 
+/* Whether an error code is worth retrying after a delay (a remote backend failed or is busy:
+ * LLMR_ERR_NETWORK, LLMR_ERR_BUSY). */
+LLMR_API bool llmr_err_retryable(int code);
+
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage. */
 LLMR_API const char *llmr_version(void);
 
@@ -116,12 +120,21 @@ LLMR_API llmr_model_opts llmr_model_defaults(void);
  * Thread safety: the handle may be used from several threads; evaluations take turns. */
 LLMR_API int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out);
 
-/* Frees the model and unmaps its file; accepts NULL. Every sequence, tokenizer or stream made
- * from it must be closed first. */
-LLMR_API void llmr_model_close(llmr_model *m);
+/* Opens the first of `paths` that opens (a model that may fail to load, then its backup):
+ * tries each in order with llmr_model_open() and the same options (NULL:
+ * defaults), stops at the first success and returns LLMR_OK with the model in *out and its
+ * position in *which (may be NULL). When all fail, returns the last error code and, when
+ * errbuf is not NULL, writes one line per path saying why it failed. */
+LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
+                                   const llmr_model_opts *o, llmr_model **out, size_t *which,
+                                   char *errbuf, size_t errbuf_len);
 
 /* The last detailed error message of m ("" if none); valid until the next call on m. */
 LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
+
+/* Frees the model and unmaps its file; accepts NULL. Every sequence, tokenizer or stream made
+ * from it must be closed first. */
+LLMR_API void llmr_model_close(llmr_model *m);
 
 /* ------------------------------------------------------------------------------------------
  * Tokenizer: text <-> token ids with a model's own vocabulary (tokenizer.ggml.* in GGUF).
@@ -150,9 +163,6 @@ typedef int32_t llmr_token;
  * LLMR_ERR_NOMEM. A missing or unknown tokenizer.ggml.pre gets llama.cpp's default BPE
  * pre-tokenizer (its regex list for "default"). */
 LLMR_API int llmr_tokenizer_open(const char *path, llmr_tokenizer **out);
-
-/* Frees the tokenizer; accepts NULL. */
-LLMR_API void llmr_tokenizer_close(llmr_tokenizer *t);
 
 /* The message of the failed open ("" if none). Static until close. */
 LLMR_API const char *llmr_tokenizer_errmsg(const llmr_tokenizer *t);
@@ -227,6 +237,9 @@ LLMR_API const char *llmr_tokenizer_pre(const llmr_tokenizer *t);
 LLMR_API bool llmr_token_is_eog(const llmr_tokenizer *t, llmr_token token);
 /* True for control tokens (token type 3), such as BOS and EOS. */
 LLMR_API bool llmr_token_is_control(const llmr_tokenizer *t, llmr_token token);
+
+/* Frees the tokenizer; accepts NULL. */
+LLMR_API void llmr_tokenizer_close(llmr_tokenizer *t);
 
 /* Streaming detokenizer: turns tokens into text as they are generated, holding back the bytes
  * of an incomplete UTF-8 sequence until its last byte arrives, so that every piece it gives
@@ -359,9 +372,6 @@ LLMR_API llmr_template_opts llmr_template_defaults(void);
  * {% for %} is never closed ..."). Any thread. */
 LLMR_API int llmr_template_open(const char *source, llmr_template **out);
 
-/* Frees the handle. Accepts NULL. */
-LLMR_API void llmr_template_close(llmr_template *t);
-
 /* The last error on t ("" after a success). Valid until the next call on t. */
 LLMR_API const char *llmr_template_errmsg(const llmr_template *t);
 
@@ -385,6 +395,9 @@ LLMR_API int llmr_template_render_json(llmr_template *t, const char *messages_js
                                        const llmr_template_opts *opts, char **out,
                                        size_t *out_len);
 
+/* Frees the handle. Accepts NULL. */
+LLMR_API void llmr_template_close(llmr_template *t);
+
 /* The family a chat template belongs to, recognised by its turn markers: "llama3", "chatml",
  * "mistral", "llama2", "gemma", "phi3", "deepseek", "deepseek-coder", "command-r",
  * "functionary", "zephyr", "openchat"; "none" for NULL or ""; "unknown" otherwise.
@@ -395,6 +408,16 @@ LLMR_API const char *llmr_template_family(const char *tmpl);
  *   {bos_token}Role: content\n\n ... and "Assistant:" when add_generation_prompt,
  * with each role capitalized and each content trimmed. Returns its Jinja2 source; static. */
 LLMR_API const char *llmr_template_fallback(void);
+
+/* Renders a conversation into a prompt with model m's own chat template (its
+ * tokenizer.chat_template key; the plain fallback of llmr_template_fallback() when it has
+ * none), with its BOS and EOS token texts and the generation prompt added. *out is malloc'd
+ * (free with free()). The prompt starts with the BOS text when the template writes it, so pass
+ * it to llmr_stream_open with add_bos false and parse_special true (the defaults' parse_special)
+ * to avoid a second BOS. Returns LLMR_OK, LLMR_ERR_TEMPLATE (message in errbuf) or
+ * LLMR_ERR_NOMEM. Any thread. */
+LLMR_API int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs,
+                              char **out, char *errbuf, size_t errbuf_len);
 
 /* ------------------------------------------------------------------------------------------
  * Generation and streaming (src/stream/).
@@ -673,29 +696,6 @@ LLMR_API void llmr_stream_close(llmr_stream *s);
  * errbuf_len bytes. To stop it from another thread, use the stream API instead. */
 LLMR_API int llmr_generate(llmr_model *m, const char *prompt, const llmr_gen_opts *o,
                            char **text, llmr_usage *usage, char *errbuf, size_t errbuf_len);
-
-/* Whether an error code is worth retrying after a delay (a remote backend failed or is busy:
- * LLMR_ERR_NETWORK, LLMR_ERR_BUSY). */
-LLMR_API bool llmr_err_retryable(int code);
-
-/* Opens the first of `paths` that opens (a model that may fail to load, then its backup):
- * tries each in order with llmr_model_open() and the same options (NULL:
- * defaults), stops at the first success and returns LLMR_OK with the model in *out and its
- * position in *which (may be NULL). When all fail, returns the last error code and, when
- * errbuf is not NULL, writes one line per path saying why it failed. */
-LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
-                                   const llmr_model_opts *o, llmr_model **out, size_t *which,
-                                   char *errbuf, size_t errbuf_len);
-
-/* Renders a conversation into a prompt with model m's own chat template (its
- * tokenizer.chat_template key; the plain fallback of llmr_template_fallback() when it has
- * none), with its BOS and EOS token texts and the generation prompt added. *out is malloc'd
- * (free with free()). The prompt starts with the BOS text when the template writes it, so pass
- * it to llmr_stream_open with add_bos false and parse_special true (the defaults' parse_special)
- * to avoid a second BOS. Returns LLMR_OK, LLMR_ERR_TEMPLATE (message in errbuf) or
- * LLMR_ERR_NOMEM. Any thread. */
-LLMR_API int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs,
-                              char **out, char *errbuf, size_t errbuf_len);
 
 /* ------------------------------------------------------------------------------------------
  * Stream analysis: live statistics over streamed text (words, sentences, rates).
