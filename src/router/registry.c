@@ -172,6 +172,10 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
     const char *src = e->cfg.source;
     llmr_src_kind kind = llmri_source_kind(src);
     bool client_download = e->from_api && (kind == LLMR_SRC_URL || kind == LLMR_SRC_HF);
+    /* A client's download is tried once: the client may retry it, and the retries' backoff
+     * would let it tell a closed port (seconds) from a host that answers (at once). */
+    if (client_download)
+        fo.max_attempts = 1;
     if (e->from_api) {
         int rc = api_source(r, e, &fo, api_src, sizeof api_src, &reserved, err);
         if (rc)

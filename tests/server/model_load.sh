@@ -118,6 +118,9 @@ check "closed and open port: the same status ($code1, $code2)" $([ "$code1" = "$
 check "closed and open port: the same message ($body1 / $body2)" $([ "$body1" = "$body2" ]; echo $?)
 ! grep -q "127.0.0.1\|refused\|404" <<<"$body1$body2"; check "the message names no address or cause" $?
 grep -q "probe.gguf: HTTP 404" "$SRV_LOG"; check "the server log has the details" $?
+# tried once: retries' backoff would make a closed port take seconds where a 404 takes none
+grep -q "127.0.0.1:1/probe.gguf: .*after 1 attempts" "$SRV_LOG"
+check "a client's download is tried once" $?
 
 code=$(load "http://127.0.0.1:$PDROP/drop.gguf")
 check "a download cut off every time fails ($code)" $([ "$code" = 502 ]; echo $?)
