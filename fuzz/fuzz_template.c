@@ -3,7 +3,9 @@
  * (limits are lowered so that every input finishes quickly).
  * Build: cmake -DLLMR_FUZZ=ON -DLLMR_SANITIZE=ON -DCMAKE_C_COMPILER=clang
  *        -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link (so the library has coverage); run
- * ./fuzz_template -max_total_time=60 fuzz/corpus (seed it with ../shared/chat-templates). */
+ * ./fuzz_template -max_total_time=60 fuzz/corpus (seed it with ../shared/chat-templates).
+ * It runs on the main thread's stack: the server renders templates on a thread of its own
+ * with an 8 MiB stack (src/server/prompt.c), not on a civetweb worker's. */
 #include "llmr.h"
 
 #include <stdint.h>
@@ -19,7 +21,9 @@ static const char messages[] =
     "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\", \"description\": \"d\","
     "\"parameters\": {\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"array\"}}}}}]}";
 
-static int fuzz_one(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *src = malloc(size + 1);
     if (!src)
@@ -43,5 +47,3 @@ static int fuzz_one(const uint8_t *data, size_t size)
     free(src);
     return 0;
 }
-
-#include "worker_stack.h"

@@ -3,6 +3,7 @@
  * crashes here as it would in the server. An 800-deep JSON array crashed the server on that
  * stack while the fuzzers, on the main thread's 8 MiB, saw nothing.
  *
+ * fuzz_request and fuzz_gguf use it (a model load through the API runs on a worker too).
  * Usage: name the real target `static int fuzz_one(const uint8_t *data, size_t size)` and
  * include this file after it; it defines LLVMFuzzerTestOneInput. */
 #ifndef LLMR_FUZZ_WORKER_STACK_H

@@ -204,6 +204,26 @@ start_server --parallel 2
 probe deep ws_deep dups ctype cors_off
 stop_server; check "clean exit on SIGTERM" $?
 
+# A model whose chat template nests nearly as deep as the template parser allows (120 unary '+'),
+# and recurses through a macro as deep as the renderer allows: rendering runs on a stack of
+# its own, not on a civetweb worker's 100 KiB (where the fuzzer overflowed it at 47 levels).
+python3 - "$TMP/deep.jinja" <<'PY'
+import sys
+open(sys.argv[1], "w").write(
+    "{% macro r(n) %}{% if n > 0 %}{{ r(n - 1) }}{% endif %}{% endmacro %}{{ r(95) }}"
+    "{{ " + "+" * 120 + "4 }}{% for m in messages %}{{ m.content }}{% endfor %}")
+PY
+python3 "$(dirname "$0")/../cli/gguf_set_str.py" "$MODEL" "$TMP/deep.gguf" \
+    tokenizer.chat_template "$TMP/deep.jinja"
+KEY=""
+start_server_with -m "$TMP/deep.gguf" --parallel 1
+code=$(curl -s -o "$TMP/deep.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    "$BASE/v1/chat/completions" -d '{"messages":[{"role":"user","content":"Once"}],"max_tokens":2}')
+check "a deeply nesting chat template renders ($code)" $([ "$code" = 200 ]; echo $?)
+curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200
+check "the server is alive after it" $?
+stop_server; check "clean exit on SIGTERM (deep template)" $?
+
 KEY=s3cret
 start_server --parallel 2 --api-key "$KEY" --metrics-key m3trics --cors http://app.example
 probe keys cors_on
