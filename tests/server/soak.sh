@@ -31,13 +31,16 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 check "every slot free, the queue empty, nothing in flight (active=$a queue=$q in_flight=$f)" $idle
-slow=0; times=""
+# Most answers within 100 ms, none past 2 s: one delayed by the shared host's scheduler must
+# not fail the check, a server that stopped serving does.
+fast=0; bad=0; times=""
 for _ in $(seq 1 5); do
     t=$(curl -s -o "$TMP/h.json" -w '%{time_total}' --max-time 30 "$BASE/health")
     times="$times $t"
-    grep -q '"ok"' "$TMP/h.json" && awk -v t="$t" 'BEGIN { exit !(t < 0.1) }' || slow=$((slow+1))
+    grep -q '"ok"' "$TMP/h.json" && awk -v t="$t" 'BEGIN { exit !(t < 2) }' || bad=$((bad+1))
+    awk -v t="$t" 'BEGIN { exit !(t < 0.1) }' && fast=$((fast+1))
 done
-[ "$slow" = 0 ]; check "/health answers within 100 ms:$times" $?
+[ "$bad" = 0 ] && [ "$fast" -ge 4 ]; check "/health answers, 4 of 5 times within 100 ms:$times" $?
 curl -s -H "Content-Type: application/json" "$BASE/v1/completions" -d '{"prompt":"Once","max_tokens":4}' | grep -q '"text"'
 check "a completion is still served" $?
 
