@@ -199,6 +199,15 @@ probe() { # CASE...: runs probe.py against the running server, counts its lines
     check "probe $* ran to the end" $rc
 }
 
+# Hostile values of the new flags are usage errors (exit 2) before anything listens.
+for f in "--read-timeout -5" "--read-timeout 0" "--max-conns-per-addr 99999999999" \
+         "--ws-idle abc" "--cors" "--metrics-key"; do
+    # shellcheck disable=SC2086
+    timeout 20 "$BIN" serve -m "$MODEL" --port 0 $f >/dev/null 2>"$TMP/flag.err"
+    rc=$?
+    [ $rc = 2 ] && grep -q "usage error" "$TMP/flag.err"; check "serve $f: usage error (exit $rc)" $?
+done
+
 KEY=""
 start_server --parallel 2
 probe deep ws_deep dups ctype cors_off
