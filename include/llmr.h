@@ -1021,11 +1021,16 @@ LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
 /* ------------------------------------------------------------------------------------------
  * The server over a router: `llmr serve --config FILE`.
  *
- * The server serves every model of the router (local GGUF files and remote OpenAI-compatible
- * backends) with the router's strategy, memory budget, keep_alive and load on first use. Each
- * loaded local model batches its requests with its own engine (`parallel` slots of `ctx_size`
- * positions, as with one model: the engine of "Batching" above, whose streams the requests
- * are); it goes when the router unloads the model.
+ * The server is a front end of the router: every request is a routed stream
+ * (llmr_router_stream_open, or llmr_router_chat_open for a conversation), so which model
+ * answers, failover, backoff, cooldowns, templates and remote backends are the router's, and
+ * the server only parses requests and writes SSE, NDJSON and WebSocket frames. `llmr serve
+ * -m FILE` is a router of one entry (named by --alias or the file name) that never unloads
+ * it. The server serves every model of the router (local GGUF files and remote
+ * OpenAI-compatible backends) with the router's strategy, memory budget, keep_alive and load
+ * on first use. Each loaded local model batches its requests with its own engine (`parallel`
+ * slots of `ctx_size` positions: the engine of "Batching" above, set through
+ * llmr_router_set_model_defaults); it goes when the router unloads the model.
  * A request names its model by id or alias in "model" (ollama's "NAME:latest" and a ".gguf"
  * suffix are accepted too); "auto", or no model, lets the router rank the models by its
  * strategy, which a request may override with a "strategy" body field or an X-LLMR-Strategy
