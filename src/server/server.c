@@ -349,8 +349,11 @@ bool srv_check(srv_ctx *x, const char *method, srv_access access)
 static int h_not_found(struct mg_connection *c, void *ud)
 {
     srv_ctx x;
-    srv_ctx_init(&x, ud, c, SRV_API_CHAT);
     const struct mg_request_info *ri = mg_get_request_info(c);
+    /* ollama's clients read {"error": "..."}: an OpenAI-shaped 404 on /api/ made the ollama
+     * npm client throw "[object Object]" */
+    bool ollama = !strncmp(ri->local_uri, "/api/", 5);
+    srv_ctx_init(&x, ud, c, ollama ? SRV_API_OLLAMA_GEN : SRV_API_CHAT);
     if (!strcmp(ri->request_method, "OPTIONS")) {
         srv_check(&x, NULL, SRV_OPEN);
     } else if (!strcmp(ri->local_uri, "/")) {
