@@ -540,20 +540,22 @@ static int verify(jss *g)
     llmri_grammar_free(gr);
     if (!rc)
         return LLMR_OK;
-    const char *ref = NULL;
+    /* The rule named is one of the cycle's; a cycle always passes through a $ref rule. */
+    char refs[200] = "";
     const char *q = strstr(e.msg, "rule 'ref");
-    if (q) {
-        size_t i = strtoul(q + 9, NULL, 10);
-        ref = i < g->n_refs ? g->refs[i].ref : NULL;
-    }
+    size_t i = q ? strtoul(q + 9, NULL, 10) : g->n_refs;
+    if (i < g->n_refs)
+        snprintf(refs, sizeof refs, "\"%.100s\"", g->refs[i].ref);
+    for (size_t k = 0; i >= g->n_refs && k < g->n_refs && k < 3; k++)
+        snprintf(refs + strlen(refs), sizeof refs - strlen(refs), "%s\"%.50s\"",
+                 k ? " or " : "", g->refs[k].ref);
     g->path_len = 0;
     if (strstr(e.msg, "can never finish"))
-        return jss_fail(g, LLMR_ERR_FORMAT, "$ref \"%.100s\" is a cycle with no base case (no "
-                        "finite value matches it)", ref ? ref : "?");
+        return jss_fail(g, LLMR_ERR_FORMAT, "$ref %s is a cycle with no base case (no finite "
+                        "value matches it)", refs);
     if (strstr(e.msg, "left-recursive"))
-        return jss_fail(g, LLMR_ERR_UNSUPPORTED, "$ref \"%.100s\" reaches itself before any "
-                        "character is written (or $refs and combinators nest too deep)",
-                        ref ? ref : "?");
+        return jss_fail(g, LLMR_ERR_UNSUPPORTED, "$ref %s reaches itself before any character "
+                        "is written (or $refs and combinators nest too deep)", refs);
     return jss_fail(g, rc, "%s", e.msg);
 }
 

@@ -194,7 +194,9 @@ static int member_rules(jss *g, const member *m, int n, unsigned base, int depth
 {
     for (int i = 0; i < n; i++) {
         jss_name v = "value";
-        size_t pl = jss_path_push(g, m[i].key);
+        char seg[96];
+        snprintf(seg, sizeof seg, "properties/%.80s", m[i].key);
+        size_t pl = jss_path_push(g, seg);
         int rc = m[i].schema ? jss_schema(g, m[i].schema, depth + 1, v) : LLMR_OK;
         if (rc)
             return rc;

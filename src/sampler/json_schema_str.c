@@ -28,8 +28,7 @@ static const char DATE_RULES[] =
     " | \"02-\" ( \"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8] )\n"
     /* divisible by 4 and not by 100, or divisible by 400 */
     "fmt-leap ::= [0-9] [0-9] ( \"0\" [48] | [2468] [048] | [13579] [26] )"
-    " | ( [02468] [048] | [13579] [26] ) \"00\"\n"
-    "fmt-datetime ::= fmt-date \"T\" fmt-time\n";
+    " | ( [02468] [048] | [13579] [26] ) \"00\"\n";
 static const char TIME_RULES[] =
     "fmt-time ::= fmt-hh \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,9} )?"
     " ( \"Z\" | [+-] fmt-hh \":\" [0-5] [0-9] )\n"
@@ -53,6 +52,8 @@ void jss_write_shared(jss *g)
         llmri_buf_puts(&g->out, DATE_RULES);
     if (g->uses & JSS_F_TIME)
         llmri_buf_puts(&g->out, TIME_RULES);
+    if ((g->uses & JSS_F_DATE) && (g->uses & JSS_F_TIME))
+        llmri_buf_puts(&g->out, "fmt-datetime ::= fmt-date \"T\" fmt-time\n");
     if (g->uses & JSS_F_UUID)
         llmri_buf_puts(&g->out, UUID_RULES);
     if (g->uses & JSS_F_EMAIL)
