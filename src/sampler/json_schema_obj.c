@@ -320,7 +320,10 @@ int jss_array(jss *g, const cJSON *s, int depth, jss_name name)
         k++;
     }
     /* T_k: the items from position k on, each after a comma; T_np repeats `rest`. The
-     * body is item 0 then T_1 (or, without a prefix, rest then its repetitions). */
+     * body is item 0 then T_1 (or, without a prefix, rest then its repetitions). Prefix
+     * items past maxItems cannot appear. */
+    if (max >= 0 && np > max)
+        np = max;
     unsigned t0 = g->next_id;
     g->next_id += (unsigned)np + 2;
     int lo = min > np ? min - np : 0, hi = max < 0 ? -1 : max - np;

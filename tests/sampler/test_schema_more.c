@@ -61,6 +61,9 @@ static void arrays_prefix_items_and_counts(void **st)
           "\"items\":{\"type\":\"integer\"},\"maxItems\":4,\"minItems\":3}",
           {"[1,\"a\",2,3]", 1}, {"[1,\"a\",2,3,4]", -1}, {"[1,\"a\"]", -1}, {"[1,\"a\",\"b\"]", -1},
           {"[1,\"a\",2]", 1});
+    /* maxItems below the prefix: the prefix is cut (the property test found this) */
+    JUDGE("{\"type\":\"array\",\"prefixItems\":[{\"type\":\"integer\"},{\"type\":\"null\"}],"
+          "\"maxItems\":1}", {"[1]", 1}, {"[1,null]", -1}, {"[]", 1});
     JUDGE("{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"minItems\":2,\"maxItems\":2}",
           {"[true,false]", 1}, {"[true]", -1}, {"[true,true,true]", -1});
     expect_error("{\"type\":\"array\",\"items\":[{\"type\":\"integer\"}]}", LLMR_ERR_UNSUPPORTED,
