@@ -275,7 +275,7 @@ static int gen_ref(jss *g, const char *ref, int depth, jss_name name)
     memset(r, 0, sizeof *r);
     r->target = t;
     r->ref = strdup(ref);
-    snprintf(r->name, sizeof r->name, "ref%zu", i);
+    snprintf(r->name, sizeof r->name, "ref%u", g->next_id++);
     strcpy(name, r->name);                     /* r may move while the target is made */
     if (!r->ref)
         return jss_fail(g, LLMR_ERR_NOMEM, "out of memory");
@@ -543,7 +543,10 @@ static int verify(jss *g)
     /* The rule named is one of the cycle's; a cycle always passes through a $ref rule. */
     char refs[200] = "";
     const char *q = strstr(e.msg, "rule 'ref");
-    size_t i = q ? strtoul(q + 9, NULL, 10) : g->n_refs;
+    size_t i = 0, len = q ? strspn(q + 6, "ref0123456789") : 0;
+    while (i < g->n_refs && (!len || strlen(g->refs[i].name) != len ||
+                             strncmp(g->refs[i].name, q + 6, len)))
+        i++;
     if (i < g->n_refs)
         snprintf(refs, sizeof refs, "\"%.100s\"", g->refs[i].ref);
     for (size_t k = 0; i >= g->n_refs && k < g->n_refs && k < 3; k++)
@@ -559,49 +562,91 @@ static int verify(jss *g)
     return jss_fail(g, rc, "%s", e.msg);
 }
 
+static void free_refs(jss *g)
+{
+    for (size_t i = 0; i < g->n_refs; i++)
+        free(g->refs[i].ref);
+    free(g->refs);
+}
+
+/* The rules after the schemas' own: root (or the caller's top rules), the shared rules, the
+ * base; then the check. Frees everything on error. */
+static int finish(jss *g, const char *top, bool check, char **out)
+{
+    int rc = LLMR_OK;
+    llmri_buf_puts(&g->out, top);
+    jss_write_shared(g);
+    llmri_buf_append(&g->out, JSON_BASE, sizeof JSON_BASE - 1);
+    if (g->out.failed)
+        rc = llmri_err_set(g->err, g->out.len >= JSS_MAX_OUT - 4096 ? LLMR_ERR_TOO_BIG
+                                                                    : LLMR_ERR_NOMEM,
+                           "json schema: the grammar would pass %u MiB (or out of memory)",
+                           JSS_MAX_OUT >> 20);
+    else if (check)
+        rc = verify(g);
+    free_refs(g);
+    if (rc) {
+        llmri_buf_free(&g->out);
+        return rc;
+    }
+    *out = g->out.p;
+    return LLMR_OK;
+}
+
 int llmri_json_schema_gbnf(const char *schema, char **out, llmr_err *err)
 {
     *out = NULL;
     jss g = {.err = err, .next_id = 1};
     g.out.limit = JSS_MAX_OUT;
-    int rc = LLMR_OK;
     jss_name root = "object";                  /* no schema: any JSON object */
-    cJSON *s = NULL;
-    if (schema) {
-        size_t at = 0;
-        if (!llmri_json_depth_ok(schema, strlen(schema), LLMR_JSON_MAX_DEPTH, &at))
-            return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "json schema: JSON nested deeper "
-                                "than %d levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, at);
-        const char *end = NULL;
-        s = cJSON_ParseWithOpts(schema, &end, true);
-        if (!s) {
-            size_t off = end ? (size_t)(end - schema) : 0;
-            return llmri_err_set(err, LLMR_ERR_FORMAT, "json schema: not valid JSON (near "
-                                "byte %zu)", off);
-        }
-        g.root = s;
-        rc = jss_schema(&g, s, 0, root);
-    }
-    if (!rc) {
-        llmri_buf_printf(&g.out, "root ::= %s\n", root);
-        jss_write_shared(&g);
-        llmri_buf_append(&g.out, JSON_BASE, sizeof JSON_BASE - 1);
-        if (g.out.failed)
-            rc = llmri_err_set(err, g.out.len >= JSS_MAX_OUT - 4096 ? LLMR_ERR_TOO_BIG
-                                                                    : LLMR_ERR_NOMEM,
-                               "json schema: the grammar would pass %u MiB (or out of "
-                               "memory)", JSS_MAX_OUT >> 20);
-        else if (schema)
-            rc = verify(&g);
-    }
-    for (size_t i = 0; i < g.n_refs; i++)
-        free(g.refs[i].ref);
-    free(g.refs);
-    cJSON_Delete(s);
+    if (!schema)
+        return finish(&g, "root ::= object\n", false, out);
+    size_t at = 0;
+    if (!llmri_json_depth_ok(schema, strlen(schema), LLMR_JSON_MAX_DEPTH, &at))
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "json schema: JSON nested deeper than "
+                            "%d levels (at byte %zu)", LLMR_JSON_MAX_DEPTH, at);
+    const char *end = NULL;
+    cJSON *s = cJSON_ParseWithOpts(schema, &end, true);
+    if (!s)
+        return llmri_err_set(err, LLMR_ERR_FORMAT, "json schema: not valid JSON (near byte "
+                            "%zu)", end ? (size_t)(end - schema) : 0);
+    g.root = s;
+    int rc = jss_schema(&g, s, 0, root);
     if (rc) {
+        free_refs(&g);
         llmri_buf_free(&g.out);
-        return rc;
+    } else {
+        char top[64];
+        snprintf(top, sizeof top, "root ::= %s\n", root);
+        rc = finish(&g, top, true, out);
     }
-    *out = g.out.p;
-    return LLMR_OK;
+    cJSON_Delete(s);
+    return rc;
+}
+
+int llmri_json_schema_gbnf_set(const cJSON *const *schemas, const char *const *names,
+                               const char *const *where, size_t n, const char *top, char **out,
+                               llmr_err *err)
+{
+    *out = NULL;
+    jss g = {.err = err, .next_id = 1};
+    g.out.limit = JSS_MAX_OUT;
+    int rc = LLMR_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        jss_name r;
+        g.root = schemas[i];
+        g.path_len = 0;
+        g.path[0] = 0;
+        if (where && where[i])
+            jss_path_push(&g, where[i]);
+        if (!(rc = jss_schema(&g, schemas[i], 0, r)))
+            llmri_buf_printf(&g.out, "%s ::= %s\n", names[i], r);
+    }
+    g.path_len = 0;
+    g.path[0] = 0;
+    if (!rc)
+        return finish(&g, top, true, out);
+    free_refs(&g);
+    llmri_buf_free(&g.out);
+    return rc;
 }
