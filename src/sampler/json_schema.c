@@ -489,6 +489,7 @@ static int gen_object_schema(jss *g, const cJSON *s, int depth, jss_name name)
         if (!copy)
             return jss_fail(g, LLMR_ERR_NOMEM, "out of memory");
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "nullable");
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "$id");      /* the root's, if any */
         jss_name inner;
         rc = jss_schema(g, copy, depth + 1, inner);
         cJSON_Delete(copy);

@@ -320,12 +320,26 @@ static const cJSON *follow(jss *g, const cJSON *s)
     return s;
 }
 
+static unsigned branch_types_at(jss *g, const cJSON *s, const cJSON **vals, int level);
+
 static unsigned branch_types(jss *g, const cJSON *s, const cJSON **vals)
+{
+    return branch_types_at(g, s, vals, 0);
+}
+
+static unsigned branch_types_at(jss *g, const cJSON *s, const cJSON **vals, int level)
 {
     s = follow(g, s);
     *vals = NULL;
     if (!cJSON_IsObject(s))
         return JSS_T_ALL;
+    unsigned all = JSS_T_ALL;                  /* allOf's parts each bound the values */
+    const cJSON *part, *pv;
+    cJSON_ArrayForEach(part, (level < 8 ? cJSON_GetObjectItemCaseSensitive(s, "allOf") : NULL)) {
+        all &= branch_types_at(g, part, &pv, level + 1);
+        if (pv && !*vals)
+            *vals = pv;
+    }
     unsigned mask = JSS_T_ALL;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type"), *x;
     if (t) {
@@ -346,7 +360,9 @@ static unsigned branch_types(jss *g, const cJSON *s, const cJSON **vals)
     }
     if (mask & (JSS_T_INT | JSS_T_NUM))        /* integers are numbers */
         mask |= JSS_T_INT | JSS_T_NUM;
-    return mask;
+    if (all & (JSS_T_INT | JSS_T_NUM))
+        all |= JSS_T_INT | JSS_T_NUM;
+    return mask & all;
 }
 
 static bool values_disjoint(const cJSON *a, const cJSON *b)

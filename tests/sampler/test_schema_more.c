@@ -101,6 +101,11 @@ static void combinators(void **st)
         "\"required\":[\"kind\",\"y\"]}]}";
     JUDGE(tagged, {"{\"kind\":\"a\",\"x\":1}", 1}, {"{\"kind\":\"a\",\"y\":\"s\"}", -1},
           {"{\"kind\":\"b\",\"y\":\"s\"}", 1});
+    /* oneOf beside the properties it tags (each branch merged: tag becomes an allOf) */
+    JUDGE("{\"type\":\"object\",\"properties\":{\"tag\":{\"type\":\"string\"}},\"oneOf\":["
+          "{\"properties\":{\"tag\":{\"const\":\"one\"}},\"required\":[\"tag\"]},"
+          "{\"properties\":{\"tag\":{\"const\":\"two\"}},\"required\":[\"tag\"]}]}",
+          {"{\"tag\":\"two\"}", 1}, {"{\"tag\":\"three\"}", -1});
     JUDGE("{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\"},{\"enum\":[true]}]}",
           {"3", 1}, {"\"s\"", 1}, {"true", 1}, {"false", -1});
     expect_error("{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\"}]}",

@@ -273,9 +273,52 @@ static cJSON *gen_nullable(void)
     return s;
 }
 
+/* Combinators beside other keywords: an object whose anyOf/oneOf branches add required
+ * sets or tag values, or an allOf of a $ref'd object and more constraints. */
+static cJSON *gen_mixed(int depth)
+{
+    unsigned mine;
+    cJSON *base = typed("object");
+    cJSON_AddItemToObject(base, "properties", props(depth, 0, &mine));
+    cJSON *p = cJSON_GetObjectItem(base, "properties");
+    if (chance(0.5)) {                         /* anyOf of required sets */
+        cJSON *l = cJSON_AddArrayToObject(base, "anyOf");
+        for (int i = 0; i < 2; i++) {
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddItemToObject(b, "required", required_of(mine));
+            cJSON_AddItemToArray(l, b);
+        }
+        return base;
+    }
+    if (chance(0.5)) {                         /* oneOf told apart by a const tag */
+        cJSON_AddItemToObject(p, "tag", typed("string"));
+        cJSON *l = cJSON_AddArrayToObject(base, "oneOf");
+        for (int i = 0; i < 2; i++) {
+            cJSON *b = cJSON_CreateObject(), *bp = cJSON_AddObjectToObject(b, "properties");
+            cJSON *c = cJSON_AddObjectToObject(bp, "tag");
+            cJSON_AddStringToObject(c, "const", i ? "two" : "one");
+            cJSON *r = cJSON_AddArrayToObject(b, "required");
+            cJSON_AddItemToArray(r, cJSON_CreateString("tag"));
+            cJSON_AddItemToArray(l, b);
+        }
+        return base;
+    }
+    char name[16], ref[40];                    /* allOf: a $ref'd object, then required */
+    snprintf(name, sizeof name, "d%d", N_DEFS++);
+    cJSON_AddItemToObject(DEFS, name, base);
+    snprintf(ref, sizeof ref, "#/$defs/%s", name);
+    cJSON *s = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(s, "allOf");
+    cJSON *a = cJSON_CreateObject(), *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "$ref", ref);
+    cJSON_AddItemToObject(b, "required", required_of(mine));
+    cJSON_AddItemToArray(l, a);
+    cJSON_AddItemToArray(l, b);
+    return s;
+}
+
 static cJSON *gen(int depth)
 {
-    unsigned k = depth >= 3 ? pick(9) : pick(16);
+    unsigned k = depth >= 3 ? pick(9) : pick(18);
     switch (k) {
     case 0: return gen_integer();
     case 1: return gen_number();
@@ -289,6 +332,7 @@ static cJSON *gen(int depth)
     case 11: case 12: return gen_object(depth);
     case 13: return gen_choice(depth, pick(2));
     case 14: return gen_all_of(depth);
+    case 15: case 16: return gen_mixed(depth);
     default: return gen_ref(depth);
     }
 }
