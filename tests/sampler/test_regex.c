@@ -1,6 +1,7 @@
 /* test_regex.c - `pattern`: the regex subset compiled to GBNF over JSON string text (escapes
  * included), unanchored sides, errors for what is outside the subset, and hostile patterns
  * that stay bounded: refused or matched without blow-up, on a server worker's 100 KiB stack. */
+#include "core/buf.h"
 #include "schema_util.h"
 
 #include <pthread.h>
@@ -141,7 +142,7 @@ static void catastrophic_shapes_match_in_bounded_time(void **st)
 
 static void *compile_hostile(void *arg)
 {
-    char msg[512], *re = malloc(200), *schema = malloc(100000);
+    char msg[512], *re = malloc(200);
     int *rc = arg;
     /* groups nested to the bound, and one past it */
     strcpy(re, "^");
@@ -156,32 +157,43 @@ static void *compile_hostile(void *arg)
     re[1] = '(';
     strcat(re, ")");
     rc[1] = perr(re, msg, sizeof msg);
-    /* schemas nested to the compiler's bound: objects in arrays in anyOf */
-    strcpy(schema, "");
-    for (int i = 0; i < 16; i++)
-        strcat(schema, "{\"type\":\"array\",\"items\":{\"anyOf\":[{\"type\":\"null\"},");
-    strcat(schema, "{\"type\":\"string\",\"pattern\":\"^(x|y)+$\"}");
-    for (int i = 0; i < 16; i++)
-        strcat(schema, "]}}");
-    rc[2] = su_compile(schema, msg, sizeof msg);
     free(re);
-    free(schema);
+    /* schemas nested as deep as the compiler goes: arrays of nullable patterned strings,
+     * anyOf inside objects inside allOf (merged), and $refs through allOf */
+    llmr_buf b = {0};
+    for (int i = 0; i < 31; i++)
+        llmri_buf_puts(&b, "{\"type\":\"array\",\"items\":");
+    llmri_buf_puts(&b, "{\"type\":[\"string\",\"null\"],\"pattern\":\"^(x|y)+$\"}");
+    for (int i = 0; i < 31; i++)
+        llmri_buf_puts(&b, "}");
+    rc[2] = su_compile(llmri_buf_str(&b), msg, sizeof msg);
+    llmri_buf_free(&b);
+    for (int i = 0; i < 8; i++)
+        llmri_buf_puts(&b, "{\"allOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":["
+                           "{\"type\":\"null\"},");
+    llmri_buf_puts(&b, "{\"type\":\"integer\",\"minimum\":-1e300}");
+    for (int i = 0; i < 8; i++)
+        llmri_buf_puts(&b, "]}}},{\"required\":[\"a\"]}]}");
+    rc[3] = su_compile(llmri_buf_str(&b), msg, sizeof msg);
+    llmri_buf_free(&b);
     return NULL;
 }
 
+/* What a civetweb worker has left when a request is parsed (see fuzz/worker_stack.h). */
 static void hostile_patterns_fit_a_worker_stack(void **st)
 {
     pthread_attr_t a;
     pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, 100 * 1024);
+    pthread_attr_setstacksize(&a, 64 * 1024);
     pthread_t t;
-    int rc[3] = {-1, -1, -1};
+    int rc[4] = {-1, -1, -1, -1};
     assert_int_equal(pthread_create(&t, &a, compile_hostile, rc), 0);
     pthread_join(t, NULL);
     pthread_attr_destroy(&a);
     assert_int_equal(rc[0], LLMR_OK);
     assert_int_equal(rc[1], LLMR_ERR_UNSUPPORTED);
     assert_int_equal(rc[2], LLMR_OK);
+    assert_int_equal(rc[3], LLMR_OK);
 }
 
 /* Sampled strings match, as POSIX regexec (an independent engine) sees their decoded text. */
