@@ -324,13 +324,18 @@ LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *errbuf, size_t
  * errbuf. */
 LLMR_API int llmr_grammar_validate(const char *gbnf, char *errbuf, size_t errbuf_len);
 
-/* Turns a JSON schema into GBNF text. Supported: type (object, string, number, integer,
- * boolean, null, array, or a list of those), properties, required (the others may be
- * omitted; properties appear in schema order), items, minItems/maxItems (up to 1000),
- * minLength/maxLength (up to 1000), enum, const, anyOf/oneOf, nested schemas; a schema with
- * no type accepts any JSON value. additionalProperties is not honoured (no extra keys are
- * produced). $ref is LLMR_ERR_UNSUPPORTED. On success *gbnf is a malloc'd string the caller
- * frees with llmr_grammar_text_free(). schema == NULL gives the grammar of any JSON object. */
+/* Turns a JSON schema into GBNF text, so that whatever the weights the output parses and
+ * validates against the schema. The supported subset is listed in the README ("JSON
+ * schemas"): types, numeric bounds (exact), string lengths, pattern (an ECMA-262 subset),
+ * format (date, time, date-time, uuid, email, uri), enum/const, arrays with items,
+ * prefixItems and counts, objects with required/optional properties (in schema order) and
+ * additionalProperties, anyOf/oneOf/allOf, local $ref/$defs (recursive), nullable. Any other
+ * keyword, and any schema no value can match, is an error whose message names the keyword
+ * and where it is (a JSON pointer): LLMR_ERR_UNSUPPORTED outside the subset, LLMR_ERR_FORMAT
+ * for a malformed or unsatisfiable schema (a $ref cycle with no base case), LLMR_ERR_TOO_BIG
+ * past the grammar's size bound. On success *gbnf is a malloc'd string the caller frees with
+ * llmr_grammar_text_free(). schema == NULL gives the grammar of any JSON object. Any thread;
+ * recursion is bounded, so a call fits a 100 KiB thread stack. */
 LLMR_API int llmr_json_schema_to_grammar(const char *schema, char **gbnf, char *errbuf,
                                          size_t errbuf_len);
 LLMR_API void llmr_grammar_text_free(char *gbnf);

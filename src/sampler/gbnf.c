@@ -13,6 +13,7 @@
  */
 #include "sampler/grammar_int.h"
 #include "core/grow.h"
+#include "core/strmap.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -43,6 +44,7 @@ typedef struct parser {
     prule      *rules;
     uint32_t    n_rules;
     size_t      cap_rules;
+    llmr_strmap names;      /* rule name -> id (names live in rules[i].name) */
     uint32_t    total;      /* elements in all bodies */
     int         depth;
     llmr_err   *err;
@@ -112,20 +114,23 @@ static int add_rule(parser *ps, const char *name, size_t len, uint32_t *id)
     prule *r = &ps->rules[ps->n_rules];
     memset(r, 0, sizeof *r);
     r->name = llmri_strndup(name, len);
-    if (!r->name)
+    if (!r->name || llmri_strmap_put(&ps->names, r->name, len, ps->n_rules, NULL) < 0) {
+        free(r->name);
         return llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+    }
     *id = ps->n_rules++;
     return LLMR_OK;
 }
 
-/* The id of the rule called name[0..len), created (undefined) on first use. */
+/* The id of the rule called name[0..len), created (undefined) on first use. Hashed: grammars
+ * made from JSON schemas have tens of thousands of rules. */
 static int symbol(parser *ps, const char *name, size_t len, uint32_t *id)
 {
-    for (uint32_t i = 0; i < ps->n_rules; i++)
-        if (strlen(ps->rules[i].name) == len && memcmp(ps->rules[i].name, name, len) == 0) {
-            *id = i;
-            return LLMR_OK;
-        }
+    int64_t v;
+    if (llmri_strmap_get(&ps->names, name, len, &v)) {
+        *id = (uint32_t)v;
+        return LLMR_OK;
+    }
     return add_rule(ps, name, len, id);
 }
 
@@ -591,6 +596,79 @@ static int check_left_recursion(parser *ps, const llmr_grammar *g)
     return rc;
 }
 
+/* Every rule must be able to finish: some alternative made only of characters and rules that
+ * can finish. A rule that cannot (`a ::= "x" a`) would let the matcher walk into a branch it
+ * never leaves, so the output could never be complete. Worklist over "alternative still needs
+ * k rules", linear in the grammar's size. */
+static int check_productive(parser *ps, const llmr_grammar *g)
+{
+    uint32_t n = g->n_elems, nr = g->n_rules;
+    uint32_t *need = calloc(n + 1, sizeof *need);     /* per alternative start: refs left */
+    uint32_t *owner = calloc(n + 1, sizeof *owner);   /* per ref element: its alt's start */
+    uint32_t *head = malloc((nr + 1) * sizeof *head), *next = malloc((n + 1) * sizeof *next);
+    uint32_t *work = malloc((nr + 1) * sizeof *work);
+    bool *done = calloc(nr + 1, sizeof *done);
+    int rc = LLMR_OK;
+    if (!need || !owner || !head || !next || !work || !done) {
+        rc = llmri_err_set(ps->err, LLMR_ERR_NOMEM, "grammar: out of memory");
+        goto out;
+    }
+    memset(head, 0xFF, (nr + 1) * sizeof *head);
+    uint32_t nw = 0;
+    for (uint32_t r = 0; r < nr; r++) {
+        uint32_t alt = g->rule_start[r];
+        for (uint32_t i = alt;; i++) {
+            const gelem *e = &g->elems[i];
+            if (ge_is_end(e)) {
+                if (need[alt] == 0 && !done[r]) {
+                    done[r] = true;
+                    work[nw++] = r;
+                }
+                owner[i] = r;                          /* the alternative's rule, at its end */
+                if (e->type == GE_END)
+                    break;
+                alt = i + 1;
+            } else if (e->type == GE_SET) {
+                i += e->a;
+            } else if (e->type == GE_REF) {
+                need[alt]++;
+                owner[i] = alt;
+                next[i] = head[e->a];
+                head[e->a] = i;
+            }
+        }
+    }
+    while (nw > 0) {
+        uint32_t r = work[--nw];
+        for (uint32_t i = head[r]; i != UNBOUNDED; i = next[i]) {
+            uint32_t alt = owner[i];
+            if (--need[alt] != 0)
+                continue;
+            uint32_t end = alt;                        /* find the alternative's rule */
+            while (!ge_is_end(&g->elems[end]))
+                end += g->elems[end].type == GE_SET ? g->elems[end].a + 1 : 1;
+            uint32_t ar = owner[end];
+            if (!done[ar]) {
+                done[ar] = true;
+                work[nw++] = ar;
+            }
+        }
+    }
+    for (uint32_t r = 0; r < nr && !rc; r++)
+        if (!done[r])
+            rc = llmri_err_set(ps->err, LLMR_ERR_FORMAT, "grammar: rule '%s' can never "
+                              "finish: every alternative needs itself or another such rule "
+                              "(a cycle with no base case)", ps->rules[r].name);
+out:
+    free(need);
+    free(owner);
+    free(head);
+    free(next);
+    free(work);
+    free(done);
+    return rc;
+}
+
 /* ---- assembly ------------------------------------------------------------------------- */
 
 static int flatten(parser *ps, llmr_grammar **out)
@@ -635,7 +713,7 @@ static int finish(parser *ps, llmr_grammar **out)
     if (rc)
         return rc;
     g->root = root;
-    if ((rc = check_left_recursion(ps, g))) {
+    if ((rc = check_left_recursion(ps, g)) || (rc = check_productive(ps, g))) {
         llmri_grammar_free(g);
         return rc;
     }
@@ -664,6 +742,7 @@ int llmri_grammar_parse(const char *text, llmr_grammar **out, llmr_err *err)
         free(ps.rules[r].body.v);
     }
     free(ps.rules);
+    llmri_strmap_free(&ps.names);
     return rc;
 }
 

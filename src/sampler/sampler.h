@@ -69,6 +69,15 @@ int llmri_sampling_check(const llmr_sampling *o, llmr_err *err);
 
 /* JSON schema (text) -> GBNF (malloc'd), see llmr_json_schema_to_grammar. */
 int llmri_json_schema_gbnf(const char *schema, char **out, llmr_err *err);
+/* Several schemas in one grammar (tool calls: one per tool): schema i, its own document for
+ * $ref, becomes the rule names[i] (a GBNF name no schema rule uses, e.g. "tool-3"); where[i]
+ * (may be NULL) prefixes error paths ("tools/3/function/parameters"). top holds the caller's
+ * rules, `root` first, and may use the base rules (value, object, string, number, space).
+ * *out is malloc'd. */
+struct cJSON;
+int llmri_json_schema_gbnf_set(const struct cJSON *const *schemas, const char *const *names,
+                               const char *const *where, size_t n, const char *top, char **out,
+                               llmr_err *err);
 
 /* ---- the PRNG: xoshiro256** 1.0 (Blackman and Vigna, 2018), seeded by running
  * splitmix64 over the 64-bit seed, as its authors recommend. ---- */
