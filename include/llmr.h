@@ -928,6 +928,23 @@ typedef struct llmr_route_opts {
                                  template gets the messages' contents joined by blank lines as
                                  plain text rather than the plain fallback template (what
                                  ollama's /api/generate does with a system and a prompt) */
+    /* Tool calling (llmr_router_chat_open; local models: remote candidates are skipped
+     * while tools are on). */
+    const char *messages_json; /* the same conversation as a JSON array of message objects
+                                 with any keys (tool_calls, tool_call_id, name), given to a
+                                 local model's template in place of the messages' role and
+                                 content (NULL: those) */
+    const char *tools;        /* the tools the model may call: a JSON array in OpenAI's form
+                                 [{"type":"function","function":{"name","description",
+                                 "parameters"}}], at most 1024, bound to the template's
+                                 `tools`; NULL: none. Read the calls with
+                                 llmr_router_stream_tool_calls */
+    const char *tool_choice;  /* "auto" (NULL: the default), "none" (the tools are not
+                                 shown), "required" (the model must call one), or the name
+                                 of the function it must call. "required" and a name are
+                                 enforced with a grammar, so a valid call comes out whatever
+                                 the weights, its arguments following the tool's schema */
+    bool        parallel_tool_calls;  /* with "required"/a name: one call or several */
     bool      (*alive)(void *user);   /* asked about every 100 ms while the open call waits
                                  on a remote backend (connecting, awaiting its headers);
                                  false cancels the open (LLMR_ERR_CANCELLED). A server passes
@@ -962,6 +979,17 @@ LLMR_API int llmr_router_stream_open(llmr_router *r, const char *prompt,
 LLMR_API int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, size_t n_msgs,
                                    const llmr_route_opts *route, const llmr_gen_opts *o,
                                    llmr_stream **out);
+
+/* The tool calls in text (len bytes: the whole text of stream s, opened on r with tools),
+ * read in the format of the serving model's chat template (Hermes/Qwen <tool_call>, Llama 3
+ * JSON and <|python_tag|>, Mistral [TOOL_CALLS], or a generic JSON shape), as a JSON object
+ * {"content": TEXT OUTSIDE THE CALLS, "tool_calls": [{"id", "type": "function", "function":
+ * {"name", "arguments": JSON TEXT}}]} in *json (malloc'd; free()). A call that does not parse
+ * or names no tool leaves the whole text as content and no calls: a broken attempt is text,
+ * never dropped. Call before closing s. LLMR_OK; LLMR_ERR_NOT_FOUND when s is not r's or has
+ * no tools; LLMR_ERR_NOMEM. */
+LLMR_API int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s,
+                                           const char *text, size_t len, char **json);
 
 /* The id of the model serving stream s (opened on r), as it stands now: it may change during
  * llmr_stream_next() only before the first piece, when a candidate fails over. A result from

@@ -10,6 +10,10 @@
 #include "router/registry.h"
 #include "router/remote_source.h"
 #include "stream/local.h"
+#include "stream/toolcall.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include <cjson/cJSON.h>
 #include "core/buf.h"
 #include "core/util.h"
 
@@ -61,6 +65,13 @@ struct rt_req {
     char           *chat_prompt;     /* the prompt rendered for the serving local model */
     llmr_gen_opts   chat_opts;       /* the stream's options with add_bos off (the template
                                         writes BOS); lives as long as the request */
+    char           *msgs_json;       /* route.messages_json (copied), or NULL */
+    char           *tools_json;      /* route.tools (copied) when tool_choice is not "none" */
+    llmri_tools    *tools;           /* ... validated */
+    char           *tool_only;       /* "required": "", a function name: it; NULL: auto */
+    bool            tool_parallel;
+    char           *tool_gbnf;       /* the grammar for the serving model's format */
+    llmri_tc_format tc_format;       /* the serving model's tool-call format */
     bool          (*alive)(void *);  /* route.alive, asked only while the open runs */
     void           *alive_user;
     atomic_bool     opening;
@@ -114,6 +125,22 @@ static bool rq_alive(void *user)
     return !atomic_load(&q->opening) || !q->alive || q->alive(q->alive_user);
 }
 
+/* The tool-call format of local model e's template and, for "required" or a named function,
+ * the grammar that makes the model write a valid call in it. */
+static int tool_setup(rt_req *q, const rt_entry *e, llmr_err *err)
+{
+    free(q->tool_gbnf);
+    q->tool_gbnf = NULL;
+    if (!q->tools)
+        return LLMR_OK;
+    const char *src = gguf_get_str(llmri_model_gguf(e->model), "tokenizer.chat_template");
+    q->tc_format = src ? llmri_toolcall_format_of_template(src) : LLMRI_TC_GENERIC;
+    if (!q->tool_only)
+        return LLMR_OK;
+    return llmri_toolcall_grammar(q->tools, q->tool_only[0] ? q->tool_only : NULL, q->tc_format,
+                                 q->tool_parallel, &q->tool_gbnf, err);
+}
+
 /* Tries one candidate: acquire (load), make its source, begin. */
 static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_gen_opts *o,
                          uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
@@ -152,8 +179,13 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
          * its server's), so both answer the same request */
         llmri_chat_text ct;
         free(q->chat_prompt);
-        rc = llmri_chat_render(e->model, q->msgs, q->n_msgs, q->raw_untemplated, &ct, err);
+        llmri_chat_in in = {.msgs = q->msgs, .n = q->n_msgs, .msgs_json = q->msgs_json,
+                            .tools_json = q->tools_json,
+                            .raw_untemplated = q->raw_untemplated};
+        rc = llmri_chat_render(e->model, &in, &ct, err);
         q->chat_prompt = ct.text;
+        if (rc == LLMR_OK)
+            rc = tool_setup(q, e, err);
         if (rc) {
             if (rc != LLMR_ERR_ARG)
                 llmri_err_set(err, rc, "model '%s': %.200s", e->cfg.id, err->msg);
@@ -163,8 +195,15 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
         q->chat_opts = *o;
         q->chat_opts.add_bos = ct.add_bos;
         q->chat_opts.parse_special = ct.parse_special;
+        if (q->tool_gbnf)
+            q->chat_opts.sampling.grammar = q->tool_gbnf;
         prompt = q->chat_prompt;
         o = &q->chat_opts;
+    } else if (q->tools) {
+        rc = llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': tool calls are not sent to "
+                          "remote backends yet (a local model can take them)", e->cfg.id);
+        drop_inner(q, false, rc, err->msg);
+        return rc;
     } else if (q->chat && e->cfg.remote_chat) {
         rc = rt_remote_source_set_messages(q->inner, q->msgs, q->n_msgs, err);
         if (rc) {
@@ -314,6 +353,11 @@ static void rq_destroy(llmr_source *src)
     free(q->chat_prompt);
     free(q->remote_prompt);
     free(q->msgs);
+    free(q->msgs_json);
+    free(q->tools_json);
+    llmri_tools_free(q->tools);
+    free(q->tool_only);
+    free(q->tool_gbnf);
     free(q);
 }
 
@@ -436,6 +480,35 @@ static rt_req *req_new(llmr_router *r, const char *prompt, const llmr_gen_opts *
     return q;
 }
 
+#define MAX_TOOLS 1024
+
+/* The request's tools and how the model must use them; on failure the router's message is
+ * set. */
+static int req_set_tools(rt_req *q, const llmr_route_opts *ro, const llmr_gen_opts *o)
+{
+    llmr_err err = {0};
+    if (ro->messages_json && !(q->msgs_json = llmri_strdup(ro->messages_json)))
+        return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    const char *tc = ro->tool_choice ? ro->tool_choice : "auto";
+    if (!ro->tools || !strcmp(tc, "none"))
+        return LLMR_OK;
+    int rc = llmri_tools_parse(ro->tools, MAX_TOOLS, &q->tools, &err);
+    if (rc)
+        return rt_fail(rc == LLMR_ERR_NOMEM ? rc : LLMR_ERR_ARG, err.msg);
+    if (!(q->tools_json = llmri_strdup(ro->tools)))
+        return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    if (!strcmp(tc, "auto"))
+        return LLMR_OK;
+    if (strcmp(tc, "required") && llmri_tools_find(q->tools, tc) < 0)
+        return rt_fail(LLMR_ERR_ARG, "tool_choice names a function that is not among the tools");
+    if (o->sampling.grammar || o->sampling.json_schema || o->sampling.json_object)
+        return rt_fail(LLMR_ERR_ARG, "tool_choice \"required\" or a named function cannot be "
+                       "combined with a grammar, a JSON schema or JSON mode");
+    q->tool_only = llmri_strdup(strcmp(tc, "required") ? tc : "");
+    q->tool_parallel = ro->parallel_tool_calls;
+    return q->tool_only ? LLMR_OK : rt_fail(LLMR_ERR_NOMEM, "out of memory");
+}
+
 /* Copies the conversation into one block: the array, then each string. */
 static int req_set_msgs(rt_req *q, const llmr_chat_msg *msgs, size_t n)
 {
@@ -492,13 +565,17 @@ static int open_routed(llmr_router *r, const char *prompt, const llmr_chat_msg *
     q->alive = ro->alive;
     q->alive_user = ro->alive_user;
     atomic_store(&q->opening, true);
-    int rc = LLMR_OK;
-    if (msgs) {
+    int rc = req_set_tools(q, ro, o);
+    if (rc) {
+        /* the message is set */
+    } else if (msgs) {
         llmri_chat_text ct;
         llmr_err err = {0};
         if ((rc = req_set_msgs(q, msgs, n_msgs)) == LLMR_OK) {
             /* what a completions backend gets: the plain fallback, or ollama's joined text */
-            rc = llmri_chat_render(NULL, q->msgs, q->n_msgs, q->raw_untemplated, &ct, &err);
+            llmri_chat_in in = {.msgs = q->msgs, .n = q->n_msgs,
+                                .raw_untemplated = q->raw_untemplated};
+            rc = llmri_chat_render(NULL, &in, &ct, &err);
             q->remote_prompt = ct.text;
             if (rc)
                 rt_fail(rc, err.msg);
@@ -512,7 +589,8 @@ static int open_routed(llmr_router *r, const char *prompt, const llmr_chat_msg *
         rq_destroy(&q->base);
         return llmri_stream_open_failed(rc, llmr_router_errmsg(r), o, out);
     }
-    bool use_cache = cache_applies(r, ro, o);
+    /* tools and rich messages are not part of the key: such requests are not cached */
+    bool use_cache = cache_applies(r, ro, o) && !ro->tools && !ro->messages_json;
     char route_part[400];
     snprintf(route_part, sizeof route_part, "%s|%d|%s|%d|%d|%u|%d", ro->model ? ro->model : "",
              ro->strict, ro->strategy ? ro->strategy : "", q->chat, ro->json, ro->min_context,
@@ -621,3 +699,52 @@ void llmr_router_stream_stop(llmr_router *r, llmr_stream *s)
     llmr_stream_stop(s);   /* which reaches the serving source through rq_cancel */
 }
 
+
+/* "call_" and 24 random letters and digits, as OpenAI's ids look. */
+static void call_id(llmr_router *r, char id[32])
+{
+    static const char al[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    memcpy(id, "call_", 5);
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < 24; i++)
+        id[5 + i] = al[(int)(rt_rand01(&r->rng) * 62) % 62];
+    pthread_mutex_unlock(&r->mu);
+    id[29] = 0;
+}
+
+int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s, const char *text,
+                                  size_t len, char **json)
+{
+    *json = NULL;
+    rt_req *q = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x && s; x = x->next)
+        if (x->stream == s)
+            q = x;
+    pthread_mutex_unlock(&r->mu);
+    if (!q || !q->tools)       /* the stream's owner thread: q lives until it closes s */
+        return rt_fail(LLMR_ERR_NOT_FOUND, "the stream was not opened on this router with tools");
+    llmri_tool_calls tc;
+    llmr_err err = {0};
+    int rc = llmri_toolcall_parse(text ? text : "", len, q->tc_format, q->tools, &tc, &err);
+    if (rc)
+        return rt_fail(rc, err.msg);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "content", tc.content ? tc.content : "");
+    cJSON *arr = cJSON_AddArrayToObject(o, "tool_calls");
+    for (size_t i = 0; i < tc.n; i++) {
+        char id[32];
+        call_id(r, id);
+        cJSON *c = cJSON_CreateObject(), *f;
+        cJSON_AddStringToObject(c, "id", tc.calls[i].id ? tc.calls[i].id : id);
+        cJSON_AddStringToObject(c, "type", "function");
+        cJSON_AddItemToObject(c, "function", f = cJSON_CreateObject());
+        cJSON_AddStringToObject(f, "name", tc.calls[i].name);
+        cJSON_AddStringToObject(f, "arguments", tc.calls[i].arguments);
+        cJSON_AddItemToArray(arr, c);
+    }
+    llmri_tool_calls_free(&tc);
+    *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return rt_fail(*json ? LLMR_OK : LLMR_ERR_NOMEM, *json ? "" : "out of memory");
+}

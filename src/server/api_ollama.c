@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 #include "llmr_version.h"
 #include "router/digest.h"
@@ -25,6 +26,8 @@ typedef struct ol_stream {
     const char *model;
     bool chat;
     bool ok;
+    bool tools;          /* the reply is held until its calls are read (gen tools) */
+    llmr_buf held;
 } ol_stream;
 
 static cJSON *line_head(ol_stream *st, const char *text, size_t len)
@@ -75,9 +78,41 @@ static bool send_line(ol_stream *st, cJSON *o)
 static bool emit_piece(void *user, const char *text, size_t len)
 {
     ol_stream *st = user;
+    if (st->tools)       /* text that may be a call is not content until the end says so */
+        return st->ok = llmri_buf_append(&st->held, text, len);
     cJSON *o = line_head(st, text, len);
     cJSON_AddBoolToObject(o, "done", false);
     return st->ok = send_line(st, o);
+}
+
+/* The message of a reply with tools, as ollama writes it: the text outside the calls as
+ * content, and each call as {"function": {"name", "arguments": OBJECT}}. NULL when the reply
+ * (text) made no calls. */
+static cJSON *calls_message(ol_stream *st, srv_gen *g)
+{
+    const char *js = srv_gen_tool_calls(g);
+    cJSON *tc = js ? cJSON_Parse(js) : NULL;
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(tc, "tool_calls");
+    if (cJSON_GetArraySize(calls) == 0) {
+        cJSON_Delete(tc);
+        return NULL;
+    }
+    const char *content = cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring;
+    cJSON *o = line_head(st, content, strlen(content));
+    cJSON *arr = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(o, "message"),
+                                        "tool_calls");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, calls) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "function");
+        cJSON *x = cJSON_CreateObject(), *xf = cJSON_AddObjectToObject(x, "function");
+        cJSON_AddStringToObject(xf, "name",
+                                cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring);
+        cJSON *args = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(f, "arguments")->valuestring);
+        cJSON_AddItemToObject(xf, "arguments", args ? args : cJSON_CreateObject());
+        cJSON_AddItemToArray(arr, x);
+    }
+    cJSON_Delete(tc);
+    return o;
 }
 
 static void add_done(cJSON *o, const srv_usage *u)
@@ -110,7 +145,8 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
         goto out;
     }
     x.model_hdr = g.model_hdr;
-    ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT, .model = g.model};
+    ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT, .model = g.model,
+                    .tools = g.tools};
     if (r.stream) {
         if (srv_stream_begin(&x, "application/x-ndjson")) {
             st.ok = true;
@@ -125,6 +161,14 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
                     cJSON_AddStringToObject(o, "model", st.model);
                     cJSON_AddStringToObject(o, "error", u.err_msg);
                 } else {
+                    /* with tools: the held reply, as its calls or as text */
+                    cJSON *msg = st.tools ? calls_message(&st, &g) : NULL;
+                    if (!msg && st.tools && st.held.len)
+                        msg = line_head(&st, st.held.p, st.held.len);
+                    if (msg) {
+                        cJSON_AddBoolToObject(msg, "done", false);
+                        send_line(&st, msg);
+                    }
                     o = line_head(&st, "", 0);
                     add_done(o, &u);
                 }
@@ -143,12 +187,15 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
             srv_reply_errorf(&x, 500, "server_error", NULL, "generation failed: %s",
                              u.err_msg);
         } else if (live) {
-            cJSON *o = line_head(&st, text ? text : "", tl);
+            cJSON *o = st.tools ? calls_message(&st, &g) : NULL;
+            if (!o)
+                o = line_head(&st, text ? text : "", tl);
             add_done(o, &u);
             srv_reply_cjson(&x, 200, o);
         }
         free(text);
     }
+    llmri_buf_free(&st.held);
     srv_gen_end(&g);
     srv_req_free(&r);
 out:

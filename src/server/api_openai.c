@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 #include "llmr_version.h"
 
@@ -31,6 +32,8 @@ typedef struct oa_stream {
     const char *model;
     bool chat;
     bool ok;
+    bool tools;          /* the reply is held until its calls are read (gen tools) */
+    llmr_buf held;
 } oa_stream;
 
 static cJSON *chunk_head(oa_stream *st)
@@ -96,9 +99,21 @@ static bool send_event(oa_stream *st, cJSON *o)
 static bool emit_delta(void *user, const char *text, size_t len)
 {
     oa_stream *st = user;
+    if (st->tools)       /* text that may be a call is not content until the end says so */
+        return st->ok = llmri_buf_append(&st->held, text, len);
     cJSON *o = chunk_head(st);
     add_choice(st, o, text, len, false, NULL);
     return st->ok = send_event(st, o);
+}
+
+/* A content delta sent as it is (the held text of a reply with tools but no calls). */
+static bool emit_delta_now(oa_stream *st, const char *text, size_t len)
+{
+    bool tools = st->tools;
+    st->tools = false;
+    bool ok = emit_delta(st, text, len);
+    st->tools = tools;
+    return ok;
 }
 
 static cJSON *usage_json(const srv_usage *u)
@@ -110,6 +125,62 @@ static cJSON *usage_json(const srv_usage *u)
     cJSON *pd = cJSON_AddObjectToObject(us, "prompt_tokens_details");
     cJSON_AddNumberToObject(pd, "cached_tokens", u->cached_tokens);
     return us;
+}
+
+/* The calls read out of the reply (srv_gen_tool_calls), parsed; NULL when there are none. */
+static cJSON *tool_calls_of(srv_gen *j)
+{
+    const char *js = srv_gen_tool_calls(j);
+    cJSON *o = js ? cJSON_Parse(js) : NULL;
+    if (o && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "tool_calls")) > 0)
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+/* The end of a streamed reply with tools: the text outside the calls as content, then each
+ * call as OpenAI streams them (its index, id, type and name; then its arguments). */
+static bool stream_tool_calls(oa_stream *st, const cJSON *tc)
+{
+    const char *content = cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring;
+    if (content && content[0]) {
+        cJSON *o = chunk_head(st);
+        add_choice(st, o, content, strlen(content), false, NULL);
+        if (!send_event(st, o))
+            return false;
+    }
+    const cJSON *c;
+    int i = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(tc, "tool_calls")) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "function");
+        for (int part = 0; part < 2; part++) {
+            cJSON *o = chunk_head(st);
+            add_choice(st, o, NULL, 0, false, NULL);
+            cJSON *d = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0), "delta");
+            cJSON *arr = cJSON_AddArrayToObject(d, "tool_calls"), *x = cJSON_CreateObject();
+            cJSON_AddItemToArray(arr, x);
+            cJSON_AddNumberToObject(x, "index", i);
+            cJSON *xf;
+            if (part == 0) {
+                cJSON_AddStringToObject(x, "id",
+                                        cJSON_GetObjectItemCaseSensitive(c, "id")->valuestring);
+                cJSON_AddStringToObject(x, "type", "function");
+                xf = cJSON_AddObjectToObject(x, "function");
+                cJSON_AddStringToObject(xf, "name",
+                                        cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring);
+                cJSON_AddStringToObject(xf, "arguments", "");
+            } else {
+                xf = cJSON_AddObjectToObject(x, "function");
+                cJSON_AddStringToObject(
+                    xf, "arguments", cJSON_GetObjectItemCaseSensitive(f, "arguments")->valuestring);
+            }
+            if (!send_event(st, o))
+                return false;
+        }
+        i++;
+    }
+    return true;
 }
 
 /* finish_reason as OpenAI spells it: a cancel by timeout reads "length" (the reply was cut). */
@@ -152,8 +223,16 @@ static void stream_reply(oa_stream *st, srv_gen *j)
     if (u.finish == SRV_FINISH_ERROR) {
         error_event(st, &u);
     } else {
+        cJSON *tc = st->tools ? tool_calls_of(j) : NULL;
+        bool calls = tc != NULL;
+        bool sent = calls ? stream_tool_calls(st, tc)
+                          : !st->tools || !st->held.len ||
+                                emit_delta_now(st, st->held.p, st->held.len);
+        cJSON_Delete(tc);
+        if (!sent)
+            return;
         cJSON *o = chunk_head(st);
-        add_choice(st, o, st->chat ? NULL : "", 0, false, oa_finish(&u));
+        add_choice(st, o, st->chat ? NULL : "", 0, false, calls ? "tool_calls" : oa_finish(&u));
         send_event(st, o);
         if (st->r->include_usage) {
             o = chunk_head(st);
@@ -194,16 +273,26 @@ static void whole_reply(oa_stream *st, srv_gen *j)
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToArray(arr, c);
     cJSON_AddNumberToObject(c, "index", 0);
+    cJSON *tc = st->tools ? tool_calls_of(j) : NULL;
     if (st->chat) {
         cJSON *m = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
-        cJSON_AddStringToObject(m, "content", text ? text : "");
+        const char *content = tc ? cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring
+                                 : text;
+        if (tc && !content[0])
+            cJSON_AddNullToObject(m, "content");     /* OpenAI: only calls, no content */
+        else
+            cJSON_AddStringToObject(m, "content", content ? content : "");
         cJSON_AddNullToObject(m, "refusal");
+        if (tc)
+            cJSON_AddItemToObject(m, "tool_calls",
+                                  cJSON_DetachItemFromObject(tc, "tool_calls"));
     } else {
         cJSON_AddStringToObject(c, "text", text ? text : "");
     }
     cJSON_AddNullToObject(c, "logprobs");
-    cJSON_AddStringToObject(c, "finish_reason", oa_finish(&u));
+    cJSON_AddStringToObject(c, "finish_reason", tc ? "tool_calls" : oa_finish(&u));
+    cJSON_Delete(tc);
     cJSON_AddItemToObject(o, "usage", usage_json(&u));
     free(text);
     char *js = cJSON_PrintUnformatted(o);
@@ -238,12 +327,13 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
     } else {
         x.model_hdr = g.model_hdr;
         oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT,
-                        .model = g.model};
+                        .model = g.model, .tools = g.tools};
         make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
         if (r.stream)
             stream_reply(&st, &g);
         else
             whole_reply(&st, &g);
+        llmri_buf_free(&st.held);
         srv_gen_end(&g);
     }
     srv_req_free(&r);

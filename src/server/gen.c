@@ -108,6 +108,10 @@ static int open_stream(llmr_server *s, const srv_req *r, const srv_msg *msgs, in
     ro.model = named ? r->model : NULL;
     ro.strategy = r->strategy;
     ro.json = r->json_object || r->json_schema;
+    ro.messages_json = r->messages_json;
+    ro.tools = r->tools;
+    ro.tool_choice = r->tool_choice;
+    ro.parallel_tool_calls = r->parallel_tool_calls;
     llmr_gen_opts o = *go;
     const srv_msg *m = msgs ? msgs : r->msgs;
     int nm = msgs ? n_msgs : r->n_msgs;
@@ -225,7 +229,8 @@ int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_m
         st = open_stream(s, r, msgs, n_msgs, &o, alive, alive_user, &stream, e);
     free(bias);
     if (!st) {
-        g->job = srv_job_start(s->jobs, s->models, stream, flags & SRV_GEN_PAUSED, e);
+        g->tools = r->tools && !(r->tool_choice && !strcmp(r->tool_choice, "none"));
+        g->job = srv_job_start(s->jobs, s->models, stream, flags & SRV_GEN_PAUSED, g->tools, e);
         st = g->job ? 0 : e->status;
     }
     if (!st && (flags & SRV_GEN_WAIT_FIRST))
@@ -271,6 +276,11 @@ void srv_gen_cancel(srv_gen *g)
 void srv_gen_pause(srv_gen *g, bool paused)
 {
     srv_job_pause(g->job, paused);
+}
+
+const char *srv_gen_tool_calls(srv_gen *g)
+{
+    return g->job && g->tools ? srv_job_tool_calls(g->job) : NULL;
 }
 
 void srv_gen_usage(srv_gen *g, srv_usage *u)

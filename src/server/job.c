@@ -30,6 +30,9 @@ struct srv_job {
     llmr_stream *st;
     llmr_router *owner;        /* the router st was opened on */
     char model[160];           /* the model serving st (guarded by mu) */
+    bool tools;                /* keep the whole text in `all`, read the calls at the end */
+    llmr_buf all;              /* the pull thread's */
+    char *tool_json;           /* set before DONE (guarded by mu) */
     srv_job *next;             /* s->jobs, guarded by s->mu */
 };
 
@@ -46,6 +49,8 @@ struct srv_jobs {
 static void job_free(srv_job *j)
 {
     llmri_buf_free(&j->out);
+    llmri_buf_free(&j->all);
+    free(j->tool_json);
     free(j->ends);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -132,9 +137,16 @@ static void *pull_main(void *arg)
             }
             first = false;
         }
+        if (j->tools && !llmri_buf_append(&j->all, p.text, p.len))
+            j->tools = false;              /* out of memory: the reply goes as text */
         deliver(j, p.text, p.len);
     }
+    char *calls = NULL;
+    if (j->tools && llmr_router_stream_tool_calls(j->owner, j->st, j->all.p ? j->all.p : "",
+                                                  j->all.len, &calls) != LLMR_OK)
+        calls = NULL;
     pthread_mutex_lock(&j->mu);
+    j->tool_json = calls;
     usage_of(j->st, rc, &j->u);
     j->state = SRV_JOB_DONE;
     pthread_cond_broadcast(&j->cv);
@@ -191,7 +203,7 @@ void srv_jobs_free(srv_jobs *s)
 }
 
 srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, bool paused,
-                       srv_error *e)
+                       bool tools, srv_error *e)
 {
     srv_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -206,6 +218,7 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, bool p
     j->state = SRV_JOB_QUEUED;
     j->st = st;
     j->owner = router;
+    j->tools = tools;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))
         j->model[0] = 0;
     if (paused)
@@ -314,6 +327,14 @@ void srv_job_pause(srv_job *j, bool paused)
             llmr_stream_resume(j->st);
     }
     pthread_mutex_unlock(&j->mu);
+}
+
+const char *srv_job_tool_calls(srv_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    const char *t = j->state == SRV_JOB_DONE ? j->tool_json : NULL;
+    pthread_mutex_unlock(&j->mu);
+    return t;
 }
 
 void srv_job_model(srv_job *j, char *buf, size_t n)

@@ -62,10 +62,14 @@ void srv_jobs_cancel_all(srv_jobs *js);
 void srv_jobs_free(srv_jobs *js);
 
 /* Starts pulling stream st, opened on router (taken over: closed by the job, also on
- * failure), on a thread of its own, paused first when `paused`. NULL with *e (503) when no
+ * failure), on a thread of its own, paused first when `paused`; with tools it keeps the whole
+ * text and reads the tool calls out of it at the end. NULL with *e (503) when no
  * thread can be started. */
 srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, bool paused,
-                       srv_error *e);
+                       bool tools, srv_error *e);
+/* With tools: the whole reply read for tool calls once the job is done (NULL before, or when
+ * it could not be read); owned by the job. */
+const char *srv_job_tool_calls(srv_job *j);
 /* The id of the model serving the job: the one that began it, then the one that made its
  * first piece (failover may change it in between). */
 void srv_job_model(srv_job *j, char *buf, size_t n);

@@ -383,7 +383,7 @@ static int parse_openai(const cJSON *o, srv_req *r, srv_error *e)
             return rc;
     }
     if (r->api == SRV_API_CHAT)
-        return get_messages(o, r, e);
+        return (rc = get_messages(o, r, e)) ? rc : srv_req_tools(o, r, e);
     /* /v1/completions: prompt is a string, or an array holding one string. */
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "prompt");
     if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1)
@@ -430,7 +430,7 @@ static int parse_ollama(const cJSON *o, srv_req *r, srv_error *e)
         r->max_tokens = np > 0 ? np : -1;
     }
     if (r->api == SRV_API_OLLAMA_CHAT)
-        return get_messages(o, r, e);
+        return (rc = get_messages(o, r, e)) ? rc : srv_req_tools(o, r, e);
     if ((rc = get_string(o, "prompt", "prompt", false, &r->prompt, e)) ||
         (rc = get_string(o, "system", "system", false, &r->system, e)) ||
         (rc = get_bool(o, "raw", "raw", &r->raw, e)))
@@ -504,5 +504,8 @@ void srv_req_free(srv_req *r)
     free(r->json_schema);
     free(r->user);
     free(r->strategy);
+    free(r->tools);
+    free(r->tool_choice);
+    free(r->messages_json);
     memset(r, 0, sizeof *r);
 }

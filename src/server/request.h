@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "llmr.h"
+#include <cjson/cJSON.h>
 
 /* Which wire API a request came in on: it decides defaults (ollama streams unless told not
  * to; OpenAI does not), field names and the shape of replies and errors. */
@@ -66,6 +67,13 @@ typedef struct srv_req {
     char    *user;             /* OpenAI `user`: kept for the access log */
     char    *strategy;         /* llmr extension, every API: the routing strategy for this
                                   request (`llmr serve --config`); NULL: the router's */
+    /* tool calling (chat APIs) */
+    char    *tools;            /* the tools array, serialized; NULL: none */
+    char    *tool_choice;      /* "auto", "none", "required" or a function's name; NULL: auto */
+    bool     parallel_tool_calls;
+    char    *messages_json;    /* the messages as the template gets them (content flattened,
+                                  tool_calls' arguments as objects), when tools are given or
+                                  the history holds calls; NULL otherwise */
 } srv_req;
 
 /* An error to send back: HTTP status, OpenAI error `type` and `code`, the offending `param`
@@ -87,6 +95,11 @@ int srv_error_set(srv_error *e, int status, const char *type, const char *code,
  * HTTP status (400, 413, 422) with *e filled: malformed JSON (with the byte offset), invalid
  * UTF-8, a field of the wrong type or out of range (named in e->param), a missing required
  * field, n != 1. *out is always safe to pass to srv_req_free(). */
+/* The tool-calling fields of a chat request o (after its messages): tools, tool_choice,
+ * parallel_tool_calls, and r->messages_json when tools or the history's calls need it
+ * (request_tools.c). 0, or a status with *e. */
+int srv_req_tools(const cJSON *o, srv_req *r, srv_error *e);
+
 int srv_req_parse(srv_api api, const char *body, size_t len, srv_req *out, srv_error *e);
 void srv_req_free(srv_req *r);
 

@@ -83,6 +83,7 @@ typedef struct srv_gen {
     char         model[160];  /* the name replies carry in their "model" fields */
     char         model_hdr[160];   /* the model that answers, for X-LLMR-Model ("" none) */
     srv_take     first;       /* pieces taken before the reply began (SRV_GEN_WAIT_FIRST) */
+    bool         tools;       /* the request has tools the model may call */
     srv_job_state first_state;
     bool         first_pending;
 } srv_gen;
@@ -211,6 +212,10 @@ srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t);
 void srv_gen_cancel(srv_gen *g);
 void srv_gen_pause(srv_gen *g, bool paused);
 void srv_gen_usage(srv_gen *g, srv_usage *u);
+/* With tools: the reply read for tool calls, {"content", "tool_calls": [...]} (llmr.h,
+ * llmr_router_stream_tool_calls), once the generation is done; NULL without tools or when
+ * it could not be read. Owned by g. */
+const char *srv_gen_tool_calls(srv_gen *g);
 /* Releases the job and what the server holds for it. */
 void srv_gen_end(srv_gen *g);
 /* Stops every generation (shutdown). */

@@ -24,6 +24,7 @@ typedef struct render_job {
     const char *src;              /* template text, NULL: the plain fallback */
     const llmr_chat_msg *msgs;
     size_t n;
+    const char *msgs_json, *tools_json;   /* NULL: msgs; no tools */
     const char *bos, *eos;
     char *out;
     int rc;
@@ -46,7 +47,9 @@ static void *render_main(void *arg)
     o.bos_token = j->bos;
     o.eos_token = j->eos;
     o.max_output = RENDER_MAX_OUTPUT;
-    rc = llmr_template_render(t, j->msgs, j->n, &o, &j->out, NULL);
+    o.tools_json = j->tools_json;
+    rc = j->msgs_json ? llmr_template_render_json(t, j->msgs_json, &o, &j->out, NULL)
+                      : llmr_template_render(t, j->msgs, j->n, &o, &j->out, NULL);
     if (rc != LLMR_OK) {
         /* raise_exception() in a template is how models refuse a message order (a system
          * message they do not support, roles that do not alternate): the caller's input */
@@ -61,10 +64,11 @@ static void *render_main(void *arg)
 }
 
 /* Renders msgs with template src (NULL: the fallback) on a deep-stack thread. */
-static int render(const char *src, const llmr_chat_msg *msgs, size_t n, const char *bos,
-                  const char *eos, char **out, llmr_err *err)
+static int render(const char *src, const llmri_chat_in *in, const char *bos, const char *eos,
+                  char **out, llmr_err *err)
 {
-    render_job j = {.src = src, .msgs = msgs, .n = n, .bos = bos, .eos = eos, .err = err};
+    render_job j = {.src = src, .msgs = in->msgs, .n = in->n, .msgs_json = in->msgs_json,
+                    .tools_json = in->tools_json, .bos = bos, .eos = eos, .err = err};
     pthread_attr_t a;
     pthread_t th;
     bool started = pthread_attr_init(&a) == 0;
@@ -95,17 +99,17 @@ static char *join_plain(const llmr_chat_msg *msgs, size_t n)
     return s;
 }
 
-int llmri_chat_render(llmr_model *m, const llmr_chat_msg *msgs, size_t n, bool raw_untemplated,
-                      llmri_chat_text *ct, llmr_err *err)
+int llmri_chat_render(llmr_model *m, const llmri_chat_in *in, llmri_chat_text *ct,
+                      llmr_err *err)
 {
     memset(ct, 0, sizeof *ct);
-    for (size_t i = 0; i < n; i++)
-        if (!msgs[i].role || !msgs[i].content)
+    for (size_t i = 0; i < in->n; i++)
+        if (!in->msgs[i].role || !in->msgs[i].content)
             return llmri_err_set(err, LLMR_ERR_ARG, "message %zu has no role or content", i);
     const char *src = m ? gguf_get_str(llmri_model_gguf(m), "tokenizer.chat_template") : NULL;
-    if (!src && raw_untemplated) {
+    if (!src && in->raw_untemplated) {
         /* plain text: "<s>" in it is text, and BOS is added as for any plain prompt */
-        ct->text = join_plain(msgs, n);
+        ct->text = join_plain(in->msgs, in->n);
         ct->add_bos = true;
         ct->parse_special = false;
         return ct->text ? LLMR_OK : llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
@@ -121,7 +125,7 @@ int llmri_chat_render(llmr_model *m, const llmr_chat_msg *msgs, size_t n, bool r
         bos = b ? b : "";
         eos = e ? e : "";
     }
-    int rc = render(src, msgs, n, bos, eos, &ct->text, err);
+    int rc = render(src, in, bos, eos, &ct->text, err);
     /* The template's markers are control tokens. A template that writes {{ bos_token }}
      * itself gets no second BOS; the fallback, and templates that do not, get one added. */
     ct->parse_special = true;
@@ -141,7 +145,8 @@ int llmr_chat_prompt(llmr_model *m, const llmr_chat_msg *msgs, size_t n_msgs, ch
     llmr_err err;
     llmri_err_clear(&err);
     llmri_chat_text ct;
-    int rc = llmri_chat_render(m, msgs, n_msgs, false, &ct, &err);
+    llmri_chat_in in = {.msgs = msgs, .n = n_msgs};
+    int rc = llmri_chat_render(m, &in, &ct, &err);
     if (rc != LLMR_OK && errbuf && errlen)
         snprintf(errbuf, errlen, "%s", err.msg);
     *out = ct.text;

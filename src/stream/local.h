@@ -26,11 +26,20 @@ typedef struct llmri_chat_text {
     bool  parse_special;   /* the template's markers are control tokens */
 } llmri_chat_text;
 
-/* Renders msgs with m's chat template (the plain fallback when it has none, or, with
- * raw_untemplated, the contents joined by blank lines as plain text), on a deep-stack thread.
- * m NULL: the fallback with empty BOS/EOS (a remote completions backend). LLMR_ERR_FORMAT: the
- * template does not parse; LLMR_ERR_ARG: it refused the messages. */
-int llmri_chat_render(llmr_model *m, const llmr_chat_msg *msgs, size_t n, bool raw_untemplated,
-                      llmri_chat_text *ct, llmr_err *err);
+/* What a conversation is rendered from. */
+typedef struct llmri_chat_in {
+    const llmr_chat_msg *msgs;   /* role and content of each message */
+    size_t n;
+    const char *msgs_json;       /* the same as a JSON array with any keys, or NULL */
+    const char *tools_json;      /* bound to the template's `tools`, or NULL */
+    bool raw_untemplated;        /* no template: the contents joined by blank lines */
+} llmri_chat_in;
+
+/* Renders a conversation with m's chat template (the plain fallback when it has none, or,
+ * with raw_untemplated, the contents joined by blank lines as plain text), on a deep-stack
+ * thread. m NULL: the fallback with empty BOS/EOS (a remote completions backend).
+ * LLMR_ERR_FORMAT: the template does not parse; LLMR_ERR_ARG: it refused the messages. */
+int llmri_chat_render(llmr_model *m, const llmri_chat_in *in, llmri_chat_text *ct,
+                      llmr_err *err);
 
 #endif

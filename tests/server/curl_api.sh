@@ -179,6 +179,12 @@ err "prompt past the context -> 400" 400 context_length_exceeded "$BASE/v1/compl
 head -c 2000000 /dev/zero | tr '\0' 'a' > "$TMP/huge"
 err "oversized body -> 413" 413 - "$BASE/v1/completions" --data-binary @"$TMP/huge"
 err "max_tokens past the limit -> 400" 400 - "$BASE/v1/completions" -d '{"prompt":"a","max_tokens":999999}'
+python3 -c 'import json; print(json.dumps({"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f%d" % i,"parameters":{"type":"object"}}} for i in range(10000)]}))' > "$TMP/tools.json"
+err "10 000 tools -> 400" 400 - "$BASE/v1/chat/completions" --data-binary @"$TMP/tools.json"
+err "a tool that is no object -> 400" 400 - "$BASE/v1/chat/completions" \
+    -d '{"messages":[{"role":"user","content":"hi"}],"tools":[5],"tool_choice":"required"}'
+err "tool_choice without tools -> 400" 400 - "$BASE/v1/chat/completions" \
+    -d '{"messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}'
 err "GET on a POST route -> 405" 405 - "$BASE/v1/chat/completions"
 err "unknown route -> 404" 404 - "$BASE/v2/nothing"
 python3 - "$TMP/errs.tsv" <<'PY'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llmr serve with real clients from npm (installed in tests/npm by scripts/setup.sh):
 # the official `openai` package streaming a chat completion, the `ollama` package streaming
-# /api/chat, and the `ws` package speaking the seed's WebSocket protocol.
+# /api/chat, the `ws` package speaking the seed's WebSocket protocol, and tool calls with both
+# (tools.mjs).
 set -u
 . "$(dirname "$0")/lib.bash"
 need_model
@@ -13,7 +14,7 @@ for m in openai ollama ws; do
         exit 77; }
 done
 clients() { # label
-    for t in openai_stream ollama_chat ws_protocol; do
+    for t in openai_stream ollama_chat ws_protocol tools; do
         timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
         [ $rc = 0 ] || cat "$TMP/$t.out"
         check "$1: $t" $rc
