@@ -991,6 +991,12 @@ LLMR_API int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, si
 LLMR_API int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s,
                                            const char *text, size_t len, char **json);
 
+/* Whether the prompt of the local model serving stream s (opened on r with
+ * llmr_router_chat_open) ends inside a <think> block its chat template opened (DeepSeek-R1,
+ * Qwen3 with thinking on), so the stream's text begins as reasoning, up to </think>. Call
+ * from the stream's owner thread once its first piece has come. */
+LLMR_API bool llmr_router_stream_thinking(llmr_router *r, const llmr_stream *s);
+
 /* The id of the model serving stream s (opened on r), as it stands now: it may change during
  * llmr_stream_next() only before the first piece, when a candidate fails over. A result from
  * the cache gives "ID (cached)". Returns a copy in buf (n bytes); false for a stream not

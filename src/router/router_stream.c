@@ -72,6 +72,7 @@ struct rt_req {
     bool            tool_parallel;
     char           *tool_gbnf;       /* the grammar for the serving model's format */
     llmri_tc_format tc_format;       /* the serving model's tool-call format */
+    bool            think_open;      /* the serving model's prompt ends in an open <think> */
     bool          (*alive)(void *);  /* route.alive, asked only while the open runs */
     void           *alive_user;
     atomic_bool     opening;
@@ -123,6 +124,15 @@ static bool rq_alive(void *user)
 {
     rt_req *q = user;
     return !atomic_load(&q->opening) || !q->alive || q->alive(q->alive_user);
+}
+
+/* Whether a rendered prompt ends inside a <think> block (whitespace after it aside). */
+static bool opens_think(const char *p)
+{
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+        n--;
+    return n >= 7 && !memcmp(p + n - 7, "<think>", 7);
 }
 
 /* The tool-call format of local model e's template and, for "required" or a named function,
@@ -184,6 +194,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                             .raw_untemplated = q->raw_untemplated};
         rc = llmri_chat_render(e->model, &in, &ct, err);
         q->chat_prompt = ct.text;
+        q->think_open = rc == LLMR_OK && opens_think(ct.text);
         if (rc == LLMR_OK)
             rc = tool_setup(q, e, err);
         if (rc) {
@@ -747,4 +758,15 @@ int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s, const ch
     *json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return rt_fail(*json ? LLMR_OK : LLMR_ERR_NOMEM, *json ? "" : "out of memory");
+}
+
+bool llmr_router_stream_thinking(llmr_router *r, const llmr_stream *s)
+{
+    bool open = false;
+    pthread_mutex_lock(&r->mu);
+    for (rt_req *x = r->reqs; x && s; x = x->next)
+        if (x->stream == s)
+            open = x->think_open && !x->inner_remote;
+    pthread_mutex_unlock(&r->mu);
+    return open;
 }

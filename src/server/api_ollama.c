@@ -49,6 +49,17 @@ static cJSON *line_head(ol_stream *st, const char *text, size_t len)
     return o;
 }
 
+/* A line whose text is reasoning: ollama's message.thinking (chat) or thinking (generate). */
+static cJSON *line_thought(ol_stream *st, const char *text, size_t len)
+{
+    cJSON *o = line_head(st, "", 0);
+    char *t = llmri_strndup(text, len);
+    cJSON_AddStringToObject(st->chat ? cJSON_GetObjectItemCaseSensitive(o, "message") : o,
+                            "thinking", t ? t : "");
+    free(t);
+    return o;
+}
+
 static char *line_text(cJSON *o, size_t *n)
 {
     char *js = cJSON_PrintUnformatted(o);
@@ -75,12 +86,12 @@ static bool send_line(ol_stream *st, cJSON *o)
     return ok;
 }
 
-static bool emit_piece(void *user, const char *text, size_t len)
+static bool emit_piece(void *user, const char *text, size_t len, bool thought)
 {
     ol_stream *st = user;
-    if (st->tools)       /* text that may be a call is not content until the end says so */
+    if (st->tools && !thought)   /* text that may be a call is not content until the end */
         return st->ok = llmri_buf_append(&st->held, text, len);
-    cJSON *o = line_head(st, text, len);
+    cJSON *o = thought ? line_thought(st, text, len) : line_head(st, text, len);
     cJSON_AddBoolToObject(o, "done", false);
     return st->ok = send_line(st, o);
 }
@@ -177,9 +188,9 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
             }
         }
     } else {
-        char *text = NULL;
+        char *text = NULL, *thought = NULL;
         size_t tl = 0;
-        bool live = srv_wait_all(&x, &g, &text, &tl);
+        bool live = srv_wait_all(&x, &g, &text, &tl, &thought);
         srv_usage u;
         srv_gen_usage(&g, &u);
         srv_note_usage(&x, &u);
@@ -190,10 +201,14 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
             cJSON *o = st.tools ? calls_message(&st, &g) : NULL;
             if (!o)
                 o = line_head(&st, text ? text : "", tl);
+            if (thought)
+                cJSON_AddStringToObject(st.chat ? cJSON_GetObjectItemCaseSensitive(o, "message")
+                                                : o, "thinking", thought);
             add_done(o, &u);
             srv_reply_cjson(&x, 200, o);
         }
         free(text);
+        free(thought);
     }
     llmri_buf_free(&st.held);
     srv_gen_end(&g);

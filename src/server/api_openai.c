@@ -96,13 +96,21 @@ static bool send_event(oa_stream *st, cJSON *o)
     return ok;
 }
 
-static bool emit_delta(void *user, const char *text, size_t len)
+static bool emit_delta(void *user, const char *text, size_t len, bool thought)
 {
     oa_stream *st = user;
-    if (st->tools)       /* text that may be a call is not content until the end says so */
+    if (st->tools && !thought)   /* text that may be a call is not content until the end */
         return st->ok = llmri_buf_append(&st->held, text, len);
     cJSON *o = chunk_head(st);
-    add_choice(st, o, text, len, false, NULL);
+    add_choice(st, o, thought ? NULL : text, len, false, NULL);
+    if (thought && st->chat) {
+        /* reasoning goes in delta.reasoning_content, as llama.cpp's server sends it */
+        cJSON *d = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0), "delta");
+        char *t = llmri_strndup(text, len);
+        cJSON_AddStringToObject(d, "reasoning_content", t ? t : "");
+        free(t);
+    }
     return st->ok = send_event(st, o);
 }
 
@@ -111,7 +119,7 @@ static bool emit_delta_now(oa_stream *st, const char *text, size_t len)
 {
     bool tools = st->tools;
     st->tools = false;
-    bool ok = emit_delta(st, text, len);
+    bool ok = emit_delta(st, text, len, false);
     st->tools = tools;
     return ok;
 }
@@ -248,12 +256,14 @@ static void stream_reply(oa_stream *st, srv_gen *j)
 static void whole_reply(oa_stream *st, srv_gen *j)
 {
     srv_ctx *x = st->x;
-    char *text = NULL;
+    char *text = NULL, *thought = NULL;
     size_t len = 0;
-    bool live = srv_wait_all(x, j, &text, &len);
+    bool live = srv_wait_all(x, j, &text, &len, &thought);
     srv_usage u;
     srv_gen_usage(j, &u);
     srv_note_usage(x, &u);
+    if (!live || u.finish == SRV_FINISH_ERROR)
+        free(thought);
     if (!live) {
         free(text);
         return;
@@ -284,6 +294,8 @@ static void whole_reply(oa_stream *st, srv_gen *j)
         else
             cJSON_AddStringToObject(m, "content", content ? content : "");
         cJSON_AddNullToObject(m, "refusal");
+        if (thought)
+            cJSON_AddStringToObject(m, "reasoning_content", thought);
         if (tc)
             cJSON_AddItemToObject(m, "tool_calls",
                                   cJSON_DetachItemFromObject(tc, "tool_calls"));
@@ -293,6 +305,7 @@ static void whole_reply(oa_stream *st, srv_gen *j)
     cJSON_AddNullToObject(c, "logprobs");
     cJSON_AddStringToObject(c, "finish_reason", tc ? "tool_calls" : oa_finish(&u));
     cJSON_Delete(tc);
+    free(thought);
     cJSON_AddItemToObject(o, "usage", usage_json(&u));
     free(text);
     char *js = cJSON_PrintUnformatted(o);

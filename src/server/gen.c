@@ -230,7 +230,9 @@ int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_m
     free(bias);
     if (!st) {
         g->tools = r->tools && !(r->tool_choice && !strcmp(r->tool_choice, "none"));
-        g->job = srv_job_start(s->jobs, s->models, stream, flags & SRV_GEN_PAUSED, g->tools, e);
+        unsigned jf = (flags & SRV_GEN_PAUSED ? SRV_JOB_PAUSED : 0) |
+                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->split_reasoning ? SRV_JOB_SPLIT : 0);
+        g->job = srv_job_start(s->jobs, s->models, stream, jf, e);
         st = g->job ? 0 : e->status;
     }
     if (!st && (flags & SRV_GEN_WAIT_FIRST))

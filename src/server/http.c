@@ -484,7 +484,7 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
         /* One event per piece, as OpenAI and ollama stream one token per chunk. */
         for (int i = 0; ok && i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
-            ok = emit(user, t.text + at, t.ends[i] - at);
+            ok = emit(user, t.text + at, t.ends[i] - at, t.thought[i]);
         }
         if (!ok || st == SRV_JOB_DONE)
             break;
@@ -509,21 +509,29 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
     return ok;
 }
 
-static bool collect(void *user, const char *text, size_t len)
+typedef struct collected {
+    llmr_buf text, thought;
+} collected;
+
+static bool collect(void *user, const char *text, size_t len, bool thought)
 {
-    return llmri_buf_append(user, text, len);
+    collected *c = user;
+    return llmri_buf_append(thought ? &c->thought : &c->text, text, len);
 }
 
-bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len)
+bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len, char **thought)
 {
-    llmr_buf b = {0};
+    collected c = {0};
     *len = 0;
     *text = NULL;
-    if (!llmri_buf_reserve(&b, 0))
+    *thought = NULL;
+    if (!llmri_buf_reserve(&c.text, 0))
         return false;
-    bool ok = srv_pump(x, j, collect, &b);
-    *len = b.len;
-    *text = llmri_buf_take(&b);
+    bool ok = srv_pump(x, j, collect, &c);
+    *len = c.text.len;
+    *text = llmri_buf_take(&c.text);
+    *thought = c.thought.len ? llmri_buf_take(&c.thought) : NULL;
+    llmri_buf_free(&c.thought);
     return ok;
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "stream/think.h"
 
 struct srv_job {
     srv_jobs *js;
@@ -22,6 +23,7 @@ struct srv_job {
     /* guarded by mu */
     llmr_buf out;              /* text produced and not yet taken */
     size_t *ends;              /* piece boundaries in out */
+    bool *thought;             /* per piece: reasoning (split) */
     int n_ends, cap_ends;
     srv_job_state state;
     srv_usage u;
@@ -30,7 +32,8 @@ struct srv_job {
     llmr_stream *st;
     llmr_router *owner;        /* the router st was opened on */
     char model[160];           /* the model serving st (guarded by mu) */
-    bool tools;                /* keep the whole text in `all`, read the calls at the end */
+    bool tools;                /* keep the answer's text in `all`, read the calls at the end */
+    bool split;                /* reasoning (<think>) apart from the answer: think.h */
     llmr_buf all;              /* the pull thread's */
     char *tool_json;           /* set before DONE (guarded by mu) */
     srv_job *next;             /* s->jobs, guarded by s->mu */
@@ -52,6 +55,7 @@ static void job_free(srv_job *j)
     llmri_buf_free(&j->all);
     free(j->tool_json);
     free(j->ends);
+    free(j->thought);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -66,24 +70,38 @@ static void job_unref(srv_job *j)
         job_free(j);
 }
 
-/* Moves a piece to the consumer. */
-static void deliver(srv_job *j, const char *text, size_t n)
+/* Moves a piece to the consumer; thought: it is reasoning. */
+static void deliver(srv_job *j, const char *text, size_t n, bool thought)
 {
     pthread_mutex_lock(&j->mu);
     if (j->n_ends == j->cap_ends) {
         int nc = j->cap_ends ? 2 * j->cap_ends : 16;
         size_t *e = realloc(j->ends, (size_t)nc * sizeof *e);
-        if (!e) {
+        if (e)
+            j->ends = e;
+        bool *th = e ? realloc(j->thought, (size_t)nc * sizeof *th) : NULL;
+        if (!th) {
             pthread_mutex_unlock(&j->mu);
             return;
         }
-        j->ends = e;
+        j->thought = th;
         j->cap_ends = nc;
     }
-    if (llmri_buf_append(&j->out, text, n))
+    if (llmri_buf_append(&j->out, text, n)) {
+        j->thought[j->n_ends] = thought;
         j->ends[j->n_ends++] = j->out.len;
+    }
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
+}
+
+/* A span of the splitter (think.h): to the consumer, and an answer span to `all` too. */
+static void split_out(void *user, bool reasoning, const char *text, size_t len)
+{
+    srv_job *j = user;
+    if (j->tools && !reasoning && !llmri_buf_append(&j->all, text, len))
+        j->tools = false;              /* out of memory: the reply goes as text */
+    deliver(j, text, len, reasoning);
 }
 
 static srv_finish finish_of(llmr_finish f)
@@ -126,21 +144,27 @@ static void *pull_main(void *arg)
     llmr_piece p;
     int rc;
     bool first = true;
+    llmri_think th;
     while ((rc = llmr_stream_next(j->st, &p)) == LLMR_PIECE) {
         if (first) {
-            /* failover ends at the first piece: the model that answers is known now */
+            /* failover ends at the first piece: the model that answers is known now, and
+             * whether its prompt opened a think block */
             char id[160];
             if (llmr_router_stream_model(j->owner, j->st, id, sizeof id)) {
                 pthread_mutex_lock(&j->mu);
                 memcpy(j->model, id, sizeof id);
                 pthread_mutex_unlock(&j->mu);
             }
+            llmri_think_init(&th, j->split && llmr_router_stream_thinking(j->owner, j->st));
             first = false;
         }
-        if (j->tools && !llmri_buf_append(&j->all, p.text, p.len))
-            j->tools = false;              /* out of memory: the reply goes as text */
-        deliver(j, p.text, p.len);
+        if (j->split)
+            llmri_think_feed(&th, p.text, p.len, split_out, j);
+        else
+            split_out(j, false, p.text, p.len);
     }
+    if (j->split && !first)
+        llmri_think_flush(&th, split_out, j);
     char *calls = NULL;
     if (j->tools && llmr_router_stream_tool_calls(j->owner, j->st, j->all.p ? j->all.p : "",
                                                   j->all.len, &calls) != LLMR_OK)
@@ -202,8 +226,8 @@ void srv_jobs_free(srv_jobs *s)
     free(s);
 }
 
-srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, bool paused,
-                       bool tools, srv_error *e)
+srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsigned flags,
+                       srv_error *e)
 {
     srv_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -218,7 +242,9 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, bool p
     j->state = SRV_JOB_QUEUED;
     j->st = st;
     j->owner = router;
-    j->tools = tools;
+    j->tools = flags & SRV_JOB_TOOLS;
+    j->split = flags & SRV_JOB_SPLIT;
+    bool paused = flags & SRV_JOB_PAUSED;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))
         j->model[0] = 0;
     if (paused)
@@ -252,6 +278,7 @@ void srv_take_free(srv_take *t)
 {
     free(t->text);
     free(t->ends);
+    free(t->thought);
     memset(t, 0, sizeof *t);
 }
 
@@ -267,15 +294,19 @@ static bool move_text(srv_job *j, srv_take *t)
     }
     if (j->n_ends > t->cap_ends) {
         size_t *e = realloc(t->ends, (size_t)j->n_ends * sizeof *e);
-        if (!e)
+        if (e)
+            t->ends = e;
+        bool *th = e ? realloc(t->thought, (size_t)j->n_ends * sizeof *th) : NULL;
+        if (!th)
             return false;
-        t->ends = e;
+        t->thought = th;
         t->cap_ends = j->n_ends;
     }
     memcpy(t->text, j->out.p, j->out.len);
     t->len = j->out.len;
     t->text[t->len] = 0;
     memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
+    memcpy(t->thought, j->thought, (size_t)j->n_ends * sizeof *t->thought);
     t->n = j->n_ends;
     llmri_buf_truncate(&j->out, 0);
     j->n_ends = 0;

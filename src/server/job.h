@@ -62,11 +62,13 @@ void srv_jobs_cancel_all(srv_jobs *js);
 void srv_jobs_free(srv_jobs *js);
 
 /* Starts pulling stream st, opened on router (taken over: closed by the job, also on
- * failure), on a thread of its own, paused first when `paused`; with tools it keeps the whole
- * text and reads the tool calls out of it at the end. NULL with *e (503) when no
+ * failure), on a thread of its own, as flags say. NULL with *e (503) when no
  * thread can be started. */
-srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, bool paused,
-                       bool tools, srv_error *e);
+#define SRV_JOB_PAUSED 1u    /* paused before the first step */
+#define SRV_JOB_TOOLS  2u    /* keep the answer and read its tool calls at the end */
+#define SRV_JOB_SPLIT  4u    /* reasoning (<think> ... </think>) in pieces of its own */
+srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, unsigned flags,
+                       srv_error *e);
 /* With tools: the whole reply read for tool calls once the job is done (NULL before, or when
  * it could not be read); owned by the job. */
 const char *srv_job_tool_calls(srv_job *j);
@@ -82,6 +84,7 @@ typedef struct srv_take {
     char   *text;
     size_t  len, cap;
     size_t *ends;       /* ends[i]: offset just past piece i */
+    bool   *thought;    /* thought[i]: piece i is reasoning (SRV_JOB_SPLIT) */
     int     n, cap_ends;
 } srv_take;
 void srv_take_free(srv_take *t);

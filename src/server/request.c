@@ -382,8 +382,21 @@ static int parse_openai(const cJSON *o, srv_req *r, srv_error *e)
                            &r->include_usage, e)))
             return rc;
     }
-    if (r->api == SRV_API_CHAT)
+    if (r->api == SRV_API_CHAT) {
+        /* reasoning_format (llama.cpp's): "none" leaves <think> blocks in the content;
+         * "deepseek" and "auto" (the default) move them to reasoning_content */
+        char *rf = NULL;
+        if ((rc = get_string(o, "reasoning_format", "reasoning_format", false, &rf, e)))
+            return rc;
+        bool known = !rf || !strcmp(rf, "none") || !strcmp(rf, "auto") ||
+                     !strcmp(rf, "deepseek");
+        r->split_reasoning = !rf || strcmp(rf, "none");
+        free(rf);
+        if (!known)
+            return BAD("reasoning_format", "'reasoning_format' must be \"none\", \"auto\" or "
+                       "\"deepseek\"");
         return (rc = get_messages(o, r, e)) ? rc : srv_req_tools(o, r, e);
+    }
     /* /v1/completions: prompt is a string, or an array holding one string. */
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "prompt");
     if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1)
@@ -429,6 +442,10 @@ static int parse_ollama(const cJSON *o, srv_req *r, srv_error *e)
          * the server's cap. */
         r->max_tokens = np > 0 ? np : -1;
     }
+    /* ollama's "think": true puts the reasoning in message.thinking (the response's
+     * "thinking" for generate); without it the text stays as the model wrote it */
+    if ((rc = get_bool(o, "think", "think", &r->split_reasoning, e)))
+        return rc;
     if (r->api == SRV_API_OLLAMA_CHAT)
         return (rc = get_messages(o, r, e)) ? rc : srv_req_tools(o, r, e);
     if ((rc = get_string(o, "prompt", "prompt", false, &r->prompt, e)) ||

@@ -67,6 +67,10 @@ typedef struct srv_req {
     char    *user;             /* OpenAI `user`: kept for the access log */
     char    *strategy;         /* llmr extension, every API: the routing strategy for this
                                   request (`llmr serve --config`); NULL: the router's */
+    bool     split_reasoning;  /* <think> blocks apart from the answer: OpenAI
+                                  reasoning_content (reasoning_format other than "none",
+                                  the default on chat completions), ollama's thinking
+                                  ("think": true) */
     /* tool calling (chat APIs) */
     char    *tools;            /* the tools array, serialized; NULL: none */
     char    *tool_choice;      /* "auto", "none", "required" or a function's name; NULL: auto */

@@ -242,11 +242,12 @@ int srv_h_api_models_item(struct mg_connection *c, void *s);
 
 /* ---- generation shared by the APIs (http.c) ---- */
 /* Waits for the generation to finish (non-streaming replies), watching the client and the time
- * limit; the text is returned malloc'd. false when the client left (generation cancelled). */
-bool srv_wait_all(srv_ctx *x, srv_gen *g, char **text, size_t *len);
+ * limit; the text is returned malloc'd, and its reasoning apart (*thought, NULL when none:
+ * SRV_JOB_SPLIT). false when the client left (generation cancelled). */
+bool srv_wait_all(srv_ctx *x, srv_gen *g, char **text, size_t *len, char **thought);
 /* Pulls text until the generation ends, calling emit for every batch of new text; stops (and
  * cancels) when emit returns false, the client leaves, or the time limit passes. */
-typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len);
+typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len, bool thought);
 bool srv_pump(srv_ctx *x, srv_gen *g, srv_emit_fn emit, void *user);
 void srv_note_usage(srv_ctx *x, const srv_usage *u);
 

@@ -19,6 +19,7 @@ The request's "model" field picks a behaviour (so one server covers many cases):
   hang       headers, then silence (idle timeout)
   slow       one word every 0.2 s, 50 words (cancellation)
   roles      the roles of the chat request's messages, one per chunk (a whole conversation)
+  think      "<think>I reason.</think>\n\nThe answer." in chunks that cut both tags
 Flags: --name, --fail-first N (the first N completions get 503), --require-key KEY."""
 import argparse, json, os, socket, socketserver, sys, time, http.server
 
@@ -92,6 +93,8 @@ class H(http.server.BaseHTTPRequestHandler):
             words = ["caf\u00e9", "\U0001F600", "ok"]
         if mode == "slow":
             words = [f"w{i}" for i in range(50)]
+        if mode == "think":
+            words = ["<thi", "nk>I re", "ason.</", "think>\n", "\nThe", " answer."]
         if mode == "roles":
             words = [f"[{args.name}]"] + [m["role"] for m in req.get("messages", [])]
         self.send_response(200)
@@ -113,7 +116,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send("data: <html>oops</html>" + nl + nl)
             return
         for i, w in enumerate(words):
-            text = (w if i == 0 else " " + w)
+            text = (w if i == 0 or mode == "think" else " " + w)
             c = chunk(text, chat, model=args.name)
             if mode == "multiline":
                 cut = c.index('"choices"')
