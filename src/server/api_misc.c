@@ -229,11 +229,11 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
     }
     srv_metrics *m = &s->m;
     llmr_buf b = {0};
-    static const char *kinds[6] = {"chat", "completion", "ollama_generate", "ollama_chat", "ws",
-                                   "other"};
+    static const char *kinds[7] = {"chat", "completion", "ollama_generate", "ollama_chat", "ws",
+                                   "anthropic", "other"};
     llmri_buf_printf(&b, "# HELP llmr_requests_total Requests received, by API.\n"
                         "# TYPE llmr_requests_total counter\n");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         llmri_buf_printf(&b, "llmr_requests_total{api=\"%s\"} %llu\n", kinds[i],
                         (unsigned long long)atomic_load(&m->requests[i]));
     llmri_buf_printf(&b, "# HELP llmr_errors_total Error replies, by class.\n"

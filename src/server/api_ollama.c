@@ -269,7 +269,7 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_OLLAMA_GEN);
-    atomic_fetch_add(&s->m.requests[5], 1);
+    atomic_fetch_add(&s->m.requests[SRV_REQ_OTHER], 1);
     if (srv_check(&x, "GET", SRV_KEY)) {
         if (srv_models_hold(s)) {
             srv_route_models_ollama(&x, ps);

@@ -371,7 +371,7 @@ int srv_h_models(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    atomic_fetch_add(&s->m.requests[5], 1);
+    atomic_fetch_add(&s->m.requests[SRV_REQ_OTHER], 1);
     if (srv_check(&x, "GET", SRV_KEY)) {
         if (srv_models_hold(s)) {
             srv_route_models_openai(&x);

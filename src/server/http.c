@@ -249,6 +249,19 @@ static char *error_json(srv_api api, const srv_error *e)
     cJSON *o = cJSON_CreateObject();
     if (api == SRV_API_OLLAMA_GEN || api == SRV_API_OLLAMA_CHAT) {
         cJSON_AddStringToObject(o, "error", e->msg);
+    } else if (api == SRV_API_ANTHROPIC) {
+        /* {"type":"error","error":{"type","message"}} with Anthropic's type names */
+        cJSON_AddStringToObject(o, "type", "error");
+        cJSON *er = cJSON_AddObjectToObject(o, "error");
+        const char *t = e->status == 401   ? "authentication_error"
+                        : e->status == 403 ? "permission_error"
+                        : e->status == 404 ? "not_found_error"
+                        : e->status == 413 ? "request_too_large"
+                        : e->status == 429 ? "rate_limit_error"
+                        : e->status == 503 ? "overloaded_error"
+                        : e->status >= 500 ? "api_error" : "invalid_request_error";
+        cJSON_AddStringToObject(er, "type", t);
+        cJSON_AddStringToObject(er, "message", e->msg);
     } else {
         cJSON *er = cJSON_AddObjectToObject(o, "error");
         cJSON_AddStringToObject(er, "message", e->msg);

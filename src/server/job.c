@@ -150,11 +150,12 @@ static void *pull_main(void *arg)
             /* failover ends at the first piece: the model that answers is known now, and
              * whether its prompt opened a think block */
             char id[160];
-            if (llmr_router_stream_model(j->owner, j->st, id, sizeof id)) {
-                pthread_mutex_lock(&j->mu);
+            bool named = llmr_router_stream_model(j->owner, j->st, id, sizeof id);
+            pthread_mutex_lock(&j->mu);
+            if (named)
                 memcpy(j->model, id, sizeof id);
-                pthread_mutex_unlock(&j->mu);
-            }
+            usage_of(j->st, LLMR_OK, &j->u);   /* the prompt's figures, known from here */
+            pthread_mutex_unlock(&j->mu);
             llmri_think_init(&th, j->split && llmr_router_stream_thinking(j->owner, j->st));
             first = false;
         }

@@ -21,7 +21,8 @@ typedef enum srv_api {
     SRV_API_COMPLETION = 1,   /* POST /v1/completions */
     SRV_API_OLLAMA_GEN = 2,   /* POST /api/generate */
     SRV_API_OLLAMA_CHAT = 3,  /* POST /api/chat */
-    SRV_API_WS = 4            /* a {"type":"chat"} message on /ws */
+    SRV_API_WS = 4,           /* a {"type":"chat"} message on /ws */
+    SRV_API_ANTHROPIC = 5     /* POST /v1/messages (Anthropic's Messages API) */
 } srv_api;
 
 #define SRV_MAX_MSGS   256      /* messages in one chat request */

@@ -256,7 +256,7 @@ int srv_h_api_models_item(struct mg_connection *c, void *ud)
         return srv_h_api_models_load(c, ud);
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    atomic_fetch_add(&s->m.requests[5], 1);
+    atomic_fetch_add(&s->m.requests[SRV_REQ_OTHER], 1);
     if (!srv_check(&x, "DELETE", SRV_KEY))
         goto out;
     const char *raw = ri->local_uri + strlen("/api/models/");

@@ -421,6 +421,8 @@ static int open_http(llmr_server *s)
         {"/v1/chat/completions$", srv_h_chat},
         {"/v1/completions$", srv_h_completions},
         {"/v1/models$", srv_h_models},
+        {"/v1/messages$", srv_h_anthropic_messages},
+        {"/v1/messages/count_tokens$", srv_h_anthropic_count},
         {"/api/generate$", srv_h_ollama_generate},
         {"/api/chat$", srv_h_ollama_chat},
         {"/api/tags$", srv_h_ollama_tags},

@@ -32,8 +32,10 @@ typedef enum srv_state { SRV_LOADING = 0, SRV_READY = 1, SRV_FAILED = 2 } srv_st
 extern const double srv_ttft_le[SRV_TTFT_BUCKETS];
 
 typedef struct srv_metrics {
-    atomic_ullong requests[6];        /* by endpoint kind: chat, completion, ollama generate,
-                                         ollama chat, ws, other */
+#define SRV_REQ_OTHER 6
+    atomic_ullong requests[7];        /* by endpoint kind (srv_api), then other routes: chat,
+                                         completion, ollama generate, ollama chat, ws,
+                                         anthropic, other */
     atomic_ullong errors_4xx, errors_5xx, rejected_busy, cancelled;
     atomic_ullong tokens_in, tokens_out;
     atomic_ullong ttft_count, ttft_bucket[SRV_TTFT_BUCKETS];
@@ -254,6 +256,8 @@ void srv_note_usage(srv_ctx *x, const srv_usage *u);
 /* ---- handlers ---- */
 int srv_h_chat(struct mg_connection *c, void *s);
 int srv_h_completions(struct mg_connection *c, void *s);
+int srv_h_anthropic_messages(struct mg_connection *c, void *s);
+int srv_h_anthropic_count(struct mg_connection *c, void *s);
 int srv_h_models(struct mg_connection *c, void *s);
 int srv_h_ollama_generate(struct mg_connection *c, void *s);
 int srv_h_ollama_chat(struct mg_connection *c, void *s);
