@@ -422,6 +422,7 @@ static int open_http(llmr_server *s)
         {"/v1/completions$", srv_h_completions},
         {"/v1/models$", srv_h_models},
         {"/v1/messages$", srv_h_anthropic_messages},
+        {"/v1/responses$", srv_h_responses},
         {"/v1/messages/count_tokens$", srv_h_anthropic_count},
         {"/api/generate$", srv_h_ollama_generate},
         {"/api/chat$", srv_h_ollama_chat},
@@ -474,7 +475,8 @@ static llmr_server *server_new(const llmr_server_opts *opts)
     pthread_mutex_init(&s->ws_lock, NULL);
     s->o = opts ? *opts : llmr_server_defaults();
     s->t_start = llmri_now();
-    if (!(s->jobs = srv_jobs_new())) {
+    if (!(s->jobs = srv_jobs_new()) || !(s->responses = srv_responses_new())) {
+        srv_jobs_free(s->jobs);
         free(s);
         return NULL;
     }
@@ -605,6 +607,7 @@ void llmr_server_close(llmr_server *s)
     llmr_server_shutdown(s);
     srv_conns_close(s);
     srv_jobs_free(s->jobs);         /* waits for the streams' pull threads */
+    srv_responses_free(s->responses);
     llmr_router_close(s->models);
     free(s->host);
     free(s->api_key);

@@ -68,6 +68,7 @@ struct llmr_server {
     pthread_t loader;
     bool loader_started;
     srv_jobs *jobs;           /* every request's stream (job.h) */
+    struct srv_responses *responses;   /* stored /v1/responses conversations */
 
     atomic_int in_flight;     /* generation requests being served */
     atomic_bool stopping;     /* shutdown has begun: new requests get 503 */
@@ -257,6 +258,11 @@ void srv_note_usage(srv_ctx *x, const srv_usage *u);
 int srv_h_chat(struct mg_connection *c, void *s);
 int srv_h_completions(struct mg_connection *c, void *s);
 int srv_h_anthropic_messages(struct mg_connection *c, void *s);
+int srv_h_responses(struct mg_connection *c, void *s);
+/* /v1/responses' store of conversations for previous_response_id (api_responses.c). */
+typedef struct srv_responses srv_responses;
+srv_responses *srv_responses_new(void);
+void srv_responses_free(srv_responses *r);
 int srv_h_anthropic_count(struct mg_connection *c, void *s);
 int srv_h_models(struct mg_connection *c, void *s);
 int srv_h_ollama_generate(struct mg_connection *c, void *s);

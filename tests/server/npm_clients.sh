@@ -2,7 +2,8 @@
 # llmr serve with real clients from npm (installed in tests/npm by scripts/setup.sh):
 # the official `openai` package streaming a chat completion, the `ollama` package streaming
 # /api/chat, the `ws` package speaking the seed's WebSocket protocol, tool calls with both
-# (tools.mjs), and `@anthropic-ai/sdk` on /v1/messages (anthropic.mjs).
+# (tools.mjs), `@anthropic-ai/sdk` on /v1/messages (anthropic.mjs), and the `openai`
+# package's responses.create on /v1/responses (responses.mjs).
 set -u
 . "$(dirname "$0")/lib.bash"
 need_model
@@ -14,7 +15,7 @@ for m in openai ollama ws @anthropic-ai/sdk; do
         exit 77; }
 done
 clients() { # label
-    for t in openai_stream ollama_chat ws_protocol tools anthropic; do
+    for t in openai_stream ollama_chat ws_protocol tools anthropic responses; do
         timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
         [ $rc = 0 ] || cat "$TMP/$t.out"
         check "$1: $t" $rc
