@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# /v1/messages with hostile bodies: each is a 400 in Anthropic's error shape ({"type":
-# "error", "error": {"type": "invalid_request_error", "message"}}), never a crash; the server
-# answers a good request afterwards. (The real client is tested in tests/npm/anthropic.mjs.)
+# Anthropic's /v1/messages and OpenAI's /v1/responses with hostile bodies: each is a 400 in
+# the API's error shape (Anthropic: {"type": "error", "error": {"type":
+# "invalid_request_error", "message"}}; OpenAI: {"error": {"message", "type"}}), never a
+# crash; the server answers good requests afterwards. (The real clients are tested in
+# tests/npm/anthropic.mjs and responses.mjs.)
 set -u
 . "$(dirname "$0")/lib.bash"
 need_model
@@ -36,5 +38,31 @@ bad "10 000 tools" "@$TMP/many.json"
 curl -s -H 'Content-Type: application/json' "$BASE/v1/messages" \
     -d '{"max_tokens":4,"messages":[{"role":"user","content":"Once"}]}' | grep -q '"type":"message"'
 check "a good request is still answered" $?
+
+rbad() { # name body status
+    n=$((n+1))
+    local code
+    code=$(curl -s -o "$TMP/r$n.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+           "$BASE/v1/responses" --data-binary "$2")
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["message"] and e["type"], e' "$TMP/r$n.json"
+    local shape=$?
+    check "responses, $1: ${3:-400} with an OpenAI error ($code)" \
+        $([ "$code" = "${3:-400}" ] && [ $shape = 0 ]; echo $?)
+}
+rbad "no input" '{"model":"x"}'
+rbad "input of a number" '{"input":5}'
+rbad "an item that is no object" '{"input":[1]}'
+rbad "an unknown item type" '{"input":[{"type":"reasoning"}]}'
+rbad "a function_call without call_id" '{"input":[{"type":"function_call","name":"f","arguments":"{}"}]}'
+rbad "a function_call_output without output" '{"input":[{"type":"function_call_output","call_id":"c"}]}'
+rbad "an image part" '{"input":[{"role":"user","content":[{"type":"input_image","image_url":"x"}]}]}'
+rbad "a web_search tool" '{"input":"x","tools":[{"type":"web_search"}]}'
+rbad "text.format of an unknown type" '{"input":"x","text":{"format":{"type":"xml"}}}'
+rbad "instructions of a number" '{"input":"x","instructions":3}'
+rbad "an unknown previous_response_id" '{"input":"x","previous_response_id":"resp_none"}' 404
+rbad "max_output_tokens of zero" '{"input":"x","max_output_tokens":0}'
+curl -s -H 'Content-Type: application/json' "$BASE/v1/responses" \
+    -d '{"input":"Once","max_output_tokens":4}' | grep -q '"object":"response"'
+check "responses: a good request is still answered" $?
 stop_server; check "clean exit" $?
 finish
