@@ -1052,6 +1052,16 @@ typedef struct llmr_batch_stats {
 } llmr_batch_stats;
 LLMR_API void llmr_router_batch_stats(llmr_router *r, llmr_batch_stats *st);
 
+/* What the model `name` (an id or alias, as llmr_router_model_id reads it) is, from its GGUF
+ * file, loaded or not (ollama's /api/show): a JSON object {"id", "type": "local", "file",
+ * "size", "details": {"family", "parameter_size", "parameters", "quantization_level"},
+ * "template": its chat template or null, "metadata": {KEY: VALUE} for every key (arrays as
+ * {"type", "length"} unless `verbose`)}; a remote model gives {"id", "type": "remote",
+ * "backend"}. *json is malloc'd (free()). LLMR_ERR_NOT_FOUND: no such model, or its file is
+ * not there (yet); LLMR_ERR_FORMAT/IO: the file does not read. */
+LLMR_API int llmr_router_model_info_json(llmr_router *r, const char *name, bool verbose,
+                                         char **json);
+
 /* Every model with its metadata and state (loaded, in flight, served, failures, measured
  * speed, cooldown) as a JSON object {"models": [...], "memory_used_mb": ..., ...}; *json is
  * malloc'd (free()). */

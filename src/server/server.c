@@ -427,6 +427,7 @@ static int open_http(llmr_server *s)
         {"/api/generate$", srv_h_ollama_generate},
         {"/api/chat$", srv_h_ollama_chat},
         {"/api/tags$", srv_h_ollama_tags},
+        {"/api/show$", srv_h_ollama_show},
         {"/api/ps$", srv_h_ollama_ps},
         {"/api/version$", srv_h_ollama_version},
         {"/api/health$", srv_h_api_health},

@@ -268,6 +268,7 @@ int srv_h_models(struct mg_connection *c, void *s);
 int srv_h_ollama_generate(struct mg_connection *c, void *s);
 int srv_h_ollama_chat(struct mg_connection *c, void *s);
 int srv_h_ollama_tags(struct mg_connection *c, void *s);
+int srv_h_ollama_show(struct mg_connection *c, void *s);
 int srv_h_ollama_ps(struct mg_connection *c, void *s);
 int srv_h_ollama_version(struct mg_connection *c, void *s);
 int srv_h_health(struct mg_connection *c, void *s);

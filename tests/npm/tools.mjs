@@ -2,6 +2,7 @@
 // (argv[2] = base URL): tool_choice "required" and a named function make a random-weight model
 // write a valid call (a grammar enforces it), streamed as OpenAI's tool_calls deltas and whole;
 // "none" gives text; a history with a call and its result is accepted; bad tools are a 400.
+// Also ollama's show() (/api/show).
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import assert from 'node:assert/strict';
@@ -96,4 +97,12 @@ const o = await ollama.chat({ model: 'stories260K', messages: ask.messages, tool
                               tool_choice: 'required', options: { num_predict: 400, seed: 3 } });
 assert.equal(o.message.tool_calls.length, 1);
 assert.equal(typeof o.message.tool_calls[0].function.arguments, 'object');
+// ollama's show(): what the model's file says (it threw "[object Object]" on a 404 before)
+const info = await ollama.show({ model: 'stories260K' });
+assert.equal(info.details.family, 'llama');
+assert.equal(info.details.format, 'gguf');
+assert.equal(info.model_info['general.architecture'], 'llama');
+assert.equal(info.model_info['llama.context_length'], 512);
+assert.ok(info.capabilities.includes('completion'));
+await assert.rejects(ollama.show({ model: 'nosuch' }), (e) => /not found/.test(e.message));
 console.log(`tools: ok (${calls[0].function.arguments}; zone ${zone})`);
