@@ -286,6 +286,8 @@ typedef struct llmr_embed_opts {
                                default true */
     bool add_special;       /* tokenize with the special tokens the model asks for (BERT's
                                [CLS] ... [SEP], a decoder's BOS); default true */
+    bool truncate;          /* cut an input longer than the model's context to its first
+                               tokens instead of failing with LLMR_ERR_CONTEXT; default false */
 } llmr_embed_opts;
 
 /* Default options: the model's pooling, L2-normalised, special tokens added. */
@@ -319,7 +321,7 @@ typedef struct llmr_embeddings {
  * Returns LLMR_OK; LLMR_ERR_ARG for n == 0, an empty input (no text, or no tokens), a token
  * id outside the vocabulary or options out of range; LLMR_ERR_CONTEXT for an input of more
  * tokens than the model's context (an encoder's context_length: its positions; a decoder's
- * llmr_model_opts.n_ctx), never truncated; LLMR_ERR_UNSUPPORTED for a model whose GGUF asks
+ * llmr_model_opts.n_ctx), unless opts->truncate; LLMR_ERR_UNSUPPORTED for a model whose GGUF asks
  * for rank pooling (rerankers); LLMR_ERR_FORMAT when the weights make NaN or infinite values;
  * LLMR_ERR_NOMEM. The messages name the input by its index.
  * Thread safety: any thread; calls on one model take turns with each other and with its

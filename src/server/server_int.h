@@ -284,6 +284,9 @@ int srv_h_chat(struct mg_connection *c, void *s);
 int srv_h_completions(struct mg_connection *c, void *s);
 int srv_h_models(struct mg_connection *c, void *s);
 int srv_h_ollama_generate(struct mg_connection *c, void *s);
+int srv_h_embeddings(struct mg_connection *c, void *s);         /* api_embed.c */
+int srv_h_ollama_embed(struct mg_connection *c, void *s);
+int srv_h_ollama_embeddings(struct mg_connection *c, void *s);
 int srv_h_ollama_chat(struct mg_connection *c, void *s);
 int srv_h_ollama_tags(struct mg_connection *c, void *s);
 int srv_h_ollama_ps(struct mg_connection *c, void *s);

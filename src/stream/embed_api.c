@@ -144,6 +144,8 @@ static int embed_run(llmr_model *m, const llmr_embed_input *inputs, size_t n,
         size_t nt = 0;
         if ((rc = input_tokens(tok, &inputs[i], i, o->add_special, &toks[i], &nt, err)))
             break;
+        if (nt > (size_t)max && o->truncate)
+            nt = (size_t)max;
         if (nt > (size_t)max) {
             rc = llmri_err_set(err, LLMR_ERR_CONTEXT, "input %zu has %zu tokens, more than the "
                               "model's context of %d", i, nt, max);
