@@ -324,8 +324,8 @@ typedef struct llmr_embeddings {
  * llmr_model_opts.n_ctx), unless opts->truncate; LLMR_ERR_UNSUPPORTED for a model whose GGUF asks
  * for rank pooling (rerankers); LLMR_ERR_FORMAT when the weights make NaN or infinite values;
  * LLMR_ERR_NOMEM. The messages name the input by its index.
- * Thread safety: any thread; calls on one model take turns with each other and with its
- * streams' evaluation. */
+ * Thread safety: any thread, whatever its stack size (the passes run on a thread of their
+ * own); calls on one model take turns with each other and with its streams' evaluation. */
 LLMR_API int llmr_embed(llmr_model *m, const llmr_embed_input *inputs, size_t n,
                         const llmr_embed_opts *opts, llmr_embeddings **out);
 

@@ -65,6 +65,16 @@ static int embed_model_take(llmr_server *s, const char *name, emb_model *em, srv
     llmr_err err = {0};
     pthread_mutex_lock(&rt->mu);
     rt_entry *ce = rt_find(rt, name);
+    size_t nl = strlen(name);
+    char base[256];
+    /* ollama's "id:latest" and a file name's ".gguf" name the model too (as gen.c reads a
+     * generation request's "model") */
+    if (!ce && nl < sizeof base && ((nl > 7 && !strcmp(name + nl - 7, ":latest")) ||
+                                    (nl > 5 && !strcmp(name + nl - 5, ".gguf")))) {
+        memcpy(base, name, nl + 1);
+        base[nl - (name[nl - 1] == 'f' ? 5 : 7)] = 0;
+        ce = rt_find(rt, base);
+    }
     int st = 0;
     if (!ce || ce->removed)
         st = srv_error_set(e, 404, "invalid_request_error", "model_not_found", "model",

@@ -8,6 +8,7 @@
 #include "stream/local.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,26 @@ static int embed_run(llmr_model *m, const llmr_embed_input *inputs, size_t n,
     return LLMR_OK;
 }
 
+/* The passes run on a thread of their own with this stack: the kernels keep tiles on the
+ * stack, and a caller may be a server worker with a small one (civetweb's is 100 KiB). */
+#define EMBED_STACK (8u << 20)
+
+typedef struct embed_job {
+    llmr_model *m;
+    const llmr_embed_input *inputs;
+    size_t n;
+    llmr_embed_opts o;
+    embed_result *r;
+    int rc;
+} embed_job;
+
+static void *embed_main(void *arg)
+{
+    embed_job *j = arg;
+    j->rc = embed_run(j->m, j->inputs, j->n, &j->o, j->r);
+    return NULL;
+}
+
 int llmr_embed(llmr_model *m, const llmr_embed_input *inputs, size_t n,
                const llmr_embed_opts *opts, llmr_embeddings **out)
 {
@@ -199,6 +220,18 @@ int llmr_embed(llmr_model *m, const llmr_embed_input *inputs, size_t n,
         return LLMR_ERR_NOMEM;
     if (!m)
         return llmri_err_set(&r->err, LLMR_ERR_ARG, "no model given");
-    const llmr_embed_opts o = opts ? *opts : llmr_embed_defaults();
-    return embed_run(m, inputs, n, &o, r);
+    embed_job j = {.m = m, .inputs = inputs, .n = n,
+                   .o = opts ? *opts : llmr_embed_defaults(), .r = r};
+    pthread_attr_t a;
+    pthread_t th;
+    bool started = pthread_attr_init(&a) == 0;
+    if (started) {
+        started = pthread_attr_setstacksize(&a, EMBED_STACK) == 0 &&
+                  pthread_create(&th, &a, embed_main, &j) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!started)
+        return llmri_err_set(&r->err, LLMR_ERR_NOMEM, "cannot start a thread for embeddings");
+    pthread_join(th, NULL);
+    return j.rc;
 }
