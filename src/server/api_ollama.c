@@ -186,7 +186,8 @@ cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_
     cJSON_AddStringToObject(d, "format", model ? "gguf" : "unknown");
     if (model) {
         const llmr_hparams *hp = llmri_model_hparams(model);
-        const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
+        const char *fam = gguf_get_str(llmri_model_gguf(model), "general.architecture");
+        fam = fam ? fam : hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
         cJSON_AddStringToObject(d, "family", fam);
         cJSON *fs = cJSON_AddArrayToObject(d, "families");
         cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
@@ -202,7 +203,9 @@ cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_
         llmr_type_info ti;
         /* The attention query weight's type names the quantization, as ollama reports Q4_0
          * for a file whose big matrices are Q4_0 (norms stay F32 in every file). */
-        bool known = hp->n_layer > 0 && llmr_type_get(model->layers[0].wq.type, &ti);
+        /* encoders (bert) keep no llama layers: their token embedding has the file's type */
+        const llmr_mat *q = model->layers ? &model->layers[0].wq : &model->tok_embd;
+        bool known = hp->n_layer > 0 && llmr_type_get(q->type, &ti);
         cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
     }
     if (ps) {

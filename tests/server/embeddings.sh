@@ -86,6 +86,11 @@ expect "/api/embeddings: no prompt" /api/embeddings '{"input":"hello world"}' 40
 expect "/api/embeddings: empty prompt" /api/embeddings '{"prompt":""}' 400 "$ollama_err"
 expect "chat on an encoder is a 400" /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}]}' 400 \
   "$openai_err and 'encoder' in d['error']['message']"
+curl -s "$BASE/api/tags" > "$TMP/out"
+js 'd["models"][0]["details"]["family"] == "bert" and d["models"][0]["details"]["quantization_level"] == "F16"'
+check "/api/tags describes the encoder" $?
+curl -s "$BASE/api/ps" > "$TMP/out"; js 'd["models"][0]["details"]["family"] == "bert"'
+check "/api/ps describes the encoder" $?
 curl -fs "$BASE/health" >/dev/null; check "the server is up after all that" $?
 
 NPM_DIR=${LLMR_SRC:-$(dirname "$0")/../..}/tests/npm
