@@ -26,6 +26,7 @@
 #include "model/model.h"
 #include "router/registry.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,8 +132,9 @@ static bool token_array(const cJSON *a, llmr_token *ids, size_t *n)
 {
     *n = 0;
     for (const cJSON *t = a->child; t; t = t->next) {
-        if (!cJSON_IsNumber(t) || t->valuedouble != (double)(int32_t)t->valuedouble ||
-            t->valuedouble < 0)
+        /* range first: converting a double past int32's range to it is undefined */
+        if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= INT32_MAX) ||
+            t->valuedouble != (double)(int32_t)t->valuedouble)
             return false;
         if (ids)
             ids[*n] = (llmr_token)t->valuedouble;
@@ -242,8 +244,8 @@ static int parse(emb_kind kind, const cJSON *o, emb_req *r, srv_error *e)
     }
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "dimensions");
     if (d && !cJSON_IsNull(d)) {
-        if (!cJSON_IsNumber(d) || d->valuedouble != (double)(int)d->valuedouble ||
-            d->valuedouble < 1)
+        if (!cJSON_IsNumber(d) || !(d->valuedouble >= 1 && d->valuedouble <= 1 << 24) ||
+            d->valuedouble != (double)(int)d->valuedouble)
             return bad(e, "dimensions", "'dimensions' must be a %s", "positive integer");
         r->dimensions = (int)d->valuedouble;
     }

@@ -54,12 +54,13 @@ expect "/v1: an empty string among others" /v1/embeddings '{"input":["a",""]}' 4
 expect "/v1: empty array" /v1/embeddings '{"input":[]}' 400 "$openai_err"
 expect "/v1: empty token array" /v1/embeddings '{"input":[[]]}' 400 "$openai_err"
 expect "/v1: no input" /v1/embeddings '{"model":"bert-tiny"}' 400 "$openai_err and d['error']['param'] == 'input'"
-for bad in '3' '{}' '[null]' '[1.5]' '[-1]' '[1,"a"]' '["a",1]' '[[1,"a"]]' 'true'; do
+for bad in '3' '{}' '[null]' '[1.5]' '[-1]' '[1e300]' '[[1e300]]' '[1,"a"]' '["a",1]' '[[1,"a"]]' 'true'; do
     expect "/v1: input $bad" /v1/embeddings "{\"input\":$bad}" 400 "$openai_err and d['error']['param'] == 'input'"
 done
 expect "/v1: token id out of the vocabulary" /v1/embeddings '{"input":[101,30522]}' 400 "$openai_err and '30522' in d['error']['message']"
 expect "/v1: encoding_format int8" /v1/embeddings '{"input":"a","encoding_format":"int8"}' 400 "$openai_err and d['error']['param'] == 'encoding_format'"
 expect "/v1: dimensions not a number" /v1/embeddings '{"input":"a","dimensions":"x"}' 400 "$openai_err"
+expect "/v1: dimensions 1e300" /v1/embeddings '{"input":"a","dimensions":1e300}' 400 "$openai_err and d['error']['param'] == 'dimensions'"
 expect "/v1: model not a string" /v1/embeddings '{"input":"a","model":5}' 400 "$openai_err"
 expect "/v1: unknown model" /v1/embeddings '{"input":"a","model":"nope"}' 404 "$openai_err and d['error']['code'] == 'model_not_found'"
 long=$(python3 -c "print(' '.join(['word'] * 600))")
