@@ -297,8 +297,9 @@ int cmd_synth(int argc, char **argv)
     if (gguf_get_u64(vf, "tokenizer.ggml.token_type_count", &n_types) && (n_types < 1 ||
                                                                            n_types > 64))
         n_types = 2;
-    if ((is_encoder(sh) ? build_encoder(&s, sh, n_vocab, (int)n_types) : build(&s, sh, n_vocab)) ||
-        gguf_writer_write(s.w, out, 3, &s.err)) {
+    rc = is_encoder(sh) ? build_encoder(&s, sh, n_vocab, (int)n_types) : build(&s, sh, n_vocab);
+    if (rc || gguf_writer_write(s.w, out, 3, &s.err)) {
+        rc = CLI_BAD_INPUT;
         cli_fail("synth", "%s", s.err.msg[0] ? s.err.msg : "cannot build the model");
         goto done;
     }

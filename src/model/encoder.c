@@ -429,7 +429,8 @@ static void encode_layer(enc *e)
 {
     const llmr_hparams *hp = &e->m->hp;
     const llmr_enc_layer *L = e->L;
-    const size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    const size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t ld = (size_t)e->qkv_ld;
     if (hp->arch == LLMR_ARCH_BERT) {
         product(e, &L->wq, L->bq, e->x, E, e->qkv, ld);
