@@ -3,7 +3,8 @@
 
 For each case: `llmr synth` makes a random-weight model (shape, type, seed below), and
 llama.cpp's llama-embedding (release b4748) embeds TEXTS in one batch with the case's pooling
-and its default L2 normalisation. Only the vectors (7 decimals, as llama-embedding prints
+and its default L2 normalisation (pooling none: one vector per token, the inputs' tokens one
+after another, for the first two texts only, to keep the file small). Only the vectors (7 decimals, as llama-embedding prints
 them) are kept; the models are remade by the test.
 
 usage: make_ref.py LLMR LLAMA_EMBEDDING SHARED_DIR OUT.json
@@ -27,9 +28,11 @@ CASES = [
     ("bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", None),
     ("bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", "mean"),
     ("bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", "last"),
+    ("bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", "none"),
     ("bert-tiny", "ggml-vocab-bert-bge.gguf", "Q8_0", None),
     ("nomic-bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", None),
     ("nomic-bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", "cls"),
+    ("nomic-bert-tiny", "ggml-vocab-bert-bge.gguf", "F32", "none"),
     ("nomic-bert-tiny", "ggml-vocab-bert-bge.gguf", "Q8_0", None),
     ("stories15m", "ggml-vocab-llama-spm.gguf", "F32", "last"),
     ("stories15m", "ggml-vocab-llama-spm.gguf", "F32", "mean"),
@@ -43,6 +46,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "texts.txt"), "w") as f:
             f.write("\n".join(TEXTS))
+        with open(os.path.join(tmp, "short.txt"), "w") as f:
+            f.write("\n".join(TEXTS[:2]))
         made = {}
         for shape, vocab, ty, pooling in CASES:
             model = os.path.join(tmp, f"{shape}-{ty}.gguf")
@@ -51,7 +56,8 @@ def main():
                                 "--vocab", os.path.join(shared, "vocab", vocab), "-o", model],
                                check=True)
                 made[model] = True
-            cmd = [llama, "-m", model, "-f", os.path.join(tmp, "texts.txt"), "-t", "2",
+            texts = "short.txt" if pooling == "none" else "texts.txt"
+            cmd = [llama, "-m", model, "-f", os.path.join(tmp, texts), "-t", "2",
                    "-c", "2048", "-b", "2048", "-ub", "2048", "--embd-output-format", "json"]
             if pooling:
                 cmd += ["--pooling", pooling]
