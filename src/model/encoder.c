@@ -465,12 +465,11 @@ static int enc_alloc(enc *e, int max_seg, llmr_err *err)
     const llmr_hparams *hp = &e->m->hp;
     const size_t n = (size_t)e->n, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
     const size_t K = E > F ? E : F;
+    /* the widest converted row of K values over every type (layers may differ in type) */
     size_t xs = 0;
-    const llmr_enc_layer *L0 = &e->e->layers[0];
-    const llmr_mat *mats[] = {&L0->wq, &L0->wqkv, &L0->wo, &L0->up, &L0->down};
-    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
-        if (mats[i]->tr) {
-            const size_t s = llmri_row_size(mats[i]->tr->vec_dot_type, (int64_t)K);
+    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
+        if (llmri_traits((uint32_t)t)) {
+            const size_t s = llmri_row_size(llmri_traits((uint32_t)t)->vec_dot_type, (int64_t)K);
             xs = s > xs ? s : xs;
         }
     e->xq_stride = (xs + 63) / 64 * 64;
