@@ -45,10 +45,6 @@ int llmri_encoder_hparams(const gguf_file *gf, const char *arch, llmr_hparams *h
         return llmri_err_set(err, causal ? LLMR_ERR_UNSUPPORTED : LLMR_ERR_FORMAT,
                             "%s: %s must be the boolean false for %s (a bidirectional encoder)",
                             gf->path, key, arch);
-    int rc, pool;
-    if ((rc = llmri_meta_int(gf, arch, "pooling_type", false, -1, 0, 4, &pool, err)))
-        return rc;
-    hp->pooling = pool;
     uint64_t ntt = 0;
     if (gguf_find(gf, "tokenizer.ggml.token_type_count") &&
         (!gguf_get_u64(gf, "tokenizer.ggml.token_type_count", &ntt) || ntt < 1 || ntt > 65536))

@@ -35,7 +35,7 @@ struct llmr_encoder {
     llmr_enc_layer *layers;
 };
 
-/* Reads the encoder's keys after the common ones (model.c): <arch>.pooling_type,
+/* Reads the encoder's keys after the common ones (model.c):
  * <arch>.attention.causal (must be false), tokenizer.ggml.token_type_count. */
 int llmri_encoder_hparams(const gguf_file *gf, const char *arch, llmr_hparams *hp, llmr_err *err);
 /* Binds and checks every tensor of the encoder (m->enc, m->tok_embd). */

@@ -134,7 +134,9 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd",
                             gf->path, an, hp->n_rot);
     const bool enc = llmri_arch_is_encoder(ai->arch);
-    hp->pooling = -1;
+    /* embeddings' pooling (llama_pooling_type numbers; decoders may carry it too) */
+    if ((rc = get_int(gf, an, "pooling_type", false, -1, 0, 4, &hp->pooling, err)))
+        return rc;
     if ((rc = get_float(gf, an, enc ? "attention.layer_norm_epsilon"
                                     : "attention.layer_norm_rms_epsilon", true, 0, &hp->rms_eps,
                         err)) ||
@@ -293,18 +295,6 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         }
     }
     return LLMR_OK;
-}
-
-int llmri_meta_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
-                   int def, int lo, int hi, int *out, llmr_err *err)
-{
-    return get_int(gf, arch, suffix, required, def, lo, hi, out, err);
-}
-
-int llmri_meta_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
-                     float def, float *out, llmr_err *err)
-{
-    return get_float(gf, arch, suffix, required, def, out, err);
 }
 
 int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,

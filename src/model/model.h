@@ -97,14 +97,9 @@ typedef struct llmr_seq llmr_seq;
  * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
 int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
-/* The readers llmri_hparams_load and llmri_weights_load use, for the architectures' own files:
- * the integer or number at "<arch>.<suffix>" (def when absent and not required; an integer
- * must lie in [lo, hi]); tensor `name` of shape [ne0] (vec: F32) or [ne0, ne1], NULL data
- * when absent and optional. Errors name the file and the key or tensor. */
-int llmri_meta_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
-                   int def, int lo, int hi, int *out, llmr_err *err);
-int llmri_meta_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
-                     float def, float *out, llmr_err *err);
+/* The tensor binder llmri_weights_load uses, for the architectures' own files (encoder.c):
+ * tensor `name` of shape [ne0] (vec: F32) or [ne0, ne1] with a computable type, NULL data
+ * when absent and optional. Errors name the file and the tensor. */
 int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
                bool optional, llmr_mat *out, llmr_err *err);
 

@@ -63,6 +63,33 @@ check "bert-tiny pools by its GGUF's pooling_type (cls)" $?
 "$BIN" embed -m "$SHARED/models/stories260K.gguf" hello > "$tmp/last.json"
 py "$tmp/last.json" "d['pooling'] == 'last'"; check "a decoder without pooling_type pools the last token" $?
 
+# set_u32 IN OUT KEY VALUE: a copy of a GGUF file with one more u32 key (as gguf_set_str.py)
+set_u32() { python3 - "$@" <<'PY'
+import os, struct, sys
+sys.path.insert(0, os.environ["CLI_TESTS"])
+import gguf_layout
+src, dst, key, value = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+b = open(src, "rb").read()
+n_t, kvs, _, infos_end, data_start, align = gguf_layout.read(b)
+infos = b[24 + sum(len(e) for (_, e) in kvs):infos_end]
+kept = [e for (k, e) in kvs if k != key] + [struct.pack("<Q", len(key)) + key.encode() +
+                                            struct.pack("<II", 4, value)]
+head = b[:8] + struct.pack("<QQ", n_t, len(kept)) + b"".join(kept) + infos
+head += b"\0" * ((-len(head)) % align)
+open(dst, "wb").write(head + b[data_start:])
+PY
+}
+export CLI_TESTS="$(cd "$(dirname "$0")/../cli" && pwd)"
+set_u32 "$SHARED/models/stories260K.gguf" "$tmp/mean.gguf" llama.pooling_type 1
+"$BIN" embed -m "$tmp/mean.gguf" hello > "$tmp/mean.json"
+py "$tmp/mean.json" "d['pooling'] == 'mean'"; check "a decoder's llama.pooling_type is honoured" $?
+set_u32 "$SHARED/models/stories260K.gguf" "$tmp/rank.gguf" llama.pooling_type 4
+"$BIN" embed -m "$tmp/rank.gguf" hello 2> "$tmp/err" >/dev/null; rc=$?
+check "rank pooling -> 1" $([ $rc = 1 ]; echo $?)
+grep -q "rank" "$tmp/err"; check "rank pooling: the message says why" $?
+"$BIN" embed -m "$tmp/rank.gguf" --pooling last hello >/dev/null
+check "rank pooling: --pooling overrides it" $?
+
 # bert-tiny has 512 positions: 600 words are over its context
 long=$(python3 -c "print(' '.join(['word'] * 600))")
 "$BIN" embed -m "$B" "ok" "$long" 2> "$tmp/err" >/dev/null; rc=$?
