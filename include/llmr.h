@@ -265,6 +265,78 @@ LLMR_API int llmr_detok_stream_flush(llmr_detok_stream *s, const char **text, si
 LLMR_API void llmr_detok_stream_close(llmr_detok_stream *s);
 
 /* ------------------------------------------------------------------------------------------
+ * Embeddings (src/stream/embed_api.c): one vector per input text (or per token), from
+ * encoder models (bert: BGE, MiniLM, E5; nomic-bert) and from decoders (llama, qwen2: the
+ * hidden state after the output norm, as llama.cpp's embeddings are).
+ * ------------------------------------------------------------------------------------------ */
+
+/* How the hidden states of an input's tokens become its vector. The numbers are those of
+ * the GGUF key <arch>.pooling_type (llama.cpp's llama_pooling_type). */
+typedef enum llmr_pooling {
+    LLMR_POOL_DEFAULT = -1,  /* the model's <arch>.pooling_type; when the file has none:
+                                MEAN for encoders, LAST for decoders */
+    LLMR_POOL_NONE = 0,      /* no pooling: one vector per token */
+    LLMR_POOL_MEAN = 1,      /* the average over the input's tokens */
+    LLMR_POOL_CLS = 2,       /* the first token's (BERT's [CLS]) */
+    LLMR_POOL_LAST = 3       /* the last token's */
+} llmr_pooling;
+
+typedef struct llmr_embed_opts {
+    llmr_pooling pooling;   /* default LLMR_POOL_DEFAULT */
+    bool normalize;         /* divide each vector by its L2 norm (a zero vector stays zero);
+                               default true */
+    bool add_special;       /* tokenize with the special tokens the model asks for (BERT's
+                               [CLS] ... [SEP], a decoder's BOS); default true */
+    bool truncate;          /* cut an input longer than the model's context to its first
+                               tokens instead of failing with LLMR_ERR_CONTEXT; default false */
+} llmr_embed_opts;
+
+/* Default options: the model's pooling, L2-normalised, special tokens added. */
+LLMR_API llmr_embed_opts llmr_embed_defaults(void);
+
+/* One input: text (len bytes, tokenized with the model's tokenizer; special-token text is
+ * never parsed as such) or, when tokens is not NULL, n_tokens token ids used as they are. */
+typedef struct llmr_embed_input {
+    const char *text;
+    size_t len;
+    const llmr_token *tokens;
+    size_t n_tokens;
+} llmr_embed_input;
+
+/* The result of llmr_embed. Read-only for the caller; freed by llmr_embeddings_free. */
+typedef struct llmr_embeddings {
+    int dim;                     /* values per vector: the model's embedding length */
+    llmr_pooling pooling;        /* the pooling used (never LLMR_POOL_DEFAULT) */
+    size_t n_inputs;
+    const float *const *vectors; /* per input: n_vectors[i] * dim floats, vector after vector */
+    const size_t *n_vectors;     /* per input: 1, or its token count with LLMR_POOL_NONE */
+    const size_t *n_tokens;      /* per input: the tokens evaluated */
+    uint64_t total_tokens;       /* their sum (OpenAI's usage.prompt_tokens) */
+} llmr_embeddings;
+
+/* Embeds n inputs in as few passes over the weights as they fit in: an encoder evaluates
+ * several whole inputs per pass (each attends to its own tokens only), a decoder several
+ * inputs per batched pass (long ones in chunks). opts may be NULL for the defaults.
+ * As with llmr_model_open, *out receives a result even on failure (NULL only when out of
+ * memory): read the reason with llmr_embeddings_errmsg(*out), then llmr_embeddings_free(*out).
+ * Returns LLMR_OK; LLMR_ERR_ARG for n == 0, an empty input (no text, or no tokens), a token
+ * id outside the vocabulary or options out of range; LLMR_ERR_CONTEXT for an input of more
+ * tokens than the model's context (an encoder's context_length: its positions; a decoder's
+ * llmr_model_opts.n_ctx), unless opts->truncate; LLMR_ERR_UNSUPPORTED for a model whose GGUF asks
+ * for rank pooling (rerankers); LLMR_ERR_FORMAT when the weights make NaN or infinite values;
+ * LLMR_ERR_NOMEM. The messages name the input by its index.
+ * Thread safety: any thread, whatever its stack size (the passes run on a thread of their
+ * own); calls on one model take turns with each other and with its streams' evaluation. */
+LLMR_API int llmr_embed(llmr_model *m, const llmr_embed_input *inputs, size_t n,
+                        const llmr_embed_opts *opts, llmr_embeddings **out);
+
+/* Why llmr_embed failed ("" after success); valid until e is freed. */
+LLMR_API const char *llmr_embeddings_errmsg(const llmr_embeddings *e);
+
+/* Frees a result of llmr_embed; accepts NULL. */
+LLMR_API void llmr_embeddings_free(llmr_embeddings *e);
+
+/* ------------------------------------------------------------------------------------------
  * Sampling and constrained output (src/sampler/).
  *
  * What a caller sets to choose the next token from the model's logits. The stream layer copies
@@ -1019,6 +1091,15 @@ LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,
  * remote model counts as loaded). false when no model has that name. */
 LLMR_API bool llmr_router_model_id(llmr_router *r, const char *name, char *id, size_t n,
                                    bool *loaded);
+
+/* llmr_embed on a router's local model: `name` (an id or alias; NULL, "" or "auto": the
+ * router's only local model), loaded when needed and held while it runs. Its id goes to id
+ * (n bytes). Results and *out as llmr_embed; also LLMR_ERR_NOT_FOUND (no such model, or no
+ * name and not exactly one local model) and LLMR_ERR_UNSUPPORTED (a remote model), with *out
+ * NULL and the message in llmr_router_errmsg, as for a model that does not load. */
+LLMR_API int llmr_router_embed(llmr_router *r, const char *name, const llmr_embed_input *inputs,
+                               size_t n, const llmr_embed_opts *opts, llmr_embeddings **out,
+                               char *id, size_t id_len);
 
 /* Adds a model from a source a client names at run time - a .gguf path, an http(s) URL or
  * hf:ORG/REPO/FILE.gguf - as the config's "model_dirs" and "downloads" allow, with its file

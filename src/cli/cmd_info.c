@@ -15,6 +15,7 @@ typedef struct facts {
     const char *arch, *name, *tok_model, *tok_pre, *tmpl, *rope_scaling;
     int64_t n_ctx, n_embd, n_ff, n_head, n_head_kv, n_layer, n_rot, n_vocab;
     int64_t bos, eos, eot, pad, unk;
+    int64_t pooling;       /* <arch>.pooling_type (embedding models), -1 when absent */
     float rope_base, rope_scale, rms_eps;
     bool has_rope_base, has_rope_scale, has_rms_eps;
     uint64_t n_params, type_count[LLMR_TYPE_COUNT], type_bytes[LLMR_TYPE_COUNT];
@@ -40,6 +41,13 @@ static int64_t key_int(const gguf_file *f, const char *key)
 {
     int64_t v;
     return gguf_get_i64(f, key, &v) ? v : -1;
+}
+
+/* <arch>.pooling_type as llama.cpp numbers it */
+static const char *pooling_name(int64_t p)
+{
+    static const char *const names[] = {"none", "mean", "cls", "last", "rank"};
+    return p >= 0 && p < 5 ? names[p] : "unknown";
 }
 
 static void gather(const gguf_file *f, facts *x)
@@ -70,6 +78,7 @@ static void gather(const gguf_file *f, facts *x)
         x->rope_scaling = gguf_get_str(f, k);
     }
     x->has_rms_eps = arch_float(f, a, "attention.layer_norm_rms_epsilon", &x->rms_eps);
+    x->pooling = arch_int(f, a, "pooling_type");
     uint64_t n_tok = 0;
     x->n_vocab = arch_int(f, a, "vocab_size");
     if (x->n_vocab < 0 && gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_STRING, &n_tok))
@@ -141,6 +150,7 @@ static int print_json(const gguf_file *f, const facts *x, bool tensors)
     if (x->rope_scaling) cJSON_AddStringToObject(o, "rope_scaling_type", x->rope_scaling);
     if (x->has_rope_scale) cJSON_AddNumberToObject(o, "rope_scaling_factor", x->rope_scale);
     if (x->has_rms_eps) cJSON_AddNumberToObject(o, "rms_norm_eps", x->rms_eps);
+    if (x->pooling >= 0) cJSON_AddStringToObject(o, "pooling", pooling_name(x->pooling));
     if (x->tok_model) cJSON_AddStringToObject(o, "tokenizer_model", x->tok_model);
     else cJSON_AddNullToObject(o, "tokenizer_model");
     if (x->tok_pre) cJSON_AddStringToObject(o, "tokenizer_pre", x->tok_pre);
@@ -184,7 +194,11 @@ static void print_text(const gguf_file *f, const facts *x, bool tensors)
 {
     printf("%-22s %s\n", "file", f->path);
     printf("%-22s %u\n", "gguf version", f->version);
-    printf("%-22s %s\n", "architecture", x->arch ? x->arch : "-");
+    printf("%-22s %s%s\n", "architecture", x->arch ? x->arch : "-",
+           x->arch && (!strcmp(x->arch, "bert") || !strcmp(x->arch, "nomic-bert"))
+               ? " (encoder: embeddings)" : "");
+    if (x->pooling >= 0)
+        printf("%-22s %s\n", "pooling", pooling_name(x->pooling));
     printf("%-22s %s\n", "name", x->name ? x->name : "-");
     printf("%-22s %.2fM (%" PRIu64 ")\n", "parameters", (double)x->n_params / 1e6, x->n_params);
     printf("%-22s %s\n", "file type", cli_ftype_name(f));

@@ -30,7 +30,17 @@ static const shape SHAPES[] = {
     {"llama2-7b", "llama", 32, 4096, 32, 32, 11008, 4096, 32000, 10000.0f, 1e-5f, false, false},
     {"smollm-135m", "llama", 30, 576, 9, 3, 1536, 2048, 49152, 10000.0f, 1e-5f, true, false},
     {"qwen2-0.5b", "qwen2", 24, 896, 14, 2, 4864, 32768, 151936, 1000000.0f, 1e-6f, true, true},
+    /* encoders (model/encoder.h); their eps is LayerNorm's */
+    {"bert-tiny", "bert", 3, 128, 4, 4, 512, 512, 30522, 10000.0f, 1e-12f, false, true},
+    {"nomic-bert-tiny", "nomic-bert", 2, 128, 4, 4, 384, 2048, 30522, 1000.0f, 1e-12f, false,
+     false},
+    {"bert-large", "bert", 24, 1024, 16, 16, 4096, 512, 30522, 10000.0f, 1e-12f, false, true},
 };
+
+static bool is_encoder(const shape *sh)
+{
+    return !strcmp(sh->arch, "bert") || !strcmp(sh->arch, "nomic-bert");
+}
 
 typedef struct rnd_src {
     uint64_t seed;
@@ -97,6 +107,51 @@ static int add(synth *s, const char *name, int64_t ne0, int64_t ne1, float scale
     return gguf_writer_add_tensor(s->w, name, ty, (uint32_t)n_dims, ne, buf);
 }
 
+/* An encoder (model/encoder.h): LayerNorm weights around 1 and every bias random, so that
+ * a wrong norm or a dropped bias shows in the output. */
+static int build_encoder(synth *s, const shape *sh, int n_vocab, int n_types)
+{
+    const float W = 0.02f * sqrtf(3.0f);
+    const int64_t E = sh->n_embd, F = sh->n_ff, kvd = sh->n_head_kv * (sh->n_embd / sh->n_head);
+    const bool bert = !strcmp(sh->arch, "bert");
+    int rc;
+    char n[96];
+#define T(name, a, b, sc, off)                                                                 \
+    if ((rc = add(s, name, a, b, sc, off)))                                                    \
+        return rc;
+#define LN(base)                                                                               \
+    snprintf(n, sizeof n, "%s.weight", base); T(n, E, 0, 0.1f, 1.0f)                           \
+    snprintf(n, sizeof n, "%s.bias", base); T(n, E, 0, W, 0)
+    T("token_embd.weight", E, n_vocab, W, 0)
+    T("token_types.weight", E, n_types, W, 0)
+    if (bert)
+        T("position_embd.weight", E, sh->n_ctx, W, 0)
+    LN("token_embd_norm")
+    for (int l = 0; l < sh->n_layer; l++) {
+        char b[80];
+#define L(suffix, a, c, sc) snprintf(b, sizeof b, "blk.%d.%s", l, suffix); T(b, a, c, sc, 0)
+        if (bert) {
+            L("attn_q.weight", E, E, W) L("attn_q.bias", E, 0, W)
+            L("attn_k.weight", E, kvd, W) L("attn_k.bias", kvd, 0, W)
+            L("attn_v.weight", E, kvd, W) L("attn_v.bias", kvd, 0, W)
+            L("attn_output.bias", E, 0, W)
+            L("ffn_up.bias", F, 0, W) L("ffn_down.bias", E, 0, W)
+        } else {
+            L("attn_qkv.weight", E, E + 2 * kvd, W) L("ffn_gate.weight", E, F, W)
+        }
+        L("attn_output.weight", E, E, W)
+        L("ffn_up.weight", E, F, W) L("ffn_down.weight", F, E, W)
+#undef L
+        snprintf(b, sizeof b, "blk.%d.attn_output_norm", l);
+        LN(b)
+        snprintf(b, sizeof b, "blk.%d.layer_output_norm", l);
+        LN(b)
+    }
+#undef LN
+#undef T
+    return LLMR_OK;
+}
+
 static int build(synth *s, const shape *sh, int n_vocab)
 {
     const float W = 0.02f * sqrtf(3.0f);   /* uniform(-a, a) has sd a / sqrt(3) */
@@ -147,7 +202,14 @@ static void set_hparams(gguf_writer *w, const shape *sh, const llmr_qtarget *tg,
     gguf_writer_set_u32(w, K("feed_forward_length"), (uint32_t)sh->n_ff);
     gguf_writer_set_u32(w, K("attention.head_count"), (uint32_t)sh->n_head);
     gguf_writer_set_u32(w, K("attention.head_count_kv"), (uint32_t)sh->n_head_kv);
-    gguf_writer_set_f32(w, K("attention.layer_norm_rms_epsilon"), sh->rms_eps);
+    if (is_encoder(sh)) {
+        gguf_writer_set_f32(w, K("attention.layer_norm_epsilon"), sh->rms_eps);
+        gguf_writer_set_bool(w, K("attention.causal"), false);
+        /* 2 = cls, as BGE's files say; 1 = mean, as nomic-embed's */
+        gguf_writer_set_u32(w, K("pooling_type"), !strcmp(sh->arch, "bert") ? 2 : 1);
+    } else {
+        gguf_writer_set_f32(w, K("attention.layer_norm_rms_epsilon"), sh->rms_eps);
+    }
     gguf_writer_set_f32(w, K("rope.freq_base"), sh->rope_base);
     if (!strcmp(sh->arch, "llama")) {
         gguf_writer_set_u32(w, K("rope.dimension_count"), (uint32_t)(sh->n_embd / sh->n_head));
@@ -222,7 +284,7 @@ int cmd_synth(int argc, char **argv)
     s.w = gguf_writer_new();
     s.pool = llmri_pool_new(threads ? (int)threads : llmri_physical_cores());
     s.bufs = calloc((size_t)sh->n_layer * 16 + 8, sizeof *s.bufs);
-    s.qp = (llmr_qpos){.n_layer = sh->n_layer, .has_output = !sh->tied};
+    s.qp = (llmr_qpos){.n_layer = sh->n_layer, .has_output = !sh->tied || is_encoder(sh)};
     if (!s.w || !s.pool || !s.bufs) {
         cli_fail("synth", "out of memory");
         goto done;
@@ -231,7 +293,13 @@ int cmd_synth(int argc, char **argv)
     for (uint64_t i = 0; i < vf->n_kv; i++)
         if (!strncmp(vf->kv[i].key.ptr, "tokenizer.", 10))
             gguf_writer_set_value(s.w, vf->kv[i].key.ptr, &vf->kv[i].val);
-    if (build(&s, sh, n_vocab) || gguf_writer_write(s.w, out, 3, &s.err)) {
+    uint64_t n_types = 2;   /* BERT's sentence A and B, when the vocabulary does not say */
+    if (gguf_get_u64(vf, "tokenizer.ggml.token_type_count", &n_types) && (n_types < 1 ||
+                                                                           n_types > 64))
+        n_types = 2;
+    rc = is_encoder(sh) ? build_encoder(&s, sh, n_vocab, (int)n_types) : build(&s, sh, n_vocab);
+    if (rc || gguf_writer_write(s.w, out, 3, &s.err)) {
+        rc = CLI_BAD_INPUT;
         cli_fail("synth", "%s", s.err.msg[0] ? s.err.msg : "cannot build the model");
         goto done;
     }

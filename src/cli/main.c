@@ -29,7 +29,8 @@ static const cli_cmd commands[] = {
      "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
      "                  [--seed N] [-t N]\n"
      "  SHAPE: tinyllama-1.1b stories15m stories42m stories110m llama2-7b smollm-135m\n"
-     "         qwen2-0.5b. The tokenizer (and vocabulary size) comes from VOCAB.gguf.\n"
+     "         qwen2-0.5b; encoders bert-tiny nomic-bert-tiny bert-large. The tokenizer (and\n"
+     "         vocabulary size) comes from VOCAB.gguf.\n"
      "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
      "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
      "        rules apply (output.weight Q6_K, _M mixes).\n"
@@ -178,6 +179,20 @@ static const cli_cmd commands[] = {
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"embed", cmd_embed, "print the embedding of each text as JSON",
+     "usage: llmr embed -m MODEL [--pooling none|mean|cls|last] [--no-normalize]\n"
+     "                  [--no-special] [-t N] [-c N] TEXT...\n"
+     "  Embeds every TEXT in one batch with the model (an encoder such as bert or\n"
+     "  nomic-bert, or a decoder) and prints {\"dim\": N, \"pooling\": P, \"n_tokens\":\n"
+     "  [...], \"embeddings\": [[...], ...]}: one vector per TEXT, or with pooling none one\n"
+     "  per token of each.\n"
+     "  --pooling P      default: the model's <arch>.pooling_type; without one, mean for\n"
+     "                   encoders and last for decoders\n"
+     "  --no-normalize   print the vectors as the model gives them (default: L2-normalised)\n"
+     "  --no-special     add no special tokens ([CLS], [SEP], BOS)\n"
+     "  -t N, -c N       threads; context of a decoder (an encoder's is its own)\n"
+     "Exit status: 0 ok, 1 bad input (empty TEXT, TEXT over the context, bad model),\n"
+     "2 usage error.\n"},
     {"route", cmd_route, "route a prompt over several models (local and remote) by a strategy",
      "usage: llmr route --config FILE [--explain | --status] [options] \"PROMPT\"\n"
      "  Opens the router described by FILE (JSON: models, backends, strategy, budgets;\n"

@@ -18,6 +18,9 @@ static inline uint64_t llmri_align_up(uint64_t x, uint64_t a) { return (x + a - 
 char *llmri_strdup(const char *s);
 /* Copies n bytes of s into a fresh NUL-terminated string. */
 char *llmri_strndup(const char *s, size_t n);
+/* Writes n bytes of p in base64 (RFC 4648, padded) to out, NUL-terminated: out holds
+ * 4 * ((n + 2) / 3) + 1 bytes. */
+void llmri_base64(const uint8_t *p, size_t n, char *out);
 
 /* Monotonic time in seconds. */
 double llmri_now(void);

@@ -531,6 +531,10 @@ bool llmri_forward(const llmr_pass *p)
         watch_rows(f, 1 + l, w->x, E, false);
     }
     par_rows(f, f->n_out, row_final);
+    if (p->hidden) {
+        memcpy(p->hidden, w->xn, (size_t)f->n_out * E * sizeof(float));
+        return true;
+    }
     product(f, f->n_out, 1, &(const llmr_mat *){&m->output}, &f->logits,
             &(size_t){(size_t)hp->n_vocab}, w->xn, hp->n_embd);
     watch_rows(f, hp->n_layer + 1, f->logits, (size_t)hp->n_vocab, true);

@@ -66,6 +66,8 @@ typedef struct llmr_pass {
     int n_out;
     float *logits;
     const llmr_abort *ab;    /* asked before each layer whether to stop, or NULL */
+    float *hidden;           /* or NULL; when set, the output rows' final-normed hidden states
+                                (n_out x n_embd) go here instead of logits (embeddings) */
 } llmr_pass;
 
 /* Runs the pass. Returns false when p->ab asked to stop (nothing is written to the logits

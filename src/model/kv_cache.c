@@ -10,6 +10,10 @@
 int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
 {
     *out = NULL;
+    if (m->hp.encoder)
+        return llmri_err_set(&m->err, LLMR_ERR_UNSUPPORTED, "%s: a %s model is an encoder: it "
+                            "makes embeddings (llmr_embed) and cannot generate text",
+                            m->gf->path, gguf_get_str(m->gf, "general.architecture"));
     if (n_ctx <= 0)
         n_ctx = m->n_ctx;
     if (n_ctx > (1 << 24))

@@ -6,6 +6,7 @@
  * ne[0] is the input (row) length, ne[1] the output count.
  */
 #include "model/forward.h"
+#include "model/encoder.h"
 
 #include "core/threadpool.h"
 #include "core/util.h"
@@ -24,6 +25,8 @@ typedef struct arch_info {
 static const arch_info ARCHS[] = {
     {"llama", LLMR_ARCH_LLAMA, LLMR_ROPE_NORM, false},
     {"qwen2", LLMR_ARCH_QWEN2, LLMR_ROPE_NEOX, true},
+    {"bert", LLMR_ARCH_BERT, LLMR_ROPE_NEOX, false},
+    {"nomic-bert", LLMR_ARCH_NOMIC_BERT, LLMR_ROPE_NEOX, false},
 };
 
 static const arch_info *find_arch(const char *name)
@@ -91,8 +94,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     const arch_info *ai = find_arch(an);
     if (!ai)
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
-                            "%s: general.architecture '%s' is not supported (expected llama or "
-                            "qwen2)", gf->path, an);
+                            "%s: general.architecture '%s' is not supported (expected llama, "
+                            "qwen2, bert or nomic-bert)", gf->path, an);
     hp->arch = ai->arch;
     hp->rope = ai->rope;
     const int BIG = 1 << 24;
@@ -130,7 +133,13 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     if (hp->n_rot % 2)
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd",
                             gf->path, an, hp->n_rot);
-    if ((rc = get_float(gf, an, "attention.layer_norm_rms_epsilon", true, 0, &hp->rms_eps, err)) ||
+    const bool enc = llmri_arch_is_encoder(ai->arch);
+    /* embeddings' pooling (llama_pooling_type numbers; decoders may carry it too) */
+    if ((rc = get_int(gf, an, "pooling_type", false, -1, 0, 4, &hp->pooling, err)))
+        return rc;
+    if ((rc = get_float(gf, an, enc ? "attention.layer_norm_epsilon"
+                                    : "attention.layer_norm_rms_epsilon", true, 0, &hp->rms_eps,
+                        err)) ||
         (rc = get_float(gf, an, "rope.freq_base", false, 10000.0f, &hp->rope_base, err)))
         return rc;
     /* Linear scaling: freq_scale = 1/factor (rope.scaling.factor, or the older
@@ -168,7 +177,7 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: cannot tell the vocabulary size (no %s."
                             "vocab_size, tokenizer.ggml.tokens or token_embd.weight)", gf->path, an);
     hp->n_vocab = vs;
-    return LLMR_OK;
+    return enc ? llmri_encoder_hparams(gf, an, hp, err) : LLMR_OK;
 }
 
 /* Finds tensor `name` and checks its type and shape: n_dims values of ne (trailing 1s are
@@ -237,6 +246,8 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
     const llmr_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd, F = hp->n_ff, V = hp->n_vocab;
     const int64_t qd = (int64_t)hp->n_head * hp->head_dim, kvd = (int64_t)hp->n_head_kv * hp->head_dim;
+    if (hp->encoder)
+        return llmri_encoder_weights_load(m, err);
     int rc;
     if ((rc = bind(gf, "token_embd.weight", E, V, false, false, &m->tok_embd, err)) ||
         (rc = bind(gf, "output_norm.weight", E, 0, true, false, &m->out_norm, err)) ||
@@ -284,6 +295,12 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         }
     }
     return LLMR_OK;
+}
+
+int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+               bool optional, llmr_mat *out, llmr_err *err)
+{
+    return bind(gf, name, ne0, ne1, vec, optional, out, err);
 }
 
 /* ---- accessors ----------------------------------------------------------------------------- */
@@ -372,6 +389,7 @@ void llmr_model_close(llmr_model *m)
     llmri_pool_free(m->pool);
     llmri_work_free(m->work);
     free(m->layers);
+    llmri_encoder_free(m->enc);
     gguf_close(m->gf);
     pthread_mutex_destroy(&m->run_lock);
     free(m);

@@ -26,7 +26,10 @@
 /* Rows evaluated per pass of the forward (longer prompts are processed in chunks). */
 #define LLMR_UBATCH 512
 
-typedef enum { LLMR_ARCH_LLAMA = 0, LLMR_ARCH_QWEN2 = 1 } llmr_arch;
+typedef enum {
+    LLMR_ARCH_LLAMA = 0, LLMR_ARCH_QWEN2 = 1,
+    LLMR_ARCH_BERT = 100, LLMR_ARCH_NOMIC_BERT = 101   /* encoders: model/encoder.h */
+} llmr_arch;
 
 typedef enum {
     LLMR_ROPE_NORM = 0,   /* rotate adjacent pairs (x[2i], x[2i+1]): llama */
@@ -44,6 +47,10 @@ typedef struct llmr_hparams {
     float rope_scale;      /* freq_scale = 1 / rope.scaling.factor (linear), default 1 */
     llmr_rope_kind rope;
     bool tied_output;      /* no output.weight: logits use token_embd */
+    /* Encoders (model/encoder.h) read rms_eps from attention.layer_norm_epsilon (LayerNorm). */
+    bool encoder;          /* bidirectional, no output head: embeddings only */
+    int pooling;           /* <arch>.pooling_type (llmr_pooling), -1 when absent */
+    int n_token_types;     /* encoders: rows of token_types.weight */
 } llmr_hparams;
 
 /* A weight matrix (or vector) in the mapping: rows of `cols` values of `type`. */
@@ -69,6 +76,7 @@ struct llmr_model {
     llmr_mat tok_embd, out_norm, output;   /* output == tok_embd when tied */
     const float *rope_freqs;               /* Llama-3 per-dimension divisors, or NULL */
     llmr_layer *layers;
+    struct llmr_encoder *enc;              /* encoders' weights (model/encoder.h), or NULL */
     int n_threads, n_ctx;                  /* defaults for sequences */
     int n_parallel, max_queued;            /* the stream layer's batching (llmr_model_opts) */
     int kv_type;                           /* LLMR_TYPE_F16 or LLMR_TYPE_F32 */
@@ -89,6 +97,11 @@ typedef struct llmr_seq llmr_seq;
  * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
 int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
+/* The tensor binder llmri_weights_load uses, for the architectures' own files (encoder.c):
+ * tensor `name` of shape [ne0] (vec: F32) or [ne0, ne1] with a computable type, NULL data
+ * when absent and optional. Errors name the file and the tensor. */
+int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+               bool optional, llmr_mat *out, llmr_err *err);
 
 /* Model accessors. */
 const gguf_file *llmri_model_gguf(const llmr_model *m);

@@ -54,7 +54,10 @@ static bool ends_with(const char *s, const char *suffix)
 uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
                         const llmr_qpos *pos, bool pure)
 {
-    if (n_dims < 2)
+    /* BERT's position and token-type embeddings stay F32, as llama-quant.cpp keeps them
+     * (llama.cpp adds the token-type row to F32 activations, an add that wants F32) */
+    if (n_dims < 2 || !strcmp(name, "position_embd.weight") ||
+        !strcmp(name, "token_types.weight"))
         return LLMR_TYPE_F32;
     uint32_t ty = t->base;
     if (!pure && is_quantized(ty)) {

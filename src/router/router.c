@@ -465,6 +465,54 @@ bool llmr_router_model_id(llmr_router *r, const char *name, char *id, size_t n, 
     return e != NULL;
 }
 
+/* The local model a request without a name means: the only one (mu held). */
+static rt_entry *only_local(llmr_router *r)
+{
+    rt_entry *one = NULL;
+    for (size_t i = 0; i < r->n_models; i++)
+        if (r->models[i]->cfg.backend < 0 && !r->models[i]->removed) {
+            if (one)
+                return NULL;
+            one = r->models[i];
+        }
+    return one;
+}
+
+int llmr_router_embed(llmr_router *r, const char *name, const llmr_embed_input *inputs,
+                      size_t n, const llmr_embed_opts *opts, llmr_embeddings **out, char *id,
+                      size_t id_len)
+{
+    *out = NULL;
+    if (id && id_len)
+        id[0] = 0;
+    if (!r)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_embed: NULL router");
+    bool unnamed = !name || !name[0] || !strcmp(name, "auto");
+    llmr_err err = {0};
+    pthread_mutex_lock(&r->mu);
+    rt_entry *e = unnamed ? only_local(r) : rt_find(r, name);
+    int rc = !e || e->removed
+                 ? llmri_err_set(&err, LLMR_ERR_NOT_FOUND,
+                                unnamed ? "embeddings need a \"model\": the id of a local model"
+                                        : "the model '%.200s' does not exist", name)
+             : e->cfg.backend >= 0
+                 ? llmri_err_set(&err, LLMR_ERR_UNSUPPORTED, "the model '%s' is remote; "
+                                "embeddings are computed by local models only", e->cfg.id)
+                 : rt_acquire(r, e, &err);
+    llmr_model *m = rc ? NULL : e->model;
+    if (!rc && id && id_len)
+        snprintf(id, id_len, "%s", e->cfg.id);
+    pthread_mutex_unlock(&r->mu);
+    if (rc)
+        return rt_fail(rc, err.msg);
+    double t0 = llmri_now();
+    rc = llmr_embed(m, inputs, n, opts, out);
+    pthread_mutex_lock(&r->mu);
+    rt_release(r, e, 0, llmri_now() - t0);
+    pthread_mutex_unlock(&r->mu);
+    return rt_fail(rc, rc && *out ? llmr_embeddings_errmsg(*out) : "");
+}
+
 int llmr_router_set_model_defaults(llmr_router *r, const llmr_model_opts *o)
 {
     if (!r || !o)

@@ -266,6 +266,9 @@ void srv_responses_free(srv_responses *r);
 int srv_h_anthropic_count(struct mg_connection *c, void *s);
 int srv_h_models(struct mg_connection *c, void *s);
 int srv_h_ollama_generate(struct mg_connection *c, void *s);
+int srv_h_embeddings(struct mg_connection *c, void *s);         /* api_embed.c */
+int srv_h_ollama_embed(struct mg_connection *c, void *s);
+int srv_h_ollama_embeddings(struct mg_connection *c, void *s);
 int srv_h_ollama_chat(struct mg_connection *c, void *s);
 int srv_h_ollama_tags(struct mg_connection *c, void *s);
 int srv_h_ollama_show(struct mg_connection *c, void *s);

@@ -26,20 +26,6 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void base64(const uint8_t *p, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        out[o++] = b64[v >> 18 & 63];
-        out[o++] = b64[v >> 12 & 63];
-        out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    out[o] = 0;
-}
-
 /* Whether a comma-separated header value holds token (case-insensitive). */
 static bool has_token(const char *v, const char *token)
 {
@@ -74,7 +60,7 @@ int srv_ws_handshake_check(const char *method, const char *version, const char *
     snprintf(buf, sizeof buf, "%s%s", key, WS_GUID);
     uint8_t d[20];
     llmri_sha1(buf, strlen(buf), d);
-    base64(d, sizeof d, accept);
+    llmri_base64(d, sizeof d, accept);
     return 0;
 }
 

@@ -264,6 +264,10 @@ static const llmr_source_ops local_ops = {
 int llmri_local_source_new(llmr_model *m, llmr_source **out, llmr_err *err)
 {
     *out = NULL;
+    if (m->hp.encoder)   /* refused at open, not when the engine first makes a KV slot */
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: a %s model is an encoder: it makes "
+                            "embeddings and cannot generate text", m->gf->path,
+                            gguf_get_str(m->gf, "general.architecture"));
     local_model *lm;
     int rc = local_model_get_impl(m, &lm, err);
     if (rc != LLMR_OK)
