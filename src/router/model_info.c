@@ -80,7 +80,7 @@ static cJSON *value_json(const gguf_value *v, bool verbose)
     }
 }
 
-static void add_details(cJSON *o, const gguf_file *f)
+void rt_gguf_details(cJSON *o, const gguf_file *f)
 {
     cJSON *d = cJSON_AddObjectToObject(o, "details");
     const char *arch = gguf_get_str(f, "general.architecture");
@@ -122,7 +122,7 @@ static cJSON *describe(const char *id, const char *path, bool verbose, llmr_err 
     cJSON_AddStringToObject(o, "type", "local");
     cJSON_AddStringToObject(o, "file", path);
     cJSON_AddNumberToObject(o, "size", (double)f->size);
-    add_details(o, f);
+    rt_gguf_details(o, f);
     const char *tmpl = gguf_get_str(f, "tokenizer.chat_template");
     if (tmpl)
         cJSON_AddStringToObject(o, "template", tmpl);

@@ -121,4 +121,11 @@ void rt_reaper_stop(llmr_router *r);
 /* The effective keep-alive of e in seconds (< 0: never unload). */
 double rt_keep_alive(const llmr_router *r, const rt_entry *e);
 
+/* Adds "details" to o: family (the file's architecture), parameter_size, parameters, and
+ * quantization_level (the commonest type of the file's matrices) - ollama's model details
+ * (model_info.c). */
+struct cJSON;
+struct gguf_file;
+void rt_gguf_details(struct cJSON *o, const struct gguf_file *f);
+
 #endif

@@ -566,30 +566,6 @@ void llmr_router_batch_stats(llmr_router *r, llmr_batch_stats *st)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* What a loaded model is, as ollama's listings put it: architecture, size in parameters,
- * quantization (the type of the first layer's attention weights: the norms stay F32 in every
- * file, the big matrices carry the file's type). */
-static void add_details(cJSON *m, llmr_model *model)
-{
-    cJSON *d = cJSON_AddObjectToObject(m, "details");
-    const char *arch = gguf_get_str(llmri_model_gguf(model), "general.architecture");
-    cJSON_AddStringToObject(d, "family", arch ? arch : "unknown");
-    double np = (double)llmri_model_n_params(model);
-    char ps[32];
-    if (np >= 1e9)
-        snprintf(ps, sizeof ps, "%.1fB", np / 1e9);
-    else if (np >= 1e6)
-        snprintf(ps, sizeof ps, "%.0fM", np / 1e6);
-    else
-        snprintf(ps, sizeof ps, "%.0fK", np / 1e3);
-    cJSON_AddStringToObject(d, "parameter_size", ps);
-    cJSON_AddNumberToObject(d, "parameters", np);
-    const llmr_hparams *hp = llmri_model_hparams(model);
-    llmr_type_info ti;
-    bool known = hp->n_layer > 0 && llmr_type_get(model->layers[0].wq.type, &ti);
-    cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
-}
-
 int llmr_router_status_json(llmr_router *r, char **json)
 {
     *json = NULL;
@@ -642,7 +618,7 @@ int llmr_router_status_json(llmr_router *r, char **json)
         if (!remote && !llmri_source_file(e->cfg.source, NULL, file, sizeof file, NULL))
             cJSON_AddStringToObject(m, "file", file);
         if (!remote && e->model)
-            add_details(m, e->model);
+            rt_gguf_details(m, llmri_model_gguf(e->model));
         cJSON_AddBoolToObject(m, "healthy", !cooling);
         if (cooling)
             cJSON_AddNumberToObject(m, "cooldown_left_s", left);

@@ -279,6 +279,10 @@ static int run(llmr_server *s, emb_kind kind, const emb_req *r, char *name, size
                llmr_embeddings **em, srv_error *e)
 {
     *em = NULL;
+    bool named = r->model && r->model[0] && strcmp(r->model, "auto");
+    if (!s->single && !named)       /* a router has no default model for embeddings */
+        return srv_error_set(e, 400, "invalid_request_error", NULL, "model", "embeddings need "
+                             "a \"model\": the id of a local model (GET /v1/models lists them)");
     int st = s->single ? srv_model_take(s, r->model, e) : 0;
     if (st)
         return st;
