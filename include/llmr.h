@@ -392,8 +392,8 @@ LLMR_API llmr_sampling llmr_sampling_defaults(void);
 LLMR_API int llmr_sampling_validate(const llmr_sampling *s, char *errbuf, size_t errbuf_len);
 
 /* Parses GBNF text and checks it: every rule referenced is defined, `root` exists, no rule is
- * left-recursive. Returns LLMR_OK or LLMR_ERR_FORMAT with "line L, column C: what" in
- * errbuf. */
+ * left-recursive, every rule can finish (`a ::= "x" a` cannot). Returns LLMR_OK or
+ * LLMR_ERR_FORMAT with "line L, column C: what" (or the rule's name) in errbuf. */
 LLMR_API int llmr_grammar_validate(const char *gbnf, char *errbuf, size_t errbuf_len);
 
 /* Turns a JSON schema into GBNF text, so that whatever the weights the output parses and

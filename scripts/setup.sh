@@ -23,7 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The server tests' real clients (openai, ollama, ws, playwright-core) come from npm, pinned by
+# The server tests' real clients (openai, ollama, ws, playwright-core) and the JSON schema
+# property test's validator (ajv, ajv-formats) come from npm, pinned by
 # tests/npm/package-lock.json. Skipped when node_modules already matches the lock file.
 if command -v npm >/dev/null && [ -f tests/npm/package-lock.json ]; then
     want=$(sha256sum tests/npm/package-lock.json | cut -d' ' -f1)

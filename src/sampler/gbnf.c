@@ -8,8 +8,9 @@
  * newlines are blanks (llama.cpp's rule). Groups and repetitions become generated rules:
  * x* is R ::= x R | (empty), x+ is x x*, x? is R ::= x | (empty), x{m,n} is m copies of x
  * then n-m nested optionals. After parsing, every referenced rule must be defined, `root`
- * must exist, and no rule may reach itself without consuming a character (left recursion
- * would make the matcher loop forever).
+ * must exist, no rule may reach itself without consuming a character (left recursion
+ * would make the matcher loop forever), and every rule must be able to finish (a rule that
+ * only recurses would let the output walk into a branch it can never complete).
  */
 #include "sampler/grammar_int.h"
 #include "core/grow.h"

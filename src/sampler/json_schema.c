@@ -289,7 +289,7 @@ static int gen_ref(jss *g, const char *ref, int depth, jss_name name)
 /* ---- alternatives -------------------------------------------------------------------------- */
 
 /* name ::= one rule per schema of list (kind 'S'), per enum value ('E') or per type name of
- * s ('T'). Branches made by merging (anyOf beside other keywords) are passed in `made`. */
+ * s ('T'). */
 static int gen_typed(jss *g, const cJSON *s, const char *type, int depth, jss_name name);
 
 static int gen_choice(jss *g, const cJSON *s, const cJSON *list, char kind, int depth,

@@ -1,6 +1,7 @@
 /* json_schema_int.h - shared by the files that turn a JSON schema into GBNF:
- * json_schema.c (dispatch, keywords, combinators, $ref), json_schema_obj.c (objects, arrays),
- * json_schema_num.c (numeric ranges), json_schema_str.c (strings: lengths, formats, pattern).
+ * json_schema.c (dispatch, keywords, combinators, $ref), json_schema_merge.c (allOf and
+ * merging, oneOf's disjointness), json_schema_obj.c (objects, arrays), json_schema_num.c
+ * (numeric ranges), json_schema_str.c (strings: lengths, formats, pattern via regex.c).
  *
  * Every rule the compiler writes is one line `name ::= ...` with no parentheses nested
  * deeper than one level, so the GBNF parser's bounds on nesting never apply, and every

@@ -172,9 +172,12 @@ static cJSON *json_at(const char *text, size_t len, size_t *used)
  * bad when it is not a valid call. */
 static void add_call(reader *r, const cJSON *o)
 {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(o, "function");
+    if (cJSON_IsObject(fn))                    /* OpenAI's own {"id", "function": {...}} */
+        o = fn;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(o, "arguments");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (!args)
         args = cJSON_GetObjectItemCaseSensitive(o, "parameters");
     if (!cJSON_IsObject(o) || !cJSON_IsString(name) ||

@@ -30,6 +30,10 @@ static void parse_errors_name_line_and_column(void **st)
     expect_parse_error("a ::= \"x\"", NULL, "no rule named 'root'");
     expect_parse_error("root ::= root \"a\" | \"b\"", NULL, "left-recursive");
     expect_parse_error("root ::= a \"x\"\na ::= b? root\nb ::= \"b\"", NULL, "left-recursive");
+    /* rules that can never finish: the output could walk into them and never complete */
+    expect_parse_error("root ::= \"x\" root", NULL, "rule 'root' can never finish");
+    expect_parse_error("root ::= \"a\" | b\nb ::= \"(\" c \")\"\nc ::= \"[\" b \"]\"", NULL,
+                       "can never finish");
     expect_parse_error("root ::= \"a\"{3,1}", "line 1, column 13", "m <= n");
     expect_parse_error("root ::= \"\\q\"", "line 1, column 11", "unknown escape");
     expect_parse_error("root = \"a\"", "line 1, column 6", "'::='");

@@ -111,6 +111,12 @@ static void llama3_mistral_and_generic(void **st)
     tc = parse("{\"tool_calls\": [{\"name\": \"now\", \"arguments\": {}}]}", LLMRI_TC_AUTO, t);
     assert_int_equal(tc.n, 1);
     llmri_tool_calls_free(&tc);
+    tc = parse("{\"tool_calls\": [{\"id\": \"call_1\", \"type\": \"function\", \"function\": "
+               "{\"name\": \"now\", \"arguments\": \"{}\"}}]}", LLMRI_TC_GENERIC, t);
+    assert_int_equal(tc.n, 1);
+    assert_string_equal(tc.calls[0].id, "call_1");
+    assert_string_equal(tc.calls[0].name, "now");
+    llmri_tool_calls_free(&tc);
     tc = parse("{\"tool_call\": {\"name\": \"now\"}}", LLMRI_TC_GENERIC, NULL);
     assert_int_equal(tc.n, 1);
     assert_string_equal(tc.calls[0].arguments, "{}");
