@@ -22,6 +22,30 @@ typedef struct shape {
     bool tied, biases;
 } shape;
 
+/* What the families of arch_dense.c add to a shape (0: the default). */
+typedef struct shape_ext {
+    int head_dim, n_rot, n_swa;
+    float attn_softcap, final_softcap;
+    float rope_linear;       /* rope.scaling.factor (linear) */
+    int n_ctx_orig;          /* phi3: LongRoPE's original context (factors long and short) */
+    float rope_attn_factor;  /* phi3: rope.scaling.attn_factor */
+} shape_ext;
+
+typedef struct dense_shape {
+    shape sh;
+    shape_ext x;
+} dense_shape;
+
+/* The -tiny shapes switch on every feature of their family at a size that runs in
+ * milliseconds (rows of 256 values, so that K-quants apply); windows of 8 positions and
+ * small soft-caps so that a short sequence meets them. The -1b shapes are 1B-class models
+ * for benchmarks, with layer counts that llama.cpp recognises where it needs one (gemma2). */
+#define DENSE(nm, ar, L, E, H, KV, F, ctx, base, eps, tie, ...)                               \
+    {{.name = nm, .arch = ar, .n_layer = L, .n_embd = E, .n_head = H, .n_head_kv = KV,         \
+      .n_ff = F, .n_ctx = ctx, .n_vocab = 32000, .rope_base = base, .rms_eps = eps,            \
+      .tied = tie},                                                                            \
+     {__VA_ARGS__}}
+
 static const shape SHAPES[] = {
     {"tinyllama-1.1b", "llama", 22, 2048, 32, 4, 5632, 2048, 32000, 10000.0f, 1e-5f, false, false},
     {"stories15m", "llama", 6, 288, 6, 6, 768, 256, 32000, 10000.0f, 1e-5f, false, false},
@@ -30,6 +54,28 @@ static const shape SHAPES[] = {
     {"llama2-7b", "llama", 32, 4096, 32, 32, 11008, 4096, 32000, 10000.0f, 1e-5f, false, false},
     {"smollm-135m", "llama", 30, 576, 9, 3, 1536, 2048, 49152, 10000.0f, 1e-5f, true, false},
     {"qwen2-0.5b", "qwen2", 24, 896, 14, 2, 4864, 32768, 151936, 1000000.0f, 1e-6f, true, true},
+};
+
+static const dense_shape DENSE_SHAPES[] = {
+    DENSE("gemma-tiny", "gemma", 2, 256, 4, 1, 512, 512, 10000.0f, 1e-6f, true, .head_dim = 128),
+    DENSE("gemma2-tiny", "gemma2", 4, 256, 4, 2, 512, 512, 10000.0f, 1e-6f, true,
+          .head_dim = 128, .n_swa = 8, .attn_softcap = 0.1f, .final_softcap = 0.5f),
+    DENSE("gemma3-tiny", "gemma3", 6, 256, 4, 2, 512, 512, 1000000.0f, 1e-6f, true,
+          .head_dim = 128, .n_swa = 8, .rope_linear = 8.0f),
+    DENSE("phi3-tiny", "phi3", 3, 256, 4, 2, 512, 256, 10000.0f, 1e-5f, false, .n_rot = 48,
+          .n_swa = 8, .n_ctx_orig = 64, .rope_attn_factor = 1.2f),
+    DENSE("qwen3-tiny", "qwen3", 3, 256, 4, 2, 512, 4096, 1000000.0f, 1e-6f, false,
+          .head_dim = 128),
+    DENSE("gemma-1b", "gemma", 18, 1536, 8, 1, 8192, 8192, 10000.0f, 1e-6f, true,
+          .head_dim = 256),
+    DENSE("gemma2-1b", "gemma2", 26, 1152, 4, 1, 6912, 8192, 10000.0f, 1e-6f, true,
+          .head_dim = 256, .n_swa = 4096, .attn_softcap = 50.0f, .final_softcap = 30.0f),
+    DENSE("gemma3-1b", "gemma3", 26, 1152, 4, 1, 6912, 32768, 1000000.0f, 1e-6f, true,
+          .head_dim = 256, .n_swa = 512),
+    DENSE("phi3-1b", "phi3", 24, 2048, 32, 8, 5632, 4096, 10000.0f, 1e-5f, false,
+          .n_swa = 2047),
+    DENSE("qwen3-1b", "qwen3", 28, 2048, 16, 8, 6144, 40960, 1000000.0f, 1e-6f, true,
+          .head_dim = 128),
 };
 
 typedef struct rnd_src {
@@ -97,8 +143,79 @@ static int add(synth *s, const char *name, int64_t ne0, int64_t ne1, float scale
     return gguf_writer_add_tensor(s->w, name, ty, (uint32_t)n_dims, ne, buf);
 }
 
-static int build(synth *s, const shape *sh, int n_vocab)
+static bool is_dense(const shape *sh)
 {
+    return strcmp(sh->arch, "llama") && strcmp(sh->arch, "qwen2");
+}
+
+static int64_t head_dim(const shape *sh, const shape_ext *x)
+{
+    return x->head_dim ? x->head_dim : sh->n_embd / sh->n_head;
+}
+
+/* gemma*, phi3, qwen3. Norm weights are 1 +- 0.2 here, so that a norm applied to the wrong
+ * values (or not at all) changes the logits. */
+static int build_dense(synth *s, const shape *sh, const shape_ext *x, int n_vocab)
+{
+    const float W = 0.02f * sqrtf(3.0f), N = 0.2f;
+    const int64_t E = sh->n_embd, F = sh->n_ff, hd = head_dim(sh, x);
+    const int64_t qd = sh->n_head * hd, kvd = sh->n_head_kv * hd;
+    const bool phi3 = !strcmp(sh->arch, "phi3"), gemma23 = !strncmp(sh->arch, "gemma", 5) &&
+                                                           strcmp(sh->arch, "gemma");
+    const bool qk_norm = !strcmp(sh->arch, "gemma3") || !strcmp(sh->arch, "qwen3");
+    int rc;
+    if ((rc = add(s, "token_embd.weight", E, n_vocab, W, 0)) ||
+        (rc = add(s, "output_norm.weight", E, 0, N, 1.0f)))
+        return rc;
+    if (!sh->tied && (rc = add(s, "output.weight", E, n_vocab, W, 0)))
+        return rc;
+    /* LongRoPE divisors in [1, 3): head_dim / 2 of them, as llama.cpp b4748 reads them */
+    if (phi3 && x->n_ctx_orig &&
+        ((rc = add(s, "rope_factors_long.weight", hd / 2, 0, 1.0f, 2.0f)) ||
+         (rc = add(s, "rope_factors_short.weight", hd / 2, 0, 0.5f, 1.5f))))
+        return rc;
+    for (int l = 0; l < sh->n_layer; l++) {
+        char n[64];
+#define T(suffix, a, b, sc, off)                                                               \
+    do {                                                                                       \
+        snprintf(n, sizeof n, "blk.%d.%s", l, suffix);                                         \
+        if ((rc = add(s, n, a, b, sc, off)))                                                   \
+            return rc;                                                                         \
+    } while (0);
+        T("attn_norm.weight", E, 0, N, 1.0f)
+        if (phi3) {
+            T("attn_qkv.weight", E, qd + 2 * kvd, W, 0)
+        } else {
+            T("attn_q.weight", E, qd, W, 0)
+            T("attn_k.weight", E, kvd, W, 0)
+            T("attn_v.weight", E, kvd, W, 0)
+        }
+        if (qk_norm) {
+            T("attn_q_norm.weight", hd, 0, N, 1.0f)
+            T("attn_k_norm.weight", hd, 0, N, 1.0f)
+        }
+        T("attn_output.weight", qd, E, W, 0)
+        if (gemma23)
+            T("post_attention_norm.weight", E, 0, N, 1.0f)
+        T("ffn_norm.weight", E, 0, N, 1.0f)
+        if (phi3) {
+            T("ffn_up.weight", E, 2 * F, W, 0)
+        } else {
+            T("ffn_gate.weight", E, F, W, 0)
+            T("ffn_up.weight", E, F, W, 0)
+        }
+        T("ffn_down.weight", F, E, W, 0)
+        if (gemma23)
+            T("post_ffw_norm.weight", E, 0, N, 1.0f)
+#undef T
+    }
+    return LLMR_OK;
+}
+
+static int build(synth *s, const shape *sh, const shape_ext *x, int n_vocab)
+{
+    if (is_dense(sh))
+        return build_dense(s, sh, x, n_vocab);
     const float W = 0.02f * sqrtf(3.0f);   /* uniform(-a, a) has sd a / sqrt(3) */
     const int64_t E = sh->n_embd, F = sh->n_ff, hd = sh->n_embd / sh->n_head;
     const int64_t qd = sh->n_head * hd, kvd = sh->n_head_kv * hd;
@@ -133,7 +250,8 @@ static int build(synth *s, const shape *sh, int n_vocab)
     return LLMR_OK;
 }
 
-static void set_hparams(gguf_writer *w, const shape *sh, const llmr_qtarget *tg, int n_vocab)
+static void set_hparams(gguf_writer *w, const shape *sh, const shape_ext *x,
+                        const llmr_qtarget *tg, int n_vocab)
 {
     char k[128], name[96];
 #define K(suffix) (snprintf(k, sizeof k, "%s.%s", sh->arch, suffix), k)
@@ -153,6 +271,27 @@ static void set_hparams(gguf_writer *w, const shape *sh, const llmr_qtarget *tg,
         gguf_writer_set_u32(w, K("rope.dimension_count"), (uint32_t)(sh->n_embd / sh->n_head));
         gguf_writer_set_u32(w, K("vocab_size"), (uint32_t)n_vocab);
     }
+    if (is_dense(sh)) {
+        gguf_writer_set_u32(w, K("attention.key_length"), (uint32_t)head_dim(sh, x));
+        gguf_writer_set_u32(w, K("attention.value_length"), (uint32_t)head_dim(sh, x));
+        gguf_writer_set_u32(w, K("rope.dimension_count"),
+                            (uint32_t)(x->n_rot ? x->n_rot : head_dim(sh, x)));
+    }
+    if (x->n_swa)
+        gguf_writer_set_u32(w, K("attention.sliding_window"), (uint32_t)x->n_swa);
+    if (x->attn_softcap > 0.0f)
+        gguf_writer_set_f32(w, K("attn_logit_softcapping"), x->attn_softcap);
+    if (x->final_softcap > 0.0f)
+        gguf_writer_set_f32(w, K("final_logit_softcapping"), x->final_softcap);
+    if (x->rope_linear > 0.0f) {
+        gguf_writer_set_str(w, K("rope.scaling.type"), "linear");
+        gguf_writer_set_f32(w, K("rope.scaling.factor"), x->rope_linear);
+    }
+    if (x->n_ctx_orig)
+        gguf_writer_set_u32(w, K("rope.scaling.original_context_length"),
+                            (uint32_t)x->n_ctx_orig);
+    if (x->rope_attn_factor > 0.0f)
+        gguf_writer_set_f32(w, K("rope.scaling.attn_factor"), x->rope_attn_factor);
 #undef K
 }
 
@@ -160,13 +299,15 @@ static void list_shapes(void)
 {
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         fprintf(stderr, "%s%s", i ? " " : "  shapes: ", SHAPES[i].name);
+    for (size_t i = 0; i < sizeof DENSE_SHAPES / sizeof DENSE_SHAPES[0]; i++)
+        fprintf(stderr, " %s", DENSE_SHAPES[i].sh.name);
     fputc('\n', stderr);
 }
 
 int cmd_synth(int argc, char **argv)
 {
     const char *shape_s = NULL, *type_s = "F16", *vocab = NULL, *out = NULL;
-    long threads = 0, seed = 1234;
+    long threads = 0, seed = 1234, layers = 0;
     bool pure = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -181,6 +322,10 @@ int cmd_synth(int argc, char **argv)
             out = argv[++i];
         else if (!strcmp(a, "--pure"))
             pure = true;
+        else if (!strcmp(a, "--layers") && has) {
+            if (!cli_parse_long(argv[++i], 1, 4096, &layers))
+                return cli_usage_error("synth", "--layers wants an integer in [1, 4096]");
+        }
         else if (!strcmp(a, "--seed") && has) {
             if (!cli_parse_long(argv[++i], 0, 0x7fffffffL, &seed))
                 return cli_usage_error("synth", "--seed wants a non-negative integer");
@@ -192,13 +337,24 @@ int cmd_synth(int argc, char **argv)
     }
     if (!shape_s || !vocab || !out)
         return cli_usage_error("synth", "--shape, --vocab and -o are required");
+    shape shp;
     const shape *sh = NULL;
+    static const shape_ext no_ext;
+    const shape_ext *x = &no_ext;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         if (!strcmp(SHAPES[i].name, shape_s))
             sh = &SHAPES[i];
+    for (size_t i = 0; i < sizeof DENSE_SHAPES / sizeof DENSE_SHAPES[0]; i++)
+        if (!strcmp(DENSE_SHAPES[i].sh.name, shape_s))
+            sh = &DENSE_SHAPES[i].sh, x = &DENSE_SHAPES[i].x;
     if (!sh) {
         list_shapes();
         return cli_usage_error("synth", "unknown shape '%s'", shape_s);
+    }
+    if (layers) {   /* the shape with another depth (llama.cpp types some families by it) */
+        shp = *sh;
+        shp.n_layer = (int)layers;
+        sh = &shp;
     }
     llmr_qtarget tg;
     if (!llmri_qtarget_find(type_s, &tg))
@@ -227,11 +383,11 @@ int cmd_synth(int argc, char **argv)
         cli_fail("synth", "out of memory");
         goto done;
     }
-    set_hparams(s.w, sh, &tg, n_vocab);
+    set_hparams(s.w, sh, x, &tg, n_vocab);
     for (uint64_t i = 0; i < vf->n_kv; i++)
         if (!strncmp(vf->kv[i].key.ptr, "tokenizer.", 10))
             gguf_writer_set_value(s.w, vf->kv[i].key.ptr, &vf->kv[i].val);
-    if (build(&s, sh, n_vocab) || gguf_writer_write(s.w, out, 3, &s.err)) {
+    if (build(&s, sh, x, n_vocab) || gguf_writer_write(s.w, out, 3, &s.err)) {
         cli_fail("synth", "%s", s.err.msg[0] ? s.err.msg : "cannot build the model");
         goto done;
     }

@@ -61,7 +61,8 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
               w->qc && w->sc && w->sp;
     for (int i = 0; i < MAX_XQ && ok; i++)
         ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL;
-    w->rope_cs = malloc(cap * (size_t)hp->n_rot * sizeof(float));
+    w->rope_stride = hp->n_rot * (hp->rope_base_swa > 0.0f ? 2 : 1);
+    w->rope_cs = malloc(cap * (size_t)w->rope_stride * sizeof(float));
     w->ops = llmri_rowops_get();
     w->row_pos = malloc(cap * sizeof(int));
     w->row_seq = malloc(cap * sizeof(llmr_seq *));

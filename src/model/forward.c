@@ -14,6 +14,11 @@
  *
  * and at the end logits = Woutput (rmsnorm(x) * output_norm) for the rows asked for.
  * forward_layer runs these lines in this order, each residual add where it stands here.
+ * The families of arch_dense.c switch on steps of their own, each in the row step where the
+ * formula puts it: embeddings times sqrt(n_embd), per-head RMSNorms of q and k before RoPE,
+ * a second RoPE table for gemma3's local layers, soft-capped and sliding-window attention,
+ * RMSNorms of the attention and FFN outputs before their residual adds, GeGLU, and soft-capped
+ * logits. llama and qwen2 meet only one well-predicted test per row for each.
  * The sequences' KV caches live in kv_cache.c; the work area and the eval entry points that
  * lay out rows and segments for a pass in eval.c.
  *
@@ -91,17 +96,30 @@ void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
  * base^(-2i/n_rot), formed by repeated multiplication in float as ggml's cache does, divided
  * by the Llama-3 frequency factor and multiplied by freq_scale. The angles depend only on the
  * position, so each row's cos/sin table is built once and serves every head of every layer. */
-void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
+static void rope_table(float *cs, int pos, int n_rot, float base, float fscale, float mscale,
+                       const float *freq_factors)
 {
-    const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
     float theta = (float)pos;
-    for (int i = 0; i < hp->n_rot / 2; i++) {
+    for (int i = 0; i < n_rot / 2; i++) {
         const float ff = freq_factors ? freq_factors[i] : 1.0f;
-        const float th = hp->rope_scale * (theta / ff);
-        cs[2 * i] = cosf(th);
-        cs[2 * i + 1] = sinf(th);
+        const float th = fscale * (theta / ff);
+        cs[2 * i] = cosf(th) * mscale;
+        cs[2 * i + 1] = sinf(th) * mscale;
         theta *= theta_scale;
     }
+}
+
+/* rope_mscale (phi3's attn_factor) multiplies cos and sin, as ggml's attn_factor does. */
+void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
+{
+    rope_table(cs, pos, hp->n_rot, hp->rope_base, hp->rope_scale,
+               hp->rope_mscale > 0.0f ? hp->rope_mscale : 1.0f, freq_factors);
+}
+
+void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale)
+{
+    rope_table(cs, pos, hp->n_rot, base, scale, 1.0f, NULL);
 }
 
 /* Only the first n_rot values of a head rotate. NORM rotates (x[2i], x[2i+1]); NEOX rotates
@@ -255,15 +273,21 @@ static void prep_mm(fwd *f, const llmr_mat *const *g, float *const *Y, const siz
 static void row_embed(fwd *f, int r)
 {
     const llmr_hparams *hp = &f->m->hp;
-    llmri_rope_table(f->w->rope_cs + (size_t)r * hp->n_rot, f->w->row_pos[r], hp,
-                    f->m->rope_freqs);
+    float *cs = f->w->rope_cs + (size_t)r * f->w->rope_stride;
+    llmri_rope_table(cs, f->w->row_pos[r], hp, f->m->rope_freqs);
+    if (hp->rope_base_swa > 0.0f)
+        llmri_rope_table_base(cs + hp->n_rot, f->w->row_pos[r], hp, hp->rope_base_swa, 1.0f);
     const llmr_mat *E = &f->m->tok_embd;
     const uint8_t *row = (const uint8_t *)E->data + (size_t)f->tokens[r] * E->row_bytes;
     const int n_embd = f->m->hp.n_embd;
+    float *x = f->w->x + (size_t)r * n_embd;
     if (E->type == LLMR_TYPE_F32)
-        memcpy(f->w->x + (size_t)r * n_embd, row, (size_t)n_embd * sizeof(float));
+        memcpy(x, row, (size_t)n_embd * sizeof(float));
     else
-        E->tr->to_float(row, f->w->x + (size_t)r * n_embd, n_embd);
+        E->tr->to_float(row, x, n_embd);
+    if (hp->embd_scale > 0.0f)
+        for (int i = 0; i < n_embd; i++)
+            x[i] *= hp->embd_scale;
 }
 
 /* x += t: a residual add of the product just written to t (Wo att, Wdown ...). */
@@ -306,8 +330,15 @@ static void row_rope_store(fwd *f, int r)
     add_bias(q, f->L->bq, qd);
     add_bias(k, f->L->bk, kvd);
     add_bias(v, f->L->bv, kvd);
+    if (f->L->q_norm) {   /* gemma3, qwen3: each head RMS-normed before RoPE */
+        for (int h = 0; h < hp->n_head; h++)
+            llmri_rmsnorm(q + h * hd, q + h * hd, f->L->q_norm, hd, hp->rms_eps);
+        for (int h = 0; h < hp->n_head_kv; h++)
+            llmri_rmsnorm(k + h * hd, k + h * hd, f->L->k_norm, hd, hp->rms_eps);
+    }
     const int pos = f->w->row_pos[r];
-    const float *cs = f->w->rope_cs + (size_t)r * hp->n_rot;
+    const float *cs = f->w->rope_cs + (size_t)r * f->w->rope_stride +
+                      (f->L->rope_swa ? hp->n_rot : 0);
     for (int h = 0; h < hp->n_head; h++)
         llmri_rope_apply(q + h * hd, cs, hp);
     for (int h = 0; h < hp->n_head_kv; h++)
@@ -343,6 +374,10 @@ static void row_ffn_in(fwd *f, int r)
 {
     const llmr_hparams *hp = &f->m->hp;
     const int E = hp->n_embd;
+    if (f->L->attn_post_norm) {   /* gemma2, gemma3: t = rmsnorm(t) * attn_post_norm */
+        float *t = f->w->t + (size_t)r * E;
+        llmri_rmsnorm(t, t, f->L->attn_post_norm, E, hp->rms_eps);
+    }
     residual(f, r);
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)r * E;
@@ -356,9 +391,23 @@ static void row_swiglu(fwd *f, int r)
     const int F = f->m->hp.n_ff;
     float *a = f->w->hb + (size_t)r * F;
     const float *b = f->w->hb2 + (size_t)r * F;
-    f->w->ops->swiglu(a, b, F);
+    if (f->m->hp.ffn_gelu)
+        llmri_geglu(a, b, F);
+    else
+        f->w->ops->swiglu(a, b, F);
     const llmr_mat *g[1] = {&f->L->w_down};
     quant_row(f, g, 1, a, F, r);
+}
+
+/* x += t after the FFN, t RMS-normed first where the layer has ffn_post_norm (gemma2, 3). */
+static void row_ffn_out(fwd *f, int r)
+{
+    if (f->L->ffn_post_norm) {
+        const int E = f->m->hp.n_embd;
+        float *t = f->w->t + (size_t)r * E;
+        llmri_rmsnorm(t, t, f->L->ffn_post_norm, E, f->m->hp.rms_eps);
+    }
+    residual(f, r);
 }
 
 /* Output row k (input row out_rows[k]): xn = rmsnorm(x) * output_norm, converted. */
@@ -386,7 +435,10 @@ static void attn_step(void *arg, int ith, int nth)
     const llmr_type_traits *tk = llmri_traits((uint32_t)m->kv_type);
     const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
     const uint8_t *qsrc = m->kv_type == LLMR_TYPE_F16 ? f->w->qc : (const uint8_t *)f->w->q;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = hp->attn_scale;
+    /* gemma2 soft-caps the scores; gemma2/3 and phi3 layers may have a sliding window */
+    const int swa = f->L->n_swa;
+    const bool windowed = swa > 0 || hp->attn_softcap > 0.0f;
     float *sc = f->w->sc + (size_t)ith * ATT_SCRATCH;
     uint8_t *sp = f->w->sp + (size_t)ith * ATT_SCRATCH * esz;
     int t;
@@ -412,7 +464,12 @@ static void attn_step(void *arg, int ith, int nth)
                          (size_t)nkv);
         for (int j = 0; j < nj; j++) {
             float *row = sc + (size_t)j * nkv;
-            f->w->ops->softmax(row, nkv, sg->pos + j0 + j + 1, scale);
+            const int p = sg->pos + j0 + j;   /* the query's position */
+            if (windowed)
+                llmri_softmax_window(row, nkv, swa > 0 && p >= swa ? p - swa + 1 : 0, p + 1,
+                                     scale, hp->attn_softcap);
+            else
+                f->w->ops->softmax(row, nkv, p + 1, scale);
             if (esz == 2)
                 f->w->ops->to_f16(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
         }
@@ -477,7 +534,7 @@ static void forward_layer(fwd *f)
     par_rows(f, n, row_swiglu);                                   /* hb = silu(hb) * hb2 */
     product(f, n, 1, &(const llmr_mat *){&L->w_down}, &w->t, &(size_t){(size_t)E}, w->hb,
             F);                                                   /* t = Wdown hb */
-    par_rows(f, n, residual);                                     /* x += t */
+    par_rows(f, n, row_ffn_out);                                  /* x += t */
 }
 
 /* An exponent of all ones is an infinity or a NaN. An OR over integer compares, so the loop
@@ -533,6 +590,8 @@ bool llmri_forward(const llmr_pass *p)
     par_rows(f, f->n_out, row_final);
     product(f, f->n_out, 1, &(const llmr_mat *){&m->output}, &f->logits,
             &(size_t){(size_t)hp->n_vocab}, w->xn, hp->n_embd);
+    if (hp->final_softcap > 0.0f)   /* gemma2 */
+        llmri_softcap(f->logits, (size_t)f->n_out * (size_t)hp->n_vocab, hp->final_softcap);
     watch_rows(f, hp->n_layer + 1, f->logits, (size_t)hp->n_vocab, true);
     return true;
 }

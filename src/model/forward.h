@@ -32,7 +32,9 @@ struct llmr_work {
     uint8_t *qc;             /* q in the cache's vec_dot_type (F16 cache) */
     float *sc;               /* per thread: ATT_SCRATCH floats */
     uint8_t *sp;             /* per thread: the same, in the cache type */
-    float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position */
+    float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position
+                                (then the same for rope_base_swa, when the model has it) */
+    int rope_stride;         /* floats per row of rope_cs */
     const llmr_rowops *ops;
     int *row_pos;
     llmr_seq **row_seq;
@@ -87,5 +89,14 @@ void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps);
 /* The cos, sin table of RoPE at position pos (n_rot floats), and its rotation of one head. */
 void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors);
 void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
+/* The same table for another base and frequency scale (gemma3's local layers). */
+void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale);
+
+/* arch_dense.c: a[i] = gelu_tanh(a[i]) * b[i]; x[i] = cap * tanh(x[i] / cap); the softmax of
+ * s[lo..valid) after scaling by `scale` and soft-capping (cap > 0), the rest of s[0..n) set
+ * to 0 (a sliding window starts at lo). */
+void llmri_geglu(float *a, const float *b, int n);
+void llmri_softcap(float *x, size_t n, float cap);
+void llmri_softmax_window(float *s, int n, int lo, int valid, float scale, float cap);
 
 #endif

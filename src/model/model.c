@@ -10,6 +10,7 @@
 #include "core/threadpool.h"
 #include "core/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,20 @@ typedef struct arch_info {
 static const arch_info ARCHS[] = {
     {"llama", LLMR_ARCH_LLAMA, LLMR_ROPE_NORM, false},
     {"qwen2", LLMR_ARCH_QWEN2, LLMR_ROPE_NEOX, true},
+    {"gemma", LLMR_ARCH_GEMMA, LLMR_ROPE_NEOX, false},
+    {"gemma2", LLMR_ARCH_GEMMA2, LLMR_ROPE_NEOX, false},
+    {"gemma3", LLMR_ARCH_GEMMA3, LLMR_ROPE_NEOX, false},
+    {"phi3", LLMR_ARCH_PHI3, LLMR_ROPE_NEOX, false},
+    {"qwen3", LLMR_ARCH_QWEN3, LLMR_ROPE_NEOX, false},
 };
+
+const char *llmri_arch_name(llmr_arch a)
+{
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (ARCHS[i].arch == a)
+            return ARCHS[i].name;
+    return "unknown";
+}
 
 static const arch_info *find_arch(const char *name)
 {
@@ -91,8 +105,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     const arch_info *ai = find_arch(an);
     if (!ai)
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
-                            "%s: general.architecture '%s' is not supported (expected llama or "
-                            "qwen2)", gf->path, an);
+                            "%s: general.architecture '%s' is not supported (expected llama, "
+                            "qwen2, qwen3, gemma, gemma2, gemma3 or phi3)", gf->path, an);
     hp->arch = ai->arch;
     hp->rope = ai->rope;
     const int BIG = 1 << 24;
@@ -138,7 +152,9 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     hp->rope_scale = 1.0f;
     char key[128];
     const char *stype = gguf_get_str(gf, akey(key, sizeof key, an, "rope.scaling.type"));
-    if (stype && strcmp(stype, "none") && strcmp(stype, "linear"))
+    /* longrope (phi3) is its per-dimension factors, read with the tensors */
+    if (stype && strcmp(stype, "none") && strcmp(stype, "linear") &&
+        !(hp->arch == LLMR_ARCH_PHI3 && !strcmp(stype, "longrope")))
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: %s '%s' is not supported "
                             "(expected none or linear)", gf->path, key, stype);
     float factor = 0.0f;
@@ -168,6 +184,9 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: cannot tell the vocabulary size (no %s."
                             "vocab_size, tokenizer.ggml.tokens or token_embd.weight)", gf->path, an);
     hp->n_vocab = vs;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    if (hp->arch >= LLMR_ARCH_GEMMA)
+        return llmri_dense_hparams(gf, an, hp, err);
     return LLMR_OK;
 }
 
@@ -254,6 +273,11 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     const bool biases = hp->arch == LLMR_ARCH_QWEN2;
     for (int l = 0; l < hp->n_layer; l++) {
+        if (hp->arch >= LLMR_ARCH_GEMMA) {
+            if ((rc = llmri_dense_layer(m, l, err)))
+                return rc;
+            continue;
+        }
         llmr_layer *L = &m->layers[l];
         char n[96];
 #define BIND(field, suffix, ne0, ne1, vec)                                                     \
@@ -284,6 +308,24 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         }
     }
     return LLMR_OK;
+}
+
+int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+               bool optional, llmr_mat *out, llmr_err *err)
+{
+    return bind(gf, name, ne0, ne1, vec, optional, out, err);
+}
+
+int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                  int def, int lo, int hi, int *out, llmr_err *err)
+{
+    return get_int(gf, arch, suffix, required, def, lo, hi, out, err);
+}
+
+int llmri_get_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                    float def, float *out, llmr_err *err)
+{
+    return get_float(gf, arch, suffix, required, def, out, err);
 }
 
 /* ---- accessors ----------------------------------------------------------------------------- */
@@ -357,6 +399,7 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
     m->n_ctx = o.n_ctx ? o.n_ctx
                        : (m->hp.n_ctx_train < DEFAULT_CTX_CAP ? m->hp.n_ctx_train : DEFAULT_CTX_CAP);
     m->kv_type = o.kv_type == LLMR_KV_F32 ? LLMR_TYPE_F32 : LLMR_TYPE_F16;
+    llmri_dense_ready(m);
     m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);

@@ -26,7 +26,15 @@
 /* Rows evaluated per pass of the forward (longer prompts are processed in chunks). */
 #define LLMR_UBATCH 512
 
-typedef enum { LLMR_ARCH_LLAMA = 0, LLMR_ARCH_QWEN2 = 1 } llmr_arch;
+typedef enum {
+    LLMR_ARCH_LLAMA = 0,
+    LLMR_ARCH_QWEN2 = 1,
+    LLMR_ARCH_GEMMA,      /* arch_dense.c: the families below */
+    LLMR_ARCH_GEMMA2,
+    LLMR_ARCH_GEMMA3,
+    LLMR_ARCH_PHI3,
+    LLMR_ARCH_QWEN3
+} llmr_arch;
 
 typedef enum {
     LLMR_ROPE_NORM = 0,   /* rotate adjacent pairs (x[2i], x[2i+1]): llama */
@@ -44,6 +52,16 @@ typedef struct llmr_hparams {
     float rope_scale;      /* freq_scale = 1 / rope.scaling.factor (linear), default 1 */
     llmr_rope_kind rope;
     bool tied_output;      /* no output.weight: logits use token_embd */
+    /* What the families beyond llama and qwen2 add (arch_dense.c sets them; zero is off). */
+    float rope_mscale;     /* multiplies RoPE's cos and sin (rope.scaling.attn_factor); 0: 1 */
+    float rope_base_swa;   /* gemma3: RoPE base of the sliding-window layers (0: same) */
+    int n_ctx_orig;        /* phi3: rope.scaling.original_context_length */
+    float attn_scale;      /* q.k scale: 1/sqrt(head_dim) unless the family says otherwise */
+    float embd_scale;      /* gemma: token embeddings times sqrt(n_embd) */
+    float attn_softcap;    /* gemma2: scores = cap * tanh(scores / cap) */
+    float final_softcap;   /* gemma2: the logits likewise */
+    int n_swa;             /* sliding window in positions, on the layers that have one */
+    bool ffn_gelu;         /* GeGLU (tanh GELU) instead of SwiGLU */
 } llmr_hparams;
 
 /* A weight matrix (or vector) in the mapping: rows of `cols` values of `type`. */
@@ -58,6 +76,11 @@ typedef struct llmr_mat {
 typedef struct llmr_layer {
     llmr_mat attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
     const float *bq, *bk, *bv;    /* qwen2 biases, else NULL */
+    /* arch_dense.c's families (NULL / 0 when absent) */
+    const float *q_norm, *k_norm;              /* per-head RMSNorm of q and k (head_dim) */
+    const float *attn_post_norm, *ffn_post_norm;   /* RMSNorm of the attention / FFN output */
+    int n_swa;                    /* sliding window of this layer, 0 for full attention */
+    bool rope_swa;                /* RoPE with rope_base_swa (gemma3's local layers) */
 } llmr_layer;
 
 struct llmr_work;   /* activations and scratch (model/forward.h, eval.c) */
@@ -68,6 +91,7 @@ struct llmr_model {
     llmr_hparams hp;
     llmr_mat tok_embd, out_norm, output;   /* output == tok_embd when tied */
     const float *rope_freqs;               /* Llama-3 per-dimension divisors, or NULL */
+    const float *rope_long, *rope_short;   /* phi3 LongRoPE divisors: one becomes rope_freqs */
     llmr_layer *layers;
     int n_threads, n_ctx;                  /* defaults for sequences */
     int n_parallel, max_queued;            /* the stream layer's batching (llmr_model_opts) */
@@ -89,6 +113,27 @@ typedef struct llmr_seq llmr_seq;
  * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
 int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
+
+/* The architecture's GGUF name ("llama", "gemma2", ...). */
+const char *llmri_arch_name(llmr_arch a);
+
+/* Finds tensor `name` and checks its type and shape ([ne0] for F32 vectors, else [ne0, ne1]
+ * of a type llmr computes with). A missing optional tensor leaves *out zeroed. */
+int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+               bool optional, llmr_mat *out, llmr_err *err);
+/* Reads "<arch>.<suffix>" as an integer in [lo, hi] or a number; absent: def (or an error when
+ * required). */
+int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                  int def, int lo, int hi, int *out, llmr_err *err);
+int llmri_get_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                    float def, float *out, llmr_err *err);
+
+/* arch_dense.c: the hyper-parameters and tensors of gemma, gemma2, gemma3, phi3 and qwen3 on
+ * top of the common ones, and the choice made once the context size is known (phi3's
+ * LongRoPE factors). */
+int llmri_dense_hparams(const gguf_file *gf, const char *an, llmr_hparams *hp, llmr_err *err);
+int llmri_dense_layer(struct llmr_model *m, int l, llmr_err *err);
+void llmri_dense_ready(struct llmr_model *m);
 
 /* Model accessors. */
 const gguf_file *llmri_model_gguf(const llmr_model *m);

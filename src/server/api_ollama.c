@@ -186,7 +186,7 @@ cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_
     cJSON_AddStringToObject(d, "format", model ? "gguf" : "unknown");
     if (model) {
         const llmr_hparams *hp = llmri_model_hparams(model);
-        const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
+        const char *fam = llmri_arch_name(hp->arch);
         cJSON_AddStringToObject(d, "family", fam);
         cJSON *fs = cJSON_AddArrayToObject(d, "families");
         cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
