@@ -29,6 +29,7 @@ typedef struct shape_ext {
     float rope_linear;       /* rope.scaling.factor (linear) */
     int n_ctx_orig;          /* phi3: LongRoPE's original context (factors long and short) */
     float rope_attn_factor;  /* phi3: rope.scaling.attn_factor */
+    int n_expert, n_expert_used, n_ff_exp, n_ff_shexp;   /* mixtures of experts */
 } shape_ext;
 
 typedef struct dense_shape {
@@ -66,6 +67,12 @@ static const dense_shape DENSE_SHAPES[] = {
           .n_swa = 8, .n_ctx_orig = 64, .rope_attn_factor = 1.2f),
     DENSE("qwen3-tiny", "qwen3", 3, 256, 4, 2, 512, 4096, 1000000.0f, 1e-6f, false,
           .head_dim = 128),
+    DENSE("llama-moe-tiny", "llama", 2, 256, 4, 2, 512, 512, 10000.0f, 1e-5f, false,
+          .n_expert = 4, .n_expert_used = 2),
+    DENSE("qwen2moe-tiny", "qwen2moe", 2, 256, 4, 2, 512, 4096, 1000000.0f, 1e-6f, false,
+          .n_expert = 4, .n_expert_used = 2, .n_ff_exp = 256, .n_ff_shexp = 512),
+    DENSE("qwen3moe-tiny", "qwen3moe", 2, 256, 4, 2, 512, 4096, 1000000.0f, 1e-6f, false,
+          .head_dim = 128, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256),
     DENSE("gemma-1b", "gemma", 18, 1536, 8, 1, 8192, 8192, 10000.0f, 1e-6f, true,
           .head_dim = 256),
     DENSE("gemma2-1b", "gemma2", 26, 1152, 4, 1, 6912, 8192, 10000.0f, 1e-6f, true,
@@ -143,9 +150,50 @@ static int add(synth *s, const char *name, int64_t ne0, int64_t ne1, float scale
     return gguf_writer_add_tensor(s->w, name, ty, (uint32_t)n_dims, ne, buf);
 }
 
-static bool is_dense(const shape *sh)
+static bool is_dense(const shape *sh, const shape_ext *x)
 {
-    return strcmp(sh->arch, "llama") && strcmp(sh->arch, "qwen2");
+    return (strcmp(sh->arch, "llama") && strcmp(sh->arch, "qwen2")) || x->n_expert;
+}
+
+/* A 3-D tensor [ne0, ne1, ne2] (the experts' weights), rows drawn as one [ne0, ne1 * ne2]. */
+static int add3(synth *s, const char *name, int64_t ne0, int64_t ne1, int64_t ne2, float scale)
+{
+    uint32_t ty = llmri_qtype_for(s->tg, name, 3, ne0, &s->qp, s->pure);
+    rnd_src src = {s->seed ^ hash_name(name), scale, 0.0f};
+    size_t nb;
+    void *buf;
+    int rc = llmri_rows_convert(s->pool, ty, ne0, ne1 * ne2, random_row, &src, &buf, &nb,
+                               &s->err);
+    if (rc)
+        return rc;
+    s->bufs[s->n_bufs++] = buf;
+    s->bytes += nb;
+    int64_t ne[3] = {ne0, ne1, ne2};
+    return gguf_writer_add_tensor(s->w, name, ty, 3, ne, buf);
+}
+
+/* The FFN of a mixture of experts: router, experts, and qwen2moe's shared expert. */
+static int build_moe_ffn(synth *s, const shape *sh, const shape_ext *x, int l)
+{
+    const float W = 0.02f * sqrtf(3.0f);
+    const int64_t E = sh->n_embd, X = x->n_expert;
+    const int64_t Fe = x->n_ff_exp ? x->n_ff_exp : sh->n_ff, Fs = x->n_ff_shexp;
+    char n[64];
+    int rc;
+#define NAME(suffix) (snprintf(n, sizeof n, "blk.%d.%s", l, suffix), n)
+    /* the router's weights 10x the others', so that rows choose different experts */
+    if ((rc = add(s, NAME("ffn_gate_inp.weight"), E, X, 10.0f * W, 0)) ||
+        (rc = add3(s, NAME("ffn_gate_exps.weight"), E, Fe, X, W)) ||
+        (rc = add3(s, NAME("ffn_up_exps.weight"), E, Fe, X, W)) ||
+        (rc = add3(s, NAME("ffn_down_exps.weight"), Fe, E, X, W)))
+        return rc;
+    if (Fs && ((rc = add(s, NAME("ffn_gate_inp_shexp.weight"), E, 0, 10.0f * W, 0)) ||
+               (rc = add(s, NAME("ffn_gate_shexp.weight"), E, Fs, W, 0)) ||
+               (rc = add(s, NAME("ffn_up_shexp.weight"), E, Fs, W, 0)) ||
+               (rc = add(s, NAME("ffn_down_shexp.weight"), Fs, E, W, 0))))
+        return rc;
+#undef NAME
+    return LLMR_OK;
 }
 
 static int64_t head_dim(const shape *sh, const shape_ext *x)
@@ -162,7 +210,7 @@ static int build_dense(synth *s, const shape *sh, const shape_ext *x, int n_voca
     const int64_t qd = sh->n_head * hd, kvd = sh->n_head_kv * hd;
     const bool phi3 = !strcmp(sh->arch, "phi3"), gemma23 = !strncmp(sh->arch, "gemma", 5) &&
                                                            strcmp(sh->arch, "gemma");
-    const bool qk_norm = !strcmp(sh->arch, "gemma3") || !strcmp(sh->arch, "qwen3");
+    const bool qk_norm = !strcmp(sh->arch, "gemma3") || !strncmp(sh->arch, "qwen3", 5);
     int rc;
     if ((rc = add(s, "token_embd.weight", E, n_vocab, W, 0)) ||
         (rc = add(s, "output_norm.weight", E, 0, N, 1.0f)))
@@ -190,6 +238,11 @@ static int build_dense(synth *s, const shape *sh, const shape_ext *x, int n_voca
             T("attn_k.weight", E, kvd, W, 0)
             T("attn_v.weight", E, kvd, W, 0)
         }
+        if (!strcmp(sh->arch, "qwen2moe")) {
+            T("attn_q.bias", qd, 0, W, 0)
+            T("attn_k.bias", kvd, 0, W, 0)
+            T("attn_v.bias", kvd, 0, W, 0)
+        }
         if (qk_norm) {
             T("attn_q_norm.weight", hd, 0, N, 1.0f)
             T("attn_k_norm.weight", hd, 0, N, 1.0f)
@@ -198,13 +251,17 @@ static int build_dense(synth *s, const shape *sh, const shape_ext *x, int n_voca
         if (gemma23)
             T("post_attention_norm.weight", E, 0, N, 1.0f)
         T("ffn_norm.weight", E, 0, N, 1.0f)
-        if (phi3) {
+        if (x->n_expert) {
+            if ((rc = build_moe_ffn(s, sh, x, l)))
+                return rc;
+        } else if (phi3) {
             T("ffn_up.weight", E, 2 * F, W, 0)
         } else {
             T("ffn_gate.weight", E, F, W, 0)
             T("ffn_up.weight", E, F, W, 0)
         }
-        T("ffn_down.weight", F, E, W, 0)
+        if (!x->n_expert)
+            T("ffn_down.weight", F, E, W, 0)
         if (gemma23)
             T("post_ffw_norm.weight", E, 0, N, 1.0f)
 #undef T
@@ -214,7 +271,7 @@ static int build_dense(synth *s, const shape *sh, const shape_ext *x, int n_voca
 
 static int build(synth *s, const shape *sh, const shape_ext *x, int n_vocab)
 {
-    if (is_dense(sh))
+    if (is_dense(sh, x))
         return build_dense(s, sh, x, n_vocab);
     const float W = 0.02f * sqrtf(3.0f);   /* uniform(-a, a) has sd a / sqrt(3) */
     const int64_t E = sh->n_embd, F = sh->n_ff, hd = sh->n_embd / sh->n_head;
@@ -271,7 +328,7 @@ static void set_hparams(gguf_writer *w, const shape *sh, const shape_ext *x,
         gguf_writer_set_u32(w, K("rope.dimension_count"), (uint32_t)(sh->n_embd / sh->n_head));
         gguf_writer_set_u32(w, K("vocab_size"), (uint32_t)n_vocab);
     }
-    if (is_dense(sh)) {
+    if (is_dense(sh, x)) {
         gguf_writer_set_u32(w, K("attention.key_length"), (uint32_t)head_dim(sh, x));
         gguf_writer_set_u32(w, K("attention.value_length"), (uint32_t)head_dim(sh, x));
         gguf_writer_set_u32(w, K("rope.dimension_count"),
@@ -292,6 +349,14 @@ static void set_hparams(gguf_writer *w, const shape *sh, const shape_ext *x,
                             (uint32_t)x->n_ctx_orig);
     if (x->rope_attn_factor > 0.0f)
         gguf_writer_set_f32(w, K("rope.scaling.attn_factor"), x->rope_attn_factor);
+    if (x->n_expert) {
+        gguf_writer_set_u32(w, K("expert_count"), (uint32_t)x->n_expert);
+        gguf_writer_set_u32(w, K("expert_used_count"), (uint32_t)x->n_expert_used);
+    }
+    if (x->n_ff_exp)
+        gguf_writer_set_u32(w, K("expert_feed_forward_length"), (uint32_t)x->n_ff_exp);
+    if (x->n_ff_shexp)
+        gguf_writer_set_u32(w, K("expert_shared_feed_forward_length"), (uint32_t)x->n_ff_shexp);
 #undef K
 }
 
@@ -377,7 +442,7 @@ int cmd_synth(int argc, char **argv)
     int rc = CLI_BAD_INPUT;
     s.w = gguf_writer_new();
     s.pool = llmri_pool_new(threads ? (int)threads : llmri_physical_cores());
-    s.bufs = calloc((size_t)sh->n_layer * 16 + 8, sizeof *s.bufs);
+    s.bufs = calloc((size_t)sh->n_layer * 24 + 8, sizeof *s.bufs);
     s.qp = (llmr_qpos){.n_layer = sh->n_layer, .has_output = !sh->tied};
     if (!s.w || !s.pool || !s.bufs) {
         cli_fail("synth", "out of memory");

@@ -21,6 +21,8 @@
  *    context exceeds rope.scaling.original_context_length) and rope.scaling.attn_factor on
  *    cos and sin; a sliding window on every layer when attention.sliding_window is set.
  *  - qwen3: qwen2 without biases, with the per-head q and k RMSNorms.
+ * The mixtures of experts (qwen2moe: qwen2's attention; qwen3moe: qwen3's; llama files with
+ * ffn_*_exps) share this loader for their attention; arch_moe.c binds their FFN.
  */
 #include "model/forward.h"
 
@@ -151,7 +153,15 @@ int llmri_dense_layer(llmr_model *m, int l, llmr_err *err)
         BIND(&L->wv, "attn_v.weight", E, kvd);
     }
     BIND(&L->wo, "attn_output.weight", qd, E);
-    if (a == LLMR_ARCH_PHI3) {
+    if (a == LLMR_ARCH_QWEN2MOE)   /* qwen2's Q/K/V biases */
+        if ((rc = bind_vec(gf, l, "attn_q.bias", qd, &L->bq, err)) ||
+            (rc = bind_vec(gf, l, "attn_k.bias", kvd, &L->bk, err)) ||
+            (rc = bind_vec(gf, l, "attn_v.bias", kvd, &L->bv, err)))
+            return rc;
+    if (hp->n_expert) {
+        if ((rc = llmri_moe_layer(m, l, err)))
+            return rc;
+    } else if (a == LLMR_ARCH_PHI3) {
         BIND(&fused, "ffn_up.weight", E, 2 * F);
         L->w_gate = rows_of(&fused, 0, F);
         L->w_up = rows_of(&fused, F, F);
@@ -159,13 +169,14 @@ int llmri_dense_layer(llmr_model *m, int l, llmr_err *err)
         BIND(&L->w_gate, "ffn_gate.weight", E, F);
         BIND(&L->w_up, "ffn_up.weight", E, F);
     }
-    BIND(&L->w_down, "ffn_down.weight", F, E);
+    if (!hp->n_expert)
+        BIND(&L->w_down, "ffn_down.weight", F, E);
 #undef BIND
     if (a == LLMR_ARCH_GEMMA2 || a == LLMR_ARCH_GEMMA3)
         if ((rc = bind_vec(gf, l, "post_attention_norm.weight", E, &L->attn_post_norm, err)) ||
             (rc = bind_vec(gf, l, "post_ffw_norm.weight", E, &L->ffn_post_norm, err)))
             return rc;
-    if (a == LLMR_ARCH_GEMMA3 || a == LLMR_ARCH_QWEN3)
+    if (a == LLMR_ARCH_GEMMA3 || a == LLMR_ARCH_QWEN3 || a == LLMR_ARCH_QWEN3MOE)
         if ((rc = bind_vec(gf, l, "attn_q_norm.weight", hd, &L->q_norm, err)) ||
             (rc = bind_vec(gf, l, "attn_k_norm.weight", hd, &L->k_norm, err)))
             return rc;

@@ -21,6 +21,8 @@ void llmri_work_free(struct llmr_work *w)
         free(w->xq[i]);
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
     free(w->btok); free(w->nf_stage);
+    free(w->moe_logits); free(w->moe_w); free(w->moe_wts); free(w->xg); free(w->tg);
+    free(w->moe_ids); free(w->moe_rows); free(w->moe_cnt);
     free(w);
 }
 
@@ -32,7 +34,10 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     struct llmr_work *w = calloc(1, sizeof *w);
     if (!w)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
-    const size_t cap = LLMR_UBATCH, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t cap = LLMR_UBATCH, E = (size_t)hp->n_embd;
+    /* the widest FFN: the dense one, an expert's, the shared expert's */
+    size_t F = (size_t)hp->n_ff;
+    F = max_sz(F, max_sz((size_t)hp->n_ff_exp, (size_t)hp->n_ff_shexp));
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const int nth = m->n_threads;
     w->cap = (int)cap;
@@ -69,6 +74,19 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     w->out_rows = malloc(cap * sizeof(int));
     w->btok = malloc(cap * sizeof(int32_t));
     w->nf_stage = malloc(cap * sizeof(int));
+    if (hp->n_expert) {
+        const size_t X = (size_t)hp->n_expert, k = (size_t)hp->n_expert_used;
+        w->moe_logits = malloc(cap * X * sizeof(float));
+        w->moe_ids = malloc(cap * k * sizeof(int32_t));
+        w->moe_w = malloc(cap * k * sizeof(float));
+        w->moe_rows = malloc(X * cap * sizeof(int));
+        w->moe_wts = malloc(X * cap * sizeof(float));
+        w->moe_cnt = malloc(X * sizeof(int));
+        w->xg = malloc(cap * E * sizeof(float));
+        w->tg = malloc(cap * E * sizeof(float));
+        ok = ok && w->moe_logits && w->moe_ids && w->moe_w && w->moe_rows && w->moe_wts &&
+             w->moe_cnt && w->xg && w->tg;
+    }
     if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok ||
         !w->nf_stage) {
         llmri_work_free(w);

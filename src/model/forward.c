@@ -75,6 +75,11 @@ typedef struct fwd {
     mm_part mm[3];
     int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunks[3];
     int att_tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: rows per tile */
+    /* the expert being run (moe_ffn): its weights, rows, their weights, its FFN width */
+    llmr_mat me_gate, me_up, me_down;
+    const int *me_rows;
+    const float *me_w;
+    int me_F;
     int att_tasks;
     _Atomic int next;
 } fwd;
@@ -382,6 +387,11 @@ static void row_ffn_in(fwd *f, int r)
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)r * E;
     llmri_rmsnorm(xn, x, f->L->ffn_norm.data, E, hp->rms_eps);
+    if (f->L->ffn_gate_inp.data) {   /* experts: the router first (moe_ffn) */
+        const llmr_mat *g[1] = {&f->L->ffn_gate_inp};
+        quant_row(f, g, 1, xn, E, r);
+        return;
+    }
     const llmr_mat *g[2] = {&f->L->w_gate, &f->L->w_up};
     quant_row(f, g, 2, xn, E, r);
 }
@@ -511,6 +521,128 @@ static void product(fwd *f, int nrows, int ng, const llmr_mat *const *g, float *
     run_mm(f, nrows, K);
 }
 
+/* ---- mixture of experts ---------------------------------------------------------------- */
+
+static void row_moe_route(fwd *f, int r)
+{
+    const llmr_hparams *hp = &f->m->hp;
+    const size_t k = (size_t)hp->n_expert_used;
+    llmri_moe_route(f->w->moe_logits + (size_t)r * hp->n_expert, hp->n_expert, (int)k,
+                    hp->moe_norm_w, f->w->moe_ids + r * k, f->w->moe_w + r * k);
+}
+
+/* Row i of the current expert's rows: its normed input, gathered and converted. */
+static void row_moe_gather(fwd *f, int i)
+{
+    const int E = f->m->hp.n_embd;
+    float *xg = f->w->xg + (size_t)i * E;
+    memcpy(xg, f->w->xn + (size_t)f->me_rows[i] * E, (size_t)E * sizeof(float));
+    const llmr_mat *g[2] = {&f->me_gate, &f->me_up};
+    quant_row(f, g, 2, xg, E, i);
+}
+
+static void row_moe_act(fwd *f, int i)
+{
+    const int F = f->me_F;
+    float *a = f->w->hb + (size_t)i * F;
+    f->w->ops->swiglu(a, f->w->hb2 + (size_t)i * F, F);
+    const llmr_mat *g[1] = {&f->me_down};
+    quant_row(f, g, 1, a, F, i);
+}
+
+/* t[row] += weight * the expert's output (an expert sees a row at most once: no race) */
+static void row_moe_acc(fwd *f, int i)
+{
+    const int E = f->m->hp.n_embd;
+    float *t = f->w->t + (size_t)f->me_rows[i] * E;
+    const float *y = f->w->tg + (size_t)i * E, wt = f->me_w[i];
+    for (int j = 0; j < E; j++)
+        t[j] += wt * y[j];
+}
+
+static void row_shexp_in(fwd *f, int r)
+{
+    const int E = f->m->hp.n_embd;
+    const llmr_mat *g[2] = {&f->L->gate_shexp, &f->L->up_shexp};
+    quant_row(f, g, 2, f->w->xn + (size_t)r * E, E, r);
+}
+
+/* t += sigmoid(gate_inp_shexp . xn) * the shared expert's output (qwen2moe) */
+static void row_shexp_acc(fwd *f, int r)
+{
+    const int E = f->m->hp.n_embd;
+    const float *xn = f->w->xn + (size_t)r * E, *gw = f->L->gate_inp_shexp;
+    float d = 0.0f;
+    for (int j = 0; j < E; j++)
+        d += xn[j] * gw[j];
+    const float s = 1.0f / (1.0f + expf(-d));
+    float *t = f->w->t + (size_t)r * E;
+    const float *y = f->w->tg + (size_t)r * E;
+    for (int j = 0; j < E; j++)
+        t[j] += s * y[j];
+}
+
+static llmr_mat mat_rows(const llmr_mat *W, int64_t r0, int64_t n)
+{
+    llmr_mat v = *W;
+    v.data = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
+    v.rows = n;
+    return v;
+}
+
+/* t = the experts' weighted outputs for every row (+ the shared expert's). The router picks
+ * each row's experts; rows are then grouped by expert, and each expert with rows runs once
+ * over all of them, so its weights are read once per pass however many rows chose it. */
+static void moe_ffn(fwd *f)
+{
+    const llmr_hparams *hp = &f->m->hp;
+    struct llmr_work *w = f->w;
+    const llmr_layer *L = f->L;
+    const int n = f->n, E = hp->n_embd, X = hp->n_expert, k = hp->n_expert_used;
+    const int Fe = hp->n_ff_exp, cap = w->cap;
+    product(f, n, 1, &(const llmr_mat *){&L->ffn_gate_inp}, &w->moe_logits,
+            &(size_t){(size_t)X}, w->xn, E);                      /* router logits */
+    par_rows(f, n, row_moe_route);
+    memset(w->moe_cnt, 0, (size_t)X * sizeof(int));
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < k; j++) {
+            const int e = w->moe_ids[(size_t)r * k + j], c = w->moe_cnt[e]++;
+            w->moe_rows[(size_t)e * cap + c] = r;
+            w->moe_wts[(size_t)e * cap + c] = w->moe_w[(size_t)r * k + j];
+        }
+    memset(w->t, 0, (size_t)n * E * sizeof(float));
+    for (int e = 0; e < X; e++) {
+        const int cnt = w->moe_cnt[e];
+        if (!cnt)
+            continue;
+        f->me_gate = mat_rows(&L->gate_exps, (int64_t)e * Fe, Fe);
+        f->me_up = mat_rows(&L->up_exps, (int64_t)e * Fe, Fe);
+        f->me_down = mat_rows(&L->down_exps, (int64_t)e * E, E);
+        f->me_rows = w->moe_rows + (size_t)e * cap;
+        f->me_w = w->moe_wts + (size_t)e * cap;
+        f->me_F = Fe;
+        par_rows(f, cnt, row_moe_gather);
+        product(f, cnt, 2, (const llmr_mat *[]){&f->me_gate, &f->me_up},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)Fe, (size_t)Fe}, w->xg, E);
+        par_rows(f, cnt, row_moe_act);
+        product(f, cnt, 1, &(const llmr_mat *){&f->me_down}, &w->tg, &(size_t){(size_t)E},
+                w->hb, Fe);
+        par_rows(f, cnt, row_moe_acc);
+    }
+    if (L->gate_inp_shexp) {
+        const int Fs = hp->n_ff_shexp;
+        par_rows(f, n, row_shexp_in);
+        product(f, n, 2, (const llmr_mat *[]){&L->gate_shexp, &L->up_shexp},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)Fs, (size_t)Fs}, w->xn, E);
+        f->me_down = L->down_shexp;
+        f->me_F = Fs;
+        par_rows(f, n, row_moe_act);
+        product(f, n, 1, &(const llmr_mat *){&L->down_shexp}, &w->tg, &(size_t){(size_t)E},
+                w->hb, Fs);
+        par_rows(f, n, row_shexp_acc);
+    }
+}
+
 /* One layer over every row, the header's formula line by line. */
 static void forward_layer(fwd *f)
 {
@@ -529,11 +661,15 @@ static void forward_layer(fwd *f)
     product(f, n, 1, &(const llmr_mat *){&L->wo}, &w->t, &(size_t){(size_t)E}, w->att,
             (int)qd);                                             /* t = Wo att */
     par_rows(f, n, row_ffn_in);                                   /* x += t; xn = ... */
-    product(f, n, 2, (const llmr_mat *[]){&L->w_gate, &L->w_up}, (float *[]){w->hb, w->hb2},
-            (size_t[]){(size_t)F, (size_t)F}, w->xn, E);
-    par_rows(f, n, row_swiglu);                                   /* hb = silu(hb) * hb2 */
-    product(f, n, 1, &(const llmr_mat *){&L->w_down}, &w->t, &(size_t){(size_t)E}, w->hb,
-            F);                                                   /* t = Wdown hb */
+    if (L->ffn_gate_inp.data) {
+        moe_ffn(f);                                               /* t = experts(xn) */
+    } else {
+        product(f, n, 2, (const llmr_mat *[]){&L->w_gate, &L->w_up},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)F, (size_t)F}, w->xn, E);
+        par_rows(f, n, row_swiglu);                               /* hb = silu(hb) * hb2 */
+        product(f, n, 1, &(const llmr_mat *){&L->w_down}, &w->t, &(size_t){(size_t)E}, w->hb,
+                F);                                               /* t = Wdown hb */
+    }
     par_rows(f, n, row_ffn_out);                                  /* x += t */
 }
 

@@ -44,6 +44,13 @@ struct llmr_work {
     int32_t *btok;           /* batched passes: the parts' tokens in row order */
     int *nf_stage;           /* after a pass, per output row: LLMR_FINITE, or the first stage
                                 whose output held a NaN or infinity (see llmri_forward) */
+    /* mixtures of experts (NULL without): router logits (cap x n_expert), each row's experts
+     * and weights (cap x n_expert_used), per expert the rows sent to it and their weights
+     * (n_expert x cap) and their count, the gathered rows (cap x n_embd) and an expert's
+     * output for them (cap x n_embd) */
+    float *moe_logits, *moe_w, *moe_wts, *xg, *tg;
+    int32_t *moe_ids;
+    int *moe_rows, *moe_cnt;
 };
 
 /* The work area of a model: buffers for LLMR_UBATCH rows (eval.c). */
@@ -98,5 +105,8 @@ void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float bas
 void llmri_geglu(float *a, const float *b, int n);
 void llmri_softcap(float *x, size_t n, float cap);
 void llmri_softmax_window(float *s, int n, int lo, int valid, float scale, float cap);
+/* arch_moe.c: the k experts a row goes to (ids, by descending probability) and their weights,
+ * from its n router logits. */
+void llmri_moe_route(const float *logits, int n, int k, bool norm, int32_t *ids, float *w);
 
 #endif

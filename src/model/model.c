@@ -30,6 +30,8 @@ static const arch_info ARCHS[] = {
     {"gemma3", LLMR_ARCH_GEMMA3, LLMR_ROPE_NEOX, false},
     {"phi3", LLMR_ARCH_PHI3, LLMR_ROPE_NEOX, false},
     {"qwen3", LLMR_ARCH_QWEN3, LLMR_ROPE_NEOX, false},
+    {"qwen2moe", LLMR_ARCH_QWEN2MOE, LLMR_ROPE_NEOX, true},
+    {"qwen3moe", LLMR_ARCH_QWEN3MOE, LLMR_ROPE_NEOX, false},
 };
 
 const char *llmri_arch_name(llmr_arch a)
@@ -106,7 +108,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     if (!ai)
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
                             "%s: general.architecture '%s' is not supported (expected llama, "
-                            "qwen2, qwen3, gemma, gemma2, gemma3 or phi3)", gf->path, an);
+                            "qwen2, qwen3, gemma, gemma2, gemma3, phi3, qwen2moe or qwen3moe)",
+                            gf->path, an);
     hp->arch = ai->arch;
     hp->rope = ai->rope;
     const int BIG = 1 << 24;
@@ -185,6 +188,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
                             "vocab_size, tokenizer.ggml.tokens or token_embd.weight)", gf->path, an);
     hp->n_vocab = vs;
     hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    if ((rc = llmri_moe_hparams(gf, an, hp, err)))
+        return rc;
     if (hp->arch >= LLMR_ARCH_GEMMA)
         return llmri_dense_hparams(gf, an, hp, err);
     return LLMR_OK;
@@ -193,8 +198,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
 /* Finds tensor `name` and checks its type and shape: n_dims values of ne (trailing 1s are
  * ignored). Vectors (`vec`) must be F32; matrices must have computable types whose
  * activations can be converted. */
-static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
-                bool optional, llmr_mat *out, llmr_err *err)
+static int bind_nd(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                   bool vec, bool optional, llmr_mat *out, llmr_err *err)
 {
     memset(out, 0, sizeof *out);
     const gguf_tensor *t = gguf_find_tensor(gf, name);
@@ -203,7 +208,7 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
             return LLMR_OK;
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing tensor %s", gf->path, name);
     }
-    int64_t want[GGUF_MAX_DIMS] = {ne0, vec ? 1 : ne1, 1, 1};
+    int64_t want[GGUF_MAX_DIMS] = {ne0, vec ? 1 : ne1, ne2, 1};
     bool ok = true;
     for (int i = 0; i < GGUF_MAX_DIMS; i++)
         ok &= (i < (int)t->n_dims ? t->ne[i] : 1) == want[i];
@@ -215,6 +220,10 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
         if (vec)
             return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                                 "[%lld] from the metadata", gf->path, name, got, (long long)ne0);
+        if (ne2 > 1)
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
+                                "[%lld, %lld, %lld] from the metadata", gf->path, name, got,
+                                (long long)ne0, (long long)ne1, (long long)ne2);
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                             "[%lld, %lld] from the metadata", gf->path, name, got,
                             (long long)ne0, (long long)ne1);
@@ -240,7 +249,7 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
     out->data = t->data;
     out->type = t->type;
     out->cols = ne0;
-    out->rows = vec ? 1 : ne1;
+    out->rows = vec ? 1 : ne1 * ne2;
     out->row_bytes = llmri_row_size(t->type, ne0);
     uint64_t need;
     if (!out->row_bytes || !llmri_mul_ok(out->row_bytes, (uint64_t)out->rows, &need) ||
@@ -248,6 +257,12 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: data is smaller than its "
                             "shape implies", gf->path, name);
     return LLMR_OK;
+}
+
+static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+                bool optional, llmr_mat *out, llmr_err *err)
+{
+    return bind_nd(gf, name, ne0, ne1, 1, vec, optional, out, err);
 }
 
 int llmri_weights_load(llmr_model *m, llmr_err *err)
@@ -273,7 +288,7 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     const bool biases = hp->arch == LLMR_ARCH_QWEN2;
     for (int l = 0; l < hp->n_layer; l++) {
-        if (hp->arch >= LLMR_ARCH_GEMMA) {
+        if (hp->arch >= LLMR_ARCH_GEMMA || hp->n_expert) {
             if ((rc = llmri_dense_layer(m, l, err)))
                 return rc;
             continue;
@@ -314,6 +329,12 @@ int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, 
                bool optional, llmr_mat *out, llmr_err *err)
 {
     return bind(gf, name, ne0, ne1, vec, optional, out, err);
+}
+
+int llmri_bind3(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                llmr_mat *out, llmr_err *err)
+{
+    return bind_nd(gf, name, ne0, ne1, ne2, false, false, out, err);
 }
 
 int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,

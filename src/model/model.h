@@ -33,7 +33,9 @@ typedef enum {
     LLMR_ARCH_GEMMA2,
     LLMR_ARCH_GEMMA3,
     LLMR_ARCH_PHI3,
-    LLMR_ARCH_QWEN3
+    LLMR_ARCH_QWEN3,
+    LLMR_ARCH_QWEN2MOE,   /* arch_moe.c: mixtures of experts (and llama with ffn_*_exps) */
+    LLMR_ARCH_QWEN3MOE
 } llmr_arch;
 
 typedef enum {
@@ -62,6 +64,10 @@ typedef struct llmr_hparams {
     float final_softcap;   /* gemma2: the logits likewise */
     int n_swa;             /* sliding window in positions, on the layers that have one */
     bool ffn_gelu;         /* GeGLU (tanh GELU) instead of SwiGLU */
+    /* Mixtures of experts (arch_moe.c; n_expert 0: a dense FFN) */
+    int n_expert, n_expert_used;   /* expert_count, expert_used_count */
+    int n_ff_exp, n_ff_shexp;      /* FFN width of each expert and of the shared expert */
+    bool moe_norm_w;       /* the chosen experts' weights renormalised to sum to 1 */
 } llmr_hparams;
 
 /* A weight matrix (or vector) in the mapping: rows of `cols` values of `type`. */
@@ -81,6 +87,13 @@ typedef struct llmr_layer {
     const float *attn_post_norm, *ffn_post_norm;   /* RMSNorm of the attention / FFN output */
     int n_swa;                    /* sliding window of this layer, 0 for full attention */
     bool rope_swa;                /* RoPE with rope_base_swa (gemma3's local layers) */
+    /* arch_moe.c: the router (n_expert rows) and every expert's weights in one matrix each:
+     * expert e owns rows [e * n_ff_exp, (e + 1) * n_ff_exp) of gate_exps and up_exps and
+     * [e * n_embd, (e + 1) * n_embd) of down_exps. The shared expert (qwen2moe) is a dense
+     * FFN scaled by sigmoid(gate_inp_shexp . x). */
+    llmr_mat ffn_gate_inp, gate_exps, up_exps, down_exps;
+    llmr_mat gate_shexp, up_shexp, down_shexp;
+    const float *gate_inp_shexp;
 } llmr_layer;
 
 struct llmr_work;   /* activations and scratch (model/forward.h, eval.c) */
@@ -121,6 +134,9 @@ const char *llmri_arch_name(llmr_arch a);
  * of a type llmr computes with). A missing optional tensor leaves *out zeroed. */
 int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
                bool optional, llmr_mat *out, llmr_err *err);
+/* A 3-D tensor [ne0, ne1, ne2] (experts' weights) as one matrix of ne1 * ne2 rows. */
+int llmri_bind3(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                llmr_mat *out, llmr_err *err);
 /* Reads "<arch>.<suffix>" as an integer in [lo, hi] or a number; absent: def (or an error when
  * required). */
 int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
@@ -134,6 +150,11 @@ int llmri_get_float(const gguf_file *gf, const char *arch, const char *suffix, b
 int llmri_dense_hparams(const gguf_file *gf, const char *an, llmr_hparams *hp, llmr_err *err);
 int llmri_dense_layer(struct llmr_model *m, int l, llmr_err *err);
 void llmri_dense_ready(struct llmr_model *m);
+
+/* arch_moe.c: expert counts and widths (any architecture may have them: llama's Mixtral
+ * files), and a layer's router and experts. */
+int llmri_moe_hparams(const gguf_file *gf, const char *an, llmr_hparams *hp, llmr_err *err);
+int llmri_moe_layer(struct llmr_model *m, int l, llmr_err *err);
 
 /* Model accessors. */
 const gguf_file *llmri_model_gguf(const llmr_model *m);

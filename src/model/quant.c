@@ -54,7 +54,8 @@ static bool ends_with(const char *s, const char *suffix)
 uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
                         const llmr_qpos *pos, bool pure)
 {
-    if (n_dims < 2)
+    /* nor expert routers, whose few rows pick the experts (llama.cpp's rule too) */
+    if (n_dims < 2 || ends_with(name, "ffn_gate_inp.weight"))
         return LLMR_TYPE_F32;
     uint32_t ty = t->base;
     if (!pure && is_quantized(ty)) {

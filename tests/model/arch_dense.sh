@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# gemma, gemma2, gemma3, phi3 and qwen3 against reference logits: llama.cpp b4748's where it
-# runs the family, an independent float64 reference (arch_ref/dense_ref.py) for all. Each model
+# gemma, gemma2, gemma3, phi3, qwen3 and the mixtures of experts (llama with ffn_*_exps,
+# qwen2moe, qwen3moe) against reference logits: llama.cpp b4748's where it runs the family, an
+# independent float64 reference (arch_ref/dense_ref.py) for all. Each model
 # is remade by `llmr synth` from the shape and seed in arch_ref/cases (no model is committed);
 # F32 must match to 1e-4 in log-softmax, Q8_0 and Q4_K_M within a mean KL of 1e-3.
 # gemma2 against llama.cpp is bounded by 5e-4: llama.cpp's GELU reads a table of F16 values

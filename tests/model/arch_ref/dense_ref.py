@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""dense_ref.py - an independent float64 reference for the dense families llmr runs (gemma,
-gemma2, gemma3, phi3, qwen3; llama and qwen2 too), for F32 GGUF files.
+"""dense_ref.py - an independent float64 reference for the families llmr runs beyond llama and
+qwen2 (gemma, gemma2, gemma3, phi3, qwen3; the mixtures of experts qwen2moe, qwen3moe and llama
+with ffn_*_exps; llama and qwen2 too), for F32 GGUF files.
 
     /usr/bin/python3 dense_ref.py MODEL.gguf IDS N_CTX [TOPK] > REF.json
 
@@ -9,7 +10,8 @@ position of the comma-separated token ids, in float64 with numpy, following the 
 definitions (Hugging Face transformers' modeling_gemma.py, modeling_gemma2.py, modeling_gemma3.py,
 modeling_phi3.py, modeling_qwen3.py) with the hyper-parameters the GGUF holds:
   - RMSNorm x / sqrt(mean(x^2) + eps) * w, w as stored (GGUF's Gemma norms already hold 1 + w);
-  - RoPE, GPT-NeoX layout (rotate_half over the first rope.dimension_count values of each head),
+  - RoPE, GPT-NeoX layout (rotate_half over the first rope.dimension_count values of each head;
+    llama: adjacent pairs),
     inv_freq = base^(-2i/n_rot) / factor_i, linear scaling dividing the angle; gemma3's local
     layers (l % 6 < 5) base 10000 and no scaling; phi3 LongRoPE's long factors when N_CTX
     exceeds rope.scaling.original_context_length (as llama.cpp chooses, per context; Hugging
@@ -19,7 +21,10 @@ modeling_phi3.py, modeling_qwen3.py) with the hyper-parameters the GGUF holds:
     q_pos - k_pos < window;
   - gemma: embeddings times sqrt(n_embd), GeGLU with tanh GELU; gemma2/3 post-attention and
     post-FFN norms; gemma2 attention and final soft-capping; gemma3 and qwen3 per-head q/k norms;
-    phi3's fused QKV and gate-up weights split by rows.
+    phi3's fused QKV and gate-up weights split by rows;
+  - experts (modeling_mixtral.py, modeling_qwen2_moe.py, modeling_qwen3_moe.py): softmax over
+    the router's logits, the top expert_used_count, their probabilities renormalised except for
+    qwen2moe, SwiGLU experts; qwen2moe adds a shared expert times sigmoid(its gate . x).
 It prints, per position, the log-sum-exp of the logits and the TOPK (default 64) largest as
 [id, logit] (llmr's tests/model/arch_ref/*.json format). Not covered: quantized tensors (the
 reference is for F32 files), batching and KV-cache reuse (each call is one sequence from 0).
@@ -102,8 +107,9 @@ def silu(x):
     return x / (1.0 + np.exp(-x))
 
 
-def rope(x, pos, n_rot, base, scale, factors, mscale):
-    """x: [T, H, D]; NeoX layout over the first n_rot values."""
+def rope(x, pos, n_rot, base, scale, factors, mscale, neox=True):
+    """x: [T, H, D]; over the first n_rot values: NeoX layout rotates (i, i + n_rot/2), llama's
+    rotates adjacent pairs (2i, 2i + 1)."""
     half = n_rot // 2
     inv = base ** (-np.arange(half, dtype=np.float64) * 2.0 / n_rot)
     if factors is not None:
@@ -111,10 +117,38 @@ def rope(x, pos, n_rot, base, scale, factors, mscale):
     ang = np.outer(pos, inv) * scale                      # [T, half]
     c, s = np.cos(ang)[:, None, :] * mscale, np.sin(ang)[:, None, :] * mscale
     y = x.copy()
-    a, b = x[..., :half], x[..., half:n_rot]
-    y[..., :half] = a * c - b * s
-    y[..., half:n_rot] = a * s + b * c
+    if neox:
+        a, b = x[..., :half], x[..., half:n_rot]
+        y[..., :half] = a * c - b * s
+        y[..., half:n_rot] = a * s + b * c
+    else:
+        a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
+        y[..., 0:n_rot:2] = a * c - b * s
+        y[..., 1:n_rot:2] = a * s + b * c
     return y
+
+
+def moe(x, p, has, an, g):
+    """Mixture of experts: softmax router, top expert_used_count, weights renormalised (llama,
+    qwen3moe) or not (qwen2moe); SwiGLU experts; qwen2moe's shared expert gated by a sigmoid."""
+    k = g("expert_used_count")
+    logits = x @ p("ffn_gate_inp").T                      # [T, n_expert]
+    pr = np.exp(logits - logits.max(axis=1, keepdims=True))
+    pr /= pr.sum(axis=1, keepdims=True)
+    ge, ue, de = p("ffn_gate_exps"), p("ffn_up_exps"), p("ffn_down_exps")   # [X, F, E], [X, E, F]
+    out = np.zeros_like(x)
+    for t in range(x.shape[0]):
+        top = np.argsort(-pr[t], kind="stable")[:k]
+        w = pr[t, top]
+        if an != "qwen2moe":
+            w = w / w.sum()
+        for e, we in zip(top, w):
+            out[t] += we * (de[e] @ (silu(ge[e] @ x[t]) * (ue[e] @ x[t])))
+    if has("ffn_gate_inp_shexp"):
+        gate = 1.0 / (1.0 + np.exp(-(x @ p("ffn_gate_inp_shexp"))))   # [T]
+        sh = (silu(x @ p("ffn_gate_shexp").T) * (x @ p("ffn_up_shexp").T)) @ p("ffn_down_shexp").T
+        out += gate[:, None] * sh
+    return out
 
 
 def forward(r, ids, n_ctx):
@@ -170,8 +204,8 @@ def forward(r, ids, n_ctx):
         if an == "gemma2" and l % 2 == 0 or local or an == "phi3":
             window = n_swa
         lb, ls = (10000.0, 1.0) if local else (base, scale_g)
-        q = rope(q, pos, n_rot, lb, ls, factors, mscale)
-        k = rope(k, pos, n_rot, lb, ls, factors, mscale)
+        q = rope(q, pos, n_rot, lb, ls, factors, mscale, an != "llama")
+        k = rope(k, pos, n_rot, lb, ls, factors, mscale, an != "llama")
         out = np.zeros((T, H, hd))
         qi, ki = np.arange(T)[:, None], np.arange(T)[None, :]
         mask = ki <= qi
@@ -190,6 +224,9 @@ def forward(r, ids, n_ctx):
             a = rmsnorm(a, p("post_attention_norm"), eps)
         h = h + a
         x = rmsnorm(h, p("ffn_norm"), eps)
+        if has("ffn_gate_inp"):
+            h = h + moe(x, p, has, an, g)
+            continue
         if an == "phi3":
             up = p("ffn_up")
             F = up.shape[0] // 2
