@@ -27,6 +27,11 @@ while read -r ref shape layers type nctx what bound; do
         "$BIN" synth --shape "$shape" --type "$type" --seed 1 -t 1 "${lay[@]}" \
             --vocab "$SHARED/models/stories260K.gguf" -o "$m" 2>/dev/null
         check "synth $shape $type" $?
+        # llmr info names the architecture (and the experts of a mixture)
+        arch=${shape%-tiny}; arch=${arch%-moe}
+        "$BIN" info --json "$m" > "$tmp/info.json"
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["architecture"] != sys.argv[2] or ("moe" in sys.argv[3]) != ("n_expert" in d))' "$tmp/info.json" "$arch" "$shape"
+        check "info names $shape's architecture $arch" $?
     fi
     ids=$(python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["tokens"])))' "$dir/$ref")
     "$BIN" eval -m "$m" --ids "$ids" --all --json -c "$nctx" --kv f32 -t 1 > "$tmp/out.json" 2>"$tmp/err"
