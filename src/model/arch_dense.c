@@ -1,6 +1,6 @@
 /* arch_dense.c - the dense families beyond llama and qwen2: what each adds to the common
- * hyper-parameters and tensors, and the row math only they use (GeGLU, soft-capping, the
- * sliding-window softmax). The layer itself is forward.c's, with these switched on.
+ * hyper-parameters and tensors. The layer itself is forward.c's with their steps switched on;
+ * the row math only they use (GeGLU, soft-capping, the sliding-window softmax) is rowops.h's.
  *
  * Keys and tensor names are llama.cpp's (llama-arch.cpp); what each family computes is its
  * published model definition (Hugging Face transformers' modeling_gemma*.py, modeling_phi3.py,
@@ -202,50 +202,4 @@ void llmri_dense_ready(llmr_model *m)
         return;
     const float *pick = m->n_ctx > m->hp.n_ctx_orig ? m->rope_long : m->rope_short;
     m->rope_freqs = pick ? pick : m->rope_freqs;
-}
-
-/* ---- row math ------------------------------------------------------------------------------ */
-
-/* a[i] = gelu(a[i]) * b[i], GELU's tanh form (gelu_pytorch_tanh, which Gemma uses). */
-void llmri_geglu(float *a, const float *b, int n)
-{
-    const float c = 0.79788456080286535588f;   /* sqrt(2 / pi) */
-    for (int i = 0; i < n; i++) {
-        const float x = a[i];
-        a[i] = 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))) * b[i];
-    }
-}
-
-void llmri_softcap(float *x, size_t n, float cap)
-{
-    const float inv = 1.0f / cap;
-    for (size_t i = 0; i < n; i++)
-        x[i] = cap * tanhf(x[i] * inv);
-}
-
-/* Softmax of s[lo..valid) after scaling (and soft-capping when cap > 0); every other value of
- * s[0..n) becomes 0. lo > 0 is a sliding window: the keys before it are out of reach. */
-void llmri_softmax_window(float *s, int n, int lo, int valid, float scale, float cap)
-{
-    float mx = -INFINITY;
-    const float inv_cap = cap > 0.0f ? 1.0f / cap : 0.0f;
-    for (int i = lo; i < valid; i++) {
-        float v = s[i] * scale;
-        if (cap > 0.0f)
-            v = cap * tanhf(v * inv_cap);
-        s[i] = v;
-        mx = v > mx ? v : mx;
-    }
-    double sum = 0.0;
-    for (int i = lo; i < valid; i++) {
-        s[i] = expf(s[i] - mx);
-        sum += s[i];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int i = 0; i < lo; i++)
-        s[i] = 0.0f;
-    for (int i = lo; i < valid; i++)
-        s[i] *= inv;
-    for (int i = valid; i < n; i++)
-        s[i] = 0.0f;
 }

@@ -18,7 +18,8 @@
  * formula puts it: embeddings times sqrt(n_embd), per-head RMSNorms of q and k before RoPE,
  * a second RoPE table for gemma3's local layers, soft-capped and sliding-window attention,
  * RMSNorms of the attention and FFN outputs before their residual adds, GeGLU, and soft-capped
- * logits. llama and qwen2 meet only one well-predicted test per row for each.
+ * logits; mixtures of experts (arch_moe.c) replace the FFN by moe_ffn. llama and qwen2 meet
+ * only one well-predicted test per row for each.
  * The sequences' KV caches live in kv_cache.c; the work area and the eval entry points that
  * lay out rows and segments for a pass in eval.c.
  *
@@ -402,7 +403,7 @@ static void row_swiglu(fwd *f, int r)
     float *a = f->w->hb + (size_t)r * F;
     const float *b = f->w->hb2 + (size_t)r * F;
     if (f->m->hp.ffn_gelu)
-        llmri_geglu(a, b, F);
+        f->w->ops->geglu(a, b, F);
     else
         f->w->ops->swiglu(a, b, F);
     const llmr_mat *g[1] = {&f->L->w_down};
@@ -476,8 +477,8 @@ static void attn_step(void *arg, int ith, int nth)
             float *row = sc + (size_t)j * nkv;
             const int p = sg->pos + j0 + j;   /* the query's position */
             if (windowed)
-                llmri_softmax_window(row, nkv, swa > 0 && p >= swa ? p - swa + 1 : 0, p + 1,
-                                     scale, hp->attn_softcap);
+                f->w->ops->softmax_window(row, nkv, swa > 0 && p >= swa ? p - swa + 1 : 0,
+                                          p + 1, scale, hp->attn_softcap);
             else
                 f->w->ops->softmax(row, nkv, p + 1, scale);
             if (esz == 2)
@@ -726,8 +727,8 @@ bool llmri_forward(const llmr_pass *p)
     par_rows(f, f->n_out, row_final);
     product(f, f->n_out, 1, &(const llmr_mat *){&m->output}, &f->logits,
             &(size_t){(size_t)hp->n_vocab}, w->xn, hp->n_embd);
-    if (hp->final_softcap > 0.0f)   /* gemma2 */
-        llmri_softcap(f->logits, (size_t)f->n_out * (size_t)hp->n_vocab, hp->final_softcap);
+    for (int k = 0; hp->final_softcap > 0.0f && k < f->n_out; k++)   /* gemma2 */
+        w->ops->softcap(f->logits + (size_t)k * hp->n_vocab, hp->n_vocab, hp->final_softcap);
     watch_rows(f, hp->n_layer + 1, f->logits, (size_t)hp->n_vocab, true);
     return true;
 }

@@ -99,12 +99,6 @@ void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
 /* The same table for another base and frequency scale (gemma3's local layers). */
 void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale);
 
-/* arch_dense.c: a[i] = gelu_tanh(a[i]) * b[i]; x[i] = cap * tanh(x[i] / cap); the softmax of
- * s[lo..valid) after scaling by `scale` and soft-capping (cap > 0), the rest of s[0..n) set
- * to 0 (a sliding window starts at lo). */
-void llmri_geglu(float *a, const float *b, int n);
-void llmri_softcap(float *x, size_t n, float cap);
-void llmri_softmax_window(float *s, int n, int lo, int valid, float scale, float cap);
 /* arch_moe.c: the k experts a row goes to (ids, by descending probability) and their weights,
  * from its n router logits. */
 void llmri_moe_route(const float *logits, int n, int k, bool norm, int32_t *ids, float *w);
