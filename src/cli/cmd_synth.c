@@ -73,6 +73,9 @@ static const dense_shape DENSE_SHAPES[] = {
           .n_expert = 4, .n_expert_used = 2, .n_ff_exp = 256, .n_ff_shexp = 512),
     DENSE("qwen3moe-tiny", "qwen3moe", 2, 256, 4, 2, 512, 4096, 1000000.0f, 1e-6f, false,
           .head_dim = 128, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256),
+    /* tinyllama-1.1b's active parameters: 2 of 8 experts, each half its FFN */
+    DENSE("llama-moe-1b", "llama", 22, 2048, 32, 4, 2816, 2048, 10000.0f, 1e-5f, false,
+          .n_expert = 8, .n_expert_used = 2),
     DENSE("gemma-1b", "gemma", 18, 1536, 8, 1, 8192, 8192, 10000.0f, 1e-6f, true,
           .head_dim = 256),
     DENSE("gemma2-1b", "gemma2", 26, 1152, 4, 1, 6912, 8192, 10000.0f, 1e-6f, true,
