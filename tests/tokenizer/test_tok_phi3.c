@@ -15,7 +15,7 @@ enum { UNK, BOS, EOS, SP, NL, SP_A, A, USER, END, ASSIST, EOT, N_TOK };
 static llmr_tokenizer *open_vocab(const char *name)
 {
     static const char *const toks[N_TOK] = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "<0x0A>",
-                                           "\xE2\x96\x81" "a", "a", "<|user|>", "<|end|>",
+                                           "\xE2\x96\x81\x61", "a", "<|user|>", "<|end|>",
                                            "<|assistant|>", "<|endoftext|>"};
     float scores[N_TOK] = {0, 0, 0, -5, 0, -1, -2, 0, 0, 0, 0};
     int32_t types[N_TOK] = {2, 3, 3, 1, 6, 1, 1, 3, 3, 3, 3};
