@@ -227,7 +227,7 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
     char lab[16];
     size_label(r.n_params, lab, sizeof lab);
     snprintf(r.model_type, sizeof r.model_type, "%s %s %s",
-             hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama", lab, r.ftype);
+             llmri_arch_name(hp->arch), lab, r.ftype);
     int max_p = 0;
     for (int i = 0; i < pp->n; i++)
         max_p = pp->v[i] > max_p ? pp->v[i] : max_p;

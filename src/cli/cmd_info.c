@@ -14,6 +14,7 @@
 typedef struct facts {
     const char *arch, *name, *tok_model, *tok_pre, *tmpl, *rope_scaling;
     int64_t n_ctx, n_embd, n_ff, n_head, n_head_kv, n_layer, n_rot, n_vocab;
+    int64_t head_dim, n_swa, n_expert, n_expert_used;   /* -1 when the file does not say */
     int64_t bos, eos, eot, pad, unk;
     int64_t pooling;       /* <arch>.pooling_type (embedding models), -1 when absent */
     float rope_base, rope_scale, rms_eps;
@@ -68,6 +69,10 @@ static void gather(const gguf_file *f, facts *x)
         x->n_head_kv = x->n_head;   /* absent means no grouping (llama.cpp's default) */
     x->n_layer = arch_int(f, a, "block_count");
     x->n_rot = arch_int(f, a, "rope.dimension_count");
+    x->head_dim = arch_int(f, a, "attention.key_length");
+    x->n_swa = arch_int(f, a, "attention.sliding_window");
+    x->n_expert = arch_int(f, a, "expert_count");
+    x->n_expert_used = arch_int(f, a, "expert_used_count");
     if (x->n_rot < 0 && x->n_head > 0 && x->n_embd > 0)
         x->n_rot = x->n_embd / x->n_head;
     x->has_rope_base = arch_float(f, a, "rope.freq_base", &x->rope_base);
@@ -146,6 +151,10 @@ static int print_json(const gguf_file *f, const facts *x, bool tensors)
     add_int(o, "n_head_kv", x->n_head_kv);
     add_int(o, "n_ff", x->n_ff);
     add_int(o, "n_rot", x->n_rot);
+    if (x->head_dim >= 0) add_int(o, "head_dim", x->head_dim);
+    if (x->n_swa >= 0) add_int(o, "sliding_window", x->n_swa);
+    if (x->n_expert >= 0) add_int(o, "n_expert", x->n_expert);
+    if (x->n_expert_used >= 0) add_int(o, "n_expert_used", x->n_expert_used);
     if (x->has_rope_base) cJSON_AddNumberToObject(o, "rope_freq_base", x->rope_base);
     if (x->rope_scaling) cJSON_AddStringToObject(o, "rope_scaling_type", x->rope_scaling);
     if (x->has_rope_scale) cJSON_AddNumberToObject(o, "rope_scaling_factor", x->rope_scale);
@@ -210,6 +219,13 @@ static void print_text(const gguf_file *f, const facts *x, bool tensors)
     line_int("kv heads", x->n_head_kv);
     line_int("layers", x->n_layer);
     line_int("rope dimensions", x->n_rot);
+    if (x->head_dim >= 0)
+        line_int("head size", x->head_dim);
+    if (x->n_swa >= 0)
+        line_int("sliding window", x->n_swa);
+    if (x->n_expert >= 0)
+        printf("%-22s %" PRId64 " (%" PRId64 " used per token)\n", "experts", x->n_expert,
+               x->n_expert_used);
     if (x->has_rope_base)
         printf("%-22s %g\n", "rope freq base", x->rope_base);
     if (x->rope_scaling)

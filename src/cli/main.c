@@ -27,10 +27,13 @@ static const cli_cmd commands[] = {
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape",
      "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
-     "                  [--seed N] [-t N]\n"
+     "                  [--seed N] [--layers N] [-t N]\n"
      "  SHAPE: tinyllama-1.1b stories15m stories42m stories110m llama2-7b smollm-135m\n"
-     "         qwen2-0.5b; encoders bert-tiny nomic-bert-tiny bert-large. The tokenizer (and\n"
-     "         vocabulary size) comes from VOCAB.gguf.\n"
+     "         qwen2-0.5b; ARCH-tiny (every feature of the family, a few layers) and\n"
+     "         ARCH-1b for ARCH gemma gemma2 gemma3 phi3 qwen3; llama-moe-tiny, qwen2moe-tiny,\n"
+     "         qwen3moe-tiny, llama-moe-1b (experts); encoders bert-tiny nomic-bert-tiny\n"
+     "         bert-large. The tokenizer (and vocabulary size) comes from VOCAB.gguf.\n"
+     "         --layers changes the depth.\n"
      "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
      "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
      "        rules apply (output.weight Q6_K, _M mixes).\n"

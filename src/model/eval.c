@@ -21,6 +21,8 @@ void llmri_work_free(struct llmr_work *w)
         free(w->xq[i]);
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
     free(w->btok); free(w->nf_stage);
+    free(w->moe_logits); free(w->moe_w); free(w->moe_wts); free(w->xg); free(w->tg);
+    free(w->moe_ids); free(w->moe_rows); free(w->moe_cnt);
     free(w);
 }
 
@@ -32,7 +34,10 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     struct llmr_work *w = calloc(1, sizeof *w);
     if (!w)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory for the work area");
-    const size_t cap = LLMR_UBATCH, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t cap = LLMR_UBATCH, E = (size_t)hp->n_embd;
+    /* the widest FFN: the dense one, an expert's, the shared expert's */
+    size_t F = (size_t)hp->n_ff;
+    F = max_sz(F, max_sz((size_t)hp->n_ff_exp, (size_t)hp->n_ff_shexp));
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const int nth = m->n_threads;
     w->cap = (int)cap;
@@ -61,13 +66,27 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
               w->qc && w->sc && w->sp;
     for (int i = 0; i < MAX_XQ && ok; i++)
         ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL;
-    w->rope_cs = malloc(cap * (size_t)hp->n_rot * sizeof(float));
+    w->rope_stride = hp->n_rot * (hp->rope_base_swa > 0.0f ? 2 : 1);
+    w->rope_cs = malloc(cap * (size_t)w->rope_stride * sizeof(float));
     w->ops = llmri_rowops_get();
     w->row_pos = malloc(cap * sizeof(int));
     w->row_seq = malloc(cap * sizeof(llmr_seq *));
     w->out_rows = malloc(cap * sizeof(int));
     w->btok = malloc(cap * sizeof(int32_t));
     w->nf_stage = malloc(cap * sizeof(int));
+    if (hp->n_expert) {
+        const size_t X = (size_t)hp->n_expert, k = (size_t)hp->n_expert_used;
+        w->moe_logits = malloc(cap * X * sizeof(float));
+        w->moe_ids = malloc(cap * k * sizeof(int32_t));
+        w->moe_w = malloc(cap * k * sizeof(float));
+        w->moe_rows = malloc(X * cap * sizeof(int));
+        w->moe_wts = malloc(X * cap * sizeof(float));
+        w->moe_cnt = malloc(X * sizeof(int));
+        w->xg = malloc(cap * E * sizeof(float));
+        w->tg = malloc(cap * E * sizeof(float));
+        ok = ok && w->moe_logits && w->moe_ids && w->moe_w && w->moe_rows && w->moe_wts &&
+             w->moe_cnt && w->xg && w->tg;
+    }
     if (!ok || !w->row_pos || !w->row_seq || !w->out_rows || !w->rope_cs || !w->btok ||
         !w->nf_stage) {
         llmri_work_free(w);

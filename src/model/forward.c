@@ -14,6 +14,12 @@
  *
  * and at the end logits = Woutput (rmsnorm(x) * output_norm) for the rows asked for.
  * forward_layer runs these lines in this order, each residual add where it stands here.
+ * The families of arch_dense.c switch on steps of their own, each in the row step where the
+ * formula puts it: embeddings times sqrt(n_embd), per-head RMSNorms of q and k before RoPE,
+ * a second RoPE table for gemma3's local layers, soft-capped and sliding-window attention,
+ * RMSNorms of the attention and FFN outputs before their residual adds, GeGLU, and soft-capped
+ * logits; mixtures of experts (arch_moe.c) replace the FFN by moe_ffn. llama and qwen2 meet
+ * only one well-predicted test per row for each.
  * The sequences' KV caches live in kv_cache.c; the work area and the eval entry points that
  * lay out rows and segments for a pass in eval.c.
  *
@@ -70,6 +76,11 @@ typedef struct fwd {
     mm_part mm[3];
     int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunks[3];
     int att_tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: rows per tile */
+    /* the expert being run (moe_ffn): its weights, rows, their weights, its FFN width */
+    llmr_mat me_gate, me_up, me_down;
+    const int *me_rows;
+    const float *me_w;
+    int me_F;
     int att_tasks;
     _Atomic int next;
 } fwd;
@@ -91,17 +102,30 @@ void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps)
  * base^(-2i/n_rot), formed by repeated multiplication in float as ggml's cache does, divided
  * by the Llama-3 frequency factor and multiplied by freq_scale. The angles depend only on the
  * position, so each row's cos/sin table is built once and serves every head of every layer. */
-void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
+static void rope_table(float *cs, int pos, int n_rot, float base, float fscale, float mscale,
+                       const float *freq_factors)
 {
-    const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
     float theta = (float)pos;
-    for (int i = 0; i < hp->n_rot / 2; i++) {
+    for (int i = 0; i < n_rot / 2; i++) {
         const float ff = freq_factors ? freq_factors[i] : 1.0f;
-        const float th = hp->rope_scale * (theta / ff);
-        cs[2 * i] = cosf(th);
-        cs[2 * i + 1] = sinf(th);
+        const float th = fscale * (theta / ff);
+        cs[2 * i] = cosf(th) * mscale;
+        cs[2 * i + 1] = sinf(th) * mscale;
         theta *= theta_scale;
     }
+}
+
+/* rope_mscale (phi3's attn_factor) multiplies cos and sin, as ggml's attn_factor does. */
+void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors)
+{
+    rope_table(cs, pos, hp->n_rot, hp->rope_base, hp->rope_scale,
+               hp->rope_mscale > 0.0f ? hp->rope_mscale : 1.0f, freq_factors);
+}
+
+void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale)
+{
+    rope_table(cs, pos, hp->n_rot, base, scale, 1.0f, NULL);
 }
 
 /* Only the first n_rot values of a head rotate. NORM rotates (x[2i], x[2i+1]); NEOX rotates
@@ -255,15 +279,21 @@ static void prep_mm(fwd *f, const llmr_mat *const *g, float *const *Y, const siz
 static void row_embed(fwd *f, int r)
 {
     const llmr_hparams *hp = &f->m->hp;
-    llmri_rope_table(f->w->rope_cs + (size_t)r * hp->n_rot, f->w->row_pos[r], hp,
-                    f->m->rope_freqs);
+    float *cs = f->w->rope_cs + (size_t)r * f->w->rope_stride;
+    llmri_rope_table(cs, f->w->row_pos[r], hp, f->m->rope_freqs);
+    if (hp->rope_base_swa > 0.0f)
+        llmri_rope_table_base(cs + hp->n_rot, f->w->row_pos[r], hp, hp->rope_base_swa, 1.0f);
     const llmr_mat *E = &f->m->tok_embd;
     const uint8_t *row = (const uint8_t *)E->data + (size_t)f->tokens[r] * E->row_bytes;
     const int n_embd = f->m->hp.n_embd;
+    float *x = f->w->x + (size_t)r * n_embd;
     if (E->type == LLMR_TYPE_F32)
-        memcpy(f->w->x + (size_t)r * n_embd, row, (size_t)n_embd * sizeof(float));
+        memcpy(x, row, (size_t)n_embd * sizeof(float));
     else
-        E->tr->to_float(row, f->w->x + (size_t)r * n_embd, n_embd);
+        E->tr->to_float(row, x, n_embd);
+    if (hp->embd_scale > 0.0f)
+        for (int i = 0; i < n_embd; i++)
+            x[i] *= hp->embd_scale;
 }
 
 /* x += t: a residual add of the product just written to t (Wo att, Wdown ...). */
@@ -306,8 +336,15 @@ static void row_rope_store(fwd *f, int r)
     add_bias(q, f->L->bq, qd);
     add_bias(k, f->L->bk, kvd);
     add_bias(v, f->L->bv, kvd);
+    if (f->L->q_norm) {   /* gemma3, qwen3: each head RMS-normed before RoPE */
+        for (int h = 0; h < hp->n_head; h++)
+            llmri_rmsnorm(q + h * hd, q + h * hd, f->L->q_norm, hd, hp->rms_eps);
+        for (int h = 0; h < hp->n_head_kv; h++)
+            llmri_rmsnorm(k + h * hd, k + h * hd, f->L->k_norm, hd, hp->rms_eps);
+    }
     const int pos = f->w->row_pos[r];
-    const float *cs = f->w->rope_cs + (size_t)r * hp->n_rot;
+    const float *cs = f->w->rope_cs + (size_t)r * f->w->rope_stride +
+                      (f->L->rope_swa ? hp->n_rot : 0);
     for (int h = 0; h < hp->n_head; h++)
         llmri_rope_apply(q + h * hd, cs, hp);
     for (int h = 0; h < hp->n_head_kv; h++)
@@ -343,10 +380,19 @@ static void row_ffn_in(fwd *f, int r)
 {
     const llmr_hparams *hp = &f->m->hp;
     const int E = hp->n_embd;
+    if (f->L->attn_post_norm) {   /* gemma2, gemma3: t = rmsnorm(t) * attn_post_norm */
+        float *t = f->w->t + (size_t)r * E;
+        llmri_rmsnorm(t, t, f->L->attn_post_norm, E, hp->rms_eps);
+    }
     residual(f, r);
     const float *x = f->w->x + (size_t)r * E;
     float *xn = f->w->xn + (size_t)r * E;
     llmri_rmsnorm(xn, x, f->L->ffn_norm.data, E, hp->rms_eps);
+    if (f->L->ffn_gate_inp.data) {   /* experts: the router first (moe_ffn) */
+        const llmr_mat *g[1] = {&f->L->ffn_gate_inp};
+        quant_row(f, g, 1, xn, E, r);
+        return;
+    }
     const llmr_mat *g[2] = {&f->L->w_gate, &f->L->w_up};
     quant_row(f, g, 2, xn, E, r);
 }
@@ -356,9 +402,23 @@ static void row_swiglu(fwd *f, int r)
     const int F = f->m->hp.n_ff;
     float *a = f->w->hb + (size_t)r * F;
     const float *b = f->w->hb2 + (size_t)r * F;
-    f->w->ops->swiglu(a, b, F);
+    if (f->m->hp.ffn_gelu)
+        f->w->ops->geglu(a, b, F);
+    else
+        f->w->ops->swiglu(a, b, F);
     const llmr_mat *g[1] = {&f->L->w_down};
     quant_row(f, g, 1, a, F, r);
+}
+
+/* x += t after the FFN, t RMS-normed first where the layer has ffn_post_norm (gemma2, 3). */
+static void row_ffn_out(fwd *f, int r)
+{
+    if (f->L->ffn_post_norm) {
+        const int E = f->m->hp.n_embd;
+        float *t = f->w->t + (size_t)r * E;
+        llmri_rmsnorm(t, t, f->L->ffn_post_norm, E, f->m->hp.rms_eps);
+    }
+    residual(f, r);
 }
 
 /* Output row k (input row out_rows[k]): xn = rmsnorm(x) * output_norm, converted. */
@@ -386,7 +446,10 @@ static void attn_step(void *arg, int ith, int nth)
     const llmr_type_traits *tk = llmri_traits((uint32_t)m->kv_type);
     const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
     const uint8_t *qsrc = m->kv_type == LLMR_TYPE_F16 ? f->w->qc : (const uint8_t *)f->w->q;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = hp->attn_scale;
+    /* gemma2 soft-caps the scores; gemma2/3 and phi3 layers may have a sliding window */
+    const int swa = f->L->n_swa;
+    const bool windowed = swa > 0 || hp->attn_softcap > 0.0f;
     float *sc = f->w->sc + (size_t)ith * ATT_SCRATCH;
     uint8_t *sp = f->w->sp + (size_t)ith * ATT_SCRATCH * esz;
     int t;
@@ -412,7 +475,12 @@ static void attn_step(void *arg, int ith, int nth)
                          (size_t)nkv);
         for (int j = 0; j < nj; j++) {
             float *row = sc + (size_t)j * nkv;
-            f->w->ops->softmax(row, nkv, sg->pos + j0 + j + 1, scale);
+            const int p = sg->pos + j0 + j;   /* the query's position */
+            if (windowed)
+                f->w->ops->softmax_window(row, nkv, swa > 0 && p >= swa ? p - swa + 1 : 0,
+                                          p + 1, scale, hp->attn_softcap);
+            else
+                f->w->ops->softmax(row, nkv, p + 1, scale);
             if (esz == 2)
                 f->w->ops->to_f16(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
         }
@@ -454,6 +522,128 @@ static void product(fwd *f, int nrows, int ng, const llmr_mat *const *g, float *
     run_mm(f, nrows, K);
 }
 
+/* ---- mixture of experts ---------------------------------------------------------------- */
+
+static void row_moe_route(fwd *f, int r)
+{
+    const llmr_hparams *hp = &f->m->hp;
+    const size_t k = (size_t)hp->n_expert_used;
+    llmri_moe_route(f->w->moe_logits + (size_t)r * hp->n_expert, hp->n_expert, (int)k,
+                    hp->moe_norm_w, f->w->moe_ids + r * k, f->w->moe_w + r * k);
+}
+
+/* Row i of the current expert's rows: its normed input, gathered and converted. */
+static void row_moe_gather(fwd *f, int i)
+{
+    const int E = f->m->hp.n_embd;
+    float *xg = f->w->xg + (size_t)i * E;
+    memcpy(xg, f->w->xn + (size_t)f->me_rows[i] * E, (size_t)E * sizeof(float));
+    const llmr_mat *g[2] = {&f->me_gate, &f->me_up};
+    quant_row(f, g, 2, xg, E, i);
+}
+
+static void row_moe_act(fwd *f, int i)
+{
+    const int F = f->me_F;
+    float *a = f->w->hb + (size_t)i * F;
+    f->w->ops->swiglu(a, f->w->hb2 + (size_t)i * F, F);
+    const llmr_mat *g[1] = {&f->me_down};
+    quant_row(f, g, 1, a, F, i);
+}
+
+/* t[row] += weight * the expert's output (an expert sees a row at most once: no race) */
+static void row_moe_acc(fwd *f, int i)
+{
+    const int E = f->m->hp.n_embd;
+    float *t = f->w->t + (size_t)f->me_rows[i] * E;
+    const float *y = f->w->tg + (size_t)i * E, wt = f->me_w[i];
+    for (int j = 0; j < E; j++)
+        t[j] += wt * y[j];
+}
+
+static void row_shexp_in(fwd *f, int r)
+{
+    const int E = f->m->hp.n_embd;
+    const llmr_mat *g[2] = {&f->L->gate_shexp, &f->L->up_shexp};
+    quant_row(f, g, 2, f->w->xn + (size_t)r * E, E, r);
+}
+
+/* t += sigmoid(gate_inp_shexp . xn) * the shared expert's output (qwen2moe) */
+static void row_shexp_acc(fwd *f, int r)
+{
+    const int E = f->m->hp.n_embd;
+    const float *xn = f->w->xn + (size_t)r * E, *gw = f->L->gate_inp_shexp;
+    float d = 0.0f;
+    for (int j = 0; j < E; j++)
+        d += xn[j] * gw[j];
+    const float s = 1.0f / (1.0f + expf(-d));
+    float *t = f->w->t + (size_t)r * E;
+    const float *y = f->w->tg + (size_t)r * E;
+    for (int j = 0; j < E; j++)
+        t[j] += s * y[j];
+}
+
+static llmr_mat mat_rows(const llmr_mat *W, int64_t r0, int64_t n)
+{
+    llmr_mat v = *W;
+    v.data = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
+    v.rows = n;
+    return v;
+}
+
+/* t = the experts' weighted outputs for every row (+ the shared expert's). The router picks
+ * each row's experts; rows are then grouped by expert, and each expert with rows runs once
+ * over all of them, so its weights are read once per pass however many rows chose it. */
+static void moe_ffn(fwd *f)
+{
+    const llmr_hparams *hp = &f->m->hp;
+    struct llmr_work *w = f->w;
+    const llmr_layer *L = f->L;
+    const int n = f->n, E = hp->n_embd, X = hp->n_expert, k = hp->n_expert_used;
+    const int Fe = hp->n_ff_exp, cap = w->cap;
+    product(f, n, 1, &(const llmr_mat *){&L->ffn_gate_inp}, &w->moe_logits,
+            &(size_t){(size_t)X}, w->xn, E);                      /* router logits */
+    par_rows(f, n, row_moe_route);
+    memset(w->moe_cnt, 0, (size_t)X * sizeof(int));
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < k; j++) {
+            const int e = w->moe_ids[(size_t)r * k + j], c = w->moe_cnt[e]++;
+            w->moe_rows[(size_t)e * cap + c] = r;
+            w->moe_wts[(size_t)e * cap + c] = w->moe_w[(size_t)r * k + j];
+        }
+    memset(w->t, 0, (size_t)n * E * sizeof(float));
+    for (int e = 0; e < X; e++) {
+        const int cnt = w->moe_cnt[e];
+        if (!cnt)
+            continue;
+        f->me_gate = mat_rows(&L->gate_exps, (int64_t)e * Fe, Fe);
+        f->me_up = mat_rows(&L->up_exps, (int64_t)e * Fe, Fe);
+        f->me_down = mat_rows(&L->down_exps, (int64_t)e * E, E);
+        f->me_rows = w->moe_rows + (size_t)e * cap;
+        f->me_w = w->moe_wts + (size_t)e * cap;
+        f->me_F = Fe;
+        par_rows(f, cnt, row_moe_gather);
+        product(f, cnt, 2, (const llmr_mat *[]){&f->me_gate, &f->me_up},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)Fe, (size_t)Fe}, w->xg, E);
+        par_rows(f, cnt, row_moe_act);
+        product(f, cnt, 1, &(const llmr_mat *){&f->me_down}, &w->tg, &(size_t){(size_t)E},
+                w->hb, Fe);
+        par_rows(f, cnt, row_moe_acc);
+    }
+    if (L->gate_inp_shexp) {
+        const int Fs = hp->n_ff_shexp;
+        par_rows(f, n, row_shexp_in);
+        product(f, n, 2, (const llmr_mat *[]){&L->gate_shexp, &L->up_shexp},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)Fs, (size_t)Fs}, w->xn, E);
+        f->me_down = L->down_shexp;
+        f->me_F = Fs;
+        par_rows(f, n, row_moe_act);
+        product(f, n, 1, &(const llmr_mat *){&L->down_shexp}, &w->tg, &(size_t){(size_t)E},
+                w->hb, Fs);
+        par_rows(f, n, row_shexp_acc);
+    }
+}
+
 /* One layer over every row, the header's formula line by line. */
 static void forward_layer(fwd *f)
 {
@@ -472,12 +662,16 @@ static void forward_layer(fwd *f)
     product(f, n, 1, &(const llmr_mat *){&L->wo}, &w->t, &(size_t){(size_t)E}, w->att,
             (int)qd);                                             /* t = Wo att */
     par_rows(f, n, row_ffn_in);                                   /* x += t; xn = ... */
-    product(f, n, 2, (const llmr_mat *[]){&L->w_gate, &L->w_up}, (float *[]){w->hb, w->hb2},
-            (size_t[]){(size_t)F, (size_t)F}, w->xn, E);
-    par_rows(f, n, row_swiglu);                                   /* hb = silu(hb) * hb2 */
-    product(f, n, 1, &(const llmr_mat *){&L->w_down}, &w->t, &(size_t){(size_t)E}, w->hb,
-            F);                                                   /* t = Wdown hb */
-    par_rows(f, n, residual);                                     /* x += t */
+    if (L->ffn_gate_inp.data) {
+        moe_ffn(f);                                               /* t = experts(xn) */
+    } else {
+        product(f, n, 2, (const llmr_mat *[]){&L->w_gate, &L->w_up},
+                (float *[]){w->hb, w->hb2}, (size_t[]){(size_t)F, (size_t)F}, w->xn, E);
+        par_rows(f, n, row_swiglu);                               /* hb = silu(hb) * hb2 */
+        product(f, n, 1, &(const llmr_mat *){&L->w_down}, &w->t, &(size_t){(size_t)E}, w->hb,
+                F);                                               /* t = Wdown hb */
+    }
+    par_rows(f, n, row_ffn_out);                                  /* x += t */
 }
 
 /* An exponent of all ones is an infinity or a NaN. An OR over integer compares, so the loop
@@ -537,6 +731,8 @@ bool llmri_forward(const llmr_pass *p)
     }
     product(f, f->n_out, 1, &(const llmr_mat *){&m->output}, &f->logits,
             &(size_t){(size_t)hp->n_vocab}, w->xn, hp->n_embd);
+    for (int k = 0; hp->final_softcap > 0.0f && k < f->n_out; k++)   /* gemma2 */
+        w->ops->softcap(f->logits + (size_t)k * hp->n_vocab, hp->n_vocab, hp->final_softcap);
     watch_rows(f, hp->n_layer + 1, f->logits, (size_t)hp->n_vocab, true);
     return true;
 }

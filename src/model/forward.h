@@ -32,7 +32,9 @@ struct llmr_work {
     uint8_t *qc;             /* q in the cache's vec_dot_type (F16 cache) */
     float *sc;               /* per thread: ATT_SCRATCH floats */
     uint8_t *sp;             /* per thread: the same, in the cache type */
-    float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position */
+    float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position
+                                (then the same for rope_base_swa, when the model has it) */
+    int rope_stride;         /* floats per row of rope_cs */
     const llmr_rowops *ops;
     int *row_pos;
     llmr_seq **row_seq;
@@ -42,6 +44,13 @@ struct llmr_work {
     int32_t *btok;           /* batched passes: the parts' tokens in row order */
     int *nf_stage;           /* after a pass, per output row: LLMR_FINITE, or the first stage
                                 whose output held a NaN or infinity (see llmri_forward) */
+    /* mixtures of experts (NULL without): router logits (cap x n_expert), each row's experts
+     * and weights (cap x n_expert_used), per expert the rows sent to it and their weights
+     * (n_expert x cap) and their count, the gathered rows (cap x n_embd) and an expert's
+     * output for them (cap x n_embd) */
+    float *moe_logits, *moe_w, *moe_wts, *xg, *tg;
+    int32_t *moe_ids;
+    int *moe_rows, *moe_cnt;
 };
 
 /* The work area of a model: buffers for LLMR_UBATCH rows (eval.c). */
@@ -89,5 +98,11 @@ void llmri_rmsnorm(float *o, const float *x, const float *w, int n, float eps);
 /* The cos, sin table of RoPE at position pos (n_rot floats), and its rotation of one head. */
 void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *freq_factors);
 void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
+/* The same table for another base and frequency scale (gemma3's local layers). */
+void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale);
+
+/* arch_moe.c: the k experts a row goes to (ids, by descending probability) and their weights,
+ * from its n router logits. */
+void llmri_moe_route(const float *logits, int n, int k, bool norm, int32_t *ids, float *w);
 
 #endif

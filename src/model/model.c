@@ -11,6 +11,7 @@
 #include "core/threadpool.h"
 #include "core/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,22 @@ static const arch_info ARCHS[] = {
     {"qwen2", LLMR_ARCH_QWEN2, LLMR_ROPE_NEOX, true},
     {"bert", LLMR_ARCH_BERT, LLMR_ROPE_NEOX, false},
     {"nomic-bert", LLMR_ARCH_NOMIC_BERT, LLMR_ROPE_NEOX, false},
+    {"gemma", LLMR_ARCH_GEMMA, LLMR_ROPE_NEOX, false},
+    {"gemma2", LLMR_ARCH_GEMMA2, LLMR_ROPE_NEOX, false},
+    {"gemma3", LLMR_ARCH_GEMMA3, LLMR_ROPE_NEOX, false},
+    {"phi3", LLMR_ARCH_PHI3, LLMR_ROPE_NEOX, false},
+    {"qwen3", LLMR_ARCH_QWEN3, LLMR_ROPE_NEOX, false},
+    {"qwen2moe", LLMR_ARCH_QWEN2MOE, LLMR_ROPE_NEOX, true},
+    {"qwen3moe", LLMR_ARCH_QWEN3MOE, LLMR_ROPE_NEOX, false},
 };
+
+const char *llmri_arch_name(llmr_arch a)
+{
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (ARCHS[i].arch == a)
+            return ARCHS[i].name;
+    return "unknown";
+}
 
 static const arch_info *find_arch(const char *name)
 {
@@ -95,7 +111,8 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     if (!ai)
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED,
                             "%s: general.architecture '%s' is not supported (expected llama, "
-                            "qwen2, bert or nomic-bert)", gf->path, an);
+                            "qwen2, qwen3, gemma, gemma2, gemma3, phi3, qwen2moe, qwen3moe, bert or "
+                            "nomic-bert)", gf->path, an);
     hp->arch = ai->arch;
     hp->rope = ai->rope;
     const int BIG = 1 << 24;
@@ -147,7 +164,9 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
     hp->rope_scale = 1.0f;
     char key[128];
     const char *stype = gguf_get_str(gf, akey(key, sizeof key, an, "rope.scaling.type"));
-    if (stype && strcmp(stype, "none") && strcmp(stype, "linear"))
+    /* longrope (phi3) is its per-dimension factors, read with the tensors */
+    if (stype && strcmp(stype, "none") && strcmp(stype, "linear") &&
+        !(hp->arch == LLMR_ARCH_PHI3 && !strcmp(stype, "longrope")))
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: %s '%s' is not supported "
                             "(expected none or linear)", gf->path, key, stype);
     float factor = 0.0f;
@@ -177,14 +196,21 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: cannot tell the vocabulary size (no %s."
                             "vocab_size, tokenizer.ggml.tokens or token_embd.weight)", gf->path, an);
     hp->n_vocab = vs;
-    return enc ? llmri_encoder_hparams(gf, an, hp, err) : LLMR_OK;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    if (enc)
+        return llmri_encoder_hparams(gf, an, hp, err);
+    if ((rc = llmri_moe_hparams(gf, an, hp, err)))
+        return rc;
+    if (hp->arch >= LLMR_ARCH_GEMMA)
+        return llmri_dense_hparams(gf, an, hp, err);
+    return LLMR_OK;
 }
 
 /* Finds tensor `name` and checks its type and shape: n_dims values of ne (trailing 1s are
  * ignored). Vectors (`vec`) must be F32; matrices must have computable types whose
  * activations can be converted. */
-static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
-                bool optional, llmr_mat *out, llmr_err *err)
+static int bind_nd(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                   bool vec, bool optional, llmr_mat *out, llmr_err *err)
 {
     memset(out, 0, sizeof *out);
     const gguf_tensor *t = gguf_find_tensor(gf, name);
@@ -193,7 +219,7 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
             return LLMR_OK;
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: missing tensor %s", gf->path, name);
     }
-    int64_t want[GGUF_MAX_DIMS] = {ne0, vec ? 1 : ne1, 1, 1};
+    int64_t want[GGUF_MAX_DIMS] = {ne0, vec ? 1 : ne1, ne2, 1};
     bool ok = true;
     for (int i = 0; i < GGUF_MAX_DIMS; i++)
         ok &= (i < (int)t->n_dims ? t->ne[i] : 1) == want[i];
@@ -205,6 +231,10 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
         if (vec)
             return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                                 "[%lld] from the metadata", gf->path, name, got, (long long)ne0);
+        if (ne2 > 1)
+            return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
+                                "[%lld, %lld, %lld] from the metadata", gf->path, name, got,
+                                (long long)ne0, (long long)ne1, (long long)ne2);
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s has shape [%s], expected "
                             "[%lld, %lld] from the metadata", gf->path, name, got,
                             (long long)ne0, (long long)ne1);
@@ -230,7 +260,7 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
     out->data = t->data;
     out->type = t->type;
     out->cols = ne0;
-    out->rows = vec ? 1 : ne1;
+    out->rows = vec ? 1 : ne1 * ne2;
     out->row_bytes = llmri_row_size(t->type, ne0);
     uint64_t need;
     if (!out->row_bytes || !llmri_mul_ok(out->row_bytes, (uint64_t)out->rows, &need) ||
@@ -238,6 +268,12 @@ static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1,
         return llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: data is smaller than its "
                             "shape implies", gf->path, name);
     return LLMR_OK;
+}
+
+static int bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
+                bool optional, llmr_mat *out, llmr_err *err)
+{
+    return bind_nd(gf, name, ne0, ne1, 1, vec, optional, out, err);
 }
 
 int llmri_weights_load(llmr_model *m, llmr_err *err)
@@ -265,6 +301,11 @@ int llmri_weights_load(llmr_model *m, llmr_err *err)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
     const bool biases = hp->arch == LLMR_ARCH_QWEN2;
     for (int l = 0; l < hp->n_layer; l++) {
+        if (hp->arch >= LLMR_ARCH_GEMMA || hp->n_expert) {
+            if ((rc = llmri_dense_layer(m, l, err)))
+                return rc;
+            continue;
+        }
         llmr_layer *L = &m->layers[l];
         char n[96];
 #define BIND(field, suffix, ne0, ne1, vec)                                                     \
@@ -301,6 +342,24 @@ int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, 
                bool optional, llmr_mat *out, llmr_err *err)
 {
     return bind(gf, name, ne0, ne1, vec, optional, out, err);
+}
+
+int llmri_bind3(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                llmr_mat *out, llmr_err *err)
+{
+    return bind_nd(gf, name, ne0, ne1, ne2, false, false, out, err);
+}
+
+int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                  int def, int lo, int hi, int *out, llmr_err *err)
+{
+    return get_int(gf, arch, suffix, required, def, lo, hi, out, err);
+}
+
+int llmri_get_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                    float def, float *out, llmr_err *err)
+{
+    return get_float(gf, arch, suffix, required, def, out, err);
 }
 
 /* ---- accessors ----------------------------------------------------------------------------- */
@@ -374,6 +433,7 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
     m->n_ctx = o.n_ctx ? o.n_ctx
                        : (m->hp.n_ctx_train < DEFAULT_CTX_CAP ? m->hp.n_ctx_train : DEFAULT_CTX_CAP);
     m->kv_type = o.kv_type == LLMR_KV_F32 ? LLMR_TYPE_F32 : LLMR_TYPE_F16;
+    llmri_dense_ready(m);
     m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);

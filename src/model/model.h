@@ -27,7 +27,15 @@
 #define LLMR_UBATCH 512
 
 typedef enum {
-    LLMR_ARCH_LLAMA = 0, LLMR_ARCH_QWEN2 = 1,
+    LLMR_ARCH_LLAMA = 0,
+    LLMR_ARCH_QWEN2 = 1,
+    LLMR_ARCH_GEMMA,      /* arch_dense.c: the families below */
+    LLMR_ARCH_GEMMA2,
+    LLMR_ARCH_GEMMA3,
+    LLMR_ARCH_PHI3,
+    LLMR_ARCH_QWEN3,
+    LLMR_ARCH_QWEN2MOE,   /* arch_moe.c: mixtures of experts (and llama with ffn_*_exps) */
+    LLMR_ARCH_QWEN3MOE,
     LLMR_ARCH_BERT = 100, LLMR_ARCH_NOMIC_BERT = 101   /* encoders: model/encoder.h */
 } llmr_arch;
 
@@ -51,6 +59,20 @@ typedef struct llmr_hparams {
     bool encoder;          /* bidirectional, no output head: embeddings only */
     int pooling;           /* <arch>.pooling_type (llmr_pooling), -1 when absent */
     int n_token_types;     /* encoders: rows of token_types.weight */
+    /* What the families beyond llama and qwen2 add (arch_dense.c sets them; zero is off). */
+    float rope_mscale;     /* multiplies RoPE's cos and sin (rope.scaling.attn_factor); 0: 1 */
+    float rope_base_swa;   /* gemma3: RoPE base of the sliding-window layers (0: same) */
+    int n_ctx_orig;        /* phi3: rope.scaling.original_context_length */
+    float attn_scale;      /* q.k scale: 1/sqrt(head_dim) unless the family says otherwise */
+    float embd_scale;      /* gemma: token embeddings times sqrt(n_embd) */
+    float attn_softcap;    /* gemma2: scores = cap * tanh(scores / cap) */
+    float final_softcap;   /* gemma2: the logits likewise */
+    int n_swa;             /* sliding window in positions, on the layers that have one */
+    bool ffn_gelu;         /* GeGLU (tanh GELU) instead of SwiGLU */
+    /* Mixtures of experts (arch_moe.c; n_expert 0: a dense FFN) */
+    int n_expert, n_expert_used;   /* expert_count, expert_used_count */
+    int n_ff_exp, n_ff_shexp;      /* FFN width of each expert and of the shared expert */
+    bool moe_norm_w;       /* the chosen experts' weights renormalised to sum to 1 */
 } llmr_hparams;
 
 /* A weight matrix (or vector) in the mapping: rows of `cols` values of `type`. */
@@ -65,6 +87,18 @@ typedef struct llmr_mat {
 typedef struct llmr_layer {
     llmr_mat attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
     const float *bq, *bk, *bv;    /* qwen2 biases, else NULL */
+    /* arch_dense.c's families (NULL / 0 when absent) */
+    const float *q_norm, *k_norm;              /* per-head RMSNorm of q and k (head_dim) */
+    const float *attn_post_norm, *ffn_post_norm;   /* RMSNorm of the attention / FFN output */
+    int n_swa;                    /* sliding window of this layer, 0 for full attention */
+    bool rope_swa;                /* RoPE with rope_base_swa (gemma3's local layers) */
+    /* arch_moe.c: the router (n_expert rows) and every expert's weights in one matrix each:
+     * expert e owns rows [e * n_ff_exp, (e + 1) * n_ff_exp) of gate_exps and up_exps and
+     * [e * n_embd, (e + 1) * n_embd) of down_exps. The shared expert (qwen2moe) is a dense
+     * FFN scaled by sigmoid(gate_inp_shexp . x). */
+    llmr_mat ffn_gate_inp, gate_exps, up_exps, down_exps;
+    llmr_mat gate_shexp, up_shexp, down_shexp;
+    const float *gate_inp_shexp;
 } llmr_layer;
 
 struct llmr_work;   /* activations and scratch (model/forward.h, eval.c) */
@@ -75,6 +109,7 @@ struct llmr_model {
     llmr_hparams hp;
     llmr_mat tok_embd, out_norm, output;   /* output == tok_embd when tied */
     const float *rope_freqs;               /* Llama-3 per-dimension divisors, or NULL */
+    const float *rope_long, *rope_short;   /* phi3 LongRoPE divisors: one becomes rope_freqs */
     llmr_layer *layers;
     struct llmr_encoder *enc;              /* encoders' weights (model/encoder.h), or NULL */
     int n_threads, n_ctx;                  /* defaults for sequences */
@@ -97,11 +132,35 @@ typedef struct llmr_seq llmr_seq;
  * presence, type and shape. Does not take ownership of gf. Errors name the key or tensor. */
 int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
-/* The tensor binder llmri_weights_load uses, for the architectures' own files (encoder.c):
- * tensor `name` of shape [ne0] (vec: F32) or [ne0, ne1] with a computable type, NULL data
- * when absent and optional. Errors name the file and the tensor. */
+
+/* The architecture's GGUF name ("llama", "gemma2", ...). */
+const char *llmri_arch_name(llmr_arch a);
+
+/* Finds tensor `name` and checks its type and shape ([ne0] for F32 vectors, else [ne0, ne1]
+ * of a type llmr computes with). A missing optional tensor leaves *out zeroed. */
 int llmri_bind(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, bool vec,
                bool optional, llmr_mat *out, llmr_err *err);
+/* A 3-D tensor [ne0, ne1, ne2] (experts' weights) as one matrix of ne1 * ne2 rows. */
+int llmri_bind3(const gguf_file *gf, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                llmr_mat *out, llmr_err *err);
+/* Reads "<arch>.<suffix>" as an integer in [lo, hi] or a number; absent: def (or an error when
+ * required). */
+int llmri_get_int(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                  int def, int lo, int hi, int *out, llmr_err *err);
+int llmri_get_float(const gguf_file *gf, const char *arch, const char *suffix, bool required,
+                    float def, float *out, llmr_err *err);
+
+/* arch_dense.c: the hyper-parameters and tensors of gemma, gemma2, gemma3, phi3 and qwen3 on
+ * top of the common ones, and the choice made once the context size is known (phi3's
+ * LongRoPE factors). */
+int llmri_dense_hparams(const gguf_file *gf, const char *an, llmr_hparams *hp, llmr_err *err);
+int llmri_dense_layer(struct llmr_model *m, int l, llmr_err *err);
+void llmri_dense_ready(struct llmr_model *m);
+
+/* arch_moe.c: expert counts and widths (any architecture may have them: llama's Mixtral
+ * files), and a layer's router and experts. */
+int llmri_moe_hparams(const gguf_file *gf, const char *an, llmr_hparams *hp, llmr_err *err);
+int llmri_moe_layer(struct llmr_model *m, int l, llmr_err *err);
 
 /* Model accessors. */
 const gguf_file *llmri_model_gguf(const llmr_model *m);

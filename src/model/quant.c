@@ -55,9 +55,10 @@ uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, in
                         const llmr_qpos *pos, bool pure)
 {
     /* BERT's position and token-type embeddings stay F32, as llama-quant.cpp keeps them
-     * (llama.cpp adds the token-type row to F32 activations, an add that wants F32) */
+     * (llama.cpp adds the token-type row to F32 activations, an add that wants F32), and so
+     * do expert routers, whose few rows pick the experts (llama.cpp's rule too) */
     if (n_dims < 2 || !strcmp(name, "position_embd.weight") ||
-        !strcmp(name, "token_types.weight"))
+        !strcmp(name, "token_types.weight") || ends_with(name, "ffn_gate_inp.weight"))
         return LLMR_TYPE_F32;
     uint32_t ty = t->base;
     if (!pure && is_quantized(ty)) {

@@ -1,4 +1,4 @@
-/* rowops.h - the element-wise row kernels of the forward pass (softmax, SwiGLU), written once
+/* rowops.h - the element-wise row kernels of the forward pass (softmax, SwiGLU, GeGLU), written once
  * in plain C that the compiler vectorizes, and compiled twice: rowops.c for the baseline ISA
  * and rowops_avx2.c with AVX2+FMA (8 lanes). llmr_rowops() picks one at run time.
  */
@@ -15,6 +15,13 @@ typedef struct llmr_rowops {
     void (*softmax)(float *s, int n, int valid, float scale);
     /* y[i] = half(x[i]), round to nearest even (F16C where built with it) */
     void (*to_f16)(const float *x, uint16_t *y, int n);
+    /* a[i] = gelu(a[i]) * b[i], GELU's tanh form (Gemma's gelu_pytorch_tanh) */
+    void (*geglu)(float *a, const float *b, int n);
+    /* x[i] = cap * tanh(x[i] / cap) (Gemma 2's soft-capping) */
+    void (*softcap)(float *x, int n, float cap);
+    /* softmax of s[lo..valid) after scaling by `scale` and, when cap > 0, soft-capping; the
+     * rest of s[0..n) = 0 (lo > 0: a sliding window's first position) */
+    void (*softmax_window)(float *s, int n, int lo, int valid, float scale, float cap);
 } llmr_rowops;
 
 const llmr_rowops *llmri_rowops_get(void);
@@ -81,6 +88,47 @@ static void rowops_to_f16(const float *x, uint16_t *y, int n)
     llmri_fp32_to_fp16_row(x, y, n);
 }
 #endif
+
+/* 0.5 x (1 + tanh(u)) = x * sigmoid(2u) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
+ * SiLU's form, so it vectorizes the same way. */
+static void rowops_geglu(float *restrict a, const float *restrict b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const float x = a[i];
+        const float u2 = 1.59576912160573071f * x * (1.0f + 0.044715f * x * x);
+        a[i] = x / (1.0f + rowops_exp(-u2)) * b[i];
+    }
+}
+
+/* tanh(v) = 1 - 2 / (1 + exp(2v)); absolute error about 1e-7 (exp's clamp gives +-1 past
+ * |v| = 44). */
+static inline float rowops_tanh(float v)
+{
+    return 1.0f - 2.0f / (1.0f + rowops_exp(2.0f * v));
+}
+
+static void rowops_softcap(float *restrict x, int n, float cap)
+{
+    const float inv = 1.0f / cap;
+    for (int i = 0; i < n; i++)
+        x[i] = cap * rowops_tanh(x[i] * inv);
+}
+
+static void rowops_softmax(float *restrict s, int n, int valid, float scale);
+
+static void rowops_softmax_window(float *restrict s, int n, int lo, int valid, float scale,
+                                  float cap)
+{
+    if (cap > 0.0f) {
+        for (int i = lo; i < valid; i++)
+            s[i] *= scale;
+        rowops_softcap(s + lo, valid - lo, cap);
+        scale = 1.0f;
+    }
+    rowops_softmax(s + lo, n - lo, valid - lo, scale);
+    for (int i = 0; i < lo; i++)
+        s[i] = 0.0f;
+}
 
 static void rowops_softmax(float *restrict s, int n, int valid, float scale)
 {

@@ -3,4 +3,5 @@
 #define LLMR_ROWOPS_IMPL
 #include "model/rowops.h"
 
-const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax, rowops_to_f16};
+const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax, rowops_to_f16,
+                                          rowops_geglu, rowops_softcap, rowops_softmax_window};

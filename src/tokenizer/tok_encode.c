@@ -133,6 +133,9 @@ static int partition(const llmr_tokenizer *t, const char *text, size_t len, bool
             if ((rc = frag_push(&a, -1, start, p - start)) == LLMR_OK)
                 rc = frag_push(&a, id, p, t->text_len[id]);
             p += t->text_len[id];
+            if (t->rstrip && t->rstrip[id])   /* C's isspace: the bytes llama.cpp strips */
+                while (p < len && !taken[p] && strchr(" \t\n\v\f\r", text[p]) && text[p])
+                    p++;
             start = p;
         }
         if (rc == LLMR_OK)

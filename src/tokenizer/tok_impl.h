@@ -83,6 +83,8 @@ struct llmr_tokenizer {
     llmr_token bos, eos, eot, eom, unk, sep, pad, cls, mask;
     bool add_bos, add_eos, add_sep, add_space_prefix;
     uint8_t *eog;            /* one byte per id: ends generation */
+    uint8_t *rstrip;         /* one byte per id, or NULL: the whitespace right after this
+                                special token in the text is dropped (Phi-3) */
 
     llmr_err err;            /* why open failed */
     char   *arena;           /* all strings, one block */

@@ -4,6 +4,7 @@
 #include "core/grow.h"
 #include "core/util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,45 @@ static bool name_in(const char *s, const char *const *list)
     return false;
 }
 
+/* True when s contains `word`, ASCII case ignored. */
+static bool contains_nocase(const char *s, const char *word)
+{
+    const size_t n = strlen(word);
+    for (; *s; s++) {
+        size_t i = 0;
+        while (i < n && s[i] && tolower((unsigned char)s[i]) == word[i])
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+/* Phi-3's tokenizer.json marks its special tokens rstrip: the whitespace after one belongs to
+ * it ("<|user|>\nHi" is <|user|> ▁Hi). GGUF does not carry the flag, so, as llama.cpp does,
+ * a model named like Phi-3 gets it on every control and user-defined token and </s>, but not
+ * on <unk>, <s> and <|endoftext|>. Nonzero only when out of memory. */
+static int phi3_rstrip(llmr_tokenizer *t, const gguf_file *f)
+{
+    const char *name = gguf_get_str(f, "general.name");
+    if (!name || (!contains_nocase(name, "phi-3") && !contains_nocase(name, "phi3")))
+        return 0;
+    t->rstrip = calloc((size_t)t->n_vocab, 1);
+    if (!t->rstrip)
+        return -1;
+    for (int32_t r = 0; r < t->n_specials; r++)
+        t->rstrip[t->specials[r]] = 1;
+    static const char *const on[] = {"</s>", NULL};
+    static const char *const off[] = {"<unk>", "<s>", "<|endoftext|>", NULL};
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        if (name_in(t->text[i], on))
+            t->rstrip[i] = 1;
+        if (name_in(t->text[i], off))
+            t->rstrip[i] = 0;
+    }
+    return 0;
+}
+
 static int load_specials(llmr_tokenizer *t, const gguf_file *f)
 {
     llmr_token def_bos = -1, def_eos = -1, def_unk = -1;
@@ -479,6 +519,8 @@ static int load_specials(llmr_tokenizer *t, const gguf_file *f)
     }
     if (t->eos >= 0) t->eog[t->eos] = 1;
     if (t->eot >= 0) t->eog[t->eot] = 1;
+    if (phi3_rstrip(t, f))
+        return llmri_err_set(&t->err, LLMR_ERR_NOMEM, "tokenizer: out of memory");
     if (t->eom >= 0) t->eog[t->eom] = 1;
     qsort_r(t->specials, (size_t)t->n_specials, sizeof *t->specials, cmp_special, t);
     for (int k = 0; k < 2; k++) {
@@ -675,6 +717,7 @@ void llmr_tokenizer_close(llmr_tokenizer *t)
     free(t->by_byte[0]);
     free(t->by_byte[1]);
     free(t->eog);
+    free(t->rstrip);
     free(t->arena);
     free(t->pre_name);
     free(t);
