@@ -36,6 +36,12 @@ long cli_cap_threads(const char *cmd, const char *flag, long n);
 struct gguf_file;
 const char *cli_ftype_name(const struct gguf_file *f);
 
+/* The model a command's -m names, as a local path in `path`: a path, a name from the cache
+ * (`llmr ls`), an alias, NAME:TAG, a URL or hf: id (downloaded on first use, with a progress
+ * bar on a terminal); name NULL: the default model, said once on stderr. On failure prints
+ * one line ("llmr CMD: 'x' is not ...; close matches: ...") and returns false. */
+bool cli_model_path(const char *cmd, const char *name, char *path, size_t n);
+
 /* Commands. */
 int cmd_info(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
@@ -53,5 +59,6 @@ int cmd_route(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
 
 #endif

@@ -316,6 +316,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (!n_models)
         return cli_usage_error("bench", "-m MODEL is required");
+    static char paths[MAX_LIST][4096];
+    for (int i = 0; i < n_models; i++)
+        if (!cli_model_path("bench", models[i], paths[i], sizeof paths[i]))
+            return CLI_BAD_INPUT;
     char cpu[128];
     cpu_name(cpu, sizeof cpu);
     bool first = true;
@@ -326,7 +330,7 @@ int cmd_bench(int argc, char **argv)
     int rc = CLI_OK;
     for (int i = 0; i < n_models && rc == CLI_OK; i++)
         for (int t = 0; t < th.n && rc == CLI_OK; t++)
-            rc = bench_model(models[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
+            rc = bench_model(paths[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
     if (json)
         printf("\n]\n");
     return rc;

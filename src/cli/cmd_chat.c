@@ -301,7 +301,7 @@ static int parse_args(chat *c, int argc, char **argv)
             return cli_usage_error("chat", "unexpected argument '%s'", argv[i]);
     }
     if (!c->g.model)
-        return cli_usage_error("chat", "no model: give -m MODEL.gguf");
+        return cli_usage_error("chat", "no model: give -m MODEL (a file, a name or an alias)");
     if (c->g.no_gen)
         return cli_usage_error("chat", "-n 0 would generate no reply: give 1..%d, or -1 for "
                                "until the context is full", LLMR_MAX_GEN_TOKENS);
@@ -316,7 +316,10 @@ static int open_model(chat *c)
     llmr_model_opts mo = llmr_model_defaults();
     mo.n_threads = (int)c->g.threads;
     mo.n_ctx = (int)c->g.ctx;
-    if (llmr_model_open(c->g.model, &mo, &c->m) != LLMR_OK)
+    char path[4096];
+    if (!cli_model_path("chat", c->g.model, path, sizeof path))
+        return CLI_BAD_INPUT;
+    if (llmr_model_open(path, &mo, &c->m) != LLMR_OK)
         return cli_fail("chat", "%s", llmr_model_errmsg(c->m));
     llmr_err err;
     llmri_err_clear(&err);

@@ -55,8 +55,6 @@ static int parse_args(run_args *a, int argc, char **argv)
             return cli_usage_error("run", "unexpected argument '%s' (quote the prompt as one "
                                    "argument)", argv[i]);
     }
-    if (!a->g.model)
-        return cli_usage_error("run", "no model: give -m MODEL.gguf");
     if (!a->prompt)
         return cli_usage_error("run", "no prompt given");
     if (a->grammar_file && a->json_schema)
@@ -108,7 +106,10 @@ static int generate(run_args *a)
     mo.n_threads = (int)a->g.threads;
     mo.n_ctx = (int)a->g.ctx;
     llmr_model *m;
-    if (llmr_model_open(a->g.model, &mo, &m) != LLMR_OK) {
+    char path[4096];
+    if (!cli_model_path("run", a->g.model, path, sizeof path))
+        return CLI_BAD_INPUT;
+    if (llmr_model_open(path, &mo, &m) != LLMR_OK) {
         int rc = cli_fail("run", "%s", llmr_model_errmsg(m));
         llmr_model_close(m);
         return rc;

@@ -60,10 +60,12 @@ static const cli_cmd commands[] = {
      "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
      "2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
-     "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
+     "usage: llmr run [-m MODEL] [options] \"PROMPT\"\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
      "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
-     "  -m, --model F            GGUF model file\n"
+     "  -m, --model MODEL        a GGUF file, a name from `llmr ls`, an alias, NAME:TAG, a\n"
+     "                           URL or hf:ORG/REPO/FILE.gguf (downloaded on first use);\n"
+     "                           default: the shipped stories260K (said on stderr)\n"
      "  -n, --max-tokens N       tokens to generate at most (default 256; 0: none, the\n"
      "                           prompt is only evaluated; -1: until the context is full)\n"
      "  --temp T                 temperature, 0 = greedy (default 0.8)\n"
@@ -209,14 +211,25 @@ static const cli_cmd commands[] = {
      "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
     {"ls", cmd_ls, "list the models in the download cache",
      "usage: llmr ls [--json]\n"
-     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name, size, modification time;\n"
-     "  unfinished downloads are marked partial.\n"
+     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name (what -m takes), size, file type,\n"
+     "  architecture, parameters, modification time; unfinished downloads are marked\n"
+     "  partial.\n"
+     "  --json  {\"cache_dir\", \"models\": [{\"name\" (file name), \"model\", \"path\", \"size\",\n"
+     "          \"mtime\", \"partial\", \"type\", \"architecture\", \"n_params\"}]}\n"
      "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
     {"rm", cmd_rm, "remove models from the download cache",
      "usage: llmr rm NAME...\n"
      "  Removes each NAME (as `llmr ls` prints it, .gguf optional) and its unfinished\n"
      "  download from the cache.\n"
      "Exit status: 0 ok, 1 a NAME was not in the cache, 2 usage error.\n"},
+    {"alias", cmd_alias, "give a model a short name that every -m accepts",
+     "usage: llmr alias [NAME [TARGET]] | llmr alias --rm NAME\n"
+     "  llmr alias NAME TARGET  makes NAME stand for TARGET (a path, a cached name, NAME:TAG,\n"
+     "                         a URL or hf: id; it must name a model now)\n"
+     "  llmr alias [NAME]       lists the aliases (or NAME's)\n"
+     "  llmr alias --rm NAME    removes NAME\n"
+     "  Aliases live in $LLMR_CACHE_DIR/aliases.json.\n"
+     "Exit status: 0 ok, 1 failed (unknown target or alias), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -53,7 +53,7 @@ start_server split --drop-after 1500000 --drop-count 1; P2=$PORT
 check "cut-off single attempt fails" $([ $rc = 1 ]; echo $?)
 [ ! -e "$LLMR_CACHE_DIR/tiny.gguf" ]; check "no file under the final name after a cut" $?
 [ "$(stat -c %s "$LLMR_CACHE_DIR/tiny.gguf.part")" = 1500000 ]; check ".part keeps 1500000 bytes" $?
-"$BIN" ls | grep -q 'tiny.gguf.*partial'; check "ls shows the partial download" $?
+"$BIN" ls | grep -q '^tiny .*partial'; check "ls shows the partial download" $?
 out=$("$BIN" pull --quiet "http://127.0.0.1:$P2/tiny.gguf" 2>"$tmp/err"); rc=$?
 check "second pull resumes ($(cat "$tmp/err"))" $([ $rc = 0 ]; echo $?)
 cmp -s "$(printf '%s\n' "$out" | tail -n1)" "$tmp/www/tiny.gguf"; check "resumed across pulls is identical" $?

@@ -4,14 +4,13 @@
 # analyzer statistics, fallback loading and retries.
 set -u
 BUILD=${LLMR_BUILD:?}
-SHARED=${LLMR_SHARED:-../shared}
-MODEL="$SHARED/models/stories260K.gguf"
+. "$(dirname "$0")/../check.bash"
+MODEL=$DEFAULT_MODEL
 if [ ! -f "$MODEL" ]; then
-    echo "skipped: $MODEL is absent (the examples need ../shared)"; exit 77
+    echo "skipped: $MODEL is absent"; exit 77
 fi
 export LLMR_THREADS=1 LLMR_SEED=7 LLMR_EXAMPLE_SCALE=${LLMR_EXAMPLE_SCALE:-0.1}
 export LLMR_EXAMPLE_MAX_TOKENS=${LLMR_EXAMPLE_MAX_TOKENS:-120}
-. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 num() { grep -o "$1 *[0-9]*" "$2" | head -1 | grep -o '[0-9]*$'; }
 
