@@ -316,6 +316,14 @@ int cmd_bench(int argc, char **argv)
     }
     if (!n_models)
         return cli_usage_error("bench", "-m MODEL is required");
+    bool any = false;
+    for (int k = 0; k < pp.n; k++)
+        any = any || pp.v[k] > 0;
+    for (int k = 0; k < tg.n; k++)
+        any = any || tg.v[k] > 0;
+    if (!any)
+        return cli_usage_error("bench", "-p 0 and -n 0 leave nothing to measure: give a prompt "
+                               "or generation length above 0");
     static char paths[MAX_LIST][4096];
     for (int i = 0; i < n_models; i++)
         if (!cli_model_path("bench", models[i], paths[i], sizeof paths[i]))

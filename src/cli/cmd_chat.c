@@ -185,7 +185,9 @@ static int reply(chat *c)
     }
     llmr_gen_opts o = c->g.o;
     o.add_bos = false;             /* the template writes BOS itself when the model wants one */
-    if (o.max_tokens == 0 || o.max_tokens > room)
+    /* a reply that the context, not -n, bounds: its "length" end means a full context */
+    bool ctx_bound = o.max_tokens == 0 || o.max_tokens >= room;
+    if (ctx_bound)
         o.max_tokens = (int32_t)room;
     llmr_stream *s;
     rc = llmr_stream_open(c->m, prompt, &o, &s);
@@ -218,12 +220,16 @@ static int reply(chat *c)
     fflush(stdout);
     llmr_stream_usage(s, &c->last);
     c->have_last = true;
+    c->last_context = ctx_bound && c->last.finish == LLMR_FINISH_LENGTH;
     if (rc != LLMR_DONE) {
         chat_note(c, "the reply failed: %s", llmr_stream_errmsg(s));
         free(c->turns[--c->n_turns].content);
     } else {
         if (c->last.finish == LLMR_FINISH_CANCELLED)
             chat_note(c, "(reply stopped)");
+        else if (c->last_context)
+            chat_note(c, "(the reply was cut short: the context of %d tokens is full; "
+                      "finish: context)", c->n_ctx);
         /* Keep what the user saw, also of a stopped reply, so the history matches the screen. */
         rc = chat_add_turn(c, "assistant", text, len);
     }

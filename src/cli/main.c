@@ -247,11 +247,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "llmr %s: usage error: ", cmd);
     vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    /* one line: the mistake stays on screen, not above a page of help */
+    fprintf(stderr, "; see 'llmr help %s'\n", cmd);
     va_end(ap);
-    const cli_cmd *c = cli_find(cmd);
-    if (c)
-        fputs(c->usage, stderr);
     return CLI_USAGE;
 }
 

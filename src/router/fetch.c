@@ -449,7 +449,11 @@ static int download(const char *url, const char *part, const char *name,
         fputc('\n', stderr);
     /* not a model, or a client's download that failed: nothing worth resuming. Removed
      * while the lock is held, so that no other download has taken the .part over yet. */
-    if (rc == LLMR_ERR_FORMAT || (rc && o->drop_partial))
+    struct stat left;
+    bool empty = fstat(fd, &left) == 0 && left.st_size == 0;
+    /* An empty .part (a 404, a refused connection) is nothing to resume: kept, it would show
+     * in `llmr ls` as a download that never began. */
+    if (rc == LLMR_ERR_FORMAT || (rc && (o->drop_partial || empty)))
         unlink(part);
     fclose(f);      /* also releases the lock */
     return rc;

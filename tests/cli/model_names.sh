@@ -20,7 +20,7 @@ file_of() { "$BIN" info "$@" 2>"$tmp/info.err" | awk '$1 == "file" && NF == 2 { 
 
 # 1. the default model: no -m
 "$BIN" run -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/d.out" 2>"$tmp/d.err"
-check "run without -m exits 0 ($(cat "$tmp/d.err"))" $?
+st=$?; check "run without -m exits 0 ($(cat "$tmp/d.err"))" $st
 "$BIN" run -m "$M" -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/m.out" 2>/dev/null
 [ -s "$tmp/d.out" ] && cmp -s "$tmp/d.out" "$tmp/m.out"; check "it is the shipped model's story" $?
 [ "$(grep -c 'using the default model stories260K' "$tmp/d.err")" = 1 ] &&
@@ -55,7 +55,7 @@ for cmd in "run -m tinystori:7b hi" "chat -m tinystori:7b" "bench -m tinystori:7
     timeout 60 "$BIN" $cmd </dev/null >"$tmp/u.out" 2>"$tmp/u.err"; rc=$?
     [ $rc = 1 ] && [ "$(wc -l < "$tmp/u.err")" = 1 ] && grep -q "'tinystori:7b' is not a file" "$tmp/u.err" &&
         grep -q 'close matches: tinystory-7b' "$tmp/u.err"
-    check "${cmd%% *}: unknown name is one line with close matches ($rc: $(cat "$tmp/u.err"))" $?
+    st=$?; check "${cmd%% *}: unknown name is one line with close matches ($rc: $(cat "$tmp/u.err"))" $st
 done
 "$BIN" run -m zzzzzzzzzzzz hi 2>"$tmp/z.err" >/dev/null
 grep -q "not a file, a cached model or an alias (see" "$tmp/z.err" && ! grep -q 'close' "$tmp/z.err"
@@ -83,7 +83,7 @@ for _ in $(seq 100); do
     [ -n "$port" ] && break; sleep 0.1
 done
 curl -s "http://127.0.0.1:$port/v1/models" | grep -q '"id":"tinystory-7b"'
-check "serve -m NAME:TAG serves the file ($(tail -1 "$tmp/srv.log"))" $?
+st=$?; check "serve -m NAME:TAG serves the file ($(tail -1 "$tmp/srv.log"))" $st
 
 # 3. aliases
 "$BIN" alias tiny tinystory:7b >/dev/null; check "alias set" $?
@@ -97,7 +97,7 @@ check "serve -m NAME:TAG serves the file ($(tail -1 "$tmp/srv.log"))" $?
 "$BIN" ls >"$tmp/ls"
 head -1 "$tmp/ls" | grep -Eq '^NAME +SIZE +TYPE +ARCH +PARAMS +MODIFIED$'; check "ls header" $?
 grep -Eq '^tinystory-7b +1\.[0-9] MiB +F32 +llama +292\.80K +[0-9]{4}-[0-9]{2}-[0-9]{2} ' "$tmp/ls"
-check "ls row ($(grep tinystory-7b "$tmp/ls"))" $?
+st=$?; check "ls row ($(grep tinystory-7b "$tmp/ls"))" $st
 ! grep -q aliases "$tmp/ls"; check "the aliases file is not a model" $?
 "$BIN" ls --json | python3 -c '
 import json,sys; o=json.load(sys.stdin); m={e["model"]: e for e in o["models"]}
@@ -112,7 +112,7 @@ python3 "$SRC/tests/router/httpd.py" --root "$tmp/www" --port-file "$tmp/port" -
 for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 URL="http://127.0.0.1:$(cat "$tmp/port")/webstory.gguf"
 "$BIN" run -m "$URL" -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/w.out" 2>"$tmp/w.err"
-cmp -s "$tmp/w.out" "$tmp/m.out"; check "run -m URL downloads and runs ($(cat "$tmp/w.err"))" $?
+cmp -s "$tmp/w.out" "$tmp/m.out"; st=$?; check "run -m URL downloads and runs ($(cat "$tmp/w.err"))" $st
 [ -f "$C/webstory.gguf" ]; check "the URL's file is in the cache" $?
 n=$(wc -l < "$tmp/http.log")
 "$BIN" run -m webstory -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/w2.out" 2>&1

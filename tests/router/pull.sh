@@ -83,9 +83,12 @@ grep -q "not a GGUF file" "$tmp/err"; check "HTML page: 'not a GGUF file'" $?
 "$BIN" pull --quiet "http://127.0.0.1:$P3/missing.gguf" >/dev/null 2>"$tmp/err"; rc=$?
 check "404 exits 1" $([ $rc = 1 ]; echo $?)
 grep -q "HTTP 404" "$tmp/err"; check "404 named" $?
+[ -z "$(ls -A "$LLMR_CACHE_DIR")" ]; check "404 leaves no (0-byte) entry in the cache" $?
 "$BIN" pull --quiet --attempts 2 "http://127.0.0.1:1/x.gguf" >/dev/null 2>"$tmp/err"; rc=$?
 check "unreachable exits 1" $([ $rc = 1 ]; echo $?)
 grep -q "127.0.0.1:1" "$tmp/err"; check "unreachable names the URL" $?
+[ -z "$(ls -A "$LLMR_CACHE_DIR")" ]; check "refused connection leaves no entry in the cache" $?
+[ "$("$BIN" ls | wc -l)" = 1 ]; check "ls lists nothing after failed pulls" $?
 "$BIN" pull --quiet --sha256 xyz "http://127.0.0.1:$P3/tiny.gguf" >/dev/null 2>&1; rc=$?
 check "bad --sha256 exits 1" $([ $rc = 1 ]; echo $?)
 

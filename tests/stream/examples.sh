@@ -59,10 +59,14 @@ check "final stats consistent (words $words, unique $uniq, sentences $sent)" $?
 # Robust: the might-fail model is missing, the backup loads; the busy model is retried.
 (cd "$tmp" && "$BUILD/example_robust_streaming" "$MODEL" > "$tmp/rob"); check "robust exit 0" $?
 grep -q "Loading backup model... (models/might-fail-model.gguf" "$tmp/rob"; check "backup loaded" $?
+grep -qx "Loaded the backup model: $MODEL" "$tmp/rob"; check "labelled the backup, as in the usage line" $?
 grep -q "Stream error (attempt 1), retrying in 100ms" "$tmp/rob"; check "retry with delay" $?
 grep -q "✅ Streaming completed successfully" "$tmp/rob"; check "robust completes" $?
-"$BUILD/example_robust_streaming" "$MODEL" "$MODEL" > "$tmp/rob2"; check "robust, first loads" $?
+cp "$MODEL" "$tmp/primary.gguf"
+"$BUILD/example_robust_streaming" "$MODEL" "$tmp/primary.gguf" > "$tmp/rob2"; check "robust, first loads" $?
 ! grep -q "Loading backup" "$tmp/rob2"; check "no fallback when the first loads" $?
+grep -qx "Loaded the primary model: $tmp/primary.gguf" "$tmp/rob2"
+check "the second argument is the primary, labelled so" $?
 
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]
