@@ -507,6 +507,13 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
                                       url, host);
     if ((rc = llmri_source_file(source, o->cache_dir, out, n, err)))
         return rc;
+    if (o->as_name) {
+        char *slash = strrchr(out, '/');
+        if (!*o->as_name || strchr(o->as_name, '/') || !strcmp(o->as_name, "..") || !slash ||
+            (size_t)(slash + 1 - out) + strlen(o->as_name) >= n)
+            return llmri_err_set(err, LLMR_ERR_ARG, "'%s': not a cache file name", o->as_name);
+        strcpy(slash + 1, o->as_name);
+    }
     snprintf(dir, sizeof dir, "%s", out);
     char *sl = strrchr(dir, '/');        /* out is DIR/NAME */
     sl[sl == dir] = 0;

@@ -45,6 +45,8 @@ typedef struct llmr_fetch_opts {
     unsigned long long *received;/* when set, the bytes received are added to it */
     bool        drop_partial;    /* a failed download deletes its .part instead of keeping it
                                     for the next pull to resume */
+    const char *as_name;         /* cache a URL's file under this name (no '/'), not the URL's
+                                    last component: an ollama blob is sha256-named */
 } llmr_fetch_opts;
 
 llmr_fetch_opts llmri_fetch_defaults(void);

@@ -369,8 +369,7 @@ static int resolve(const char *name, const llmr_fetch_opts *o, char *path, size_
         return llmri_err_set(err, LLMR_ERR_ARG, "%s is a directory: expected a GGUF file or a "
                             "model name", name);
     if (!strncmp(name, "ollama:", 7))
-        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: ollama registry names are not "
-                            "supported", name);
+        return rt_ollama_pull(name, NULL, o, path, n, err);
     struct stat st;
     if (stat(name, &st) == 0 || strchr(name, '/')) {
         if (snprintf(path, n, "%s", name) >= (int)n)

@@ -21,7 +21,7 @@ int llmri_default_model(char *path, size_t n, llmr_err *err);
 /* Resolves `name` to a local GGUF path in `path`, in this order:
  *   - http(s) URL or hf:ORG/REPO/FILE: llmri_fetch (downloaded into the cache on first use,
  *     with o's progress bar and cancel flag; o may be NULL);
- *   - ollama:NAME[:TAG]: pulled from the ollama registry (rt_ollama_pull);
+ *   - ollama:[NS/]NAME[:TAG]: pulled from the ollama registry (rt_ollama_pull);
  *   - an existing file or a name with '/': itself (whatever it holds: opening it reports a
  *     bad file precisely);
  *   - an alias from CACHE/aliases.json ({"ALIAS": "NAME, path or source"}), resolved in turn;
@@ -43,6 +43,17 @@ int llmri_alias_set(const char *cache_dir, const char *alias, const char *target
 /* Calls fn for each alias in name order; returns the count (0 for no file). */
 size_t llmri_alias_each(const char *cache_dir, void (*fn)(void *user, const char *alias,
                                                           const char *target), void *user);
+
+/* ollama registries. ollama:[NS/]MODEL[:TAG] (NS "library", TAG "latest" by default) is
+ * cached as MODEL-TAG.gguf (NS--MODEL-TAG.gguf outside the library), so that `-m MODEL:TAG`
+ * finds it. rt_ollama_pull returns that file when it is there (no request), else fetches the
+ * manifest from REGISTRY/v2/NS/MODEL/manifests/TAG and the model layer's blob, checked against
+ * its sha256, through llmri_fetch (o: progress, cancel; may be NULL). The registry: `registry`
+ * when not NULL, else $LLMR_OLLAMA_REGISTRY, else LLMR_OLLAMA_REGISTRY. */
+#define LLMR_OLLAMA_REGISTRY "https://registry.ollama.ai"
+int rt_ollama_file(const char *name, char *file, size_t n, llmr_err *err);
+int rt_ollama_pull(const char *name, const char *registry, const llmr_fetch_opts *o,
+                   char *path, size_t n, llmr_err *err);
 
 /* The name `llmr ls` prints for a cache file name: without .gguf. */
 void llmri_model_short_name(const char *file, char *out, size_t n);
