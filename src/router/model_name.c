@@ -298,13 +298,17 @@ typedef struct suggest {
 } suggest;
 
 /* Offers a candidate name: kept when it is within a third of the query's length in edits
- * (at least 2) or contains the query, the closest five at most. */
+ * (at least 2), contains the query, or begins with something that close to it (a typo in a
+ * name given without its tag); the closest five at most. */
 static void offer(suggest *s, const char *name)
 {
     size_t ql = strlen(s->query);
     unsigned d = distance(s->query, name);
     unsigned limit = ql / 3 > 2 ? (unsigned)(ql / 3) : 2;
-    if (d > limit && !(ql >= 3 && strcasestr(name, s->query)))
+    char head[256];
+    snprintf(head, sizeof head, "%.*s", (int)(ql < 255 ? ql : 255), name);
+    bool prefix = ql >= 4 && strlen(name) > ql && distance(s->query, head) <= limit;
+    if (d > limit && !prefix && !(ql >= 3 && strcasestr(name, s->query)))
         return;
     for (size_t i = 0; i < s->n; i++)
         if (!strcmp(s->names[i], name))
