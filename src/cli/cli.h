@@ -55,6 +55,10 @@ bool cli_tty(FILE *f);
 bool cli_color(FILE *f);
 const char *cli_sgr(FILE *f, const char *code);
 void cli_progress(FILE *f, const char *label, double done, double total);
+/* The same bar without ending the line at the end; cli_progress_clear erases it (a
+ * terminal only), so that a result printed next takes its place. */
+void cli_progress_line(FILE *f, const char *label, double done, double total);
+void cli_progress_clear(FILE *f);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);

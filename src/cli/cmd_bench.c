@@ -249,11 +249,17 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
             rc = cli_fail("bench", "%s", errbuf);
             break;
         }
-        for (int i = 0; i < reps; i++)
+        char label[64];
+        snprintf(label, sizeof label, "%s%d, %d threads", r.n_prompt ? "pp" : "tg",
+                 r.n_prompt ? r.n_prompt : r.n_gen, threads);
+        for (int i = 0; i < reps; i++) {
+            cli_progress_line(stderr, label, i, reps);
             if (run_once(m, r.n_prompt, r.n_gen, &rng, toks, &r.ns[i], errbuf, sizeof errbuf)) {
                 rc = cli_fail("bench", "%s", errbuf);
                 break;
             }
+        }
+        cli_progress_clear(stderr);
         if (rc == CLI_OK) {
             if (json)
                 print_json(&r, *first, cpu, kv == LLMR_KV_F32 ? "f32" : "f16");

@@ -49,7 +49,8 @@ int cmd_pull(int argc, char **argv)
     }
     if (!source)
         return cli_usage_error("pull", "no SOURCE given");
-    o.progress = !quiet && isatty(2);
+    o.progress = !quiet && cli_tty(stderr);
+    o.color = o.progress && cli_color(stderr);
     o.cancel = &interrupted;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -91,11 +91,14 @@ static void print_timings(const llmr_usage *u, bool no_gen)
 {
     /* with -n 0 the stream never finished, so its rates were not computed */
     const double ptps = u->prompt_s > 0 ? (u->prompt_tokens - u->cached_tokens) / u->prompt_s : 0;
-    fprintf(stderr, "\nprompt: %u tokens (%u from the cache) in %.1f ms, %.1f t/s\n"
-                    "generation: %u tokens in %.1f ms, %.1f t/s\n"
-                    "time to first token: %.1f ms; finish: %s\n",
-            u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, ptps,
-            u->generated_tokens, u->gen_s * 1e3, u->gen_tps, u->ttft_s * 1e3,
+    /* the labels dim and the rates bold, on a terminal without NO_COLOR */
+    const char *d = cli_sgr(stderr, "dim"), *b = cli_sgr(stderr, "bold"),
+               *r = cli_sgr(stderr, "reset");
+    fprintf(stderr, "\n%sprompt:%s %u tokens (%u from the cache) in %.1f ms, %s%.1f t/s%s\n"
+                    "%sgeneration:%s %u tokens in %.1f ms, %s%.1f t/s%s\n"
+                    "%stime to first token:%s %.1f ms; finish: %s\n",
+            d, r, u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, b, ptps, r,
+            d, r, u->generated_tokens, u->gen_s * 1e3, b, u->gen_tps, r, d, r, u->ttft_s * 1e3,
             no_gen ? "length" : llmr_finish_name(u->finish));
 }
 

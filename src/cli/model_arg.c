@@ -20,7 +20,8 @@ bool cli_model_path(const char *cmd, const char *name, char *path, size_t n)
         return true;
     }
     llmr_fetch_opts o = llmri_fetch_defaults();
-    o.progress = isatty(STDERR_FILENO);      /* a URL or hf: id is downloaded on first use */
+    o.progress = cli_tty(stderr);            /* a URL or hf: id is downloaded on first use */
+    o.color = cli_color(stderr);
     if (llmri_model_resolve(name, &o, path, n, &err)) {
         cli_fail(cmd, "%s", err.msg);
         return false;

@@ -34,6 +34,23 @@ const char *cli_sgr(FILE *f, const char *code)
 
 void cli_progress(FILE *f, const char *label, double done, double total)
 {
+    cli_progress_line(f, label, done, total);
+    if (cli_tty(f) && total > 0 && done >= total) {
+        fputc('\n', f);
+        fflush(f);
+    }
+}
+
+void cli_progress_clear(FILE *f)
+{
+    if (cli_tty(f)) {
+        fputs("\r\033[K", f);
+        fflush(f);
+    }
+}
+
+void cli_progress_line(FILE *f, const char *label, double done, double total)
+{
     if (!cli_tty(f) || total <= 0)
         return;
     const int width = 30;
@@ -49,7 +66,5 @@ void cli_progress(FILE *f, const char *label, double done, double total)
     bar[width] = 0;
     fprintf(f, "\r\033[K%s%-28.28s%s [%s%s%s] %3.0f%%", cli_sgr(f, "bold"), label,
             cli_sgr(f, "reset"), cli_sgr(f, "green"), bar, cli_sgr(f, "reset"), frac * 100);
-    if (done >= total)
-        fputc('\n', f);
     fflush(f);
 }

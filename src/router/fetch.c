@@ -223,8 +223,11 @@ static void draw_bar(dl *d, curl_off_t total, bool final)
             frac = 1;
         int w = 30, fill = (int)(frac * w);
         human((double)total, b, sizeof b);
-        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %s / %s %s/s\033[K", d->name, fill,
-                "##############################", w - fill, "", frac * 100, a, b, r);
+        const bool c = d->o->color;
+        fprintf(stderr, "\r%s%s%s [%s%.*s%s%*s] %5.1f%% %s / %s %s/s\033[K", c ? "\033[1m" : "",
+                d->name, c ? "\033[0m" : "", c ? "\033[32m" : "", fill,
+                "##############################", c ? "\033[0m" : "", w - fill, "",
+                frac * 100, a, b, r);
     } else {
         fprintf(stderr, "\r%s %s %s/s\033[K", d->name, a, r);
     }
