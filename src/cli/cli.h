@@ -60,6 +60,10 @@ void cli_progress(FILE *f, const char *label, double done, double total);
 void cli_progress_line(FILE *f, const char *label, double done, double total);
 void cli_progress_clear(FILE *f);
 
+/* Writes the manual page llmr.1 (roff) from the commands' summaries and usage texts, the
+ * text of `llmr --help` and `llmr help CMD` (man.c). */
+void cli_print_man(FILE *to, const cli_cmd *cmds, size_t n);
+
 /* Commands. */
 int cmd_info(int argc, char **argv);
 int cmd_chat(int argc, char **argv);

@@ -342,6 +342,10 @@ int main(int argc, char **argv)
             print_help(stdout);
             return CLI_OK;
         }
+        if (!strcmp(argv[2], "--man")) {           /* llmr.1, written at build time */
+            cli_print_man(stdout, commands, n_commands);
+            return CLI_OK;
+        }
         const cli_cmd *c = cli_find(argv[2]);
         if (!c) {
             fprintf(stderr, "llmr: no command '%s' (see llmr --help)\n", argv[2]);

@@ -44,7 +44,7 @@ int llmri_default_model(char *path, size_t n, llmr_err *err)
             return llmri_err_set(err, LLMR_ERR_ARG, "LLMR_DEFAULT_MODEL: path too long");
         return LLMR_OK;
     }
-    char exe[PATH_MAX], dirs[3][PATH_MAX];
+    char exe[PATH_MAX], dirs[4][PATH_MAX];
     size_t nd = 0;
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (k > 0) {
@@ -53,6 +53,7 @@ int llmri_default_model(char *path, size_t n, llmr_err *err)
         if (sl) {
             *sl = 0;         /* the executable's folder: build/ in a source tree, or bin/ */
             snprintf(dirs[nd++], PATH_MAX, "%.4000s/../models", exe);
+            snprintf(dirs[nd++], PATH_MAX, "%.4000s/../share/llmr/models", exe);
         }
     }
     if (*LLMR_DATADIR)
@@ -70,10 +71,13 @@ int llmri_default_model(char *path, size_t n, llmr_err *err)
             return LLMR_OK;
         }
     }
+    char looked[1200] = "";
+    for (size_t i = 0, at = 0; i < nd && at < sizeof looked; i++)
+        at += (size_t)snprintf(looked + at, sizeof looked - at, "%s%.280s", i ? ", " : "",
+                               dirs[i]);
     return llmri_err_set(err, LLMR_ERR_NOT_FOUND, "the default model %s is not installed (looked "
-                        "in %s%s%s%s%s); set LLMR_DEFAULT_MODEL or give -m MODEL",
-                        LLMR_DEFAULT_MODEL_FILE, nd ? dirs[0] : "", nd > 1 ? ", " : "",
-                        nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "");
+                        "in %s); set LLMR_DEFAULT_MODEL or give -m MODEL",
+                        LLMR_DEFAULT_MODEL_FILE, looked);
 }
 
 /* ---- aliases ------------------------------------------------------------------------------ */

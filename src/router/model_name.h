@@ -12,9 +12,10 @@
 #define LLMR_DEFAULT_MODEL_FILE "stories260K.gguf"
 #define LLMR_DEFAULT_MODEL_NAME "stories260K"
 
-/* The shipped default model: $LLMR_DEFAULT_MODEL when set, else models/stories260K.gguf in
- * the first of: the folder above the executable's (a build folder inside the source tree),
- * DATADIR/llmr (installed), the source tree llmr was built from. LLMR_ERR_NOT_FOUND naming
+/* The shipped default model: $LLMR_DEFAULT_MODEL when set, else stories260K.gguf in the first
+ * of: models/ above the executable's folder (a build folder inside the source tree),
+ * ../share/llmr/models beside it (an installed tree, wherever its prefix), DATADIR/llmr/models,
+ * the source tree's models/. LLMR_ERR_NOT_FOUND naming
  * the places looked at when none holds it. */
 int llmri_default_model(char *path, size_t n, llmr_err *err);
 
