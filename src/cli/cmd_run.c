@@ -17,6 +17,7 @@
 typedef struct run_args {
     gen_flags   g;               /* -m, -n, sampling, --stop, -t, -c: shared with chat */
     const char *prompt, *grammar_file, *json_schema;
+    const char *model_arg;       /* `llmr run NAME PROMPT`, as ollama's run */
     bool        chat, verbose;
 } run_args;
 
@@ -49,14 +50,24 @@ static int parse_args(run_args *a, int argc, char **argv)
             int rc = parse_flag(a, argc, argv, &i);
             if (rc != CLI_OK)
                 return rc;
-        } else if (!a->prompt)
+        } else if (!a->prompt) {
             a->prompt = argv[i];
-        else
+        } else if (!a->g.model && !a->model_arg) {
+            /* ollama's `run NAME PROMPT`: two arguments are a model and a prompt */
+            a->model_arg = a->prompt;
+            a->prompt = argv[i];
+        } else {
             return cli_usage_error("run", "unexpected argument '%s' (quote the prompt as one "
                                    "argument)", argv[i]);
+        }
     }
     if (!a->prompt)
         return cli_usage_error("run", "no prompt given");
+    if (a->model_arg && a->g.model)
+        return cli_usage_error("run", "a model both by -m and as an argument ('%s')",
+                               a->model_arg);
+    if (a->model_arg)
+        a->g.model = a->model_arg;
     if (a->grammar_file && a->json_schema)
         return cli_usage_error("run", "--grammar-file and --json-schema exclude each other");
     return CLI_OK;

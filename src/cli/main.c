@@ -61,6 +61,7 @@ static const cli_cmd commands[] = {
      "2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
      "usage: llmr run [-m MODEL] [options] \"PROMPT\"\n"
+     "       llmr run MODEL [options] \"PROMPT\"      (ollama's form)\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
      "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
      "  -m, --model MODEL        a GGUF file, a name from `llmr ls`, an alias, NAME:TAG, a\n"

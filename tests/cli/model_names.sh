@@ -69,6 +69,9 @@ rm "$C/Tinystory.gguf"
 # every command runs a model named so
 "$BIN" run -m tinystory:7b -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/r.out" 2>&1
 cmp -s "$tmp/r.out" "$tmp/m.out"; check "run -m NAME:TAG" $?
+"$BIN" run tinystory:7b -n 12 --temp 0 -t 1 "Once upon a time" >"$tmp/r2.out" 2>&1
+cmp -s "$tmp/r2.out" "$tmp/m.out"; check "run NAME PROMPT, as ollama's" $?
+"$BIN" run -m tinystory a b >/dev/null 2>&1; check "-m and a NAME argument -> 2" $([ $? = 2 ]; echo $?)
 echo "Hello" | "$BIN" chat -m tinystory -n 4 --temp 0 -t 1 >"$tmp/c.out" 2>&1; check "chat -m NAME" $?
 "$BIN" bench -m tinystory -p 8 -n 4 -r 1 -t 1 --json >"$tmp/b.json" 2>&1
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r) == 2 and r[0]["model_n_params"] > 0' "$tmp/b.json"
