@@ -337,7 +337,9 @@ static void offer_alias(void *user, const char *alias, const char *target)
 
 static int not_found(const char *name, const char *dir, llmr_err *err)
 {
-    suggest s = {.query = name, .n = 0};
+    char forms[3][300];
+    query_forms(name, forms);          /* NAME:TAG is compared as the file name NAME-TAG */
+    suggest s = {.query = forms[0], .n = 0};
     llmr_cache_entry *v;
     size_t nv;
     if (dir && !llmri_cache_list(dir, &v, &nv, NULL)) {
