@@ -4,7 +4,9 @@
  * is opened to run one stream at a time with no queue (n_parallel 1, max_queued -1), and a
  * background request holds it for 2.5 s first: ours gets LLMR_ERR_BUSY, waits 1 s, then 2 s,
  * and goes through. LLMR_EXAMPLE_SCALE scales the times.
- *   usage: robust_streaming BACKUP_MODEL.gguf [MIGHT_FAIL_MODEL.gguf] */
+ *   usage: robust_streaming BACKUP_MODEL.gguf [PRIMARY_MODEL.gguf]
+ * The primary (the might-fail model; default models/might-fail-model.gguf) is tried first,
+ * then the backup; the output names which one loaded with the same words. */
 #include "example_util.h"
 
 #include <pthread.h>
@@ -34,7 +36,9 @@ static void *background(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s BACKUP_MODEL.gguf [MIGHT_FAIL_MODEL.gguf]\n", argv[0]);
+        fprintf(stderr, "usage: %s BACKUP_MODEL.gguf [PRIMARY_MODEL.gguf]\n"
+                        "  the primary (might-fail) model is tried first (default "
+                        "models/might-fail-model.gguf), then the backup\n", argv[0]);
         return 2;
     }
     const char *paths[] = {argc > 2 ? argv[2] : "models/might-fail-model.gguf", argv[1]};
@@ -50,7 +54,7 @@ int main(int argc, char **argv)
     }
     if (which > 0)
         printf("Loading backup model... (%s)\n", why);
-    printf("Loaded %s\n", paths[which]);
+    printf("Loaded the %s model: %s\n", which ? "backup" : "primary", paths[which]);
 
     llmr_gen_opts bg = llmr_gen_defaults();
     bg.max_tokens = 0;

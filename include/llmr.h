@@ -130,6 +130,22 @@ LLMR_API int llmr_model_open_first(const char *const *paths, size_t n_paths,
                                    const llmr_model_opts *o, llmr_model **out, size_t *which,
                                    char *errbuf, size_t errbuf_len);
 
+/* Turns what a user types for a model into the path of a local GGUF file, so that every
+ * front end accepts the same names: an existing path (returned as it is: opening it reports a
+ * bad file); an alias (the cache's aliases.json, `llmr alias`); a file of the download cache
+ * ($LLMR_CACHE_DIR, default ~/.cache/llmr) by the name `llmr ls` prints, with or without
+ * .gguf, or ollama's NAME:TAG (the file NAME-TAG; NAME is NAME:latest); an http(s) URL or
+ * hf:ORG/REPO/FILE.gguf, downloaded into the cache on first use (this may take long and
+ * draws no progress); "stories260K" or "default": the default model shipped with llmr
+ * (models/stories260K.gguf; $LLMR_DEFAULT_MODEL overrides it); NULL or "" is the default model
+ * too. Writes the path (NUL-terminated) to path (path_len bytes).
+ * Returns LLMR_OK, LLMR_ERR_NOT_FOUND (an unknown name: the message lists close matches),
+ * LLMR_ERR_ARG (a name matching several cached files, a path too long for path_len), or a
+ * download's error (LLMR_ERR_NETWORK, LLMR_ERR_FORMAT, LLMR_ERR_IO), with one line saying why
+ * in errbuf (errbuf_len bytes; may be NULL). Any thread. */
+LLMR_API int llmr_model_resolve(const char *name, char *path, size_t path_len, char *errbuf,
+                                size_t errbuf_len);
+
 /* The last detailed error message of m ("" if none); valid until the next call on m. */
 LLMR_API const char *llmr_model_errmsg(const llmr_model *m);
 

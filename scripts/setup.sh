@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev python3
           libcmocka-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev libedit-dev
-          libcivetweb-dev curl nodejs chromium)
+          libcivetweb-dev curl nodejs chromium tmux groff-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -40,20 +40,16 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 
-MODEL=${LLMR_MODEL:-../shared/models/stories260K.gguf}
-if [ ! -f "$MODEL" ]; then
-    cat <<MSG
-setup: built ./build/llmr. No model to run yet: $MODEL is absent.
-Get any GGUF model of the llama or qwen2 family (for example a Q4_K_M TinyLlama-1.1B-Chat or
-Qwen2.5-0.5B-Instruct GGUF from Hugging Face), then:
-    ./build/llmr run -m PATH/TO/MODEL.gguf -n 128 "Once upon a time"
-or set LLMR_MODEL=PATH and run this script again.
-MSG
-    exit 0
-fi
-if ./build/llmr help run >/dev/null 2>&1; then
-    ./build/llmr run -m "$MODEL" -n 64 --temp 0 "Once upon a time"
-    echo
+# The demo: the default model shipped in models/ (stories260K, MIT; see models/README.md), or
+# LLMR_MODEL (a path, a name from `llmr ls`, a URL or hf: id).
+if [ -n "${LLMR_MODEL:-}" ]; then
+    ./build/llmr run -m "$LLMR_MODEL" -n 64 --temp 0 "Once upon a time"
 else
-    ./build/llmr info "$MODEL"
+    ./build/llmr run -n 64 --temp 0 "Once upon a time"
 fi
+echo
+cat <<'MSG'
+setup: built ./build/llmr. Next, a real chat model (about 0.4 to 0.8 GB):
+    ./build/llmr pull hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf
+    ./build/llmr chat qwen2.5-0.5b-instruct-q4_k_m
+MSG

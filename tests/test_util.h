@@ -13,19 +13,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Path of a file in ../shared (from $LLMR_SHARED, set by CTest), or NULL when absent. Uses a
- * static buffer per call site rotation; copy if you keep several. */
+/* Path of a file in ../shared (from $LLMR_SHARED, set by CTest), or NULL when absent. A file
+ * the source tree ships at the same place ($LLMR_SRC/models/stories260K.gguf, the default
+ * model) is found there when ../shared lacks it, so the tests that need only that model run
+ * in a fresh clone. Uses a static buffer per call site rotation; copy if you keep several. */
 static inline const char *shared_path(const char *rel)
 {
     static char buf[8][1024];
     static int k;
-    const char *root = getenv("LLMR_SHARED");
-    if (!root)
-        root = "../shared";
-    char *p = buf[k++ % 8];
-    snprintf(p, sizeof buf[0], "%s/%s", root, rel);
-    struct stat st;
-    return stat(p, &st) == 0 ? p : NULL;
+    const char *roots[2] = {getenv("LLMR_SHARED"), getenv("LLMR_SRC")};
+    if (!roots[0])
+        roots[0] = "../shared";
+    for (int r = 0; r < 2; r++) {
+        if (!roots[r])
+            continue;
+        char *p = buf[k++ % 8];
+        snprintf(p, sizeof buf[0], "%s/%s", roots[r], rel);
+        struct stat st;
+        if (stat(p, &st) == 0 && (r == 0 || S_ISREG(st.st_mode)))
+            return p;
+    }
+    return NULL;
 }
 
 /* In a test: skip (cmocka's skip) with a message when a shared file is missing. */

@@ -26,6 +26,7 @@ typedef struct chat {
     bool        tty;           /* stdin and stdout are terminals */
     llmr_usage  last;          /* of the last reply, for /stats */
     bool        have_last;
+    bool        last_context;  /* the last reply ended because the context was full */
 } chat;
 
 enum { CHAT_CONTINUE = 0, CHAT_EXIT = 1, CHAT_FAIL = 2 };

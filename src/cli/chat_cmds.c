@@ -212,7 +212,8 @@ static int stats(chat *c)
     chat_note(c, "last reply: %u tokens in %.2f s (%.1f tokens/s); prompt %u tokens (%u from "
               "the cache) in %.2f s (%.1f tokens/s); time to first token %.0f ms; finish: %s",
               u->generated_tokens, u->gen_s, u->gen_tps, u->prompt_tokens, u->cached_tokens,
-              u->prompt_s, u->prompt_tps, u->ttft_s * 1e3, llmr_finish_name(u->finish));
+              u->prompt_s, u->prompt_tps, u->ttft_s * 1e3,
+              c->last_context ? "context" : llmr_finish_name(u->finish));
     return CHAT_CONTINUE;
 }
 

@@ -3,6 +3,7 @@
 #define LLMR_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit statuses shared by every command. */
@@ -16,7 +17,8 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 const cli_cmd *cli_find(const char *name);
-/* Prints "usage error: ..." and the command's usage on stderr; returns CLI_USAGE. */
+/* Prints one line on stderr, "llmr CMD: usage error: ...; see 'llmr help CMD'"; returns
+ * CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "llmr CMD: ..." on stderr; returns CLI_BAD_INPUT. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -35,6 +37,32 @@ long cli_cap_threads(const char *cmd, const char *flag, long n);
  * files without that key the type of most tensor bytes besides F32 (ftype.c). */
 struct gguf_file;
 const char *cli_ftype_name(const struct gguf_file *f);
+/* The name of a llama_ftype id (general.file_type): 15 -> "Q4_K_M"; "unknown" if none. */
+const char *cli_ftype_id_name(uint32_t ft);
+
+/* The model a command's -m names, as a local path in `path`: a path, a name from the cache
+ * (`llmr ls`), an alias, NAME:TAG, a URL or hf: id (downloaded on first use, with a progress
+ * bar on a terminal); name NULL: the default model, said once on stderr. On failure prints
+ * one line ("llmr CMD: 'x' is not ...; close matches: ...") and returns false. */
+bool cli_model_path(const char *cmd, const char *name, char *path, size_t n);
+
+/* Terminals (term.c): cli_tty is whether f is a terminal; cli_color whether to color what
+ * goes to f (a terminal, NO_COLOR unset or empty, TERM not "dumb"). cli_sgr gives the escape
+ * sequence for "bold", "dim", "red", "green", "yellow", "cyan" or "reset", or "" when f gets
+ * no color. cli_progress redraws a one-line progress bar on f, only when f is a terminal
+ * (colored only where cli_color allows), ending the line when done reaches total. */
+bool cli_tty(FILE *f);
+bool cli_color(FILE *f);
+const char *cli_sgr(FILE *f, const char *code);
+void cli_progress(FILE *f, const char *label, double done, double total);
+/* The same bar without ending the line at the end; cli_progress_clear erases it (a
+ * terminal only), so that a result printed next takes its place. */
+void cli_progress_line(FILE *f, const char *label, double done, double total);
+void cli_progress_clear(FILE *f);
+
+/* Writes the manual page llmr.1 (roff) from the commands' summaries and usage texts, the
+ * text of `llmr --help` and `llmr help CMD` (man.c). */
+void cli_print_man(FILE *to, const cli_cmd *cmds, size_t n);
 
 /* Commands. */
 int cmd_info(int argc, char **argv);
@@ -54,5 +82,9 @@ int cmd_route(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

@@ -249,11 +249,17 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
             rc = cli_fail("bench", "%s", errbuf);
             break;
         }
-        for (int i = 0; i < reps; i++)
+        char label[64];
+        snprintf(label, sizeof label, "%s%d, %d threads", r.n_prompt ? "pp" : "tg",
+                 r.n_prompt ? r.n_prompt : r.n_gen, threads);
+        for (int i = 0; i < reps; i++) {
+            cli_progress_line(stderr, label, i, reps);
             if (run_once(m, r.n_prompt, r.n_gen, &rng, toks, &r.ns[i], errbuf, sizeof errbuf)) {
                 rc = cli_fail("bench", "%s", errbuf);
                 break;
             }
+        }
+        cli_progress_clear(stderr);
         if (rc == CLI_OK) {
             if (json)
                 print_json(&r, *first, cpu, kv == LLMR_KV_F32 ? "f32" : "f16");
@@ -316,6 +322,18 @@ int cmd_bench(int argc, char **argv)
     }
     if (!n_models)
         return cli_usage_error("bench", "-m MODEL is required");
+    bool any = false;
+    for (int k = 0; k < pp.n; k++)
+        any = any || pp.v[k] > 0;
+    for (int k = 0; k < tg.n; k++)
+        any = any || tg.v[k] > 0;
+    if (!any)
+        return cli_usage_error("bench", "-p 0 and -n 0 leave nothing to measure: give a prompt "
+                               "or generation length above 0");
+    static char paths[MAX_LIST][4096];
+    for (int i = 0; i < n_models; i++)
+        if (!cli_model_path("bench", models[i], paths[i], sizeof paths[i]))
+            return CLI_BAD_INPUT;
     char cpu[128];
     cpu_name(cpu, sizeof cpu);
     bool first = true;
@@ -326,7 +344,7 @@ int cmd_bench(int argc, char **argv)
     int rc = CLI_OK;
     for (int i = 0; i < n_models && rc == CLI_OK; i++)
         for (int t = 0; t < th.n && rc == CLI_OK; t++)
-            rc = bench_model(models[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
+            rc = bench_model(paths[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
     if (json)
         printf("\n]\n");
     return rc;

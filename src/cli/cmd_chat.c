@@ -185,7 +185,9 @@ static int reply(chat *c)
     }
     llmr_gen_opts o = c->g.o;
     o.add_bos = false;             /* the template writes BOS itself when the model wants one */
-    if (o.max_tokens == 0 || o.max_tokens > room)
+    /* a reply that the context, not -n, bounds: its "length" end means a full context */
+    bool ctx_bound = o.max_tokens == 0 || o.max_tokens >= room;
+    if (ctx_bound)
         o.max_tokens = (int32_t)room;
     llmr_stream *s;
     rc = llmr_stream_open(c->m, prompt, &o, &s);
@@ -218,12 +220,16 @@ static int reply(chat *c)
     fflush(stdout);
     llmr_stream_usage(s, &c->last);
     c->have_last = true;
+    c->last_context = ctx_bound && c->last.finish == LLMR_FINISH_LENGTH;
     if (rc != LLMR_DONE) {
         chat_note(c, "the reply failed: %s", llmr_stream_errmsg(s));
         free(c->turns[--c->n_turns].content);
     } else {
         if (c->last.finish == LLMR_FINISH_CANCELLED)
             chat_note(c, "(reply stopped)");
+        else if (c->last_context)
+            chat_note(c, "(the reply was cut short: the context of %d tokens is full; "
+                      "finish: context)", c->n_ctx);
         /* Keep what the user saw, also of a stopped reply, so the history matches the screen. */
         rc = chat_add_turn(c, "assistant", text, len);
     }
@@ -301,7 +307,7 @@ static int parse_args(chat *c, int argc, char **argv)
             return cli_usage_error("chat", "unexpected argument '%s'", argv[i]);
     }
     if (!c->g.model)
-        return cli_usage_error("chat", "no model: give -m MODEL.gguf");
+        return cli_usage_error("chat", "no model: give -m MODEL (a file, a name or an alias)");
     if (c->g.no_gen)
         return cli_usage_error("chat", "-n 0 would generate no reply: give 1..%d, or -1 for "
                                "until the context is full", LLMR_MAX_GEN_TOKENS);
@@ -316,7 +322,10 @@ static int open_model(chat *c)
     llmr_model_opts mo = llmr_model_defaults();
     mo.n_threads = (int)c->g.threads;
     mo.n_ctx = (int)c->g.ctx;
-    if (llmr_model_open(c->g.model, &mo, &c->m) != LLMR_OK)
+    char path[4096];
+    if (!cli_model_path("chat", c->g.model, path, sizeof path))
+        return CLI_BAD_INPUT;
+    if (llmr_model_open(path, &mo, &c->m) != LLMR_OK)
         return cli_fail("chat", "%s", llmr_model_errmsg(c->m));
     llmr_err err;
     llmri_err_clear(&err);

@@ -66,8 +66,13 @@ int cmd_detokenize(int argc, char **argv)
         free(ids);
         return st;
     }
+    char path[4096];
+    if (!cli_model_path("detokenize", model, path, sizeof path)) {
+        free(ids);
+        return CLI_BAD_INPUT;
+    }
     llmr_tokenizer *t = NULL;
-    int rc = llmr_tokenizer_open(model, &t);
+    int rc = llmr_tokenizer_open(path, &t);
     if (rc) {
         st = cli_fail("detokenize", "%s", t ? llmr_tokenizer_errmsg(t) : "out of memory");
         llmr_tokenizer_close(t);

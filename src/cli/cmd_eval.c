@@ -93,7 +93,12 @@ int cmd_eval(int argc, char **argv)
     o.kv_type = kv;
     o.n_ctx = ctx ? (int)ctx : 0;
     llmr_model *m;
-    int rc = llmr_model_open(model, &o, &m);
+    char path[4096];
+    if (!cli_model_path("eval", model, path, sizeof path)) {
+        free(ids);
+        return CLI_BAD_INPUT;
+    }
+    int rc = llmr_model_open(path, &o, &m);
     if (rc) {
         rc = cli_fail("eval", "%s", llmr_model_errmsg(m));
         llmr_model_close(m);

@@ -284,9 +284,12 @@ int cmd_info(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("info", "no model file given");
+    char file[4096];
+    if (!cli_model_path("info", path, file, sizeof file))
+        return CLI_BAD_INPUT;
     gguf_file *f;
     llmr_err err = {0};
-    if (gguf_open(path, &f, &err))
+    if (gguf_open(file, &f, &err))
         return cli_fail("info", "%s", err.msg);
     facts x;
     gather(f, &x);

@@ -2,6 +2,7 @@
  * its path as the last line of stdout (scripts take `tail -n1`). */
 #include "cli/cli.h"
 #include "router/fetch.h"
+#include "router/model_name.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ static void on_sigint(int sig)
 int cmd_pull(int argc, char **argv)
 {
     llmr_fetch_opts o = llmri_fetch_defaults();
-    const char *source = NULL;
+    const char *source = NULL, *registry = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sha256")) {
@@ -31,6 +32,10 @@ int cmd_pull(int argc, char **argv)
             if (++i >= argc || !cli_parse_long(argv[i], 1, 100, &v))
                 return cli_usage_error("pull", "--attempts needs a number 1..100");
             o.max_attempts = (int)v;
+        } else if (!strcmp(argv[i], "--registry")) {
+            if (++i >= argc)
+                return cli_usage_error("pull", "--registry needs a URL");
+            registry = argv[i];
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -44,7 +49,8 @@ int cmd_pull(int argc, char **argv)
     }
     if (!source)
         return cli_usage_error("pull", "no SOURCE given");
-    o.progress = !quiet && isatty(2);
+    o.progress = !quiet && cli_tty(stderr);
+    o.color = o.progress && cli_color(stderr);
     o.cancel = &interrupted;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -56,7 +62,17 @@ int cmd_pull(int argc, char **argv)
     llmri_err_clear(&err);
     char **paths = NULL;
     size_t n = 0;
-    int rc = llmri_source_expand(source, &o, &paths, &n, &err);
+    int rc;
+    if (!strncmp(source, "ollama:", 7)) {
+        char path[4400];
+        if ((rc = rt_ollama_pull(source, registry, &o, path, sizeof path, &err)))
+            return cli_fail("pull", "%s", err.msg);
+        printf("%s\n", path);
+        return CLI_OK;
+    }
+    if (registry)
+        return cli_usage_error("pull", "--registry is for ollama: names");
+    rc = llmri_source_expand(source, &o, &paths, &n, &err);
     if (rc)
         return cli_fail("pull", "%s", err.msg);
     for (size_t i = 0; i < n; i++)

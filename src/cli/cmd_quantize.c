@@ -1,6 +1,10 @@
 /* cmd_quantize.c - `llmr quantize IN OUT TYPE`: converts an F32/F16/BF16 model to a quantized
  * type or mix, with llama.cpp's choice of types per tensor (see model/quant.h). Metadata is
- * copied; general.file_type is set to the target's llama_ftype.
+ * copied. general.file_type is the target's llama_ftype, unless tensors fell back to another
+ * type (rows that the type's blocks do not divide) so that most of the quantized bytes are of
+ * that other type: then it names that type, so that the file says what it holds.
+ * Progress goes to stderr on a terminal; a summary, and a warning counting the fallbacks (as
+ * llama-quantize warns), always go to stderr.
  */
 #include "cli/cli.h"
 #include "core/util.h"
@@ -8,6 +12,9 @@
 #include "kernels/kernels.h"
 #include "model/quant.h"
 
+#include "llmr.h"
+
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +39,76 @@ static int layer_of(const char *name)
 {
     int l;
     return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
+}
+
+static const char *tname(uint32_t type)
+{
+    llmr_type_info ti;
+    return llmr_type_get(type, &ti) ? ti.name : "?";
+}
+
+/* What was written, for the summary, the fallback warning and the file type. */
+typedef struct qstats {
+    uint64_t count[LLMR_TYPE_COUNT], bytes[LLMR_TYPE_COUNT];
+    uint64_t in_bytes, out_bytes;
+    int      n_fallback;
+    uint32_t fb_from, fb_to;          /* the first fallback, as an example */
+    char     fb_name[96];
+    int64_t  fb_ne0;
+} qstats;
+
+static void note_tensor(qstats *q, const gguf_tensor *t, uint32_t want, uint32_t ty)
+{
+    size_t nb = llmri_row_size(ty, t->ne[0]) * (size_t)(t->n_elements / (uint64_t)t->ne[0]);
+    q->count[ty]++;
+    q->bytes[ty] += nb;
+    q->in_bytes += t->nbytes;
+    q->out_bytes += nb;
+    if (want == ty)
+        return;
+    if (q->n_fallback++ == 0) {
+        q->fb_from = want;
+        q->fb_to = ty;
+        q->fb_ne0 = t->ne[0];
+        snprintf(q->fb_name, sizeof q->fb_name, "%s", t->name.ptr);
+    }
+}
+
+/* The file type to record: the target's, unless fallbacks left most quantized bytes in
+ * another type. */
+static uint32_t true_ftype(const llmr_qtarget *tg, const qstats *q)
+{
+    uint32_t best = LLMR_TYPE_COUNT;
+    for (uint32_t t = 0; t < LLMR_TYPE_COUNT; t++)
+        if (t != LLMR_TYPE_F32 && q->bytes[t] && (best == LLMR_TYPE_COUNT ||
+                                                   q->bytes[t] > q->bytes[best]))
+            best = t;
+    if (!q->n_fallback || best == LLMR_TYPE_COUNT || best == tg->base)
+        return tg->ftype;
+    uint32_t ft = llmri_qtype_ftype(best);
+    return ft == UINT32_MAX ? tg->ftype : ft;
+}
+
+static void print_summary(const char *out, const llmr_qtarget *tg, const qstats *q,
+                          uint32_t ftype, uint64_t n_tensors, double seconds)
+{
+    if (q->n_fallback)
+        fprintf(stderr, "%sllmr quantize: warning: %d of %" PRIu64 " tensors fell back to another "
+                "type because their rows do not fit the type's blocks (e.g. %s: %" PRId64
+                " values per row, %s -> %s)%s\n", cli_sgr(stderr, "yellow"), q->n_fallback,
+                n_tensors, q->fb_name, q->fb_ne0, tname(q->fb_from), tname(q->fb_to),
+                cli_sgr(stderr, "reset"));
+    char types[512] = "";
+    size_t at = 0;
+    for (uint32_t t = 0; t < LLMR_TYPE_COUNT && at < sizeof types; t++)
+        if (q->count[t])
+            at += (size_t)snprintf(types + at, sizeof types - at, "%s%" PRIu64 " %s",
+                                   at ? ", " : "", q->count[t], tname(t));
+    const char *ft = cli_ftype_id_name(ftype);
+    fprintf(stderr, "llmr quantize: wrote %s: %" PRIu64 " tensors (%s), %.2f MiB -> %.2f MiB, "
+            "file type %s%s%s%s, %.2f s\n", out, n_tensors, types, q->in_bytes / 1048576.0,
+            q->out_bytes / 1048576.0, cli_sgr(stderr, "bold"), ft, cli_sgr(stderr, "reset"),
+            ftype != tg->ftype ? " (not the asked-for type: see the warning)" : "", seconds);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -76,8 +153,10 @@ int cmd_quantize(int argc, char **argv)
             cli_fail("quantize", "out of memory");
             goto done;
         }
-    gguf_writer_set_u32(w, "general.file_type", tg.ftype);
     llmr_qpos qp = {0};
+    qstats q;
+    memset(&q, 0, sizeof q);
+    const double t0 = llmri_now();
     const char *arch = gguf_get_str(in, "general.architecture");
     char key[128];
     snprintf(key, sizeof key, "%s.block_count", arch ? arch : "llama");
@@ -92,6 +171,8 @@ int cmd_quantize(int argc, char **argv)
         const char *name = t->name.ptr;
         qp.i_attn_v = qp.i_ffn_down = layer_of(name);
         uint32_t ty = llmri_qtype_for(&tg, name, (int)t->n_dims, t->ne[0], &qp, pure);
+        note_tensor(&q, t, llmri_qtype_rule(&tg, name, (int)t->n_dims, t->ne[0], &qp, pure), ty);
+        cli_progress(stderr, "quantizing", (double)i, (double)in->n_tensors);
         const void *data = t->data;
         if (ty != t->type) {
             const llmr_type_traits *tr = llmri_traits(t->type);
@@ -115,10 +196,14 @@ int cmd_quantize(int argc, char **argv)
             goto done;
         }
     }
+    cli_progress(stderr, "quantizing", (double)in->n_tensors, (double)in->n_tensors);
+    uint32_t ftype = true_ftype(&tg, &q);
+    gguf_writer_set_u32(w, "general.file_type", ftype);
     if (gguf_writer_write(w, pos_args[1], 3, &err)) {
         cli_fail("quantize", "%s", err.msg);
         goto done;
     }
+    print_summary(pos_args[1], &tg, &q, ftype, in->n_tensors, llmri_now() - t0);
     rc = CLI_OK;
 done:
     if (bufs)

@@ -17,6 +17,7 @@
 typedef struct run_args {
     gen_flags   g;               /* -m, -n, sampling, --stop, -t, -c: shared with chat */
     const char *prompt, *grammar_file, *json_schema;
+    const char *model_arg;       /* `llmr run NAME PROMPT`, as ollama's run */
     bool        chat, verbose;
 } run_args;
 
@@ -49,16 +50,24 @@ static int parse_args(run_args *a, int argc, char **argv)
             int rc = parse_flag(a, argc, argv, &i);
             if (rc != CLI_OK)
                 return rc;
-        } else if (!a->prompt)
+        } else if (!a->prompt) {
             a->prompt = argv[i];
-        else
+        } else if (!a->g.model && !a->model_arg) {
+            /* ollama's `run NAME PROMPT`: two arguments are a model and a prompt */
+            a->model_arg = a->prompt;
+            a->prompt = argv[i];
+        } else {
             return cli_usage_error("run", "unexpected argument '%s' (quote the prompt as one "
                                    "argument)", argv[i]);
+        }
     }
-    if (!a->g.model)
-        return cli_usage_error("run", "no model: give -m MODEL.gguf");
     if (!a->prompt)
         return cli_usage_error("run", "no prompt given");
+    if (a->model_arg && a->g.model)
+        return cli_usage_error("run", "a model both by -m and as an argument ('%s')",
+                               a->model_arg);
+    if (a->model_arg)
+        a->g.model = a->model_arg;
     if (a->grammar_file && a->json_schema)
         return cli_usage_error("run", "--grammar-file and --json-schema exclude each other");
     return CLI_OK;
@@ -93,11 +102,14 @@ static void print_timings(const llmr_usage *u, bool no_gen)
 {
     /* with -n 0 the stream never finished, so its rates were not computed */
     const double ptps = u->prompt_s > 0 ? (u->prompt_tokens - u->cached_tokens) / u->prompt_s : 0;
-    fprintf(stderr, "\nprompt: %u tokens (%u from the cache) in %.1f ms, %.1f t/s\n"
-                    "generation: %u tokens in %.1f ms, %.1f t/s\n"
-                    "time to first token: %.1f ms; finish: %s\n",
-            u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, ptps,
-            u->generated_tokens, u->gen_s * 1e3, u->gen_tps, u->ttft_s * 1e3,
+    /* the labels dim and the rates bold, on a terminal without NO_COLOR */
+    const char *d = cli_sgr(stderr, "dim"), *b = cli_sgr(stderr, "bold"),
+               *r = cli_sgr(stderr, "reset");
+    fprintf(stderr, "\n%sprompt:%s %u tokens (%u from the cache) in %.1f ms, %s%.1f t/s%s\n"
+                    "%sgeneration:%s %u tokens in %.1f ms, %s%.1f t/s%s\n"
+                    "%stime to first token:%s %.1f ms; finish: %s\n",
+            d, r, u->prompt_tokens, u->cached_tokens, u->prompt_s * 1e3, b, ptps, r,
+            d, r, u->generated_tokens, u->gen_s * 1e3, b, u->gen_tps, r, d, r, u->ttft_s * 1e3,
             no_gen ? "length" : llmr_finish_name(u->finish));
 }
 
@@ -108,7 +120,10 @@ static int generate(run_args *a)
     mo.n_threads = (int)a->g.threads;
     mo.n_ctx = (int)a->g.ctx;
     llmr_model *m;
-    if (llmr_model_open(a->g.model, &mo, &m) != LLMR_OK) {
+    char path[4096];
+    if (!cli_model_path("run", a->g.model, path, sizeof path))
+        return CLI_BAD_INPUT;
+    if (llmr_model_open(path, &mo, &m) != LLMR_OK) {
         int rc = cli_fail("run", "%s", llmr_model_errmsg(m));
         llmr_model_close(m);
         return rc;

@@ -115,6 +115,11 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    char path[4096];
+    if (model && !cli_model_path("serve", model, path, sizeof path))
+        return CLI_BAD_INPUT;
+    if (model)
+        model = path;        /* a name, alias or URL: the file it names */
     llmr_server *s = NULL;
     int rc = config ? llmr_server_open_router(router, &o, &s) : llmr_server_open(model, &o, &s);
     if (rc != LLMR_OK) {

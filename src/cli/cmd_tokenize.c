@@ -125,6 +125,9 @@ int cmd_tokenize(int argc, char **argv)
     if (!text == !file)
         return cli_usage_error("tokenize", "give either TEXT or -f FILE");
 
+    char path[4096];
+    if (!cli_model_path("tokenize", model, path, sizeof path))
+        return CLI_BAD_INPUT;
     size_t len = 0;
     llmr_buf buf = {0};
     if (file) {
@@ -140,7 +143,7 @@ int cmd_tokenize(int argc, char **argv)
         len = strlen(text);
     }
     llmr_tokenizer *t = NULL;
-    int rc = llmr_tokenizer_open(model, &t);
+    int rc = llmr_tokenizer_open(path, &t);
     if (rc) {
         int r = cli_fail("tokenize", "%s", t ? llmr_tokenizer_errmsg(t) : "out of memory");
         llmr_tokenizer_close(t);

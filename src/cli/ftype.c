@@ -18,12 +18,17 @@ static const char *const ftype_names[] = {
     [37] = "TQ2_0",
 };
 
+const char *cli_ftype_id_name(uint32_t ft)
+{
+    return ft < sizeof ftype_names / sizeof ftype_names[0] && ftype_names[ft] ? ftype_names[ft]
+                                                                            : "unknown";
+}
+
 const char *cli_ftype_name(const gguf_file *f)
 {
     uint32_t ft;
     if (gguf_get_u32(f, "general.file_type", &ft))
-        return ft < sizeof ftype_names / sizeof ftype_names[0] && ftype_names[ft]
-                   ? ftype_names[ft] : "unknown";
+        return cli_ftype_id_name(ft);
     uint64_t bytes[LLMR_TYPE_COUNT] = {0};
     for (uint64_t i = 0; i < f->n_tensors; i++)
         if (f->tensors[i].type < LLMR_TYPE_COUNT)

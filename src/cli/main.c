@@ -64,10 +64,13 @@ static const cli_cmd commands[] = {
      "Exit status: 0 ok, 1 bad input (unreadable file, no such tensor, unsupported type),\n"
      "2 usage error.\n"},
     {"run", cmd_run, "generate a continuation of a prompt, streamed",
-     "usage: llmr run -m MODEL [options] \"PROMPT\"\n"
+     "usage: llmr run [-m MODEL] [options] \"PROMPT\"\n"
+     "       llmr run MODEL [options] \"PROMPT\"      (ollama's form)\n"
      "  Prints only the generated continuation of PROMPT, piece by piece as it is generated.\n"
      "  Flags may come before or after PROMPT; after \"--\" everything is the prompt.\n"
-     "  -m, --model F            GGUF model file\n"
+     "  -m, --model MODEL        a GGUF file, a name from `llmr ls`, an alias, NAME:TAG, a\n"
+     "                           URL or hf:ORG/REPO/FILE.gguf (downloaded on first use);\n"
+     "                           default: the shipped stories260K (said on stderr)\n"
      "  -n, --max-tokens N       tokens to generate at most (default 256; 0: none, the\n"
      "                           prompt is only evaluated; -1: until the context is full)\n"
      "  --temp T                 temperature, 0 = greedy (default 0.8)\n"
@@ -214,27 +217,65 @@ static const cli_cmd commands[] = {
      "  --cache, --no-cache  force the result cache on (even when sampling) or off\n"
      "  -q, --quiet          do not name the model on stderr\n"
      "Exit status: 0 ok, 1 failed (config error, every candidate failed), 2 usage error.\n"},
-    {"pull", cmd_pull, "download a model into the cache (URL, hf:ORG/REPO/FILE) or check a path",
-     "usage: llmr pull [--sha256 HEX] [--quiet] [--attempts N] SOURCE\n"
-     "  SOURCE: a .gguf path, a directory (every .gguf in it), an http(s) URL, or\n"
-     "  hf:ORG/REPO/FILE.gguf (https://huggingface.co/ORG/REPO/resolve/main/FILE.gguf).\n"
+    {"pull", cmd_pull, "download a model into the cache (URL, hf:, ollama:) or check a path",
+     "usage: llmr pull [--sha256 HEX] [--quiet] [--attempts N] [--registry URL] SOURCE\n"
+     "  SOURCE: a .gguf path, a directory (every .gguf in it), an http(s) URL,\n"
+     "  hf:ORG/REPO/FILE.gguf (https://huggingface.co/ORG/REPO/resolve/main/FILE.gguf), or\n"
+     "  ollama:[NAMESPACE/]MODEL[:TAG] from an ollama registry (its manifest, then the model\n"
+     "  layer's blob, checked against its sha256), cached as MODEL-TAG.gguf so that\n"
+     "  `-m MODEL:TAG` finds it.\n"
      "  Downloads go to $LLMR_CACHE_DIR (default ~/.cache/llmr), resume after an\n"
      "  interruption, and are kept only when they are GGUF files matching --sha256.\n"
      "  The local path is printed as the last line of stdout (one line per file).\n"
      "  --sha256 HEX  the file's expected SHA-256 (64 hex digits)\n"
      "  --quiet       no progress bar on stderr\n"
      "  --attempts N  connections tried, each resuming the last (default 4)\n"
+     "  --registry URL  the ollama registry (default $LLMR_OLLAMA_REGISTRY, else\n"
+     "                https://registry.ollama.ai)\n"
      "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
     {"ls", cmd_ls, "list the models in the download cache",
      "usage: llmr ls [--json]\n"
-     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name, size, modification time;\n"
-     "  unfinished downloads are marked partial.\n"
+     "  Lists $LLMR_CACHE_DIR (default ~/.cache/llmr): name (what -m takes), size, file type,\n"
+     "  architecture, parameters, modification time; unfinished downloads are marked\n"
+     "  partial.\n"
+     "  --json  {\"cache_dir\", \"models\": [{\"name\" (file name), \"model\", \"path\", \"size\",\n"
+     "          \"mtime\", \"partial\", \"type\", \"architecture\", \"n_params\"}]}\n"
      "Exit status: 0 ok, 1 failed, 2 usage error.\n"},
     {"rm", cmd_rm, "remove models from the download cache",
      "usage: llmr rm NAME...\n"
      "  Removes each NAME (as `llmr ls` prints it, .gguf optional) and its unfinished\n"
      "  download from the cache.\n"
      "Exit status: 0 ok, 1 a NAME was not in the cache, 2 usage error.\n"},
+    {"alias", cmd_alias, "give a model a short name that every -m accepts",
+     "usage: llmr alias [NAME [TARGET]] | llmr alias --rm NAME\n"
+     "  llmr alias NAME TARGET  makes NAME stand for TARGET (a path, a cached name, NAME:TAG,\n"
+     "                         a URL or hf: id; it must name a model now)\n"
+     "  llmr alias [NAME]       lists the aliases (or NAME's)\n"
+     "  llmr alias --rm NAME    removes NAME\n"
+     "  Aliases live in $LLMR_CACHE_DIR/aliases.json.\n"
+     "Exit status: 0 ok, 1 failed (unknown target or alias), 2 usage error.\n"},
+    {"show", cmd_show, "describe a model: architecture, parameters, template, licence",
+     "usage: llmr show NAME [--template | --parameters | --metadata | --license]\n"
+     "  NAME as -m takes it. Prints, from the GGUF file: architecture, parameters, context\n"
+     "  length, embedding length, quantization, chat template family, the parameters llmr\n"
+     "  runs it with (stop tokens, context, sampling defaults) and the licence's first line.\n"
+     "  --template    the chat template, raw\n"
+     "  --parameters  the parameters alone, one per line\n"
+     "  --metadata    every GGUF key and value (long strings and arrays shortened)\n"
+     "  --license     the licence text (general.license)\n"
+     "Exit status: 0 ok, 1 bad input (unknown name, unreadable file), 2 usage error.\n"},
+    {"ps", cmd_ps, "list the models a running llmr serve has loaded",
+     "usage: llmr ps [--host 127.0.0.1] [--port 8080] [--api-key KEY]\n"
+     "  Asks a running `llmr serve` (GET /api/ps) which models are in memory: name, id (the\n"
+     "  file's sha256), size, state and when keep_alive unloads it. The server is\n"
+     "  $LLMR_HOST (HOST:PORT or a URL) when set and no flag is given; the key $LLMR_API_KEY.\n"
+     "Exit status: 0 ok, 1 no server answered (or it refused), 2 usage error.\n"},
+    {"stop", cmd_stop, "unload a model from a running llmr serve",
+     "usage: llmr stop NAME [--host 127.0.0.1] [--port 8080] [--api-key KEY]\n"
+     "  Unloads NAME (as `llmr ps` prints it; NAME:latest is NAME) from a running\n"
+     "  `llmr serve` (DELETE /api/models/NAME); it loads again on its next request. A model\n"
+     "  busy with requests is not unloaded (the server answers 409). Server as for `llmr ps`.\n"
+     "Exit status: 0 ok, 1 failed (no server, unknown or busy model), 2 usage error.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
@@ -252,11 +293,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "llmr %s: usage error: ", cmd);
     vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    /* one line: the mistake stays on screen, not above a page of help */
+    fprintf(stderr, "; see 'llmr help %s'\n", cmd);
     va_end(ap);
-    const cli_cmd *c = cli_find(cmd);
-    if (c)
-        fputs(c->usage, stderr);
     return CLI_USAGE;
 }
 
@@ -320,6 +359,10 @@ int main(int argc, char **argv)
     if (!strcmp(name, "help")) {
         if (argc < 3) {
             print_help(stdout);
+            return CLI_OK;
+        }
+        if (!strcmp(argv[2], "--man")) {           /* llmr.1, written at build time */
+            cli_print_man(stdout, commands, n_commands);
             return CLI_OK;
         }
         const cli_cmd *c = cli_find(argv[2]);

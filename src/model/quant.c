@@ -51,8 +51,16 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
-                        const llmr_qpos *pos, bool pure)
+uint32_t llmri_qtype_ftype(uint32_t type)
+{
+    for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
+        if (TARGETS[i].base == type)
+            return TARGETS[i].ftype;      /* the first, plain target of that type */
+    return UINT32_MAX;
+}
+
+uint32_t llmri_qtype_rule(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
+                          const llmr_qpos *pos, bool pure)
 {
     /* BERT's position and token-type embeddings stay F32, as llama-quant.cpp keeps them
      * (llama.cpp adds the token-type row to F32 activations, an add that wants F32), and so
@@ -77,6 +85,13 @@ uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, in
             ty = LLMR_TYPE_Q6_K;
         }
     }
+    return ty;
+}
+
+uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
+                        const llmr_qpos *pos, bool pure)
+{
+    uint32_t ty = llmri_qtype_rule(t, name, n_dims, ne0, pos, pure);
     const llmr_type_traits *tr = llmri_traits(ty);
     if (tr && ne0 % tr->block_size) {
         switch (ty) {

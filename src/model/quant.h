@@ -39,6 +39,15 @@ typedef struct llmr_qpos {
 uint32_t llmri_qtype_for(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
                         const llmr_qpos *pos, bool pure);
 
+/* The type the rules pick before the block-size fallback: llmri_qtype_for differs from it
+ * exactly when a tensor's rows do not fit the type's blocks. */
+uint32_t llmri_qtype_rule(const llmr_qtarget *t, const char *name, int n_dims, int64_t ne0,
+                          const llmr_qpos *pos, bool pure);
+
+/* The llama_ftype (general.file_type) of a file made of `type`, e.g. Q8_0 -> 7; UINT32_MAX
+ * when no target has that type. */
+uint32_t llmri_qtype_ftype(uint32_t type);
+
 /* Produces rows of floats: row `r` (ncols values) into dst. Called from several threads. */
 typedef void (*llmr_row_src)(void *user, int64_t r, float *dst, int64_t ncols);
 

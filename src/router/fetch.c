@@ -223,8 +223,11 @@ static void draw_bar(dl *d, curl_off_t total, bool final)
             frac = 1;
         int w = 30, fill = (int)(frac * w);
         human((double)total, b, sizeof b);
-        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %s / %s %s/s\033[K", d->name, fill,
-                "##############################", w - fill, "", frac * 100, a, b, r);
+        const bool c = d->o->color;
+        fprintf(stderr, "\r%s%s%s [%s%.*s%s%*s] %5.1f%% %s / %s %s/s\033[K", c ? "\033[1m" : "",
+                d->name, c ? "\033[0m" : "", c ? "\033[32m" : "", fill,
+                "##############################", c ? "\033[0m" : "", w - fill, "",
+                frac * 100, a, b, r);
     } else {
         fprintf(stderr, "\r%s %s %s/s\033[K", d->name, a, r);
     }
@@ -449,7 +452,11 @@ static int download(const char *url, const char *part, const char *name,
         fputc('\n', stderr);
     /* not a model, or a client's download that failed: nothing worth resuming. Removed
      * while the lock is held, so that no other download has taken the .part over yet. */
-    if (rc == LLMR_ERR_FORMAT || (rc && o->drop_partial))
+    struct stat left;
+    bool empty = fstat(fd, &left) == 0 && left.st_size == 0;
+    /* An empty .part (a 404, a refused connection) is nothing to resume: kept, it would show
+     * in `llmr ls` as a download that never began. */
+    if (rc == LLMR_ERR_FORMAT || (rc && (o->drop_partial || empty)))
         unlink(part);
     fclose(f);      /* also releases the lock */
     return rc;
@@ -503,6 +510,13 @@ static int fetch_remote(const char *source, const llmr_fetch_opts *o, char *out,
                                       url, host);
     if ((rc = llmri_source_file(source, o->cache_dir, out, n, err)))
         return rc;
+    if (o->as_name) {
+        char *slash = strrchr(out, '/');
+        if (!*o->as_name || strchr(o->as_name, '/') || !strcmp(o->as_name, "..") || !slash ||
+            (size_t)(slash + 1 - out) + strlen(o->as_name) >= n)
+            return llmri_err_set(err, LLMR_ERR_ARG, "'%s': not a cache file name", o->as_name);
+        strcpy(slash + 1, o->as_name);
+    }
     snprintf(dir, sizeof dir, "%s", out);
     char *sl = strrchr(dir, '/');        /* out is DIR/NAME */
     sl[sl == dir] = 0;

@@ -25,6 +25,7 @@ typedef struct llmr_fetch_opts {
     const char *sha256;          /* expected digest as 64 hex digits, or NULL: not checked */
     const char *cache_dir;       /* NULL: llmri_cache_dir() */
     bool        progress;        /* draw a progress bar on stderr */
+    bool        color;           /* ... in color (the caller checked the terminal, NO_COLOR) */
     int         max_attempts;    /* connections tried, each resuming the last (default 4) */
     long        connect_timeout_ms;  /* default 10000 */
     long        idle_timeout_s;  /* give up on a connection silent this long (default 30) */
@@ -45,6 +46,8 @@ typedef struct llmr_fetch_opts {
     unsigned long long *received;/* when set, the bytes received are added to it */
     bool        drop_partial;    /* a failed download deletes its .part instead of keeping it
                                     for the next pull to resume */
+    const char *as_name;         /* cache a URL's file under this name (no '/'), not the URL's
+                                    last component: an ollama blob is sha256-named */
 } llmr_fetch_opts;
 
 llmr_fetch_opts llmri_fetch_defaults(void);

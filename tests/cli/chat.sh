@@ -4,8 +4,8 @@ set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
 HERE=$(cd "$(dirname "$0")" && pwd)
-MODEL=$SHARED/models/stories260K.gguf
 . "$(dirname "$0")/../check.bash"
+MODEL=$DEFAULT_MODEL
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 "$BIN" chat >/dev/null 2>&1; check "no model -> 2" $([ $? = 2 ]; echo $?)

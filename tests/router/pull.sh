@@ -53,7 +53,7 @@ start_server split --drop-after 1500000 --drop-count 1; P2=$PORT
 check "cut-off single attempt fails" $([ $rc = 1 ]; echo $?)
 [ ! -e "$LLMR_CACHE_DIR/tiny.gguf" ]; check "no file under the final name after a cut" $?
 [ "$(stat -c %s "$LLMR_CACHE_DIR/tiny.gguf.part")" = 1500000 ]; check ".part keeps 1500000 bytes" $?
-"$BIN" ls | grep -q 'tiny.gguf.*partial'; check "ls shows the partial download" $?
+"$BIN" ls | grep -q '^tiny .*partial'; check "ls shows the partial download" $?
 out=$("$BIN" pull --quiet "http://127.0.0.1:$P2/tiny.gguf" 2>"$tmp/err"); rc=$?
 check "second pull resumes ($(cat "$tmp/err"))" $([ $rc = 0 ]; echo $?)
 cmp -s "$(printf '%s\n' "$out" | tail -n1)" "$tmp/www/tiny.gguf"; check "resumed across pulls is identical" $?
@@ -83,9 +83,12 @@ grep -q "not a GGUF file" "$tmp/err"; check "HTML page: 'not a GGUF file'" $?
 "$BIN" pull --quiet "http://127.0.0.1:$P3/missing.gguf" >/dev/null 2>"$tmp/err"; rc=$?
 check "404 exits 1" $([ $rc = 1 ]; echo $?)
 grep -q "HTTP 404" "$tmp/err"; check "404 named" $?
+[ -z "$(ls -A "$LLMR_CACHE_DIR")" ]; check "404 leaves no (0-byte) entry in the cache" $?
 "$BIN" pull --quiet --attempts 2 "http://127.0.0.1:1/x.gguf" >/dev/null 2>"$tmp/err"; rc=$?
 check "unreachable exits 1" $([ $rc = 1 ]; echo $?)
 grep -q "127.0.0.1:1" "$tmp/err"; check "unreachable names the URL" $?
+[ -z "$(ls -A "$LLMR_CACHE_DIR")" ]; check "refused connection leaves no entry in the cache" $?
+[ "$("$BIN" ls | wc -l)" = 1 ]; check "ls lists nothing after failed pulls" $?
 "$BIN" pull --quiet --sha256 xyz "http://127.0.0.1:$P3/tiny.gguf" >/dev/null 2>&1; rc=$?
 check "bad --sha256 exits 1" $([ $rc = 1 ]; echo $?)
 

@@ -5,8 +5,8 @@
 set -u
 BIN=${LLMR_BIN:?}
 SHARED=${LLMR_SHARED:-../shared}
-MODEL=$SHARED/models/stories260K.gguf
 . "$(dirname "$0")/../check.bash"
+MODEL=$DEFAULT_MODEL
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }

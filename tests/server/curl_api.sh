@@ -7,6 +7,13 @@ set -u
 need_model
 command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
+# The models folder: the default model and an F16 copy made here (/api/models/load switches
+# between them), so that the test needs nothing from ../shared.
+mkdir -p "$TMP/models"
+cp "$MODEL" "$TMP/models/stories260K.gguf"
+"$BIN" quantize "$MODEL" "$TMP/models/stories260K-f16.gguf" F16 >/dev/null 2>&1
+check "an F16 copy to switch to" $?
+MODEL=$TMP/models/stories260K.gguf
 start_server --parallel 2
 
 # --- OpenAI chat, streamed, with include_usage ---

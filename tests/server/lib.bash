@@ -7,6 +7,8 @@
 BIN=${LLMR_BIN:?LLMR_BIN must name the llmr binary}
 SHARED=${LLMR_SHARED:-../shared}
 MODEL=$SHARED/models/stories260K.gguf
+# the copy the source tree ships when ../shared is absent (a fresh clone)
+[ -f "$MODEL" ] || MODEL=${LLMR_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/models/stories260K.gguf
 TMP=$(mktemp -d)
 SRV_PID=""
 fails=0; passes=0

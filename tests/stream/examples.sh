@@ -4,14 +4,13 @@
 # analyzer statistics, fallback loading and retries.
 set -u
 BUILD=${LLMR_BUILD:?}
-SHARED=${LLMR_SHARED:-../shared}
-MODEL="$SHARED/models/stories260K.gguf"
+. "$(dirname "$0")/../check.bash"
+MODEL=$DEFAULT_MODEL
 if [ ! -f "$MODEL" ]; then
-    echo "skipped: $MODEL is absent (the examples need ../shared)"; exit 77
+    echo "skipped: $MODEL is absent"; exit 77
 fi
 export LLMR_THREADS=1 LLMR_SEED=7 LLMR_EXAMPLE_SCALE=${LLMR_EXAMPLE_SCALE:-0.1}
 export LLMR_EXAMPLE_MAX_TOKENS=${LLMR_EXAMPLE_MAX_TOKENS:-120}
-. "$(dirname "$0")/../check.bash"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 num() { grep -o "$1 *[0-9]*" "$2" | head -1 | grep -o '[0-9]*$'; }
 
@@ -60,10 +59,14 @@ check "final stats consistent (words $words, unique $uniq, sentences $sent)" $?
 # Robust: the might-fail model is missing, the backup loads; the busy model is retried.
 (cd "$tmp" && "$BUILD/example_robust_streaming" "$MODEL" > "$tmp/rob"); check "robust exit 0" $?
 grep -q "Loading backup model... (models/might-fail-model.gguf" "$tmp/rob"; check "backup loaded" $?
+grep -qx "Loaded the backup model: $MODEL" "$tmp/rob"; check "labelled the backup, as in the usage line" $?
 grep -q "Stream error (attempt 1), retrying in 100ms" "$tmp/rob"; check "retry with delay" $?
 grep -q "✅ Streaming completed successfully" "$tmp/rob"; check "robust completes" $?
-"$BUILD/example_robust_streaming" "$MODEL" "$MODEL" > "$tmp/rob2"; check "robust, first loads" $?
+cp "$MODEL" "$tmp/primary.gguf"
+"$BUILD/example_robust_streaming" "$MODEL" "$tmp/primary.gguf" > "$tmp/rob2"; check "robust, first loads" $?
 ! grep -q "Loading backup" "$tmp/rob2"; check "no fallback when the first loads" $?
+grep -qx "Loaded the primary model: $tmp/primary.gguf" "$tmp/rob2"
+check "the second argument is the primary, labelled so" $?
 
 echo "$passes passed, $fails failed"
 [ $fails = 0 ]
