@@ -1,7 +1,7 @@
 /* cache.c - the result cache (see cache.h): a doubly linked LRU list; lookups are linear,
  * which is fine for the few hundred entries it holds next to the cost of a generation. */
 #include "router/cache.h"
-#include "router/digest.h"
+#include "core/digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* config.c - strict parsing of the router's JSON configuration (see config.h). */
 #include "router/config.h"
 #include "core/json.h"
-#include "router/digest.h"
+#include "core/digest.h"
 #include "core/buf.h"
 #include "core/util.h"
 

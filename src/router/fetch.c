@@ -1,6 +1,6 @@
 /* fetch.c - model sources and the download cache (see fetch.h). */
 #include "router/fetch.h"
-#include "router/digest.h"
+#include "core/digest.h"
 #include "core/grow.h"
 #include "router/policy.h"
 #include "core/util.h"

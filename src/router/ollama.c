@@ -3,7 +3,7 @@
  * layers are content-addressed blobs; the one with mediaType
  * "application/vnd.ollama.image.model" is the GGUF file, fetched from
  * GET /v2/NS/MODEL/blobs/sha256:HEX and checked against that digest. */
-#include "router/digest.h"
+#include "core/digest.h"
 #include "router/http.h"
 #include "router/model_name.h"
 

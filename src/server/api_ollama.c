@@ -19,7 +19,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "llmr_version.h"
-#include "router/digest.h"
+#include "core/digest.h"
 
 typedef struct ol_stream {
     srv_ctx *x;

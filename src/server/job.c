@@ -14,7 +14,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
-#include "stream/think.h"
+#include "core/think.h"
 
 struct srv_job {
     srv_jobs *js;

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "core/util.h"
-#include "router/digest.h"
+#include "core/digest.h"
 
 /* The router's status (llmr_router_status_json) as cJSON; NULL when out of memory. */
 static cJSON *router_status(llmr_router *r)

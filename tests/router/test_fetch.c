@@ -2,7 +2,7 @@
  * names, directory expansion, cache listing and removal. Downloads are tested by pull.sh. */
 #include "test_util.h"
 #include "router/fetch.h"
-#include "router/digest.h"
+#include "core/digest.h"
 
 #include <unistd.h>
 

@@ -5,8 +5,8 @@
  * text begins inside it. The splitter reads the text as it streams, in pieces that may cut a
  * tag anywhere, and hands out each span as reasoning or answer, without the tags and without
  * the whitespace that follows a tag. It holds back only what may be the start of a tag. */
-#ifndef LLMR_STREAM_THINK_H
-#define LLMR_STREAM_THINK_H
+#ifndef LLMR_CORE_THINK_H
+#define LLMR_CORE_THINK_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
-/* test_think.c - the reasoning splitter (src/stream/think.c): every way of cutting a text
+/* test_think.c - the reasoning splitter (src/core/think.c): every way of cutting a text
  * into pieces gives the same reasoning and answer; tags cut anywhere, a block the prompt
  * opened, text that only looks like a tag, and no block at all. */
 #include "test_util.h"
-#include "stream/think.h"
+#include "core/think.h"
 
 typedef struct split {
     char reasoning[256], answer[256];

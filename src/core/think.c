@@ -1,5 +1,5 @@
 /* think.c - reasoning apart from the answer (see think.h). */
-#include "stream/think.h"
+#include "core/think.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* digest.c - see digest.h. */
-#include "router/digest.h"
+#include "core/digest.h"
 
 #include "core/util.h"
 

@@ -1,6 +1,6 @@
 /* digest.h - file-level helpers over core/sha256.h for checking downloaded models. */
-#ifndef LLMR_ROUTER_DIGEST_H
-#define LLMR_ROUTER_DIGEST_H
+#ifndef LLMR_CORE_DIGEST_H
+#define LLMR_CORE_DIGEST_H
 
 #include "core/sha256.h"
 
