@@ -373,6 +373,15 @@ static int parse_openai(const cJSON *o, srv_req *r, srv_error *e)
         return rc;
     if (n != 1)
         return BAD("n", "'n' is %d; this server generates one choice per request (n = 1)", n);
+    /* not silently null: a client that asks for log-probabilities is told they are not
+     * served yet (false, 0 and null ask for nothing) */
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
+    const cJSON *tlp = cJSON_GetObjectItemCaseSensitive(o, "top_logprobs");
+    if ((lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp) &&
+         !(cJSON_IsNumber(lp) && lp->valuedouble == 0)) ||
+        (tlp && !cJSON_IsNull(tlp) && !(cJSON_IsNumber(tlp) && tlp->valuedouble == 0)))
+        return BAD(lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp) ? "logprobs" : "top_logprobs",
+                   "log-probabilities are not supported by this server yet");
     r->max_tokens = mct > 0 ? mct : mt;
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(o, "stream_options");
     if (so && !cJSON_IsNull(so)) {
