@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_WORKERS 64              /* threads pulling streams; more streams wait in the queue */
+#define MAX_WORKERS 256             /* threads pulling streams; more streams wait in the queue.
+                                       A paused stream keeps its thread, so this is large */
 #define WORKER_STACK (8u << 20)     /* a chat template render may recurse deeply */
 
 js_router *js_router_take(napi_env env, napi_value v);
@@ -51,6 +52,7 @@ struct pool {
     jstream        *live;              /* queued or running */
     pthread_t       threads[MAX_WORKERS];
     int             n_threads, n_idle;
+    int             n_queued;          /* streams in the FIFO */
     bool            shutdown;
     napi_env        env;
 };
@@ -312,6 +314,7 @@ static void *worker(void *arg)
         if (!js)
             break;                         /* shutdown with nothing left to finish */
         pl->q_head = js->next_q;
+        pl->n_queued--;
         if (!pl->q_head)
             pl->q_tail = NULL;
         pthread_mutex_unlock(&pl->mu);
@@ -330,7 +333,8 @@ static int enqueue(pool *pl, jstream *js)
 {
     if (pl->shutdown)
         return LLMR_ERR_STATE;
-    if (pl->n_idle == 0 && pl->n_threads < MAX_WORKERS) {
+    /* an idle worker may already be promised to a stream queued before this one */
+    if (pl->n_idle <= pl->n_queued && pl->n_threads < MAX_WORKERS) {
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setstacksize(&at, WORKER_STACK);
@@ -347,6 +351,7 @@ static int enqueue(pool *pl, jstream *js)
     else
         pl->q_head = js;
     pl->q_tail = js;
+    pl->n_queued++;
     js->prev_l = NULL;
     js->next_l = pl->live;
     if (pl->live)
