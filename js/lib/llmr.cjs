@@ -470,7 +470,7 @@ class LLMRouter extends EventEmitter {
     checkText(prompt, 'stream(prompt)');
     const [gen, route] = splitOptions(options, 'stream()');
     if (options && options.chat) route.chat = true;
-    if (!this._handle) {
+    if (!this._handle || this._models.size === 0) {
       throw llmrError('LLMR_ERR_STATE', 'no model is loaded: call `await router.load(source)` ' +
         '(or give the constructor a config) before stream()');
     }

@@ -112,12 +112,17 @@ static bool num_opt(napi_env env, napi_value obj, const char *name, bool integer
                         type_name(t)), false;
     double d;
     napi_get_value_double(env, v, &d);
+    char shown[40];   /* as JavaScript writes it: NaN, Infinity */
+    if (isnan(d) || isinf(d))
+        snprintf(shown, sizeof shown, "%s", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(shown, sizeof shown, "%.17g", d);
     if (isnan(d) || (integer && (!isfinite(d) || d != floor(d))))
-        return js_throw(env, "LLMR_ERR_ARG", "%s: %g is not %s", name, d,
+        return js_throw(env, "LLMR_ERR_ARG", "%s: %s is not %s", name, shown,
                         integer ? "an integer" : "a number"), false;
     if (d < lo || d > hi)
-        return js_throw(env, "LLMR_ERR_ARG", "%s: %g is out of range: expected %g..%g", name, d,
-                        lo, hi), false;
+        return js_throw(env, "LLMR_ERR_ARG", "%s: %s is out of range: expected %.17g..%.17g",
+                        name, shown, lo, hi), false;
     *out = d;
     *set = true;
     return true;

@@ -109,12 +109,13 @@ async function slotFreedBy(label, free) {
   await until(() => fifth.status === 'queued' || fifth.ended, 30000, 'the fifth queued');
   check(`${label}: the fifth stream waits for a slot`, fifth.status === 'queued', fifth.status);
   await free(held, fifth);
-  let ok = false;
+  let ok = false, timer;
   try {
     const r = await Promise.race([fifth.result(),
-      new Promise((_, rej) => setTimeout(() => rej(new Error('the fifth never ran')), 60000))]);
+      new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('the fifth never ran')), 60000); })]);
     ok = r.usage.generatedTokens === 5;
   } catch (e) { console.log(e.message); }
+  clearTimeout(timer);
   check(`${label}: the freed slot runs the fifth`, ok);
   for (const s of held) if (s) s.stop();
 }
