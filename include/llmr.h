@@ -615,6 +615,8 @@ typedef struct llmr_gen_opts {
                                       piece (any error but LLMR_ERR_ARG and a cancel); after the first
                                       piece an error ends the stream, never repeating text */
     size_t         n_fallbacks;    /* up to LLMR_MAX_FALLBACKS */
+    uint32_t       max_prompt_tokens; /* a prompt of more tokens fails the open with
+                                      LLMR_ERR_CONTEXT (default 0: only the context bounds it) */
 } llmr_gen_opts;
 
 /* The defaults described at each field of llmr_gen_opts. */
@@ -916,6 +918,16 @@ typedef struct llmr_route_opts {
                                  length and max_tokens) */
     int         cache;        /* result cache: -1 off, 0 the router's rule (default: on only at
                                  temperature 0), 1 on even when sampling */
+    bool        raw_without_template; /* llmr_router_chat_open: a local model without a chat
+                                 template gets the messages' contents joined by blank lines as
+                                 plain text rather than the plain fallback template (what
+                                 ollama's /api/generate does with a system and a prompt) */
+    bool      (*alive)(void *user);   /* asked about every 100 ms while the open call waits
+                                 on a remote backend (connecting, awaiting its headers);
+                                 false cancels the open (LLMR_ERR_CANCELLED). A server passes
+                                 "is the client still connected". Only during the open: later
+                                 waits end with llmr_router_stream_stop. NULL: never asked */
+    void       *alive_user;
 } llmr_route_opts;
 
 LLMR_API llmr_route_opts llmr_route_defaults(void);
@@ -929,6 +941,21 @@ LLMR_API llmr_route_opts llmr_route_defaults(void);
 LLMR_API int llmr_router_stream_open(llmr_router *r, const char *prompt,
                                      const llmr_route_opts *route, const llmr_gen_opts *o,
                                      llmr_stream **out);
+
+/* Opens a stream answering a conversation (msgs[0..n_msgs-1], roles "system", "user",
+ * "assistant", "tool"; copied), routed as llmr_router_stream_open routes a chat request
+ * (route->chat is implied). Each candidate gets the conversation in its own form: a local
+ * model renders it with its chat template (tokenizer.chat_template, or the plain fallback of
+ * llmr_template_fallback() when it has none; see route->raw_without_template), whose markers
+ * are control tokens, with BOS added unless the template writes it; a remote chat backend
+ * gets the messages themselves; a remote completions backend gets the plain fallback's text.
+ * The template renders on a thread of its own with a deep stack, so a hostile template from a
+ * model file cannot overflow a small caller stack. A template that refuses the messages
+ * (raise_exception) fails with LLMR_ERR_ARG and its message. Other results as
+ * llmr_router_stream_open. */
+LLMR_API int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, size_t n_msgs,
+                                   const llmr_route_opts *route, const llmr_gen_opts *o,
+                                   llmr_stream **out);
 
 /* The id of the model serving stream s (opened on r), as it stands now: it may change during
  * llmr_stream_next() only before the first piece, when a candidate fails over. A result from
@@ -946,6 +973,25 @@ LLMR_API void llmr_router_stream_stop(llmr_router *r, llmr_stream *s);
 LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,
                                  const llmr_route_opts *route, const llmr_gen_opts *o,
                                  char **text);
+
+/* Options for the local models r loads from now on (a server's -t, --ctx-size, --parallel
+ * and --queue): n_threads applies where a model's config sets no "threads"; n_ctx (the
+ * positions of each batching slot) is capped by a config's "ctx" and by the model's
+ * training context; n_parallel and max_queued set each model's batching. Idle models already
+ * loaded are loaded again with them. LLMR_OK, or LLMR_ERR_ARG for values out of range. */
+LLMR_API int llmr_router_set_model_defaults(llmr_router *r, const llmr_model_opts *o);
+
+/* Batching figures of a router's loaded local models, summed (what /metrics reports). */
+typedef struct llmr_batch_stats {
+    int      n_slots;          /* streams that may generate at once (n_parallel, summed) */
+    int      active, queued;   /* streams generating, streams waiting for a slot */
+    uint64_t tokens_in;        /* prompt tokens of the streams admitted */
+    uint64_t tokens_out;       /* tokens sampled */
+    uint64_t steps;            /* passes that carried decode tokens ... */
+    uint64_t rows;             /* ... how many decode tokens they carried in all ... */
+    double   decode_s;         /* ... and the seconds they took */
+} llmr_batch_stats;
+LLMR_API void llmr_router_batch_stats(llmr_router *r, llmr_batch_stats *st);
 
 /* Every model with its metadata and state (loaded, in flight, served, failures, measured
  * speed, cooldown) as a JSON object {"models": [...], "memory_used_mb": ..., ...}; *json is

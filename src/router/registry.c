@@ -3,6 +3,8 @@
  * released; an entry being loaded is marked so that other threads wait for it instead of
  * loading it twice. */
 #include "router/registry.h"
+#include "stream/local.h"
+#include "model/model.h"
 #include "router/fetch.h"
 #include "router/policy.h"
 #include "router/remote.h"
@@ -16,7 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-rt_entry *rt_find(llmr_router *r, const char *name)
+static rt_entry *find_exact(llmr_router *r, const char *name)
 {
     for (size_t i = 0; i < r->n_models; i++) {
         rt_entry *e = r->models[i];
@@ -29,6 +31,26 @@ rt_entry *rt_find(llmr_router *r, const char *name)
     return NULL;
 }
 
+rt_entry *rt_find(llmr_router *r, const char *name)
+{
+    rt_entry *e = find_exact(r, name);
+    if (e)
+        return e;
+    /* ollama's clients write "NAME:latest", and people paste file names ("NAME.gguf") */
+    char b[256];
+    size_t n = strlen(name);
+    if (n >= sizeof b)
+        return NULL;
+    memcpy(b, name, n + 1);
+    if (n > 7 && !strcmp(b + n - 7, ":latest"))
+        b[n - 7] = 0;
+    else if (n > 5 && !strcmp(b + n - 5, ".gguf"))
+        b[n - 5] = 0;
+    else
+        return NULL;
+    return find_exact(r, b);
+}
+
 double rt_keep_alive(const llmr_router *r, const rt_entry *e)
 {
     return isnan(e->cfg.keep_alive_s) ? r->cfg.keep_alive_s : e->cfg.keep_alive_s;
@@ -36,11 +58,12 @@ double rt_keep_alive(const llmr_router *r, const rt_entry *e)
 
 void rt_close_model(llmr_router *r, rt_entry *e)
 {
-    if (e->attach && r->detach)
-        r->detach(r->detach_user, e);
-    e->attach = NULL;
+    (void)r;
+    if (!e->model)
+        return;
     llmr_model_close(e->model);
     e->model = NULL;
+    fprintf(stderr, "llmr: model %s unloaded\n", e->cfg.id);
 }
 
 static void do_unload(llmr_router *r, rt_entry *e)
@@ -162,6 +185,24 @@ static int api_download_failed(const llmr_router *r, const rt_entry *e, int rc, 
 }
 
 /* Downloads (if a URL) and loads e's model; mu is held on entry and exit, dropped inside. */
+/* A model's batching as the defaults say, its slots no longer than it was trained for. */
+static int configure_batching(llmr_model *m, const llmr_model_opts *mo, const char *id,
+                              llmr_err *err)
+{
+    int n_ctx = mo->n_ctx ? mo->n_ctx : llmri_model_n_ctx(m);
+    int train = llmri_model_hparams(m)->n_ctx_train;
+    if (train > 0 && n_ctx > train)
+        n_ctx = train;
+    int rc = llmri_local_configure(m, mo->n_parallel ? mo->n_parallel : 4, n_ctx,
+                                  mo->max_queued, err);
+    if (rc)
+        return llmri_err_set(err, rc, "model '%s': %.300s", id, err->msg);
+    fprintf(stderr, "llmr: model %s ready: %d slots, each with its own KV cache of %d "
+                    "positions; queue of %d\n", id, mo->n_parallel ? mo->n_parallel : 4, n_ctx,
+            mo->max_queued > 0 ? mo->max_queued : 0);
+    return LLMR_OK;
+}
+
 static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
 {
     char path[4096], api_src[4096];
@@ -198,14 +239,18 @@ static int load_local(llmr_router *r, rt_entry *e, llmr_err *err)
         rc = make_room(r, e, need, err);
     if (rc == LLMR_OK) {
         pthread_mutex_unlock(&r->mu);
-        llmr_model_opts mo = llmr_model_defaults();
-        mo.n_threads = e->cfg.n_threads ? e->cfg.n_threads : r->default_threads;
-        mo.n_ctx = e->cfg.n_ctx;
+        llmr_model_opts mo = r->defaults_set ? r->model_defaults : llmr_model_defaults();
+        if (e->cfg.n_threads)
+            mo.n_threads = e->cfg.n_threads;
+        if (e->cfg.n_ctx > 0 && (mo.n_ctx == 0 || e->cfg.n_ctx < mo.n_ctx))
+            mo.n_ctx = e->cfg.n_ctx;
         llmr_model *m = NULL;
         rc = llmr_model_open(path, &mo, &m);
         if (rc)
             llmri_err_set(err, rc, "model '%s': %s", e->cfg.id,
                          m ? llmr_model_errmsg(m) : "out of memory");
+        if (rc == LLMR_OK && r->defaults_set)
+            rc = configure_batching(m, &mo, e->cfg.id, err);
         if (rc) {
             llmr_model_close(m);
             m = NULL;

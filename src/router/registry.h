@@ -27,9 +27,6 @@ typedef struct rt_entry {
     double      last_probe;
     double      measured_tps;      /* exponentially weighted, 0 until measured */
     char        last_error[256];
-    void       *attach;            /* state a user of the router keeps per loaded model (the
-                                      server's scheduler); freed through r->detach before the
-                                      model is closed */
     bool        from_api;          /* added by a remote client (rt_add_model): every load
                                       checks its source against the config's model_dirs and
                                       downloads rules; fixed after add */
@@ -54,16 +51,12 @@ struct llmr_router {
     pthread_t       reaper;
     bool            reaper_started, quit;
     char            name[256];
-    /* Called (mu held) with an entry whose attach is set, just before its model is closed
-     * (unload, eviction, keep-alive, removal, close); it frees attach. The entry is idle then
-     * (no active count), so nothing uses what attach holds. */
-    void          (*detach)(void *user, rt_entry *e);
-    void           *detach_user;
     unsigned long long dl_bytes;   /* bytes of from_api downloads, received or reserved for
                                       one in progress (downloads.total_mb); guarded by mu */
-    int             default_threads;  /* compute threads of local models whose config sets
-                                         none (0: the model's default, physical cores); set
-                                         by `llmr serve -t` */
+    llmr_model_opts model_defaults;   /* options of the local models loaded from now on
+                                         (llmr_router_set_model_defaults; a server's -t,
+                                         --ctx-size, --parallel, --queue) */
+    bool            defaults_set;
 };
 
 /* llmr_router_add_model, with from_api: the model comes from a remote client, so its source
@@ -71,7 +64,7 @@ struct llmr_router {
  * them before adding too, to answer with a clear refusal). */
 int rt_add_model(llmr_router *r, const char *json, bool from_api);
 
-/* The router's model close, as every unload path does it (mu held): detach, close, forget. */
+/* The router's model close, as every unload path does it (mu held): close, forget, log. */
 void rt_close_model(llmr_router *r, rt_entry *e);
 
 /* Most candidates a request considers. */

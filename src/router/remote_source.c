@@ -13,6 +13,8 @@
 typedef struct rsource {
     llmr_source  base;
     llmr_remote *r;
+    const char **roles, **contents;   /* a conversation for a chat backend (borrowed) */
+    size_t       n_msgs;
 } rsource;
 
 static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o,
@@ -33,6 +35,9 @@ static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o
         q.seed = (int64_t)(o->sampling.seed & 0x7fffffffffffffffull);
     q.stop = o->stop;
     q.json_mode = o->sampling.json_object;
+    q.msg_roles = s->roles;
+    q.msg_contents = s->contents;
+    q.n_msgs = s->n_msgs;
     return llmri_remote_begin(s->r, prompt, &q, err);
 }
 
@@ -64,6 +69,8 @@ static void rs_destroy(llmr_source *src)
 {
     rsource *s = (rsource *)src;
     llmri_remote_close(s->r);
+    free(s->roles);
+    free(s->contents);
     free(s);
 }
 
@@ -88,3 +95,22 @@ int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err
 }
 
 void rt_remote_source_cancel(llmr_source *src) { llmri_remote_cancel(((rsource *)src)->r); }
+
+int rt_remote_source_set_messages(llmr_source *src, const llmr_chat_msg *msgs, size_t n,
+                                  llmr_err *err)
+{
+    rsource *s = (rsource *)src;
+    free(s->roles);
+    free(s->contents);
+    s->roles = calloc(n + 1, sizeof *s->roles);
+    s->contents = calloc(n + 1, sizeof *s->contents);
+    s->n_msgs = 0;
+    if (!s->roles || !s->contents)
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        s->roles[i] = msgs[i].role;
+        s->contents[i] = msgs[i].content;
+    }
+    s->n_msgs = n;
+    return LLMR_OK;
+}

@@ -9,6 +9,11 @@
 /* Makes a source sending requests as cfg says (copied). */
 int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err *err);
 
+/* Gives a chat backend's source a whole conversation to send as "messages" (the pointers
+ * are borrowed: they must outlive the source's requests). */
+int rt_remote_source_set_messages(llmr_source *src, const llmr_chat_msg *msgs, size_t n,
+                                  llmr_err *err);
+
 /* Asks a running request of a remote source to stop (any thread). */
 void rt_remote_source_cancel(llmr_source *src);
 

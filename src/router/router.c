@@ -3,6 +3,7 @@
  * (failover, backoff, the result cache) are in router_stream.c. */
 #include "llmr.h"
 #include "router/registry.h"
+#include "stream/local.h"
 #include "core/grow.h"
 #include "core/util.h"
 
@@ -445,6 +446,59 @@ int llmr_router_explain(llmr_router *r, const char *prompt, const llmr_route_opt
 }
 
 /* ---- status ----------------------------------------------------------------------------- */
+
+int llmr_router_set_model_defaults(llmr_router *r, const llmr_model_opts *o)
+{
+    if (!r || !o)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_set_model_defaults: NULL argument");
+    if (o->n_threads < 0 || o->n_threads > 1024 || o->n_ctx < 0 || o->n_parallel < 0 ||
+        o->n_parallel > 64 || o->max_queued < -1)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_set_model_defaults: a value is out of range "
+                       "(n_threads 0..1024, n_ctx >= 0, n_parallel 0..64, max_queued >= -1)");
+    pthread_mutex_lock(&r->mu);
+    r->model_defaults = *o;
+    r->defaults_set = true;
+    /* a model loaded before (a preload) is loaded again: its thread pool and batching are
+     * sized when it opens */
+    for (size_t i = 0; i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        if (e->cfg.backend >= 0 || !e->model || e->active || e->loading)
+            continue;
+        llmr_err err = {0};
+        int rc = rt_unload(r, e, &err);
+        if (rc == LLMR_OK && (rc = rt_acquire(r, e, &err)) == LLMR_OK)
+            rt_release(r, e, 0, 0);
+        if (rc)
+            fprintf(stderr, "llmr: warning: model %s: loading again with new options: %s\n",
+                    e->cfg.id, err.msg);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rt_fail(LLMR_OK, "");
+}
+
+void llmr_router_batch_stats(llmr_router *r, llmr_batch_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_models; i++) {
+        rt_entry *e = r->models[i];
+        if (e->cfg.backend >= 0 || !e->model)
+            continue;
+        llmr_batch_stats one;
+        llmri_local_stats(e->model, &one);
+        st->n_slots += one.n_slots;
+        st->active += one.active;
+        st->queued += one.queued;
+        st->tokens_in += one.tokens_in;
+        st->tokens_out += one.tokens_out;
+        st->steps += one.steps;
+        st->rows += one.rows;
+        st->decode_s += one.decode_s;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
 
 int llmr_router_status_json(llmr_router *r, char **json)
 {

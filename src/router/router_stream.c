@@ -10,6 +10,7 @@
 #include "router/registry.h"
 #include "router/remote_source.h"
 #include "stream/local.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -52,9 +53,17 @@ struct rt_req {
     int             replay_state;
     char            log[1024];       /* one line per failed candidate */
     bool            chat;            /* a chat request: local models get it in their template */
+    llmr_chat_msg  *msgs;            /* the conversation (copied: one block with msg_store) */
+    size_t          n_msgs;
+    bool            raw_untemplated; /* route.raw_without_template */
+    char           *remote_prompt;   /* its text for a remote completions backend (NULL: the
+                                        prompt, for a chat request of one user message) */
     char           *chat_prompt;     /* the prompt rendered for the serving local model */
     llmr_gen_opts   chat_opts;       /* the stream's options with add_bos off (the template
                                         writes BOS); lives as long as the request */
+    bool          (*alive)(void *);  /* route.alive, asked only while the open runs */
+    void           *alive_user;
+    atomic_bool     opening;
     int             step_rc;         /* the error that ended the serving source, if any */
     char            step_msg[256];
 };
@@ -97,6 +106,14 @@ static void drop_inner(rt_req *q, bool ok, int rc, const char *msg)
     q->inner_e = NULL;
 }
 
+/* The remote's liveness hook: the caller's, while the open runs (the caller's pointer is
+ * only known to be valid then). */
+static bool rq_alive(void *user)
+{
+    rt_req *q = user;
+    return !atomic_load(&q->opening) || !q->alive || q->alive(q->alive_user);
+}
+
 /* Tries one candidate: acquire (load), make its source, begin. */
 static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_gen_opts *o,
                          uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
@@ -108,6 +125,8 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                         : rt_acquire(r, e, err);
     if (rc == LLMR_OK && e->cfg.backend >= 0) {
         llmr_remote_cfg rc_cfg = rt_remote_cfg(r, e);
+        rc_cfg.alive = rq_alive;
+        rc_cfg.alive_user = q;
         rc = rt_remote_source_new(&rc_cfg, &q->inner, err);   /* copies the strings */
         q->inner_remote = true;
         if (rc)
@@ -129,22 +148,31 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
     q->n_tok = 0;
     q->produced = false;
     if (q->chat && e->cfg.backend < 0) {
-        /* a remote chat API applies the server's template to the user message; a local model
-         * gets the same conversation in its own template, so both answer the same request */
-        llmr_chat_msg msg = {"user", prompt};
-        char ebuf[256] = "";
+        /* a local model gets the conversation in its own template (a remote chat API applies
+         * its server's), so both answer the same request */
+        llmri_chat_text ct;
         free(q->chat_prompt);
-        q->chat_prompt = NULL;
-        rc = llmr_chat_prompt(e->model, &msg, 1, &q->chat_prompt, ebuf, sizeof ebuf);
+        rc = llmri_chat_render(e->model, q->msgs, q->n_msgs, q->raw_untemplated, &ct, err);
+        q->chat_prompt = ct.text;
         if (rc) {
-            llmri_err_set(err, rc, "model '%s': chat template: %s", e->cfg.id, ebuf);
+            if (rc != LLMR_ERR_ARG)
+                llmri_err_set(err, rc, "model '%s': %.200s", e->cfg.id, err->msg);
             drop_inner(q, false, rc, err->msg);
             return rc;
         }
         q->chat_opts = *o;
-        q->chat_opts.add_bos = false;
+        q->chat_opts.add_bos = ct.add_bos;
+        q->chat_opts.parse_special = ct.parse_special;
         prompt = q->chat_prompt;
         o = &q->chat_opts;
+    } else if (q->chat && e->cfg.remote_chat) {
+        rc = rt_remote_source_set_messages(q->inner, q->msgs, q->n_msgs, err);
+        if (rc) {
+            drop_inner(q, false, rc, err->msg);
+            return rc;
+        }
+    } else if (q->chat && q->remote_prompt) {
+        prompt = q->remote_prompt;
     }
     rc = q->inner->ops->begin(q->inner, prompt, o, n_prompt, n_cached, err);
     if (rc)
@@ -253,7 +281,10 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
         drop_inner(q, false, rc, err->msg);
         q->cur++;
         uint32_t np, nc;
-        rc = begin_pass(q, q->sprompt, q->so, &np, &nc, err);
+        int step_rc = rc;
+        rc = q->cur < q->n_cand ? begin_pass(q, q->sprompt, q->so, &np, &nc, err) : step_rc;
+        if (rc == LLMR_ERR_NOT_FOUND && step_rc != LLMR_ERR_NOT_FOUND)
+            rc = step_rc;          /* no candidate was left: the failure is the last one's */
         if (rc)
             return llmri_err_set(err, rc, "every candidate failed before its first token: %s",
                                 q->log);
@@ -281,6 +312,8 @@ static void rq_destroy(llmr_source *src)
     free(q->prompt);
     free(q->replay);
     free(q->chat_prompt);
+    free(q->remote_prompt);
+    free(q->msgs);
     free(q);
 }
 
@@ -403,31 +436,87 @@ static rt_req *req_new(llmr_router *r, const char *prompt, const llmr_gen_opts *
     return q;
 }
 
-static void req_set_route(rt_req *q, const llmr_route_opts *ro)
+/* Copies the conversation into one block: the array, then each string. */
+static int req_set_msgs(rt_req *q, const llmr_chat_msg *msgs, size_t n)
 {
-    q->chat = ro->chat;
+    size_t bytes = (n ? n : 1) * sizeof *msgs;
+    for (size_t i = 0; i < n; i++) {
+        if (!msgs[i].role || !msgs[i].content)
+            return rt_fail(LLMR_ERR_ARG, "llmr_router_chat_open: a message has no role or "
+                           "content");
+        bytes += strlen(msgs[i].role) + strlen(msgs[i].content) + 2;
+    }
+    llmr_chat_msg *m = malloc(bytes);
+    if (!m)
+        return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    char *p = (char *)(m + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        size_t lr = strlen(msgs[i].role) + 1, lc = strlen(msgs[i].content) + 1;
+        m[i].role = memcpy(p, msgs[i].role, lr);
+        p += lr;
+        m[i].content = memcpy(p, msgs[i].content, lc);
+        p += lc;
+    }
+    q->msgs = m;
+    q->n_msgs = n;
+    return LLMR_OK;
 }
 
-int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
-                            const llmr_gen_opts *o, llmr_stream **out)
+/* The text a conversation is ranked and cached by: roles and contents with separators no
+ * message can fake (0x1e, 0x1f are not in text a person writes, and a template never sees
+ * this string). */
+static char *conversation_key(const llmr_chat_msg *msgs, size_t n)
 {
-    llmr_route_opts dro = llmr_route_defaults();
-    llmr_gen_opts dgo = llmr_gen_defaults();
-    if (!out)
-        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL out");
-    *out = NULL;
-    if (!r || !prompt)
-        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL argument");
-    ro = ro ? ro : &dro;
-    o = o ? o : &dgo;
+    llmr_buf b = {0};
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = llmri_buf_append(&b, msgs[i].role, strlen(msgs[i].role)) &&
+             llmri_buf_append(&b, "\x1f", 1) &&
+             llmri_buf_append(&b, msgs[i].content, strlen(msgs[i].content)) &&
+             llmri_buf_append(&b, "\x1e", 1);
+    char *s = ok ? llmri_strndup(b.p ? b.p : "", b.len) : NULL;
+    llmri_buf_free(&b);
+    return s;
+}
+
+/* Opens a routed stream; msgs non-NULL: a conversation (prompt is its key text). */
+static int open_routed(llmr_router *r, const char *prompt, const llmr_chat_msg *msgs,
+                       size_t n_msgs, const llmr_route_opts *ro, const llmr_gen_opts *o,
+                       llmr_stream **out)
+{
     rt_req *q = req_new(r, prompt, o);
     if (!q)
         return rt_fail(LLMR_ERR_NOMEM, "out of memory");
-    req_set_route(q, ro);
+    q->chat = ro->chat || msgs;
+    q->raw_untemplated = ro->raw_without_template;
+    q->alive = ro->alive;
+    q->alive_user = ro->alive_user;
+    atomic_store(&q->opening, true);
+    int rc = LLMR_OK;
+    if (msgs) {
+        llmri_chat_text ct;
+        llmr_err err = {0};
+        if ((rc = req_set_msgs(q, msgs, n_msgs)) == LLMR_OK) {
+            /* what a completions backend gets: the plain fallback, or ollama's joined text */
+            rc = llmri_chat_render(NULL, q->msgs, q->n_msgs, q->raw_untemplated, &ct, &err);
+            q->remote_prompt = ct.text;
+            if (rc)
+                rt_fail(rc, err.msg);
+        }
+    } else if (q->chat) {
+        /* a chat request of one user message */
+        llmr_chat_msg one = {"user", prompt};
+        rc = req_set_msgs(q, &one, 1);
+    }
+    if (rc) {
+        rq_destroy(&q->base);
+        return llmri_stream_open_failed(rc, llmr_router_errmsg(r), o, out);
+    }
     bool use_cache = cache_applies(r, ro, o);
     char route_part[400];
-    snprintf(route_part, sizeof route_part, "%s|%d|%s|%d|%d|%u", ro->model ? ro->model : "",
-             ro->strict, ro->strategy ? ro->strategy : "", ro->chat, ro->json, ro->min_context);
+    snprintf(route_part, sizeof route_part, "%s|%d|%s|%d|%d|%u|%d", ro->model ? ro->model : "",
+             ro->strict, ro->strategy ? ro->strategy : "", q->chat, ro->json, ro->min_context,
+             ro->raw_without_template);
     char *cached = NULL, *cached_model = NULL;
     size_t cached_len = 0;
     if (use_cache) {
@@ -442,8 +531,10 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
             q->cache_store = true;
         }
     }
+    llmr_route_opts ro2 = *ro;
+    ro2.chat = q->chat;
     pthread_mutex_lock(&r->mu);
-    int rc = q->replay ? LLMR_OK : rt_plan_locked(r, prompt, ro, o, q->cand, &q->n_cand);
+    rc = q->replay ? LLMR_OK : rt_plan_locked(r, prompt, &ro2, o, q->cand, &q->n_cand);
     if (rc == LLMR_OK) {
         q->next = r->reqs;
         r->reqs = q;
@@ -465,10 +556,49 @@ int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route
     rc = llmri_stream_open_sources(&src, 1, prompt, &o2, out);
     pthread_mutex_lock(&r->mu);
     for (rt_req *x = r->reqs; x; x = x->next)
-        if (x == q)                     /* still alive: the stream may have freed it */
+        if (x == q) {                   /* still alive: the stream may have freed it */
             q->stream = *out;
+            atomic_store(&q->opening, false);
+        }
     pthread_mutex_unlock(&r->mu);
     return rt_fail(rc, rc && *out ? llmr_stream_errmsg(*out) : "");
+}
+
+int llmr_router_stream_open(llmr_router *r, const char *prompt, const llmr_route_opts *ro,
+                            const llmr_gen_opts *o, llmr_stream **out)
+{
+    llmr_route_opts dro = llmr_route_defaults();
+    llmr_gen_opts dgo = llmr_gen_defaults();
+    if (!out)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL out");
+    *out = NULL;
+    if (!r || !prompt)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_stream_open: NULL argument");
+    return open_routed(r, prompt, NULL, 0, ro ? ro : &dro, o ? o : &dgo, out);
+}
+
+int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, size_t n_msgs,
+                          const llmr_route_opts *ro, const llmr_gen_opts *o, llmr_stream **out)
+{
+    llmr_route_opts dro = llmr_route_defaults();
+    llmr_gen_opts dgo = llmr_gen_defaults();
+    if (!out)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_chat_open: NULL out");
+    *out = NULL;
+    if (!r || (!msgs && n_msgs))
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_chat_open: NULL argument");
+    if (n_msgs > 100000)
+        return rt_fail(LLMR_ERR_ARG, "llmr_router_chat_open: more than 100000 messages");
+    for (size_t i = 0; i < n_msgs; i++)
+        if (!msgs[i].role || !msgs[i].content)
+            return rt_fail(LLMR_ERR_ARG, "llmr_router_chat_open: a message has no role or "
+                           "content");
+    char *key = conversation_key(msgs, n_msgs);
+    if (!key)
+        return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    int rc = open_routed(r, key, msgs, n_msgs, ro ? ro : &dro, o ? o : &dgo, out);
+    free(key);
+    return rc;
 }
 
 bool llmr_router_stream_model(llmr_router *r, const llmr_stream *s, char *buf, size_t n)

@@ -70,16 +70,11 @@ int srv_h_api_health(struct mg_connection *c, void *ud)
         else
             cJSON_AddNullToObject(o, "model");
         cJSON_AddNumberToObject(o, "uptime", llmri_now() - s->t_start);
-        if (s->router) {
-            srv_sched_stats st;
-            srv_route_stats(s, &st);
+        llmr_batch_stats st;
+        llmr_router_batch_stats(s->models, &st);   /* under lock: -m may swap the router */
+        if (!s->single)
             cJSON_AddBoolToObject(o, "router", true);
-            cJSON_AddNumberToObject(o, "slots", st.n_slots);
-            cJSON_AddNumberToObject(o, "active", st.active);
-            cJSON_AddNumberToObject(o, "queued", st.queued);
-        } else if (s->lm.sched) {
-            srv_sched_stats st;
-            srv_sched_stats_get(s->lm.sched, &st);
+        if (!s->single || s->state == SRV_READY) {
             cJSON_AddNumberToObject(o, "slots", st.n_slots);
             cJSON_AddNumberToObject(o, "active", st.active);
             cJSON_AddNumberToObject(o, "queued", st.queued);
@@ -97,7 +92,7 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
     llmr_server *s = ud;
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    if (srv_check(&x, "GET", SRV_KEY) && s->router) {
+    if (srv_check(&x, "GET", SRV_KEY) && !s->single) {
         srv_route_models_list(&x);
     } else if (x.status == 0) {
         cJSON *o = cJSON_CreateObject();
@@ -152,7 +147,7 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     if (!srv_check(&x, "POST", SRV_KEY))
         goto out;
-    if (s->router) {
+    if (!s->single) {
         srv_route_models_load(&x);
         goto out;
     }
@@ -262,13 +257,10 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
                         "# HELP llmr_requests_in_flight Generation requests being served.\n"
                         "# TYPE llmr_requests_in_flight gauge\nllmr_requests_in_flight %d\n",
                     (unsigned long long)atomic_load(&m->refused_conns), atomic_load(&s->in_flight));
+    llmr_batch_stats st;
     pthread_mutex_lock(&s->lock);
-    srv_sched_stats st = {0};
-    if (s->lm.sched)
-        srv_sched_stats_get(s->lm.sched, &st);
+    llmr_router_batch_stats(s->models, &st);   /* under lock: -m may swap the router */
     pthread_mutex_unlock(&s->lock);
-    if (s->router)
-        srv_route_stats(s, &st);
     llmri_buf_printf(&b, "# HELP llmr_prompt_tokens_total Prompt tokens evaluated or reused.\n"
                         "# TYPE llmr_prompt_tokens_total counter\nllmr_prompt_tokens_total %llu\n"
                         "# HELP llmr_generated_tokens_total Tokens generated.\n"
@@ -279,7 +271,7 @@ int srv_h_metrics(struct mg_connection *c, void *ud)
                         "batched decode time, since start.\n"
                         "# TYPE llmr_decode_tokens_per_second gauge\n"
                         "llmr_decode_tokens_per_second %.3f\n",
-                    st.decode_s > 0 ? (double)st.batched_rows / st.decode_s : 0.0);
+                    st.decode_s > 0 ? (double)st.rows / st.decode_s : 0.0);
     llmri_buf_printf(&b, "# HELP llmr_decode_steps_total Batched forward passes.\n"
                         "# TYPE llmr_decode_steps_total counter\nllmr_decode_steps_total %llu\n",
                     (unsigned long long)st.steps);

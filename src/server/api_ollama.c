@@ -105,7 +105,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
         goto out;
     srv_error e = {0};
     srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, srv_client_alive_cb, &x, &g, &e)) {
+    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
         srv_reply_error(&x, &e);
         srv_req_free(&r);
         goto out;
@@ -219,30 +219,12 @@ static int list_models(struct mg_connection *c, void *ud, bool ps)
     srv_ctx_init(&x, s, c, SRV_API_OLLAMA_GEN);
     atomic_fetch_add(&s->m.requests[5], 1);
     if (srv_check(&x, "GET", SRV_KEY)) {
-        if (s->router) {
+        if (srv_models_hold(s)) {
             srv_route_models_ollama(&x, ps);
-            srv_access_log(&x);
-            return 1;
+            srv_models_put(s);
+        } else {
+            srv_reply_json(&x, 200, "{\"models\":[]}", NULL);
         }
-        cJSON *o = cJSON_CreateObject();
-        cJSON *arr = cJSON_AddArrayToObject(o, "models");
-        char path[4096] = "", digest[65] = "";
-        pthread_mutex_lock(&s->lock);
-        if (s->state == SRV_READY && s->lm.model && s->model_path)
-            snprintf(path, sizeof path, "%s", s->model_path);
-        pthread_mutex_unlock(&s->lock);
-        /* hashed without the lock: the first time, a big file takes seconds */
-        if (path[0] && !llmri_sha256_file_hex_cached(path, digest))
-            digest[0] = 0;
-        pthread_mutex_lock(&s->lock);
-        if (s->state == SRV_READY && s->lm.model)
-            cJSON_AddItemToArray(arr, srv_ollama_entry(
-                                          s->alias ? s->alias : s->name,
-                                          s->model_path && !strcmp(s->model_path, path) ? digest
-                                                                                       : "",
-                                          s->model_size, s->lm.model, ps));
-        pthread_mutex_unlock(&s->lock);
-        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;

@@ -233,7 +233,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
         goto out;
     srv_error e = {0};
     srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, srv_client_alive_cb, &x, &g, &e)) {
+    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
         srv_reply_error(&x, &e);
     } else {
         x.model_hdr = g.model_hdr;
@@ -269,23 +269,13 @@ int srv_h_models(struct mg_connection *c, void *ud)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     atomic_fetch_add(&s->m.requests[5], 1);
-    if (srv_check(&x, "GET", SRV_KEY) && s->router) {
-        srv_route_models_openai(&x);
-    } else if (x.status == 0) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "object", "list");
-        cJSON *d = cJSON_AddArrayToObject(o, "data");
-        pthread_mutex_lock(&s->lock);
-        if (s->name) {
-            cJSON *m = cJSON_CreateObject();
-            cJSON_AddStringToObject(m, "id", s->alias ? s->alias : s->name);
-            cJSON_AddStringToObject(m, "object", "model");
-            cJSON_AddNumberToObject(m, "created", (double)(long)time(NULL));
-            cJSON_AddStringToObject(m, "owned_by", "llmr");
-            cJSON_AddItemToArray(d, m);
+    if (srv_check(&x, "GET", SRV_KEY)) {
+        if (srv_models_hold(s)) {
+            srv_route_models_openai(&x);
+            srv_models_put(s);
+        } else {
+            srv_reply_json(&x, 200, "{\"object\":\"list\",\"data\":[]}", NULL);
         }
-        pthread_mutex_unlock(&s->lock);
-        srv_reply_cjson(&x, 200, o);
     }
     srv_access_log(&x);
     return 1;

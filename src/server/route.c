@@ -1,16 +1,10 @@
-/* route.c - `llmr serve --config`: the server over a router (llmr.h, "The server over a
- * router").
+/* route.c - the model routes over the server's router (llmr.h, "The server over a
+ * router"): listings, load and unload, and the server's options for the models the router
+ * loads.
  *
  * The router keeps the registry: which models exist, which are loaded, the memory budget, keep
- * alive, health and the ranking. The server adds, for each loaded local model, what batching
- * needs: a tokenizer and a scheduler (srv_lm) attached to the router's entry. The router calls
- * the detach hook below before it closes a model (unload, eviction, keep-alive, close), and it
- * only does that to an idle model - the server holds one of the entry's active counts for
- * every request from submit to release - so no job is running when a scheduler is closed.
- *
- * Also here: the model routes in their --config form. States: "loaded", "loading",
- * "unloaded" for local models; "available" or "cooldown" (failing, sitting out) for remote
- * ones. */
+ * alive, health and the ranking. States: "loaded", "loading", "unloaded" for local models;
+ * "available" or "cooldown" (failing, sitting out) for remote ones. */
 #include "server/server_int.h"
 
 #include <cjson/cJSON.h>
@@ -26,38 +20,22 @@
 #include "router/policy.h"
 #include "router/registry.h"
 
-static void detach(void *user, rt_entry *e)
+int srv_route_init(llmr_server *s, llmr_router *r, char *msg, size_t msg_len)
 {
-    (void)user;
-    srv_lm *lm = e->attach;
-    srv_lm_close(lm);
-    free(lm);
-    fprintf(stderr, "llmr serve: model %s unloaded\n", e->cfg.id);
-}
-
-void srv_route_init(llmr_server *s)
-{
-    llmr_router *r = s->router;
-    pthread_mutex_lock(&r->mu);
-    r->detach = detach;
-    r->detach_user = s;
-    /* -t applies to the local models whose config sets no "threads"; a model preloaded
-     * before the server existed is loaded again with them (a thread pool is sized at open) */
-    r->default_threads = s->o.n_threads;
-    for (size_t i = 0; s->o.n_threads > 0 && i < r->n_models; i++) {
-        rt_entry *e = r->models[i];
-        if (e->cfg.backend >= 0 || !e->model || e->cfg.n_threads || e->active || e->loading)
-            continue;
-        llmr_err err = {0};
-        int rc = rt_unload(r, e, &err);
-        if (rc == LLMR_OK && (rc = rt_acquire(r, e, &err)) == LLMR_OK)
-            rt_release(r, e, 0, 0);
-        if (rc)
-            fprintf(stderr, "llmr serve: warning: model %s: reloading with -t %d: %s\n",
-                    e->cfg.id, s->o.n_threads, err.msg);
+    llmr_model_opts mo = llmr_model_defaults();
+    mo.n_threads = s->o.n_threads;
+    mo.n_ctx = s->o.ctx_size;
+    mo.n_parallel = s->o.parallel;
+    /* the server's queue of 0 lets no request wait; the engine spells that -1 */
+    mo.max_queued = s->o.queue_size ? s->o.queue_size : -1;
+    int rc = llmr_router_set_model_defaults(r, &mo);
+    if (rc) {
+        snprintf(msg, msg_len, "%s", llmr_router_errmsg(r));
+        return rc;
     }
     /* Local files load on first use; say now, not at the first request, that one is missing
      * (a file may still appear later - `llmr pull` - so this is a warning, not an error). */
+    pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->n_models; i++) {
         const rt_entry *e = r->models[i];
         const char *src = e->cfg.source;
@@ -68,63 +46,7 @@ void srv_route_init(llmr_server *s)
                             "for it will fail until it does\n", e->cfg.id, src);
     }
     pthread_mutex_unlock(&r->mu);
-}
-
-srv_lm *srv_route_lm(llmr_server *s, void *entry, char *msg, size_t msg_len)
-{
-    rt_entry *e = entry;
-    if (e->attach)
-        return e->attach;
-    if (!e->model) {
-        snprintf(msg, msg_len, "not loaded");
-        return NULL;
-    }
-    srv_lm *lm = calloc(1, sizeof *lm);
-    if (!lm) {
-        snprintf(msg, msg_len, "out of memory");
-        return NULL;
-    }
-    if (srv_lm_open(s, e->model, e->cfg.n_ctx, e->cfg.id, lm, msg, msg_len)) {
-        free(lm);
-        return NULL;
-    }
-    e->attach = lm;
-    return lm;
-}
-
-void srv_route_stats(llmr_server *s, srv_sched_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    llmr_router *r = s->router;
-    pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->n_models; i++) {
-        srv_lm *lm = r->models[i]->attach;
-        if (!lm)
-            continue;
-        srv_sched_stats one;
-        srv_sched_stats_get(lm->sched, &one);
-        st->n_slots += one.n_slots;
-        st->active += one.active;
-        st->queued += one.queued;
-        st->tokens_in += one.tokens_in;
-        st->tokens_out += one.tokens_out;
-        st->steps += one.steps;
-        st->batched_rows += one.batched_rows;
-        st->decode_s += one.decode_s;
-    }
-    pthread_mutex_unlock(&r->mu);
-}
-
-void srv_route_cancel_all(llmr_server *s)
-{
-    llmr_router *r = s->router;
-    pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->n_models; i++) {
-        srv_lm *lm = r->models[i]->attach;
-        if (lm)
-            srv_sched_cancel_all(lm->sched);
-    }
-    pthread_mutex_unlock(&r->mu);
+    return 0;
 }
 
 /* ---- listings ---------------------------------------------------------------------------- */
@@ -140,7 +62,7 @@ static const char *entry_state(const llmr_router *r, const rt_entry *e, double n
 void srv_route_models_openai(srv_ctx *x)
 {
     llmr_server *s = x->srv;
-    llmr_router *r = s->router;
+    llmr_router *r = s->models;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "object", "list");
     cJSON *d = cJSON_AddArrayToObject(o, "data");
@@ -196,7 +118,7 @@ static model_file *model_digests(llmr_router *r, bool ps, size_t *n)
  * ollama's ps lists running models. A local model's digest is its file's sha256. */
 void srv_route_models_ollama(srv_ctx *x, bool ps)
 {
-    llmr_router *r = x->srv->router;
+    llmr_router *r = x->srv->models;
     size_t n_files;
     model_file *files = model_digests(r, ps, &n_files);
     cJSON *o = cJSON_CreateObject();
@@ -234,7 +156,7 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
 /* GET /api/models: the router's status (every model with its metadata, state, counts). */
 void srv_route_models_list(srv_ctx *x)
 {
-    llmr_router *r = x->srv->router;
+    llmr_router *r = x->srv->models;
     char *js = NULL;
     if (llmr_router_status_json(r, &js) != LLMR_OK) {
         srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
@@ -290,7 +212,7 @@ static bool is_source(const char *v)
  * or not the file exists outside the folders. */
 static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
 {
-    const rt_config *c = &x->srv->router->cfg;       /* fixed while the router is open */
+    const rt_config *c = &x->srv->models->cfg;       /* fixed while the router is open */
     llmr_err err = {0};
     llmr_src_kind k = llmri_source_kind(src);
     if (k == LLMR_SRC_URL || k == LLMR_SRC_HF) {
@@ -340,7 +262,7 @@ static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
  * the client wrote, real what source_allowed made of it). The id in id_out. */
 static int add_source(srv_ctx *x, const char *src, const char *real, char *id_out, size_t n)
 {
-    llmr_router *r = x->srv->router;
+    llmr_router *r = x->srv->models;
     const char *b = strrchr(src, '/');
     b = b ? b + 1 : src;
     size_t len = strlen(b);
@@ -373,7 +295,7 @@ static int add_source(srv_ctx *x, const char *src, const char *real, char *id_ou
 void srv_route_models_load(srv_ctx *x)
 {
     llmr_server *s = x->srv;
-    llmr_router *r = s->router;
+    llmr_router *r = s->models;
     cJSON *o = srv_read_json(x);
     if (!o)
         return;
@@ -448,16 +370,6 @@ void srv_route_models_load(srv_ctx *x)
                          llmr_router_errmsg(r));
         return;
     }
-    /* the scheduler too, so that the first request does not pay for it */
-    char msg[400] = "";
-    pthread_mutex_lock(&r->mu);
-    ee = rt_find(r, id);
-    bool ok = !ee || ee->cfg.backend >= 0 || !ee->model || srv_route_lm(s, ee, msg, sizeof msg);
-    pthread_mutex_unlock(&r->mu);
-    if (!ok) {
-        srv_reply_errorf(x, 500, "server_error", NULL, "loading %s failed: %s", id, msg);
-        return;
-    }
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "status", "loaded");
     cJSON_AddBoolToObject(res, "changed", !was);
@@ -469,7 +381,7 @@ void srv_route_models_load(srv_ctx *x)
  * unknown id; 409 (code model_busy) while requests run on it. */
 static void unload(srv_ctx *x, const char *id)
 {
-    llmr_router *r = x->srv->router;
+    llmr_router *r = x->srv->models;
     pthread_mutex_lock(&r->mu);
     const rt_entry *e = rt_find(r, id);
     bool was = e && e->model;
@@ -517,7 +429,7 @@ int srv_h_api_models_item(struct mg_connection *c, void *ud)
         goto out;
     }
     snprintf(id, sizeof id, "%s", raw);
-    if (!s->router) {
+    if (!s->models) {
         srv_reply_errorf(&x, 400, "invalid_request_error", NULL,
                          "this server serves one model (-m); unloading a model needs "
                          "`llmr serve --config FILE`");

@@ -87,99 +87,73 @@ bool srv_model_matches(llmr_server *s, const char *name)
     return ok;
 }
 
-int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label, srv_lm *lm,
-                char *msg, size_t msg_len)
+/* A router of one entry: the model file, named by its alias, or its file name (which is
+ * then an alias). It never unloads the model (keep_alive -1), never sits it out after a failure, and
+ * tries it once per request, as one model can only answer or fail. */
+static int one_model_router(llmr_server *s, const char *path, const char *name, llmr_router **out,
+                            char *msg, size_t msg_len)
 {
-    memset(lm, 0, sizeof *lm);
-    llmr_err err = {0};
-    const llmr_tokenizer *t;
-    int rc = llmri_local_tokenizer(m, &t, &err);   /* the stream layer's, made once per model */
+    cJSON *cfg = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(cfg, "models");
+    cJSON *m = cJSON_CreateObject();
+    const char *id = s->alias ? s->alias : name;
+    cJSON_AddStringToObject(m, "id", id);
+    cJSON_AddStringToObject(m, "source", path);
+    if (strcmp(id, name)) {
+        cJSON *al = cJSON_AddArrayToObject(m, "aliases");
+        cJSON_AddItemToArray(al, cJSON_CreateString(name));
+    }
+    cJSON_AddItemToArray(arr, m);
+    cJSON_AddNumberToObject(cfg, "keep_alive_s", -1);
+    cJSON_AddNumberToObject(cfg, "failures_to_cooldown", 1000);
+    cJSON_AddNumberToObject(cfg, "cooldown_s", 0);
+    cJSON *retry = cJSON_AddObjectToObject(cfg, "retry");
+    cJSON_AddNumberToObject(retry, "max_rounds", 1);
+    char *js = cJSON_PrintUnformatted(cfg);
+    cJSON_Delete(cfg);
+    if (!js)
+        return snprintf(msg, msg_len, "out of memory"), LLMR_ERR_NOMEM;
+    llmr_router *r = NULL;
+    int rc = llmr_router_open_json(js, path, &r);
+    free(js);
+    if (rc == LLMR_OK)
+        rc = srv_route_init(s, r, msg, msg_len);
+    else
+        snprintf(msg, msg_len, "%s", llmr_router_errmsg(r));
+    if (rc == LLMR_OK && (rc = llmr_router_load(r, id)) != LLMR_OK)
+        snprintf(msg, msg_len, "%s", llmr_router_errmsg(r));
     if (rc) {
-        snprintf(msg, msg_len, "tokenizer: %s", err.msg);
+        llmr_router_close(r);
         return rc;
     }
-    int n_ctx = s->o.ctx_size;
-    const llmr_hparams *hp = llmri_model_hparams(m);
-    if (n_ctx > hp->n_ctx_train && hp->n_ctx_train > 0)
-        n_ctx = hp->n_ctx_train;
-    if (n_ctx_cap > 0 && n_ctx > n_ctx_cap)
-        n_ctx = n_ctx_cap;
-    srv_sched_opts so = {
-        .n_slots = s->o.parallel,
-        .n_ctx = n_ctx,
-        .queue_max = s->o.queue_size,
-        .max_tokens = s->o.max_tokens,
-        .max_prompt = s->o.max_prompt > 0 && s->o.max_prompt < n_ctx ? s->o.max_prompt : n_ctx,
-    };
-    rc = srv_sched_open(m, &so, &lm->sched, msg, msg_len);
-    if (rc)
-        return rc;
-    lm->model = m;
-    const char *ts = gguf_get_str(llmri_model_gguf(m), "tokenizer.chat_template");
-    lm->chat_template = ts ? llmri_strdup(ts) : NULL;
-    const char *bp = NULL, *ep = NULL;
-    size_t bl = 0, el = 0;
-    if (llmr_token_to_piece(t, llmr_tokenizer_bos(t), true, &bp, &bl) == LLMR_OK && bl < 64)
-        snprintf(lm->bos, sizeof lm->bos, "%.*s", (int)bl, bp);
-    if (llmr_token_to_piece(t, llmr_tokenizer_eos(t), true, &ep, &el) == LLMR_OK && el < 64)
-        snprintf(lm->eos, sizeof lm->eos, "%.*s", (int)el, ep);
-    fprintf(stderr,
-            "llmr serve: model %s ready: %d slots (--parallel), each with its own KV cache of "
-            "%d positions (--ctx-size); queue of %d\n",
-            label, so.n_slots, so.n_ctx, so.queue_max);
-    if (n_ctx < s->o.ctx_size)
-        fprintf(stderr, "llmr serve: --ctx-size %d is past the model's context; each slot "
-                        "has %d positions\n", s->o.ctx_size, n_ctx);
+    *out = r;
     return LLMR_OK;
 }
 
-void srv_lm_close(srv_lm *lm)
-{
-    srv_sched_close(lm->sched);
-    free(lm->chat_template);
-    memset(lm, 0, sizeof *lm);
-}
-
-/* Opens model, tokenizer and scheduler for path; on success swaps them in. */
+/* Opens the one-model router for path; on success swaps it in. */
 static int load_model(llmr_server *s, const char *path, char *msg, size_t msg_len)
 {
-    llmr_model_opts mo = llmr_model_defaults();
-    mo.n_threads = s->o.n_threads;
-    mo.n_ctx = s->o.ctx_size;
-    llmr_model *m = NULL;
-    int rc = llmr_model_open(path, &mo, &m);
+    char *new_path = llmri_strdup(path), *new_name = base_name(path);
+    llmr_router *r = NULL;
+    int rc = new_path && new_name ? one_model_router(s, path, new_name, &r, msg, msg_len)
+                                  : (snprintf(msg, msg_len, "out of memory"), LLMR_ERR_NOMEM);
     if (rc) {
-        snprintf(msg, msg_len, "%s", m ? llmr_model_errmsg(m) : "out of memory");
-        llmr_model_close(m);
-        return rc;
-    }
-    srv_lm lm;
-    char lmsg[400];
-    rc = srv_lm_open(s, m, 0, path, &lm, lmsg, sizeof lmsg);
-    if (rc) {
-        snprintf(msg, msg_len, "%s: %s", path, lmsg);
-        llmr_model_close(m);
+        free(new_path);
+        free(new_name);
         return rc;
     }
     struct stat st;
     uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-
-    /* path may be s->model_path itself (the first load): copy before freeing. */
-    char *new_path = llmri_strdup(path), *new_name = base_name(path);
     pthread_mutex_lock(&s->lock);
-    srv_lm old = s->lm;
+    llmr_router *old = s->models;
     free(s->model_path);
     free(s->name);
-    s->lm = lm;
+    s->models = r;
     s->model_path = new_path;
     s->name = new_name;
     s->model_size = size;
     s->state = SRV_READY;
     pthread_mutex_unlock(&s->lock);
-
-    llmr_model *old_m = old.model;
-    srv_lm_close(&old);
-    llmr_model_close(old_m);
+    llmr_router_close(old);        /* the caller holds the write lock: nothing runs on it */
     return LLMR_OK;
 }
 
@@ -260,6 +234,25 @@ int srv_model_take(llmr_server *s, const char *name, srv_error *e)
     }
     atomic_fetch_add(&s->in_flight, 1);
     return 0;
+}
+
+bool srv_models_hold(llmr_server *s)
+{
+    if (!s->single)
+        return true;
+    pthread_rwlock_rdlock(&s->use);
+    pthread_mutex_lock(&s->lock);
+    bool ready = s->state == SRV_READY && s->models;
+    pthread_mutex_unlock(&s->lock);
+    if (!ready)
+        pthread_rwlock_unlock(&s->use);
+    return ready;
+}
+
+void srv_models_put(llmr_server *s)
+{
+    if (s->single)
+        pthread_rwlock_unlock(&s->use);
 }
 
 void srv_model_put(llmr_server *s)
@@ -449,8 +442,8 @@ static int start_http(llmr_server *s)
 
 static int check_opts(llmr_server *s, const llmr_server_opts *o)
 {
-    if (o->parallel < 1 || o->parallel > SRV_MAX_SLOTS)
-        return set_err(s, "parallel is %d; expected 1 to %d", o->parallel, SRV_MAX_SLOTS),
+    if (o->parallel < 1 || o->parallel > 64)
+        return set_err(s, "parallel is %d; expected 1 to %d", o->parallel, 64),
                LLMR_ERR_ARG;
     if (o->ctx_size < 16 || o->ctx_size > 1 << 20)
         return set_err(s, "ctx_size is %d; expected 16 to 1048576", o->ctx_size), LLMR_ERR_ARG;
@@ -479,6 +472,10 @@ static llmr_server *server_new(const llmr_server_opts *opts)
     pthread_mutex_init(&s->ws_lock, NULL);
     s->o = opts ? *opts : llmr_server_defaults();
     s->t_start = llmri_now();
+    if (!(s->jobs = srv_jobs_new())) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -520,6 +517,7 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
     llmr_server *s = *out = server_new(opts);
     if (!s)
         return LLMR_ERR_NOMEM;
+    s->single = true;
     int rc = check_opts(s, &s->o);
     if (rc)
         return rc;
@@ -554,7 +552,7 @@ int llmr_server_open_router(llmr_router *router, const llmr_server_opts *opts,
         llmr_router_close(router);
         return LLMR_ERR_NOMEM;
     }
-    s->router = router;
+    s->models = router;
     if (!router)
         return set_err(s, "no router given"), LLMR_ERR_ARG;
     int rc = check_opts(s, &s->o);
@@ -562,7 +560,9 @@ int llmr_server_open_router(llmr_router *router, const llmr_server_opts *opts,
         return rc;
     if ((rc = copy_opts(s)))
         return rc;
-    srv_route_init(s);
+    char msg[512];
+    if ((rc = srv_route_init(s, router, msg, sizeof msg)))
+        return set_err(s, "%s", msg), rc;
     s->state = SRV_READY;   /* models load on first use (or were preloaded) */
     return start_listening(s);
 }
@@ -584,13 +584,6 @@ void llmr_server_shutdown(llmr_server *s)
         fprintf(stderr, "llmr serve: cancelling %d request(s) still running after %ds\n", left,
                 s->o.shutdown_s);
     srv_ws_close_all(s);
-    pthread_mutex_lock(&s->lock);
-    srv_sched *sc = s->lm.sched;
-    pthread_mutex_unlock(&s->lock);
-    if (sc)
-        srv_sched_cancel_all(sc);
-    if (s->router)
-        srv_route_cancel_all(s);
     srv_gen_cancel_all(s);
     /* Handlers write their streams' last chunks before mg_stop: civetweb refuses writes once
      * it is stopping. */
@@ -609,10 +602,8 @@ void llmr_server_close(llmr_server *s)
         return;
     llmr_server_shutdown(s);
     srv_conns_close(s);
-    llmr_router_close(s->router);   /* its detach hook closes the models' schedulers */
-    llmr_model *m = s->lm.model;
-    srv_lm_close(&s->lm);
-    llmr_model_close(m);
+    srv_jobs_free(s->jobs);         /* waits for the streams' pull threads */
+    llmr_router_close(s->models);
     free(s->host);
     free(s->api_key);
     free(s->metrics_key);

@@ -3,8 +3,12 @@
  * Files: server.c (lifecycle, routing, auth, CORS, limits, access log, the model), http.c
  * (reply helpers, request bodies, client liveness), api_openai.c, api_ollama.c, ws.c (the
  * seed's WebSocket protocol), api_misc.c (health, models, metrics), page.c (the web page),
- * prompt.c (chat messages -> prompt text), request.c, sched.c, gen.c (one request's
- * generation, local or remote, with failover), route.c (--config: the server over a router).
+ * request.c (request bodies), job.c (a stream pulled into a buffer), gen.c (one request as a
+ * routed stream), route.c (the model routes over the router).
+ *
+ * The server is a front end of the router (llmr.h, "Router"): with --config the config's
+ * router, with -m a router of one entry, the model file. Generation goes through routed
+ * streams only; the router decides which model answers, fails over and backs off.
  */
 #ifndef LLMR_SERVER_INT_H
 #define LLMR_SERVER_INT_H
@@ -19,7 +23,7 @@
 
 #include "llmr.h"
 #include "server/request.h"
-#include "server/sched.h"
+#include "server/job.h"
 
 typedef enum srv_state { SRV_LOADING = 0, SRV_READY = 1, SRV_FAILED = 2 } srv_state;
 
@@ -37,17 +41,6 @@ typedef struct srv_metrics {
     atomic_ullong refused_conns;      /* over max_conns_per_addr: answered 429 (conn.c) */
 } srv_metrics;
 
-/* A local model being served: its request scheduler (sched.h: streams on the model's
- * engine) and what prompts need from it. With -m the server owns one (and its model); with --config every
- * loaded local model of the router gets one, attached to its router entry (rt_entry.attach)
- * and freed when the router unloads the model. */
-typedef struct srv_lm {
-    llmr_model     *model;    /* -m: owned by the server; --config: the router's */
-    srv_sched      *sched;
-    char           *chat_template;   /* tokenizer.chat_template, or NULL */
-    char            bos[64], eos[64];/* BOS/EOS token text for templates */
-} srv_lm;
-
 struct llmr_server {
     llmr_server_opts o;
     char *host, *api_key, *metrics_key, *cors, *alias, *models_dir;   /* owned copies of the options */
@@ -57,55 +50,41 @@ struct llmr_server {
     double t_start;
     srv_metrics m;
 
-    /* --config: the router (owned) holds every model; requests pick one by name or by the
-     * router's strategy (route.c). NULL with -m. */
-    llmr_router *router;
-
-    /* -m: the model. `lock` guards state, lm, model_path and name; generation handlers hold
-     * `use` (a read lock) from submit to release so a model load (write lock) waits for
-     * them. With --config, state is READY from the start and lm is unused. */
+    /* The router (owned) holds every model; requests pick one by name or by the router's
+     * strategy. With -m (single) it is a router of one entry made from the model file, and
+     * a model load replaces it: `lock` guards state, models, model_path and name then, and
+     * generation handlers hold `use` (a read lock) from start to end so that a load (write
+     * lock) waits for them. With --config, state is READY from the start. */
+    llmr_router *models;
+    bool single;
     pthread_mutex_t lock;
     pthread_rwlock_t use;
     srv_state state;
     char errmsg[512];
-    srv_lm lm;
     char *model_path, *name;
     uint64_t model_size;
     pthread_t loader;
     bool loader_started;
+    srv_jobs *jobs;           /* every request's stream (job.h) */
 
     atomic_int in_flight;     /* generation requests being served */
     atomic_bool stopping;     /* shutdown has begun: new requests get 503 */
     pthread_mutex_t ws_lock;  /* guards the WebSocket connection list (ws.c) */
     struct srv_ws *ws_list;
-    struct srv_gen *gens;     /* remote generations in flight (guarded by lock), so that
-                                 shutdown can cut their network waits */
     struct srv_conns *conns;  /* connection counts and body deadlines (conn.c) */
 };
 
-/* One request's generation, whichever model serves it (gen.c, route.c): a scheduler job on a
- * local model, or a streamed request to a remote OpenAI-compatible backend. */
+/* One request's generation (gen.c): its job, and what the server holds for it. */
 typedef struct srv_gen {
     llmr_server *s;
-    srv_lm      *lm;          /* local: the model's scheduler */
     srv_job     *job;
-    void        *entry;       /* --config: the router entry held (one active count) */
     bool         held;        /* -m: the model's read lock and an in_flight count are held */
-    bool         counted;     /* --config: an in_flight count is held */
+    bool         counted;     /* an in_flight count is held */
     char         model[160];  /* the name replies carry in their "model" fields */
     char         model_hdr[160];   /* the model that answers, for X-LLMR-Model ("" none) */
-    /* remote */
-    struct llmr_remote *rem;
-    bool       (*alive)(void *user);   /* is the client still there (NULL: not asked) */
-    void        *alive_user;
-    char        *first;       /* the first piece, read before the reply began (failover) */
-    size_t       first_len;
-    bool         first_given, rem_done;
-    int          pieces;
-    double       t0, t_first, t_end;
-    srv_finish   finish;
-    char         err[256];
-    struct srv_gen *next;     /* s->gens */
+    srv_take     first;       /* pieces taken before the reply began (SRV_GEN_WAIT_FIRST) */
+    srv_job_state first_state;
+    bool         first_pending;
 } srv_gen;
 
 /* ---- per-request bookkeeping for the access log ---- */
@@ -202,48 +181,39 @@ bool srv_model_matches(llmr_server *s, const char *name);
  * srv_model_put(). */
 int srv_model_take(llmr_server *s, const char *model_name, srv_error *e);
 void srv_model_put(llmr_server *s);
+/* Holds s->models for a listing (-m: the read lock, while the model is loaded; false and
+ * nothing held when it is not); give it back with srv_models_put(). */
+bool srv_models_hold(llmr_server *s);
+void srv_models_put(llmr_server *s);
 /* The common front of every generation route (OpenAI and ollama): method and API key, body,
  * parsing into *r (the X-LLMR-Strategy header fills r->strategy when the body has none).
  * False once an error has been replied (r is then freed); true with *r to free. */
 bool srv_accept_generation(srv_ctx *x, srv_api api, srv_req *r);
-/* Opens lm's tokenizer and scheduler on model m (borrowed) with the server's options, the
- * context per slot capped at the model's training context and at n_ctx_cap (0: no cap);
- * label names it in the log. LLMR_OK or an error with msg. */
-int srv_lm_open(llmr_server *s, llmr_model *m, int n_ctx_cap, const char *label, srv_lm *lm,
-                char *msg, size_t msg_len);
-/* Closes lm's scheduler and tokenizer and frees its strings (not the model). */
-void srv_lm_close(srv_lm *lm);
 /* Loads the model file at path (replacing the current one); 0 or an HTTP status with msg. */
 int srv_model_load(llmr_server *s, const char *path, char *msg, size_t msg_len);
 /* ISO 8601 UTC time with nanoseconds, as ollama writes created_at. */
 void srv_iso_time(char *buf, size_t n);
 
-/* ---- prompt.c ---- */
-/* Renders chat messages with the model's chat template (or the documented plain fallback
- * when the model has none). Returns a malloc'd prompt, or NULL with *e filled (400 when the
- * template refuses the messages). *parse_special is set true: the template's markers are
- * control tokens. */
-char *srv_render_chat(llmr_server *s, srv_lm *lm, const srv_msg *msgs, int n, srv_error *e);
-
-/* ---- gen.c: one generation, local or remote ---- */
-/* Chooses the model for request r (-m: the model, if r names it; --config: by name, or by
- * strategy for "auto" or no name), builds the prompt for it (msgs/n_msgs, when not NULL,
- * are the conversation: the WebSocket history) and starts generating. With --config a
- * candidate that fails before its first piece (a dead backend, a full queue) hands the request
- * to the next. alive(alive_user), when not NULL, is asked while a remote backend is awaited:
- * false (the client left) cancels the request. Returns 0 with *g to end with srv_gen_end(),
- * or an HTTP status with *e. */
+/* ---- gen.c: one generation ---- */
+#define SRV_GEN_WAIT_FIRST 1u   /* return once the first piece is there (or the end): a failure
+                                   before any text is still an HTTP status */
+#define SRV_GEN_PAUSED     2u   /* open paused (a WebSocket client paused before asking) */
+/* Opens request r's routed stream (msgs/n_msgs, when not NULL, are the conversation: the
+ * WebSocket history) and starts pulling it. -m: the model, if r names it. alive(alive_user),
+ * when not NULL, is asked while the first piece is awaited: false (the client left) cancels
+ * the request. Returns 0 with *g to end with srv_gen_end(), or an HTTP status with *e. */
 int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_msgs,
-                  bool (*alive)(void *user), void *alive_user, srv_gen *g, srv_error *e);
-/* As srv_job_take, for either kind. A remote piece may take until the backend's idle timeout
- * to come (timeout_ms is then not honoured). */
+                  unsigned flags, bool (*alive)(void *user), void *alive_user, srv_gen *g,
+                  srv_error *e);
+/* As srv_job_take. */
 srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t);
-/* Asks the generation to stop. Any thread. */
+/* Asks the generation to stop, or pauses or resumes it. Any thread. */
 void srv_gen_cancel(srv_gen *g);
+void srv_gen_pause(srv_gen *g, bool paused);
 void srv_gen_usage(srv_gen *g, srv_usage *u);
-/* Releases the job or the remote request, the model and the router entry. */
+/* Releases the job and what the server holds for it. */
 void srv_gen_end(srv_gen *g);
-/* Cuts every remote generation's network wait (shutdown). */
+/* Stops every generation (shutdown). */
 void srv_gen_cancel_all(llmr_server *s);
 
 /* ---- api_ollama.c ---- */
@@ -253,16 +223,11 @@ void srv_gen_cancel_all(llmr_server *s);
 cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_model *model,
                         bool ps);
 
-/* ---- route.c: --config ---- */
-/* The local model state of a router entry, created on first use (router mu held). */
-srv_lm *srv_route_lm(llmr_server *s, void *entry, char *msg, size_t msg_len);
-/* Installs the router's detach hook (frees an entry's srv_lm when its model is unloaded). */
-void srv_route_init(llmr_server *s);
-/* Sums the schedulers' figures over every loaded local model. */
-void srv_route_stats(llmr_server *s, srv_sched_stats *st);
-/* Cancels every job of every scheduler (shutdown). */
-void srv_route_cancel_all(llmr_server *s);
-/* The --config forms of the model routes. */
+/* ---- route.c: the model routes ---- */
+/* Gives router r the server's options for the local models it loads (threads, context per
+ * slot, parallel slots, queue). 0, or an error with msg. */
+int srv_route_init(llmr_server *s, llmr_router *r, char *msg, size_t msg_len);
+/* The model routes, from the router's registry. */
 void srv_route_models_openai(srv_ctx *x);
 void srv_route_models_ollama(srv_ctx *x, bool ps);
 void srv_route_models_list(srv_ctx *x);

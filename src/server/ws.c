@@ -136,7 +136,10 @@ static bool pump_start(srv_ws *w, srv_gen *g)
     llmr_server *s = w->s;
     srv_error e = {0};
     /* While busy, the history is this thread's alone (on_chat refuses new messages). */
-    if (srv_gen_start(s, &w->req, w->msgs, w->n_msgs, ws_wanted, w, g, &e)) {
+    pthread_mutex_lock(&w->mu);
+    unsigned flags = w->paused ? SRV_GEN_PAUSED : 0;   /* paused before asking: no token yet */
+    pthread_mutex_unlock(&w->mu);
+    if (srv_gen_start(s, &w->req, w->msgs, w->n_msgs, flags, ws_wanted, w, g, &e)) {
         history_pop(w);   /* unanswered: the next message goes without it */
         ws_error(w, e.status == 503 && e.code && !strcmp(e.code, "model_loading")
                         ? "the model is not ready" : e.msg);
@@ -150,6 +153,7 @@ static bool pump_start(srv_ws *w, srv_gen *g)
     w->gen = g;
     if (w->stop_asked)
         srv_gen_cancel(g);
+    srv_gen_pause(g, w->paused);
     pthread_mutex_unlock(&w->mu);
     return true;
 }
@@ -289,7 +293,7 @@ static void on_chat(srv_ws *w, const char *data, size_t len)
         srv_req_free(&r);
         return;
     }
-    if (atomic_load(&s->stopping) || (!s->router && !srv_model_matches(s, r.model))) {
+    if (atomic_load(&s->stopping) || (s->single && !srv_model_matches(s, r.model))) {
         ws_error(w, atomic_load(&s->stopping) ? "the server is shutting down"
                                               : "unknown model (GET /api/models lists them)");
         srv_req_free(&r);
@@ -331,6 +335,8 @@ static void on_pause(srv_ws *w, bool pause)
 {
     pthread_mutex_lock(&w->mu);
     w->paused = pause;
+    if (w->gen)
+        srv_gen_pause(w->gen, pause);    /* the stream itself: no token is made meanwhile */
     if (!pause)
         pthread_cond_broadcast(&w->resumed);
     pthread_mutex_unlock(&w->mu);
@@ -381,7 +387,7 @@ static void welcome(srv_ws *w)
     char msg[400];
     pthread_mutex_lock(&s->lock);
     snprintf(msg, sizeof msg, "Connected to llmr %s (model %s)", llmr_version(),
-             s->router ? "chosen per message" : s->alias ? s->alias
+             !s->single ? "chosen per message" : s->alias ? s->alias
                                              : (s->name ? s->name : "loading"));
     pthread_mutex_unlock(&s->lock);
     cJSON *o = cJSON_CreateObject();

@@ -90,15 +90,7 @@ int llmri_engine_configure(llmr_engine *e, int n_parallel, int n_ctx, int max_qu
 int llmri_engine_n_ctx(const llmr_engine *e);
 
 /* Live figures of the engine (for a server's /metrics). */
-typedef struct llmr_engine_stats {
-    int      n_slots;          /* n_parallel */
-    int      active, queued;   /* jobs in slots, jobs waiting */
-    uint64_t tokens_in;        /* prompt tokens of the jobs admitted */
-    uint64_t tokens_out;       /* tokens sampled */
-    uint64_t steps;            /* passes that carried decode tokens ... */
-    uint64_t rows;             /* ... how many decode tokens they carried in all ... */
-    double   decode_s;         /* ... and the seconds they took */
-} llmr_engine_stats;
+typedef llmr_batch_stats llmr_engine_stats;   /* llmr.h */
 void llmri_engine_stats_get(llmr_engine *e, llmr_engine_stats *st);
 
 /* Frees the engine and its slots; no job may be submitted. Accepts NULL. */

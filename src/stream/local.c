@@ -173,6 +173,9 @@ static int local_begin(llmr_source *src, const char *prompt, const llmr_gen_opts
     if (ls->n_prompt == 0)
         return llmri_err_set(err, LLMR_ERR_ARG, "the prompt is empty (no tokens, not even BOS): "
                             "there is nothing to continue");
+    if (o->max_prompt_tokens && ls->n_prompt > o->max_prompt_tokens)
+        return llmri_err_set(err, LLMR_ERR_CONTEXT, "%s: the prompt is %zu tokens; at most %u "
+                            "are taken", src->name, ls->n_prompt, o->max_prompt_tokens);
     if (ls->n_prompt >= (size_t)n_ctx)
         return llmri_err_set(err, LLMR_ERR_CONTEXT, "%s: the prompt is %zu tokens but the context "
                             "holds %d, with room needed for at least one generated token",

@@ -17,7 +17,20 @@ int llmri_local_configure(llmr_model *m, int n_parallel, int n_ctx, int max_queu
                          llmr_err *err);
 
 /* The figures of model m's engine (zeros before its first stream or configure). */
-struct llmr_engine_stats;
-void llmri_local_stats(llmr_model *m, struct llmr_engine_stats *st);
+void llmri_local_stats(llmr_model *m, llmr_batch_stats *st);
+
+/* A conversation as a local model's prompt text (chat.c), and how to tokenize it. */
+typedef struct llmri_chat_text {
+    char *text;            /* malloc'd */
+    bool  add_bos;         /* BOS to add (the template did not write one) */
+    bool  parse_special;   /* the template's markers are control tokens */
+} llmri_chat_text;
+
+/* Renders msgs with m's chat template (the plain fallback when it has none, or, with
+ * raw_untemplated, the contents joined by blank lines as plain text), on a deep-stack thread.
+ * m NULL: the fallback with empty BOS/EOS (a remote completions backend). LLMR_ERR_FORMAT: the
+ * template does not parse; LLMR_ERR_ARG: it refused the messages. */
+int llmri_chat_render(llmr_model *m, const llmr_chat_msg *msgs, size_t n, bool raw_untemplated,
+                      llmri_chat_text *ct, llmr_err *err);
 
 #endif
