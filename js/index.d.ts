@@ -27,6 +27,14 @@ export interface RouterOptions {
   config?: string | Record<string, unknown>;
   /** The default strategy. */
   strategy?: Strategy;
+  /** Compute threads of local models (0: the physical cores). */
+  threads?: number;
+  /** KV positions of each batching slot (0: the model's training context, at most 4096). */
+  ctxSize?: number;
+  /** Streams each local model generates at once, batched (1..64; default 4). */
+  parallel?: number;
+  /** Streams that may wait for a slot (0: no limit; -1: none may wait). */
+  maxQueued?: number;
 }
 
 export interface LoadOptions {

@@ -61,7 +61,6 @@ function splitOptions(options, where) {
     const k = ALIASES[k0] || k0;
     if (GEN_KEYS.has(k)) gen[k] = v;
     else if (ROUTE_KEYS.has(k)) route[k] = v;
-    else if (k === 'chat' || k === 'signal') continue; // set by chat(); signal handled by caller
     else {
       throw llmrError('LLMR_ERR_ARG', `${where}: unknown option '${k0}' (known: ` +
         `${[...GEN_KEYS, ...ROUTE_KEYS].join(', ')})`);
@@ -321,7 +320,8 @@ class LLMRouter extends EventEmitter {
     if (options === null || typeof options !== 'object') {
       throw llmrError('LLMR_ERR_ARG', 'new LLMRouter(options): options must be an object');
     }
-    const { logLevel = 'warn', preferredEngine, config, strategy, ...rest } = options;
+    const { logLevel = 'warn', preferredEngine, config, strategy, threads, ctxSize, parallel,
+      maxQueued, ...rest } = options;
     if (!LOG_LEVELS.includes(logLevel)) {
       throw llmrError('LLMR_ERR_ARG', `logLevel: '${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
     }
@@ -342,8 +342,12 @@ class LLMRouter extends EventEmitter {
     const unknown = Object.keys(rest);
     if (unknown.length) {
       throw llmrError('LLMR_ERR_ARG', `new LLMRouter(): unknown option '${unknown[0]}' ` +
-        '(known: logLevel, preferredEngine, config, strategy)');
+        '(known: logLevel, preferredEngine, config, strategy, threads, ctxSize, parallel, maxQueued)');
     }
+    // How local models load (llmr_router_set_model_defaults): compute threads, positions of
+    // each batching slot, streams generated at once, streams that may wait for a slot.
+    this._modelDefaults = Object.fromEntries(Object.entries({ threads, ctxSize, parallel, maxQueued })
+      .filter(([, v]) => v !== undefined));
     this._config = config;
     this._strategy = strategy;
     this._handle = null;
@@ -357,6 +361,10 @@ class LLMRouter extends EventEmitter {
     if (LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(this.logLevel)) {
       console.error(`[llm-runner-router] ${msg}`);
     }
+  }
+
+  _applyDefaults(h) {
+    if (Object.keys(this._modelDefaults).length) native.routerCall(h, 'defaults', this._modelDefaults);
   }
 
   _checkOpen() {
@@ -376,6 +384,7 @@ class LLMRouter extends EventEmitter {
     }
     if (this._strategy && !cfg.strategy) cfg = { ...cfg, strategy: this._strategy };
     this._opening = native.routerOpen(JSON.stringify(cfg), name).then((h) => {
+      this._applyDefaults(h);
       this._handle = h;
       for (const m of cfg.models || []) this._models.set(m.id, m.source || m.backend);
     });
@@ -428,7 +437,9 @@ class LLMRouter extends EventEmitter {
         if (this._strategy) cfg.strategy = this._strategy;
         this._opening = native.routerOpen(JSON.stringify(cfg), 'LLMRouter');
         try {
-          this._handle = await this._opening;
+          const h = await this._opening;
+          this._applyDefaults(h);
+          this._handle = h;
         } finally {
           this._opening = null;
         }
@@ -469,7 +480,10 @@ class LLMRouter extends EventEmitter {
     this._checkOpen();
     checkText(prompt, 'stream(prompt)');
     const [gen, route] = splitOptions(options, 'stream()');
-    if (options && options.chat) route.chat = true;
+    return this._open(prompt, gen, route);
+  }
+
+  _open(prompt, gen, route) {
     if (!this._handle || this._models.size === 0) {
       throw llmrError('LLMR_ERR_STATE', 'no model is loaded: call `await router.load(source)` ' +
         '(or give the constructor a config) before stream()');
@@ -501,13 +515,8 @@ class LLMRouter extends EventEmitter {
       checkText(m.role, `messages[${i}].role`);
       if (m.content !== undefined && m.content !== null) checkText(m.content, `messages[${i}].content`);
     });
-    if (messages.length === 1 && messages[0].role === 'user') {
-      return this.stream(messages[0].content ?? '', { ...options, chat: true });
-    }
-    // Until the router renders whole conversations: the plain fallback template's format.
-    const cap = (r) => r.charAt(0).toUpperCase() + r.slice(1);
-    const prompt = messages.map((m) => `${cap(m.role)}: ${(m.content ?? '').trim()}\n\n`).join('') + 'Assistant:';
-    return this.stream(prompt, options);
+    const [gen, route] = splitOptions(options, 'chat()');
+    return this._open(messages.map((m) => ({ role: m.role, content: m.content ?? null })), gen, route);
   }
 
   // Stops every stream, waits for them to end, and frees the models.

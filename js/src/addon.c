@@ -498,7 +498,8 @@ static napi_value router_close(napi_env env, napi_callback_info info)
 }
 
 /* routerCall(handle, what, arg): the quick calls (they take the router's lock only briefly):
- * "add" (model JSON), "remove" (id), "unload" (id), "status" (-> JSON text). */
+ * "add" (model JSON), "remove" (id), "unload" (id), "status" (-> JSON text), "defaults"
+ * ({threads, ctxSize, parallel, maxQueued}: llmr_router_set_model_defaults). */
 static napi_value router_call(napi_env env, napi_callback_info info)
 {
     napi_value a[3], out = NULL;
@@ -515,6 +516,32 @@ static napi_value router_call(napi_env env, napi_callback_info info)
             return throw_rc(env, rc, llmr_router_errmsg(jr->r));
         napi_create_string_utf8(env, json, NAPI_AUTO_LENGTH, &out);
         free(json);
+        return out;
+    }
+    if (!strcmp(what, "defaults")) {   /* {threads, ctxSize, parallel, maxQueued} */
+        llmr_model_opts mo = llmr_model_defaults();
+        double d;
+        bool set;
+        if (!num_opt(env, a[2], "threads", true, 0, 1024, &d, &set))
+            return NULL;
+        if (set)
+            mo.n_threads = (int)d;
+        if (!num_opt(env, a[2], "ctxSize", true, 0, 16777216, &d, &set))
+            return NULL;
+        if (set)
+            mo.n_ctx = (int)d;
+        if (!num_opt(env, a[2], "parallel", true, 0, 64, &d, &set))
+            return NULL;
+        if (set)
+            mo.n_parallel = (int)d;
+        if (!num_opt(env, a[2], "maxQueued", true, -1, INT32_MAX, &d, &set))
+            return NULL;
+        if (set)
+            mo.max_queued = (int)d;
+        int rc = llmr_router_set_model_defaults(jr->r, &mo);
+        if (rc)
+            return throw_rc(env, rc, llmr_router_errmsg(jr->r));
+        napi_get_undefined(env, &out);
         return out;
     }
     char *arg = js_string(env, a[2], what);

@@ -29,7 +29,9 @@ typedef struct pool pool;
 typedef struct jstream {
     pool           *pool;
     js_router      *jr;                /* one reference, released after the stream closes */
-    char           *prompt;
+    char           *prompt;            /* a completion's prompt, or NULL for a conversation: */
+    llmr_chat_msg  *msgs;              /* its messages (strings owned), for llmr_router_chat_open */
+    size_t          n_msgs;
     js_opts         opts;
     napi_threadsafe_function tsfn;
     char            model[160];        /* worker thread only */
@@ -148,6 +150,11 @@ static void jstream_unref(napi_env env, jstream *js)
         napi_delete_reference(env, js->self);
     js_opts_free(&js->opts);
     free(js->prompt);
+    for (size_t i = 0; i < js->n_msgs; i++) {
+        free((char *)js->msgs[i].role);
+        free((char *)js->msgs[i].content);
+    }
+    free(js->msgs);
     pthread_mutex_destroy(&js->mu);
     free(js);
 }
@@ -255,7 +262,10 @@ static void run(jstream *js)
         llmr_callbacks cb = {.user = js, .on_start = on_start, .on_progress = on_progress,
                              .on_retry = on_retry};
         js->opts.go.cb = cb;
-        rc = llmr_router_stream_open(js->jr->r, js->prompt, &js->opts.ro, &js->opts.go, &s);
+        rc = js->prompt ? llmr_router_stream_open(js->jr->r, js->prompt, &js->opts.ro,
+                                                  &js->opts.go, &s)
+                        : llmr_router_chat_open(js->jr->r, js->msgs, js->n_msgs, &js->opts.ro,
+                                                &js->opts.go, &s);
         if (rc) {
             msg = s && *llmr_stream_errmsg(s) ? llmr_stream_errmsg(s)
                                               : llmr_router_errmsg(js->jr->r);
@@ -420,8 +430,38 @@ static void self_finalize(napi_env env, void *data, void *hint)
     jstream_unref(env, js);
 }
 
-/* streamOpen(router, self, dispatch, prompt, genOpts, routeOpts): starts a stream whose events
- * go to dispatch(self, kind, ...). Options are checked here, so a bad one throws at once. */
+/* A conversation: an array of {role, content} (content a string, null or undefined). */
+static bool read_messages(napi_env env, napi_value arr, jstream *js)
+{
+    uint32_t n = 0;
+    napi_get_array_length(env, arr, &n);
+    if (n == 0 || n > 100000)
+        return js_throw(env, "LLMR_ERR_ARG", "messages: expected 1..100000 messages"), false;
+    if (!(js->msgs = calloc(n, sizeof *js->msgs)))
+        return js_throw(env, "LLMR_ERR_NOMEM", "messages: out of memory"), false;
+    for (uint32_t i = 0; i < n; i++) {
+        napi_value m, role, content;
+        napi_valuetype t = napi_undefined;
+        napi_get_element(env, arr, i, &m);
+        napi_typeof(env, m, &t);
+        if (t != napi_object)
+            return js_throw(env, "LLMR_ERR_ARG", "messages[%u]: expected {role, content}", i), false;
+        js->n_msgs = i + 1;
+        napi_get_named_property(env, m, "role", &role);
+        napi_get_named_property(env, m, "content", &content);
+        if (!(js->msgs[i].role = js_string(env, role, "messages[].role")))
+            return false;
+        napi_typeof(env, content, &t);
+        if (t != napi_null && t != napi_undefined &&
+            !(js->msgs[i].content = js_string(env, content, "messages[].content")))
+            return false;
+    }
+    return true;
+}
+
+/* streamOpen(router, self, dispatch, prompt or messages, genOpts, routeOpts): starts a stream
+ * whose events go to dispatch(self, kind, ...). Options are checked here, so a bad one throws
+ * at once. */
 napi_value js_stream_open(napi_env env, napi_callback_info info)
 {
     napi_value a[6], name;
@@ -437,7 +477,10 @@ napi_value js_stream_open(napi_env env, napi_callback_info info)
     pthread_mutex_init(&js->mu, NULL);
     js->pool = pl;
     js->js_refs = 1;
-    if (!(js->prompt = js_string(env, a[3], "prompt")) || !js_opts_read(env, a[4], a[5], &js->opts) ||
+    bool is_chat = false;
+    napi_is_array(env, a[3], &is_chat);
+    if (!(is_chat ? read_messages(env, a[3], js) : !!(js->prompt = js_string(env, a[3], "prompt"))) ||
+        !js_opts_read(env, a[4], a[5], &js->opts) ||
         !(js->jr = js_router_take(env, a[0]))) {
         jstream_unref(env, js);
         return NULL;

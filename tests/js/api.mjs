@@ -177,6 +177,22 @@ await slotFreedBy('gc', async (held, fifth) => {
   let ct = '';
   for await (const t of c) ct += t;
   check('chat(): a reply streams', c.usage.generatedTokens > 0 && c.usage.promptTokens > 2, JSON.stringify(c.usage));
+  const conv = [{ role: 'system', content: 'You tell stories.' }, { role: 'user', content: 'Hello' },
+    { role: 'assistant', content: 'Hi! What story?' }, { role: 'user', content: 'One about a cat' }];
+  const c2 = await router.chat(conv, { maxTokens: 8, model: 'stories260K' }).result();
+  check('chat(): the whole conversation is the prompt', c2.usage.promptTokens > c.usage.promptTokens + 10,
+    `${c2.usage.promptTokens} vs ${c.usage.promptTokens}`);
+}
+
+// parallel: the streams a model generates at once (here 6 held paused, none queued).
+{
+  const r6 = new LLMRouter({ logLevel: 'silent', parallel: 6, threads: 1 });
+  await r6.load(MODEL);
+  const held = Array.from({ length: 6 }, () => { const s = r6.stream(PROMPT, { maxTokens: 50 }); s.pause(); return s; });
+  await until(() => held.every((s) => s.status === 'paused'), 30000, 'six paused streams');
+  check('parallel: 6 slots', held.every((s) => s.status === 'paused'));
+  held.forEach((s) => s.stop());
+  await r6.cleanup();
 }
 
 // CommonJS require gives the same class.
