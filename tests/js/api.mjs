@@ -117,7 +117,8 @@ async function slotFreedBy(label, free) {
   } catch (e) { console.log(e.message); }
   clearTimeout(timer);
   check(`${label}: the freed slot runs the fifth`, ok);
-  for (const s of held) if (s) s.stop();
+  // wait until their slots are free again, for the next test
+  await Promise.all(held.filter(Boolean).map((s) => { s.stop(); return s.result().catch(() => {}); }));
 }
 await slotFreedBy('break', async (held) => {
   const s = held.shift();
