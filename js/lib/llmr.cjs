@@ -19,7 +19,7 @@ function loadAddon() {
   for (const file of candidates) {
     if (!file) continue;
     tried.push(file);
-    if (fs.existsSync(file)) return require(file);
+    if (fs.existsSync(file)) return require(path.resolve(file));
   }
   throw llmrError('LLMR_ERR_ADDON',
     `llm-runner-router: the native addon is not built (looked for ${tried.join(', ')}); ` +
