@@ -19,4 +19,4 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 cp "$SRC/tests/js/"*.mjs "$TMP/"
 export LLMR_JS_PKG=$SRC/js TMPDIR=$TMP
 [ -d "$NPM_DIR/node_modules/ws" ] && export LLMR_WS_MODULE=$NPM_DIR/node_modules/ws
-cd "$TMP" && timeout 800 node guide.mjs "$GUIDE" "$LLMR_MODEL_ABS" "$SLOW"
+cd "$TMP" && timeout 800 "${NODE[@]}" guide.mjs "$GUIDE" "$LLMR_MODEL_ABS" "$SLOW"

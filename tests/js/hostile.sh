@@ -6,4 +6,4 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/node_modules"
 ln -s "$SRC/js" "$TMP/node_modules/llm-runner-router"
 cp "$SRC/tests/js/"*.mjs "$TMP/"
-cd "$TMP" && timeout 800 node hostile.mjs
+cd "$TMP" && timeout 800 "${NODE[@]}" hostile.mjs

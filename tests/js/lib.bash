@@ -13,10 +13,12 @@ export LLMR_NODE_ADDON=$BUILD/llmr.node
 export LLMR_MODEL_ABS
 LLMR_MODEL_ABS=$(cd "$(dirname "$MODEL")" && pwd)/$(basename "$MODEL")
 NPM_DIR=$SRC/tests/npm
+# NODE runs node: with the ASan runtime preloaded when the addon is instrumented (and only node:
+# an ASan executable such as this build's llmr brings its own runtime, and must not get it twice)
+NODE=(node)
 if nm -D "$LLMR_NODE_ADDON" 2>/dev/null | grep -q ' U __asan_init'; then
     rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
     [ -f "$rt" ] || { echo "skipped: ASan addon, but no ASan runtime to preload into node"; exit 77; }
-    export LD_PRELOAD=$rt
     # node itself is not built for LeakSanitizer: leaks are the C tests' to find
-    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+    NODE=(env LD_PRELOAD="$rt" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" node)
 fi

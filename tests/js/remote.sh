@@ -13,4 +13,4 @@ for _ in $(seq 1 400); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 mkdir -p "$TMP/node_modules"
 ln -s "$SRC/js" "$TMP/node_modules/llm-runner-router"
 cp "$SRC/tests/js/"*.mjs "$TMP/"
-cd "$TMP" && timeout 300 node remote.mjs "$(cat "$TMP/port")" "$LLMR_MODEL_ABS"
+cd "$TMP" && timeout 300 "${NODE[@]}" remote.mjs "$(cat "$TMP/port")" "$LLMR_MODEL_ABS"
