@@ -39,6 +39,17 @@ check('local model of the same config', l.model === 'local' && l.usage.generated
 const c = await router.chat([{ role: 'user', content: 'chat to the backend' }], { model: 'remote', strict: true }).result();
 check('chat() goes to a chat backend as messages', c.text === '[mock] chat to the backend', c.text);
 
+// load() by URL: downloaded into the cache (LLMR_CACHE_DIR), then loaded like a file.
+{
+  const url = `http://127.0.0.1:${process.env.LLMR_WWW_PORT}/web-model.gguf`;
+  const m = await router.load(url);
+  check('load(URL): the model downloads and loads', m.id === 'web-model' && m.source === url, JSON.stringify(m));
+  const w = await router.generate('Once upon a time', { maxTokens: 6, model: 'web-model', strict: true, temperature: 0 });
+  const local = await router.generate('Once upon a time', { maxTokens: 6, model: 'local', strict: true, temperature: 0 });
+  check('load(URL): it is the same model as the file', w.text === local.text && w.text.length > 0, `${w.text} | ${local.text}`);
+  check('load(URL): the file is in the cache', fs.readdirSync(process.env.LLMR_CACHE_DIR, { recursive: true }).some((f) => String(f).endsWith('.gguf')));
+}
+
 const file = path.join(os.tmpdir(), `router-${process.pid}.json`);
 fs.writeFileSync(file, JSON.stringify({ models: [{ id: 'x', source: MODEL, quality: 2 }] }));
 await rejects('a config error names the key', () => new LLMRouter({ config: file }).initialize(), 'LLMR_ERR_ARG', /models\[0\]\.quality/);
