@@ -62,6 +62,9 @@ if (inRepo) {
 let flags;
 try {
   flags = execFileSync('pkg-config', ['--cflags', '--libs', 'llmr'], { encoding: 'utf8' }).trim().split(/\s+/);
+  // libllmr.so where it was installed, even outside the loader's default folders
+  const libdir = execFileSync('pkg-config', ['--variable=libdir', 'llmr'], { encoding: 'utf8' }).trim();
+  if (libdir) flags.push(`-Wl,-rpath,${libdir}`);
 } catch {
   fail('libllmr is not installed (pkg-config llmr failed): install llmr (cmake --install build) ' +
     'or install this package from the llmr repository\'s js/ folder');
