@@ -110,7 +110,6 @@ class LLMRStream extends EventEmitter {
     this.usage = null;
     this.finishReason = null;
     this.error = null;
-    this._maxTokens = gen.maxTokens === undefined ? 256 : gen.maxTokens;
     this._buf = [];          // pieces for the iterator, already emitted as 'token'
     this._held = [];         // pieces that arrived while paused
     this._waiters = [];      // pending next() calls
