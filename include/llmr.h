@@ -48,6 +48,7 @@ enum {
     LLMR_ERR_BUSY         = 12,  /* overloaded; retry later */
     LLMR_ERR_NOT_FOUND    = 13,  /* no such model, tensor, key or token */
     LLMR_ERR_TOO_BIG      = 14,  /* a size, count or product exceeds what can be represented */
+    LLMR_ERR_DENIED       = 15,  /* not allowed by the configuration (a path, a download) */
 
     LLMR_PIECE            = 100, /* llmr_stream_next(): a piece of text is ready */
     LLMR_DONE             = 101  /* llmr_stream_next(): the stream has finished */
@@ -974,6 +975,25 @@ LLMR_API int llmr_router_explain(llmr_router *r, const char *prompt,
                                  const llmr_route_opts *route, const llmr_gen_opts *o,
                                  char **text);
 
+/* The id of the model `name` names - an id, an alias, or either with ollama's ":latest" or
+ * a ".gguf" suffix - in id (n bytes), and whether it is loaded now (*loaded may be NULL; a
+ * remote model counts as loaded). false when no model has that name. */
+LLMR_API bool llmr_router_model_id(llmr_router *r, const char *name, char *id, size_t n,
+                                   bool *loaded);
+
+/* Adds a model from a source a client names at run time - a .gguf path, an http(s) URL or
+ * hf:ORG/REPO/FILE.gguf - as the config's "model_dirs" and "downloads" allow, with its file
+ * name (less .gguf) as its id. A name that already is an id or alias, or a source added
+ * before (by any spelling of its path), gives that model. Its id goes to id (n bytes); *added
+ * (may be NULL) says whether the model is new. Nothing is read or fetched: llmr_router_load
+ * does that (and a model that fails to load is best removed again). LLMR_OK;
+ * LLMR_ERR_NOT_FOUND: neither a model nor a source (the message lists the ids), or a path
+ * inside model_dirs that does not exist; LLMR_ERR_DENIED: the config does not allow it (the
+ * message says which key to change; for a path, the same whether or not the file exists
+ * outside the folders); LLMR_ERR_ARG: a malformed URL or path. */
+LLMR_API int llmr_router_add_source(llmr_router *r, const char *source, char *id, size_t n,
+                                    bool *added);
+
 /* Options for the local models r loads from now on (a server's -t, --ctx-size, --parallel
  * and --queue): n_threads applies where a model's config sets no "threads"; n_ctx (the
  * positions of each batching slot) is capped by a config's "ctx" and by the model's
@@ -1001,11 +1021,16 @@ LLMR_API int llmr_router_status_json(llmr_router *r, char **json);
 /* ------------------------------------------------------------------------------------------
  * The server over a router: `llmr serve --config FILE`.
  *
- * The server serves every model of the router (local GGUF files and remote OpenAI-compatible
- * backends) with the router's strategy, memory budget, keep_alive and load on first use. Each
- * loaded local model batches its requests with its own engine (`parallel` slots of `ctx_size`
- * positions, as with one model: the engine of "Batching" above, whose streams the requests
- * are); it goes when the router unloads the model.
+ * The server is a front end of the router: every request is a routed stream
+ * (llmr_router_stream_open, or llmr_router_chat_open for a conversation), so which model
+ * answers, failover, backoff, cooldowns, templates and remote backends are the router's, and
+ * the server only parses requests and writes SSE, NDJSON and WebSocket frames. `llmr serve
+ * -m FILE` is a router of one entry (named by --alias or the file name) that never unloads
+ * it. The server serves every model of the router (local GGUF files and remote
+ * OpenAI-compatible backends) with the router's strategy, memory budget, keep_alive and load
+ * on first use. Each loaded local model batches its requests with its own engine (`parallel`
+ * slots of `ctx_size` positions: the engine of "Batching" above, set through
+ * llmr_router_set_model_defaults); it goes when the router unloads the model.
  * A request names its model by id or alias in "model" (ollama's "NAME:latest" and a ".gguf"
  * suffix are accepted too); "auto", or no model, lets the router rank the models by its
  * strategy, which a request may override with a "strategy" body field or an X-LLMR-Strategy

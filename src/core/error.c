@@ -24,6 +24,7 @@ const char *llmr_strerror(int code)
     case LLMR_ERR_BUSY:        return "LLMR_ERR_BUSY: busy, retry later";
     case LLMR_ERR_NOT_FOUND:   return "LLMR_ERR_NOT_FOUND: not found";
     case LLMR_ERR_TOO_BIG:     return "LLMR_ERR_TOO_BIG: size out of range";
+    case LLMR_ERR_DENIED:      return "LLMR_ERR_DENIED: not allowed by the configuration";
     case LLMR_PIECE:           return "LLMR_PIECE: a piece is ready";
     case LLMR_DONE:            return "LLMR_DONE: finished";
     default:                   return "unknown result code";

@@ -10,23 +10,12 @@
 #define LLMR_ROUTER_POLICY_H
 
 #include "core/error.h"
+#include "core/path.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 struct sockaddr;
-
-/* Whether the real path p is dir or lies inside it (dir a real path too). */
-bool rt_path_inside(const char *p, const char *dir);
-
-/* Resolves a client's path with realpath(3) (every symlink followed) and writes the result
- * to out (n bytes) when it lies inside one of dirs (real paths). A relative path is looked up
- * in each dir in turn. Results: LLMR_OK; LLMR_ERR_ARG for a ".." component or a path that
- * resolves (or would resolve) outside every dir - the same message whether or not something
- * exists there, so a client learns nothing about files outside; LLMR_ERR_NOT_FOUND for a path
- * inside a dir that does not exist. Any thread. */
-int rt_path_confine(const char *path, char *const *dirs, size_t n_dirs, char *out, size_t n,
-                    llmr_err *err);
 
 /* Whether host (a URL's host: a name, or an address without brackets) is listed in hosts
  * (lower case): equal to an entry, or for a name entry one of its subdomains

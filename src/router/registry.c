@@ -131,7 +131,7 @@ static int api_source(llmr_router *r, rt_entry *e, llmr_fetch_opts *fo, char *sr
     const rt_download_cfg *d = &r->cfg.downloads;
     llmr_src_kind k = llmri_source_kind(e->cfg.source);
     if (k != LLMR_SRC_URL && k != LLMR_SRC_HF)
-        return rt_path_confine(e->cfg.source, r->cfg.model_dirs, r->cfg.n_model_dirs, src, n,
+        return llmri_path_confine(e->cfg.source, r->cfg.model_dirs, r->cfg.n_model_dirs, src, n,
                                err);
     if (!d->allow)
         return llmri_err_set(err, LLMR_ERR_ARG, "model '%s': downloads are off in this "

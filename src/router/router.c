@@ -4,6 +4,9 @@
 #include "llmr.h"
 #include "router/registry.h"
 #include "stream/local.h"
+#include "model/model.h"
+#include "gguf/gguf.h"
+#include "router/fetch.h"
 #include "core/grow.h"
 #include "core/util.h"
 
@@ -447,6 +450,21 @@ int llmr_router_explain(llmr_router *r, const char *prompt, const llmr_route_opt
 
 /* ---- status ----------------------------------------------------------------------------- */
 
+bool llmr_router_model_id(llmr_router *r, const char *name, char *id, size_t n, bool *loaded)
+{
+    if (!r || !name || !id || !n)
+        return false;
+    pthread_mutex_lock(&r->mu);
+    const rt_entry *e = rt_find(r, name);
+    if (e) {
+        snprintf(id, n, "%s", e->cfg.id);
+        if (loaded)
+            *loaded = e->cfg.backend >= 0 || e->model;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return e != NULL;
+}
+
 int llmr_router_set_model_defaults(llmr_router *r, const llmr_model_opts *o)
 {
     if (!r || !o)
@@ -500,6 +518,30 @@ void llmr_router_batch_stats(llmr_router *r, llmr_batch_stats *st)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* What a loaded model is, as ollama's listings put it: architecture, size in parameters,
+ * quantization (the type of the first layer's attention weights: the norms stay F32 in every
+ * file, the big matrices carry the file's type). */
+static void add_details(cJSON *m, llmr_model *model)
+{
+    cJSON *d = cJSON_AddObjectToObject(m, "details");
+    const char *arch = gguf_get_str(llmri_model_gguf(model), "general.architecture");
+    cJSON_AddStringToObject(d, "family", arch ? arch : "unknown");
+    double np = (double)llmri_model_n_params(model);
+    char ps[32];
+    if (np >= 1e9)
+        snprintf(ps, sizeof ps, "%.1fB", np / 1e9);
+    else if (np >= 1e6)
+        snprintf(ps, sizeof ps, "%.0fM", np / 1e6);
+    else
+        snprintf(ps, sizeof ps, "%.0fK", np / 1e3);
+    cJSON_AddStringToObject(d, "parameter_size", ps);
+    cJSON_AddNumberToObject(d, "parameters", np);
+    const llmr_hparams *hp = llmri_model_hparams(model);
+    llmr_type_info ti;
+    bool known = hp->n_layer > 0 && llmr_type_get(model->layers[0].wq.type, &ti);
+    cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
+}
+
 int llmr_router_status_json(llmr_router *r, char **json)
 {
     *json = NULL;
@@ -539,6 +581,20 @@ int llmr_router_status_json(llmr_router *r, char **json)
         cJSON_AddNumberToObject(m, "failures", (double)e->failures);
         double left;
         bool cooling = rt_cooling(r, e, now, &left);
+        cJSON_AddStringToObject(m, "state", remote ? (cooling ? "cooldown" : "available")
+                                            : e->loading ? "loading"
+                                            : e->model   ? "loaded" : "unloaded");
+        double ka = rt_keep_alive(r, e);
+        if (!remote && e->model && ka >= 0) {
+            /* when keep_alive unloads it if it stays idle (ollama's expires_at) */
+            double in = ka - (now - e->last_used);
+            cJSON_AddNumberToObject(m, "expires_in_s", in > 0 && !e->active ? in : 0);
+        }
+        char file[4096];
+        if (!remote && !llmri_source_file(e->cfg.source, NULL, file, sizeof file, NULL))
+            cJSON_AddStringToObject(m, "file", file);
+        if (!remote && e->model)
+            add_details(m, e->model);
         cJSON_AddBoolToObject(m, "healthy", !cooling);
         if (cooling)
             cJSON_AddNumberToObject(m, "cooldown_left_s", left);

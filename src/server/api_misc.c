@@ -15,7 +15,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "llmr_version.h"
-#include "router/policy.h"
+#include "core/path.h"
 
 const double srv_ttft_le[SRV_TTFT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                               0.5,   1,    2.5,   5,    10,  30};
@@ -115,7 +115,7 @@ int srv_h_api_models(struct mg_connection *c, void *ud)
             snprintf(path, sizeof path, "%s/%s", s->models_dir, de->d_name);
             struct stat st;
             /* a symlink out of the folder is not one of its models (the load refuses it) */
-            if (!dir_ok || !realpath(path, real) || !rt_path_inside(real, dir) ||
+            if (!dir_ok || !realpath(path, real) || !llmri_path_inside(real, dir) ||
                 stat(real, &st) || !S_ISREG(st.st_mode))
                 continue;
             cJSON *m = cJSON_CreateObject();
@@ -180,7 +180,7 @@ int srv_h_api_models_load(struct mg_connection *c, void *ud)
     llmr_err err;
     int rc = realpath(s->models_dir, dir) ? LLMR_OK : LLMR_ERR_NOT_FOUND;
     if (rc == LLMR_OK)       /* the file, in the folder's real path, must stay inside it */
-        rc = rt_path_confine(file, (char *const[]){dir}, 1, real, sizeof real, &err);
+        rc = llmri_path_confine(file, (char *const[]){dir}, 1, real, sizeof real, &err);
     if (rc == LLMR_ERR_ARG) {
         srv_reply_errorf(&x, 403, "permission_error", "path_not_allowed",
                          "'%s' is not a file of the models folder (it resolves outside it)",

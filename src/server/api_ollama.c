@@ -18,7 +18,6 @@
 
 #include "core/util.h"
 #include "llmr_version.h"
-#include "model/model.h"
 #include "router/digest.h"
 
 typedef struct ol_stream {
@@ -167,8 +166,8 @@ int srv_h_ollama_chat(struct mg_connection *c, void *s)
     return handle(c, s, SRV_API_OLLAMA_CHAT);
 }
 
-cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_model *model,
-                        bool ps)
+cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size,
+                        const cJSON *details, bool ps)
 {
     cJSON *m = cJSON_CreateObject();
     char name[300];
@@ -183,27 +182,18 @@ cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_
     cJSON_AddStringToObject(m, "digest", digest);
     cJSON *d = cJSON_AddObjectToObject(m, "details");
     cJSON_AddStringToObject(d, "parent_model", "");
-    cJSON_AddStringToObject(d, "format", model ? "gguf" : "unknown");
-    if (model) {
-        const llmr_hparams *hp = llmri_model_hparams(model);
-        const char *fam = hp->arch == LLMR_ARCH_QWEN2 ? "qwen2" : "llama";
-        cJSON_AddStringToObject(d, "family", fam);
-        cJSON *fs = cJSON_AddArrayToObject(d, "families");
-        cJSON_AddItemToArray(fs, cJSON_CreateString(fam));
-        char ps_[32];
-        double np = (double)llmri_model_n_params(model);
-        if (np >= 1e9)
-            snprintf(ps_, sizeof ps_, "%.1fB", np / 1e9);
-        else if (np >= 1e6)
-            snprintf(ps_, sizeof ps_, "%.0fM", np / 1e6);
-        else
-            snprintf(ps_, sizeof ps_, "%.0fK", np / 1e3);
-        cJSON_AddStringToObject(d, "parameter_size", ps_);
-        llmr_type_info ti;
-        /* The attention query weight's type names the quantization, as ollama reports Q4_0
-         * for a file whose big matrices are Q4_0 (norms stay F32 in every file). */
-        bool known = hp->n_layer > 0 && llmr_type_get(model->layers[0].wq.type, &ti);
-        cJSON_AddStringToObject(d, "quantization_level", known ? ti.name : "unknown");
+    cJSON_AddStringToObject(d, "format", details ? "gguf" : "unknown");
+    if (details) {
+        static const char *const keys[] = {"family", "parameter_size", "quantization_level"};
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(details, keys[i]);
+            cJSON_AddStringToObject(d, keys[i], cJSON_IsString(v) ? v->valuestring : "");
+            if (i == 0) {
+                cJSON *fs = cJSON_AddArrayToObject(d, "families");
+                cJSON_AddItemToArray(fs, cJSON_CreateString(cJSON_IsString(v) ? v->valuestring
+                                                                                : ""));
+            }
+        }
     }
     if (ps) {
         cJSON_AddStringToObject(m, "expires_at", "2099-01-01T00:00:00Z");

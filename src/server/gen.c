@@ -161,15 +161,16 @@ static bool routing_error(int rc)
 static int wait_first(srv_gen *g, const srv_req *r, bool (*alive)(void *), void *alive_user,
                       srv_error *e)
 {
+    double t0 = llmri_now(), limit = g->s->o.timeout_s;
     for (;;) {
         g->first_state = srv_job_take(g->job, WAIT_MS, &g->first);
-        if (g->first.n > 0 || g->first_state != SRV_JOB_DONE) {
-            if (g->first.n > 0)
-                break;
-            if (alive && !alive(alive_user)) {
-                srv_job_cancel(g->job);     /* the client left while its request waited */
-                continue;
-            }
+        if (g->first.n > 0)
+            break;
+        if (g->first_state != SRV_JOB_DONE) {
+            /* the client left while its request waited, or the time limit passed: the
+             * stream ends as cancelled and the reply says so */
+            if ((alive && !alive(alive_user)) || (limit > 0 && llmri_now() - t0 > limit))
+                srv_job_cancel(g->job);
             continue;
         }
         srv_usage u;                        /* ended before any text */

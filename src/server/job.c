@@ -28,7 +28,7 @@ struct srv_job {
     int refs;                  /* consumer + pull thread */
     /* the pull thread's (set before it starts) */
     llmr_stream *st;
-    llmr_router *router;       /* st's */
+    llmr_router *owner;        /* the router st was opened on */
     char model[160];           /* the model serving st (guarded by mu) */
     srv_job *next;             /* s->jobs, guarded by s->mu */
 };
@@ -125,7 +125,7 @@ static void *pull_main(void *arg)
         if (first) {
             /* failover ends at the first piece: the model that answers is known now */
             char id[160];
-            if (llmr_router_stream_model(j->router, j->st, id, sizeof id)) {
+            if (llmr_router_stream_model(j->owner, j->st, id, sizeof id)) {
                 pthread_mutex_lock(&j->mu);
                 memcpy(j->model, id, sizeof id);
                 pthread_mutex_unlock(&j->mu);
@@ -205,7 +205,7 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, bool p
     j->refs = 2;
     j->state = SRV_JOB_QUEUED;
     j->st = st;
-    j->router = router;
+    j->owner = router;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))
         j->model[0] = 0;
     if (paused)

@@ -16,9 +16,29 @@
 
 #include "core/util.h"
 #include "router/digest.h"
-#include "router/fetch.h"
-#include "router/policy.h"
-#include "router/registry.h"
+
+/* The router's status (llmr_router_status_json) as cJSON; NULL when out of memory. */
+static cJSON *router_status(llmr_router *r)
+{
+    char *js = NULL;
+    if (llmr_router_status_json(r, &js) != LLMR_OK)
+        return NULL;
+    cJSON *o = cJSON_Parse(js);
+    free(js);
+    return o;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
 
 int srv_route_init(llmr_server *s, llmr_router *r, char *msg, size_t msg_len)
 {
@@ -35,111 +55,76 @@ int srv_route_init(llmr_server *s, llmr_router *r, char *msg, size_t msg_len)
     }
     /* Local files load on first use; say now, not at the first request, that one is missing
      * (a file may still appear later - `llmr pull` - so this is a warning, not an error). */
-    pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->n_models; i++) {
-        const rt_entry *e = r->models[i];
-        const char *src = e->cfg.source;
-        struct stat st;
-        if (e->cfg.backend < 0 && src && !strstr(src, "://") && strncmp(src, "hf:", 3) &&
-            stat(src, &st) != 0)
+    cJSON *st = router_status(r), *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(st, "models")) {
+        const char *src = str_of(m, "source");
+        struct stat sb;
+        if (src[0] && !strstr(src, "://") && strncmp(src, "hf:", 3) && stat(src, &sb) != 0)
             fprintf(stderr, "llmr serve: warning: model %s: %s does not exist (yet); requests "
-                            "for it will fail until it does\n", e->cfg.id, src);
+                            "for it will fail until it does\n", str_of(m, "id"), src);
     }
-    pthread_mutex_unlock(&r->mu);
+    cJSON_Delete(st);
     return 0;
 }
 
 /* ---- listings ---------------------------------------------------------------------------- */
 
-static const char *entry_state(const llmr_router *r, const rt_entry *e, double now)
-{
-    if (e->cfg.backend >= 0)
-        return rt_cooling(r, e, now, NULL) ? "cooldown" : "available";
-    return e->loading ? "loading" : e->model ? "loaded" : "unloaded";
-}
-
 /* GET /v1/models: every model, as OpenAI lists them, with llmr's state beside. */
 void srv_route_models_openai(srv_ctx *x)
 {
-    llmr_server *s = x->srv;
-    llmr_router *r = s->models;
+    cJSON *st = router_status(x->srv->models), *e;
+    if (!st) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "object", "list");
     cJSON *d = cJSON_AddArrayToObject(o, "data");
-    pthread_mutex_lock(&r->mu);
-    double now = llmri_now();
-    for (size_t i = 0; i < r->n_models; i++) {
-        const rt_entry *e = r->models[i];
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "models")) {
         cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "id", e->cfg.id);
+        cJSON_AddStringToObject(m, "id", str_of(e, "id"));
         cJSON_AddStringToObject(m, "object", "model");
         cJSON_AddNumberToObject(m, "created", (double)(long)time(NULL));
         cJSON_AddStringToObject(m, "owned_by", "llmr");
-        cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
-        cJSON_AddStringToObject(m, "type", e->cfg.backend >= 0 ? "remote" : "local");
-        cJSON *al = cJSON_AddArrayToObject(m, "aliases");
-        for (size_t k = 0; k < e->cfg.n_aliases; k++)
-            cJSON_AddItemToArray(al, cJSON_CreateString(e->cfg.aliases[k]));
+        cJSON_AddStringToObject(m, "state", str_of(e, "state"));
+        cJSON_AddStringToObject(m, "type", str_of(e, "type"));
+        cJSON *al = cJSON_GetObjectItemCaseSensitive(e, "aliases");
+        cJSON_AddItemToObject(m, "aliases", al ? cJSON_Duplicate(al, true)
+                                               : cJSON_CreateArray());
         cJSON_AddItemToArray(d, m);
     }
-    pthread_mutex_unlock(&r->mu);
+    cJSON_Delete(st);
     srv_reply_cjson(x, 200, o);
 }
 
-typedef struct model_file {
-    const rt_entry *e;
-    char            path[4096];
-    char            digest[65];
-} model_file;
-
-/* The sha256 of each local model's file (ps: of the loaded ones), found without the router's
- * lock: the first time, hashing a big file takes seconds. Entries stay valid while the router
- * is open (removed ones are kept until close), so they key the result. *n: how many. */
-static model_file *model_digests(llmr_router *r, bool ps, size_t *n)
-{
-    pthread_mutex_lock(&r->mu);
-    model_file *v = calloc(r->n_models ? r->n_models : 1, sizeof *v);
-    *n = 0;
-    for (size_t i = 0; v && i < r->n_models; i++) {
-        const rt_entry *e = r->models[i];
-        if (e->cfg.backend >= 0 || (ps && !e->model) ||
-            llmri_source_file(e->cfg.source, NULL, v[*n].path, sizeof v[*n].path, NULL))
-            continue;
-        v[(*n)++].e = e;
-    }
-    pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < *n; i++)
-        if (!llmri_sha256_file_hex_cached(v[i].path, v[i].digest))
-            v[i].digest[0] = 0;          /* no file (yet): a download not made */
-    return v;
-}
-
 /* GET /api/tags: every model; GET /api/ps: the ones in memory (loaded local models), as
- * ollama's ps lists running models. A local model's digest is its file's sha256. */
+ * ollama's ps lists running models. A local model's digest is its file's sha256, hashed
+ * without any lock held (the first time, a big file takes seconds; then it is cached). */
 void srv_route_models_ollama(srv_ctx *x, bool ps)
 {
-    llmr_router *r = x->srv->models;
-    size_t n_files;
-    model_file *files = model_digests(r, ps, &n_files);
+    cJSON *st = router_status(x->srv->models), *e;
+    if (!st) {
+        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "models");
-    pthread_mutex_lock(&r->mu);
-    double now = llmri_now();
-    for (size_t i = 0; i < r->n_models; i++) {
-        const rt_entry *e = r->models[i];
-        if (ps && !e->model)
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "models")) {
+        bool loaded = !strcmp(str_of(e, "state"), "loaded");
+        if (ps && !loaded)
             continue;
-        const char *digest = "";
-        for (size_t k = 0; k < n_files; k++)
-            if (files[k].e == e)
-                digest = files[k].digest;
-        uint64_t size = (uint64_t)((e->model ? e->mem_mb : e->cfg.size_mb) * 1048576.0);
-        cJSON *m = srv_ollama_entry(e->cfg.id, digest, size, e->model, ps);
-        cJSON_AddStringToObject(m, "state", entry_state(r, e, now));
-        if (ps && rt_keep_alive(r, e) >= 0) {
+        char digest[65] = "";
+        const char *file = str_of(e, "file");
+        if (file[0] && !llmri_sha256_file_hex_cached(file, digest))
+            digest[0] = 0;                /* no file (yet): a download not made */
+        uint64_t size = (uint64_t)(num_of(e, "size_mb") * 1048576.0);
+        cJSON *m = srv_ollama_entry(str_of(e, "id"), digest, size,
+                                    cJSON_GetObjectItemCaseSensitive(e, "details"), ps);
+        cJSON_AddStringToObject(m, "state", str_of(e, "state"));
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(e, "expires_in_s");
+        if (ps && cJSON_IsNumber(in)) {
             /* ollama's expires_at: when keep_alive unloads it if it stays idle */
-            double left = rt_keep_alive(r, e) - (now - e->last_used);
-            time_t at = time(NULL) + (time_t)(left > 0 && !e->active ? left : 0);
+            time_t at = time(NULL) + (time_t)in->valuedouble;
             struct tm tm;
             char when[40];
             gmtime_r(&at, &tm);
@@ -148,37 +133,20 @@ void srv_route_models_ollama(srv_ctx *x, bool ps)
         }
         cJSON_AddItemToArray(arr, m);
     }
-    pthread_mutex_unlock(&r->mu);
-    free(files);
+    cJSON_Delete(st);
     srv_reply_cjson(x, 200, o);
 }
 
 /* GET /api/models: the router's status (every model with its metadata, state, counts). */
 void srv_route_models_list(srv_ctx *x)
 {
-    llmr_router *r = x->srv->models;
-    char *js = NULL;
-    if (llmr_router_status_json(r, &js) != LLMR_OK) {
-        srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
-        return;
-    }
-    cJSON *o = cJSON_Parse(js);
-    free(js);
+    cJSON *o = router_status(x->srv->models), *m;
     if (!o) {
         srv_reply_errorf(x, 500, "server_error", NULL, "out of memory");
         return;
     }
-    /* add each model's state (the status is a snapshot; so is this) */
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "models"), *m;
-    pthread_mutex_lock(&r->mu);
-    double now = llmri_now();
-    cJSON_ArrayForEach(m, arr) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
-        const rt_entry *e = cJSON_IsString(id) ? rt_find(r, id->valuestring) : NULL;
-        cJSON_AddStringToObject(m, "state", e ? entry_state(r, e, now) : "removed");
-        cJSON_AddStringToObject(m, "name", cJSON_IsString(id) ? id->valuestring : "");
-    }
-    pthread_mutex_unlock(&r->mu);
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "models"))
+        cJSON_AddStringToObject(m, "name", str_of(m, "id"));
     srv_reply_cjson(x, 200, o);
 }
 
@@ -189,6 +157,7 @@ static int status_of(int rc)
     switch (rc) {
     case LLMR_ERR_NOT_FOUND:
     case LLMR_ERR_IO: return 404;
+    case LLMR_ERR_DENIED: return 403;
     case LLMR_ERR_BUSY:
     case LLMR_ERR_TOO_BIG: return 409;
     case LLMR_ERR_FORMAT:
@@ -198,104 +167,12 @@ static int status_of(int rc)
     }
 }
 
-/* Whether a load request names a source rather than an id: a .gguf path, a URL, hf:. */
-static bool is_source(const char *v)
-{
-    size_t n = strlen(v);
-    return (n > 5 && !strcmp(v + n - 5, ".gguf")) || !strncmp(v, "http://", 7) ||
-           !strncmp(v, "https://", 8) || !strncmp(v, "hf:", 3);
-}
-
-/* Whether the config lets a client load src, checked before anything is read or fetched;
- * the source to add goes to out: a path's real path (inside model_dirs), a URL as given. A
- * refusal is a 403 that names the config key to change; for a path it reads the same whether
- * or not the file exists outside the folders. */
-static bool source_allowed(srv_ctx *x, const char *src, char *out, size_t n)
-{
-    const rt_config *c = &x->srv->models->cfg;       /* fixed while the router is open */
-    llmr_err err = {0};
-    llmr_src_kind k = llmri_source_kind(src);
-    if (k == LLMR_SRC_URL || k == LLMR_SRC_HF) {
-        char url[2048], host[256];
-        if (!c->downloads.allow) {
-            srv_reply_errorf(x, 403, "permission_error", "downloads_disabled",
-                             "loading models by URL is off: this server's config does not "
-                             "allow downloads (\"downloads\": {\"allow\": true, \"hosts\": "
-                             "[...]})");
-            return false;
-        }
-        int rc = k == LLMR_SRC_HF ? llmri_hf_resolve(src, url, sizeof url, &err)
-                                  : (snprintf(url, sizeof url, "%s", src) >= (int)sizeof url
-                                         ? llmri_err_set(&err, LLMR_ERR_ARG, "URL too long")
-                                         : LLMR_OK);
-        if (rc == LLMR_OK)
-            rc = rt_url_host(url, host, sizeof host, &err);
-        if (rc) {
-            srv_reply_errorf(x, 400, "invalid_request_error", NULL, "%s", err.msg);
-            return false;
-        }
-        if (!rt_host_listed(host, c->downloads.hosts, c->downloads.n_hosts)) {
-            srv_reply_errorf(x, 403, "permission_error", "host_not_allowed",
-                             "downloads from '%.200s' are not allowed: the host is not in "
-                             "this server's downloads.hosts", host);
-            return false;
-        }
-        snprintf(out, n, "%s", src);
-        return true;
-    }
-    if (c->n_model_dirs == 0) {
-        srv_reply_errorf(x, 403, "permission_error", "paths_disabled",
-                         "loading model files by path is off: this server's config names no "
-                         "model_dirs");
-        return false;
-    }
-    int rc = rt_path_confine(src, c->model_dirs, c->n_model_dirs, out, n, &err);
-    if (rc)
-        srv_reply_errorf(x, rc == LLMR_ERR_NOT_FOUND ? 404 : 403,
-                         rc == LLMR_ERR_NOT_FOUND ? "invalid_request_error" : "permission_error",
-                         rc == LLMR_ERR_NOT_FOUND ? "model_not_found" : "path_not_allowed", "%s",
-                         err.msg);
-    return rc == LLMR_OK;
-}
-
-/* Adds a client's source as a model whose id is its file name without .gguf (src is what
- * the client wrote, real what source_allowed made of it). The id in id_out. */
-static int add_source(srv_ctx *x, const char *src, const char *real, char *id_out, size_t n)
-{
-    llmr_router *r = x->srv->models;
-    const char *b = strrchr(src, '/');
-    b = b ? b + 1 : src;
-    size_t len = strlen(b);
-    if (len > 5 && !strcmp(b + len - 5, ".gguf"))
-        len -= 5;
-    if (len == 0 || len >= n) {
-        srv_reply_errorf(x, 400, "invalid_request_error", NULL,
-                         "'%.200s' has no file name to make a model id of", src);
-        return -1;
-    }
-    snprintf(id_out, n, "%.*s", (int)len, b);
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "id", id_out);
-    cJSON_AddStringToObject(m, "source", real);
-    char *js = cJSON_PrintUnformatted(m);
-    cJSON_Delete(m);
-    int rc = js ? rt_add_model(r, js, true) : LLMR_ERR_NOMEM;
-    free(js);
-    if (rc) {
-        srv_reply_errorf(x, rc == LLMR_ERR_NOMEM ? 500 : 400, "invalid_request_error", NULL,
-                         "adding %.200s: %s", src, llmr_router_errmsg(r));
-        return -1;
-    }
-    fprintf(stderr, "llmr serve: model %s added from %s\n", id_out, real);
-    return 0;
-}
-
-/* POST /api/models/load {"model": ID or SOURCE}: loads through the router (evicting idle
- * models to fit the budget) and opens the model's scheduler. */
+/* POST /api/models/load {"model": ID or SOURCE}: a source the config allows is added first
+ * (llmr_router_add_source); then the router loads it, evicting idle models to fit the
+ * budget. */
 void srv_route_models_load(srv_ctx *x)
 {
-    llmr_server *s = x->srv;
-    llmr_router *r = s->models;
+    llmr_router *r = x->srv->models;
     cJSON *o = srv_read_json(x);
     if (!o)
         return;
@@ -308,66 +185,32 @@ void srv_route_models_load(srv_ctx *x)
         return;
     }
     char id[256];
-    pthread_mutex_lock(&r->mu);
-    const rt_entry *e = rt_find(r, mv->valuestring);
-    if (e)
-        snprintf(id, sizeof id, "%s", e->cfg.id);
-    pthread_mutex_unlock(&r->mu);
-    if (!e && !is_source(mv->valuestring)) {
-        char known[512] = "";
-        pthread_mutex_lock(&r->mu);
-        for (size_t i = 0, at = 0; i < r->n_models && at < sizeof known; i++)
-            at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "",
-                                   r->models[i]->cfg.id);
-        pthread_mutex_unlock(&r->mu);
-        srv_reply_errorf(x, 404, "invalid_request_error", "model_not_found",
-                         "no model '%.200s' (known: %s); a source to add must be a .gguf path, "
-                         "an http(s) URL or hf:ORG/REPO/FILE.gguf", mv->valuestring, known);
-        cJSON_Delete(o);
+    bool added = false;
+    int rc = llmr_router_add_source(r, mv->valuestring, id, sizeof id, &added);
+    cJSON_Delete(o);
+    if (rc) {
+        int st = rc == LLMR_ERR_ARG ? 400 : rc == LLMR_ERR_NOMEM ? 500 : status_of(rc);
+        srv_reply_errorf(x, st, st == 403 ? "permission_error" : st >= 500 ? "server_error"
+                                                                         : "invalid_request_error",
+                         st == 404 ? "model_not_found" : st == 403 ? "permission_denied" : NULL,
+                         "%s", llmr_router_errmsg(r));
         return;
     }
-    bool added = false;
-    if (!e) {
-        char real[4096];
-        if (!source_allowed(x, mv->valuestring, real, sizeof real)) {
-            cJSON_Delete(o);
-            return;
-        }
-        /* a source loaded before (by another spelling of its path) is that model again */
-        pthread_mutex_lock(&r->mu);
-        for (size_t i = 0; i < r->n_models && !e; i++)
-            if (r->models[i]->cfg.source && !strcmp(r->models[i]->cfg.source, real))
-                e = r->models[i];
-        if (e)
-            snprintf(id, sizeof id, "%s", e->cfg.id);
-        pthread_mutex_unlock(&r->mu);
-        if (!e && add_source(x, mv->valuestring, real, id, sizeof id)) {
-            cJSON_Delete(o);
-            return;
-        }
-        added = !e;
-    }
-    cJSON_Delete(o);
-    pthread_mutex_lock(&r->mu);
-    rt_entry *ee = rt_find(r, id);
-    bool was = ee && (ee->model || ee->cfg.backend >= 0);
-    pthread_mutex_unlock(&r->mu);
-    int rc = llmr_router_load(r, id);
-    if (rc && added) {
-        /* a source that does not load is not kept: the registry lists what can be served */
+    bool was = false;
+    char cid[256];
+    if (!added)
+        llmr_router_model_id(r, id, cid, sizeof cid, &was);
+    rc = llmr_router_load(r, id);
+    if (rc) {
         char why[512];
         snprintf(why, sizeof why, "%s", llmr_router_errmsg(r));
-        llmr_router_remove_model(r, id);
-        srv_reply_errorf(x, status_of(rc), status_of(rc) >= 500 ? "server_error"
-                                                                : "invalid_request_error",
-                         NULL, "loading %s failed: %s", id, why);
-        return;
-    }
-    if (rc) {
+        if (added)   /* a source that does not load is not kept: the registry lists what can be served */
+            llmr_router_remove_model(r, id);
         srv_reply_errorf(x, status_of(rc), rc == LLMR_ERR_BUSY ? "invalid_request_error"
-                                                               : "server_error",
+                                           : status_of(rc) >= 500 ? "server_error"
+                                                                   : "invalid_request_error",
                          rc == LLMR_ERR_BUSY ? "model_busy" : NULL, "loading %s failed: %s", id,
-                         llmr_router_errmsg(r));
+                         why);
         return;
     }
     cJSON *res = cJSON_CreateObject();
@@ -382,13 +225,9 @@ void srv_route_models_load(srv_ctx *x)
 static void unload(srv_ctx *x, const char *id)
 {
     llmr_router *r = x->srv->models;
-    pthread_mutex_lock(&r->mu);
-    const rt_entry *e = rt_find(r, id);
-    bool was = e && e->model;
     char cid[256] = "";
-    if (e)
-        snprintf(cid, sizeof cid, "%s", e->cfg.id);
-    pthread_mutex_unlock(&r->mu);
+    bool was = false;
+    llmr_router_model_id(r, id, cid, sizeof cid, &was);
     int rc = llmr_router_unload(r, id);
     if (rc == LLMR_ERR_NOT_FOUND) {
         srv_reply_errorf(x, 404, "invalid_request_error", "model_not_found", "%s",

@@ -15,9 +15,6 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "gguf/gguf.h"
-#include "model/model.h"
-#include "stream/local.h"
 
 llmr_server_opts llmr_server_defaults(void)
 {
@@ -352,8 +349,11 @@ bool srv_check(srv_ctx *x, const char *method, srv_access access)
 static int h_not_found(struct mg_connection *c, void *ud)
 {
     srv_ctx x;
-    srv_ctx_init(&x, ud, c, SRV_API_CHAT);
     const struct mg_request_info *ri = mg_get_request_info(c);
+    /* ollama's clients read {"error": "..."}: an OpenAI-shaped 404 on /api/ made the ollama
+     * npm client throw "[object Object]" */
+    bool ollama = !strncmp(ri->local_uri, "/api/", 5);
+    srv_ctx_init(&x, ud, c, ollama ? SRV_API_OLLAMA_GEN : SRV_API_CHAT);
     if (!strcmp(ri->request_method, "OPTIONS")) {
         srv_check(&x, NULL, SRV_OPEN);
     } else if (!strcmp(ri->local_uri, "/")) {
@@ -376,7 +376,7 @@ static int log_message(const struct mg_connection *c, const char *msg)
     return 1;
 }
 
-static int start_http(llmr_server *s)
+static int open_http(llmr_server *s)
 {
     char ports[300];
     bool v6 = strchr(s->host, ':') != NULL;
@@ -501,12 +501,12 @@ static int copy_opts(llmr_server *s)
     return LLMR_OK;
 }
 
-static int start_listening(llmr_server *s)
+static int begin_listening(llmr_server *s)
 {
     signal(SIGPIPE, SIG_IGN);   /* a write to a client that left must fail, not kill us */
     mg_init_library(0);
     s->lib_inited = true;
-    if (start_http(s))
+    if (open_http(s))
         return set_err(s, "cannot listen on %s port %d (in use, or not an address of this "
                           "machine)", s->host, s->o.port), LLMR_ERR_IO;
     return LLMR_OK;
@@ -536,7 +536,7 @@ int llmr_server_open(const char *model_path, const llmr_server_opts *opts, llmr_
     if ((rc = copy_opts(s)))
         return rc;
     s->state = SRV_LOADING;
-    if ((rc = start_listening(s)))
+    if ((rc = begin_listening(s)))
         return rc;
     if (pthread_create(&s->loader, NULL, loader_main, s))
         return set_err(s, "cannot start the model loader thread"), LLMR_ERR_NOMEM;
@@ -564,7 +564,7 @@ int llmr_server_open_router(llmr_router *router, const llmr_server_opts *opts,
     if ((rc = srv_route_init(s, router, msg, sizeof msg)))
         return set_err(s, "%s", msg), rc;
     s->state = SRV_READY;   /* models load on first use (or were preloaded) */
-    return start_listening(s);
+    return begin_listening(s);
 }
 
 void llmr_server_shutdown(llmr_server *s)

@@ -218,10 +218,11 @@ void srv_gen_cancel_all(llmr_server *s);
 
 /* ---- api_ollama.c ---- */
 /* One model of /api/tags or /api/ps (ps: the running form); digest: its file's sha256 in hex
- * ("" when there is no file: a remote model, a download not made yet); model NULL: not
- * loaded, so the details it would give are unknown. */
-cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size, llmr_model *model,
-                        bool ps);
+ * ("" when there is no file: a remote model, a download not made yet); details: the
+ * router status's "details" of a loaded model (family, parameter_size, quantization_level),
+ * NULL when not loaded. */
+cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size,
+                        const cJSON *details, bool ps);
 
 /* ---- route.c: the model routes ---- */
 /* Gives router r the server's options for the local models it loads (threads, context per

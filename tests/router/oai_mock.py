@@ -18,6 +18,7 @@ The request's "model" field picks a behaviour (so one server covers many cases):
   garbagefirst  data that is not JSON before any text
   hang       headers, then silence (idle timeout)
   slow       one word every 0.2 s, 50 words (cancellation)
+  roles      the roles of the chat request's messages, one per chunk (a whole conversation)
 Flags: --name, --fail-first N (the first N completions get 503), --require-key KEY."""
 import argparse, json, os, socket, socketserver, sys, time, http.server
 
@@ -91,6 +92,8 @@ class H(http.server.BaseHTTPRequestHandler):
             words = ["caf\u00e9", "\U0001F600", "ok"]
         if mode == "slow":
             words = [f"w{i}" for i in range(50)]
+        if mode == "roles":
+            words = [f"[{args.name}]"] + [m["role"] for m in req.get("messages", [])]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")

@@ -39,41 +39,41 @@ static void paths_resolve_inside_the_folders_or_are_refused_alike(void **st)
     llmr_err e;
 
     snprintf(p, sizeof p, "%s/a.gguf", dir);
-    assert_int_equal(rt_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_OK);
+    assert_int_equal(llmri_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_OK);
     assert_string_equal(out, p);
-    assert_int_equal(rt_path_confine("a.gguf", dirs, 1, out, sizeof out, &e), LLMR_OK);
+    assert_int_equal(llmri_path_confine("a.gguf", dirs, 1, out, sizeof out, &e), LLMR_OK);
     assert_string_equal(out, p);
-    assert_int_equal(rt_path_confine("in.gguf", dirs, 1, out, sizeof out, &e), LLMR_OK);
+    assert_int_equal(llmri_path_confine("in.gguf", dirs, 1, out, sizeof out, &e), LLMR_OK);
     assert_string_equal(out, p);
 
     /* outside: an existing file, a missing one, a symlink out, '..' - one refusal for all */
     char first[sizeof e.msg];
     snprintf(p, sizeof p, "%s/secret.gguf", root);
-    assert_int_equal(rt_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
     snprintf(first, sizeof first, "%s", e.msg + strlen(p) + 2);
     snprintf(p, sizeof p, "%s/nothing.gguf", root);
-    assert_int_equal(rt_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
     assert_string_equal(e.msg + strlen(p) + 2, first);
-    assert_int_equal(rt_path_confine("/no/such/dir/x.gguf", dirs, 1, out, sizeof out, &e),
+    assert_int_equal(llmri_path_confine("/no/such/dir/x.gguf", dirs, 1, out, sizeof out, &e),
                      LLMR_ERR_ARG);
-    assert_int_equal(rt_path_confine("out.gguf", dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_path_confine("out.gguf", dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
     snprintf(p, sizeof p, "%s/../secret.gguf", dir);
-    assert_int_equal(rt_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_ARG);
     assert_non_null(strstr(e.msg, "'..'"));
-    assert_int_equal(rt_path_confine("../secret.gguf", dirs, 1, out, sizeof out, &e),
+    assert_int_equal(llmri_path_confine("../secret.gguf", dirs, 1, out, sizeof out, &e),
                      LLMR_ERR_ARG);
     /* a file that would be inside but is not there: not found */
-    assert_int_equal(rt_path_confine("b.gguf", dirs, 1, out, sizeof out, &e),
+    assert_int_equal(llmri_path_confine("b.gguf", dirs, 1, out, sizeof out, &e),
                      LLMR_ERR_NOT_FOUND);
     snprintf(p, sizeof p, "%s/sub/b.gguf", dir);
-    assert_int_equal(rt_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_NOT_FOUND);
+    assert_int_equal(llmri_path_confine(p, dirs, 1, out, sizeof out, &e), LLMR_ERR_NOT_FOUND);
     /* no folders: nothing is inside */
-    assert_int_equal(rt_path_confine("a.gguf", dirs, 0, out, sizeof out, &e), LLMR_ERR_ARG);
+    assert_int_equal(llmri_path_confine("a.gguf", dirs, 0, out, sizeof out, &e), LLMR_ERR_ARG);
 
-    assert_true(rt_path_inside("/a/b", "/a"));
-    assert_true(rt_path_inside("/a", "/a"));
-    assert_false(rt_path_inside("/ab", "/a"));
-    assert_true(rt_path_inside("/x", "/"));
+    assert_true(llmri_path_inside("/a/b", "/a"));
+    assert_true(llmri_path_inside("/a", "/a"));
+    assert_false(llmri_path_inside("/ab", "/a"));
+    assert_true(llmri_path_inside("/x", "/"));
 
     const char *rm[] = {"in.gguf", "out.gguf", "a.gguf"};
     for (size_t i = 0; i < 3; i++) {

@@ -196,6 +196,11 @@ for line in open(sys.argv[1]):
 sys.exit(bad)
 PY
 check "every error body is an OpenAI error object" $?
+# an unknown ollama route answers in ollama's shape ({"error": "..."}), which its clients read
+code=$(curl -s -o "$TMP/o404.json" -w '%{http_code}' "$BASE/api/nothing")
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert isinstance(e, str) and "/api/nothing" in e' \
+    "$TMP/o404.json"; shape=$?
+check "unknown /api/ route: 404 in ollama's error shape ($code)" $([ "$code" = 404 ] && [ $shape = 0 ]; echo $?)
 code=$(curl -H 'Content-Type: application/json' -s -o "$TMP/oerr.json" -w '%{http_code}' "$BASE/api/chat" -d '{"messages":5}')
 python3 -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1]))["error"], str)' \
     "$TMP/oerr.json"
