@@ -176,7 +176,7 @@ export declare class LLMRStream extends EventEmitter implements AsyncIterableIte
   next(): Promise<IteratorResult<string, undefined>>;
   return(value?: unknown): Promise<IteratorResult<string, undefined>>;
   throw(err?: unknown): Promise<IteratorResult<string, undefined>>;
-  /** Ends the stream (finish reason 'cancelled'); frees its slot. */
+  /** Ends the stream (finish reason 'cancelled'; no piece arrives after it); frees its slot. */
   stop(): void;
   /** Holds generation: no piece arrives until resume(). */
   pause(): void;

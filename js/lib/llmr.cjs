@@ -118,6 +118,7 @@ class LLMRStream extends EventEmitter {
     this._iterated = false;
     this._closed = false;    // the iterator was returned: pieces are dropped
     this._paused = false;
+    this._stopped = false;
     this._result = null;
     this.on('newListener', (name) => {
       if (!this._ended && name !== 'newListener' && name !== 'removeListener') live.add(this);
@@ -142,6 +143,7 @@ class LLMRStream extends EventEmitter {
         this.emit('start', { prompt: this.prompt, model: this.model });
         break;
       case EV_TOKEN: {
+        if (this._stopped) break;   // made before the stop reached the worker: dropped
         const info = { index: a, nTokens: b, token: c, elapsed: d };
         if (this._paused) this._held.push([text, info]);
         else this._deliver(text, info);
@@ -252,8 +254,15 @@ class LLMRStream extends EventEmitter {
     return Promise.reject(err);
   }
 
+  // Nothing arrives after stop(): the worker generates ahead of the consumer, and the pieces
+  // it made before the stop reached it are dropped, not delivered.
   stop() {
-    if (!this._ended) native.streamControl(this, 'stop');
+    if (!this._ended) {
+      this._stopped = true;
+      this._buf = [];
+      this._held = [];
+      native.streamControl(this, 'stop');
+    }
     this.resume();
   }
 
