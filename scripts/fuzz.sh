@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 dir=build-fuzz
-cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DLLMR_FUZZ=ON -DLLMR_TESTS=OFF \
+cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DLLMR_FUZZ=ON -DLLMR_TESTS=OFF -DLLMR_NODE=OFF \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null

@@ -15,6 +15,9 @@ for p in "${PACKAGES[@]}"; do
 done
 # Debian's nodejs needs its npm package; a nodejs that bundles npm (NodeSource) conflicts with it.
 command -v npm >/dev/null || missing+=(npm)
+# Node-API's C headers, to build the Node.js package's addon (js/): Debian's nodejs keeps them in
+# libnode-dev; a NodeSource nodejs ships them itself.
+[ -f /usr/include/node/node_api.h ] || missing+=(libnode-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -39,6 +42,11 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
+# The Node.js package (js/) loads its addon from js/build/llmr.node.
+if [ -f build/llmr.node ]; then
+    mkdir -p js/build && cp build/llmr.node js/build/llmr.node.tmp && mv js/build/llmr.node.tmp js/build/llmr.node
+    echo "setup: built the Node.js package's addon: npm install $(pwd)/js"
+fi
 
 # The demo: the default model shipped in models/ (stories260K, MIT; see models/README.md), or
 # LLMR_MODEL (a path, a name from `llmr ls`, a URL or hf: id).
