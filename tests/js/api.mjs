@@ -84,11 +84,14 @@ check('load resolves to the model id', info.id === 'stories260K', JSON.stringify
 
 // pause(): nothing arrives while paused, by construction (paused before its first token).
 {
-  const s = router.stream(PROMPT, { maxTokens: 30, temperature: 0 });
+  const s = router.stream(PROMPT, { maxTokens: 30, temperature: 0, cache: false });
   s.pause();
   let got = 0;
   s.on('token', () => got++);
-  await until(() => s.status === 'paused', 30000, 'status paused');
+  await until(() => s.status === 'paused', 60000, 'status paused').catch((e) => {
+    console.log(`FAIL: pause(): status ${s.status}, ended ${s.ended}, ${got} tokens, ${JSON.stringify(s.usage)}`);
+    throw e;
+  });
   await new Promise((r) => setTimeout(r, 300));
   check('pause(): no token while paused', got === 0 && !s.ended, `${got} tokens`);
   s.resume();
@@ -192,7 +195,10 @@ await slotFreedBy('gc', async (held, fifth) => {
   const r6 = new LLMRouter({ logLevel: 'silent', parallel: 6, threads: 1 });
   await r6.load(MODEL);
   const held = Array.from({ length: 6 }, () => { const s = r6.stream(PROMPT, { maxTokens: 50 }); s.pause(); return s; });
-  await until(() => held.every((s) => s.status === 'paused'), 30000, 'six paused streams');
+  await until(() => held.every((s) => s.status === 'paused'), 60000, 'six paused streams').catch((e) => {
+    console.log(`FAIL: parallel: statuses ${held.map((s) => s.status).join()}; ${JSON.stringify(r6.status().models)}`);
+    throw e;
+  });
   check('parallel: 6 slots', held.every((s) => s.status === 'paused'));
   held.forEach((s) => s.stop());
   await r6.cleanup();
