@@ -208,7 +208,8 @@ static int translate(const cJSON *in, bool count, cJSON **out, srv_error *e)
     int rc = 0;
     if (count) {
         cJSON_AddNumberToObject(o, "max_tokens", 1);
-        cJSON_ReplaceItemInObject(o, "stream", cJSON_CreateFalse());
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "stream");
+        cJSON_AddFalseToObject(o, "stream");
     } else if (!mt) {
         rc = BAD("max_tokens", "missing required field 'max_tokens'");
     } else {
