@@ -153,18 +153,11 @@ static int add_tools(const cJSON *in, cJSON *o, srv_error *e)
             return BAD("tools", "'tools' must be an array of {name, description, input_schema}");
         cJSON *arr = cJSON_AddArrayToObject(o, "tools");
         const cJSON *t;
-        cJSON_ArrayForEach(t, tools) {
-            cJSON *x = cJSON_CreateObject(), *f = cJSON_AddObjectToObject(x, "function");
-            cJSON_AddStringToObject(x, "type", "function");
-            static const char *const from[] = {"name", "description", "input_schema"};
-            static const char *const to[] = {"name", "description", "parameters"};
-            for (int k = 0; k < 3; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, from[k]);
-                if (v)
-                    cJSON_AddItemToObject(f, to[k], cJSON_Duplicate(v, true));
-            }
-            cJSON_AddItemToArray(arr, x);
-        }
+        cJSON_ArrayForEach(t, tools)
+            cJSON_AddItemToArray(arr, srv_function_tool(
+                                          cJSON_GetObjectItemCaseSensitive(t, "name"),
+                                          cJSON_GetObjectItemCaseSensitive(t, "description"),
+                                          cJSON_GetObjectItemCaseSensitive(t, "input_schema")));
     }
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(in, "tool_choice");
     if (!tc || cJSON_IsNull(tc))
@@ -175,9 +168,7 @@ static int add_tools(const cJSON *in, cJSON *o, srv_error *e)
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(tc, "name");
         if (!cJSON_IsString(n))
             return BAD("tool_choice", "'tool_choice' of type tool names the tool: \"name\"");
-        cJSON *x = cJSON_AddObjectToObject(o, "tool_choice");
-        cJSON_AddStringToObject(x, "type", "function");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "function"), "name", n->valuestring);
+        srv_named_tool_choice(o, n->valuestring);
     } else if (!strcmp(t, "auto") || !strcmp(t, "any") || !strcmp(t, "none")) {
         cJSON_AddStringToObject(o, "tool_choice", !strcmp(t, "any") ? "required" : t);
     } else {
@@ -307,17 +298,6 @@ static cJSON *usage_json(const srv_usage *u, bool with_input)
     return us;
 }
 
-/* The calls in the reply (srv_gen_tool_calls) as parsed JSON, or NULL when none. */
-static cJSON *calls_of(srv_gen *g)
-{
-    const char *js = srv_gen_tool_calls(g);
-    cJSON *o = js ? cJSON_Parse(js) : NULL;
-    if (o && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "tool_calls")) > 0)
-        return o;
-    cJSON_Delete(o);
-    return NULL;
-}
-
 /* A tool_use content block for one call. */
 static cJSON *tool_use_block(const cJSON *call)
 {
@@ -359,7 +339,7 @@ static void whole_reply(an_stream *st, srv_gen *g)
         free(text);
         return;
     }
-    cJSON *tc = st->tools ? calls_of(g) : NULL;
+    cJSON *tc = st->tools ? srv_gen_calls(g) : NULL;
     cJSON *m = message_head(st), *content = cJSON_AddArrayToObject(m, "content");
     const char *t = tc ? cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring : text;
     if (t && t[0]) {
@@ -454,7 +434,7 @@ static bool emit(void *user, const char *text, size_t len, bool thought)
  * input arrives as input_json_delta. Returns whether calls were sent. */
 static bool stream_calls(an_stream *st, srv_gen *g)
 {
-    cJSON *tc = calls_of(g);
+    cJSON *tc = srv_gen_calls(g);
     const char *t = tc ? cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring
                        : st->held.p;
     size_t tl = tc ? strlen(t) : st->held.len;

@@ -101,13 +101,10 @@ static bool emit_piece(void *user, const char *text, size_t len, bool thought)
  * (text) made no calls. */
 static cJSON *calls_message(ol_stream *st, srv_gen *g)
 {
-    const char *js = srv_gen_tool_calls(g);
-    cJSON *tc = js ? cJSON_Parse(js) : NULL;
-    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(tc, "tool_calls");
-    if (cJSON_GetArraySize(calls) == 0) {
-        cJSON_Delete(tc);
+    cJSON *tc = srv_gen_calls(g);
+    if (!tc)
         return NULL;
-    }
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(tc, "tool_calls");
     const char *content = cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring;
     cJSON *o = line_head(st, content, strlen(content));
     cJSON *arr = cJSON_AddArrayToObject(cJSON_GetObjectItemCaseSensitive(o, "message"),

@@ -135,17 +135,6 @@ static cJSON *usage_json(const srv_usage *u)
     return us;
 }
 
-/* The calls read out of the reply (srv_gen_tool_calls), parsed; NULL when there are none. */
-static cJSON *tool_calls_of(srv_gen *j)
-{
-    const char *js = srv_gen_tool_calls(j);
-    cJSON *o = js ? cJSON_Parse(js) : NULL;
-    if (o && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "tool_calls")) > 0)
-        return o;
-    cJSON_Delete(o);
-    return NULL;
-}
-
 /* The end of a streamed reply with tools: the text outside the calls as content, then each
  * call as OpenAI streams them (its index, id, type and name; then its arguments). */
 static bool stream_tool_calls(oa_stream *st, const cJSON *tc)
@@ -231,7 +220,7 @@ static void stream_reply(oa_stream *st, srv_gen *j)
     if (u.finish == SRV_FINISH_ERROR) {
         error_event(st, &u);
     } else {
-        cJSON *tc = st->tools ? tool_calls_of(j) : NULL;
+        cJSON *tc = st->tools ? srv_gen_calls(j) : NULL;
         bool calls = tc != NULL;
         bool sent = calls ? stream_tool_calls(st, tc)
                           : !st->tools || !st->held.len ||
@@ -283,7 +272,7 @@ static void whole_reply(oa_stream *st, srv_gen *j)
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToArray(arr, c);
     cJSON_AddNumberToObject(c, "index", 0);
-    cJSON *tc = st->tools ? tool_calls_of(j) : NULL;
+    cJSON *tc = st->tools ? srv_gen_calls(j) : NULL;
     if (st->chat) {
         cJSON *m = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(m, "role", "assistant");

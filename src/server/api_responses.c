@@ -203,15 +203,10 @@ static int add_tools(const cJSON *in, cJSON *o, srv_error *e)
             const cJSON *ty = cJSON_GetObjectItemCaseSensitive(t, "type");
             if (!cJSON_IsString(ty) || strcmp(ty->valuestring, "function"))
                 return BAD("tools", "tools[%d]: only function tools are supported", i);
-            cJSON *x = cJSON_CreateObject(), *f = cJSON_AddObjectToObject(x, "function");
-            cJSON_AddStringToObject(x, "type", "function");
-            static const char *const keys[] = {"name", "description", "parameters"};
-            for (int k = 0; k < 3; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, keys[k]);
-                if (v)
-                    cJSON_AddItemToObject(f, keys[k], cJSON_Duplicate(v, true));
-            }
-            cJSON_AddItemToArray(arr, x);
+            cJSON_AddItemToArray(arr, srv_function_tool(
+                                          cJSON_GetObjectItemCaseSensitive(t, "name"),
+                                          cJSON_GetObjectItemCaseSensitive(t, "description"),
+                                          cJSON_GetObjectItemCaseSensitive(t, "parameters")));
             i++;
         }
     }
@@ -223,9 +218,7 @@ static int add_tools(const cJSON *in, cJSON *o, srv_error *e)
         if (!cJSON_IsString(n))
             return BAD("tool_choice", "'tool_choice' as an object is {\"type\": \"function\", "
                        "\"name\": NAME}");
-        cJSON *x = cJSON_AddObjectToObject(o, "tool_choice");
-        cJSON_AddStringToObject(x, "type", "function");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "function"), "name", n->valuestring);
+        srv_named_tool_choice(o, n->valuestring);
     } else if (tc && !cJSON_IsNull(tc)) {
         return BAD("tool_choice", "'tool_choice' must be a string or an object");
     }
@@ -355,17 +348,6 @@ static void make_id(char *buf, size_t n, const char *prefix)
     static atomic_uint seq;
     snprintf(buf, n, "%s_%08lx%08x", prefix, (unsigned long)time(NULL),
              atomic_fetch_add(&seq, 1));
-}
-
-/* The calls read out of the reply, or NULL. */
-static cJSON *calls_of(srv_gen *g)
-{
-    const char *js = srv_gen_tool_calls(g);
-    cJSON *o = js ? cJSON_Parse(js) : NULL;
-    if (o && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "tool_calls")) > 0)
-        return o;
-    cJSON_Delete(o);
-    return NULL;
 }
 
 static cJSON *message_item(rs_stream *st, const char *text, bool done)
@@ -623,7 +605,7 @@ static bool write_reply(rs_stream *st, srv_gen *g, bool stream, cJSON *conv)
         srv_stream_end(x);
         return false;
     }
-    cJSON *tc = st->tools ? calls_of(g) : NULL;
+    cJSON *tc = st->tools ? srv_gen_calls(g) : NULL;
     const char *text = tc ? cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring
                           : st->text.p ? st->text.p : "";
     if (stream)

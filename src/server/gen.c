@@ -280,9 +280,14 @@ void srv_gen_pause(srv_gen *g, bool paused)
     srv_job_pause(g->job, paused);
 }
 
-const char *srv_gen_tool_calls(srv_gen *g)
+cJSON *srv_gen_calls(srv_gen *g)
 {
-    return g->job && g->tools ? srv_job_tool_calls(g->job) : NULL;
+    const char *js = g->job && g->tools ? srv_job_tool_calls(g->job) : NULL;
+    cJSON *o = js ? cJSON_Parse(js) : NULL;
+    if (o && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "tool_calls")) > 0)
+        return o;
+    cJSON_Delete(o);
+    return NULL;
 }
 
 void srv_gen_usage(srv_gen *g, srv_usage *u)

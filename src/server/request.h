@@ -104,6 +104,10 @@ int srv_error_set(srv_error *e, int status, const char *type, const char *code,
  * parallel_tool_calls, and r->messages_json when tools or the history's calls need it
  * (request_tools.c). 0, or a status with *e. */
 int srv_req_tools(const cJSON *o, srv_req *r, srv_error *e);
+/* For the APIs translated into a chat request (Anthropic's, Responses): one function tool in
+ * OpenAI's form from its parts (NULL parts left out), and a tool_choice naming a function. */
+cJSON *srv_function_tool(const cJSON *name, const cJSON *description, const cJSON *parameters);
+void srv_named_tool_choice(cJSON *o, const char *name);
 
 int srv_req_parse(srv_api api, const char *body, size_t len, srv_req *out, srv_error *e);
 void srv_req_free(srv_req *r);

@@ -169,3 +169,23 @@ int srv_req_tools(const cJSON *o, srv_req *r, srv_error *e)
     cJSON_Delete(arr);
     return r->messages_json ? 0 : oom(e);
 }
+
+cJSON *srv_function_tool(const cJSON *name, const cJSON *description, const cJSON *parameters)
+{
+    cJSON *x = cJSON_CreateObject(), *f;
+    cJSON_AddStringToObject(x, "type", "function");
+    cJSON_AddItemToObject(x, "function", f = cJSON_CreateObject());
+    const cJSON *parts[] = {name, description, parameters};
+    static const char *const keys[] = {"name", "description", "parameters"};
+    for (int k = 0; k < 3; k++)
+        if (parts[k])
+            cJSON_AddItemToObject(f, keys[k], cJSON_Duplicate(parts[k], true));
+    return x;
+}
+
+void srv_named_tool_choice(cJSON *o, const char *name)
+{
+    cJSON *x = cJSON_AddObjectToObject(o, "tool_choice");
+    cJSON_AddStringToObject(x, "type", "function");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "function"), "name", name);
+}

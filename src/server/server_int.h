@@ -215,10 +215,10 @@ srv_job_state srv_gen_take(srv_gen *g, int timeout_ms, srv_take *t);
 void srv_gen_cancel(srv_gen *g);
 void srv_gen_pause(srv_gen *g, bool paused);
 void srv_gen_usage(srv_gen *g, srv_usage *u);
-/* With tools: the reply read for tool calls, {"content", "tool_calls": [...]} (llmr.h,
- * llmr_router_stream_tool_calls), once the generation is done; NULL without tools or when
- * it could not be read. Owned by g. */
-const char *srv_gen_tool_calls(srv_gen *g);
+/* With tools, once the generation is done: the reply read for tool calls (llmr.h,
+ * llmr_router_stream_tool_calls) as {"content", "tool_calls": [...]}, parsed (the caller
+ * frees it); NULL without tools, or when the reply made no calls. */
+cJSON *srv_gen_calls(srv_gen *g);
 /* Releases the job and what the server holds for it. */
 void srv_gen_end(srv_gen *g);
 /* Stops every generation (shutdown). */
