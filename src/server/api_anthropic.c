@@ -510,14 +510,30 @@ static void make_id(char *buf, size_t n)
              atomic_fetch_add(&seq, 1) & 0xffffff);
 }
 
-int srv_h_anthropic_messages(struct mg_connection *c, void *ud)
+/* The reply of /v1/messages; count: of /v1/messages/count_tokens, the prompt's tokens as
+ * the model that would answer counts them (the request is opened for one token and ended). */
+static void answer(an_stream *st, srv_gen *g, bool count, bool stream)
 {
-    llmr_server *s = ud;
+    if (count) {
+        srv_usage u;
+        srv_gen_usage(g, &u);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "input_tokens", u.prompt_tokens);
+        srv_reply_cjson(st->x, 200, o);
+    } else if (stream) {
+        stream_reply(st, g);
+    } else {
+        whole_reply(st, g);
+    }
+}
+
+static int handle(struct mg_connection *c, llmr_server *s, bool count)
+{
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_ANTHROPIC);
     atomic_fetch_add(&s->m.requests[SRV_API_ANTHROPIC], 1);
     srv_req r;
-    if (!accept_request(&x, false, &r))
+    if (!accept_request(&x, count, &r))
         goto out;
     srv_error e = {0};
     srv_gen g;
@@ -527,10 +543,7 @@ int srv_h_anthropic_messages(struct mg_connection *c, void *ud)
         x.model_hdr = g.model_hdr;
         an_stream st = {.x = &x, .model = g.model, .tools = g.tools};
         make_id(st.id, sizeof st.id);
-        if (r.stream)
-            stream_reply(&st, &g);
-        else
-            whole_reply(&st, &g);
+        answer(&st, &g, count, r.stream);
         llmri_buf_free(&st.held);
         srv_gen_end(&g);
     }
@@ -540,31 +553,12 @@ out:
     return 1;
 }
 
-/* POST /v1/messages/count_tokens: the prompt's tokens as the model that would answer counts
- * them (the request is opened for one token and ended). */
+int srv_h_anthropic_messages(struct mg_connection *c, void *ud)
+{
+    return handle(c, ud, false);
+}
+
 int srv_h_anthropic_count(struct mg_connection *c, void *ud)
 {
-    llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, SRV_API_ANTHROPIC);
-    atomic_fetch_add(&s->m.requests[SRV_API_ANTHROPIC], 1);
-    srv_req r;
-    if (!accept_request(&x, true, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-    } else {
-        srv_usage u;
-        srv_gen_usage(&g, &u);
-        srv_gen_end(&g);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "input_tokens", u.prompt_tokens);
-        srv_reply_cjson(&x, 200, o);
-    }
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    return handle(c, ud, true);
 }
