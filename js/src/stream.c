@@ -231,12 +231,22 @@ static void post_model(jstream *js, llmr_stream *s)
     }
 }
 
+/* Closes s (freeing its slot in the model) before the end event goes out, so that a stream's
+ * end seen from JavaScript means its slot is free again: a stream opened after `await
+ * s.result()` never waits for the slot s held. msg may point into s: it is copied first. */
 static void post_end(jstream *js, llmr_stream *s, int rc, const char *msg)
 {
     llmr_usage u;
     memset(&u, 0, sizeof u);
     if (s)
         llmr_stream_usage(s, &u);
+    char *msg_copy = strdup(msg ? msg : "");
+    pthread_mutex_lock(&js->mu);
+    js->s = NULL;
+    js->finished = true;
+    pthread_mutex_unlock(&js->mu);
+    llmr_stream_close(s);
+    msg = msg_copy ? msg_copy : "out of memory";
     if (rc == LLMR_OK || rc == LLMR_DONE)
         rc = 0;
     if (rc == LLMR_ERR_CANCELLED) {   /* stopped before it opened: a cancel, not an error */
@@ -247,6 +257,7 @@ static void post_end(jstream *js, llmr_stream *s, int rc, const char *msg)
                     (double)u.text_bytes, u.prompt_s, u.gen_s, u.ttft_s, u.total_s,
                     u.prompt_tps, u.gen_tps, u.attempts, rc ? LLMR_FINISH_ERROR : u.finish};
     post(js, EV_END, rc, rc ? msg : NULL, rc ? strlen(msg) : 0, d, 13);
+    free(msg_copy);
 }
 
 static void run(jstream *js)
@@ -291,11 +302,6 @@ static void run(jstream *js)
         }
     }
     post_end(js, s, rc, msg);
-    pthread_mutex_lock(&js->mu);
-    js->s = NULL;
-    js->finished = true;
-    pthread_mutex_unlock(&js->mu);
-    llmr_stream_close(s);
     js_router_release(js->jr);
     js->jr = NULL;
 }

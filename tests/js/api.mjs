@@ -109,7 +109,10 @@ async function slotFreedBy(label, free) {
     s.pause();
     held.push(s);
   }
-  await until(() => held.every((s) => s.status === 'paused'), 30000, 'four paused streams');
+  await until(() => held.every((s) => s.status === 'paused'), 120000, 'four paused streams').catch((e) => {
+    console.log(`FAIL: ${label}: statuses ${held.map((s) => s.status).join()}; ${JSON.stringify(router.status().models)}`);
+    throw e;
+  });
   const fifth = router.stream(PROMPT, { maxTokens: 5, temperature: 0 });
   await until(() => fifth.status === 'queued' || fifth.ended, 30000, 'the fifth queued');
   check(`${label}: the fifth stream waits for a slot`, fifth.status === 'queued', fifth.status);
