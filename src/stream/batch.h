@@ -16,6 +16,11 @@
  *
  * A job's sampled tokens wait for its owner in a small queue (LLMR_ENGINE_AHEAD): a job whose
  * owner does not take its tokens (paused, busy elsewhere) stops advancing after that many.
+ * Two, not one: with one, a job whose owner has not yet woken to take the token of the last
+ * pass sits out the next pass, so the driver (already awake) ran passes of itself and one or
+ * two others; four streams of a 42M model made 240 tokens in ~115 passes. With two, every job
+ * stays in every pass while its owner catches up (60-70 passes), at the cost of one token
+ * made and dropped when a stream stops.
  *
  * Locks: engine->mu guards the queue, the slots' job pointers and every job's engine state
  * below, except that the jobs in a running pass (in_pass) belong to the driver until the pass
@@ -34,7 +39,7 @@
 struct llmr_sampler;
 typedef struct llmr_engine llmr_engine;
 
-#define LLMR_ENGINE_AHEAD 1      /* tokens sampled ahead of what the owner has taken */
+#define LLMR_ENGINE_AHEAD 2      /* tokens sampled ahead of what the owner has taken */
 
 typedef enum llmr_job_state {
     LLMR_JOB_IDLE = 0,           /* not submitted, or left */
