@@ -82,22 +82,11 @@ static void print_parameters(const gguf_file *f, const char *path, const char *i
            indent, "repeat_penalty", (double)o.sampling.repeat_penalty);
 }
 
-static size_t elem_size(gguf_vtype t)
-{
-    switch (t) {
-    case GGUF_U8: case GGUF_I8: case GGUF_BOOL: return 1;
-    case GGUF_U16: case GGUF_I16: return 2;
-    case GGUF_U32: case GGUF_I32: case GGUF_F32: return 4;
-    case GGUF_U64: case GGUF_I64: case GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 /* One element of a numeric array, little-endian as GGUF stores it. */
 static void print_elem(gguf_vtype t, const uint8_t *p)
 {
     uint64_t u = 0;
-    size_t n = elem_size(t);
+    size_t n = gguf_vtype_size(t);
     for (size_t i = 0; i < n; i++)
         u |= (uint64_t)p[i] << (8 * i);
     switch (t) {
@@ -121,7 +110,7 @@ static void print_value(const gguf_value *v)
             printf(" ... (%" PRIu64 " bytes)", v->str.len);
         break;
     case GGUF_ARRAY: {
-        size_t es = elem_size(v->arr.type);
+        size_t es = gguf_vtype_size(v->arr.type);
         printf("[%" PRIu64 " %s", v->arr.n, gguf_vtype_name(v->arr.type));
         for (uint64_t i = 0; es && i < v->arr.n && i < 8; i++) {
             fputs(i ? ", " : ": ", stdout);

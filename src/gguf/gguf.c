@@ -94,8 +94,7 @@ static int rd_str(cursor *c, gguf_str *s, const char *what)
     return LLMR_OK;
 }
 
-/* Bytes of one scalar element in the file, 0 for string/array. */
-static unsigned scalar_size(gguf_vtype t)
+unsigned gguf_vtype_size(gguf_vtype t)
 {
     static const unsigned sz[GGUF_VTYPE_COUNT] = {
         [GGUF_U8] = 1, [GGUF_I8] = 1, [GGUF_U16] = 2, [GGUF_I16] = 2, [GGUF_U32] = 4,
@@ -119,7 +118,7 @@ static void decode_scalar(gguf_vtype t, const uint8_t *p, gguf_value *v)
 {
     union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
             float f32; uint64_t u64; int64_t i64; double f64; } x;
-    memcpy(&x, p, scalar_size(t));
+    memcpy(&x, p, gguf_vtype_size(t));
     switch (t) {
     case GGUF_U8:   v->u64 = x.u8; break;
     case GGUF_BOOL: v->u64 = x.u8 != 0; break;
@@ -158,7 +157,7 @@ static int rd_array(cursor *c, gguf_value *v, int depth, const char *key)
                             key, GGUF_MAX_ARRAY_DEPTH, (unsigned long long)at);
     /* Every element takes at least this many bytes, so n beyond remaining/min is a lie; the
      * check keeps a hostile count from making us allocate gigabytes. */
-    uint64_t min = scalar_size(et);
+    uint64_t min = gguf_vtype_size(et);
     if (!min)
         min = et == GGUF_STRING ? (c->version == 1 ? 4 : 8) : (c->version == 1 ? 8 : 12);
     if (n > (c->size - c->off) / min)
@@ -169,7 +168,7 @@ static int rd_array(cursor *c, gguf_value *v, int depth, const char *key)
                             gguf_vtype_name(et), (unsigned long long)(c->size - c->off));
     v->arr.type = et;
     v->arr.n = n;
-    if (scalar_size(et)) {
+    if (gguf_vtype_size(et)) {
         /* Natively packed (bools as one byte), aligned copy. */
         void *d = llmri_arena_alloc(c->arena, n ? n * min : 1);
         if (!d)
@@ -200,7 +199,7 @@ static int rd_value(cursor *c, gguf_vtype t, gguf_value *v, int depth, const cha
         return rd_str(c, &v->str, "string value");
     if (t == GGUF_ARRAY)
         return rd_array(c, v, depth, key);
-    unsigned sz = scalar_size(t);
+    unsigned sz = gguf_vtype_size(t);
     if (c->size - c->off < sz)
         return truncated(c, sz, "value");
     decode_scalar(t, c->p + c->off, v);

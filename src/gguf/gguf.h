@@ -121,6 +121,9 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 /* Name of a value type ("u32", "string", ...). */
 const char *gguf_vtype_name(gguf_vtype t);
 
+/* Bytes of one scalar of value type t in the file; 0 for string, array and unknown types. */
+unsigned gguf_vtype_size(gguf_vtype t);
+
 /* Bytes for n elements of tensor type `type` (n a multiple of its block size); false on
  * unknown type, a partial block, or overflow. */
 bool gguf_type_nbytes(uint32_t type, uint64_t n, uint64_t *out);

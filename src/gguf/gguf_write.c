@@ -39,17 +39,6 @@ void gguf_writer_free(gguf_writer *w)
     free(w);
 }
 
-static unsigned elem_size(gguf_vtype t)
-{
-    switch (t) {
-    case GGUF_U8: case GGUF_I8: case GGUF_BOOL: return 1;
-    case GGUF_U16: case GGUF_I16: return 2;
-    case GGUF_U32: case GGUF_I32: case GGUF_F32: return 4;
-    case GGUF_U64: case GGUF_I64: case GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 /* Deep-copies *src into the writer's arena. */
 static int copy_value(gguf_writer *w, gguf_value *dst, const gguf_value *src)
 {
@@ -61,7 +50,7 @@ static int copy_value(gguf_writer *w, gguf_value *dst, const gguf_value *src)
     if (src->type != GGUF_ARRAY)
         return (unsigned)src->type < GGUF_VTYPE_COUNT ? LLMR_OK : LLMR_ERR_ARG;
     uint64_t n = src->arr.n;
-    unsigned es = elem_size(src->arr.type);
+    unsigned es = gguf_vtype_size(src->arr.type);
     size_t each = es ? es : src->arr.type == GGUF_STRING ? sizeof(gguf_str) : sizeof(gguf_value);
     if (!es && src->arr.type != GGUF_STRING && src->arr.type != GGUF_ARRAY)
         return LLMR_ERR_ARG;
@@ -145,7 +134,7 @@ int gguf_writer_set_str(gguf_writer *w, const char *key, const char *v)
 int gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype type, const void *data,
                         uint64_t n)
 {
-    if (!elem_size(type))
+    if (!gguf_vtype_size(type))
         return LLMR_ERR_ARG;
     gguf_value v = {.type = GGUF_ARRAY, .arr = {type, n, data}};
     return gguf_writer_set_value(w, key, &v);
@@ -240,7 +229,7 @@ static void put_scalar(out *o, gguf_vtype t, const gguf_value *v)
     case GGUF_F64: x.f64 = v->f64; break;
     default: x.u64 = v->u64; break;
     }
-    put(o, &x, elem_size(t));
+    put(o, &x, gguf_vtype_size(t));
 }
 
 static void put_value(out *o, const gguf_value *v)
@@ -255,7 +244,7 @@ static void put_value(out *o, const gguf_value *v)
     }
     put_u32(o, v->arr.type);
     put_count(o, v->arr.n);
-    unsigned es = elem_size(v->arr.type);
+    unsigned es = gguf_vtype_size(v->arr.type);
     if (es) {
         put(o, v->arr.data, v->arr.n * es);
         return;
