@@ -75,9 +75,9 @@ for _ in $(seq 1 50); do [ "$(metric llmr_queue_depth)" = 0 ] && break; sleep 0.
 check "a queued client that leaves is dropped from the queue" \
       $([ "$(metric llmr_queue_depth)" = 0 ] && [ "$(metric llmr_cancelled_total)" = 1 ]; echo $?)
 
-# the generating client leaves: generation stops and the slot frees, timed
-before=$(metric llmr_generated_tokens_total)
-t=$(python3 - "$BASE" "$A" <<'PY'
+# kill_timed PID: kills the client PID and prints the seconds until no slot is active (at most 5)
+kill_timed() {
+    python3 - "$BASE" "$1" <<'PY'
 import os, signal, sys, time, urllib.request
 base, pid = sys.argv[1], int(sys.argv[2])
 def metric(name):
@@ -90,7 +90,11 @@ while metric("llmr_slots_active") != 0 and time.monotonic() - t0 < 5:
     time.sleep(0.002)
 print("%.3f" % (time.monotonic() - t0))
 PY
-)
+}
+
+# the generating client leaves: generation stops and the slot frees, timed
+before=$(metric llmr_generated_tokens_total)
+t=$(kill_timed "$A")
 wait "$A" 2>/dev/null
 echo "slot freed ${t}s after the generating client was killed"
 python3 -c "import sys; sys.exit(0 if $t < $LIMIT else 1)"
@@ -105,20 +109,7 @@ python3 -c 'print("{\"prompt\":\"" + "the " * 950 + "\",\"max_tokens\":5,\"strea
     > "$TMP/longprompt.json"
 curl -H 'Content-Type: application/json' -sN "$BASE/v1/completions" --data-binary @"$TMP/longprompt.json" > /dev/null & P=$!
 for _ in $(seq 1 200); do [ "$(metric llmr_slots_active)" = 1 ] && break; sleep 0.005; done
-t=$(python3 - "$BASE" "$P" <<'PY'
-import os, signal, sys, time, urllib.request
-base, pid = sys.argv[1], int(sys.argv[2])
-def metric(name):
-    for line in urllib.request.urlopen(base + "/metrics").read().decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-t0 = time.monotonic()
-os.kill(pid, signal.SIGKILL)
-while metric("llmr_slots_active") != 0 and time.monotonic() - t0 < 5:
-    time.sleep(0.002)
-print("%.3f" % (time.monotonic() - t0))
-PY
-)
+t=$(kill_timed "$P")
 wait "$P" 2>/dev/null
 echo "slot freed ${t}s after a client in prompt processing was killed"
 python3 -c "import sys; sys.exit(0 if $t < $LIMIT else 1)"
