@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 int tok_vec_push(tok_vec *v, llmr_token id)
 {
@@ -182,6 +183,25 @@ static int spm_fragment(const llmr_tokenizer *t, const char *s, size_t n, bool p
     return rc;
 }
 
+/* A fragment of a vocabulary whose tokenizer.json normalizes to NFC (Qwen): normalized
+ * first, as Hugging Face does after splitting out the added tokens. ASCII is its own NFC. */
+static int bpe_fragment(const llmr_tokenizer *t, const char *s, size_t n, tok_vec *out)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    if (!t->nfc || i == n)
+        return bpe_encode(t, s, n, out);
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (m < 0)   /* only out of memory: the text is valid UTF-8 (sanitized) */
+        return m == UTF8PROC_ERROR_NOMEM ? LLMR_ERR_NOMEM : bpe_encode(t, s, n, out);
+    int rc = bpe_encode(t, (const char *)nfc, (size_t)m, out);
+    free(nfc);
+    return rc;
+}
+
 int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
                tok_vec *out)
 {
@@ -213,7 +233,7 @@ int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned f
             rc = spm_fragment(t, s + f->off, f->len, t->add_space_prefix && prev_special, out);
             break;
         case TOK_BPE:
-            rc = bpe_encode(t, s + f->off, f->len, out);
+            rc = bpe_fragment(t, s + f->off, f->len, out);
             break;
         case TOK_WPM:
             rc = wpm_encode(t, s + f->off, f->len, out);

@@ -644,6 +644,10 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     if (t->kind == TOK_BPE && (rc = load_merges(t, f)))
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
+    /* Qwen's tokenizer.json (Qwen2 to Qwen3, and DeepSeek's distilled Qwens) normalizes to NFC;
+     * llama.cpp skips it, so "e" + U+0301 got other ids than the "é" the model was trained on */
+    t->nfc = t->kind == TOK_BPE &&
+             (!strcmp(t->pre_name, "qwen2") || !strcmp(t->pre_name, "deepseek-r1-qwen"));
     t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
     t->cache_min = 4096;
     return load_specials(t, f);
