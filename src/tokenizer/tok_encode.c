@@ -202,6 +202,27 @@ static int bpe_fragment(const llmr_tokenizer *t, const char *s, size_t n, tok_ve
     return rc;
 }
 
+/* A copy of s[0..*len) with every U+2581 written as a space (see spm_u2581); *len is updated.
+ * NULL when out of memory. */
+static char *u2581_as_spaces(const char *s, size_t *len)
+{
+    char *o = malloc(*len + 1);
+    if (!o)
+        return NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < *len;) {
+        if (i + 3 <= *len && memcmp(s + i, "\xE2\x96\x81", 3) == 0) {
+            o[w++] = ' ';
+            i += 3;
+        } else {
+            o[w++] = s[i++];
+        }
+    }
+    o[w] = 0;
+    *len = w;
+    return o;
+}
+
 int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
                tok_vec *out)
 {
@@ -216,6 +237,15 @@ int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned f
     }
     if (!s)
         return LLMR_ERR_NOMEM;
+    if (t->spm_u2581 && slen >= 3 && memmem(s, slen, "\xE2\x96\x81", 3)) {
+        char *m = u2581_as_spaces(s, &slen);
+        if (!same)
+            free(s);
+        if (!m)
+            return LLMR_ERR_NOMEM;
+        s = m;
+        same = false;
+    }
     frag_list fr = {0};
     int rc = slen ? partition(t, s, slen, flags & LLMR_TOK_PARSE_SPECIAL, &fr) : LLMR_OK;
     if (rc == LLMR_OK && add && t->add_bos)

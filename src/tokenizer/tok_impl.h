@@ -72,6 +72,8 @@ struct llmr_tokenizer {
     uint32_t  max_token_len; /* WPM */
     bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
                                 no merge crosses the start of a word: words merge apart */
+    bool      spm_u2581;     /* SPM with user-defined pieces of spaces (Gemma's "▁▁"...): a
+                                U+2581 typed in the text is read as the space it stands for */
 
     /* Tokens recognized before pre-tokenization, longest first. */
     int32_t  *specials;

@@ -71,8 +71,31 @@ const corpus = [
     "a".repeat(300), "ab ".repeat(100), "🦙".repeat(40), " ".repeat(70) + "x", "\n".repeat(40),
 ];
 
+// Random texts from a fixed seed: runs of characters from many classes, where pre-tokenizer
+// rules meet (letters after marks, digits after spaces, newlines inside spaces, ...).
+function randomTexts(n) {
+    let x = 0x9e3779b9;
+    const rnd = (k) => {   // xorshift32: the same texts on every run
+        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+        return x % k;
+    };
+    const pool = [..."aAzZéÉßøłİıǅ0189٣൧½²Ⅻ .,;:!?'\"`-_/\\()[]{}<>|@#$%^&*+=~" +
+                  "\t\n\r\u00a0\u2003\u3000\u200b\u0301\u0303日本語中文한국어ภาษาРусΕλλעבالعربهिन्दी" +
+                  "🦙😀👍🏽\u200d❤️🇫🇷"], words = ["'s", "'LL", "'re", "the", " the", "  ", "\n\n",
+                  "123", "4567", "<|im_start|>", "<|im_end|>", "<start_of_turn>", "<end_of_turn>",
+                  "<think>", "</think>", "<|eot_id|>", "<s>", "</s>", "<bos>", "<0x41>", "▁", "▁▁"];
+    const out = [];
+    for (let i = 0; i < n; i++) {
+        let t = "";
+        for (let len = 1 + rnd(24); len > 0; len--)
+            t += rnd(4) ? pool[rnd(pool.length)] : words[rnd(words.length)];
+        out.push(t);
+    }
+    return out;
+}
+
 function texts() {
-    const all = [...corpus];
+    const all = [...corpus, ...randomTexts(400)];
     for (const f of inps) {
         try {
             all.push(...readFileSync(f, "utf8").split("\n__ggml_vocab_test__\n"));
