@@ -68,6 +68,8 @@ static void print_json_line(const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\')
             printf("\\%c", c);
+        else if (c == '\n' || c == '\t' || c == '\r')
+            printf("\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
         else if (c < 0x20)
             printf("\\u%04x", c);
         else

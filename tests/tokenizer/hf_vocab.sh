@@ -41,15 +41,16 @@ inps=()
 [ -d "$SHARED/vocab" ] && inps=("$SHARED"/vocab/*.inp)
 [ ${#inps[@]} = 0 ] && echo "note: $SHARED/vocab is absent: the corpus is hf_compare.mjs's own"
 
-# name, package, what a Gemma 1/2-style whitespace table makes a known difference (see .mjs)
-for spec in qwen3:tokenizer-qwen3:0 gemma3:tokenizer-gemma3:0 gemma2:tokenizer-gemini:31 \
-            llama3.1:tokenizer-llama3_1:0 llama2:tokenizer-llama2:0; do
+# name, package, known differences from Hugging Face's fast tokenizer (see hf_compare.mjs)
+for spec in qwen3:tokenizer-qwen3: gemma3:tokenizer-gemma3:typed-u2581 \
+            gemma2:tokenizer-gemini:typed-u2581,space-run llama3.1:tokenizer-llama3_1: \
+            llama2:tokenizer-llama2:; do
     IFS=: read -r name pkg known <<<"$spec"
     m=$DIR/node_modules/@lenml/$pkg/models
     "$BIN" vocab --from-hf "$m/tokenizer.json" --config "$m/tokenizer_config.json" \
         -o "$tmp/$name.gguf" 2>"$tmp/err"
     check "$name: llmr vocab --from-hf ($(head -c 200 "$tmp/err"))" $?
-    HF_KNOWN_SPACE_RUN=$known node "$DIR/hf_compare.mjs" "$BIN" "$m" "$tmp/$name.gguf" \
+    HF_KNOWN=$known node "$DIR/hf_compare.mjs" "$BIN" "$m" "$tmp/$name.gguf" \
         "${inps[@]}" >"$tmp/out" 2>&1
     check "$name: the same ids, text and chat prompts as Hugging Face's tokenizer" $?
     tail -1 "$tmp/out"
