@@ -27,8 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A vocabulary larger than this is not a tokenizer anyone ships (the largest are ~260k). */
-#define MAX_VOCAB (1 << 24)
+/* A vocabulary larger than this is not a tokenizer anyone ships (the largest are ~260k); the
+ * bound keeps a hostile id from making millions of [PADn] holes. */
+#define MAX_VOCAB (1 << 21)
 
 enum { T_NORMAL = 1, T_UNKNOWN = 2, T_CONTROL = 3, T_USER = 4, T_UNUSED = 5, T_BYTE = 6 };
 

@@ -23,7 +23,7 @@ const tcfg = JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")
 const hf = new Tokenizer(tjson, tcfg);
 const tmp = mkdtempSync(join(tmpdir(), "llmr-hf-"));
 const SEP = "\n\u0001__llmr_corpus__\u0001\n";
-let passes = 0, fails = 0, shown = 0, known = 0;
+let passes = 0, fails = 0, shown = 0, known = 0, rendered = 0, refused = 0;
 
 // HF_KNOWN=a,b: texts that are known differences, not failures, where Hugging Face's fast
 // tokenizer departs from SentencePiece (which llmr and llama.cpp follow) for Gemma. Its
@@ -172,12 +172,24 @@ if (tmpl) {
                 { role: "assistant", content: "", tool_calls: [{ type: "function",
                     function: { name: "get_weather", arguments: { city: "Paris" } } }] },
                 { role: "tool", content: "{\"temp\": 21}" }],
+        tools_multi: [{ role: "system", content: "Use tools." }, { role: "user", content: "Paris and Rome?" },
+                { role: "assistant", content: "Checking.", tool_calls: [
+                    { type: "function", function: { name: "get_weather", arguments: { city: "Paris" } } },
+                    { type: "function", function: { name: "get_weather", arguments: "{\"city\": \"Rome\"}" } }] },
+                { role: "tool", content: "21" }, { role: "tool", content: "25" },
+                { role: "assistant", content: "Paris 21, Rome 25." }, { role: "user", content: "Thanks" }],
+        parts: [{ role: "system", content: [{ type: "text", text: "Be kind." }] },
+                { role: "user", content: [{ type: "text", text: "Hi" }, { type: "text", text: " there" }] }],
+        reasoning: [{ role: "user", content: "2+2?" },
+                    { role: "assistant", content: "4", reasoning_content: "add them" },
+                    { role: "user", content: "3+3?" }, { role: "assistant", content: "6", reasoning_content: "again" }],
+        unicode: [{ role: "user", content: "Ünïcödé 🦙 \"quotes\" \\ back\nslash\t<b>&amp;" }],
     };
     const tfile = join(tmp, "t.jinja");
     writeFileSync(tfile, tmpl);
     for (const [name, messages] of Object.entries(convs)) {
         for (const gen of [true, false]) {
-            const useTools = name === "tools";
+            const useTools = name.startsWith("tools");
             let want;
             try {
                 want = new Template(tmpl).render({ messages, add_generation_prompt: gen,
@@ -196,7 +208,14 @@ if (tmpl) {
             } catch (e) {
                 got = { error: String(e.stderr || e) };
             }
+            // @huggingface/jinja lacks some of Python jinja2's filters on some types (trim on a
+            // list, which Python turns into its repr first); those prompts are not compared
+            if (typeof want !== "string" && /^Unknown \w+ filter/.test(want.error)) {
+                console.log(`note: template ${name}: @huggingface/jinja: ${want.error}; not compared`);
+                continue;
+            }
             const ok = typeof want === "string" ? got === want : typeof got !== "string";
+            if (typeof want === "string") rendered++; else refused++;
             check(`template ${name}${gen ? " +gen" : ""}`, ok,
                   `jinja ${JSON.stringify(want)}\n    llmr  ${JSON.stringify(got)}`);
         }
@@ -204,6 +223,7 @@ if (tmpl) {
 }
 
 rmSync(tmp, { recursive: true, force: true });
-console.log(`${gguf}: ${list.length} texts${known ? `, ${known} known differences` : ""}; ` +
+console.log(`${gguf}: ${list.length} texts${known ? `, ${known} known differences` : ""}, ` +
+            `chat template: ${rendered} prompts rendered, ${refused} refused by both; ` +
             `${passes} passed, ${fails} failed`);
 process.exit(fails ? 1 : 0);

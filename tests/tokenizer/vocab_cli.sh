@@ -89,7 +89,7 @@ sed 's/"ab": 2/"ab": -2/' "$tmp/bl.json" > "$tmp/id.json"
 [ $rc = 1 ]; check "a negative id refused ($rc)" $?
 sed 's/"ab": 2/"ab": 99999999/' "$tmp/bl.json" > "$tmp/id.json"
 "$BIN" vocab --from-hf "$tmp/id.json" -o "$tmp/x.gguf" 2>/dev/null; rc=$?
-[ $rc = 1 ]; check "an id past 2^24 refused ($rc)" $?
+[ $rc = 1 ]; check "an id past 2^21 refused ($rc)" $?
 echo '{"model": ' > "$tmp/bad.json"
 "$BIN" vocab --from-hf "$tmp/bad.json" -o "$tmp/x.gguf" 2>/dev/null; rc=$?
 [ $rc = 1 ]; check "truncated JSON refused ($rc)" $?
