@@ -77,6 +77,7 @@ int cmd_run(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_pull(int argc, char **argv);

@@ -1,7 +1,11 @@
-/* cmd_detokenize.c - `llmr detokenize -m MODEL [--special] ID...`: the text of token ids. */
+/* cmd_detokenize.c - `llmr detokenize -m MODEL [--special] (ID... | --lines FILE)`: the text
+ * of token ids. */
 #include "cli/cli.h"
+#include "core/buf.h"
 #include "core/grow.h"
 #include "llmr.h"
+
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +40,89 @@ static int parse_ids(const char *arg, llmr_token **ids, size_t *n, size_t *cap)
     return CLI_OK;
 }
 
+/* The text of ids[0..n) in a new string (*out, *len), or an LLMR_ERR_* code. */
+static int detok(const llmr_tokenizer *t, const llmr_token *ids, size_t n, unsigned flags,
+                 char **out, size_t *len)
+{
+    *out = NULL;
+    int rc = llmr_detokenize(t, ids, n, flags, NULL, 0, len);
+    if (rc != LLMR_ERR_TOO_BIG && rc != LLMR_OK)
+        return rc;
+    *out = malloc(*len + 1);
+    if (!*out)
+        return LLMR_ERR_NOMEM;
+    rc = llmr_detokenize(t, ids, n, flags, *out, *len + 1, len);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* s[0..n) as a JSON string on a line of its own: bytes below 0x20 (NUL included) escaped, the
+ * rest as is (the text is UTF-8). */
+static void print_json_line(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n' || c == '\t' || c == '\r')
+            printf("\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    fputs("\"\n", stdout);
+}
+
+/* --lines FILE: one id list per line (an empty line is no ids); prints the text of each as
+ * a JSON string on a line of its own, so that texts holding newlines stay apart. */
+static int detok_lines(const llmr_tokenizer *t, const char *file, unsigned flags)
+{
+    llmr_buf b = {0};
+    int r = strcmp(file, "-") ? llmri_buf_read_path(&b, file) : llmri_buf_read_fd(&b, 0);
+    if (r || !llmri_buf_reserve(&b, 1)) {
+        llmri_buf_free(&b);
+        return cli_fail("detokenize", "%s: cannot read the file", file);
+    }
+    b.p[b.len] = 0;
+    int st = CLI_OK;
+    size_t line = 0;
+    for (char *p = b.p; st == CLI_OK && p < b.p + b.len; line++) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = 0;
+        llmr_token *ids = NULL;
+        size_t n = 0, cap = 0;
+        if (p[strspn(p, " ,\t\r")])
+            st = parse_ids(p, &ids, &n, &cap);
+        for (size_t i = 0; st == CLI_OK && i < n; i++)
+            if (ids[i] >= llmr_tokenizer_n_vocab(t))
+                st = cli_fail("detokenize", "%s:%zu: token id %d is out of range", file,
+                              line + 1, ids[i]);
+        char *text = NULL;
+        size_t len = 0;
+        int rc = st == CLI_OK ? detok(t, ids, n, flags, &text, &len) : LLMR_OK;
+        if (rc)
+            st = cli_fail("detokenize", "%s", llmr_strerror(rc));
+        else if (st == CLI_OK)
+            print_json_line(text, len);
+        free(text);
+        free(ids);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    llmri_buf_free(&b);
+    return st;
+}
+
 int cmd_detokenize(int argc, char **argv)
 {
+    const char *lines = NULL;
     const char *model = NULL;
     bool special = false;
     llmr_token *ids = NULL;
@@ -52,6 +137,11 @@ int cmd_detokenize(int argc, char **argv)
                 model = argv[++i];
         } else if (!strcmp(a, "--special")) {
             special = true;
+        } else if (!strcmp(a, "--lines")) {
+            if (i + 1 >= argc)
+                st = cli_usage_error("detokenize", "%s needs a value", a);
+            else
+                lines = argv[++i];
         } else if (a[0] == '-' && a[1] && a[1] != ',' && !(a[1] >= '0' && a[1] <= '9')) {
             st = cli_usage_error("detokenize", "unknown flag %s", a);
         } else {
@@ -60,8 +150,10 @@ int cmd_detokenize(int argc, char **argv)
     }
     if (st == CLI_OK && !model)
         st = cli_usage_error("detokenize", "-m MODEL is required");
-    if (st == CLI_OK && n == 0)
+    if (st == CLI_OK && n == 0 && !lines)
         st = cli_usage_error("detokenize", "give at least one token ID");
+    if (st == CLI_OK && n && lines)
+        st = cli_usage_error("detokenize", "give either IDs or --lines FILE");
     if (st != CLI_OK) {
         free(ids);
         return st;
@@ -79,6 +171,10 @@ int cmd_detokenize(int argc, char **argv)
         free(ids);
         return st;
     }
+    if (lines) {
+        st = detok_lines(t, lines, special ? LLMR_DETOK_SPECIAL : 0);
+        n = 0;
+    }
     for (size_t i = 0; i < n; i++)
         if (ids[i] >= llmr_tokenizer_n_vocab(t)) {
             st = cli_fail("detokenize", "token id %d is out of range (the vocabulary has %d "
@@ -86,7 +182,7 @@ int cmd_detokenize(int argc, char **argv)
                           llmr_tokenizer_n_vocab(t) - 1);
             break;
         }
-    if (st == CLI_OK) {
+    if (st == CLI_OK && !lines) {
         unsigned flags = special ? LLMR_DETOK_SPECIAL : 0;
         size_t len = 0;
         rc = llmr_detokenize(t, ids, n, flags, NULL, 0, &len);

@@ -1,5 +1,5 @@
 /* cmd_tokenize.c - `llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench]
- * (TEXT | -f FILE)`: the ids a model's tokenizer gives for a text. */
+ * [--split SEP] (TEXT | -f FILE)`: the ids a model's tokenizer gives for a text. */
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/util.h"
@@ -88,18 +88,64 @@ static int bench(const llmr_tokenizer *t, const char *text, size_t len, unsigned
     return LLMR_OK;
 }
 
+/* Prints the ids of text[0..len), on one line or (pieces) one token per line. */
+static int print_ids(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
+                     bool pieces)
+{
+    llmr_token *ids = NULL;
+    size_t n = 0;
+    int rc = tokenize_all(t, text, len, flags, &ids, &n);
+    for (size_t i = 0; rc == LLMR_OK && i < n; i++) {
+        if (pieces) {
+            const char *p;
+            size_t pl;
+            llmr_token_to_piece(t, ids[i], true, &p, &pl);
+            printf("%d\t", ids[i]);
+            print_piece(p, pl);
+            putchar('\n');
+        } else {
+            printf(i ? " %d" : "%d", ids[i]);
+        }
+    }
+    if (rc == LLMR_OK && !pieces)
+        putchar('\n');
+    free(ids);
+    return rc;
+}
+
+/* --split SEP: each part of the text between separators on its own (llama.cpp's tokenizer
+ * test files separate their texts with "\n__ggml_vocab_test__\n"), so that one process
+ * tokenizes a whole corpus. */
+static int print_parts(const llmr_tokenizer *t, const char *text, size_t len, const char *sep,
+                       unsigned flags, bool pieces)
+{
+    size_t sl = strlen(sep);
+    int rc = LLMR_OK;
+    for (const char *p = text, *end = text + len; rc == LLMR_OK;) {
+        const char *q = memmem(p, (size_t)(end - p), sep, sl);
+        rc = print_ids(t, p, (size_t)((q ? q : end) - p), flags, pieces);
+        if (!q)
+            break;
+        p = q + sl;
+    }
+    return rc;
+}
+
 int cmd_tokenize(int argc, char **argv)
 {
-    const char *model = NULL, *file = NULL, *text = NULL;
+    const char *model = NULL, *file = NULL, *text = NULL, *split = NULL;
     bool no_bos = false, special = false, pieces = false, do_bench = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool is_m = !strcmp(a, "-m") || !strcmp(a, "--model");
         bool is_f = !strcmp(a, "-f") || !strcmp(a, "--file");
-        if (is_m || is_f) {
+        bool is_s = !strcmp(a, "--split");
+        if (is_m || is_f || is_s) {
             if (i + 1 >= argc)
                 return cli_usage_error("tokenize", "%s needs a value", a);
-            *(is_m ? &model : &file) = argv[++i];
+            *(is_m ? &model : is_f ? &file : &split) = argv[++i];
+            if (is_s && !*split)
+                return cli_usage_error("tokenize", "--split needs a non-empty separator");
         } else if (!strcmp(a, "--no-bos")) {
             no_bos = true;
         } else if (!strcmp(a, "--special")) {
@@ -162,25 +208,10 @@ int cmd_tokenize(int argc, char **argv)
     int status = CLI_OK;
     if (do_bench) {
         rc = bench(t, text, len, flags);
+    } else if (split) {
+        rc = print_parts(t, text, len, split, flags, pieces);
     } else {
-        llmr_token *ids = NULL;
-        size_t n = 0;
-        rc = tokenize_all(t, text, len, flags, &ids, &n);
-        for (size_t i = 0; rc == LLMR_OK && i < n; i++) {
-            if (pieces) {
-                const char *p;
-                size_t pl;
-                llmr_token_to_piece(t, ids[i], true, &p, &pl);
-                printf("%d\t", ids[i]);
-                print_piece(p, pl);
-                putchar('\n');
-            } else {
-                printf(i ? " %d" : "%d", ids[i]);
-            }
-        }
-        if (rc == LLMR_OK && !pieces)
-            putchar('\n');
-        free(ids);
+        rc = print_ids(t, text, len, flags, pieces);
     }
     if (rc)
         status = cli_fail("tokenize", "%s", llmr_strerror(rc));

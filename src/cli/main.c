@@ -168,7 +168,8 @@ static const cli_cmd commands[] = {
      "Exit status: 0 after a clean shutdown, 1 when it cannot listen, 2 usage error or a config\n"
      "that cannot be used (the message names the key and what is wrong; nothing listens).\n"},
     {"tokenize", cmd_tokenize, "print the token ids of a text",
-     "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] (TEXT | -f FILE)\n"
+     "usage: llmr tokenize -m MODEL [--no-bos] [--special] [--pieces] [--bench] [--split SEP]\n"
+     "                     (TEXT | -f FILE)\n"
      "  Prints the ids the model's tokenizer gives for TEXT (or FILE, - for stdin),\n"
      "  space-separated on one line.\n"
      "  --no-bos   add no special tokens at all (no BOS, EOS, [CLS] or [SEP])\n"
@@ -176,15 +177,31 @@ static const cli_cmd commands[] = {
      "             it is tokenized as plain text)\n"
      "  --pieces   one token per line: ID, a tab, and its text as a quoted literal\n"
      "  --bench    tokenize the text repeatedly on one thread and print MB/s\n"
+     "  --split SEP  tokenize each part of the text between occurrences of SEP on its own,\n"
+     "             one line of ids per part (a whole corpus in one run)\n"
      "Invalid UTF-8 is not rejected: each invalid byte is read as U+FFFD (with a warning).\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"detokenize", cmd_detokenize, "print the text of token ids",
-     "usage: llmr detokenize -m MODEL [--special] ID...\n"
+     "usage: llmr detokenize -m MODEL [--special] (ID... | --lines FILE)\n"
      "  Prints the text of the ids (separate arguments, or one argument with spaces or\n"
      "  commas) exactly, without a newline added. SentencePiece's leading space is removed.\n"
      "  --special  print control tokens (<s>, <|eot_id|>) as their text; by default they\n"
      "             print nothing\n"
+     "  --lines FILE  one id list per line of FILE (- for stdin); prints the text of each\n"
+     "             as a JSON string, one per line\n"
      "Exit status: 0 ok, 1 bad input (id out of range, bad model), 2 usage error.\n"},
+    {"vocab", cmd_vocab, "write a vocabulary-only GGUF from a Hugging Face tokenizer.json",
+     "usage: llmr vocab --from-hf tokenizer.json [--config tokenizer_config.json]\n"
+     "                  [--name NAME] -o OUT.gguf\n"
+     "  Converts a BPE tokenizer.json, byte-level (GPT-2, Llama 3, Qwen: tokenizer model\n"
+     "  gpt2 with merges and the pre-tokenizer of its split regex) or SentencePiece-style\n"
+     "  (Llama 2, Gemma: model llama with scores), with the keys llama.cpp's converter\n"
+     "  writes. The file tokenizes with `llmr tokenize -m OUT.gguf` and gives\n"
+     "  `llmr synth --vocab` its vocabulary.\n"
+     "  --config F  tokenizer_config.json: BOS/EOS/UNK/PAD, add_bos_token, add_eos_token,\n"
+     "              chat_template (without it, BOS/EOS come from the post-processor)\n"
+     "  --name N    general.name (a Phi-3 name turns on its special tokens' rstrip)\n"
+     "Exit status: 0 ok, 1 bad input (the message names the key), 2 usage error.\n"},
     {"embed", cmd_embed, "print the embedding of each text as JSON",
      "usage: llmr embed -m MODEL [--pooling none|mean|cls|last] [--no-normalize]\n"
      "                  [--no-special] [-t N] [-c N] TEXT...\n"

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 int tok_vec_push(tok_vec *v, llmr_token id)
 {
@@ -182,6 +183,46 @@ static int spm_fragment(const llmr_tokenizer *t, const char *s, size_t n, bool p
     return rc;
 }
 
+/* A fragment of a vocabulary whose tokenizer.json normalizes to NFC (Qwen): normalized
+ * first, as Hugging Face does after splitting out the added tokens. ASCII is its own NFC. */
+static int bpe_fragment(const llmr_tokenizer *t, const char *s, size_t n, tok_vec *out)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    if (!t->nfc || i == n)
+        return bpe_encode(t, s, n, out);
+    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (m < 0)   /* only out of memory: the text is valid UTF-8 (sanitized) */
+        return m == UTF8PROC_ERROR_NOMEM ? LLMR_ERR_NOMEM : bpe_encode(t, s, n, out);
+    int rc = bpe_encode(t, (const char *)nfc, (size_t)m, out);
+    free(nfc);
+    return rc;
+}
+
+/* A copy of s[0..*len) with every U+2581 written as a space (see spm_u2581); *len is updated.
+ * NULL when out of memory. */
+static char *u2581_as_spaces(const char *s, size_t *len)
+{
+    char *o = malloc(*len + 1);
+    if (!o)
+        return NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < *len;) {
+        if (i + 3 <= *len && memcmp(s + i, "\xE2\x96\x81", 3) == 0) {
+            o[w++] = ' ';
+            i += 3;
+        } else {
+            o[w++] = s[i++];
+        }
+    }
+    o[w] = 0;
+    *len = w;
+    return o;
+}
+
 int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned flags,
                tok_vec *out)
 {
@@ -196,6 +237,15 @@ int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned f
     }
     if (!s)
         return LLMR_ERR_NOMEM;
+    if (t->spm_u2581 && slen >= 3 && memmem(s, slen, "\xE2\x96\x81", 3)) {
+        char *m = u2581_as_spaces(s, &slen);
+        if (!same)
+            free(s);
+        if (!m)
+            return LLMR_ERR_NOMEM;
+        s = m;
+        same = false;
+    }
     frag_list fr = {0};
     int rc = slen ? partition(t, s, slen, flags & LLMR_TOK_PARSE_SPECIAL, &fr) : LLMR_OK;
     if (rc == LLMR_OK && add && t->add_bos)
@@ -213,7 +263,7 @@ int tok_encode(const llmr_tokenizer *t, const char *text, size_t len, unsigned f
             rc = spm_fragment(t, s + f->off, f->len, t->add_space_prefix && prev_special, out);
             break;
         case TOK_BPE:
-            rc = bpe_encode(t, s + f->off, f->len, out);
+            rc = bpe_fragment(t, s + f->off, f->len, out);
             break;
         case TOK_WPM:
             rc = wpm_encode(t, s + f->off, f->len, out);

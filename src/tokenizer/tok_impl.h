@@ -65,11 +65,15 @@ struct llmr_tokenizer {
     pair_map  merges;        /* BPE */
     int32_t   byte_tok[256]; /* SPM: <0xNN>; BPE: the token of the byte's mapped char */
     bool      ignore_merges; /* BPE (Llama 3): a word that is a token is not merged */
+    bool      nfc;           /* BPE (Qwen): text is NFC-normalized before pre-tokenizing, as
+                                the tokenizer.json's NFC normalizer does; GGUF does not say */
     size_t    cache_min;     /* BPE, SPM: texts this long get a per-call cache of merged
                                 words (4096; tests set SIZE_MAX to compare without it) */
     uint32_t  max_token_len; /* WPM */
     bool      spm_chunks;    /* SPM: no token has a U+2581 right after another character, so
                                 no merge crosses the start of a word: words merge apart */
+    bool      spm_u2581;     /* SPM with user-defined pieces of spaces (Gemma's "▁▁"...): a
+                                U+2581 typed in the text is read as the space it stands for */
 
     /* Tokens recognized before pre-tokenization, longest first. */
     int32_t  *specials;

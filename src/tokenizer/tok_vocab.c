@@ -578,6 +578,26 @@ static bool spm_words_merge_apart(const llmr_tokenizer *t)
     return true;
 }
 
+/* SentencePiece matches its user-defined pieces in the normalized text, where a space and a
+ * typed U+2581 are the same character; llmr (as llama.cpp) matches them in the raw text, with
+ * the pieces' U+2581 stored as spaces. So "▁  " is Gemma's "▁▁▁" in SentencePiece and in
+ * Hugging Face's tokenizer, but split as "▁" and "  " unless the text's U+2581 are read as
+ * spaces first. True when that reading is needed and safe: some user-defined piece has a
+ * space, and no piece matched in the raw text holds a U+2581 itself. */
+static bool spm_user_spaces(const llmr_tokenizer *t)
+{
+    bool spaces = false;
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        uint8_t ty = t->type[i];
+        if (ty != TT_USER && ty != TT_CONTROL && ty != TT_UNKNOWN)
+            continue;
+        if (memmem(t->text[i], t->text_len[i], "\xE2\x96\x81", 3))
+            return false;
+        spaces |= ty == TT_USER && memchr(t->text[i], ' ', t->text_len[i]) != NULL;
+    }
+    return spaces;
+}
+
 static int load(llmr_tokenizer *t, const gguf_file *f)
 {
     const char *path = f->path ? f->path : "gguf";
@@ -644,7 +664,12 @@ static int load(llmr_tokenizer *t, const gguf_file *f)
     if (t->kind == TOK_BPE && (rc = load_merges(t, f)))
         return rc;
     t->ignore_merges = t->kind == TOK_BPE && t->pre == PRE_LLAMA3;
+    /* Qwen's tokenizer.json (Qwen2 to Qwen3, and DeepSeek's distilled Qwens) normalizes to NFC;
+     * llama.cpp skips it, so "e" + U+0301 got other ids than the "é" the model was trained on */
+    t->nfc = t->kind == TOK_BPE &&
+             (!strcmp(t->pre_name, "qwen2") || !strcmp(t->pre_name, "deepseek-r1-qwen"));
     t->spm_chunks = t->kind == TOK_SPM && spm_words_merge_apart(t);
+    t->spm_u2581 = t->kind == TOK_SPM && spm_user_spaces(t);
     t->cache_min = 4096;
     return load_specials(t, f);
 }
