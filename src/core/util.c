@@ -71,6 +71,11 @@ int llmri_physical_cores(void)
  * on fewer CPUs than are online, and threads beyond them only queue for the same cores. */
 int llmri_cpu_count(void)
 {
+#if defined(__EMSCRIPTEN__)
+    /* No affinity masks in a browser; a threads build has the page's hardwareConcurrency. */
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+#endif
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)

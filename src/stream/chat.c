@@ -69,6 +69,13 @@ static int render(const char *src, const llmri_chat_in *in, const char *bos, con
 {
     render_job j = {.src = src, .msgs = in->msgs, .n = in->n, .msgs_json = in->msgs_json,
                     .tools_json = in->tools_json, .bos = bos, .eos = eos, .err = err};
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+    /* WebAssembly without threads: no thread to start; the module's own stack is made as
+     * deep as RENDER_STACK instead (cmake/wasm.cmake, TOTAL_STACK). */
+    render_main(&j);
+    *out = j.out;
+    return j.rc;
+#endif
     pthread_attr_t a;
     pthread_t th;
     bool started = pthread_attr_init(&a) == 0;
