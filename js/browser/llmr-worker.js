@@ -29,6 +29,10 @@ let M = null;                    // the Emscripten module
 let model = 0;                   // wmodel* of the loaded model, 0 when none
 let modelName = null;
 const streams = new Map();       // sid -> {ws, paused, stopped, index}
+// Pause or stop sent before the stream's open reached the worker (sids only grow): applied
+// when it opens.
+const early = new Map();
+let lastSid = 0;
 let pumping = false;
 
 function fail(code, message) {
@@ -234,6 +238,9 @@ function openStream(msg) {
   if (!model) {
     throw fail('LLMR_ERR_STATE', 'no model is loaded: call router.load() first');
   }
+  lastSid = Math.max(lastSid, msg.sid);
+  const pre = early.get(msg.sid);
+  early.delete(msg.sid);
   const p = cstr(msg.prompt);
   const o = cstr(JSON.stringify(msg.opts || {}));
   const ws = M._llmrw_stream_open(model, p, o, msg.chat ? 1 : 0);
@@ -245,7 +252,9 @@ function openStream(msg) {
     M._llmrw_stream_close(ws);
     throw fail(codeName(rc), text);
   }
-  streams.set(msg.sid, { ws, paused: false, stopped: false, index: 0 });
+  const s = { ws, paused: pre === 'pause', stopped: pre === 'stop', index: 0 };
+  streams.set(msg.sid, s);
+  if (s.stopped) M._llmrw_stream_stop(ws);
   pump();
   return { model: modelName };
 }
@@ -303,7 +312,13 @@ async function pump() {
 
 function control(msg) {
   const s = streams.get(msg.sid);
-  if (!s) return false;
+  if (!s) {
+    if (msg.sid > lastSid && early.get(msg.sid) !== 'stop') {
+      if (msg.type === 'resume') early.delete(msg.sid);
+      else early.set(msg.sid, msg.type);
+    }
+    return false;
+  }
   if (msg.type === 'stop') {
     s.stopped = true;
     s.paused = false;

@@ -145,6 +145,29 @@ try {
       document.body.appendChild(pre);
       await r.load('models/stories260K.gguf');
       out.after = await r.quick('Once upon a time', { maxTokens: 20, temperature: 0 });
+      // Four streams at once (the worker's slots), paused before they start: none gets a
+      // token while paused, a fifth is refused, two resumed ones both stream, and stop
+      // ends each as cancelled.
+      const ss = [0, 1, 2, 3].map(() => {
+        const s = r.stream('Once upon a time', { maxTokens: 0 });
+        s.pause();
+        return s;
+      });
+      try {
+        for await (const t of r.stream('Once upon a time', { maxTokens: 5 })) void t;
+        out.fifth = 'streamed?!';
+      } catch (e) {
+        out.fifth = `${e.code}: ${e.message}`;
+      }
+      const firstToken = (s) => new Promise((res) => s.once('token', res));
+      const got = [firstToken(ss[0]), firstToken(ss[1])];
+      ss[0].resume();
+      ss[1].resume();
+      await Promise.all(got);
+      for (const s of ss) s.stop();
+      const ends = await Promise.all(ss.map((s) => s.result()));
+      out.finish = ends.map((e) => e.finishReason).join(',');
+      out.texts = ends.map((e) => e.text.length > 0);
       await r.cleanup();
       return out;
     });
@@ -154,8 +177,12 @@ try {
     assert.match(results['huge.gguf'], /^LLMR_ERR_TOO_BIG: the model is 5\.00 GiB: over the WebAssembly \(wasm32\) memory limit of 4 GiB/);
     assert.match(results['https://example.com/models/web-model.onnx'], /^LLMR_ERR_UNSUPPORTED: .*ONNX models are not supported: llmr runs GGUF/);
     assert.ok(results.after.length > 0, 'no text after the failed loads');
+    assert.match(results.fifth, /^LLMR_ERR_BUSY: /);
+    assert.equal(results.finish, 'cancelled,cancelled,cancelled,cancelled');
+    assert.deepEqual(results.texts, [true, true, false, false]);   // paused ones got nothing
     for (const [k, v] of Object.entries(results)) console.log(`   ${k}: ${v}`);
     ok('404, HTML, truncated, 5 GiB and ONNX loads fail clearly; the worker then loads and generates');
+    ok('4 streams at once: paused ones get no token, a fifth is BUSY, resumed ones stream, stop cancels each');
     await page.screenshot({ path: join(shots, 'wasm-hostile.png'), fullPage: true });
   }
   console.log(`${passed} passed, 0 failed`);

@@ -66,7 +66,10 @@ API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ct
     llmr_model_opts o = llmr_model_defaults();
     o.n_ctx = n_ctx > 0 ? n_ctx : 0;
     o.n_threads = 1;
-    o.n_parallel = 1;
+    /* Streams are pulled in turn by one thread, so none may wait for a slot (its pull would
+     * wait for ever): up to 4 at once, each slot made when first used; a fifth is BUSY. */
+    o.n_parallel = 4;
+    o.max_queued = -1;
     w->rc = llmr_model_open_memory(data, (size_t)size, name, &o, &w->m);
     return w;
 }
@@ -215,6 +218,7 @@ API wstream *llmrw_stream_open(wmodel *w, const char *prompt, const char *opts_j
     if (!ws)
         return NULL;
     llmr_gen_opts g = llmr_gen_defaults();
+    g.max_retries = 0;    /* a retry would sleep in the worker; BUSY is answered at once */
     cJSON *o = opts_json && *opts_json ? cJSON_Parse(opts_json) : NULL;
     char *text = NULL;
     if (!w || !w->m || w->rc != LLMR_OK) {
