@@ -63,6 +63,10 @@ API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ct
         return NULL;
     }
     w->data = data;
+    if (!data || !(size >= 0) || size > (double)SIZE_MAX) {
+        w->rc = llmr_model_open_memory(NULL, 0, name, NULL, &w->m);   /* the ARG error */
+        return w;
+    }
     llmr_model_opts o = llmr_model_defaults();
     o.n_ctx = n_ctx > 0 ? n_ctx : 0;
     o.n_threads = 1;
