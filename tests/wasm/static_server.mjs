@@ -5,7 +5,7 @@
 //   /html.gguf             an HTML page (200, text/html), as a misconfigured host answers
 //   /truncated.gguf        a real GGUF cut in half, Content-Length the half
 //   /huge.gguf             a Content-Length of 5 GiB (more than wasm32 can hold), no body sent
-// Files are streamed (the test's 1.1B model is hundreds of MB).
+// Files are streamed (the test's 1.1B model is hundreds of MB), HEAD and one Range answered.
 import { createServer } from 'node:http';
 import { createReadStream, statSync, realpathSync } from 'node:fs';
 import { join, extname, resolve, sep } from 'node:path';
@@ -53,9 +53,25 @@ const server = createServer((req, res) => {
   const st = statSync(real);
   if (!st.isFile()) return send(res, 404, 'text/plain', 'not found');
   const len = truncate ? Math.floor(st.size / 2) : st.size;
-  res.writeHead(200, { 'Content-Type': TYPES[extname(real)] || 'application/octet-stream',
-    'Content-Length': String(len), 'Cache-Control': 'no-store', ...iso });
-  createReadStream(real, { start: 0, end: len - 1 }).pipe(res);
+  const head = { 'Content-Type': TYPES[extname(real)] || 'application/octet-stream',
+    'Cache-Control': 'no-store', 'Accept-Ranges': 'bytes', ...iso };
+  // One byte range (RFC 9110 14.2), as downloaders that fetch a file in parallel parts ask.
+  const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
+  let start = 0, end = len - 1, status = 200;
+  if (m && (m[1] || m[2])) {
+    start = m[1] ? Number(m[1]) : Math.max(0, len - Number(m[2]));
+    end = m[1] && m[2] ? Math.min(Number(m[2]), len - 1) : len - 1;
+    if (start > end || start >= len) {
+      res.writeHead(416, { 'Content-Range': `bytes */${len}`, ...iso });
+      return res.end();
+    }
+    status = 206;
+    head['Content-Range'] = `bytes ${start}-${end}/${len}`;
+  }
+  head['Content-Length'] = String(end - start + 1);
+  res.writeHead(status, head);
+  if (req.method === 'HEAD' || len === 0) return res.end();
+  createReadStream(real, { start, end }).pipe(res);
 });
 server.listen(0, '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}/`);
