@@ -73,13 +73,12 @@ int llmri_cpu_count(void)
 {
 #if defined(__EMSCRIPTEN__)
     /* No affinity masks in a browser; a threads build has the page's hardwareConcurrency. */
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
-#endif
+#else
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
         return CPU_COUNT(&set);
+#endif
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     return online < 1 ? 1 : online > 1024 ? 1024 : (int)online;
 }

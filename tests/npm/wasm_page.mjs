@@ -145,6 +145,9 @@ try {
       document.body.appendChild(pre);
       await r.load('models/stories260K.gguf');
       out.after = await r.quick('Once upon a time', { maxTokens: 20, temperature: 0 });
+      // a conversation through the model's template (stories260K has none: the fallback)
+      out.chat = (await r.chat([{ role: 'user', content: 'Tell me a story' }],
+        { maxTokens: 20, temperature: 0 }).result()).text;
       // Four streams at once (the worker's slots), paused before they start: none gets a
       // token while paused, a fifth is refused, two resumed ones both stream, and stop
       // ends each as cancelled.
@@ -177,11 +180,12 @@ try {
     assert.match(results['huge.gguf'], /^LLMR_ERR_TOO_BIG: the model is 5\.00 GiB: over the WebAssembly \(wasm32\) memory limit of 4 GiB/);
     assert.match(results['https://example.com/models/web-model.onnx'], /^LLMR_ERR_UNSUPPORTED: .*ONNX models are not supported: llmr runs GGUF/);
     assert.ok(results.after.length > 0, 'no text after the failed loads');
+    assert.ok(results.chat.length > 0, 'chat() gave no text');
     assert.match(results.fifth, /^LLMR_ERR_BUSY: /);
     assert.equal(results.finish, 'cancelled,cancelled,cancelled,cancelled');
     assert.deepEqual(results.texts, [true, true, false, false]);   // paused ones got nothing
     for (const [k, v] of Object.entries(results)) console.log(`   ${k}: ${v}`);
-    ok('404, HTML, truncated, 5 GiB and ONNX loads fail clearly; the worker then loads and generates');
+    ok('404, HTML, truncated, 5 GiB and ONNX loads fail clearly; the worker then loads, generates and chats');
     ok('4 streams at once: paused ones get no token, a fifth is BUSY, resumed ones stream, stop cancels each');
     await page.screenshot({ path: join(shots, 'wasm-hostile.png'), fullPage: true });
   }
