@@ -121,6 +121,15 @@ LLMR_API llmr_model_opts llmr_model_defaults(void);
  * Thread safety: the handle may be used from several threads; evaluations take turns. */
 LLMR_API int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out);
 
+/* As llmr_model_open(), for a GGUF file already in memory: `data` (`size` bytes) is used in
+ * place, not copied, so it must stay unchanged and alive until llmr_model_close(); the caller
+ * frees it afterwards. `name` (may be NULL: "(memory)") stands for the file in error messages.
+ * This is how a front end without a file system loads a model (the WebAssembly build's worker
+ * streams a download into memory and opens it here). Same results as llmr_model_open(), with
+ * LLMR_ERR_ARG for NULL data. Any thread. */
+LLMR_API int llmr_model_open_memory(const void *data, size_t size, const char *name,
+                                    const llmr_model_opts *opts, llmr_model **out);
+
 /* Opens the first of `paths` that opens (a model that may fail to load, then its backup):
  * tries each in order with llmr_model_open() and the same options (NULL:
  * defaults), stops at the first success and returns LLMR_OK with the model in *out and its

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev python3
           libcmocka-dev libcjson-dev libutf8proc-dev libcurl4-openssl-dev libedit-dev
-          libcivetweb-dev curl nodejs chromium tmux groff-base)
+          libcivetweb-dev curl nodejs chromium tmux groff-base emscripten)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,14 +2,19 @@
 #include "core/threadpool.h"
 
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__EMSCRIPTEN__)
+#include <emscripten/threading.h>
+#include <math.h>
+#else
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 /* How long a waiting thread spins before it sleeps: long enough to bridge the gap between
  * two steps of one token (microseconds), short enough not to burn a core while idle. */
@@ -34,6 +39,18 @@ static void cpu_relax(void)
 #endif
 }
 
+#if defined(__EMSCRIPTEN__)
+/* WebAssembly: memory.atomic.wait32 / notify, which emscripten wraps (threads build). */
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
+{
+    emscripten_futex_wait((void *)addr, val, INFINITY);
+}
+
+static void futex_wake_all(_Atomic uint32_t *addr)
+{
+    emscripten_futex_wake((void *)addr, INT_MAX);
+}
+#else
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
 {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -43,6 +60,7 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
+#endif
 
 typedef struct { llmr_pool *p; int ith; } worker_arg;
 

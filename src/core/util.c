@@ -71,10 +71,14 @@ int llmri_physical_cores(void)
  * on fewer CPUs than are online, and threads beyond them only queue for the same cores. */
 int llmri_cpu_count(void)
 {
+#if defined(__EMSCRIPTEN__)
+    /* No affinity masks in a browser; a threads build has the page's hardwareConcurrency. */
+#else
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
         return CPU_COUNT(&set);
+#endif
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     return online < 1 ? 1 : online > 1024 ? 1024 : (int)online;
 }

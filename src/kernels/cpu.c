@@ -67,6 +67,13 @@ static void init_once(void)
     detect(&g_features);
     const llmr_cpu_features *f = &g_features;
     g_best = LLMR_ISA_REF;
+    (void)f;
+#if defined(__wasm_simd128__)
+    g_best = LLMR_ISA_SIMD128;
+    const char *cap = getenv("LLMR_ISA");
+    if (cap && !strcmp(cap, "ref"))
+        g_best = LLMR_ISA_REF;
+#elif !defined(__wasm__)
     if (f->avx2 && f->fma && f->f16c) {
         g_best = LLMR_ISA_AVX2;
         /* The AVX-512 file is compiled with VNNI and BF16 enabled and uses them
@@ -85,6 +92,7 @@ static void init_once(void)
         if (want < g_best)
             g_best = want;
     }
+#endif
 }
 
 const llmr_cpu_features *llmri_cpu_features_get(void)
@@ -103,8 +111,12 @@ const char *llmri_isa_name(llmr_isa isa)
 {
     switch (isa) {
     case LLMR_ISA_REF: return "ref";
+#if defined(__wasm__)
+    case LLMR_ISA_SIMD128: return "simd128";
+#else
     case LLMR_ISA_AVX2: return "avx2";
     case LLMR_ISA_AVX512: return "avx512";
+#endif
     }
     return "?";
 }

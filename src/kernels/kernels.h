@@ -15,12 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ISA levels, chosen once by CPU detection (cpuid + xgetbv) unless forced for tests. */
+/* ISA levels, chosen once by CPU detection (cpuid + xgetbv) unless forced for tests. In a
+ * WebAssembly build the levels are the reference and SIMD128 (kernels_simd128.c): a module
+ * either validates with SIMD instructions or not at all, so the build that has them always
+ * runs them, and the reference stays reachable through llmri_traits_isa and LLMR_ISA=ref. */
+#if defined(__wasm__)
+typedef enum { LLMR_ISA_REF = 0, LLMR_ISA_SIMD128 = 1 } llmr_isa;
+#define LLMR_ISA_COUNT 2
+#else
 typedef enum { LLMR_ISA_REF = 0, LLMR_ISA_AVX2 = 1, LLMR_ISA_AVX512 = 2 } llmr_isa;
 #define LLMR_ISA_COUNT 3
+#endif
 
 llmr_isa llmri_cpu_best_isa(void);            /* what this CPU supports */
-const char *llmri_isa_name(llmr_isa isa);      /* "ref", "avx2", "avx512" */
+const char *llmri_isa_name(llmr_isa isa);      /* "ref", "avx2", "avx512", "simd128" */
 
 /* What cpuid/xgetbv reported (the OS must also save the wider registers: XCR0). AVX2 level
  * needs avx2+fma+f16c; AVX-512 level needs f+bw+vl+dq (vnni and bf16 are used when present). */

@@ -49,7 +49,7 @@ static void build_tables(void)
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
         tables[LLMR_ISA_REF][t] = ref_table[t];
     llmr_isa best = llmri_cpu_best_isa();
-    for (int isa = LLMR_ISA_AVX2; isa < LLMR_ISA_COUNT; isa++) {
+    for (int isa = LLMR_ISA_REF + 1; isa < LLMR_ISA_COUNT; isa++) {
         for (int t = 0; t < LLMR_TYPE_COUNT; t++) {
             tables[isa][t] = tables[isa - 1][t];
             if (tables[isa][t].name)
@@ -57,7 +57,9 @@ static void build_tables(void)
         }
         if ((int)best < isa)
             continue;   /* keep the lower level's pointers: never call what the CPU lacks */
-#if defined(__x86_64__)
+#if defined(__wasm_simd128__)
+        llmri_kernels_simd128_install(tables[isa]);
+#elif defined(__x86_64__)
         if (isa == LLMR_ISA_AVX2)
             llmri_kernels_avx2_install(tables[isa]);
         else

@@ -400,7 +400,14 @@ llmr_model_opts llmr_model_defaults(void)
  * so the default costs nothing to a caller that runs one stream at a time. */
 #define DEFAULT_PARALLEL 4
 
-int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out)
+/* The model file, from a path or from memory (data != NULL). */
+typedef struct model_src {
+    const char *path;
+    const void *data;
+    size_t size;
+} model_src;
+
+static int model_open(const model_src *src, const llmr_model_opts *opts, llmr_model **out)
 {
     llmr_model_opts o = opts ? *opts : llmr_model_defaults();
     llmr_model *m = calloc(1, sizeof *m);
@@ -409,7 +416,7 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
         return LLMR_ERR_NOMEM;
     pthread_mutex_init(&m->run_lock, NULL);
     llmr_err *err = &m->err;
-    if (!path)
+    if (!src->path && !src->data)
         return llmri_err_set(err, LLMR_ERR_ARG, "no model path given");
     if (o.n_threads < 0 || o.n_threads > 1024 || o.n_ctx < 0 ||
         (o.kv_type != LLMR_KV_F16 && o.kv_type != LLMR_KV_F32))
@@ -421,7 +428,8 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
                             LLMR_MAX_BATCH_SEQS, o.max_queued);
     m->n_parallel = o.n_parallel ? o.n_parallel : DEFAULT_PARALLEL;
     m->max_queued = o.max_queued;
-    int rc = gguf_open(path, &m->gf, err);
+    int rc = src->data ? gguf_open_mem(src->data, src->size, src->path, &m->gf, err)
+                       : gguf_open(src->path, &m->gf, err);
     if (rc)
         return rc;
     if ((rc = llmri_hparams_load(m->gf, &m->hp, err)) || (rc = llmri_weights_load(m, err)))
@@ -438,6 +446,25 @@ int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **
     if (!m->pool)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);
     return llmri_work_new(m, &m->work, err);
+}
+
+int llmr_model_open(const char *path, const llmr_model_opts *opts, llmr_model **out)
+{
+    const model_src src = {.path = path};
+    return model_open(&src, opts, out);
+}
+
+int llmr_model_open_memory(const void *data, size_t size, const char *name,
+                           const llmr_model_opts *opts, llmr_model **out)
+{
+    if (!data) {
+        int rc = model_open(&(model_src){.path = NULL}, opts, out);
+        if (*out)
+            llmri_err_set(&(*out)->err, rc, "no model data given");
+        return rc;
+    }
+    const model_src src = {.path = name ? name : "(memory)", .data = data, .size = size};
+    return model_open(&src, opts, out);
 }
 
 void llmr_model_close(llmr_model *m)

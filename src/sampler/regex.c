@@ -289,9 +289,9 @@ static int escape(rx *x, bool in_class, cset *set, uint32_t *cp)
     case 'u':
         if (x->p < x->end && *x->p == '{') {
             const char *q = x->p + 1;
-            for (v = 0; q < x->end && hexval(*q) >= 0 && v <= MAX_CP; q++)
+            for (v = 0; q < x->end && hexval(*q) >= 0 && v <= (long)MAX_CP; q++)
                 v = v * 16 + hexval(*q);
-            if (q == x->p + 1 || q >= x->end || *q != '}' || v > MAX_CP)
+            if (q == x->p + 1 || q >= x->end || *q != '}' || v > (long)MAX_CP)
                 return fail(x, LLMR_ERR_FORMAT, at, "\\u{...} needs a code point up to "
                             "10FFFF");
             x->p = q + 1;

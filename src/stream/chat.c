@@ -69,6 +69,11 @@ static int render(const char *src, const llmri_chat_in *in, const char *bos, con
 {
     render_job j = {.src = src, .msgs = in->msgs, .n = in->n, .msgs_json = in->msgs_json,
                     .tools_json = in->tools_json, .bos = bos, .eos = eos, .err = err};
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+    /* WebAssembly without threads: no thread to start; the module's own stack is made as
+     * deep as RENDER_STACK instead (cmake/wasm.cmake, TOTAL_STACK). */
+    render_main(&j);
+#else
     pthread_attr_t a;
     pthread_t th;
     bool started = pthread_attr_init(&a) == 0;
@@ -80,6 +85,7 @@ static int render(const char *src, const llmri_chat_in *in, const char *bos, con
     if (!started)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start the template renderer");
     pthread_join(th, NULL);
+#endif
     *out = j.out;
     return j.rc;
 }

@@ -409,6 +409,23 @@ static int cmp_special(const void *a, const void *b, void *user)
     return x < y ? -1 : x > y;
 }
 
+#if defined(__EMSCRIPTEN__)
+/* Emscripten's musl predates qsort_r (musl 1.2.3): the comparison's context goes through a
+ * thread-local instead; cmp_special sorts nothing itself, so the call cannot nest. */
+static _Thread_local const void *sort_ctx;
+static int cmp_special_ctx(const void *a, const void *b)
+{
+    return cmp_special(a, b, (void *)sort_ctx);
+}
+static void qsort_r(void *base, size_t n, size_t size,
+                    int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+    (void)cmp;
+    sort_ctx = ctx;
+    qsort(base, n, size, cmp_special_ctx);
+}
+#endif
+
 /* Token texts that end a turn in the chat formats llama.cpp knows (llama-vocab.cpp). */
 static const char *const eot_names[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",

@@ -10,7 +10,7 @@ cp "$SRC/tests/js/"*.mjs "$TMP/"
 rc=$?
 # The README's five-line example, as written, from the repository's folder.
 . "$SRC/tests/check.bash"
-sed -n '/^## From JavaScript/,/^## Layout/p' "$SRC/README.md" | sed -n '/^```js$/,/^```$/p' | sed '1d;$d' > "$TMP/readme.mjs"
+sed -n '/^## From JavaScript/,/^## [^F]/p' "$SRC/README.md" | sed -n '/^```js$/,/^```$/p' | sed '1d;$d' > "$TMP/readme.mjs"
 [ "$(wc -l < "$TMP/readme.mjs")" = 5 ]; check "README: a five-line example" $?
 out=$(cd "$SRC" && timeout 120 "${NODE[@]}" "$TMP/readme.mjs" 2>/dev/null); check "README example runs" $?
 [ "${#out}" -gt 100 ]; check "README example streams a story (${#out} characters)" $?
