@@ -596,6 +596,30 @@ typedef struct llmr_piece {
     double      elapsed;      /* seconds since the stream was opened */
 } llmr_piece;
 
+/* Log-probabilities (llmr_gen_opts.logprobs). A token's log-probability is the log-softmax
+ * of the model's raw logits at its position: the distribution the model itself gives, before
+ * penalties, logit bias, the grammar, top-k/p, min-p and temperature (OpenAI's and llama.cpp's
+ * servers report this one too). So at temperature 0 without penalties, bias or grammar the
+ * chosen token is the first of the top list; with them it may be less likely than others.
+ * `bytes` is the token's output text: raw bytes (a byte-fallback token may be part of a UTF-8
+ * character), empty for control tokens, owned by the model's tokenizer (valid while the
+ * model stays loaded, so at least until the stream is closed). */
+#define LLMR_MAX_TOP_LOGPROBS 20
+typedef struct llmr_top_logprob {
+    int32_t     token;
+    float       logprob;       /* <= 0 */
+    const char *bytes;
+    size_t      len;
+} llmr_top_logprob;
+typedef struct llmr_token_logprob {
+    int32_t     token;         /* the token generated */
+    float       logprob;       /* its log-probability, <= 0 */
+    const char *bytes;         /* its text (see above) */
+    size_t      len;
+    int32_t     n_top;         /* entries of top: min(top_logprobs, vocabulary size) */
+    llmr_top_logprob top[LLMR_MAX_TOP_LOGPROBS]; /* most likely first; equal ones by id */
+} llmr_token_logprob;
+
 /* Counts and timings of a request. Times in seconds, rates in tokens per second; a rate
  * whose time is zero is 0. */
 typedef struct llmr_usage {
@@ -711,6 +735,12 @@ typedef struct llmr_gen_opts {
     size_t         n_fallbacks;    /* up to LLMR_MAX_FALLBACKS */
     uint32_t       max_prompt_tokens; /* a prompt of more tokens fails the open with
                                       LLMR_ERR_CONTEXT (default 0: only the context bounds it) */
+    bool           logprobs;       /* compute each generated token's log-probability, read
+                                      with llmr_stream_logprobs (default false). Local models
+                                      only: a remote backend fails such a request (the router
+                                      skips remote candidates), and it bypasses the cache */
+    int32_t        top_logprobs;   /* with logprobs: also this many of the most likely tokens at
+                                      each position, 0..LLMR_MAX_TOP_LOGPROBS (default 0) */
 } llmr_gen_opts;
 
 /* The defaults described at each field of llmr_gen_opts. */
@@ -776,6 +806,18 @@ LLMR_API void llmr_stream_usage(llmr_stream *s, llmr_usage *u);
 /* The whole text delivered so far (the concatenation of the pieces), NUL-terminated, owned by
  * the stream and valid until the next call on it. *len may be NULL. Owner thread. */
 LLMR_API const char *llmr_stream_text(llmr_stream *s, size_t *len);
+
+/* The log-probabilities of the tokens behind the piece last handed out (by llmr_stream_next
+ * or to on_token), in order: *out points at the array (owned by the stream, valid until the
+ * next call on it) and the count is returned. Those are the tokens whose bytes went into the
+ * piece since the previous one; a token whose bytes straddle two pieces counts for the first,
+ * and a token held back as the possible start of a stop sequence counts for the piece that
+ * releases it. Tokens that end the stream without text (EOS, EOT) and tokens wholly inside a
+ * stop sequence are in no piece; those of a piece a filter drops are dropped with it. Returns 0
+ * (and *out NULL) when the options did not ask for logprobs, for a source that computes none
+ * (a remote backend, a result from a router's cache), and before the first piece. Owner
+ * thread. */
+LLMR_API size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out);
 
 /* The last error's detailed message ("" when none). Owned by the stream. Owner thread. */
 LLMR_API const char *llmr_stream_errmsg(const llmr_stream *s);

@@ -156,6 +156,9 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                          uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
 {
     llmr_router *r = q->r;
+    if (o->logprobs && e->cfg.backend >= 0)   /* the request's need, not the model's fault */
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': log-probabilities come "
+                            "from local models only", e->cfg.id);
     pthread_mutex_lock(&r->mu);
     int rc = e->removed ? llmri_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                        e->cfg.id)
@@ -470,8 +473,9 @@ static bool cache_applies(const llmr_router *r, const llmr_route_opts *ro, const
 {
     if (ro->cache < 0 || (!r->cfg.cache.enabled && ro->cache <= 0))
         return false;
-    if (o->n_filters)
-        return false;              /* filters are code: their output cannot be keyed */
+    if (o->n_filters || o->logprobs)
+        return false;              /* filters are code: their output cannot be keyed; a
+                                      cached text has no log-probabilities */
     bool sampling = o->sampling.temperature > 0;
     return !sampling || ro->cache > 0 || r->cfg.cache.allow_sampling;
 }

@@ -24,6 +24,9 @@ typedef struct llmr_src_token {
                              text, if any, is not delivered (unless the request ignores EOS) */
     bool        last;     /* nothing can follow (a grammar is complete): the stream ends here
                              even when the request ignores EOS */
+    const llmr_token_logprob *lp; /* with llmr_gen_opts.logprobs: the token's; NULL when the
+                             source computes none. Owned by the source, valid until its next
+                             call */
 } llmr_src_token;
 
 typedef struct llmr_source_ops {

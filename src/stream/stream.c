@@ -19,6 +19,13 @@
 
 #define MAX_SOURCES (1 + LLMR_MAX_FALLBACKS)
 
+/* A token's log-probabilities waiting for the piece its bytes go into: start is where its
+ * bytes begin in `pending` (see llmr_stream_logprobs for which piece that is). */
+typedef struct lp_pend {
+    llmr_token_logprob lp;
+    size_t start;
+} lp_pend;
+
 struct llmr_stream {
     /* ---- fixed at open ---- */
     llmr_gen_opts  o;                          /* copy; strings point into the fields below */
@@ -50,6 +57,10 @@ struct llmr_stream {
     llmr_buf       piece;                      /* the piece handed out last */
     llmr_buf       alt;                        /* a filter's replacement, swapped with piece */
     llmr_buf       text;                       /* everything delivered */
+    lp_pend       *lp_pend;                    /* logprobs of tokens not yet in a piece */
+    size_t         n_lp_pend, cap_lp_pend;
+    llmr_token_logprob *lp_out;                /* those behind the last piece */
+    size_t         n_lp_out, cap_lp_out;
     llmr_usage     u;
     size_t         chars;                      /* code points delivered */
     int32_t        last_id;
@@ -125,6 +136,9 @@ int llmri_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
     if (!(o->backoff >= 1.0 && o->backoff <= 10.0))
         return llmri_err_set(err, LLMR_ERR_ARG, "backoff %g is out of range: expected 1..10",
                             o->backoff);
+    if (o->top_logprobs < 0 || o->top_logprobs > LLMR_MAX_TOP_LOGPROBS)
+        return llmri_err_set(err, LLMR_ERR_ARG, "top_logprobs %ld is out of range: expected "
+                            "0..%d", (long)o->top_logprobs, LLMR_MAX_TOP_LOGPROBS);
     if (o->n_fallbacks > LLMR_MAX_FALLBACKS || (o->n_fallbacks && !o->fallbacks))
         return llmri_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
                             "fallbacks array", o->n_fallbacks, LLMR_MAX_FALLBACKS);
@@ -334,6 +348,7 @@ static void reset_attempt(llmr_stream *s)
 {
     memset(&s->utf8, 0, sizeof s->utf8);
     llmri_buf_truncate(&s->pending, 0);
+    s->n_lp_pend = 0;
     s->u.generated_tokens = 0;
 }
 
@@ -423,6 +438,13 @@ int llmri_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *pro
         !llmri_buf_reserve(&s->piece, 4 * LLMR_MAX_STOP_LEN) ||
         !llmri_buf_reserve(&s->text, 16384))
         return fail_open(s, LLMR_ERR_NOMEM);
+    if (s->o.logprobs) {
+        s->cap_lp_pend = s->cap_lp_out = 8;   /* grown only past 8 tokens in one piece */
+        s->lp_pend = malloc(s->cap_lp_pend * sizeof *s->lp_pend);
+        s->lp_out = malloc(s->cap_lp_out * sizeof *s->lp_out);
+        if (!s->lp_pend || !s->lp_out)
+            return fail_open(s, LLMR_ERR_NOMEM);
+    }
     if (s->o.cb.on_start)
         s->o.cb.on_start(s->o.cb.user, s->prompt);
     if ((rc = begin_request(s)) != LLMR_OK)
@@ -448,6 +470,8 @@ void llmr_stream_close(llmr_stream *s)
     llmri_buf_free(&s->piece);
     llmri_buf_free(&s->alt);
     llmri_buf_free(&s->text);
+    free(s->lp_pend);
+    free(s->lp_out);
     free(s);
 }
 
@@ -465,8 +489,10 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     for (size_t i = 0; i < s->o.n_filters; i++) {
         size_t out_len = len;
         const char *r = s->filters[i].fn(s->filters[i].user, cur, len, &out_len);
-        if (!r)
+        if (!r) {
+            s->n_lp_out = 0;              /* the piece's tokens go with it */
             return LLMR_OK;
+        }
         if (r != cur) {
             /* The replacement is the filter's; copy it so the piece lives until the next call
              * on the stream whatever the filter does meanwhile. */
@@ -480,8 +506,10 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
             len = out_len;
         }
     }
-    if (len == 0)
+    if (len == 0) {
+        s->n_lp_out = 0;
         return LLMR_OK;
+    }
     if (!llmri_buf_append(&s->text, cur, len))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for the text");
     s->chars += llmri_utf8_count(cur, len);
@@ -519,6 +547,69 @@ static void report_progress(llmr_stream *s)
     s->o.cb.on_progress(s->o.cb.user, &pr);
 }
 
+/* ---- log-probabilities: which tokens a piece carries ----------------------------------- */
+
+/* Holds token tok's log-probabilities until its bytes (from `start` in pending) are in a
+ * piece. False when out of memory. */
+static bool lp_hold(llmr_stream *s, const llmr_src_token *tok, size_t start)
+{
+    if (!s->o.logprobs || !tok->lp)
+        return true;
+    if (s->n_lp_pend == s->cap_lp_pend) {
+        lp_pend *p = realloc(s->lp_pend, 2 * s->cap_lp_pend * sizeof *p);
+        if (!p)
+            return false;
+        s->lp_pend = p;
+        s->cap_lp_pend *= 2;
+    }
+    s->lp_pend[s->n_lp_pend++] = (lp_pend){*tok->lp, start};
+    return true;
+}
+
+/* The piece about to be made is pending[0..cut): the held tokens that begin inside it become
+ * the piece's (lp_out), the others stay, their offsets moved down by cut. */
+static bool lp_take(llmr_stream *s, size_t cut)
+{
+    s->n_lp_out = 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_lp_pend; i++) {
+        lp_pend *e = &s->lp_pend[i];
+        if (e->start >= cut) {
+            e->start -= cut;
+            s->lp_pend[keep++] = *e;
+            continue;
+        }
+        if (s->n_lp_out == s->cap_lp_out) {
+            llmr_token_logprob *o = realloc(s->lp_out, 2 * s->cap_lp_out * sizeof *o);
+            if (!o)
+                return false;
+            s->lp_out = o;
+            s->cap_lp_out *= 2;
+        }
+        s->lp_out[s->n_lp_out++] = e->lp;
+    }
+    s->n_lp_pend = keep;
+    return true;
+}
+
+/* A stop sequence begins at cut: tokens from there on are in no piece. */
+static void lp_cut(llmr_stream *s, size_t cut)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_lp_pend; i++)
+        if (s->lp_pend[i].start < cut)
+            s->lp_pend[keep++] = s->lp_pend[i];
+    s->n_lp_pend = keep;
+}
+
+size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out)
+{
+    size_t n = s && s->o.logprobs ? s->n_lp_out : 0;
+    if (out)
+        *out = n ? s->lp_out : NULL;
+    return n;
+}
+
 /* The end has been decided: hands out what is left of the text (once), then LLMR_DONE. A stop
  * sequence hit already cut `pending` at its start; a cancel drops what was held back. */
 static int finish_text(llmr_stream *s, llmr_piece *p)
@@ -530,7 +621,11 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
         return LLMR_DONE;
     if (!llmri_utf8_flush(&s->utf8, &s->pending))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = s->pending.len ? make_piece(s, s->pending.p, s->pending.len, p) : LLMR_OK;
+    if (!s->pending.len)
+        return LLMR_DONE;
+    if (!lp_take(s, s->pending.len))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = make_piece(s, s->pending.p, s->pending.len, p);
     return rc == LLMR_OK ? LLMR_DONE : rc;
 }
 
@@ -539,7 +634,8 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
 static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
 {
     size_t before = s->pending.len;
-    if (!llmri_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending))
+    if (!llmri_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending) ||
+        !lp_hold(s, tok, before))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
     if (s->pending.len == before)
         return LLMR_OK;
@@ -547,12 +643,15 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
     size_t cut = llmri_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
     if (hit) {
         llmri_buf_truncate(&s->pending, cut);
+        lp_cut(s, cut);
         memset(&s->utf8, 0, sizeof s->utf8);   /* bytes after the stop are never delivered */
         s->ending = LLMR_FINISH_STOP;
         return LLMR_OK;
     }
     if (cut == 0)
         return LLMR_OK;
+    if (!lp_take(s, cut))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
     int rc = make_piece(s, s->pending.p, cut, p);
     llmri_buf_consume(&s->pending, cut);
     return rc;
