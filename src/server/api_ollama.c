@@ -5,7 +5,9 @@
  * and a last line with "done":true, "done_reason" ("stop" | "length"), total_duration,
  * load_duration, prompt_eval_count, prompt_eval_duration, eval_count, eval_duration
  * (durations in nanoseconds). "stream": false sends that last object alone with the whole
- * text. GET /api/tags, /api/ps and /api/version describe the model and the server; a model's
+ * text. With "logprobs": true, each line has "logprobs": [{"token", "logprob", "bytes",
+ * "top_logprobs": [...]}] for the tokens of its text (not of its thinking), as ollama 0.12.
+ * GET /api/tags, /api/ps and /api/version describe the model and the server; a model's
  * "digest" is its file's sha256 in hex, as ollama gives its blobs'.
  */
 #include "server/server_int.h"
@@ -28,7 +30,17 @@ typedef struct ol_stream {
     bool ok;
     bool tools;          /* the reply is held until its calls are read (gen tools) */
     llmr_buf held;
+    srv_gen *g;
+    cJSON *held_lp;      /* the tokens of the held text */
 } ol_stream;
+
+/* Line o gets "logprobs": the tokens in entries (a copy), when the request asked for them. */
+static void add_logprobs(ol_stream *st, cJSON *o, const cJSON *entries)
+{
+    if (st->g->logprobs)
+        cJSON_AddItemToObject(o, "logprobs", entries ? cJSON_Duplicate(entries, true)
+                                                     : cJSON_CreateArray());
+}
 
 static cJSON *line_head(ol_stream *st, const char *text, size_t len)
 {
@@ -89,9 +101,17 @@ static bool send_line(ol_stream *st, cJSON *o)
 static bool emit_piece(void *user, const char *text, size_t len, bool thought)
 {
     ol_stream *st = user;
-    if (st->tools && !thought)   /* text that may be a call is not content until the end */
+    if (st->tools && !thought) { /* text that may be a call is not content until the end */
+        const cJSON *e;
+        if (st->g->piece_lp && !st->held_lp)
+            st->held_lp = cJSON_CreateArray();
+        cJSON_ArrayForEach(e, st->g->piece_lp)
+            cJSON_AddItemToArray(st->held_lp, cJSON_Duplicate(e, true));
         return st->ok = llmri_buf_append(&st->held, text, len);
+    }
     cJSON *o = thought ? line_thought(st, text, len) : line_head(st, text, len);
+    if (!thought)
+        add_logprobs(st, o, st->g->piece_lp);
     cJSON_AddBoolToObject(o, "done", false);
     return st->ok = send_line(st, o);
 }
@@ -154,7 +174,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
     }
     x.model_hdr = g.model_hdr;
     ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT, .model = g.model,
-                    .tools = g.tools};
+                    .tools = g.tools, .g = &g};
     if (r.stream) {
         if (srv_stream_begin(&x, "application/x-ndjson")) {
             st.ok = true;
@@ -174,6 +194,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
                     if (!msg && st.tools && st.held.len)
                         msg = line_head(&st, st.held.p, st.held.len);
                     if (msg) {
+                        add_logprobs(&st, msg, st.held_lp);
                         cJSON_AddBoolToObject(msg, "done", false);
                         send_line(&st, msg);
                     }
@@ -201,6 +222,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
             if (thought)
                 cJSON_AddStringToObject(st.chat ? cJSON_GetObjectItemCaseSensitive(o, "message")
                                                 : o, "thinking", thought);
+            add_logprobs(&st, o, g.lp_text);
             add_done(o, &u);
             srv_reply_cjson(&x, 200, o);
         }
@@ -208,6 +230,7 @@ static int handle(struct mg_connection *c, void *ud, srv_api api)
         free(thought);
     }
     llmri_buf_free(&st.held);
+    cJSON_Delete(st.held_lp);
     srv_gen_end(&g);
     srv_req_free(&r);
 out:

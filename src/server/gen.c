@@ -56,6 +56,8 @@ static int gen_opts(const llmr_server *s, const srv_req *r, llmr_gen_opts *o,
     o->max_retries = 0;               /* a full queue is a 503 now, not a wait */
     o->progress_every = 0;
     o->max_prompt_tokens = s->o.max_prompt > 0 ? (uint32_t)s->o.max_prompt : 0;
+    o->logprobs = r->logprobs;
+    o->top_logprobs = r->top_logprobs;
     return 0;
 }
 
@@ -231,7 +233,9 @@ int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_m
     if (!st) {
         g->tools = r->tools && !(r->tool_choice && !strcmp(r->tool_choice, "none"));
         unsigned jf = (flags & SRV_GEN_PAUSED ? SRV_JOB_PAUSED : 0) |
-                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->split_reasoning ? SRV_JOB_SPLIT : 0);
+                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->split_reasoning ? SRV_JOB_SPLIT : 0) |
+                      (r->logprobs ? SRV_JOB_LOGPROBS : 0);
+        g->logprobs = r->logprobs;
         g->job = srv_job_start(s->jobs, s->models, stream, jf, e);
         st = g->job ? 0 : e->status;
     }
@@ -305,6 +309,8 @@ void srv_gen_end(srv_gen *g)
         srv_job_release(g->job);
     g->job = NULL;
     srv_take_free(&g->first);
+    cJSON_Delete(g->lp_text);
+    g->lp_text = NULL;
     if (g->held)
         srv_model_put(s);
     else if (g->counted)

@@ -24,6 +24,7 @@ struct srv_job {
     llmr_buf out;              /* text produced and not yet taken */
     size_t *ends;              /* piece boundaries in out */
     bool *thought;             /* per piece: reasoning (split) */
+    cJSON **lp;                /* per piece: its tokens' log-probabilities, or NULL */
     int n_ends, cap_ends;
     srv_job_state state;
     srv_usage u;
@@ -34,6 +35,8 @@ struct srv_job {
     char model[160];           /* the model serving st (guarded by mu) */
     bool tools;                /* keep the answer's text in `all`, read the calls at the end */
     bool split;                /* reasoning (<think>) apart from the answer: think.h */
+    bool logprobs;             /* SRV_JOB_LOGPROBS */
+    cJSON *lp_pend;            /* the pull thread's: entries for the next piece delivered */
     llmr_buf all;              /* the pull thread's */
     char *tool_json;           /* set before DONE (guarded by mu) */
     srv_job *next;             /* s->jobs, guarded by s->mu */
@@ -49,8 +52,17 @@ struct srv_jobs {
 
 /* ---- jobs -------------------------------------------------------------------------------- */
 
+static void lp_free(cJSON **lp, int n)
+{
+    for (int i = 0; lp && i < n; i++)
+        cJSON_Delete(lp[i]);
+}
+
 static void job_free(srv_job *j)
 {
+    lp_free(j->lp, j->n_ends);
+    free(j->lp);
+    cJSON_Delete(j->lp_pend);
     llmri_buf_free(&j->out);
     llmri_buf_free(&j->all);
     free(j->tool_json);
@@ -80,15 +92,22 @@ static void deliver(srv_job *j, const char *text, size_t n, bool thought)
         if (e)
             j->ends = e;
         bool *th = e ? realloc(j->thought, (size_t)nc * sizeof *th) : NULL;
-        if (!th) {
+        if (th)
+            j->thought = th;
+        cJSON **lp = th ? realloc(j->lp, (size_t)nc * sizeof *lp) : NULL;
+        if (!lp) {
             pthread_mutex_unlock(&j->mu);
             return;
         }
-        j->thought = th;
+        j->lp = lp;
         j->cap_ends = nc;
     }
     if (llmri_buf_append(&j->out, text, n)) {
         j->thought[j->n_ends] = thought;
+        /* the tokens taken since the last piece go with this one (the splitter may hold
+         * text back, or cut one piece into several: the first gets them) */
+        j->lp[j->n_ends] = j->lp_pend;
+        j->lp_pend = NULL;
         j->ends[j->n_ends++] = j->out.len;
     }
     pthread_cond_signal(&j->cv);
@@ -136,6 +155,44 @@ static void usage_of(llmr_stream *st, int rc, srv_usage *u)
         snprintf(u->err_msg, sizeof u->err_msg, "%s", llmr_stream_errmsg(st));
 }
 
+cJSON *srv_logprob_entry(const char *bytes, size_t len, float logprob)
+{
+    llmr_buf t = {0};
+    size_t at = 0, bad;
+    while (at < len && !srv_utf8_valid(bytes + at, len - at, &bad)) {
+        llmri_buf_append(&t, bytes + at, bad);
+        llmri_buf_append(&t, "\xEF\xBF\xBD", 3);       /* U+FFFD */
+        at += bad + 1;
+    }
+    llmri_buf_append(&t, bytes + at, len - at);
+    llmri_buf_append(&t, "", 1);
+    cJSON *o = cJSON_CreateObject(), *b = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "token", t.p ? t.p : "");
+    cJSON_AddNumberToObject(o, "logprob", logprob);
+    for (size_t i = 0; i < len; i++)
+        cJSON_AddItemToArray(b, cJSON_CreateNumber((unsigned char)bytes[i]));
+    cJSON_AddItemToObject(o, "bytes", b);
+    llmri_buf_free(&t);
+    return o;
+}
+
+/* The log-probabilities of the piece just taken from the stream, for the next delivered. */
+static void lp_collect(srv_job *j)
+{
+    const llmr_token_logprob *lp;
+    size_t n = llmr_stream_logprobs(j->st, &lp);
+    if (n && !j->lp_pend)
+        j->lp_pend = cJSON_CreateArray();
+    for (size_t i = 0; i < n && j->lp_pend; i++) {
+        cJSON *e = srv_logprob_entry(lp[i].bytes, lp[i].len, lp[i].logprob);
+        cJSON *top = cJSON_AddArrayToObject(e, "top_logprobs");
+        for (int32_t k = 0; k < lp[i].n_top; k++)
+            cJSON_AddItemToArray(top, srv_logprob_entry(lp[i].top[k].bytes, lp[i].top[k].len,
+                                                        lp[i].top[k].logprob));
+        cJSON_AddItemToArray(j->lp_pend, e);
+    }
+}
+
 /* Pulls the stream to its end on its own thread. */
 static void *pull_main(void *arg)
 {
@@ -159,6 +216,8 @@ static void *pull_main(void *arg)
             llmri_think_init(&th, j->split && llmr_router_stream_thinking(j->owner, j->st));
             first = false;
         }
+        if (j->logprobs)
+            lp_collect(j);
         if (j->split)
             llmri_think_feed(&th, p.text, p.len, split_out, j);
         else
@@ -245,6 +304,7 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsign
     j->owner = router;
     j->tools = flags & SRV_JOB_TOOLS;
     j->split = flags & SRV_JOB_SPLIT;
+    j->logprobs = flags & SRV_JOB_LOGPROBS;
     bool paused = flags & SRV_JOB_PAUSED;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))
         j->model[0] = 0;
@@ -277,9 +337,11 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsign
 
 void srv_take_free(srv_take *t)
 {
+    lp_free(t->lp, t->n);
     free(t->text);
     free(t->ends);
     free(t->thought);
+    free(t->lp);
     memset(t, 0, sizeof *t);
 }
 
@@ -298,9 +360,12 @@ static bool move_text(srv_job *j, srv_take *t)
         if (e)
             t->ends = e;
         bool *th = e ? realloc(t->thought, (size_t)j->n_ends * sizeof *th) : NULL;
-        if (!th)
+        if (th)
+            t->thought = th;
+        cJSON **lp = th ? realloc(t->lp, (size_t)j->n_ends * sizeof *lp) : NULL;
+        if (!lp)
             return false;
-        t->thought = th;
+        t->lp = lp;
         t->cap_ends = j->n_ends;
     }
     memcpy(t->text, j->out.p, j->out.len);
@@ -308,6 +373,7 @@ static bool move_text(srv_job *j, srv_take *t)
     t->text[t->len] = 0;
     memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
     memcpy(t->thought, j->thought, (size_t)j->n_ends * sizeof *t->thought);
+    memcpy(t->lp, j->lp, (size_t)j->n_ends * sizeof *t->lp);   /* moved: t owns them now */
     t->n = j->n_ends;
     llmri_buf_truncate(&j->out, 0);
     j->n_ends = 0;
@@ -316,6 +382,7 @@ static bool move_text(srv_job *j, srv_take *t)
 
 srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t)
 {
+    lp_free(t->lp, t->n);
     t->len = 0;
     t->n = 0;
     pthread_mutex_lock(&j->mu);

@@ -67,6 +67,7 @@ void srv_jobs_free(srv_jobs *js);
 #define SRV_JOB_PAUSED 1u    /* paused before the first step */
 #define SRV_JOB_TOOLS  2u    /* keep the answer and read its tool calls at the end */
 #define SRV_JOB_SPLIT  4u    /* reasoning (<think> ... </think>) in pieces of its own */
+#define SRV_JOB_LOGPROBS 8u  /* each piece with its tokens' log-probabilities */
 srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, unsigned flags,
                        srv_error *e);
 /* With tools: the whole reply read for tool calls once the job is done (NULL before, or when
@@ -75,6 +76,10 @@ const char *srv_job_tool_calls(srv_job *j);
 /* The id of the model serving the job: the one that began it, then the one that made its
  * first piece (failover may change it in between). */
 void srv_job_model(srv_job *j, char *buf, size_t n);
+
+/* One token's {"token", "logprob", "bytes"} as OpenAI writes it: token is the text with
+ * each byte that is not part of valid UTF-8 replaced by U+FFFD, bytes the raw bytes. */
+cJSON *srv_logprob_entry(const char *bytes, size_t len, float logprob);
 
 /* Text taken from a job: the bytes, and where each piece ends (one piece per generated
  * token, except where text was held back and released together: an incomplete UTF-8
@@ -85,6 +90,9 @@ typedef struct srv_take {
     size_t  len, cap;
     size_t *ends;       /* ends[i]: offset just past piece i */
     bool   *thought;    /* thought[i]: piece i is reasoning (SRV_JOB_SPLIT) */
+    cJSON **lp;         /* lp[i]: with SRV_JOB_LOGPROBS, piece i's tokens as a JSON array of
+                           {"token", "logprob", "bytes", "top_logprobs": [{"token",
+                           "logprob", "bytes"}]} (OpenAI's shape; owned by t), or NULL */
     int     n, cap_ends;
 } srv_take;
 void srv_take_free(srv_take *t);

@@ -89,6 +89,11 @@ typedef struct srv_gen {
     bool         tools;       /* the request has tools the model may call */
     srv_job_state first_state;
     bool         first_pending;
+    bool         logprobs;    /* the request asked for log-probabilities */
+    const cJSON *piece_lp;    /* srv_pump: the entries of the piece being emitted (borrowed,
+                                 during emit only; NULL: none) */
+    cJSON       *lp_text;     /* srv_wait_all: the entries of the text (not of reasoning), in
+                                 order, as one array (owned; NULL: none asked) */
 } srv_gen;
 
 /* ---- per-request bookkeeping for the access log ---- */
@@ -246,10 +251,12 @@ int srv_h_api_models_item(struct mg_connection *c, void *s);
 /* ---- generation shared by the APIs (http.c) ---- */
 /* Waits for the generation to finish (non-streaming replies), watching the client and the time
  * limit; the text is returned malloc'd, and its reasoning apart (*thought, NULL when none:
- * SRV_JOB_SPLIT). false when the client left (generation cancelled). */
+ * SRV_JOB_SPLIT); with logprobs, the text's tokens in g->lp_text. false when the client left
+ * (generation cancelled). */
 bool srv_wait_all(srv_ctx *x, srv_gen *g, char **text, size_t *len, char **thought);
-/* Pulls text until the generation ends, calling emit for every batch of new text; stops (and
- * cancels) when emit returns false, the client leaves, or the time limit passes. */
+/* Pulls text until the generation ends, calling emit for every batch of new text (with its
+ * tokens' log-probabilities in g->piece_lp meanwhile); stops (and cancels) when emit returns
+ * false, the client leaves, or the time limit passes. */
 typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len, bool thought);
 bool srv_pump(srv_ctx *x, srv_gen *g, srv_emit_fn emit, void *user);
 void srv_note_usage(srv_ctx *x, const srv_usage *u);
