@@ -819,6 +819,12 @@ LLMR_API const char *llmr_stream_text(llmr_stream *s, size_t *len);
  * thread. */
 LLMR_API size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out);
 
+/* The stop sequence (of llmr_gen_opts.stop) that ended the stream, as given (owned by the
+ * stream, valid until close); NULL when none did (an end-of-generation token, a limit, a
+ * remote backend that stopped by itself). Anthropic's stop_reason "stop_sequence" reads it.
+ * Owner thread (or any thread once finished). */
+LLMR_API const char *llmr_stream_stop_sequence(const llmr_stream *s);
+
 /* The last error's detailed message ("" when none). Owned by the stream. Owner thread. */
 LLMR_API const char *llmr_stream_errmsg(const llmr_stream *s);
 

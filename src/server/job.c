@@ -151,6 +151,8 @@ static void usage_of(llmr_stream *st, int rc, srv_usage *u)
     u->queue_s = q > 0 ? q : 0;
     u->finish = finish_of(lu.finish);
     u->err_code = u->finish == SRV_FINISH_ERROR ? rc : 0;
+    const char *stop = llmr_stream_stop_sequence(st);
+    snprintf(u->stop_seq, sizeof u->stop_seq, "%s", stop ? stop : "");
     if (u->finish == SRV_FINISH_ERROR)
         snprintf(u->err_msg, sizeof u->err_msg, "%s", llmr_stream_errmsg(st));
 }

@@ -50,6 +50,7 @@ typedef struct srv_usage {
     double      total_s;           /* submit -> end */
     srv_finish  finish;
     int         err_code;          /* LLMR_ERR_* when finish is error */
+    char        stop_seq[LLMR_MAX_STOP_LEN + 1]; /* the stop sequence that ended it, or "" */
     char        err_msg[256];
 } srv_usage;
 

@@ -64,6 +64,7 @@ struct llmr_stream {
     llmr_usage     u;
     size_t         chars;                      /* code points delivered */
     int32_t        last_id;
+    int            stop_hit;                   /* the stop sequence that ended it, or -1 */
     double         t_open;
     double         t_call;                     /* when the current next() call began */
     double         paused_s;                   /* time spent paused, all told (owner writes) */
@@ -389,6 +390,7 @@ static llmr_stream *stream_alloc(void)
     pthread_condattr_destroy(&ca);
     s->t_open = llmri_now();
     s->last_id = -1;
+    s->stop_hit = -1;
     s->u.attempts = 1;
     return s;
 }
@@ -642,6 +644,12 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
     bool hit;
     size_t cut = llmri_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
     if (hit) {
+        /* which stop it was: one that the text holds at cut (the first listed, when a stop
+         * and its own prefix both match there) */
+        for (int i = 0; i < s->stops.n && s->stop_hit < 0; i++)
+            if (s->pending.len - cut >= s->stops.len[i] &&
+                !memcmp(s->pending.p + cut, s->stops.s[i], s->stops.len[i]))
+                s->stop_hit = i;
         llmri_buf_truncate(&s->pending, cut);
         lp_cut(s, cut);
         memset(&s->utf8, 0, sizeof s->utf8);   /* bytes after the stop are never delivered */
@@ -798,6 +806,11 @@ const char *llmr_stream_text(llmr_stream *s, size_t *len)
     if (len)
         *len = s && s->text.p ? s->text.len : 0;
     return s && s->text.p ? s->text.p : "";
+}
+
+const char *llmr_stream_stop_sequence(const llmr_stream *s)
+{
+    return s && s->stop_hit >= 0 ? s->o.stop[s->stop_hit] : NULL;
 }
 
 const char *llmr_stream_errmsg(const llmr_stream *s)
