@@ -1064,8 +1064,11 @@ typedef struct llmr_route_opts {
                                  template gets the messages' contents joined by blank lines as
                                  plain text rather than the plain fallback template (what
                                  ollama's /api/generate does with a system and a prompt) */
-    /* Tool calling (llmr_router_chat_open; local models: remote candidates are skipped
-     * while tools are on). */
+    /* Tool calling (llmr_router_chat_open). A local model gets the tools in its template
+     * and its calls are read from its text; a remote chat backend gets tools, tool_choice,
+     * parallel_tool_calls and the messages_json history as OpenAI's fields and streams its
+     * calls back as delta.tool_calls (its server enforces "required" and a name, not llmr's
+     * grammar); remote completions backends are skipped while tools are on. */
     const char *messages_json; /* the same conversation as a JSON array of message objects
                                  with any keys (tool_calls, tool_call_id, name), given to a
                                  local model's template in place of the messages' role and
@@ -1118,7 +1121,8 @@ LLMR_API int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, si
 
 /* The tool calls in text (len bytes: the whole text of stream s, opened on r with tools),
  * read in the format of the serving model's chat template (Hermes/Qwen <tool_call>, Llama 3
- * JSON and <|python_tag|>, Mistral [TOOL_CALLS], or a generic JSON shape), as a JSON object
+ * JSON and <|python_tag|>, Mistral [TOOL_CALLS], or a generic JSON shape) - or, when a remote
+ * chat backend served s, the calls it streamed (text is then all content) - as a JSON object
  * {"content": TEXT OUTSIDE THE CALLS, "tool_calls": [{"id", "type": "function", "function":
  * {"name", "arguments": JSON TEXT}}]} in *json (malloc'd; free()). A call that does not parse
  * or names no tool leaves the whole text as content and no calls: a broken attempt is text,

@@ -71,6 +71,8 @@ struct rt_req {
     char           *tool_only;       /* "required": "", a function name: it; NULL: auto */
     bool            tool_parallel;
     char           *tool_gbnf;       /* the grammar for the serving model's format */
+    char           *remote_calls;    /* a remote chat backend's tool calls (JSON array), read
+                                        when its reply ended; NULL: none */
     llmri_tc_format tc_format;       /* the serving model's tool-call format */
     bool            think_open;      /* the serving model's prompt ends in an open <think> */
     bool          (*alive)(void *);  /* route.alive, asked only while the open runs */
@@ -159,6 +161,11 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
     if (o->logprobs && e->cfg.backend >= 0)   /* the request's need, not the model's fault */
         return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': log-probabilities come "
                             "from local models only", e->cfg.id);
+    if (q->tools && e->cfg.backend >= 0 && !(q->chat && e->cfg.remote_chat))
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': tools go to chat backends "
+                            "only (its api is completions)", e->cfg.id);
+    free(q->remote_calls);
+    q->remote_calls = NULL;
     pthread_mutex_lock(&r->mu);
     int rc = e->removed ? llmri_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                        e->cfg.id)
@@ -213,17 +220,17 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
             q->chat_opts.sampling.grammar = q->tool_gbnf;
         prompt = q->chat_prompt;
         o = &q->chat_opts;
-    } else if (q->tools) {
-        rc = llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': tool calls are not sent to "
-                          "remote backends yet (a local model can take them)", e->cfg.id);
-        drop_inner(q, false, rc, err->msg);
-        return rc;
     } else if (q->chat && e->cfg.remote_chat) {
         rc = rt_remote_source_set_messages(q->inner, q->msgs, q->n_msgs, err);
         if (rc) {
             drop_inner(q, false, rc, err->msg);
             return rc;
         }
+        /* the tools and the history's calls go as they are: the backend applies its own
+         * template, reads its model's calls and streams them back as delta.tool_calls */
+        const char *tc = !q->tools ? NULL : !q->tool_only ? "auto"
+                       : q->tool_only[0] ? q->tool_only : "required";
+        rt_remote_source_set_tools(q->inner, q->msgs_json, q->tools_json, tc, q->tool_parallel);
     } else if (q->chat && q->remote_prompt) {
         prompt = q->remote_prompt;
     }
@@ -310,6 +317,10 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
                 q->t_first = llmri_now();
             if (tok->len)
                 q->produced = true;
+            if (tok->eog && q->inner_remote && q->tools) {   /* before the source goes */
+                free(q->remote_calls);
+                q->remote_calls = rt_remote_source_tool_calls(q->inner);
+            }
             return LLMR_OK;
         }
         if (rc == LLMR_ERR_CANCELLED && atomic_load(&q->cancelled)) {
@@ -369,6 +380,7 @@ static void rq_destroy(llmr_source *src)
     free(q->msgs);
     free(q->msgs_json);
     free(q->tools_json);
+    free(q->remote_calls);
     llmri_tools_free(q->tools);
     free(q->tool_only);
     free(q->tool_gbnf);
@@ -512,6 +524,7 @@ static int req_set_tools(rt_req *q, const llmr_route_opts *ro, const llmr_gen_op
         return rt_fail(rc == LLMR_ERR_NOMEM ? rc : LLMR_ERR_ARG, err.msg);
     if (!(q->tools_json = llmri_strdup(ro->tools)))
         return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    q->tool_parallel = ro->parallel_tool_calls;
     if (!strcmp(tc, "auto"))
         return LLMR_OK;
     if (strcmp(tc, "required") && llmri_tools_find(q->tools, tc) < 0)
@@ -520,7 +533,6 @@ static int req_set_tools(rt_req *q, const llmr_route_opts *ro, const llmr_gen_op
         return rt_fail(LLMR_ERR_ARG, "tool_choice \"required\" or a named function cannot be "
                        "combined with a grammar, a JSON schema or JSON mode");
     q->tool_only = llmri_strdup(strcmp(tc, "required") ? tc : "");
-    q->tool_parallel = ro->parallel_tool_calls;
     return q->tool_only ? LLMR_OK : rt_fail(LLMR_ERR_NOMEM, "out of memory");
 }
 
@@ -739,6 +751,17 @@ int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s, const ch
     pthread_mutex_unlock(&r->mu);
     if (!q || !q->tools)       /* the stream's owner thread: q lives until it closes s */
         return rt_fail(LLMR_ERR_NOT_FOUND, "the stream was not opened on this router with tools");
+    if (q->inner_remote) {     /* the backend read its model's calls: its text is content */
+        cJSON *o = cJSON_CreateObject(), *calls = q->remote_calls ? cJSON_Parse(q->remote_calls)
+                                                                   : NULL;
+        char *t = llmri_strndup(text ? text : "", text ? len : 0);
+        cJSON_AddStringToObject(o, "content", t ? t : "");
+        free(t);
+        cJSON_AddItemToObject(o, "tool_calls", calls ? calls : cJSON_CreateArray());
+        *json = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        return rt_fail(*json ? LLMR_OK : LLMR_ERR_NOMEM, *json ? "" : "out of memory");
+    }
     llmri_tool_calls tc;
     llmr_err err = {0};
     int rc = llmri_toolcall_parse(text ? text : "", len, q->tc_format, q->tools, &tc, &err);
