@@ -608,38 +608,28 @@ static void answer(an_stream *st, srv_gen *g, bool count, bool stream)
     }
 }
 
-static int handle(struct mg_connection *c, llmr_server *s, bool count)
+/* srv_handle_generation's halves; user points at `count` (/count_tokens). */
+static bool accept_cb(srv_ctx *x, void *user, srv_req *r)
 {
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, SRV_API_ANTHROPIC);
-    atomic_fetch_add(&s->m.requests[SRV_API_ANTHROPIC], 1);
-    srv_req r;
-    if (!accept_request(&x, count, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-    } else {
-        x.model_hdr = g.model_hdr;
-        an_stream st = {.x = &x, .model = g.model, .tools = g.tools};
-        make_id(st.id, sizeof st.id);
-        answer(&st, &g, count, r.stream);
-        llmri_buf_free(&st.held);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    return accept_request(x, *(const bool *)user, r);
+}
+
+static void reply_cb(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
+{
+    an_stream st = {.x = x, .model = g->model, .tools = g->tools};
+    make_id(st.id, sizeof st.id);
+    answer(&st, g, *(const bool *)user, r->stream);
+    llmri_buf_free(&st.held);
 }
 
 int srv_h_anthropic_messages(struct mg_connection *c, void *ud)
 {
-    return handle(c, ud, false);
+    bool count = false;
+    return srv_handle_generation(c, ud, SRV_API_ANTHROPIC, accept_cb, reply_cb, &count);
 }
 
 int srv_h_anthropic_count(struct mg_connection *c, void *ud)
 {
-    return handle(c, ud, true);
+    bool count = true;
+    return srv_handle_generation(c, ud, SRV_API_ANTHROPIC, accept_cb, reply_cb, &count);
 }

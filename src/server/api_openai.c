@@ -377,46 +377,28 @@ static void make_id(char *buf, size_t n, const char *prefix)
     snprintf(buf, n, "%s-%lx%06llx", prefix, (unsigned long)time(NULL), k);
 }
 
-static int handle(struct mg_connection *c, void *ud, srv_api api)
+static void reply(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
 {
-    llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, api);
-    atomic_fetch_add(&s->m.requests[api], 1);
-    srv_req r;
-    if (!srv_accept_generation(&x, api, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-    } else {
-        x.model_hdr = g.model_hdr;
-        oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT,
-                        .model = g.model, .tools = g.tools, .g = &g};
-        make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
-        if (r.stream)
-            stream_reply(&st, &g);
-        else
-            whole_reply(&st, &g);
-        llmri_buf_free(&st.held);
-        cJSON_Delete(st.held_lp);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    (void)user;
+    oa_stream st = {.x = x, .r = r, .created = (long)time(NULL), .chat = r->api == SRV_API_CHAT,
+                    .model = g->model, .tools = g->tools, .g = g};
+    make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
+    if (r->stream)
+        stream_reply(&st, g);
+    else
+        whole_reply(&st, g);
+    llmri_buf_free(&st.held);
+    cJSON_Delete(st.held_lp);
 }
 
 int srv_h_chat(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_CHAT);
+    return srv_handle_generation(c, s, SRV_API_CHAT, NULL, reply, NULL);
 }
 
 int srv_h_completions(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_COMPLETION);
+    return srv_handle_generation(c, s, SRV_API_COMPLETION, NULL, reply, NULL);
 }
 
 /* GET /v1/models: {"object":"list","data":[{"id","object":"model","created","owned_by"}]} */

@@ -667,48 +667,57 @@ static bool write_reply(rs_stream *st, srv_gen *g, bool stream, cJSON *conv)
     return true;
 }
 
+/* What srv_handle_generation's halves share: the request as it came, and the conversation
+ * to store with the reply (taken by it). */
+typedef struct rs_req {
+    srv_responses *store;
+    cJSON *in, *conv;
+} rs_req;
+
+/* The body, translated into the chat request it means and parsed. */
+static bool accept_cb(srv_ctx *x, void *user, srv_req *r)
+{
+    rs_req *q = user;
+    memset(r, 0, sizeof *r);
+    if (!srv_check(x, "POST", SRV_KEY) || !(q->in = srv_read_json(x)))
+        return false;
+    srv_error e = {0};
+    cJSON *chat = NULL;
+    int rc = translate(q->store, q->in, &chat, &q->conv, &e);
+    char *body = rc ? NULL : cJSON_PrintUnformatted(chat);
+    cJSON_Delete(chat);
+    if (!rc)
+        rc = body ? srv_req_parse(SRV_API_CHAT, body, strlen(body), r, &e)
+                  : srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+    free(body);
+    if (rc) {
+        srv_reply_error(x, &e);
+        srv_req_free(r);
+        return false;
+    }
+    r->split_reasoning = false;
+    return true;
+}
+
+static void reply_cb(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
+{
+    rs_req *q = user;
+    rs_stream st = {.x = x, .in = q->in, .model = g->model, .created = (long)time(NULL),
+                    .tools = g->tools, .g = g};
+    make_id(st.id, sizeof st.id, "resp");
+    make_id(st.msg_id, sizeof st.msg_id, "msg");
+    reply(&st, g, r->stream, q->conv);    /* takes conv */
+    q->conv = NULL;
+    llmri_buf_free(&st.text);
+    cJSON_Delete(st.lp);
+}
+
 int srv_h_responses(struct mg_connection *c, void *ud)
 {
     llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    atomic_fetch_add(&s->m.requests[SRV_API_CHAT], 1);
-    if (!srv_check(&x, "POST", SRV_KEY))
-        goto out;
-    cJSON *in = srv_read_json(&x);
-    if (!in)
-        goto out;
-    srv_error e = {0};
-    cJSON *chat = NULL, *conv = NULL;
-    int rc = translate(s->responses, in, &chat, &conv, &e);
-    char *body = rc ? NULL : cJSON_PrintUnformatted(chat);
-    cJSON_Delete(chat);
-    srv_req r = {0};
-    if (!rc)
-        rc = body ? srv_req_parse(SRV_API_CHAT, body, strlen(body), &r, &e)
-                  : srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
-    free(body);
-    r.split_reasoning = false;
-    srv_gen g;
-    if (!rc)
-        rc = srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e);
-    if (rc) {
-        srv_reply_error(&x, &e);
-        cJSON_Delete(conv);
-    } else {
-        x.model_hdr = g.model_hdr;
-        rs_stream st = {.x = &x, .in = in, .model = g.model, .created = (long)time(NULL),
-                        .tools = g.tools, .g = &g};
-        make_id(st.id, sizeof st.id, "resp");
-        make_id(st.msg_id, sizeof st.msg_id, "msg");
-        reply(&st, &g, r.stream, conv);    /* takes conv */
-        llmri_buf_free(&st.text);
-        cJSON_Delete(st.lp);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-    cJSON_Delete(in);
-out:
-    srv_access_log(&x);
-    return 1;
+    rs_req q = {.store = s->responses};
+    int rc = srv_handle_generation(c, s, SRV_API_CHAT, accept_cb, reply_cb, &q);
+    cJSON_Delete(q.conv);
+    cJSON_Delete(q.in);
+    return rc;
 }

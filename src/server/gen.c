@@ -318,6 +318,29 @@ void srv_gen_end(srv_gen *g)
     g->held = g->counted = false;
 }
 
+int srv_handle_generation(struct mg_connection *c, llmr_server *s, srv_api api,
+                          srv_accept_fn accept, srv_reply_fn reply, void *user)
+{
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, api);
+    atomic_fetch_add(&s->m.requests[api], 1);
+    srv_req r;
+    if (accept ? accept(&x, user, &r) : srv_accept_generation(&x, api, &r)) {
+        srv_error e = {0};
+        srv_gen g;
+        if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
+            srv_reply_error(&x, &e);
+        } else {
+            x.model_hdr = g.model_hdr;
+            reply(&x, &r, &g, user);
+            srv_gen_end(&g);
+        }
+        srv_req_free(&r);
+    }
+    srv_access_log(&x);
+    return 1;
+}
+
 void srv_gen_cancel_all(llmr_server *s)
 {
     srv_jobs_cancel_all(s->jobs);

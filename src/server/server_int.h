@@ -226,6 +226,16 @@ void srv_gen_usage(srv_gen *g, srv_usage *u);
 cJSON *srv_gen_calls(srv_gen *g);
 /* Releases the job and what the server holds for it. */
 void srv_gen_end(srv_gen *g);
+/* The whole of a generation route, but for what differs per API: counts the request (as
+ * api), reads it with accept (NULL: srv_accept_generation; false once it has replied with an
+ * error), starts it (SRV_GEN_WAIT_FIRST, so a request no model can answer gets a status:
+ * replied in the API's error shape), hands the started generation to reply, then ends it,
+ * frees the request and writes the access log. user goes to both. Returns 1 (civetweb's
+ * "handled"). */
+typedef bool (*srv_accept_fn)(srv_ctx *x, void *user, srv_req *r);
+typedef void (*srv_reply_fn)(srv_ctx *x, const srv_req *r, srv_gen *g, void *user);
+int srv_handle_generation(struct mg_connection *c, llmr_server *s, srv_api api,
+                          srv_accept_fn accept, srv_reply_fn reply, void *user);
 /* Stops every generation (shutdown). */
 void srv_gen_cancel_all(llmr_server *s);
 
