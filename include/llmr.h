@@ -594,6 +594,8 @@ typedef struct llmr_piece {
     uint32_t    n_tokens;     /* tokens generated so far, those behind this piece included */
     int32_t     token;        /* id of the last token behind the piece; -1 when not known */
     double      elapsed;      /* seconds since the stream was opened */
+    bool        reasoning;    /* with llmr_gen_opts.split_reasoning: the piece is the model's
+                                 reasoning (inside <think> ... </think>), not its answer */
 } llmr_piece;
 
 /* Log-probabilities (llmr_gen_opts.logprobs). A token's log-probability is the log-softmax
@@ -741,6 +743,15 @@ typedef struct llmr_gen_opts {
                                       skips remote candidates), and it bypasses the cache */
     int32_t        top_logprobs;   /* with logprobs: also this many of the most likely tokens at
                                       each position, 0..LLMR_MAX_TOP_LOGPROBS (default 0) */
+    bool           split_reasoning; /* a reasoning model's <think> ... </think> (DeepSeek-R1,
+                                      Qwen3, QwQ) comes out as pieces marked reasoning, without
+                                      the tags and the whitespace after them; a prompt that ends
+                                      in an open <think> (a template that opens it) starts
+                                      inside. The tags may be cut anywhere between tokens: only
+                                      a possible start of one is held back. Stop sequences
+                                      apply before the split, filters after; the stream's text
+                                      is the pieces' (default false). A routed stream's result
+                                      is then not cached */
 } llmr_gen_opts;
 
 /* The defaults described at each field of llmr_gen_opts. */

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include "core/buf.h"
 #include "core/util.h"
+#include "core/think.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -128,14 +129,6 @@ static bool rq_alive(void *user)
     return !atomic_load(&q->opening) || !q->alive || q->alive(q->alive_user);
 }
 
-/* Whether a rendered prompt ends inside a <think> block (whitespace after it aside). */
-static bool opens_think(const char *p)
-{
-    size_t n = strlen(p);
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\t'))
-        n--;
-    return n >= 7 && !memcmp(p + n - 7, "<think>", 7);
-}
 
 /* The tool-call format of local model e's template and, for "required" or a named function,
  * the grammar that makes the model write a valid call in it. */
@@ -204,7 +197,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                             .raw_untemplated = q->raw_untemplated};
         rc = llmri_chat_render(e->model, &in, &ct, err);
         q->chat_prompt = ct.text;
-        q->think_open = rc == LLMR_OK && opens_think(ct.text);
+        q->think_open = rc == LLMR_OK && llmri_think_opens(ct.text);
         if (rc == LLMR_OK)
             rc = tool_setup(q, e, err);
         if (rc) {
@@ -417,9 +410,19 @@ static void rq_prompt_info(llmr_source *src, uint32_t *n_cached, double *prompt_
         q->inner->ops->prompt_info(q->inner, n_cached, prompt_s);
 }
 
+/* The serving local model's prompt (its template's rendering) opened a <think> block. */
+static bool rq_think_open(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    if (q->inner_remote)
+        return false;
+    return q->chat ? q->think_open : q->sprompt && llmri_think_opens(q->sprompt);
+}
+
 static const llmr_source_ops RQ_OPS = {
     .begin = rq_begin, .step = rq_step, .end = rq_end, .destroy = rq_destroy,
     .cancel = rq_cancel, .queued = rq_queued, .prompt_info = rq_prompt_info,
+    .think_open = rq_think_open,
 };
 
 /* ---- callbacks: the user's, plus storing finished results in the cache ------------------ */
@@ -485,9 +488,10 @@ static bool cache_applies(const llmr_router *r, const llmr_route_opts *ro, const
 {
     if (ro->cache < 0 || (!r->cfg.cache.enabled && ro->cache <= 0))
         return false;
-    if (o->n_filters || o->logprobs)
+    if (o->n_filters || o->logprobs || o->split_reasoning)
         return false;              /* filters are code: their output cannot be keyed; a
-                                      cached text has no log-probabilities */
+                                      cached text has no log-probabilities, nor reasoning
+                                      pieces */
     bool sampling = o->sampling.temperature > 0;
     return !sampling || ro->cache > 0 || r->cfg.cache.allow_sampling;
 }

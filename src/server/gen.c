@@ -58,6 +58,7 @@ static int gen_opts(const llmr_server *s, const srv_req *r, llmr_gen_opts *o,
     o->max_prompt_tokens = s->o.max_prompt > 0 ? (uint32_t)s->o.max_prompt : 0;
     o->logprobs = r->logprobs;
     o->top_logprobs = r->top_logprobs;
+    o->split_reasoning = r->split_reasoning;
     return 0;
 }
 
@@ -233,8 +234,7 @@ int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_m
     if (!st) {
         g->tools = r->tools && !(r->tool_choice && !strcmp(r->tool_choice, "none"));
         unsigned jf = (flags & SRV_GEN_PAUSED ? SRV_JOB_PAUSED : 0) |
-                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->split_reasoning ? SRV_JOB_SPLIT : 0) |
-                      (r->logprobs ? SRV_JOB_LOGPROBS : 0);
+                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->logprobs ? SRV_JOB_LOGPROBS : 0);
         g->logprobs = r->logprobs;
         g->job = srv_job_start(s->jobs, s->models, stream, jf, e);
         st = g->job ? 0 : e->status;

@@ -14,7 +14,6 @@
 
 #include "core/buf.h"
 #include "core/util.h"
-#include "core/think.h"
 
 struct srv_job {
     srv_jobs *js;
@@ -34,7 +33,6 @@ struct srv_job {
     llmr_router *owner;        /* the router st was opened on */
     char model[160];           /* the model serving st (guarded by mu) */
     bool tools;                /* keep the answer's text in `all`, read the calls at the end */
-    bool split;                /* reasoning (<think>) apart from the answer: think.h */
     bool logprobs;             /* SRV_JOB_LOGPROBS */
     cJSON *lp_pend;            /* the pull thread's: entries for the next piece delivered */
     llmr_buf all;              /* the pull thread's */
@@ -114,10 +112,9 @@ static void deliver(srv_job *j, const char *text, size_t n, bool thought)
     pthread_mutex_unlock(&j->mu);
 }
 
-/* A span of the splitter (think.h): to the consumer, and an answer span to `all` too. */
-static void split_out(void *user, bool reasoning, const char *text, size_t len)
+/* A piece to the consumer, and an answer's to `all` too (the calls are read from it). */
+static void piece_out(srv_job *j, bool reasoning, const char *text, size_t len)
 {
-    srv_job *j = user;
     if (j->tools && !reasoning && !llmri_buf_append(&j->all, text, len))
         j->tools = false;              /* out of memory: the reply goes as text */
     deliver(j, text, len, reasoning);
@@ -203,11 +200,9 @@ static void *pull_main(void *arg)
     llmr_piece p;
     int rc;
     bool first = true;
-    llmri_think th;
     while ((rc = llmr_stream_next(j->st, &p)) == LLMR_PIECE) {
         if (first) {
-            /* failover ends at the first piece: the model that answers is known now, and
-             * whether its prompt opened a think block */
+            /* failover ends at the first piece: the model that answers is known now */
             char id[160];
             bool named = llmr_router_stream_model(j->owner, j->st, id, sizeof id);
             pthread_mutex_lock(&j->mu);
@@ -215,18 +210,12 @@ static void *pull_main(void *arg)
                 memcpy(j->model, id, sizeof id);
             usage_of(j->st, LLMR_OK, &j->u);   /* the prompt's figures, known from here */
             pthread_mutex_unlock(&j->mu);
-            llmri_think_init(&th, j->split && llmr_router_stream_thinking(j->owner, j->st));
             first = false;
         }
         if (j->logprobs)
             lp_collect(j);
-        if (j->split)
-            llmri_think_feed(&th, p.text, p.len, split_out, j);
-        else
-            split_out(j, false, p.text, p.len);
+        piece_out(j, p.reasoning, p.text, p.len);
     }
-    if (j->split && !first)
-        llmri_think_flush(&th, split_out, j);
     char *calls = NULL;
     if (j->tools && llmr_router_stream_tool_calls(j->owner, j->st, j->all.p ? j->all.p : "",
                                                   j->all.len, &calls) != LLMR_OK)
@@ -305,7 +294,6 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsign
     j->st = st;
     j->owner = router;
     j->tools = flags & SRV_JOB_TOOLS;
-    j->split = flags & SRV_JOB_SPLIT;
     j->logprobs = flags & SRV_JOB_LOGPROBS;
     bool paused = flags & SRV_JOB_PAUSED;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))

@@ -2,7 +2,8 @@
  *
  * The request is a routed library stream (llmr_router_stream_open / llmr_router_chat_open):
  * batching with the other requests on the model, sampling, UTF-8 assembly, stop sequences,
- * usage, failover and backoff are the library's. A job pulls its stream on a thread of its
+ * reasoning apart from the answer (pieces marked reasoning), log-probabilities, usage,
+ * failover and backoff are the library's. A job pulls its stream on a thread of its
  * own into a buffer that the worker drains with a timeout, so the worker watches its client
  * and the time limit meanwhile, and cancels the job (which stops the stream: queued,
  * prefilling or generating) when either says so. A job is freed when both the consumer and
@@ -67,7 +68,6 @@ void srv_jobs_free(srv_jobs *js);
  * thread can be started. */
 #define SRV_JOB_PAUSED 1u    /* paused before the first step */
 #define SRV_JOB_TOOLS  2u    /* keep the answer and read its tool calls at the end */
-#define SRV_JOB_SPLIT  4u    /* reasoning (<think> ... </think>) in pieces of its own */
 #define SRV_JOB_LOGPROBS 8u  /* each piece with its tokens' log-probabilities */
 srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, unsigned flags,
                        srv_error *e);
@@ -90,7 +90,7 @@ typedef struct srv_take {
     char   *text;
     size_t  len, cap;
     size_t *ends;       /* ends[i]: offset just past piece i */
-    bool   *thought;    /* thought[i]: piece i is reasoning (SRV_JOB_SPLIT) */
+    bool   *thought;    /* thought[i]: piece i is reasoning (llmr_piece.reasoning) */
     cJSON **lp;         /* lp[i]: with SRV_JOB_LOGPROBS, piece i's tokens as a JSON array of
                            {"token", "logprob", "bytes", "top_logprobs": [{"token",
                            "logprob", "bytes"}]} (OpenAI's shape; owned by t), or NULL */

@@ -7,6 +7,7 @@
  * only tried before the first piece is delivered, so text is never repeated. */
 #include "stream/source.h"
 #include "stream/text.h"
+#include "core/think.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -25,6 +26,12 @@ typedef struct lp_pend {
     llmr_token_logprob lp;
     size_t start;
 } lp_pend;
+
+/* A span of decided text as the reasoning splitter cut it, waiting to be a piece. */
+typedef struct span {
+    size_t off, len;           /* in spans_text */
+    bool   reasoning;
+} span;
 
 struct llmr_stream {
     /* ---- fixed at open ---- */
@@ -59,8 +66,14 @@ struct llmr_stream {
     llmr_buf       text;                       /* everything delivered */
     lp_pend       *lp_pend;                    /* logprobs of tokens not yet in a piece */
     size_t         n_lp_pend, cap_lp_pend;
-    llmr_token_logprob *lp_out;                /* those behind the last piece */
+    llmr_token_logprob *lp_out;                /* taken for the next piece, or shown */
     size_t         n_lp_out, cap_lp_out;
+    bool           lp_fresh;                   /* lp_out is taken, not yet shown */
+    size_t         n_lp_shown;                 /* lp_out's entries behind the last piece */
+    llmri_think    think;                      /* split_reasoning: the splitter ... */
+    llmr_buf       spans_text;                 /* ... and the spans it cut, to hand out */
+    span          *spans;
+    size_t         n_spans, cap_spans, span_head;
     llmr_usage     u;
     size_t         chars;                      /* code points delivered */
     int32_t        last_id;
@@ -350,6 +363,8 @@ static void reset_attempt(llmr_stream *s)
     memset(&s->utf8, 0, sizeof s->utf8);
     llmri_buf_truncate(&s->pending, 0);
     s->n_lp_pend = 0;
+    s->n_spans = s->span_head = 0;
+    llmri_buf_truncate(&s->spans_text, 0);
     s->u.generated_tokens = 0;
 }
 
@@ -474,14 +489,26 @@ void llmr_stream_close(llmr_stream *s)
     llmri_buf_free(&s->text);
     free(s->lp_pend);
     free(s->lp_out);
+    llmri_buf_free(&s->spans_text);
+    free(s->spans);
     free(s);
 }
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
+/* A piece is handed out, or dropped: the tokens taken for it are shown with it (once), or
+ * dropped with it. */
+static void lp_show(llmr_stream *s, bool shown)
+{
+    s->n_lp_shown = shown && s->lp_fresh ? s->n_lp_out : 0;
+    if (!shown)
+        s->n_lp_out = 0;
+    s->lp_fresh = false;
+}
+
 /* Runs the filters over t[0..n) and, if the piece survives, fills *p and returns LLMR_PIECE;
  * LLMR_OK when a filter dropped it (or left it empty); LLMR_ERR_NOMEM. */
-static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
+static int make_piece(llmr_stream *s, const char *t, size_t n, bool reasoning, llmr_piece *p)
 {
     llmri_buf_truncate(&s->piece, 0);
     if (!llmri_buf_append(&s->piece, t, n))
@@ -492,7 +519,7 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
         size_t out_len = len;
         const char *r = s->filters[i].fn(s->filters[i].user, cur, len, &out_len);
         if (!r) {
-            s->n_lp_out = 0;              /* the piece's tokens go with it */
+            lp_show(s, false);            /* the piece's tokens go with it */
             return LLMR_OK;
         }
         if (r != cur) {
@@ -509,7 +536,7 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
         }
     }
     if (len == 0) {
-        s->n_lp_out = 0;
+        lp_show(s, false);
         return LLMR_OK;
     }
     if (!llmri_buf_append(&s->text, cur, len))
@@ -521,8 +548,55 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     p->n_tokens = s->u.generated_tokens;
     p->token = s->last_id;
     p->elapsed = llmri_now() - s->t_open;
+    p->reasoning = reasoning;
     s->u.text_bytes = s->text.len;
+    lp_show(s, true);
     return LLMR_PIECE;
+}
+
+/* ---- reasoning apart from the answer (split_reasoning) ---------------------------------- */
+
+static void span_out(void *user, bool reasoning, const char *text, size_t len)
+{
+    llmr_stream *s = user;
+    if (s->n_spans == s->cap_spans) {
+        size_t nc = s->cap_spans ? 2 * s->cap_spans : 4;
+        span *sp = realloc(s->spans, nc * sizeof *sp);
+        if (!sp)
+            return;                   /* out of memory: the span is lost, not the stream */
+        s->spans = sp;
+        s->cap_spans = nc;
+    }
+    size_t off = s->spans_text.len;
+    if (llmri_buf_append(&s->spans_text, text, len))
+        s->spans[s->n_spans++] = (span){off, len, reasoning};
+}
+
+/* The next queued span as a piece: LLMR_PIECE, or LLMR_OK when none is left (filters may
+ * drop some), or an error. */
+static int pop_span(llmr_stream *s, llmr_piece *p)
+{
+    while (s->span_head < s->n_spans) {
+        span sp = s->spans[s->span_head++];
+        int rc = make_piece(s, s->spans_text.p + sp.off, sp.len, sp.reasoning, p);
+        if (rc != LLMR_OK)
+            return rc;
+    }
+    s->n_spans = s->span_head = 0;
+    llmri_buf_truncate(&s->spans_text, 0);
+    return LLMR_OK;
+}
+
+/* Decided text t[0..n) to the caller: a piece, or with split_reasoning the spans the splitter
+ * cuts from it (the first now, the others on the next calls); last: the end of the text. */
+static int emit_text(llmr_stream *s, const char *t, size_t n, bool last, llmr_piece *p)
+{
+    if (!s->o.split_reasoning)
+        return n ? make_piece(s, t, n, false, p) : LLMR_OK;
+    llmri_think_feed(&s->think, t, n, span_out, s);
+    if (last)
+        llmri_think_flush(&s->think, span_out, s);
+    return pop_span(s, p);
 }
 
 /* Generation time so far: time inside next() calls, pauses excluded (the caller's time
@@ -568,11 +642,13 @@ static bool lp_hold(llmr_stream *s, const llmr_src_token *tok, size_t start)
     return true;
 }
 
-/* The piece about to be made is pending[0..cut): the held tokens that begin inside it become
- * the piece's (lp_out), the others stay, their offsets moved down by cut. */
+/* The text about to be handed out is pending[0..cut): the held tokens that begin inside it
+ * go to lp_out for the next piece, the others stay, their offsets moved down by cut. */
 static bool lp_take(llmr_stream *s, size_t cut)
 {
-    s->n_lp_out = 0;
+    if (!s->lp_fresh)
+        s->n_lp_out = 0;          /* else text taken before made no piece yet: add to it */
+    s->lp_fresh = true;
     size_t keep = 0;
     for (size_t i = 0; i < s->n_lp_pend; i++) {
         lp_pend *e = &s->lp_pend[i];
@@ -606,7 +682,7 @@ static void lp_cut(llmr_stream *s, size_t cut)
 
 size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out)
 {
-    size_t n = s && s->o.logprobs ? s->n_lp_out : 0;
+    size_t n = s && s->o.logprobs ? s->n_lp_shown : 0;
     if (out)
         *out = n ? s->lp_out : NULL;
     return n;
@@ -623,11 +699,9 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
         return LLMR_DONE;
     if (!llmri_utf8_flush(&s->utf8, &s->pending))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    if (!s->pending.len)
-        return LLMR_DONE;
     if (!lp_take(s, s->pending.len))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = make_piece(s, s->pending.p, s->pending.len, p);
+    int rc = emit_text(s, s->pending.p, s->pending.len, true, p);
     return rc == LLMR_OK ? LLMR_DONE : rc;
 }
 
@@ -660,7 +734,7 @@ static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
         return LLMR_OK;
     if (!lp_take(s, cut))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = make_piece(s, s->pending.p, cut, p);
+    int rc = emit_text(s, s->pending.p, cut, false, p);
     llmri_buf_consume(&s->pending, cut);
     return rc;
 }
@@ -672,6 +746,9 @@ static void first_token(llmr_stream *s, llmr_source *src)
 {
     if (src->ops->prompt_info)
         src->ops->prompt_info(src, &s->u.cached_tokens, &s->u.prompt_s);
+    if (s->o.split_reasoning)
+        llmri_think_init(&s->think, src->ops->think_open ? src->ops->think_open(src)
+                                                         : llmri_think_opens(s->prompt));
     s->t_call = llmri_now();
     s->paused_call = s->paused_s;
 }
@@ -680,6 +757,11 @@ static void first_token(llmr_stream *s, llmr_source *src)
 static int produce(llmr_stream *s, llmr_piece *p)
 {
     for (;;) {
+        if (s->ending == LLMR_FINISH_CANCELLED)
+            s->n_spans = s->span_head = 0;     /* a stop drops what was not handed out */
+        int rc = pop_span(s, p);               /* spans cut from text decided before */
+        if (rc != LLMR_OK)
+            return rc;
         if (s->ending != LLMR_FINISH_NONE)
             return finish_text(s, p);
         if (control_wait(s)) {
@@ -692,7 +774,7 @@ static int produce(llmr_stream *s, llmr_piece *p)
         }
         llmr_src_token tok = {0};
         llmr_source *src = s->srcs[s->cur];
-        int rc = src->ops->step(src, &tok, &s->err);
+        rc = src->ops->step(src, &tok, &s->err);
         if (rc == LLMR_ERR_CONTEXT) {
             s->ending = LLMR_FINISH_LENGTH;   /* the context is full: as llama.cpp, a length end */
             continue;
