@@ -325,9 +325,9 @@ int srv_handle_generation(struct mg_connection *c, llmr_server *s, srv_api api,
     srv_ctx_init(&x, s, c, api);
     atomic_fetch_add(&s->m.requests[api], 1);
     srv_req r;
+    srv_gen g;                 /* x.model_hdr points into it until the access log is written */
     if (accept ? accept(&x, user, &r) : srv_accept_generation(&x, api, &r)) {
         srv_error e = {0};
-        srv_gen g;
         if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
             srv_reply_error(&x, &e);
         } else {
