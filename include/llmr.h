@@ -603,7 +603,33 @@ typedef struct llmr_piece {
     uint32_t    n_tokens;     /* tokens generated so far, those behind this piece included */
     int32_t     token;        /* id of the last token behind the piece; -1 when not known */
     double      elapsed;      /* seconds since the stream was opened */
+    bool        reasoning;    /* with llmr_gen_opts.split_reasoning: the piece is the model's
+                                 reasoning (inside <think> ... </think>), not its answer */
 } llmr_piece;
+
+/* Log-probabilities (llmr_gen_opts.logprobs). A token's log-probability is the log-softmax
+ * of the model's raw logits at its position: the distribution the model itself gives, before
+ * penalties, logit bias, the grammar, top-k/p, min-p and temperature (OpenAI's and llama.cpp's
+ * servers report this one too). So at temperature 0 without penalties, bias or grammar the
+ * chosen token is the first of the top list; with them it may be less likely than others.
+ * `bytes` is the token's output text: raw bytes (a byte-fallback token may be part of a UTF-8
+ * character), empty for control tokens, owned by the model's tokenizer (valid while the
+ * model stays loaded, so at least until the stream is closed). */
+#define LLMR_MAX_TOP_LOGPROBS 20
+typedef struct llmr_top_logprob {
+    int32_t     token;
+    float       logprob;       /* <= 0 */
+    const char *bytes;
+    size_t      len;
+} llmr_top_logprob;
+typedef struct llmr_token_logprob {
+    int32_t     token;         /* the token generated */
+    float       logprob;       /* its log-probability, <= 0 */
+    const char *bytes;         /* its text (see above) */
+    size_t      len;
+    int32_t     n_top;         /* entries of top: min(top_logprobs, vocabulary size) */
+    llmr_top_logprob top[LLMR_MAX_TOP_LOGPROBS]; /* most likely first; equal ones by id */
+} llmr_token_logprob;
 
 /* Counts and timings of a request. Times in seconds, rates in tokens per second; a rate
  * whose time is zero is 0. */
@@ -720,6 +746,21 @@ typedef struct llmr_gen_opts {
     size_t         n_fallbacks;    /* up to LLMR_MAX_FALLBACKS */
     uint32_t       max_prompt_tokens; /* a prompt of more tokens fails the open with
                                       LLMR_ERR_CONTEXT (default 0: only the context bounds it) */
+    bool           logprobs;       /* compute each generated token's log-probability, read
+                                      with llmr_stream_logprobs (default false). Local models
+                                      only: a remote backend fails such a request (the router
+                                      skips remote candidates), and it bypasses the cache */
+    int32_t        top_logprobs;   /* with logprobs: also this many of the most likely tokens at
+                                      each position, 0..LLMR_MAX_TOP_LOGPROBS (default 0) */
+    bool           split_reasoning; /* a reasoning model's <think> ... </think> (DeepSeek-R1,
+                                      Qwen3, QwQ) comes out as pieces marked reasoning, without
+                                      the tags and the whitespace after them; a prompt that ends
+                                      in an open <think> (a template that opens it) starts
+                                      inside. The tags may be cut anywhere between tokens: only
+                                      a possible start of one is held back. Stop sequences
+                                      apply before the split, filters after; the stream's text
+                                      is the pieces' (default false). A routed stream's result
+                                      is then not cached */
 } llmr_gen_opts;
 
 /* The defaults described at each field of llmr_gen_opts. */
@@ -785,6 +826,24 @@ LLMR_API void llmr_stream_usage(llmr_stream *s, llmr_usage *u);
 /* The whole text delivered so far (the concatenation of the pieces), NUL-terminated, owned by
  * the stream and valid until the next call on it. *len may be NULL. Owner thread. */
 LLMR_API const char *llmr_stream_text(llmr_stream *s, size_t *len);
+
+/* The log-probabilities of the tokens behind the piece last handed out (by llmr_stream_next
+ * or to on_token), in order: *out points at the array (owned by the stream, valid until the
+ * next call on it) and the count is returned. Those are the tokens whose bytes went into the
+ * piece since the previous one; a token whose bytes straddle two pieces counts for the first,
+ * and a token held back as the possible start of a stop sequence counts for the piece that
+ * releases it. Tokens that end the stream without text (EOS, EOT) and tokens wholly inside a
+ * stop sequence are in no piece; those of a piece a filter drops are dropped with it. Returns 0
+ * (and *out NULL) when the options did not ask for logprobs, for a source that computes none
+ * (a remote backend, a result from a router's cache), and before the first piece. Owner
+ * thread. */
+LLMR_API size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out);
+
+/* The stop sequence (of llmr_gen_opts.stop) that ended the stream, as given (owned by the
+ * stream, valid until close); NULL when none did (an end-of-generation token, a limit, a
+ * remote backend that stopped by itself). Anthropic's stop_reason "stop_sequence" reads it.
+ * Owner thread (or any thread once finished). */
+LLMR_API const char *llmr_stream_stop_sequence(const llmr_stream *s);
 
 /* The last error's detailed message ("" when none). Owned by the stream. Owner thread. */
 LLMR_API const char *llmr_stream_errmsg(const llmr_stream *s);
@@ -1025,8 +1084,11 @@ typedef struct llmr_route_opts {
                                  template gets the messages' contents joined by blank lines as
                                  plain text rather than the plain fallback template (what
                                  ollama's /api/generate does with a system and a prompt) */
-    /* Tool calling (llmr_router_chat_open; local models: remote candidates are skipped
-     * while tools are on). */
+    /* Tool calling (llmr_router_chat_open). A local model gets the tools in its template
+     * and its calls are read from its text; a remote chat backend gets tools, tool_choice,
+     * parallel_tool_calls and the messages_json history as OpenAI's fields and streams its
+     * calls back as delta.tool_calls (its server enforces "required" and a name, not llmr's
+     * grammar); remote completions backends are skipped while tools are on. */
     const char *messages_json; /* the same conversation as a JSON array of message objects
                                  with any keys (tool_calls, tool_call_id, name), given to a
                                  local model's template in place of the messages' role and
@@ -1079,7 +1141,8 @@ LLMR_API int llmr_router_chat_open(llmr_router *r, const llmr_chat_msg *msgs, si
 
 /* The tool calls in text (len bytes: the whole text of stream s, opened on r with tools),
  * read in the format of the serving model's chat template (Hermes/Qwen <tool_call>, Llama 3
- * JSON and <|python_tag|>, Mistral [TOOL_CALLS], or a generic JSON shape), as a JSON object
+ * JSON and <|python_tag|>, Mistral [TOOL_CALLS], or a generic JSON shape) - or, when a remote
+ * chat backend served s, the calls it streamed (text is then all content) - as a JSON object
  * {"content": TEXT OUTSIDE THE CALLS, "tool_calls": [{"id", "type": "function", "function":
  * {"name", "arguments": JSON TEXT}}]} in *json (malloc'd; free()). A call that does not parse
  * or names no tool leaves the whole text as content and no calls: a broken attempt is text,

@@ -90,6 +90,14 @@ void llmri_think_feed(llmri_think *t, const char *s, size_t n, llmri_think_out o
         free(buf);
 }
 
+bool llmri_think_opens(const char *p)
+{
+    size_t n = strlen(p);
+    while (n > 0 && is_ws(p[n - 1]))
+        n--;
+    return n >= 7 && !memcmp(p + n - 7, OPEN, 7);
+}
+
 void llmri_think_flush(llmri_think *t, llmri_think_out out, void *user)
 {
     if (t->n_hold)

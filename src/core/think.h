@@ -27,4 +27,7 @@ void llmri_think_feed(llmri_think *t, const char *s, size_t n, llmri_think_out o
 /* The end of the text: what was held back is text after all. */
 void llmri_think_flush(llmri_think *t, llmri_think_out out, void *user);
 
+/* Whether a prompt ends inside a <think> block it opened (whitespace after it aside). */
+bool llmri_think_opens(const char *prompt);
+
 #endif

@@ -62,6 +62,7 @@ int llmri_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d,
     d->done = false;
     d->text = NULL;
     d->len = 0;
+    d->tool_calls = NULL;
     d->finish[0] = 0;
     if (len == 6 && !memcmp(data, "[DONE]", 6)) {
         d->done = true;
@@ -101,6 +102,10 @@ int llmri_oai_decode(const char *data, size_t len, bool chat, llmr_oai_delta *d,
         if (delta && !cJSON_IsObject(delta))
             return malformed(data, len, "choices[0].delta is not an object", err);
         t = delta ? cJSON_GetObjectItemCaseSensitive(delta, "content") : NULL;
+        const cJSON *tc = delta ? cJSON_GetObjectItemCaseSensitive(delta, "tool_calls") : NULL;
+        if (tc && !cJSON_IsNull(tc) && !cJSON_IsArray(tc))
+            return malformed(data, len, "delta.tool_calls is not an array", err);
+        d->tool_calls = cJSON_IsArray(tc) ? tc : NULL;
     } else {
         t = cJSON_GetObjectItemCaseSensitive(c0, "text");
     }

@@ -2,6 +2,8 @@
  * (OpenAI, vLLM, llama.cpp's server, ollama's /v1, llmr serve) sends it: each SSE event's data
  * is one JSON chunk, and the stream ends with the data "[DONE]".
  *   chat:        {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}
+ *                a tool call: "delta":{"tool_calls":[{"index":0,"id","type":"function",
+ *                "function":{"name","arguments":"{\"ci"}}]}, then argument fragments
  *   completions: {"choices":[{"index":0,"text":"Hel","finish_reason":null}]}
  *   error:       {"error":{"message":"...","type":"...","code":...}}   (sent mid-stream) */
 #ifndef LLMR_ROUTER_OAI_H
@@ -19,6 +21,8 @@ typedef struct llmr_oai_delta {
     size_t      len;
     char        finish[32];     /* finish_reason when the chunk carries one, else "" */
     char        model[128];     /* the "model" field when present */
+    const struct cJSON *tool_calls; /* chat: delta.tool_calls (an array) when present, else
+                                   NULL; valid as text is */
     void       *json_;          /* internal: the parsed chunk that text points into */
 } llmr_oai_delta;
 

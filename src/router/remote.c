@@ -21,6 +21,8 @@
 
 #define POLL_MS       100
 #define MAX_ERR_BODY  65536
+#define MAX_CALLS     128          /* tool calls in one reply */
+#define MAX_CALL_TEXT (1 << 20)    /* bytes of their names, ids and arguments, all told */
 
 llmr_remote_cfg llmri_remote_defaults(void)
 {
@@ -63,6 +65,8 @@ struct llmr_remote {
     char  *errbody;                /* the body of an HTTP error response */
     size_t n_errbody;
     char   finish[32], model_seen[128];
+    cJSON *calls;                  /* delta.tool_calls assembled (NULL: none) */
+    size_t call_text;              /* their bytes so far */
 #ifdef LLMR_HAVE_CURL
     CURLM *multi;
     CURL  *easy;
@@ -74,6 +78,26 @@ struct llmr_remote {
 };
 
 const char *llmri_remote_finish(const llmr_remote *r) { return r->finish; }
+
+char *llmri_remote_tool_calls(const llmr_remote *r)
+{
+    if (!r || !r->calls || !cJSON_GetArraySize(r->calls))
+        return NULL;
+    cJSON *a = cJSON_Duplicate(r->calls, true), *c;
+    int i = 0;
+    cJSON_ArrayForEach(c, a) {        /* a backend that sent no id: one of ours */
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+        if (!cJSON_IsString(id) || !id->valuestring[0]) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "call_%d", i);
+            cJSON_ReplaceItemInObjectCaseSensitive(c, "id", cJSON_CreateString(buf));
+        }
+        i++;
+    }
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
 const char *llmri_remote_model(const llmr_remote *r) { return r->model_seen; }
 
 void llmri_remote_cancel(llmr_remote *r)
@@ -179,6 +203,7 @@ void llmri_remote_close(llmr_remote *r)
         curl_multi_cleanup(r->multi);
     llmri_sse_free(&r->sse);
     llmri_oai_delta_free(&r->delta);
+    cJSON_Delete(r->calls);
     free(r->q);
     free(r->errbody);
     free(r->url);
@@ -197,6 +222,82 @@ static int push_piece(llmr_remote *r, const char *s, size_t n)
     memcpy(r->q + r->q_len, &n, sizeof n);
     memcpy(r->q + r->q_len + sizeof n, s, n);
     r->q_len = need;
+    return LLMR_OK;
+}
+
+/* s1 + s2 as a new string item (NULL when out of memory). */
+static cJSON *joined(const char *s1, const char *s2)
+{
+    size_t a = strlen(s1), b = strlen(s2);
+    char *t = malloc(a + b + 1);
+    if (!t)
+        return NULL;
+    memcpy(t, s1, a);
+    memcpy(t + a, s2, b + 1);
+    cJSON *o = cJSON_CreateString(t);
+    free(t);
+    return o;
+}
+
+/* Appends a fragment to call field `key` of object o (a string, or JSON printed). */
+static int append_field(llmr_remote *r, cJSON *o, const char *key, const cJSON *frag)
+{
+    if (!frag || cJSON_IsNull(frag))
+        return LLMR_OK;
+    char *printed = cJSON_IsString(frag) ? NULL : cJSON_PrintUnformatted(frag);
+    const char *add = cJSON_IsString(frag) ? frag->valuestring : printed;
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, key);
+    cJSON *n = add ? joined(cJSON_IsString(cur) ? cur->valuestring : "", add) : NULL;
+    r->call_text += add ? strlen(add) : 0;
+    free(printed);
+    if (!n)
+        return llmri_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory for a tool call");
+    cJSON_ReplaceItemInObjectCaseSensitive(o, key, n);
+    return r->call_text > MAX_CALL_TEXT
+               ? llmri_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: the backend's tool calls exceed "
+                              "%d bytes", r->endpoint, MAX_CALL_TEXT)
+               : LLMR_OK;
+}
+
+/* A chunk's delta.tool_calls into r->calls: each entry names its call by "index" (its
+ * position when a server leaves that out); the id and name come once, the arguments in
+ * fragments to join. */
+static int merge_calls(llmr_remote *r, const cJSON *tcs)
+{
+    const cJSON *t;
+    int pos = 0;
+    cJSON_ArrayForEach(t, tcs) {
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(t, "index");
+        double d = cJSON_IsNumber(ix) ? ix->valuedouble : pos;
+        pos++;
+        if (!cJSON_IsObject(t) || !(d >= 0 && d < MAX_CALLS))
+            return llmri_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: a tool call delta that is "
+                                "not an object with an index in 0..%d", r->endpoint,
+                                MAX_CALLS - 1);
+        if (!r->calls && !(r->calls = cJSON_CreateArray()))
+            return llmri_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory");
+        while (cJSON_GetArraySize(r->calls) <= (int)d) {
+            cJSON *c = cJSON_CreateObject(), *f;
+            cJSON_AddStringToObject(c, "id", "");
+            cJSON_AddStringToObject(c, "type", "function");
+            cJSON_AddItemToObject(c, "function", f = cJSON_CreateObject());
+            cJSON_AddStringToObject(f, "name", "");
+            cJSON_AddStringToObject(f, "arguments", "");
+            cJSON_AddItemToArray(r->calls, c);
+        }
+        cJSON *c = cJSON_GetArrayItem(r->calls, (int)d);
+        cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "function");
+        const cJSON *tf = cJSON_GetObjectItemCaseSensitive(t, "function");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+        int rc = append_field(r, c, "id", cJSON_IsString(id) ? id : NULL);
+        if (!rc && cJSON_IsObject(tf))
+            rc = append_field(r, f, "name", cJSON_GetObjectItemCaseSensitive(tf, "name"));
+        if (!rc && cJSON_IsObject(tf))
+            rc = append_field(r, f, "arguments",
+                              cJSON_GetObjectItemCaseSensitive(tf, "arguments"));
+        if (rc)
+            return rc;
+    }
     return LLMR_OK;
 }
 
@@ -220,6 +321,8 @@ static int on_event(void *user, const llmr_sse_event *ev)
     if (r->delta.model[0])
         snprintf(r->model_seen, sizeof r->model_seen, "%s", r->delta.model);
     if (r->delta.text && r->delta.len && (rc = push_piece(r, r->delta.text, r->delta.len)))
+        return rc;
+    if (r->delta.tool_calls && (rc = merge_calls(r, r->delta.tool_calls)))
         return rc;
     if (r->delta.finish[0]) {
         snprintf(r->finish, sizeof r->finish, "%s", r->delta.finish);
@@ -336,7 +439,22 @@ static char *request_body(llmr_remote *r, const char *prompt, const llmr_remote_
         return NULL;
     if (r->cfg.model)
         cJSON_AddStringToObject(b, "model", r->cfg.model);
-    if (r->cfg.chat) {
+    cJSON *rich = r->cfg.chat && q->messages_json ? cJSON_Parse(q->messages_json) : NULL;
+    if (cJSON_IsArray(rich)) {
+        /* OpenAI's form: a call's arguments are JSON text (the template form has objects) */
+        cJSON *m, *c;
+        cJSON_ArrayForEach(m, rich)
+            cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "tool_calls")) {
+                cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "function");
+                cJSON *a = cJSON_GetObjectItemCaseSensitive(f, "arguments");
+                char *t = a && !cJSON_IsString(a) ? cJSON_PrintUnformatted(a) : NULL;
+                if (t)
+                    cJSON_ReplaceItemInObjectCaseSensitive(f, "arguments", cJSON_CreateString(t));
+                free(t);
+            }
+        cJSON_AddItemToObject(b, "messages", rich);
+    } else if (r->cfg.chat) {
+        cJSON_Delete(rich);
         cJSON *msgs = cJSON_AddArrayToObject(b, "messages");
         for (size_t i = 0; i < (q->n_msgs ? q->n_msgs : 1); i++) {
             cJSON *m = cJSON_CreateObject();
@@ -365,6 +483,19 @@ static char *request_body(llmr_remote *r, const char *prompt, const llmr_remote_
         cJSON *f = cJSON_AddObjectToObject(b, "response_format");
         cJSON_AddStringToObject(f, "type", "json_object");
     }
+    cJSON *tools = r->cfg.chat && q->tools_json ? cJSON_Parse(q->tools_json) : NULL;
+    if (tools) {
+        cJSON_AddItemToObject(b, "tools", tools);
+        cJSON_AddBoolToObject(b, "parallel_tool_calls", q->parallel_tool_calls);
+    }
+    const char *tc = q->tool_choice;
+    if (tools && tc && (!strcmp(tc, "auto") || !strcmp(tc, "none") || !strcmp(tc, "required")))
+        cJSON_AddStringToObject(b, "tool_choice", tc);
+    else if (tools && tc) {
+        cJSON *o = cJSON_AddObjectToObject(b, "tool_choice");
+        cJSON_AddStringToObject(o, "type", "function");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "function"), "name", tc);
+    }
     char *s = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
     return s;
@@ -379,6 +510,9 @@ static void reset_request(llmr_remote *r)
     r->q_len = r->q_head = 0;
     r->n_errbody = 0;
     r->finish[0] = r->model_seen[0] = 0;
+    cJSON_Delete(r->calls);
+    r->calls = NULL;
+    r->call_text = 0;
     r->curl_err[0] = 0;
     r->result = CURLE_OK;
     llmri_sse_free(&r->sse);

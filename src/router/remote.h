@@ -44,6 +44,15 @@ typedef struct llmr_remote_req {
     const char *const *msg_roles;
     const char *const *msg_contents;
     size_t      n_msgs;
+    /* Tool calling (chat backends): the conversation as a JSON array of OpenAI messages
+     * (tool_calls, tool_call_id; a call's arguments may be an object: sent as JSON text),
+     * sent in place of the roles and contents; the tools (a JSON array in OpenAI's form);
+     * tool_choice ("auto", "none", "required" or a function's name; NULL: not sent) and
+     * parallel_tool_calls (sent with tools). NULL: none. */
+    const char *messages_json;
+    const char *tools_json;
+    const char *tool_choice;
+    bool        parallel_tool_calls;
 } llmr_remote_req;
 
 llmr_remote_req llmri_remote_req_defaults(void);
@@ -73,6 +82,11 @@ void llmri_remote_end(llmr_remote *r);
 /* Makes a running begin/step return LLMR_ERR_CANCELLED promptly. Any thread. Cleared by the
  * next begin. */
 void llmri_remote_cancel(llmr_remote *r);
+
+/* The tool calls the backend streamed in the request so far (delta.tool_calls assembled by
+ * index: ids, names, argument fragments joined) as a JSON array [{"id", "type": "function",
+ * "function": {"name", "arguments"}}], malloc'd (free()); NULL when it made none. */
+char *llmri_remote_tool_calls(const llmr_remote *r);
 
 /* The finish_reason the server gave ("" when none yet) and the model it named. */
 const char *llmri_remote_finish(const llmr_remote *r);

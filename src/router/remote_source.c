@@ -15,6 +15,8 @@ typedef struct rsource {
     llmr_remote *r;
     const char **roles, **contents;   /* a conversation for a chat backend (borrowed) */
     size_t       n_msgs;
+    const char  *msgs_json, *tools_json, *tool_choice;   /* tool calling (borrowed) */
+    bool         parallel;
 } rsource;
 
 static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o,
@@ -38,6 +40,10 @@ static int rs_begin(llmr_source *src, const char *prompt, const llmr_gen_opts *o
     q.msg_roles = s->roles;
     q.msg_contents = s->contents;
     q.n_msgs = s->n_msgs;
+    q.messages_json = s->msgs_json;
+    q.tools_json = s->tools_json;
+    q.tool_choice = s->tool_choice;
+    q.parallel_tool_calls = s->parallel;
     return llmri_remote_begin(s->r, prompt, &q, err);
 }
 
@@ -95,6 +101,21 @@ int rt_remote_source_new(const llmr_remote_cfg *cfg, llmr_source **out, llmr_err
 }
 
 void rt_remote_source_cancel(llmr_source *src) { llmri_remote_cancel(((rsource *)src)->r); }
+
+void rt_remote_source_set_tools(llmr_source *src, const char *messages_json,
+                                const char *tools_json, const char *tool_choice, bool parallel)
+{
+    rsource *s = (rsource *)src;
+    s->msgs_json = messages_json;
+    s->tools_json = tools_json;
+    s->tool_choice = tool_choice;
+    s->parallel = parallel;
+}
+
+char *rt_remote_source_tool_calls(llmr_source *src)
+{
+    return llmri_remote_tool_calls(((rsource *)src)->r);
+}
 
 int rt_remote_source_set_messages(llmr_source *src, const llmr_chat_msg *msgs, size_t n,
                                   llmr_err *err)

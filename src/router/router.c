@@ -302,6 +302,7 @@ static int make_plan(llmr_router *r, const char *prompt, const llmr_route_opts *
                                                                       o->max_tokens : 0);
     p->need.chat = ro->chat;
     p->need.json = ro->json || o->sampling.json_object;
+    p->need.local = o->logprobs;
     double now = llmri_now();
     p->n = r->n_models < RT_MAX_CAND ? r->n_models : RT_MAX_CAND;
     for (size_t i = 0; i < p->n; i++) {

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include "core/buf.h"
 #include "core/util.h"
+#include "core/think.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -71,6 +72,8 @@ struct rt_req {
     char           *tool_only;       /* "required": "", a function name: it; NULL: auto */
     bool            tool_parallel;
     char           *tool_gbnf;       /* the grammar for the serving model's format */
+    char           *remote_calls;    /* a remote chat backend's tool calls (JSON array), read
+                                        when its reply ended; NULL: none */
     llmri_tc_format tc_format;       /* the serving model's tool-call format */
     bool            think_open;      /* the serving model's prompt ends in an open <think> */
     bool          (*alive)(void *);  /* route.alive, asked only while the open runs */
@@ -126,14 +129,6 @@ static bool rq_alive(void *user)
     return !atomic_load(&q->opening) || !q->alive || q->alive(q->alive_user);
 }
 
-/* Whether a rendered prompt ends inside a <think> block (whitespace after it aside). */
-static bool opens_think(const char *p)
-{
-    size_t n = strlen(p);
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\t'))
-        n--;
-    return n >= 7 && !memcmp(p + n - 7, "<think>", 7);
-}
 
 /* The tool-call format of local model e's template and, for "required" or a named function,
  * the grammar that makes the model write a valid call in it. */
@@ -156,6 +151,14 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                          uint32_t *n_prompt, uint32_t *n_cached, llmr_err *err)
 {
     llmr_router *r = q->r;
+    if (o->logprobs && e->cfg.backend >= 0)   /* the request's need, not the model's fault */
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': log-probabilities come "
+                            "from local models only", e->cfg.id);
+    if (q->tools && e->cfg.backend >= 0 && !(q->chat && e->cfg.remote_chat))
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': tools go to chat backends "
+                            "only (its api is completions)", e->cfg.id);
+    free(q->remote_calls);
+    q->remote_calls = NULL;
     pthread_mutex_lock(&r->mu);
     int rc = e->removed ? llmri_err_set(err, LLMR_ERR_NOT_FOUND, "model '%s' was removed",
                                        e->cfg.id)
@@ -194,7 +197,7 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
                             .raw_untemplated = q->raw_untemplated};
         rc = llmri_chat_render(e->model, &in, &ct, err);
         q->chat_prompt = ct.text;
-        q->think_open = rc == LLMR_OK && opens_think(ct.text);
+        q->think_open = rc == LLMR_OK && llmri_think_opens(ct.text);
         if (rc == LLMR_OK)
             rc = tool_setup(q, e, err);
         if (rc) {
@@ -210,17 +213,17 @@ static int try_candidate(rt_req *q, rt_entry *e, const char *prompt, const llmr_
             q->chat_opts.sampling.grammar = q->tool_gbnf;
         prompt = q->chat_prompt;
         o = &q->chat_opts;
-    } else if (q->tools) {
-        rc = llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "model '%s': tool calls are not sent to "
-                          "remote backends yet (a local model can take them)", e->cfg.id);
-        drop_inner(q, false, rc, err->msg);
-        return rc;
     } else if (q->chat && e->cfg.remote_chat) {
         rc = rt_remote_source_set_messages(q->inner, q->msgs, q->n_msgs, err);
         if (rc) {
             drop_inner(q, false, rc, err->msg);
             return rc;
         }
+        /* the tools and the history's calls go as they are: the backend applies its own
+         * template, reads its model's calls and streams them back as delta.tool_calls */
+        const char *tc = !q->tools ? NULL : !q->tool_only ? "auto"
+                       : q->tool_only[0] ? q->tool_only : "required";
+        rt_remote_source_set_tools(q->inner, q->msgs_json, q->tools_json, tc, q->tool_parallel);
     } else if (q->chat && q->remote_prompt) {
         prompt = q->remote_prompt;
     }
@@ -307,6 +310,10 @@ static int rq_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
                 q->t_first = llmri_now();
             if (tok->len)
                 q->produced = true;
+            if (tok->eog && q->inner_remote && q->tools) {   /* before the source goes */
+                free(q->remote_calls);
+                q->remote_calls = rt_remote_source_tool_calls(q->inner);
+            }
             return LLMR_OK;
         }
         if (rc == LLMR_ERR_CANCELLED && atomic_load(&q->cancelled)) {
@@ -366,6 +373,7 @@ static void rq_destroy(llmr_source *src)
     free(q->msgs);
     free(q->msgs_json);
     free(q->tools_json);
+    free(q->remote_calls);
     llmri_tools_free(q->tools);
     free(q->tool_only);
     free(q->tool_gbnf);
@@ -402,9 +410,19 @@ static void rq_prompt_info(llmr_source *src, uint32_t *n_cached, double *prompt_
         q->inner->ops->prompt_info(q->inner, n_cached, prompt_s);
 }
 
+/* The serving local model's prompt (its template's rendering) opened a <think> block. */
+static bool rq_think_open(llmr_source *src)
+{
+    rt_req *q = (rt_req *)src;
+    if (q->inner_remote)
+        return false;
+    return q->chat ? q->think_open : q->sprompt && llmri_think_opens(q->sprompt);
+}
+
 static const llmr_source_ops RQ_OPS = {
     .begin = rq_begin, .step = rq_step, .end = rq_end, .destroy = rq_destroy,
     .cancel = rq_cancel, .queued = rq_queued, .prompt_info = rq_prompt_info,
+    .think_open = rq_think_open,
 };
 
 /* ---- callbacks: the user's, plus storing finished results in the cache ------------------ */
@@ -470,8 +488,10 @@ static bool cache_applies(const llmr_router *r, const llmr_route_opts *ro, const
 {
     if (ro->cache < 0 || (!r->cfg.cache.enabled && ro->cache <= 0))
         return false;
-    if (o->n_filters)
-        return false;              /* filters are code: their output cannot be keyed */
+    if (o->n_filters || o->logprobs || o->split_reasoning)
+        return false;              /* filters are code: their output cannot be keyed; a
+                                      cached text has no log-probabilities, nor reasoning
+                                      pieces */
     bool sampling = o->sampling.temperature > 0;
     return !sampling || ro->cache > 0 || r->cfg.cache.allow_sampling;
 }
@@ -508,6 +528,7 @@ static int req_set_tools(rt_req *q, const llmr_route_opts *ro, const llmr_gen_op
         return rt_fail(rc == LLMR_ERR_NOMEM ? rc : LLMR_ERR_ARG, err.msg);
     if (!(q->tools_json = llmri_strdup(ro->tools)))
         return rt_fail(LLMR_ERR_NOMEM, "out of memory");
+    q->tool_parallel = ro->parallel_tool_calls;
     if (!strcmp(tc, "auto"))
         return LLMR_OK;
     if (strcmp(tc, "required") && llmri_tools_find(q->tools, tc) < 0)
@@ -516,7 +537,6 @@ static int req_set_tools(rt_req *q, const llmr_route_opts *ro, const llmr_gen_op
         return rt_fail(LLMR_ERR_ARG, "tool_choice \"required\" or a named function cannot be "
                        "combined with a grammar, a JSON schema or JSON mode");
     q->tool_only = llmri_strdup(strcmp(tc, "required") ? tc : "");
-    q->tool_parallel = ro->parallel_tool_calls;
     return q->tool_only ? LLMR_OK : rt_fail(LLMR_ERR_NOMEM, "out of memory");
 }
 
@@ -735,6 +755,17 @@ int llmr_router_stream_tool_calls(llmr_router *r, const llmr_stream *s, const ch
     pthread_mutex_unlock(&r->mu);
     if (!q || !q->tools)       /* the stream's owner thread: q lives until it closes s */
         return rt_fail(LLMR_ERR_NOT_FOUND, "the stream was not opened on this router with tools");
+    if (q->inner_remote) {     /* the backend read its model's calls: its text is content */
+        cJSON *o = cJSON_CreateObject(), *calls = q->remote_calls ? cJSON_Parse(q->remote_calls)
+                                                                   : NULL;
+        char *t = llmri_strndup(text ? text : "", text ? len : 0);
+        cJSON_AddStringToObject(o, "content", t ? t : "");
+        free(t);
+        cJSON_AddItemToObject(o, "tool_calls", calls ? calls : cJSON_CreateArray());
+        *json = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        return rt_fail(*json ? LLMR_OK : LLMR_ERR_NOMEM, *json ? "" : "out of memory");
+    }
     llmri_tool_calls tc;
     llmr_err err = {0};
     int rc = llmri_toolcall_parse(text ? text : "", len, q->tc_format, q->tools, &tc, &err);

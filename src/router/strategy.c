@@ -67,6 +67,10 @@ static bool excluded(const rt_cand *c, const rt_need *n, char *why, size_t len)
         snprintf(why, len, "excluded: no JSON mode");
         return true;
     }
+    if (n->local && c->remote) {
+        snprintf(why, len, "excluded: log-probabilities need a local model");
+        return true;
+    }
     return false;
 }
 

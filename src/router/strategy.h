@@ -57,6 +57,7 @@ typedef struct rt_need {
     uint32_t context;     /* prompt tokens (estimated) + max_tokens; 0: no need */
     bool     chat;
     bool     json;
+    bool     local;       /* log-probabilities: only local models compute them */
 } rt_need;
 
 typedef struct rt_rank {

@@ -628,3 +628,48 @@ void llmri_sampler_free(llmr_sampler *s)
     llmri_gmatch_free(s->gm);
     free(s);
 }
+
+/* ---- log-probabilities ------------------------------------------------------------------ */
+
+void llmri_logprobs(const float *logits, int32_t n_vocab, int32_t chosen, int n_top,
+                    llmr_token_logprob *out)
+{
+    /* log p_i = l_i - (m + log sum_j exp(l_j - m)), summed in double: exp(l - m) <= 1, so
+     * nothing overflows, and -inf logits (banned by the model itself) add 0 */
+    float m = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (logits[i] > m)
+            m = logits[i];
+    double sum = 0;
+    for (int32_t i = 0; i < n_vocab; i++)
+        sum += exp((double)logits[i] - m);
+    double lse = (double)m + log(sum);
+    if (n_top > n_vocab)
+        n_top = n_vocab;
+    if (n_top > LLMR_MAX_TOP_LOGPROBS)
+        n_top = LLMR_MAX_TOP_LOGPROBS;
+    /* the n_top largest by insertion into a sorted list: n_vocab * n_top at worst, and most
+     * tokens are rejected by one comparison with the list's last */
+    int32_t n = 0;
+    for (int32_t i = 0; i < n_vocab && n_top > 0; i++) {
+        float l = logits[i];
+        if (n == n_top && !(l > out->top[n - 1].logprob))
+            continue;
+        int32_t at = n < n_top ? n++ : n - 1;
+        while (at > 0 && l > out->top[at - 1].logprob) {
+            out->top[at] = out->top[at - 1];
+            at--;
+        }
+        out->top[at] = (llmr_top_logprob){i, l, "", 0};
+    }
+    for (int32_t k = 0; k < n; k++) {
+        double lp = (double)out->top[k].logprob - lse;
+        out->top[k].logprob = lp < 0 ? (float)lp : 0.0f;
+    }
+    out->n_top = n;
+    double lc = chosen >= 0 && chosen < n_vocab ? (double)logits[chosen] - lse : -INFINITY;
+    out->token = chosen;
+    out->logprob = lc < 0 ? (float)lc : 0.0f;
+    out->bytes = "";
+    out->len = 0;
+}

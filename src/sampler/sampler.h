@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "sampler/grammar.h"
+#include "llmr.h"
 
 typedef struct llmr_sampler llmr_sampler;
 
@@ -39,6 +40,12 @@ int32_t llmri_sampler_sample(llmr_sampler *s, const float *logits, llmr_err *err
  * temperature). Returns how many survive; at most cap are written. For tests and logprobs. */
 int32_t llmri_sampler_candidates(llmr_sampler *s, const float *logits, int32_t *ids,
                                 float *probs, int32_t cap);
+
+/* The log-softmax of the raw logits (n_vocab, not modified) at token `chosen`, and the n_top
+ * (at most LLMR_MAX_TOP_LOGPROBS) most likely tokens, most likely first, equal ones by lower
+ * id; bytes are left empty for the caller. Allocates nothing. */
+void llmri_logprobs(const float *logits, int32_t n_vocab, int32_t chosen, int n_top,
+                    llmr_token_logprob *out);
 
 /* Records token t as generated: it enters the penalty window and advances the grammar.
  * LLMR_ERR_ARG if t is out of range or the grammar rejects it. */

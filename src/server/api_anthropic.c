@@ -6,6 +6,9 @@
  * message, text blocks to content, tool_use blocks to an assistant's tool_calls, tool_result
  * blocks to tool messages, tools and tool_choice to OpenAI's - and parsed by the same code as
  * /v1/chat/completions, so every field is checked once; errors come back in Anthropic's shape.
+ * A reply cut by one of stop_sequences says stop_reason "stop_sequence" and which. With
+ * "thinking": {"type": "enabled", "budget_tokens": N}, a reasoning model's <think> block
+ * becomes a thinking content block (streamed as thinking_delta) before the text block.
  */
 #include "server/server_int.h"
 
@@ -181,11 +184,41 @@ static int add_tools(const cJSON *in, cJSON *o, srv_error *e)
     return 0;
 }
 
+/* Extended thinking: {"type": "enabled", "budget_tokens": N} (N >= 1024 and below
+ * max_tokens, as Anthropic requires; the thinking counts against max_tokens, which is what
+ * bounds it here) or {"type": "disabled"}. */
+static int get_thinking(const cJSON *in, bool *think, srv_error *e)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "thinking");
+    *think = false;
+    if (!t || cJSON_IsNull(t))
+        return 0;
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(t, "type");
+    if (!cJSON_IsObject(t) || !cJSON_IsString(ty) ||
+        (strcmp(ty->valuestring, "enabled") && strcmp(ty->valuestring, "disabled")))
+        return BAD("thinking", "'thinking' must be {\"type\": \"enabled\", \"budget_tokens\": N} "
+                   "or {\"type\": \"disabled\"}");
+    if (!strcmp(ty->valuestring, "disabled"))
+        return 0;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(t, "budget_tokens");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(in, "max_tokens");
+    if (!cJSON_IsNumber(b) || b->valuedouble != (double)(long long)b->valuedouble ||
+        b->valuedouble < 1024)
+        return BAD("thinking.budget_tokens", "'thinking.budget_tokens' must be an integer of "
+                   "at least 1024");
+    if (cJSON_IsNumber(mt) && b->valuedouble >= mt->valuedouble)
+        return BAD("thinking.budget_tokens", "'thinking.budget_tokens' must be less than "
+                   "max_tokens");
+    *think = true;
+    return 0;
+}
+
 /* The OpenAI chat request an Anthropic request means (count: /count_tokens, where
- * max_tokens is not given). */
-static int translate(const cJSON *in, bool count, cJSON **out, srv_error *e)
+ * max_tokens is not given); *think: extended thinking is on. */
+static int translate(const cJSON *in, bool count, cJSON **out, bool *think, srv_error *e)
 {
     *out = NULL;
+    *think = false;
     if (!cJSON_IsObject(in))
         return BAD(NULL, "the body must be a JSON object");
     cJSON *o = cJSON_CreateObject();
@@ -233,6 +266,8 @@ static int translate(const cJSON *in, bool count, cJSON **out, srv_error *e)
         }
     if (!rc)
         rc = add_tools(in, o, e);
+    if (!rc)
+        rc = get_thinking(in, think, e);
     if (rc == 500)
         rc = srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
     if (rc) {
@@ -254,7 +289,8 @@ static bool accept_request(srv_ctx *x, bool count, srv_req *r)
         return false;
     srv_error e = {0};
     cJSON *o = NULL;
-    int rc = translate(in, count, &o, &e);
+    bool think;
+    int rc = translate(in, count, &o, &think, &e);
     cJSON_Delete(in);
     char *body = rc ? NULL : cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -268,7 +304,7 @@ static bool accept_request(srv_ctx *x, bool count, srv_req *r)
         srv_req_free(r);
         return false;
     }
-    r->split_reasoning = false;     /* the text as the model wrote it */
+    r->split_reasoning = think;     /* else the text as the model wrote it */
     return true;
 }
 
@@ -280,13 +316,36 @@ typedef struct an_stream {
     char id[40];
     bool tools;
     bool ok;
-    bool block_open;       /* the text block has started */
+    int n_blocks;          /* content blocks started */
+    char open;             /* the last one, still open: 't' text, 'k' thinking; 0 none */
     llmr_buf held;         /* with tools: the text, until its calls are read */
 } an_stream;
 
 static const char *stop_reason(const srv_usage *u, bool calls)
 {
-    return calls ? "tool_use" : u->finish == SRV_FINISH_STOP ? "end_turn" : "max_tokens";
+    return calls ? "tool_use" : u->stop_seq[0] ? "stop_sequence"
+                 : u->finish == SRV_FINISH_STOP ? "end_turn" : "max_tokens";
+}
+
+/* The message's (or message_delta's) stop_sequence: the one that cut the reply, or null. */
+static void add_stop_sequence(cJSON *m, const srv_usage *u, bool calls)
+{
+    if (u->stop_seq[0] && !calls)
+        cJSON_AddStringToObject(m, "stop_sequence", u->stop_seq);
+    else
+        cJSON_AddNullToObject(m, "stop_sequence");
+}
+
+/* A thinking content block. The signature is Anthropic's check that the thinking is its own
+ * when a client sends it back; a local model's thinking has none (and blocks sent back are
+ * not shown to the model again), so it is empty. */
+static cJSON *thinking_block(const char *text)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "thinking");
+    cJSON_AddStringToObject(b, "thinking", text);
+    cJSON_AddStringToObject(b, "signature", "");
+    return b;
 }
 
 static cJSON *usage_json(const srv_usage *u, bool with_input)
@@ -329,7 +388,6 @@ static void whole_reply(an_stream *st, srv_gen *g)
     char *text = NULL, *thought = NULL;
     size_t len = 0;
     bool live = srv_wait_all(st->x, g, &text, &len, &thought);
-    free(thought);
     srv_usage u;
     srv_gen_usage(g, &u);
     srv_note_usage(st->x, &u);
@@ -337,10 +395,14 @@ static void whole_reply(an_stream *st, srv_gen *g)
         srv_reply_errorf(st->x, 500, "api_error", NULL, "generation failed: %s", u.err_msg);
     if (!live || u.finish == SRV_FINISH_ERROR) {
         free(text);
+        free(thought);
         return;
     }
     cJSON *tc = st->tools ? srv_gen_calls(g) : NULL;
     cJSON *m = message_head(st), *content = cJSON_AddArrayToObject(m, "content");
+    if (thought)
+        cJSON_AddItemToArray(content, thinking_block(thought));
+    free(thought);
     const char *t = tc ? cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring : text;
     if (t && t[0]) {
         cJSON *b = cJSON_CreateObject();
@@ -352,7 +414,7 @@ static void whole_reply(an_stream *st, srv_gen *g)
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(tc, "tool_calls"))
         cJSON_AddItemToArray(content, tool_use_block(c));
     cJSON_AddStringToObject(m, "stop_reason", stop_reason(&u, tc != NULL));
-    cJSON_AddNullToObject(m, "stop_sequence");
+    add_stop_sequence(m, &u, tc != NULL);
     cJSON_AddItemToObject(m, "usage", usage_json(&u, true));
     cJSON_Delete(tc);
     free(text);
@@ -408,26 +470,47 @@ static bool block_stop(an_stream *st, int index)
     return send_event(st, o);
 }
 
-static bool text_delta(an_stream *st, const char *text, size_t len)
+/* Ends the open block; a thinking block ends with its signature (signature_delta). */
+static bool close_block(an_stream *st)
 {
-    if (!st->block_open) {
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "type", "text");
-        cJSON_AddStringToObject(b, "text", "");
-        if (!block_start(st, 0, b))
+    if (!st->open)
+        return true;
+    bool ok = st->open != 'k' ||
+              block_delta(st, st->n_blocks - 1, "signature_delta", "signature", "", 0);
+    st->open = 0;
+    return ok && block_stop(st, st->n_blocks - 1);
+}
+
+/* A delta of kind 't' (text) or 'k' (thinking), in a block of that kind: the open one, or a
+ * new one after it. */
+static bool kind_delta(an_stream *st, char kind, const char *text, size_t len)
+{
+    if (st->open != kind) {
+        if (!close_block(st))
             return false;
-        st->block_open = true;
+        cJSON *b = kind == 'k' ? thinking_block("") : cJSON_CreateObject();
+        if (kind == 't') {
+            cJSON_AddStringToObject(b, "type", "text");
+            cJSON_AddStringToObject(b, "text", "");
+        } else {
+            cJSON_DeleteItemFromObjectCaseSensitive(b, "signature");
+        }
+        if (!block_start(st, st->n_blocks++, b))
+            return false;
+        st->open = kind;
     }
-    return block_delta(st, 0, "text_delta", "text", text, len);
+    return kind == 'k' ? block_delta(st, st->n_blocks - 1, "thinking_delta", "thinking", text, len)
+                       : block_delta(st, st->n_blocks - 1, "text_delta", "text", text, len);
 }
 
 static bool emit(void *user, const char *text, size_t len, bool thought)
 {
     an_stream *st = user;
-    (void)thought;
+    if (thought)
+        return kind_delta(st, 'k', text, len);
     if (st->tools)         /* text that may be a call is not a text block until the end */
         return st->ok = llmri_buf_append(&st->held, text, len);
-    return text_delta(st, text, len);
+    return kind_delta(st, 't', text, len);
 }
 
 /* The end of a streamed reply with tools: its text, then each call as a tool_use block whose
@@ -439,11 +522,9 @@ static bool stream_calls(an_stream *st, srv_gen *g)
                        : st->held.p;
     size_t tl = tc ? strlen(t) : st->held.len;
     if (tl)
-        text_delta(st, t, tl);
-    int index = st->block_open ? 1 : 0;
-    if (st->block_open)
-        block_stop(st, 0);
-    st->block_open = false;
+        kind_delta(st, 't', t, tl);
+    close_block(st);
+    int index = st->n_blocks;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(tc, "tool_calls")) {
         cJSON *b = tool_use_block(c);
@@ -453,6 +534,7 @@ static bool stream_calls(an_stream *st, srv_gen *g)
         block_delta(st, index, "input_json_delta", "partial_json", args ? args : "{}",
                     args ? strlen(args) : 2);
         block_stop(st, index++);
+        st->n_blocks = index;
         free(args);
     }
     bool calls = tc != NULL;
@@ -491,12 +573,11 @@ static void stream_reply(an_stream *st, srv_gen *g)
         return;
     }
     bool calls = st->tools && stream_calls(st, g);
-    if (st->block_open)
-        block_stop(st, 0);
+    close_block(st);
     o = event("message_delta");
     cJSON *d = cJSON_AddObjectToObject(o, "delta");
     cJSON_AddStringToObject(d, "stop_reason", stop_reason(&u, calls));
-    cJSON_AddNullToObject(d, "stop_sequence");
+    add_stop_sequence(d, &u, calls);
     cJSON_AddItemToObject(o, "usage", usage_json(&u, false));
     send_event(st, o);
     send_event(st, event("message_stop"));
@@ -527,38 +608,28 @@ static void answer(an_stream *st, srv_gen *g, bool count, bool stream)
     }
 }
 
-static int handle(struct mg_connection *c, llmr_server *s, bool count)
+/* srv_handle_generation's halves; user points at `count` (/count_tokens). */
+static bool accept_cb(srv_ctx *x, void *user, srv_req *r)
 {
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, SRV_API_ANTHROPIC);
-    atomic_fetch_add(&s->m.requests[SRV_API_ANTHROPIC], 1);
-    srv_req r;
-    if (!accept_request(&x, count, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-    } else {
-        x.model_hdr = g.model_hdr;
-        an_stream st = {.x = &x, .model = g.model, .tools = g.tools};
-        make_id(st.id, sizeof st.id);
-        answer(&st, &g, count, r.stream);
-        llmri_buf_free(&st.held);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    return accept_request(x, *(const bool *)user, r);
+}
+
+static void reply_cb(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
+{
+    an_stream st = {.x = x, .model = g->model, .tools = g->tools};
+    make_id(st.id, sizeof st.id);
+    answer(&st, g, *(const bool *)user, r->stream);
+    llmri_buf_free(&st.held);
 }
 
 int srv_h_anthropic_messages(struct mg_connection *c, void *ud)
 {
-    return handle(c, ud, false);
+    bool count = false;
+    return srv_handle_generation(c, ud, SRV_API_ANTHROPIC, accept_cb, reply_cb, &count);
 }
 
 int srv_h_anthropic_count(struct mg_connection *c, void *ud)
 {
-    return handle(c, ud, true);
+    bool count = true;
+    return srv_handle_generation(c, ud, SRV_API_ANTHROPIC, accept_cb, reply_cb, &count);
 }

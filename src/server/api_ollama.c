@@ -5,7 +5,9 @@
  * and a last line with "done":true, "done_reason" ("stop" | "length"), total_duration,
  * load_duration, prompt_eval_count, prompt_eval_duration, eval_count, eval_duration
  * (durations in nanoseconds). "stream": false sends that last object alone with the whole
- * text. GET /api/tags, /api/ps and /api/version describe the model and the server; a model's
+ * text. With "logprobs": true, each line has "logprobs": [{"token", "logprob", "bytes",
+ * "top_logprobs": [...]}] for the tokens of its text (not of its thinking), as ollama 0.12.
+ * GET /api/tags, /api/ps and /api/version describe the model and the server; a model's
  * "digest" is its file's sha256 in hex, as ollama gives its blobs'.
  */
 #include "server/server_int.h"
@@ -28,7 +30,17 @@ typedef struct ol_stream {
     bool ok;
     bool tools;          /* the reply is held until its calls are read (gen tools) */
     llmr_buf held;
+    srv_gen *g;
+    cJSON *held_lp;      /* the tokens of the held text */
 } ol_stream;
+
+/* Line o gets "logprobs": the tokens in entries (a copy), when the request asked for them. */
+static void add_logprobs(ol_stream *st, cJSON *o, const cJSON *entries)
+{
+    if (st->g->logprobs)
+        cJSON_AddItemToObject(o, "logprobs", entries ? cJSON_Duplicate(entries, true)
+                                                     : cJSON_CreateArray());
+}
 
 static cJSON *line_head(ol_stream *st, const char *text, size_t len)
 {
@@ -89,9 +101,17 @@ static bool send_line(ol_stream *st, cJSON *o)
 static bool emit_piece(void *user, const char *text, size_t len, bool thought)
 {
     ol_stream *st = user;
-    if (st->tools && !thought)   /* text that may be a call is not content until the end */
+    if (st->tools && !thought) { /* text that may be a call is not content until the end */
+        const cJSON *e;
+        if (st->g->piece_lp && !st->held_lp)
+            st->held_lp = cJSON_CreateArray();
+        cJSON_ArrayForEach(e, st->g->piece_lp)
+            cJSON_AddItemToArray(st->held_lp, cJSON_Duplicate(e, true));
         return st->ok = llmri_buf_append(&st->held, text, len);
+    }
     cJSON *o = thought ? line_thought(st, text, len) : line_head(st, text, len);
+    if (!thought)
+        add_logprobs(st, o, st->g->piece_lp);
     cJSON_AddBoolToObject(o, "done", false);
     return st->ok = send_line(st, o);
 }
@@ -136,93 +156,87 @@ static void add_done(cJSON *o, const srv_usage *u)
     cJSON_AddNumberToObject(o, "eval_duration", (double)(long long)(u->gen_s * 1e9));
 }
 
-static int handle(struct mg_connection *c, void *ud, srv_api api)
+/* Streamed: one line per piece, then the held reply of a request with tools (its calls or
+ * its text) and the "done" line. */
+static void stream_reply(ol_stream *st, srv_gen *g)
 {
-    llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, api);
-    atomic_fetch_add(&s->m.requests[api], 1);
-    srv_req r;
-    if (!srv_accept_generation(&x, api, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-        srv_req_free(&r);
-        goto out;
-    }
-    x.model_hdr = g.model_hdr;
-    ol_stream st = {.x = &x, .chat = api == SRV_API_OLLAMA_CHAT, .model = g.model,
-                    .tools = g.tools};
-    if (r.stream) {
-        if (srv_stream_begin(&x, "application/x-ndjson")) {
-            st.ok = true;
-            bool live = srv_pump(&x, &g, emit_piece, &st);
-            srv_usage u;
-            srv_gen_usage(&g, &u);
-            srv_note_usage(&x, &u);
-            if (live && st.ok) {
-                cJSON *o;
-                if (u.finish == SRV_FINISH_ERROR) {
-                    o = cJSON_CreateObject();
-                    cJSON_AddStringToObject(o, "model", st.model);
-                    cJSON_AddStringToObject(o, "error", u.err_msg);
-                } else {
-                    /* with tools: the held reply, as its calls or as text */
-                    cJSON *msg = st.tools ? calls_message(&st, &g) : NULL;
-                    if (!msg && st.tools && st.held.len)
-                        msg = line_head(&st, st.held.p, st.held.len);
-                    if (msg) {
-                        cJSON_AddBoolToObject(msg, "done", false);
-                        send_line(&st, msg);
-                    }
-                    o = line_head(&st, "", 0);
-                    add_done(o, &u);
-                }
-                send_line(&st, o);
-                srv_stream_end(&x);
-            }
-        }
+    srv_ctx *x = st->x;
+    if (!srv_stream_begin(x, "application/x-ndjson"))
+        return;
+    st->ok = true;
+    bool live = srv_pump(x, g, emit_piece, st);
+    srv_usage u;
+    srv_gen_usage(g, &u);
+    srv_note_usage(x, &u);
+    if (!live || !st->ok)
+        return;
+    cJSON *o;
+    if (u.finish == SRV_FINISH_ERROR) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", st->model);
+        cJSON_AddStringToObject(o, "error", u.err_msg);
     } else {
-        char *text = NULL, *thought = NULL;
-        size_t tl = 0;
-        bool live = srv_wait_all(&x, &g, &text, &tl, &thought);
-        srv_usage u;
-        srv_gen_usage(&g, &u);
-        srv_note_usage(&x, &u);
-        if (live && u.finish == SRV_FINISH_ERROR) {
-            srv_reply_errorf(&x, 500, "server_error", NULL, "generation failed: %s",
-                             u.err_msg);
-        } else if (live) {
-            cJSON *o = st.tools ? calls_message(&st, &g) : NULL;
-            if (!o)
-                o = line_head(&st, text ? text : "", tl);
-            if (thought)
-                cJSON_AddStringToObject(st.chat ? cJSON_GetObjectItemCaseSensitive(o, "message")
-                                                : o, "thinking", thought);
-            add_done(o, &u);
-            srv_reply_cjson(&x, 200, o);
+        cJSON *msg = st->tools ? calls_message(st, g) : NULL;
+        if (!msg && st->tools && st->held.len)
+            msg = line_head(st, st->held.p, st->held.len);
+        if (msg) {
+            add_logprobs(st, msg, st->held_lp);
+            cJSON_AddBoolToObject(msg, "done", false);
+            send_line(st, msg);
         }
-        free(text);
-        free(thought);
+        o = line_head(st, "", 0);
+        add_done(o, &u);
     }
+    send_line(st, o);
+    srv_stream_end(x);
+}
+
+static void whole_reply(ol_stream *st, srv_gen *g)
+{
+    char *text = NULL, *thought = NULL;
+    size_t tl = 0;
+    bool live = srv_wait_all(st->x, g, &text, &tl, &thought);
+    srv_usage u;
+    srv_gen_usage(g, &u);
+    srv_note_usage(st->x, &u);
+    if (live && u.finish == SRV_FINISH_ERROR) {
+        srv_reply_errorf(st->x, 500, "server_error", NULL, "generation failed: %s", u.err_msg);
+    } else if (live) {
+        cJSON *o = st->tools ? calls_message(st, g) : NULL;
+        if (!o)
+            o = line_head(st, text ? text : "", tl);
+        if (thought)
+            cJSON_AddStringToObject(st->chat ? cJSON_GetObjectItemCaseSensitive(o, "message") : o,
+                                    "thinking", thought);
+        add_logprobs(st, o, g->lp_text);
+        add_done(o, &u);
+        srv_reply_cjson(st->x, 200, o);
+    }
+    free(text);
+    free(thought);
+}
+
+static void reply(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
+{
+    (void)user;
+    ol_stream st = {.x = x, .chat = r->api == SRV_API_OLLAMA_CHAT, .model = g->model,
+                    .tools = g->tools, .g = g};
+    if (r->stream)
+        stream_reply(&st, g);
+    else
+        whole_reply(&st, g);
     llmri_buf_free(&st.held);
-    srv_gen_end(&g);
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    cJSON_Delete(st.held_lp);
 }
 
 int srv_h_ollama_generate(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_OLLAMA_GEN);
+    return srv_handle_generation(c, s, SRV_API_OLLAMA_GEN, NULL, reply, NULL);
 }
 
 int srv_h_ollama_chat(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_OLLAMA_CHAT);
+    return srv_handle_generation(c, s, SRV_API_OLLAMA_CHAT, NULL, reply, NULL);
 }
 
 cJSON *srv_ollama_entry(const char *id, const char *digest, uint64_t size,

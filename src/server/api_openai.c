@@ -11,6 +11,12 @@
  *                                                                  "usage":null before it)
  *   data: [DONE]
  * /v1/completions streams "text_completion" objects with choices[].text the same way.
+ *
+ * With logprobs, a choice's "logprobs" holds the tokens of its text (not of its reasoning):
+ * chat's {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}
+ * (API reference, "The chat completion object"), completions' legacy {"tokens",
+ * "token_logprobs", "top_logprobs": [{TOKEN: LOGPROB}], "text_offset"}, each chunk with the
+ * tokens of its text.
  */
 #include "server/server_int.h"
 
@@ -34,7 +40,44 @@ typedef struct oa_stream {
     bool ok;
     bool tools;          /* the reply is held until its calls are read (gen tools) */
     llmr_buf held;
+    srv_gen *g;
+    const cJSON *lp_now; /* the tokens of the choice being written (borrowed), or NULL */
+    cJSON *held_lp;      /* the tokens of the held text */
+    size_t text_off;     /* completions: code points of the text so far (text_offset) */
 } oa_stream;
+
+/* A choice's "logprobs" for the tokens in entries (srv_take's shape), or null. */
+static cJSON *choice_logprobs(oa_stream *st, const cJSON *entries)
+{
+    if (!st->r->logprobs || !entries)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (st->chat) {
+        cJSON_AddItemToObject(o, "content", cJSON_Duplicate(entries, true));
+        cJSON_AddNullToObject(o, "refusal");
+        return o;
+    }
+    cJSON *tokens = cJSON_AddArrayToObject(o, "tokens");
+    cJSON *lps = cJSON_AddArrayToObject(o, "token_logprobs");
+    cJSON *tops = cJSON_AddArrayToObject(o, "top_logprobs");
+    cJSON *offs = cJSON_AddArrayToObject(o, "text_offset");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, entries) {
+        cJSON_AddItemToArray(tokens, cJSON_Duplicate(cJSON_GetObjectItem(e, "token"), false));
+        cJSON_AddItemToArray(lps, cJSON_Duplicate(cJSON_GetObjectItem(e, "logprob"), false));
+        cJSON *top = cJSON_CreateObject(), *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(e, "top_logprobs"))
+            if (!cJSON_GetObjectItemCaseSensitive(top, cJSON_GetObjectItem(a, "token")->valuestring))
+                cJSON_AddNumberToObject(top, cJSON_GetObjectItem(a, "token")->valuestring,
+                                        cJSON_GetObjectItem(a, "logprob")->valuedouble);
+        cJSON_AddItemToArray(tops, top);
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)st->text_off));
+        /* offsets in code points of the completion, as a client's string indexes count */
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(e, "bytes"))
+            st->text_off += ((int)a->valuedouble & 0xC0) != 0x80;
+    }
+    return o;
+}
 
 static cJSON *chunk_head(oa_stream *st)
 {
@@ -66,7 +109,7 @@ static void add_choice(oa_stream *st, cJSON *o, const char *text, size_t len, bo
         cJSON_AddStringToObject(c, "text", t ? t : "");
     }
     free(t);
-    cJSON_AddNullToObject(c, "logprobs");
+    cJSON_AddItemToObject(c, "logprobs", choice_logprobs(st, st->lp_now));
     if (finish)
         cJSON_AddStringToObject(c, "finish_reason", finish);
     else
@@ -96,13 +139,28 @@ static bool send_event(oa_stream *st, cJSON *o)
     return ok;
 }
 
+/* The tokens of held text wait with it. */
+static bool hold_lp(oa_stream *st, const cJSON *entries)
+{
+    if (!entries)
+        return true;
+    if (!st->held_lp && !(st->held_lp = cJSON_CreateArray()))
+        return false;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, entries)
+        cJSON_AddItemToArray(st->held_lp, cJSON_Duplicate(e, true));
+    return true;
+}
+
 static bool emit_delta(void *user, const char *text, size_t len, bool thought)
 {
     oa_stream *st = user;
     if (st->tools && !thought)   /* text that may be a call is not content until the end */
-        return st->ok = llmri_buf_append(&st->held, text, len);
+        return st->ok = llmri_buf_append(&st->held, text, len) && hold_lp(st, st->g->piece_lp);
     cJSON *o = chunk_head(st);
+    st->lp_now = thought ? NULL : st->g->piece_lp;
     add_choice(st, o, thought ? NULL : text, len, false, NULL);
+    st->lp_now = NULL;
     if (thought && st->chat) {
         /* reasoning goes in delta.reasoning_content, as llama.cpp's server sends it */
         cJSON *d = cJSON_GetObjectItemCaseSensitive(
@@ -119,7 +177,10 @@ static bool emit_delta_now(oa_stream *st, const char *text, size_t len)
 {
     bool tools = st->tools;
     st->tools = false;
+    const cJSON *lp = st->g->piece_lp;
+    st->g->piece_lp = st->held_lp;
     bool ok = emit_delta(st, text, len, false);
+    st->g->piece_lp = lp;
     st->tools = tools;
     return ok;
 }
@@ -140,9 +201,11 @@ static cJSON *usage_json(const srv_usage *u)
 static bool stream_tool_calls(oa_stream *st, const cJSON *tc)
 {
     const char *content = cJSON_GetObjectItemCaseSensitive(tc, "content")->valuestring;
+    st->lp_now = st->held_lp;       /* the reply's tokens go with its first chunk */
     if (content && content[0]) {
         cJSON *o = chunk_head(st);
         add_choice(st, o, content, strlen(content), false, NULL);
+        st->lp_now = NULL;
         if (!send_event(st, o))
             return false;
     }
@@ -153,6 +216,7 @@ static bool stream_tool_calls(oa_stream *st, const cJSON *tc)
         for (int part = 0; part < 2; part++) {
             cJSON *o = chunk_head(st);
             add_choice(st, o, NULL, 0, false, NULL);
+            st->lp_now = NULL;
             cJSON *d = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0), "delta");
             cJSON *arr = cJSON_AddArrayToObject(d, "tool_calls"), *x = cJSON_CreateObject();
@@ -291,7 +355,7 @@ static void whole_reply(oa_stream *st, srv_gen *j)
     } else {
         cJSON_AddStringToObject(c, "text", text ? text : "");
     }
-    cJSON_AddNullToObject(c, "logprobs");
+    cJSON_AddItemToObject(c, "logprobs", choice_logprobs(st, j->lp_text));
     cJSON_AddStringToObject(c, "finish_reason", tc ? "tool_calls" : oa_finish(&u));
     cJSON_Delete(tc);
     free(thought);
@@ -313,45 +377,28 @@ static void make_id(char *buf, size_t n, const char *prefix)
     snprintf(buf, n, "%s-%lx%06llx", prefix, (unsigned long)time(NULL), k);
 }
 
-static int handle(struct mg_connection *c, void *ud, srv_api api)
+static void reply(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
 {
-    llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, api);
-    atomic_fetch_add(&s->m.requests[api], 1);
-    srv_req r;
-    if (!srv_accept_generation(&x, api, &r))
-        goto out;
-    srv_error e = {0};
-    srv_gen g;
-    if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
-        srv_reply_error(&x, &e);
-    } else {
-        x.model_hdr = g.model_hdr;
-        oa_stream st = {.x = &x, .r = &r, .created = (long)time(NULL), .chat = api == SRV_API_CHAT,
-                        .model = g.model, .tools = g.tools};
-        make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
-        if (r.stream)
-            stream_reply(&st, &g);
-        else
-            whole_reply(&st, &g);
-        llmri_buf_free(&st.held);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-out:
-    srv_access_log(&x);
-    return 1;
+    (void)user;
+    oa_stream st = {.x = x, .r = r, .created = (long)time(NULL), .chat = r->api == SRV_API_CHAT,
+                    .model = g->model, .tools = g->tools, .g = g};
+    make_id(st.id, sizeof st.id, st.chat ? "chatcmpl" : "cmpl");
+    if (r->stream)
+        stream_reply(&st, g);
+    else
+        whole_reply(&st, g);
+    llmri_buf_free(&st.held);
+    cJSON_Delete(st.held_lp);
 }
 
 int srv_h_chat(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_CHAT);
+    return srv_handle_generation(c, s, SRV_API_CHAT, NULL, reply, NULL);
 }
 
 int srv_h_completions(struct mg_connection *c, void *s)
 {
-    return handle(c, s, SRV_API_COMPLETION);
+    return srv_handle_generation(c, s, SRV_API_COMPLETION, NULL, reply, NULL);
 }
 
 /* GET /v1/models: {"object":"list","data":[{"id","object":"model","created","owned_by"}]} */

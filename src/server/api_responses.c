@@ -255,6 +255,28 @@ static int add_format(const cJSON *in, cJSON *o, srv_error *e)
     return 0;
 }
 
+/* Log-probabilities: `top_logprobs` (0..20) and `include` naming
+ * "message.output_text.logprobs" ask for them (the first also for alternatives). */
+static int add_logprobs(const cJSON *in, cJSON *o, srv_error *e)
+{
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(in, "include");
+    const cJSON *top = cJSON_GetObjectItemCaseSensitive(in, "top_logprobs");
+    bool want = cJSON_IsNumber(top) && top->valuedouble > 0;
+    if (inc && !cJSON_IsNull(inc) && !cJSON_IsArray(inc))
+        return BAD("include", "'include' must be an array of strings");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, inc) {
+        if (!cJSON_IsString(it))
+            return BAD("include", "'include' must be an array of strings");
+        want |= !strcmp(it->valuestring, "message.output_text.logprobs");
+    }
+    if (top && !cJSON_IsNull(top))        /* checked as chat's top_logprobs is */
+        cJSON_AddItemToObject(o, "top_logprobs", cJSON_Duplicate(top, true));
+    if (want)
+        cJSON_AddBoolToObject(o, "logprobs", true);
+    return 0;
+}
+
 /* The chat request meant; *conv gets the conversation without the instructions (for the
  * store). */
 static int translate(srv_responses *store, const cJSON *in, cJSON **out, cJSON **conv,
@@ -317,6 +339,8 @@ static int translate(srv_responses *store, const cJSON *in, cJSON **out, cJSON *
         rc = add_tools(in, o, e);
     if (!rc)
         rc = add_format(in, o, e);
+    if (!rc)
+        rc = add_logprobs(in, o, e);
     if (rc == 500)
         rc = srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
     if (rc) {
@@ -341,6 +365,8 @@ typedef struct rs_stream {
     bool stream;           /* events as they come; else one response object at the end */
     int seq;
     llmr_buf text;         /* the reply's text so far (held with tools) */
+    srv_gen *g;
+    cJSON *lp;             /* with logprobs: the tokens of the text so far */
 } rs_stream;
 
 static void make_id(char *buf, size_t n, const char *prefix)
@@ -363,6 +389,9 @@ static cJSON *message_item(rs_stream *st, const char *text, bool done)
         cJSON_AddStringToObject(p, "type", "output_text");
         cJSON_AddStringToObject(p, "text", text);
         cJSON_AddArrayToObject(p, "annotations");
+        if (st->g->logprobs)
+            cJSON_AddItemToObject(p, "logprobs", st->lp ? cJSON_Duplicate(st->lp, true)
+                                                        : cJSON_CreateArray());
         cJSON_AddItemToArray(c, p);
     }
     return m;
@@ -516,11 +545,24 @@ static bool emit(void *user, const char *text, size_t len, bool thought)
     (void)thought;
     if (!llmri_buf_append(&st->text, text, len))
         return st->ok = false;
+    const cJSON *e;
+    if (st->g->piece_lp && !st->lp)
+        st->lp = cJSON_CreateArray();
+    cJSON_ArrayForEach(e, st->g->piece_lp)
+        cJSON_AddItemToArray(st->lp, cJSON_Duplicate(e, true));
     if (st->tools || !st->stream)   /* with tools, text may be a call: held until the end */
         return true;
     char *t = llmri_strndup(text, len);
-    bool ok = t && open_item(st) &&
-              send_event(st, "response.output_text.delta", ev_part(st, "delta", t));
+    cJSON *d = ev_part(st, "delta", t ? t : "");
+    if (st->g->logprobs)
+        cJSON_AddItemToObject(d, "logprobs", st->g->piece_lp
+                                                 ? cJSON_Duplicate(st->g->piece_lp, true)
+                                                 : cJSON_CreateArray());
+    bool ok = t && open_item(st);
+    if (ok)
+        ok = send_event(st, "response.output_text.delta", d);
+    else
+        cJSON_Delete(d);
     free(t);
     return ok;
 }
@@ -625,47 +667,57 @@ static bool write_reply(rs_stream *st, srv_gen *g, bool stream, cJSON *conv)
     return true;
 }
 
+/* What srv_handle_generation's halves share: the request as it came, and the conversation
+ * to store with the reply (taken by it). */
+typedef struct rs_req {
+    srv_responses *store;
+    cJSON *in, *conv;
+} rs_req;
+
+/* The body, translated into the chat request it means and parsed. */
+static bool accept_cb(srv_ctx *x, void *user, srv_req *r)
+{
+    rs_req *q = user;
+    memset(r, 0, sizeof *r);
+    if (!srv_check(x, "POST", SRV_KEY) || !(q->in = srv_read_json(x)))
+        return false;
+    srv_error e = {0};
+    cJSON *chat = NULL;
+    int rc = translate(q->store, q->in, &chat, &q->conv, &e);
+    char *body = rc ? NULL : cJSON_PrintUnformatted(chat);
+    cJSON_Delete(chat);
+    if (!rc)
+        rc = body ? srv_req_parse(SRV_API_CHAT, body, strlen(body), r, &e)
+                  : srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+    free(body);
+    if (rc) {
+        srv_reply_error(x, &e);
+        srv_req_free(r);
+        return false;
+    }
+    r->split_reasoning = false;
+    return true;
+}
+
+static void reply_cb(srv_ctx *x, const srv_req *r, srv_gen *g, void *user)
+{
+    rs_req *q = user;
+    rs_stream st = {.x = x, .in = q->in, .model = g->model, .created = (long)time(NULL),
+                    .tools = g->tools, .g = g};
+    make_id(st.id, sizeof st.id, "resp");
+    make_id(st.msg_id, sizeof st.msg_id, "msg");
+    reply(&st, g, r->stream, q->conv);    /* takes conv */
+    q->conv = NULL;
+    llmri_buf_free(&st.text);
+    cJSON_Delete(st.lp);
+}
+
 int srv_h_responses(struct mg_connection *c, void *ud)
 {
     llmr_server *s = ud;
-    srv_ctx x;
-    srv_ctx_init(&x, s, c, SRV_API_CHAT);
-    atomic_fetch_add(&s->m.requests[SRV_API_CHAT], 1);
-    if (!srv_check(&x, "POST", SRV_KEY))
-        goto out;
-    cJSON *in = srv_read_json(&x);
-    if (!in)
-        goto out;
-    srv_error e = {0};
-    cJSON *chat = NULL, *conv = NULL;
-    int rc = translate(s->responses, in, &chat, &conv, &e);
-    char *body = rc ? NULL : cJSON_PrintUnformatted(chat);
-    cJSON_Delete(chat);
-    srv_req r = {0};
-    if (!rc)
-        rc = body ? srv_req_parse(SRV_API_CHAT, body, strlen(body), &r, &e)
-                  : srv_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
-    free(body);
-    r.split_reasoning = false;
-    srv_gen g;
-    if (!rc)
-        rc = srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e);
-    if (rc) {
-        srv_reply_error(&x, &e);
-        cJSON_Delete(conv);
-    } else {
-        x.model_hdr = g.model_hdr;
-        rs_stream st = {.x = &x, .in = in, .model = g.model, .created = (long)time(NULL),
-                        .tools = g.tools};
-        make_id(st.id, sizeof st.id, "resp");
-        make_id(st.msg_id, sizeof st.msg_id, "msg");
-        reply(&st, &g, r.stream, conv);    /* takes conv */
-        llmri_buf_free(&st.text);
-        srv_gen_end(&g);
-    }
-    srv_req_free(&r);
-    cJSON_Delete(in);
-out:
-    srv_access_log(&x);
-    return 1;
+    rs_req q = {.store = s->responses};
+    int rc = srv_handle_generation(c, s, SRV_API_CHAT, accept_cb, reply_cb, &q);
+    cJSON_Delete(q.conv);
+    cJSON_Delete(q.in);
+    return rc;
 }

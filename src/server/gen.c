@@ -56,6 +56,9 @@ static int gen_opts(const llmr_server *s, const srv_req *r, llmr_gen_opts *o,
     o->max_retries = 0;               /* a full queue is a 503 now, not a wait */
     o->progress_every = 0;
     o->max_prompt_tokens = s->o.max_prompt > 0 ? (uint32_t)s->o.max_prompt : 0;
+    o->logprobs = r->logprobs;
+    o->top_logprobs = r->top_logprobs;
+    o->split_reasoning = r->split_reasoning;
     return 0;
 }
 
@@ -231,7 +234,8 @@ int srv_gen_start(llmr_server *s, const srv_req *r, const srv_msg *msgs, int n_m
     if (!st) {
         g->tools = r->tools && !(r->tool_choice && !strcmp(r->tool_choice, "none"));
         unsigned jf = (flags & SRV_GEN_PAUSED ? SRV_JOB_PAUSED : 0) |
-                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->split_reasoning ? SRV_JOB_SPLIT : 0);
+                      (g->tools ? SRV_JOB_TOOLS : 0) | (r->logprobs ? SRV_JOB_LOGPROBS : 0);
+        g->logprobs = r->logprobs;
         g->job = srv_job_start(s->jobs, s->models, stream, jf, e);
         st = g->job ? 0 : e->status;
     }
@@ -305,11 +309,36 @@ void srv_gen_end(srv_gen *g)
         srv_job_release(g->job);
     g->job = NULL;
     srv_take_free(&g->first);
+    cJSON_Delete(g->lp_text);
+    g->lp_text = NULL;
     if (g->held)
         srv_model_put(s);
     else if (g->counted)
         atomic_fetch_sub(&s->in_flight, 1);
     g->held = g->counted = false;
+}
+
+int srv_handle_generation(struct mg_connection *c, llmr_server *s, srv_api api,
+                          srv_accept_fn accept, srv_reply_fn reply, void *user)
+{
+    srv_ctx x;
+    srv_ctx_init(&x, s, c, api);
+    atomic_fetch_add(&s->m.requests[api], 1);
+    srv_req r;
+    srv_gen g;                 /* x.model_hdr points into it until the access log is written */
+    if (accept ? accept(&x, user, &r) : srv_accept_generation(&x, api, &r)) {
+        srv_error e = {0};
+        if (srv_gen_start(s, &r, NULL, 0, SRV_GEN_WAIT_FIRST, srv_client_alive_cb, &x, &g, &e)) {
+            srv_reply_error(&x, &e);
+        } else {
+            x.model_hdr = g.model_hdr;
+            reply(&x, &r, &g, user);
+            srv_gen_end(&g);
+        }
+        srv_req_free(&r);
+    }
+    srv_access_log(&x);
+    return 1;
 }
 
 void srv_gen_cancel_all(llmr_server *s)

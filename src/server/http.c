@@ -497,7 +497,9 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
         /* One event per piece, as OpenAI and ollama stream one token per chunk. */
         for (int i = 0; ok && i < t.n; i++) {
             size_t at = i ? t.ends[i - 1] : 0;
+            j->piece_lp = t.lp[i];
             ok = emit(user, t.text + at, t.ends[i] - at, t.thought[i]);
+            j->piece_lp = NULL;
         }
         if (!ok || st == SRV_JOB_DONE)
             break;
@@ -524,17 +526,24 @@ bool srv_pump(srv_ctx *x, srv_gen *j, srv_emit_fn emit, void *user)
 
 typedef struct collected {
     llmr_buf text, thought;
+    srv_gen *g;
 } collected;
 
 static bool collect(void *user, const char *text, size_t len, bool thought)
 {
     collected *c = user;
+    const cJSON *e;
+    if (c->g->lp_text && !thought)
+        cJSON_ArrayForEach(e, c->g->piece_lp)
+            cJSON_AddItemToArray(c->g->lp_text, cJSON_Duplicate(e, true));
     return llmri_buf_append(thought ? &c->thought : &c->text, text, len);
 }
 
 bool srv_wait_all(srv_ctx *x, srv_gen *j, char **text, size_t *len, char **thought)
 {
-    collected c = {0};
+    collected c = {.g = j};
+    if (j->logprobs && !j->lp_text && !(j->lp_text = cJSON_CreateArray()))
+        return false;
     *len = 0;
     *text = NULL;
     *thought = NULL;

@@ -14,7 +14,6 @@
 
 #include "core/buf.h"
 #include "core/util.h"
-#include "core/think.h"
 
 struct srv_job {
     srv_jobs *js;
@@ -24,6 +23,7 @@ struct srv_job {
     llmr_buf out;              /* text produced and not yet taken */
     size_t *ends;              /* piece boundaries in out */
     bool *thought;             /* per piece: reasoning (split) */
+    cJSON **lp;                /* per piece: its tokens' log-probabilities, or NULL */
     int n_ends, cap_ends;
     srv_job_state state;
     srv_usage u;
@@ -33,7 +33,8 @@ struct srv_job {
     llmr_router *owner;        /* the router st was opened on */
     char model[160];           /* the model serving st (guarded by mu) */
     bool tools;                /* keep the answer's text in `all`, read the calls at the end */
-    bool split;                /* reasoning (<think>) apart from the answer: think.h */
+    bool logprobs;             /* SRV_JOB_LOGPROBS */
+    cJSON *lp_pend;            /* the pull thread's: entries for the next piece delivered */
     llmr_buf all;              /* the pull thread's */
     char *tool_json;           /* set before DONE (guarded by mu) */
     srv_job *next;             /* s->jobs, guarded by s->mu */
@@ -49,8 +50,17 @@ struct srv_jobs {
 
 /* ---- jobs -------------------------------------------------------------------------------- */
 
+static void lp_free(cJSON **lp, int n)
+{
+    for (int i = 0; lp && i < n; i++)
+        cJSON_Delete(lp[i]);
+}
+
 static void job_free(srv_job *j)
 {
+    lp_free(j->lp, j->n_ends);
+    free(j->lp);
+    cJSON_Delete(j->lp_pend);
     llmri_buf_free(&j->out);
     llmri_buf_free(&j->all);
     free(j->tool_json);
@@ -80,25 +90,31 @@ static void deliver(srv_job *j, const char *text, size_t n, bool thought)
         if (e)
             j->ends = e;
         bool *th = e ? realloc(j->thought, (size_t)nc * sizeof *th) : NULL;
-        if (!th) {
+        if (th)
+            j->thought = th;
+        cJSON **lp = th ? realloc(j->lp, (size_t)nc * sizeof *lp) : NULL;
+        if (!lp) {
             pthread_mutex_unlock(&j->mu);
             return;
         }
-        j->thought = th;
+        j->lp = lp;
         j->cap_ends = nc;
     }
     if (llmri_buf_append(&j->out, text, n)) {
         j->thought[j->n_ends] = thought;
+        /* the tokens taken since the last piece go with this one (the splitter may hold
+         * text back, or cut one piece into several: the first gets them) */
+        j->lp[j->n_ends] = j->lp_pend;
+        j->lp_pend = NULL;
         j->ends[j->n_ends++] = j->out.len;
     }
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
 }
 
-/* A span of the splitter (think.h): to the consumer, and an answer span to `all` too. */
-static void split_out(void *user, bool reasoning, const char *text, size_t len)
+/* A piece to the consumer, and an answer's to `all` too (the calls are read from it). */
+static void piece_out(srv_job *j, bool reasoning, const char *text, size_t len)
 {
-    srv_job *j = user;
     if (j->tools && !reasoning && !llmri_buf_append(&j->all, text, len))
         j->tools = false;              /* out of memory: the reply goes as text */
     deliver(j, text, len, reasoning);
@@ -132,8 +148,48 @@ static void usage_of(llmr_stream *st, int rc, srv_usage *u)
     u->queue_s = q > 0 ? q : 0;
     u->finish = finish_of(lu.finish);
     u->err_code = u->finish == SRV_FINISH_ERROR ? rc : 0;
+    const char *stop = llmr_stream_stop_sequence(st);
+    snprintf(u->stop_seq, sizeof u->stop_seq, "%s", stop ? stop : "");
     if (u->finish == SRV_FINISH_ERROR)
         snprintf(u->err_msg, sizeof u->err_msg, "%s", llmr_stream_errmsg(st));
+}
+
+cJSON *srv_logprob_entry(const char *bytes, size_t len, float logprob)
+{
+    llmr_buf t = {0};
+    size_t at = 0, bad;
+    while (at < len && !srv_utf8_valid(bytes + at, len - at, &bad)) {
+        llmri_buf_append(&t, bytes + at, bad);
+        llmri_buf_append(&t, "\xEF\xBF\xBD", 3);       /* U+FFFD */
+        at += bad + 1;
+    }
+    llmri_buf_append(&t, bytes + at, len - at);
+    llmri_buf_append(&t, "", 1);
+    cJSON *o = cJSON_CreateObject(), *b = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "token", t.p ? t.p : "");
+    cJSON_AddNumberToObject(o, "logprob", logprob);
+    for (size_t i = 0; i < len; i++)
+        cJSON_AddItemToArray(b, cJSON_CreateNumber((unsigned char)bytes[i]));
+    cJSON_AddItemToObject(o, "bytes", b);
+    llmri_buf_free(&t);
+    return o;
+}
+
+/* The log-probabilities of the piece just taken from the stream, for the next delivered. */
+static void lp_collect(srv_job *j)
+{
+    const llmr_token_logprob *lp;
+    size_t n = llmr_stream_logprobs(j->st, &lp);
+    if (n && !j->lp_pend)
+        j->lp_pend = cJSON_CreateArray();
+    for (size_t i = 0; i < n && j->lp_pend; i++) {
+        cJSON *e = srv_logprob_entry(lp[i].bytes, lp[i].len, lp[i].logprob);
+        cJSON *top = cJSON_AddArrayToObject(e, "top_logprobs");
+        for (int32_t k = 0; k < lp[i].n_top; k++)
+            cJSON_AddItemToArray(top, srv_logprob_entry(lp[i].top[k].bytes, lp[i].top[k].len,
+                                                        lp[i].top[k].logprob));
+        cJSON_AddItemToArray(j->lp_pend, e);
+    }
 }
 
 /* Pulls the stream to its end on its own thread. */
@@ -144,11 +200,9 @@ static void *pull_main(void *arg)
     llmr_piece p;
     int rc;
     bool first = true;
-    llmri_think th;
     while ((rc = llmr_stream_next(j->st, &p)) == LLMR_PIECE) {
         if (first) {
-            /* failover ends at the first piece: the model that answers is known now, and
-             * whether its prompt opened a think block */
+            /* failover ends at the first piece: the model that answers is known now */
             char id[160];
             bool named = llmr_router_stream_model(j->owner, j->st, id, sizeof id);
             pthread_mutex_lock(&j->mu);
@@ -156,16 +210,12 @@ static void *pull_main(void *arg)
                 memcpy(j->model, id, sizeof id);
             usage_of(j->st, LLMR_OK, &j->u);   /* the prompt's figures, known from here */
             pthread_mutex_unlock(&j->mu);
-            llmri_think_init(&th, j->split && llmr_router_stream_thinking(j->owner, j->st));
             first = false;
         }
-        if (j->split)
-            llmri_think_feed(&th, p.text, p.len, split_out, j);
-        else
-            split_out(j, false, p.text, p.len);
+        if (j->logprobs)
+            lp_collect(j);
+        piece_out(j, p.reasoning, p.text, p.len);
     }
-    if (j->split && !first)
-        llmri_think_flush(&th, split_out, j);
     char *calls = NULL;
     if (j->tools && llmr_router_stream_tool_calls(j->owner, j->st, j->all.p ? j->all.p : "",
                                                   j->all.len, &calls) != LLMR_OK)
@@ -244,7 +294,7 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsign
     j->st = st;
     j->owner = router;
     j->tools = flags & SRV_JOB_TOOLS;
-    j->split = flags & SRV_JOB_SPLIT;
+    j->logprobs = flags & SRV_JOB_LOGPROBS;
     bool paused = flags & SRV_JOB_PAUSED;
     if (!llmr_router_stream_model(router, st, j->model, sizeof j->model))
         j->model[0] = 0;
@@ -277,9 +327,11 @@ srv_job *srv_job_start(srv_jobs *s, llmr_router *router, llmr_stream *st, unsign
 
 void srv_take_free(srv_take *t)
 {
+    lp_free(t->lp, t->n);
     free(t->text);
     free(t->ends);
     free(t->thought);
+    free(t->lp);
     memset(t, 0, sizeof *t);
 }
 
@@ -298,9 +350,12 @@ static bool move_text(srv_job *j, srv_take *t)
         if (e)
             t->ends = e;
         bool *th = e ? realloc(t->thought, (size_t)j->n_ends * sizeof *th) : NULL;
-        if (!th)
+        if (th)
+            t->thought = th;
+        cJSON **lp = th ? realloc(t->lp, (size_t)j->n_ends * sizeof *lp) : NULL;
+        if (!lp)
             return false;
-        t->thought = th;
+        t->lp = lp;
         t->cap_ends = j->n_ends;
     }
     memcpy(t->text, j->out.p, j->out.len);
@@ -308,6 +363,7 @@ static bool move_text(srv_job *j, srv_take *t)
     t->text[t->len] = 0;
     memcpy(t->ends, j->ends, (size_t)j->n_ends * sizeof *t->ends);
     memcpy(t->thought, j->thought, (size_t)j->n_ends * sizeof *t->thought);
+    memcpy(t->lp, j->lp, (size_t)j->n_ends * sizeof *t->lp);   /* moved: t owns them now */
     t->n = j->n_ends;
     llmri_buf_truncate(&j->out, 0);
     j->n_ends = 0;
@@ -316,6 +372,7 @@ static bool move_text(srv_job *j, srv_take *t)
 
 srv_job_state srv_job_take(srv_job *j, int timeout_ms, srv_take *t)
 {
+    lp_free(t->lp, t->n);
     t->len = 0;
     t->n = 0;
     pthread_mutex_lock(&j->mu);

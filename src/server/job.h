@@ -2,7 +2,8 @@
  *
  * The request is a routed library stream (llmr_router_stream_open / llmr_router_chat_open):
  * batching with the other requests on the model, sampling, UTF-8 assembly, stop sequences,
- * usage, failover and backoff are the library's. A job pulls its stream on a thread of its
+ * reasoning apart from the answer (pieces marked reasoning), log-probabilities, usage,
+ * failover and backoff are the library's. A job pulls its stream on a thread of its
  * own into a buffer that the worker drains with a timeout, so the worker watches its client
  * and the time limit meanwhile, and cancels the job (which stops the stream: queued,
  * prefilling or generating) when either says so. A job is freed when both the consumer and
@@ -50,6 +51,7 @@ typedef struct srv_usage {
     double      total_s;           /* submit -> end */
     srv_finish  finish;
     int         err_code;          /* LLMR_ERR_* when finish is error */
+    char        stop_seq[LLMR_MAX_STOP_LEN + 1]; /* the stop sequence that ended it, or "" */
     char        err_msg[256];
 } srv_usage;
 
@@ -66,7 +68,7 @@ void srv_jobs_free(srv_jobs *js);
  * thread can be started. */
 #define SRV_JOB_PAUSED 1u    /* paused before the first step */
 #define SRV_JOB_TOOLS  2u    /* keep the answer and read its tool calls at the end */
-#define SRV_JOB_SPLIT  4u    /* reasoning (<think> ... </think>) in pieces of its own */
+#define SRV_JOB_LOGPROBS 8u  /* each piece with its tokens' log-probabilities */
 srv_job *srv_job_start(srv_jobs *js, llmr_router *router, llmr_stream *st, unsigned flags,
                        srv_error *e);
 /* With tools: the whole reply read for tool calls once the job is done (NULL before, or when
@@ -76,6 +78,10 @@ const char *srv_job_tool_calls(srv_job *j);
  * first piece (failover may change it in between). */
 void srv_job_model(srv_job *j, char *buf, size_t n);
 
+/* One token's {"token", "logprob", "bytes"} as OpenAI writes it: token is the text with
+ * each byte that is not part of valid UTF-8 replaced by U+FFFD, bytes the raw bytes. */
+cJSON *srv_logprob_entry(const char *bytes, size_t len, float logprob);
+
 /* Text taken from a job: the bytes, and where each piece ends (one piece per generated
  * token, except where text was held back and released together: an incomplete UTF-8
  * character, a possible start of a stop sequence). Owned by the consumer; grows as needed;
@@ -84,7 +90,10 @@ typedef struct srv_take {
     char   *text;
     size_t  len, cap;
     size_t *ends;       /* ends[i]: offset just past piece i */
-    bool   *thought;    /* thought[i]: piece i is reasoning (SRV_JOB_SPLIT) */
+    bool   *thought;    /* thought[i]: piece i is reasoning (llmr_piece.reasoning) */
+    cJSON **lp;         /* lp[i]: with SRV_JOB_LOGPROBS, piece i's tokens as a JSON array of
+                           {"token", "logprob", "bytes", "top_logprobs": [{"token",
+                           "logprob", "bytes"}]} (OpenAI's shape; owned by t), or NULL */
     int     n, cap_ends;
 } srv_take;
 void srv_take_free(srv_take *t);

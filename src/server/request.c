@@ -347,6 +347,30 @@ static int get_ollama_format(const cJSON *o, srv_req *r, srv_error *e)
     return r->json_schema ? 0 : srv_error_set(e, 500, "server_error", NULL, NULL, "out of memory");
 }
 
+/* Log-probabilities. Chat completions, ollama and Responses: `logprobs` (a boolean) and
+ * `top_logprobs` (0..20, which needs logprobs, as OpenAI's API has it); /v1/completions:
+ * `logprobs` is the number of alternatives (0..20; OpenAI's own stops at 5). */
+static int get_logprobs(const cJSON *o, srv_req *r, srv_error *e)
+{
+    int rc;
+    int32_t top = 0;
+    if (r->api == SRV_API_COMPLETION) {
+        int32_t n = -1;
+        if ((rc = get_int(o, "logprobs", "logprobs", 0, LLMR_MAX_TOP_LOGPROBS, &n, e)))
+            return rc;
+        r->logprobs = n >= 0;
+        r->top_logprobs = n > 0 ? n : 0;
+        return 0;
+    }
+    if ((rc = get_bool(o, "logprobs", "logprobs", &r->logprobs, e)) ||
+        (rc = get_int(o, "top_logprobs", "top_logprobs", 0, LLMR_MAX_TOP_LOGPROBS, &top, e)))
+        return rc;
+    if (top > 0 && !r->logprobs)
+        return BAD("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    r->top_logprobs = top;
+    return 0;
+}
+
 /* Sampling fields shared by both OpenAI endpoints. */
 static int parse_openai(const cJSON *o, srv_req *r, srv_error *e)
 {
@@ -373,15 +397,8 @@ static int parse_openai(const cJSON *o, srv_req *r, srv_error *e)
         return rc;
     if (n != 1)
         return BAD("n", "'n' is %d; this server generates one choice per request (n = 1)", n);
-    /* not silently null: a client that asks for log-probabilities is told they are not
-     * served yet (false, 0 and null ask for nothing) */
-    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(o, "logprobs");
-    const cJSON *tlp = cJSON_GetObjectItemCaseSensitive(o, "top_logprobs");
-    if ((lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp) &&
-         !(cJSON_IsNumber(lp) && lp->valuedouble == 0)) ||
-        (tlp && !cJSON_IsNull(tlp) && !(cJSON_IsNumber(tlp) && tlp->valuedouble == 0)))
-        return BAD(lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp) ? "logprobs" : "top_logprobs",
-                   "log-probabilities are not supported by this server yet");
+    if ((rc = get_logprobs(o, r, e)))
+        return rc;
     r->max_tokens = mct > 0 ? mct : mt;
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(o, "stream_options");
     if (so && !cJSON_IsNull(so)) {
@@ -424,7 +441,7 @@ static int parse_ollama(const cJSON *o, srv_req *r, srv_error *e)
     r->stream = true;   /* ollama streams unless "stream": false */
     if ((rc = get_string(o, "model", "model", false, &r->model, e)) ||
         (rc = get_bool(o, "stream", "stream", &r->stream, e)) ||
-        (rc = get_ollama_format(o, r, e)))
+        (rc = get_ollama_format(o, r, e)) || (rc = get_logprobs(o, r, e)))
         return rc;
     const cJSON *opt = cJSON_GetObjectItemCaseSensitive(o, "options");
     if (opt && !cJSON_IsNull(opt)) {
@@ -467,7 +484,8 @@ static int parse_ollama(const cJSON *o, srv_req *r, srv_error *e)
 }
 
 /* The seed's protocol: {"type":"chat","content":"..."} plus, as extensions the web page uses,
- * "temperature", "max_tokens" and "model". */
+ * "temperature", "max_tokens" and "model", and "logprobs"/"top_logprobs" (each token message
+ * then carries its tokens' "logprobs", in chat completions' shape). */
 static int parse_ws(const cJSON *o, srv_req *r, srv_error *e)
 {
     int rc;
@@ -475,7 +493,8 @@ static int parse_ws(const cJSON *o, srv_req *r, srv_error *e)
         (rc = get_string(o, "model", "model", false, &r->model, e)) ||
         (rc = get_number(o, "temperature", "temperature", 0, 2, &r->temperature, e)) ||
         (rc = get_int(o, "max_tokens", "max_tokens", 1, LLMR_MAX_GEN_TOKENS_SRV, &r->max_tokens,
-                      e)))
+                      e)) ||
+        (rc = get_logprobs(o, r, e)))
         return rc;
     r->stream = true;
     return 0;

@@ -68,6 +68,8 @@ typedef struct srv_req {
     char    *user;             /* OpenAI `user`: kept for the access log */
     char    *strategy;         /* llmr extension, every API: the routing strategy for this
                                   request (`llmr serve --config`); NULL: the router's */
+    bool     logprobs;         /* each token's log-probability (llmr_gen_opts.logprobs) */
+    int32_t  top_logprobs;     /* and this many alternatives, 0..20 */
     bool     split_reasoning;  /* <think> blocks apart from the answer: OpenAI
                                   reasoning_content (reasoning_format other than "none",
                                   the default on chat completions), ollama's thinking

@@ -89,6 +89,11 @@ typedef struct srv_gen {
     bool         tools;       /* the request has tools the model may call */
     srv_job_state first_state;
     bool         first_pending;
+    bool         logprobs;    /* the request asked for log-probabilities */
+    const cJSON *piece_lp;    /* srv_pump: the entries of the piece being emitted (borrowed,
+                                 during emit only; NULL: none) */
+    cJSON       *lp_text;     /* srv_wait_all: the entries of the text (not of reasoning), in
+                                 order, as one array (owned; NULL: none asked) */
 } srv_gen;
 
 /* ---- per-request bookkeeping for the access log ---- */
@@ -221,6 +226,16 @@ void srv_gen_usage(srv_gen *g, srv_usage *u);
 cJSON *srv_gen_calls(srv_gen *g);
 /* Releases the job and what the server holds for it. */
 void srv_gen_end(srv_gen *g);
+/* The whole of a generation route, but for what differs per API: counts the request (as
+ * api), reads it with accept (NULL: srv_accept_generation; false once it has replied with an
+ * error), starts it (SRV_GEN_WAIT_FIRST, so a request no model can answer gets a status:
+ * replied in the API's error shape), hands the started generation to reply, then ends it,
+ * frees the request and writes the access log. user goes to both. Returns 1 (civetweb's
+ * "handled"). */
+typedef bool (*srv_accept_fn)(srv_ctx *x, void *user, srv_req *r);
+typedef void (*srv_reply_fn)(srv_ctx *x, const srv_req *r, srv_gen *g, void *user);
+int srv_handle_generation(struct mg_connection *c, llmr_server *s, srv_api api,
+                          srv_accept_fn accept, srv_reply_fn reply, void *user);
 /* Stops every generation (shutdown). */
 void srv_gen_cancel_all(llmr_server *s);
 
@@ -246,10 +261,12 @@ int srv_h_api_models_item(struct mg_connection *c, void *s);
 /* ---- generation shared by the APIs (http.c) ---- */
 /* Waits for the generation to finish (non-streaming replies), watching the client and the time
  * limit; the text is returned malloc'd, and its reasoning apart (*thought, NULL when none:
- * SRV_JOB_SPLIT). false when the client left (generation cancelled). */
+ * SRV_JOB_SPLIT); with logprobs, the text's tokens in g->lp_text. false when the client left
+ * (generation cancelled). */
 bool srv_wait_all(srv_ctx *x, srv_gen *g, char **text, size_t *len, char **thought);
-/* Pulls text until the generation ends, calling emit for every batch of new text; stops (and
- * cancels) when emit returns false, the client leaves, or the time limit passes. */
+/* Pulls text until the generation ends, calling emit for every batch of new text (with its
+ * tokens' log-probabilities in g->piece_lp meanwhile); stops (and cancels) when emit returns
+ * false, the client leaves, or the time limit passes. */
 typedef bool (*srv_emit_fn)(void *user, const char *text, size_t len, bool thought);
 bool srv_pump(srv_ctx *x, srv_gen *g, srv_emit_fn emit, void *user);
 void srv_note_usage(srv_ctx *x, const srv_usage *u);

@@ -212,6 +212,8 @@ static void *pump_main(void *arg)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "type", "token");
             cJSON_AddStringToObject(o, "content", piece ? piece : "");
+            if (t.lp[i])           /* {"logprobs": true}: the piece's tokens */
+                cJSON_AddItemToObject(o, "logprobs", cJSON_Duplicate(t.lp[i], true));
             free(piece);
             ws_send(w, o);
         }

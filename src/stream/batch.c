@@ -338,6 +338,9 @@ static void part_sample(llmr_engine *e, int k, sampled *r)
     }
     if ((r->rc = llmri_sampler_accept(j->smp, t, &r->err)) != LLMR_OK)
         return;
+    if (j->top_logprobs >= 0)     /* the model's own distribution: the logits as they came */
+        llmri_logprobs(llmri_seq_logits(sl->seq), llmri_model_n_vocab(e->m), t, j->top_logprobs,
+                       &j->lp_new);
     r->tok = t;
     r->last = llmri_sampler_grammar_done(j->smp);
 }
@@ -359,6 +362,8 @@ static void part_apply(llmr_engine *e, int k, const sampled *r, double now)
         return;
     }
     e->st.tokens_out++;
+    if (j->top_logprobs >= 0)
+        j->ahead_lp[j->n_ahead] = j->lp_new;
     j->ahead[j->n_ahead] = r->tok;
     j->ahead_last[j->n_ahead++] = r->last;
     j->last = r->tok;
@@ -472,7 +477,8 @@ int llmri_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err)
     return LLMR_OK;
 }
 
-int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err)
+int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last,
+                      llmr_token_logprob *lp, llmr_err *err)
 {
     int rc;
     pthread_mutex_lock(&e->mu);
@@ -480,6 +486,10 @@ int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llm
         if (j->n_ahead) {
             *tok = j->ahead[0];
             *last = j->ahead_last[0];
+            if (lp && j->top_logprobs >= 0) {
+                *lp = j->ahead_lp[0];
+                memmove(j->ahead_lp, j->ahead_lp + 1, (size_t)(j->n_ahead - 1) * sizeof *lp);
+            }
             j->n_ahead--;
             memmove(j->ahead, j->ahead + 1, (size_t)j->n_ahead * sizeof *j->ahead);
             memmove(j->ahead_last, j->ahead_last + 1, (size_t)j->n_ahead * sizeof *j->ahead_last);

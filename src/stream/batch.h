@@ -57,6 +57,8 @@ typedef struct llmr_job {
     bool           no_cache;     /* evaluate the whole prompt: no cached or shared prefix */
     bool           stop_at_eog;  /* an end-of-generation token ends the job */
     uint32_t       max_tokens;   /* tokens to sample at most (0: until the context is full) */
+    int            top_logprobs; /* -1: no log-probabilities; else each sampled token's, with
+                                    this many alternatives (llmr_gen_opts.logprobs) */
 
     /* ---- engine state (see the locks above) ---- */
     llmr_job_state state;
@@ -67,6 +69,9 @@ typedef struct llmr_job {
     int32_t        ahead[LLMR_ENGINE_AHEAD];      /* sampled, not yet taken, in order */
     bool           ahead_last[LLMR_ENGINE_AHEAD]; /* the grammar is complete after it */
     int            n_ahead;
+    llmr_token_logprob ahead_lp[LLMR_ENGINE_AHEAD]; /* with top_logprobs >= 0: theirs */
+    llmr_token_logprob lp_new;   /* the driver's, while the job is in a pass: the token just
+                                    sampled, moved to ahead_lp under mu */
     bool           over;         /* nothing more will be sampled (EOG, limit, grammar) */
     int            end_rc;       /* once the ahead tokens are taken: LLMR_ERR_CONTEXT (full)
                                     or the error that ended the job; 0 while it runs */
@@ -106,10 +111,12 @@ void llmri_engine_free(llmr_engine *e);
 int llmri_engine_submit(llmr_engine *e, llmr_job *j, llmr_err *err);
 
 /* The job's next token: waits for it, driving passes meanwhile when none is running.
- * LLMR_OK with *tok and *last (nothing can follow it: the grammar is complete);
+ * LLMR_OK with *tok and *last (nothing can follow it: the grammar is complete), and its
+ * log-probabilities in *lp when the job asks for them (lp may be NULL);
  * LLMR_ERR_CONTEXT when the slot's context is full; LLMR_ERR_CANCELLED after
  * llmri_engine_cancel; or the error that ended the job (message in err). Owner thread. */
-int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last, llmr_err *err);
+int llmri_engine_next(llmr_engine *e, llmr_job *j, int32_t *tok, bool *last,
+                      llmr_token_logprob *lp, llmr_err *err);
 
 /* Takes the job out of the queue or its slot (waiting for a pass it is in to end); the slot
  * keeps what its cache holds for later jobs. The job may then be submitted again. */

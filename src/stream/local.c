@@ -36,6 +36,7 @@ typedef struct local_source {
     size_t        n_prompt, cap_prompt;
     bool          submitted;       /* the job is in the engine (until end) */
     bool          grammar_done;    /* the grammar is complete: end at the next step */
+    llmr_token_logprob lp;         /* the last step's token (with logprobs) */
     llmr_job      job;
 } local_source;
 
@@ -188,6 +189,7 @@ static int local_begin(llmr_source *src, const char *prompt, const llmr_gen_opts
     ls->job.no_cache = o->no_cache;
     ls->job.stop_at_eog = !o->ignore_eos;
     ls->job.max_tokens = (uint32_t)o->max_tokens;
+    ls->job.top_logprobs = o->logprobs ? o->top_logprobs : -1;
     if ((rc = llmri_engine_submit(lm->eng, &ls->job, err)) != LLMR_OK)
         return rc;
     ls->submitted = true;
@@ -199,11 +201,11 @@ static int local_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     local_source *ls = (local_source *)src;
     local_model *lm = ls->lm;
     if (ls->grammar_done) {       /* nothing more can follow: end as an EOS would */
-        *tok = (llmr_src_token){"", 0, llmr_tokenizer_eos(lm->tok), true, true};
+        *tok = (llmr_src_token){"", 0, llmr_tokenizer_eos(lm->tok), true, true, NULL};
         return LLMR_OK;
     }
     int32_t t;
-    int rc = llmri_engine_next(lm->eng, &ls->job, &t, &ls->grammar_done, err);
+    int rc = llmri_engine_next(lm->eng, &ls->job, &t, &ls->grammar_done, &ls->lp, err);
     if (rc != LLMR_OK) {
         if (rc != LLMR_ERR_CANCELLED) {
             char msg[sizeof err->msg];
@@ -216,6 +218,17 @@ static int local_step(llmr_source *src, llmr_src_token *tok, llmr_err *err)
     tok->eog = llmr_token_is_eog(lm->tok, t);
     tok->bytes = lm->pieces[t].ptr ? lm->pieces[t].ptr : "";
     tok->len = lm->pieces[t].len;
+    tok->lp = NULL;
+    if (ls->job.top_logprobs >= 0) {
+        ls->lp.bytes = tok->bytes;
+        ls->lp.len = tok->len;
+        for (int32_t k = 0; k < ls->lp.n_top; k++) {
+            const llmr_bytes *b = &lm->pieces[ls->lp.top[k].token];
+            ls->lp.top[k].bytes = b->ptr ? b->ptr : "";
+            ls->lp.top[k].len = b->len;
+        }
+        tok->lp = &ls->lp;
+    }
     return LLMR_OK;
 }
 

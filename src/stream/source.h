@@ -24,6 +24,9 @@ typedef struct llmr_src_token {
                              text, if any, is not delivered (unless the request ignores EOS) */
     bool        last;     /* nothing can follow (a grammar is complete): the stream ends here
                              even when the request ignores EOS */
+    const llmr_token_logprob *lp; /* with llmr_gen_opts.logprobs: the token's; NULL when the
+                             source computes none. Owned by the source, valid until its next
+                             call */
 } llmr_src_token;
 
 typedef struct llmr_source_ops {
@@ -51,6 +54,10 @@ typedef struct llmr_source_ops {
     /* Optional. The prompt figures of a source that evaluates its prompt after begin (the
      * engine's passes): prompt tokens reused from a cache, and seconds spent evaluating. */
     void (*prompt_info)(llmr_source *src, uint32_t *n_cached, double *prompt_s);
+    /* Optional. Owner thread, once the first token has come: whether the text begins inside
+     * a <think> block that the prompt the source really used opened (a router renders a
+     * conversation per model). Without it the stream looks at the prompt it was given. */
+    bool (*think_open)(llmr_source *src);
 } llmr_source_ops;
 
 struct llmr_source {

@@ -7,6 +7,7 @@
  * only tried before the first piece is delivered, so text is never repeated. */
 #include "stream/source.h"
 #include "stream/text.h"
+#include "core/think.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -18,6 +19,19 @@
 #include <time.h>
 
 #define MAX_SOURCES (1 + LLMR_MAX_FALLBACKS)
+
+/* A token's log-probabilities waiting for the piece its bytes go into: start is where its
+ * bytes begin in `pending` (see llmr_stream_logprobs for which piece that is). */
+typedef struct lp_pend {
+    llmr_token_logprob lp;
+    size_t start;
+} lp_pend;
+
+/* A span of decided text as the reasoning splitter cut it, waiting to be a piece. */
+typedef struct span {
+    size_t off, len;           /* in spans_text */
+    bool   reasoning;
+} span;
 
 struct llmr_stream {
     /* ---- fixed at open ---- */
@@ -50,9 +64,20 @@ struct llmr_stream {
     llmr_buf       piece;                      /* the piece handed out last */
     llmr_buf       alt;                        /* a filter's replacement, swapped with piece */
     llmr_buf       text;                       /* everything delivered */
+    lp_pend       *lp_pend;                    /* logprobs of tokens not yet in a piece */
+    size_t         n_lp_pend, cap_lp_pend;
+    llmr_token_logprob *lp_out;                /* taken for the next piece, or shown */
+    size_t         n_lp_out, cap_lp_out;
+    bool           lp_fresh;                   /* lp_out is taken, not yet shown */
+    size_t         n_lp_shown;                 /* lp_out's entries behind the last piece */
+    llmri_think    think;                      /* split_reasoning: the splitter ... */
+    llmr_buf       spans_text;                 /* ... and the spans it cut, to hand out */
+    span          *spans;
+    size_t         n_spans, cap_spans, span_head;
     llmr_usage     u;
     size_t         chars;                      /* code points delivered */
     int32_t        last_id;
+    int            stop_hit;                   /* the stop sequence that ended it, or -1 */
     double         t_open;
     double         t_call;                     /* when the current next() call began */
     double         paused_s;                   /* time spent paused, all told (owner writes) */
@@ -125,6 +150,9 @@ int llmri_gen_opts_check(const llmr_gen_opts *o, llmr_err *err)
     if (!(o->backoff >= 1.0 && o->backoff <= 10.0))
         return llmri_err_set(err, LLMR_ERR_ARG, "backoff %g is out of range: expected 1..10",
                             o->backoff);
+    if (o->top_logprobs < 0 || o->top_logprobs > LLMR_MAX_TOP_LOGPROBS)
+        return llmri_err_set(err, LLMR_ERR_ARG, "top_logprobs %ld is out of range: expected "
+                            "0..%d", (long)o->top_logprobs, LLMR_MAX_TOP_LOGPROBS);
     if (o->n_fallbacks > LLMR_MAX_FALLBACKS || (o->n_fallbacks && !o->fallbacks))
         return llmri_err_set(err, LLMR_ERR_ARG, "n_fallbacks %zu: expected 0..%d with a "
                             "fallbacks array", o->n_fallbacks, LLMR_MAX_FALLBACKS);
@@ -334,6 +362,9 @@ static void reset_attempt(llmr_stream *s)
 {
     memset(&s->utf8, 0, sizeof s->utf8);
     llmri_buf_truncate(&s->pending, 0);
+    s->n_lp_pend = 0;
+    s->n_spans = s->span_head = 0;
+    llmri_buf_truncate(&s->spans_text, 0);
     s->u.generated_tokens = 0;
 }
 
@@ -374,6 +405,7 @@ static llmr_stream *stream_alloc(void)
     pthread_condattr_destroy(&ca);
     s->t_open = llmri_now();
     s->last_id = -1;
+    s->stop_hit = -1;
     s->u.attempts = 1;
     return s;
 }
@@ -423,6 +455,13 @@ int llmri_stream_open_sources(llmr_source **srcs, size_t n_srcs, const char *pro
         !llmri_buf_reserve(&s->piece, 4 * LLMR_MAX_STOP_LEN) ||
         !llmri_buf_reserve(&s->text, 16384))
         return fail_open(s, LLMR_ERR_NOMEM);
+    if (s->o.logprobs) {
+        s->cap_lp_pend = s->cap_lp_out = 8;   /* grown only past 8 tokens in one piece */
+        s->lp_pend = malloc(s->cap_lp_pend * sizeof *s->lp_pend);
+        s->lp_out = malloc(s->cap_lp_out * sizeof *s->lp_out);
+        if (!s->lp_pend || !s->lp_out)
+            return fail_open(s, LLMR_ERR_NOMEM);
+    }
     if (s->o.cb.on_start)
         s->o.cb.on_start(s->o.cb.user, s->prompt);
     if ((rc = begin_request(s)) != LLMR_OK)
@@ -448,14 +487,28 @@ void llmr_stream_close(llmr_stream *s)
     llmri_buf_free(&s->piece);
     llmri_buf_free(&s->alt);
     llmri_buf_free(&s->text);
+    free(s->lp_pend);
+    free(s->lp_out);
+    llmri_buf_free(&s->spans_text);
+    free(s->spans);
     free(s);
 }
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
+/* A piece is handed out, or dropped: the tokens taken for it are shown with it (once), or
+ * dropped with it. */
+static void lp_show(llmr_stream *s, bool shown)
+{
+    s->n_lp_shown = shown && s->lp_fresh ? s->n_lp_out : 0;
+    if (!shown)
+        s->n_lp_out = 0;
+    s->lp_fresh = false;
+}
+
 /* Runs the filters over t[0..n) and, if the piece survives, fills *p and returns LLMR_PIECE;
  * LLMR_OK when a filter dropped it (or left it empty); LLMR_ERR_NOMEM. */
-static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
+static int make_piece(llmr_stream *s, const char *t, size_t n, bool reasoning, llmr_piece *p)
 {
     llmri_buf_truncate(&s->piece, 0);
     if (!llmri_buf_append(&s->piece, t, n))
@@ -465,8 +518,10 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     for (size_t i = 0; i < s->o.n_filters; i++) {
         size_t out_len = len;
         const char *r = s->filters[i].fn(s->filters[i].user, cur, len, &out_len);
-        if (!r)
+        if (!r) {
+            lp_show(s, false);            /* the piece's tokens go with it */
             return LLMR_OK;
+        }
         if (r != cur) {
             /* The replacement is the filter's; copy it so the piece lives until the next call
              * on the stream whatever the filter does meanwhile. */
@@ -480,8 +535,10 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
             len = out_len;
         }
     }
-    if (len == 0)
+    if (len == 0) {
+        lp_show(s, false);
         return LLMR_OK;
+    }
     if (!llmri_buf_append(&s->text, cur, len))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory for the text");
     s->chars += llmri_utf8_count(cur, len);
@@ -491,8 +548,55 @@ static int make_piece(llmr_stream *s, const char *t, size_t n, llmr_piece *p)
     p->n_tokens = s->u.generated_tokens;
     p->token = s->last_id;
     p->elapsed = llmri_now() - s->t_open;
+    p->reasoning = reasoning;
     s->u.text_bytes = s->text.len;
+    lp_show(s, true);
     return LLMR_PIECE;
+}
+
+/* ---- reasoning apart from the answer (split_reasoning) ---------------------------------- */
+
+static void span_out(void *user, bool reasoning, const char *text, size_t len)
+{
+    llmr_stream *s = user;
+    if (s->n_spans == s->cap_spans) {
+        size_t nc = s->cap_spans ? 2 * s->cap_spans : 4;
+        span *sp = realloc(s->spans, nc * sizeof *sp);
+        if (!sp)
+            return;                   /* out of memory: the span is lost, not the stream */
+        s->spans = sp;
+        s->cap_spans = nc;
+    }
+    size_t off = s->spans_text.len;
+    if (llmri_buf_append(&s->spans_text, text, len))
+        s->spans[s->n_spans++] = (span){off, len, reasoning};
+}
+
+/* The next queued span as a piece: LLMR_PIECE, or LLMR_OK when none is left (filters may
+ * drop some), or an error. */
+static int pop_span(llmr_stream *s, llmr_piece *p)
+{
+    while (s->span_head < s->n_spans) {
+        span sp = s->spans[s->span_head++];
+        int rc = make_piece(s, s->spans_text.p + sp.off, sp.len, sp.reasoning, p);
+        if (rc != LLMR_OK)
+            return rc;
+    }
+    s->n_spans = s->span_head = 0;
+    llmri_buf_truncate(&s->spans_text, 0);
+    return LLMR_OK;
+}
+
+/* Decided text t[0..n) to the caller: a piece, or with split_reasoning the spans the splitter
+ * cuts from it (the first now, the others on the next calls); last: the end of the text. */
+static int emit_text(llmr_stream *s, const char *t, size_t n, bool last, llmr_piece *p)
+{
+    if (!s->o.split_reasoning)
+        return n ? make_piece(s, t, n, false, p) : LLMR_OK;
+    llmri_think_feed(&s->think, t, n, span_out, s);
+    if (last)
+        llmri_think_flush(&s->think, span_out, s);
+    return pop_span(s, p);
 }
 
 /* Generation time so far: time inside next() calls, pauses excluded (the caller's time
@@ -519,6 +623,71 @@ static void report_progress(llmr_stream *s)
     s->o.cb.on_progress(s->o.cb.user, &pr);
 }
 
+/* ---- log-probabilities: which tokens a piece carries ----------------------------------- */
+
+/* Holds token tok's log-probabilities until its bytes (from `start` in pending) are in a
+ * piece. False when out of memory. */
+static bool lp_hold(llmr_stream *s, const llmr_src_token *tok, size_t start)
+{
+    if (!s->o.logprobs || !tok->lp)
+        return true;
+    if (s->n_lp_pend == s->cap_lp_pend) {
+        lp_pend *p = realloc(s->lp_pend, 2 * s->cap_lp_pend * sizeof *p);
+        if (!p)
+            return false;
+        s->lp_pend = p;
+        s->cap_lp_pend *= 2;
+    }
+    s->lp_pend[s->n_lp_pend++] = (lp_pend){*tok->lp, start};
+    return true;
+}
+
+/* The text about to be handed out is pending[0..cut): the held tokens that begin inside it
+ * go to lp_out for the next piece, the others stay, their offsets moved down by cut. */
+static bool lp_take(llmr_stream *s, size_t cut)
+{
+    if (!s->lp_fresh)
+        s->n_lp_out = 0;          /* else text taken before made no piece yet: add to it */
+    s->lp_fresh = true;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_lp_pend; i++) {
+        lp_pend *e = &s->lp_pend[i];
+        if (e->start >= cut) {
+            e->start -= cut;
+            s->lp_pend[keep++] = *e;
+            continue;
+        }
+        if (s->n_lp_out == s->cap_lp_out) {
+            llmr_token_logprob *o = realloc(s->lp_out, 2 * s->cap_lp_out * sizeof *o);
+            if (!o)
+                return false;
+            s->lp_out = o;
+            s->cap_lp_out *= 2;
+        }
+        s->lp_out[s->n_lp_out++] = e->lp;
+    }
+    s->n_lp_pend = keep;
+    return true;
+}
+
+/* A stop sequence begins at cut: tokens from there on are in no piece. */
+static void lp_cut(llmr_stream *s, size_t cut)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_lp_pend; i++)
+        if (s->lp_pend[i].start < cut)
+            s->lp_pend[keep++] = s->lp_pend[i];
+    s->n_lp_pend = keep;
+}
+
+size_t llmr_stream_logprobs(llmr_stream *s, const llmr_token_logprob **out)
+{
+    size_t n = s && s->o.logprobs ? s->n_lp_shown : 0;
+    if (out)
+        *out = n ? s->lp_out : NULL;
+    return n;
+}
+
 /* The end has been decided: hands out what is left of the text (once), then LLMR_DONE. A stop
  * sequence hit already cut `pending` at its start; a cancel drops what was held back. */
 static int finish_text(llmr_stream *s, llmr_piece *p)
@@ -530,7 +699,9 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
         return LLMR_DONE;
     if (!llmri_utf8_flush(&s->utf8, &s->pending))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
-    int rc = s->pending.len ? make_piece(s, s->pending.p, s->pending.len, p) : LLMR_OK;
+    if (!lp_take(s, s->pending.len))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = emit_text(s, s->pending.p, s->pending.len, true, p);
     return rc == LLMR_OK ? LLMR_DONE : rc;
 }
 
@@ -539,21 +710,31 @@ static int finish_text(llmr_stream *s, llmr_piece *p)
 static int take_token(llmr_stream *s, const llmr_src_token *tok, llmr_piece *p)
 {
     size_t before = s->pending.len;
-    if (!llmri_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending))
+    if (!llmri_utf8_feed(&s->utf8, tok->bytes, tok->len, &s->pending) ||
+        !lp_hold(s, tok, before))
         return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
     if (s->pending.len == before)
         return LLMR_OK;
     bool hit;
     size_t cut = llmri_stop_scan(&s->stops, s->pending.p, s->pending.len, &hit);
     if (hit) {
+        /* which stop it was: one that the text holds at cut (the first listed, when a stop
+         * and its own prefix both match there) */
+        for (int i = 0; i < s->stops.n && s->stop_hit < 0; i++)
+            if (s->pending.len - cut >= s->stops.len[i] &&
+                !memcmp(s->pending.p + cut, s->stops.s[i], s->stops.len[i]))
+                s->stop_hit = i;
         llmri_buf_truncate(&s->pending, cut);
+        lp_cut(s, cut);
         memset(&s->utf8, 0, sizeof s->utf8);   /* bytes after the stop are never delivered */
         s->ending = LLMR_FINISH_STOP;
         return LLMR_OK;
     }
     if (cut == 0)
         return LLMR_OK;
-    int rc = make_piece(s, s->pending.p, cut, p);
+    if (!lp_take(s, cut))
+        return llmri_err_set(&s->err, LLMR_ERR_NOMEM, "out of memory");
+    int rc = emit_text(s, s->pending.p, cut, false, p);
     llmri_buf_consume(&s->pending, cut);
     return rc;
 }
@@ -565,6 +746,9 @@ static void first_token(llmr_stream *s, llmr_source *src)
 {
     if (src->ops->prompt_info)
         src->ops->prompt_info(src, &s->u.cached_tokens, &s->u.prompt_s);
+    if (s->o.split_reasoning)
+        llmri_think_init(&s->think, src->ops->think_open ? src->ops->think_open(src)
+                                                         : llmri_think_opens(s->prompt));
     s->t_call = llmri_now();
     s->paused_call = s->paused_s;
 }
@@ -573,6 +757,11 @@ static void first_token(llmr_stream *s, llmr_source *src)
 static int produce(llmr_stream *s, llmr_piece *p)
 {
     for (;;) {
+        if (s->ending == LLMR_FINISH_CANCELLED)
+            s->n_spans = s->span_head = 0;     /* a stop drops what was not handed out */
+        int rc = pop_span(s, p);               /* spans cut from text decided before */
+        if (rc != LLMR_OK)
+            return rc;
         if (s->ending != LLMR_FINISH_NONE)
             return finish_text(s, p);
         if (control_wait(s)) {
@@ -585,7 +774,7 @@ static int produce(llmr_stream *s, llmr_piece *p)
         }
         llmr_src_token tok = {0};
         llmr_source *src = s->srcs[s->cur];
-        int rc = src->ops->step(src, &tok, &s->err);
+        rc = src->ops->step(src, &tok, &s->err);
         if (rc == LLMR_ERR_CONTEXT) {
             s->ending = LLMR_FINISH_LENGTH;   /* the context is full: as llama.cpp, a length end */
             continue;
@@ -699,6 +888,11 @@ const char *llmr_stream_text(llmr_stream *s, size_t *len)
     if (len)
         *len = s && s->text.p ? s->text.len : 0;
     return s && s->text.p ? s->text.p : "";
+}
+
+const char *llmr_stream_stop_sequence(const llmr_stream *s)
+{
+    return s && s->stop_hit >= 0 ? s->o.stop[s->stop_hit] : NULL;
 }
 
 const char *llmr_stream_errmsg(const llmr_stream *s)

@@ -1,6 +1,6 @@
 // Anthropic's Messages API with the official `@anthropic-ai/sdk` package against llmr serve
 // (argv[2] = base URL): a whole reply and a stream of its events, with a system prompt and
-// stop sequences; count_tokens; a tool the model must call (tool_choice "tool"), whole and
+// stop sequences (stop_reason "stop_sequence" naming the one that cut the reply); count_tokens; a tool the model must call (tool_choice "tool"), whole and
 // streamed, and a history holding a tool_use and its tool_result; errors in Anthropic's shape.
 import Anthropic from '@anthropic-ai/sdk';
 import assert from 'node:assert/strict';
@@ -42,7 +42,18 @@ const stopped = await client.messages.create({
   model, max_tokens: 64, temperature: 0, stop_sequences: ['.'],
   messages: [{ role: 'user', content: 'Once upon a time' }] });
 assert.ok(!stopped.content[0].text.includes('.'));
-assert.equal(stopped.stop_reason, 'end_turn');
+assert.equal(stopped.stop_reason, 'stop_sequence');
+assert.equal(stopped.stop_sequence, '.');
+// the same streamed: message_delta says which stop sequence, as Anthropic's API does
+const sstream = client.messages.stream({
+  model, max_tokens: 64, temperature: 0, stop_sequences: ['zzz', '.'],
+  messages: [{ role: 'user', content: 'Once upon a time' }] });
+const sfinal = await sstream.finalMessage();
+assert.equal(sfinal.content[0].text, stopped.content[0].text);
+assert.equal(sfinal.stop_reason, 'stop_sequence');
+assert.equal(sfinal.stop_sequence, '.');
+// a reply that ends otherwise has none
+assert.equal(msg.stop_sequence, null);
 
 const count = await client.messages.countTokens({
   model, system: 'You tell stories.', messages: [{ role: 'user', content: 'Once upon a time' }] });

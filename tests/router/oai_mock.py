@@ -20,6 +20,11 @@ The request's "model" field picks a behaviour (so one server covers many cases):
   slow       one word every 0.2 s, 50 words (cancellation)
   roles      the roles of the chat request's messages, one per chunk (a whole conversation)
   think      "<think>I reason.</think>\n\nThe answer." in chunks that cut both tags
+  tools      with "tools" in the request, a call of the tool tool_choice names (else the
+             first), streamed as OpenAI does (index, id, name, then the arguments
+             {"city": "Paris"} in fragments), a second call of the second tool when
+             parallel_tool_calls is true, and finish_reason "tool_calls"; after a "tool"
+             message, the text "[NAME] got " + its tool_call_id + ": " + its content
 Flags: --name, --fail-first N (the first N completions get 503), --require-key KEY."""
 import argparse, json, os, socket, socketserver, sys, time, http.server
 
@@ -97,6 +102,8 @@ class H(http.server.BaseHTTPRequestHandler):
             words = ["<thi", "nk>I re", "ason.</", "think>\n", "\nThe", " answer."]
         if mode == "roles":
             words = [f"[{args.name}]"] + [m["role"] for m in req.get("messages", [])]
+        if mode == "tools" and chat:
+            return self.tool_reply(req)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -143,6 +150,39 @@ class H(http.server.BaseHTTPRequestHandler):
                 return
         self.send("data: " + chunk(None, chat, "stop", args.name) + nl + nl)
         self.send("data: [DONE]" + nl + nl)
+
+    def tool_reply(self, req):
+        msgs = req.get("messages", [])
+        tools = req.get("tools") or []
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        def delta(d, finish=None):
+            c = {"id": "x", "object": "chat.completion.chunk", "model": args.name,
+                 "choices": [{"index": 0, "delta": d, "finish_reason": finish}]}
+            self.send("data: " + json.dumps(c) + "\n\n")
+        if msgs and msgs[-1].get("role") == "tool":
+            delta({"role": "assistant", "content": f"[{args.name}] got "})
+            delta({"content": f"{msgs[-1].get('tool_call_id')}: {msgs[-1].get('content')}"})
+            delta({}, "stop")
+        elif tools:
+            tc = req.get("tool_choice")
+            name = tc["function"]["name"] if isinstance(tc, dict) else tools[0]["function"]["name"]
+            names = [name] + ([tools[1]["function"]["name"]]
+                              if req.get("parallel_tool_calls") and len(tools) > 1 else [])
+            delta({"role": "assistant", "content": None})
+            for i, n in enumerate(names):
+                delta({"tool_calls": [{"index": i, "id": f"call_m{i}", "type": "function",
+                                       "function": {"name": n, "arguments": ""}}]})
+                for frag in ['{"ci', 'ty": "Pa', 'ris"}']:
+                    delta({"tool_calls": [{"index": i, "function": {"arguments": frag}}]})
+            delta({}, "tool_calls")
+        else:
+            delta({"role": "assistant", "content": f"[{args.name}] no tools"})
+            delta({}, "stop")
+        self.send("data: [DONE]\n\n")
 
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True

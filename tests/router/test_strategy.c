@@ -35,19 +35,21 @@ static void each_strategy_orders_the_table_as_expected(void **st)
         const char *expect;
     } rows[] = {
         /* D cools down: always after the healthy ones, a last resort */
-        {RT_QUALITY_FIRST, {0, false, false}, "A B C D"},
-        {RT_COST_OPTIMIZED, {0, false, false}, "C B A D"},
-        {RT_SPEED_PRIORITY, {0, false, false}, "C B A D"},
-        {RT_LEAST_LOADED, {0, false, false}, "B C A D"},
+        {RT_QUALITY_FIRST, {0, false, false, false}, "A B C D"},
+        {RT_COST_OPTIMIZED, {0, false, false, false}, "C B A D"},
+        {RT_SPEED_PRIORITY, {0, false, false, false}, "C B A D"},
+        {RT_LEAST_LOADED, {0, false, false, false}, "B C A D"},
         /* balanced, default weights .4 .2 .3 .1: B .58, C .55, A .40 (hand-computed) */
-        {RT_BALANCED, {0, false, false}, "B C A D"},
+        {RT_BALANCED, {0, false, false, false}, "B C A D"},
         /* needs exclude: C has context 512 and no chat; B has no JSON mode */
-        {RT_CAPABILITY_MATCH, {1000, false, false}, "B A D | C"},
-        {RT_CAPABILITY_MATCH, {0, false, false}, "C B A D"},
-        {RT_QUALITY_FIRST, {0, true, false}, "A B D | C"},
-        {RT_QUALITY_FIRST, {0, false, true}, "A C D | B"},
-        {RT_COST_OPTIMIZED, {10000, false, false}, "D | A B C"},
-        {RT_QUALITY_FIRST, {100000, true, true}, "| A B C D"},
+        {RT_CAPABILITY_MATCH, {1000, false, false, false}, "B A D | C"},
+        {RT_CAPABILITY_MATCH, {0, false, false, false}, "C B A D"},
+        {RT_QUALITY_FIRST, {0, true, false, false}, "A B D | C"},
+        {RT_QUALITY_FIRST, {0, false, true, false}, "A C D | B"},
+        {RT_COST_OPTIMIZED, {10000, false, false, false}, "D | A B C"},
+        {RT_QUALITY_FIRST, {100000, true, true, false}, "| A B C D"},
+        /* log-probabilities need a local model: A and D are remote */
+        {RT_QUALITY_FIRST, {0, false, false, true}, "B C | A D"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char got[64];

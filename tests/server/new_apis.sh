@@ -33,6 +33,9 @@ bad "tools not an array" '{"max_tokens":4,"tools":{},"messages":[{"role":"user",
 bad "a tool without a schema object" '{"max_tokens":4,"tools":[{"name":"f","input_schema":3}],"tool_choice":{"type":"any"},"messages":[{"role":"user","content":"x"}]}'
 bad "tool_choice of an unknown type" '{"max_tokens":4,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]}'
 bad "max_tokens of zero" '{"max_tokens":0,"messages":[{"role":"user","content":"x"}]}'
+bad "thinking of an unknown type" '{"max_tokens":4,"thinking":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]}'
+bad "a thinking budget under 1024" '{"max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":100},"messages":[{"role":"user","content":"x"}]}'
+bad "a thinking budget past max_tokens" '{"max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"x"}]}'
 python3 -c 'import json; print(json.dumps({"max_tokens":4,"tools":[{"name":"f%d"%i,"input_schema":{"type":"object"}} for i in range(10000)],"messages":[{"role":"user","content":"x"}]}))' > "$TMP/many.json"
 bad "10 000 tools" "@$TMP/many.json"
 curl -s -H 'Content-Type: application/json' "$BASE/v1/messages" \

@@ -3,7 +3,8 @@
 # the official `openai` package streaming a chat completion, the `ollama` package streaming
 # /api/chat, the `ws` package speaking the seed's WebSocket protocol, tool calls with both
 # (tools.mjs), `@anthropic-ai/sdk` on /v1/messages (anthropic.mjs), and the `openai`
-# package's responses.create on /v1/responses (responses.mjs).
+# package's responses.create on /v1/responses (responses.mjs), and log-probabilities through
+# all of them (logprobs.mjs).
 set -u
 . "$(dirname "$0")/lib.bash"
 need_model
@@ -15,7 +16,7 @@ for m in openai ollama ws @anthropic-ai/sdk; do
         exit 77; }
 done
 clients() { # label
-    for t in openai_stream ollama_chat ws_protocol tools anthropic responses; do
+    for t in openai_stream ollama_chat ws_protocol tools anthropic responses logprobs; do
         timeout 50 node "$NPM_DIR/$t.mjs" "$BASE" > "$TMP/$t.out" 2>&1; rc=$?
         [ $rc = 0 ] || cat "$TMP/$t.out"
         check "$1: $t" $rc

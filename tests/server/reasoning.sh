@@ -58,6 +58,19 @@ chat /api/chat '{"model":"thinker","stream":false,"messages":[{"role":"user","co
 py 'm=d["message"]; assert m["content"].startswith("<think>") and "thinking" not in m, m'
 check "ollama without think: the text whole" $?
 
+# Anthropic's extended thinking, through the official SDK when it is installed
+NPM_DIR=$SRC/tests/npm
+if command -v node >/dev/null && [ -d "$NPM_DIR/node_modules/@anthropic-ai/sdk" ]; then
+    timeout 50 node "$NPM_DIR/anthropic_thinking.mjs" "$BASE" thinker > "$TMP/ant.out" 2>&1
+    rc=$?; [ $rc = 0 ] || cat "$TMP/ant.out"
+    check "anthropic thinking: a thinking block, thinking_delta when streamed" $rc
+else
+    echo "note: node or @anthropic-ai/sdk is missing: the SDK's thinking check is not run"
+fi
+chat /v1/messages '{"model":"thinker","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"q"}]}'
+py 'c=d["content"]; assert [b["type"] for b in c]==["thinking","text"] and c[0]["thinking"]=="I reason." and c[1]["text"]=="The answer.", c'
+check "anthropic thinking (curl): thinking block, then text" $?
+
 chat /v1/chat/completions '{"model":"plain","messages":[{"role":"user","content":"a b"}]}'
 py 'm=d["choices"][0]["message"]; assert m["content"]=="[M] a b" and "reasoning_content" not in m, m'
 check "a model that does not think is untouched" $?
