@@ -1,8 +1,10 @@
 /* repack.c - row-interleaved ("repacked") weight layouts: the conversions from and to the
  * file's plain rows, the reference products on them, and their traits tables (one per ISA,
  * built as traits.c builds the plain ones: the reference entries, then each SIMD level's
- * overrides where the CPU has it). Layouts: see repack.h. A type gains a layout by adding a
- * reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD gemms. */
+ * overrides where the CPU has it). Layouts: see repack.h and R16 below. A type gains a layout
+ * by adding a reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD
+ * gemms; a SIMD level may also drop an entry (zero it) where its plain kernels are as fast,
+ * so that the model does not repack for nothing. */
 #include "kernels/repack.h"
 #include "kernels/quants.h"
 #include "gguf/gguf.h"
@@ -101,6 +103,51 @@ R8_GEMM_REF(q4_0_r8_gemm_ref, R8_Q4_0)
 R8_GEMM_REF(iq4_nl_r8_gemm_ref, R8_IQ4_NL)
 R8_GEMM_REF(q8_0_r8_gemm_ref, R8_Q8_0)
 
+/* ---- R16 for F16: groups of 16 rows, and in a group, value k of the 16 rows as 32
+ * consecutive bytes (row r at 2r): one load and one conversion give 16 rows' weights at k,
+ * multiplied by one broadcast activation. ------------------------------------------------ */
+#define R16_ROWS 16
+
+static void f16_r16_repack(int K, const void *src, size_t ss, void *dst)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (int r = 0; r < R16_ROWS; r++)
+        for (int k = 0; k < K; k++)
+            memcpy(d + ((size_t)k * R16_ROWS + r) * 2, s + (size_t)r * ss + 2 * (size_t)k, 2);
+}
+
+static void f16_r16_unpack(int K, const void *src, void *dst, size_t ds)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (int r = 0; r < R16_ROWS; r++)
+        for (int k = 0; k < K; k++)
+            memcpy(d + (size_t)r * ds + 2 * (size_t)k, s + ((size_t)k * R16_ROWS + r) * 2, 2);
+}
+
+/* Each row's dot in the plain reference's order (a double sum over k), so results are
+ * identical to llmri_f16_vec_dot_ref. */
+static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const void *Xv,
+                             size_t xs, int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    for (int g = 0; g < nr / R16_ROWS; g++) {
+        const uint8_t *G = W + (size_t)g * R16_ROWS * ws;
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < R16_ROWS; r++) {
+                double acc = 0;
+                for (int k = 0; k < K; k++) {
+                    uint16_t w, x;
+                    memcpy(&w, G + ((size_t)k * R16_ROWS + r) * 2, 2);
+                    memcpy(&x, X + (size_t)c * xs + 2 * (size_t)k, 2);
+                    acc += (double)llmri_fp16_to_fp32(w) * llmri_fp16_to_fp32(x);
+                }
+                Y[(size_t)c * ldy + (size_t)g * R16_ROWS + r] = (float)acc;
+            }
+    }
+}
+
 /* ---- the tables -------------------------------------------------------------------------- */
 
 #define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm)                                             \
@@ -113,6 +160,7 @@ static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
     RROW(IQ4_NL, "IQ4_NL_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack,
          iq4_nl_r8_gemm_ref),
     RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref),
+    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref),
 };
 
 static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];
@@ -125,7 +173,8 @@ static void build_tables(void)
     const llmr_isa best = llmri_cpu_best_isa();
     for (int isa = LLMR_ISA_AVX2; isa < LLMR_ISA_COUNT; isa++) {
         for (int t = 0; t < LLMR_TYPE_COUNT; t++) {
-            tables[isa][t] = tables[isa - 1][t];
+            /* an entry the level below dropped is offered again to this level's install */
+            tables[isa][t] = tables[isa - 1][t].name ? tables[isa - 1][t] : ref_table[t];
             if (tables[isa][t].name)
                 tables[isa][t].isa = (llmr_isa)isa;
         }

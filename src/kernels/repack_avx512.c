@@ -173,8 +173,79 @@ R8X_DEFINE(r8x_q4_0_gemm, R8X_Q4_0)
 R8X_DEFINE(r8x_iq4_nl_gemm, R8X_IQ4_NL)
 R8X_DEFINE(r8x_q8_0_gemm, R8X_Q8_0)
 
+/* ---- F16 on R16 (repack.c): value k of 16 rows is 32 bytes, one vcvtph2ps to a zmm -------
+ * Activations are converted to f32 once per K block and column block (R16X_KC values of
+ * R16X_NB columns: 64 KiB, L2), then an R16X_NC-column micro-kernel does per k one weight
+ * load and conversion and R16X_NC FMAs with broadcast activations (accumulators and the
+ * weight vector fit the 32 registers). Y gets each K block's partial sums added, so the float
+ * order differs from the reference's double sum only by rounding. */
+enum { R16X_ROWS = 16, R16X_NC = 8, R16X_KC = 256, R16X_NB = 64 };
+
+INLINE void r16x_micro(int kc, const uint8_t *G, const float *Xf, float *Y, size_t ldy, int add,
+                       const int NC)
+{
+    __m512 acc[R16X_NC];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(G + 32 * (size_t)k)));
+        for (int c = 0; c < NC; c++)
+            acc[c] = _mm512_fmadd_ps(w, _mm512_set1_ps(Xf[(size_t)c * R16X_KC + k]), acc[c]);
+    }
+    for (int c = 0; c < NC; c++) {
+        float *y = Y + (size_t)c * ldy;
+        if (add)
+            acc[c] = _mm512_add_ps(acc[c], _mm512_loadu_ps(y));
+        _mm512_storeu_ps(y, acc[c]);
+    }
+}
+
+static void r16x_micro_any(int kc, const uint8_t *G, const float *Xf, float *Y, size_t ldy,
+                           int add, int nc)
+{
+    switch (nc) {
+    case 1: r16x_micro(kc, G, Xf, Y, ldy, add, 1); break;
+    case 2: r16x_micro(kc, G, Xf, Y, ldy, add, 2); break;
+    case 3: r16x_micro(kc, G, Xf, Y, ldy, add, 3); break;
+    case 4: r16x_micro(kc, G, Xf, Y, ldy, add, 4); break;
+    case 5: r16x_micro(kc, G, Xf, Y, ldy, add, 5); break;
+    case 6: r16x_micro(kc, G, Xf, Y, ldy, add, 6); break;
+    case 7: r16x_micro(kc, G, Xf, Y, ldy, add, 7); break;
+    default: r16x_micro(kc, G, Xf, Y, ldy, add, 8); break;
+    }
+}
+
+static void r16x_f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
+                          int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    _Alignas(64) float Xf[R16X_NB * R16X_KC];
+    if (K <= 0) {
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < nr; r++)
+                Y[(size_t)c * ldy + r] = 0.0f;
+        return;
+    }
+    for (int jb = 0; jb < nc; jb += R16X_NB) {
+        const int nj = nc - jb < R16X_NB ? nc - jb : R16X_NB;
+        for (int k0 = 0; k0 < K; k0 += R16X_KC) {
+            const int kc = K - k0 < R16X_KC ? K - k0 : R16X_KC;
+            for (int c = 0; c < nj; c++)
+                f16_row_to_f32(X + (size_t)(jb + c) * xs + 2 * (size_t)k0, Xf + (size_t)c * R16X_KC, kc);
+            for (int i = 0; i < nr; i += R16X_ROWS) {
+                const uint8_t *G = W + (size_t)i * ws + (size_t)k0 * 2 * R16X_ROWS;
+                for (int j = 0; j < nj; j += R16X_NC)
+                    r16x_micro_any(kc, G, Xf + (size_t)j * R16X_KC,
+                                   Y + (size_t)(jb + j) * ldy + i, ldy, k0 > 0,
+                                   nj - j < R16X_NC ? nj - j : R16X_NC);
+            }
+        }
+    }
+}
+
 void llmri_repack_avx512_install(llmr_type_traits *t)
 {
+    t[LLMR_TYPE_F16].gemm = r16x_f16_gemm;
     t[LLMR_TYPE_Q4_0].gemm = r8x_q4_0_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = r8x_iq4_nl_gemm;
     t[LLMR_TYPE_Q8_0].gemm = r8x_q8_0_gemm;

@@ -64,7 +64,7 @@ static void add_candidate(repack_job *jobs, int *n, llmr_mat *w, const llmr_mode
     if (!w->data || !w->tr || w->tr->interleave > 1 || w->data == m->tok_embd.data)
         return;
     const llmr_type_traits *to = llmri_traits_repacked(w->type);
-    if (!to || w->rows % to->interleave || w->cols > INT32_MAX)
+    if (!to || w->rows % to->interleave || w->cols % to->block_size || w->cols > INT32_MAX)
         return;
     for (int i = 0; i < *n; i++) {
         llmr_mat *o = jobs[i].mats[0];
