@@ -25,7 +25,9 @@ enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
 #define UNIT_BYTES(kind) ((kind) == RK_Q8_0 ? 8 * 34 : 8 * 18)
 #define NC_MAX 8
 #define L2_COLS_BYTES (128u << 10)      /* activations kept in L2 per column block */
+#ifndef PF_AHEAD
 #define PF_AHEAD 1024                   /* software prefetch distance on the weight stream */
+#endif
 #if defined(__clang__)
 #define UNROLL8 _Pragma("unroll 8")
 #else
