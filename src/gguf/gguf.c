@@ -517,6 +517,14 @@ int gguf_open(const char *path, gguf_file **out, llmr_err *err)
     return LLMR_OK;
 }
 
+bool gguf_set_writable(gguf_file *f, bool on)
+{
+    if (!f->mapped)
+        return f->priv && ((gguf_priv *)f->priv)->heap_copy;
+    /* mmap returned a page-aligned base, and the length rounds up inside the mapping */
+    return mprotect((void *)f->base, (size_t)f->size, on ? PROT_READ | PROT_WRITE : PROT_READ) == 0;
+}
+
 void gguf_close(gguf_file *f)
 {
     if (!f)

@@ -93,6 +93,13 @@ typedef struct gguf_file {
  * and err holds a message naming the file, the byte offset and what was expected. */
 int gguf_open(const char *path, gguf_file **out, llmr_err *err);
 
+/* Lets the owner of `f` rewrite its tensor data in place (the model layer's load-time
+ * repacking) when `on`, and makes it read-only again when not. A mapped file is private
+ * (MAP_PRIVATE): a written page becomes this process's own copy and the file is never
+ * changed; a heap copy (the read() fallback) is writable already. Returns false, changing
+ * nothing, for memory that is not the file's own (gguf_open_mem) or when mprotect fails. */
+bool gguf_set_writable(gguf_file *f, bool on);
+
 /* Same, over `size` bytes at `data`, which the caller keeps alive until gguf_close.
  * `name` is used in messages. Used by the fuzzer and by tests. */
 int gguf_open_mem(const void *data, size_t size, const char *name, gguf_file **out,

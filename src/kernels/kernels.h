@@ -69,6 +69,19 @@ typedef struct llmr_type_traits {
     llmr_isa isa;             /* the ISA these pointers were chosen for */
     llmr_tile_fn tile;        /* multi-row x multi-column dot kernel, or NULL */
     llmr_gemm_fn gemm;        /* whole-product kernel, used before `tile` when set, or NULL */
+    /* Row-interleaved ("repacked") layouts, made from the file's rows at load time
+     * (repack.c). An entry with interleave > 1 describes weights stored in groups of
+     * `interleave` rows: group g holds rows [g * interleave, (g + 1) * interleave) in as many
+     * bytes as those rows take in the plain layout, arranged so that one SIMD pass produces
+     * one output per row of the group. Such an entry computes only through `gemm` (nr, and
+     * i0 of llmri_matmul_rows, multiples of interleave; any nc); its vec_dot, tile and
+     * to_float are NULL. Plain entries have interleave 0 and no repack/unpack. */
+    uint32_t interleave;
+    /* plain -> this layout, one group: `interleave` rows of K values `src_stride` bytes apart
+     * into dst (which must not overlap src) */
+    void (*repack)(int K, const void *src, size_t src_stride, void *dst);
+    /* this layout -> plain rows, one group: the exact inverse of repack */
+    void (*unpack)(int K, const void *src, void *dst, size_t dst_stride);
 } llmr_type_traits;
 
 /* Traits for `type` at the best ISA of this CPU (or `isa`, for tests); NULL if the type is not
@@ -77,6 +90,18 @@ typedef struct llmr_type_traits {
  * ISA this CPU lacks returns the best ISA it has at or below the one asked for. */
 const llmr_type_traits *llmri_traits(uint32_t type);
 const llmr_type_traits *llmri_traits_isa(uint32_t type, llmr_isa isa);
+
+/* The row-interleaved variant of `type` at the best ISA of this CPU (or `isa`, capped as
+ * llmri_traits_isa does), or NULL when the type has none. Same type id and vec_dot_type as
+ * the plain entry; static storage. */
+const llmr_type_traits *llmri_traits_repacked(uint32_t type);
+const llmr_type_traits *llmri_traits_repacked_isa(uint32_t type, llmr_isa isa);
+
+/* Rewrites `nrows` rows of K values at `data` (plain layout, rows back to back) into the
+ * layout of `t` (a repacked entry), in place, one group at a time through `scratch` (room for
+ * t->interleave rows). nrows must be a multiple of t->interleave. */
+void llmri_repack_rows(const llmr_type_traits *t, int K, void *data, int64_t nrows,
+                       void *scratch);
 
 /* Bytes of one row of K values of `type` (K a multiple of the block size), 0 if unknown. */
 size_t llmri_row_size(uint32_t type, int64_t K);

@@ -445,6 +445,7 @@ static int model_open(const model_src *src, const llmr_model_opts *opts, llmr_mo
     m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);
+    llmri_weights_repack(m);
     return llmri_work_new(m, &m->work, err);
 }
 

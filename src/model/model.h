@@ -133,6 +133,13 @@ typedef struct llmr_seq llmr_seq;
 int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
 
+/* Rewrites the dense products' weights into their row-interleaved layouts in place
+ * (weights_repack.c), after the weights are bound and the pool exists; returns how many
+ * matrices now use a repacked layout (0 with LLMR_REPACK=0 in the environment, or when the
+ * file's memory cannot be written: then everything stays in the plain layout). */
+#define LLMR_REPACK_MAX_SHARED 4
+int llmri_weights_repack(struct llmr_model *m);
+
 /* The architecture's GGUF name ("llama", "gemma2", ...). */
 const char *llmri_arch_name(llmr_arch a);
 

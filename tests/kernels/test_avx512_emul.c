@@ -121,6 +121,9 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #define llmri_kernels_avx512_install emu_avx512_install
 
 #include "../../src/kernels/kernels_avx512.c"
+#include "avx512_emul_repack.h"
+#define llmri_repack_avx512_install emu_repack_avx512_install
+#include "../../src/kernels/repack_avx512.c"
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -129,12 +132,20 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 /* ---- the test ----------------------------------------------------------------------------- */
 #include "test_util.h"
 #include "kernel_test_util.h"
+#include "repack_test_util.h"
 
 static llmr_type_traits emu_table[LLMR_TYPE_COUNT];
 
 static const llmr_type_traits *get_emu(uint32_t type)
 {
     return type < LLMR_TYPE_COUNT && emu_table[type].name ? &emu_table[type] : NULL;
+}
+
+static llmr_type_traits emu_repacked[LLMR_TYPE_COUNT];
+
+static const llmr_type_traits *get_emu_repacked(uint32_t type)
+{
+    return type < LLMR_TYPE_COUNT && emu_repacked[type].name ? &emu_repacked[type] : NULL;
 }
 
 static void emulated_avx512_kernels_match_reference(void **state)
@@ -157,10 +168,32 @@ static void emulated_avx512_kernels_match_reference(void **state)
     kt_check_matmul_blocks(get_emu, "avx512 (emulated)");
 }
 
+static void emulated_avx512_repacked_products_match_reference(void **state)
+{
+    (void)state;
+    if (llmri_cpu_best_isa() < LLMR_ISA_AVX2) {
+        print_message("skipped: the emulation runs the AVX2 parts natively; this CPU has none\n");
+        skip();
+    }
+    /* as repack.c builds its AVX-512 table: the AVX2 entries, the reference entry of a type
+     * AVX2 dropped, then the AVX-512 overrides */
+    for (uint32_t t = 0; t < LLMR_TYPE_COUNT; t++) {
+        const llmr_type_traits *a = llmri_traits_repacked_isa(t, LLMR_ISA_AVX2);
+        if (!a)
+            a = llmri_traits_repacked_isa(t, LLMR_ISA_REF);
+        if (a)
+            emu_repacked[t] = *a;
+    }
+    emu_repack_avx512_install(emu_repacked);
+    kr_check_roundtrip(get_emu_repacked, "avx512 (emulated)");
+    kr_check_products(get_emu_repacked, "avx512 (emulated)", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(emulated_avx512_kernels_match_reference),
+        cmocka_unit_test(emulated_avx512_repacked_products_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

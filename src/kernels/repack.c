@@ -1,0 +1,216 @@
+/* repack.c - row-interleaved ("repacked") weight layouts: the conversions from and to the
+ * file's plain rows, the reference products on them, and their traits tables (one per ISA,
+ * built as traits.c builds the plain ones: the reference entries, then each SIMD level's
+ * overrides where the CPU has it). Layouts: see repack.h and R16 below. A type gains a layout
+ * by adding a reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD
+ * gemms; a SIMD level may also drop an entry (zero it) where its plain kernels are as fast,
+ * so that the model does not repack for nothing. */
+#include "kernels/repack.h"
+#include "kernels/quants.h"
+#include "gguf/gguf.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* ---- R8 for the blocks {f16 d; qs[qb]} (Q4_0, IQ4_NL: qb 16; Q8_0: qb 32) --------------- */
+
+/* Where byte j of row r's qs sits in a unit. */
+static inline size_t r8_qs_at(int r, int j)
+{
+    return R8_QS + 32 * (size_t)(j / 4) + 4 * (size_t)r + (size_t)(j % 4);
+}
+
+static void r8_repack(int K, const uint8_t *src, size_t ss, uint8_t *dst, int qb)
+{
+    const int bs = 2 + qb, nb = K / 32;
+    for (int b = 0; b < nb; b++) {
+        uint8_t *u = dst + (size_t)b * R8_ROWS * bs;
+        for (int r = 0; r < R8_ROWS; r++) {
+            const uint8_t *blk = src + (size_t)r * ss + (size_t)b * bs;
+            memcpy(u + 2 * r, blk, 2);
+            for (int j = 0; j < qb; j += 4)   /* 4 bytes of a row stay together */
+                memcpy(u + r8_qs_at(r, j), blk + 2 + j, 4);
+        }
+    }
+}
+
+static void r8_unpack(int K, const uint8_t *src, uint8_t *dst, size_t ds, int qb)
+{
+    const int bs = 2 + qb, nb = K / 32;
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *u = src + (size_t)b * R8_ROWS * bs;
+        for (int r = 0; r < R8_ROWS; r++) {
+            uint8_t *blk = dst + (size_t)r * ds + (size_t)b * bs;
+            memcpy(blk, u + 2 * r, 2);
+            for (int j = 0; j < qb; j += 4)
+                memcpy(blk + 2 + j, u + r8_qs_at(r, j), 4);
+        }
+    }
+}
+
+static void q4_0_r8_repack(int K, const void *s, size_t ss, void *d) { r8_repack(K, s, ss, d, 16); }
+static void q8_0_r8_repack(int K, const void *s, size_t ss, void *d) { r8_repack(K, s, ss, d, 32); }
+static void q4_0_r8_unpack(int K, const void *s, void *d, size_t ds) { r8_unpack(K, s, d, ds, 16); }
+static void q8_0_r8_unpack(int K, const void *s, void *d, size_t ds) { r8_unpack(K, s, d, ds, 32); }
+
+/* Weight value j (0..31) of row r in a unit: Q4_0's low nibbles are values 0..15, high
+ * nibbles 16..31, each stored as q with value q - 8; IQ4_NL's nibbles index its grid. */
+enum { R8_Q4_0, R8_IQ4_NL, R8_Q8_0 };
+
+static int r8_value(int kind, const uint8_t *u, int r, int j)
+{
+    if (kind == R8_Q8_0)
+        return (int8_t)u[r8_qs_at(r, j)];
+    const uint8_t byte = u[r8_qs_at(r, j % 16)];
+    const int q = j < 16 ? byte & 0x0F : byte >> 4;
+    return kind == R8_Q4_0 ? q - 8 : llmr_iq4nl_values[q];
+}
+
+/* The reference product: each row's dot in the order of the plain reference vec_dot (an
+ * exact integer sum per block, then sum += (dw * dx) * sum), so results are identical to it. */
+static void r8_gemm_ref(int kind, int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X,
+                        size_t xs, int nc, float *Y, size_t ldy)
+{
+    const int bs = kind == R8_Q8_0 ? 34 : 18, nb = K / 32;
+    for (int g = 0; g < nr / R8_ROWS; g++) {
+        const uint8_t *G = W + (size_t)g * R8_ROWS * ws;
+        for (int c = 0; c < nc; c++) {
+            const block_q8_0 *x = (const block_q8_0 *)(X + (size_t)c * xs);
+            for (int r = 0; r < R8_ROWS; r++) {
+                float sum = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *u = G + (size_t)b * R8_ROWS * bs;
+                    int si = 0;
+                    for (int j = 0; j < 32; j++)
+                        si += r8_value(kind, u, r, j) * x[b].qs[j];
+                    llmr_half d;
+                    memcpy(&d, u + 2 * r, 2);
+                    sum += (llmri_h2f(d) * llmri_h2f(x[b].d)) * (float)si;
+                }
+                Y[(size_t)c * ldy + (size_t)g * R8_ROWS + r] = sum;
+            }
+        }
+    }
+}
+
+#define R8_GEMM_REF(name, kind)                                                             \
+    static void name(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,     \
+                     int nc, float *Y, size_t ldy)                                          \
+    {                                                                                       \
+        r8_gemm_ref(kind, K, W, ws, nr, X, xs, nc, Y, ldy);                                 \
+    }
+R8_GEMM_REF(q4_0_r8_gemm_ref, R8_Q4_0)
+R8_GEMM_REF(iq4_nl_r8_gemm_ref, R8_IQ4_NL)
+R8_GEMM_REF(q8_0_r8_gemm_ref, R8_Q8_0)
+
+/* ---- R16 for F16: groups of 16 rows, and in a group, value k of the 16 rows as 32
+ * consecutive bytes (row r at 2r): one load and one conversion give 16 rows' weights at k,
+ * multiplied by one broadcast activation. ------------------------------------------------ */
+#define R16_ROWS 16
+
+static void f16_r16_repack(int K, const void *src, size_t ss, void *dst)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (int r = 0; r < R16_ROWS; r++)
+        for (int k = 0; k < K; k++)
+            memcpy(d + ((size_t)k * R16_ROWS + r) * 2, s + (size_t)r * ss + 2 * (size_t)k, 2);
+}
+
+static void f16_r16_unpack(int K, const void *src, void *dst, size_t ds)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (int r = 0; r < R16_ROWS; r++)
+        for (int k = 0; k < K; k++)
+            memcpy(d + (size_t)r * ds + 2 * (size_t)k, s + ((size_t)k * R16_ROWS + r) * 2, 2);
+}
+
+/* Each row's dot in the plain reference's order (a double sum over k), so results are
+ * identical to llmri_f16_vec_dot_ref. */
+static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const void *Xv,
+                             size_t xs, int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    for (int g = 0; g < nr / R16_ROWS; g++) {
+        const uint8_t *G = W + (size_t)g * R16_ROWS * ws;
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < R16_ROWS; r++) {
+                double acc = 0;
+                for (int k = 0; k < K; k++) {
+                    uint16_t w, x;
+                    memcpy(&w, G + ((size_t)k * R16_ROWS + r) * 2, 2);
+                    memcpy(&x, X + (size_t)c * xs + 2 * (size_t)k, 2);
+                    acc += (double)llmri_fp16_to_fp32(w) * llmri_fp16_to_fp32(x);
+                }
+                Y[(size_t)c * ldy + (size_t)g * R16_ROWS + r] = (float)acc;
+            }
+    }
+}
+
+/* ---- the tables -------------------------------------------------------------------------- */
+
+#define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm)                                             \
+    [LLMR_TYPE_##ty] = {.type = LLMR_TYPE_##ty, .vec_dot_type = LLMR_TYPE_##vdt, .name = nm, \
+                        .block_size = bs, .type_size = ts, .isa = LLMR_ISA_REF,             \
+                        .interleave = il, .repack = rp, .unpack = up, .gemm = gm}
+
+static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
+    RROW(Q4_0, "Q4_0_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack, q4_0_r8_gemm_ref),
+    RROW(IQ4_NL, "IQ4_NL_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack,
+         iq4_nl_r8_gemm_ref),
+    RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref),
+    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref),
+};
+
+static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void)
+{
+    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
+        tables[LLMR_ISA_REF][t] = ref_table[t];
+    const llmr_isa best = llmri_cpu_best_isa();
+    for (int isa = LLMR_ISA_AVX2; isa < LLMR_ISA_COUNT; isa++) {
+        for (int t = 0; t < LLMR_TYPE_COUNT; t++) {
+            /* an entry the level below dropped is offered again to this level's install */
+            tables[isa][t] = tables[isa - 1][t].name ? tables[isa - 1][t] : ref_table[t];
+            if (tables[isa][t].name)
+                tables[isa][t].isa = (llmr_isa)isa;
+        }
+        if ((int)best < isa)
+            continue;   /* never install what the CPU lacks */
+#if defined(__x86_64__)
+        if (isa == LLMR_ISA_AVX2)
+            llmri_repack_avx2_install(tables[isa]);
+        else
+            llmri_repack_avx512_install(tables[isa]);
+#endif
+    }
+}
+
+const llmr_type_traits *llmri_traits_repacked_isa(uint32_t type, llmr_isa isa)
+{
+    pthread_once(&once, build_tables);
+    if (type >= LLMR_TYPE_COUNT || (unsigned)isa >= LLMR_ISA_COUNT)
+        return NULL;
+    const llmr_isa best = llmri_cpu_best_isa();
+    const llmr_type_traits *t = &tables[isa > best ? best : isa][type];
+    return t->name ? t : NULL;
+}
+
+const llmr_type_traits *llmri_traits_repacked(uint32_t type)
+{
+    return llmri_traits_repacked_isa(type, llmri_cpu_best_isa());
+}
+
+void llmri_repack_rows(const llmr_type_traits *t, int K, void *data, int64_t nrows,
+                       void *scratch)
+{
+    const size_t rs = llmri_row_size(t->type, K), gs = rs * t->interleave;
+    uint8_t *p = data;
+    for (int64_t g = 0; g < nrows / t->interleave; g++, p += gs) {
+        memcpy(scratch, p, gs);
+        t->repack(K, scratch, rs, p);
+    }
+}

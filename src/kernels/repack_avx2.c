@@ -1,0 +1,215 @@
+/* repack_avx2.c - AVX2 products on the R8 layouts of Q4_0, IQ4_NL and Q8_0 (repack.h), for
+ * prompt processing and, with one column, decode. Reached only through the repacked traits
+ * table after CPU detection (llmri_repack_avx2_install).
+ *
+ * An 8-row group's unit for one block is read with one 16-byte load (the 8 scales, one
+ * vcvtph2ps) and four or eight 32-byte loads whose lanes already belong to the 8 rows: the
+ * products need no transpose (gemm_avx2.c's plain-layout kernel spends a quarter of its
+ * block on one) and the group is one contiguous stream, which the hardware prefetchers follow
+ * (eight separate row streams they do not).
+ *
+ * Q4_0: nibbles are unsigned 0..15, so (q - 8) . x = q . x - 8 * sum(x): vpmaddubsw pairs are
+ * at most 2 * 15 * 127 = 3810 and the eight steps of a block add up in int16 (30480), widened
+ * once; the -8 * sum(x) term is folded into the float step from a per-column table.
+ * IQ4_NL (grid values -127..113) and Q8_0 are signed: |w| . (x * sign(w)) keeps vpmaddubsw's
+ * first operand unsigned; pairs reach 2 * 127 * 127, so each step is widened before it is
+ * added. Activations are Q8_0 (|q| <= 127) as the model layer makes them. Results equal the
+ * reference up to the float accumulation order. */
+#include "kernels/simd_x86.h"
+#include "kernels/repack.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
+#define UNIT_BYTES(kind) ((kind) == RK_Q8_0 ? 8 * 34 : 8 * 18)
+#define NC_MAX 8
+#define L2_COLS_BYTES (128u << 10)      /* activations kept in L2 per column block */
+#ifndef PF_AHEAD
+#define PF_AHEAD 1024                   /* software prefetch distance on the weight stream */
+#endif
+#if defined(__clang__)
+#define UNROLL8 _Pragma("unroll 8")
+#else
+#define UNROLL8 _Pragma("GCC unroll 8")
+#endif
+
+/* Per column and block: the activation scale and, for Q4_0, -8 * d * sum(q). */
+typedef struct r8_col {
+    float d, c;
+} r8_col;
+
+static void cols_table(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, r8_col *out)
+{
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int c = 0; c < nc; c++) {
+        const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
+        r8_col *o = out + (size_t)c * nb;
+        for (int b = 0; b < nb; b++) {
+            o[b].d = h2f(xb[b].d);
+            o[b].c = 0.0f;
+            if (with_sum) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)xb[b].qs);
+                const int s = hsum8i(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16));
+                o[b].c = -8.0f * o[b].d * (float)s;
+            }
+        }
+    }
+}
+
+INLINE __m256i bcast32(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* 8 rows x NC columns over nb blocks of one group; Y gets 8 outputs per column. */
+INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
+                    const r8_col *cols, int cstride, float *Y, size_t ldy, int pf, const int NC)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i grid = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)llmr_iq4nl_values));
+    __m256 acc[NC_MAX];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *u = G + (size_t)b * UNIT_BYTES(KIND);
+        if (pf)
+            for (int o = 0; o < UNIT_BYTES(KIND); o += 64)
+                _mm_prefetch((const char *)u + PF_AHEAD + o, _MM_HINT_T0);
+        __m256i q[8], w[8];     /* q: unsigned operands; w: the signed weights (sign source) */
+        if (KIND == RK_Q8_0) {
+            for (int s = 0; s < 8; s++) {
+                w[s] = _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * s));
+                q[s] = _mm256_sign_epi8(w[s], w[s]);
+            }
+        } else {
+            for (int s = 0; s < 4; s++) {
+                const __m256i t = _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * s));
+                q[s] = _mm256_and_si256(t, m4);                            /* values 4s.. */
+                q[s + 4] = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);  /* 16 + 4s.. */
+            }
+            if (KIND == RK_IQ4_NL)
+                for (int s = 0; s < 8; s++) {
+                    w[s] = _mm256_shuffle_epi8(grid, q[s]);
+                    q[s] = _mm256_sign_epi8(w[s], w[s]);
+                }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u));
+        UNROLL8
+        for (int c = 0; c < NC; c++) {
+            const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
+            const r8_col *cb = &cols[(size_t)c * cstride + b];
+            __m256 t;
+            if (KIND == RK_Q4_0) {
+                __m256i s16 = _mm256_maddubs_epi16(q[0], bcast32(xq));
+                UNROLL8
+                for (int s = 1; s < 8; s++)
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast32(xq + 4 * s)));
+                t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones)),
+                                    _mm256_set1_ps(cb->d), _mm256_set1_ps(cb->c));
+            } else {
+                __m256i s32 = _mm256_setzero_si256();
+                UNROLL8
+                for (int s = 0; s < 8; s++) {
+                    const __m256i p = _mm256_maddubs_epi16(
+                        q[s], _mm256_sign_epi8(bcast32(xq + 4 * s), w[s]));
+                    s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p, ones));
+                }
+                t = _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(cb->d));
+            }
+            acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
+}
+
+/* Column blocks whose activations stay in L2; in a block, each group meets the block's
+ * columns `gnc` at a time while its rows (one unit stream) stay in L1. */
+typedef void (*r8_kern_fn)(int nb, const uint8_t *G, const uint8_t *X, size_t xs,
+                           const r8_col *cols, int cstride, float *Y, size_t ldy, int pf, int nc);
+
+static void r8_run(r8_kern_fn kern, int gnc, int with_sum, int K, const void *Wv, size_t ws,
+                   int nr, const void *Xv, size_t xs, int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    const int nb = K / 32;
+    int cb = (int)(L2_COLS_BYTES / (xs ? xs : 1)) / gnc * gnc;
+    if (cb < gnc)
+        cb = gnc;
+    if (cb > nc)
+        cb = nc;
+    r8_col stack[4096], *cols = stack;   /* 32 KiB: K up to 2^14 at 8 columns */
+    if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
+        /* a column at a time needs nb entries; failing that, fall back to one column */
+        cols = malloc(sizeof *cols * (size_t)cb * nb);
+        if (!cols) {
+            cb = 1;
+            cols = (size_t)nb <= sizeof stack / sizeof stack[0] ? stack : NULL;
+        }
+    }
+    if (!cols) {   /* K beyond 2^17 and no memory: nothing sensible can be computed */
+        for (int j = 0; j < nc; j++)
+            for (int i = 0; i < nr; i++)
+                Y[(size_t)j * ldy + i] = NAN;
+        return;
+    }
+    for (int jb = 0; jb < nc; jb += cb) {
+        const int nj = nc - jb < cb ? nc - jb : cb;
+        const uint8_t *Xb = X + (size_t)jb * xs;
+        cols_table(Xb, xs, nj, nb, with_sum, cols);
+        for (int i = 0; i < nr; i += R8_ROWS)
+            for (int j = 0; j < nj; j += gnc)
+                kern(nb, W + (size_t)i * ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb, nb,
+                     Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
+                     nj - j < gnc ? nj - j : gnc);
+    }
+    if (cols != stack)
+        free(cols);
+}
+
+/* One function per kind with the column count a constant in each case, so that the compiler
+ * unrolls the column loop completely. */
+#define R8_CASE(KIND, n, MAXNC)                                                              \
+    case n: r8_kern(KIND, nb, G, X, xs, cols, cstride, Y, ldy, pf, (n) <= (MAXNC) ? (n) : 1); \
+        break;
+#define DEFINE_R8(name, KIND, MAXNC)                                                         \
+    static void name##_any(int nb, const uint8_t *G, const uint8_t *X, size_t xs,            \
+                           const r8_col *cols, int cstride, float *Y, size_t ldy, int pf,    \
+                           int nc)                                                           \
+    {                                                                                        \
+        switch (nc) {                                                                        \
+            R8_CASE(KIND, 1, MAXNC) R8_CASE(KIND, 2, MAXNC) R8_CASE(KIND, 3, MAXNC)          \
+            R8_CASE(KIND, 4, MAXNC) R8_CASE(KIND, 5, MAXNC) R8_CASE(KIND, 6, MAXNC)          \
+            R8_CASE(KIND, 7, MAXNC) R8_CASE(KIND, 8, MAXNC)                                  \
+        }                                                                                    \
+    }                                                                                        \
+    static void name(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,      \
+                     int nc, float *Y, size_t ldy)                                           \
+    {                                                                                        \
+        r8_run(name##_any, MAXNC, KIND == RK_Q4_0, K, W, ws, nr, X, xs, nc, Y, ldy);         \
+    }
+
+#ifndef R8_NC_Q4
+#define R8_NC_Q4 8
+#endif
+#ifndef R8_NC_Q8
+#define R8_NC_Q8 4
+#endif
+DEFINE_R8(q4_0_r8_gemm, RK_Q4_0, R8_NC_Q4)
+DEFINE_R8(iq4_nl_r8_gemm, RK_IQ4_NL, R8_NC_Q8)
+DEFINE_R8(q8_0_r8_gemm, RK_Q8_0, R8_NC_Q8)
+
+void llmri_repack_avx2_install(llmr_type_traits *t)
+{
+    /* F16: the plain layout's packed product (kernels_kq_avx2.c) converts each weight to f32
+     * once per call and runs at the FMA units' rate already; on the R16 layout AVX2 would
+     * convert at every use (two vcvtph2ps per twelve FMAs). No repacking at this level. */
+    memset(&t[LLMR_TYPE_F16], 0, sizeof t[LLMR_TYPE_F16]);
+    t[LLMR_TYPE_Q4_0].gemm = q4_0_r8_gemm;
+    t[LLMR_TYPE_IQ4_NL].gemm = iq4_nl_r8_gemm;
+    t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;
+}

@@ -1,0 +1,252 @@
+/* repack_avx512.c - AVX-512 (VL + VNNI) products on the R8 layouts of Q4_0, IQ4_NL and Q8_0
+ * (repack.h), for prompt processing and decode. Reached only through the repacked traits
+ * table after CPU detection found AVX-512 with VNNI (llmri_repack_avx512_install).
+ *
+ * vpdpbusd multiplies unsigned weight bytes with signed activation bytes and adds groups of
+ * four straight into int32 lanes (no int16 pair saturation, no widening step), so every type
+ * takes one instruction per four values of eight rows once its weights are unsigned:
+ *   Q4_0    nibbles q in 0..15, value q - 8:       offset 8
+ *   IQ4_NL  grid value v in -127..113 -> v + 128:   offset 128 (one vpshufb of a biased grid)
+ *   Q8_0    w in -128..127 -> w ^ 0x80 = w + 128:  offset 128
+ * and (w + o) . x = w . x + o * sum(x): the offset term is folded into the float step with
+ * the column's scale, -o * d * sum(x), from a per-column table. A block's int32 sum is at most
+ * 32 * 255 * 128 in magnitude: exact. The 256-bit forms (AVX512VL) keep the R8 unit's lanes;
+ * with 32 vector registers 8 weight vectors and 8 columns' accumulators stay in registers.
+ * Results equal the reference up to the float accumulation order. */
+#include "kernels/simd_x86.h"
+#include "kernels/repack.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+enum { R8X_Q4_0, R8X_IQ4_NL, R8X_Q8_0 };
+#define R8X_UNIT(kind) ((kind) == R8X_Q8_0 ? 8 * 34 : 8 * 18)
+#define R8X_OFFSET(kind) ((kind) == R8X_Q4_0 ? 8.0f : 128.0f)
+#define R8X_NC 8
+#define R8X_L2_COLS_BYTES (128u << 10)
+#define R8X_PF_AHEAD 1024
+#if defined(__clang__)
+#define R8X_UNROLL _Pragma("unroll 8")
+#else
+#define R8X_UNROLL _Pragma("GCC unroll 8")
+#endif
+
+typedef struct r8x_col {
+    float d, c;     /* activation scale; -offset * d * sum(q) */
+} r8x_col;
+
+static void r8x_cols(const uint8_t *X, size_t xs, int nc, int nb, float offset, r8x_col *out)
+{
+    const __m256i ones8 = _mm256_set1_epi8(1);
+    for (int c = 0; c < nc; c++) {
+        const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
+        r8x_col *o = out + (size_t)c * nb;
+        for (int b = 0; b < nb; b++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb[b].qs);
+            const int s = hsum8i(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8, y));
+            o[b].d = h2f(xb[b].d);
+            o[b].c = -offset * o[b].d * (float)s;
+        }
+    }
+}
+
+INLINE __m256i r8x_bcast32(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+INLINE void r8x_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
+                     const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf, const int NC)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8((char)0x80);
+    /* the IQ4_NL grid + 128, as unsigned bytes (xor 0x80 of the signed grid) */
+    const __m256i grid = _mm256_xor_si256(bias, _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)llmr_iq4nl_values)));
+    __m256 acc[R8X_NC];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *u = G + (size_t)b * R8X_UNIT(KIND);
+        if (pf)
+            for (int o = 0; o < R8X_UNIT(KIND); o += 64)
+                _mm_prefetch((const char *)u + R8X_PF_AHEAD + o, _MM_HINT_T0);
+        __m256i q[8];
+        if (KIND == R8X_Q8_0) {
+            for (int s = 0; s < 8; s++)
+                q[s] = _mm256_xor_si256(bias, _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * s)));
+        } else {
+            for (int s = 0; s < 4; s++) {
+                const __m256i t = _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * s));
+                q[s] = _mm256_and_si256(t, m4);
+                q[s + 4] = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);
+            }
+            if (KIND == R8X_IQ4_NL)
+                for (int s = 0; s < 8; s++)
+                    q[s] = _mm256_shuffle_epi8(grid, q[s]);
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u));
+        R8X_UNROLL
+        for (int c = 0; c < NC; c++) {
+            const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
+            /* two independent chains halve the dependent vpdpbusd latency per block */
+            __m256i s0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], r8x_bcast32(xq));
+            __m256i s1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[4], r8x_bcast32(xq + 16));
+            for (int s = 1; s < 4; s++) {
+                s0 = _mm256_dpbusd_epi32(s0, q[s], r8x_bcast32(xq + 4 * s));
+                s1 = _mm256_dpbusd_epi32(s1, q[s + 4], r8x_bcast32(xq + 16 + 4 * s));
+            }
+            const r8x_col *cb = &cols[(size_t)c * cstride + b];
+            const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)),
+                                             _mm256_set1_ps(cb->d), _mm256_set1_ps(cb->c));
+            acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
+}
+
+typedef void (*r8x_kern_fn)(int nb, const uint8_t *G, const uint8_t *X, size_t xs,
+                            const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf,
+                            int nc);
+
+/* Column blocks whose activations stay in L2; in a block, each 8-row group meets the block's
+ * columns R8X_NC at a time while its unit stream stays in L1. */
+static void r8x_run(r8x_kern_fn kern, float offset, int K, const void *Wv, size_t ws, int nr,
+                    const void *Xv, size_t xs, int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    const int nb = K / 32;
+    int cb = (int)(R8X_L2_COLS_BYTES / (xs ? xs : 1)) / R8X_NC * R8X_NC;
+    if (cb < R8X_NC)
+        cb = R8X_NC;
+    if (cb > nc)
+        cb = nc;
+    r8x_col stack[4096], *cols = stack;
+    if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
+        cols = malloc(sizeof *cols * (size_t)cb * nb);
+        if (!cols) {
+            cb = 1;
+            cols = (size_t)nb <= sizeof stack / sizeof stack[0] ? stack : NULL;
+        }
+    }
+    if (!cols) {
+        for (int j = 0; j < nc; j++)
+            for (int i = 0; i < nr; i++)
+                Y[(size_t)j * ldy + i] = NAN;
+        return;
+    }
+    for (int jb = 0; jb < nc; jb += cb) {
+        const int nj = nc - jb < cb ? nc - jb : cb;
+        const uint8_t *Xb = X + (size_t)jb * xs;
+        r8x_cols(Xb, xs, nj, nb, offset, cols);
+        for (int i = 0; i < nr; i += R8_ROWS)
+            for (int j = 0; j < nj; j += R8X_NC)
+                kern(nb, W + (size_t)i * ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb, nb,
+                     Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
+                     nj - j < R8X_NC ? nj - j : R8X_NC);
+    }
+    if (cols != stack)
+        free(cols);
+}
+
+#define R8X_CASE(KIND, n)                                                                   \
+    case n: r8x_kern(KIND, nb, G, X, xs, cols, cstride, Y, ldy, pf, n); break;
+#define R8X_DEFINE(name, KIND)                                                              \
+    static void name##_any(int nb, const uint8_t *G, const uint8_t *X, size_t xs,           \
+                           const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf,  \
+                           int nc)                                                          \
+    {                                                                                       \
+        switch (nc) {                                                                       \
+            R8X_CASE(KIND, 1) R8X_CASE(KIND, 2) R8X_CASE(KIND, 3) R8X_CASE(KIND, 4)         \
+            R8X_CASE(KIND, 5) R8X_CASE(KIND, 6) R8X_CASE(KIND, 7) R8X_CASE(KIND, 8)         \
+        }                                                                                   \
+    }                                                                                       \
+    static void name(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,     \
+                     int nc, float *Y, size_t ldy)                                          \
+    {                                                                                       \
+        r8x_run(name##_any, R8X_OFFSET(KIND), K, W, ws, nr, X, xs, nc, Y, ldy);             \
+    }
+
+R8X_DEFINE(r8x_q4_0_gemm, R8X_Q4_0)
+R8X_DEFINE(r8x_iq4_nl_gemm, R8X_IQ4_NL)
+R8X_DEFINE(r8x_q8_0_gemm, R8X_Q8_0)
+
+/* ---- F16 on R16 (repack.c): value k of 16 rows is 32 bytes, one vcvtph2ps to a zmm -------
+ * Activations are converted to f32 once per K block and column block (R16X_KC values of
+ * R16X_NB columns: 64 KiB, L2), then an R16X_NC-column micro-kernel does per k one weight
+ * load and conversion and R16X_NC FMAs with broadcast activations (accumulators and the
+ * weight vector fit the 32 registers). Y gets each K block's partial sums added, so the float
+ * order differs from the reference's double sum only by rounding. */
+enum { R16X_ROWS = 16, R16X_NC = 8, R16X_KC = 256, R16X_NB = 64 };
+
+INLINE void r16x_micro(int kc, const uint8_t *G, const float *Xf, float *Y, size_t ldy, int add,
+                       const int NC)
+{
+    __m512 acc[R16X_NC];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(G + 32 * (size_t)k)));
+        for (int c = 0; c < NC; c++)
+            acc[c] = _mm512_fmadd_ps(w, _mm512_set1_ps(Xf[(size_t)c * R16X_KC + k]), acc[c]);
+    }
+    for (int c = 0; c < NC; c++) {
+        float *y = Y + (size_t)c * ldy;
+        if (add)
+            acc[c] = _mm512_add_ps(acc[c], _mm512_loadu_ps(y));
+        _mm512_storeu_ps(y, acc[c]);
+    }
+}
+
+static void r16x_micro_any(int kc, const uint8_t *G, const float *Xf, float *Y, size_t ldy,
+                           int add, int nc)
+{
+    switch (nc) {
+    case 1: r16x_micro(kc, G, Xf, Y, ldy, add, 1); break;
+    case 2: r16x_micro(kc, G, Xf, Y, ldy, add, 2); break;
+    case 3: r16x_micro(kc, G, Xf, Y, ldy, add, 3); break;
+    case 4: r16x_micro(kc, G, Xf, Y, ldy, add, 4); break;
+    case 5: r16x_micro(kc, G, Xf, Y, ldy, add, 5); break;
+    case 6: r16x_micro(kc, G, Xf, Y, ldy, add, 6); break;
+    case 7: r16x_micro(kc, G, Xf, Y, ldy, add, 7); break;
+    default: r16x_micro(kc, G, Xf, Y, ldy, add, 8); break;
+    }
+}
+
+static void r16x_f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, size_t xs,
+                          int nc, float *Y, size_t ldy)
+{
+    const uint8_t *W = Wv, *X = Xv;
+    _Alignas(64) float Xf[R16X_NB * R16X_KC];
+    if (K <= 0) {
+        for (int c = 0; c < nc; c++)
+            for (int r = 0; r < nr; r++)
+                Y[(size_t)c * ldy + r] = 0.0f;
+        return;
+    }
+    for (int jb = 0; jb < nc; jb += R16X_NB) {
+        const int nj = nc - jb < R16X_NB ? nc - jb : R16X_NB;
+        for (int k0 = 0; k0 < K; k0 += R16X_KC) {
+            const int kc = K - k0 < R16X_KC ? K - k0 : R16X_KC;
+            for (int c = 0; c < nj; c++)
+                f16_row_to_f32(X + (size_t)(jb + c) * xs + 2 * (size_t)k0, Xf + (size_t)c * R16X_KC, kc);
+            for (int i = 0; i < nr; i += R16X_ROWS) {
+                const uint8_t *G = W + (size_t)i * ws + (size_t)k0 * 2 * R16X_ROWS;
+                for (int j = 0; j < nj; j += R16X_NC)
+                    r16x_micro_any(kc, G, Xf + (size_t)j * R16X_KC,
+                                   Y + (size_t)(jb + j) * ldy + i, ldy, k0 > 0,
+                                   nj - j < R16X_NC ? nj - j : R16X_NC);
+            }
+        }
+    }
+}
+
+void llmri_repack_avx512_install(llmr_type_traits *t)
+{
+    t[LLMR_TYPE_F16].gemm = r16x_f16_gemm;
+    t[LLMR_TYPE_Q4_0].gemm = r8x_q4_0_gemm;
+    t[LLMR_TYPE_IQ4_NL].gemm = r8x_iq4_nl_gemm;
+    t[LLMR_TYPE_Q8_0].gemm = r8x_q8_0_gemm;
+}

@@ -1,0 +1,64 @@
+/* test_repack.c - the row-interleaved weight layouts: repacking is lossless (unpacking gives
+ * the file's bytes back, in place or not) and the products on repacked rows agree with the
+ * plain reference dot products: exactly at the reference level, within the float
+ * accumulation tolerance for AVX2 and AVX-512 (each ISA this CPU has; the AVX-512 kernels are
+ * also run under emulation by test_avx512_emul). */
+#include "test_util.h"
+/* the shared helpers include checks of the plain tables this test does not run */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "kernel_test_util.h"
+#include "repack_test_util.h"
+
+static llmr_isa kr_isa;
+static const llmr_type_traits *get_isa(uint32_t type)
+{
+    return llmri_traits_repacked_isa(type, kr_isa);
+}
+
+static void run_isa(llmr_isa isa)
+{
+    if (llmri_cpu_best_isa() < isa) {
+        print_message("skipped: this CPU has no %s\n", llmri_isa_name(isa));
+        skip();
+    }
+    kr_isa = isa;
+    kr_check_roundtrip(get_isa, llmri_isa_name(isa));
+    kr_check_products(get_isa, llmri_isa_name(isa), isa == LLMR_ISA_REF);
+}
+
+static void reference_repacked_products_equal_plain_reference(void **state)
+{
+    (void)state;
+    run_isa(LLMR_ISA_REF);
+}
+static void avx2_repacked_products_match_reference(void **state)
+{
+    (void)state;
+    run_isa(LLMR_ISA_AVX2);
+}
+static void avx512_repacked_products_match_reference(void **state)
+{
+    (void)state;
+    run_isa(LLMR_ISA_AVX512);
+}
+
+static void types_without_a_layout_have_no_repacked_traits(void **state)
+{
+    (void)state;
+    assert_null(llmri_traits_repacked(LLMR_TYPE_Q2_K));
+    assert_null(llmri_traits_repacked(LLMR_TYPE_Q8_K));
+    assert_null(llmri_traits_repacked(LLMR_TYPE_COUNT));
+    /* plain entries are plain */
+    assert_true(llmri_traits(LLMR_TYPE_Q4_0)->interleave <= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reference_repacked_products_equal_plain_reference),
+        cmocka_unit_test(avx2_repacked_products_match_reference),
+        cmocka_unit_test(avx512_repacked_products_match_reference),
+        cmocka_unit_test(types_without_a_layout_have_no_repacked_traits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
