@@ -170,6 +170,7 @@ static void build_tables(void)
 {
     for (int t = 0; t < LLMR_TYPE_COUNT; t++)
         tables[LLMR_ISA_REF][t] = ref_table[t];
+#if defined(__x86_64__)
     const llmr_isa best = llmri_cpu_best_isa();
     for (int isa = LLMR_ISA_AVX2; isa < LLMR_ISA_COUNT; isa++) {
         for (int t = 0; t < LLMR_TYPE_COUNT; t++) {
@@ -180,13 +181,15 @@ static void build_tables(void)
         }
         if ((int)best < isa)
             continue;   /* never install what the CPU lacks */
-#if defined(__x86_64__)
         if (isa == LLMR_ISA_AVX2)
             llmri_repack_avx2_install(tables[isa]);
         else
             llmri_repack_avx512_install(tables[isa]);
-#endif
     }
+#endif
+    /* Elsewhere (WebAssembly's SIMD128) the levels above the reference have no repacked
+     * entries: the plain SIMD kernels beat the reference product on the repacked rows, so a
+     * model keeps its file's layout there. */
 }
 
 const llmr_type_traits *llmri_traits_repacked_isa(uint32_t type, llmr_isa isa)
