@@ -421,4 +421,5 @@ void llmri_kernels_kq_avx2_install(llmr_type_traits *t)
     q6_K_tile_below = t[LLMR_TYPE_Q6_K].tile;
     t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
     t[LLMR_TYPE_Q6_K].vec_dot = q6_K_vec_dot;
+    llmri_gemm_kq_avx2_install(t);
 }

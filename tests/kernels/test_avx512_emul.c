@@ -119,8 +119,11 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #undef _mm256_dpwssd_epi32
 #define _mm256_dpwssd_epi32 emu_dpwssd_epi32
 #define llmri_kernels_avx512_install emu_avx512_install
+#define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
 
 #include "../../src/kernels/kernels_avx512.c"
+/* the K-quant products for many columns, compiled as gemm_kq_avx512.c is (VNNI) */
+#include "../../src/kernels/gemm_kq_avx512.c"
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -155,6 +158,7 @@ static void emulated_avx512_kernels_match_reference(void **state)
     kt_check_matmul(get_emu, "avx512 (emulated)");
     kt_check_float_tails(get_emu, "avx512 (emulated)");
     kt_check_matmul_blocks(get_emu, "avx512 (emulated)");
+    kt_check_matmul_wide(get_emu, "avx512 (emulated)");
 }
 
 int main(void)
