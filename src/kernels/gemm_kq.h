@@ -27,7 +27,7 @@
 
 #include <stdlib.h>
 
-enum { KQ_R = 8, KQ_NC = 4, KQ_MIN_COLS = 8 };
+enum { KQ_R = 8, KQ_NC = 8, KQ_MIN_COLS = 8 };
 #define KQ_L2_BYTES (192u << 10)   /* activations kept in L2 per column block */
 
 typedef struct kq8_block {
@@ -229,8 +229,8 @@ typedef void (*kq_micro_fn)(int nb, const kq8_block *T, const uint8_t *X, size_t
 /* Rows in 8-row groups (the rest, and products of few columns, go to `below`: the tiles or
  * decode kernels the install found in the table), columns in blocks whose activations stay
  * in L2; each group is converted once per column block and meets the block's columns
- * KQ_NC at a time while its converted form (2.3 KiB per super-block) stays in L1/L2. */
-static void kq_gemm_run(kq_conv_fn conv, kq_micro_fn micro, llmr_tile_fn below, int K,
+ * NC at a time while its converted form (2.3 KiB per super-block) stays in L1/L2. */
+static void kq_gemm_run(kq_conv_fn conv, kq_micro_fn micro, int gnc, llmr_tile_fn below, int K,
                         const void *Wv, size_t ws, int nr, const void *Xv, size_t xs, int nc,
                         float *Y, size_t ldy)
 {
@@ -247,18 +247,18 @@ static void kq_gemm_run(kq_conv_fn conv, kq_micro_fn micro, llmr_tile_fn below, 
                       Y + (size_t)j * ldy + i, ldy);
         return;
     }
-    int cb = (int)(KQ_L2_BYTES / (xs ? xs : 1)) & ~(KQ_NC - 1);
-    if (cb < KQ_NC)
-        cb = KQ_NC;
+    int cb = (int)(KQ_L2_BYTES / (xs ? xs : 1)) / gnc * gnc;
+    if (cb < gnc)
+        cb = gnc;
     for (int jb = 0; jb < nc; jb += cb) {
         const int nj = nc - jb < cb ? nc - jb : cb;
         const uint8_t *Xb = X + (size_t)jb * xs;
         for (int i = 0; i < nr8; i += KQ_R) {
             for (int b = 0; b < nb; b++)
                 conv(W + (size_t)i * ws, ws, b, &T[b]);
-            for (int j = 0; j < nj; j += KQ_NC)
+            for (int j = 0; j < nj; j += gnc)
                 micro(nb, T, Xb + (size_t)j * xs, xs, Y + (size_t)(jb + j) * ldy + i, ldy,
-                      nj - j < KQ_NC ? nj - j : KQ_NC);
+                      nj - j < gnc ? nj - j : gnc);
         }
         for (int i = nr8; i < nr; i += LLMR_TILE_MAX_R)
             for (int j = 0; j < nj; j += LLMR_TILE_MAX_C)
@@ -269,33 +269,36 @@ static void kq_gemm_run(kq_conv_fn conv, kq_micro_fn micro, llmr_tile_fn below, 
     free(T);
 }
 
-#define KQ_DEFINE(T, conv_body, SG)                                                         \
+#define KQ_CASE(n, NC, SG)                                                                  \
+    case n: kq_micro(nb, Tb, X, xs, Y, ldy, (n) < (NC) ? (n) : (NC), SG); break;
+#define KQ_DEFINE(T, conv_body, SG, NC)                                                     \
     static void T##_conv(const uint8_t *W, size_t ws, int b, kq8_block *o) { conv_body; }  \
     static void T##_micro(int nb, const kq8_block *Tb, const uint8_t *X, size_t xs, float *Y, \
                           size_t ldy, int nc)                                              \
     {                                                                                      \
         switch (nc) {                                                                      \
-        case 1: kq_micro(nb, Tb, X, xs, Y, ldy, 1, SG); break;                             \
-        case 2: kq_micro(nb, Tb, X, xs, Y, ldy, 2, SG); break;                             \
-        case 3: kq_micro(nb, Tb, X, xs, Y, ldy, 3, SG); break;                             \
-        default: kq_micro(nb, Tb, X, xs, Y, ldy, 4, SG); break;                            \
+            KQ_CASE(1, NC, SG) KQ_CASE(2, NC, SG) KQ_CASE(3, NC, SG) KQ_CASE(4, NC, SG)    \
+            KQ_CASE(5, NC, SG) KQ_CASE(6, NC, SG) KQ_CASE(7, NC, SG) KQ_CASE(8, NC, SG)    \
         }                                                                                  \
     }                                                                                      \
     static llmr_tile_fn T##_below;                                                         \
     static void T##_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs, \
                          int nc, float *Y, size_t ldy)                                     \
     {                                                                                      \
-        kq_gemm_run(T##_conv, T##_micro, T##_below, K, W, ws, nr, X, xs, nc, Y, ldy);      \
+        kq_gemm_run(T##_conv, T##_micro, NC, T##_below, K, W, ws, nr, X, xs, nc, Y, ldy);  \
     }
 
 #if KQ_VNNI
-#define KQ_SG(avx2, vnni) (vnni)
+#define KQ_SG(avx2, vnni) vnni
 #else
-#define KQ_SG(avx2, vnni) (avx2)
+#define KQ_SG(avx2, vnni) avx2
 #endif
-KQ_DEFINE(q4_K, kq_conv_q45(W, ws, b, o, 0), KQ_SG(8, 8))
-KQ_DEFINE(q5_K, kq_conv_q45(W, ws, b, o, 1), KQ_SG(4, 8))
-KQ_DEFINE(q6_K, kq_conv_q6(W, ws, b, o), KQ_SG(2, 4))
+/* Steps per scale multiply and columns per micro-tile, AVX2 / VNNI. AVX2 has 16 ymm
+ * registers: SG weight vectors + NC int32 sums must fit (Q4_K at SG 8 spilled: 73 GMAC/s on
+ * one Zen 3 core, 83 at SG 4; Q6_K 45-70 at NC 4, 76 at NC 8). AVX-512 has 32. */
+KQ_DEFINE(q4_K, kq_conv_q45(W, ws, b, o, 0), KQ_SG(4, 8), KQ_SG(4, 8))
+KQ_DEFINE(q5_K, kq_conv_q45(W, ws, b, o, 1), KQ_SG(4, 8), KQ_SG(4, 8))
+KQ_DEFINE(q6_K, kq_conv_q6(W, ws, b, o), KQ_SG(2, 4), KQ_SG(8, 8))
 
 /* Installs the products over the table's K-quant tiles (which stay for the rows and column
  * counts these leave to them). */
