@@ -4,6 +4,23 @@
  * llmri_kernels_avx2_install). */
 #include "kernels/simd_x86.h"
 
+/* kernels_kq_avx512.c compiles the K-quant decode kernels of this file again with
+ * KQ_AVX512 set: vpdpwssd then scales and accumulates the int16 pair sums in one step. */
+#ifndef KQ_AVX512
+#define KQ_AVX512 0
+#endif
+
+/* acc + (int16 pairs of a) . (int16 pairs of b), per int32 lane. */
+INLINE __m256i kq_dpwssd(__m256i acc, __m256i a, __m256i b)
+{
+#if KQ_AVX512
+    return _mm256_dpwssd_epi32(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+#if !KQ_AVX512   /* the F16 products: AVX2 only */
 /* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
  * Used from F16_GEMM_MIN_COLS columns on (fewer go to the tiles). The tile kernels convert
  * both operands with vcvtph2ps at every use (7 conversions per 12 FMAs in a 4 x 3 tile, on
@@ -260,6 +277,8 @@ static void f16_gemm(int K, const void *Wv, size_t ws, int nr, const void *Xv, s
     }
 }
 
+#endif   /* !KQ_AVX512 */
+
 /* ---- K-quant decode: one weight row against one Q8_K column ----------------------------
  * Decode streams every weight byte once from RAM, so the kernel must both keep up with the
  * stream (a Q4_K super-block of 144 bytes in about 20 cycles) and keep enough of it in flight:
@@ -321,11 +340,10 @@ INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
             const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             const __m256i yl = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yh = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            const __m256i pl = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j)),
-                                                 _mm256_maddubs_epi16(ql, yl));
-            const __m256i ph = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j + 1)),
-                                                 _mm256_maddubs_epi16(qh, yh));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+            sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j)),
+                             _mm256_maddubs_epi16(ql, yl));
+            sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j + 1)),
+                             _mm256_maddubs_epi16(qh, yh));
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
         acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(pm), dmin, acc);
@@ -338,18 +356,18 @@ INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
  * its tile (one column: the dot per row; more columns: the tile it replaces, kept at install
  * in T_tile_below) and its vec_dot. */
 #define KQ_DECODE_FNS(T, block_t)                                                              \
-    static llmr_tile_fn T##_tile_below;                                                        \
-    static void T##_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,    \
+    static llmr_tile_fn T##_dtile_below;                                                        \
+    static void T##_dtile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,   \
                          int nc, float *Y, size_t ldy)                                         \
     {                                                                                          \
         if (nc != 1) {                                                                         \
-            T##_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);                                   \
+            T##_dtile_below(K, W, ws, nr, X, xs, nc, Y, ldy);                                  \
             return;                                                                            \
         }                                                                                      \
         for (int r = 0; r < nr; r++)                                                           \
             Y[r] = T##_dot1(K / QK_K, (const block_t *)((const uint8_t *)W + (size_t)r * ws), X); \
     }                                                                                          \
-    static void T##_vec_dot(int n, float *s, const void *w, const void *x)                     \
+    static void T##_dvec_dot(int n, float *s, const void *w, const void *x)                    \
     {                                                                                          \
         *s = T##_dot1(n / QK_K, w, x);                                                         \
     }
@@ -398,8 +416,8 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
                     _mm_set1_epi16((short)((4 * g + 2) | ((4 * g + 3) << 8))),
                     _mm_set1_epi16((short)((4 * g) | ((4 * g + 1) << 8))));
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * g));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_shuffle_epi8(sch, ctrl),
-                                                                _mm256_maddubs_epi16(q[g], yv)));
+                sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(sch, ctrl),
+                                 _mm256_maddubs_epi16(q[g], yv));
             }
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offs, 5));
@@ -411,15 +429,24 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
 
 KQ_DECODE_FNS(q6_K, block_q6_K)
 
+#if KQ_AVX512
+/* Called by llmri_kernels_avx512_install after its tiles are in the table (the F16 products
+ * of this file stay as the AVX2 level installed them). */
+void llmri_kernels_kq_avx512_install(llmr_type_traits *t)
+{
+#else
 void llmri_kernels_kq_avx2_install(llmr_type_traits *t)
 {
     f16_tile_below = t[LLMR_TYPE_F16].tile;
     t[LLMR_TYPE_F16].gemm = f16_gemm;
-    q4_K_tile_below = t[LLMR_TYPE_Q4_K].tile;
-    t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
-    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_vec_dot;
-    q6_K_tile_below = t[LLMR_TYPE_Q6_K].tile;
-    t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
-    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_vec_dot;
+#endif
+    q4_K_dtile_below = t[LLMR_TYPE_Q4_K].tile;
+    t[LLMR_TYPE_Q4_K].tile = q4_K_dtile;
+    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_dvec_dot;
+    q6_K_dtile_below = t[LLMR_TYPE_Q6_K].tile;
+    t[LLMR_TYPE_Q6_K].tile = q6_K_dtile;
+    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_dvec_dot;
+#if !KQ_AVX512
     llmri_gemm_kq_avx2_install(t);
+#endif
 }

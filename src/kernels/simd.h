@@ -13,5 +13,6 @@ void llmri_gemm_kq_avx2_install(llmr_type_traits *table);   /* gemm_kq_avx2.c: a
 void llmri_kernels_avx512_install(llmr_type_traits *table);
 void llmri_gemm_kq_avx512_install(llmr_type_traits *table); /* gemm_kq_avx512.c */
 void llmri_gemm_avx512_install(llmr_type_traits *table);    /* gemm_avx512.c */
+void llmri_kernels_kq_avx512_install(llmr_type_traits *table); /* kernels_kq_avx512.c */
 
 #endif

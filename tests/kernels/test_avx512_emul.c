@@ -121,12 +121,15 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #define llmri_kernels_avx512_install emu_avx512_install
 #define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
 #define llmri_gemm_avx512_install emu_gemm_avx512_install
+#define llmri_kernels_kq_avx512_install emu_kernels_kq_avx512_install
 
 #include "../../src/kernels/kernels_avx512.c"
 /* the K-quant products for many columns, compiled as gemm_kq_avx512.c is (VNNI) */
 #include "../../src/kernels/gemm_kq_avx512.c"
 /* the 8-row Q4_0/Q8_0 products, compiled as gemm_avx512.c is (VNNI) */
 #include "../../src/kernels/gemm_avx512.c"
+/* the K-quant decode kernels, compiled as kernels_kq_avx512.c is */
+#include "../../src/kernels/kernels_kq_avx512.c"
 
 #if defined(__clang__)
 #pragma clang attribute pop
