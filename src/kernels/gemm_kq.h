@@ -18,10 +18,11 @@
  *   dy * (d * sum_g sc_g * (q . y)_g  -  dm * sum_g mn_g * bsum_g),
  * and one vpmaddubsw multiplies 4 values of all 8 rows with 4 broadcast activation bytes:
  * the lanes of every sum already belong to the 8 rows, so nothing is reduced horizontally and
- * 8 outputs leave in one store. Integer sums are exact; int16 partial sums are bounded by
- * grouping (SG steps of 4 values per vpmaddubsw sum: 2 * qmax * 127 * SG / 2 < 32768, so
- * Q4_K 8 steps, Q5_K 4, Q6_K 2). With VNNI (KQ_VNNI), vpdpbusd sums 4 products straight
- * into int32, SG steps share one scale multiply (vpmulld), and no int16 bound applies.
+ * 8 outputs leave in one store. Integer sums are exact; the int16 partial sums are bounded
+ * by grouping: SG steps (of 4 values) are summed in int16 before one vpmaddwd applies the
+ * scale, and a lane gathers SG * 2 * qmax * 127 at most, under 32768 for SG <= 8 (Q4_K),
+ * 4 (Q5_K), 2 (Q6_K). With VNNI (KQ_VNNI), vpdpbusd sums 4 products straight into int32,
+ * SG steps share one scale multiply (vpmulld), and no int16 bound applies.
  * Only the float accumulation order differs from the reference. */
 #include "kernels/simd_x86.h"
 
