@@ -29,7 +29,9 @@
 #include <stdlib.h>
 
 enum { KQ_R = 8, KQ_NC = 8, KQ_MIN_COLS = 8 };
+#ifndef KQ_L2_BYTES
 #define KQ_L2_BYTES (192u << 10)   /* activations kept in L2 per column block */
+#endif
 
 typedef struct kq8_block {
     float d[KQ_R], dm[KQ_R];
