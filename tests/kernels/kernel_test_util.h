@@ -249,17 +249,18 @@ static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), con
 }
 
 /* Wide products as prompt processing runs them: 8-row groups plus a remainder, a first row
- * that is not a multiple of 8, several column blocks (long rows), for every K-quant and the
- * 8-row Q4_0/Q8_0 products. Weights random and at their extremes (every quant byte 0xFF: the
- * largest value of each packing) against activations random and constant (every Q8_K byte
- * -127): the constant ones drive the kernels' int16 partial sums to their bounds. */
+ * that is not a multiple of 8, several column blocks (long rows), for every K-quant, the
+ * 8-row Q4_0/Q8_0 products and F16's packed product. Quantized weights random and at their
+ * extremes (every quant byte 0xFF: the largest value of each packing) against activations
+ * random and constant (every Q8_K byte -127): the constant ones drive the kernels' int16
+ * partial sums to their bounds. */
 static void kt_check_matmul_wide(const llmr_type_traits *(*get)(uint32_t), const char *label)
 {
     static const uint32_t wt[] = {LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K, LLMR_TYPE_Q6_K,
-                                  LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0};
+                                  LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_F16};
     const int K = 8192, R = 19, C = 45, i0 = 1;
     for (size_t ti = 0; ti < sizeof wt / sizeof wt[0]; ti++)
-        for (int kind = 0; kind < 2; kind++) {
+        for (int kind = 0; kind < (wt[ti] == LLMR_TYPE_F16 ? 1 : 2); kind++) {
             const llmr_type_traits *r = llmri_traits_isa(wt[ti], LLMR_ISA_REF), *s = get(wt[ti]);
             const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
             size_t ws = llmri_row_size(r->type, K), xs = llmri_row_size(r->vec_dot_type, K);
