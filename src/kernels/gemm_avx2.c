@@ -17,8 +17,18 @@
  *
  * Activations are those the model layer quantized (Q8_0, |q| <= 127). Weights are read in
  * place (no repacking: the GGUF mapping is used as is). Results equal the reference up to
- * the float accumulation order. */
+ * the float accumulation order.
+ *
+ * gemm_avx512.c compiles this file again with GEMM_VNNI set: vpdpbusd then sums four
+ * unsigned x signed byte products straight into int32 (no int16 sums, no widening), and
+ * Q8_0 weights become unsigned as w + 128, the -128 * sum(x) term joining Q4_0's in the
+ * per-column table. */
 #include "kernels/simd_x86.h"
+
+#ifndef GEMM_VNNI
+#define GEMM_VNNI 0
+#define GEMM_INSTALL llmri_gemm_avx2_install
+#endif
 
 #include <stdlib.h>
 
@@ -27,7 +37,7 @@
  * accumulators partly spill: llvm-mca znver3 81 cycles per block against 2 x 49 for two
  * 4-column passes), Q8_0 4 (its 16 weight vectors already fill the registers). */
 #define G_NC 8
-#define G_NC_Q8 4
+#define G_NC_Q8 (GEMM_VNNI ? 8 : 4)   /* AVX-512 has 32 vector registers */
 /* Full unrolling of the column and step loops (gcc stops short of 8 x 8 by default). */
 #if defined(__clang__)
 #define UNROLL8 _Pragma("unroll 8")
@@ -39,7 +49,7 @@
 /* Per column and block: the column's scale and the float correction term. */
 typedef struct gemm_col {
     float d;     /* activation block scale */
-    float c;     /* Q4_0: -8 * d * sum(q); Q8_0: unused */
+    float c;     /* Q4_0: -8 * d * sum(q); Q8_0: -128 * d * sum(q) with VNNI, else unused */
 } gemm_col;
 
 INLINE __m256i bcast32(const int8_t *p)
@@ -110,10 +120,12 @@ INLINE __m256i block_sums8(const block_q8_0 *xb)
     return _mm256_set_m128i(hi, lo);
 }
 
-/* The per-column table of nc columns: scales, and for Q4_0 the -8 * d * sum terms, eight
- * blocks at a time (this runs once per call and column block, so it must stay cheap). */
+/* The per-column table of nc columns: scales, and (with_sum: the weights' offset, 8 for
+ * Q4_0) the -with_sum * d * sum terms, eight blocks at a time (this runs once per call and
+ * column block, so it must stay cheap). */
 static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, gemm_col *out)
 {
+    const float off = -(float)with_sum;
     for (int c = 0; c < nc; c++) {
         const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
         gemm_col *o = &out[(size_t)c * nb];
@@ -125,7 +137,7 @@ static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum,
             __m128i hv;
             memcpy(&hv, h, 16);
             const __m256 d = _mm256_cvtph_ps(hv);
-            const __m256 cs = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(-8.0f)),
+            const __m256 cs = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(off)),
                                             _mm256_cvtepi32_ps(block_sums8(xb + b)));
             /* interleave into {d, c} pairs */
             const __m256 lo = _mm256_unpacklo_ps(d, cs), hi = _mm256_unpackhi_ps(d, cs);
@@ -139,7 +151,7 @@ static void q8_0_cols(const uint8_t *X, size_t xs, int nc, int nb, int with_sum,
                 int sum = 0;
                 for (int i = 0; i < 32; i++)
                     sum += xb[b].qs[i];
-                o[b].c = -8.0f * o[b].d * (float)sum;
+                o[b].c = off * o[b].d * (float)sum;
             }
         }
     }
@@ -169,12 +181,21 @@ INLINE void q4_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
         UNROLL8
         for (int c = 0; c < NC; c++) {
             const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
+#if GEMM_VNNI
+            __m256i s32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], bcast32(xq));
+            UNROLL8
+            for (int s = 1; s < 8; s++)
+                s32 = _mm256_dpbusd_epi32(s32, q[s], bcast32(xq + 4 * s));
+#else
             __m256i s16 = _mm256_maddubs_epi16(q[0], bcast32(xq));
             UNROLL8
             for (int s = 1; s < 8; s++)
                 s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast32(xq + 4 * s)));
+            const __m256i s32 = _mm256_madd_epi16(s16, ones);
+#endif
+            (void)ones;
             const gemm_col *cb = &cols[(size_t)c * cstride + b];
-            const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones)),
+            const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32),
                                              _mm256_set1_ps(cb->d), _mm256_set1_ps(cb->c));
             acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
         }
@@ -199,17 +220,30 @@ INLINE void q8_0_8xn(int nb, const uint8_t *W, size_t ws, const uint8_t *X, size
         transpose8x16(W, ws, off + 2, q);
         transpose8x16(W, ws, off + 18, q + 4);
         for (int s = 0; s < 8; s++)
+#if GEMM_VNNI
+            a[s] = _mm256_xor_si256(q[s], _mm256_set1_epi8((char)0x80));   /* w + 128 */
+#else
             a[s] = _mm256_sign_epi8(q[s], q[s]);
+#endif
         const __m256 dw = scales8(W, ws, off);
         for (int c = 0; c < NC; c++) {
             const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
+            const gemm_col *cb = &cols[(size_t)c * cstride + b];
+#if GEMM_VNNI
+            __m256i s32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), a[0], bcast32(xq));
+            for (int s = 1; s < 8; s++)
+                s32 = _mm256_dpbusd_epi32(s32, a[s], bcast32(xq + 4 * s));
+            const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(cb->d),
+                                             _mm256_set1_ps(cb->c));
+#else
             __m256i s32 = _mm256_setzero_si256();
             for (int s = 0; s < 8; s++) {
                 const __m256i p = _mm256_maddubs_epi16(a[s], _mm256_sign_epi8(bcast32(xq + 4 * s), q[s]));
                 s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p, ones));
             }
-            const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s32),
-                                           _mm256_set1_ps(cols[(size_t)c * cstride + b].d));
+            const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(cb->d));
+#endif
+            (void)ones;
             acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
         }
     }
@@ -295,17 +329,19 @@ static llmr_tile_fn q4_0_tail, q8_0_tail;
 static void q4_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                       int nc, float *Y, size_t ldy)
 {
-    gemm_run(q4_0_gemm8_any, G_NC, q4_0_tail, 1, K, W, ws, nr, X, xs, nc, Y, ldy);
+    gemm_run(q4_0_gemm8_any, G_NC, q4_0_tail, 8, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 static void q8_0_gemm(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
                       int nc, float *Y, size_t ldy)
 {
-    gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, 0, K, W, ws, nr, X, xs, nc, Y, ldy);
+    gemm_run(q8_0_gemm8_any, G_NC_Q8, q8_0_tail, GEMM_VNNI ? 128 : 0, K, W, ws, nr, X, xs, nc,
+             Y, ldy);
 }
 
-/* Called by llmri_kernels_avx2_install after the tiles are in the table. */
-void llmri_gemm_avx2_install(llmr_type_traits *t)
+/* Called by llmri_kernels_avx2_install (or, as GEMM_INSTALL, llmri_kernels_avx512_install)
+ * after the tiles are in the table. */
+void GEMM_INSTALL(llmr_type_traits *t)
 {
     q4_0_tail = t[LLMR_TYPE_Q4_0].tile;
     q8_0_tail = t[LLMR_TYPE_Q8_0].tile;

@@ -468,4 +468,7 @@ void llmri_kernels_avx512_install(llmr_type_traits *t)
     t[LLMR_TYPE_F16].tile = f16_tile_any;
     t[LLMR_TYPE_BF16].vec_dot = bf16_vec_dot;
     t[LLMR_TYPE_BF16].tile = bf16_tile_any;
+    llmri_kernels_kq_avx512_install(t);
+    llmri_gemm_avx512_install(t);
+    llmri_gemm_kq_avx512_install(t);
 }

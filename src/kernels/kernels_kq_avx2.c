@@ -4,6 +4,23 @@
  * llmri_kernels_avx2_install). */
 #include "kernels/simd_x86.h"
 
+/* kernels_kq_avx512.c compiles this file again with KQ_AVX512 set: vpdpwssd then scales and
+ * accumulates the K-quants' int16 pair sums in one step, and the F16 micro-kernel and decode
+ * dot work on 16 floats per zmm (one weight load and one FMA per column for 16 rows). */
+#ifndef KQ_AVX512
+#define KQ_AVX512 0
+#endif
+
+/* acc + (int16 pairs of a) . (int16 pairs of b), per int32 lane. */
+INLINE __m256i kq_dpwssd(__m256i acc, __m256i a, __m256i b)
+{
+#if KQ_AVX512
+    return _mm256_dpwssd_epi32(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
 /* ---- F16 x F16 for many columns: a packed, register-blocked product ---------------------
  * Used from F16_GEMM_MIN_COLS columns on (fewer go to the tiles). The tile kernels convert
  * both operands with vcvtph2ps at every use (7 conversions per 12 FMAs in a 4 x 3 tile, on
@@ -95,6 +112,29 @@ INLINE __m256i lane_mask(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+#if KQ_AVX512
+/* Y[c*ldy + r] (+)= sum_k Wp[k][r] * Xf[c][k] for r < nr (<= 16), c < NC: the 16 rows are
+ * one zmm, so one load and NC FMAs per k. */
+INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, float *Y,
+                      size_t ldy, int nr, int add)
+{
+    __m512 a[GEMM_NR];
+    for (int c = 0; c < NC; c++)
+        a[c] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const __m512 w = _mm512_load_ps(Wp + (size_t)k * GEMM_MR);
+        for (int c = 0; c < NC; c++)
+            a[c] = _mm512_fmadd_ps(w, _mm512_set1_ps(Xf[(size_t)c * GEMM_KC + k]), a[c]);
+    }
+    const __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int c = 0; c < NC; c++) {
+        float *y = Y + (size_t)c * ldy;
+        if (add)
+            a[c] = _mm512_add_ps(a[c], _mm512_maskz_loadu_ps(m, y));
+        _mm512_mask_storeu_ps(y, m, a[c]);
+    }
+}
+#else
 /* Y[c*ldy + r] (+)= sum_k Wp[k][r] * Xf[c][k] for r < nr (<= 16), c < NC. */
 INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, float *Y,
                       size_t ldy, int nr, int add)
@@ -139,6 +179,7 @@ INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, fl
         _mm256_maskstore_ps(y + 8, m1, a[c][1]);
     }
 }
+#endif
 
 /* Below this many columns, packing the weights costs more than it saves: the 4 x 4 tiles of
  * kernels_avx2.c (whose pointer the install keeps) convert in place instead. */
@@ -170,6 +211,27 @@ static void f16_tiles(int K, const uint8_t *W, size_t ws, int nr, const uint8_t 
 #endif
 enum { F16_DECODE_STACK = 8192 };   /* activations converted on the stack up to this K */
 
+#if KQ_AVX512
+static float f16_row_dot(int K, const uint8_t *w, const float *x)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        _mm_prefetch((const char *)w + 2 * (size_t)k + F16_PF, _MM_HINT_T0);
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * (size_t)k))),
+                             _mm512_loadu_ps(x + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 2 * (size_t)k + 32))),
+                             _mm512_loadu_ps(x + k + 16), a1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; k < K; k++) {
+        uint16_t v;
+        memcpy(&v, w + 2 * (size_t)k, 2);
+        s += h2f(v) * x[k];
+    }
+    return s;
+}
+#else
 static float f16_row_dot(int K, const uint8_t *w, const float *x)
 {
     __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -192,6 +254,7 @@ static float f16_row_dot(int K, const uint8_t *w, const float *x)
     }
     return s;
 }
+#endif
 
 /* Y[r] = row r of W . X for r < nr; false (nothing done) when there is no memory for X. */
 static bool f16_decode(int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X, float *Y)
@@ -321,11 +384,10 @@ INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
             const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             const __m256i yl = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yh = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            const __m256i pl = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j)),
-                                                 _mm256_maddubs_epi16(ql, yl));
-            const __m256i ph = _mm256_madd_epi16(_mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j + 1)),
-                                                 _mm256_maddubs_epi16(qh, yh));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+            sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j)),
+                             _mm256_maddubs_epi16(ql, yl));
+            sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(scv, bcast16_ctrl(2 * j + 1)),
+                             _mm256_maddubs_epi16(qh, yh));
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
         acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(pm), dmin, acc);
@@ -338,18 +400,18 @@ INLINE float q4_K_dot1(int nb, const block_q4_K *w, const block_q8_K *y)
  * its tile (one column: the dot per row; more columns: the tile it replaces, kept at install
  * in T_tile_below) and its vec_dot. */
 #define KQ_DECODE_FNS(T, block_t)                                                              \
-    static llmr_tile_fn T##_tile_below;                                                        \
-    static void T##_tile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,    \
+    static llmr_tile_fn T##_dtile_below;                                                        \
+    static void T##_dtile(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,   \
                          int nc, float *Y, size_t ldy)                                         \
     {                                                                                          \
         if (nc != 1) {                                                                         \
-            T##_tile_below(K, W, ws, nr, X, xs, nc, Y, ldy);                                   \
+            T##_dtile_below(K, W, ws, nr, X, xs, nc, Y, ldy);                                  \
             return;                                                                            \
         }                                                                                      \
         for (int r = 0; r < nr; r++)                                                           \
             Y[r] = T##_dot1(K / QK_K, (const block_t *)((const uint8_t *)W + (size_t)r * ws), X); \
     }                                                                                          \
-    static void T##_vec_dot(int n, float *s, const void *w, const void *x)                     \
+    static void T##_dvec_dot(int n, float *s, const void *w, const void *x)                    \
     {                                                                                          \
         *s = T##_dot1(n / QK_K, w, x);                                                         \
     }
@@ -398,8 +460,8 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
                     _mm_set1_epi16((short)((4 * g + 2) | ((4 * g + 3) << 8))),
                     _mm_set1_epi16((short)((4 * g) | ((4 * g + 1) << 8))));
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * g));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_shuffle_epi8(sch, ctrl),
-                                                                _mm256_maddubs_epi16(q[g], yv)));
+                sumi = kq_dpwssd(sumi, _mm256_shuffle_epi8(sch, ctrl),
+                                 _mm256_maddubs_epi16(q[g], yv));
             }
         }
         sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offs, 5));
@@ -411,14 +473,22 @@ INLINE float q6_K_dot1(int nb, const block_q6_K *w, const block_q8_K *y)
 
 KQ_DECODE_FNS(q6_K, block_q6_K)
 
+#if KQ_AVX512
+/* Called by llmri_kernels_avx512_install after its tiles are in the table. */
+void llmri_kernels_kq_avx512_install(llmr_type_traits *t)
+#else
 void llmri_kernels_kq_avx2_install(llmr_type_traits *t)
+#endif
 {
     f16_tile_below = t[LLMR_TYPE_F16].tile;
     t[LLMR_TYPE_F16].gemm = f16_gemm;
-    q4_K_tile_below = t[LLMR_TYPE_Q4_K].tile;
-    t[LLMR_TYPE_Q4_K].tile = q4_K_tile;
-    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_vec_dot;
-    q6_K_tile_below = t[LLMR_TYPE_Q6_K].tile;
-    t[LLMR_TYPE_Q6_K].tile = q6_K_tile;
-    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_vec_dot;
+    q4_K_dtile_below = t[LLMR_TYPE_Q4_K].tile;
+    t[LLMR_TYPE_Q4_K].tile = q4_K_dtile;
+    t[LLMR_TYPE_Q4_K].vec_dot = q4_K_dvec_dot;
+    q6_K_dtile_below = t[LLMR_TYPE_Q6_K].tile;
+    t[LLMR_TYPE_Q6_K].tile = q6_K_dtile;
+    t[LLMR_TYPE_Q6_K].vec_dot = q6_K_dvec_dot;
+#if !KQ_AVX512
+    llmri_gemm_kq_avx2_install(t);
+#endif
 }

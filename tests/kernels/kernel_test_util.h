@@ -248,6 +248,66 @@ static void kt_check_matmul_blocks(const llmr_type_traits *(*get)(uint32_t), con
     free(Y);
 }
 
+/* Wide products as prompt processing runs them: 8-row groups plus a remainder, a first row
+ * that is not a multiple of 8, several column blocks (long rows), for every K-quant, the
+ * 8-row Q4_0/Q8_0 products and F16's packed product. Quantized weights random and at their
+ * extremes (every quant byte 0xFF: the largest value of each packing) against activations
+ * random and constant (every Q8_K byte -127): the constant ones drive the kernels' int16
+ * partial sums to their bounds. */
+static void kt_check_matmul_wide(const llmr_type_traits *(*get)(uint32_t), const char *label)
+{
+    static const uint32_t wt[] = {LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K, LLMR_TYPE_Q6_K,
+                                  LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_F16};
+    const int K = 8192, R = 19, C = 45, i0 = 1;
+    for (size_t ti = 0; ti < sizeof wt / sizeof wt[0]; ti++)
+        for (int kind = 0; kind < (wt[ti] == LLMR_TYPE_F16 ? 1 : 2); kind++) {
+            const llmr_type_traits *r = llmri_traits_isa(wt[ti], LLMR_ISA_REF), *s = get(wt[ti]);
+            const llmr_type_traits *rx = llmri_traits_isa(r->vec_dot_type, LLMR_ISA_REF);
+            size_t ws = llmri_row_size(r->type, K), xs = llmri_row_size(r->vec_dot_type, K);
+            uint8_t *W = malloc(ws * R), *X = malloc(xs * C);
+            float *xf = malloc(K * sizeof(float)), *Y = malloc(sizeof(float) * R * C);
+            for (int i = 0; i < R; i++) {
+                kt_fill(r, W + i * ws, K, KT_RANDOM);
+                if (kind == 1) {   /* quant bytes all ones, the random f16 scales kept */
+                    uint8_t *row = W + i * ws;
+                    const int *off = kt_half_offsets(r->type);
+                    for (size_t b = 0; b < ws / r->type_size; b++)
+                        for (size_t k = 0; k < r->type_size; k++) {
+                            int is_half = 0;
+                            for (int h = 0; off[h] >= 0; h++)
+                                is_half |= (int)k == off[h] || (int)k == off[h] + 1;
+                            if (!is_half)
+                                row[b * r->type_size + k] = 0xFF;
+                        }
+                }
+            }
+            for (int j = 0; j < C; j++) {
+                if (kind == 1 && j % 2 == 0)
+                    for (int k = 0; k < K; k++)
+                        xf[k] = 0.75f;
+                else
+                    kt_fill_x(xf, K, KT_RANDOM);
+                rx->from_float(xf, X + j * xs, K);
+            }
+            llmri_matmul_rows(s, K, W, ws, i0, R, X, xs, C, Y, R);
+            for (int j = 0; j < C; j++)
+                for (int i = i0; i < R; i++) {
+                    float ref;
+                    r->vec_dot(K, &ref, W + i * ws, X + j * xs);
+                    double m = dot_tol(r, rx, K, W + i * ws, X + j * xs);
+                    if (!(fabs((double)Y[j * R + i] - ref) <= m)) {
+                        print_error("%s %s wide product (kind %d): Y[%d,%d] = %.9g, ref %.9g\n",
+                                    label, r->name, kind, i, j, Y[j * R + i], ref);
+                        fail();
+                    }
+                }
+            free(W);
+            free(X);
+            free(xf);
+            free(Y);
+        }
+}
+
 /* Float types at lengths that are not a multiple of any vector width (attention runs
  * matmul_rows over KV caches of every length). */
 static void kt_check_float_tails(const llmr_type_traits *(*get)(uint32_t), const char *label)

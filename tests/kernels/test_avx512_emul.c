@@ -23,6 +23,10 @@ typedef struct { uint16_t h[32]; } emu_m512bh;
 #define __m512bh emu_m512bh
 
 static inline emu_m512 emu_loadu_ps(const float *p) { emu_m512 r; memcpy(r.f, p, 64); return r; }
+static inline emu_m512 emu_add_ps(emu_m512 a, emu_m512 b) { for (int i = 0; i < 16; i++) a.f[i] += b.f[i]; return a; }
+/* vmovups with a mask: masked-off lanes are neither read (zero in the result) nor written */
+static inline emu_m512 emu_maskz_loadu_ps(__mmask16 m, const float *p) { emu_m512 r; for (int i = 0; i < 16; i++) r.f[i] = m >> i & 1 ? p[i] : 0.0f; return r; }
+static inline void emu_mask_storeu_ps(float *p, __mmask16 m, emu_m512 a) { for (int i = 0; i < 16; i++) if (m >> i & 1) p[i] = a.f[i]; }
 static inline emu_m512 emu_setzero_ps(void) { emu_m512 r = {{0}}; return r; }
 static inline emu_m512 emu_set1_ps(float v) { emu_m512 r; for (int i = 0; i < 16; i++) r.f[i] = v; return r; }
 static inline emu_m512i emu_set1_epi32(int v) { emu_m512i r; for (int i = 0; i < 16; i++) r.i[i] = v; return r; }
@@ -78,6 +82,14 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 
 #undef _mm512_loadu_ps
 #define _mm512_loadu_ps emu_loadu_ps
+#undef _mm512_load_ps
+#define _mm512_load_ps emu_loadu_ps
+#undef _mm512_add_ps
+#define _mm512_add_ps emu_add_ps
+#undef _mm512_maskz_loadu_ps
+#define _mm512_maskz_loadu_ps emu_maskz_loadu_ps
+#undef _mm512_mask_storeu_ps
+#define _mm512_mask_storeu_ps emu_mask_storeu_ps
 #undef _mm512_setzero_ps
 #define _mm512_setzero_ps emu_setzero_ps
 #undef _mm512_set1_ps
@@ -119,8 +131,17 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #undef _mm256_dpwssd_epi32
 #define _mm256_dpwssd_epi32 emu_dpwssd_epi32
 #define llmri_kernels_avx512_install emu_avx512_install
+#define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
+#define llmri_gemm_avx512_install emu_gemm_avx512_install
+#define llmri_kernels_kq_avx512_install emu_kernels_kq_avx512_install
 
 #include "../../src/kernels/kernels_avx512.c"
+/* the K-quant products for many columns, compiled as gemm_kq_avx512.c is (VNNI) */
+#include "../../src/kernels/gemm_kq_avx512.c"
+/* the 8-row Q4_0/Q8_0 products, compiled as gemm_avx512.c is (VNNI) */
+#include "../../src/kernels/gemm_avx512.c"
+/* the K-quant decode kernels and the F16 products, compiled as kernels_kq_avx512.c is */
+#include "../../src/kernels/kernels_kq_avx512.c"
 #include "avx512_emul_repack.h"
 #define llmri_repack_avx512_install emu_repack_avx512_install
 #include "../../src/kernels/repack_avx512.c"
@@ -166,6 +187,7 @@ static void emulated_avx512_kernels_match_reference(void **state)
     kt_check_matmul(get_emu, "avx512 (emulated)");
     kt_check_float_tails(get_emu, "avx512 (emulated)");
     kt_check_matmul_blocks(get_emu, "avx512 (emulated)");
+    kt_check_matmul_wide(get_emu, "avx512 (emulated)");
 }
 
 static void emulated_avx512_repacked_products_match_reference(void **state)

@@ -19,6 +19,7 @@ static void run_isa(llmr_isa isa)
     kt_check_matmul(get_isa, llmri_isa_name(isa));
     kt_check_float_tails(get_isa, llmri_isa_name(isa));
     kt_check_matmul_blocks(get_isa, llmri_isa_name(isa));
+    kt_check_matmul_wide(get_isa, llmri_isa_name(isa));
 }
 
 static void reference_tiled_matmul_matches_vec_dot(void **state)
