@@ -47,6 +47,7 @@ int main(void)
     kt_check_matmul(get_simd, "simd128");
     kt_check_float_tails(get_simd, "simd128");
     kt_check_matmul_blocks(get_simd, "simd128");
+    kt_check_matmul_wide(get_simd, "simd128");
     printf("simd128: every kernel matches the reference (%zu types)\n", N_TYPES);
     return 0;
 }
