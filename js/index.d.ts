@@ -91,6 +91,13 @@ export interface StreamOptions {
   parseSpecial?: boolean;
   ignoreEos?: boolean;
   noCache?: boolean;
+  /** A reasoning model's <think> ... </think> comes as pieces whose TokenInfo.reasoning is
+   * true, without the tags. */
+  splitReasoning?: boolean;
+  /** Each piece's TokenInfo.logprobs: the log-probabilities of its tokens (local models). */
+  logprobs?: boolean;
+  /** With logprobs: this many most likely alternatives per token, 0..20. */
+  topLogprobs?: number;
   /** 'progress' events every this many tokens (default 10; 0: none). */
   progressEvery?: number;
   maxRetries?: number;
@@ -132,12 +139,27 @@ export interface Result {
   usage: Usage;
 }
 
+export interface TokenLogprob {
+  token: number;
+  /** The log-softmax of the model's raw logits at its position, <= 0. */
+  logprob: number;
+  /** The token's output bytes (a byte token may be part of a UTF-8 character). */
+  bytes: number[];
+  text: string;
+  /** The most likely tokens at that position (topLogprobs of them), most likely first. */
+  top?: TokenLogprob[];
+}
+
 export interface TokenInfo {
   index: number;
   nTokens: number;
   token: number;
   /** Seconds since the stream opened. */
   elapsed: number;
+  /** With splitReasoning: the piece is the model's reasoning, not its answer. */
+  reasoning: boolean;
+  /** With logprobs: the tokens behind this piece. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface Progress {

@@ -35,18 +35,27 @@ const live = new Set();
 
 // One function for every stream's events: it holds no stream, so that the native side can
 // hold streams weakly.
-function dispatch(target, kind, text, a, b, c, d) {
-  target._event(kind, text, a, b, c, d);
+function dispatch(target, kind, text, a, b, c, d, e) {
+  target._event(kind, text, a, b, c, d, e);
 }
 
-const EV_MODEL = 0, EV_START = 1, EV_TOKEN = 2, EV_PROGRESS = 3, EV_RETRY = 4, EV_END = 5;
+const EV_MODEL = 0, EV_START = 1, EV_TOKEN = 2, EV_PROGRESS = 3, EV_RETRY = 4, EV_END = 5,
+  EV_LOGPROBS = 6;
+
+// One token's log-probability as the addon sends it ({id, logprob, bytes, top}), with its text.
+function logprobEntry(x) {
+  const e = { token: x.id, logprob: x.logprob, bytes: x.bytes,
+    text: Buffer.from(x.bytes).toString('utf8') };
+  if (x.top) e.top = x.top.map(logprobEntry);
+  return e;
+}
 
 // camelCase option names the native side reads (src/addon.c, js_opts_read).
 const GEN_KEYS = new Set(['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'typicalP',
   'repeatPenalty', 'presencePenalty', 'frequencyPenalty', 'penaltyLastN', 'minKeep', 'seed',
   'progressEvery', 'maxRetries', 'retryDelayMs', 'backoff', 'jsonObject', 'addBos',
-  'parseSpecial', 'ignoreEos', 'noCache', 'grammar', 'jsonSchema', 'stopSequences',
-  'logitBias']);
+  'parseSpecial', 'ignoreEos', 'noCache', 'splitReasoning', 'logprobs', 'topLogprobs',
+  'grammar', 'jsonSchema', 'stopSequences', 'logitBias']);
 const ROUTE_KEYS = new Set(['model', 'strategy', 'strict', 'json', 'minContext', 'cache']);
 const ALIASES = { stop: 'stopSequences', repetitionPenalty: 'repeatPenalty' };
 
@@ -133,8 +142,11 @@ class LLMRStream extends EventEmitter {
     router._streams.add(new WeakRef(this));
   }
 
-  _event(kind, text, a, b, c, d) {
+  _event(kind, text, a, b, c, d, e) {
     switch (kind) {
+      case EV_LOGPROBS:   // the tokens behind the next piece
+        this._logprobs = JSON.parse(text).map(logprobEntry);
+        break;
       case EV_MODEL:
         this.model = text;
         this.emit('model', text);
@@ -144,7 +156,8 @@ class LLMRStream extends EventEmitter {
         break;
       case EV_TOKEN: {
         if (this._stopped) break;   // made before the stop reached the worker: dropped
-        const info = { index: a, nTokens: b, token: c, elapsed: d };
+        const info = { index: a, nTokens: b, token: c, elapsed: d, reasoning: e === 1 };
+        if (this._logprobs) { info.logprobs = this._logprobs; this._logprobs = null; }
         if (this._paused) this._held.push([text, info]);
         else this._deliver(text, info);
         break;

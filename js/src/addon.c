@@ -264,11 +264,14 @@ bool js_opts_read(napi_env env, napi_value gen, napi_value route, js_opts *o)
     NUM("maxRetries", o->go.max_retries, true, 0, 10, int);
     NUM("retryDelayMs", o->go.retry_delay_ms, true, 0, 3600000, unsigned);
     NUM("backoff", o->go.backoff, false, 1, 10, double);
+    NUM("topLogprobs", o->go.top_logprobs, true, 0, LLMR_MAX_TOP_LOGPROBS, int32_t);
     if (!bool_opt(env, gen, "jsonObject", &sp->json_object) ||
         !bool_opt(env, gen, "addBos", &o->go.add_bos) ||
         !bool_opt(env, gen, "parseSpecial", &o->go.parse_special) ||
         !bool_opt(env, gen, "ignoreEos", &o->go.ignore_eos) ||
         !bool_opt(env, gen, "noCache", &o->go.no_cache) ||
+        !bool_opt(env, gen, "splitReasoning", &o->go.split_reasoning) ||
+        !bool_opt(env, gen, "logprobs", &o->go.logprobs) ||
         !str_opt(env, gen, "grammar", o, &sp->grammar) ||
         !str_opt(env, gen, "jsonSchema", o, &sp->json_schema) || !stops(env, gen, o) ||
         !biases(env, gen, o))

@@ -14,6 +14,7 @@
  * collected. */
 #include "addon.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ struct pool {
 
 /* ---- events ------------------------------------------------------------------------------ */
 
-enum { EV_MODEL, EV_START, EV_TOKEN, EV_PROGRESS, EV_RETRY, EV_END };
+enum { EV_MODEL, EV_START, EV_TOKEN, EV_PROGRESS, EV_RETRY, EV_END, EV_LOGPROBS };
 
 typedef struct ev {
     int    kind;
@@ -168,7 +169,7 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data)
     if (env && js->self)
         napi_get_reference_value(env, js->self, &target);
     if (target) {
-        napi_value argv[7], undef;
+        napi_value argv[8], undef;
         napi_get_undefined(env, &undef);
         napi_create_int32(env, e->kind, &argv[1]);
         argv[0] = target;
@@ -178,9 +179,9 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data)
             napi_get_null(env, &argv[2]);
         size_t argc = 3;
         if (e->kind == EV_TOKEN) {
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 5; i++)
                 napi_create_double(env, e->d[i], &argv[argc++]);
-        } else if (e->kind != EV_MODEL && e->kind != EV_START) {
+        } else if (e->kind != EV_MODEL && e->kind != EV_START && e->kind != EV_LOGPROBS) {
             argv[argc++] = event_object(env, e);
         }
         napi_value ret;
@@ -260,6 +261,74 @@ static void post_end(jstream *js, llmr_stream *s, int rc, const char *msg)
     free(msg_copy);
 }
 
+/* A growing string for post_logprobs; on failure it stays NULL and nothing is posted. */
+typedef struct { char *p; size_t len, cap; } jbuf;
+
+static void jb_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jb_printf(jbuf *b, const char *fmt, ...)
+{
+    if (!b->p && b->cap)
+        return;                                    /* an earlier allocation failed */
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap ? b->cap : 256) * 2 + (size_t)n;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            free(b->p);
+            b->p = NULL;
+            b->cap = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+}
+
+static void jb_bytes(jbuf *b, const char *bytes, size_t len)
+{
+    jb_printf(b, "[");
+    for (size_t i = 0; i < len; i++)
+        jb_printf(b, "%s%u", i ? "," : "", (unsigned)(unsigned char)bytes[i]);
+    jb_printf(b, "]");
+}
+
+/* The log-probabilities of the tokens behind the piece just read, as JSON made of numbers
+ * only (a token's bytes may be part of a UTF-8 character, so they go as byte arrays and the
+ * JavaScript side decodes them): posted just before the piece's token event. */
+static void post_logprobs(jstream *js, llmr_stream *s)
+{
+    const llmr_token_logprob *lp = NULL;
+    size_t n = llmr_stream_logprobs(s, &lp);
+    jbuf b = {0};
+    jb_printf(&b, "[");
+    for (size_t i = 0; i < n; i++) {
+        jb_printf(&b, "%s{\"id\":%d,\"logprob\":%.9g,\"bytes\":", i ? "," : "", (int)lp[i].token,
+                  (double)lp[i].logprob);
+        jb_bytes(&b, lp[i].bytes, lp[i].len);
+        jb_printf(&b, ",\"top\":[");
+        for (int k = 0; k < lp[i].n_top && k < LLMR_MAX_TOP_LOGPROBS; k++) {
+            jb_printf(&b, "%s{\"id\":%d,\"logprob\":%.9g,\"bytes\":", k ? "," : "",
+                      (int)lp[i].top[k].token, (double)lp[i].top[k].logprob);
+            jb_bytes(&b, lp[i].top[k].bytes, lp[i].top[k].len);
+            jb_printf(&b, "}");
+        }
+        jb_printf(&b, "]}");
+    }
+    jb_printf(&b, "]");
+    if (b.p)
+        post(js, EV_LOGPROBS, 0, b.p, b.len, NULL, 0);
+    free(b.p);
+}
+
 static void run(jstream *js)
 {
     llmr_stream *s = NULL;
@@ -294,8 +363,10 @@ static void run(jstream *js)
                 if (first)
                     post_model(js, s);   /* failover happens before the first piece only */
                 first = false;
-                double d[4] = {p.index, p.n_tokens, p.token, p.elapsed};
-                post(js, EV_TOKEN, 0, p.text, p.len, d, 4);
+                if (js->opts.go.logprobs)
+                    post_logprobs(js, s);
+                double d[5] = {p.index, p.n_tokens, p.token, p.elapsed, p.reasoning};
+                post(js, EV_TOKEN, 0, p.text, p.len, d, 5);
             }
             if (rc != LLMR_DONE)
                 msg = llmr_stream_errmsg(s);

@@ -57,6 +57,34 @@ check('load resolves to the model id', info.id === 'stories260K', JSON.stringify
   check('end event once', ev.end === 1);
 }
 
+// Log-probabilities: each piece's tokens with their log-probability and the top 3; at
+// temperature 0 the chosen token is the most likely, and the bytes make up the text.
+{
+  const s = router.stream(PROMPT, { maxTokens: 12, temperature: 0, logprobs: true, topLogprobs: 3 });
+  const infos = [];
+  s.on('token', (t, i) => infos.push([t, i]));
+  await s.result();
+  const lps = infos.flatMap(([, i]) => i.logprobs || []);
+  check('logprobs: one per token', lps.length === 12, `${lps.length}`);
+  check('logprobs: <= 0, top 3 sorted, the chosen token first', lps.every((l) => l.logprob <= 0 &&
+    l.top.length === 3 && l.top[0].token === l.token && l.top[0].logprob === l.logprob &&
+    l.top[0].logprob >= l.top[1].logprob && l.top[1].logprob >= l.top[2].logprob),
+    JSON.stringify(lps[0]));
+  check('logprobs: probabilities of the top sum to at most 1',
+    lps.every((l) => l.top.reduce((a, x) => a + Math.exp(x.logprob), 0) <= 1 + 1e-6));
+  const bytes = Buffer.from(lps.flatMap((l) => l.bytes)).toString('utf8');
+  check('logprobs: the bytes make up the text', bytes === s.text, JSON.stringify([bytes, s.text]));
+  check('pieces say they are not reasoning', infos.every(([, i]) => i.reasoning === false));
+  const plain = [];
+  const p = router.stream(PROMPT, { maxTokens: 3, temperature: 0 });
+  p.on('token', (t, i) => plain.push(i));
+  await p.result();
+  check('no logprobs unless asked', plain.every((i) => i.logprobs === undefined));
+  let code = null;
+  try { router.stream(PROMPT, { logprobs: true, topLogprobs: 21 }); } catch (e) { code = e.code; }
+  check('topLogprobs 21 is refused', code === 'LLMR_ERR_ARG', code);
+}
+
 // Stop sequences are never emitted.
 {
   const full = await router.quick(PROMPT, { maxTokens: 60, temperature: 0 });
