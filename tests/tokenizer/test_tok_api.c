@@ -1,9 +1,7 @@
 /* test_tok_api.c - the tokenizer's contract: special tokens (BOS/EOS/[CLS]/[SEP], parsing
  * only on request), end-of-generation ids, SentencePiece's leading space, buffer sizes,
  * and clear errors for files without a usable tokenizer. */
-#include "test_util.h"
-#include "llmr.h"
-#include "gguf/gguf.h"
+#include "tokenizer/tok_test_util.h"
 #include "tokenizer/tokenizer.h"
 
 #include <unistd.h>
@@ -220,32 +218,20 @@ static void small_buffers_report_the_size_needed(void **state)
 
 /* ---- files without a usable tokenizer ------------------------------------------------------ */
 
-static int open_written(gguf_writer *w, char *path, size_t cap, llmr_tokenizer **t)
-{
-    snprintf(path, cap, "/tmp/llmr-tok-test-%d.gguf", (int)getpid());
-    llmr_err err;
-    assert_int_equal(gguf_writer_write(w, path, 0, &err), LLMR_OK);
-    gguf_writer_free(w);
-    int rc = llmr_tokenizer_open(path, t);
-    unlink(path);
-    return rc;
-}
-
 static void missing_or_bad_tokenizer_keys_are_named(void **state)
 {
     (void)state;
-    char path[128];
     llmr_tokenizer *t = NULL;
 
     gguf_writer *w = gguf_writer_new();
     gguf_writer_set_str(w, "general.architecture", "llama");
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_ERR_FORMAT);
+    assert_int_equal(tok_open_written(w, &t), LLMR_ERR_FORMAT);
     assert_non_null(strstr(llmr_tokenizer_errmsg(t), "tokenizer.ggml.model"));
     llmr_tokenizer_close(t);
 
     w = gguf_writer_new();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "t5");
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_ERR_UNSUPPORTED);
+    assert_int_equal(tok_open_written(w, &t), LLMR_ERR_UNSUPPORTED);
     assert_non_null(strstr(llmr_tokenizer_errmsg(t), "t5"));
     llmr_tokenizer_close(t);
 
@@ -255,14 +241,14 @@ static void missing_or_bad_tokenizer_keys_are_named(void **state)
     gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 4);
     gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, 3);
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_ERR_FORMAT);
+    assert_int_equal(tok_open_written(w, &t), LLMR_ERR_FORMAT);
     assert_non_null(strstr(llmr_tokenizer_errmsg(t), "tokenizer.ggml.scores"));
     llmr_tokenizer_close(t);
 
     w = gguf_writer_new();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 4);
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_ERR_FORMAT);
+    assert_int_equal(tok_open_written(w, &t), LLMR_ERR_FORMAT);
     assert_non_null(strstr(llmr_tokenizer_errmsg(t), "tokenizer.ggml.merges"));
     llmr_tokenizer_close(t);
 
@@ -271,7 +257,7 @@ static void missing_or_bad_tokenizer_keys_are_named(void **state)
     gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 4);
     gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", bad_merges, 1);
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_ERR_FORMAT);
+    assert_int_equal(tok_open_written(w, &t), LLMR_ERR_FORMAT);
     assert_non_null(strstr(llmr_tokenizer_errmsg(t), "merges[0]"));
     llmr_tokenizer_close(t);
 
@@ -285,7 +271,6 @@ static void missing_or_bad_tokenizer_keys_are_named(void **state)
 static void tiny_handmade_vocabularies_work(void **state)
 {
     (void)state;
-    char path[128];
     llmr_tokenizer *t = NULL;
     static const char *const toks[] = {"a", "b", "ab", "\xC4\xA0", "<|end|>"};
     static const char *const merges[] = {"a b", "\xC4\xA0 a", "ab b"};
@@ -297,7 +282,7 @@ static void tiny_handmade_vocabularies_work(void **state)
     gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, 3);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, 5);
     gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 77);
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_OK);
+    assert_int_equal(tok_open_written(w, &t), LLMR_OK);
     assert_int_equal(llmr_tokenizer_bos(t), LLMR_TOKEN_NULL);
     assert_int_equal(llmr_tokenizer_eot(t), 4);
     assert_true(llmr_token_is_eog(t, 4));
@@ -317,7 +302,6 @@ static void tiny_handmade_vocabularies_work(void **state)
 static void longer_special_tokens_win_overlaps(void **state)
 {
     (void)state;
-    char path[128];
     llmr_tokenizer *t = NULL;
     static const char *const toks[] = {"a", "b", "c", "d", "\xC4\xA0", "ab", "bcd"};
     static const char *const merges[] = {"a b"};
@@ -327,7 +311,7 @@ static void longer_special_tokens_win_overlaps(void **state)
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, 7);
     gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, 1);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, 7);
-    assert_int_equal(open_written(w, path, sizeof path, &t), LLMR_OK);
+    assert_int_equal(tok_open_written(w, &t), LLMR_OK);
     llmr_token ids[16];
     size_t n = 0;
     assert_int_equal(llmr_tokenize(t, "abcd ab", 7, 0, ids, 16, &n), LLMR_OK);
@@ -360,7 +344,7 @@ static void random_vocabularies_never_crash(void **state)
     static const char *const models[] = {"llama", "gpt2", "bert"};
     static const char *const pres[] = {"default", "llama-bpe", "qwen2", "deepseek-llm",
                                        "deepseek-coder", "falcon", "smollm", "gpt-2", "zz"};
-    char path[128], text[256], out[4096];
+    char text[256], out[4096];
     llmr_token ids[1024];
     int opened = 0, refused = 0;
     for (int iter = 0; iter < 60; iter++) {
@@ -398,7 +382,7 @@ static void random_vocabularies_never_crash(void **state)
         gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", rnd32() % 2);
         gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", rnd32() % 2);
         llmr_tokenizer *t = NULL;
-        int rc = open_written(w, path, sizeof path, &t);
+        int rc = tok_open_written(w, &t);
         if (rc != LLMR_OK) {
             assert_true(rc == LLMR_ERR_FORMAT || rc == LLMR_ERR_UNSUPPORTED);
             assert_true(llmr_tokenizer_errmsg(t)[0] != 0);

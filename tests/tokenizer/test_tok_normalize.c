@@ -5,12 +5,7 @@
  * with pre-tokenizer qwen2 (or deepseek-r1-qwen) gets it, and others (GPT-2, Llama 3: no
  * normalizer in their tokenizer.json) keep the text as written. Special tokens are split out
  * first, as Hugging Face matches its added tokens before normalizing. */
-#include "test_util.h"
-
-#include "gguf/gguf.h"
-#include "llmr.h"
-
-#include <unistd.h>
+#include "tokenizer/tok_test_util.h"
 
 /* Byte-level BPE strings (GPT-2's byte map): 0xC3 is "Ã", 0xA9 "©", 0xCC "Ì", 0x81 "ģ". */
 enum { E, B_C3, B_A9, B_CC, B_81, E_ACUTE, IM_END, N_TOK };
@@ -27,32 +22,9 @@ static llmr_tokenizer *open_bpe(const char *pre)
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, N_TOK);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, N_TOK);
     gguf_writer_set_str_arr(w, "tokenizer.ggml.merges", merges, 1);
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/llmr-tok-nfc-%d.gguf", (int)getpid());
-    llmr_err err;
-    assert_int_equal(gguf_writer_write(w, path, 0, &err), LLMR_OK);
-    gguf_writer_free(w);
-    llmr_tokenizer *t = NULL;
-    assert_int_equal(llmr_tokenizer_open(path, &t), LLMR_OK);
-    unlink(path);
-    return t;
+    return tok_open_ok(w);
 }
 
-static void expect(const llmr_tokenizer *t, const char *text, const llmr_token *want, size_t nw)
-{
-    llmr_token got[64];
-    size_t n = 0;
-    assert_int_equal(llmr_tokenize(t, text, strlen(text), LLMR_TOK_PARSE_SPECIAL, got, 64, &n),
-                     LLMR_OK);
-    if (n != nw || memcmp(got, want, nw * sizeof *want)) {
-        print_message("'%s':", text);
-        for (size_t i = 0; i < n; i++)
-            print_message(" %d", got[i]);
-        print_message("\n");
-    }
-    assert_int_equal(n, nw);
-    assert_memory_equal(got, want, nw * sizeof *want);
-}
 
 static void qwen2_composes_a_decomposed_accent_before_merging(void **st)
 {
@@ -60,11 +32,11 @@ static void qwen2_composes_a_decomposed_accent_before_merging(void **st)
     const char *pres[] = {"qwen2", "deepseek-r1-qwen"};
     for (size_t i = 0; i < 2; i++) {
         llmr_tokenizer *t = open_bpe(pres[i]);
-        expect(t, "e\xCC\x81", (llmr_token[]){E_ACUTE}, 1);       /* e + U+0301 */
-        expect(t, "\xC3\xA9", (llmr_token[]){E_ACUTE}, 1);        /* é as written */
-        expect(t, "ee\xCC\x81", (llmr_token[]){E, E_ACUTE}, 2);
+        tok_expect(t, "e\xCC\x81", (llmr_token[]){E_ACUTE}, 1);       /* e + U+0301 */
+        tok_expect(t, "\xC3\xA9", (llmr_token[]){E_ACUTE}, 1);        /* é as written */
+        tok_expect(t, "ee\xCC\x81", (llmr_token[]){E, E_ACUTE}, 2);
         /* the special token is split out before normalizing; the text around it is composed */
-        expect(t, "e\xCC\x81<|im_end|>e\xCC\x81", (llmr_token[]){E_ACUTE, IM_END, E_ACUTE}, 3);
+        tok_expect(t, "e\xCC\x81<|im_end|>e\xCC\x81", (llmr_token[]){E_ACUTE, IM_END, E_ACUTE}, 3);
         llmr_tokenizer_close(t);
     }
 }
@@ -75,8 +47,8 @@ static void other_byte_level_vocabularies_keep_the_text_as_written(void **st)
     const char *pres[] = {"gpt-2", "llama-bpe"};
     for (size_t i = 0; i < 2; i++) {
         llmr_tokenizer *t = open_bpe(pres[i]);
-        expect(t, "e\xCC\x81", (llmr_token[]){E, B_CC, B_81}, 3);
-        expect(t, "\xC3\xA9", (llmr_token[]){E_ACUTE}, 1);
+        tok_expect(t, "e\xCC\x81", (llmr_token[]){E, B_CC, B_81}, 3);
+        tok_expect(t, "\xC3\xA9", (llmr_token[]){E_ACUTE}, 1);
         llmr_tokenizer_close(t);
     }
 }
@@ -99,27 +71,19 @@ static llmr_tokenizer *open_spm(const char *control)
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, S_N);
     gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, S_N);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, S_N);
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/llmr-tok-spm-%d.gguf", (int)getpid());
-    llmr_err err;
-    assert_int_equal(gguf_writer_write(w, path, 0, &err), LLMR_OK);
-    gguf_writer_free(w);
-    llmr_tokenizer *t = NULL;
-    assert_int_equal(llmr_tokenizer_open(path, &t), LLMR_OK);
-    unlink(path);
-    return t;
+    return tok_open_ok(w);
 }
 
 static void spm_typed_u2581_joins_the_spaces_of_user_pieces(void **st)
 {
     (void)st;
     llmr_tokenizer *t = open_spm("<ctl>");
-    expect(t, "\xE2\x96\x81  a", (llmr_token[]){S_SP3, S_A}, 2);
-    expect(t, "\xE2\x96\x81\xE2\x96\x81", (llmr_token[]){S_SP2}, 1);
-    expect(t, " \xE2\x96\x81 a", (llmr_token[]){S_SP3, S_A}, 2);
-    expect(t, "a\xE2\x96\x81" "a", (llmr_token[]){S_A, S_SP_A}, 2);   /* one: as before */
-    expect(t, "a a", (llmr_token[]){S_A, S_SP_A}, 2);
-    expect(t, "<ctl>\xE2\x96\x81\xE2\x96\x81", (llmr_token[]){S_CTL, S_SP2}, 2);
+    tok_expect(t, "\xE2\x96\x81  a", (llmr_token[]){S_SP3, S_A}, 2);
+    tok_expect(t, "\xE2\x96\x81\xE2\x96\x81", (llmr_token[]){S_SP2}, 1);
+    tok_expect(t, " \xE2\x96\x81 a", (llmr_token[]){S_SP3, S_A}, 2);
+    tok_expect(t, "a\xE2\x96\x81" "a", (llmr_token[]){S_A, S_SP_A}, 2);   /* one: as before */
+    tok_expect(t, "a a", (llmr_token[]){S_A, S_SP_A}, 2);
+    tok_expect(t, "<ctl>\xE2\x96\x81\xE2\x96\x81", (llmr_token[]){S_CTL, S_SP2}, 2);
     llmr_tokenizer_close(t);
 }
 
@@ -129,8 +93,8 @@ static void spm_piece_with_u2581_keeps_the_text_as_typed(void **st)
 {
     (void)st;
     llmr_tokenizer *t = open_spm("<c\xE2\x96\x81l>");
-    expect(t, "\xE2\x96\x81  a", (llmr_token[]){S_SP, S_SP2, S_A}, 3);
-    expect(t, "<c\xE2\x96\x81l>", (llmr_token[]){S_CTL}, 1);
+    tok_expect(t, "\xE2\x96\x81  a", (llmr_token[]){S_SP, S_SP2, S_A}, 3);
+    tok_expect(t, "<c\xE2\x96\x81l>", (llmr_token[]){S_CTL}, 1);
     llmr_tokenizer_close(t);
 }
 

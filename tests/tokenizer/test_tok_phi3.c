@@ -2,12 +2,7 @@
  * marks them rstrip; llama.cpp applies that to models named like Phi-3): the chat prompt
  * "<|user|>\nHi<|end|>\n<|assistant|>\n" is <|user|> ▁Hi <|end|> <|assistant|>, with no
  * newline tokens. <unk>, <s> and <|endoftext|> keep theirs, and other models are untouched. */
-#include "test_util.h"
-
-#include "gguf/gguf.h"
-#include "llmr.h"
-
-#include <unistd.h>
+#include "tokenizer/tok_test_util.h"
 
 enum { UNK, BOS, EOS, SP, NL, SP_A, A, USER, END, ASSIST, EOT, N_TOK };
 
@@ -25,44 +20,20 @@ static llmr_tokenizer *open_vocab(const char *name)
     gguf_writer_set_str_arr(w, "tokenizer.ggml.tokens", toks, N_TOK);
     gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_F32, scores, N_TOK);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_I32, types, N_TOK);
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/llmr-tok-phi3-%d.gguf", (int)getpid());
-    llmr_err err;
-    assert_int_equal(gguf_writer_write(w, path, 0, &err), LLMR_OK);
-    gguf_writer_free(w);
-    llmr_tokenizer *t = NULL;
-    assert_int_equal(llmr_tokenizer_open(path, &t), LLMR_OK);
-    unlink(path);
-    return t;
+    return tok_open_ok(w);
 }
 
-/* Tokenizes with special tokens parsed and compares with want[0..nw). */
-static void expect(const llmr_tokenizer *t, const char *text, const llmr_token *want, size_t nw)
-{
-    llmr_token got[64];
-    size_t n = 0;
-    assert_int_equal(llmr_tokenize(t, text, strlen(text), LLMR_TOK_PARSE_SPECIAL, got, 64, &n),
-                     LLMR_OK);
-    if (n != nw || memcmp(got, want, nw * sizeof *want)) {
-        print_message("'%s':", text);
-        for (size_t i = 0; i < n; i++)
-            print_message(" %d", got[i]);
-        print_message("\n");
-    }
-    assert_int_equal(n, nw);
-    assert_memory_equal(got, want, nw * sizeof *want);
-}
 
 static void phi3_special_tokens_take_the_whitespace_after_them(void **st)
 {
     (void)st;
     llmr_tokenizer *t = open_vocab("Phi-3 mini 4k instruct");
-    expect(t, "<|user|>\na<|end|>\n<|assistant|>\n", (llmr_token[]){USER, SP_A, END, ASSIST}, 4);
-    expect(t, "<|user|> \t\n a<|end|>", (llmr_token[]){USER, SP_A, END}, 3);
+    tok_expect(t, "<|user|>\na<|end|>\n<|assistant|>\n", (llmr_token[]){USER, SP_A, END, ASSIST}, 4);
+    tok_expect(t, "<|user|> \t\n a<|end|>", (llmr_token[]){USER, SP_A, END}, 3);
     /* </s> strips too; <|endoftext|>, <s> and <unk> keep the whitespace */
-    expect(t, "</s>  a", (llmr_token[]){EOS, SP_A}, 2);
-    expect(t, "<|endoftext|>\na", (llmr_token[]){EOT, SP, NL, A}, 4);
-    expect(t, "<s>\na<unk>\na", (llmr_token[]){BOS, SP, NL, A, UNK, SP, NL, A}, 8);
+    tok_expect(t, "</s>  a", (llmr_token[]){EOS, SP_A}, 2);
+    tok_expect(t, "<|endoftext|>\na", (llmr_token[]){EOT, SP, NL, A}, 4);
+    tok_expect(t, "<s>\na<unk>\na", (llmr_token[]){BOS, SP, NL, A, UNK, SP, NL, A}, 8);
     llmr_tokenizer_close(t);
 }
 
@@ -70,7 +41,7 @@ static void other_models_keep_the_whitespace(void **st)
 {
     (void)st;
     llmr_tokenizer *t = open_vocab("llama-spm");
-    expect(t, "<|user|>\na<|end|>\n<|assistant|>\n",
+    tok_expect(t, "<|user|>\na<|end|>\n<|assistant|>\n",
            (llmr_token[]){USER, SP, NL, A, END, SP, NL, ASSIST, SP, NL}, 10);
     llmr_tokenizer_close(t);
 }
@@ -83,12 +54,12 @@ static void real_phi3_vocabulary_matches_llama_cpp(void **st)
     REQUIRE_SHARED(p, "vocab/ggml-vocab-phi-3.gguf");
     llmr_tokenizer *t = NULL;
     assert_int_equal(llmr_tokenizer_open(p, &t), LLMR_OK);
-    expect(t, "<|user|>\nHello<|end|>\n<|assistant|>\n",
+    tok_expect(t, "<|user|>\nHello<|end|>\n<|assistant|>\n",
            (llmr_token[]){32010, 15043, 32007, 32001}, 4);
-    expect(t, "<|system|>\n  You are\thelpful.<|end|>\n<|user|>\n\tHi  <|end|>\n",
+    tok_expect(t, "<|system|>\n  You are\thelpful.<|end|>\n<|user|>\n\tHi  <|end|>\n",
            (llmr_token[]){32006, 887, 526, 12, 8477, 1319, 29889, 32007, 32010, 6324, 259,
                           32007}, 12);
-    expect(t, "<|endoftext|>\n x</s>  y<unk> z",
+    tok_expect(t, "<|endoftext|>\n x</s>  y<unk> z",
            (llmr_token[]){32000, 29871, 13, 921, 2, 343, 0, 29871, 503}, 9);
     llmr_tokenizer_close(t);
 }
