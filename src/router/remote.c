@@ -6,6 +6,7 @@
 #include "router/remote.h"
 #include "router/oai.h"
 #include "router/sse.h"
+#include "core/buf.h"
 #include "core/grow.h"
 #include "core/util.h"
 
@@ -44,6 +45,13 @@ llmr_remote_req llmri_remote_req_defaults(void)
     return q;
 }
 
+/* A tool call as its fragments arrive. Buffers, not cJSON strings: joining a string item per
+ * fragment would copy the call again for each one, and a backend sending 1 MiB of arguments a
+ * byte at a time would cost ~10^11 byte copies. */
+typedef struct call_acc {
+    llmr_buf id, name, args;
+} call_acc;
+
 struct llmr_remote {
     llmr_remote_cfg cfg;           /* strings point at the copies below */
     char *url, *model, *key_env;
@@ -65,7 +73,9 @@ struct llmr_remote {
     char  *errbody;                /* the body of an HTTP error response */
     size_t n_errbody;
     char   finish[32], model_seen[128];
-    cJSON *calls;                  /* delta.tool_calls assembled (NULL: none) */
+    call_acc *calls;               /* delta.tool_calls assembled: MAX_CALLS, made when first
+                                    * needed; n_calls of them used */
+    size_t n_calls;
     size_t call_text;              /* their bytes so far */
 #ifdef LLMR_HAVE_CURL
     CURLM *multi;
@@ -81,23 +91,39 @@ const char *llmri_remote_finish(const llmr_remote *r) { return r->finish; }
 
 char *llmri_remote_tool_calls(const llmr_remote *r)
 {
-    if (!r || !r->calls || !cJSON_GetArraySize(r->calls))
+    if (!r || !r->n_calls)
         return NULL;
-    cJSON *a = cJSON_Duplicate(r->calls, true), *c;
-    int i = 0;
-    cJSON_ArrayForEach(c, a) {        /* a backend that sent no id: one of ours */
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-        if (!cJSON_IsString(id) || !id->valuestring[0]) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "call_%d", i);
-            cJSON_ReplaceItemInObjectCaseSensitive(c, "id", cJSON_CreateString(buf));
-        }
-        i++;
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < r->n_calls; i++) {
+        const call_acc *k = &r->calls[i];
+        char id[32];                  /* a backend that sent no id: one of ours */
+        snprintf(id, sizeof id, "call_%zu", i);
+        cJSON *c = cJSON_CreateObject(), *f = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, c);
+        cJSON_AddStringToObject(c, "id", k->id.len ? llmri_buf_str(&k->id) : id);
+        cJSON_AddStringToObject(c, "type", "function");
+        cJSON_AddItemToObject(c, "function", f);
+        cJSON_AddStringToObject(f, "name", llmri_buf_str(&k->name));
+        cJSON_AddStringToObject(f, "arguments", llmri_buf_str(&k->args));
     }
     char *s = a ? cJSON_PrintUnformatted(a) : NULL;
     cJSON_Delete(a);
     return s;
 }
+
+/* Frees the calls assembled so far; the next reply starts with none. */
+static void free_calls(llmr_remote *r)
+{
+    for (size_t i = 0; r->calls && i < MAX_CALLS; i++) {
+        llmri_buf_free(&r->calls[i].id);
+        llmri_buf_free(&r->calls[i].name);
+        llmri_buf_free(&r->calls[i].args);
+    }
+    free(r->calls);
+    r->calls = NULL;
+    r->n_calls = r->call_text = 0;
+}
+
 const char *llmri_remote_model(const llmr_remote *r) { return r->model_seen; }
 
 void llmri_remote_cancel(llmr_remote *r)
@@ -203,7 +229,7 @@ void llmri_remote_close(llmr_remote *r)
         curl_multi_cleanup(r->multi);
     llmri_sse_free(&r->sse);
     llmri_oai_delta_free(&r->delta);
-    cJSON_Delete(r->calls);
+    free_calls(r);
     free(r->q);
     free(r->errbody);
     free(r->url);
@@ -225,34 +251,19 @@ static int push_piece(llmr_remote *r, const char *s, size_t n)
     return LLMR_OK;
 }
 
-/* s1 + s2 as a new string item (NULL when out of memory). */
-static cJSON *joined(const char *s1, const char *s2)
-{
-    size_t a = strlen(s1), b = strlen(s2);
-    char *t = malloc(a + b + 1);
-    if (!t)
-        return NULL;
-    memcpy(t, s1, a);
-    memcpy(t + a, s2, b + 1);
-    cJSON *o = cJSON_CreateString(t);
-    free(t);
-    return o;
-}
-
-/* Appends a fragment to call field `key` of object o (a string, or JSON printed). */
-static int append_field(llmr_remote *r, cJSON *o, const char *key, const cJSON *frag)
+/* Appends a fragment to a call's field (a string, or any other JSON printed). */
+static int append_field(llmr_remote *r, llmr_buf *field, const cJSON *frag)
 {
     if (!frag || cJSON_IsNull(frag))
         return LLMR_OK;
     char *printed = cJSON_IsString(frag) ? NULL : cJSON_PrintUnformatted(frag);
     const char *add = cJSON_IsString(frag) ? frag->valuestring : printed;
-    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, key);
-    cJSON *n = add ? joined(cJSON_IsString(cur) ? cur->valuestring : "", add) : NULL;
-    r->call_text += add ? strlen(add) : 0;
+    size_t n = add ? strlen(add) : 0;
+    bool ok = add && llmri_buf_append(field, add, n);
     free(printed);
-    if (!n)
+    if (!ok)
         return llmri_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory for a tool call");
-    cJSON_ReplaceItemInObjectCaseSensitive(o, key, n);
+    r->call_text += n;
     return r->call_text > MAX_CALL_TEXT
                ? llmri_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: the backend's tool calls exceed "
                               "%d bytes", r->endpoint, MAX_CALL_TEXT)
@@ -274,27 +285,19 @@ static int merge_calls(llmr_remote *r, const cJSON *tcs)
             return llmri_err_set(&r->cb_err, LLMR_ERR_FORMAT, "%s: a tool call delta that is "
                                 "not an object with an index in 0..%d", r->endpoint,
                                 MAX_CALLS - 1);
-        if (!r->calls && !(r->calls = cJSON_CreateArray()))
+        if (!r->calls && !(r->calls = calloc(MAX_CALLS, sizeof *r->calls)))
             return llmri_err_set(&r->cb_err, LLMR_ERR_NOMEM, "out of memory");
-        while (cJSON_GetArraySize(r->calls) <= (int)d) {
-            cJSON *c = cJSON_CreateObject(), *f;
-            cJSON_AddStringToObject(c, "id", "");
-            cJSON_AddStringToObject(c, "type", "function");
-            cJSON_AddItemToObject(c, "function", f = cJSON_CreateObject());
-            cJSON_AddStringToObject(f, "name", "");
-            cJSON_AddStringToObject(f, "arguments", "");
-            cJSON_AddItemToArray(r->calls, c);
-        }
-        cJSON *c = cJSON_GetArrayItem(r->calls, (int)d);
-        cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "function");
+        size_t i = (size_t)d;
+        if (i >= r->n_calls)
+            r->n_calls = i + 1;
+        call_acc *c = &r->calls[i];
         const cJSON *tf = cJSON_GetObjectItemCaseSensitive(t, "function");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
-        int rc = append_field(r, c, "id", cJSON_IsString(id) ? id : NULL);
+        int rc = append_field(r, &c->id, cJSON_IsString(id) ? id : NULL);
         if (!rc && cJSON_IsObject(tf))
-            rc = append_field(r, f, "name", cJSON_GetObjectItemCaseSensitive(tf, "name"));
+            rc = append_field(r, &c->name, cJSON_GetObjectItemCaseSensitive(tf, "name"));
         if (!rc && cJSON_IsObject(tf))
-            rc = append_field(r, f, "arguments",
-                              cJSON_GetObjectItemCaseSensitive(tf, "arguments"));
+            rc = append_field(r, &c->args, cJSON_GetObjectItemCaseSensitive(tf, "arguments"));
         if (rc)
             return rc;
     }
@@ -510,9 +513,7 @@ static void reset_request(llmr_remote *r)
     r->q_len = r->q_head = 0;
     r->n_errbody = 0;
     r->finish[0] = r->model_seen[0] = 0;
-    cJSON_Delete(r->calls);
-    r->calls = NULL;
-    r->call_text = 0;
+    free_calls(r);
     r->curl_err[0] = 0;
     r->result = CURLE_OK;
     llmri_sse_free(&r->sse);

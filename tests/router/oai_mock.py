@@ -25,6 +25,13 @@ The request's "model" field picks a behaviour (so one server covers many cases):
              {"city": "Paris"} in fragments), a second call of the second tool when
              parallel_tool_calls is true, and finish_reason "tool_calls"; after a "tool"
              message, the text "[NAME] got " + its tool_call_id + ": " + its content
+  tools-many     128 calls (indices 0..127, the last first), no ids, named f0..f127,
+                 arguments {"i": N}: the most a reply may hold
+  tools-bytes    one call whose arguments, {"s": "..."} with 20000 characters (some of
+                 them multi-byte), arrive one character per chunk
+  tools-index    a call, then a delta with index 128 (one past the limit)
+  tools-notobj   a call, then a tool_calls array holding a string
+  tools-big      a call whose arguments pass 1 MiB, in 64 KiB fragments
 Flags: --name, --fail-first N (the first N completions get 503), --require-key KEY."""
 import argparse, json, os, socket, socketserver, sys, time, http.server
 
@@ -104,6 +111,8 @@ class H(http.server.BaseHTTPRequestHandler):
             words = [f"[{args.name}]"] + [m["role"] for m in req.get("messages", [])]
         if mode == "tools" and chat:
             return self.tool_reply(req)
+        if mode.startswith("tools-") and chat:
+            return self.hostile_tools(mode)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -182,6 +191,41 @@ class H(http.server.BaseHTTPRequestHandler):
         else:
             delta({"role": "assistant", "content": f"[{args.name}] no tools"})
             delta({}, "stop")
+        self.send("data: [DONE]\n\n")
+
+    def hostile_tools(self, mode):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        def calls(tcs, finish=None):
+            c = {"id": "x", "object": "chat.completion.chunk", "model": args.name,
+                 "choices": [{"index": 0, "delta": {"tool_calls": tcs}, "finish_reason": finish}]}
+            self.send("data: " + json.dumps(c) + "\n\n")
+        first = {"index": 0, "id": "call_h", "type": "function",
+                 "function": {"name": "f", "arguments": ""}}
+        if mode == "tools-many":
+            for i in reversed(range(128)):
+                calls([{"index": i, "type": "function",
+                        "function": {"name": f"f{i}", "arguments": json.dumps({"i": i})}}])
+        elif mode == "tools-bytes":
+            calls([first])
+            text = json.dumps({"s": "".join("é€x😀"[i % 4] for i in range(20000))},
+                              ensure_ascii=False)
+            for ch in text:
+                calls([{"index": 0, "function": {"arguments": ch}}])
+        elif mode == "tools-index":
+            calls([first])
+            calls([{"index": 128, "function": {"arguments": "{}"}}])
+        elif mode == "tools-notobj":
+            calls([first])
+            calls(["oops"])
+        elif mode == "tools-big":
+            calls([first])
+            for _ in range(17):
+                calls([{"index": 0, "function": {"arguments": "x" * 65536}}])
+        calls([], "tool_calls")
         self.send("data: [DONE]\n\n")
 
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -18,7 +18,12 @@ for _ in $(seq 100); do [ -s "$TMP/mock.port" ] && break; sleep 0.1; done
 [ -s "$TMP/mock.port" ] || { echo "skipped: the mock backend did not start"; exit 77; }
 cat > "$TMP/cfg.json" <<JSON
 {"backends": {"m": {"url": "http://127.0.0.1:$(cat "$TMP/mock.port")"}},
- "models": [{"id": "far", "backend": "m", "remote_model": "tools", "api": "chat"}]}
+ "models": [{"id": "far", "backend": "m", "remote_model": "tools", "api": "chat"},
+            {"id": "many", "backend": "m", "remote_model": "tools-many", "api": "chat"},
+            {"id": "bytes", "backend": "m", "remote_model": "tools-bytes", "api": "chat"},
+            {"id": "index", "backend": "m", "remote_model": "tools-index", "api": "chat"},
+            {"id": "notobj", "backend": "m", "remote_model": "tools-notobj", "api": "chat"},
+            {"id": "big", "backend": "m", "remote_model": "tools-big", "api": "chat"}]}
 JSON
 start_server_with --config "$TMP/cfg.json"
 J='Content-Type: application/json'
@@ -131,6 +136,42 @@ use = [b for b in a["content"] if b["type"] == "tool_use"]
 assert len(use) == 1 and use[0]["name"] == "get_weather" and use[0]["input"] == {"city": "Paris"}, a
 PY
 check "ollama tool_calls and Anthropic tool_use from the backend's call" $?
+
+# --- a hostile backend: the limits hold, the answer is an error naming them, nothing leaks ---
+curl -s "$BASE/v1/chat/completions" -H "$J" -d "{\"model\":\"many\",$Q,$TOOLS}" > "$TMP/h1.json"
+curl -s "$BASE/v1/chat/completions" -H "$J" -d "{\"model\":\"bytes\",$Q,$TOOLS}" > "$TMP/h2.json"
+python3 - "$TMP" <<'PY'
+import json, sys
+t = sys.argv[1]
+c = json.load(open(t + "/h1.json"))["choices"][0]["message"]["tool_calls"]
+assert len(c) == 128, len(c)
+assert [x["function"]["name"] for x in c] == [f"f{i}" for i in range(128)], c[:3]
+assert [x["id"] for x in c] == [f"call_{i}" for i in range(128)], c[:3]
+assert all(json.loads(x["function"]["arguments"]) == {"i": i} for i, x in enumerate(c))
+c = json.load(open(t + "/h2.json"))["choices"][0]["message"]["tool_calls"]
+want = "".join("é€x😀"[i % 4] for i in range(20000))
+assert len(c) == 1 and json.loads(c[0]["function"]["arguments"]) == {"s": want}, len(c)
+PY
+check "128 calls in reverse order, without ids; 20000 one-character argument fragments" $?
+for m in index notobj big; do
+    code=$(curl -s -o "$TMP/h_$m.json" -w '%{http_code}' "$BASE/v1/chat/completions" -H "$J" \
+        -d "{\"model\":\"$m\",$Q,$TOOLS}")
+    case $m in
+    index|notobj) want="an index in 0..127" ;;
+    big) want="exceed 1048576 bytes" ;;
+    esac
+    [ "$code" -ge 500 ] && grep -q "$want" "$TMP/h_$m.json"; ok=$?
+    [ $ok = 0 ] || head -c 300 "$TMP/h_$m.json"
+    check "hostile backend ($m): HTTP $code, an error naming the limit" $ok
+done
+curl -sN "$BASE/v1/chat/completions" -H "$J" -d "{\"model\":\"index\",\"stream\":true,$Q,$TOOLS}" \
+    > "$TMP/h_s.sse"
+grep -q "an index in 0..127" "$TMP/h_s.sse" && ! grep -q '"tool_calls"' "$TMP/h_s.sse"; ok=$?
+[ $ok = 0 ] || head -c 300 "$TMP/h_s.sse"
+check "hostile backend, streamed: an error event, no partial calls" $ok
+curl -s "$BASE/v1/chat/completions" -H "$J" -d "{\"model\":\"far\",$Q,$TOOLS}" > "$TMP/after.json"
+grep -q '"get_weather"' "$TMP/after.json"
+check "the server still answers after the hostile replies" $?
 
 stop_server; check "clean exit" $?
 finish
