@@ -189,10 +189,28 @@ static int open_file(const char *path)
     return fd;
 }
 
-/* The file of local model `name` (an id or alias) from the router's status, in out. */
+/* -m: a .gguf file of the models folder, which GET /api/models lists and POST
+ * /api/models/load loads (the same confinement: realpath inside the folder). */
+static bool folder_file(llmr_server *s, const char *name, char *out, size_t n)
+{
+    char file[NAME_MAX_LEN + 8], dir[PATH_MAX];
+    size_t len = strlen(name);
+    if (!s->single || !s->models_dir || !plain_name(name) ||
+        !realpath(s->models_dir, dir))
+        return false;
+    snprintf(file, sizeof file, "%s%s", name,
+             len > 5 && !strcmp(name + len - 5, ".gguf") ? "" : ".gguf");
+    llmr_err err;
+    return llmri_path_confine(file, (char *const[]){dir}, 1, out, n, &err) == LLMR_OK;
+}
+
+/* The file of local model `name` (an id or alias) from the router's status (-m: also a
+ * file of the models folder), in out; name NULL: the first local model's. */
 static bool model_file(llmr_server *s, const char *name, char *out, size_t n)
 {
     out[0] = 0;
+    if (name && folder_file(s, name, out, n))
+        return true;
     if (!srv_models_hold(s))
         return false;
     char id[256] = "";

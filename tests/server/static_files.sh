@@ -129,13 +129,25 @@ check "the file route is read-only" $?
 stop_server
 
 # ---- with an API key: the package is public, the model is not ------------------------------
-start_server --browser-dir "$dir" --api-key sekrit
+# and -m's models folder: its .gguf files (GET /api/models lists them), confined to it
+mkdir -p "$TMP/mdir"
+printf 'GGUFother' > "$TMP/mdir/other.gguf"
+ln -s "$TMP/secret.txt" "$TMP/mdir/out.gguf"
+start_server --browser-dir "$dir" --api-key sekrit --models-dir "$TMP/mdir"
 [ "$(status /browser/browser.js)" = 200 ]
 check "--api-key: the package's files need no key" $?
 [ "$(status /browser/model.gguf)" = 401 ] && [ "$(status "/api/models/$id/gguf")" = 401 ]
 check "--api-key: a model file needs the key" $?
 [ "$(status '/browser/model.gguf?api_key=sekrit')" = 200 ] && cmp -s "$TMP/body" "$MODEL"
 check "--api-key: ?api_key=KEY gets it" $?
+[ "$(status '/api/models/other/gguf?api_key=sekrit')" = 200 ] && [ "$(cat "$TMP/body")" = GGUFother ]
+check "-m: a file of the models folder by its name" $?
+leak=0
+for p in out ..%2fsecret.txt %2e%2e .secret; do
+    s=$(status "/api/models/$p/gguf?api_key=sekrit")
+    if [ "$s" = 200 ] || grep -q TOPSECRET "$TMP/body"; then echo "  $p -> $s"; leak=1; fi
+done
+check "-m: a link out of the models folder, .., hidden: refused" $leak
 stop_server
 
 # ---- no folder, a bad folder --------------------------------------------------------------
