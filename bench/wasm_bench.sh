@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # wasm_bench.sh [MODEL.gguf...] - llmr's WebAssembly build against @wllama/wllama (llama.cpp
 # compiled to WebAssembly, npm, pinned in bench/wasm/package-lock.json) in the same Chromium,
-# on the same files, one thread each; prints a table (bench/wasm/bench.mjs). Default models:
+# on the same files, the same thread count; prints a table (bench/wasm/bench.mjs). Default models:
 # 1.1B TinyLlama-shaped Q4_0 and Q8_0 files made by `llmr synth` (kept in $LLMR_TEST_MODELS).
 #   BENCH_PROMPT=64 BENCH_GEN=16   prompt length and tokens generated
+#   BENCH_THREADS=1                threads of each engine (more: their threads builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -947,6 +947,12 @@ typedef struct llmr_server_opts {
                                    long again, it is closed with 1001 (default 60) */
     int         max_conns_per_addr; /* connections at once from one client address; more are
                                    answered 429 and closed at once (default 32; 0: no cap) */
+    const char *browser_dir;    /* the browser package's files (llm-runner-router's dist/:
+                                   browser.js, its worker, the WebAssembly engine, example.html),
+                                   served at /browser/ with the headers that make a page
+                                   cross-origin isolated; /browser/model.gguf is the server's
+                                   model file, /api/models/ID/gguf any local model's (both
+                                   read-only, with byte ranges). NULL (default): none */
 } llmr_server_opts;
 
 /* The defaults above. Any thread. */

@@ -3,8 +3,10 @@
 #   bash scripts/build-wasm.sh      builds build-wasm/ and the browser package files in js/dist/
 #   LLMR_WASM_BUILD_DIR             build folder (default: build-wasm)
 # Outputs: build-wasm/llmr-wasm.{js,wasm} (the engine with its C glue, src/bindings/wasm/),
+# build-wasm/llmr-wasm-mt.{js,wasm,worker.js} (the same with threads, for isolated pages),
 # build-wasm/test_wasm_kernels.{js,wasm} (the SIMD128 kernel test, run under Node), and
-# js/dist/ (browser.js, its worker and the engine), which is generated and gitignored.
+# js/dist/ (browser.js, its types, its worker, both engines and the guide's example page,
+# example.html, which `llmr serve` serves at /browser/), generated and gitignored.
 #
 # cJSON and utf8proc, Debian packages on the host, have no WebAssembly build in Debian: their
 # Debian source packages (the same versions and patches as the host's libraries) are fetched
@@ -67,10 +69,10 @@ nice cmake --build "$dir" -j2
 
 # ---- the browser package files (js/dist, gitignored) -------------------------------------
 mkdir -p js/dist
-for f in llmr-wasm.js llmr-wasm.wasm; do
+for f in llmr-wasm.js llmr-wasm.wasm llmr-wasm-mt.js llmr-wasm-mt.wasm llmr-wasm-mt.worker.js; do
     cmp -s "$dir/$f" "js/dist/$f" || cp "$dir/$f" "js/dist/$f"
 done
-for f in js/browser/*.js; do
+for f in js/browser/*.js js/browser/*.html js/browser/*.d.ts; do
     cmp -s "$f" "js/dist/$(basename "$f")" || cp "$f" "js/dist/$(basename "$f")"
 done
 echo "build-wasm: $dir/llmr-wasm.wasm, js/dist/"

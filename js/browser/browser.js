@@ -9,9 +9,15 @@
 //   await router.initialize();
 //   await router.load('/models/stories260K.gguf');
 //   for await (const token of router.stream('Once upon a time', { maxTokens: 100 })) ...
+//
+// Threads: on a cross-origin isolated page (served with COOP same-origin and COEP
+// require-corp, as `llmr serve` serves /browser/), the worker runs the threads build with
+// navigator.hardwareConcurrency threads (at most MAX_THREADS; options.threads overrides);
+// elsewhere the one-thread build.
 
 const LEVELS = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 const ENGINES = ['auto', 'wasm', 'webgpu'];
+const MAX_THREADS = 8;           // past this, a step's wake-ups cost more than they bring
 
 function llmrError(code, message) {
   const e = new Error(message);
@@ -274,8 +280,15 @@ export class LLMRouter extends Emitter {
     this._streams = new Map();
     this._loading = null;
     this._initPromise = null;
+    const th = options.threads;
+    if (th !== undefined && (!Number.isInteger(th) || th < 1 || th > 64)) {
+      throw llmrError('LLMR_ERR_ARG', `threads: expected an integer from 1 to 64, got ${String(th)}`);
+    }
+    this._threads = th;
     this.model = null;
     this.engine = 'wasm';
+    this.threads = null;         // compute threads, once initialized
+    this.build = null;           // 'threads' or 'single', once initialized
     this.workerUrl = options.workerUrl || new URL('./llmr-worker.js', import.meta.url).href;
   }
 
@@ -333,7 +346,7 @@ export class LLMRouter extends Emitter {
     if (this._initPromise) return this._initPromise;
     if (this._engine === 'webgpu') {
       this._log('info', "preferredEngine 'webgpu': llmr has no WebGPU engine; falling back to " +
-        'WebAssembly (SIMD128, one thread)');
+        'WebAssembly (SIMD128)');
     }
     this._worker = new Worker(this.workerUrl);
     this._worker.onmessage = (ev) => this._onMessage(ev.data);
@@ -343,9 +356,20 @@ export class LLMRouter extends Emitter {
       this._calls.clear();
       this.emit('error', e);
     };
-    this._initPromise = this._call({ type: 'init' }).then((info) => {
+    const isolated = globalThis.crossOriginIsolated === true;
+    const threads = this._threads ?? (isolated
+      ? Math.max(1, Math.min(MAX_THREADS, globalThis.navigator?.hardwareConcurrency || 1)) : 1);
+    if (threads > 1 && !isolated) {
+      this._log('warn', `threads: ${threads} asked for, but the page is not cross-origin ` +
+        'isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and ' +
+        'Cross-Origin-Embedder-Policy: require-corp): one thread');
+    }
+    this._initPromise = this._call({ type: 'init', threads }).then((info) => {
       this.engine = 'wasm';
-      this._log('info', `engine ready: libllmr ${info.version} (WebAssembly, SIMD128, ${info.threads} thread)`);
+      this.threads = info.threads;
+      this.build = info.build;
+      this._log('info', `engine ready: libllmr ${info.version} (WebAssembly, SIMD128, ` +
+        `${info.threads} thread${info.threads > 1 ? 's' : ''}, ${info.build} build)`);
       this.emit('initialized', info);
       return info;
     });
@@ -358,8 +382,9 @@ export class LLMRouter extends Emitter {
   }
 
   // Loads a GGUF model: a URL (absolute or relative to the page), a File, a Blob or an
-  // ArrayBuffer / typed array. Replaces the model loaded before. Progress: the 'progress'
-  // event of the router and options.onProgress get {loaded, total, percent}.
+  // ArrayBuffer / typed array. Replaces the model loaded before once the new one has opened:
+  // a load that fails leaves that model loaded. Progress: the 'progress' event of the router
+  // and options.onProgress get {loaded, total, percent}.
   async load(source, options = {}) {
     await this.initialize();
     let src, name = options.name;
@@ -391,7 +416,9 @@ export class LLMRouter extends Emitter {
     try {
       const info = await job;
       this.model = info.name;
-      this._log('info', `loaded ${info.name} (${(info.size / 1024 ** 2).toFixed(1)} MiB)`);
+      this.threads = info.threads;
+      this._log('info', `loaded ${info.name} (${(info.size / 1024 ** 2).toFixed(1)} MiB, ` +
+        `${info.threads} thread${info.threads > 1 ? 's' : ''})`);
       this.emit('loaded', info);
       return info;
     } catch (e) {

@@ -7,8 +7,12 @@
 //               total}, {type: 'piece', sid, text, index, elapsed}, {type: 'end', sid, usage,
 //               error}, {type: 'log', level, message}
 //
-// One thread: streams are pulled in turn, one piece each, and the worker yields to its message
-// queue between pieces (a MessageChannel task, which browsers do not clamp as they clamp
+// Two builds of the engine: llmr-wasm.js (one thread) and llmr-wasm-mt.js (threads: a pool
+// of pthreads, Web Workers of their own sharing the WebAssembly memory, which needs a page
+// that is cross-origin isolated). init picks: threads when asked for more than one and the
+// page is isolated, else one thread. Either way the worker is the one caller: streams are
+// pulled in turn, one piece each (a pass runs on the model's threads), and it yields to its
+// message queue between pieces (a MessageChannel task, which browsers do not clamp as they clamp
 // timers), so stop, pause and resume take effect before the next piece. Pause is the worker
 // not pulling: a pulled stream that blocked would block the worker.
 /* global importScripts, createLlmrModule */
@@ -26,6 +30,8 @@ const MODEL_LIMIT = WASM32_LIMIT - 256 * 1024 ** 2;
 const CHUNK_MIN = 1 << 20;
 
 let M = null;                    // the Emscripten module
+let engineInfo = null;           // what init found: {version, threads, build, isolated}
+let heapView = null;             // a view of the memory when M.HEAPU8 is stale (threads)
 let model = 0;                   // wmodel* of the loaded model, 0 when none
 let modelName = null;
 const streams = new Map();       // sid -> {ws, paused, stopped, index}
@@ -57,15 +63,37 @@ function cstr(s) {               // a NUL-terminated copy of s in the heap (free
   return p;
 }
 
-async function init() {
-  if (M) return { version: M.UTF8ToString(M._llmrw_version()) };
-  importScripts(new URL('llmr-wasm.js', self.location.href).href);
+// The heap as bytes. In the threads build another thread may grow the memory, which leaves
+// M.HEAPU8 a view of the old, shorter buffer until this thread grows it: a fresh view then.
+function heap() {
+  const mem = M.wasmMemory;
+  if (!mem || M.HEAPU8.length === mem.buffer.byteLength) return M.HEAPU8;
+  if (!heapView || heapView.length !== mem.buffer.byteLength) heapView = new Uint8Array(mem.buffer);
+  return heapView;
+}
+
+// threads: what the page asks for (browser.js: navigator.hardwareConcurrency, capped); more
+// than one needs a cross-origin isolated page (SharedArrayBuffer), else one thread runs.
+async function init(msg) {
+  if (M) return engineInfo;
+  const want = Math.max(1, Math.min(64, Math.floor(Number(msg?.threads) || 1)));
+  const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  const threaded = want > 1 && isolated;
+  const script = new URL(threaded ? 'llmr-wasm-mt.js' : 'llmr-wasm.js', self.location.href).href;
+  importScripts(script);
   M = await createLlmrModule({
     locateFile: (f) => new URL(f, self.location.href).href,
     print: (s) => post({ type: 'log', level: 'info', message: s }),
     printErr: (s) => post({ type: 'log', level: 'warn', message: s }),
+    // threads build: the pthreads load the module from this URL (a worker has no
+    // document.currentScript to find it by) and are made before it starts: the compute
+    // threads but this one, and one for the chat template renderer's deep-stack thread
+    mainScriptUrlOrBlob: script,
+    llmrPoolSize: threaded ? want : 0,
   });
-  return { version: M.UTF8ToString(M._llmrw_version()), threads: 1, simd: true };
+  engineInfo = { version: M.UTF8ToString(M._llmrw_version()), threads: threaded ? want : 1,
+    build: threaded ? 'threads' : 'single', isolated, simd: true };
+  return engineInfo;
 }
 
 function post(msg) {
@@ -95,12 +123,12 @@ class HeapFile {
       const cap = Math.min(Math.max(need, this.cap * 2), MODEL_LIMIT);
       const p = M._llmrw_alloc(cap) >>> 0;
       if (!p) throw this.noMemory(cap);
-      M.HEAPU8.copyWithin(p, this.ptr, this.ptr + this.len);
+      heap().copyWithin(p, this.ptr, this.ptr + this.len);
       M._llmrw_free(this.ptr);
       this.ptr = p;
       this.cap = cap;
     }
-    M.HEAPU8.set(chunk, this.ptr + this.len);   // HEAPU8 is re-read: memory may have grown
+    heap().set(chunk, this.ptr + this.len);   // re-read: memory may have grown
     this.len = need;
   }
 
@@ -135,7 +163,7 @@ async function readInto(reader, file, total, id, name, ctype) {
     if (!checked && file.len + value.length >= 4) {
       const first = new Uint8Array(4);
       const have = Math.min(file.len, 4);
-      first.set(M.HEAPU8.subarray(file.ptr, file.ptr + have));
+      first.set(heap().subarray(file.ptr, file.ptr + have));
       first.set(value.subarray(0, 4 - have), have);
       if (String.fromCharCode(...first) !== 'GGUF') {
         reader.cancel().catch(() => {});
@@ -161,7 +189,7 @@ async function readInto(reader, file, total, id, name, ctype) {
 }
 
 async function load(msg) {
-  if (!M) await init();
+  if (!M) await init({ threads: 1 });
   const src = msg.source;
   let name = msg.name;
   let file = null;
@@ -208,10 +236,17 @@ async function load(msg) {
     file?.free();
     throw e;
   }
-  unload();                                          // the new model replaces the old one
-  const pname = cstr(name);
+  // The new model replaces the old one once it has opened: a file that does not open leaves
+  // the model loaded before as it was (the bytes of both are in memory meanwhile anyway).
+  let pname;
+  try {
+    pname = cstr(name);
+  } catch (e) {
+    file.free();
+    throw e;
+  }
   const size = file.len;
-  const w = M._llmrw_model_open(file.ptr, size, pname, msg.nCtx || 0);
+  const w = M._llmrw_model_open(file.ptr, size, pname, msg.nCtx || 0, engineInfo.threads);
   M._free(pname);
   file.ptr = 0;                                      // the model owns it now, even on failure
   const rc = M._llmrw_model_rc(w);
@@ -220,9 +255,10 @@ async function load(msg) {
     M._llmrw_model_close(w);
     throw fail(codeName(rc), text);
   }
+  unload();
   model = w;
   modelName = name;
-  return { name, size };
+  return { name, size, threads: M._llmrw_model_threads(w), build: engineInfo.build };
 }
 
 function unload() {
@@ -338,7 +374,7 @@ self.onmessage = async (ev) => {
   }
   try {
     let result;
-    if (msg.type === 'init') result = await init();
+    if (msg.type === 'init') result = await init(msg);
     else if (msg.type === 'load') result = await load(msg);
     else if (msg.type === 'unload') result = unload();
     else if (msg.type === 'stream') result = openStream(msg);

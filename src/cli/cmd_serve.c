@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static bool flag_value(int argc, char **argv, int *i, const char *name, const char **out)
 {
@@ -24,10 +25,22 @@ static bool flag_value(int argc, char **argv, int *i, const char *name, const ch
     return true;
 }
 
+/* The browser package of the source tree llmr was built from (CMakeLists.txt), when
+ * scripts/build-wasm.sh has made it: a build serves its own tree's files. */
+static const char *default_browser_dir(void)
+{
+#ifdef LLMR_BROWSER_DIR
+    struct stat st;
+    if (stat(LLMR_BROWSER_DIR "/browser.js", &st) == 0 && S_ISREG(st.st_mode))
+        return LLMR_BROWSER_DIR;
+#endif
+    return NULL;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     llmr_server_opts o = llmr_server_defaults();
-    const char *model = NULL, *config = NULL, *v;
+    const char *model = NULL, *config = NULL, *browser = NULL, *v;
     long n;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -57,6 +70,7 @@ int cmd_serve(int argc, char **argv)
         STR("--cors", o.cors_origin)
         STR("--alias", o.alias)
         STR("--models-dir", o.models_dir)
+        STR("--browser-dir", browser)
         NUM("--port", 0, 65535, port)
         NUM("--parallel", 1, 64, parallel)
         NUM("-np", 1, 64, parallel)
@@ -100,6 +114,7 @@ int cmd_serve(int argc, char **argv)
     if (config && (o.alias || o.models_dir))
         return cli_usage_error("serve", "%s applies to -m only (a config names its models)",
                                o.alias ? "--alias" : "--models-dir");
+    o.browser_dir = browser ? (browser[0] ? browser : NULL) : default_browser_dir();
     /* The config is read (and preloads done) before anything listens, so a bad config
      * fails here, with the key named, and no port is taken. */
     llmr_router *router = NULL;

@@ -305,8 +305,12 @@ int srv_h_page(struct mg_connection *c, void *ud)
         srv_reply_text(&x, 200, "text/html; charset=utf-8", srv_page_html,
                        strlen(srv_page_html),
                        "Content-Security-Policy: default-src 'self'; "
-                       "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
-                       "connect-src 'self' ws: wss:\r\n");
+                       "style-src 'self' 'unsafe-inline'; "
+                       "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; "
+                       "connect-src 'self' ws: wss:\r\n"
+                       /* isolated: the in-page engine may use threads (static.c) */
+                       "Cross-Origin-Opener-Policy: same-origin\r\n"
+                       "Cross-Origin-Embedder-Policy: require-corp\r\n");
     srv_access_log(&x);
     return 1;
 }

@@ -246,8 +246,8 @@ static void unload(srv_ctx *x, const char *id)
     }
 }
 
-/* /api/models/...: DELETE /api/models/ID, and POST /api/models/load wherever civetweb sends
- * it. */
+/* /api/models/...: DELETE /api/models/ID, GET /api/models/ID/gguf, and POST
+ * /api/models/load wherever civetweb sends it. */
 int srv_h_api_models_item(struct mg_connection *c, void *ud)
 {
     llmr_server *s = ud;
@@ -257,9 +257,14 @@ int srv_h_api_models_item(struct mg_connection *c, void *ud)
     srv_ctx x;
     srv_ctx_init(&x, s, c, SRV_API_CHAT);
     atomic_fetch_add(&s->m.requests[SRV_REQ_OTHER], 1);
+    const char *raw = ri->local_uri + strlen("/api/models/");
+    size_t rl = strlen(raw);
+    if (rl > 5 && !strcmp(raw + rl - 5, "/gguf") && strcmp(ri->request_method, "DELETE")) {
+        srv_model_gguf(&x, raw);    /* GET /api/models/ID/gguf: the model's file (static.c) */
+        goto out;
+    }
     if (!srv_check(&x, "DELETE", SRV_KEY))
         goto out;
-    const char *raw = ri->local_uri + strlen("/api/models/");
     char id[256];
     /* civetweb gives local_uri already URL-decoded */
     if (!raw[0] || strlen(raw) >= sizeof id || strchr(raw, '/')) {

@@ -440,6 +440,8 @@ static int open_http(llmr_server *s)
         {"/health$", srv_h_health},
         {"/metrics$", srv_h_metrics},
         {"/index.html$", srv_h_page},
+        {"/browser$", srv_h_browser},
+        {"/browser/", srv_h_browser},
         {"/", h_not_found},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -498,6 +500,16 @@ static int copy_opts(llmr_server *s)
     s->alias = s->o.alias ? llmri_strdup(s->o.alias) : NULL;
     if (!s->host)
         return LLMR_ERR_NOMEM;
+    if (s->o.browser_dir && s->o.browser_dir[0]) {
+        /* kept as a real path: the files served are confined to it (static.c) */
+        struct stat st;
+        char real[PATH_MAX];
+        if (!realpath(s->o.browser_dir, real) || stat(real, &st) || !S_ISDIR(st.st_mode))
+            return set_err(s, "browser_dir '%s' is not a folder", s->o.browser_dir),
+                   LLMR_ERR_ARG;
+        if (!(s->browser_dir = llmri_strdup(real)))
+            return LLMR_ERR_NOMEM;
+    }
     if (strcspn(s->host, " ,\r\n[]") != strlen(s->host))
         return set_err(s, "host '%s' is not an address", s->host), LLMR_ERR_ARG;
     s->o.host = s->host;
@@ -506,6 +518,7 @@ static int copy_opts(llmr_server *s)
     s->o.cors_origin = s->cors;
     s->o.alias = s->alias;
     s->o.models_dir = s->models_dir;
+    s->o.browser_dir = s->browser_dir;
     return LLMR_OK;
 }
 
@@ -619,6 +632,7 @@ void llmr_server_close(llmr_server *s)
     free(s->cors);
     free(s->alias);
     free(s->models_dir);
+    free(s->browser_dir);
     free(s->model_path);
     free(s->name);
     pthread_mutex_destroy(&s->lock);

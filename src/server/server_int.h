@@ -46,6 +46,7 @@ typedef struct srv_metrics {
 struct llmr_server {
     llmr_server_opts o;
     char *host, *api_key, *metrics_key, *cors, *alias, *models_dir;   /* owned copies of the options */
+    char *browser_dir;        /* the browser folder's real path (static.c); NULL: none */
     struct mg_context *ctx;
     bool lib_inited;          /* mg_init_library called (mg_exit_library at close) */
     int port;
@@ -301,6 +302,12 @@ int srv_h_page(struct mg_connection *c, void *s);
  * until it closes. Returns the HTTP status for civetweb's log (101 once upgraded). */
 int srv_ws_serve(struct mg_connection *c, llmr_server *s);
 void srv_ws_close_all(llmr_server *s);
+
+/* ---- static.c: files sent as they are ---- */
+/* /browser and /browser/...: the browser package and the guide's example (static.c). */
+int srv_h_browser(struct mg_connection *c, void *s);
+/* GET or HEAD /api/models/ID/gguf: rest is "ID/gguf" (the URI after /api/models/). */
+void srv_model_gguf(srv_ctx *x, const char *rest);
 
 /* The embedded web page (page.c). */
 extern const char srv_page_html[];

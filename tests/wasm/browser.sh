@@ -3,7 +3,11 @@
 # compiled to WebAssembly (dist/browser.js, built by scripts/build-wasm.sh), in Debian's
 # Chromium through playwright-core (tests/npm/wasm_page.mjs): tokens grow, Stop stops, hostile
 # model URLs fail clearly and the worker survives. The page is served with COOP/COEP headers
-# by tests/wasm/static_server.mjs. Screenshots: $LLMR_BUILD/wasm-screenshots/.
+# by tests/wasm/static_server.mjs, and by `llmr serve` (its /browser/: the package's
+# example.html, the guide's page with model.gguf, the server's model, for its URL), where
+# the page must be cross-origin isolated and run the threads build; greedy text is the same
+# on both builds; llmr serve's own page generates in the page or on the server.
+# Screenshots: $LLMR_BUILD/wasm-screenshots/.
 # slow.html runs a model made by `llmr synth` (kept in $LLMR_TEST_MODELS for the next run):
 # the 1.1B Q4_0 TinyLlama shape when ../shared has its vocabulary, stories42m otherwise, slow
 # enough in WebAssembly that Stop lands long before its 200 tokens.
@@ -57,20 +61,28 @@ for name, model in (('index.html', 'models/stories260K.gguf'), ('slow.html', 'mo
     open(f'{sys.argv[2]}/{name}', 'w', encoding='utf-8').write(html.replace(url, model))
 PY
 [ -f "$site/index.html" ] || { echo "FAIL: the guide's browser example was not found"; exit 1; }
+# The package's copy (js/browser/example.html, served by llmr serve) is the guide's page too.
+sed 's|models/stories260K.gguf|model.gguf|' "$site/index.html" | cmp -s - "$SRC/js/dist/example.html"
+check "js/dist/example.html is the guide's example with model.gguf for its URL" $?
+
+# llmr serve with the package: its /browser/ (the example, model.gguf: the server's model)
+start_server --browser-dir "$SRC/js/dist"
+SERVE=$BASE/
 
 node "$SRC/tests/wasm/static_server.mjs" "$site" >"$TMP/static.log" 2>&1 &
-SRV_PID=$!
+STATIC_PID=$!
+trap 'kill $STATIC_PID 2>/dev/null; wait $STATIC_PID 2>/dev/null; cleanup' EXIT
 BASE=""
 for _ in $(seq 1 100); do
     BASE=$(sed -n 's|^listening on \(http://127.0.0.1:[0-9]*/\)$|\1|p' "$TMP/static.log")
     [ -n "$BASE" ] && break
-    kill -0 "$SRV_PID" 2>/dev/null || break
+    kill -0 "$STATIC_PID" 2>/dev/null || break
     sleep 0.1
 done
 [ -n "$BASE" ] || { cat "$TMP/static.log"; echo "FAIL: the static server did not start"; exit 1; }
 
 SHOTS=${LLMR_BUILD:-$SRC/build}/wasm-screenshots
-CHROMIUM=$CHROMIUM timeout 600 node "$NPM_DIR/wasm_page.mjs" "$BASE" "$SHOTS" >"$TMP/page.out" 2>&1
+CHROMIUM=$CHROMIUM timeout 800 node "$NPM_DIR/wasm_page.mjs" "$BASE" "$SHOTS" "$SERVE" >"$TMP/page.out" 2>&1
 rc=$?
 cat "$TMP/page.out"
 echo "screenshots: $SHOTS"

@@ -8,8 +8,9 @@
  * JSON text. Ownership follows llmr.h: whoever opens closes; strings returned are owned by
  * the handle and valid until its next call.
  *
- * Threads: the worker is the only caller; in the single-threaded build, pause and resume live
- * in the worker (it stops pulling), since a pulled stream that blocks would block the worker.
+ * Threads: the worker is the only caller; pause and resume live in the worker (it stops
+ * pulling), since a pulled stream that blocks would block the worker. The threads build
+ * (cmake/wasm.cmake) runs each pass on the model's pool of pthreads, the worker included.
  */
 #include "llmr.h"
 
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define API __attribute__((used, visibility("default")))
 
@@ -26,6 +28,7 @@ typedef struct wmodel {
     llmr_model *m;
     void *data;               /* the GGUF file, owned: freed after the model is closed */
     int rc;                   /* what opening it returned */
+    int threads;              /* the compute threads it runs */
 } wmodel;
 
 typedef struct wstream {
@@ -53,9 +56,11 @@ API void *llmrw_alloc(double size)
 API void llmrw_free(void *p) { free(p); }
 
 /* Opens the GGUF file in data (size bytes, from llmrw_alloc), which the model now owns, even
- * when opening fails. n_ctx 0: the model's default. Returns a handle (NULL only when out of
- * memory, data then freed); llmrw_model_rc() says whether it opened. */
-API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ctx)
+ * when opening fails. n_ctx 0: the model's default. n_threads: compute threads (the threads
+ * build: the worker's pool has n_threads - 1 pthreads for them; one thread otherwise). Returns
+ * a handle (NULL only when out of memory, data then freed); llmrw_model_rc() says whether it
+ * opened. */
+API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ctx, int n_threads)
 {
     wmodel *w = calloc(1, sizeof *w);
     if (!w) {
@@ -69,7 +74,17 @@ API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ct
     }
     llmr_model_opts o = llmr_model_defaults();
     o.n_ctx = n_ctx > 0 ? n_ctx : 0;
+#if defined(__EMSCRIPTEN_PTHREADS__)
+    /* as the engine counts them: at most the cores the browser reports */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.n_threads = n_threads < 1 ? 1 : n_threads > 64 ? 64 : n_threads;
+    if (cores >= 1 && o.n_threads > cores)
+        o.n_threads = (int)cores;
+#else
+    (void)n_threads;
     o.n_threads = 1;
+#endif
+    w->threads = o.n_threads;
     /* Streams are pulled in turn by one thread, so none may wait for a slot (its pull would
      * wait for ever): up to 4 at once, each slot made when first used; a fifth is BUSY. */
     o.n_parallel = 4;
@@ -79,6 +94,8 @@ API wmodel *llmrw_model_open(void *data, double size, const char *name, int n_ct
 }
 
 API int llmrw_model_rc(const wmodel *w) { return w ? w->rc : LLMR_ERR_NOMEM; }
+
+API int llmrw_model_threads(const wmodel *w) { return w ? w->threads : 0; }
 
 API const char *llmrw_model_errmsg(const wmodel *w)
 {
