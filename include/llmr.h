@@ -70,7 +70,10 @@ LLMR_API const char *llmr_version(void);
  * ------------------------------------------------------------------------------------------ */
 
 /* Facts about ggml type id `type`: its name ("Q4_K"), elements per block, bytes per block,
- * and whether llmr can compute with it. Returns false for an id no ggml version defines. */
+ * and whether llmr can compute with it. Returns false for an id no ggml version defines.
+ * Also describes llmr's own ids for row-interleaved layouts (`llmr quantize --repack`: 0x10000
+ * | rows << 8 | plain id, named like "Q8_0_R8", with the plain type's block geometry); those
+ * report computable false: a model load converts them or uses them through its own kernels. */
 typedef struct llmr_type_info {
     const char *name;
     uint32_t    block_size;   /* elements per block */

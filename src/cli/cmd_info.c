@@ -19,7 +19,10 @@ typedef struct facts {
     int64_t pooling;       /* <arch>.pooling_type (embedding models), -1 when absent */
     float rope_base, rope_scale, rms_eps;
     bool has_rope_base, has_rope_scale, has_rms_eps;
-    uint64_t n_params, type_count[LLMR_TYPE_COUNT], type_bytes[LLMR_TYPE_COUNT];
+    /* per type: a plain id at its id, llmr's repacked ids (gguf.h) at LLMR_TYPE_COUNT + their
+     * plain id; type_id says which id a slot counts */
+    uint64_t n_params, type_count[2 * LLMR_TYPE_COUNT], type_bytes[2 * LLMR_TYPE_COUNT];
+    uint32_t type_id[2 * LLMR_TYPE_COUNT];
 } facts;
 
 /* "<arch>.<key>" as an integer; -1 when absent. */
@@ -96,8 +99,14 @@ static void gather(const gguf_file *f, facts *x)
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const gguf_tensor *t = &f->tensors[i];
         x->n_params += t->n_elements;
-        x->type_count[t->type]++;
-        x->type_bytes[t->type] += t->nbytes;
+        uint32_t plain, slot = t->type;   /* gguf_open accepts no other ids */
+        if (gguf_type_is_repacked(t->type, &plain, NULL))
+            slot = LLMR_TYPE_COUNT + plain;
+        if (slot >= 2 * LLMR_TYPE_COUNT)
+            continue;
+        x->type_id[slot] = t->type;
+        x->type_count[slot]++;
+        x->type_bytes[slot] += t->nbytes;
     }
 }
 
@@ -172,10 +181,10 @@ static int print_json(const gguf_file *f, const facts *x, bool tensors)
     cJSON_AddStringToObject(o, "chat_template_family", llmr_template_family(x->tmpl));
     cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
     cJSON *bytes = cJSON_AddObjectToObject(o, "tensor_bytes");
-    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
+    for (int t = 0; t < 2 * LLMR_TYPE_COUNT; t++)
         if (x->type_count[t]) {
-            cJSON_AddNumberToObject(types, type_name((uint32_t)t), (double)x->type_count[t]);
-            cJSON_AddNumberToObject(bytes, type_name((uint32_t)t), (double)x->type_bytes[t]);
+            cJSON_AddNumberToObject(types, type_name(x->type_id[t]), (double)x->type_count[t]);
+            cJSON_AddNumberToObject(bytes, type_name(x->type_id[t]), (double)x->type_bytes[t]);
         }
     if (tensors) {
         cJSON *list = cJSON_AddArrayToObject(o, "tensors");
@@ -245,9 +254,9 @@ static void print_text(const gguf_file *f, const facts *x, bool tensors)
     else
         printf("%-22s no\n", "chat template");
     printf("%-22s %" PRIu64 "\n", "tensors", f->n_tensors);
-    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
+    for (int t = 0; t < 2 * LLMR_TYPE_COUNT; t++)
         if (x->type_count[t])
-            printf("  %-20s %" PRIu64 " tensors, %.2f MiB\n", type_name((uint32_t)t),
+            printf("  %-20s %" PRIu64 " tensors, %.2f MiB\n", type_name(x->type_id[t]),
                    x->type_count[t], (double)x->type_bytes[t] / (1024.0 * 1024.0));
     if (!tensors)
         return;

@@ -38,11 +38,19 @@ static const cli_cmd commands[] = {
      "        Q5_K_M (default F16); --pure uses TYPE for every matrix, else llama.cpp's mix\n"
      "        rules apply (output.weight Q6_K, _M mixes).\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
-    {"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized type",
-     "usage: llmr quantize IN.gguf OUT.gguf TYPE [--pure] [-t N]\n"
+    {"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized type (or repack)",
+     "usage: llmr quantize IN.gguf OUT.gguf TYPE [--pure] [--repack] [-t N]\n"
+     "       llmr quantize --repack IN.gguf OUT.gguf\n"
      "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL Q4_K_M\n"
      "        Q5_K_M. Without --pure, llama.cpp's rules choose per tensor (output.weight\n"
      "        Q6_K; Q4_K_M: Q6_K for some attn_v and ffn_down layers). Norms stay F32.\n"
+     "  --repack  store the layers' products and output.weight in the row-interleaved\n"
+     "            layouts the loader makes (Q4_0_R8, Q8_0_R8, IQ4_NL_R8, F16_R16, ...: llmr's\n"
+     "            own type ids, 0x10000 | rows << 8 | plain id), so loading converts\n"
+     "            nothing; a CPU or LLMR_REPACK setting that keeps a type plain converts it\n"
+     "            back at load. Without TYPE, any file (already quantized too) keeps its\n"
+     "            types and is only rearranged. Other programs cannot read such a file.\n"
+     "  Tensors are written as they are made: memory stays near one tensor's size.\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)",
      "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-d 0] [-t 1,2] [-r 5]\n"

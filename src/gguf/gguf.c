@@ -29,6 +29,7 @@ typedef struct gguf_priv {
     llmr_strmap kv_index;
     llmr_strmap tensor_index;
     void *heap_copy;                /* read() fallback buffer, or NULL when mapped */
+    bool written;                   /* the mapping was made writable once (gguf_release) */
 } gguf_priv;
 
 /* The cursor over the header. `what` names the item being read, for messages. */
@@ -272,6 +273,13 @@ static int rd_tensor_info(cursor *c, gguf_tensor *t, gguf_priv *priv, uint64_t i
     if (!gguf_type_nbytes(t->type, n, &t->nbytes))
         return llmri_err_set(c->err, LLMR_ERR_FORMAT, "%s: tensor '%s': byte size overflows",
                             c->name, t->name.ptr);
+    uint32_t group;
+    if (gguf_type_is_repacked(t->type, NULL, &group) && t->ne[0] &&
+        (n / (uint64_t)t->ne[0]) % group)
+        return llmri_err_set(c->err, LLMR_ERR_FORMAT,
+                            "%s: tensor '%s' has type %s, whose groups are %u rows, but %llu "
+                            "rows", c->name, t->name.ptr, ti.name, group,
+                            (unsigned long long)(n / (uint64_t)t->ne[0]));
     int put = llmri_strmap_put(&priv->tensor_index, t->name.ptr, t->name.len, (int64_t)i, NULL);
     if (put < 0)
         return llmri_err_set(c->err, LLMR_ERR_NOMEM, "%s: out of memory", c->name);
@@ -522,7 +530,25 @@ bool gguf_set_writable(gguf_file *f, bool on)
     if (!f->mapped)
         return f->priv && ((gguf_priv *)f->priv)->heap_copy;
     /* mmap returned a page-aligned base, and the length rounds up inside the mapping */
+    if (on && f->priv)
+        ((gguf_priv *)f->priv)->written = true;
     return mprotect((void *)f->base, (size_t)f->size, on ? PROT_READ | PROT_WRITE : PROT_READ) == 0;
+}
+
+void gguf_release(const gguf_file *f, const void *data, uint64_t n)
+{
+    const gguf_priv *priv = f->priv;
+    const uintptr_t b = (uintptr_t)f->base, p = (uintptr_t)data;
+    if (!f->mapped || !priv || priv->written || p < b || n > f->size || p - b > f->size - n)
+        return;
+    const long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0)
+        return;
+    /* only the pages wholly inside [data, data + n): a neighbour may still be in use */
+    const uintptr_t lo = (p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    const uintptr_t hi = (p + (uintptr_t)n) & ~((uintptr_t)pg - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void gguf_close(gguf_file *f)

@@ -32,6 +32,24 @@ enum {
     LLMR_TYPE_COUNT = 40     /* one past the largest id we know */
 };
 
+/* llmr's row-interleaved ("repacked") layouts (kernels/repack.h), as `llmr quantize --repack`
+ * writes them, have type ids of their own, far above ggml's (0..39) and ik_llama.cpp's
+ * (up to a few hundred), so that no other program mistakes them for its types:
+ *     LLMR_TYPE_REPACKED | rows << 8 | plain
+ * `plain` is the type whose blocks the layout holds and `rows` (a power of two, 2..64) the
+ * rows per group: Q4_0_R8 is 0x10802 (67586), Q8_0_R8 0x10808 (67592), F16_R16 0x11001
+ * (69633). A group holds exactly the bytes of its rows in the plain layout, so the block
+ * geometry is the plain type's, and the tensor's row count must be a multiple of `rows`
+ * (gguf_open checks it). Whether this build can compute with a layout is the kernels'
+ * business (llmri_traits_layout). */
+#define LLMR_TYPE_REPACKED 0x10000u
+
+/* The id of `plain` in groups of `rows`; 0 when they cannot form one (F32 is id 0, and is
+ * never a repacked id). */
+uint32_t gguf_type_repacked(uint32_t plain, uint32_t rows);
+/* Whether `id` is a repacked id; when it is, sets *plain and *rows (either may be NULL). */
+bool gguf_type_is_repacked(uint32_t id, uint32_t *plain, uint32_t *rows);
+
 /* A string as stored: not necessarily NUL-free, but always NUL-terminated in memory. */
 typedef struct gguf_str {
     uint64_t    len;
@@ -100,6 +118,13 @@ int gguf_open(const char *path, gguf_file **out, llmr_err *err);
  * nothing, for memory that is not the file's own (gguf_open_mem) or when mprotect fails. */
 bool gguf_set_writable(gguf_file *f, bool on);
 
+/* Tells the system that the pages of `n` bytes at `data` (inside f's mapping) will not be read
+ * soon: they leave this process's resident set, and a later read maps them again from the
+ * page cache or the disk. Only for a mapping that was never made writable (a private page
+ * written would be lost); does nothing otherwise, or for memory that is not a mapping.
+ * Used by `llmr quantize` so that its resident set stays near one tensor. */
+void gguf_release(const gguf_file *f, const void *data, uint64_t n);
+
 /* Same, over `size` bytes at `data`, which the caller keeps alive until gguf_close.
  * `name` is used in messages. Used by the fuzzer and by tests. */
 int gguf_open_mem(const void *data, size_t size, const char *name, gguf_file **out,
@@ -159,6 +184,18 @@ int gguf_writer_set_value(gguf_writer *w, const char *key, const gguf_value *v);
  * must stay valid until gguf_writer_write returns. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                            const int64_t *ne, const void *data);
+
+/* Produces a tensor's bytes when gguf_writer_write reaches it (tensors are written in the
+ * order they were added), so that a writer of many large tensors need not hold them all:
+ * returns the tensor's bytes, valid until the next call of a source of this writer or until
+ * gguf_writer_write returns, or NULL after setting *err (the write then fails with that code
+ * and leaves no file). */
+typedef const void *(*gguf_tensor_source)(void *user, llmr_err *err);
+
+/* Adds a tensor whose bytes `src(user, err)` produces at write time. */
+int gguf_writer_add_tensor_src(gguf_writer *w, const char *name, uint32_t type,
+                               uint32_t n_dims, const int64_t *ne, gguf_tensor_source src,
+                               void *user);
 
 /* Writes a version-3 file (or `version` 1/2 when asked; 0 means 3), honouring
  * general.alignment when it has been set. Writes to path.tmp and renames, so a failed write

@@ -3,9 +3,13 @@
  * Sizes follow the block structs in ggml-common.h (b4748): e.g. Q4_0 is an f16 scale plus 16
  * bytes of nibbles per 32 values = 18 bytes; Q4_K is two f16 + 12 scale bytes + 128 bytes of
  * nibbles per 256 values = 144. Ids 31-33 and 36-38 (the repacked Q4_0_x_y / IQ4_NL_x_y) were
- * removed from GGUF by ggml but files carrying them exist, so they are still described. */
+ * removed from GGUF by ggml but files carrying them exist, so they are still described.
+ * llmr's own repacked ids (gguf.h) are described from their plain type. */
 #include "gguf/gguf.h"
 #include "core/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
 
 typedef struct {
     const char *name;
@@ -37,8 +41,52 @@ static const type_row types[LLMR_TYPE_COUNT] = {
     [37] = {"IQ4_NL_4_8", 32, 18, false}, [38] = {"IQ4_NL_8_8", 32, 18, false},
 };
 
+uint32_t gguf_type_repacked(uint32_t plain, uint32_t rows)
+{
+    if (plain == 0 || plain >= LLMR_TYPE_COUNT || !types[plain].name || rows < 2 || rows > 64 ||
+        (rows & (rows - 1)))
+        return 0;
+    return LLMR_TYPE_REPACKED | rows << 8 | plain;
+}
+
+bool gguf_type_is_repacked(uint32_t id, uint32_t *plain, uint32_t *rows)
+{
+    const uint32_t p = id & 0xFF, r = (id >> 8) & 0xFF;
+    if ((id & ~0xFFFFu) != LLMR_TYPE_REPACKED || gguf_type_repacked(p, r) != id)
+        return false;
+    if (plain)
+        *plain = p;
+    if (rows)
+        *rows = r;
+    return true;
+}
+
+/* "Q4_0_R8": one name per plain type and power of two 2..64, made once. */
+enum { RPK_LOG2 = 6 };
+static char rpk_names[LLMR_TYPE_COUNT][RPK_LOG2][24];
+static pthread_once_t rpk_once = PTHREAD_ONCE_INIT;
+
+static void rpk_names_make(void)
+{
+    for (int t = 0; t < LLMR_TYPE_COUNT; t++)
+        for (int k = 0; k < RPK_LOG2 && types[t].name; k++)
+            snprintf(rpk_names[t][k], sizeof rpk_names[t][k], "%s_R%d", types[t].name, 2 << k);
+}
+
 bool llmr_type_get(uint32_t type, llmr_type_info *out)
 {
+    uint32_t plain, rows;
+    if (gguf_type_is_repacked(type, &plain, &rows)) {
+        if (out) {
+            pthread_once(&rpk_once, rpk_names_make);
+            int k = 0;
+            while ((2u << k) < rows)
+                k++;
+            *out = (llmr_type_info){rpk_names[plain][k], types[plain].block, types[plain].size,
+                                    false};
+        }
+        return true;
+    }
     if (type >= LLMR_TYPE_COUNT || !types[type].name)
         return false;
     if (out) {

@@ -17,6 +17,8 @@ typedef struct wtensor {
     int64_t ne[GGUF_MAX_DIMS];
     uint64_t nbytes, offset;
     const void *data;
+    gguf_tensor_source src;   /* or this, called when the data is written */
+    void *user;
 } wtensor;
 
 struct gguf_writer {
@@ -156,9 +158,17 @@ int gguf_writer_set_str_arr(gguf_writer *w, const char *key, const char *const *
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                            const int64_t *ne, const void *data)
 {
+    return gguf_writer_add_tensor_src(w, name, type, n_dims, ne, NULL, (void *)(uintptr_t)data);
+}
+
+int gguf_writer_add_tensor_src(gguf_writer *w, const char *name, uint32_t type,
+                               uint32_t n_dims, const int64_t *ne, gguf_tensor_source src,
+                               void *user)
+{
     if (n_dims > GGUF_MAX_DIMS)
         return LLMR_ERR_ARG;
-    wtensor t = {.type = type, .n_dims = n_dims, .data = data};
+    wtensor t = {.type = type, .n_dims = n_dims, .data = src ? NULL : user, .src = src,
+                 .user = user};
     uint64_t n = 1;
     for (int d = 0; d < GGUF_MAX_DIMS; d++) {
         t.ne[d] = (uint32_t)d < n_dims ? ne[d] : 1;
@@ -313,15 +323,21 @@ int gguf_writer_write(gguf_writer *w, const char *path, uint32_t version, llmr_e
     }
     uint64_t data_start = llmri_align_up(o.pos, align);
     put_zeros(&o, data_start - o.pos);
-    for (size_t i = 0; i < w->n_t; i++) {
+    int rc = LLMR_OK;
+    for (size_t i = 0; i < w->n_t && !rc && !o.failed; i++) {
         put_zeros(&o, data_start + w->t[i].offset - o.pos);
-        put(&o, w->t[i].data, w->t[i].nbytes);
+        const void *data = w->t[i].src ? w->t[i].src(w->t[i].user, err) : w->t[i].data;
+        if (!data)
+            rc = err && err->code ? err->code : LLMR_ERR_IO;
+        else
+            put(&o, data, w->t[i].nbytes);
     }
-    bool ok = !o.failed && fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
+    bool ok = !rc && !o.failed && fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
     int saved = errno;
     ok = (fclose(o.f) == 0) && ok;
-    int rc = LLMR_OK;
-    if (!ok || rename(tmp, path) != 0) {
+    if (rc) {
+        unlink(tmp);
+    } else if (!ok || rename(tmp, path) != 0) {
         if (ok)
             saved = errno;
         rc = llmri_err_set(err, LLMR_ERR_IO, "%s: write failed: %s", path, strerror(saved));

@@ -103,6 +103,19 @@ const llmr_type_traits *llmri_traits_repacked_isa(uint32_t type, llmr_isa isa);
 void llmri_repack_rows(const llmr_type_traits *t, int K, void *data, int64_t nrows,
                        void *scratch);
 
+/* The inverse of llmri_repack_rows: rows in the layout of `t` back to the plain layout, in
+ * place, through `scratch` (room for t->interleave rows). */
+void llmri_unpack_rows(const llmr_type_traits *t, int K, void *data, int64_t nrows,
+                       void *scratch);
+
+/* A layout as files store it (`llmr quantize --repack`): the file type id of repacked entry
+ * `t` (gguf.h: LLMR_TYPE_REPACKED | interleave << 8 | type), and the reference entry of a file
+ * type id, or NULL when the id is not a layout this build has. A layout is named by its plain
+ * type and its interleave: every ISA's entry with the same pair arranges the bytes the same
+ * way (only the products differ), so a file made on one CPU loads on any other. */
+uint32_t llmri_layout_type_id(const llmr_type_traits *t);
+const llmr_type_traits *llmri_traits_layout(uint32_t file_type);
+
 /* Bytes of one row of K values of `type` (K a multiple of the block size), 0 if unknown. */
 size_t llmri_row_size(uint32_t type, int64_t K);
 

@@ -217,3 +217,27 @@ void llmri_repack_rows(const llmr_type_traits *t, int K, void *data, int64_t nro
         t->repack(K, scratch, rs, p);
     }
 }
+
+void llmri_unpack_rows(const llmr_type_traits *t, int K, void *data, int64_t nrows, void *scratch)
+{
+    const size_t rs = llmri_row_size(t->type, K), gs = rs * t->interleave;
+    uint8_t *p = data;
+    for (int64_t g = 0; g < nrows / t->interleave; g++, p += gs) {
+        memcpy(scratch, p, gs);
+        t->unpack(K, scratch, p, rs);
+    }
+}
+
+const llmr_type_traits *llmri_traits_layout(uint32_t file_type)
+{
+    uint32_t plain, rows;
+    if (!gguf_type_is_repacked(file_type, &plain, &rows))
+        return NULL;
+    const llmr_type_traits *t = llmri_traits_repacked_isa(plain, LLMR_ISA_REF);
+    return t && t->interleave == rows ? t : NULL;
+}
+
+uint32_t llmri_layout_type_id(const llmr_type_traits *t)
+{
+    return gguf_type_repacked(t->type, t->interleave);
+}

@@ -246,7 +246,15 @@ static int bind_nd(const gguf_file *gf, const char *name, int64_t ne0, int64_t n
             return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
                                 "expected F32", gf->path, name, tn, t->type);
     } else {
-        const llmr_type_traits *tr = llmri_traits(t->type);
+        /* A layout of llmr quantize --repack binds as its plain type: llmri_weights_repack
+         * either keeps it for its products or converts it back before anything reads it. */
+        uint32_t ty = t->type;
+        if (gguf_type_is_repacked(t->type, &ty, NULL) && !llmri_traits_layout(t->type))
+            return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id "
+                                "%#x), a row-interleaved layout this build of llmr does not "
+                                "have; make the file again from the plain one with this "
+                                "build's `llmr quantize --repack`", gf->path, name, tn, t->type);
+        const llmr_type_traits *tr = llmri_traits(ty);
         const llmr_type_traits *vt = tr ? llmri_traits(tr->vec_dot_type) : NULL;
         if (!tr || !tr->vec_dot || !vt || !vt->from_float)
             return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: tensor %s has type %s (id %u), "
@@ -258,10 +266,10 @@ static int bind_nd(const gguf_file *gf, const char *name, int64_t ne0, int64_t n
         out->tr = tr;
     }
     out->data = t->data;
-    out->type = t->type;
+    out->type = out->tr ? out->tr->type : t->type;
     out->cols = ne0;
     out->rows = vec ? 1 : ne1 * ne2;
-    out->row_bytes = llmri_row_size(t->type, ne0);
+    out->row_bytes = llmri_row_size(out->type, ne0);
     uint64_t need;
     if (!out->row_bytes || !llmri_mul_ok(out->row_bytes, (uint64_t)out->rows, &need) ||
         need > t->nbytes)
@@ -445,7 +453,8 @@ static int model_open(const model_src *src, const llmr_model_opts *opts, llmr_mo
     m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)
         return llmri_err_set(err, LLMR_ERR_NOMEM, "cannot start %d threads", m->n_threads);
-    llmri_weights_repack(m);
+    if ((rc = llmri_weights_repack(m, err)))
+        return rc;
     return llmri_work_new(m, &m->work, err);
 }
 

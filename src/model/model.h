@@ -113,6 +113,7 @@ struct llmr_model {
     llmr_layer *layers;
     struct llmr_encoder *enc;              /* encoders' weights (model/encoder.h), or NULL */
     int n_threads, n_ctx;                  /* defaults for sequences */
+    int n_repacked;                        /* matrices in a repacked layout (weights_repack) */
     int n_parallel, max_queued;            /* the stream layer's batching (llmr_model_opts) */
     int kv_type;                           /* LLMR_TYPE_F16 or LLMR_TYPE_F32 */
     struct llmr_pool *pool;
@@ -134,11 +135,16 @@ int llmri_hparams_load(const gguf_file *gf, llmr_hparams *hp, llmr_err *err);
 int llmri_weights_load(struct llmr_model *m, llmr_err *err);
 
 /* Rewrites the dense products' weights into their row-interleaved layouts in place
- * (weights_repack.c), after the weights are bound and the pool exists; returns how many
- * matrices now use a repacked layout (0 with LLMR_REPACK=0 in the environment, or when the
- * file's memory cannot be written: then everything stays in the plain layout). */
+ * (weights_repack.c), after the weights are bound and the pool exists, and settles the layouts
+ * a file stores already (`llmr quantize --repack`): a matrix keeps its file's layout where
+ * the load-time rules would have repacked it to that very layout, and every other tensor of
+ * the file in a repacked layout is converted back to the plain one in place, so a repacked
+ * file computes exactly as its plain file does. Sets m->n_repacked (matrices using a
+ * repacked layout). LLMR_REPACK=0 in the environment repacks nothing. Fails only when a
+ * file's repacked tensor must be converted and its memory cannot be written (a file opened
+ * from memory); the load-time repacking itself is an optimization and never fails a load. */
 #define LLMR_REPACK_MAX_SHARED 4
-int llmri_weights_repack(struct llmr_model *m);
+int llmri_weights_repack(struct llmr_model *m, llmr_err *err);
 
 /* The architecture's GGUF name ("llama", "gemma2", ...). */
 const char *llmri_arch_name(llmr_arch a);

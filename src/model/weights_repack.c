@@ -11,7 +11,14 @@
  * weights (sliced per expert at run time), nor the encoders'. Matrices whose bytes overlap
  * without being the same are left alone. LLMR_REPACK=0 in the environment turns it all off
  * (for A/B benchmarks and debugging); LLMR_REPACK=1 repacks every type that has a layout, even
- * those a CPU keeps plain by default (repacked_by_default). */
+ * those a CPU keeps plain by default (repacked_by_default).
+ *
+ * A file may store layouts already (`llmr quantize --repack`, type ids in gguf.h). The rules
+ * above still decide: a matrix they would repack to the file's layout is used as it is (no
+ * page is touched at load), and every other tensor stored repacked (the type's layout is off
+ * on this CPU or by LLMR_REPACK, the file repacked a matrix the rules leave alone, or the
+ * model binds views of it) is unpacked in place before anything reads it. So a repacked file
+ * gives the logits of its plain file under every setting. */
 #include "model/model.h"
 #include "core/threadpool.h"
 
@@ -25,11 +32,22 @@ typedef struct repack_job {
     int n_mats;
     const llmr_type_traits *to;
     bool done;
+    bool in_file;                             /* the file stores these bytes in `to` already */
 } repack_job;
 
+/* One conversion of a whole tensor or matrix, either way. */
+typedef struct conv {
+    const llmr_type_traits *lay;   /* the repacked entry */
+    void *data;
+    int K;
+    int64_t rows;
+    bool unpack;                   /* lay -> plain; else plain -> lay */
+    bool done;
+} conv;
+
 typedef struct repack_run {
-    repack_job *jobs;
-    int n_jobs;
+    conv *convs;
+    int n;
     size_t scratch_bytes;
     atomic_int next;
 } repack_run;
@@ -41,15 +59,36 @@ static void repack_step(void *arg, int ith, int nth)
     repack_run *run = arg;
     void *scratch = malloc(run->scratch_bytes);
     if (!scratch)
-        return;   /* the jobs this thread would have taken stay plain (done == false) */
+        return;   /* the conversions this thread would have taken stay undone */
     int j;
-    while ((j = atomic_fetch_add_explicit(&run->next, 1, memory_order_relaxed)) < run->n_jobs) {
-        repack_job *jb = &run->jobs[j];
-        llmr_mat *w = jb->mats[0];
-        llmri_repack_rows(jb->to, (int)w->cols, (void *)(uintptr_t)w->data, w->rows, scratch);
-        jb->done = true;
+    while ((j = atomic_fetch_add_explicit(&run->next, 1, memory_order_relaxed)) < run->n) {
+        conv *c = &run->convs[j];
+        if (c->unpack)
+            llmri_unpack_rows(c->lay, c->K, c->data, c->rows, scratch);
+        else
+            llmri_repack_rows(c->lay, c->K, c->data, c->rows, scratch);
+        c->done = true;
     }
     free(scratch);
+}
+
+/* Runs the conversions on the pool, with the file's memory writable meanwhile; false when it
+ * cannot be made writable (nothing is done then). */
+static bool run_convs(llmr_model *m, conv *cv, int n)
+{
+    if (!n)
+        return true;
+    repack_run run = {.convs = cv, .n = n};
+    for (int i = 0; i < n; i++) {
+        const size_t g = llmri_row_size(cv[i].lay->type, cv[i].K) * cv[i].lay->interleave;
+        run.scratch_bytes = g > run.scratch_bytes ? g : run.scratch_bytes;
+    }
+    if (!gguf_set_writable(m->gf, true))
+        return false;
+    atomic_init(&run.next, 0);
+    llmri_pool_run(m->pool, repack_step, &run);
+    gguf_set_writable(m->gf, false);
+    return true;
 }
 
 static bool overlaps(const llmr_mat *a, const llmr_mat *b)
@@ -101,8 +140,24 @@ static void add_candidate(repack_job *jobs, int *n, llmr_mat *w, const llmr_mode
     (*n)++;
 }
 
-int llmri_weights_repack(llmr_model *m)
+/* The file tensor whose bytes job j's matrices cover exactly, if it is stored in the very
+ * layout the job wants. */
+static bool stored_as(const gguf_file *gf, const repack_job *j)
 {
+    const llmr_mat *w = j->mats[0];
+    for (uint64_t i = 0; i < gf->n_tensors; i++) {
+        const gguf_tensor *t = &gf->tensors[i];
+        if (t->data == w->data)
+            return llmri_traits_layout(t->type) && llmri_layout_type_id(j->to) == t->type &&
+                   (uint64_t)w->rows * w->row_bytes == t->nbytes;
+    }
+    return false;
+}
+
+/* The repack jobs the rules pick (see the top of this file); returns how many, or -1. */
+static int plan_jobs(llmr_model *m, repack_job **out)
+{
+    *out = NULL;
     const char *env = getenv("LLMR_REPACK");
     if ((env && !strcmp(env, "0")) || !m->layers || m->hp.encoder)
         return 0;
@@ -111,7 +166,7 @@ int llmri_weights_repack(llmr_model *m)
     const int cap = m->hp.n_layer * PER_LAYER + 1;
     repack_job *jobs = calloc((size_t)cap, sizeof *jobs);
     if (!jobs)
-        return 0;   /* repacking is an optimization: the plain layout always works */
+        return -1;
     int n = 0;
     for (int l = 0; l < m->hp.n_layer; l++) {
         llmr_layer *L = &m->layers[l];
@@ -122,26 +177,75 @@ int llmri_weights_repack(llmr_model *m)
     }
     if (!m->hp.tied_output)
         add_candidate(jobs, &n, &m->output, m, all);
-    /* drop the unusable ones; size the scratch for the largest group */
-    repack_run run = {.jobs = jobs};
+    int k = 0;   /* drop the unusable ones */
     for (int i = 0; i < n; i++)
         if (jobs[i].to) {
-            const size_t g = jobs[i].mats[0]->row_bytes * jobs[i].to->interleave;
-            run.scratch_bytes = g > run.scratch_bytes ? g : run.scratch_bytes;
-            jobs[run.n_jobs++] = jobs[i];
+            jobs[i].in_file = stored_as(m->gf, &jobs[i]);
+            jobs[k++] = jobs[i];
         }
-    int done = 0;
-    if (run.n_jobs && gguf_set_writable(m->gf, true)) {
-        atomic_init(&run.next, 0);
-        llmri_pool_run(m->pool, repack_step, &run);
-        gguf_set_writable(m->gf, false);
-        for (int i = 0; i < run.n_jobs; i++)
-            if (jobs[i].done) {
-                for (int k = 0; k < jobs[i].n_mats; k++)
-                    jobs[i].mats[k]->tr = jobs[i].to;
-                done++;
-            }
+    *out = jobs;
+    return k;
+}
+
+int llmri_weights_repack(llmr_model *m, llmr_err *err)
+{
+    m->n_repacked = 0;
+    repack_job *jobs;
+    int n = plan_jobs(m, &jobs);
+    const gguf_file *gf = m->gf;
+    conv *cv = calloc(gf->n_tensors + (n > 0 ? (size_t)n : 0) + 1, sizeof *cv);
+    if (!cv) {
+        free(jobs);
+        return llmri_err_set(err, LLMR_ERR_NOMEM, "%s: out of memory settling weight layouts",
+                             gf->path);
     }
+    /* 1. the file's repacked tensors that no job keeps go back to the plain layout */
+    int nc = 0, rc = LLMR_OK;
+    for (uint64_t i = 0; i < gf->n_tensors; i++) {
+        const gguf_tensor *t = &gf->tensors[i];
+        const llmr_type_traits *lay = llmri_traits_layout(t->type);
+        bool kept = false;
+        for (int j = 0; j < n && !kept; j++)
+            kept = jobs[j].in_file && jobs[j].mats[0]->data == t->data;
+        if (lay && !kept && t->ne[0] > INT32_MAX) {
+            rc = llmri_err_set(err, LLMR_ERR_FORMAT, "%s: tensor %s: rows of %lld values",
+                               gf->path, t->name.ptr, (long long)t->ne[0]);
+            break;
+        }
+        if (lay && !kept)
+            cv[nc++] = (conv){.lay = lay, .data = (void *)(uintptr_t)t->data,
+                              .K = (int)t->ne[0], .rows = (int64_t)(t->n_elements /
+                                                                     (uint64_t)t->ne[0]),
+                              .unpack = true};
+    }
+    if (!rc && !run_convs(m, cv, nc))
+        rc = llmri_err_set(err, LLMR_ERR_IO, "%s: %d tensors are stored in a row-interleaved "
+                           "layout that must be converted on this CPU, and the model's memory "
+                           "cannot be written", gf->path, nc);
+    for (int i = 0; i < nc && !rc; i++)
+        if (!cv[i].done)
+            rc = llmri_err_set(err, LLMR_ERR_NOMEM, "%s: out of memory converting a tensor's "
+                               "row-interleaved layout", gf->path);
+    /* 2. the load-time repacking; a job it cannot do leaves its matrices plain */
+    int nr = 0;
+    for (int j = 0; j < n && !rc; j++)
+        if (!jobs[j].in_file) {
+            const llmr_mat *w = jobs[j].mats[0];
+            cv[nr++] = (conv){.lay = jobs[j].to, .data = (void *)(uintptr_t)w->data,
+                              .K = (int)w->cols, .rows = w->rows};
+        }
+    if (!rc && !run_convs(m, cv, nr))
+        nr = 0;
+    for (int j = 0, r = 0; j < n && !rc; j++) {
+        const bool ok = jobs[j].in_file || (r < nr && cv[r].done);
+        r += !jobs[j].in_file;
+        if (!ok)
+            continue;
+        for (int k = 0; k < jobs[j].n_mats; k++)
+            jobs[j].mats[k]->tr = jobs[j].to;
+        m->n_repacked++;
+    }
+    free(cv);
     free(jobs);
-    return done;
+    return rc;
 }

@@ -256,6 +256,40 @@ static void tensor_partial_block(void **state)
     expect_error(&b, "not a multiple of Q4_0's block size 32");
 }
 
+static void repacked_ids_have_the_plain_geometry_and_names(void **state)
+{
+    (void)state;
+    assert_int_equal(gguf_type_repacked(LLMR_TYPE_Q8_0, 8), 0x10808);
+    assert_int_equal(gguf_type_repacked(LLMR_TYPE_F16, 16), 0x11001);
+    assert_int_equal(gguf_type_repacked(LLMR_TYPE_F32, 8), 0);     /* id 0 + 0x800 is ambiguous */
+    assert_int_equal(gguf_type_repacked(LLMR_TYPE_Q8_0, 3), 0);    /* not a power of two */
+    assert_int_equal(gguf_type_repacked(LLMR_TYPE_Q8_0, 128), 0);
+    assert_int_equal(gguf_type_repacked(4, 8), 0);                 /* no plain type 4 */
+    llmr_type_info ti;
+    assert_true(llmr_type_get(0x10808, &ti));
+    assert_string_equal(ti.name, "Q8_0_R8");
+    assert_int_equal(ti.block_size, 32);
+    assert_int_equal(ti.type_size, 34);
+    assert_true(llmr_type_get(0x11001, &ti));
+    assert_string_equal(ti.name, "F16_R16");
+    uint32_t plain = 0, rows = 0;
+    assert_true(gguf_type_is_repacked(0x10402, &plain, &rows));
+    assert_int_equal(plain, LLMR_TYPE_Q4_0);
+    assert_int_equal(rows, 4);
+    assert_false(gguf_type_is_repacked(LLMR_TYPE_Q8_0, NULL, NULL));
+    assert_false(llmr_type_get(0x10308, NULL));
+    assert_false(llmr_type_get(0x20808, NULL));
+    assert_false(llmr_type_get(0x10800, NULL));
+}
+
+static void repacked_tensor_needs_whole_groups(void **state)
+{
+    (void)state;
+    buf b = {0};
+    build_one_tensor(&b, "w", 32, 0x10808, 0, 64);   /* one row of Q8_0 in groups of 8 */
+    expect_error(&b, "tensor 'w' has type Q8_0_R8, whose groups are 8 rows, but 1 rows");
+}
+
 static void tensor_dimension_overflow(void **state)
 {
     buf b = {0};
@@ -540,6 +574,59 @@ static void writer_honours_alignment_and_replaces_keys(void **state)
     unlink(out);
 }
 
+typedef struct src_state {
+    int calls;
+    float data[4];
+} src_state;
+
+static const void *fill_tensor(void *user, llmr_err *err)
+{
+    src_state *s = user;
+    s->calls++;
+    if (s->data[0] < 0) {
+        llmri_err_set(err, LLMR_ERR_NOMEM, "source failed");
+        return NULL;
+    }
+    return s->data;
+}
+
+static void writer_source_fills_data_at_write_time(void **state)
+{
+    (void)state;
+    src_state a = {0, {1, 2, 3, 4}}, bad = {0, {-1, 0, 0, 0}};
+    int64_t ne[1] = {4};
+    char out[] = "/tmp/llmr-writer-XXXXXX";
+    int fd = mkstemp(out);
+    close(fd);
+    unlink(out);
+    /* a source that fails fails the write and leaves neither the file nor the temporary */
+    gguf_writer *w = gguf_writer_new();
+    assert_int_equal(gguf_writer_add_tensor_src(w, "a", LLMR_TYPE_F32, 1, ne, fill_tensor, &a), 0);
+    assert_int_equal(gguf_writer_add_tensor_src(w, "b", LLMR_TYPE_F32, 1, ne, fill_tensor, &bad),
+                     0);
+    assert_int_equal(a.calls, 0);   /* nothing is made before the write */
+    llmr_err err = {0};
+    assert_int_equal(gguf_writer_write(w, out, 0, &err), LLMR_ERR_NOMEM);
+    assert_string_equal(err.msg, "source failed");
+    gguf_writer_free(w);
+    assert_int_not_equal(access(out, F_OK), 0);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    /* a good one writes what the source returned */
+    w = gguf_writer_new();
+    a.calls = 0;
+    assert_int_equal(gguf_writer_add_tensor_src(w, "a", LLMR_TYPE_F32, 1, ne, fill_tensor, &a), 0);
+    assert_int_equal(gguf_writer_write(w, out, 0, &err), 0);
+    gguf_writer_free(w);
+    assert_int_equal(a.calls, 1);
+    gguf_file *f;
+    assert_int_equal(gguf_open(out, &f, &err), 0);
+    assert_memory_equal(gguf_find_tensor(f, "a")->data, a.data, sizeof a.data);
+    gguf_close(f);
+    unlink(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +653,9 @@ int main(void)
         cmocka_unit_test(v1_file_reads_like_v3),
         cmocka_unit_test(truncated_and_flipped_real_files_fail_cleanly),
         cmocka_unit_test(writer_honours_alignment_and_replaces_keys),
+        cmocka_unit_test(writer_source_fills_data_at_write_time),
+        cmocka_unit_test(repacked_ids_have_the_plain_geometry_and_names),
+        cmocka_unit_test(repacked_tensor_needs_whole_groups),
     };
     return cmocka_run_group_tests_name("gguf", tests, NULL, NULL);
 }
