@@ -212,4 +212,5 @@ void llmri_repack_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].gemm = q4_0_r8_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = iq4_nl_r8_gemm;
     t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;
+    llmri_gemm_kq_r8_avx2_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx2.c */
 }

@@ -249,4 +249,5 @@ void llmri_repack_avx512_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].gemm = r8x_q4_0_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = r8x_iq4_nl_gemm;
     t[LLMR_TYPE_Q8_0].gemm = r8x_q8_0_gemm;
+    llmri_gemm_kq_r8_avx512_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx512.c */
 }
