@@ -3,8 +3,9 @@
  * built as traits.c builds the plain ones: the reference entries, then each SIMD level's
  * overrides where the CPU has it). Layouts: see repack.h and R16 below. A type gains a layout
  * by adding a reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD
- * gemms; a SIMD level may also drop an entry (zero it) where its plain kernels are as fast,
- * so that the model does not repack for nothing. */
+ * gemms; each level says which of its layouts the model uses by default (by_default: where
+ * they measured faster than its plain kernels at both prompt and decode), and may drop an
+ * entry (zero it) where a layout cannot pay there at all. */
 #include "kernels/repack.h"
 #include "kernels/quants.h"
 #include "gguf/gguf.h"
@@ -211,20 +212,22 @@ static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const voi
 
 /* ---- the tables -------------------------------------------------------------------------- */
 
-#define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm)                                             \
+#define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm, def)                                        \
     [LLMR_TYPE_##ty] = {.type = LLMR_TYPE_##ty, .vec_dot_type = LLMR_TYPE_##vdt, .name = nm, \
                         .block_size = bs, .type_size = ts, .isa = LLMR_ISA_REF,             \
-                        .interleave = il, .repack = rp, .unpack = up, .gemm = gm}
+                        .interleave = il, .repack = rp, .unpack = up, .gemm = gm,           \
+                        .by_default = def}
 
 static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
-    RROW(Q4_0, "Q4_0_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack, q4_0_r8_gemm_ref),
+    RROW(Q4_0, "Q4_0_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack, q4_0_r8_gemm_ref, 1),
     RROW(IQ4_NL, "IQ4_NL_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack,
-         iq4_nl_r8_gemm_ref),
-    RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref),
-    RROW(Q4_K, "Q4_K_R8", Q8_K, 256, 144, R8_ROWS, q4_K_r8_repack, q4_K_r8_unpack, q4_K_r8_gemm_ref),
-    RROW(Q5_K, "Q5_K_R8", Q8_K, 256, 176, R8_ROWS, q5_K_r8_repack, q5_K_r8_unpack, q5_K_r8_gemm_ref),
-    RROW(Q6_K, "Q6_K_R8", Q8_K, 256, 210, R8_ROWS, q6_K_r8_repack, q6_K_r8_unpack, q6_K_r8_gemm_ref),
-    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref),
+         iq4_nl_r8_gemm_ref, 1),
+    RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref, 1),
+    /* the K-quants' references unpack a row per call: slower than the plain reference */
+    RROW(Q4_K, "Q4_K_R8", Q8_K, 256, 144, R8_ROWS, q4_K_r8_repack, q4_K_r8_unpack, q4_K_r8_gemm_ref, 0),
+    RROW(Q5_K, "Q5_K_R8", Q8_K, 256, 176, R8_ROWS, q5_K_r8_repack, q5_K_r8_unpack, q5_K_r8_gemm_ref, 0),
+    RROW(Q6_K, "Q6_K_R8", Q8_K, 256, 210, R8_ROWS, q6_K_r8_repack, q6_K_r8_unpack, q6_K_r8_gemm_ref, 0),
+    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref, 1),
 };
 
 static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];

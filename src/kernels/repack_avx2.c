@@ -213,4 +213,13 @@ void llmri_repack_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_IQ4_NL].gemm = iq4_nl_r8_gemm;
     t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;
     llmri_gemm_kq_r8_avx2_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx2.c */
+    /* Used by default where they measured faster than the plain kernels on a Zen 3 host,
+     * prompt and decode (bench/README.md, "Repacked weights"). Q6_K_R8's one-column product
+     * streams at about 0.6x the plain decode kernel's rate: only with LLMR_REPACK=1. */
+    t[LLMR_TYPE_Q4_0].by_default = 1;
+    t[LLMR_TYPE_IQ4_NL].by_default = 1;
+    t[LLMR_TYPE_Q8_0].by_default = 1;
+    t[LLMR_TYPE_Q4_K].by_default = 1;
+    t[LLMR_TYPE_Q5_K].by_default = 1;
+    t[LLMR_TYPE_Q6_K].by_default = 0;
 }
