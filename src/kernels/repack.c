@@ -25,7 +25,7 @@ typedef struct r8_field {
 } r8_field;
 typedef struct r8_shape {
     int qk, bs;             /* values and bytes per plain block */
-    r8_field f[5];          /* fields; size 0 ends the list */
+    r8_field f[6];          /* fields; size 0 ends the list (at most 5) */
 } r8_shape;
 
 static const r8_shape shape_q4_0 = {32, 18, {{0, 2, 2}, {2, 16, 4}}};
