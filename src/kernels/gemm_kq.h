@@ -25,10 +25,13 @@
  * SG steps share one scale multiply (vpmulld), and no int16 bound applies.
  * Only the float accumulation order differs from the reference. */
 #include "kernels/simd_x86.h"
+#include "kernels/repack.h"
 
-#include <stdlib.h>
+#define RKQ_VNNI KQ_VNNI
+#include "kernels/repack_kq.h"
 
-enum { KQ_R = 8, KQ_NC = 8, KQ_MIN_COLS = 8 };
+/* KQ_KB: super-blocks converted at a time (23 KiB of stack) */
+enum { KQ_R = 8, KQ_NC = 8, KQ_MIN_COLS = 8, KQ_KB = 8 };
 #ifndef KQ_L2_BYTES
 #define KQ_L2_BYTES (192u << 10)   /* activations kept in L2 per column block */
 #endif
@@ -174,15 +177,16 @@ INLINE __m256i kq_bcast32(const void *p)
     return _mm256_set1_epi32(v);
 }
 
-/* 8 rows x NC columns over nb converted super-blocks: Y[c*ldy + r] = row r . column c.
+/* 8 rows x NC columns over nb converted super-blocks: Y[c*ldy + r] = row r . column c (add:
+ * plus what Y holds, the sum over the earlier super-blocks).
  * SG: 4-value steps summed before one scale multiply (one scale per SG steps: SG <= 4 for
  * Q6_K's 16-value scales; Q4_K's 32-value scales allow 8). */
 INLINE void kq_micro(int nb, const kq8_block *T, const uint8_t *X, size_t xs, float *Y,
-                     size_t ldy, const int NC, const int SG)
+                     size_t ldy, int add, const int NC, const int SG)
 {
     __m256 acc[KQ_NC];
     for (int c = 0; c < NC; c++)
-        acc[c] = _mm256_setzero_ps();
+        acc[c] = add ? _mm256_loadu_ps(Y + (size_t)c * ldy) : _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const kq8_block *t = T + b;
         __m256i sumi[KQ_NC];
@@ -227,57 +231,52 @@ INLINE void kq_micro(int nb, const kq8_block *T, const uint8_t *X, size_t xs, fl
 
 typedef void (*kq_conv_fn)(const uint8_t *W, size_t ws, int b, kq8_block *o);
 typedef void (*kq_micro_fn)(int nb, const kq8_block *T, const uint8_t *X, size_t xs, float *Y,
-                            size_t ldy, int nc);
+                            size_t ldy, int add, int nc);
 
 /* Rows in 8-row groups (the rest, and products of few columns, go to `below`: the tiles or
  * decode kernels the install found in the table), columns in blocks whose activations stay
- * in L2; each group is converted once per column block and meets the block's columns
- * NC at a time while its converted form (2.3 KiB per super-block) stays in L1/L2. */
+ * in L2; each group is converted once per column block, KQ_KB super-blocks at a time into a
+ * buffer on the stack (no allocation per call), and each converted piece meets the block's
+ * columns NC at a time while it (2.8 KiB per super-block) stays in L1/L2; the pieces' partial
+ * sums add up in Y. */
 static void kq_gemm_run(kq_conv_fn conv, kq_micro_fn micro, int gnc, llmr_tile_fn below, int K,
                         const void *Wv, size_t ws, int nr, const void *Xv, size_t xs, int nc,
                         float *Y, size_t ldy)
 {
     const uint8_t *W = Wv, *X = Xv;
-    const int nb = K / QK_K, nr8 = nr & ~(KQ_R - 1);
-    kq8_block *T = NULL;
-    if (nc >= KQ_MIN_COLS && nr8 > 0 && nb > 0)
-        T = aligned_alloc(64, sizeof(kq8_block) * (size_t)nb);
-    if (!T) {   /* few columns (or no memory): the tiles, which need no buffer */
-        for (int i = 0; i < nr; i += LLMR_TILE_MAX_R)
-            for (int j = 0; j < nc; j += LLMR_TILE_MAX_C)
-                below(K, W + (size_t)i * ws, ws, nr - i < LLMR_TILE_MAX_R ? nr - i : LLMR_TILE_MAX_R,
-                      X + (size_t)j * xs, xs, nc - j < LLMR_TILE_MAX_C ? nc - j : LLMR_TILE_MAX_C,
-                      Y + (size_t)j * ldy + i, ldy);
-        return;
-    }
+    const int nb = K / QK_K, nr8 = nc >= KQ_MIN_COLS && nb > 0 ? nr & ~(KQ_R - 1) : 0;
+    _Alignas(64) kq8_block T[KQ_KB];
     int cb = (int)(KQ_L2_BYTES / (xs ? xs : 1)) / gnc * gnc;
     if (cb < gnc)
         cb = gnc;
     for (int jb = 0; jb < nc; jb += cb) {
         const int nj = nc - jb < cb ? nc - jb : cb;
         const uint8_t *Xb = X + (size_t)jb * xs;
-        for (int i = 0; i < nr8; i += KQ_R) {
-            for (int b = 0; b < nb; b++)
-                conv(W + (size_t)i * ws, ws, b, &T[b]);
-            for (int j = 0; j < nj; j += gnc)
-                micro(nb, T, Xb + (size_t)j * xs, xs, Y + (size_t)(jb + j) * ldy + i, ldy,
-                      nj - j < gnc ? nj - j : gnc);
-        }
+        for (int i = 0; i < nr8; i += KQ_R)
+            for (int b0 = 0; b0 < nb; b0 += KQ_KB) {
+                const int n = nb - b0 < KQ_KB ? nb - b0 : KQ_KB;
+                for (int b = 0; b < n; b++)
+                    conv(W + (size_t)i * ws, ws, b0 + b, &T[b]);
+                for (int j = 0; j < nj; j += gnc)
+                    micro(n, T, Xb + (size_t)j * xs + (size_t)b0 * sizeof(block_q8_K), xs,
+                          Y + (size_t)(jb + j) * ldy + i, ldy, b0 > 0,
+                          nj - j < gnc ? nj - j : gnc);
+            }
+        /* the rows past the last group; every row when the columns are few */
         for (int i = nr8; i < nr; i += LLMR_TILE_MAX_R)
             for (int j = 0; j < nj; j += LLMR_TILE_MAX_C)
                 below(K, W + (size_t)i * ws, ws, nr - i < LLMR_TILE_MAX_R ? nr - i : LLMR_TILE_MAX_R,
                       Xb + (size_t)j * xs, xs, nj - j < LLMR_TILE_MAX_C ? nj - j : LLMR_TILE_MAX_C,
                       Y + (size_t)(jb + j) * ldy + i, ldy);
     }
-    free(T);
 }
 
 #define KQ_CASE(n, NC, SG)                                                                  \
-    case n: kq_micro(nb, Tb, X, xs, Y, ldy, (n) < (NC) ? (n) : (NC), SG); break;
+    case n: kq_micro(nb, Tb, X, xs, Y, ldy, add, (n) < (NC) ? (n) : (NC), SG); break;
 #define KQ_DEFINE(T, conv_body, SG, NC)                                                     \
     static void T##_conv(const uint8_t *W, size_t ws, int b, kq8_block *o) { conv_body; }  \
     static void T##_micro(int nb, const kq8_block *Tb, const uint8_t *X, size_t xs, float *Y, \
-                          size_t ldy, int nc)                                              \
+                          size_t ldy, int add, int nc)                                     \
     {                                                                                      \
         switch (nc) {                                                                      \
             KQ_CASE(1, NC, SG) KQ_CASE(2, NC, SG) KQ_CASE(3, NC, SG) KQ_CASE(4, NC, SG)    \
@@ -313,4 +312,88 @@ KQ_DEFINE(q6_K, kq_conv_q6(W, ws, b, o), KQ_SG(2, 4), KQ_SG(8, 8))
         (t)[LLMR_TYPE_Q4_K].gemm = q4_K_gemm;                                              \
         (t)[LLMR_TYPE_Q5_K].gemm = q5_K_gemm;                                              \
         (t)[LLMR_TYPE_Q6_K].gemm = q6_K_gemm;                                              \
+    } while (0)
+
+/* ---- the R8 layouts (repack.h): the same micro-kernel, on blocks converted from the stored
+ * units, where the slices already have the lanes the micro-kernel wants: the conversion is
+ * the nibble split (and Q5_K / Q6_K's high bits) and the scale spreading, no transpose. Few
+ * columns (decode, small batches) go to repack_kq.h's kernels, which need no buffer. */
+INLINE void kq_r8_scales(const uint8_t *u, int is_k6, kq8_block *o)
+{
+    rkq_ctrls cc;
+    rkq_ctrls_init(&cc, is_k6);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u));
+    _mm256_store_ps(o->d, d);
+    if (is_k6) {
+        _mm256_store_ps(o->dm, _mm256_mul_ps(d, _mm256_set1_ps(32.0f)));
+        for (int g = 0; g < 16; g++) {
+            const __m256i s = _mm256_loadu_si256((const __m256i *)(u + RKQ_Q6_SC + 32 * (g >> 2)));
+            _mm256_store_si256((__m256i *)o->sc[g], rkq_scale(&cc, s, g & 3, 1));
+            if (g % 2 == 0)
+                _mm256_store_si256((__m256i *)o->mn[g / 2], _mm256_srai_epi16(
+                    _mm256_shuffle_epi8(s, cc.spair2[(g / 2) & 1]), 8));
+        }
+        return;
+    }
+    _mm256_store_ps(o->dm, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(u + RKQ_DM))));
+    __m256i sc[2], mn[2];
+    rkq_k4_scales(u, sc, mn);
+    for (int g = 0; g < 8; g++) {
+        const __m256i v = rkq_scale(&cc, sc[g >> 2], g & 3, 0);
+        _mm256_store_si256((__m256i *)o->sc[2 * g], v);
+        _mm256_store_si256((__m256i *)o->sc[2 * g + 1], v);
+        _mm256_store_si256((__m256i *)o->mn[g], _mm256_shuffle_epi8(mn[g >> 2], cc.pair[g & 3]));
+    }
+}
+
+/* Unit b of the group at G (the stride is unused: kq_conv_fn's shape). Q4_K / Q5_K: values
+ * 64j + 4t.. are the low nibbles of qs slice 8j + t, 64j + 32 + 4t.. its high ones. */
+INLINE void kq_r8_conv_q45(const uint8_t *G, int b, kq8_block *o, const int HI5)
+{
+    const uint8_t *u = G + (size_t)b * (HI5 ? 8 * sizeof(block_q5_K) : 8 * sizeof(block_q4_K));
+    kq_r8_scales(u, 0, o);
+    for (int j = 0; j < 4; j++)
+        for (int h = 0; h < 2; h++) {
+            __m256i q[8];
+            rkq_values(HI5 ? RKQ_K5 : RKQ_K4, u, 2 * j + h, 0, 8, q);
+            for (int t = 0; t < 8; t++)
+                _mm256_store_si256((__m256i *)o->q[16 * j + 8 * h + t], q[t]);
+        }
+}
+
+INLINE void kq_r8_conv_q6(const uint8_t *G, int b, kq8_block *o)
+{
+    const uint8_t *u = G + (size_t)b * 8 * sizeof(block_q6_K);
+    kq_r8_scales(u, 1, o);
+    for (int g = 0; g < 16; g++) {   /* 16 values each: q[4g..4g+3] */
+        __m256i q[4];
+        rkq_values(RKQ_K6, u, g, 0, 4, q);
+        for (int t = 0; t < 4; t++)
+            _mm256_store_si256((__m256i *)o->q[4 * g + t], q[t]);
+    }
+}
+
+#define KQ_R8_DEFINE(T, conv_body, NC)                                                     \
+    static void T##_r8_conv(const uint8_t *W, size_t ws, int b, kq8_block *o)              \
+    {                                                                                      \
+        (void)ws;                                                                          \
+        conv_body;                                                                         \
+    }                                                                                      \
+    static void T##_r8_gemm(int K, const void *W, size_t ws, int nr, const void *X,        \
+                            size_t xs, int nc, float *Y, size_t ldy)                       \
+    {                                                                                      \
+        if (nc < KQ_MIN_COLS || K < QK_K)                                                  \
+            rkq_##T##_direct(K, W, ws, nr, X, xs, nc, Y, ldy);                             \
+        else   /* nr is a multiple of 8: no rows are left to `below` */                     \
+            kq_gemm_run(T##_r8_conv, T##_micro, NC, NULL, K, W, ws, nr, X, xs, nc, Y, ldy); \
+    }
+KQ_R8_DEFINE(q4_K, kq_r8_conv_q45(W, b, o, 0), KQ_SG(4, 8))
+KQ_R8_DEFINE(q5_K, kq_r8_conv_q45(W, b, o, 1), KQ_SG(4, 8))
+KQ_R8_DEFINE(q6_K, kq_r8_conv_q6(W, b, o), KQ_SG(8, 8))
+
+#define KQ_R8_INSTALL_BODY(t)                                                              \
+    do {                                                                                   \
+        (t)[LLMR_TYPE_Q4_K].gemm = q4_K_r8_gemm;                                           \
+        (t)[LLMR_TYPE_Q5_K].gemm = q5_K_r8_gemm;                                           \
+        (t)[LLMR_TYPE_Q6_K].gemm = q6_K_r8_gemm;                                           \
     } while (0)

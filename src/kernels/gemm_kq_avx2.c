@@ -8,3 +8,9 @@ void llmri_gemm_kq_avx2_install(llmr_type_traits *t)
 {
     KQ_INSTALL_BODY(t);
 }
+
+/* Called by llmri_repack_avx2_install: the R8 K-quant products in the repacked table. */
+void llmri_gemm_kq_r8_avx2_install(llmr_type_traits *t)
+{
+    KQ_R8_INSTALL_BODY(t);
+}

@@ -9,3 +9,9 @@ void llmri_gemm_kq_avx512_install(llmr_type_traits *t)
 {
     KQ_INSTALL_BODY(t);
 }
+
+/* Called by llmri_repack_avx512_install: the R8 K-quant products in the repacked table. */
+void llmri_gemm_kq_r8_avx512_install(llmr_type_traits *t)
+{
+    KQ_R8_INSTALL_BODY(t);
+}

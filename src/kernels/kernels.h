@@ -82,6 +82,10 @@ typedef struct llmr_type_traits {
     void (*repack)(int K, const void *src, size_t src_stride, void *dst);
     /* this layout -> plain rows, one group: the exact inverse of repack */
     void (*unpack)(int K, const void *src, void *dst, size_t dst_stride);
+    /* 1: the model repacks this type at load by default (this level's products on the layout
+     * measured faster than its plain ones, prompt and decode); 0: only when asked
+     * (LLMR_REPACK=1). Meaningful in repacked entries only. */
+    uint32_t by_default;
 } llmr_type_traits;
 
 /* Traits for `type` at the best ISA of this CPU (or `isa`, for tests); NULL if the type is not

@@ -3,55 +3,84 @@
  * built as traits.c builds the plain ones: the reference entries, then each SIMD level's
  * overrides where the CPU has it). Layouts: see repack.h and R16 below. A type gains a layout
  * by adding a reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD
- * gemms; a SIMD level may also drop an entry (zero it) where its plain kernels are as fast,
- * so that the model does not repack for nothing. */
+ * gemms; each level says which of its layouts the model uses by default (by_default: where
+ * they measured faster than its plain kernels at both prompt and decode), and may drop an
+ * entry (zero it) where a layout cannot pay there at all. */
 #include "kernels/repack.h"
 #include "kernels/quants.h"
 #include "gguf/gguf.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* ---- R8 for the blocks {f16 d; qs[qb]} (Q4_0, IQ4_NL: qb 16; Q8_0: qb 32) --------------- */
+/* ---- R8: the shapes ----------------------------------------------------------------------
+ * A type's block as a list of fields (repack.h): field f is `size` bytes at `at` in the plain
+ * block, moved in pieces of `piece` bytes (2: an f16; 4: four quant or scale bytes); piece j
+ * of row r lands at the field's base + 8 * piece * j + piece * r, and the fields follow each
+ * other in the unit in the listed order (so a field takes 8 * size bytes of it). */
+typedef struct r8_field {
+    uint16_t at, size, piece;
+} r8_field;
+typedef struct r8_shape {
+    int qk, bs;             /* values and bytes per plain block */
+    r8_field f[6];          /* fields; size 0 ends the list (at most 5) */
+} r8_shape;
 
-/* Where byte j of row r's qs sits in a unit. */
+static const r8_shape shape_q4_0 = {32, 18, {{0, 2, 2}, {2, 16, 4}}};
+static const r8_shape shape_q8_0 = {32, 34, {{0, 2, 2}, {2, 32, 4}}};
+/* Q4_K: d, dmin, the 12 scale bytes, qs (repack.h's offsets RKQ_*) */
+static const r8_shape shape_q4_K = {256, 144, {{0, 2, 2}, {2, 2, 2}, {4, 12, 4}, {16, 128, 4}}};
+static const r8_shape shape_q5_K = {256, 176,
+                                    {{0, 2, 2}, {2, 2, 2}, {4, 12, 4}, {16, 32, 4}, {48, 128, 4}}};
+/* Q6_K: d first, then the 16 int8 scales, qh, ql */
+static const r8_shape shape_q6_K = {256, 210, {{208, 2, 2}, {192, 16, 4}, {128, 64, 4}, {0, 128, 4}}};
+
+/* Moves rows [r0, r1) of one group between the plain rows (`ps` bytes apart, row r0 first)
+ * and the units (to_unit: plain -> units). */
+static void r8_move(const r8_shape *sh, int K, uint8_t *plain, size_t ps, uint8_t *units,
+                    int r0, int r1, int to_unit)
+{
+    const int nb = K / sh->qk;
+    for (int b = 0; b < nb; b++) {
+        uint8_t *u = units + (size_t)b * R8_ROWS * sh->bs;
+        for (int r = r0; r < r1; r++) {
+            uint8_t *blk = plain + (size_t)(r - r0) * ps + (size_t)b * sh->bs;
+            size_t base = 0;
+            for (const r8_field *f = sh->f; f->size; base += (size_t)R8_ROWS * f->size, f++)
+                for (int j = 0; j < f->size / f->piece; j++) {
+                    uint8_t *up = u + base + (size_t)R8_ROWS * f->piece * j + (size_t)f->piece * r;
+                    uint8_t *bp = blk + f->at + (size_t)f->piece * j;
+                    if (to_unit)
+                        memcpy(up, bp, f->piece);
+                    else
+                        memcpy(bp, up, f->piece);
+                }
+        }
+    }
+}
+
+#define R8_CONVERSIONS(t)                                                                   \
+    static void t##_r8_repack(int K, const void *s, size_t ss, void *d)                     \
+    {                                                                                       \
+        r8_move(&shape_##t, K, (uint8_t *)(uintptr_t)s, ss, d, 0, R8_ROWS, 1);              \
+    }                                                                                       \
+    static void t##_r8_unpack(int K, const void *s, void *d, size_t ds)                     \
+    {                                                                                       \
+        r8_move(&shape_##t, K, d, ds, (uint8_t *)(uintptr_t)s, 0, R8_ROWS, 0);              \
+    }
+R8_CONVERSIONS(q4_0)
+R8_CONVERSIONS(q8_0)
+R8_CONVERSIONS(q4_K)
+R8_CONVERSIONS(q5_K)
+R8_CONVERSIONS(q6_K)
+
+/* Where byte j of row r's qs sits in a Q4_0 / IQ4_NL / Q8_0 unit. */
 static inline size_t r8_qs_at(int r, int j)
 {
     return R8_QS + 32 * (size_t)(j / 4) + 4 * (size_t)r + (size_t)(j % 4);
 }
-
-static void r8_repack(int K, const uint8_t *src, size_t ss, uint8_t *dst, int qb)
-{
-    const int bs = 2 + qb, nb = K / 32;
-    for (int b = 0; b < nb; b++) {
-        uint8_t *u = dst + (size_t)b * R8_ROWS * bs;
-        for (int r = 0; r < R8_ROWS; r++) {
-            const uint8_t *blk = src + (size_t)r * ss + (size_t)b * bs;
-            memcpy(u + 2 * r, blk, 2);
-            for (int j = 0; j < qb; j += 4)   /* 4 bytes of a row stay together */
-                memcpy(u + r8_qs_at(r, j), blk + 2 + j, 4);
-        }
-    }
-}
-
-static void r8_unpack(int K, const uint8_t *src, uint8_t *dst, size_t ds, int qb)
-{
-    const int bs = 2 + qb, nb = K / 32;
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *u = src + (size_t)b * R8_ROWS * bs;
-        for (int r = 0; r < R8_ROWS; r++) {
-            uint8_t *blk = dst + (size_t)r * ds + (size_t)b * bs;
-            memcpy(blk, u + 2 * r, 2);
-            for (int j = 0; j < qb; j += 4)
-                memcpy(blk + 2 + j, u + r8_qs_at(r, j), 4);
-        }
-    }
-}
-
-static void q4_0_r8_repack(int K, const void *s, size_t ss, void *d) { r8_repack(K, s, ss, d, 16); }
-static void q8_0_r8_repack(int K, const void *s, size_t ss, void *d) { r8_repack(K, s, ss, d, 32); }
-static void q4_0_r8_unpack(int K, const void *s, void *d, size_t ds) { r8_unpack(K, s, d, ds, 16); }
-static void q8_0_r8_unpack(int K, const void *s, void *d, size_t ds) { r8_unpack(K, s, d, ds, 32); }
 
 /* Weight value j (0..31) of row r in a unit: Q4_0's low nibbles are values 0..15, high
  * nibbles 16..31, each stored as q with value q - 8; IQ4_NL's nibbles index its grid. */
@@ -103,6 +132,39 @@ R8_GEMM_REF(q4_0_r8_gemm_ref, R8_Q4_0)
 R8_GEMM_REF(iq4_nl_r8_gemm_ref, R8_IQ4_NL)
 R8_GEMM_REF(q8_0_r8_gemm_ref, R8_Q8_0)
 
+/* The K-quants' reference product: each row unpacked (one row of scratch, the plain row's
+ * bytes) and dotted by the plain reference vec_dot, so results are identical to it. */
+static void r8_gemm_unpacked(uint32_t type, const r8_shape *sh, int K, const uint8_t *W,
+                             size_t ws, int nr, const uint8_t *X, size_t xs, int nc, float *Y,
+                             size_t ldy)
+{
+    const llmr_type_traits *p = llmri_traits_isa(type, LLMR_ISA_REF);
+    uint8_t *row = malloc(ws ? ws : 1);
+    for (int i = 0; i < nr; i++) {
+        if (row)
+            r8_move(sh, K, row, ws, (uint8_t *)(uintptr_t)(W + (size_t)(i / R8_ROWS) * R8_ROWS * ws),
+                    i % R8_ROWS, i % R8_ROWS + 1, 0);
+        for (int c = 0; c < nc; c++) {
+            float *y = &Y[(size_t)c * ldy + i];
+            if (row)
+                p->vec_dot(K, y, row, X + (size_t)c * xs);
+            else
+                *y = NAN;   /* no memory for one row: nothing sensible can be computed */
+        }
+    }
+    free(row);
+}
+
+#define R8_GEMM_UNPACKED(t, T)                                                              \
+    static void t##_r8_gemm_ref(int K, const void *W, size_t ws, int nr, const void *X,     \
+                                size_t xs, int nc, float *Y, size_t ldy)                    \
+    {                                                                                       \
+        r8_gemm_unpacked(LLMR_TYPE_##T, &shape_##t, K, W, ws, nr, X, xs, nc, Y, ldy);      \
+    }
+R8_GEMM_UNPACKED(q4_K, Q4_K)
+R8_GEMM_UNPACKED(q5_K, Q5_K)
+R8_GEMM_UNPACKED(q6_K, Q6_K)
+
 /* ---- R16 for F16: groups of 16 rows, and in a group, value k of the 16 rows as 32
  * consecutive bytes (row r at 2r): one load and one conversion give 16 rows' weights at k,
  * multiplied by one broadcast activation. ------------------------------------------------ */
@@ -150,17 +212,22 @@ static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const voi
 
 /* ---- the tables -------------------------------------------------------------------------- */
 
-#define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm)                                             \
+#define RROW(ty, nm, vdt, bs, ts, il, rp, up, gm, def)                                        \
     [LLMR_TYPE_##ty] = {.type = LLMR_TYPE_##ty, .vec_dot_type = LLMR_TYPE_##vdt, .name = nm, \
                         .block_size = bs, .type_size = ts, .isa = LLMR_ISA_REF,             \
-                        .interleave = il, .repack = rp, .unpack = up, .gemm = gm}
+                        .interleave = il, .repack = rp, .unpack = up, .gemm = gm,           \
+                        .by_default = def}
 
 static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
-    RROW(Q4_0, "Q4_0_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack, q4_0_r8_gemm_ref),
+    RROW(Q4_0, "Q4_0_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack, q4_0_r8_gemm_ref, 1),
     RROW(IQ4_NL, "IQ4_NL_R8", Q8_0, 32, 18, R8_ROWS, q4_0_r8_repack, q4_0_r8_unpack,
-         iq4_nl_r8_gemm_ref),
-    RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref),
-    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref),
+         iq4_nl_r8_gemm_ref, 1),
+    RROW(Q8_0, "Q8_0_R8", Q8_0, 32, 34, R8_ROWS, q8_0_r8_repack, q8_0_r8_unpack, q8_0_r8_gemm_ref, 1),
+    /* the K-quants' references unpack a row per call: slower than the plain reference */
+    RROW(Q4_K, "Q4_K_R8", Q8_K, 256, 144, R8_ROWS, q4_K_r8_repack, q4_K_r8_unpack, q4_K_r8_gemm_ref, 0),
+    RROW(Q5_K, "Q5_K_R8", Q8_K, 256, 176, R8_ROWS, q5_K_r8_repack, q5_K_r8_unpack, q5_K_r8_gemm_ref, 0),
+    RROW(Q6_K, "Q6_K_R8", Q8_K, 256, 210, R8_ROWS, q6_K_r8_repack, q6_K_r8_unpack, q6_K_r8_gemm_ref, 0),
+    RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref, 1),
 };
 
 static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];

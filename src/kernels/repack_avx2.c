@@ -17,14 +17,11 @@
  * reference up to the float accumulation order. */
 #include "kernels/simd_x86.h"
 #include "kernels/repack.h"
-
-#include <math.h>
-#include <stdlib.h>
+#include "kernels/repack_r8.h"
 
 enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
 #define UNIT_BYTES(kind) ((kind) == RK_Q8_0 ? 8 * 34 : 8 * 18)
 #define NC_MAX 8
-#define L2_COLS_BYTES (128u << 10)      /* activations kept in L2 per column block */
 #ifndef PF_AHEAD
 #define PF_AHEAD 1024                   /* software prefetch distance on the weight stream */
 #endif
@@ -33,36 +30,6 @@ enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
 #else
 #define UNROLL8 _Pragma("GCC unroll 8")
 #endif
-
-/* Per column and block: the activation scale and, for Q4_0, -8 * d * sum(q). */
-typedef struct r8_col {
-    float d, c;
-} r8_col;
-
-static void cols_table(const uint8_t *X, size_t xs, int nc, int nb, int with_sum, r8_col *out)
-{
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int c = 0; c < nc; c++) {
-        const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
-        r8_col *o = out + (size_t)c * nb;
-        for (int b = 0; b < nb; b++) {
-            o[b].d = h2f(xb[b].d);
-            o[b].c = 0.0f;
-            if (with_sum) {
-                const __m256i y = _mm256_loadu_si256((const __m256i *)xb[b].qs);
-                const int s = hsum8i(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16));
-                o[b].c = -8.0f * o[b].d * (float)s;
-            }
-        }
-    }
-}
-
-INLINE __m256i bcast32(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 /* 8 rows x NC columns over nb blocks of one group; Y gets 8 outputs per column. */
 INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
@@ -104,10 +71,10 @@ INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, 
             const r8_col *cb = &cols[(size_t)c * cstride + b];
             __m256 t;
             if (KIND == RK_Q4_0) {
-                __m256i s16 = _mm256_maddubs_epi16(q[0], bcast32(xq));
+                __m256i s16 = _mm256_maddubs_epi16(q[0], r8_bcast32(xq));
                 UNROLL8
                 for (int s = 1; s < 8; s++)
-                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast32(xq + 4 * s)));
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], r8_bcast32(xq + 4 * s)));
                 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones)),
                                     _mm256_set1_ps(cb->d), _mm256_set1_ps(cb->c));
             } else {
@@ -115,7 +82,7 @@ INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, 
                 UNROLL8
                 for (int s = 0; s < 8; s++) {
                     const __m256i p = _mm256_maddubs_epi16(
-                        q[s], _mm256_sign_epi8(bcast32(xq + 4 * s), w[s]));
+                        q[s], _mm256_sign_epi8(r8_bcast32(xq + 4 * s), w[s]));
                     s32 = _mm256_add_epi32(s32, _mm256_madd_epi16(p, ones));
                 }
                 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(cb->d));
@@ -127,81 +94,16 @@ INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, 
         _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
 }
 
-/* Column blocks whose activations stay in L2; in a block, each group meets the block's
- * columns `gnc` at a time while its rows (one unit stream) stay in L1. */
-typedef void (*r8_kern_fn)(int nb, const uint8_t *G, const uint8_t *X, size_t xs,
-                           const r8_col *cols, int cstride, float *Y, size_t ldy, int pf, int nc);
-
-static void r8_run(r8_kern_fn kern, int gnc, int with_sum, int K, const void *Wv, size_t ws,
-                   int nr, const void *Xv, size_t xs, int nc, float *Y, size_t ldy)
-{
-    const uint8_t *W = Wv, *X = Xv;
-    const int nb = K / 32;
-    int cb = (int)(L2_COLS_BYTES / (xs ? xs : 1)) / gnc * gnc;
-    if (cb < gnc)
-        cb = gnc;
-    if (cb > nc)
-        cb = nc;
-    r8_col stack[4096], *cols = stack;   /* 32 KiB: K up to 2^14 at 8 columns */
-    if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
-        /* a column at a time needs nb entries; failing that, fall back to one column */
-        cols = malloc(sizeof *cols * (size_t)cb * nb);
-        if (!cols) {
-            cb = 1;
-            cols = (size_t)nb <= sizeof stack / sizeof stack[0] ? stack : NULL;
-        }
-    }
-    if (!cols) {   /* K beyond 2^17 and no memory: nothing sensible can be computed */
-        for (int j = 0; j < nc; j++)
-            for (int i = 0; i < nr; i++)
-                Y[(size_t)j * ldy + i] = NAN;
-        return;
-    }
-    for (int jb = 0; jb < nc; jb += cb) {
-        const int nj = nc - jb < cb ? nc - jb : cb;
-        const uint8_t *Xb = X + (size_t)jb * xs;
-        cols_table(Xb, xs, nj, nb, with_sum, cols);
-        for (int i = 0; i < nr; i += R8_ROWS)
-            for (int j = 0; j < nj; j += gnc)
-                kern(nb, W + (size_t)i * ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb, nb,
-                     Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
-                     nj - j < gnc ? nj - j : gnc);
-    }
-    if (cols != stack)
-        free(cols);
-}
-
-/* One function per kind with the column count a constant in each case, so that the compiler
- * unrolls the column loop completely. */
-#define R8_CASE(KIND, n, MAXNC)                                                              \
-    case n: r8_kern(KIND, nb, G, X, xs, cols, cstride, Y, ldy, pf, (n) <= (MAXNC) ? (n) : 1); \
-        break;
-#define DEFINE_R8(name, KIND, MAXNC)                                                         \
-    static void name##_any(int nb, const uint8_t *G, const uint8_t *X, size_t xs,            \
-                           const r8_col *cols, int cstride, float *Y, size_t ldy, int pf,    \
-                           int nc)                                                           \
-    {                                                                                        \
-        switch (nc) {                                                                        \
-            R8_CASE(KIND, 1, MAXNC) R8_CASE(KIND, 2, MAXNC) R8_CASE(KIND, 3, MAXNC)          \
-            R8_CASE(KIND, 4, MAXNC) R8_CASE(KIND, 5, MAXNC) R8_CASE(KIND, 6, MAXNC)          \
-            R8_CASE(KIND, 7, MAXNC) R8_CASE(KIND, 8, MAXNC)                                  \
-        }                                                                                    \
-    }                                                                                        \
-    static void name(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,      \
-                     int nc, float *Y, size_t ldy)                                           \
-    {                                                                                        \
-        r8_run(name##_any, MAXNC, KIND == RK_Q4_0, K, W, ws, nr, X, xs, nc, Y, ldy);         \
-    }
-
 #ifndef R8_NC_Q4
 #define R8_NC_Q4 8
 #endif
 #ifndef R8_NC_Q8
 #define R8_NC_Q8 4
 #endif
-DEFINE_R8(q4_0_r8_gemm, RK_Q4_0, R8_NC_Q4)
-DEFINE_R8(iq4_nl_r8_gemm, RK_IQ4_NL, R8_NC_Q8)
-DEFINE_R8(q8_0_r8_gemm, RK_Q8_0, R8_NC_Q8)
+/* Q4_0's nibbles are q + 8; the signed kinds are used as stored */
+R8_DEFINE(q4_0_r8_gemm, r8_kern, RK_Q4_0, R8_NC_Q4, 8.0f)
+R8_DEFINE(iq4_nl_r8_gemm, r8_kern, RK_IQ4_NL, R8_NC_Q8, 0.0f)
+R8_DEFINE(q8_0_r8_gemm, r8_kern, RK_Q8_0, R8_NC_Q8, 0.0f)
 
 void llmri_repack_avx2_install(llmr_type_traits *t)
 {
@@ -212,4 +114,16 @@ void llmri_repack_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].gemm = q4_0_r8_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = iq4_nl_r8_gemm;
     t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;
+    llmri_gemm_kq_r8_avx2_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx2.c */
+    /* Used by default where they measured faster than the plain kernels on a Zen 3 host,
+     * prompt and decode (bench/README.md, "Repacked weights" and "Repacked K-quants"). Not
+     * Q4_0: its R8 decode measured 10% slower at model level once and level with plain at
+     * kernel level, never shown faster; not Q6_K: its decode was not shown as fast. Both
+     * only with LLMR_REPACK=1. */
+    t[LLMR_TYPE_Q4_0].by_default = 0;
+    t[LLMR_TYPE_IQ4_NL].by_default = 1;
+    t[LLMR_TYPE_Q8_0].by_default = 1;
+    t[LLMR_TYPE_Q4_K].by_default = 1;
+    t[LLMR_TYPE_Q5_K].by_default = 1;
+    t[LLMR_TYPE_Q6_K].by_default = 0;
 }

@@ -15,15 +15,12 @@
  * Results equal the reference up to the float accumulation order. */
 #include "kernels/simd_x86.h"
 #include "kernels/repack.h"
-
-#include <math.h>
-#include <stdlib.h>
+#include "kernels/repack_r8.h"
 
 enum { R8X_Q4_0, R8X_IQ4_NL, R8X_Q8_0 };
 #define R8X_UNIT(kind) ((kind) == R8X_Q8_0 ? 8 * 34 : 8 * 18)
 #define R8X_OFFSET(kind) ((kind) == R8X_Q4_0 ? 8.0f : 128.0f)
 #define R8X_NC 8
-#define R8X_L2_COLS_BYTES (128u << 10)
 #define R8X_PF_AHEAD 1024
 #if defined(__clang__)
 #define R8X_UNROLL _Pragma("unroll 8")
@@ -31,34 +28,8 @@ enum { R8X_Q4_0, R8X_IQ4_NL, R8X_Q8_0 };
 #define R8X_UNROLL _Pragma("GCC unroll 8")
 #endif
 
-typedef struct r8x_col {
-    float d, c;     /* activation scale; -offset * d * sum(q) */
-} r8x_col;
-
-static void r8x_cols(const uint8_t *X, size_t xs, int nc, int nb, float offset, r8x_col *out)
-{
-    const __m256i ones8 = _mm256_set1_epi8(1);
-    for (int c = 0; c < nc; c++) {
-        const block_q8_0 *xb = (const block_q8_0 *)(X + (size_t)c * xs);
-        r8x_col *o = out + (size_t)c * nb;
-        for (int b = 0; b < nb; b++) {
-            const __m256i y = _mm256_loadu_si256((const __m256i *)xb[b].qs);
-            const int s = hsum8i(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8, y));
-            o[b].d = h2f(xb[b].d);
-            o[b].c = -offset * o[b].d * (float)s;
-        }
-    }
-}
-
-INLINE __m256i r8x_bcast32(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 INLINE void r8x_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
-                     const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf, const int NC)
+                     const r8_col *cols, int cstride, float *Y, size_t ldy, int pf, const int NC)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8((char)0x80);
     /* the IQ4_NL grid + 128, as unsigned bytes (xor 0x80 of the signed grid) */
@@ -91,13 +62,13 @@ INLINE void r8x_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
         for (int c = 0; c < NC; c++) {
             const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs;
             /* two independent chains halve the dependent vpdpbusd latency per block */
-            __m256i s0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], r8x_bcast32(xq));
-            __m256i s1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[4], r8x_bcast32(xq + 16));
+            __m256i s0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], r8_bcast32(xq));
+            __m256i s1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[4], r8_bcast32(xq + 16));
             for (int s = 1; s < 4; s++) {
-                s0 = _mm256_dpbusd_epi32(s0, q[s], r8x_bcast32(xq + 4 * s));
-                s1 = _mm256_dpbusd_epi32(s1, q[s + 4], r8x_bcast32(xq + 16 + 4 * s));
+                s0 = _mm256_dpbusd_epi32(s0, q[s], r8_bcast32(xq + 4 * s));
+                s1 = _mm256_dpbusd_epi32(s1, q[s + 4], r8_bcast32(xq + 16 + 4 * s));
             }
-            const r8x_col *cb = &cols[(size_t)c * cstride + b];
+            const r8_col *cb = &cols[(size_t)c * cstride + b];
             const __m256 t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)),
                                              _mm256_set1_ps(cb->d), _mm256_set1_ps(cb->c));
             acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
@@ -107,71 +78,9 @@ INLINE void r8x_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
         _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
 }
 
-typedef void (*r8x_kern_fn)(int nb, const uint8_t *G, const uint8_t *X, size_t xs,
-                            const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf,
-                            int nc);
-
-/* Column blocks whose activations stay in L2; in a block, each 8-row group meets the block's
- * columns R8X_NC at a time while its unit stream stays in L1. */
-static void r8x_run(r8x_kern_fn kern, float offset, int K, const void *Wv, size_t ws, int nr,
-                    const void *Xv, size_t xs, int nc, float *Y, size_t ldy)
-{
-    const uint8_t *W = Wv, *X = Xv;
-    const int nb = K / 32;
-    int cb = (int)(R8X_L2_COLS_BYTES / (xs ? xs : 1)) / R8X_NC * R8X_NC;
-    if (cb < R8X_NC)
-        cb = R8X_NC;
-    if (cb > nc)
-        cb = nc;
-    r8x_col stack[4096], *cols = stack;
-    if ((size_t)cb * nb > sizeof stack / sizeof stack[0]) {
-        cols = malloc(sizeof *cols * (size_t)cb * nb);
-        if (!cols) {
-            cb = 1;
-            cols = (size_t)nb <= sizeof stack / sizeof stack[0] ? stack : NULL;
-        }
-    }
-    if (!cols) {
-        for (int j = 0; j < nc; j++)
-            for (int i = 0; i < nr; i++)
-                Y[(size_t)j * ldy + i] = NAN;
-        return;
-    }
-    for (int jb = 0; jb < nc; jb += cb) {
-        const int nj = nc - jb < cb ? nc - jb : cb;
-        const uint8_t *Xb = X + (size_t)jb * xs;
-        r8x_cols(Xb, xs, nj, nb, offset, cols);
-        for (int i = 0; i < nr; i += R8_ROWS)
-            for (int j = 0; j < nj; j += R8X_NC)
-                kern(nb, W + (size_t)i * ws, Xb + (size_t)j * xs, xs, cols + (size_t)j * nb, nb,
-                     Y + (size_t)(jb + j) * ldy + i, ldy, jb == 0 && j == 0,
-                     nj - j < R8X_NC ? nj - j : R8X_NC);
-    }
-    if (cols != stack)
-        free(cols);
-}
-
-#define R8X_CASE(KIND, n)                                                                   \
-    case n: r8x_kern(KIND, nb, G, X, xs, cols, cstride, Y, ldy, pf, n); break;
-#define R8X_DEFINE(name, KIND)                                                              \
-    static void name##_any(int nb, const uint8_t *G, const uint8_t *X, size_t xs,           \
-                           const r8x_col *cols, int cstride, float *Y, size_t ldy, int pf,  \
-                           int nc)                                                          \
-    {                                                                                       \
-        switch (nc) {                                                                       \
-            R8X_CASE(KIND, 1) R8X_CASE(KIND, 2) R8X_CASE(KIND, 3) R8X_CASE(KIND, 4)         \
-            R8X_CASE(KIND, 5) R8X_CASE(KIND, 6) R8X_CASE(KIND, 7) R8X_CASE(KIND, 8)         \
-        }                                                                                   \
-    }                                                                                       \
-    static void name(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,     \
-                     int nc, float *Y, size_t ldy)                                          \
-    {                                                                                       \
-        r8x_run(name##_any, R8X_OFFSET(KIND), K, W, ws, nr, X, xs, nc, Y, ldy);             \
-    }
-
-R8X_DEFINE(r8x_q4_0_gemm, R8X_Q4_0)
-R8X_DEFINE(r8x_iq4_nl_gemm, R8X_IQ4_NL)
-R8X_DEFINE(r8x_q8_0_gemm, R8X_Q8_0)
+R8_DEFINE(r8x_q4_0_gemm, r8x_kern, R8X_Q4_0, R8X_NC, R8X_OFFSET(R8X_Q4_0))
+R8_DEFINE(r8x_iq4_nl_gemm, r8x_kern, R8X_IQ4_NL, R8X_NC, R8X_OFFSET(R8X_IQ4_NL))
+R8_DEFINE(r8x_q8_0_gemm, r8x_kern, R8X_Q8_0, R8X_NC, R8X_OFFSET(R8X_Q8_0))
 
 /* ---- F16 on R16 (repack.c): value k of 16 rows is 32 bytes, one vcvtph2ps to a zmm -------
  * Activations are converted to f32 once per K block and column block (R16X_KC values of
@@ -249,4 +158,15 @@ void llmri_repack_avx512_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q4_0].gemm = r8x_q4_0_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = r8x_iq4_nl_gemm;
     t[LLMR_TYPE_Q8_0].gemm = r8x_q8_0_gemm;
+    llmri_gemm_kq_r8_avx512_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx512.c */
+    /* The 32-value block types and F16 by default, as the 8-row form has paid for them on
+     * every host measured; the K-quants' AVX-512 products are checked (test_avx512_emul) but
+     * not yet timed on an AVX-512 host: only with LLMR_REPACK=1. */
+    t[LLMR_TYPE_F16].by_default = 1;
+    t[LLMR_TYPE_Q4_0].by_default = 1;
+    t[LLMR_TYPE_IQ4_NL].by_default = 1;
+    t[LLMR_TYPE_Q8_0].by_default = 1;
+    t[LLMR_TYPE_Q4_K].by_default = 0;
+    t[LLMR_TYPE_Q5_K].by_default = 0;
+    t[LLMR_TYPE_Q6_K].by_default = 0;
 }

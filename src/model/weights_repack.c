@@ -11,7 +11,7 @@
  * weights (sliced per expert at run time), nor the encoders'. Matrices whose bytes overlap
  * without being the same are left alone. LLMR_REPACK=0 in the environment turns it all off
  * (for A/B benchmarks and debugging); LLMR_REPACK=1 repacks every type that has a layout, even
- * those a CPU keeps plain by default (repacked_by_default).
+ * those whose entry at this CPU's level is not by_default (kernels/repack.c).
  *
  * A file may store layouts already (`llmr quantize --repack`, type ids in gguf.h). The rules
  * above still decide: a matrix they would repack to the file's layout is used as it is (no
@@ -97,30 +97,15 @@ static bool overlaps(const llmr_mat *a, const llmr_mat *b)
     return pa < pb + (size_t)b->rows * b->row_bytes && pb < pa + (size_t)a->rows * a->row_bytes;
 }
 
-/* Whether a type is repacked without LLMR_REPACK=1. Not Q4_0 on an AVX2 CPU: there its R8
- * prompt product is faster (pp512 +8-30%) but its decode slower (tg64 -10%: 27.5, 24.5, 26.2
- * t/s against 29.0, 28.9, 31.4 plain, 1.1B model, 2026-12-07, bench/README.md), and nothing
- * may get slower than the plain layout; Q8_0 gains on both there (pp +45%, tg +10-25%). */
-static bool repacked_by_default(uint32_t type)
-{
-#if defined(__x86_64__)
-    if (type == LLMR_TYPE_Q4_0 && llmri_cpu_best_isa() == LLMR_ISA_AVX2)
-        return false;
-#endif
-    (void)type;
-    return true;
-}
-
 /* Adds w to the job of the same bytes, or as a new job; a partial overlap with another job's
  * bytes marks both unusable (to = NULL). `all`: every type with a layout (LLMR_REPACK=1). */
 static void add_candidate(repack_job *jobs, int *n, llmr_mat *w, const llmr_model *m, bool all)
 {
     if (!w->data || !w->tr || w->tr->interleave > 1 || w->data == m->tok_embd.data)
         return;
-    if (!all && !repacked_by_default(w->type))
-        return;
     const llmr_type_traits *to = llmri_traits_repacked(w->type);
-    if (!to || w->rows % to->interleave || w->cols % to->block_size || w->cols > INT32_MAX)
+    if (!to || (!all && !to->by_default) || w->rows % to->interleave ||
+        w->cols % to->block_size || w->cols > INT32_MAX)
         return;
     for (int i = 0; i < *n; i++) {
         llmr_mat *o = jobs[i].mats[0];

@@ -132,6 +132,7 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #define _mm256_dpwssd_epi32 emu_dpwssd_epi32
 #define llmri_kernels_avx512_install emu_avx512_install
 #define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
+#define llmri_gemm_kq_r8_avx512_install emu_gemm_kq_r8_avx512_install
 #define llmri_gemm_avx512_install emu_gemm_avx512_install
 #define llmri_kernels_kq_avx512_install emu_kernels_kq_avx512_install
 

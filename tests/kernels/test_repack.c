@@ -52,6 +52,18 @@ static void types_without_a_layout_have_no_repacked_traits(void **state)
     assert_true(llmri_traits(LLMR_TYPE_Q4_0)->interleave <= 1);
 }
 
+static void the_k_quants_have_r8_layouts(void **state)
+{
+    (void)state;
+    const uint32_t ts[] = {LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K, LLMR_TYPE_Q6_K};
+    for (int i = 0; i < 3; i++) {
+        const llmr_type_traits *t = llmri_traits_repacked_isa(ts[i], LLMR_ISA_REF);
+        assert_non_null(t);
+        assert_int_equal(t->interleave, 8);
+        assert_int_equal(t->vec_dot_type, LLMR_TYPE_Q8_K);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -59,6 +71,7 @@ int main(void)
         cmocka_unit_test(avx2_repacked_products_match_reference),
         cmocka_unit_test(avx512_repacked_products_match_reference),
         cmocka_unit_test(types_without_a_layout_have_no_repacked_traits),
+        cmocka_unit_test(the_k_quants_have_r8_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

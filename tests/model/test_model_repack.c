@@ -1,6 +1,7 @@
 /* test_model_repack.c - load-time repacking of weights (model/weights_repack.c): the dense
- * products of Q4_0, Q8_0 and IQ4_NL models (and F16 where this CPU's kernels gain from it)
- * are rewritten into their row-interleaved layouts,
+ * products of Q4_0, Q8_0, IQ4_NL, Q4_K, Q5_K and Q6_K models (and F16 where this CPU's
+ * kernels gain from it) are rewritten into their row-interleaved layouts (by default where
+ * the CPU's table says so),
  * the logits match those of the plain layout (LLMR_REPACK=0), and the file itself is never
  * changed (the mapping is private). */
 #include "test_util.h"
@@ -14,17 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const types[] = {"Q4_0", "Q8_0", "IQ4_NL", "F16"};
+static const char *const types[] = {"Q4_0", "Q8_0", "IQ4_NL", "F16", "Q4_K", "Q5_K", "Q6_K"};
 static const uint32_t type_ids[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_IQ4_NL,
-                                    LLMR_TYPE_F16};
+                                    LLMR_TYPE_F16, LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K,
+                                    LLMR_TYPE_Q6_K};
 static const int32_t toks[] = {1, 17, 300, 42, 7, 255, 128, 3, 99, 411, 5, 260};
 #define N_TOKS ((int)(sizeof toks / sizeof toks[0]))
 
-/* Logits of every position of `toks`, with repacking on or off; *interleave gets the
- * first layer's wq layout group (1 for plain rows). */
-static float *logits_of(const char *path, bool repack, uint32_t *interleave, int *nv)
+/* Logits of every position of `toks`, with repacking on ("1"), off ("0") or as the CPU's
+ * table says (NULL: no LLMR_REPACK); *interleave gets the first layer's wq layout group (1
+ * for plain rows). */
+static float *logits_of(const char *path, const char *repack, uint32_t *interleave, int *nv)
 {
-    setenv("LLMR_REPACK", repack ? "1" : "0", 1);
+    if (repack)
+        setenv("LLMR_REPACK", repack, 1);
+    else
+        unsetenv("LLMR_REPACK");
     llmr_model *m = open_model(path, LLMR_KV_F32, 2);
     unsetenv("LLMR_REPACK");
     *interleave = m->layers[0].wq.tr->interleave > 1 ? m->layers[0].wq.tr->interleave : 1;
@@ -70,9 +76,9 @@ static void repacked_weights_give_the_logits_of_plain_rows(void **st)
         snprintf(path, sizeof path, "%s", shared_path(rel));
         uint32_t il_on, il_off;
         int nv;
-        float *on = logits_of(path, true, &il_on, &nv), *off = logits_of(path, false, &il_off, &nv);
+        float *on = logits_of(path, "1", &il_on, &nv), *off = logits_of(path, "0", &il_off, &nv);
         const llmr_type_traits *rt = llmri_traits_repacked(type_ids[t]);
-        assert_true(rt || type_ids[t] == LLMR_TYPE_F16);   /* the 8-bit types always are */
+        assert_true(rt || type_ids[t] == LLMR_TYPE_F16);   /* the quantized types always are */
         assert_int_equal(il_on, rt ? rt->interleave : 1);  /* really repacked */
         assert_int_equal(il_off, 1);     /* and really not */
         double worst = 0;
@@ -84,6 +90,26 @@ static void repacked_weights_give_the_logits_of_plain_rows(void **st)
         assert_true(worst <= 1e-4);
         free(on);
         free(off);
+    }
+}
+
+/* Without LLMR_REPACK, a type is repacked exactly when its entry at this CPU's level says
+ * by_default, and gives the plain logits either way. */
+static void repacking_by_default_follows_the_table(void **st)
+{
+    (void)st;
+    REQUIRE_SHARED(dir, "fixtures/qfix-Q4_0.gguf");
+    (void)dir;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        char rel[64], path[1024];
+        snprintf(rel, sizeof rel, "fixtures/qfix-%s.gguf", types[t]);
+        snprintf(path, sizeof path, "%s", shared_path(rel));
+        const llmr_type_traits *rt = llmri_traits_repacked(type_ids[t]);
+        uint32_t il;
+        int nv;
+        float *lg = logits_of(path, NULL, &il, &nv);
+        assert_int_equal(il, rt && rt->by_default ? rt->interleave : 1);
+        free(lg);
     }
 }
 
@@ -126,6 +152,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(repacked_weights_give_the_logits_of_plain_rows),
+        cmocka_unit_test(repacking_by_default_follows_the_table),
         cmocka_unit_test(repacking_rewrites_memory_but_never_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
