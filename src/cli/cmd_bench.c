@@ -1,10 +1,13 @@
 /* cmd_bench.c - `llmr bench`, in the manner of llama.cpp's llama-bench: prompt processing
- * (ppN: N random tokens in one eval) and generation (tgN: N single-token evals from position
- * 0) tests, repeated, reported as tokens per second with the standard deviation.
+ * (ppN: N random tokens in one eval) and generation (tgN: N single-token evals) tests,
+ * repeated, reported as tokens per second with the standard deviation.
  *
- * Method as llama-bench (b4748): one warm-up run per test, then -r timed runs, each on an
- * empty cache; t/s of each run = tokens / seconds; avg_ts and stddev_ts over the runs. The
- * --json keys are llama-bench's, so tools that read its output read ours.
+ * Method as llama-bench (b4748): one warm-up run per test, then -r timed runs; t/s of each run
+ * = tokens / seconds; avg_ts and stddev_ts over the runs. The --json keys are llama-bench's,
+ * so tools that read its output read ours. -d N (later llama-bench's n_depth) puts N random
+ * tokens in the cache first: they are evaluated once per (depth, test), untimed, and every run
+ * evaluates its tokens from position N on, overwriting the previous run's (an eval at
+ * position N drops what the cache held from N on), so each run sees exactly N cached tokens.
  */
 #include "cli/cli.h"
 #include "core/util.h"
@@ -38,7 +41,7 @@ typedef struct result {
     const char *model_path;
     char model_type[96], ftype[16];
     uint64_t size, n_params;
-    int threads, n_prompt, n_gen, reps;
+    int threads, n_prompt, n_gen, n_depth, reps;
     double *ns;                /* reps samples */
     char when[32];
 } result;
@@ -61,32 +64,49 @@ static uint64_t rng_next(uint64_t *s)
     return *s;
 }
 
-/* One timed run: a fresh sequence, n_prompt tokens in one eval, then n_gen single tokens. */
-static int run_once(llmr_model *m, int n_prompt, int n_gen, uint64_t *rng, int32_t *toks,
-                    double *ns, char *errbuf, size_t errcap)
+/* A sequence for the tests at depth d: room for d + the longest test, d random tokens
+ * evaluated (untimed). */
+static int depth_seq(llmr_model *m, int d, int room, uint64_t *rng, int32_t *toks, llmr_seq **out,
+                     char *errbuf, size_t errcap)
 {
     const int nv = llmri_model_n_vocab(m);
-    llmr_seq *s;
-    if (llmri_seq_new(m, n_prompt + n_gen, &s)) {
+    if (llmri_seq_new(m, d + room, out)) {
         snprintf(errbuf, errcap, "%s", llmr_model_errmsg(m));
         return 1;
     }
-    for (int i = 0; i < n_prompt; i++)
+    for (int i = 0; i < d; i++)
         toks[i] = i == 0 ? 1 % nv : (int32_t)(rng_next(rng) % (uint64_t)nv);
+    const float *logits;
+    if (d > 0 && llmri_seq_eval(*out, toks, d, 0, false, &logits)) {
+        snprintf(errbuf, errcap, "%s", llmri_seq_errmsg(*out));
+        llmri_seq_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* One timed run on s (holding d tokens): n_prompt tokens in one eval at position d, then
+ * n_gen single tokens. */
+static int run_once(llmr_model *m, llmr_seq *s, int d, int n_prompt, int n_gen, uint64_t *rng, int32_t *toks,
+                    double *ns, char *errbuf, size_t errcap)
+{
+    const int nv = llmri_model_n_vocab(m);
+    for (int i = 0; i < n_prompt; i++)
+        toks[i] = i == 0 && d == 0 ? 1 % nv : (int32_t)(rng_next(rng) % (uint64_t)nv);
     const float *logits;
     int rc = 0;
     double t0 = llmri_now();
     if (n_prompt > 0)
-        rc = llmri_seq_eval(s, toks, n_prompt, 0, false, &logits);
+        rc = llmri_seq_eval(s, toks, n_prompt, d, false, &logits);
     int32_t tok = 1 % nv;
     for (int i = 0; i < n_gen && !rc; i++) {
-        rc = llmri_seq_eval(s, &tok, 1, n_prompt + i, false, &logits);
+        rc = llmri_seq_eval(s, &tok, 1, d + n_prompt + i, false, &logits);
         tok = (int32_t)(rng_next(rng) % (uint64_t)nv);
     }
     *ns = (llmri_now() - t0) * 1e9;
     if (rc)
         snprintf(errbuf, errcap, "%s", llmri_seq_errmsg(s));
-    llmri_seq_free(s);
     return rc;
 }
 
@@ -134,6 +154,10 @@ static void print_md(const result *r)
         snprintf(test, sizeof test, "pp%d", r->n_prompt);
     else
         snprintf(test, sizeof test, "tg%d", r->n_gen);
+    if (r->n_depth) {   /* llama-bench's label for a test at depth */
+        size_t l = strlen(test);
+        snprintf(test + l, sizeof test - l, " @ d%d", r->n_depth);
+    }
     snprintf(ts, sizeof ts, "%.2f ± %.2f", at, st);
     printf("| %-30s | %10s | %10s | %-6s | %7d | %13s | %20s |\n", r->model_type, size, params,
            r->ftype, r->threads, test, ts);
@@ -172,8 +196,8 @@ static void print_json(const result *r, bool first, const char *cpu, const char 
            LLMR_UBATCH, r->threads);
     printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n", kv, kv);
     printf("    \"flash_attn\": false,\n    \"use_mmap\": true,\n    \"embeddings\": false,\n");
-    printf("    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"test_time\": \"%s\",\n",
-           r->n_prompt, r->n_gen, r->when);
+    printf("    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"n_depth\": %d,\n"
+           "    \"test_time\": \"%s\",\n", r->n_prompt, r->n_gen, r->n_depth, r->when);
     printf("    \"avg_ns\": %.0f,\n    \"stddev_ns\": %.0f,\n    \"avg_ts\": %.6f,\n"
            "    \"stddev_ts\": %.6f,\n", an, sn, at, st);
     printf("    \"samples_ns\": [ ");
@@ -206,9 +230,33 @@ static void cpu_name(char *buf, size_t cap)
     fclose(f);
 }
 
-/* Runs every (prompt, gen) test for one model at one thread count. */
+/* The timed runs of one test at depth r->n_depth on s, after one warm-up. */
+static int run_test(llmr_model *m, llmr_seq *s, result *r, uint64_t *rng, int32_t *toks,
+                    char *errbuf, size_t errcap)
+{
+    double warm;
+    time_t now = time(NULL);
+    strftime(r->when, sizeof r->when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    if (run_once(m, s, r->n_depth, r->n_prompt, r->n_gen ? 1 : 0, rng, toks, &warm, errbuf,
+                 errcap))
+        return 1;
+    char label[64];
+    snprintf(label, sizeof label, "%s%d, %d threads", r->n_prompt ? "pp" : "tg",
+             r->n_prompt ? r->n_prompt : r->n_gen, r->threads);
+    int rc = 0;
+    for (int i = 0; i < r->reps && !rc; i++) {
+        cli_progress_line(stderr, label, i, r->reps);
+        rc = run_once(m, s, r->n_depth, r->n_prompt, r->n_gen, rng, toks, &r->ns[i], errbuf,
+                      errcap);
+    }
+    cli_progress_clear(stderr);
+    return rc;
+}
+
+/* Runs every (depth, prompt, gen) test for one model at one thread count. */
 static int bench_model(const char *path, int threads, const int_list *pp, const int_list *tg,
-                       int reps, llmr_kv_type kv, bool json, bool *first, const char *cpu)
+                       const int_list *dd, int reps, llmr_kv_type kv, bool json, bool *first,
+                       const char *cpu)
 {
     llmr_model_opts o = llmr_model_defaults();
     o.n_threads = threads;
@@ -228,48 +276,44 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
     size_label(r.n_params, lab, sizeof lab);
     snprintf(r.model_type, sizeof r.model_type, "%s %s %s",
              llmri_arch_name(hp->arch), lab, r.ftype);
-    int max_p = 0;
+    int max_p = 0, max_t = 0, max_d = 0;
     for (int i = 0; i < pp->n; i++)
         max_p = pp->v[i] > max_p ? pp->v[i] : max_p;
-    int32_t *toks = malloc(((size_t)max_p + 1) * sizeof *toks);
+    for (int i = 0; i < tg->n; i++)
+        max_t = tg->v[i] > max_t ? tg->v[i] : max_t;
+    for (int i = 0; i < dd->n; i++)
+        max_d = dd->v[i] > max_d ? dd->v[i] : max_d;
+    const int room = max_p > max_t ? max_p : max_t;
+    int32_t *toks = malloc(((size_t)(max_p > max_d ? max_p : max_d) + 1) * sizeof *toks);
     r.ns = malloc((size_t)reps * sizeof *r.ns);
-    int rc = CLI_OK;
+    int rc = toks && r.ns ? CLI_OK : cli_fail("bench", "out of memory");
     uint64_t rng = 88172645463325252ull;
     char errbuf[600];
-    /* llama-bench's order: the prompt tests, then the generation tests */
-    for (int k = 0; k < pp->n + tg->n && rc == CLI_OK && toks && r.ns; k++) {
-        r.n_prompt = k < pp->n ? pp->v[k] : 0;
-        r.n_gen = k < pp->n ? 0 : tg->v[k - pp->n];
-        if (r.n_prompt + r.n_gen == 0)
-            continue;
-        double warm;
-        time_t now = time(NULL);
-        strftime(r.when, sizeof r.when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        if (run_once(m, r.n_prompt, r.n_gen ? 1 : 0, &rng, toks, &warm, errbuf, sizeof errbuf)) {
+    for (int di = 0; di < dd->n && rc == CLI_OK; di++) {
+        r.n_depth = dd->v[di];
+        llmr_seq *s = NULL;
+        if (depth_seq(m, r.n_depth, room, &rng, toks, &s, errbuf, sizeof errbuf)) {
             rc = cli_fail("bench", "%s", errbuf);
             break;
         }
-        char label[64];
-        snprintf(label, sizeof label, "%s%d, %d threads", r.n_prompt ? "pp" : "tg",
-                 r.n_prompt ? r.n_prompt : r.n_gen, threads);
-        for (int i = 0; i < reps; i++) {
-            cli_progress_line(stderr, label, i, reps);
-            if (run_once(m, r.n_prompt, r.n_gen, &rng, toks, &r.ns[i], errbuf, sizeof errbuf)) {
+        /* llama-bench's order: the prompt tests, then the generation tests */
+        for (int k = 0; k < pp->n + tg->n && rc == CLI_OK; k++) {
+            r.n_prompt = k < pp->n ? pp->v[k] : 0;
+            r.n_gen = k < pp->n ? 0 : tg->v[k - pp->n];
+            if (r.n_prompt + r.n_gen == 0)
+                continue;
+            if (run_test(m, s, &r, &rng, toks, errbuf, sizeof errbuf)) {
                 rc = cli_fail("bench", "%s", errbuf);
                 break;
             }
-        }
-        cli_progress_clear(stderr);
-        if (rc == CLI_OK) {
             if (json)
                 print_json(&r, *first, cpu, kv == LLMR_KV_F32 ? "f32" : "f16");
             else
                 print_md(&r);
             *first = false;
         }
+        llmri_seq_free(s);
     }
-    if (!toks || !r.ns)
-        rc = cli_fail("bench", "out of memory");
     free(toks);
     free(r.ns);
     llmr_model_close(m);
@@ -281,6 +325,7 @@ int cmd_bench(int argc, char **argv)
     const char *models[MAX_LIST];
     int n_models = 0;
     int_list pp = {{512}, 1}, tg = {{128}, 1}, th = {{llmri_physical_cores()}, 1};
+    int_list dd = {{0}, 1};
     long reps = 5;
     bool json = false;
     llmr_kv_type kv = LLMR_KV_F16;
@@ -297,6 +342,9 @@ int cmd_bench(int argc, char **argv)
         } else if ((!strcmp(a, "-n") || !strcmp(a, "--n-gen")) && has) {
             if (!parse_list(argv[++i], 0, &tg))
                 return cli_usage_error("bench", "-n wants a list like 128 or 16,128");
+        } else if ((!strcmp(a, "-d") || !strcmp(a, "--n-depth")) && has) {
+            if (!parse_list(argv[++i], 0, &dd))
+                return cli_usage_error("bench", "-d wants a list like 0 or 0,1024,4096");
         } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && has) {
             if (!parse_list(argv[++i], 1, &th))
                 return cli_usage_error("bench", "-t wants a list like 1,2");
@@ -344,7 +392,8 @@ int cmd_bench(int argc, char **argv)
     int rc = CLI_OK;
     for (int i = 0; i < n_models && rc == CLI_OK; i++)
         for (int t = 0; t < th.n && rc == CLI_OK; t++)
-            rc = bench_model(paths[i], th.v[t], &pp, &tg, (int)reps, kv, json, &first, cpu);
+            rc = bench_model(paths[i], th.v[t], &pp, &tg, &dd, (int)reps, kv, json, &first,
+                             cpu);
     if (json)
         printf("\n]\n");
     return rc;

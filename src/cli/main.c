@@ -45,10 +45,12 @@ static const cli_cmd commands[] = {
      "        Q6_K; Q4_K_M: Q6_K for some attn_v and ffn_down layers). Norms stay F32.\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)",
-     "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-t 1,2] [-r 5] [--json]\n"
-     "                  [-o md|json] [--kv f16|f32]\n"
+     "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-d 0] [-t 1,2] [-r 5]\n"
+     "                  [--json] [-o md|json] [--kv f16|f32]\n"
      "  -p LIST   prompt lengths (ppN tests: N random tokens in one batch; 0 skips)\n"
      "  -n LIST   generation lengths (tgN tests: N tokens one at a time; 0 skips)\n"
+     "  -d LIST   depths: run every test with N tokens already in the KV cache (default 0;\n"
+     "            they are evaluated once per depth, untimed; the JSON gives n_depth)\n"
      "  -t LIST   thread counts (default: physical cores)\n"
      "  -r N      timed repetitions after one warm-up (default 5)\n"
      "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"

@@ -83,6 +83,14 @@ jq -e '.[0].model_type | endswith(" Q8_0")' "$tmp/b.json" >/dev/null; check "ben
 "$BIN" info --json "$M" | jq -e '.file_type == "F32"' \
     >/dev/null; check "info guessed file type" $?
 "$BIN" bench -m "$tmp/q.gguf" -p 8 -n 0 -r 1 -t 1 | grep -q '| *pp8 *|'; check "bench table" $?
+# -d: every test runs with N tokens already in the cache (llama-bench's n_depth)
+"$BIN" bench -m "$tmp/q.gguf" -p 8 -n 4 -d 0,16 -r 1 -t 1 --json > "$tmp/bd.json"
+check "bench -d exit 0" $?
+[ -s "$tmp/bd.json" ] && jq -e 'length == 4 and ([.[].n_depth] == [0, 0, 16, 16]) and .[3].n_gen == 4' "$tmp/bd.json" \
+    >/dev/null; check "bench -d json n_depth" $?
+"$BIN" bench -m "$tmp/q.gguf" -p 0 -n 4 -d 16 -r 1 -t 1 | grep -q '| *tg4 @ d16 *|'
+check "bench -d table label" $?
+"$BIN" bench -m "$M" -p 8 -d x >/dev/null 2>&1; check "bench -d bad -> 2" $([ $? = 2 ]; echo $?)
 
 # quantize follows llama.cpp: Q4_0 bytes identical to llama-quantize's (same sha256 of the
 # dequantized values), and the Q4_K_M mix picks the same type per tensor as the fixture
