@@ -5,6 +5,7 @@
 #ifndef LLMR_MODEL_ROWOPS_H
 #define LLMR_MODEL_ROWOPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -22,6 +23,17 @@ typedef struct llmr_rowops {
     /* softmax of s[lo..valid) after scaling by `scale` and, when cap > 0, soft-capping; the
      * rest of s[0..n) = 0 (lo > 0: a sliding window's first position) */
     void (*softmax_window)(float *s, int n, int lo, int valid, float scale, float cap);
+    /* One step of the online softmax (attention.c) over a tile of n scores s: those in
+     * [lo, hi) are scaled (and soft-capped when cap > 0), the running maximum *mx and sum
+     * *sum of the row are updated, s[i] becomes exp(s[i] - *mx) there and 0 elsewhere.
+     * Returns the factor exp(old max - new max) by which what was accumulated before with the
+     * old maximum must be multiplied (0 when nothing was, 1 when [lo, hi) is empty). */
+    float (*attn_softmax)(float *s, int n, int lo, int hi, float scale, float cap, float *mx,
+                          float *sum);
+    /* o[c][d] = o[c][d] * corr[c] + sum_i p[c][i] v[i][d] for c < nc, i < n, d < hd: rows of
+     * o are ldo floats apart, rows of p ldp, rows of v vs. */
+    void (*attn_pv)(float *o, int ldo, const float *p, int ldp, int nc, const float *v, size_t vs,
+                    int n, int hd, const float *corr);
 } llmr_rowops;
 
 const llmr_rowops *llmri_rowops_get(void);
@@ -162,6 +174,124 @@ static void rowops_softmax(float *restrict s, int n, int valid, float scale)
         s[i] *= inv;
     for (i = valid; i < n; i++)
         s[i] = 0.0f;
+}
+
+static float rowops_attn_softmax(float *restrict s, int n, int lo, int hi, float scale,
+                                 float cap, float *mx, float *sum)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > n ? n : hi;
+    if (hi <= lo) {
+        memset(s, 0, (size_t)n * sizeof *s);
+        return 1.0f;
+    }
+    for (int i = lo; i < hi; i++)
+        s[i] *= scale;
+    if (cap > 0.0f)
+        rowops_softcap(s + lo, hi - lo, cap);
+    float m8[8], p8[8];
+    for (int k = 0; k < 8; k++)
+        m8[k] = s[lo], p8[k] = 0.0f;
+    int i = lo;
+    for (; i + 8 <= hi; i += 8)
+        for (int k = 0; k < 8; k++)
+            m8[k] = s[i + k] > m8[k] ? s[i + k] : m8[k];
+    for (; i < hi; i++)
+        m8[0] = s[i] > m8[0] ? s[i] : m8[0];
+    float m = *mx;
+    for (int k = 0; k < 8; k++)
+        m = m8[k] > m ? m8[k] : m;
+    for (i = 0; i < lo; i++)
+        s[i] = 0.0f;
+    for (i = hi; i < n; i++)
+        s[i] = 0.0f;
+    for (i = lo; i < hi; i++)
+        s[i] = rowops_exp(s[i] - m);
+    for (i = lo; i + 8 <= hi; i += 8)
+        for (int k = 0; k < 8; k++)
+            p8[k] += s[i + k];
+    float t = 0.0f;
+    for (; i < hi; i++)
+        t += s[i];
+    for (int k = 0; k < 8; k++)
+        t += p8[k];
+    /* the first tile with valid scores: nothing was accumulated yet (*mx is -FLT_MAX) */
+    const float corr = *sum == 0.0f ? 0.0f : rowops_exp(*mx - m);
+    *sum = *sum * corr + t;
+    *mx = m;
+    return corr;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+/* Two columns (query rows) at a time, 32 dimensions per pass (8 accumulators): each V load
+ * serves both columns, and the accumulators stay in registers over the tile's positions. */
+static void pv_avx2(float *restrict o, int ldo, const float *restrict p, int ldp, int nc,
+                    const float *restrict v, size_t vs, int n, int hd, const float *corr)
+{
+    for (int c = 0; c < nc; c += 2) {
+        const int two = c + 1 < nc;
+        float *o0 = o + (size_t)c * ldo, *o1 = o0 + (two ? ldo : 0);
+        const float *p0 = p + (size_t)c * ldp, *p1 = p0 + (two ? ldp : 0);
+        const __m256 c0 = _mm256_set1_ps(corr[c]), c1 = _mm256_set1_ps(corr[c + two]);
+        int d = 0;
+        for (; d + 32 <= hd; d += 32) {
+            __m256 a[4], b[4];
+            for (int k = 0; k < 4; k++) {
+                a[k] = _mm256_mul_ps(_mm256_loadu_ps(o0 + d + 8 * k), c0);
+                b[k] = _mm256_mul_ps(_mm256_loadu_ps(o1 + d + 8 * k), c1);
+            }
+            for (int i = 0; i < n; i++) {
+                const float *vi = v + (size_t)i * vs + d;
+                const __m256 w0 = _mm256_broadcast_ss(p0 + i), w1 = _mm256_broadcast_ss(p1 + i);
+                for (int k = 0; k < 4; k++) {
+                    const __m256 x = _mm256_loadu_ps(vi + 8 * k);
+                    a[k] = _mm256_fmadd_ps(w0, x, a[k]);
+                    b[k] = _mm256_fmadd_ps(w1, x, b[k]);
+                }
+            }
+            /* o1 after o0: with one column left they are the same row, and b = a */
+            for (int k = 0; k < 4; k++) {
+                _mm256_storeu_ps(o0 + d + 8 * k, a[k]);
+                _mm256_storeu_ps(o1 + d + 8 * k, b[k]);
+            }
+        }
+        for (; d < hd; d += 8) {
+            __m256 a = _mm256_mul_ps(_mm256_loadu_ps(o0 + d), c0);
+            __m256 b = _mm256_mul_ps(_mm256_loadu_ps(o1 + d), c1);
+            for (int i = 0; i < n; i++) {
+                const __m256 x = _mm256_loadu_ps(v + (size_t)i * vs + d);
+                a = _mm256_fmadd_ps(_mm256_broadcast_ss(p0 + i), x, a);
+                b = _mm256_fmadd_ps(_mm256_broadcast_ss(p1 + i), x, b);
+            }
+            _mm256_storeu_ps(o0 + d, a);
+            _mm256_storeu_ps(o1 + d, b);
+        }
+    }
+}
+#endif
+
+static void rowops_attn_pv(float *restrict o, int ldo, const float *restrict p, int ldp, int nc,
+                           const float *restrict v, size_t vs, int n, int hd, const float *corr)
+{
+#if defined(__AVX2__) && defined(__FMA__)
+    if (hd % 8 == 0) {
+        pv_avx2(o, ldo, p, ldp, nc, v, vs, n, hd, corr);
+        return;
+    }
+#endif
+    for (int c = 0; c < nc; c++) {
+        float *oc = o + (size_t)c * ldo;
+        const float *pc = p + (size_t)c * ldp;
+        for (int d = 0; d < hd; d++)
+            oc[d] *= corr[c];
+        for (int i = 0; i < n; i++) {
+            const float w = pc[i];
+            const float *vi = v + (size_t)i * vs;
+            for (int d = 0; d < hd; d++)
+                oc[d] += w * vi[d];
+        }
+    }
 }
 #endif
 
