@@ -6,12 +6,13 @@
  * A task is (segment, KV head, tile of query rows). Its columns are the query heads that
  * share the KV head (grouped-query attention) times its rows, so the group's heads read the
  * cache together: a decode step reads each layer's cache once, not once per query head.
- * Per KV tile:
- *   S = K_tile q^T                   llmri_matmul_rows with the cache type's kernels (q
- *                                    converted to its vec_dot_type: F16, Q8_0, or F32)
+ * Per KV tile, in float (the tile's keys and values are converted once, then serve every
+ * column; q stays in float):
+ *   K_tile, V_tile = floats          rowops kv_to_float (F16, Q8_0, Q4_0 rows)
+ *   S = q K_tile^T                   rowops attn_qk
  *   P = exp(S * scale - max)         rowops attn_softmax: causal mask, sliding window,
  *                                    soft-capping, running max and sum per column
- *   O = O * corr + P V_tile          rowops attn_pv, V dequantized to floats first
+ *   O = O * corr + P V_tile          rowops attn_pv
  * and at the end out = O / sum. The cache holds K and V by position (rows of kv_dim values of
  * the cache type, blocks of 32 along kv_dim for Q8_0 / Q4_0, as llama.cpp's quantized cache).
  */
@@ -35,9 +36,9 @@ int llmri_att_cols(const llmr_hparams *hp)
 size_t llmri_att_scratch_bytes(const llmr_hparams *hp)
 {
     const size_t cols = (size_t)llmri_att_cols(hp), hd = (size_t)hp->head_dim;
-    /* S, O, max, sum, corr, the V tile, and q columns packed in their widest type (F32) */
-    const size_t floats = cols * ATT_KV_TILE + cols * hd + 3 * cols + ATT_KV_TILE * hd;
-    return (floats + cols * hd) * sizeof(float) + 64;
+    /* S, O, max, sum, corr, the packed q columns, the K and V tiles */
+    return (cols * ATT_KV_TILE + 2 * cols * hd + 3 * cols + 2 * ATT_KV_TILE * hd) *
+           sizeof(float);
 }
 
 /* The first position query position p may see (sliding window of swa positions, or 0). */
@@ -45,46 +46,31 @@ static int window_lo(int p, int swa) { return swa > 0 && p >= swa ? p - swa + 1 
 
 void llmri_attn_task(const llmr_att_task *t, const llmr_rowops *ops, void *scratch)
 {
-    const int hd = t->hd, nc = t->n_rows * t->group;
+    const int hd = t->hd, nc = t->n_rows * t->group, cap = t->cols_cap;
     float *S = scratch;
-    float *O = S + (size_t)t->cols_cap * ATT_KV_TILE;
-    float *mx = O + (size_t)t->cols_cap * hd, *sum = mx + t->cols_cap, *corr = sum + t->cols_cap;
-    float *Vt = corr + t->cols_cap;
-    uint8_t *Qp = (uint8_t *)(Vt + (size_t)ATT_KV_TILE * hd);
+    float *O = S + (size_t)cap * ATT_KV_TILE, *Q = O + (size_t)cap * hd;
+    float *mx = Q + (size_t)cap * hd, *sum = mx + cap, *corr = sum + cap;
+    float *Kt = corr + cap, *Vt = Kt + (size_t)ATT_KV_TILE * hd;
     /* q columns: the group's heads are adjacent in a row, so one copy per row packs them */
-    const size_t qhb = t->q_head_bytes, ghb = (size_t)t->group * qhb;
-    const uint8_t *Q = t->q;
-    if (t->n_rows > 1) {
-        for (int j = 0; j < t->n_rows; j++)
-            memcpy(Qp + (size_t)j * ghb, t->q + (size_t)j * t->q_stride, ghb);
-        Q = Qp;
-    }
+    for (int j = 0; j < t->n_rows; j++)
+        memcpy(Q + (size_t)j * t->group * hd, t->q + (size_t)j * t->q_stride,
+               (size_t)t->group * hd * sizeof *Q);
     for (int c = 0; c < nc; c++)
         mx[c] = -FLT_MAX, sum[c] = 0.0f;
     memset(O, 0, (size_t)nc * hd * sizeof *O);
-    const int p_last = t->pos + t->n_rows - 1;
-    const int lo = window_lo(t->pos, t->swa), hi = p_last + 1;
-    const bool v_f32 = t->tv->type == LLMR_TYPE_F32;
+    const int lo = window_lo(t->pos, t->swa), hi = t->pos + t->n_rows;
     for (int i0 = lo; i0 < hi; i0 += ATT_KV_TILE) {
         const int n = hi - i0 < ATT_KV_TILE ? hi - i0 : ATT_KV_TILE;
-        llmri_matmul_rows(t->tk, hd, t->k + (size_t)i0 * t->k_row, t->k_row, 0, n, Q, qhb, nc,
-                         S, ATT_KV_TILE);
-        const float *V = Vt;
-        size_t vs = (size_t)hd;
-        if (v_f32) {
-            V = (const float *)(t->v + (size_t)i0 * t->v_row);
-            vs = t->v_row / sizeof(float);
-        } else {
-            for (int i = 0; i < n; i++)
-                t->tv->to_float(t->v + (size_t)(i0 + i) * t->v_row, Vt + (size_t)i * hd, hd);
-        }
+        ops->kv_to_float(t->type_k, t->k + (size_t)i0 * t->k_row, t->k_row, n, hd, Kt);
+        ops->kv_to_float(t->type_v, t->v + (size_t)i0 * t->v_row, t->v_row, n, hd, Vt);
+        ops->attn_qk(S, ATT_KV_TILE, Q, nc, Kt, n, hd);
         for (int c = 0; c < nc; c++) {
             const int p = t->pos + c / t->group;   /* column c's query position */
             corr[c] = ops->attn_softmax(S + (size_t)c * ATT_KV_TILE, n,
                                         window_lo(p, t->swa) - i0, p + 1 - i0, t->scale, t->cap,
                                         &mx[c], &sum[c]);
         }
-        ops->attn_pv(O, hd, S, ATT_KV_TILE, nc, V, vs, n, hd, corr);
+        ops->attn_pv(O, hd, S, ATT_KV_TILE, nc, Vt, (size_t)hd, n, hd, corr);
     }
     for (int c = 0; c < nc; c++) {
         float *out = t->out + (size_t)(c / t->group) * t->out_stride + (size_t)(c % t->group) * hd;
@@ -112,8 +98,6 @@ static void att_step(void *arg, int ith, int nth)
     const llmr_hparams *hp = &m->hp;
     const int hd = hp->head_dim, qd = hp->n_head * hd, nkv = hp->n_head_kv;
     const int group = hp->n_head / nkv;
-    const llmr_type_traits *tk = llmri_traits((uint32_t)m->type_k);
-    const llmr_type_traits *tv = llmri_traits((uint32_t)m->type_v);
     void *scr = a->w->att_scratch + (size_t)ith * a->w->att_scratch_stride;
     int t;
     /* tasks in reverse: the causal triangle's longest tiles (last rows) start first */
@@ -132,11 +116,11 @@ static void att_step(void *arg, int ith, int nth)
         const llmr_seq *s = sg->s;
         const size_t row = (size_t)(sg->row0 + j0);
         llmr_att_task task = {
-            .tk = tk, .tv = tv, .hd = hd, .group = group, .cols_cap = llmri_att_cols(hp),
+            .type_k = m->type_k, .type_v = m->type_v, .hd = hd, .group = group,
+            .cols_cap = llmri_att_cols(hp),
             .k = s->k[a->layer] + (size_t)g * s->k_head, .k_row = s->k_row,
             .v = s->v[a->layer] + (size_t)g * s->v_head, .v_row = s->v_row,
-            .q = a->q + row * a->q_stride + (size_t)g * group * a->q_head_bytes,
-            .q_stride = a->q_stride, .q_head_bytes = a->q_head_bytes,
+            .q = a->w->q + row * qd + (size_t)g * group * hd, .q_stride = (size_t)qd,
             .n_rows = j1 - j0, .pos = sg->pos + j0, .swa = a->L->n_swa,
             .scale = hp->attn_scale, .cap = hp->attn_softcap,
             .out = a->w->att + row * qd + (size_t)g * group * hd, .out_stride = (size_t)qd};

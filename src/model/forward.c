@@ -25,8 +25,7 @@
  *
  * Numerics follow llama.cpp, so that its logits are reproducible: before each matrix product
  * the activations are converted once to the weights' vec_dot_type (Q8_0, Q8_K, F16, ...), and
- * attention uses the same kernels on the cache (q converted to the K cache's vec_dot_type for
- * q.K, as llama.cpp's flash-attention path does; the softmax and P V stay in float).
+ * attention converts each tile of the cache to float and computes in float (attention.c).
  *
  * Threads: matrix products split their rows into chunks taken from an atomic counter (the
  * machine is shared and noisy, so dynamic scheduling beats a fixed split); row-wise steps
@@ -358,13 +357,10 @@ static void row_rope_store(fwd *f, int r)
     for (int h = 0; h < hp->n_head_kv; h++)
         llmri_rope_apply(k + h * hd, cs, hp);
 
-    /* k and v into the cache in its type; q in the K cache's vec_dot_type for q.k */
+    /* k and v into the cache in its type */
     llmr_seq *s = f->w->row_seq[r];
     store_row(m->type_k, k, s->k[f->layer] + (size_t)pos * s->k_row, kvd, f->w->ops);
     store_row(m->type_v, v, s->v[f->layer] + (size_t)pos * s->v_row, kvd, f->w->ops);
-    const uint32_t qt = llmri_traits((uint32_t)m->type_k)->vec_dot_type;
-    if (qt != LLMR_TYPE_F32)
-        store_row((int)qt, q, f->w->qc + (size_t)r * f->w->qc_stride, qd, f->w->ops);
 }
 
 static void row_quant_att(fwd *f, int r)
@@ -437,19 +433,8 @@ static void row_final(fwd *f, int k)
 
 static void run_attention(fwd *f)
 {
-    const llmr_hparams *hp = &f->m->hp;
-    const uint32_t qt = llmri_traits((uint32_t)f->m->type_k)->vec_dot_type;
-    const int qd = hp->n_head * hp->head_dim;
     llmr_att_pass a = {.m = f->m, .w = f->w, .segs = f->segs, .n_segs = f->n_segs,
                        .layer = f->layer, .L = f->L};
-    if (qt == LLMR_TYPE_F32) {
-        a.q = (const uint8_t *)f->w->q;
-        a.q_stride = (size_t)qd * sizeof(float);
-    } else {
-        a.q = f->w->qc;
-        a.q_stride = f->w->qc_stride;
-    }
-    a.q_head_bytes = llmri_row_size(qt, hp->head_dim);
     llmri_attention(&a);
 }
 

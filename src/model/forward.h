@@ -28,8 +28,6 @@ struct llmr_work {
     float *x, *xn, *q, *k, *v, *att, *t, *hb, *hb2;
     uint8_t *xq[MAX_XQ];     /* activations in a vec_dot_type, cap rows of xq_stride bytes */
     size_t xq_stride;
-    uint8_t *qc;             /* q in the K cache's vec_dot_type (F16, Q8_0), qc_stride apart */
-    size_t qc_stride;
     uint8_t *att_scratch;    /* per thread: att_scratch_stride bytes (attention.c) */
     size_t att_scratch_stride;
     float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position
@@ -102,29 +100,27 @@ void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
 void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale);
 
 /* attention.c: the attention of one layer over every segment of a pass (the row step before
- * stored the rows' keys and values in their caches and q in q / q_stride / q_head_bytes). */
+ * stored the rows' keys and values in their caches; q is read from w->q). */
 typedef struct llmr_att_pass {
     llmr_model *m;
     struct llmr_work *w;
     const llmr_segment *segs;
     int n_segs, layer;
     const llmr_layer *L;
-    const uint8_t *q;        /* row r's q (n_head heads) at q + r * q_stride, in the K cache's
-                                vec_dot_type; head h at h * q_head_bytes */
-    size_t q_stride, q_head_bytes;
 } llmr_att_pass;
 void llmri_attention(const llmr_att_pass *a);
 
 /* One attention task: n_rows query rows at positions pos.. of one KV head's `group` query heads
- * over the cached positions each may see. out row j, head hh (of the group) at
- * out + j * out_stride + hh * hd; the unit tests call this directly. */
+ * over the cached positions each may see. Query row j, head hh (of the group) is read at
+ * q + j * q_stride + hh * hd and written at out + j * out_stride + hh * hd (floats). The unit
+ * tests call this directly. */
 typedef struct llmr_att_task {
-    const llmr_type_traits *tk, *tv;   /* the cache types */
+    int type_k, type_v;                /* the cache types: LLMR_TYPE_F32, F16, Q8_0, Q4_0 */
     int hd, group, cols_cap;           /* cols_cap: llmri_att_cols, n_rows * group at most */
     const uint8_t *k, *v;              /* position 0's row, at this head's offset */
     size_t k_row, v_row;               /* bytes between positions */
-    const uint8_t *q;                  /* row 0's first head of the group, in tk's vec_dot_type */
-    size_t q_stride, q_head_bytes;
+    const float *q;
+    size_t q_stride;
     int n_rows, pos, swa;              /* swa: sliding window in positions, 0: none */
     float scale, cap;                  /* q.k scale; soft-cap (0: none) */
     float *out;

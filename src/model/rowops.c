@@ -7,7 +7,8 @@
 extern const llmr_rowops llmr_rowops_avx2;
 static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax, rowops_to_f16,
                                           rowops_geglu, rowops_softcap, rowops_softmax_window,
-                                          rowops_attn_softmax, rowops_attn_pv};
+                                          rowops_attn_softmax, rowops_attn_pv, rowops_attn_qk,
+                                          rowops_kv_to_float};
 
 const llmr_rowops *llmri_rowops_get(void)
 {

@@ -34,11 +34,18 @@ typedef struct llmr_rowops {
      * o are ldo floats apart, rows of p ldp, rows of v vs. */
     void (*attn_pv)(float *o, int ldo, const float *p, int ldp, int nc, const float *v, size_t vs,
                     int n, int hd, const float *corr);
+    /* s[c][i] = q[c] . k[i] over hd floats, for c < nc, i < n: rows of s ldS apart, of q and k
+     * hd apart */
+    void (*attn_qk)(float *s, int ldS, const float *q, int nc, const float *k, int n, int hd);
+    /* n cache rows of hd values of `type` (F32, F16, Q8_0, Q4_0; src + i * stride) to floats,
+     * dst[i * hd + d] */
+    void (*kv_to_float)(int type, const uint8_t *src, size_t stride, int n, int hd, float *dst);
 } llmr_rowops;
 
 const llmr_rowops *llmri_rowops_get(void);
 
 #ifdef LLMR_ROWOPS_IMPL
+#include "gguf/gguf.h"
 #include "kernels/kernels.h"
 /* GCC keeps float compares as branches while FP exceptions may trap (its default), which
  * stops these loops from vectorizing; nothing here relies on exception flags. Clang does not
@@ -290,6 +297,126 @@ static void rowops_attn_pv(float *restrict o, int ldo, const float *restrict p, 
             const float *vi = v + (size_t)i * vs;
             for (int d = 0; d < hd; d++)
                 oc[d] += w * vi[d];
+        }
+    }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+/* Two columns x four positions per step: 8 accumulators over hd / 8 steps, then one
+ * horizontal reduction gives the 8 scores (hadd pairs, then the two 128-bit halves). */
+static void qk_avx2(float *restrict s, int ldS, const float *restrict q, int nc,
+                    const float *restrict k, int n, int hd)
+{
+    int c = 0;
+    for (; c + 2 <= nc; c += 2) {
+        const float *q0 = q + (size_t)c * hd, *q1 = q0 + hd;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const float *k0 = k + (size_t)i * hd;
+            __m256 a[8];
+            for (int t = 0; t < 8; t++)
+                a[t] = _mm256_setzero_ps();
+            for (int d = 0; d < hd; d += 8) {
+                const __m256 x0 = _mm256_loadu_ps(q0 + d), x1 = _mm256_loadu_ps(q1 + d);
+                for (int t = 0; t < 4; t++) {
+                    const __m256 y = _mm256_loadu_ps(k0 + (size_t)t * hd + d);
+                    a[t] = _mm256_fmadd_ps(x0, y, a[t]);
+                    a[4 + t] = _mm256_fmadd_ps(x1, y, a[4 + t]);
+                }
+            }
+            const __m256 h0 = _mm256_hadd_ps(a[0], a[1]), h1 = _mm256_hadd_ps(a[2], a[3]);
+            const __m256 h2 = _mm256_hadd_ps(a[4], a[5]), h3 = _mm256_hadd_ps(a[6], a[7]);
+            const __m256 r0 = _mm256_hadd_ps(h0, h1), r1 = _mm256_hadd_ps(h2, h3);
+            _mm_storeu_ps(s + (size_t)c * ldS + i, _mm_add_ps(_mm256_castps256_ps128(r0),
+                                                               _mm256_extractf128_ps(r0, 1)));
+            _mm_storeu_ps(s + (size_t)(c + 1) * ldS + i,
+                          _mm_add_ps(_mm256_castps256_ps128(r1), _mm256_extractf128_ps(r1, 1)));
+        }
+        for (; i < n; i++)
+            for (int cc = c; cc < c + 2; cc++) {
+                __m256 a = _mm256_setzero_ps();
+                for (int d = 0; d < hd; d += 8)
+                    a = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)cc * hd + d),
+                                        _mm256_loadu_ps(k + (size_t)i * hd + d), a);
+                const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+                const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
+                s[(size_t)cc * ldS + i] = _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+            }
+    }
+    for (; c < nc; c++)
+        for (int i = 0; i < n; i++) {
+            __m256 a = _mm256_setzero_ps();
+            for (int d = 0; d < hd; d += 8)
+                a = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)c * hd + d),
+                                    _mm256_loadu_ps(k + (size_t)i * hd + d), a);
+            const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+            const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            s[(size_t)c * ldS + i] = _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+        }
+}
+#endif
+
+static void rowops_attn_qk(float *restrict s, int ldS, const float *restrict q, int nc,
+                           const float *restrict k, int n, int hd)
+{
+#if defined(__AVX2__) && defined(__FMA__)
+    if (hd % 8 == 0) {
+        qk_avx2(s, ldS, q, nc, k, n, hd);
+        return;
+    }
+#endif
+    for (int c = 0; c < nc; c++)
+        for (int i = 0; i < n; i++) {
+            float a = 0.0f;
+            for (int d = 0; d < hd; d++)
+                a += q[(size_t)c * hd + d] * k[(size_t)i * hd + d];
+            s[(size_t)c * ldS + i] = a;
+        }
+}
+
+/* Blocks of 32 values: Q8_0 {fp16 d; int8 q[32]} is d * q[j]; Q4_0 {fp16 d; uint8 q[16]} is
+ * d * ((q[j] & 15) - 8) for j < 16 and d * ((q[j - 16] >> 4) - 8) after (ggml's layouts). */
+static void rowops_kv_to_float(int type, const uint8_t *restrict src, size_t stride, int n,
+                               int hd, float *restrict dst)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *r = src + (size_t)i * stride;
+        float *o = dst + (size_t)i * hd;
+        if (type == LLMR_TYPE_F32) {
+            memcpy(o, r, (size_t)hd * sizeof(float));
+        } else if (type == LLMR_TYPE_F16) {
+#ifdef __F16C__
+            int d = 0;
+            for (; d + 8 <= hd; d += 8)
+                _mm256_storeu_ps(o + d,
+                                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 2 * d))));
+            for (; d < hd; d++) {
+                uint16_t h;
+                memcpy(&h, r + 2 * d, 2);
+                o[d] = llmri_fp16_to_fp32(h);
+            }
+#else
+            llmri_fp16_to_fp32_row((const uint16_t *)(const void *)r, o, hd);
+#endif
+        } else if (type == LLMR_TYPE_Q8_0) {
+            for (int b = 0; b < hd / 32; b++, r += 34) {
+                uint16_t h;
+                memcpy(&h, r, 2);
+                const float d = llmri_fp16_to_fp32(h);
+                const int8_t *qs = (const int8_t *)(r + 2);
+                for (int j = 0; j < 32; j++)
+                    o[32 * b + j] = d * (float)qs[j];
+            }
+        } else {   /* Q4_0 */
+            for (int b = 0; b < hd / 32; b++, r += 18) {
+                uint16_t h;
+                memcpy(&h, r, 2);
+                const float d = llmri_fp16_to_fp32(h);
+                for (int j = 0; j < 16; j++) {
+                    o[32 * b + j] = d * (float)((r[2 + j] & 15) - 8);
+                    o[32 * b + 16 + j] = d * (float)((r[2 + j] >> 4) - 8);
+                }
+            }
         }
     }
 }

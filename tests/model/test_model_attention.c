@@ -2,8 +2,9 @@
  * the same cache: lengths below, at and past one KV tile, several query rows (the causal mask
  * inside a tile), grouped-query heads, a sliding window and soft-capping, for every cache type
  * (F32, F16, Q8_0, Q4_0), with the baseline row kernels and the ones chosen at run time. The
- * reference reads the cache's values and q as the kernels see them (dequantized), so what is
- * compared is the algorithm: the online softmax over tiles against the whole softmax at once. */
+ * reference reads the cache's values dequantized by the type's own kernel (llmri_traits), so
+ * what is compared is the algorithm (the online softmax over tiles against the whole softmax
+ * at once) and the attention's own conversion of the cache rows. */
 #include "test_util.h"
 
 #pragma GCC diagnostic push
@@ -19,7 +20,7 @@
 
 static const llmr_rowops BASE = {rowops_swiglu, rowops_softmax, rowops_to_f16, rowops_geglu,
                                  rowops_softcap, rowops_softmax_window, rowops_attn_softmax,
-                                 rowops_attn_pv};
+                                 rowops_attn_pv, rowops_attn_qk, rowops_kv_to_float};
 
 #define HD 64
 #define GROUP 4
@@ -50,12 +51,9 @@ typedef struct att_case {
  * scale (the values are in [-1, 1]). */
 static double run_case(uint32_t type, const att_case *c, const llmr_rowops *ops)
 {
-    const llmr_type_traits *tk = llmri_traits(type);
-    const uint32_t qt = tk->vec_dot_type;
     const int npos = c->pos + c->n_rows;
-    const size_t row = llmri_row_size(type, HD), qhb = llmri_row_size(qt, HD);
+    const size_t row = llmri_row_size(type, HD);
     uint8_t *K = malloc((size_t)npos * row), *V = malloc((size_t)npos * row);
-    uint8_t *Q = malloc((size_t)c->n_rows * GROUP * qhb);
     float *kd = malloc((size_t)npos * HD * sizeof(float)), *vd = malloc((size_t)npos * HD * 4);
     float *qd = malloc((size_t)c->n_rows * GROUP * HD * sizeof(float));
     float *out = malloc((size_t)c->n_rows * GROUP * HD * sizeof(float));
@@ -68,19 +66,16 @@ static double run_case(uint32_t type, const att_case *c, const llmr_rowops *ops)
             x[d] = frand();
         store(type, x, V + (size_t)i * row, vd + (size_t)i * HD, HD);
     }
-    for (int j = 0; j < c->n_rows * GROUP; j++) {
-        for (int d = 0; d < HD; d++)
-            x[d] = frand();
-        store(qt, x, Q + (size_t)j * qhb, qd + (size_t)j * HD, HD);
-    }
+    for (int j = 0; j < c->n_rows * GROUP * HD; j++)
+        qd[j] = frand();
     llmr_hparams hp = {.n_head = GROUP, .n_head_kv = 1, .head_dim = HD};
     void *scratch = malloc(llmri_att_scratch_bytes(&hp));
     const float scale = 0.125f;
-    llmr_att_task t = {.tk = tk, .tv = llmri_traits(type), .hd = HD, .group = GROUP,
+    llmr_att_task t = {.type_k = (int)type, .type_v = (int)type, .hd = HD, .group = GROUP,
                        .cols_cap = llmri_att_cols(&hp), .k = K, .k_row = row, .v = V,
-                       .v_row = row, .q = Q, .q_stride = GROUP * qhb, .q_head_bytes = qhb,
-                       .n_rows = c->n_rows, .pos = c->pos, .swa = c->swa, .scale = scale,
-                       .cap = c->cap, .out = out, .out_stride = GROUP * HD};
+                       .v_row = row, .q = qd, .q_stride = GROUP * HD, .n_rows = c->n_rows,
+                       .pos = c->pos, .swa = c->swa, .scale = scale, .cap = c->cap, .out = out,
+                       .out_stride = GROUP * HD};
     llmri_attn_task(&t, ops, scratch);
     double err = 0;
     double *s = malloc((size_t)npos * sizeof(double));
@@ -107,7 +102,7 @@ static double run_case(uint32_t type, const att_case *c, const llmr_rowops *ops)
                 err = fmax(err, fabs(o - out[((size_t)j * GROUP + h) * HD + d]));
             }
         }
-    free(s); free(K); free(V); free(Q); free(kd); free(vd); free(qd); free(out); free(scratch);
+    free(s); free(K); free(V); free(kd); free(vd); free(qd); free(out); free(scratch);
     return err;
 }
 
