@@ -12,13 +12,21 @@
 #                    the mean of the per-round averages and their range
 #   env PRIO         a command prefix both engines run under, e.g. "chrt -f 10" (real-time
 #                    priority, as root) when other work shares the machine (default: none)
+#   env PEER         a third engine: the path of any llama-bench binary (e.g. ik_llama.cpp's,
+#                    built under /tmp); it runs in every round after llama.cpp, and every
+#                    table gains its column and llmr's ratio to it (default: none)
+#   env PEER_NAME    its name in the tables (default: peer)
+#   env PEER_ARGS    extra arguments for it, e.g. "-rtr 1" (ik_llama.cpp's run-time repacking)
+#   env DEPTH        llama-bench's -d (tests with that many tokens already in the cache), for
+#                    llmr and for a PEER that knows -d; llama.cpp b4748 has no -d (default: none)
 #   env MEMBW        the memory-read benchmark, run before each round (default:
 #                    build/bench_membw when built, see bench_membw.c): the table then gives
 #                    the GB/s each engine's tg streamed next to what the memory delivered,
 #                    because on a shared machine the decode ceiling moves from round to round
 # Makes WORKDIR/tl-f16.gguf with `llmr synth` (random weights, TinyLlama 1.1B shape), quantizes
 # it with `llmr quantize`, runs each engine on each file (PP/TG tests, REPS repetitions), and
-# prints one markdown table with the ratio llmr / llama.cpp. Raw JSON stays in WORKDIR.
+# prints one markdown table with the ratio llmr / llama.cpp (and llmr / PEER). Raw JSON stays
+# in RESULTS.
 set -euo pipefail
 WORK=${1:?usage: compare_llamacpp.sh WORKDIR [REPS] [THREADS] [TYPES]}
 REPS=${2:-3}
@@ -33,6 +41,10 @@ RESULTS=${RESULTS:-$WORK}
 PRIO=${PRIO:-}
 ROUNDS=${ROUNDS:-1}
 MEMBW=${MEMBW:-build/bench_membw}
+PEER=${PEER:-}
+PEER_NAME=${PEER_NAME:-peer}
+PEER_ARGS=${PEER_ARGS:-}
+DEPTH=${DEPTH:-}
 mkdir -p "$WORK" "$RESULTS"
 model_file() { [ "$1" = F16 ] && echo "$WORK/tl-f16.gguf" || echo "$WORK/tl-$1.gguf"; }
 if [ ! -f "$WORK/tl-f16.gguf" ]; then
@@ -61,22 +73,37 @@ for t in $TYPES; do
     fi
     echo "== $t round $k: llama.cpp" >&2
     $PRIO $LLAMA_BENCH -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json > "$RESULTS/llamacpp-$t-$k.json"
+    if [ -n "$PEER" ]; then
+      echo "== $t round $k: $PEER_NAME" >&2
+      # shellcheck disable=SC2086  # PEER_ARGS is a list of arguments
+      $PRIO $PEER -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" ${DEPTH:+-d $DEPTH} \
+          $PEER_ARGS -o json > "$RESULTS/peer-$t-$k.json"
+    fi
     echo "== $t round $k: llmr" >&2
-    $PRIO $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json > "$RESULTS/llmr-$t-$k.json"
+    $PRIO $LLMR bench -m "$f" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" ${DEPTH:+-d $DEPTH} \
+        --json > "$RESULTS/llmr-$t-$k.json"
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RESULTS/load.txt"
 cat "$RESULTS/load.txt"
-python3 - "$RESULTS" "$ROUNDS" $TYPES <<'PY'
+python3 - "$RESULTS" "$ROUNDS" "${PEER:+$PEER_NAME}" $TYPES <<'PY'
 import json, statistics, sys
 import os
-work, rounds, types = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, rounds, peer, types = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+engines = ("llamacpp", "peer", "llmr") if peer else ("llamacpp", "llmr")
 def membw(t):   # GB/s read before each round of type t, when bench_membw ran
     files = [f"{work}/membw-{t}-{k}.txt" for k in range(1, rounds + 1)]
     texts = [open(f).read().strip() for f in files if os.path.exists(f)]
     return [float(x) for x in texts if x]
-print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")
-print("|---|---|---:|---:|---:|")
+if peer:
+    print(f"| type | test | llama.cpp t/s | {peer} t/s | llmr t/s | llmr / llama.cpp | llmr / {peer} |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+else:
+    print("| type | test | llama.cpp t/s | llmr t/s | llmr / llama.cpp |")
+    print("|---|---|---:|---:|---:|")
+def label(r):   # llama-bench's test name, with the depth when the engine reports one
+    test = f"pp{r['n_prompt']}" if r['n_prompt'] else f"tg{r['n_gen']}"
+    return test + (f" @ d{r['n_depth']}" if r.get('n_depth') else "")
 def cell(xs):
     m = statistics.mean(xs)
     return f"{m:.2f} ({min(xs):.2f}-{max(xs):.2f})" if len(xs) > 1 else f"{m:.2f}"
@@ -85,17 +112,23 @@ for t in types:
     runs = {}   # (engine, test) -> per-round averages
     size = int(open(f"{work}/stream-bytes-{t}.txt").read())   # decode's bytes per token
     for k in range(1, rounds + 1):
-        for eng in ("llamacpp", "llmr"):
+        for eng in engines:
             for r in json.load(open(f"{work}/{eng}-{t}-{k}.json")):
-                test = f"pp{r['n_prompt']}" if r['n_prompt'] else f"tg{r['n_gen']}"
-                runs.setdefault((eng, test), []).append(r['avg_ts'])
-    for test in sorted({te for _, te in runs}, key=lambda x: (x[:2] != "pp", x)):
-        a, b = runs[("llamacpp", test)], runs[("llmr", test)]
-        print(f"| {t} | {test} | {cell(a)} | {cell(b)} | "
-              f"{statistics.mean(b) / statistics.mean(a):.2f}x |")
+                runs.setdefault((eng, label(r)), []).append(r['avg_ts'])
+    for test in sorted({te for e, te in runs if e == "llmr"}, key=lambda x: (x[:2] != "pp", x)):
+        b = runs[("llmr", test)]
+        a = runs.get(("llamacpp", test), [])   # b4748 has no -d: "-" at a depth
+        c = runs.get(("peer", test), [])
+        ratio = lambda xs: f"{statistics.mean(b) / statistics.mean(xs):.2f}x" if xs else "-"
+        cellx = lambda xs: cell(xs) if xs else "-"
+        if peer:
+            print(f"| {t} | {test} | {cellx(a)} | {cellx(c)} | {cell(b)} | {ratio(a)} | {ratio(c)} |")
+        else:
+            print(f"| {t} | {test} | {cellx(a)} | {cell(b)} | {ratio(a)} |")
         mb = membw(t)
-        if test.startswith("tg") and mb:
+        if test.startswith("tg") and mb and a:   # (the weight bytes alone: no depth)
             streams.append((t, test, size * statistics.mean(a) / 1e9,
+                            size * statistics.mean(c) / 1e9 if c else None,
                             size * statistics.mean(b) / 1e9, mb))
 if streams:
     print()
@@ -103,8 +136,13 @@ if streams:
     print("embeddings) x t/s, and what the memory-read benchmark gave just before each round")
     print("(the ceiling of those minutes; it drifts, so a short run can land above it).")
     print()
-    print("| type | test | llama.cpp GB/s | llmr GB/s | memory read GB/s |")
-    print("|---|---|---:|---:|---:|")
-    for t, test, ga, gb, mb in streams:
-        print(f"| {t} | {test} | {ga:.1f} | {gb:.1f} | {cell(mb)} |")
+    if peer:
+        print(f"| type | test | llama.cpp GB/s | {peer} GB/s | llmr GB/s | memory read GB/s |")
+        print("|---|---|---:|---:|---:|---:|")
+    else:
+        print("| type | test | llama.cpp GB/s | llmr GB/s | memory read GB/s |")
+        print("|---|---|---:|---:|---:|")
+    for t, test, ga, gc, gb, mb in streams:
+        mid = (f"{gc:.1f} | " if gc is not None else "- | ") if peer else ""
+        print(f"| {t} | {test} | {ga:.1f} | {mid}{gb:.1f} | {cell(mb)} |")
 PY
