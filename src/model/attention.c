@@ -5,7 +5,8 @@
  *
  * A task is (segment, KV head, tile of query rows). Its columns are the query heads that
  * share the KV head (grouped-query attention) times its rows, so the group's heads read the
- * cache together: a decode step reads each layer's cache once, not once per query head.
+ * cache together: a decode step reads each layer's cache once, not once per query head
+ * (unless there are fewer such tasks than twice the threads: then a group's heads are split).
  * Per KV tile, in float (the tile's keys and values are converted once, then serve every
  * column; q stays in float):
  *   K_tile, V_tile = floats          rowops kv_to_float (F16, Q8_0, Q4_0 rows)
@@ -85,6 +86,7 @@ void llmri_attn_task(const llmr_att_task *t, const llmr_rowops *ops, void *scrat
 typedef struct att_run {
     const llmr_att_pass *a;
     int tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: query rows per task */
+    int hsplit;                       /* each KV group's query heads in this many tasks */
     int n_tasks;
     _Atomic int next;
 } att_run;
@@ -97,7 +99,7 @@ static void att_step(void *arg, int ith, int nth)
     const llmr_model *m = a->m;
     const llmr_hparams *hp = &m->hp;
     const int hd = hp->head_dim, qd = hp->n_head * hd, nkv = hp->n_head_kv;
-    const int group = hp->n_head / nkv;
+    const int group = hp->n_head / nkv, sub = group / r->hsplit, units = nkv * r->hsplit;
     void *scr = a->w->att_scratch + (size_t)ith * a->w->att_scratch_stride;
     int t;
     /* tasks in reverse: the causal triangle's longest tiles (last rows) start first */
@@ -106,39 +108,52 @@ static void att_step(void *arg, int ith, int nth)
         int si = 0;
         for (;; si++) {
             const int nt = (a->segs[si].n + r->tiles[si] - 1) / r->tiles[si];
-            if (t < nt * nkv)
+            if (t < nt * units)
                 break;
-            t -= nt * nkv;
+            t -= nt * units;
         }
         const llmr_segment *sg = &a->segs[si];
-        const int T = r->tiles[si], g = t % nkv, j0 = t / nkv * T;
+        const int T = r->tiles[si], u = t % units, j0 = t / units * T;
+        const int g = u / r->hsplit, h0 = g * group + u % r->hsplit * sub;   /* first head */
         const int j1 = j0 + T < sg->n ? j0 + T : sg->n;
         const llmr_seq *s = sg->s;
         const size_t row = (size_t)(sg->row0 + j0);
         llmr_att_task task = {
-            .type_k = m->type_k, .type_v = m->type_v, .hd = hd, .group = group,
+            .type_k = m->type_k, .type_v = m->type_v, .hd = hd, .group = sub,
             .cols_cap = llmri_att_cols(hp),
             .k = s->k[a->layer] + (size_t)g * s->k_head, .k_row = s->k_row,
             .v = s->v[a->layer] + (size_t)g * s->v_head, .v_row = s->v_row,
-            .q = a->w->q + row * qd + (size_t)g * group * hd, .q_stride = (size_t)qd,
+            .q = a->w->q + row * qd + (size_t)h0 * hd, .q_stride = (size_t)qd,
             .n_rows = j1 - j0, .pos = sg->pos + j0, .swa = a->L->n_swa,
             .scale = hp->attn_scale, .cap = hp->attn_softcap,
-            .out = a->w->att + row * qd + (size_t)g * group * hd, .out_stride = (size_t)qd};
+            .out = a->w->att + row * qd + (size_t)h0 * hd, .out_stride = (size_t)qd};
         llmri_attn_task(&task, a->w->ops, scr);
     }
 }
 
 void llmri_attention(const llmr_att_pass *a)
 {
-    att_run r = {.a = a};
+    att_run r = {.a = a, .hsplit = 1};
     const llmr_hparams *hp = &a->m->hp;
     const int group = hp->n_head / hp->n_head_kv, cols = llmri_att_cols(hp);
+    int units = 0;   /* (segment, row tile, KV head) */
     for (int si = 0; si < a->n_segs; si++) {
         int T = cols / group;
         T = T < 1 ? 1 : T > a->segs[si].n ? a->segs[si].n : T;
         r.tiles[si] = T;
-        r.n_tasks += (a->segs[si].n + T - 1) / T * hp->n_head_kv;
+        units += (a->segs[si].n + T - 1) / T * hp->n_head_kv;
     }
+    /* Too few tasks for the threads (one sequence's decode step with one or two KV heads):
+     * the group's query heads are split over several tasks, which then each read the cache;
+     * otherwise one thread would do all the attention. */
+    const int want = 2 * llmri_pool_size(a->m->pool);
+    while (units * r.hsplit < want && r.hsplit < group) {
+        int h = r.hsplit + 1;
+        while (group % h)
+            h++;
+        r.hsplit = h;
+    }
+    r.n_tasks = units * r.hsplit;
     atomic_store_explicit(&r.next, 0, memory_order_relaxed);
     llmri_pool_run(a->m->pool, att_step, &r);
 }
