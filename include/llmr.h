@@ -91,7 +91,7 @@ typedef struct llmr_model llmr_model;
  * 32 along the head dimension (which must then be a multiple of 32): 0.53x and 0.28x F16's
  * memory and of the bytes a decode step reads from the cache. Their accuracy, measured as
  * the KL divergence of the next-token distribution from an F16 cache's over a 4k-token
- * prompt, is in bench/README.md ("Quantized KV cache"). LLMR_KV_SAME is only for kv_type_v:
+ * prompt, is in bench/README.md ("Long context"). LLMR_KV_SAME is only for kv_type_v:
  * the V cache takes kv_type's type. */
 typedef enum llmr_kv_type {
     LLMR_KV_SAME = -1, LLMR_KV_F16 = 0, LLMR_KV_F32 = 1, LLMR_KV_Q8_0 = 2, LLMR_KV_Q4_0 = 3
