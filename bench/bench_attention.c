@@ -11,6 +11,7 @@
  * the time for all 22 layers x 4 KV heads, i.e. one token's attention on one thread.
  */
 #include "gguf/gguf.h"
+#include "model/attn_kern.h"
 #include "model/forward.h"
 
 #include <stdio.h>
@@ -54,7 +55,7 @@ static double run(uint32_t type, int depth, int rows, int reps)
         qf[i] = (float)rand() / RAND_MAX - 0.5f;
     llmr_hparams hp = {.n_head = NKV * GROUP, .n_head_kv = NKV, .head_dim = HD};
     void *scr = malloc(llmri_att_scratch_bytes(&hp));
-    const llmr_rowops *ops = llmri_rowops_get();
+    const llmr_attn_kernels *kn = llmri_attn_kernels();
     const int T = llmri_att_cols(&hp) / GROUP;
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -73,7 +74,7 @@ static double run(uint32_t type, int depth, int rows, int reps)
                         .n_rows = n, .pos = depth + j0, .scale = 0.125f,
                         .out = out + ((size_t)j0 * NKV * GROUP + (size_t)g * GROUP) * HD,
                         .out_stride = (size_t)NKV * GROUP * HD};
-                    llmri_attn_task(&t, ops, scr);
+                    llmri_attn_task(&t, kn, scr);
                 }
         const double dt = cpu_now() - t0;
         best = dt < best ? dt : best;

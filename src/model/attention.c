@@ -7,25 +7,28 @@
  * share the KV head (grouped-query attention) times its rows, so the group's heads read the
  * cache together: a decode step reads each layer's cache once, not once per query head
  * (unless there are fewer such tasks than twice the threads: then a group's heads are split).
- * Per KV tile, in float (the tile's keys and values are converted once, then serve every
- * column; q stays in float):
- *   K_tile, V_tile = floats          rowops kv_to_float (F16, Q8_0, Q4_0 rows)
- *   S = q K_tile^T                   rowops attn_qk
- *   P = exp(S * scale - max)         rowops attn_softmax: causal mask, sliding window,
- *                                    soft-capping, running max and sum per column
- *   O = O * corr + P V_tile          rowops attn_pv
- * and at the end out = O / sum. The cache holds K and V by position (rows of kv_dim values of
- * the cache type, blocks of 32 along kv_dim for Q8_0 / Q4_0, as llama.cpp's quantized cache).
+ * Per KV tile, in float (attn_kern.h: a plain-C reference, AVX2 and AVX-512 versions chosen
+ * at run time; the tile's keys and values are converted once, then serve every column):
+ *   K_tile, V_tile = floats          to_float (F32, F16, Q8_0, Q4_0 rows)
+ *   S = q K_tile^T                   transpose + qk: register-blocked, several columns x 16
+ *                                    (32) keys per micro-kernel; qk_rows (dot products, no
+ *                                    transpose) when the task has few columns (decode)
+ *   P = exp(S - max)                 softmax: causal mask, sliding window, soft-capping,
+ *                                    running max and sum per column, a vector exp
+ *   O = O * corr + P V_tile          pv: several columns x 16 (32) dimensions per micro-kernel
+ * and at the end out = O / sum. q is scaled once when the task packs its columns. The cache
+ * holds K and V by position (rows of kv_dim values of the cache type, blocks of 32 along
+ * kv_dim for Q8_0 / Q4_0, as llama.cpp's quantized cache).
  */
 #include "model/forward.h"
 
 #include "core/threadpool.h"
+#include "model/attn_kern.h"
 
 #include <float.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#define ATT_KV_TILE 64    /* positions per tile: the V tile in floats (16 KiB at hd 64) in L1 */
 #define ATT_COLS 256      /* query columns per task (rows x the group's heads), at least */
 
 int llmri_att_cols(const llmr_hparams *hp)
@@ -37,41 +40,48 @@ int llmri_att_cols(const llmr_hparams *hp)
 size_t llmri_att_scratch_bytes(const llmr_hparams *hp)
 {
     const size_t cols = (size_t)llmri_att_cols(hp), hd = (size_t)hp->head_dim;
-    /* S, O, max, sum, corr, the packed q columns, the K and V tiles */
-    return (cols * ATT_KV_TILE + 2 * cols * hd + 3 * cols + 2 * ATT_KV_TILE * hd) *
+    /* S, O, the packed q columns, max, sum, corr, the K tile (rows, transposed), the V tile */
+    return (cols * ATT_KV_TILE + 2 * cols * hd + 3 * cols + 3 * ATT_KV_TILE * hd) *
            sizeof(float);
 }
 
 /* The first position query position p may see (sliding window of swa positions, or 0). */
 static int window_lo(int p, int swa) { return swa > 0 && p >= swa ? p - swa + 1 : 0; }
 
-void llmri_attn_task(const llmr_att_task *t, const llmr_rowops *ops, void *scratch)
+void llmri_attn_task(const llmr_att_task *t, const llmr_attn_kernels *kn, void *scratch)
 {
     const int hd = t->hd, nc = t->n_rows * t->group, cap = t->cols_cap;
     float *S = scratch;
     float *O = S + (size_t)cap * ATT_KV_TILE, *Q = O + (size_t)cap * hd;
     float *mx = Q + (size_t)cap * hd, *sum = mx + cap, *corr = sum + cap;
-    float *Kt = corr + cap, *Vt = Kt + (size_t)ATT_KV_TILE * hd;
-    /* q columns: the group's heads are adjacent in a row, so one copy per row packs them */
-    for (int j = 0; j < t->n_rows; j++)
-        memcpy(Q + (size_t)j * t->group * hd, t->q + (size_t)j * t->q_stride,
-               (size_t)t->group * hd * sizeof *Q);
+    float *Kf = corr + cap, *Kt = Kf + (size_t)ATT_KV_TILE * hd, *Vf = Kt + (size_t)ATT_KV_TILE * hd;
+    /* q columns, scaled: the group's heads are adjacent in a row, so one pass per row packs
+     * them */
+    for (int j = 0; j < t->n_rows; j++) {
+        const float *q = t->q + (size_t)j * t->q_stride;
+        float *dst = Q + (size_t)j * t->group * hd;
+        for (int d = 0; d < t->group * hd; d++)
+            dst[d] = q[d] * t->scale;
+    }
     for (int c = 0; c < nc; c++)
         mx[c] = -FLT_MAX, sum[c] = 0.0f;
     memset(O, 0, (size_t)nc * hd * sizeof *O);
+    const bool rows = nc < ATT_QK_ROWS_BELOW;
     const int lo = window_lo(t->pos, t->swa), hi = t->pos + t->n_rows;
     for (int i0 = lo; i0 < hi; i0 += ATT_KV_TILE) {
         const int n = hi - i0 < ATT_KV_TILE ? hi - i0 : ATT_KV_TILE;
-        ops->kv_to_float(t->type_k, t->k + (size_t)i0 * t->k_row, t->k_row, n, hd, Kt);
-        ops->kv_to_float(t->type_v, t->v + (size_t)i0 * t->v_row, t->v_row, n, hd, Vt);
-        ops->attn_qk(S, ATT_KV_TILE, Q, nc, Kt, n, hd);
-        for (int c = 0; c < nc; c++) {
-            const int p = t->pos + c / t->group;   /* column c's query position */
-            corr[c] = ops->attn_softmax(S + (size_t)c * ATT_KV_TILE, n,
-                                        window_lo(p, t->swa) - i0, p + 1 - i0, t->scale, t->cap,
-                                        &mx[c], &sum[c]);
+        kn->to_float(t->type_k, t->k + (size_t)i0 * t->k_row, t->k_row, n, hd, Kf);
+        if (rows) {
+            kn->qk_rows(S, Q, nc, Kf, n, hd);
+        } else {
+            kn->transpose(Kf, n, hd, Kt);
+            kn->qk(S, Q, nc, Kt, hd);
         }
-        ops->attn_pv(O, hd, S, ATT_KV_TILE, nc, Vt, (size_t)hd, n, hd, corr);
+        kn->to_float(t->type_v, t->v + (size_t)i0 * t->v_row, t->v_row, n, hd, Vf);
+        const llmr_att_mask mask = {.q_pos = t->pos, .group = t->group, .swa = t->swa,
+                                    .k_pos = i0, .n = n};
+        kn->softmax(S, nc, &mask, t->cap, mx, sum, corr);
+        kn->pv(O, S, nc, Vf, n, hd, corr);
     }
     for (int c = 0; c < nc; c++) {
         float *out = t->out + (size_t)(c / t->group) * t->out_stride + (size_t)(c % t->group) * hd;
@@ -88,6 +98,7 @@ typedef struct att_run {
     int tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: query rows per task */
     int hsplit;                       /* each KV group's query heads in this many tasks */
     int n_tasks;
+    const llmr_attn_kernels *kn;
     _Atomic int next;
 } att_run;
 
@@ -127,13 +138,13 @@ static void att_step(void *arg, int ith, int nth)
             .n_rows = j1 - j0, .pos = sg->pos + j0, .swa = a->L->n_swa,
             .scale = hp->attn_scale, .cap = hp->attn_softcap,
             .out = a->w->att + row * qd + (size_t)h0 * hd, .out_stride = (size_t)qd};
-        llmri_attn_task(&task, a->w->ops, scr);
+        llmri_attn_task(&task, r->kn, scr);
     }
 }
 
 void llmri_attention(const llmr_att_pass *a)
 {
-    att_run r = {.a = a, .hsplit = 1};
+    att_run r = {.a = a, .hsplit = 1, .kn = llmri_attn_kernels()};
     const llmr_hparams *hp = &a->m->hp;
     const int group = hp->n_head / hp->n_head_kv, cols = llmri_att_cols(hp);
     int units = 0;   /* (segment, row tile, KV head) */

@@ -126,7 +126,8 @@ typedef struct llmr_att_task {
     float *out;
     size_t out_stride;
 } llmr_att_task;
-void llmri_attn_task(const llmr_att_task *t, const llmr_rowops *ops, void *scratch);
+struct llmr_attn_kernels;
+void llmri_attn_task(const llmr_att_task *t, const struct llmr_attn_kernels *kn, void *scratch);
 /* Query columns per task at most, and the scratch one thread needs (bytes). */
 int llmri_att_cols(const llmr_hparams *hp);
 size_t llmri_att_scratch_bytes(const llmr_hparams *hp);

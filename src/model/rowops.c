@@ -5,9 +5,7 @@
 #include "kernels/kernels.h"
 
 static const llmr_rowops rowops_base = {rowops_swiglu, rowops_softmax, rowops_to_f16,
-                                          rowops_geglu, rowops_softcap, rowops_softmax_window,
-                                          rowops_attn_softmax, rowops_attn_pv, rowops_attn_qk,
-                                          rowops_kv_to_float};
+                                          rowops_geglu, rowops_softcap, rowops_softmax_window};
 
 #if defined(__wasm__)
 /* WebAssembly: one build, vectorized for SIMD128 by the compiler (cmake/wasm.cmake). */

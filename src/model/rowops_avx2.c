@@ -4,6 +4,4 @@
 #include "model/rowops.h"
 
 const llmr_rowops llmr_rowops_avx2 = {rowops_swiglu, rowops_softmax, rowops_to_f16,
-                                          rowops_geglu, rowops_softcap, rowops_softmax_window,
-                                          rowops_attn_softmax, rowops_attn_pv, rowops_attn_qk,
-                                          rowops_kv_to_float};
+                                          rowops_geglu, rowops_softcap, rowops_softmax_window};

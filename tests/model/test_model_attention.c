@@ -7,20 +7,11 @@
  * at once) and the attention's own conversion of the cache rows. */
 #include "test_util.h"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#define LLMR_ROWOPS_IMPL
-#include "model/rowops.h"
-#pragma GCC diagnostic pop
-
 #include "gguf/gguf.h"
+#include "model/attn_kern.h"
 #include "model/forward.h"
 
 #include <math.h>
-
-static const llmr_rowops BASE = {rowops_swiglu, rowops_softmax, rowops_to_f16, rowops_geglu,
-                                 rowops_softcap, rowops_softmax_window, rowops_attn_softmax,
-                                 rowops_attn_pv, rowops_attn_qk, rowops_kv_to_float};
 
 #define HD 64
 #define GROUP 4
@@ -49,7 +40,7 @@ typedef struct att_case {
 
 /* Runs one case on cache type `type`; returns the largest error relative to the output's
  * scale (the values are in [-1, 1]). */
-static double run_case(uint32_t type, const att_case *c, const llmr_rowops *ops)
+static double run_case(uint32_t type, const att_case *c, const llmr_attn_kernels *kn)
 {
     const int npos = c->pos + c->n_rows;
     const size_t row = llmri_row_size(type, HD);
@@ -76,7 +67,7 @@ static double run_case(uint32_t type, const att_case *c, const llmr_rowops *ops)
                        .v_row = row, .q = qd, .q_stride = GROUP * HD, .n_rows = c->n_rows,
                        .pos = c->pos, .swa = c->swa, .scale = scale, .cap = c->cap, .out = out,
                        .out_stride = GROUP * HD};
-    llmri_attn_task(&t, ops, scratch);
+    llmri_attn_task(&t, kn, scratch);
     double err = 0;
     double *s = malloc((size_t)npos * sizeof(double));
     for (int j = 0; j < c->n_rows; j++)
@@ -119,16 +110,21 @@ static const att_case CASES[] = {
     {150, 9, 70, 5.0f},  /* both, a cap that bites */
 };
 
+/* every kernel set this CPU runs: the reference, AVX2, AVX-512 (test_avx512_emul checks the
+ * AVX-512 kernels against the reference on CPUs without it) */
 static void check_type(uint32_t type, double bound)
 {
-    const llmr_rowops *ops[2] = {&BASE, llmri_rowops_get()};
-    for (int o = 0; o < 2; o++)
+    for (int isa = LLMR_ISA_REF; isa <= (int)llmri_cpu_best_isa(); isa++) {
+        const llmr_attn_kernels *kn = llmri_attn_kernels_isa((llmr_isa)isa);
+        if (!kn)
+            continue;
         for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-            const double e = run_case(type, &CASES[i], ops[o]);
+            const double e = run_case(type, &CASES[i], kn);
             if (!(e <= bound))
-                print_message("type %u case %zu ops %d: error %g\n", type, i, o, e);
+                print_message("type %u case %zu kernels %s: error %g\n", type, i, kn->name, e);
             assert_true(e <= bound);
         }
+    }
 }
 
 static void tiled_attention_matches_float64_with_f32_cache(void **st)

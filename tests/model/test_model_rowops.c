@@ -14,8 +14,7 @@
 #define N 203   /* not a multiple of the vector width */
 
 static const llmr_rowops BASE = {rowops_swiglu, rowops_softmax, rowops_to_f16, rowops_geglu,
-                                 rowops_softcap, rowops_softmax_window, rowops_attn_softmax,
-                                 rowops_attn_pv, rowops_attn_qk, rowops_kv_to_float};
+                                 rowops_softcap, rowops_softmax_window};
 
 static float val(int i) { return (float)(((i * 37) % 101) - 50) / 7.0f; }   /* -7.1 .. 7.1 */
 
