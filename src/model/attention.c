@@ -48,6 +48,16 @@ size_t llmri_att_scratch_bytes(const llmr_hparams *hp)
 /* The first position query position p may see (sliding window of swa positions, or 0). */
 static int window_lo(int p, int swa) { return swa > 0 && p >= swa ? p - swa + 1 : 0; }
 
+static void prefetch_rows(const uint8_t *p, size_t stride, int n, size_t bytes)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *r = p + (size_t)i * stride;
+        for (size_t b = 0; b < bytes; b += 64)
+            __builtin_prefetch(r + b, 0, 3);
+        __builtin_prefetch(r + bytes - 1, 0, 3);   /* a row not aligned to a line */
+    }
+}
+
 void llmri_attn_task(const llmr_att_task *t, const llmr_attn_kernels *kn, void *scratch)
 {
     const int hd = t->hd, nc = t->n_rows * t->group, cap = t->cols_cap;
@@ -68,8 +78,16 @@ void llmri_attn_task(const llmr_att_task *t, const llmr_attn_kernels *kn, void *
     memset(O, 0, (size_t)nc * hd * sizeof *O);
     const bool rows = nc < ATT_QK_ROWS_BELOW;
     const int lo = window_lo(t->pos, t->swa), hi = t->pos + t->n_rows;
+    const size_t kb = llmri_row_size((uint32_t)t->type_k, hd);
+    const size_t vb = llmri_row_size((uint32_t)t->type_v, hd);
     for (int i0 = lo; i0 < hi; i0 += ATT_KV_TILE) {
         const int n = hi - i0 < ATT_KV_TILE ? hi - i0 : ATT_KV_TILE;
+        /* the next tile's rows on their way while this one is computed: the cache's rows of
+         * one head are far apart (a row holds every KV head) and the hardware prefetcher
+         * alone left the conversion waiting on memory */
+        const int nn = hi - i0 - n < ATT_KV_TILE ? hi - i0 - n : ATT_KV_TILE;
+        prefetch_rows(t->k + (size_t)(i0 + n) * t->k_row, t->k_row, nn, kb);
+        prefetch_rows(t->v + (size_t)(i0 + n) * t->v_row, t->v_row, nn, vb);
         kn->to_float(t->type_k, t->k + (size_t)i0 * t->k_row, t->k_row, n, hd, Kf);
         if (rows) {
             kn->qk_rows(S, Q, nc, Kf, n, hd);
