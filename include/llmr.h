@@ -88,9 +88,17 @@ LLMR_API bool llmr_type_get(uint32_t type, llmr_type_info *out);
  * ------------------------------------------------------------------------------------------ */
 typedef struct llmr_model llmr_model;
 
-/* Element type of the KV cache. F16 halves its memory; F32 reproduces llama.cpp's F32-cache
- * logits most closely. */
-typedef enum llmr_kv_type { LLMR_KV_F16 = 0, LLMR_KV_F32 = 1 } llmr_kv_type;
+/* Element type of the KV cache (llama.cpp's --cache-type-k / -v). F16 halves F32's memory;
+ * F32 reproduces llama.cpp's F32-cache logits most closely; Q8_0 (34 bytes per 32 values)
+ * and Q4_0 (18 bytes) quantize each position's keys or values once, when stored, in blocks of
+ * 32 along the head dimension (which must then be a multiple of 32): 0.53x and 0.28x F16's
+ * memory and of the bytes a decode step reads from the cache. Their accuracy, measured as
+ * the KL divergence of the next-token distribution from an F16 cache's over a 4k-token
+ * prompt, is in bench/README.md ("Long context"). LLMR_KV_SAME is only for kv_type_v:
+ * the V cache takes kv_type's type. */
+typedef enum llmr_kv_type {
+    LLMR_KV_SAME = -1, LLMR_KV_F16 = 0, LLMR_KV_F32 = 1, LLMR_KV_Q8_0 = 2, LLMR_KV_Q4_0 = 3
+} llmr_kv_type;
 
 typedef struct llmr_model_opts {
     int n_threads;          /* compute threads, 0..1024; 0 = the number of physical cores;
@@ -99,7 +107,11 @@ typedef struct llmr_model_opts {
     int n_ctx;              /* context (positions) of each sequence - of each stream's KV slot
                                (see n_parallel); 0 = the model's training context, at most
                                4096 */
-    llmr_kv_type kv_type;   /* default LLMR_KV_F16 */
+    llmr_kv_type kv_type;   /* the K cache's type, and the V cache's unless kv_type_v says
+                               otherwise; default LLMR_KV_F16 */
+    llmr_kv_type kv_type_v; /* the V cache's type; default LLMR_KV_SAME (as kv_type). A
+                               struct not made by llmr_model_defaults() that leaves this 0
+                               gets an F16 V cache */
     int n_parallel;         /* streams decoded together (continuous batching, see "Generation
                                and streaming"): 1..64, 0 = 4. Each generating stream holds one
                                KV slot of n_ctx positions; slots are allocated when first
@@ -110,8 +122,14 @@ typedef struct llmr_model_opts {
                                wait: an open finding every slot taken is LLMR_ERR_BUSY */
 } llmr_model_opts;
 
-/* Default options (all automatic, F16 cache). */
+/* Default options (all automatic, F16 cache for keys and values). */
 LLMR_API llmr_model_opts llmr_model_defaults(void);
+
+/* The llmr_kv_type named by `name` ("f16", "f32", "q8_0", "q4_0", as llama.cpp's
+ * --cache-type-k spells them, case-insensitive) in *out: true, or false for any other name. */
+LLMR_API bool llmr_kv_type_parse(const char *name, llmr_kv_type *out);
+/* The name of a llmr_kv_type ("f16", ...); "?" for a value out of range. */
+LLMR_API const char *llmr_kv_type_name(llmr_kv_type t);
 
 /* Opens the GGUF model at `path` (opts may be NULL for the defaults): maps the file, reads
  * the hyper-parameters, and checks every tensor's presence, type and shape against them, so
@@ -921,6 +939,8 @@ typedef struct llmr_server_opts {
     int         ctx_size;       /* KV positions of EACH slot (default 2048, at most the model's
                                    training context) */
     int         n_threads;      /* compute threads (0: physical cores) */
+    llmr_kv_type cache_type_k;  /* the local models' K cache type (default LLMR_KV_F16) */
+    llmr_kv_type cache_type_v;  /* their V cache type (default LLMR_KV_SAME: as cache_type_k) */
     const char *api_key;        /* when set, every route but /health needs "Authorization:
                                    Bearer KEY" (the page and /ws also take ?api_key=KEY, since
                                    browsers cannot set their headers); default NULL: no key */

@@ -10,6 +10,7 @@
  * position N drops what the cache held from N on), so each run sees exactly N cached tokens.
  */
 #include "cli/cli.h"
+#include "cli/gen_flags.h"
 #include "core/util.h"
 #include "model/model.h"
 
@@ -178,7 +179,8 @@ static void json_str(const char *s)
     putchar('"');
 }
 
-static void print_json(const result *r, bool first, const char *cpu, const char *kv)
+static void print_json(const result *r, bool first, const char *cpu, const char *kv,
+                       const char *kv_v)
 {
     double an, sn, at, st;
     stats(r, &an, &sn, &at, &st);
@@ -194,7 +196,7 @@ static void print_json(const result *r, bool first, const char *cpu, const char 
            (unsigned long long)r->size, (unsigned long long)r->n_params);
     printf("    \"n_batch\": %d,\n    \"n_ubatch\": %d,\n    \"n_threads\": %d,\n", LLMR_UBATCH,
            LLMR_UBATCH, r->threads);
-    printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n", kv, kv);
+    printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n", kv, kv_v);
     printf("    \"flash_attn\": false,\n    \"use_mmap\": true,\n    \"embeddings\": false,\n");
     printf("    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"n_depth\": %d,\n"
            "    \"test_time\": \"%s\",\n", r->n_prompt, r->n_gen, r->n_depth, r->when);
@@ -255,12 +257,13 @@ static int run_test(llmr_model *m, llmr_seq *s, result *r, uint64_t *rng, int32_
 
 /* Runs every (depth, prompt, gen) test for one model at one thread count. */
 static int bench_model(const char *path, int threads, const int_list *pp, const int_list *tg,
-                       const int_list *dd, int reps, llmr_kv_type kv, bool json, bool *first,
-                       const char *cpu)
+                       const int_list *dd, int reps, llmr_kv_type kv, llmr_kv_type kv_v, bool json,
+                       bool *first, const char *cpu)
 {
     llmr_model_opts o = llmr_model_defaults();
     o.n_threads = threads;
     o.kv_type = kv;
+    o.kv_type_v = kv_v;
     llmr_model *m;
     if (llmr_model_open(path, &o, &m)) {
         int rc = cli_fail("bench", "%s", llmr_model_errmsg(m));
@@ -307,7 +310,8 @@ static int bench_model(const char *path, int threads, const int_list *pp, const 
                 break;
             }
             if (json)
-                print_json(&r, *first, cpu, kv == LLMR_KV_F32 ? "f32" : "f16");
+                print_json(&r, *first, cpu, llmr_kv_type_name(kv),
+                           llmr_kv_type_name(kv_v == LLMR_KV_SAME ? kv : kv_v));
             else
                 print_md(&r);
             *first = false;
@@ -328,7 +332,8 @@ int cmd_bench(int argc, char **argv)
     int_list dd = {{0}, 1};
     long reps = 5;
     bool json = false;
-    llmr_kv_type kv = LLMR_KV_F16;
+    llmr_kv_type kv = LLMR_KV_F16, kv_v = LLMR_KV_SAME;
+    bool v_side;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const bool has = i + 1 < argc;
@@ -360,11 +365,13 @@ int cmd_bench(int argc, char **argv)
             if (strcmp(f, "json") && strcmp(f, "md"))
                 return cli_usage_error("bench", "-o wants md or json");
             json = !strcmp(f, "json");
-        } else if ((!strcmp(a, "-ctk") || !strcmp(a, "--kv")) && has) {
-            const char *k = argv[++i];
-            if (strcmp(k, "f16") && strcmp(k, "f32"))
-                return cli_usage_error("bench", "--kv wants f16 or f32");
-            kv = !strcmp(k, "f32") ? LLMR_KV_F32 : LLMR_KV_F16;
+        } else if (!strcmp(a, "--kv") && has) {   /* both caches */
+            if (!cli_parse_kv_type("bench", a, argv[++i], &kv))
+                return CLI_USAGE;
+            kv_v = LLMR_KV_SAME;
+        } else if (cli_is_kv_flag(a, &v_side) && has) {
+            if (!cli_parse_kv_type("bench", a, argv[++i], v_side ? &kv_v : &kv))
+                return CLI_USAGE;
         } else
             return cli_usage_error("bench", "unexpected argument '%s'", a);
     }
@@ -392,7 +399,7 @@ int cmd_bench(int argc, char **argv)
     int rc = CLI_OK;
     for (int i = 0; i < n_models && rc == CLI_OK; i++)
         for (int t = 0; t < th.n && rc == CLI_OK; t++)
-            rc = bench_model(paths[i], th.v[t], &pp, &tg, &dd, (int)reps, kv, json, &first,
+            rc = bench_model(paths[i], th.v[t], &pp, &tg, &dd, (int)reps, kv, kv_v, json, &first,
                              cpu);
     if (json)
         printf("\n]\n");

@@ -322,6 +322,8 @@ static int open_model(chat *c)
     llmr_model_opts mo = llmr_model_defaults();
     mo.n_threads = (int)c->g.threads;
     mo.n_ctx = (int)c->g.ctx;
+    mo.kv_type = c->g.ctk;
+    mo.kv_type_v = c->g.ctv;
     char path[4096];
     if (!cli_model_path("chat", c->g.model, path, sizeof path))
         return CLI_BAD_INPUT;

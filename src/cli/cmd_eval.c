@@ -4,6 +4,7 @@
  * or one per id with --all. Floats are printed with 9 significant digits (round-trips f32).
  */
 #include "cli/cli.h"
+#include "cli/gen_flags.h"
 #include "core/grow.h"
 #include "model/model.h"
 
@@ -53,7 +54,8 @@ int cmd_eval(int argc, char **argv)
     const char *model = NULL, *ids_s = NULL;
     bool all = false, json = false;
     long threads = 0, ctx = 0;
-    llmr_kv_type kv = LLMR_KV_F32;
+    llmr_kv_type kv = LLMR_KV_F32, kv_v = LLMR_KV_SAME;
+    bool v_side;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const bool has = i + 1 < argc;
@@ -71,14 +73,13 @@ int cmd_eval(int argc, char **argv)
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--ctx")) && has) {
             if (!cli_parse_long(argv[++i], 1, 1 << 24, &ctx))
                 return cli_usage_error("eval", "-c wants a context length >= 1");
-        } else if (!strcmp(a, "--kv") && has) {
-            const char *k = argv[++i];
-            if (!strcmp(k, "f16"))
-                kv = LLMR_KV_F16;
-            else if (!strcmp(k, "f32"))
-                kv = LLMR_KV_F32;
-            else
-                return cli_usage_error("eval", "--kv wants f16 or f32");
+        } else if (!strcmp(a, "--kv") && has) {   /* both caches */
+            if (!cli_parse_kv_type("eval", a, argv[++i], &kv))
+                return CLI_USAGE;
+            kv_v = LLMR_KV_SAME;
+        } else if (cli_is_kv_flag(a, &v_side) && has) {
+            if (!cli_parse_kv_type("eval", a, argv[++i], v_side ? &kv_v : &kv))
+                return CLI_USAGE;
         } else
             return cli_usage_error("eval", "unexpected argument '%s'", a);
     }
@@ -91,6 +92,7 @@ int cmd_eval(int argc, char **argv)
     llmr_model_opts o = llmr_model_defaults();
     o.n_threads = (int)threads;
     o.kv_type = kv;
+    o.kv_type_v = kv_v;
     o.n_ctx = ctx ? (int)ctx : 0;
     llmr_model *m;
     char path[4096];

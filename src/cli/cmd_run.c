@@ -119,6 +119,8 @@ static int generate(run_args *a)
     llmr_model_opts mo = llmr_model_defaults();
     mo.n_threads = (int)a->g.threads;
     mo.n_ctx = (int)a->g.ctx;
+    mo.kv_type = a->g.ctk;
+    mo.kv_type_v = a->g.ctv;
     llmr_model *m;
     char path[4096];
     if (!cli_model_path("run", a->g.model, path, sizeof path))

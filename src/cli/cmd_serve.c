@@ -4,6 +4,7 @@
  * the main thread waits for them with sigwait(): the shutdown then runs in ordinary code, not
  * in a signal handler. */
 #include "cli/cli.h"
+#include "cli/gen_flags.h"
 #include "llmr.h"
 
 #include <signal.h>
@@ -80,6 +81,13 @@ int cmd_serve(int argc, char **argv)
             if (!v || !cli_parse_threads("serve", a, v, 0, &n))
                 return CLI_USAGE;
             o.n_threads = (int)n;
+            continue;
+        }
+        bool v_side;
+        if (cli_is_kv_flag(a, &v_side)) {
+            if (!flag_value(argc, argv, &i, a, &v) || !v ||
+                !cli_parse_kv_type("serve", a, v, v_side ? &o.cache_type_v : &o.cache_type_k))
+                return CLI_USAGE;
             continue;
         }
         NUM("--max-tokens", 1, 1 << 20, max_tokens)

@@ -14,6 +14,22 @@ void gen_flags_init(gen_flags *g, const char *cmd)
     memset(g, 0, sizeof *g);
     g->cmd = cmd;
     g->o = llmr_gen_defaults();
+    g->ctk = LLMR_KV_F16;
+    g->ctv = LLMR_KV_SAME;
+}
+
+bool cli_parse_kv_type(const char *cmd, const char *flag, const char *v, llmr_kv_type *out)
+{
+    if (llmr_kv_type_parse(v, out))
+        return true;
+    cli_usage_error(cmd, "%s '%s': expected f16, f32, q8_0 or q4_0", flag, v);
+    return false;
+}
+
+bool cli_is_kv_flag(const char *f, bool *v_side)
+{
+    *v_side = !strcmp(f, "--cache-type-v") || !strcmp(f, "-ctv");
+    return *v_side || !strcmp(f, "--cache-type-k") || !strcmp(f, "-ctk");
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len)
@@ -111,9 +127,11 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i)
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++)
         if (!strcmp(f, settings[k].flag))
             s = &settings[k];
+    bool v_side;
+    const bool kv = cli_is_kv_flag(f, &v_side);
     bool other = !strcmp(f, "-m") || !strcmp(f, "--model") || !strcmp(f, "--stop") ||
                  !strcmp(f, "-t") || !strcmp(f, "--threads") || !strcmp(f, "-c") ||
-                 !strcmp(f, "--ctx-size");
+                 !strcmp(f, "--ctx-size") || kv;
     if (!s && !other)
         return -1;
     if (*i + 1 >= argc)
@@ -123,7 +141,10 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i)
     if (s)
         return apply(&g->o, &g->no_gen, s, v, msg, sizeof msg) ? CLI_OK
                                                    : cli_usage_error(g->cmd, "%s", msg);
-    if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
+    if (kv) {
+        if (!cli_parse_kv_type(g->cmd, f, v, v_side ? &g->ctv : &g->ctk))
+            return CLI_USAGE;
+    } else if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
         g->model = v;
     } else if (!strcmp(f, "--stop")) {
         if (g->n_stop == LLMR_MAX_STOP)

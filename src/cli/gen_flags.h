@@ -13,6 +13,7 @@ typedef struct gen_flags {
     int           n_stop;
     bool          no_gen;         /* -n 0: generate nothing (o.max_tokens 0 means -n -1) */
     long          threads, ctx;
+    llmr_kv_type  ctk, ctv;       /* --cache-type-k / -v (F16 and LLMR_KV_SAME by default) */
 } gen_flags;
 
 /* Initialises with llmr_gen_defaults(). */
@@ -28,6 +29,13 @@ int gen_flags_parse(gen_flags *g, int argc, char **argv, int *i);
  * are interchangeable; max_tokens 0, a reply of nothing, is refused). Checks the resulting options with llmr_gen_validate and leaves *g
  * unchanged on failure. Returns LLMR_OK or LLMR_ERR_ARG with a message in err. */
 int gen_flags_set(gen_flags *g, const char *name, const char *value, char *err, size_t errlen);
+
+/* Parses the value of a KV cache type flag (`flag` for the message): f16, f32, q8_0, q4_0.
+ * True, or false after a usage message. */
+bool cli_parse_kv_type(const char *cmd, const char *flag, const char *v, llmr_kv_type *out);
+/* True when argv's flag f is one of --cache-type-k / -ctk (*v_side false) or --cache-type-v
+ * / -ctv (*v_side true). */
+bool cli_is_kv_flag(const char *f, bool *v_side);
 
 /* Reads a whole small file (at most max bytes) into a malloc'd NUL-terminated string. */
 char *cli_read_file(const char *path, size_t max, size_t *len);

@@ -17,13 +17,16 @@ static const cli_cmd commands[] = {
      "  --tensors  also list every tensor: name, type, shape, offset\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"eval", cmd_eval, "print a model's logits for given token ids",
-     "usage: llmr eval -m MODEL --ids 1,403,407 [--all] [--json] [-t N] [-c N] [--kv f32|f16]\n"
+     "usage: llmr eval -m MODEL --ids 1,403,407 [--all] [--json] [-t N] [-c N] [--kv TYPE]\n"
+     "                 [--cache-type-k TYPE] [--cache-type-v TYPE]\n"
      "  Evaluates the ids from position 0 and prints the logits after the last id, or after\n"
      "  every id with --all.\n"
      "  --json      {\"n_vocab\": N, \"logits\": [[...], ...]} (one row per position printed)\n"
      "  -t N        threads (default: physical cores)\n"
      "  -c N        context length (default: the model's, at least the number of ids)\n"
-     "  --kv TYPE   KV cache type, f32 (default here, for exact comparisons) or f16\n"
+     "  --kv TYPE   KV cache type of keys and values: f32 (default here, for exact\n"
+     "              comparisons), f16, q8_0 or q4_0\n"
+     "  -ctk, --cache-type-k TYPE / -ctv, --cache-type-v TYPE  the K or V cache alone\n"
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape",
      "usage: llmr synth --shape SHAPE --type TYPE --vocab VOCAB.gguf -o OUT.gguf [--pure]\n"
@@ -54,11 +57,13 @@ static const cli_cmd commands[] = {
      "Exit status: 0 ok, 1 bad input, 2 usage error.\n"},
     {"bench", cmd_bench, "measure prompt and generation speed (like llama-bench)",
      "usage: llmr bench -m MODEL [-m MODEL...] [-p 512] [-n 128] [-d 0] [-t 1,2] [-r 5]\n"
-     "                  [--json] [-o md|json] [--kv f16|f32]\n"
+     "                  [--json] [-o md|json] [-ctk TYPE] [-ctv TYPE]\n"
      "  -p LIST   prompt lengths (ppN tests: N random tokens in one batch; 0 skips)\n"
      "  -n LIST   generation lengths (tgN tests: N tokens one at a time; 0 skips)\n"
      "  -d LIST   depths: run every test with N tokens already in the KV cache (default 0;\n"
      "            they are evaluated once per depth, untimed; the JSON gives n_depth)\n"
+     "  -ctk, --cache-type-k TYPE, -ctv, --cache-type-v TYPE   KV cache types: f16\n"
+     "            (default), f32, q8_0, q4_0 (V as K unless given; --kv TYPE sets both)\n"
      "  -t LIST   thread counts (default: physical cores)\n"
      "  -r N      timed repetitions after one warm-up (default 5)\n"
      "  --json    a list of objects with llama-bench's keys (model_type, model_size,\n"
@@ -98,6 +103,8 @@ static const cli_cmd commands[] = {
      "                           file holding it)\n"
      "  -t, --threads N          compute threads (default: physical cores)\n"
      "  -c, --ctx-size N         context length (default: the model's, at most 4096)\n"
+     "  -ctk, --cache-type-k T   KV cache type of the keys: f16 (default), f32, q8_0, q4_0\n"
+     "  -ctv, --cache-type-v T   of the values (default: as the keys)\n"
      "  --chat                   wrap PROMPT as a user message in the model's chat template\n"
      "  --verbose                print prompt and generation speed and time to first token\n"
      "                           on stderr\n"
@@ -111,7 +118,7 @@ static const cli_cmd commands[] = {
      "  When stdin is not a terminal, each line is one message and only replies are printed.\n"
      "  Options as for `llmr run`: -n (but not 0), --temp, --top-k, --top-p, --min-p,\n"
      "  --typical, --repeat-penalty, --presence-penalty, --frequency-penalty, --seed, --stop,\n"
-     "  -t, -c.\n"
+     "  -t, -c, -ctk, -ctv.\n"
      "  When the conversation outgrows the context, the oldest exchanges are dropped with a\n"
      "  notice.\n"
      "Exit status: 0 ok, 1 bad input (model), 2 usage error.\n"},
@@ -151,6 +158,8 @@ static const cli_cmd commands[] = {
      "  --parallel N, -np N  sequences generated at once, one KV slot each (1..64, default 4;\n"
      "                       with --config: per loaded local model)\n"
      "  --ctx-size N, -c N   KV positions of each slot (default 2048)\n"
+     "  -ctk, --cache-type-k T, -ctv, --cache-type-v T   KV cache types: f16 (default),\n"
+     "                       f32, q8_0, q4_0 (V as K unless given)\n"
      "  -t N, --threads N    compute threads (default: physical cores; with --config: of\n"
      "                       each local model whose config sets no \"threads\")\n"
      "  --api-key KEY        require 'Authorization: Bearer KEY' on every route but /health\n"

@@ -16,7 +16,7 @@ void llmri_work_free(struct llmr_work *w)
     if (!w)
         return;
     free(w->x); free(w->xn); free(w->q); free(w->k); free(w->v); free(w->att);
-    free(w->t); free(w->hb); free(w->hb2); free(w->qc); free(w->sc); free(w->sp);
+    free(w->t); free(w->hb); free(w->hb2); free(w->att_scratch);
     for (int i = 0; i < MAX_XQ; i++)
         free(w->xq[i]);
     free(w->rope_cs); free(w->row_pos); free(w->row_seq); free(w->out_rows); free(w->blogits);
@@ -59,11 +59,10 @@ int llmri_work_new(llmr_model *m, struct llmr_work **out, llmr_err *err)
     w->t = malloc(cap * E * sizeof(float));
     w->hb = malloc(cap * F * sizeof(float));
     w->hb2 = malloc(cap * F * sizeof(float));
-    w->qc = malloc(cap * qd * 2);
-    w->sc = malloc((size_t)nth * ATT_SCRATCH * sizeof(float));
-    w->sp = malloc((size_t)nth * ATT_SCRATCH * 2);
+    w->att_scratch_stride = (llmri_att_scratch_bytes(hp) + 63) / 64 * 64;
+    w->att_scratch = malloc((size_t)nth * w->att_scratch_stride);
     bool ok = w->x && w->xn && w->q && w->k && w->v && w->att && w->t && w->hb && w->hb2 &&
-              w->qc && w->sc && w->sp;
+              w->att_scratch;
     for (int i = 0; i < MAX_XQ && ok; i++)
         ok = (w->xq[i] = malloc(cap * w->xq_stride)) != NULL;
     w->rope_stride = hp->n_rot * (hp->rope_base_swa > 0.0f ? 2 : 1);

@@ -7,7 +7,7 @@
  *   xn = rmsnorm(x) * attn_norm
  *   q, k, v = Wq xn (+bq), Wk xn (+bk), Wv xn (+bv)          one pool step for all three
  *   q, k = rope(q, pos), rope(k, pos); k, v -> the sequence's KV cache
- *   att = softmax(q K^T / sqrt(head_dim), causal) V         per (segment, head, row tile)
+ *   att = softmax(q K^T / sqrt(head_dim), causal) V         tiled, online (attention.c)
  *   x += Wo att
  *   xn = rmsnorm(x) * ffn_norm
  *   x += Wdown (silu(Wgate xn) * Wup xn)
@@ -25,8 +25,7 @@
  *
  * Numerics follow llama.cpp, so that its logits are reproducible: before each matrix product
  * the activations are converted once to the weights' vec_dot_type (Q8_0, Q8_K, F16, ...), and
- * attention uses the same kernels on the cache (q converted to the cache type for q.K, the
- * softmax row converted for .V, V stored transposed as llama.cpp's non-flash path does).
+ * attention converts each tile of the cache to float and computes in float (attention.c).
  *
  * Threads: matrix products split their rows into chunks taken from an atomic counter (the
  * machine is shared and noisy, so dynamic scheduling beats a fixed split); row-wise steps
@@ -45,7 +44,6 @@
 /* Up to this many rows, row-wise steps run on the calling thread (no fork/join). */
 #define INLINE_ROWS 4
 #define DECODE_CHUNK_BYTES (384u << 10)   /* see run_mm */
-#define ATT_TILE 32          /* query rows per attention task (see run_attention) */
 
 /* ---- one pass ------------------------------------------------------------------------- */
 
@@ -75,13 +73,11 @@ typedef struct fwd {
     int rows_n;              /* rows of the current row step: n, or n_out for the last */
     mm_part mm[3];
     int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunks[3];
-    int att_tiles[LLMR_MAX_BATCH_SEQS];   /* per segment: rows per tile */
     /* the expert being run (moe_ffn): its weights, rows, their weights, its FFN width */
     llmr_mat me_gate, me_up, me_down;
     const int *me_rows;
     const float *me_w;
     int me_F;
-    int att_tasks;
     _Atomic int next;
 } fwd;
 
@@ -325,6 +321,17 @@ static void add_bias(float *y, const float *b, int n)
             y[i] += b[i];
 }
 
+/* n floats into a row of the cache's type (F16 through rowops: F16C where the CPU has it). */
+static void store_row(int type, const float *x, uint8_t *dst, int n, const llmr_rowops *ops)
+{
+    if (type == LLMR_TYPE_F16)
+        ops->to_f16(x, (uint16_t *)dst, n);
+    else if (type == LLMR_TYPE_F32)
+        memcpy(dst, x, (size_t)n * sizeof(float));
+    else
+        llmri_traits((uint32_t)type)->from_float(x, dst, n);
+}
+
 /* Biases, RoPE, and the store of k and v into the row's sequence cache at its position. */
 static void row_rope_store(fwd *f, int r)
 {
@@ -350,21 +357,10 @@ static void row_rope_store(fwd *f, int r)
     for (int h = 0; h < hp->n_head_kv; h++)
         llmri_rope_apply(k + h * hd, cs, hp);
 
+    /* k and v into the cache in its type */
     llmr_seq *s = f->w->row_seq[r];
-    if (m->kv_type == LLMR_TYPE_F16) {
-        uint16_t *kc = (uint16_t *)s->k[f->layer] + (size_t)pos * kvd;
-        uint16_t *vt = (uint16_t *)s->vt[f->layer];
-        f->w->ops->to_f16(k, kc, kvd);
-        for (int i = 0; i < kvd; i++)
-            vt[(size_t)i * s->n_ctx + pos] = llmri_fp32_to_fp16(v[i]);
-        f->w->ops->to_f16(q, (uint16_t *)f->w->qc + (size_t)r * qd, qd);
-    } else {
-        float *kc = (float *)s->k[f->layer] + (size_t)pos * kvd;
-        float *vt = (float *)s->vt[f->layer];
-        memcpy(kc, k, (size_t)kvd * sizeof(float));
-        for (int i = 0; i < kvd; i++)
-            vt[(size_t)i * s->n_ctx + pos] = v[i];
-    }
+    store_row(m->type_k, k, s->k[f->layer] + (size_t)pos * s->k_row, kvd, f->w->ops);
+    store_row(m->type_v, v, s->v[f->layer] + (size_t)pos * s->v_row, kvd, f->w->ops);
 }
 
 static void row_quant_att(fwd *f, int r)
@@ -433,82 +429,13 @@ static void row_final(fwd *f, int k)
     quant_row(f, g, 1, xn, E, k);
 }
 
-/* ---- attention ------------------------------------------------------------------------- */
-
-static void attn_step(void *arg, int ith, int nth)
-{
-    (void)nth;
-    fwd *f = arg;
-    const llmr_model *m = f->m;
-    const llmr_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, qd = hp->n_head * hd, kvd = hp->n_head_kv * hd;
-    const int group = hp->n_head / hp->n_head_kv;
-    const llmr_type_traits *tk = llmri_traits((uint32_t)m->kv_type);
-    const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
-    const uint8_t *qsrc = m->kv_type == LLMR_TYPE_F16 ? f->w->qc : (const uint8_t *)f->w->q;
-    const float scale = hp->attn_scale;
-    /* gemma2 soft-caps the scores; gemma2/3 and phi3 layers may have a sliding window */
-    const int swa = f->L->n_swa;
-    const bool windowed = swa > 0 || hp->attn_softcap > 0.0f;
-    float *sc = f->w->sc + (size_t)ith * ATT_SCRATCH;
-    uint8_t *sp = f->w->sp + (size_t)ith * ATT_SCRATCH * esz;
-    int t;
-    while ((t = atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed)) < f->att_tasks) {
-        /* task -> (segment, head, tile) */
-        int si = 0;
-        for (;; si++) {
-            const int ntile = (f->segs[si].n + f->att_tiles[si] - 1) / f->att_tiles[si];
-            if (t < ntile * hp->n_head)
-                break;
-            t -= ntile * hp->n_head;
-        }
-        const llmr_segment *sg = &f->segs[si];
-        const int T = f->att_tiles[si], h = t % hp->n_head, tile = t / hp->n_head;
-        const int j0 = tile * T, j1 = j0 + T < sg->n ? j0 + T : sg->n, nj = j1 - j0;
-        const int nkv = sg->pos + j1, g = h / group;
-        const llmr_seq *s = sg->s;
-
-        /* scores[j][i] = k_i . q_j over the cached positions of this head's KV group */
-        const uint8_t *K = s->k[f->layer] + (size_t)g * hd * esz;
-        const uint8_t *Q = qsrc + ((size_t)(sg->row0 + j0) * qd + (size_t)h * hd) * esz;
-        llmri_matmul_rows(tk, hd, K, (size_t)kvd * esz, 0, nkv, Q, (size_t)qd * esz, nj, sc,
-                         (size_t)nkv);
-        for (int j = 0; j < nj; j++) {
-            float *row = sc + (size_t)j * nkv;
-            const int p = sg->pos + j0 + j;   /* the query's position */
-            if (windowed)
-                f->w->ops->softmax_window(row, nkv, swa > 0 && p >= swa ? p - swa + 1 : 0,
-                                          p + 1, scale, hp->attn_softcap);
-            else
-                f->w->ops->softmax(row, nkv, p + 1, scale);
-            if (esz == 2)
-                f->w->ops->to_f16(row, (uint16_t *)sp + (size_t)j * nkv, nkv);
-        }
-        /* out[j][d] = sum_i p[j][i] v[i][d]: rows of the transposed V dotted with p */
-        const uint8_t *V = s->vt[f->layer] + (size_t)g * hd * s->n_ctx * esz;
-        const uint8_t *P = esz == 2 ? sp : (const uint8_t *)sc;
-        float *out = f->w->att + (size_t)(sg->row0 + j0) * qd + (size_t)h * hd;
-        llmri_matmul_rows(tk, nkv, V, (size_t)s->n_ctx * esz, 0, hd, P, (size_t)nkv * esz, nj,
-                         out, (size_t)qd);
-    }
-}
+/* ---- attention (attention.c) ---------------------------------------------------------- */
 
 static void run_attention(fwd *f)
 {
-    int tasks = 0;
-    for (int si = 0; si < f->n_segs; si++) {
-        const llmr_segment *sg = &f->segs[si];
-        /* Query tiles of at most ATT_TILE rows: a tile scores the positions up to its own
-         * last row, so small tiles skip most of the masked (future) half of the square. */
-        int T = ATT_SCRATCH / (sg->pos + sg->n);
-        T = T > ATT_TILE ? ATT_TILE : T;
-        T = T < 1 ? 1 : T > sg->n ? sg->n : T;
-        f->att_tiles[si] = T;
-        tasks += (sg->n + T - 1) / T * f->m->hp.n_head;
-    }
-    f->att_tasks = tasks;
-    atomic_store_explicit(&f->next, 0, memory_order_relaxed);
-    llmri_pool_run(f->m->pool, attn_step, f);
+    llmr_att_pass a = {.m = f->m, .w = f->w, .segs = f->segs, .n_segs = f->n_segs,
+                       .layer = f->layer, .L = f->L};
+    llmri_attention(&a);
 }
 
 /* ---- the pass ---------------------------------------------------------------------------- */

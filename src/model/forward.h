@@ -7,8 +7,6 @@
 #include "model/model.h"
 #include "model/rowops.h"
 
-/* Attention scores scratch per thread, in floats: a tile of query rows x cached positions. */
-#define ATT_SCRATCH (256 * 1024)
 /* Distinct vec_dot_types one product group may need (Q, K and V weights of three types). */
 #define MAX_XQ 3
 
@@ -16,8 +14,9 @@ struct llmr_seq {
     llmr_model *m;
     int n_ctx;
     int n_past;              /* positions [0, n_past) hold valid keys and values */
-    uint8_t **k;             /* per layer: [n_ctx][kv_dim] of kv_type */
-    uint8_t **vt;            /* per layer: [kv_dim][n_ctx] (transposed: V rows are dots) */
+    uint8_t **k, **v;        /* per layer: [n_ctx] rows of kv_dim values of type_k / type_v */
+    size_t k_row, v_row;     /* bytes of one position's row */
+    size_t k_head, v_head;   /* bytes of one KV head's part of a row (head_dim values) */
     uint8_t *kv_mem;
     float *logits;
     size_t logits_cap;       /* floats */
@@ -29,9 +28,8 @@ struct llmr_work {
     float *x, *xn, *q, *k, *v, *att, *t, *hb, *hb2;
     uint8_t *xq[MAX_XQ];     /* activations in a vec_dot_type, cap rows of xq_stride bytes */
     size_t xq_stride;
-    uint8_t *qc;             /* q in the cache's vec_dot_type (F16 cache) */
-    float *sc;               /* per thread: ATT_SCRATCH floats */
-    uint8_t *sp;             /* per thread: the same, in the cache type */
+    uint8_t *att_scratch;    /* per thread: att_scratch_stride bytes (attention.c) */
+    size_t att_scratch_stride;
     float *rope_cs;          /* per row: cos, sin of each rotated pair at the row's position
                                 (then the same for rope_base_swa, when the model has it) */
     int rope_stride;         /* floats per row of rope_cs */
@@ -100,6 +98,39 @@ void llmri_rope_table(float *cs, int pos, const llmr_hparams *hp, const float *f
 void llmri_rope_apply(float *x, const float *cs, const llmr_hparams *hp);
 /* The same table for another base and frequency scale (gemma3's local layers). */
 void llmri_rope_table_base(float *cs, int pos, const llmr_hparams *hp, float base, float scale);
+
+/* attention.c: the attention of one layer over every segment of a pass (the row step before
+ * stored the rows' keys and values in their caches; q is read from w->q). */
+typedef struct llmr_att_pass {
+    llmr_model *m;
+    struct llmr_work *w;
+    const llmr_segment *segs;
+    int n_segs, layer;
+    const llmr_layer *L;
+} llmr_att_pass;
+void llmri_attention(const llmr_att_pass *a);
+
+/* One attention task: n_rows query rows at positions pos.. of one KV head's `group` query heads
+ * over the cached positions each may see. Query row j, head hh (of the group) is read at
+ * q + j * q_stride + hh * hd and written at out + j * out_stride + hh * hd (floats). The unit
+ * tests call this directly. */
+typedef struct llmr_att_task {
+    int type_k, type_v;                /* the cache types: LLMR_TYPE_F32, F16, Q8_0, Q4_0 */
+    int hd, group, cols_cap;           /* cols_cap: llmri_att_cols, n_rows * group at most */
+    const uint8_t *k, *v;              /* position 0's row, at this head's offset */
+    size_t k_row, v_row;               /* bytes between positions */
+    const float *q;
+    size_t q_stride;
+    int n_rows, pos, swa;              /* swa: sliding window in positions, 0: none */
+    float scale, cap;                  /* q.k scale; soft-cap (0: none) */
+    float *out;
+    size_t out_stride;
+} llmr_att_task;
+struct llmr_attn_kernels;
+void llmri_attn_task(const llmr_att_task *t, const struct llmr_attn_kernels *kn, void *scratch);
+/* Query columns per task at most, and the scratch one thread needs (bytes). */
+int llmri_att_cols(const llmr_hparams *hp);
+size_t llmri_att_scratch_bytes(const llmr_hparams *hp);
 
 /* arch_moe.c: the k experts a row goes to (ids, by descending probability) and their weights,
  * from its n router logits. */

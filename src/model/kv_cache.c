@@ -1,5 +1,6 @@
-/* kv_cache.c - a sequence: its KV cache (K by position, V transposed so that attention reads
- * V rows as dot products) and its logits buffer. */
+/* kv_cache.c - a sequence: its KV cache (K and V by position: one row of kv_dim values of the
+ * cache's type per position and layer, so a quantized cache quantizes each row once, when it
+ * is stored) and its logits buffer. */
 #include "model/forward.h"
 
 #include "core/util.h"
@@ -19,10 +20,12 @@ int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
     if (n_ctx > (1 << 24))
         return llmri_err_set(&m->err, LLMR_ERR_ARG, "context length %d is too large", n_ctx);
     const llmr_hparams *hp = &m->hp;
-    const size_t esz = m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
-    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
-    uint64_t per, all;
-    if (!llmri_mul_ok((uint64_t)n_ctx * kvd, esz, &per) || !llmri_mul_ok(per, 2ull * hp->n_layer, &all))
+    const int64_t kvd = (int64_t)hp->n_head_kv * hp->head_dim;
+    const size_t k_row = llmri_row_size((uint32_t)m->type_k, kvd);
+    const size_t v_row = llmri_row_size((uint32_t)m->type_v, kvd);
+    uint64_t per_k, per_v, all;
+    if (!llmri_mul_ok((uint64_t)n_ctx, k_row, &per_k) || !llmri_mul_ok((uint64_t)n_ctx, v_row, &per_v) ||
+        !llmri_mul_ok(per_k + per_v, (uint64_t)hp->n_layer, &all))
         return llmri_err_set(&m->err, LLMR_ERR_TOO_BIG, "KV cache of %d positions is too large",
                             n_ctx);
     llmr_seq *s = calloc(1, sizeof *s);
@@ -31,21 +34,24 @@ int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
     s->m = m;
     s->n_ctx = n_ctx;
     s->k = calloc((size_t)hp->n_layer, sizeof *s->k);
-    s->vt = calloc((size_t)hp->n_layer, sizeof *s->vt);
-    /* calloc: large blocks come zeroed from mmap and stay unresident until written; V rows
-     * beyond n_past are read (times a zero probability), so they must not be NaN garbage. */
+    s->v = calloc((size_t)hp->n_layer, sizeof *s->v);
+    s->k_row = k_row;
+    s->v_row = v_row;
+    s->k_head = llmri_row_size((uint32_t)m->type_k, hp->head_dim);
+    s->v_head = llmri_row_size((uint32_t)m->type_v, hp->head_dim);
+    /* calloc: large blocks come zeroed from mmap and stay unresident until written */
     s->kv_mem = calloc(1, (size_t)all);
     s->logits_cap = (size_t)hp->n_vocab;
     s->logits = malloc(s->logits_cap * sizeof(float));
-    if (!s->k || !s->vt || !s->kv_mem || !s->logits) {
+    if (!s->k || !s->v || !s->kv_mem || !s->logits) {
         llmri_seq_free(s);
         return llmri_err_set(&m->err, LLMR_ERR_NOMEM,
                             "out of memory for a KV cache of %d positions (%llu bytes)", n_ctx,
                             (unsigned long long)all);
     }
     for (int l = 0; l < hp->n_layer; l++) {
-        s->k[l] = s->kv_mem + (size_t)(2 * l) * per;
-        s->vt[l] = s->kv_mem + (size_t)(2 * l + 1) * per;
+        s->k[l] = s->kv_mem + (size_t)l * (per_k + per_v);
+        s->v[l] = s->k[l] + per_k;
     }
     *out = s;
     return LLMR_OK;
@@ -56,7 +62,7 @@ void llmri_seq_free(llmr_seq *s)
     if (!s)
         return;
     free(s->k);
-    free(s->vt);
+    free(s->v);
     free(s->kv_mem);
     free(s->logits);
     free(s);
@@ -73,15 +79,12 @@ int llmri_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
                             "destination %d of %d", p0, p1, src->n_past, dst->n_past,
                             dst->n_ctx);
     const llmr_hparams *hp = &dst->m->hp;
-    const size_t esz = dst->m->kv_type == LLMR_TYPE_F16 ? 2 : 4;
-    const size_t kvd = (size_t)hp->n_head_kv * hp->head_dim, n = (size_t)(p1 - p0);
+    const size_t n = (size_t)(p1 - p0);
     for (int l = 0; l < hp->n_layer; l++) {
-        /* K: one row of kvd values per position; V transposed: one run per dimension */
-        memcpy(dst->k[l] + (size_t)p0 * kvd * esz, src->k[l] + (size_t)p0 * kvd * esz,
-               n * kvd * esz);
-        for (size_t d = 0; d < kvd; d++)
-            memcpy(dst->vt[l] + (d * (size_t)dst->n_ctx + (size_t)p0) * esz,
-                   src->vt[l] + (d * (size_t)src->n_ctx + (size_t)p0) * esz, n * esz);
+        memcpy(dst->k[l] + (size_t)p0 * dst->k_row, src->k[l] + (size_t)p0 * src->k_row,
+               n * dst->k_row);
+        memcpy(dst->v[l] + (size_t)p0 * dst->v_row, src->v[l] + (size_t)p0 * src->v_row,
+               n * dst->v_row);
     }
     dst->n_past = p1;
     return LLMR_OK;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct arch_info {
     const char *name;
@@ -397,8 +398,33 @@ uint64_t llmri_model_size(const llmr_model *m)
 
 llmr_model_opts llmr_model_defaults(void)
 {
-    llmr_model_opts o = {.n_threads = 0, .n_ctx = 0, .kv_type = LLMR_KV_F16};
+    llmr_model_opts o = {.n_threads = 0, .n_ctx = 0, .kv_type = LLMR_KV_F16,
+                         .kv_type_v = LLMR_KV_SAME};
     return o;
+}
+
+static const char *const kv_names[] = {"f16", "f32", "q8_0", "q4_0"};
+
+bool llmr_kv_type_parse(const char *name, llmr_kv_type *out)
+{
+    for (int i = 0; name && i < (int)(sizeof kv_names / sizeof *kv_names); i++)
+        if (!strcasecmp(name, kv_names[i])) {
+            *out = (llmr_kv_type)i;
+            return true;
+        }
+    return false;
+}
+
+const char *llmr_kv_type_name(llmr_kv_type t)
+{
+    return t >= LLMR_KV_F16 && t <= LLMR_KV_Q4_0 ? kv_names[t] : "?";
+}
+
+/* The ggml type of a cache type (checked in range by the caller). */
+static int kv_ggml_type(llmr_kv_type t)
+{
+    static const int types[] = {LLMR_TYPE_F16, LLMR_TYPE_F32, LLMR_TYPE_Q8_0, LLMR_TYPE_Q4_0};
+    return types[t];
 }
 
 /* Default context: the model's training context, capped so that a 128k-context model does
@@ -426,10 +452,13 @@ static int model_open(const model_src *src, const llmr_model_opts *opts, llmr_mo
     llmr_err *err = &m->err;
     if (!src->path && !src->data)
         return llmri_err_set(err, LLMR_ERR_ARG, "no model path given");
-    if (o.n_threads < 0 || o.n_threads > 1024 || o.n_ctx < 0 ||
-        (o.kv_type != LLMR_KV_F16 && o.kv_type != LLMR_KV_F32))
+    if (o.kv_type_v == LLMR_KV_SAME)
+        o.kv_type_v = o.kv_type;
+    if (o.n_threads < 0 || o.n_threads > 1024 || o.n_ctx < 0 || o.kv_type < LLMR_KV_F16 ||
+        o.kv_type > LLMR_KV_Q4_0 || o.kv_type_v < LLMR_KV_F16 || o.kv_type_v > LLMR_KV_Q4_0)
         return llmri_err_set(err, LLMR_ERR_ARG, "model options out of range (n_threads %d, "
-                            "n_ctx %d, kv_type %d)", o.n_threads, o.n_ctx, (int)o.kv_type);
+                            "n_ctx %d, kv_type %d, kv_type_v %d)", o.n_threads, o.n_ctx,
+                            (int)o.kv_type, (int)o.kv_type_v);
     if (o.n_parallel < 0 || o.n_parallel > LLMR_MAX_BATCH_SEQS || o.max_queued < -1)
         return llmri_err_set(err, LLMR_ERR_ARG, "model options out of range (n_parallel %d: "
                             "expected 0..%d; max_queued %d: expected -1 or more)", o.n_parallel,
@@ -448,7 +477,17 @@ static int model_open(const model_src *src, const llmr_model_opts *opts, llmr_mo
     m->n_threads = o.n_threads ? (o.n_threads < cpus ? o.n_threads : cpus) : llmri_physical_cores();
     m->n_ctx = o.n_ctx ? o.n_ctx
                        : (m->hp.n_ctx_train < DEFAULT_CTX_CAP ? m->hp.n_ctx_train : DEFAULT_CTX_CAP);
-    m->kv_type = o.kv_type == LLMR_KV_F32 ? LLMR_TYPE_F32 : LLMR_TYPE_F16;
+    m->type_k = kv_ggml_type(o.kv_type);
+    m->type_v = kv_ggml_type(o.kv_type_v);
+    /* a quantized cache quantizes each head's part of a row in whole blocks */
+    if ((o.kv_type >= LLMR_KV_Q8_0 || o.kv_type_v >= LLMR_KV_Q8_0) && !m->hp.encoder &&
+        m->hp.head_dim % 32)
+        return llmri_err_set(err, LLMR_ERR_UNSUPPORTED, "%s: a %s KV cache needs a head "
+                            "dimension that is a multiple of 32 (this model's is %d)",
+                            m->gf->path,
+                            llmr_kv_type_name(o.kv_type >= LLMR_KV_Q8_0 ? o.kv_type
+                                                                        : o.kv_type_v),
+                            m->hp.head_dim);
     llmri_dense_ready(m);
     m->pool = llmri_pool_new(m->n_threads);
     if (!m->pool)

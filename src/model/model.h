@@ -115,7 +115,7 @@ struct llmr_model {
     int n_threads, n_ctx;                  /* defaults for sequences */
     int n_repacked;                        /* matrices in a repacked layout (weights_repack) */
     int n_parallel, max_queued;            /* the stream layer's batching (llmr_model_opts) */
-    int kv_type;                           /* LLMR_TYPE_F16 or LLMR_TYPE_F32 */
+    int type_k, type_v;                    /* the KV cache's: LLMR_TYPE_F16, F32, Q8_0, Q4_0 */
     struct llmr_pool *pool;
     struct llmr_work *work;
     pthread_mutex_t run_lock;              /* guards pool and work */

@@ -45,6 +45,8 @@ int srv_route_init(llmr_server *s, llmr_router *r, char *msg, size_t msg_len)
     llmr_model_opts mo = llmr_model_defaults();
     mo.n_threads = s->o.n_threads;
     mo.n_ctx = s->o.ctx_size;
+    mo.kv_type = s->o.cache_type_k;
+    mo.kv_type_v = s->o.cache_type_v;
     mo.n_parallel = s->o.parallel;
     /* the server's queue of 0 lets no request wait; the engine spells that -1 */
     mo.max_queued = s->o.queue_size ? s->o.queue_size : -1;

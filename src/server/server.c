@@ -23,6 +23,7 @@ llmr_server_opts llmr_server_defaults(void)
         .port = 8080,
         .parallel = 4,
         .ctx_size = 2048,
+        .cache_type_v = LLMR_KV_SAME,
         .max_body = 1u << 20,
         .max_tokens = 2048,
         .timeout_s = 600,
@@ -456,6 +457,10 @@ static int check_opts(llmr_server *s, const llmr_server_opts *o)
                LLMR_ERR_ARG;
     if (o->ctx_size < 16 || o->ctx_size > 1 << 20)
         return set_err(s, "ctx_size is %d; expected 16 to 1048576", o->ctx_size), LLMR_ERR_ARG;
+    if (o->cache_type_k < LLMR_KV_F16 || o->cache_type_k > LLMR_KV_Q4_0 ||
+        o->cache_type_v < LLMR_KV_SAME || o->cache_type_v > LLMR_KV_Q4_0)
+        return set_err(s, "cache types %d, %d: expected an llmr_kv_type", (int)o->cache_type_k,
+                       (int)o->cache_type_v), LLMR_ERR_ARG;
     if (o->port < 0 || o->port > 65535)
         return set_err(s, "port is %d; expected 0 to 65535", o->port), LLMR_ERR_ARG;
     if (o->queue_size < 0 || o->queue_size > 4096)

@@ -80,6 +80,28 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
     __m256i r; memcpy(&r, s, 32); return r;
 }
 
+/* for the attention kernels (attn_kern_avx512.c) */
+static inline emu_m512 emu_sub_ps(emu_m512 a, emu_m512 b) { for (int i = 0; i < 16; i++) a.f[i] -= b.f[i]; return a; }
+static inline emu_m512 emu_div_ps(emu_m512 a, emu_m512 b) { for (int i = 0; i < 16; i++) a.f[i] /= b.f[i]; return a; }
+/* vminps returns the second operand when either is NaN */
+static inline emu_m512 emu_min_ps(emu_m512 a, emu_m512 b) { for (int i = 0; i < 16; i++) a.f[i] = a.f[i] < b.f[i] ? a.f[i] : b.f[i]; return a; }
+static inline emu_m512i emu_castps_si512(emu_m512 a) { emu_m512i r; memcpy(r.i, a.f, 64); return r; }
+static inline emu_m512 emu_castsi512_ps(emu_m512i a) { emu_m512 r; memcpy(r.f, a.i, 64); return r; }
+static inline emu_m512i emu_sub_epi32(emu_m512i a, emu_m512i b) { for (int i = 0; i < 16; i++) a.i[i] = (int32_t)((uint32_t)a.i[i] - (uint32_t)b.i[i]); return a; }
+static inline emu_m512i emu_slli_epi32(emu_m512i a, unsigned n) { for (int i = 0; i < 16; i++) a.i[i] = n > 31 ? 0 : (int32_t)((uint32_t)a.i[i] << n); return a; }
+/* vcmpps into a mask: the two predicates the kernels use (NLT_UQ is true for NaN) */
+static inline __mmask16 emu_cmp_ps_mask(emu_m512 a, emu_m512 b, int pred)
+{
+    __mmask16 m = 0;
+    for (int i = 0; i < 16; i++) {
+        const int lt = a.f[i] < b.f[i];
+        if (pred == _CMP_LT_OQ ? lt : pred == _CMP_NLT_UQ ? !lt : (abort(), 0))
+            m |= (__mmask16)(1u << i);
+    }
+    return m;
+}
+static inline emu_m512 emu_maskz_mov_ps(__mmask16 m, emu_m512 a) { for (int i = 0; i < 16; i++) if (!(m >> i & 1)) a.f[i] = 0.0f; return a; }
+
 #undef _mm512_loadu_ps
 #define _mm512_loadu_ps emu_loadu_ps
 #undef _mm512_load_ps
@@ -130,6 +152,24 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #define _mm256_dpbusd_epi32 emu_dpbusd_epi32
 #undef _mm256_dpwssd_epi32
 #define _mm256_dpwssd_epi32 emu_dpwssd_epi32
+#undef _mm512_sub_ps
+#define _mm512_sub_ps emu_sub_ps
+#undef _mm512_div_ps
+#define _mm512_div_ps emu_div_ps
+#undef _mm512_min_ps
+#define _mm512_min_ps emu_min_ps
+#undef _mm512_castps_si512
+#define _mm512_castps_si512 emu_castps_si512
+#undef _mm512_castsi512_ps
+#define _mm512_castsi512_ps emu_castsi512_ps
+#undef _mm512_sub_epi32
+#define _mm512_sub_epi32 emu_sub_epi32
+#undef _mm512_slli_epi32
+#define _mm512_slli_epi32 emu_slli_epi32
+#undef _mm512_cmp_ps_mask
+#define _mm512_cmp_ps_mask emu_cmp_ps_mask
+#undef _mm512_maskz_mov_ps
+#define _mm512_maskz_mov_ps emu_maskz_mov_ps
 #define llmri_kernels_avx512_install emu_avx512_install
 #define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
 #define llmri_gemm_kq_r8_avx512_install emu_gemm_kq_r8_avx512_install
@@ -146,6 +186,9 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #include "avx512_emul_repack.h"
 #define llmri_repack_avx512_install emu_repack_avx512_install
 #include "../../src/kernels/repack_avx512.c"
+/* the attention tile kernels (one template for AVX2 and AVX-512) */
+#define llmri_attn_avx512 emu_attn_avx512
+#include "../../src/model/attn_kern_avx512.c"
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -155,6 +198,7 @@ static inline __m256i emu_dpwssd_epi32(__m256i src, __m256i a, __m256i b)
 #include "test_util.h"
 #include "kernel_test_util.h"
 #include "repack_test_util.h"
+#include "model/attn_kern_test_util.h"
 
 static llmr_type_traits emu_table[LLMR_TYPE_COUNT];
 
@@ -212,9 +256,20 @@ static void emulated_avx512_repacked_products_match_reference(void **state)
     kr_check_products(get_emu_repacked, "avx512 (emulated)", 0);
 }
 
+static void emulated_avx512_attention_kernels_match_reference(void **state)
+{
+    (void)state;
+    if (llmri_cpu_best_isa() < LLMR_ISA_AVX2) {
+        print_message("skipped: the emulation runs the AVX2 parts natively; this CPU has none\n");
+        skip();
+    }
+    akt_check_all(&emu_attn_avx512);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(emulated_avx512_attention_kernels_match_reference),
         cmocka_unit_test(emulated_avx512_kernels_match_reference),
         cmocka_unit_test(emulated_avx512_repacked_products_match_reference),
     };

@@ -237,8 +237,7 @@ static void aborted_pass_drops_its_rows(void **st)
     llmr_model_close(m);
 }
 
-/* A copied cache range serves like an evaluated one: the sequences may differ in length (the
- * transposed V rows have different strides). */
+/* A copied cache range serves like an evaluated one: the sequences may differ in length. */
 static void copied_prefix_gives_the_same_logits(void **st)
 {
     REQUIRE_SHARED(p, "models/stories260K.gguf");
@@ -258,7 +257,9 @@ static void copied_prefix_gives_the_same_logits(void **st)
         assert_int_equal(llmri_seq_copy_range(b, b, 0, 3), LLMR_ERR_ARG);
         assert_int_equal(llmri_seq_copy_range(b, a, 3, 10), LLMR_OK);
         assert_int_equal(llmri_seq_eval(b, t + 10, 2, 10, false, &lg), LLMR_OK);
-        assert_true(max_abs_diff(lg, llmri_seq_logits(a), nv) <= 1e-5);
+        /* F16: the q.k products of 2 and of 12 query rows may take different kernel paths
+         * (summation orders); the softmax stays in float, so that reaches the logits */
+        assert_true(max_abs_diff(lg, llmri_seq_logits(a), nv) <= (kv ? 5e-5 : 1e-5));
         /* positions past the copied range were dropped */
         assert_int_equal(llmri_seq_copy_range(b, a, 0, 2), LLMR_OK);
         assert_int_equal(llmri_seq_eval(b, t, 1, 3, false, &lg), LLMR_ERR_ARG);

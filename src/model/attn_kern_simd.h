@@ -1,0 +1,324 @@
+/* attn_kern_simd.h - the attention tile kernels (attn_kern.h) written once over a vector of AKW
+ * floats, compiled by attn_kern_avx2.c (AKW 8) and attn_kern_avx512.c (AKW 16), each of which
+ * defines the vector operations below before including this file:
+ *   AKV, AKW, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(x), VFMA(a, b, c) = a * b + c, VMUL, VADD,
+ *   VSUB, VDIV, VMAX(a, b) and VMIN(a, b) (the second operand when either is NaN, as
+ *   vmaxps / vminps), VHSUM(v), VHMAX(v), VEXP2I(p, t, magic) (p * 2^k, k = the bits of t
+ *   minus those of magic, added to p's exponent bits), VZERO_LT(r, x, t) (r where x is not below t,
+ *   0 there; NaN is not below), QK_R and PV_R (columns per micro-kernel), ATTN_TABLE (the
+ *   table's name).
+ * The conversions and the transpose use 8-lane AVX2/F16C code in both builds.
+ *
+ * The micro-kernels, whose register budget fixes their shape:
+ *  - qk: QK_R columns x 2W keys of accumulators (AVX2 6 x 16: 12 of 16 ymm; AVX-512 12 x 32:
+ *    24 of 32 zmm); per dimension two loads of the transposed keys, QK_R broadcasts of q and
+ *    2 QK_R FMAs, so the FMA units, not the loads, set the pace.
+ *  - pv: PV_R columns x 2W dimensions of v, the same shape with p broadcast.
+ * Partial blocks (fewer columns, the last dimensions) use the same code with smaller
+ * constants: every kernel is an always-inlined body instantiated per row count.
+ */
+#include "model/attn_kern.h"
+
+#include "gguf/gguf.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define AK_INLINE static inline __attribute__((always_inline))
+#define AK_T ATT_KV_TILE
+
+/* exp(x) for a vector: 2^k * e^r, k = round(x / ln 2) by the 1.5 * 2^23 trick, r = x - k ln 2
+ * in two parts (Cody-Waite), e^r by its degree-6 Taylor polynomial (|r| <= ln 2 / 2: relative
+ * error below 2e-7). x is clamped to [-87, 88] (so 2^k stays a normal float) and the result is
+ * 0 below -87: a masked score (-inf) gives exactly 0. NaN stays NaN (VMAX / VMIN return it,
+ * VZERO_LT keeps it). */
+AK_INLINE AKV ak_exp(AKV x)
+{
+    const AKV xc = VMIN(VSET1(88.0f), VMAX(VSET1(-87.0f), x));
+    const AKV magic = VSET1(12582912.0f);
+    const AKV t = VFMA(xc, VSET1(1.44269504088896341f), magic);
+    const AKV kf = VSUB(t, magic);
+    AKV r = VFMA(kf, VSET1(-0.693359375f), xc);
+    r = VFMA(kf, VSET1(2.12194440e-4f), r);
+    AKV p = VSET1(1.0f / 720.0f);
+    p = VFMA(p, r, VSET1(1.0f / 120.0f));
+    p = VFMA(p, r, VSET1(1.0f / 24.0f));
+    p = VFMA(p, r, VSET1(1.0f / 6.0f));
+    p = VFMA(p, r, VSET1(0.5f));
+    p = VFMA(p, r, VSET1(1.0f));
+    p = VFMA(p, r, VSET1(1.0f));
+    return VZERO_LT(VEXP2I(p, t, magic), x, VSET1(-87.0f));
+}
+
+/* cap * tanh(x / cap), tanh(v) = 1 - 2 / (1 + exp(2v)) */
+AK_INLINE AKV ak_softcap(AKV x, AKV cap, AKV two_over_cap)
+{
+    const AKV e = ak_exp(VMUL(x, two_over_cap));
+    const AKV one = VSET1(1.0f);
+    return VMUL(cap, VSUB(one, VDIV(VSET1(2.0f), VADD(one, e))));
+}
+
+/* ---- conversions (8 lanes) ------------------------------------------------------------- */
+
+static void ak_to_float(int type, const uint8_t *src, size_t stride, int n, int hd, float *dst)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *r = src + (size_t)i * stride;
+        float *o = dst + (size_t)i * hd;
+        if (type == LLMR_TYPE_F32) {
+            memcpy(o, r, (size_t)hd * sizeof(float));
+        } else if (type == LLMR_TYPE_F16) {
+            int d = 0;
+            for (; d + 8 <= hd; d += 8)
+                _mm256_storeu_ps(o + d,
+                                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 2 * d))));
+            for (; d < hd; d++) {
+                uint16_t h;
+                memcpy(&h, r + 2 * d, 2);
+                o[d] = llmri_fp16_to_fp32(h);
+            }
+        } else if (type == LLMR_TYPE_Q8_0) {
+            for (int b = 0; b < hd / 32; b++, r += 34) {
+                uint16_t h;
+                memcpy(&h, r, 2);
+                const __m256 d = _mm256_set1_ps(llmri_fp16_to_fp32(h));
+                for (int j = 0; j < 32; j += 8) {
+                    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(r + 2 + j)));
+                    _mm256_storeu_ps(o + 32 * b + j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+                }
+            }
+        } else {   /* Q4_0: low nibbles are values 0-15, high nibbles 16-31, both minus 8 */
+            for (int b = 0; b < hd / 32; b++, r += 18) {
+                uint16_t h;
+                memcpy(&h, r, 2);
+                const __m256 d = _mm256_set1_ps(llmri_fp16_to_fp32(h));
+                const __m128i x = _mm_loadu_si128((const __m128i *)(r + 2)), m = _mm_set1_epi8(15);
+                const __m128i lo = _mm_and_si128(x, m), hi = _mm_and_si128(_mm_srli_epi16(x, 4), m);
+                const __m128i q[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+                for (int j = 0; j < 4; j++) {
+                    const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(q[j]), _mm256_set1_epi32(8));
+                    _mm256_storeu_ps(o + 32 * b + 8 * j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
+                }
+            }
+        }
+    }
+}
+
+/* 8 x 8 blocks through registers (unpack, shuffle, lane permute); a partial last block of keys
+ * and dimensions past a multiple of 8 go one value at a time. */
+static void ak_transpose(const float *k, int n, int hd, float *kt)
+{
+    const int n8 = n & ~7, d8 = hd & ~7;
+    for (int i = 0; i < n8; i += 8)
+        for (int d = 0; d < d8; d += 8) {
+            __m256 r[8], t[8];
+            for (int j = 0; j < 8; j++)
+                r[j] = _mm256_loadu_ps(k + (size_t)(i + j) * hd + d);
+            for (int j = 0; j < 8; j += 2) {
+                t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+                t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+            }
+            for (int j = 0; j < 8; j += 4) {
+                r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+                r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xee);
+                r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+                r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xee);
+            }
+            for (int j = 0; j < 4; j++) {
+                _mm256_storeu_ps(kt + (size_t)(d + j) * AK_T + i,
+                                 _mm256_permute2f128_ps(r[j], r[j + 4], 0x20));
+                _mm256_storeu_ps(kt + (size_t)(d + j + 4) * AK_T + i,
+                                 _mm256_permute2f128_ps(r[j], r[j + 4], 0x31));
+            }
+        }
+    for (int d = 0; d < hd; d++) {
+        float *row = kt + (size_t)d * AK_T;
+        for (int i = d < d8 ? n8 : 0; i < n; i++)
+            row[i] = k[(size_t)i * hd + d];
+        for (int i = n; i < AK_T; i++)
+            row[i] = 0.0f;
+    }
+}
+
+/* ---- q.k -------------------------------------------------------------------------------- */
+
+/* R columns x 2W keys starting at key i0 */
+AK_INLINE void qk_block(float *s, const float *q, const float *kt, int hd, int i0, const int R)
+{
+    AKV acc[QK_R][2];
+    for (int r = 0; r < R; r++)
+        acc[r][0] = acc[r][1] = VZERO();
+    for (int d = 0; d < hd; d++) {
+        const AKV k0 = VLOAD(kt + (size_t)d * AK_T + i0), k1 = VLOAD(kt + (size_t)d * AK_T + i0 + AKW);
+        for (int r = 0; r < R; r++) {
+            const AKV x = VSET1(q[(size_t)r * hd + d]);
+            acc[r][0] = VFMA(x, k0, acc[r][0]);
+            acc[r][1] = VFMA(x, k1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        VSTORE(s + (size_t)r * AK_T + i0, acc[r][0]);
+        VSTORE(s + (size_t)r * AK_T + i0 + AKW, acc[r][1]);
+    }
+}
+
+/* one instantiation per column count, so that every loop over r unrolls and acc stays in
+ * registers */
+#define AK_CASES_6(F, ...)                                                                    \
+    case 1: F(__VA_ARGS__, 1); break; case 2: F(__VA_ARGS__, 2); break;                       \
+    case 3: F(__VA_ARGS__, 3); break; case 4: F(__VA_ARGS__, 4); break;                       \
+    case 5: F(__VA_ARGS__, 5); break; case 6: F(__VA_ARGS__, 6); break;
+#define AK_CASES_12(F, ...)                                                                   \
+    AK_CASES_6(F, __VA_ARGS__)                                                                \
+    case 7: F(__VA_ARGS__, 7); break; case 8: F(__VA_ARGS__, 8); break;                       \
+    case 9: F(__VA_ARGS__, 9); break; case 10: F(__VA_ARGS__, 10); break;                     \
+    case 11: F(__VA_ARGS__, 11); break; case 12: F(__VA_ARGS__, 12); break;
+#if QK_R == 6 && PV_R == 6
+#define AK_CASES AK_CASES_6
+#elif QK_R == 12 && PV_R == 12
+#define AK_CASES AK_CASES_12
+#else
+#error "QK_R and PV_R: 6 or 12"
+#endif
+
+static void ak_qk(float *s, const float *q, int nc, const float *kt, int hd)
+{
+    for (int c = 0; c < nc; c += QK_R) {
+        const int R = nc - c < QK_R ? nc - c : QK_R;
+        float *sc = s + (size_t)c * AK_T;
+        const float *qc = q + (size_t)c * hd;
+        for (int i0 = 0; i0 < AK_T; i0 += 2 * AKW)
+            switch (R) { AK_CASES(qk_block, sc, qc, kt, hd, i0) }
+    }
+}
+
+/* Dot products of rows (few columns): 4 keys at a time per column, AKW dimensions per step. */
+static void ak_qk_rows(float *s, const float *q, int nc, const float *k, int n, int hd)
+{
+    const int hv = hd - hd % AKW;
+    for (int c = 0; c < nc; c++) {
+        const float *qc = q + (size_t)c * hd;
+        float *sc = s + (size_t)c * AK_T;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const float *k0 = k + (size_t)i * hd;
+            AKV a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
+            for (int d = 0; d < hv; d += AKW) {
+                const AKV x = VLOAD(qc + d);
+                a0 = VFMA(x, VLOAD(k0 + d), a0);
+                a1 = VFMA(x, VLOAD(k0 + hd + d), a1);
+                a2 = VFMA(x, VLOAD(k0 + 2 * hd + d), a2);
+                a3 = VFMA(x, VLOAD(k0 + 3 * hd + d), a3);
+            }
+            float t[4] = {VHSUM(a0), VHSUM(a1), VHSUM(a2), VHSUM(a3)};
+            for (int d = hv; d < hd; d++)
+                for (int j = 0; j < 4; j++)
+                    t[j] += qc[d] * k0[(size_t)j * hd + d];
+            memcpy(sc + i, t, sizeof t);
+        }
+        for (; i < n; i++) {
+            AKV a = VZERO();
+            for (int d = 0; d < hv; d += AKW)
+                a = VFMA(VLOAD(qc + d), VLOAD(k + (size_t)i * hd + d), a);
+            float t = VHSUM(a);
+            for (int d = hv; d < hd; d++)
+                t += qc[d] * k[(size_t)i * hd + d];
+            sc[i] = t;
+        }
+        for (; i < AK_T; i++)
+            sc[i] = 0.0f;
+    }
+}
+
+/* ---- the online softmax ------------------------------------------------------------------- */
+
+static void ak_softmax(float *s, int nc, const llmr_att_mask *mask, float cap, float *mx,
+                       float *sum, float *corr)
+{
+    const AKV vcap = VSET1(cap), two_over_cap = VSET1(cap > 0.0f ? 2.0f / cap : 0.0f);
+    for (int c = 0; c < nc; c++) {
+        float *row = s + (size_t)c * AK_T;
+        int lo, hi;
+        llmri_att_range(mask, c, &lo, &hi);
+        if (hi <= lo) {
+            memset(row, 0, AK_T * sizeof *row);
+            corr[c] = 1.0f;
+            continue;
+        }
+        if (cap > 0.0f)
+            for (int i = 0; i < AK_T; i += AKW)
+                VSTORE(row + i, ak_softcap(VLOAD(row + i), vcap, two_over_cap));
+        for (int i = 0; i < lo; i++)
+            row[i] = -INFINITY;
+        for (int i = hi; i < AK_T; i++)
+            row[i] = -INFINITY;
+        AKV vm = VLOAD(row);
+        for (int i = AKW; i < AK_T; i += AKW)
+            vm = VMAX(vm, VLOAD(row + i));
+        const float tm = VHMAX(vm), m = tm > mx[c] ? tm : mx[c];
+        const AKV vmax = VSET1(m);
+        AKV acc = VZERO();
+        for (int i = 0; i < AK_T; i += AKW) {
+            const AKV p = ak_exp(VSUB(VLOAD(row + i), vmax));
+            VSTORE(row + i, p);
+            acc = VADD(acc, p);
+        }
+        const float t = VHSUM(acc);
+        corr[c] = sum[c] == 0.0f ? 0.0f : expf(mx[c] - m);
+        sum[c] = sum[c] * corr[c] + t;
+        mx[c] = m;
+    }
+}
+
+/* ---- p.v -------------------------------------------------------------------------------- */
+
+/* R columns x NV vectors of dimensions from d0 */
+AK_INLINE void pv_block(float *o, const float *p, const float *v, int n, int hd,
+                        const float *corr, int d0, const int NV, const int R)
+{
+    AKV acc[PV_R][2];
+    for (int r = 0; r < R; r++) {
+        const AKV cr = VSET1(corr[r]);
+        for (int u = 0; u < NV; u++)
+            acc[r][u] = VMUL(VLOAD(o + (size_t)r * hd + d0 + u * AKW), cr);
+    }
+    for (int i = 0; i < n; i++) {
+        AKV x[2];
+        for (int u = 0; u < NV; u++)
+            x[u] = VLOAD(v + (size_t)i * hd + d0 + u * AKW);
+        for (int r = 0; r < R; r++) {
+            const AKV w = VSET1(p[(size_t)r * AK_T + i]);
+            for (int u = 0; u < NV; u++)
+                acc[r][u] = VFMA(w, x[u], acc[r][u]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int u = 0; u < NV; u++)
+            VSTORE(o + (size_t)r * hd + d0 + u * AKW, acc[r][u]);
+}
+
+static void ak_pv(float *o, const float *p, int nc, const float *v, int n, int hd,
+                  const float *corr)
+{
+    const int h2 = hd - hd % (2 * AKW), h1 = hd - hd % AKW;
+    for (int c = 0; c < nc; c += PV_R) {
+        const int R = nc - c < PV_R ? nc - c : PV_R;
+        float *oc = o + (size_t)c * hd;
+        const float *pc = p + (size_t)c * AK_T;
+        for (int d0 = 0; d0 < h2; d0 += 2 * AKW)
+            switch (R) { AK_CASES(pv_block, oc, pc, v, n, hd, corr + c, d0, 2) }
+        if (h1 > h2)
+            switch (R) { AK_CASES(pv_block, oc, pc, v, n, hd, corr + c, h2, 1) }
+        for (int r = 0; r < R; r++)   /* dimensions past a multiple of AKW */
+            for (int d = h1; d < hd; d++) {
+                float a = oc[(size_t)r * hd + d] * corr[c + r];
+                for (int i = 0; i < n; i++)
+                    a += pc[(size_t)r * AK_T + i] * v[(size_t)i * hd + d];
+                oc[(size_t)r * hd + d] = a;
+            }
+    }
+}
+
+const llmr_attn_kernels ATTN_TABLE = {ATTN_NAME,  ak_to_float, ak_transpose, ak_qk,
+                                      ak_qk_rows, ak_softmax,  ak_pv};
