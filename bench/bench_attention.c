@@ -36,6 +36,7 @@ static double run(uint32_t type, int depth, int rows, int reps)
     const llmr_type_traits *tk = llmri_traits(type);
     const int npos = depth + rows;
     const size_t kvd = (size_t)NKV * HD, row = llmri_row_size(type, (int64_t)kvd);
+    const size_t hrow = llmri_row_size(type, HD);   /* the cache is head-major (kv_cache.c) */
     /* one cache per layer, as a real model's: decode streams them all from memory */
     uint8_t **K = malloc(LAYERS * sizeof *K), **V = malloc(LAYERS * sizeof *V);
     float *x = malloc(kvd * sizeof(float));
@@ -45,8 +46,10 @@ static double run(uint32_t type, int depth, int rows, int reps)
         for (int i = 0; i < npos; i++) {
             for (size_t d = 0; d < kvd; d++)
                 x[d] = (float)rand() / RAND_MAX - 0.5f;
-            tk->from_float(x, K[l] + (size_t)i * row, (int64_t)kvd);
-            tk->from_float(x, V[l] + (size_t)i * row, (int64_t)kvd);
+            for (int g = 0; g < NKV; g++) {
+                tk->from_float(x + g * HD, K[l] + ((size_t)g * npos + i) * hrow, HD);
+                tk->from_float(x + g * HD, V[l] + ((size_t)g * npos + i) * hrow, HD);
+            }
         }
     }
     const size_t qn = (size_t)rows * NKV * GROUP * HD;
@@ -68,8 +71,8 @@ static double run(uint32_t type, int depth, int rows, int reps)
                     llmr_att_task t = {
                         .type_k = (int)type, .type_v = (int)type, .hd = HD, .group = GROUP,
                         .cols_cap = llmri_att_cols(&hp),
-                        .k = K[l] + (size_t)g * llmri_row_size(type, HD), .k_row = row,
-                        .v = V[l] + (size_t)g * llmri_row_size(type, HD), .v_row = row,
+                        .k = K[l] + (size_t)g * npos * hrow, .k_row = hrow,
+                        .v = V[l] + (size_t)g * npos * hrow, .v_row = hrow,
                         .q = qf + (size_t)j0 * qrow + (size_t)g * GROUP * HD, .q_stride = qrow,
                         .n_rows = n, .pos = depth + j0, .scale = 0.125f,
                         .out = out + ((size_t)j0 * NKV * GROUP + (size_t)g * GROUP) * HD,

@@ -11,14 +11,16 @@
  * at run time; the tile's keys and values are converted once, then serve every column):
  *   K_tile, V_tile = floats          to_float (F32, F16, Q8_0, Q4_0 rows)
  *   S = q K_tile^T                   transpose + qk: register-blocked, several columns x 16
- *                                    (32) keys per micro-kernel; qk_rows (dot products, no
- *                                    transpose) when the task has few columns (decode)
+ *                                    (32) keys per micro-kernel
  *   P = exp(S - max)                 softmax: causal mask, sliding window, soft-capping,
  *                                    running max and sum per column, a vector exp
  *   O = O * corr + P V_tile          pv: several columns x 16 (32) dimensions per micro-kernel
- * and at the end out = O / sum. q is scaled once when the task packs its columns. The cache
- * holds K and V by position (rows of kv_dim values of the cache type, blocks of 32 along
- * kv_dim for Q8_0 / Q4_0, as llama.cpp's quantized cache).
+ * and at the end out = O / sum. A task of few columns (a decode step, ATT_DIRECT_COLS) skips
+ * the float tiles: qk_direct and pv_direct convert each cached value in the register it is
+ * used from, since a whole tile's conversion, transpose and reloads served only 8 columns.
+ * q is scaled once when the task packs its columns. The cache holds, per layer and KV head,
+ * K and V by position (rows of head_dim values of the cache type, blocks of 32 along head_dim
+ * for Q8_0 / Q4_0, as llama.cpp's quantized cache), so a task reads contiguous memory.
  */
 #include "model/forward.h"
 
@@ -67,37 +69,43 @@ void llmri_attn_task(const llmr_att_task *t, const llmr_attn_kernels *kn, void *
     float *Kf = corr + cap, *Kt = Kf + (size_t)ATT_KV_TILE * hd, *Vf = Kt + (size_t)ATT_KV_TILE * hd;
     /* q columns, scaled: the group's heads are adjacent in a row, so one pass per row packs
      * them */
+    const bool direct = nc <= ATT_DIRECT_COLS;
     for (int j = 0; j < t->n_rows; j++) {
         const float *q = t->q + (size_t)j * t->q_stride;
         float *dst = Q + (size_t)j * t->group * hd;
-        for (int d = 0; d < t->group * hd; d++)
-            dst[d] = q[d] * t->scale;
+        if (direct)   /* qk_direct's blocked layout */
+            for (int hh = 0; hh < t->group; hh++)
+                for (int d = 0; d < hd; d++)
+                    Q[llmri_att_qd_index(nc, hd, j * t->group + hh, d)] = q[hh * hd + d] * t->scale;
+        else
+            for (int d = 0; d < t->group * hd; d++)
+                dst[d] = q[d] * t->scale;
     }
     for (int c = 0; c < nc; c++)
         mx[c] = -FLT_MAX, sum[c] = 0.0f;
     memset(O, 0, (size_t)nc * hd * sizeof *O);
-    const bool rows = nc < ATT_QK_ROWS_BELOW;
     const int lo = window_lo(t->pos, t->swa), hi = t->pos + t->n_rows;
     const size_t kb = llmri_row_size((uint32_t)t->type_k, hd);
     const size_t vb = llmri_row_size((uint32_t)t->type_v, hd);
     for (int i0 = lo; i0 < hi; i0 += ATT_KV_TILE) {
         const int n = hi - i0 < ATT_KV_TILE ? hi - i0 : ATT_KV_TILE;
-        /* the next tile's rows on their way while this one is computed: the cache's rows of
-         * one head are far apart (a row holds every KV head) and the hardware prefetcher
-         * alone left the conversion waiting on memory */
+        /* the next tile's rows on their way while this one is computed */
         const int nn = hi - i0 - n < ATT_KV_TILE ? hi - i0 - n : ATT_KV_TILE;
         prefetch_rows(t->k + (size_t)(i0 + n) * t->k_row, t->k_row, nn, kb);
         prefetch_rows(t->v + (size_t)(i0 + n) * t->v_row, t->v_row, nn, vb);
-        kn->to_float(t->type_k, t->k + (size_t)i0 * t->k_row, t->k_row, n, hd, Kf);
-        if (rows) {
-            kn->qk_rows(S, Q, nc, Kf, n, hd);
-        } else {
-            kn->transpose(Kf, n, hd, Kt);
-            kn->qk(S, Q, nc, Kt, hd);
-        }
-        kn->to_float(t->type_v, t->v + (size_t)i0 * t->v_row, t->v_row, n, hd, Vf);
+        const uint8_t *k = t->k + (size_t)i0 * t->k_row, *v = t->v + (size_t)i0 * t->v_row;
         const llmr_att_mask mask = {.q_pos = t->pos, .group = t->group, .swa = t->swa,
                                     .k_pos = i0, .n = n};
+        if (direct) {
+            kn->qk_direct(S, Q, nc, t->type_k, k, t->k_row, n, hd);
+            kn->softmax(S, nc, &mask, t->cap, mx, sum, corr);
+            kn->pv_direct(O, S, nc, t->type_v, v, t->v_row, n, hd, corr);
+            continue;
+        }
+        kn->to_float(t->type_k, k, t->k_row, n, hd, Kf);
+        kn->transpose(Kf, n, hd, Kt);
+        kn->qk(S, Q, nc, Kt, hd);
+        kn->to_float(t->type_v, v, t->v_row, n, hd, Vf);
         kn->softmax(S, nc, &mask, t->cap, mx, sum, corr);
         kn->pv(O, S, nc, Vf, n, hd, corr);
     }
@@ -150,8 +158,8 @@ static void att_step(void *arg, int ith, int nth)
         llmr_att_task task = {
             .type_k = m->type_k, .type_v = m->type_v, .hd = hd, .group = sub,
             .cols_cap = llmri_att_cols(hp),
-            .k = s->k[a->layer] + (size_t)g * s->k_head, .k_row = s->k_row,
-            .v = s->v[a->layer] + (size_t)g * s->v_head, .v_row = s->v_row,
+            .k = s->k[a->layer] + (size_t)g * s->k_hstride, .k_row = s->k_head,
+            .v = s->v[a->layer] + (size_t)g * s->v_hstride, .v_row = s->v_head,
             .q = a->w->q + row * qd + (size_t)h0 * hd, .q_stride = (size_t)qd,
             .n_rows = j1 - j0, .pos = sg->pos + j0, .swa = a->L->n_swa,
             .scale = hp->attn_scale, .cap = hp->attn_softcap,

@@ -62,15 +62,54 @@ static void ref_qk(float *s, const float *q, int nc, const float *kt, int hd)
         }
 }
 
-static void ref_qk_rows(float *s, const float *q, int nc, const float *k, int n, int hd)
+/* Value d of a cache row of `type` (the layouts of ref_to_float). */
+static float ref_value(int type, const uint8_t *r, int d)
+{
+    uint16_t h;
+    if (type == LLMR_TYPE_F32) {
+        float f;
+        memcpy(&f, r + 4 * d, 4);
+        return f;
+    }
+    if (type == LLMR_TYPE_F16) {
+        memcpy(&h, r + 2 * d, 2);
+        return llmri_fp16_to_fp32(h);
+    }
+    const int j = d % 32;
+    if (type == LLMR_TYPE_Q8_0) {
+        r += d / 32 * 34;
+        memcpy(&h, r, 2);
+        return llmri_fp16_to_fp32(h) * (float)(int8_t)r[2 + j];
+    }
+    r += d / 32 * 18;
+    memcpy(&h, r, 2);
+    return llmri_fp16_to_fp32(h) * (float)((j < 16 ? r[2 + j] & 15 : r[2 + j - 16] >> 4) - 8);
+}
+
+static void ref_qk_direct(float *s, const float *q, int nc, int type, const uint8_t *k,
+                          size_t stride, int n, int hd)
 {
     for (int c = 0; c < nc; c++)
         for (int i = 0; i < ATT_KV_TILE; i++) {
             float a = 0.0f;
             for (int d = 0; i < n && d < hd; d++)
-                a += q[(size_t)c * hd + d] * k[(size_t)i * hd + d];
+                a += q[llmri_att_qd_index(nc, hd, c, d)] * ref_value(type, k + (size_t)i * stride, d);
             s[(size_t)c * ATT_KV_TILE + i] = a;
         }
+}
+
+static void ref_pv_direct(float *o, const float *p, int nc, int type, const uint8_t *v,
+                          size_t stride, int n, int hd, const float *corr)
+{
+    for (int c = 0; c < nc; c++) {
+        float *oc = o + (size_t)c * hd;
+        for (int d = 0; d < hd; d++) {
+            float a = oc[d] * corr[c];
+            for (int i = 0; i < n; i++)
+                a += p[(size_t)c * ATT_KV_TILE + i] * ref_value(type, v + (size_t)i * stride, d);
+            oc[d] = a;
+        }
+    }
 }
 
 /* A NaN score is not taken as the maximum (the compare fails) but reaches the sum through
@@ -117,8 +156,9 @@ static void ref_pv(float *o, const float *p, int nc, const float *v, int n, int 
     }
 }
 
-static const llmr_attn_kernels attn_ref = {"ref",         ref_to_float, ref_transpose, ref_qk,
-                                           ref_qk_rows,   ref_softmax,  ref_pv};
+static const llmr_attn_kernels attn_ref = {"ref",  ref_to_float,  ref_transpose,
+                                           ref_qk, ref_softmax,   ref_pv,
+                                           ref_qk_direct, ref_pv_direct};
 
 #if defined(__x86_64__) || defined(__i386__)
 extern const llmr_attn_kernels llmri_attn_avx2, llmri_attn_avx512;

@@ -47,8 +47,6 @@ typedef struct llmr_attn_kernels {
     void (*transpose)(const float *k, int n, int hd, float *kt);
     /* s[c][i] = q[c] . key i for c < nc and every i < ATT_KV_TILE, from the transposed keys */
     void (*qk)(float *s, const float *q, int nc, const float *kt, int hd);
-    /* the same from n row-major keys (no transpose: few columns); s[c][i] = 0 for i >= n */
-    void (*qk_rows)(float *s, const float *q, int nc, const float *k, int n, int hd);
     /* One step of the online softmax for every column: scores of the keys the column may see
      * (mask) are soft-capped when cap > 0 (cap * tanh(s / cap)), the running maximum mx[c] and
      * sum sum[c] are updated, s[c][i] becomes exp(s - mx[c]) for those keys and 0 for the
@@ -59,15 +57,39 @@ typedef struct llmr_attn_kernels {
     /* o[c][d] = o[c][d] * corr[c] + sum of p[c][i] v[i][d] over i < n */
     void (*pv)(float *o, const float *p, int nc, const float *v, int n, int hd,
                const float *corr);
+    /* The direct kernels of few columns (a decode step): they read the n cache rows
+     * (src + i * stride, hd values of `type`, as to_float) themselves, converting each value
+     * in registers where it is used, so no float tile is written and read back and nothing is
+     * transposed.
+     * qk_direct: s[c][i] = q[c] . key i for i < n, 0 for n <= i < ATT_KV_TILE, with q in the
+     *   blocked layout of llmri_att_qd_index;
+     * pv_direct: o[c][d] = o[c][d] * corr[c] + sum of p[c][i] v[i][d] over i < n. */
+    void (*qk_direct)(float *s, const float *q, int nc, int type, const uint8_t *k,
+                      size_t stride, int n, int hd);
+    void (*pv_direct)(float *o, const float *p, int nc, int type, const uint8_t *v,
+                      size_t stride, int n, int hd, const float *corr);
 } llmr_attn_kernels;
+
+/* Where qk_direct reads q's column c, dimension d (nc columns of hd): the columns in blocks of
+ * 8 (the last one shorter), a block of R columns at c0 * hd holding its first hd & ~7
+ * dimensions as [d / 8][R][8] and the rest as [R][hd % 8], so that one pointer and constant
+ * offsets reach every column of a block (8 row pointers would not fit the registers). */
+static inline size_t llmri_att_qd_index(int nc, int hd, int c, int d)
+{
+    const int c0 = c & ~7, R = nc - c0 < 8 ? nc - c0 : 8, r = c - c0, h8 = hd & ~7;
+    const size_t b = (size_t)c0 * hd;
+    return d < h8 ? b + (size_t)(d & ~7) * R + (size_t)r * 8 + (size_t)(d & 7)
+                  : b + (size_t)h8 * R + (size_t)r * (hd - h8) + (size_t)(d - h8);
+}
 
 /* The kernels for this CPU (LLMR_ISA caps the level, as for the weight kernels). */
 const llmr_attn_kernels *llmri_attn_kernels(void);
 /* The kernels of one level, or NULL when this build has none for it (tests compare them). */
 const llmr_attn_kernels *llmri_attn_kernels_isa(llmr_isa isa);
 
-/* Below this many columns attention.c scores the row-major keys (qk_rows) instead of
- * transposing each tile: a decode step's few columns would not pay for the transpose. */
-#define ATT_QK_ROWS_BELOW 8
+/* Tasks of at most this many columns (a decode step: one query row times a KV group's heads)
+ * run the direct kernels: converting and transposing whole tiles pays only when many columns
+ * share them. */
+#define ATT_DIRECT_COLS 8
 
 #endif

@@ -193,41 +193,197 @@ static void ak_qk(float *s, const float *q, int nc, const float *kt, int hd)
     }
 }
 
-/* Dot products of rows (few columns): 4 keys at a time per column, AKW dimensions per step. */
-static void ak_qk_rows(float *s, const float *q, int nc, const float *k, int n, int hd)
+/* ---- the direct kernels (few columns), 8 lanes in both builds ---------------------------- */
+
+/* Values d..d+7 of a cache row of `type` (d a multiple of 8; quantized rows: blocks of 32, so
+ * the 8 values lie in one block). */
+AK_INLINE __m256 ak_row8(const uint8_t *r, int d, const int type)
 {
-    const int hv = hd - hd % AKW;
-    for (int c = 0; c < nc; c++) {
-        const float *qc = q + (size_t)c * hd;
-        float *sc = s + (size_t)c * AK_T;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            const float *k0 = k + (size_t)i * hd;
-            AKV a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
-            for (int d = 0; d < hv; d += AKW) {
-                const AKV x = VLOAD(qc + d);
-                a0 = VFMA(x, VLOAD(k0 + d), a0);
-                a1 = VFMA(x, VLOAD(k0 + hd + d), a1);
-                a2 = VFMA(x, VLOAD(k0 + 2 * hd + d), a2);
-                a3 = VFMA(x, VLOAD(k0 + 3 * hd + d), a3);
+    if (type == LLMR_TYPE_F32)
+        return _mm256_loadu_ps((const float *)(const void *)r + d);
+    if (type == LLMR_TYPE_F16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(r + 2 * d)));
+    const int j = d % 32;
+    uint16_t h;
+    if (type == LLMR_TYPE_Q8_0) {
+        r += d / 32 * 34;
+        memcpy(&h, r, 2);
+        const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(r + 2 + j)));
+        return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16((short)h)), _mm256_cvtepi32_ps(q));
+    }
+    r += d / 32 * 18;   /* Q4_0: values 0-15 the low nibbles, 16-31 the high ones */
+    memcpy(&h, r, 2);
+    __m128i x = _mm_loadl_epi64((const __m128i *)(const void *)(r + 2 + (j & 15)));
+    if (j >= 16)
+        x = _mm_srli_epi16(x, 4);
+    x = _mm_and_si128(x, _mm_set1_epi8(15));
+    const __m256i q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(x), _mm256_set1_epi32(8));
+    return _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16((short)h)), _mm256_cvtepi32_ps(q));
+}
+
+/* Lane j = the sum of a[j]'s lanes, for 8 vectors (a horizontal-add tree). */
+AK_INLINE __m256 ak_sum8(const __m256 a[8])
+{
+    const __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* KB keys from key i x R columns: R * KB <= 8 accumulators over the dimensions, reduced by one
+ * tree (KB > 1 keeps 8 chains in flight when R is small). Dimensions past a multiple of 8
+ * (F32 / F16 rows only) are added one at a time. */
+AK_INLINE void qkd_block(float *s, const float *q, int hd, const uint8_t *k, size_t stride,
+                         int i, const int type, const int R, const int KB)
+{
+    __m256 acc[8];
+    for (int a = 0; a < 8; a++)
+        acc[a] = _mm256_setzero_ps();
+    const int h8 = hd & ~7;
+    const uint8_t *kr = k + (size_t)i * stride;
+    for (int d = 0; d < h8; d += 8) {
+        const float *qd = q + (size_t)d * R;   /* the blocked layout: [d / 8][R][8] */
+        for (int b = 0; b < KB; b++) {
+            const __m256 kv = ak_row8(kr + (size_t)b * stride, d, type);
+            for (int r = 0; r < R; r++)
+                acc[b * R + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qd + 8 * r), kv, acc[b * R + r]);
+        }
+    }
+    float t[8];
+    _mm256_storeu_ps(t, ak_sum8(acc));
+    for (int b = 0; b < KB; b++)
+        for (int r = 0; r < R; r++) {
+            float x = t[b * R + r];
+            for (int d = h8; d < hd; d++) {
+                const uint8_t *row = k + (size_t)(i + b) * stride;
+                float kd;
+                if (type == LLMR_TYPE_F32) {
+                    memcpy(&kd, row + 4 * d, 4);
+                } else {
+                    uint16_t h;
+                    memcpy(&h, row + 2 * d, 2);
+                    kd = llmri_fp16_to_fp32(h);
+                }
+                x += q[(size_t)h8 * R + (size_t)r * (hd - h8) + (size_t)(d - h8)] * kd;
             }
-            float t[4] = {VHSUM(a0), VHSUM(a1), VHSUM(a2), VHSUM(a3)};
-            for (int d = hv; d < hd; d++)
-                for (int j = 0; j < 4; j++)
-                    t[j] += qc[d] * k0[(size_t)j * hd + d];
-            memcpy(sc + i, t, sizeof t);
+            s[(size_t)r * AK_T + i + b] = x;
         }
-        for (; i < n; i++) {
-            AKV a = VZERO();
-            for (int d = 0; d < hv; d += AKW)
-                a = VFMA(VLOAD(qc + d), VLOAD(k + (size_t)i * hd + d), a);
-            float t = VHSUM(a);
-            for (int d = hv; d < hd; d++)
-                t += qc[d] * k[(size_t)i * hd + d];
-            sc[i] = t;
+}
+
+/* KB: keys per step so that R * KB fills the 8 accumulators */
+AK_INLINE void qkd_cols(float *s, const float *q, int hd, const uint8_t *k, size_t stride,
+                        int n, const int type, const int R)
+{
+    const int KB = R == 1 ? 8 : R == 2 ? 4 : R <= 4 ? 2 : 1;
+    int i = 0;
+    for (; i + KB <= n; i += KB)
+        qkd_block(s, q, hd, k, stride, i, type, R, KB);
+    for (; i < n; i++)
+        qkd_block(s, q, hd, k, stride, i, type, R, 1);
+}
+
+#define AK_CASES_8(F, ...)                                                                    \
+    AK_CASES_6(F, __VA_ARGS__)                                                                \
+    case 7: F(__VA_ARGS__, 7); break; case 8: F(__VA_ARGS__, 8); break;
+
+AK_INLINE void qkd_type(float *s, const float *q, int nc, const uint8_t *k, size_t stride,
+                        int n, int hd, const int type)
+{
+    for (int c = 0; c < nc; c += 8) {
+        const int R = nc - c < 8 ? nc - c : 8;
+        switch (R) { AK_CASES_8(qkd_cols, s + (size_t)c * AK_T, q + (size_t)c * hd, hd, k, stride, n, type) }
+    }
+}
+
+static void ak_qk_direct(float *s, const float *q, int nc, int type, const uint8_t *k,
+                         size_t stride, int n, int hd)
+{
+    switch (type) {
+    case LLMR_TYPE_F32: qkd_type(s, q, nc, k, stride, n, hd, LLMR_TYPE_F32); break;
+    case LLMR_TYPE_F16: qkd_type(s, q, nc, k, stride, n, hd, LLMR_TYPE_F16); break;
+    case LLMR_TYPE_Q8_0: qkd_type(s, q, nc, k, stride, n, hd, LLMR_TYPE_Q8_0); break;
+    default: qkd_type(s, q, nc, k, stride, n, hd, LLMR_TYPE_Q4_0); break;
+    }
+    for (int c = 0; c < nc; c++)
+        for (int i = n; i < AK_T; i++)
+            s[(size_t)c * AK_T + i] = 0.0f;
+}
+
+/* R columns x DB vectors of 8 dimensions from d0, over every key: each value of v is converted
+ * once per column block, in the register it is used from. */
+AK_INLINE void pvd_block(float *o, const float *p, int hd, const uint8_t *v, size_t stride,
+                         int n, const float *corr, int d0, const int type, const int R,
+                         const int DB)
+{
+    __m256 acc[8];
+    for (int r = 0; r < R; r++)
+        for (int u = 0; u < DB; u++)
+            acc[r * DB + u] = _mm256_mul_ps(_mm256_loadu_ps(o + (size_t)r * hd + d0 + 8 * u),
+                                            _mm256_set1_ps(corr[r]));
+    for (int i = 0; i < n; i++) {
+        const uint8_t *row = v + (size_t)i * stride;
+        __m256 x[8];
+        for (int u = 0; u < DB; u++)
+            x[u] = ak_row8(row, d0 + 8 * u, type);
+        for (int r = 0; r < R; r++) {
+            const __m256 w = _mm256_set1_ps(p[(size_t)r * AK_T + i]);
+            for (int u = 0; u < DB; u++)
+                acc[r * DB + u] = _mm256_fmadd_ps(w, x[u], acc[r * DB + u]);
         }
-        for (; i < AK_T; i++)
-            sc[i] = 0.0f;
+    }
+    for (int r = 0; r < R; r++)
+        for (int u = 0; u < DB; u++)
+            _mm256_storeu_ps(o + (size_t)r * hd + d0 + 8 * u, acc[r * DB + u]);
+}
+
+AK_INLINE void pvd_cols(float *o, const float *p, int hd, const uint8_t *v, size_t stride,
+                        int n, const float *corr, const int type, const int R)
+{
+    const int DB = R == 1 ? 8 : R == 2 ? 4 : R <= 4 ? 2 : 1, h8 = hd & ~7;
+    int d0 = 0;
+    for (; d0 + 8 * DB <= h8; d0 += 8 * DB)
+        pvd_block(o, p, hd, v, stride, n, corr, d0, type, R, DB);
+    for (; d0 < h8; d0 += 8)
+        pvd_block(o, p, hd, v, stride, n, corr, d0, type, R, 1);
+    for (int r = 0; r < R; r++)   /* dimensions past a multiple of 8: F32 / F16 rows */
+        for (int d = h8; d < hd; d++) {
+            float a = o[(size_t)r * hd + d] * corr[r];
+            for (int i = 0; i < n; i++) {
+                const uint8_t *row = v + (size_t)i * stride;
+                float x;
+                if (type == LLMR_TYPE_F32) {
+                    memcpy(&x, row + 4 * d, 4);
+                } else {
+                    uint16_t h;
+                    memcpy(&h, row + 2 * d, 2);
+                    x = llmri_fp16_to_fp32(h);
+                }
+                a += p[(size_t)r * AK_T + i] * x;
+            }
+            o[(size_t)r * hd + d] = a;
+        }
+}
+
+AK_INLINE void pvd_type(float *o, const float *p, int nc, const uint8_t *v, size_t stride,
+                        int n, int hd, const float *corr, const int type)
+{
+    for (int c = 0; c < nc; c += 8) {
+        const int R = nc - c < 8 ? nc - c : 8;
+        switch (R) {
+            AK_CASES_8(pvd_cols, o + (size_t)c * hd, p + (size_t)c * AK_T, hd, v, stride, n,
+                       corr + c, type)
+        }
+    }
+}
+
+static void ak_pv_direct(float *o, const float *p, int nc, int type, const uint8_t *v,
+                         size_t stride, int n, int hd, const float *corr)
+{
+    switch (type) {
+    case LLMR_TYPE_F32: pvd_type(o, p, nc, v, stride, n, hd, corr, LLMR_TYPE_F32); break;
+    case LLMR_TYPE_F16: pvd_type(o, p, nc, v, stride, n, hd, corr, LLMR_TYPE_F16); break;
+    case LLMR_TYPE_Q8_0: pvd_type(o, p, nc, v, stride, n, hd, corr, LLMR_TYPE_Q8_0); break;
+    default: pvd_type(o, p, nc, v, stride, n, hd, corr, LLMR_TYPE_Q4_0); break;
     }
 }
 
@@ -320,5 +476,5 @@ static void ak_pv(float *o, const float *p, int nc, const float *v, int n, int h
     }
 }
 
-const llmr_attn_kernels ATTN_TABLE = {ATTN_NAME,  ak_to_float, ak_transpose, ak_qk,
-                                      ak_qk_rows, ak_softmax,  ak_pv};
+const llmr_attn_kernels ATTN_TABLE = {ATTN_NAME,    ak_to_float,  ak_transpose, ak_qk,
+                                      ak_softmax,   ak_pv,        ak_qk_direct, ak_pv_direct};

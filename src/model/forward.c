@@ -357,10 +357,14 @@ static void row_rope_store(fwd *f, int r)
     for (int h = 0; h < hp->n_head_kv; h++)
         llmri_rope_apply(k + h * hd, cs, hp);
 
-    /* k and v into the cache in its type */
+    /* k and v into the cache in its type, each head into its own run */
     llmr_seq *s = f->w->row_seq[r];
-    store_row(m->type_k, k, s->k[f->layer] + (size_t)pos * s->k_row, kvd, f->w->ops);
-    store_row(m->type_v, v, s->v[f->layer] + (size_t)pos * s->v_row, kvd, f->w->ops);
+    for (int h = 0; h < hp->n_head_kv; h++) {
+        store_row(m->type_k, k + h * hd,
+                  s->k[f->layer] + h * s->k_hstride + (size_t)pos * s->k_head, hd, f->w->ops);
+        store_row(m->type_v, v + h * hd,
+                  s->v[f->layer] + h * s->v_hstride + (size_t)pos * s->v_head, hd, f->w->ops);
+    }
 }
 
 static void row_quant_att(fwd *f, int r)

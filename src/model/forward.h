@@ -14,9 +14,12 @@ struct llmr_seq {
     llmr_model *m;
     int n_ctx;
     int n_past;              /* positions [0, n_past) hold valid keys and values */
-    uint8_t **k, **v;        /* per layer: [n_ctx] rows of kv_dim values of type_k / type_v */
-    size_t k_row, v_row;     /* bytes of one position's row */
-    size_t k_head, v_head;   /* bytes of one KV head's part of a row (head_dim values) */
+    /* per layer, head-major: one run per KV head of [n_ctx] rows of head_dim values of type_k
+     * / type_v (k_hstride bytes from one head's run to the next), so that a decode step's
+     * attention task streams its head's keys and values from contiguous memory */
+    uint8_t **k, **v;
+    size_t k_head, v_head;   /* bytes of one position of one head (head_dim values) */
+    size_t k_hstride, v_hstride;   /* n_ctx * k_head, n_ctx * v_head */
     uint8_t *kv_mem;
     float *logits;
     size_t logits_cap;       /* floats */

@@ -1,6 +1,6 @@
-/* kv_cache.c - a sequence: its KV cache (K and V by position: one row of kv_dim values of the
- * cache's type per position and layer, so a quantized cache quantizes each row once, when it
- * is stored) and its logits buffer. */
+/* kv_cache.c - a sequence: its KV cache (per layer and KV head, K and V by position: one row
+ * of head_dim values of the cache's type per position, so a quantized cache quantizes each
+ * row once, when it is stored, in blocks of 32 along head_dim) and its logits buffer. */
 #include "model/forward.h"
 
 #include "core/util.h"
@@ -35,10 +35,10 @@ int llmri_seq_new(llmr_model *m, int n_ctx, llmr_seq **out)
     s->n_ctx = n_ctx;
     s->k = calloc((size_t)hp->n_layer, sizeof *s->k);
     s->v = calloc((size_t)hp->n_layer, sizeof *s->v);
-    s->k_row = k_row;
-    s->v_row = v_row;
     s->k_head = llmri_row_size((uint32_t)m->type_k, hp->head_dim);
     s->v_head = llmri_row_size((uint32_t)m->type_v, hp->head_dim);
+    s->k_hstride = (size_t)n_ctx * s->k_head;
+    s->v_hstride = (size_t)n_ctx * s->v_head;
     /* calloc: large blocks come zeroed from mmap and stay unresident until written */
     s->kv_mem = calloc(1, (size_t)all);
     s->logits_cap = (size_t)hp->n_vocab;
@@ -80,12 +80,13 @@ int llmri_seq_copy_range(llmr_seq *dst, const llmr_seq *src, int p0, int p1)
                             dst->n_ctx);
     const llmr_hparams *hp = &dst->m->hp;
     const size_t n = (size_t)(p1 - p0);
-    for (int l = 0; l < hp->n_layer; l++) {
-        memcpy(dst->k[l] + (size_t)p0 * dst->k_row, src->k[l] + (size_t)p0 * src->k_row,
-               n * dst->k_row);
-        memcpy(dst->v[l] + (size_t)p0 * dst->v_row, src->v[l] + (size_t)p0 * src->v_row,
-               n * dst->v_row);
-    }
+    for (int l = 0; l < hp->n_layer; l++)
+        for (int h = 0; h < hp->n_head_kv; h++) {   /* the two may differ in n_ctx */
+            memcpy(dst->k[l] + h * dst->k_hstride + (size_t)p0 * dst->k_head,
+                   src->k[l] + h * src->k_hstride + (size_t)p0 * src->k_head, n * dst->k_head);
+            memcpy(dst->v[l] + h * dst->v_hstride + (size_t)p0 * dst->v_head,
+                   src->v[l] + h * src->v_hstride + (size_t)p0 * src->v_head, n * dst->v_head);
+        }
     dst->n_past = p1;
     return LLMR_OK;
 }

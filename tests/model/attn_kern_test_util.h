@@ -85,10 +85,6 @@ static void akt_check_products(const llmr_attn_kernels *k, const llmr_attn_kerne
                 k->qk(s1, q, nc, kt2, hd);
                 ref->qk(s2, q, nc, kt2, hd);
                 akt_close("qk", k->name, s1, s2, (size_t)nc * ATT_KV_TILE, 1e-5);
-                memset(s1, 0x7f, sizeof s1);
-                k->qk_rows(s1, q, nc, kr, n, hd);
-                ref->qk_rows(s2, q, nc, kr, n, hd);
-                akt_close("qk_rows", k->name, s1, s2, (size_t)nc * ATT_KV_TILE, 1e-5);
                 /* p.v: probabilities in [0, 1], running outputs and factors */
                 for (size_t i = 0; i < (size_t)nc * ATT_KV_TILE; i++)
                     s1[i] = 0.5f + 0.5f * akt_rand();
@@ -101,6 +97,61 @@ static void akt_check_products(const llmr_attn_kernels *k, const llmr_attn_kerne
                 akt_close("pv", k->name, o1, o2, (size_t)nc * hd, 1e-5);
             }
         }
+}
+
+/* The direct kernels read cache rows of every type (rows further apart than their size, as a
+ * cache row holds every KV head): against the reference, and the reference against the tile
+ * path (to_float, transpose, qk / pv) on the same rows. */
+static void akt_check_direct(const llmr_attn_kernels *k, const llmr_attn_kernels *ref)
+{
+    const uint32_t types[] = {LLMR_TYPE_F32, LLMR_TYPE_F16, LLMR_TYPE_Q8_0, LLMR_TYPE_Q4_0};
+    const int hds[] = {64, 40, 12, 96}, ns[] = {ATT_KV_TILE, 37, 5, 1};
+    enum { MAXHD = 96 };
+    static float x[MAXHD], kf[ATT_KV_TILE * MAXHD], kt[ATT_KV_TILE * MAXHD];
+    static float q[AKT_MAXC * MAXHD], qb[AKT_MAXC * MAXHD], s1[AKT_MAXC * ATT_KV_TILE], s2[AKT_MAXC * ATT_KV_TILE];
+    static float o1[AKT_MAXC * MAXHD], o2[AKT_MAXC * MAXHD], o3[AKT_MAXC * MAXHD];
+    static float corr[AKT_MAXC];
+    static uint8_t raw[ATT_KV_TILE * (MAXHD * 4 + 24)];
+    for (int t = 0; t < 4; t++)
+        for (int h = 0; h < 4; h++)
+            for (int j = 0; j < 4; j++) {
+                const int hd = hds[h], n = ns[j];
+                if ((types[t] == LLMR_TYPE_Q8_0 || types[t] == LLMR_TYPE_Q4_0) && hd % 32)
+                    continue;   /* quantized: whole blocks only */
+                const llmr_type_traits *tr = llmri_traits(types[t]);
+                const size_t row = llmri_row_size(types[t], hd) + 24;
+                for (int i = 0; i < n; i++) {
+                    akt_fill(x, (size_t)hd, 2.0f);
+                    tr->from_float(x, raw + (size_t)i * row, hd);
+                }
+                ref->to_float((int)types[t], raw, row, n, hd, kf);
+                ref->transpose(kf, n, hd, kt);
+                for (int nc = 1; nc <= AKT_MAXC; nc += nc < 10 ? 1 : 17) {
+                    akt_fill(q, (size_t)nc * hd, 1.0f);
+                    for (int c = 0; c < nc; c++)   /* the blocked layout */
+                        for (int d = 0; d < hd; d++)
+                            qb[llmri_att_qd_index(nc, hd, c, d)] = q[(size_t)c * hd + d];
+                    memset(s1, 0x7f, sizeof s1);   /* garbage the kernel must overwrite */
+                    k->qk_direct(s1, qb, nc, (int)types[t], raw, row, n, hd);
+                    ref->qk_direct(s2, qb, nc, (int)types[t], raw, row, n, hd);
+                    akt_close("qk_direct", k->name, s1, s2, (size_t)nc * ATT_KV_TILE, 1e-5);
+                    ref->qk(s1, q, nc, kt, hd);
+                    akt_close("qk_direct (tile path)", ref->name, s2, s1,
+                              (size_t)nc * ATT_KV_TILE, 1e-5);
+                    for (size_t i = 0; i < (size_t)nc * ATT_KV_TILE; i++)
+                        s1[i] = 0.5f + 0.5f * akt_rand();
+                    akt_fill(o1, (size_t)nc * hd, 2.0f);
+                    memcpy(o2, o1, (size_t)nc * hd * sizeof *o1);
+                    memcpy(o3, o1, (size_t)nc * hd * sizeof *o1);
+                    for (int c = 0; c < nc; c++)
+                        corr[c] = c % 3 == 0 ? 0.0f : 0.5f + 0.5f * akt_rand();
+                    k->pv_direct(o1, s1, nc, (int)types[t], raw, row, n, hd, corr);
+                    ref->pv_direct(o2, s1, nc, (int)types[t], raw, row, n, hd, corr);
+                    akt_close("pv_direct", k->name, o1, o2, (size_t)nc * hd, 1e-5);
+                    ref->pv(o3, s1, nc, kf, n, hd, corr);
+                    akt_close("pv_direct (tile path)", ref->name, o2, o3, (size_t)nc * hd, 1e-5);
+                }
+            }
 }
 
 static void akt_check_softmax(const llmr_attn_kernels *k, const llmr_attn_kernels *ref)
@@ -154,6 +205,7 @@ static void akt_check_all(const llmr_attn_kernels *k)
     const llmr_attn_kernels *ref = llmri_attn_kernels_isa(LLMR_ISA_REF);
     akt_check_to_float(k, ref);
     akt_check_products(k, ref);
+    akt_check_direct(k, ref);
     akt_check_softmax(k, ref);
 }
 
