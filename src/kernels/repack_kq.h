@@ -29,8 +29,8 @@ enum { RKQ_K4, RKQ_K5, RKQ_K6 };
 /* Software prefetch distance on the first pass: a unit is 1.1-1.7 KB and takes the AVX2
  * kernels about 50 ns from cache, so 2048 bytes was little more than one unit ahead of a
  * stream whose misses take longer. One column over 65536 rows from RAM, one thread, best of
- * 30 alternating with plain (bench_decode_r8.c): Q6_K_R8 0.69-1.07x plain's rate at 2048,
- * 1.13-1.64x at 8192; Q4_K_R8 11.2-13.5 GB/s at 2048, 12.1-14.4 at 8192. */
+ * 30 alternating with plain (bench_decode_r8.c): Q6_K_R8 0.57-1.44x plain's rate at 2048
+ * (11 rounds), 1.13-1.64x at 8192 (3); Q4_K_R8 11.2-13.5 GB/s at 2048, 12.1-14.4 at 8192. */
 #ifndef RKQ_PF
 #define RKQ_PF 8192
 #endif
