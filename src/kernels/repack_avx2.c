@@ -23,7 +23,10 @@ enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
 #define UNIT_BYTES(kind) ((kind) == RK_Q8_0 ? 8 * 34 : 8 * 18)
 #define NC_MAX 8
 #ifndef PF_AHEAD
-#define PF_AHEAD 1024                   /* software prefetch distance on the weight stream */
+/* Software prefetch distance on the weight stream. One column over 65536 rows from RAM, one
+ * thread, best of 30 alternating with the plain kernel (bench/README.md): 1024 bytes ahead
+ * ran 0.79-1.67x the plain kernel's rate, 2048 1.06-1.28x, none 0.76-0.95x. */
+#define PF_AHEAD 2048
 #endif
 #if defined(__clang__)
 #define UNROLL8 _Pragma("unroll 8")
@@ -116,14 +119,15 @@ void llmri_repack_avx2_install(llmr_type_traits *t)
     t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;
     llmri_gemm_kq_r8_avx2_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx2.c */
     /* Used by default where they measured faster than the plain kernels on a Zen 3 host,
-     * prompt and decode (bench/README.md, "Repacked weights" and "Repacked K-quants"). Not
-     * Q4_0: its R8 decode measured 10% slower at model level once and level with plain at
-     * kernel level, never shown faster; not Q6_K: its decode was not shown as fast. Both
-     * only with LLMR_REPACK=1. */
-    t[LLMR_TYPE_Q4_0].by_default = 0;
+     * prompt and decode (bench/README.md, "Repacked weights", "Repacked K-quants" and
+     * "Decode on the repacked layouts"). Q4_0 and Q6_K joined once their one-column
+     * products measured at least as fast as plain from RAM and faster from cache, their
+     * prompt products 1.14-1.18x and 1.03-1.06x; at model level the busy host could not
+     * tell them apart from plain. */
+    t[LLMR_TYPE_Q4_0].by_default = 1;
     t[LLMR_TYPE_IQ4_NL].by_default = 1;
     t[LLMR_TYPE_Q8_0].by_default = 1;
     t[LLMR_TYPE_Q4_K].by_default = 1;
     t[LLMR_TYPE_Q5_K].by_default = 1;
-    t[LLMR_TYPE_Q6_K].by_default = 0;
+    t[LLMR_TYPE_Q6_K].by_default = 1;
 }

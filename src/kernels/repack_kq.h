@@ -26,7 +26,14 @@ enum { RKQ_K4, RKQ_K5, RKQ_K6 };
 #define RKQ_UNIT(kind) ((kind) == RKQ_K4 ? 8 * 144 : (kind) == RKQ_K5 ? 8 * 176 : 8 * 210)
 #define RKQ_NCMAX 8
 #define RKQ_L2_BYTES (192u << 10)   /* activations kept in L2 per column block */
-#define RKQ_PF 2048                 /* software prefetch distance on the first pass */
+/* Software prefetch distance on the first pass: a unit is 1.1-1.7 KB and takes the AVX2
+ * kernels about 50 ns from cache, so 2048 bytes was little more than one unit ahead of a
+ * stream whose misses take longer. One column over 65536 rows from RAM, one thread, best of
+ * 30 alternating with plain (bench_decode_r8.c): Q6_K_R8 0.57-1.44x plain's rate at 2048
+ * (11 rounds), 1.13-1.64x at 8192 (3); Q4_K_R8 11.2-13.5 GB/s at 2048, 12.1-14.4 at 8192. */
+#ifndef RKQ_PF
+#define RKQ_PF 8192
+#endif
 #if defined(__clang__)
 #define RKQ_UNROLL _Pragma("unroll 8")
 #define RKQ_UNROLL16_ _Pragma("unroll 16")
@@ -147,11 +154,76 @@ INLINE void rkq_values(const int KIND, const uint8_t *u, int g, int s0, const in
     (void)one;
 }
 
+/* sum_t q[t] . y[4t..4t+3] for 8 rows (t < SG), times the int16 or int32 scales scv, as the
+ * 8 rows' int32 sums. */
+INLINE __m256i rkq_dot(const __m256i *q, const int8_t *y, const int SG, __m256i scv)
+{
+#if RKQ_VNNI
+    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], rkq_bcast32(y));
+    for (int t = 1; t < SG; t++)
+        p = _mm256_dpbusd_epi32(p, q[t], rkq_bcast32(y + 4 * t));
+    return _mm256_mullo_epi32(p, scv);
+#else
+    __m256i p = _mm256_maddubs_epi16(q[0], rkq_bcast32(y));
+    for (int t = 1; t < SG; t++)
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(q[t], rkq_bcast32(y + 4 * t)));
+    return _mm256_madd_epi16(p, scv);
+#endif
+}
+
+/* Q6_K's scaled sums sum_g sc_g (q . y)_g of one unit (super-block b) into sumi[c]. Group
+ * g = 8h + 2k + e (16 values each) takes the low (k < 2) or high (k >= 2) nibbles of ql
+ * slices 16h + 8(k & 1) + 4e + s and bits 2k, 2k + 1 of qh slices 8h + 4e + s (s < 4); so
+ * groups k and k + 2 share their ql slice and all four share the qh slice. Walking the
+ * groups in those pairs loads each ql slice once and each qh slice twice, and makes both
+ * values of a pair from one load (rkq_values would load per group: 0.8-1.1x the plain
+ * kernel's decode on AVX2 with it). */
+INLINE void rkq_k6_sums(int b, const uint8_t *u, const uint8_t *X, size_t xs,
+                        const rkq_ctrls *cc, const __m256i sc[4], __m256i *sumi, const int NC,
+                        const int SG)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    RKQ_UNROLL16
+    for (int hk = 0; hk < 4; hk++) {          /* h = hk >> 1, kk = hk & 1: k = kk, kk + 2 */
+        const int h = hk >> 1, kk = hk & 1;
+        RKQ_UNROLL16
+        for (int e = 0; e < 2; e++) {
+            const int ga = 8 * h + 2 * kk + e, gb = ga + 4;
+            const __m256i sca = rkq_scale(cc, sc[ga >> 2], ga & 3, 1);
+            const __m256i scb = rkq_scale(cc, sc[gb >> 2], gb & 3, 1);
+            for (int s0 = 0; s0 < 4; s0 += SG) {
+                __m256i qa[4], qb[4];
+                for (int t = 0; t < SG; t++) {
+                    const int l4 = 4 * e + s0 + t;
+                    const __m256i A = _mm256_loadu_si256(
+                        (const __m256i *)(u + RKQ_Q6_QL + 32 * (16 * h + 8 * kk + l4)));
+                    const __m256i H = _mm256_loadu_si256(
+                        (const __m256i *)(u + RKQ_Q6_QH + 32 * (8 * h + l4)));
+                    /* bits 2k, 2k + 1 of each byte to bits 4, 5 (16-bit shifts: the mask keeps
+                     * only bits that stayed in their byte) */
+                    const __m256i ha = kk ? _mm256_slli_epi16(H, 2) : _mm256_slli_epi16(H, 4);
+                    const __m256i hb = kk ? _mm256_srli_epi16(H, 2) : H;
+                    qa[t] = _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(ha, m30));
+                    qb[t] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4),
+                                            _mm256_and_si256(hb, m30));
+                }
+                RKQ_UNROLL
+                for (int c = 0; c < NC; c++) {
+                    const int8_t *y = ((const block_q8_K *)(X + (size_t)c * xs) + b)->qs + 4 * s0;
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(
+                                  rkq_dot(qa, y + 16 * ga, SG, sca),
+                                  rkq_dot(qb, y + 16 * gb, SG, scb)));
+                }
+            }
+        }
+    }
+}
+
 /* 8 rows x NC columns over nb super-blocks of one group: Y gets 8 outputs per column. */
 INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
                      float *Y, size_t ldy, int pf, const int NC, const int SG)
 {
-    const int NG = KIND == RKQ_K6 ? 16 : 8, GV = KIND == RKQ_K6 ? 16 : 32;   /* groups, values */
+    const int NG = 8, GV = 32;   /* Q4_K / Q5_K: groups, values per group */
     rkq_ctrls cc;
     rkq_ctrls_init(&cc, KIND == RKQ_K6);
     __m256 acc[RKQ_NCMAX];
@@ -173,29 +245,22 @@ INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
         __m256i sumi[RKQ_NCMAX], summ[RKQ_NCMAX];
         for (int c = 0; c < NC; c++)
             sumi[c] = summ[c] = _mm256_setzero_si256();
-        /* unrolled completely (AVX2), so that every shift count and control is a constant
-         * (Q6_K's decode ran at 0.55-0.65x the plain kernel's rate without, 0.8-1.1x with) */
-        RKQ_UNROLL16
-        for (int g = 0; g < NG; g++) {
-            const __m256i scv = rkq_scale(&cc, sc[g >> 2], g & 3, KIND == RKQ_K6);
-            for (int s0 = 0; s0 < GV / 4; s0 += SG) {
-                __m256i q[8];
-                rkq_values(KIND, u, g, s0, SG, q);
-                RKQ_UNROLL
-                for (int c = 0; c < NC; c++) {
-                    const int8_t *y = ((const block_q8_K *)(X + (size_t)c * xs) + b)->qs +
-                                      GV * g + 4 * s0;
-#if RKQ_VNNI
-                    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q[0], rkq_bcast32(y));
-                    for (int t = 1; t < SG; t++)
-                        p = _mm256_dpbusd_epi32(p, q[t], rkq_bcast32(y + 4 * t));
-                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_mullo_epi32(p, scv));
-#else
-                    __m256i p = _mm256_maddubs_epi16(q[0], rkq_bcast32(y));
-                    for (int t = 1; t < SG; t++)
-                        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(q[t], rkq_bcast32(y + 4 * t)));
-                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(p, scv));
-#endif
+        if (KIND == RKQ_K6) {
+            rkq_k6_sums(b, u, X, xs, &cc, sc, sumi, NC, SG);
+        } else {
+            /* unrolled completely (AVX2), so that every shift count and control is a constant */
+            RKQ_UNROLL16
+            for (int g = 0; g < NG; g++) {
+                const __m256i scv = rkq_scale(&cc, sc[g >> 2], g & 3, 0);
+                for (int s0 = 0; s0 < GV / 4; s0 += SG) {
+                    __m256i q[8];
+                    rkq_values(KIND, u, g, s0, SG, q);
+                    RKQ_UNROLL
+                    for (int c = 0; c < NC; c++) {
+                        const int8_t *y = ((const block_q8_K *)(X + (size_t)c * xs) + b)->qs +
+                                          GV * g + 4 * s0;
+                        sumi[c] = _mm256_add_epi32(sumi[c], rkq_dot(q, y, SG, scv));
+                    }
                 }
             }
         }

@@ -44,6 +44,7 @@
 /* Up to this many rows, row-wise steps run on the calling thread (no fork/join). */
 #define INLINE_ROWS 4
 #define DECODE_CHUNK_BYTES (384u << 10)   /* see run_mm */
+#define DECODE_TAIL_BYTES (64u << 10)
 
 /* ---- one pass ------------------------------------------------------------------------- */
 
@@ -72,7 +73,7 @@ typedef struct fwd {
     void (*row_fn)(struct fwd *f, int r);
     int rows_n;              /* rows of the current row step: n, or n_out for the last */
     mm_part mm[3];
-    int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunks[3];
+    int n_mm, mm_rows_n, mm_K, mm_chunk, mm_chunk_min, mm_total;
     /* the expert being run (moe_ffn): its weights, rows, their weights, its FFN width */
     llmr_mat me_gate, me_up, me_down;
     const int *me_rows;
@@ -163,22 +164,41 @@ static void par_rows(fwd *f, int nrows, void (*fn)(fwd *, int))
     llmri_pool_run(f->m->pool, rows_step, f);
 }
 
+/* Claims the next chunk of the current product: rows [*i0, *i1) of part *p, or 0 when none
+ * is left. The parts' rows count as one range; a chunk never crosses a part's end. Chunks
+ * are mm_chunk rows while much is left and shrink towards mm_chunk_min (a quarter of what is
+ * left per thread: guided scheduling) so that the threads finish together: the pool's
+ * return is a barrier, and a thread that takes a full decode chunk last keeps the other
+ * waiting for all of it. */
+static int mm_claim(fwd *f, int nth, int *p, int *i0, int *i1)
+{
+    int s = atomic_load_explicit(&f->next, memory_order_relaxed), sz;
+    do {
+        if (s >= f->mm_total)
+            return 0;
+        sz = (f->mm_total - s) / (4 * nth);
+        sz = sz > f->mm_chunk ? f->mm_chunk : sz < f->mm_chunk_min ? f->mm_chunk_min : sz;
+        sz = sz < 16 ? 16 : (sz + 15) / 16 * 16;
+        int q = 0, r = s;
+        while (r >= (int)f->mm[q].W->rows)
+            r -= (int)f->mm[q++].W->rows;
+        if (sz > (int)f->mm[q].W->rows - r)
+            sz = (int)f->mm[q].W->rows - r;
+        *p = q;
+        *i0 = r;
+        *i1 = r + sz;
+    } while (!atomic_compare_exchange_weak_explicit(&f->next, &s, s + sz, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
 static void mm_step(void *arg, int ith, int nth)
 {
     (void)ith;
-    (void)nth;
     fwd *f = arg;
-    int total = 0;
-    for (int p = 0; p < f->n_mm; p++)
-        total += f->mm_chunks[p];
-    int c;
-    while ((c = atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed)) < total) {
-        int p = 0;
-        while (c >= f->mm_chunks[p])
-            c -= f->mm_chunks[p++];
+    int p, i0, i1;
+    while (mm_claim(f, nth, &p, &i0, &i1)) {
         const mm_part *mp = &f->mm[p];
-        const int i0 = c * f->mm_chunk;
-        const int i1 = i0 + f->mm_chunk < mp->W->rows ? i0 + f->mm_chunk : (int)mp->W->rows;
         /* matmul_rows blocks the columns itself (each block's activations stay in L2
          * across this chunk's row tiles) */
         llmri_matmul_rows(mp->W->tr, f->mm_K, mp->W->data, mp->W->row_bytes, i0, i1, mp->X,
@@ -194,21 +214,23 @@ static void run_mm(fwd *f, int nrows, int K)
     int64_t rows = 0;
     for (int p = 0; p < f->n_mm; p++)
         rows += f->mm[p].W->rows;
-    int chunk = (int)(rows / (nth * 8));
+    int chunk = (int)(rows / (nth * 8)), tail = 0;
     /* Decode streams the weights from memory: a chunk is one contiguous stream, and streams
      * shorter than a few hundred KiB lose bandwidth to the prefetchers' ramp-up (measured:
-     * 160-row chunks of 2048-value Q4_0 rows ran at 15-16 GB/s, 320-640 rows at 17-18). */
+     * 160-row chunks of 2048-value Q4_0 rows ran at 15-16 GB/s, 320-640 rows at 17-18); only
+     * the last few chunks of a product are shorter (mm_claim), down to DECODE_TAIL_BYTES. */
     if (nrows <= INLINE_ROWS) {
         const int64_t want = (int64_t)(DECODE_CHUNK_BYTES / f->mm[0].W->row_bytes);
         const int64_t cap = rows / (nth * 2);
         chunk = (int)(want > chunk ? (want < cap ? want : cap > chunk ? cap : chunk) : chunk);
+        tail = (int)(DECODE_TAIL_BYTES / f->mm[0].W->row_bytes);
     }
     chunk = (chunk + 15) / 16 * 16;
     if (chunk < 16)
         chunk = 16;
     f->mm_chunk = chunk;
-    for (int p = 0; p < f->n_mm; p++)
-        f->mm_chunks[p] = (int)((f->mm[p].W->rows + chunk - 1) / chunk);
+    f->mm_chunk_min = nrows <= INLINE_ROWS && tail < chunk ? tail : chunk;   /* prompts: fixed */
+    f->mm_total = (int)rows;
     f->mm_rows_n = nrows;
     f->mm_K = K;
     atomic_store_explicit(&f->next, 0, memory_order_relaxed);
