@@ -16,7 +16,10 @@
 #include "kernels/simd_x86.h"
 #include "kernels/repack.h"
 
-enum { R16A_ROWS = 16, R16A_NC = 4, R16A_KC = 256, R16A_NB = 64 };
+/* columns per micro-kernel pass: F16 holds 2 x 6 accumulators, 2 weight vectors and a
+ * broadcast in the 16 ymm registers; BF16 needs 4 weight vectors and 2 broadcasts: 2 x 4 */
+enum { R16A_ROWS = 16, R16A_NC_F16 = 6, R16A_NC_BF16 = 4, R16A_KC = 256, R16A_NB = 64 };
+#define R16A_NC(BF) ((BF) ? R16A_NC_BF16 : R16A_NC_F16)
 #define R16A_PF 512   /* software prefetch distance on a group's stream in decode */
 
 /* n bf16 values at p as f32 */
@@ -52,7 +55,7 @@ INLINE void r16a_micro(const int BF, int kc, const uint8_t *G, const float *Xf, 
                        float *Y, size_t ldy, int add, const int NC)
 {
     const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
-    __m256 a[R16A_NC][2];
+    __m256 a[R16A_NC_F16][2];
     for (int c = 0; c < NC; c++)
         a[c][0] = a[c][1] = _mm256_setzero_ps();
     int k = 0;
@@ -154,7 +157,9 @@ static void r16a_micro_any(const int BF, int kc, const uint8_t *G, const float *
     case 1: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, 1); break;
     case 2: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, 2); break;
     case 3: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, 3); break;
-    default: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, 4); break;
+    case 4: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, 4); break;
+    case 5: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, BF ? 4 : 5); break;
+    default: r16a_micro(BF, kc, G, Xf, R16A_KC, Y, ldy, add, BF ? 4 : 6); break;
     }
 }
 
@@ -190,10 +195,10 @@ INLINE void r16a_gemm(const int BF, int K, const uint8_t *W, size_t ws, int nr, 
             }
             for (int i = 0; i < nr; i += R16A_ROWS) {
                 const uint8_t *G = W + (size_t)i * ws + (size_t)k0 * 2 * R16A_ROWS;
-                for (int j = 0; j < nj; j += R16A_NC)
+                for (int j = 0; j < nj; j += R16A_NC(BF))
                     r16a_micro_any(BF, kc, G, Xf + (size_t)j * R16A_KC,
                                    Y + (size_t)(jb + j) * ldy + i, ldy, k0 > 0,
-                                   nj - j < R16A_NC ? nj - j : R16A_NC);
+                                   nj - j < R16A_NC(BF) ? nj - j : R16A_NC(BF));
             }
         }
     }
