@@ -26,14 +26,14 @@ int main(int argc, char **argv)
     static const struct { const char *name; uint32_t type; } types[] = {
         {"Q4_0", LLMR_TYPE_Q4_0}, {"Q8_0", LLMR_TYPE_Q8_0}, {"IQ4_NL", LLMR_TYPE_IQ4_NL},
         {"F16", LLMR_TYPE_F16}, {"Q4_K", LLMR_TYPE_Q4_K}, {"Q5_K", LLMR_TYPE_Q5_K},
-        {"Q6_K", LLMR_TYPE_Q6_K}};
+        {"Q6_K", LLMR_TYPE_Q6_K}, {"BF16", LLMR_TYPE_BF16}};
     uint32_t ty = LLMR_TYPE_COUNT;
     for (size_t i = 0; argc > 1 && i < sizeof types / sizeof types[0]; i++)
         if (!strcmp(argv[1], types[i].name))
             ty = types[i].type;
     const int K = 2048, C = argc > 2 ? atoi(argv[2]) : 512, R = argc > 3 ? atoi(argv[3]) : 256;
     if (ty == LLMR_TYPE_COUNT || C < 1 || R < 16 || R % 16) {
-        fprintf(stderr, "usage: bench_repack Q4_0|Q8_0|IQ4_NL|F16|Q4_K|Q5_K|Q6_K [COLUMNS] [ROWS, a multiple of 16]\n");
+        fprintf(stderr, "usage: bench_repack Q4_0|Q8_0|IQ4_NL|F16|BF16|Q4_K|Q5_K|Q6_K [COLUMNS] [ROWS, a multiple of 16]\n");
         return 2;
     }
     const llmr_type_traits *p = llmri_traits(ty), *r = llmri_traits_repacked(ty);

@@ -1,11 +1,11 @@
 /* repack.c - row-interleaved ("repacked") weight layouts: the conversions from and to the
  * file's plain rows, the reference products on them, and their traits tables (one per ISA,
  * built as traits.c builds the plain ones: the reference entries, then each SIMD level's
- * overrides where the CPU has it). Layouts: see repack.h and R16 below. A type gains a layout
- * by adding a reference entry here (repack, unpack, a reference gemm) and, optionally, SIMD
- * gemms; each level says which of its layouts the model uses by default (by_default: where
- * they measured faster than its plain kernels at both prompt and decode), and may drop an
- * entry (zero it) where a layout cannot pay there at all. */
+ * overrides where the CPU has it). Layouts: see repack.h, and R16 below for F16 and BF16.
+ * A type gains a layout by adding a reference entry here (repack, unpack, a reference gemm)
+ * and, optionally, SIMD gemms; each level says which of its layouts the model uses by default
+ * (by_default: where they measured faster than its plain kernels at both prompt and decode),
+ * and may drop an entry (zero it) where a layout cannot pay there at all. */
 #include "kernels/repack.h"
 #include "kernels/quants.h"
 #include "gguf/gguf.h"
@@ -165,35 +165,60 @@ R8_GEMM_UNPACKED(q4_K, Q4_K)
 R8_GEMM_UNPACKED(q5_K, Q5_K)
 R8_GEMM_UNPACKED(q6_K, Q6_K)
 
-/* ---- R16 for F16: groups of 16 rows, and in a group, value k of the 16 rows as 32
- * consecutive bytes (row r at 2r): one load and one conversion give 16 rows' weights at k,
- * multiplied by one broadcast activation. ------------------------------------------------ */
+/* ---- R16 for F16 and BF16: groups of 16 rows ----------------------------------------------
+ * F16_R16: value k of the 16 rows as 32 consecutive bytes (row r at 2r): one load and one
+ * conversion give 16 rows' weights at k, multiplied by one broadcast activation.
+ * BF16_R16: values (2p, 2p+1) of the 16 rows as 64 consecutive bytes, row r's pair at 4r
+ * (its value 2p first): one 32-bit lane per row holds the pair that vdpbf16ps multiplies
+ * with a broadcast activation pair, so one instruction adds two products to each of the 16
+ * rows' sums; on AVX2 a shift and a mask make the pair two f32 vectors. An odd K's last value
+ * is stored as F16_R16 stores one (32 bytes, row r at 2r). Both take exactly the plain rows'
+ * bytes, so a group repacks in place. */
 #define R16_ROWS 16
 
-static void f16_r16_repack(int K, const void *src, size_t ss, void *dst)
+/* Byte offset of value k of row r in a group of K values per row. */
+static inline size_t r16_at(int bf16, int K, int r, int k)
 {
-    const uint8_t *s = src;
-    uint8_t *d = dst;
-    for (int r = 0; r < R16_ROWS; r++)
-        for (int k = 0; k < K; k++)
-            memcpy(d + ((size_t)k * R16_ROWS + r) * 2, s + (size_t)r * ss + 2 * (size_t)k, 2);
+    if (!bf16 || (k | 1) >= K)
+        return ((size_t)k * R16_ROWS + (size_t)r) * 2;
+    return (size_t)(k & ~1) * 2 * R16_ROWS + 4 * (size_t)r + 2 * (size_t)(k & 1);
 }
 
-static void f16_r16_unpack(int K, const void *src, void *dst, size_t ds)
+static void r16_move(int bf16, int K, uint8_t *plain, size_t ps, uint8_t *group, int to_group)
 {
-    const uint8_t *s = src;
-    uint8_t *d = dst;
     for (int r = 0; r < R16_ROWS; r++)
-        for (int k = 0; k < K; k++)
-            memcpy(d + (size_t)r * ds + 2 * (size_t)k, s + ((size_t)k * R16_ROWS + r) * 2, 2);
+        for (int k = 0; k < K; k++) {
+            uint8_t *g = group + r16_at(bf16, K, r, k), *q = plain + (size_t)r * ps + 2 * (size_t)k;
+            if (to_group)
+                memcpy(g, q, 2);
+            else
+                memcpy(q, g, 2);
+        }
+}
+
+static void f16_r16_repack(int K, const void *s, size_t ss, void *d)
+{
+    r16_move(0, K, (uint8_t *)(uintptr_t)s, ss, d, 1);
+}
+static void f16_r16_unpack(int K, const void *s, void *d, size_t ds)
+{
+    r16_move(0, K, d, ds, (uint8_t *)(uintptr_t)s, 0);
+}
+static void bf16_r16_repack(int K, const void *s, size_t ss, void *d)
+{
+    r16_move(1, K, (uint8_t *)(uintptr_t)s, ss, d, 1);
+}
+static void bf16_r16_unpack(int K, const void *s, void *d, size_t ds)
+{
+    r16_move(1, K, d, ds, (uint8_t *)(uintptr_t)s, 0);
 }
 
 /* Each row's dot in the plain reference's order (a double sum over k), so results are
- * identical to llmri_f16_vec_dot_ref. */
-static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const void *Xv,
-                             size_t xs, int nc, float *Y, size_t ldy)
+ * identical to llmri_f16_vec_dot_ref / llmri_bf16_vec_dot_ref. */
+static void r16_gemm_ref(int bf16, int K, const uint8_t *W, size_t ws, int nr, const uint8_t *X,
+                         size_t xs, int nc, float *Y, size_t ldy)
 {
-    const uint8_t *W = Wv, *X = Xv;
+    float (*cvt)(uint16_t) = bf16 ? llmri_bf16_to_fp32 : llmri_fp16_to_fp32;
     for (int g = 0; g < nr / R16_ROWS; g++) {
         const uint8_t *G = W + (size_t)g * R16_ROWS * ws;
         for (int c = 0; c < nc; c++)
@@ -201,13 +226,24 @@ static void f16_r16_gemm_ref(int K, const void *Wv, size_t ws, int nr, const voi
                 double acc = 0;
                 for (int k = 0; k < K; k++) {
                     uint16_t w, x;
-                    memcpy(&w, G + ((size_t)k * R16_ROWS + r) * 2, 2);
+                    memcpy(&w, G + r16_at(bf16, K, r, k), 2);
                     memcpy(&x, X + (size_t)c * xs + 2 * (size_t)k, 2);
-                    acc += (double)llmri_fp16_to_fp32(w) * llmri_fp16_to_fp32(x);
+                    acc += (double)cvt(w) * cvt(x);
                 }
                 Y[(size_t)c * ldy + (size_t)g * R16_ROWS + r] = (float)acc;
             }
     }
+}
+
+static void f16_r16_gemm_ref(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                             int nc, float *Y, size_t ldy)
+{
+    r16_gemm_ref(0, K, W, ws, nr, X, xs, nc, Y, ldy);
+}
+static void bf16_r16_gemm_ref(int K, const void *W, size_t ws, int nr, const void *X, size_t xs,
+                              int nc, float *Y, size_t ldy)
+{
+    r16_gemm_ref(1, K, W, ws, nr, X, xs, nc, Y, ldy);
 }
 
 /* ---- the tables -------------------------------------------------------------------------- */
@@ -228,6 +264,8 @@ static const llmr_type_traits ref_table[LLMR_TYPE_COUNT] = {
     RROW(Q5_K, "Q5_K_R8", Q8_K, 256, 176, R8_ROWS, q5_K_r8_repack, q5_K_r8_unpack, q5_K_r8_gemm_ref, 0),
     RROW(Q6_K, "Q6_K_R8", Q8_K, 256, 210, R8_ROWS, q6_K_r8_repack, q6_K_r8_unpack, q6_K_r8_gemm_ref, 0),
     RROW(F16, "F16_R16", F16, 1, 2, R16_ROWS, f16_r16_repack, f16_r16_unpack, f16_r16_gemm_ref, 1),
+    RROW(BF16, "BF16_R16", BF16, 1, 2, R16_ROWS, bf16_r16_repack, bf16_r16_unpack,
+         bf16_r16_gemm_ref, 1),
 };
 
 static llmr_type_traits tables[LLMR_ISA_COUNT][LLMR_TYPE_COUNT];

@@ -38,6 +38,10 @@
 
 void llmri_repack_avx2_install(llmr_type_traits *table);
 void llmri_repack_avx512_install(llmr_type_traits *table);
+/* the F16 / BF16 R16 products (repack_r16_avx2.c, repack_r16_avx512.c), installed by the two
+ * above */
+void llmri_repack_r16_avx2_install(llmr_type_traits *table);
+void llmri_repack_r16_avx512_install(llmr_type_traits *table);
 /* the K-quants' R8 products (gemm_kq.h), installed by the two above */
 void llmri_gemm_kq_r8_avx2_install(llmr_type_traits *table);
 void llmri_gemm_kq_r8_avx512_install(llmr_type_traits *table);

@@ -110,10 +110,7 @@ R8_DEFINE(q8_0_r8_gemm, r8_kern, RK_Q8_0, R8_NC_Q8, 0.0f)
 
 void llmri_repack_avx2_install(llmr_type_traits *t)
 {
-    /* F16: the plain layout's packed product (kernels_kq_avx2.c) converts each weight to f32
-     * once per call and runs at the FMA units' rate already; on the R16 layout AVX2 would
-     * convert at every use (two vcvtph2ps per twelve FMAs). No repacking at this level. */
-    memset(&t[LLMR_TYPE_F16], 0, sizeof t[LLMR_TYPE_F16]);
+    llmri_repack_r16_avx2_install(t);   /* F16, BF16: repack_r16_avx2.c */
     t[LLMR_TYPE_Q4_0].gemm = q4_0_r8_gemm;
     t[LLMR_TYPE_IQ4_NL].gemm = iq4_nl_r8_gemm;
     t[LLMR_TYPE_Q8_0].gemm = q8_0_r8_gemm;

@@ -159,6 +159,7 @@ void llmri_repack_avx512_install(llmr_type_traits *t)
     t[LLMR_TYPE_IQ4_NL].gemm = r8x_iq4_nl_gemm;
     t[LLMR_TYPE_Q8_0].gemm = r8x_q8_0_gemm;
     llmri_gemm_kq_r8_avx512_install(t);   /* Q4_K, Q5_K, Q6_K: gemm_kq_avx512.c */
+    llmri_repack_r16_avx512_install(t);   /* BF16: repack_r16_avx512.c */
     /* The 32-value block types and F16 by default, as the 8-row form has paid for them on
      * every host measured; the K-quants' AVX-512 products are checked (test_avx512_emul) but
      * not yet timed on an AVX-512 host: only with LLMR_REPACK=1. */

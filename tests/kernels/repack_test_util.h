@@ -9,7 +9,7 @@
 
 static const uint32_t kr_types[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_IQ4_NL, LLMR_TYPE_Q8_0,
                                     LLMR_TYPE_F16, LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K,
-                                    LLMR_TYPE_Q6_K};
+                                    LLMR_TYPE_Q6_K, LLMR_TYPE_BF16};
 #define KR_NTYPES (sizeof kr_types / sizeof kr_types[0])
 
 /* Rows R x K of `type` filled as kind `kind`, in plain layout. */

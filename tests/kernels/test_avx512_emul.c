@@ -47,16 +47,18 @@ static inline int emu_reduce_add_epi32(emu_m512i a) { uint32_t s = 0; for (int i
 static inline __m128i emu_cvtepi32_epi8(emu_m512i a) { int8_t b[16]; for (int i = 0; i < 16; i++) b[i] = (int8_t)(uint8_t)a.i[i]; __m128i r; memcpy(&r, b, 16); return r; }
 static inline __m128i emu_cvtsepi32_epi8(emu_m512i a) { int8_t b[16]; for (int i = 0; i < 16; i++) b[i] = (int8_t)(a.i[i] < -128 ? -128 : a.i[i] > 127 ? 127 : a.i[i]); __m128i r; memcpy(&r, b, 16); return r; }
 static inline emu_m512 emu_cvtph_ps(__m256i h) { emu_m512 r; _mm256_storeu_ps(r.f, _mm256_cvtph_ps(_mm256_castsi256_si128(h))); _mm256_storeu_ps(r.f + 8, _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))); return r; }
-/* vdpbf16ps: per lane, src += a[2i+1]*b[2i+1], then += a[2i]*b[2i] (products exact in f32);
- * subnormal inputs count as zero (DAZ) and subnormal results are flushed to zero (FTZ). */
+/* vdpbf16ps (SDM): per lane i, srcdest += a[2i+1]*b[2i+1], then srcdest += a[2i]*b[2i], each
+ * step an FMA (the product unrounded, one round to nearest even of the sum: fmaf); subnormal
+ * inputs count as zero (DAZ, the accumulator included) and subnormal results of each step are
+ * flushed to zero (FTZ). */
 static inline float emu_bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; if (!(u & 0x7f800000u)) u &= 0x80000000u; float f; memcpy(&f, &u, 4); return f; }
 static inline float emu_ftz(float f) { return fpclassify(f) == FP_SUBNORMAL ? copysignf(0.0f, f) : f; }
 static inline emu_m512 emu_dpbf16_ps(emu_m512 src, emu_m512bh a, emu_m512bh b)
 {
     for (int i = 0; i < 16; i++) {
         float t = emu_ftz(src.f[i]);
-        t = emu_ftz(t + emu_bf(a.h[2 * i + 1]) * emu_bf(b.h[2 * i + 1]));
-        src.f[i] = emu_ftz(t + emu_bf(a.h[2 * i]) * emu_bf(b.h[2 * i]));
+        t = emu_ftz(fmaf(emu_bf(a.h[2 * i + 1]), emu_bf(b.h[2 * i + 1]), t));
+        src.f[i] = emu_ftz(fmaf(emu_bf(a.h[2 * i]), emu_bf(b.h[2 * i]), t));
     }
     return src;
 }
@@ -173,6 +175,7 @@ static inline emu_m512 emu_maskz_mov_ps(__mmask16 m, emu_m512 a) { for (int i = 
 #define llmri_kernels_avx512_install emu_avx512_install
 #define llmri_gemm_kq_avx512_install emu_gemm_kq_avx512_install
 #define llmri_gemm_kq_r8_avx512_install emu_gemm_kq_r8_avx512_install
+#define llmri_repack_r16_avx512_install emu_repack_r16_avx512_install
 #define llmri_gemm_avx512_install emu_gemm_avx512_install
 #define llmri_kernels_kq_avx512_install emu_kernels_kq_avx512_install
 
@@ -186,6 +189,7 @@ static inline emu_m512 emu_maskz_mov_ps(__mmask16 m, emu_m512 a) { for (int i = 
 #include "avx512_emul_repack.h"
 #define llmri_repack_avx512_install emu_repack_avx512_install
 #include "../../src/kernels/repack_avx512.c"
+#include "../../src/kernels/repack_r16_avx512.c"
 /* the attention tile kernels (one template for AVX2 and AVX-512) */
 #define llmri_attn_avx512 emu_attn_avx512
 #include "../../src/model/attn_kern_avx512.c"

@@ -64,6 +64,22 @@ static void the_k_quants_have_r8_layouts(void **state)
     }
 }
 
+/* F16 and BF16 group 16 rows; their activations stay in the weights' own type */
+static void the_float_types_have_r16_layouts(void **state)
+{
+    (void)state;
+    const uint32_t ts[] = {LLMR_TYPE_F16, LLMR_TYPE_BF16};
+    const char *const names[] = {"F16_R16", "BF16_R16"};
+    for (int i = 0; i < 2; i++) {
+        const llmr_type_traits *t = llmri_traits_repacked_isa(ts[i], LLMR_ISA_REF);
+        assert_non_null(t);
+        assert_int_equal(t->interleave, 16);
+        assert_int_equal(t->vec_dot_type, ts[i]);
+        assert_string_equal(t->name, names[i]);
+        assert_ptr_equal(llmri_traits_layout(llmri_layout_type_id(t)), t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -72,6 +88,7 @@ int main(void)
         cmocka_unit_test(avx512_repacked_products_match_reference),
         cmocka_unit_test(types_without_a_layout_have_no_repacked_traits),
         cmocka_unit_test(the_k_quants_have_r8_layouts),
+        cmocka_unit_test(the_float_types_have_r16_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,19 @@ cmp -s "$tmp/q8r.gguf" "$tmp/q8rr.gguf"; check "quantize --repack == quantize, t
 check "F16: quantize --repack exit 0" $?
 same_logits F16 "$F/qfix-F16.gguf" "$tmp/f16r.gguf"
 same_values F16 "$F/qfix-F16.gguf" "$tmp/f16r.gguf" blk.0.attn_k.weight output.weight
+# BF16: BF16_R16 at every level; its values and llama.cpp's checksum survive the layout
+"$BIN" quantize --repack "$F/qfix-BF16.gguf" "$tmp/bf16r.gguf" 2>/dev/null
+check "BF16: quantize --repack exit 0" $?
+"$BIN" info --json --tensors "$tmp/bf16r.gguf" | jq -e \
+    '.tensors[] | select(.name == "blk.1.ffn_down.weight") | .type == "BF16_R16"' >/dev/null
+check "BF16: a product's type is BF16_R16" $?
+same_logits BF16 "$F/qfix-BF16.gguf" "$tmp/bf16r.gguf"
+same_values BF16 "$F/qfix-BF16.gguf" "$tmp/bf16r.gguf" blk.0.attn_k.weight blk.1.ffn_up.weight \
+    output.weight
+want=$(jq -r '.files["qfix-BF16.gguf"]["blk.1.ffn_up.weight"].sha256_f32' \
+       "$F/qfix-dequant-checksums.json" 2>/dev/null)
+[ -n "$want" ] && [ "$want" = "$("$BIN" tensor "$tmp/bf16r.gguf" blk.1.ffn_up.weight --sha256)" ]
+check "BF16_R16 dequantizes to llama.cpp's checksum" $?
 # still refused: quantizing a quantized file again
 "$BIN" quantize --repack "$F/qfix-Q8_0.gguf" "$tmp/x.gguf" Q4_0 2>"$tmp/err"
 check "requantize --repack refused" $([ $? = 1 ]; echo $?)

@@ -1,8 +1,6 @@
 /* test_model_repack.c - load-time repacking of weights (model/weights_repack.c): the dense
- * products of Q4_0, Q8_0, IQ4_NL, Q4_K, Q5_K and Q6_K models (and F16 where this CPU's
- * kernels gain from it) are rewritten into their row-interleaved layouts (by default where
- * the CPU's table says so),
- * the logits match those of the plain layout (LLMR_REPACK=0), and the file itself is never
+ * products of Q4_0, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K, F16 and BF16 models are rewritten into
+ * their row-interleaved layouts (by default where the CPU's table says so), the logits match those of the plain layout (LLMR_REPACK=0), and the file itself is never
  * changed (the mapping is private). */
 #include "test_util.h"
 
@@ -15,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const types[] = {"Q4_0", "Q8_0", "IQ4_NL", "F16", "Q4_K", "Q5_K", "Q6_K"};
+static const char *const types[] = {"Q4_0", "Q8_0", "IQ4_NL", "F16", "Q4_K", "Q5_K", "Q6_K",
+                                    "BF16"};
 static const uint32_t type_ids[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_Q8_0, LLMR_TYPE_IQ4_NL,
                                     LLMR_TYPE_F16, LLMR_TYPE_Q4_K, LLMR_TYPE_Q5_K,
-                                    LLMR_TYPE_Q6_K};
+                                    LLMR_TYPE_Q6_K, LLMR_TYPE_BF16};
 static const int32_t toks[] = {1, 17, 300, 42, 7, 255, 128, 3, 99, 411, 5, 260};
 #define N_TOKS ((int)(sizeof toks / sizeof toks[0]))
 
@@ -78,7 +77,7 @@ static void repacked_weights_give_the_logits_of_plain_rows(void **st)
         int nv;
         float *on = logits_of(path, "1", &il_on, &nv), *off = logits_of(path, "0", &il_off, &nv);
         const llmr_type_traits *rt = llmri_traits_repacked(type_ids[t]);
-        assert_true(rt || type_ids[t] == LLMR_TYPE_F16);   /* the quantized types always are */
+        assert_non_null(rt);                 /* every type listed has a layout at every level */
         assert_int_equal(il_on, rt ? rt->interleave : 1);  /* really repacked */
         assert_int_equal(il_off, 1);     /* and really not */
         double worst = 0;
