@@ -23,10 +23,12 @@ enum { RK_Q4_0, RK_IQ4_NL, RK_Q8_0 };
 #define UNIT_BYTES(kind) ((kind) == RK_Q8_0 ? 8 * 34 : 8 * 18)
 #define NC_MAX 8
 #ifndef PF_AHEAD
-/* Software prefetch distance on the weight stream. One column over 65536 rows from RAM, one
- * thread, best of 30 alternating with the plain kernel (bench/README.md): 1024 bytes ahead
- * ran 0.79-1.67x the plain kernel's rate, 2048 1.06-1.28x, none 0.76-0.95x. */
-#define PF_AHEAD 2048
+/* Software prefetch distance on the weight stream, by kind. Q4_0 (one column over 65536 rows
+ * from RAM, one thread, best of 30 alternating with the plain kernel, bench/README.md): 1024
+ * bytes ahead ran 0.79-1.67x the plain kernel's rate, 2048 1.06-1.28x, none 0.76-0.95x.
+ * Q8_0 keeps 1024 (about four of its 272-byte units): with 2048 its model-level decode ran
+ * 10% slower in three quiet alternating pairs, while the plain layout's did not move. */
+#define PF_AHEAD(kind) ((kind) == RK_Q8_0 ? 1024 : 2048)
 #endif
 #if defined(__clang__)
 #define UNROLL8 _Pragma("unroll 8")
@@ -48,7 +50,7 @@ INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, 
         const uint8_t *u = G + (size_t)b * UNIT_BYTES(KIND);
         if (pf)
             for (int o = 0; o < UNIT_BYTES(KIND); o += 64)
-                _mm_prefetch((const char *)u + PF_AHEAD + o, _MM_HINT_T0);
+                _mm_prefetch((const char *)u + PF_AHEAD(KIND) + o, _MM_HINT_T0);
         __m256i q[8], w[8];     /* q: unsigned operands; w: the signed weights (sign source) */
         if (KIND == RK_Q8_0) {
             for (int s = 0; s < 8; s++) {
