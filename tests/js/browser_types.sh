@@ -4,13 +4,7 @@
 # the whole browser API compiles, and each line of the bad program is the type error it
 # should be.
 set -u
-SRC=${LLMR_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-NPM_DIR=$SRC/tests/npm
-command -v node >/dev/null || { echo "skipped: node is not installed (scripts/setup.sh installs it)"; exit 77; }
-TSC=$NPM_DIR/node_modules/typescript/bin/tsc
-[ -f "$TSC" ] || { echo "skipped: typescript is missing (scripts/setup.sh: npm ci in tests/npm)"; exit 77; }
-. "$SRC/tests/check.bash"
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/tsc.bash"
 cp "$SRC/js/browser/browser.d.ts" "$TMP/browser.d.ts"
 cat > "$TMP/ok.ts" <<'TS'
 import LLMRouter, { type EngineInfo, type LoadedModel, type LLMRError } from './browser.js';

@@ -2,13 +2,7 @@
 # The package's TypeScript declarations (js/index.d.ts) with tsc from tests/npm: a program using
 # the whole API compiles, and each line of types_bad.ts is the type error it should be.
 set -u
-SRC=${LLMR_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-NPM_DIR=$SRC/tests/npm
-command -v node >/dev/null || { echo "skipped: node is not installed (scripts/setup.sh installs it)"; exit 77; }
-TSC=$NPM_DIR/node_modules/typescript/bin/tsc
-[ -f "$TSC" ] || { echo "skipped: typescript is missing (scripts/setup.sh: npm ci in tests/npm)"; exit 77; }
-. "$SRC/tests/check.bash"
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/tsc.bash"
 mkdir -p "$TMP/node_modules/@types"
 ln -s "$SRC/js" "$TMP/node_modules/llm-runner-router"
 ln -s "$NPM_DIR/node_modules/@types/node" "$TMP/node_modules/@types/node"

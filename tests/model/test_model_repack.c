@@ -64,15 +64,22 @@ static double kl(const float *a, const float *b, int n)
     return k;
 }
 
+/* The path of types[t]'s fixture in ../shared (shared_path's buffer is reused by each call). */
+static void fixture_of(size_t t, char path[1024])
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "fixtures/qfix-%s.gguf", types[t]);
+    snprintf(path, 1024, "%s", shared_path(rel));
+}
+
 static void repacked_weights_give_the_logits_of_plain_rows(void **st)
 {
     (void)st;
     REQUIRE_SHARED(dir, "fixtures/qfix-Q4_0.gguf");
     (void)dir;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-        char rel[64], path[1024];
-        snprintf(rel, sizeof rel, "fixtures/qfix-%s.gguf", types[t]);
-        snprintf(path, sizeof path, "%s", shared_path(rel));
+        char path[1024];
+        fixture_of(t, path);
         uint32_t il_on, il_off;
         int nv;
         float *on = logits_of(path, "1", &il_on, &nv), *off = logits_of(path, "0", &il_off, &nv);
@@ -100,9 +107,8 @@ static void repacking_by_default_follows_the_table(void **st)
     REQUIRE_SHARED(dir, "fixtures/qfix-Q4_0.gguf");
     (void)dir;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-        char rel[64], path[1024];
-        snprintf(rel, sizeof rel, "fixtures/qfix-%s.gguf", types[t]);
-        snprintf(path, sizeof path, "%s", shared_path(rel));
+        char path[1024];
+        fixture_of(t, path);
         const llmr_type_traits *rt = llmri_traits_repacked(type_ids[t]);
         uint32_t il;
         int nv;
