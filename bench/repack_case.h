@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 #include "gguf/gguf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,14 +33,16 @@ static inline uint32_t repack_case_type(const char *name)
 }
 
 /* Fills *c for R rows of type ty and C columns: 1 when made, 0 when this CPU level has no
- * repacked layout for ty, -1 when out of memory. */
+ * repacked layout for ty (said on stdout), -1 when out of memory. */
 static inline int repack_case_make(repack_case *c, uint32_t ty, int K, int R, int C)
 {
     memset(c, 0, sizeof *c);
     c->p = llmri_traits(ty);
     c->r = llmri_traits_repacked(ty);
-    if (!c->r)
+    if (!c->r) {
+        printf("%s: no repacked layout at this ISA (%s)\n", c->p->name, llmri_isa_name(c->p->isa));
         return 0;
+    }
     const llmr_type_traits *px = llmri_traits(c->p->vec_dot_type);
     c->rs = llmri_row_size(ty, K);
     c->xs = llmri_row_size(c->p->vec_dot_type, K);
