@@ -157,15 +157,8 @@ INLINE void f16_micro(int kc, const float *Wp, const float *Xf, const int NC, fl
         }
     }
     if (nr == GEMM_MR) {
-        for (int c = 0; c < NC; c++) {
-            float *y = Y + (size_t)c * ldy;
-            if (add) {
-                a[c][0] = _mm256_add_ps(a[c][0], _mm256_loadu_ps(y));
-                a[c][1] = _mm256_add_ps(a[c][1], _mm256_loadu_ps(y + 8));
-            }
-            _mm256_storeu_ps(y, a[c][0]);
-            _mm256_storeu_ps(y + 8, a[c][1]);
-        }
+        for (int c = 0; c < NC; c++)
+            store16(Y + (size_t)c * ldy, a[c][0], a[c][1], add);
         return;
     }
     const __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);

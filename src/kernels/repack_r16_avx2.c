@@ -83,15 +83,8 @@ INLINE void r16a_micro(const int BF, int kc, const uint8_t *G, const float *Xf, 
             a[c][1] = _mm256_fmadd_ps(w1, x, a[c][1]);
         }
     }
-    for (int c = 0; c < NC; c++) {
-        float *y = Y + (size_t)c * ldy;
-        if (add) {
-            a[c][0] = _mm256_add_ps(a[c][0], _mm256_loadu_ps(y));
-            a[c][1] = _mm256_add_ps(a[c][1], _mm256_loadu_ps(y + 8));
-        }
-        _mm256_storeu_ps(y, a[c][0]);
-        _mm256_storeu_ps(y + 8, a[c][1]);
-    }
+    for (int c = 0; c < NC; c++)
+        store16(Y + (size_t)c * ldy, a[c][0], a[c][1], add);
 }
 
 /* One group against one column over all K (decode): four independent sums per half (two

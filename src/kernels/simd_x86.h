@@ -155,6 +155,18 @@ INLINE void store4(const __m256 *acc, int NC, float *Y, size_t ldy)
                                                       _mm256_extractf128_ps(acc[c], 1)));
 }
 
+/* The 16 outputs of one column of a 16-row micro-kernel (two accumulators) into y, added to
+ * what y holds when `add` is set (a K split into several passes). */
+INLINE void store16(float *y, __m256 a0, __m256 a1, int add)
+{
+    if (add) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(y));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(y + 8));
+    }
+    _mm256_storeu_ps(y, a0);
+    _mm256_storeu_ps(y + 8, a1);
+}
+
 /* Q4_K/Q5_K's 12 scale bytes -> 8 six-bit scales and 8 mins, one per byte (layout in
  * quants.h: bytes 0-3 low 6 bits of scales 0-3, 4-7 of mins 0-3; bytes 8-11 the low nibbles
  * of scales/mins 4-7 and the top 2 bits of bytes 0-7 their high bits). */
