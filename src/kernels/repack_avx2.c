@@ -119,7 +119,7 @@ INLINE __m256i r8_signed_slice(const int KIND, const uint8_t *u, int s)
  * absolute values in 16 registers, so with more than one column its accumulators spill
  * (Q8_0 stayed at 4 columns a pass, 31-34 GMAC/s on a Zen 3). Here a unit is met as two
  * halves of 4 slices (8 registers), each against all NC columns, with one int32 partial per
- * column carried from the first half to the second: 8 columns a pass run 1.15-1.2x faster
+ * column carried from the first half to the second: 8 columns a pass run 1.13-1.2x faster
  * (bench/README.md, "Q8_0 prompt products, half a block at a time"). One column (decode)
  * keeps r8_kern, which streams at the memory rate. */
 INLINE void r8_kern_signed(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
