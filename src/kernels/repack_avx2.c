@@ -12,9 +12,12 @@
  * at most 2 * 15 * 127 = 3810 and the eight steps of a block add up in int16 (30480), widened
  * once; the -8 * sum(x) term is folded into the float step from a per-column table.
  * IQ4_NL (grid values -127..113) and Q8_0 are signed: |w| . (x * sign(w)) keeps vpmaddubsw's
- * first operand unsigned; pairs reach 2 * 127 * 127, so each step is widened before it is
- * added. Activations are Q8_0 (|q| <= 127) as the model layer makes them. Results equal the
- * reference up to the float accumulation order. */
+ * first operand unsigned; pairs reach 2 * 128 * 127 = 32512 (a hostile Q8_0 file may hold
+ * -128, whose vpsignb "absolute value" 0x80 reads as 128 unsigned), so two steps could reach
+ * 65024 and each step is widened before it is added. Activations are Q8_0 (|q| <= 127) as
+ * the model layer makes them. Over several columns the signed kinds go half a block at a
+ * time (r8_kern_signed) so that the registers hold the columns rather than the weights.
+ * Results equal the reference up to the float accumulation order. */
 #include "kernels/simd_x86.h"
 #include "kernels/repack.h"
 #include "kernels/repack_r8.h"
@@ -99,16 +102,82 @@ INLINE void r8_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, 
         _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
 }
 
+/* Slice s (0..7) of a signed kind's unit as signed bytes, lane r = row r. */
+INLINE __m256i r8_signed_slice(const int KIND, const uint8_t *u, int s)
+{
+    if (KIND == RK_Q8_0)
+        return _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * s));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i grid = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128((const __m128i *)llmr_iq4nl_values));
+    const __m256i t = _mm256_loadu_si256((const __m256i *)(u + R8_QS + 32 * (s & 3)));
+    return _mm256_shuffle_epi8(grid, s < 4 ? _mm256_and_si256(t, m4)
+                                           : _mm256_and_si256(_mm256_srli_epi16(t, 4), m4));
+}
+
+/* IQ4_NL and Q8_0 over NC columns: r8_kern's order keeps all 8 slices of a unit and their
+ * absolute values in 16 registers, so with more than one column its accumulators spill
+ * (Q8_0 stayed at 4 columns a pass, 31-34 GMAC/s on a Zen 3). Here a unit is met as two
+ * halves of 4 slices (8 registers), each against all NC columns, with one int32 partial per
+ * column carried from the first half to the second: 8 columns a pass run 1.13-1.2x faster
+ * (bench/README.md, "Q8_0 prompt products, half a block at a time"). One column (decode)
+ * keeps r8_kern, which streams at the memory rate. */
+INLINE void r8_kern_signed(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
+                           size_t xs, const r8_col *cols, int cstride, float *Y, size_t ldy,
+                           int pf, const int NC)
+{
+    if (NC == 1) {
+        r8_kern(KIND, nb, G, X, xs, cols, cstride, Y, ldy, pf, 1);
+        return;
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[NC_MAX];
+    for (int c = 0; c < NC; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *u = G + (size_t)b * UNIT_BYTES(KIND);
+        if (pf)
+            for (int o = 0; o < UNIT_BYTES(KIND); o += 64)
+                _mm_prefetch((const char *)u + PF_AHEAD(KIND) + o, _MM_HINT_T0);
+        __m256i s32[NC_MAX];   /* per column: the block's sum so far */
+        for (int h = 0; h < 2; h++) {
+            __m256i q[4], w[4];
+            for (int s = 0; s < 4; s++) {
+                w[s] = r8_signed_slice(KIND, u, 4 * h + s);
+                q[s] = _mm256_sign_epi8(w[s], w[s]);
+            }
+            UNROLL8
+            for (int c = 0; c < NC; c++) {
+                const int8_t *xq = ((const block_q8_0 *)(X + (size_t)c * xs) + b)->qs + 16 * h;
+                __m256i p = h ? s32[c] : _mm256_setzero_si256();
+                for (int s = 0; s < 4; s++)
+                    p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(
+                        q[s], _mm256_sign_epi8(r8_bcast32(xq + 4 * s), w[s])), ones));
+                s32[c] = p;
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u));
+        UNROLL8
+        for (int c = 0; c < NC; c++) {
+            const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s32[c]),
+                                           _mm256_set1_ps(cols[(size_t)c * cstride + b].d));
+            acc[c] = _mm256_fmadd_ps(dw, t, acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(Y + (size_t)c * ldy, acc[c]);
+}
+
 #ifndef R8_NC_Q4
 #define R8_NC_Q4 8
 #endif
 #ifndef R8_NC_Q8
-#define R8_NC_Q8 4
+#define R8_NC_Q8 8
 #endif
 /* Q4_0's nibbles are q + 8; the signed kinds are used as stored */
 R8_DEFINE(q4_0_r8_gemm, r8_kern, RK_Q4_0, R8_NC_Q4, 8.0f)
-R8_DEFINE(iq4_nl_r8_gemm, r8_kern, RK_IQ4_NL, R8_NC_Q8, 0.0f)
-R8_DEFINE(q8_0_r8_gemm, r8_kern, RK_Q8_0, R8_NC_Q8, 0.0f)
+R8_DEFINE(iq4_nl_r8_gemm, r8_kern_signed, RK_IQ4_NL, R8_NC_Q8, 0.0f)
+R8_DEFINE(q8_0_r8_gemm, r8_kern_signed, RK_Q8_0, R8_NC_Q8, 0.0f)
 
 void llmri_repack_avx2_install(llmr_type_traits *t)
 {

@@ -129,4 +129,69 @@ static void kr_check_products(const llmr_type_traits *(*get)(uint32_t), const ch
         }
 }
 
+/* The 32-value R8 types at the edges of their integer products, against the plain reference
+ * vec_dot, every column count from 1 to 13 (odd ones and ones past a kernel's columns per
+ * pass): rows whose quant bytes are all 0x80, 0x7F, 0x00 or 0xFF or alternate between such
+ * (Q8_0's -128 and 127; IQ4_NL's grid ends -127 and 113; Q4_0's -8 and 7), and activations of
+ * +-1.0 (Q8_0 quants of exactly +-127) in runs of one sign or alternating. A kernel that let
+ * two vpmaddubsw steps of 2 * 128 * 127 share an int16 would be off by 65536 multiples here. */
+static void kr_check_extremes(const llmr_type_traits *(*get)(uint32_t), const char *label)
+{
+    static const uint32_t types[] = {LLMR_TYPE_Q4_0, LLMR_TYPE_IQ4_NL, LLMR_TYPE_Q8_0};
+    static const uint8_t pat[][2] = {{0x80, 0x80}, {0x7F, 0x7F}, {0x00, 0x00},
+                                     {0xFF, 0xFF}, {0x80, 0x7F}, {0x00, 0xFF}};
+    const int K = 512, R = 16, C = 13;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const llmr_type_traits *p = llmri_traits_isa(types[ti], LLMR_ISA_REF);
+        const llmr_type_traits *px = llmri_traits_isa(p->vec_dot_type, LLMR_ISA_REF);
+        const llmr_type_traits *t = get(types[ti]);
+        if (!t)
+            continue;
+        const size_t rs = llmri_row_size(p->type, K), xs = llmri_row_size(px->type, K);
+        uint8_t *W = malloc(rs * R), *Wr = malloc(rs * R), *X = malloc(xs * C);
+        uint8_t *scratch = malloc(rs * t->interleave);
+        float *xf = malloc(sizeof(float) * K), *Y = malloc(sizeof(float) * R * C);
+        const int *off = kt_half_offsets(p->type);
+        for (int i = 0; i < R; i++) {
+            uint8_t *row = W + (size_t)i * rs;
+            for (size_t k = 0; k < rs; k++)
+                row[k] = pat[i % 6][k & 1];
+            for (size_t b = 0; b < rs / p->type_size; b++) {   /* scales: 1/64, 1/8 */
+                const uint16_t h = llmri_fp32_to_fp16(i & 1 ? 0.125f : 0.015625f);
+                memcpy(row + b * p->type_size + off[0], &h, 2);
+            }
+        }
+        for (int j = 0; j < C; j++) {
+            for (int k = 0; k < K; k++)   /* one sign; alternating; runs of 2, 4, 8 ... */
+                xf[k] = j % 3 == 0 ? (j & 4 ? -1.0f : 1.0f)
+                      : j % 3 == 1 ? (k & 1 ? -1.0f : 1.0f) : ((k >> (j % 5 + 1)) & 1 ? -1.0f : 1.0f);
+            px->from_float(xf, X + (size_t)j * xs, K);
+        }
+        memcpy(Wr, W, rs * R);
+        llmri_repack_rows(t, K, Wr, R, scratch);
+        for (int nc = 1; nc <= C; nc++) {
+            for (int i = 0; i < R * C; i++)
+                Y[i] = NAN;
+            llmri_matmul_rows(t, K, Wr, rs, 0, R, X, xs, nc, Y, R);
+            for (int j = 0; j < nc; j++)
+                for (int i = 0; i < R; i++) {
+                    float ref;
+                    p->vec_dot(K, &ref, W + (size_t)i * rs, X + (size_t)j * xs);
+                    const double m = dot_tol(p, px, K, W + (size_t)i * rs, X + (size_t)j * xs);
+                    if (!(fabs((double)Y[j * R + i] - ref) <= m)) {
+                        print_error("%s %s extremes, %d columns: Y[%d,%d] = %.9g, reference "
+                                    "%.9g\n", label, t->name, nc, i, j, Y[j * R + i], ref);
+                        fail();
+                    }
+                }
+        }
+        free(W);
+        free(Wr);
+        free(X);
+        free(scratch);
+        free(xf);
+        free(Y);
+    }
+}
+
 #endif

@@ -258,6 +258,7 @@ static void emulated_avx512_repacked_products_match_reference(void **state)
     emu_repack_avx512_install(emu_repacked);
     kr_check_roundtrip(get_emu_repacked, "avx512 (emulated)");
     kr_check_products(get_emu_repacked, "avx512 (emulated)", 0);
+    kr_check_extremes(get_emu_repacked, "avx512 (emulated)");
 }
 
 static void emulated_avx512_attention_kernels_match_reference(void **state)

@@ -24,6 +24,7 @@ static void run_isa(llmr_isa isa)
     kr_isa = isa;
     kr_check_roundtrip(get_isa, llmri_isa_name(isa));
     kr_check_products(get_isa, llmri_isa_name(isa), isa == LLMR_ISA_REF);
+    kr_check_extremes(get_isa, llmri_isa_name(isa));
 }
 
 static void reference_repacked_products_equal_plain_reference(void **state)
