@@ -272,12 +272,15 @@ INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
         const uint8_t *u = G + (size_t)b * RKQ_UNIT(KIND);
         if (pf) {   /* 18-27 lines, four per step (a loop of one cost a compare and a branch each) */
             const char *pp = (const char *)u + RKQ_PF;
-            for (int o = 0; o < RKQ_UNIT(KIND); o += 256) {
+            int o = 0;
+            for (; o + 256 <= RKQ_UNIT(KIND); o += 256) {
                 _mm_prefetch(pp + o, _MM_HINT_T0);
                 _mm_prefetch(pp + o + 64, _MM_HINT_T0);
                 _mm_prefetch(pp + o + 128, _MM_HINT_T0);
                 _mm_prefetch(pp + o + 192, _MM_HINT_T0);
             }
+            for (; o < RKQ_UNIT(KIND); o += 64)
+                _mm_prefetch(pp + o, _MM_HINT_T0);
         }
         __m256i sc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                          _mm256_setzero_si256()};
