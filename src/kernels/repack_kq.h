@@ -219,6 +219,45 @@ INLINE void rkq_k6_sums(int b, const uint8_t *u, const uint8_t *X, size_t xs,
     }
 }
 
+/* The offsets' integer sums into summ[c], Q4_K / Q5_K: sum_g m_g (bsum_2g + bsum_2g+1). A min
+ * covers both bsums of its group of 32, so the bsums are added in pairs first (the group sums
+ * G_g, at most 32 * 127) and the int16 pairs (m_g, m_g+2) meet (G_g, G_g+2): four vpmaddwd
+ * per column, where one per bsum pair took eight with a vpshufb and a broadcast each. */
+INLINE void rkq_k4_offsets(const __m256i mn[2], const uint8_t *X, size_t xs, int b,
+                           __m256i *summ, const int NC)
+{
+    const __m256i lo = _mm256_set1_epi16(0x00ff);
+    const __m256i m02 = _mm256_and_si256(mn[0], lo), m13 = _mm256_srli_epi16(mn[0], 8);
+    const __m256i m46 = _mm256_and_si256(mn[1], lo), m57 = _mm256_srli_epi16(mn[1], 8);
+    const __m128i ord = _mm_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15);
+    for (int c = 0; c < NC; c++) {
+        const block_q8_K *xb = (const block_q8_K *)(X + (size_t)c * xs) + b;
+        const __m128i gs = _mm_shuffle_epi8(_mm_hadd_epi16(
+            _mm_loadu_si128((const __m128i *)xb->bsums),
+            _mm_loadu_si128((const __m128i *)(xb->bsums + 8))), ord);
+        const __m256i g = _mm256_broadcastsi128_si256(gs);   /* (G0,G2) (G1,G3) (G4,G6) (G5,G7) */
+        summ[c] = _mm256_add_epi32(summ[c], _mm256_add_epi32(
+            _mm256_add_epi32(_mm256_madd_epi16(m02, _mm256_shuffle_epi32(g, 0x00)),
+                             _mm256_madd_epi16(m13, _mm256_shuffle_epi32(g, 0x55))),
+            _mm256_add_epi32(_mm256_madd_epi16(m46, _mm256_shuffle_epi32(g, 0xaa)),
+                             _mm256_madd_epi16(m57, _mm256_shuffle_epi32(g, 0xff)))));
+    }
+}
+
+/* Q6_K: sum_g sc_g bsum_g, int16 pairs of signed scales against two bsums (one dword). */
+INLINE void rkq_k6_offsets(const rkq_ctrls *cc, const __m256i sc[4], const uint8_t *X, size_t xs,
+                           int b, __m256i *summ, const int NC)
+{
+    RKQ_UNROLL
+    for (int p = 0; p < 8; p++) {
+        const __m256i mv = _mm256_srai_epi16(_mm256_shuffle_epi8(sc[p >> 1], cc->spair2[p & 1]), 8);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *xb = (const block_q8_K *)(X + (size_t)c * xs) + b;
+            summ[c] = _mm256_add_epi32(summ[c], _mm256_madd_epi16(mv, rkq_bcast32(&xb->bsums[2 * p])));
+        }
+    }
+}
+
 /* 8 rows x NC columns over nb super-blocks of one group: Y gets 8 outputs per column. */
 INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X, size_t xs,
                      float *Y, size_t ldy, int pf, const int NC, const int SG)
@@ -231,9 +270,18 @@ INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
         acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *u = G + (size_t)b * RKQ_UNIT(KIND);
-        if (pf)
-            for (int o = 0; o < RKQ_UNIT(KIND); o += 64)
-                _mm_prefetch((const char *)u + RKQ_PF + o, _MM_HINT_T0);
+        if (pf) {   /* 18-27 lines, four per step (a loop of one cost a compare and a branch each) */
+            const char *pp = (const char *)u + RKQ_PF;
+            int o = 0;
+            for (; o + 256 <= RKQ_UNIT(KIND); o += 256) {
+                _mm_prefetch(pp + o, _MM_HINT_T0);
+                _mm_prefetch(pp + o + 64, _MM_HINT_T0);
+                _mm_prefetch(pp + o + 128, _MM_HINT_T0);
+                _mm_prefetch(pp + o + 192, _MM_HINT_T0);
+            }
+            for (; o < RKQ_UNIT(KIND); o += 64)
+                _mm_prefetch(pp + o, _MM_HINT_T0);
+        }
         __m256i sc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                          _mm256_setzero_si256()};
         __m256i mn[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
@@ -264,17 +312,10 @@ INLINE void rkq_kern(const int KIND, int nb, const uint8_t *G, const uint8_t *X,
                 }
             }
         }
-        /* the offsets: int16 pairs of multipliers against two bsums (one dword) at a time */
-        RKQ_UNROLL
-        for (int p = 0; p < 8; p++) {
-            const __m256i mv = KIND == RKQ_K6
-                ? _mm256_srai_epi16(_mm256_shuffle_epi8(sc[p >> 1], cc.spair2[p & 1]), 8)
-                : _mm256_shuffle_epi8(mn[p >> 2], cc.pair[p & 3]);
-            for (int c = 0; c < NC; c++) {
-                const block_q8_K *xb = (const block_q8_K *)(X + (size_t)c * xs) + b;
-                summ[c] = _mm256_add_epi32(summ[c], _mm256_madd_epi16(mv, rkq_bcast32(&xb->bsums[2 * p])));
-            }
-        }
+        if (KIND == RKQ_K6)
+            rkq_k6_offsets(&cc, sc, X, xs, b, summ, NC);
+        else
+            rkq_k4_offsets(mn, X, xs, b, summ, NC);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)u));
         const __m256 dm = KIND == RKQ_K6 ? d
                         : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(u + RKQ_DM)));
@@ -320,7 +361,8 @@ static void rkq_run(rkq_any_fn kern, int gnc, int K, const void *Wv, size_t ws, 
 /* One function per type with the column count a constant in each case (the compiler then
  * unrolls the column loop completely). */
 #define RKQ_CASE(KIND, n, NC, SG)                                                            \
-    case n: rkq_kern(KIND, nb, G, X, xs, Y, ldy, pf, (n) < (NC) ? (n) : (NC), SG); break;
+    case n: rkq_kern(KIND, nb, G, X, xs, Y, ldy, pf, (n) < (NC) ? (n) : (NC),                \
+                     (n) == 1 ? RKQ_SG1(KIND, SG) : (SG)); break;
 #define RKQ_DEFINE(name, KIND, NC, SG)                                                       \
     static void name##_any(int nb, const uint8_t *G, const uint8_t *X, size_t xs, float *Y,  \
                            size_t ldy, int pf, int nc)                                       \
@@ -337,6 +379,12 @@ static void rkq_run(rkq_any_fn kern, int gnc, int K, const void *Wv, size_t ws, 
         rkq_run(name##_any, NC, K, W, ws, nr, X, xs, nc, Y, ldy);                            \
     }
 
+/* One column (decode) leaves AVX2 registers for Q4_K's largest int16 run (SG = 8: one
+ * vpmaddwd and one vpaddd per group of 32, not two of each). Q4_K_R8, 64 rows from cache,
+ * bench_decode_r8.c: 1.40x plain's rate with SG = 4, 1.48x with 8 (three rounds each). */
+#ifndef RKQ_SG1
+#define RKQ_SG1(KIND, SG) ((KIND) == RKQ_K4 && !RKQ_VNNI ? 8 : (SG))
+#endif
 /* Columns per pass and steps per scale multiply: AVX2 has 16 ymm registers (SG weight
  * vectors and NC int32 sums must fit), AVX-512 32. */
 #if RKQ_VNNI
