@@ -5,7 +5,8 @@
  *   cc -O2 -Isrc -Iinclude bench/bench_attention.c build/libllmr.a -lm -lpthread \
  *      -o build/bench_attention
  *   build/bench_attention [DEPTH...]          (default 0 1024 4096)
- *   env ATT_TYPE=f16 (one cache type only), ATT_DECODE_ONLY=1 (skip the prompt chunk)
+ *   env ATT_TYPE=f16 (one cache type only), ATT_DECODE_ONLY=1 (skip the prompt chunk),
+ *       ATT_HOT=1 (one layer's cache serves all 22: the kernels without the memory reads)
  *
  * Shape: TinyLlama 1.1B (22 layers, 32 query heads, 4 KV heads, head_dim 64). The figure is
  * the time for all 22 layers x 4 KV heads, i.e. one token's attention on one thread.
@@ -40,7 +41,8 @@ static double run(uint32_t type, int depth, int rows, int reps)
     /* one cache per layer, as a real model's: decode streams them all from memory */
     uint8_t **K = malloc(LAYERS * sizeof *K), **V = malloc(LAYERS * sizeof *V);
     float *x = malloc(kvd * sizeof(float));
-    for (int l = 0; l < LAYERS; l++) {
+    const int nl = getenv("ATT_HOT") ? 1 : LAYERS;
+    for (int l = 0; l < nl; l++) {
         K[l] = malloc((size_t)npos * row);
         V[l] = malloc((size_t)npos * row);
         for (int i = 0; i < npos; i++) {
@@ -71,8 +73,8 @@ static double run(uint32_t type, int depth, int rows, int reps)
                     llmr_att_task t = {
                         .type_k = (int)type, .type_v = (int)type, .hd = HD, .group = GROUP,
                         .cols_cap = llmri_att_cols(&hp),
-                        .k = K[l] + (size_t)g * npos * hrow, .k_row = hrow,
-                        .v = V[l] + (size_t)g * npos * hrow, .v_row = hrow,
+                        .k = K[l % nl] + (size_t)g * npos * hrow, .k_row = hrow,
+                        .v = V[l % nl] + (size_t)g * npos * hrow, .v_row = hrow,
                         .q = qf + (size_t)j0 * qrow + (size_t)g * GROUP * HD, .q_stride = qrow,
                         .n_rows = n, .pos = depth + j0, .scale = 0.125f,
                         .out = out + ((size_t)j0 * NKV * GROUP + (size_t)g * GROUP) * HD,
@@ -82,7 +84,7 @@ static double run(uint32_t type, int depth, int rows, int reps)
         const double dt = cpu_now() - t0;
         best = dt < best ? dt : best;
     }
-    for (int l = 0; l < LAYERS; l++)
+    for (int l = 0; l < nl; l++)
         free(K[l]), free(V[l]);
     free(K); free(V); free(x); free(qf); free(out); free(scr);
     return best;

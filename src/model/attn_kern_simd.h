@@ -270,12 +270,74 @@ AK_INLINE void qkd_block(float *s, const float *q, int hd, const uint8_t *k, siz
         }
 }
 
-/* KB: keys per step so that R * KB fills the 8 accumulators */
+/* 8 x 8 transpose in registers: t[j] lane l <- t[l] lane j */
+AK_INLINE void ak_tr8(__m256 t[8])
+{
+    __m256 u[8];
+    for (int j = 0; j < 8; j += 2) {
+        u[j] = _mm256_unpacklo_ps(t[j], t[j + 1]);
+        u[j + 1] = _mm256_unpackhi_ps(t[j], t[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) {
+        t[j] = _mm256_shuffle_ps(u[j], u[j + 2], 0x44);
+        t[j + 1] = _mm256_shuffle_ps(u[j], u[j + 2], 0xee);
+        t[j + 2] = _mm256_shuffle_ps(u[j + 1], u[j + 3], 0x44);
+        t[j + 3] = _mm256_shuffle_ps(u[j + 1], u[j + 3], 0xee);
+    }
+    for (int j = 0; j < 4; j++) {
+        u[j] = _mm256_permute2f128_ps(t[j], t[j + 4], 0x20);
+        u[j + 4] = _mm256_permute2f128_ps(t[j], t[j + 4], 0x31);
+    }
+    for (int j = 0; j < 8; j++)
+        t[j] = u[j];
+}
+
+/* 8 keys from key i x R columns, keys in the lanes: each key's 8-value pieces are transposed
+ * in registers, so one accumulator per column collects 8 scores and no horizontal sum is
+ * needed. qv holds q pre-broadcast (value (d, r) as 8 equal lanes at (d * R + r) * 8), so
+ * the FMAs take it from memory and the 8 accumulators and 8 key vectors fit the 16
+ * registers. Dimensions from hd & ~7 are left to qkd_tail. */
+AK_INLINE void qkt_block(float *s, const float *qv, int hd, const uint8_t *k, size_t stride,
+                         int i, const int type, const int R)
+{
+    __m256 acc[8];
+    for (int r = 0; r < R; r++)
+        acc[r] = _mm256_setzero_ps();
+    const int h8 = hd & ~7;
+    const uint8_t *kr = k + (size_t)i * stride;
+    for (int d = 0; d < h8; d += 8) {
+        __m256 t[8];
+        for (int j = 0; j < 8; j++)
+            t[j] = ak_row8(kr + (size_t)j * stride, d, type);
+        ak_tr8(t);
+        for (int j = 0; j < 8; j++)
+            for (int r = 0; r < R; r++)
+                acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(qv + ((size_t)(d + j) * R + r) * 8), t[j], acc[r]);
+    }
+    for (int r = 0; r < R; r++)
+        _mm256_storeu_ps(s + (size_t)r * AK_T + i, acc[r]);
+}
+
+/* Columns 5-8 take 8 keys at a time through qkt_block (head dims up to AK_QT_HD, multiples
+ * of 8); fewer columns, the last n % 8 keys and other head dims take qkd_block, KB keys per
+ * step so that R * KB fills the 8 accumulators. */
+#define AK_QT_HD 128
 AK_INLINE void qkd_cols(float *s, const float *q, int hd, const uint8_t *k, size_t stride,
                         int n, const int type, const int R)
 {
     const int KB = R == 1 ? 8 : R == 2 ? 4 : R <= 4 ? 2 : 1;
     int i = 0;
+    if (R > 4 && n >= 8 && hd % 8 == 0 && hd <= AK_QT_HD) {
+        /* q pre-broadcast for qkt_block: 8 KiB for R 8 and hd 64, rebuilt per tile (64
+         * keys x R columns of FMAs amortize it) */
+        float qv[8 * AK_QT_HD * 8] __attribute__((aligned(32)));
+        for (int d = 0; d < hd; d++)
+            for (int r = 0; r < R; r++)
+                _mm256_store_ps(qv + ((size_t)d * R + r) * 8,
+                                _mm256_set1_ps(q[(size_t)(d & ~7) * R + (size_t)r * 8 + (d & 7)]));
+        for (; i + 8 <= n; i += 8)
+            qkt_block(s, qv, hd, k, stride, i, type, R);
+    }
     for (; i + KB <= n; i += KB)
         qkd_block(s, q, hd, k, stride, i, type, R, KB);
     for (; i < n; i++)
