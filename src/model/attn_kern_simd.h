@@ -328,8 +328,9 @@ AK_INLINE void qkd_cols(float *s, const float *q, int hd, const uint8_t *k, size
     const int KB = R == 1 ? 8 : R == 2 ? 4 : R <= 4 ? 2 : 1;
     int i = 0;
     if (R > 4 && n >= 8 && hd % 8 == 0 && hd <= AK_QT_HD) {
-        /* q pre-broadcast for qkt_block: 8 KiB for R 8 and hd 64, rebuilt per tile (64
-         * keys x R columns of FMAs amortize it) */
+        /* q pre-broadcast for qkt_block: R * hd * 32 bytes (16 KiB for R 8 and hd 64; the
+         * array is sized for AK_QT_HD), rebuilt per tile (64 keys x R columns of FMAs
+         * amortize it) */
         float qv[8 * AK_QT_HD * 8] __attribute__((aligned(32)));
         for (int d = 0; d < hd; d++)
             for (int r = 0; r < R; r++)
